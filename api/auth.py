@@ -1,0 +1,41 @@
+"""Login (password → expiring bearer token), logout, and revocation by an admin or dispatcher supervisor."""
+from __future__ import annotations
+
+from api.base import ApiError, BaseHandler
+from dispatch.errors import FieldError, Invalid
+
+
+class LoginHandler(BaseHandler):
+    async def post(self) -> None:
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise Invalid(FieldError("body", "must be a JSON object"))
+        errors = [FieldError(k, "is required") for k in ("user_id", "password") if not isinstance(body.get(k), str)]
+        if errors:
+            raise Invalid(errors)
+        result = await self.ctx.access.login(body["user_id"], body["password"])
+        if result is None:
+            raise ApiError(401, "wrong user or password")
+        token, identity = result
+        self.send_json({"token": token, "user_id": identity.user_id, "name": identity.name, "role": identity.role,
+                        "unit_id": identity.unit_id, "hospital_id": identity.hospital_id})
+
+
+class LogoutHandler(BaseHandler):
+    async def post(self) -> None:
+        identity = self.require()
+        await self.ctx.access.revoke_token(self._bearer_token(), actor=identity.actor)
+        self.send_json({"revoked": True})
+
+
+class RevokeUserHandler(BaseHandler):
+    async def post(self, user_id: str) -> None:
+        identity = self.require("admin")
+        count = await self.ctx.access.revoke_user(user_id, actor=identity.actor)
+        self.send_json({"user_id": user_id, "tokens_revoked": count})
+
+
+class MeHandler(BaseHandler):
+    async def get(self) -> None:
+        identity = self.require()
+        self.send_json(identity)

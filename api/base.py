@@ -1,0 +1,203 @@
+"""The one base handler: authentication, JSON in and out, body limits, error mapping, metrics.
+
+Every domain error becomes exactly one response shape:
+    {"error": {"status": 422, "message": "...", "fields": [{"field": "location.lat", "reason": "..."}]}}
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from typing import Any
+
+import msgspec
+import tornado.web
+
+from api.context import AppContext
+from db import audit
+from db.identity import Identity
+from dispatch.errors import Conflict, FieldError, Forbidden, Invalid, NotFound, Unavailable
+from telemetry.metrics import REQUEST_SECONDS
+
+log = logging.getLogger("ems.api")
+audit_log = logging.getLogger("ems.audit")
+
+_STATUS_BY_ERROR = ((Invalid, 422), (NotFound, 404), (Conflict, 409), (Forbidden, 403), (Unavailable, 503))
+
+
+class ApiError(tornado.web.HTTPError):
+    def __init__(self, status: int, message: str, fields: list[FieldError] | None = None,
+                 headers: dict[str, str] | None = None):
+        super().__init__(status, reason=None)
+        self.message = message
+        self.fields = fields or []
+        self.headers = headers or {}
+
+
+def to_json(value: Any) -> bytes:
+    """Serialise structs, dataclasses, datetimes (ISO 8601, UTC) and enums; NaN/inf never leak out."""
+    return msgspec.json.encode(value, enc_hook=_enc_hook)
+
+
+def _enc_hook(value: Any) -> Any:
+    if hasattr(value, "item") and hasattr(value, "dtype"):  # a numpy scalar that slipped through
+        value = value.item()
+        return value if not isinstance(value, float) or math.isfinite(value) else None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: getattr(value, k) for k in value.__dataclass_fields__}
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+@tornado.web.stream_request_body
+class BaseHandler(tornado.web.RequestHandler):
+    """Reads at most `config.max_body_bytes` of body (413 beyond), parses JSON on demand (400 if malformed)."""
+
+    identity: Identity | None = None
+
+    @property
+    def ctx(self) -> AppContext:
+        return self.application.settings["ctx"]
+
+    def initialize(self, **_: Any) -> None:
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._started = time.perf_counter()
+
+    def limit_body(self) -> None:
+        """413 before reading a body declared too large; cap what the connection will read."""
+        limit = self.ctx.config.max_body_bytes
+        declared = self.request.headers.get("Content-Length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise ApiError(413, f"request body is larger than {limit} bytes")
+        self.request.connection.set_max_body_size(limit + 1)
+
+    def raw_body(self) -> bytes:
+        if self._size > self.ctx.config.max_body_bytes:
+            raise ApiError(413, f"request body is larger than {self.ctx.config.max_body_bytes} bytes")
+        return b"".join(self._chunks)
+
+    async def prepare(self) -> None:
+        self.limit_body()
+        token = self._bearer_token()
+        self.identity = await self.ctx.identities.verify(token) if token else None
+        if self.identity is None or self.identity.role not in ("dispatcher", "admin"):
+            await self.throttle("api", self.ctx.config.rate_api_per_min)
+
+    def data_received(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size <= self.ctx.config.max_body_bytes:
+            self._chunks.append(chunk)
+
+    def _bearer_token(self) -> str | None:
+        header = self.request.headers.get("Authorization", "")
+        if header.lower().startswith("bearer "):
+            return header[7:].strip()
+        return None
+
+    async def throttle(self, bucket: str, per_minute: int) -> None:
+        """429 with Retry-After when this caller (identity, else address) is over its budget in `bucket`."""
+        source = self.identity.user_id if self.identity else f"ip:{self.request.remote_ip}"
+        retry_after = await self.ctx.rate_limiter.hit(bucket, source, per_minute)
+        if retry_after is not None:
+            raise ApiError(429, f"too many requests from this source; retry in {int(retry_after) + 1} s",
+                           headers={"Retry-After": str(max(1, int(retry_after)))})
+
+    def require(self, *roles: str) -> Identity:
+        """The caller's identity if its role is one of `roles`; 401 without a valid token, 403 otherwise."""
+        if self.identity is None:
+            raise ApiError(401, "a valid bearer token is required")
+        if roles and self.identity.role not in roles:
+            log.warning("forbidden", extra={"user": self.identity.user_id, "path": self.request.path})
+            raise ApiError(403, f"role {self.identity.role} may not do this")
+        return self.identity
+
+    async def audit(self, action: str, subject: str, detail: dict | None = None) -> None:
+        """Record a read or change of patient data by the current identity."""
+        actor = self.identity.actor if self.identity else "anonymous"
+        await audit.record(self.ctx.pool, actor, action, subject, detail=detail, remote_addr=self.request.remote_ip)
+
+    def json_body(self) -> Any:
+        raw = self.raw_body()
+        if not raw.strip():
+            raise ApiError(400, "request body must be JSON")
+        try:
+            return json.loads(raw)  # NaN/Infinity parse to floats; intake validation names them
+        except (ValueError, RecursionError) as exc:
+            raise ApiError(400, f"malformed JSON: {exc}"[:300]) from None
+
+    def int_argument(self, name: str, default: int, *, low: int = 0, high: int = 2**62) -> int:
+        raw = self.get_query_argument(name, None)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise Invalid(FieldError(name, "must be an integer")) from None
+        if not low <= value <= high:
+            raise Invalid(FieldError(name, f"must be between {low} and {high}"))
+        return value
+
+    def allowed_methods(self) -> list[str]:
+        base = tornado.web.RequestHandler
+        return [m for m in ("GET", "POST", "PUT", "PATCH", "DELETE") if getattr(type(self), m.lower()) is not getattr(base, m.lower())]
+
+    def bool_argument(self, name: str, default: bool) -> bool:
+        raw = self.get_query_argument(name, None)
+        if raw is None:
+            return default
+        if raw not in ("true", "false"):
+            raise Invalid(FieldError(name, "must be true or false"))
+        return raw == "true"
+
+    def send_json(self, value: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(to_json(value))
+
+    def set_default_headers(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        for error_type, status in _STATUS_BY_ERROR:
+            if isinstance(e, error_type):
+                fields = e.errors if isinstance(e, Invalid) else []
+                return self._send_error_json(status, str(e), fields)
+        return super()._handle_request_exception(e)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        message = getattr(exc, "message", None) or self._reason
+        self._send_error_json(status_code, message, getattr(exc, "fields", []), finish=False)
+        for name, value in getattr(exc, "headers", {}).items():
+            self.set_header(name, value)
+
+    def _send_error_json(self, status: int, message: str, fields: list[FieldError], finish: bool = True) -> None:
+        if self._finished:
+            return
+        self.clear()
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        if status == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
+        body = {"status": status, "message": message}
+        if fields:
+            body["fields"] = [{"field": f.field, "reason": f.reason} for f in fields]
+        self.write(to_json({"error": body}))
+        if finish:
+            self.finish()
+
+    def on_finish(self) -> None:
+        REQUEST_SECONDS.labels(self.request.method, type(self).__name__, str(self.get_status())).observe(
+            time.perf_counter() - self._started
+        )
+
+
+class NotFoundHandler(BaseHandler):
+    async def prepare(self) -> None:
+        raise ApiError(404, "no such resource")

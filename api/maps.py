@@ -1,0 +1,112 @@
+"""Map data and routing: the base-map road layer, routes, and road closures drawn by dispatchers."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+import shapely.geometry
+from shapely.errors import GEOSException
+
+from api.base import ApiError, BaseHandler, to_json
+from dispatch.errors import FieldError, Invalid
+from dispatch.model import LatLon
+from dispatch.roads import RoadClosed, RoadReopened
+from routing.errors import InvalidCoordinates
+
+MAX_CLOSURE_AREA_DEG2 = 0.05  # about 25 km × 25 km: larger is almost certainly a drawing mistake
+
+
+class RoutingHandler(BaseHandler):
+    def routing(self):
+        if self.ctx.routing is None:
+            raise ApiError(503, "the road graph is still loading; try again in a few seconds",
+                           headers={"Retry-After": "5"})
+        return self.ctx.routing
+
+
+class RoadsLayerHandler(RoutingHandler):
+    _cache: dict[tuple[int, str], bytes] = {}
+
+    async def get(self) -> None:
+        self.require()
+        min_class = self.get_query_argument("min_class", None)
+        routing = self.routing()
+        key = (id(routing), min_class or "")
+        if key not in self._cache:
+            self._cache[key] = to_json(routing.roads_geojson(min_class=min_class))
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "private, max-age=3600")
+        self.finish(self._cache[key])
+
+
+def _float_argument(handler: BaseHandler, name: str) -> float:
+    raw = handler.get_query_argument(name, None)
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        raise Invalid(FieldError(name, "must be a number")) from None
+
+
+class RouteHandler(RoutingHandler):
+    async def get(self) -> None:
+        self.require("dispatcher", "admin", "crew")
+        names = ("from_lat", "from_lon", "to_lat", "to_lon")
+        values = {n: _float_argument(self, n) for n in names}
+        try:
+            route = await self.routing().route(LatLon(values["from_lat"], values["from_lon"]),
+                                               LatLon(values["to_lat"], values["to_lon"]))
+        except InvalidCoordinates as exc:
+            raise Invalid(FieldError(exc.field.replace("origin.", "from_").replace("destination.", "to_"), exc.reason)) from None
+        if route is None:
+            raise ApiError(404, "no route between these points within the ETA bound")
+        self.send_json(route)
+
+
+class ClosuresHandler(RoutingHandler):
+    async def get(self) -> None:
+        self.require()
+        self.send_json({"closures": [o.to_json() for o in self.routing().list_overrides()]})
+
+    async def post(self) -> None:
+        identity = self.require("dispatcher", "admin")
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise Invalid(FieldError("body", "must be a JSON object"))
+        errors: list[FieldError] = []
+        try:
+            polygon = shapely.geometry.shape(body.get("polygon") or {})
+            if polygon.geom_type != "Polygon" or not polygon.is_valid or polygon.is_empty:
+                raise ValueError
+            if polygon.area > MAX_CLOSURE_AREA_DEG2:
+                errors.append(FieldError("polygon", "is larger than about 25 km × 25 km"))
+        except (ValueError, TypeError, AttributeError, KeyError, GEOSException):
+            errors.append(FieldError("polygon", "must be a valid GeoJSON Polygon in lon/lat"))
+        factor = body.get("factor")
+        if factor is not None and (isinstance(factor, bool) or not isinstance(factor, int | float) or not 1 <= factor <= 100):
+            errors.append(FieldError("factor", "must be a number from 1 to 100, or null to close the road"))
+        expires_at = None
+        if body.get("expires_at") is not None:
+            try:
+                expires_at = datetime.fromisoformat(str(body["expires_at"]))
+                if expires_at.tzinfo is None:
+                    raise ValueError
+            except ValueError:
+                errors.append(FieldError("expires_at", "must be an ISO 8601 time with a time zone"))
+        reason = body.get("reason")
+        if reason is not None and (not isinstance(reason, str) or len(reason) > 200):
+            errors.append(FieldError("reason", "must be text of at most 200 characters"))
+        if errors:
+            raise Invalid(errors)
+        event = RoadClosed(at=self.ctx.clock.now(), closure_id=f"closure-{secrets.token_hex(6)}",
+                           polygon=body["polygon"], factor=factor, expires_at=expires_at, reason=reason)
+        async with self.ctx.store.unit_of_work(identity.actor) as uow:
+            await uow.append(event)
+        self.send_json({"closure_id": event.closure_id}, 201)
+
+
+class ClosureHandler(RoutingHandler):
+    async def delete(self, closure_id: str) -> None:
+        identity = self.require("dispatcher", "admin")
+        async with self.ctx.store.unit_of_work(identity.actor) as uow:
+            await uow.append(RoadReopened(at=self.ctx.clock.now(), closure_id=closure_id))
+        self.send_json({"closure_id": closure_id, "reopened": True})

@@ -1,0 +1,283 @@
+"""The OpenAPI 3.1 document served at /api/v1/openapi.json. Each API module adds its paths to PATHS."""
+from __future__ import annotations
+
+from typing import Any
+
+from api.base import BaseHandler
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"type": "object", "required": ["status", "message"], "properties": {
+            "status": {"type": "integer"},
+            "message": {"type": "string"},
+            "fields": {"type": "array", "items": {"type": "object", "required": ["field", "reason"], "properties": {
+                "field": {"type": "string"}, "reason": {"type": "string"}}}},
+        }}},
+    },
+    "LatLon": {
+        "type": "object", "required": ["lat", "lon"],
+        "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90},
+                       "lon": {"type": "number", "minimum": -180, "maximum": 180}},
+    },
+    "IncidentReport": {
+        "type": "object",
+        "required": ["channel"],
+        "properties": {
+            "channel": {"type": "string", "enum": ["phone", "sms", "app", "panic_button", "dispatcher"]},
+            "location": {"$ref": "#/components/schemas/LatLon"},
+            "address": {"type": "string", "maxLength": 500},
+            "chief_complaint": {"type": "string", "maxLength": 2000},
+            "caller": {"type": "object", "properties": {
+                "phone": {"type": "string", "maxLength": 32, "pattern": "^[0-9+() .-]*$"},
+                "name": {"type": "string", "maxLength": 200}}},
+        },
+        "description": "Either location or address is required. Coordinates outside the service area are stored"
+                       " and flagged `outside_service_area`, never rejected.",
+    },
+    "Incident": {
+        "type": "object",
+        "required": ["id", "status", "channel", "reported_at"],
+        "properties": {
+            "id": {"type": "integer"},
+            "status": {"type": "string"},
+            "channel": {"type": "string"},
+            "reported_at": {"type": "string", "format": "date-time"},
+            "location": {"oneOf": [{"$ref": "#/components/schemas/LatLon"}, {"type": "null"}]},
+            "location_flags": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "Event": {
+        "type": "object",
+        "required": ["seq", "stream", "type", "payload", "actor", "occurred_at"],
+        "properties": {"seq": {"type": "integer"}, "stream": {"type": "string"}, "type": {"type": "string"},
+                       "payload": {"type": "object"}, "actor": {"type": "string"},
+                       "occurred_at": {"type": "string", "format": "date-time"}},
+    },
+}
+
+
+def error_responses(*statuses: int) -> dict[str, Any]:
+    text = {400: "Malformed JSON", 401: "No valid bearer token", 403: "Role not allowed", 404: "Not found",
+            409: "Conflicts with the current state", 413: "Body over 1 MB", 422: "Invalid fields (each listed)",
+            429: "Too many requests from this source (Retry-After says when to retry)",
+            503: "A part it depends on is not ready (e.g. the road graph loading; Retry-After)"}
+    return {str(s): {"description": text[s], "content": {"application/json": {"schema": ERROR}}} for s in statuses}
+
+
+def json_response(description: str, schema: dict) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+PATHS: dict[str, Any] = {
+    "/api/v1/incidents": {
+        "post": {
+            "summary": "Report an incident (intake)",
+            "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                            "description": "A repeat with the same key returns the first incident (200)."}],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/IncidentReport"}}}},
+            "responses": {
+                "201": json_response("Created", {"$ref": "#/components/schemas/Incident"}),
+                "200": json_response("Repeat of an earlier request", {"$ref": "#/components/schemas/Incident"}),
+                **error_responses(400, 401, 403, 413, 422),
+            },
+        },
+        "get": {
+            "summary": "List incidents (open ones by default)",
+            "parameters": [{"name": "open", "in": "query", "schema": {"type": "string", "enum": ["true", "false"]}},
+                           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 5000}}],
+            "responses": {"200": json_response("Incidents", {"type": "object", "properties": {
+                "incidents": {"type": "array", "items": {"$ref": "#/components/schemas/Incident"}}}}),
+                **error_responses(401, 403, 422)},
+        },
+    },
+    "/api/v1/incidents/{incident_id}": {
+        "get": {
+            "summary": "One incident",
+            "parameters": [{"name": "incident_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "responses": {"200": json_response("The incident", {"$ref": "#/components/schemas/Incident"}),
+                          **error_responses(401, 403, 404)},
+        },
+    },
+    "/api/v1/events": {
+        "get": {
+            "summary": "The event log after `since`, in seq order",
+            "parameters": [{"name": "since", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 5000}}],
+            "responses": {"200": json_response("Events", {"type": "object", "properties": {
+                "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
+                "next_since": {"type": "integer"}, "more": {"type": "boolean"}}}),
+                **error_responses(401, 403, 422)},
+        },
+    },
+    "/api/v1/login": {
+        "post": {
+            "summary": "Exchange a user id and password for an expiring bearer token",
+            "security": [],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["user_id", "password"],
+                "properties": {"user_id": {"type": "string"}, "password": {"type": "string"}}}}}},
+            "responses": {"200": json_response("Token and identity", {"type": "object", "required": ["token", "role"],
+                          "properties": {"token": {"type": "string"}, "role": {"type": "string"},
+                                         "user_id": {"type": "string"}}}),
+                          **error_responses(400, 401, 413, 422, 429)},
+        },
+    },
+    "/api/v1/logout": {
+        "post": {"summary": "Revoke the calling token (its sockets close at once)",
+                 "responses": {"200": {"description": "Revoked"}, **error_responses(401, 429)}},
+    },
+    "/api/v1/me": {
+        "get": {"summary": "Who the token belongs to",
+                "responses": {"200": {"description": "The identity"}, **error_responses(401, 429)}},
+    },
+    "/api/v1/users/{user_id}/revoke": {
+        "post": {"summary": "Revoke every token of a user (admin)",
+                 "parameters": [{"name": "user_id", "in": "path", "required": True,
+                                 "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,100}$"}}],
+                 "responses": {"200": {"description": "Revoked"}, **error_responses(401, 403, 404, 429)}},
+    },
+    "/api/v1/audit": {
+        "get": {"summary": "The append-only audit log of patient-data access (admin, dispatcher)",
+                "parameters": [{"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                               {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 5000}},
+                               {"name": "subject", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "Entries, oldest first"}, **error_responses(401, 403, 422, 429)}},
+    },
+    "/healthz": {
+        "get": {"summary": "PostgreSQL and Redis checked; 503 names the failing part",
+                "security": [],
+                "responses": {"200": {"description": "All parts reachable"},
+                              "503": {"description": "A part is failing (named in `failing`)"}}},
+    },
+}
+
+
+def build_document() -> dict[str, Any]:
+    for methods in PATHS.values():  # every API call may be throttled
+        for operation in methods.values():
+            operation["responses"].setdefault("429", error_responses(429)["429"])
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Chonburi EMS dispatch API", "version": "1"},
+        "paths": PATHS,
+        "components": {"schemas": SCHEMAS, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "appKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key",
+                       "description": "Citizen-app key (integrations/apps), rate-limited per key"}}},
+        "security": [{"bearer": []}],
+    }
+
+
+class OpenApiHandler(BaseHandler):
+    async def get(self) -> None:
+        self.send_json(build_document())
+
+
+def _path_param(name: str, schema: dict) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+INCIDENT_ID = _path_param("incident_id", {"type": "integer", "minimum": 1})
+OBJECT = {"type": "object"}
+
+
+def _op(summary: str, *, params=(), body: dict | None = None, ok: str = "200", errors=(401, 403, 404, 422, 429)) -> dict:
+    op = {"summary": summary, "parameters": list(params),
+          "responses": {ok: json_response(summary, OBJECT), **error_responses(*errors)}}
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return op
+
+
+PATHS.update({
+    "/api/v1/incidents/{incident_id}/triage": {"post": _op(
+        "Triage by CBD card and determinant, or override the colour with a reason (red may auto-dispatch)",
+        params=[INCIDENT_ID], errors=(400, 401, 403, 404, 409, 413, 422, 429, 503),
+        body={"oneOf": [
+            {"type": "object", "required": ["group", "determinant"],
+             "properties": {"group": {"type": "integer", "minimum": 1, "maximum": 25},
+                            "determinant": {"type": "integer", "minimum": 1}}},
+            {"type": "object", "required": ["colour", "reason"],
+             "properties": {"colour": {"type": "string", "enum": ["red", "yellow", "green", "white"]},
+                            "reason": {"type": "string", "minLength": 1, "maxLength": 500}}}]})},
+    "/api/v1/incidents/{incident_id}/recommendations": {"get": _op(
+        "Available units ranked by road ETA for the capability the triage asks for", params=[INCIDENT_ID],
+        errors=(401, 403, 404, 409, 429, 503))},
+    "/api/v1/incidents/{incident_id}/assignments": {"post": _op(
+        "Assign a unit (dispatchers only); 409 if the unit is busy", params=[INCIDENT_ID], ok="201",
+        errors=(400, 401, 403, 404, 409, 413, 422, 429, 503),
+        body={"type": "object", "required": ["unit_id"], "properties": {"unit_id": {"type": "string", "minLength": 1}}})},
+    "/api/v1/incidents/{incident_id}/status": {"post": _op(
+        "Move the incident (close and cancel are dispatcher-only); illegal moves are 409", params=[INCIDENT_ID],
+        errors=(400, 401, 403, 404, 409, 413, 422, 429),
+        body={"type": "object", "required": ["status"], "properties": {
+            "status": {"type": "string"}, "reason": {"type": "string", "maxLength": 500}}})},
+    "/api/v1/incidents/{incident_id}/destinations": {
+        "get": _op("Hospitals ranked by road ETA, capability, diversion and free beds", params=[INCIDENT_ID],
+                   errors=(401, 403, 404, 409, 429, 503)),
+        "post": _op("Choose the destination; the hospital gets a pre-arrival alert", params=[INCIDENT_ID],
+                    errors=(400, 401, 403, 404, 409, 413, 422, 429, 503),
+                    body={"type": "object", "required": ["hospital_id"],
+                          "properties": {"hospital_id": {"type": "string", "minLength": 1}}})},
+    "/api/v1/incidents/{incident_id}/duplicates": {"get": _op(
+        "Open incidents near in place and time (any channel): likely repeat calls", params=[INCIDENT_ID])},
+    "/api/v1/incidents/{incident_id}/merge": {"post": _op(
+        "This incident is a repeat call: merge it into another (callers move over)", params=[INCIDENT_ID],
+        errors=(400, 401, 403, 404, 409, 413, 422, 429),
+        body={"type": "object", "required": ["into_incident_id"],
+              "properties": {"into_incident_id": {"type": "integer", "minimum": 1}}})},
+    "/api/v1/incidents/{incident_id}/keep-apart": {"post": _op(
+        "Not duplicates: stop suggesting this pair", params=[INCIDENT_ID], errors=(400, 401, 403, 404, 413, 422, 429),
+        body={"type": "object", "required": ["other_incident_id"],
+              "properties": {"other_incident_id": {"type": "integer", "minimum": 1}}})},
+    "/api/v1/incidents/{incident_id}/mci": {"post": _op(
+        "Declare a mass-casualty incident", params=[INCIDENT_ID], errors=(401, 403, 404, 409, 429))},
+    "/api/v1/incidents/{incident_id}/patients": {"post": _op(
+        "Tag casualties by colour", params=[INCIDENT_ID], errors=(400, 401, 403, 404, 409, 413, 422, 429),
+        body={"type": "object", "required": ["colours"], "properties": {"colours": {
+            "type": "array", "minItems": 1, "maxItems": 500,
+            "items": {"type": "string", "enum": ["red", "yellow", "green", "white"]}}}})},
+    "/api/v1/incidents/{incident_id}/mci/distribute": {"post": _op(
+        "Spread the tagged casualties over hospitals by ETA and free beds", params=[INCIDENT_ID],
+        errors=(401, 403, 404, 409, 429, 503))},
+    "/api/v1/assignments/{assignment_id}/ack": {"post": _op(
+        "The crew acknowledges an assignment (HTTP fallback of the WebSocket ack)",
+        params=[_path_param("assignment_id", {"type": "integer", "minimum": 1})], errors=(401, 403, 404, 409, 429))},
+    "/api/v1/triage/cards": {"get": _op("The 25 CBD cards with questions and determinants", errors=(401, 429))},
+    "/api/v1/units": {"get": _op("Units with status and latest positions", errors=(401, 429))},
+    "/api/v1/units/{unit_id}/status": {"post": _op(
+        "A unit's status (a crew only for its own unit)", params=[_path_param("unit_id", {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,40}$"})],
+        errors=(400, 401, 403, 404, 409, 413, 422, 429),
+        body={"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}})},
+    "/api/v1/hospitals": {"get": _op("Hospitals with capabilities, free ED beds and diversion", errors=(401, 429))},
+    "/api/v1/hospitals/{hospital_id}/capacity": {"post": _op(
+        "Update free ED beds and diversion (that hospital's staff, dispatchers)",
+        params=[_path_param("hospital_id", {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,60}$"})],
+        errors=(400, 401, 403, 404, 413, 422, 429),
+        body={"type": "object", "required": ["ed_beds_free", "diversion"], "properties": {
+            "ed_beds_free": {"type": "integer", "minimum": 0, "maximum": 1000}, "diversion": {"type": "boolean"}}})},
+    "/api/v1/hospitals/{hospital_id}/inbound": {"get": _op(
+        "Patients inbound to a hospital with live ETAs (no caller phone numbers)",
+        params=[_path_param("hospital_id", {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,60}$"})])},
+    "/api/v1/map/roads": {"get": _op("The road network as GeoJSON for the offline base map",
+                                     params=[{"name": "min_class", "in": "query", "schema": {"type": "string"}}],
+                                     errors=(401, 429, 503))},
+    "/api/v1/route": {"get": _op("Fastest road route with Thai/English turn instructions", params=[
+        {"name": n, "in": "query", "required": True, "schema": {"type": "number"}}
+        for n in ("from_lat", "from_lon", "to_lat", "to_lon")], errors=(401, 403, 404, 422, 429, 503))},
+    "/api/v1/closures": {
+        "get": _op("Active road closures and slow-downs", errors=(401, 429, 503)),
+        "post": _op("Close or slow the roads inside a polygon (dispatchers)", ok="201",
+                    errors=(400, 401, 403, 413, 422, 429, 503),
+                    body={"type": "object", "required": ["polygon"], "properties": {
+                        "polygon": {"type": "object"}, "factor": {"type": ["number", "null"], "minimum": 1, "maximum": 100},
+                        "expires_at": {"type": "string", "format": "date-time"}, "reason": {"type": "string", "maxLength": 200}}})},
+    "/api/v1/closures/{closure_id}": {"delete": _op(
+        "Reopen a closure", params=[_path_param("closure_id", {"type": "string", "pattern": "^[a-z0-9-]{1,40}$"})],
+        errors=(401, 403, 404, 429, 503))},
+})

@@ -1,0 +1,83 @@
+"""The Tornado application: every URL in one table."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import tornado.web
+import xstatic.pkg.leaflet
+
+from api.auth import LoginHandler, LogoutHandler, MeHandler, RevokeUserHandler
+from api.base import NotFoundHandler
+from api.context import AppContext
+from api.events import AuditHandler, EventsHandler
+from api.health import HealthHandler, MetricsHandler
+from api.dispatch import (
+    AcknowledgeHandler, AssignmentsHandler, DestinationsHandler, DistributeHandler, DuplicatesHandler,
+    HospitalCapacityHandler, HospitalsHandler, IncidentStatusHandler, KeepApartHandler, MciHandler, MergeHandler,
+    PatientsHandler, RecommendationsHandler, TriageCardsHandler, TriageHandler, UnitsHandler, UnitStatusHandler,
+)
+from api.incidents import IncidentHandler, IncidentsHandler, InboundHandler
+from api.maps import ClosureHandler, ClosuresHandler, RoadsLayerHandler, RouteHandler
+from api.openapi import OpenApiHandler
+from telemetry.logs import log_request
+from ws.handler import EventSocket
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+API_ROUTES: list[tuple] = [
+    (r"/api/v1/incidents", IncidentsHandler),
+    (r"/api/v1/incidents/([0-9]{1,18})", IncidentHandler),
+    (r"/api/v1/incidents/([0-9]{1,18})/triage", TriageHandler),
+    (r"/api/v1/incidents/([0-9]{1,18})/recommendations", RecommendationsHandler),
+    (r"/api/v1/incidents/([0-9]{1,18})/assignments", AssignmentsHandler),
+    (r"/api/v1/incidents/([0-9]{1,18})/status", IncidentStatusHandler),
+    (r"/api/v1/incidents/([0-9]{1,18})/destinations", DestinationsHandler),
+    (r"/api/v1/incidents/([0-9]{1,18})/duplicates", DuplicatesHandler),
+    (r"/api/v1/incidents/([0-9]{1,18})/merge", MergeHandler),
+    (r"/api/v1/incidents/([0-9]{1,18})/keep-apart", KeepApartHandler),
+    (r"/api/v1/incidents/([0-9]{1,18})/mci", MciHandler),
+    (r"/api/v1/incidents/([0-9]{1,18})/patients", PatientsHandler),
+    (r"/api/v1/incidents/([0-9]{1,18})/mci/distribute", DistributeHandler),
+    (r"/api/v1/assignments/([0-9]{1,18})/ack", AcknowledgeHandler),
+    (r"/api/v1/triage/cards", TriageCardsHandler),
+    (r"/api/v1/units", UnitsHandler),
+    (r"/api/v1/units/([A-Za-z0-9_.-]{1,40})/status", UnitStatusHandler),
+    (r"/api/v1/hospitals", HospitalsHandler),
+    (r"/api/v1/hospitals/([A-Za-z0-9_.-]{1,60})/capacity", HospitalCapacityHandler),
+    (r"/api/v1/hospitals/([A-Za-z0-9_.-]{1,60})/inbound", InboundHandler),
+    (r"/api/v1/events", EventsHandler),
+    (r"/api/v1/audit", AuditHandler),
+    (r"/api/v1/map/roads", RoadsLayerHandler),
+    (r"/api/v1/route", RouteHandler),
+    (r"/api/v1/closures", ClosuresHandler),
+    (r"/api/v1/closures/([a-z0-9-]{1,40})", ClosureHandler),
+    (r"/api/v1/openapi.json", OpenApiHandler),
+    (r"/api/v1/login", LoginHandler),
+    (r"/api/v1/logout", LogoutHandler),
+    (r"/api/v1/me", MeHandler),
+    (r"/api/v1/users/([A-Za-z0-9_.:-]{1,100})/revoke", RevokeUserHandler),
+]
+
+
+def make_app(ctx: AppContext, extra_routes: list[tuple] | None = None) -> tornado.web.Application:
+    routes = [
+        (r"/healthz", HealthHandler),
+        (r"/metrics", MetricsHandler),
+        (r"/ws", EventSocket),
+        *API_ROUTES,
+        *(extra_routes or []),
+        (r"/api/.*", NotFoundHandler),
+    ]
+    routes.append((r"/static/leaflet/(.*)", tornado.web.StaticFileHandler, {"path": xstatic.pkg.leaflet.BASE_DIR}))
+    if WEB_DIR.exists():
+        routes.append((r"/(.*)", tornado.web.StaticFileHandler, {"path": str(WEB_DIR), "default_filename": "index.html"}))
+    return tornado.web.Application(
+        routes,
+        ctx=ctx,
+        default_handler_class=NotFoundHandler,
+        log_function=log_request,
+        websocket_max_message_size=ctx.config.ws_max_message_bytes,
+        websocket_ping_interval=20,
+        websocket_ping_timeout=20,
+        xheaders=True,
+    )

@@ -1,0 +1,23 @@
+"""The audit log of patient-data access (append-only: a trigger refuses updates, deletes and truncation)."""
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+
+async def record(pool: asyncpg.Pool, actor: str, action: str, subject: str, *, detail: dict | None = None,
+                 remote_addr: str | None = None) -> None:
+    await pool.execute(
+        "INSERT INTO audit_log (actor, action, subject, detail, remote_addr) VALUES ($1, $2, $3, $4, $5)",
+        actor, action, subject, detail, remote_addr,
+    )
+
+
+async def entries(pool: asyncpg.Pool, *, subject: str | None = None, after_id: int = 0, limit: int = 500) -> list[dict[str, Any]]:
+    rows = await pool.fetch(
+        "SELECT id, at, actor, action, subject, detail, remote_addr FROM audit_log"
+        " WHERE id > $1 AND ($2::text IS NULL OR subject = $2) ORDER BY id LIMIT $3",
+        after_id, subject, limit,
+    )
+    return [dict(r) for r in rows]

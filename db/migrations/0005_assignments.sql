@@ -1,0 +1,1 @@
+CREATE SEQUENCE assignment_id_seq AS bigint;

@@ -1,0 +1,144 @@
+"""Channel-specific intake facts (phone calls, SMS threads, panic-button presses, devices): events and projections.
+
+Caller phone numbers in these events are always under a key named `phone`, so `ws.visibility.strip_private`
+removes them before any hospital sees the event.
+"""
+from __future__ import annotations
+
+from dispatch.events import Event
+from dispatch.model import Caller, Incident, LatLon, LocationFlag
+from dispatch.projections import INCIDENTS
+
+# Outbound message states in the order Twilio moves through them; a callback only ever moves a message forward.
+SMS_STATUS_RANK = {"accepted": 1, "scheduled": 1, "queued": 1, "sending": 2, "sent": 3,
+                   "delivered": 4, "undelivered": 4, "failed": 4, "canceled": 4, "read": 5}
+CALL_STATUS_RANK = {"queued": 1, "initiated": 1, "ringing": 2, "in-progress": 3,
+                    "completed": 4, "busy": 4, "no-answer": 4, "failed": 4, "canceled": 4}
+FAILED_STATUSES = frozenset({"undelivered", "failed", "busy", "no-answer", "canceled"})
+
+
+def status_rank(kind: str, status: str) -> int | None:
+    """Position of `status` in a message's life (higher is later); None for a status we do not know."""
+    return (CALL_STATUS_RANK if kind == "voice" else SMS_STATUS_RANK).get(status)
+
+
+class CallReceived(Event, frozen=True):
+    """An inbound emergency call was answered by the system (one per Twilio CallSid)."""
+
+    incident_id: int
+    call_sid: str
+    phone: str | None = None
+    earlier_incidents: list[int] = []  # earlier incidents from the same number, newest first
+
+
+class ShareLinkSent(Event, frozen=True):
+    """The caller was texted a one-time link that shares the phone's location into this incident."""
+
+    incident_id: int
+    message_sid: str | None = None
+    error: str | None = None  # set when the SMS could not be sent
+
+
+class CallerLocationShared(Event, frozen=True):
+    """The caller's phone shared its position (browser geolocation) through the one-time link."""
+
+    incident_id: int
+    location: LatLon
+    accuracy_m: float | None = None
+    outside_service_area: bool = False
+
+
+class SmsReceived(Event, frozen=True):
+    """A text from a caller (text-to-1669), opening or continuing the incident's thread."""
+
+    incident_id: int
+    message_sid: str
+    phone: str | None
+    body: str
+    opened_thread: bool = False
+
+
+class SmsSent(Event, frozen=True):
+    """A dispatcher's reply to the caller's thread."""
+
+    incident_id: int
+    message_sid: str
+    phone: str
+    body: str
+
+
+class OutboundMessageFailed(Event, frozen=True):
+    """An SMS or call we sent ended failed/undelivered/unanswered: the dispatcher must act."""
+
+    message_sid: str
+    kind: str  # sms | voice
+    status: str
+    phone: str | None = None
+    purpose: str | None = None
+    error_code: str | None = None
+    incident_id: int | None = None
+
+
+class PanicPressed(Event, frozen=True):
+    """A panic button was pressed. The first press opens the incident (provisional red); repeats attach to it."""
+
+    incident_id: int
+    device_id: str
+    message_id: str
+    via: str  # mqtt | webhook
+    repeat: bool = False
+    press_number: int = 1
+    person: str | None = None
+    medical_notes: str | None = None
+    battery_pct: int | None = None
+
+
+class DeviceAlertRaised(Event, frozen=True):
+    """A device needs attention: missed heartbeats, low battery, or a flood of presses/messages."""
+
+    device_id: str
+    kind: str  # missed_heartbeat | low_battery | flood
+    detail: str | None = None
+
+    @property
+    def stream(self) -> str:
+        return f"device-{self.device_id}"
+
+
+class HospitalNotified(Event, frozen=True):
+    """A pre-arrival alert reached (or failed to reach) the hospital: via FHIR, or SMS as the fallback."""
+
+    incident_id: int
+    hospital_id: str
+    via: str  # fhir | sms | none
+    stage: str = "planned"  # planned | arrived (the FHIR Encounter status)
+    ok: bool = True
+    detail: str | None = None
+
+
+@INCIDENTS.on(CallerLocationShared)
+def _caller_location(incident: Incident, e: CallerLocationShared) -> Incident:
+    incident.location = e.location
+    flags = [LocationFlag.CALLER_PROVIDED]
+    if e.outside_service_area:
+        flags.append(LocationFlag.OUTSIDE_SERVICE_AREA)
+    incident.location_flags = flags
+    incident.location_note = None
+    return incident
+
+
+@INCIDENTS.on(PanicPressed)
+def _panic_pressed(incident: Incident, e: PanicPressed) -> Incident:
+    if not e.repeat:
+        if incident.triage is None:
+            incident.provisional_colour = "red"  # until a dispatcher triages
+        if e.medical_notes:
+            incident.notes.append(f"Medical notes (panic-button registry): {e.medical_notes}")
+    return incident
+
+
+@INCIDENTS.on(SmsReceived)
+def _sms_received(incident: Incident, e: SmsReceived) -> Incident:
+    if e.phone and not any(c.phone == e.phone for c in incident.callers):
+        incident.callers.append(Caller(phone=e.phone, channel="sms"))
+    return incident

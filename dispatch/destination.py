@@ -1,0 +1,129 @@
+"""Destination hospital: rank by road ETA, capability for the patient's condition, diversion and free beds;
+the choice sends a pre-arrival alert to that emergency department."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dispatch.errors import Conflict, FieldError, Invalid, NotFound
+from dispatch.events import DestinationChosen, HospitalAlerted
+from dispatch.model import Hospital, Incident, LatLon
+from dispatch.policies import require
+from dispatch.ports import Clock, EtaProvider, EventStore, UnitPositions
+
+# CBD group → the capability the receiving hospital should have
+NEEDS = {7: "stemi", 18: "stroke", 14: "obstetric", 19: "paediatric", 20: "trauma", 21: "trauma", 22: "trauma",
+         24: "trauma", 25: "trauma"}
+DIVERSION_PENALTY_S = 3600.0
+NO_BEDS_PENALTY_S = 600.0
+MISSING_CAPABILITY_PENALTY_S = 1200.0
+
+
+@dataclass(frozen=True)
+class DestinationOption:
+    hospital_id: str
+    name_th: str
+    name_en: str
+    eta_s: float | None
+    distance_m: float | None
+    capable: bool
+    diversion: bool
+    ed_beds_free: int
+    score_s: float | None
+    why_en: str
+    why_th: str
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+def needed_capability(incident: Incident) -> str | None:
+    return NEEDS.get(incident.triage.group) if incident.triage else None
+
+
+class DestinationService:
+    def __init__(self, store: EventStore, clock: Clock, etas: EtaProvider, positions: UnitPositions):
+        self.store = store
+        self.clock = clock
+        self.etas = etas
+        self.positions = positions
+
+    async def _from_where(self, incident: Incident) -> LatLon:
+        """Where the patient is now: the transporting unit's live position, else the scene."""
+        if incident.unit_ids:
+            live = await self.positions.latest(incident.unit_ids)
+            for unit_id in incident.unit_ids:
+                if unit_id in live:
+                    return LatLon(live[unit_id].lat, live[unit_id].lon)
+        if incident.location is None:
+            raise Conflict("the incident has no location yet")
+        return incident.location
+
+    async def recommend(self, incident_id: int) -> list[DestinationOption]:
+        incident = await self.store.get("incidents", incident_id)
+        if incident is None:
+            raise NotFound(f"no incident {incident_id}")
+        origin = await self._from_where(incident)
+        hospitals: list[Hospital] = await self.store.list("hospitals")
+        need = needed_capability(incident)
+        options = []
+        for hospital in hospitals:
+            [eta] = await self.etas.etas_to(hospital.location, [origin])
+            capable = need is None or need in hospital.capabilities
+            score = None
+            if eta.eta_s is not None:
+                score = eta.eta_s + (DIVERSION_PENALTY_S if hospital.diversion else 0) + (
+                    NO_BEDS_PENALTY_S if hospital.ed_beds_free <= 0 else 0) + (
+                    0 if capable else MISSING_CAPABILITY_PENALTY_S)
+            options.append(DestinationOption(
+                hospital_id=hospital.id, name_th=hospital.name_th, name_en=hospital.name_en, eta_s=eta.eta_s,
+                distance_m=eta.distance_m, capable=capable, diversion=hospital.diversion,
+                ed_beds_free=hospital.ed_beds_free, score_s=score,
+                why_en=_why(eta, capable, need, hospital, en=True), why_th=_why(eta, capable, need, hospital, en=False)))
+        options.sort(key=lambda o: (o.score_s is None, o.score_s or 0.0, o.hospital_id))
+        return options
+
+    async def choose(self, incident_id: int, hospital_id: str, *, actor: str, role: str):
+        require(role, "choose_destination")
+        incident = await self.store.get("incidents", incident_id)
+        if incident is None:
+            raise NotFound(f"no incident {incident_id}")
+        hospital = await self.store.get("hospitals", hospital_id)
+        if hospital is None:
+            raise Invalid(FieldError("hospital_id", "no such hospital"))
+        [eta] = await self.etas.etas_to(hospital.location, [await self._from_where(incident)])
+        async with self.store.unit_of_work(actor) as uow:
+            incident = await uow.get("incidents", incident_id, lock=True)
+            if not incident.is_open:
+                raise Conflict(f"incident {incident_id} is {incident.status.value}")
+            now = self.clock.now()
+            unit_id = incident.unit_ids[0] if incident.unit_ids else None
+            await uow.append(DestinationChosen(at=now, incident_id=incident_id, hospital_id=hospital_id,
+                                               unit_id=unit_id, eta_s=eta.eta_s))
+            triage = incident.triage
+            await uow.append(HospitalAlerted(
+                at=now, incident_id=incident_id, hospital_id=hospital_id, eta_s=eta.eta_s, colour=incident.colour,
+                code=triage.code if triage else None,
+                summary=(triage.text_en if triage else None) or incident.chief_complaint))
+            return await uow.get("incidents", incident_id)
+
+    async def eta_update(self, incident_id: int) -> float | None:
+        """The inbound ETA recomputed from the ambulance's latest position (for the hospital board)."""
+        incident = await self.store.get("incidents", incident_id)
+        if incident is None or incident.destination_hospital_id is None:
+            return None
+        hospital = await self.store.get("hospitals", incident.destination_hospital_id)
+        [eta] = await self.etas.etas_to(hospital.location, [await self._from_where(incident)])
+        return eta.eta_s
+
+
+def _why(eta, capable: bool, need: str | None, hospital: Hospital, *, en: bool) -> str:
+    if eta.eta_s is None:
+        return "no road route" if en else "ไม่มีเส้นทางถนน"
+    parts = [f"{eta.eta_s / 60:.1f} min" if en else f"{eta.eta_s / 60:.1f} นาที"]
+    if need:
+        parts.append((f"{need} centre" if capable else f"no {need} service") if en else
+                     (f"รับ {need} ได้" if capable else f"ไม่มีบริการ {need}"))
+    if hospital.diversion:
+        parts.append("on diversion" if en else "งดรับผู้ป่วยชั่วคราว")
+    parts.append(f"{hospital.ed_beds_free} ED beds free" if en else f"เตียงฉุกเฉินว่าง {hospital.ed_beds_free}")
+    return "; ".join(parts) if en else " · ".join(parts)

@@ -1,0 +1,205 @@
+"""Domain events: past-tense facts, one row each in the `events` table.
+
+Every event is a frozen msgspec Struct tagged with its class name (the `type` column) and carries a schema
+version `v` and its time `at` (UTC, from the service's clock; ordering never depends on it, only on `seq`).
+Serialisation lives here and nowhere else: `encode_event` / `decode_event`.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Union
+
+import msgspec
+
+from dispatch.model import (
+    Capability, Caller, Channel, Colour, IncidentStatus, LatLon, LocationFlag, Triage, UnitStatus,
+)
+
+
+class Event(msgspec.Struct, kw_only=True, frozen=True, tag_field="type", tag=True):
+    at: datetime
+    v: int = 1
+
+    @property
+    def stream(self) -> str:
+        """The aggregate this event belongs to, e.g. 'incident-42' or 'unit-CB01'."""
+        for attr, prefix in (("incident_id", "incident"), ("unit_id", "unit"), ("hospital_id", "hospital")):
+            value = getattr(self, attr, None)
+            if value is not None:
+                return f"{prefix}-{value}"
+        return "system"
+
+
+class IncidentReported(Event, frozen=True):
+    incident_id: int
+    channel: Channel
+    location: LatLon | None = None
+    location_flags: list[LocationFlag] = []
+    location_note: str | None = None
+    address: str | None = None
+    chief_complaint: str | None = None
+    caller: Caller | None = None
+    intake_issues: list[str] = []
+
+
+def _all_event_types() -> list[type[Event]]:
+    found: list[type[Event]] = []
+    pending = list(Event.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+_decoder_cache: dict[int, Any] = {}
+
+
+def _event_union() -> Any:
+    types = _all_event_types()
+    key = len(types)  # new subclasses can register after import; rebuild the union when they do
+    if key not in _decoder_cache:
+        _decoder_cache.clear()
+        _decoder_cache[key] = Union[tuple(types)]  # noqa: UP007 - runtime union for msgspec
+    return _decoder_cache[key]
+
+
+def encode_event(event: Event) -> tuple[str, dict[str, Any]]:
+    """Return (type name, JSON-safe payload) for storage and fan-out."""
+    payload = msgspec.to_builtins(event)
+    return payload.pop("type"), payload
+
+
+def decode_event(type_name: str, payload: dict[str, Any]) -> Event:
+    """Inverse of `encode_event`. Raises msgspec.ValidationError for an unknown type or a bad payload."""
+    return msgspec.convert({**payload, "type": type_name}, _event_union())
+
+
+class IncidentTriaged(Event, frozen=True):
+    """A CBD card and determinant were chosen, or a dispatcher overrode the colour (override_reason set)."""
+
+    incident_id: int
+    triage: Triage
+
+
+class IncidentStatusChanged(Event, frozen=True):
+    incident_id: int
+    status: IncidentStatus
+    unit_id: str | None = None
+    reason: str | None = None
+
+
+class UnitRegistered(Event, frozen=True):
+    unit_id: str
+    capability: Capability
+    station_id: str
+    station_name: str
+    base: LatLon
+    crew: list[str] = []
+    phone: str | None = None
+
+
+class UnitStatusChanged(Event, frozen=True):
+    unit_id: str
+    status: UnitStatus
+    incident_id: int | None = None
+
+
+class HospitalRegistered(Event, frozen=True):
+    hospital_id: str
+    name_th: str
+    name_en: str
+    location: LatLon
+    capabilities: list[str] = []
+    ed_beds_free: int = 0
+    phone: str | None = None
+
+
+class HospitalCapacityUpdated(Event, frozen=True):
+    hospital_id: str
+    ed_beds_free: int
+    diversion: bool
+
+
+class UnitAssigned(Event, frozen=True):
+    assignment_id: int
+    incident_id: int
+    unit_id: str
+    ack_due_at: datetime
+    eta_s: float | None = None
+    distance_m: float | None = None
+    auto: bool = False  # made by the auto-dispatch policy, not a dispatcher
+
+
+class AssignmentAcknowledged(Event, frozen=True):
+    assignment_id: int
+    incident_id: int
+    unit_id: str
+    late: bool = False  # after the ladder had started
+
+
+class AssignmentEscalated(Event, frozen=True):
+    """One step of the ladder for an unacknowledged assignment: repush, sms, voice, next_unit."""
+
+    assignment_id: int
+    incident_id: int
+    unit_id: str
+    step: str
+    detail: str | None = None
+
+
+class AssignmentCancelled(Event, frozen=True):
+    assignment_id: int
+    incident_id: int
+    unit_id: str
+    reason: str
+
+
+class DestinationChosen(Event, frozen=True):
+    incident_id: int
+    hospital_id: str
+    unit_id: str | None = None
+    eta_s: float | None = None
+
+
+class HospitalAlerted(Event, frozen=True):
+    """Pre-arrival notice to the receiving emergency department (board, and FHIR/SMS where configured)."""
+
+    incident_id: int
+    hospital_id: str
+    eta_s: float | None = None
+    colour: str | None = None
+    code: str | None = None
+    summary: str | None = None
+
+
+class IncidentMerged(Event, frozen=True):
+    """This incident was a duplicate call about `into_incident_id`; it closes, its callers move over."""
+
+    incident_id: int
+    into_incident_id: int
+
+
+class CallersAdded(Event, frozen=True):
+    incident_id: int
+    callers: list[Caller]
+    merged_from: int | None = None
+
+
+class IncidentsKeptApart(Event, frozen=True):
+    incident_id: int
+    other_incident_id: int
+
+
+class MciDeclared(Event, frozen=True):
+    incident_id: int
+
+
+class PatientsTagged(Event, frozen=True):
+    incident_id: int
+    colours: list[Colour]  # one entry per new casualty, numbered after the existing ones
+
+
+class PatientsDistributed(Event, frozen=True):
+    incident_id: int
+    allocations: dict[str, str]  # patient number → hospital id

@@ -1,0 +1,122 @@
+"""Units and hospitals: registration, crew status changes (mirrored onto the incident), ED capacity."""
+from __future__ import annotations
+
+from dispatch.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from dispatch.events import (
+    AssignmentAcknowledged, AssignmentCancelled, HospitalCapacityUpdated, HospitalRegistered, IncidentStatusChanged, UnitRegistered,
+    UnitStatusChanged,
+)
+from dispatch.lifecycle import can_move
+from dispatch.model import AssignmentStatus, IncidentStatus, UnitStatus as U
+from dispatch.policies import require
+from dispatch.ports import Clock, EventStore
+
+UNIT_NEXT: dict[U, set[U]] = {
+    U.AVAILABLE: {U.OUT_OF_SERVICE},
+    U.ASSIGNED: {U.EN_ROUTE},
+    U.EN_ROUTE: {U.ON_SCENE},
+    U.ON_SCENE: {U.TRANSPORTING, U.RETURNING, U.AVAILABLE},
+    U.TRANSPORTING: {U.AT_HOSPITAL},
+    U.AT_HOSPITAL: {U.RETURNING, U.AVAILABLE},
+    U.RETURNING: {U.AVAILABLE, U.OUT_OF_SERVICE},
+    U.OUT_OF_SERVICE: {U.AVAILABLE},
+}
+MIRRORED = {U.EN_ROUTE: IncidentStatus.EN_ROUTE, U.ON_SCENE: IncidentStatus.ON_SCENE,
+            U.TRANSPORTING: IncidentStatus.TRANSPORTING, U.AT_HOSPITAL: IncidentStatus.AT_HOSPITAL}
+
+
+class FleetService:
+    def __init__(self, store: EventStore, clock: Clock):
+        self.store = store
+        self.clock = clock
+
+    async def register_unit(self, event: UnitRegistered, *, actor: str) -> None:
+        async with self.store.unit_of_work(actor) as uow:
+            await uow.append(event)
+
+    async def register_hospital(self, event: HospitalRegistered, *, actor: str) -> None:
+        async with self.store.unit_of_work(actor) as uow:
+            await uow.append(event)
+
+    async def change_unit_status(self, unit_id: str, status: str, *, actor: str, role: str,
+                                 own_unit: str | None = None):
+        """A crew's status button. En route on an unacknowledged assignment also acknowledges it ("Respond")."""
+        require(role, "crew_status")
+        if role == "crew" and own_unit != unit_id:
+            raise Forbidden("a crew may change only its own unit's status")
+        try:
+            new = U(status)
+        except ValueError:
+            raise Invalid(FieldError("status", f"must be one of {', '.join(s.value for s in U)}")) from None
+        async with self.store.unit_of_work(actor) as uow:
+            unit = await uow.get("units", unit_id, lock=True)
+            if unit is None:
+                raise NotFound(f"no unit {unit_id}")
+            if unit.status is new:
+                return unit  # a repeated tap
+            if new not in UNIT_NEXT[unit.status]:
+                raise Conflict(f"unit {unit_id} cannot go from {unit.status.value} to {new.value}")
+            now = self.clock.now()
+            incident_id = unit.incident_id
+            if unit.assignment_id is not None and new is U.EN_ROUTE:
+                assignment = await uow.get("assignments", unit.assignment_id, lock=True)
+                if assignment and assignment.status is AssignmentStatus.AWAITING_ACK:
+                    await uow.append(AssignmentAcknowledged(at=now, assignment_id=assignment.id,
+                                                            incident_id=assignment.incident_id, unit_id=unit_id,
+                                                            late=bool(assignment.escalations)))
+            await uow.append(UnitStatusChanged(at=now, unit_id=unit_id, status=new, incident_id=incident_id))
+            if incident_id is not None and new in MIRRORED:
+                incident = await uow.get("incidents", incident_id, lock=True)
+                target = MIRRORED[new]
+                if incident and incident.status is not target and can_move(incident.status, target):
+                    await uow.append(IncidentStatusChanged(at=now, incident_id=incident_id, status=target,
+                                                           unit_id=unit_id))
+            return await uow.get("units", unit_id)
+
+    async def update_capacity(self, hospital_id: str, ed_beds_free, diversion, *, actor: str, role: str,
+                              own_hospital: str | None = None):
+        require(role, "hospital_capacity")
+        if role == "hospital" and own_hospital != hospital_id:
+            raise Forbidden("hospital staff may update only their own hospital")
+        errors = []
+        if isinstance(ed_beds_free, bool) or not isinstance(ed_beds_free, int) or not 0 <= ed_beds_free <= 1000:
+            errors.append(FieldError("ed_beds_free", "must be a whole number from 0 to 1000"))
+        if not isinstance(diversion, bool):
+            errors.append(FieldError("diversion", "must be true or false"))
+        if errors:
+            raise Invalid(errors)
+        async with self.store.unit_of_work(actor) as uow:
+            if await uow.get("hospitals", hospital_id, lock=True) is None:
+                raise NotFound(f"no hospital {hospital_id}")
+            await uow.append(HospitalCapacityUpdated(at=self.clock.now(), hospital_id=hospital_id,
+                                                     ed_beds_free=ed_beds_free, diversion=diversion))
+            return await uow.get("hospitals", hospital_id)
+
+    async def change_incident_status(self, incident_id: int, status: str, *, actor: str, role: str,
+                                     reason: str | None = None):
+        """Dispatcher moves: close, cancel, or correct a step; illegal transitions are Conflict."""
+        try:
+            new = IncidentStatus(status)
+        except ValueError:
+            raise Invalid(FieldError("status", f"must be one of {', '.join(s.value for s in IncidentStatus)}")) from None
+        require(role, "close" if new in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED) else "triage")
+        async with self.store.unit_of_work(actor) as uow:
+            incident = await uow.get("incidents", incident_id, lock=True)
+            if incident is None:
+                raise NotFound(f"no incident {incident_id}")
+            if not can_move(incident.status, new):
+                raise Conflict(f"incident {incident_id} cannot go from {incident.status.value} to {new.value}")
+            now = self.clock.now()
+            await uow.append(IncidentStatusChanged(at=now, incident_id=incident_id, status=new, reason=reason))
+            if new in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED):
+                for assignment_id in incident.assignment_ids:  # stop ladders, free units still tied to it
+                    assignment = await uow.get("assignments", assignment_id, lock=True)
+                    if assignment.status is AssignmentStatus.AWAITING_ACK:
+                        await uow.append(AssignmentCancelled(at=now, assignment_id=assignment_id,
+                                                             incident_id=incident_id, unit_id=assignment.unit_id,
+                                                             reason=f"incident {new.value}"))
+                        continue
+                    unit = await uow.get("units", assignment.unit_id, lock=True)
+                    if unit and unit.incident_id == incident_id and unit.status in (U.ASSIGNED, U.EN_ROUTE, U.ON_SCENE):
+                        await uow.append(UnitStatusChanged(at=now, unit_id=unit.id, status=U.AVAILABLE))
+            return await uow.get("incidents", incident_id)

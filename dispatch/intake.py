@@ -1,0 +1,201 @@
+"""Intake: turn a report from any channel into an `IncidentReported` event.
+
+Two modes. API clients (`strict=True`) get every bad field back as `Invalid` (→ 422). Emergency channels
+(phone, SMS, panic button: `strict=False`) never lose a call for bad data: the incident is created and the
+problems are flagged for the dispatcher (e.g. "location unverified").
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from dispatch.errors import FieldError, Invalid
+from dispatch.events import IncidentReported
+from dispatch.model import Caller, Channel, Incident, LatLon, LocationFlag
+from dispatch.ports import Clock, EventStore
+
+MAX_TEXT = {"address": 500, "chief_complaint": 2000, "caller.name": 200, "caller.phone": 32}
+PHONE_CHARS = set("+0123456789 -().")
+
+
+@dataclass(frozen=True)
+class ServiceArea:
+    """A lat/lon box (degrees). Points outside are accepted but flagged and never auto-dispatched."""
+
+    min_lat: float
+    min_lon: float
+    max_lat: float
+    max_lon: float
+
+    def contains(self, lat: float, lon: float) -> bool:
+        return self.min_lat <= lat <= self.max_lat and self.min_lon <= lon <= self.max_lon
+
+
+CHONBURI_PROVINCE = ServiceArea(12.50, 100.80, 13.62, 101.75)
+
+
+@dataclass
+class ParsedReport:
+    channel: Channel
+    location: LatLon | None
+    location_flags: list[LocationFlag]
+    location_note: str | None
+    address: str | None
+    chief_complaint: str | None
+    caller: Caller | None
+    errors: list[FieldError]
+
+
+def _number(value: Any, field: str, low: float, high: float, errors: list[FieldError]) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        errors.append(FieldError(field, "must be a number"))
+        return None
+    if not math.isfinite(value):
+        errors.append(FieldError(field, "must be a finite number"))
+        return None
+    if not low <= value <= high:
+        errors.append(FieldError(field, f"must be between {low:g} and {high:g}"))
+        return None
+    return float(value)
+
+
+def _text(body: dict[str, Any], key: str, field: str, errors: list[FieldError]) -> str | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.append(FieldError(field, "must be a string"))
+        return None
+    if "\x00" in value:
+        errors.append(FieldError(field, "must not contain NUL characters"))
+        return None
+    if len(value) > MAX_TEXT[field]:
+        errors.append(FieldError(field, f"must be at most {MAX_TEXT[field]} characters"))
+        return None
+    return value or None
+
+
+def parse_location(raw: Any, area: ServiceArea, errors: list[FieldError]) -> tuple[LatLon | None, list[LocationFlag]]:
+    """Validate `{lat, lon}`; append problems to `errors`. Outside the service area is a flag, not an error."""
+    if raw is None:
+        return None, []
+    if not isinstance(raw, dict):
+        errors.append(FieldError("location", "must be an object with lat and lon"))
+        return None, []
+    raw_lat, raw_lon = raw.get("lat"), raw.get("lon")
+    if all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in (raw_lat, raw_lon)):
+        if not area.contains(raw_lat, raw_lon) and area.contains(raw_lon, raw_lat):
+            errors.append(FieldError("location", "lat and lon look swapped"))
+            return None, []
+    found = len(errors)
+    lat = _number(raw.get("lat"), "location.lat", -90, 90, errors) if "lat" in raw else None
+    lon = _number(raw.get("lon"), "location.lon", -180, 180, errors) if "lon" in raw else None
+    for key in ("lat", "lon"):
+        if key not in raw:
+            errors.append(FieldError(f"location.{key}", "is required"))
+    if len(errors) > found or lat is None or lon is None:
+        return None, []
+    if lat == 0 and lon == 0:
+        errors.append(FieldError("location", "0,0 is not a real position (no GPS fix?)"))
+        return None, []
+    flags = [] if area.contains(lat, lon) else [LocationFlag.OUTSIDE_SERVICE_AREA]
+    return LatLon(lat, lon), flags
+
+
+def parse_report(body: Any, area: ServiceArea, *, default_channel: Channel | None = None) -> ParsedReport:
+    """Read a report body; every problem becomes a FieldError (nothing raises here)."""
+    errors: list[FieldError] = []
+    if not isinstance(body, dict):
+        errors.append(FieldError("body", "must be a JSON object"))
+        body = {}
+    channel = default_channel
+    raw_channel = body.get("channel", default_channel.value if default_channel else None)
+    try:
+        channel = Channel(raw_channel)
+    except ValueError:
+        allowed = ", ".join(c.value for c in Channel)
+        errors.append(FieldError("channel", "is required" if raw_channel is None else f"must be one of {allowed}"))
+    location, flags = parse_location(body.get("location"), area, errors)
+    location_errors = [e for e in errors if e.field.startswith("location")]
+    address = _text(body, "address", "address", errors)
+    complaint = _text(body, "chief_complaint", "chief_complaint", errors)
+    caller = None
+    raw_caller = body.get("caller")
+    if isinstance(raw_caller, dict):
+        phone = _text(raw_caller, "phone", "caller.phone", errors)
+        if phone is not None and not set(phone) <= PHONE_CHARS:
+            errors.append(FieldError("caller.phone", "may contain only digits, spaces, + - ( ) ."))
+            phone = None
+        name = _text(raw_caller, "name", "caller.name", errors)
+        if phone or name:
+            caller = Caller(phone=phone, name=name, channel=channel.value if channel else None)
+    elif raw_caller is not None:
+        errors.append(FieldError("caller", "must be an object with phone and name"))
+    if location is None and address is None and not any(e.field.startswith("location") for e in errors):
+        errors.append(FieldError("location", "is required (or give an address)"))
+    note = "; ".join(f"{e.field} {e.reason}" for e in location_errors) or None
+    return ParsedReport(
+        channel=channel or Channel.PHONE,
+        location=location,
+        location_flags=flags,
+        location_note=note,
+        address=address,
+        chief_complaint=complaint,
+        caller=caller,
+        errors=errors,
+    )
+
+
+class IntakeService:
+    """Creates incidents, exactly once per idempotency key."""
+
+    def __init__(self, store: EventStore, clock: Clock, area: ServiceArea = CHONBURI_PROVINCE):
+        self.store = store
+        self.clock = clock
+        self.area = area
+
+    async def report(
+        self,
+        body: Any,
+        *,
+        actor: str,
+        idempotency_key: str | None = None,
+        strict: bool = True,
+        default_channel: Channel | None = None,
+    ) -> tuple[Incident, bool]:
+        """Store a new incident; returns (incident, created). A repeated key returns the first incident.
+
+        strict: raise `Invalid` listing every field problem. Lenient: keep the incident, flag what was wrong.
+        """
+        parsed = parse_report(body, self.area, default_channel=default_channel)
+        if strict and parsed.errors:
+            raise Invalid(parsed.errors)
+        flags = list(parsed.location_flags)
+        if parsed.location is None:
+            flags.append(LocationFlag.UNVERIFIED)
+        async with self.store.unit_of_work(actor) as uow:
+            if idempotency_key:
+                first = await uow.claim_idempotency("intake", idempotency_key)
+                if first is not None:
+                    incident = await uow.get("incidents", first["incident_id"])
+                    return incident, False
+            incident_id = await uow.next_incident_id()
+            await uow.append(
+                IncidentReported(
+                    at=self.clock.now(),
+                    incident_id=incident_id,
+                    channel=parsed.channel,
+                    location=parsed.location,
+                    location_flags=flags,
+                    location_note=parsed.location_note,
+                    address=parsed.address,
+                    chief_complaint=parsed.chief_complaint,
+                    caller=parsed.caller,
+                    intake_issues=[f"{e.field}: {e.reason}" for e in parsed.errors],
+                )
+            )
+            if idempotency_key:
+                await uow.remember("intake", idempotency_key, {"incident_id": incident_id})
+            incident = await uow.get("incidents", incident_id)
+        return incident, True

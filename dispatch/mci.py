@@ -1,0 +1,94 @@
+"""Mass-casualty incidents: declare, tag patients by colour, and spread them over hospitals by road ETA and
+free emergency beds (the sickest first, nobody sent to a hospital on diversion or already full)."""
+from __future__ import annotations
+
+from dispatch.errors import Conflict, FieldError, Invalid, NotFound
+from dispatch.events import MciDeclared, PatientsDistributed, PatientsTagged
+from dispatch.model import Colour, Hospital, Incident, Patient
+from dispatch.policies import require
+from dispatch.ports import Clock, EtaProvider, EventStore
+
+SEVERITY = {Colour.RED: 0, Colour.YELLOW: 1, Colour.GREEN: 2, Colour.WHITE: 3}
+MAX_PATIENTS_PER_CALL = 500
+
+
+def distribute(patients: list[Patient], hospitals: list[tuple[Hospital, float | None]]) -> dict[int, str | None]:
+    """Patient number → hospital id (None when no capacity is left anywhere).
+
+    `hospitals` are (hospital, road ETA s) pairs. Red patients are placed first, each at the nearest hospital
+    not on diversion that still has a free ED bed; every placement uses up one bed.
+    """
+    beds = {h.id: max(0, h.ed_beds_free) for h, _ in hospitals}
+    by_eta = [h for h, eta in sorted(hospitals, key=lambda pair: (pair[1] is None, pair[1] or 0.0))
+              if eta is not None and not h.diversion]
+    for patient in patients:  # beds already promised to this incident's earlier placements
+        if patient.hospital_id in beds:
+            beds[patient.hospital_id] = max(0, beds[patient.hospital_id] - 1)
+    plan: dict[int, str | None] = {}
+    for patient in sorted(patients, key=lambda p: (SEVERITY[p.colour], p.number)):
+        if patient.hospital_id is not None:
+            plan[patient.number] = patient.hospital_id
+            continue
+        target = next((h for h in by_eta if beds[h.id] > 0), None)
+        plan[patient.number] = target.id if target else None
+        if target:
+            beds[target.id] -= 1
+    return plan
+
+
+class MciService:
+    def __init__(self, store: EventStore, clock: Clock, etas: EtaProvider):
+        self.store = store
+        self.clock = clock
+        self.etas = etas
+
+    async def declare(self, incident_id: int, *, actor: str, role: str) -> Incident:
+        require(role, "triage")
+        async with self.store.unit_of_work(actor) as uow:
+            incident = await self._open(uow, incident_id)
+            if not incident.mci:
+                await uow.append(MciDeclared(at=self.clock.now(), incident_id=incident_id))
+            return await uow.get("incidents", incident_id)
+
+    async def tag(self, incident_id: int, colours: list, *, actor: str, role: str) -> Incident:
+        require(role, "triage")
+        if not isinstance(colours, list) or not 1 <= len(colours) <= MAX_PATIENTS_PER_CALL:
+            raise Invalid(FieldError("colours", f"must be a list of 1 to {MAX_PATIENTS_PER_CALL} colours"))
+        try:
+            tags = [Colour(c) for c in colours]
+        except ValueError:
+            raise Invalid(FieldError("colours", "each must be red, yellow, green or white")) from None
+        async with self.store.unit_of_work(actor) as uow:
+            incident = await self._open(uow, incident_id)
+            if not incident.mci:
+                raise Conflict("declare a mass-casualty incident first")
+            await uow.append(PatientsTagged(at=self.clock.now(), incident_id=incident_id, colours=tags))
+            return await uow.get("incidents", incident_id)
+
+    async def distribute(self, incident_id: int, *, actor: str, role: str) -> Incident:
+        require(role, "triage")
+        incident = await self.store.get("incidents", incident_id)
+        if incident is None:
+            raise NotFound(f"no incident {incident_id}")
+        if incident.location is None:
+            raise Conflict("the incident has no location yet")
+        hospitals = await self.store.list("hospitals")
+        pairs = []
+        for hospital in hospitals:
+            [eta] = await self.etas.etas_to(hospital.location, [incident.location])
+            pairs.append((hospital, eta.eta_s))
+        plan = distribute(incident.patients, pairs)
+        async with self.store.unit_of_work(actor) as uow:
+            await self._open(uow, incident_id)
+            await uow.append(PatientsDistributed(at=self.clock.now(), incident_id=incident_id,
+                                                 allocations={str(n): h for n, h in plan.items() if h}))
+            return await uow.get("incidents", incident_id)
+
+    @staticmethod
+    async def _open(uow, incident_id: int) -> Incident:
+        incident = await uow.get("incidents", incident_id, lock=True)
+        if incident is None:
+            raise NotFound(f"no incident {incident_id}")
+        if not incident.is_open:
+            raise Conflict(f"incident {incident_id} is {incident.status.value}")
+        return incident

@@ -1,0 +1,84 @@
+"""An in-process EventStore with the same semantics as db/event_store.py, for domain tests and the simulator.
+
+Transactions are serialised by one lock, so row locks are implicit; a failing transaction leaves no trace.
+"""
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from dispatch.events import Event, encode_event
+from dispatch.ports import StoredEvent
+from dispatch.projections import PROJECTIONS, project
+
+
+class MemoryUnitOfWork:
+    def __init__(self, store: MemoryEventStore, actor: str):
+        self.store = store
+        self.actor = actor
+        self.rows = {p.name: dict(store.rows[p.name]) for p in PROJECTIONS}
+        self.events: list[StoredEvent] = []
+        self.idempotency = dict(store.idempotency)
+        self.next_id = store.next_id
+
+    async def next_incident_id(self) -> int:
+        self.next_id += 1
+        return self.next_id
+
+    async def next_assignment_id(self) -> int:
+        self.next_id += 1
+        return self.next_id
+
+    async def get(self, projection: str, key: Any, *, lock: bool = False) -> Any | None:
+        return copy.deepcopy(self.rows[projection].get(key))
+
+    async def append(self, event: Event) -> int:
+        seq = self.store.last_seq + len(self.events) + 1
+        type_name, payload = encode_event(event)
+        self.events.append(StoredEvent(seq, event.stream, type_name, payload, self.actor, event.at))
+        for projection in PROJECTIONS:
+            key = projection.key(event)
+            if key is not None:
+                state = copy.deepcopy(self.rows[projection.name].get(key))
+                self.rows[projection.name][key] = project(projection, state, event, seq)
+        return seq
+
+    async def claim_idempotency(self, scope: str, key: str) -> dict[str, Any] | None:
+        return self.idempotency.get((scope, key))
+
+    async def remember(self, scope: str, key: str, result: dict[str, Any]) -> None:
+        self.idempotency[(scope, key)] = result
+
+
+class MemoryEventStore:
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[Any, Any]] = {p.name: {} for p in PROJECTIONS}
+        self.log: list[StoredEvent] = []
+        self.idempotency: dict[tuple[str, str], dict[str, Any]] = {}
+        self.next_id = 0
+        self._lock = asyncio.Lock()
+
+    @property
+    def last_seq(self) -> int:
+        return self.log[-1].seq if self.log else 0
+
+    @asynccontextmanager
+    async def unit_of_work(self, actor: str) -> AsyncIterator[MemoryUnitOfWork]:
+        async with self._lock:
+            uow = MemoryUnitOfWork(self, actor)
+            yield uow
+            self.rows, self.idempotency, self.next_id = uow.rows, uow.idempotency, uow.next_id
+            self.log.extend(uow.events)
+
+    async def get(self, projection: str, key: Any) -> Any | None:
+        return copy.deepcopy(self.rows[projection].get(key))
+
+    async def list(self, projection: str, *, open_only: bool = False, limit: int = 1000) -> list[Any]:
+        rows = [r for r in self.rows[projection].values() if not open_only or getattr(r, "is_open", True)]
+        return copy.deepcopy(rows[:limit])
+
+    async def events_since(self, seq: int, *, limit: int = 1000) -> list[StoredEvent]:
+        return [e for e in self.log if e.seq > seq][:limit]

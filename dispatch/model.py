@@ -1,0 +1,184 @@
+"""Domain state: the projections rebuilt from events (see dispatch/projections.py).
+
+Structs are plain data. Times are timezone-aware UTC datetimes; distances in metres; durations in seconds.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import msgspec
+
+
+class Channel(str, enum.Enum):
+    PHONE = "phone"
+    SMS = "sms"
+    APP = "app"
+    PANIC_BUTTON = "panic_button"
+    DISPATCHER = "dispatcher"
+
+
+class IncidentStatus(str, enum.Enum):
+    RECEIVED = "received"
+    TRIAGED = "triaged"
+    ASSIGNED = "assigned"
+    ACKNOWLEDGED = "acknowledged"
+    EN_ROUTE = "en_route"
+    ON_SCENE = "on_scene"
+    TRANSPORTING = "transporting"
+    AT_HOSPITAL = "at_hospital"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class LocationFlag(str, enum.Enum):
+    UNVERIFIED = "location_unverified"  # missing or malformed coordinates from emergency intake
+    OUTSIDE_SERVICE_AREA = "outside_service_area"  # stored, never auto-dispatched
+    CALLER_PROVIDED = "caller_provided"  # shared by the caller's phone
+
+
+class LatLon(msgspec.Struct, frozen=True):
+    lat: float
+    lon: float
+
+
+class Caller(msgspec.Struct, kw_only=True):
+    phone: str | None = None
+    name: str | None = None
+    channel: str | None = None
+
+
+class Incident(msgspec.Struct, kw_only=True):
+    id: int
+    status: IncidentStatus
+    channel: Channel
+    reported_at: datetime
+    location: LatLon | None = None
+    location_flags: list[LocationFlag] = []
+    location_note: str | None = None  # why the location is unverified (the raw input's problem)
+    address: str | None = None
+    chief_complaint: str | None = None
+    callers: list[Caller] = []
+    intake_issues: list[str] = []  # problems found in the intake data, for the dispatcher
+    status_times: dict[str, datetime] = {}  # first time each status was reached, UTC
+    triage: "Triage | None" = None
+    provisional_colour: str | None = None  # e.g. red for a panic button until a dispatcher triages
+    assignment_ids: list[int] = []
+    unit_ids: list[str] = []  # units currently assigned
+    destination_hospital_id: str | None = None
+    destination_eta_s: float | None = None
+    notes: list[str] = []
+    merged_into: int | None = None  # this call was a duplicate of that incident
+    kept_apart: list[int] = []  # incidents a dispatcher said are not duplicates of this one
+    mci: bool = False  # declared a mass-casualty incident
+    patients: list["Patient"] = []  # MCI triage tags and where each patient goes
+    last_seq: int = 0  # seq of the last event applied
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED)
+
+    @property
+    def colour(self) -> str | None:
+        return self.triage.colour.value if self.triage else self.provisional_colour
+
+
+class Colour(str, enum.Enum):
+    RED = "red"
+    YELLOW = "yellow"
+    GREEN = "green"
+    WHITE = "white"
+
+
+class Capability(str, enum.Enum):
+    ALS = "ALS"  # advanced life support (paramedic/nurse, monitor, drugs)
+    BLS = "BLS"  # basic life support (EMT)
+    FR = "FR"  # first responder (volunteer rescue foundation, motorbike)
+
+
+CAPABILITY_RANK = {Capability.ALS: 3, Capability.BLS: 2, Capability.FR: 1}
+
+
+class UnitStatus(str, enum.Enum):
+    AVAILABLE = "available"
+    ASSIGNED = "assigned"
+    EN_ROUTE = "en_route"
+    ON_SCENE = "on_scene"
+    TRANSPORTING = "transporting"
+    AT_HOSPITAL = "at_hospital"
+    RETURNING = "returning"
+    OUT_OF_SERVICE = "out_of_service"
+
+
+class Triage(msgspec.Struct, kw_only=True):
+    group: int  # CBD chief-complaint group 1..25
+    group_name_th: str
+    group_name_en: str
+    determinant: int  # index within the group's determinants, 1-based
+    colour: Colour
+    capability: Capability
+    units: int = 1
+    code: str  # e.g. "6R1": group 6, red, ALS
+    text_th: str = ""
+    text_en: str = ""
+    override_reason: str | None = None  # set when a dispatcher overrode the colour
+
+
+class Unit(msgspec.Struct, kw_only=True):
+    id: str  # call sign, e.g. "CB-ALS-01"
+    capability: Capability
+    station_id: str
+    station_name: str
+    base: LatLon
+    crew: list[str] = []
+    phone: str | None = None  # the crew's mobile, for SMS/voice escalation
+    status: UnitStatus = UnitStatus.AVAILABLE
+    incident_id: int | None = None
+    assignment_id: int | None = None
+    status_times: dict[str, datetime] = {}
+    last_seq: int = 0
+
+
+class Hospital(msgspec.Struct, kw_only=True):
+    id: str
+    name_th: str
+    name_en: str
+    location: LatLon
+    capabilities: list[str] = []  # trauma, stroke, stemi, paediatric, obstetric
+    ed_beds_free: int = 0
+    diversion: bool = False
+    phone: str | None = None
+    last_seq: int = 0
+
+
+class AssignmentStatus(str, enum.Enum):
+    AWAITING_ACK = "awaiting_ack"
+    ACKNOWLEDGED = "acknowledged"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+
+
+class Assignment(msgspec.Struct, kw_only=True):
+    id: int
+    incident_id: int
+    unit_id: str
+    status: AssignmentStatus
+    assigned_at: datetime
+    ack_due_at: datetime
+    eta_s: float | None = None
+    distance_m: float | None = None
+    acknowledged_at: datetime | None = None
+    escalations: list[str] = []  # ladder steps taken, in order
+    last_seq: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (AssignmentStatus.AWAITING_ACK, AssignmentStatus.ACKNOWLEDGED)
+
+
+class Patient(msgspec.Struct, kw_only=True):
+    """One casualty at a mass-casualty incident, by triage tag."""
+
+    number: int
+    colour: Colour
+    hospital_id: str | None = None

@@ -1,0 +1,24 @@
+"""Who may do what: the one place role checks live (the edge passes the caller's role)."""
+from __future__ import annotations
+
+from dispatch.errors import Forbidden
+
+ALLOWED = {
+    "report": {"dispatcher", "admin", "device"},
+    "triage": {"dispatcher", "admin"},
+    "assign": {"dispatcher", "admin"},
+    "merge": {"dispatcher", "admin"},
+    "close": {"dispatcher", "admin"},
+    "cancel": {"dispatcher", "admin"},
+    "choose_destination": {"dispatcher", "admin", "crew"},
+    "crew_status": {"crew", "dispatcher", "admin"},
+    "acknowledge": {"crew"},
+    "manage_fleet": {"dispatcher", "admin"},
+    "hospital_capacity": {"hospital", "admin", "dispatcher"},
+    "read_incidents": {"dispatcher", "admin"},
+}
+
+
+def require(role: str, action: str) -> None:
+    if role not in ALLOWED[action]:
+        raise Forbidden(f"role {role} may not {action.replace('_', ' ')}")

@@ -1,0 +1,119 @@
+"""The small interfaces the domain needs from the outside world (implemented in db/, routing/, integrations/)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import msgspec
+
+from dispatch.events import Event
+
+
+class StoredEvent(msgspec.Struct, frozen=True):
+    """An event as committed: its global position `seq` orders everything."""
+
+    seq: int
+    stream: str
+    type: str
+    payload: dict[str, Any]
+    actor: str
+    occurred_at: datetime
+
+
+class UnitOfWork(Protocol):
+    """One transaction: reads take row locks when asked; appends update projections; all or nothing."""
+
+    actor: str
+
+    async def next_incident_id(self) -> int: ...
+
+    async def next_assignment_id(self) -> int: ...
+
+    async def get(self, projection: str, key: Any, *, lock: bool = False) -> Any | None: ...
+
+    async def append(self, event: Event) -> int:
+        """Store the event, fold it into every projection it touches; returns its seq."""
+        ...
+
+    async def claim_idempotency(self, scope: str, key: str) -> dict[str, Any] | None:
+        """Return the first result stored under (scope, key), or None after claiming it for this transaction.
+
+        A concurrent claimer of the same key waits until this transaction ends.
+        """
+        ...
+
+    async def remember(self, scope: str, key: str, result: dict[str, Any]) -> None: ...
+
+
+class EventStore(Protocol):
+    def unit_of_work(self, actor: str) -> AbstractAsyncContextManager[UnitOfWork]: ...
+
+    async def get(self, projection: str, key: Any) -> Any | None: ...
+
+    async def list(self, projection: str, *, open_only: bool = False, limit: int = 1000) -> list[Any]: ...
+
+    async def events_since(self, seq: int, *, limit: int = 1000) -> list[StoredEvent]: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """UTC wall time; `offset_s` skews it (fault drills prove nothing depends on clocks agreeing)."""
+
+    def __init__(self, offset_s: float = 0.0):
+        self.offset = timedelta(seconds=offset_s)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+class Position(Protocol):
+    lat: float
+    lon: float
+
+
+class RoadEta(Protocol):
+    eta_s: float | None  # None: unreachable or beyond the useful bound
+    distance_m: float | None
+
+
+class EtaProvider(Protocol):
+    async def etas_to(self, target: Position, origins: Sequence[Position]) -> Sequence[RoadEta]: ...
+
+
+class UnitPositions(Protocol):
+    async def latest(self, unit_ids: list[str]) -> dict[str, Any]:
+        """Latest known position (.lat/.lon) per unit id; units never seen are absent."""
+        ...
+
+
+class CrewNotifier(Protocol):
+    """SMS and voice to a crew's phone (Twilio at the edge; a recording fake in domain tests)."""
+
+    async def send_sms(self, to: str, body: str) -> str: ...
+
+    async def call(self, to: str, message: str) -> str: ...
+
+
+class NoPositions:
+    async def latest(self, unit_ids: list[str]) -> dict[str, Any]:
+        return {}
+
+
+class RecordingNotifier:
+    """Keeps what would have been sent; used when no SMS/voice provider is configured, and in tests."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    async def send_sms(self, to: str, body: str) -> str:
+        self.sent.append(("sms", to, body))
+        return f"local-sms-{len(self.sent)}"
+
+    async def call(self, to: str, message: str) -> str:
+        self.sent.append(("voice", to, message))
+        return f"local-call-{len(self.sent)}"

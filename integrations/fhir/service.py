@@ -1,0 +1,130 @@
+"""Hospital alerts: each HospitalAlerted (and each arrival at hospital) becomes a FHIR R4 Bundle POSTed to the
+hospital's configured endpoint; if that fails (error, timeout, none configured) the hospital gets an SMS instead.
+
+Runs after commit, from the event log (a cursor in relay_cursor), in every process; a claim per event makes each
+alert go out once. Delivery is at most once: a process dying between claim and POST loses that one alert, and the
+dispatcher sees no HospitalNotified for it. Hospitals never receive the caller's phone number.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+import tornado.httpclient
+
+from dispatch.channels import HospitalNotified
+from dispatch.errors import DomainError, FieldError, Invalid, NotFound
+from dispatch.intake import PHONE_CHARS
+from integrations.fhir import store
+from integrations.fhir.bundle import build_bundle
+
+log = logging.getLogger("ems.fhir")
+
+URL = re.compile(r"^https?://[^\s/$.?#][^\s]{0,500}$")
+
+
+class HospitalAlerts:
+    def __init__(self, ctx: Any, notifier: Any):
+        self.ctx = ctx
+        self.notifier = notifier
+        self.http = tornado.httpclient.AsyncHTTPClient()
+
+    async def configure(self, hospital_id: str, body: Any) -> dict[str, Any]:
+        """Set where a hospital receives FHIR bundles (`fhir_url`) and fallback texts (`sms_phone`)."""
+        if await self.ctx.store.get("hospitals", hospital_id) is None:
+            raise NotFound(f"no hospital {hospital_id}")
+        if not isinstance(body, dict):
+            raise Invalid(FieldError("body", "must be a JSON object"))
+        errors = []
+        url, phone = body.get("fhir_url"), body.get("sms_phone")
+        if url is not None and (not isinstance(url, str) or not URL.match(url)):
+            errors.append(FieldError("fhir_url", "must be an http(s) URL"))
+        if phone is not None and (not isinstance(phone, str) or not 0 < len(phone) <= 32 or not set(phone) <= PHONE_CHARS):
+            errors.append(FieldError("sms_phone", "must be a phone number"))
+        if errors:
+            raise Invalid(errors)
+        await store.set_endpoint(self.ctx.pool, hospital_id, url, phone)
+        return {"hospital_id": hospital_id, "fhir_url": url, "sms_phone": phone}
+
+    async def deliver_pending(self) -> int:
+        """Send every alert committed since the cursor; returns how many this process sent."""
+        sent = 0
+        after = await store.cursor(self.ctx.pool)
+        while events := await store.alert_events(self.ctx.pool, after):
+            for event in events:
+                if await self._claim(event.seq):
+                    await self._deliver(event)
+                    sent += 1
+                after = event.seq
+            await store.advance(self.ctx.pool, after)
+        return sent
+
+    async def _claim(self, seq: int) -> bool:
+        async with self.ctx.store.unit_of_work("system:fhir") as uow:
+            if await uow.claim_idempotency("hospital-alert", str(seq)) is not None:
+                return False
+            await uow.remember("hospital-alert", str(seq), {"claimed": True})
+        return True
+
+    async def _deliver(self, event) -> None:
+        p = event.payload
+        incident = await self.ctx.store.get("incidents", p["incident_id"])
+        if incident is None:
+            return
+        if event.type == "HospitalAlerted":
+            hospital_id, stage = p["hospital_id"], "planned"
+        else:
+            hospital_id, stage = incident.destination_hospital_id, "arrived"
+            if hospital_id is None:
+                return
+        bundle = build_bundle(incident, hospital_id, stage=stage, now=self.ctx.clock.now(), eta_s=p.get("eta_s"),
+                              colour=p.get("colour"), summary=p.get("summary"))
+        endpoint = await store.endpoint(self.ctx.pool, hospital_id)
+        via, ok, detail = "fhir", True, None
+        failure = await self._post(endpoint["fhir_url"], bundle) if endpoint and endpoint["fhir_url"] else \
+            "no FHIR endpoint configured"
+        if failure is not None:
+            via, detail = "sms", failure
+            hospital = await self.ctx.store.get("hospitals", hospital_id)
+            phone = (endpoint["sms_phone"] if endpoint else None) or (hospital.phone if hospital else None)
+            ok = phone is not None and await self._text(phone, incident, stage, p)
+            if phone is None:
+                via, detail = "none", f"{failure}; no SMS number for the hospital"
+        async with self.ctx.store.unit_of_work("system:fhir") as uow:
+            await uow.append(HospitalNotified(at=self.ctx.clock.now(), incident_id=incident.id,
+                                              hospital_id=hospital_id, via=via, stage=stage, ok=ok, detail=detail))
+
+    async def _post(self, url: str, bundle: dict) -> str | None:
+        """POST the bundle; None on 2xx, else why it failed."""
+        try:
+            response = await self.http.fetch(
+                url, method="POST", body=json.dumps(bundle, ensure_ascii=False).encode(), raise_error=False,
+                headers={"Content-Type": "application/fhir+json; charset=utf-8", "Accept": "application/fhir+json"},
+                request_timeout=self.ctx.config.fhir_timeout_s, connect_timeout=self.ctx.config.fhir_timeout_s)
+        except Exception as exc:
+            log.warning("fhir endpoint unreachable", extra={"url": url, "error": repr(exc)[:200]})
+            return f"FHIR endpoint unreachable: {type(exc).__name__}"
+        if 200 <= response.code < 300:
+            return None
+        log.warning("fhir endpoint refused", extra={"url": url, "status": response.code})
+        return f"FHIR endpoint answered {response.code}"
+
+    async def _text(self, phone: str, incident, stage: str, alert: dict) -> bool:
+        """The fallback SMS: incident number, colour, complaint and ETA — never the caller's number."""
+        if stage == "arrived":
+            text = f"1669 ชลบุรี: ผู้ป่วยเหตุ #{incident.id} ถึงโรงพยาบาลแล้ว / patient of incident #{incident.id} arrived"
+        else:
+            eta = alert.get("eta_s")
+            minutes = f"{round(eta / 60)} min" if isinstance(eta, int | float) else "ETA unknown"
+            colour = alert.get("colour") or incident.colour or "untriaged"
+            complaint = (alert.get("summary") or incident.chief_complaint or "")[:160]
+            text = (f"1669 ชลบุรี: ผู้ป่วยกำลังมา เหตุ #{incident.id} / Inbound patient, incident #{incident.id}: "
+                    f"{colour}, {complaint}, {minutes}")
+        try:
+            await self.notifier.send_sms(phone, text, incident_id=incident.id, purpose="hospital_alert")
+            return True
+        except DomainError as exc:
+            log.warning("hospital alert SMS failed", extra={"incident": incident.id, "error": str(exc)[:200]})
+            return False

@@ -1,0 +1,100 @@
+"""Twilio webhooks (voice, SMS, status callbacks), the caller's location link, and the console's SMS/history API."""
+from __future__ import annotations
+
+import logging
+
+from twilio.request_validator import RequestValidator
+
+from api.base import ApiError, BaseHandler
+from dispatch.errors import Unavailable
+from integrations.webhook_base import SignedWebhookHandler
+
+log = logging.getLogger("ems.twilio")
+
+DISPATCH_ROLES = ("dispatcher", "admin")
+
+
+class TwilioHandler(SignedWebhookHandler):
+    """Validates X-Twilio-Signature against the configured external URL (correct behind a TLS proxy): 403 if forged."""
+
+    @property
+    def channel(self):
+        return self.ctx.services["twilio"]
+
+    async def twilio_params(self) -> dict[str, str]:
+        token = self.ctx.config.twilio_auth_token
+        if not token:
+            raise Unavailable("Twilio is not configured on this server")
+        params = self.form()
+        url = self.ctx.config.base_url.rstrip("/") + self.request.uri
+        signature = self.request.headers.get("X-Twilio-Signature", "")
+        if not signature:  # cheap to refuse; only wrong signatures count towards the address's failure budget
+            raise ApiError(403, "X-Twilio-Signature is required")
+        if not RequestValidator(token).validate(url, params, signature):
+            log.warning("forged or unsigned twilio request", extra={"path": self.request.path,
+                                                                     "remote": self.request.remote_ip})
+            await self.refuse(403, "invalid Twilio signature")
+        return params
+
+    def send_twiml(self, twiml: str) -> None:
+        self.set_header("Content-Type", "text/xml; charset=utf-8")
+        self.finish(twiml)
+
+
+class VoiceHandler(TwilioHandler):
+    async def post(self) -> None:
+        _, twiml = await self.channel.inbound_call(await self.twilio_params())
+        self.send_twiml(twiml)
+
+
+class SmsHandler(TwilioHandler):
+    async def post(self) -> None:
+        params = await self.twilio_params()
+        if params.get("From"):
+            await self.throttle_source("sms", params["From"], self.ctx.config.rate_intake_per_min)
+        await self.channel.inbound_sms(params)
+        self.send_twiml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
+
+
+class StatusHandler(TwilioHandler):
+    async def post(self) -> None:
+        await self.channel.status_callback(await self.twilio_params())
+        self.send_twiml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
+
+
+class ShareLocationHandler(SignedWebhookHandler):
+    """The caller's phone posts its position; the one-time token from the SMS link is the only credential."""
+
+    async def post(self) -> None:
+        await self.throttle_source("share", f"ip:{self.request.remote_ip}", self.ctx.config.rate_intake_per_min)
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise ApiError(422, "body must be a JSON object")
+        incident = await self.ctx.services["twilio"].share_location(body.get("token"), body.get("location"),
+                                                                   body.get("accuracy_m"))
+        self.send_json({"incident_id": incident.id, "received": True})
+
+
+class MessagesHandler(BaseHandler):
+    """An incident's SMS thread (GET) and a dispatcher's reply to the caller (POST)."""
+
+    async def get(self, incident_id: str) -> None:
+        self.require(*DISPATCH_ROLES)
+        thread = await self.ctx.services["twilio"].thread(int(incident_id))
+        await self.audit("read", f"incident:{incident_id}:messages")
+        self.send_json(thread)
+
+    async def post(self, incident_id: str) -> None:
+        identity = self.require(*DISPATCH_ROLES)
+        body = self.json_body()
+        text = body.get("body") if isinstance(body, dict) else None
+        sent = await self.ctx.services["twilio"].reply(int(incident_id), text, actor=identity.actor)
+        self.send_json(sent, 201)
+
+
+class CallerHistoryHandler(BaseHandler):
+    async def get(self, incident_id: str) -> None:
+        self.require(*DISPATCH_ROLES)
+        history = await self.ctx.services["twilio"].caller_history(int(incident_id))
+        await self.audit("read", f"incident:{incident_id}:caller-history", {"count": len(history["incidents"])})
+        self.send_json(history)

@@ -1,0 +1,240 @@
+"""Twilio channel logic: inbound calls and texts become incidents, dispatchers reply, status callbacks advance.
+
+Inbound webhooks are idempotent on Twilio's CallSid / MessageSid (Twilio retries); the incident is committed
+before the answer, and the slow parts (caller history, texting the location link) run after it.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from dispatch.channels import (
+    FAILED_STATUSES,
+    CallerLocationShared,
+    CallReceived,
+    OutboundMessageFailed,
+    ShareLinkSent,
+    SmsReceived,
+    SmsSent,
+    status_rank,
+)
+from dispatch.errors import Conflict, DomainError, FieldError, Invalid, NotFound
+from dispatch.intake import parse_location
+from dispatch.model import Channel, Incident
+from integrations.background import AfterWork
+from integrations.twilio import store
+from integrations.uow import intake_within
+
+log = logging.getLogger("ems.twilio")
+
+GREETING_TH = "ศูนย์รับแจ้งเหตุฉุกเฉิน หนึ่ง หก หก เก้า ชลบุรี กรุณาถือสายรอ เจ้าหน้าที่จะรับสายของท่านทันที"
+GREETING_EN = ("Chonburi emergency medical services, 1669. Please stay on the line; a dispatcher will answer now. "
+               "We are texting you a link to share your location.")
+SMS_MAX = 1600  # Twilio's limit for one (concatenated) message body
+
+
+def share_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class TwilioChannel:
+    """Voice, SMS and location sharing for one server process."""
+
+    def __init__(self, ctx: Any, notifier: Any, after: AfterWork):
+        self.ctx = ctx
+        self.notifier = notifier
+        self.after = after
+
+    # -- voice -------------------------------------------------------------------------------------------------
+    async def inbound_call(self, params: dict[str, str]) -> tuple[Incident, str]:
+        """Open the incident for a call (once per CallSid) and return it with the TwiML answer.
+
+        The follow-up (history, location link) is scheduled to run after the answer, for the first delivery only.
+        """
+        call_sid = _required(params, "CallSid")
+        phone = params.get("From") or None
+        body = {"channel": Channel.PHONE.value, "caller": {"phone": phone} if phone else None}
+        incident, created = await self.ctx.intake.report(
+            body, actor=f"twilio:{call_sid}", idempotency_key=f"call:{call_sid}", strict=False,
+            default_channel=Channel.PHONE)
+        if created:
+            self.after.run(self._after_call(incident, call_sid), f"call {call_sid}")
+        return incident, self.answer_twiml()
+
+    def answer_twiml(self) -> str:
+        config = self.ctx.config
+        response = VoiceResponse()
+        response.say(GREETING_TH, language="th-TH")
+        response.say(GREETING_EN, language="en-US")
+        if config.twilio_dispatch_number:
+            response.dial(config.twilio_dispatch_number, timeout=20)
+        response.enqueue(config.twilio_queue)  # also the fallback when the dispatch line does not answer
+        return str(response)
+
+    async def _after_call(self, incident: Incident, call_sid: str) -> None:
+        phone = incident.callers[0].phone if incident.callers else None
+        history = [i.id for i in await store.incidents_from_phone(self.ctx.pool, phone, before_id=incident.id)] \
+            if phone else []
+        async with self.ctx.store.unit_of_work(f"twilio:{call_sid}") as uow:
+            await uow.append(CallReceived(at=self.ctx.clock.now(), incident_id=incident.id, call_sid=call_sid,
+                                          phone=phone, earlier_incidents=history))
+        if phone:
+            await self.send_share_link(incident.id, phone)
+
+    async def caller_history(self, incident_id: int) -> dict[str, Any]:
+        """Earlier incidents from the numbers that called about this one, newest first."""
+        incident = await self.ctx.store.get("incidents", incident_id)
+        if incident is None:
+            raise NotFound(f"no incident {incident_id}")
+        phones = sorted({c.phone for c in incident.callers if c.phone})
+        earlier = {}
+        for phone in phones:
+            for other in await store.incidents_from_phone(self.ctx.pool, phone, before_id=incident_id):
+                earlier[other.id] = other
+        return {"incident_id": incident_id, "phones": phones,
+                "incidents": [earlier[k] for k in sorted(earlier, reverse=True)]}
+
+    # -- location link -----------------------------------------------------------------------------------------
+    async def send_share_link(self, incident_id: int, phone: str) -> str:
+        """Text the caller a one-time link to web/share.html; records ShareLinkSent (with the error if it failed)."""
+        token = secrets.token_urlsafe(24)
+        expires = self.ctx.clock.now() + timedelta(seconds=self.ctx.config.share_link_ttl_s)
+        await store.add_share_link(self.ctx.pool, share_token_hash(token), incident_id, expires)
+        link = f"{self.ctx.config.base_url.rstrip('/')}/share.html#t={token}"
+        text = f"1669 ชลบุรี: แตะลิงก์เพื่อส่งตำแหน่งของท่าน / Tap to share your location: {link}"
+        sid, error = None, None
+        try:
+            sid = await self.notifier.send_sms(phone, text, incident_id=incident_id, purpose="share_link")
+        except DomainError as exc:
+            error = str(exc)[:300]
+        async with self.ctx.store.unit_of_work("system:twilio") as uow:
+            await uow.append(ShareLinkSent(at=self.ctx.clock.now(), incident_id=incident_id, message_sid=sid,
+                                           error=error))
+        return token
+
+    async def share_location(self, token: Any, raw_location: Any, accuracy_m: Any = None) -> Incident:
+        """Spend a one-time link: the position becomes the incident's location, flagged caller-provided."""
+        if not isinstance(token, str) or not 10 <= len(token) <= 100:
+            raise Invalid(FieldError("token", "must be the token from the link"))
+        errors: list[FieldError] = []
+        location, flags = parse_location(raw_location, self.ctx.intake.area, errors)
+        if accuracy_m is not None and (isinstance(accuracy_m, bool) or not isinstance(accuracy_m, int | float)
+                                       or not 0 <= accuracy_m < 1e6):
+            errors.append(FieldError("accuracy_m", "must be a number of metres"))
+        if location is None and not errors:
+            errors.append(FieldError("location", "is required"))
+        if errors:
+            raise Invalid(errors)
+        async with self.ctx.store.unit_of_work("caller:share-link") as uow:
+            incident_id = await store.use_share_link(uow.conn, share_token_hash(token), self.ctx.clock.now())
+            if incident_id is None:
+                raise NotFound("this link is unknown, already used or expired")
+            await uow.append(CallerLocationShared(
+                at=self.ctx.clock.now(), incident_id=incident_id, location=location,
+                accuracy_m=float(accuracy_m) if accuracy_m is not None else None,
+                outside_service_area=bool(flags)))
+            return await uow.get("incidents", incident_id)
+
+    # -- SMS ---------------------------------------------------------------------------------------------------
+    async def inbound_sms(self, params: dict[str, str]) -> tuple[Incident, bool, bool]:
+        """A text to 1669 continues the sender's open incident, or opens one. Returns (incident, opened, duplicate).
+
+        One transaction under the store's append lock: Twilio's retries of one MessageSid add the text once, and
+        two first texts from one number arriving together open one thread, not two.
+        """
+        sid = _required(params, "MessageSid")
+        phone = params.get("From") or None
+        text = (params.get("Body") or "").replace("\x00", "")[:SMS_MAX]
+        opened = False
+        async with self.ctx.store.unit_of_work(f"twilio:{sid}") as uow:
+            first = await uow.claim_idempotency("twilio-sms", sid)
+            if first is not None:
+                return await uow.get("incidents", first["incident_id"]), False, True
+            thread = await store.incidents_from_phone(uow.conn, phone, open_only=True, limit=1) if phone else []
+            if thread:
+                incident = thread[0]
+            else:
+                body = {"channel": Channel.SMS.value, "caller": {"phone": phone} if phone else None,
+                        "chief_complaint": text[:2000] or None}
+                incident, opened = await intake_within(self.ctx, uow).report(
+                    body, actor=uow.actor, strict=False, default_channel=Channel.SMS)
+            await uow.append(SmsReceived(at=self.ctx.clock.now(), incident_id=incident.id, message_sid=sid,
+                                         phone=phone, body=text, opened_thread=opened))
+            await uow.remember("twilio-sms", sid, {"incident_id": incident.id})
+        return incident, opened, False
+
+    async def reply(self, incident_id: int, text: Any, *, actor: str) -> dict[str, Any]:
+        """A dispatcher's text to the caller of `incident_id` (the number that texted, else the one that called)."""
+        if not isinstance(text, str) or not text.strip():
+            raise Invalid(FieldError("body", "must be a non-empty string"))
+        if len(text) > SMS_MAX or "\x00" in text:
+            raise Invalid(FieldError("body", f"must be at most {SMS_MAX} characters, without NUL"))
+        incident = await self.ctx.store.get("incidents", incident_id)
+        if incident is None:
+            raise NotFound(f"no incident {incident_id}")
+        phones = [c.phone for c in incident.callers if c.phone and c.channel == "sms"] or \
+                 [c.phone for c in incident.callers if c.phone]
+        if not phones:
+            raise Conflict(f"incident {incident_id} has no caller phone number to text")
+        sid = await self.notifier.send_sms(phones[-1], text, incident_id=incident_id, purpose="dispatcher_reply")
+        async with self.ctx.store.unit_of_work(actor) as uow:
+            seq = await uow.append(SmsSent(at=self.ctx.clock.now(), incident_id=incident_id, message_sid=sid,
+                                           phone=phones[-1], body=text))
+        return {"incident_id": incident_id, "message_sid": sid, "seq": seq, "status": "queued"}
+
+    async def thread(self, incident_id: int) -> dict[str, Any]:
+        if await self.ctx.store.get("incidents", incident_id) is None:
+            raise NotFound(f"no incident {incident_id}")
+        statuses = await store.messages_for(self.ctx.pool, incident_id)
+        messages = []
+        for row in await store.thread_events(self.ctx.pool, incident_id):
+            p = row["payload"]
+            messages.append({"seq": row["seq"], "direction": "in" if row["type"] == "SmsReceived" else "out",
+                             "body": p["body"], "phone": p.get("phone"), "message_sid": p["message_sid"],
+                             "at": row["occurred_at"], "actor": row["actor"],
+                             "status": statuses.get(p["message_sid"]) if row["type"] == "SmsSent" else "received"})
+        return {"incident_id": incident_id, "messages": messages}
+
+    # -- status callbacks --------------------------------------------------------------------------------------
+    async def status_callback(self, params: dict[str, str]) -> bool:
+        """Advance an outbound message's status (never backwards). A failure alerts the dispatcher once.
+
+        Returns whether the status moved.
+        """
+        kind = "voice" if "CallStatus" in params else "sms"
+        sid = params.get("CallSid") if kind == "voice" else (params.get("MessageSid") or params.get("SmsSid"))
+        status = (params.get("CallStatus") if kind == "voice" else
+                  (params.get("MessageStatus") or params.get("SmsStatus")) or "").lower()
+        if not sid:
+            raise Invalid(FieldError("MessageSid", "is required"))
+        rank = status_rank(kind, status)
+        if rank is None:
+            log.info("unknown twilio status ignored", extra={"sid": sid, "status": status})
+            return False
+        row = await store.record_status(self.ctx.pool, sid, kind, status, rank,
+                                        error_code=params.get("ErrorCode") or None)
+        if row is not None and row["status"] in FAILED_STATUSES:
+            await self.alert_failure(row)
+        return row is not None
+
+    async def alert_failure(self, row) -> None:
+        async with self.ctx.store.unit_of_work("system:twilio") as uow:
+            if await uow.claim_idempotency("twilio-failed", row["sid"]) is not None:
+                return
+            await uow.append(OutboundMessageFailed(
+                at=self.ctx.clock.now(), message_sid=row["sid"], kind=row["kind"], status=row["status"],
+                phone=row["to_phone"], purpose=row["purpose"], error_code=row["error_code"],
+                incident_id=row["incident_id"]))
+            await uow.remember("twilio-failed", row["sid"], {"status": row["status"]})
+
+
+def _required(params: dict[str, str], name: str) -> str:
+    value = params.get(name)
+    if not value or len(value) > 64:
+        raise Invalid(FieldError(name, "is required (a Twilio SID)"))
+    return value

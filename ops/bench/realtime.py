@@ -1,0 +1,202 @@
+"""Real-time benchmark: `python -m ops.bench.realtime [--json] [--clients 500] [--rate 100] [--seconds 30]`.
+
+Two server processes share PostgreSQL and Redis. A client process holds the WebSockets (crews, one per unit;
+dispatchers; hospital boards) spread over both servers. The load generator POSTs incidents at `rate` per second,
+assigns each to a free unit (alternating servers) and cancels it again so the unit frees up. Measured: latency
+from the assignment POST to the UnitAssigned frame on that unit's crew socket (p50/p99), assignments never
+delivered (lost) and delivered twice (duplicated). Prints a table and one JSON line.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+
+from db.event_store import PostgresEventStore
+from db.identity import IdentityStore
+from db.migrate import migrate
+from db.pool import create_pool, ensure_database
+from dispatch.events import UnitRegistered
+from dispatch.model import Capability, LatLon
+from ops import local_services
+from ops.clients import Api, Socket
+from ops.processes import ServerProcess
+
+REPO = Path(__file__).resolve().parents[2]
+VAR = REPO / "var" / "bench"
+
+
+async def prepare(database_url: str, units: int, dispatchers: int, hospitals: int) -> dict:
+    await ensure_database(database_url)
+    pool = await create_pool(database_url, min_size=1, max_size=4)
+    await migrate(pool)
+    store = PostgresEventStore(pool)
+    await store.ensure_projection_tables()
+    rng = random.Random(1669)
+    async with store.unit_of_work("bench") as uow:
+        for i in range(units):
+            await uow.append(UnitRegistered(at=datetime.now(UTC), unit_id=f"U{i:04d}", capability=Capability.ALS,
+                                            station_id="bench", station_name="bench",
+                                            base=LatLon(rng.uniform(13.33, 13.39), rng.uniform(100.96, 101.01))))
+    identities = IdentityStore(pool)
+    tokens = {"crews": {}, "dispatchers": [], "hospitals": []}
+    for i in range(units):
+        await identities.upsert_user(f"crew-U{i:04d}", "crew", "crew", unit_id=f"U{i:04d}")
+        tokens["crews"][f"U{i:04d}"] = await identities.issue_token(f"crew-U{i:04d}")
+    for i in range(dispatchers):
+        await identities.upsert_user(f"disp-{i}", "dispatcher", "dispatcher")
+        tokens["dispatchers"].append(await identities.issue_token(f"disp-{i}"))
+    for i in range(hospitals):
+        await identities.upsert_user(f"ed-{i}", "ed", "hospital", hospital_id=f"H{i}")
+        tokens["hospitals"].append(await identities.issue_token(f"ed-{i}"))
+    await pool.close()
+    return tokens
+
+
+def client_process(ports: list[int], tokens: dict, ready, stop, out_path: str) -> None:
+    """Holds every socket; records when each assignment frame reaches its crew."""
+
+    async def main():
+        received: dict[int, list[float]] = {}
+        sockets = []
+
+        async def crew(port, token):
+            socket = await Socket.connect(port, token)
+            sockets.append(socket)
+            while (frame := await socket.next(timeout_s=3600)) is not None:
+                if frame["type"] == "event" and frame["event"]["type"] == "UnitAssigned":
+                    received.setdefault(frame["event"]["payload"]["assignment_id"], []).append(time.time())
+
+        async def passive(port, token):
+            socket = await Socket.connect(port, token)
+            sockets.append(socket)
+            while await socket.next(timeout_s=3600) is not None:
+                pass
+
+        tasks = []
+        for n, token in enumerate(tokens["crews"].values()):
+            tasks.append(asyncio.create_task(crew(ports[n % 2], token)))
+        for n, token in enumerate(tokens["dispatchers"] + tokens["hospitals"]):
+            tasks.append(asyncio.create_task(passive(ports[n % 2], token)))
+        while len(sockets) < len(tasks):
+            await asyncio.sleep(0.1)
+        ready.set()
+        while not stop.is_set():
+            await asyncio.sleep(0.2)
+        Path(out_path).write_text(json.dumps({str(k): v for k, v in received.items()}))
+        for task in tasks:
+            task.cancel()
+
+    asyncio.run(main())
+
+
+async def load(servers: list[ServerProcess], dispatcher_token: str, units: list[str], rate: float,
+               seconds: float) -> dict[int, float]:
+    apis = [Api(s.base_url, dispatcher_token) for s in servers]
+    sent: dict[int, float] = {}
+    free = list(units)
+    errors = 0
+
+    async def one(n: int):
+        nonlocal errors
+        api = apis[n % 2]
+        status, incident = await api.post("/api/v1/incidents", {"channel": "phone", "location": {
+            "lat": 13.36 + (n % 50) * 0.0005, "lon": 100.98}})
+        if status != 201 or not free:
+            errors += 1
+            return
+        unit = free.pop(0)
+        started = time.time()
+        status, assignment = await api.post(f"/api/v1/incidents/{incident['id']}/assignments", {"unit_id": unit})
+        if status == 201:
+            sent[assignment["id"]] = started
+        else:
+            errors += 1
+        await api.post(f"/api/v1/incidents/{incident['id']}/status", {"status": "cancelled", "reason": "bench"})
+        free.append(unit)
+
+    tasks = []
+    begin = time.monotonic()
+    for n in range(int(rate * seconds)):
+        delay = begin + n / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(n)))
+    await asyncio.gather(*tasks)
+    print(f"load: {len(sent)} assignments, {errors} errors, {time.monotonic() - begin:.1f} s", file=sys.stderr)
+    return sent
+
+
+async def run(args) -> dict:
+    admin = local_services.postgres(VAR).url
+    redis = local_services.redis(VAR).url
+    name = f"ems_bench_{os.getpid()}"
+    database_url = admin.rsplit("/", 1)[0] + f"/{name}"
+    units = int(args.clients * 0.8)
+    dispatchers = max(1, int(args.clients * 0.04))
+    hospitals = args.clients - units - dispatchers
+    tokens = await prepare(database_url, units, dispatchers, hospitals)
+    env = {"EMS_AUTO_DISPATCH_RED": "false", "EMS_ACK_TIMEOUT_OTHER_S": "600", "EMS_WS_QUEUE_SIZE": "5000"}
+    servers = [ServerProcess(database_url, redis, namespace=name, var_dir=VAR, **env) for _ in range(2)]
+    try:
+        await asyncio.gather(*(s.ready() for s in servers))
+        api = Api(servers[0].base_url, tokens["dispatchers"][0])
+        for _ in range(600):  # the road graph loads in the background
+            if (await api.get("/api/v1/map/roads?min_class=motorway"))[0] == 200 and \
+                    (await Api(servers[1].base_url, tokens["dispatchers"][0]).get("/api/v1/map/roads?min_class=motorway"))[0] == 200:
+                break
+            await asyncio.sleep(0.5)
+        context = multiprocessing.get_context("spawn")
+        ready, stop = context.Event(), context.Event()
+        out_path = str(VAR / f"received-{os.getpid()}.json")
+        clients = context.Process(target=client_process, args=([s.port for s in servers], tokens, ready, stop, out_path))
+        clients.start()
+        while not ready.is_set():
+            await asyncio.sleep(0.2)
+        sent = await load(servers, tokens["dispatchers"][0], list(tokens["crews"]), args.rate, args.seconds)
+        await asyncio.sleep(5)  # let the last frames arrive
+        stop.set()
+        clients.join(60)
+        received = {int(k): v for k, v in json.loads(Path(out_path).read_text()).items()}
+    finally:
+        for s in servers:
+            s.stop()
+        conn = await asyncpg.connect(admin)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+    latencies = [(received[a][0] - t) * 1000 for a, t in sent.items() if a in received]
+    ordered = sorted(latencies)
+    return {"clients": args.clients, "rate_per_s": args.rate, "seconds": args.seconds,
+            "p50_ms": round(statistics.median(ordered), 2) if ordered else None,
+            "p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2) if ordered else None,
+            "lost": sum(1 for a in sent if a not in received),
+            "duplicated": sum(len(v) - 1 for v in received.values() if len(v) > 1),
+            "assignments": len(sent)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="real-time delivery benchmark")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--clients", type=int, default=500)
+    parser.add_argument("--rate", type=float, default=100)
+    parser.add_argument("--seconds", type=float, default=30)
+    args = parser.parse_args()
+    VAR.mkdir(parents=True, exist_ok=True)
+    result = asyncio.run(run(args))
+    print(" | ".join(f"{k}={v}" for k, v in result.items()), file=sys.stderr)
+    if args.json:
+        print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

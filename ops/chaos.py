@@ -1,0 +1,360 @@
+"""Fault drills against real processes on loopback: `python -m ops.chaos [--json] [--only NAME ...]`.
+
+Each scenario starts what it needs (a private PostgreSQL cluster and redis-server under var/chaos/, server
+processes), breaks something for real (SIGKILL, stop, restart, added latency, a skewed clock), and then checks
+that nothing accepted was lost and nothing was delivered twice. Prints a table, then one JSON line:
+{"scenarios": N, "passed": N, "lost": 0, "duplicated": 0, "results": [...]}.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import asyncpg
+
+from db.identity import IdentityStore
+from db.pool import create_pool, ensure_database
+from ops.clients import Api, Socket
+from ops.local_services import PostgresCluster, ServerProcess, redis_server
+from ops.processes import ServerProcess as EmsProcess
+from ops.tcp_proxy import TcpProxy
+
+REPO = Path(__file__).resolve().parent.parent
+CHAOS_VAR = REPO / "var" / "chaos"
+REPORT = {"channel": "phone", "location": {"lat": 13.3611, "lon": 100.9847}, "chief_complaint": "drill"}
+
+
+@dataclass
+class Outcome:
+    name: str
+    passed: bool = False
+    lost: int = 0
+    duplicated: int = 0
+    seconds: float = 0.0
+    detail: str = ""
+
+
+@dataclass
+class Lab:
+    """Private PostgreSQL + Redis for one scenario, and the server processes it starts."""
+
+    pg: PostgresCluster
+    redis: ServerProcess
+    database_url: str
+    servers: list[EmsProcess] = field(default_factory=list)
+    proxy: TcpProxy | None = None
+
+    @classmethod
+    async def open(cls, name: str) -> Lab:
+        root = CHAOS_VAR / name
+        shutil.rmtree(root, ignore_errors=True)
+        pg = PostgresCluster(root / "pg").start()
+        redis = redis_server(root / "redis").start()
+        database_url = pg.url.rsplit("/", 1)[0] + "/ems"
+        await ensure_database(database_url)
+        return cls(pg, redis, database_url)
+
+    @property
+    def redis_url(self) -> str:
+        port = self.proxy.port if self.proxy else self.redis.port
+        return f"redis://127.0.0.1:{port}/0"
+
+    async def start_servers(self, count: int, **env: str) -> list[EmsProcess]:
+        new = [EmsProcess(self.database_url, self.redis_url, var_dir=CHAOS_VAR, **env) for _ in range(count)]
+        self.servers += new
+        await asyncio.gather(*(s.ready() for s in new))
+        return new
+
+    async def token(self, user_id: str = "drill-dispatcher", role: str = "dispatcher") -> str:
+        pool = await create_pool(self.database_url, min_size=1, max_size=1)
+        try:
+            identities = IdentityStore(pool)
+            await identities.upsert_user(user_id, user_id, role)
+            return await identities.issue_token(user_id)
+        finally:
+            await pool.close()
+
+    async def count(self, sql: str) -> int:
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            return await conn.fetchval(sql)
+        finally:
+            await conn.close()
+
+    async def close(self) -> None:
+        for server in self.servers:
+            server.stop()
+        if self.proxy:
+            await self.proxy.stop()
+        self.redis.stop()
+        self.pg.stop()
+
+
+class Collector:
+    """Reads every frame from a socket in the background and counts event seqs."""
+
+    def __init__(self, socket: Socket):
+        self.socket = socket
+        self.seqs: list[int] = []
+        self.alerts: list[dict] = []
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while (frame := await self.socket.next(timeout_s=3600)) is not None:
+            if frame["type"] == "event":
+                self.seqs.append(frame["seq"])
+            elif frame["type"] == "alert":
+                self.alerts.append(frame)
+
+    async def wait_for(self, expected: set[int], timeout_s: float = 30) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if expected <= set(self.seqs):
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
+    def close(self) -> None:
+        self.task.cancel()
+        self.socket.close()
+
+
+def delivery(expected: list[int], seen: list[int]) -> tuple[int, int]:
+    """(lost, duplicated) counts of event seqs."""
+    return len(set(expected) - set(seen)), len(seen) - len(set(seen))
+
+
+async def post_many(api: Api, count: int, *, key_prefix: str, during: Callable[[int], Awaitable[None]] | None = None):
+    accepted = []
+    for i in range(count):
+        if during:
+            await during(i)
+        status, body = await api.post("/api/v1/incidents", REPORT, headers={"Idempotency-Key": f"{key_prefix}-{i}"})
+        if status == 201:
+            accepted.append(body["last_seq"])
+        else:
+            raise AssertionError(f"intake refused during the fault: {status} {body}")
+    return accepted
+
+
+# ---- scenarios ---------------------------------------------------------------------------------------------
+
+async def redis_killed_between_commit_and_publish(lab: Lab, out: Outcome) -> None:
+    """RELIABILITY 1: Redis dies mid-stream; intake keeps accepting; everything reaches the client once."""
+    [server] = await lab.start_servers(1)
+    token = await lab.token()
+    collector = Collector(await Socket.connect(server.port, token))
+
+    async def fault(i: int) -> None:
+        if i == 20:
+            lab.redis.kill()
+        if i == 60:
+            lab.redis.start()
+
+    accepted = await post_many(Api(server.base_url, token), 100, key_prefix="k", during=fault)
+    await collector.wait_for(set(accepted))
+    await asyncio.sleep(1)
+    out.lost, out.duplicated = delivery(accepted, collector.seqs)
+    told = any(a.get("kind") == "realtime_degraded" and a.get("active") for a in collector.alerts)
+    out.passed = out.lost == 0 and out.duplicated == 0 and told
+    out.detail = f"{len(accepted)} accepted; dispatcher told 'realtime degraded': {told}"
+    collector.close()
+
+
+async def redis_restarted_empty(lab: Lab, out: Outcome) -> None:
+    """RELIABILITY 2: Redis restarted with its data gone; consumers catch up from PostgreSQL by seq."""
+    [server] = await lab.start_servers(1)
+    token = await lab.token()
+    api = Api(server.base_url, token)
+    first = await post_many(api, 30, key_prefix="a")
+    lab.redis.stop()
+    lab.redis.start()
+    collector = Collector(await Socket.connect(server.port, token, since=0))
+    second = await post_many(api, 30, key_prefix="b")
+    accepted = first + second
+    await collector.wait_for(set(accepted))
+    await asyncio.sleep(1)
+    out.lost, out.duplicated = delivery(accepted, collector.seqs)
+    out.passed = out.lost == 0 and out.duplicated == 0
+    out.detail = f"{len(accepted)} events across an empty-Redis restart"
+    collector.close()
+
+
+async def postgres_restarted_retry_is_idempotent(lab: Lab, out: Outcome) -> None:
+    """RELIABILITY 3: PostgreSQL restarts; nothing acknowledged before commit; a retry with the key gives one incident."""
+    [server] = await lab.start_servers(1)
+    token = await lab.token()
+    api = Api(server.base_url, token)
+    acknowledged = 0
+    lab.pg.stop()
+    status, _ = await api.post("/api/v1/incidents", REPORT, headers={"Idempotency-Key": "during-outage"})
+    acknowledged += status in (200, 201)
+    lab.pg.start()
+    for _ in range(100):  # the client retries until the service answers
+        status, body = await api.post("/api/v1/incidents", REPORT, headers={"Idempotency-Key": "during-outage"})
+        if status in (200, 201):
+            break
+        await asyncio.sleep(0.2)
+    status2, body2 = await api.post("/api/v1/incidents", REPORT, headers={"Idempotency-Key": "during-outage"})
+    incidents = await lab.count("SELECT count(*) FROM incidents")
+    out.duplicated = max(0, incidents - 1)
+    out.lost = 0 if incidents >= 1 else 1
+    out.passed = acknowledged == 0 and incidents == 1 and status2 == 200 and body2["id"] == body["id"]
+    out.detail = f"acknowledged during outage: {acknowledged}; incidents after retries: {incidents}"
+
+
+async def server_sigkilled_clients_resume_elsewhere(lab: Lab, out: Outcome) -> None:
+    """RELIABILITY 4: a process is SIGKILLed; its client resumes on another with no loss and no duplicates."""
+    a, b = await lab.start_servers(2)
+    token = await lab.token()
+    api_b = Api(b.base_url, token)
+    first = Collector(await Socket.connect(a.port, token))
+    before = await post_many(api_b, 15, key_prefix="x")
+    await first.wait_for(set(before))
+    a.kill()
+    after = await post_many(api_b, 15, key_prefix="y")
+    last = max(first.seqs)
+    second = Collector(await Socket.connect(b.port, token, since=last))
+    accepted = before + after
+    await second.wait_for(set(after))
+    await asyncio.sleep(1)
+    seen = first.seqs + second.seqs
+    out.lost, out.duplicated = delivery(accepted, seen)
+    out.passed = out.lost == 0 and out.duplicated == 0 and seen == sorted(seen)
+    out.detail = f"{len(first.seqs)} before the kill, {len(second.seqs)} after resume"
+    first.close()
+    second.close()
+
+
+async def slow_redis_keeps_intake_bounded(lab: Lab, out: Outcome) -> None:
+    """RELIABILITY 9: 300 ms added to every Redis exchange; intake latency stays bounded, delivery still complete."""
+    lab.proxy = await TcpProxy(lab.redis.port).start()
+    [server] = await lab.start_servers(1, EMS_RATE_INTAKE_PER_MIN="1000")
+    device = await lab.token("drill-device", "device")
+    token = await lab.token()
+    collector = Collector(await Socket.connect(server.port, token))
+    lab.proxy.latency_s = 0.3  # Redis turns slow under a running system
+    api = Api(server.base_url, device)
+    latencies, accepted = [], []
+    for i in range(40):
+        started = time.perf_counter()
+        status, body = await api.post("/api/v1/incidents", REPORT, headers={"Idempotency-Key": f"s{i}"})
+        latencies.append(time.perf_counter() - started)
+        if status == 201:
+            accepted.append(body["last_seq"])
+    await collector.wait_for(set(accepted), timeout_s=60)
+    out.lost, out.duplicated = delivery(accepted, collector.seqs)
+    p95 = sorted(latencies)[int(len(latencies) * 0.95) - 1]
+    status, health = await Api(server.base_url).get("/healthz", token=None)
+    visible = status == 503 or bool(health and health.get("realtime_degraded"))
+    out.lost += 40 - len(accepted)
+    out.passed = len(accepted) == 40 and out.lost == 0 and out.duplicated == 0 and p95 < 0.25 and visible
+    out.detail = f"intake p95 {p95 * 1000:.0f} ms with 300 ms Redis latency; healthz shows it: {visible}"
+    collector.close()
+
+
+async def skewed_clocks_do_not_reorder(lab: Lab, out: Outcome) -> None:
+    """RELIABILITY 8: two processes 5 minutes apart in opposite directions; order is seq order, no reordering."""
+    ahead, behind = (await lab.start_servers(1, EMS_CLOCK_OFFSET_S="300"))[0], (await lab.start_servers(1, EMS_CLOCK_OFFSET_S="-300"))[0]
+    token = await lab.token()
+    collector = Collector(await Socket.connect(behind.port, token))
+    created = []
+    for i in range(20):
+        server = ahead if i % 2 else behind
+        _, body = await Api(server.base_url, token).post("/api/v1/incidents", REPORT)
+        created.append(body["last_seq"])
+    await collector.wait_for(set(created))
+    out.lost, out.duplicated = delivery(created, collector.seqs)
+    conn = await asyncpg.connect(lab.database_url)
+    rows = await conn.fetch("SELECT seq, (payload->>'incident_id')::bigint AS id FROM events ORDER BY seq")
+    await conn.close()
+    in_creation_order = [r["id"] for r in rows] == sorted(r["id"] for r in rows)
+    out.passed = collector.seqs == created and in_creation_order and out.lost == 0
+    out.detail = "delivery order = seq order = creation order despite ±5 min clocks"
+    collector.close()
+
+
+async def burst_of_1000_incidents(lab: Lab, out: Outcome) -> None:
+    """RELIABILITY 13 (intake part): 1,000 incidents within a minute across two processes; all stored once."""
+    servers = await lab.start_servers(2)
+    token = await lab.token()
+    apis = [Api(s.base_url, token) for s in servers]
+    collector = Collector(await Socket.connect(servers[0].port, token))
+    semaphore = asyncio.Semaphore(50)
+
+    async def one(i: int):
+        async with semaphore:
+            status, body = await apis[i % 2].post("/api/v1/incidents", REPORT, headers={"Idempotency-Key": f"mci-{i}"})
+            return body["last_seq"] if status == 201 else None
+
+    started = time.monotonic()
+    results = await asyncio.gather(*(one(i) for i in range(1000)))
+    elapsed = time.monotonic() - started
+    retries = await asyncio.gather(*(one(i) for i in range(0, 1000, 10)))  # network retries of 10 %
+    accepted = [r for r in results if r is not None]
+    await collector.wait_for(set(accepted), timeout_s=60)
+    stored = await lab.count("SELECT count(*) FROM incidents")
+    out.lost, out.duplicated = delivery(accepted, collector.seqs)
+    out.lost += 1000 - stored if stored < 1000 else 0
+    out.duplicated += max(0, stored - 1000)
+    out.passed = len(accepted) == 1000 and stored == 1000 and all(r is None for r in retries) and not out.lost and not out.duplicated
+    out.detail = f"1000 stored in {elapsed:.1f} s; 100 retries returned the first result"
+    collector.close()
+
+
+SCENARIOS: list[Callable[[Lab, Outcome], Awaitable[None]]] = [
+    redis_killed_between_commit_and_publish,
+    redis_restarted_empty,
+    postgres_restarted_retry_is_idempotent,
+    server_sigkilled_clients_resume_elsewhere,
+    slow_redis_keeps_intake_bounded,
+    skewed_clocks_do_not_reorder,
+    burst_of_1000_incidents,
+]
+
+
+async def run(names: list[str] | None = None) -> list[Outcome]:
+    outcomes = []
+    for scenario in SCENARIOS:
+        if names and scenario.__name__ not in names:
+            continue
+        out = Outcome(scenario.__name__)
+        started = time.monotonic()
+        lab = await Lab.open(scenario.__name__)
+        try:
+            await asyncio.wait_for(scenario(lab, out), 300)
+        except Exception as exc:
+            out.passed = False
+            out.detail = f"{type(exc).__name__}: {exc}"[:500]
+        finally:
+            await lab.close()
+        out.seconds = round(time.monotonic() - started, 1)
+        outcomes.append(out)
+        print(f"{'PASS' if out.passed else 'FAIL'}  {out.name:<48} lost={out.lost} dup={out.duplicated} "
+              f"{out.seconds:>6.1f}s  {out.detail}", file=sys.stderr, flush=True)
+    return outcomes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON line with the totals")
+    parser.add_argument("--only", nargs="*", help="run only these scenarios")
+    args = parser.parse_args()
+    outcomes = asyncio.run(run(args.only))
+    summary = {"scenarios": len(outcomes), "passed": sum(o.passed for o in outcomes),
+               "lost": sum(o.lost for o in outcomes), "duplicated": sum(o.duplicated for o in outcomes),
+               "results": [asdict(o) for o in outcomes]}
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    sys.exit(0 if summary["passed"] == summary["scenarios"] else 1)
+
+
+if __name__ == "__main__":
+    main()

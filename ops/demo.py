@@ -1,0 +1,52 @@
+"""The Chonburi demo: fleet, hospitals and stations (from dispatch.demo) plus demo users with stable tokens."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from api.context import AppContext
+
+log = logging.getLogger("ems.demo")
+
+DEMO_TOKEN_TTL = timedelta(days=30)
+DEMO_PASSWORD = "1669"  # demo only: every demo user logs in with it
+
+
+async def seed_demo(ctx: AppContext) -> dict[str, str]:
+    """Idempotent. Returns {user_id: token} and prints the pages to open with those tokens."""
+    try:
+        from dispatch import demo as domain_demo
+    except ImportError:
+        domain_demo = None
+    if domain_demo is not None and hasattr(domain_demo, "seed"):
+        await domain_demo.seed(ctx.store, actor="system:demo")
+    users = [("dispatcher-1", "Demo dispatcher", "dispatcher", None, None), ("admin-1", "Demo admin", "admin", None, None)]
+    for unit in await ctx.store.list("units") if "units" in _projection_names() else []:
+        users.append((f"crew-{unit.id}", f"Crew {unit.id}", "crew", unit.id, None))
+    for hospital in await ctx.store.list("hospitals") if "hospitals" in _projection_names() else []:
+        users.append((f"ed-{hospital.id}", f"ED {hospital.id}", "hospital", None, hospital.id))
+    tokens = {}
+    for user_id, name, role, unit_id, hospital_id in users:
+        await ctx.identities.upsert_user(user_id, name, role, unit_id=unit_id, hospital_id=hospital_id,
+                                         password=DEMO_PASSWORD)
+        tokens[user_id] = await ctx.identities.issue_token(user_id, ttl=DEMO_TOKEN_TTL, token=f"demo-{user_id}")
+    base = ctx.config.base_url
+    lines = [f"Chonburi EMS demo at {base}",
+             f"  dispatcher console: {base}/console.html#token={tokens['dispatcher-1']}"]
+    crew = next((u for u in users if u[2] == "crew"), None)
+    if crew:
+        lines.append(f"  crew tablet ({crew[3]}): {base}/tablet.html#token={tokens[crew[0]]}")
+    ed = next((u for u in users if u[2] == "hospital"), None)
+    if ed:
+        lines.append(f"  hospital board ({ed[4]}): {base}/hospital.html#token={tokens[ed[0]]}")
+    lines.append(f"  API: {base}/api/v1/openapi.json  (Authorization: Bearer {tokens['dispatcher-1']})")
+    lines.append(f"  or log in at {base}/ as any demo user (dispatcher-1, crew-CB-ALS-01, ed-way-525523960, …) "
+                 f"with password {DEMO_PASSWORD}")
+    print("\n".join(lines), flush=True)
+    return tokens
+
+
+def _projection_names() -> set[str]:
+    from dispatch.projections import PROJECTIONS
+
+    return {p.name for p in PROJECTIONS}

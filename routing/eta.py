@@ -1,0 +1,181 @@
+"""One-to-many ETAs: one reverse Dijkstra from the incident gives every unit's road ETA and distance.
+
+The incident and each unit are snapped onto edges; the partial edges at both ends count. The search runs over
+the reversed graph from the incident's entry points and stops once every unit's exit node is settled, or at
+`max_eta_s`. A unit it cannot reach within that bound gets `eta_s=None` (never infinity in JSON).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from routing.graph import RoadGraph
+from routing.search import SearchSpace
+from routing.snap import Snapped
+
+
+class EtaResult(NamedTuple):  # a tuple: cheap enough to make fifty per query
+    eta_s: float | None  # None: unreachable, or beyond max_eta_s
+    distance_m: float | None
+    reachable: bool
+    off_network: bool  # the unit (or the incident) is far from any road: treat the ETA with caution
+    snap_distance_m: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"eta_s": None if self.eta_s is None else round(self.eta_s, 1),
+                "distance_m": None if self.distance_m is None else round(self.distance_m, 1),
+                "reachable": self.reachable, "off_network": self.off_network}
+
+
+UNREACHABLE = EtaResult(None, None, False, False)
+AT_NODE = 1e-9  # a snapped fraction this close to 0 or 1 is the node itself
+
+
+def entry_points(graph: RoadGraph, target: Snapped, weights: np.ndarray) -> list[tuple[int, float, float]]:
+    """(node, seconds, metres) from which the target point is reached by driving the rest of its edge."""
+    points = []
+    edge, twin = target.edge, int(graph.edge_twin[target.edge])
+    if target.fraction >= 1 - AT_NODE:  # exactly at the end node: every road into that node reaches it
+        points.append((int(graph.edge_dst[edge]), 0.0, 0.0))
+    if np.isfinite(weights[edge]):
+        points.append((int(graph.edge_src[edge]), target.fraction * weights[edge],
+                       target.fraction * graph.edge_length_m[edge]))
+    if twin >= 0 and np.isfinite(weights[twin]):
+        points.append((int(graph.edge_src[twin]), (1 - target.fraction) * weights[twin],
+                       (1 - target.fraction) * graph.edge_length_m[twin]))
+    return points
+
+
+def exit_points(graph: RoadGraph, origin: Snapped, weights: np.ndarray) -> list[tuple[int, float, float]]:
+    """(node, seconds, metres) reached first when leaving the origin point along its edge (either way if two-way)."""
+    points = []
+    edge, twin = origin.edge, int(graph.edge_twin[origin.edge])
+    if origin.fraction <= AT_NODE:  # exactly at the start node: every road out of that node is open to it
+        points.append((int(graph.edge_src[edge]), 0.0, 0.0))
+    if np.isfinite(weights[edge]):
+        points.append((int(graph.edge_dst[edge]), (1 - origin.fraction) * weights[edge],
+                       (1 - origin.fraction) * graph.edge_length_m[edge]))
+    if twin >= 0 and np.isfinite(weights[twin]):
+        points.append((int(graph.edge_dst[twin]), origin.fraction * weights[twin],
+                       origin.fraction * graph.edge_length_m[twin]))
+    return points
+
+
+def same_edge(graph: RoadGraph, origin: Snapped, target: Snapped, weights: np.ndarray) -> tuple[float, float] | None:
+    """(seconds, metres) when the origin reaches the target without leaving their shared road segment."""
+    edge, twin = origin.edge, int(graph.edge_twin[origin.edge])
+    if target.edge == edge:
+        t = target.fraction
+    elif twin >= 0 and target.edge == twin:
+        t = 1 - target.fraction  # the target's position measured along the origin's edge
+    else:
+        return None
+    options = []
+    if t >= origin.fraction and np.isfinite(weights[edge]):
+        options.append(((t - origin.fraction) * weights[edge], (t - origin.fraction) * graph.edge_length_m[edge]))
+    if twin >= 0 and t <= origin.fraction and np.isfinite(weights[twin]):
+        options.append(((origin.fraction - t) * weights[twin], (origin.fraction - t) * graph.edge_length_m[twin]))
+    return min(options) if options else None
+
+
+def reverse_search(graph: RoadGraph, space: SearchSpace, weights: np.ndarray, target: Snapped, goals: list[int],
+                   max_eta_s: float, extract):
+    """Run the bounded reverse search from the target's entry points; `extract(dist, metres, next_edge)`."""
+    sources = entry_points(graph, target, weights)
+    if not sources:
+        return extract(None, None, None)
+    return space.run(graph.rev_offsets, graph.rev_targets, graph.rev_edges, weights, graph.edge_length_m,
+                     sources, goals, max_eta_s, extract)
+
+
+def best_exit(exits, dist, metres) -> tuple[float, float, int] | None:
+    """(seconds, metres, exit node) of the cheapest way out of the origin's edge toward the target."""
+    best = None
+    for node, seconds, length in exits:
+        if dist is not None and np.isfinite(dist[node]):
+            candidate = (seconds + float(dist[node]), length + float(metres[node]), node)
+            best = candidate if best is None or candidate[0] < best[0] else best
+    return best
+
+
+def etas_to(graph: RoadGraph, space: SearchSpace, weights: np.ndarray, target: Snapped, origins: list[Snapped],
+            max_eta_s: float) -> list[EtaResult]:
+    """Every origin's ETA to the target, in one search."""
+    exits = [exit_points(graph, o, weights) for o in origins]
+    goals = sorted({node for points in exits for node, _, _ in points})
+
+    def extract(dist, metres, _next_edge):
+        results = []
+        for origin, points in zip(origins, exits):
+            options = [o for o in (best_exit(points, dist, metres), same_edge(graph, origin, target, weights)) if o]
+            if not options:
+                results.append(EtaResult(None, None, False, origin.off_network or target.off_network,
+                                         origin.distance_m))
+                continue
+            seconds, length = min(options, key=lambda o: o[0])[:2]
+            if seconds > max_eta_s:
+                results.append(EtaResult(None, None, False, origin.off_network or target.off_network,
+                                         origin.distance_m))
+            else:
+                results.append(EtaResult(float(seconds), float(length), True, origin.off_network or target.off_network,
+                                         origin.distance_m))
+        return results
+
+    return reverse_search(graph, space, weights, target, goals, max_eta_s, extract)
+
+
+class UnitTrees:
+    """Forward shortest-path trees from positions that keep coming back (units parked at their stations).
+
+    A position seen twice at the same snapped spot gets its own tree (one forward search, bounded by the ETA
+    limit); after that an incident costs a few array reads per such unit instead of a graph search. Trees are
+    keyed by the weights in force, so a closure or slow-down starts afresh. Positions seen once (moving units)
+    go through the one reverse search instead.
+    """
+
+    def __init__(self, graph: RoadGraph, *, max_trees: int = 256):
+        self.graph = graph
+        self.max_trees = max_trees
+        self._trees: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._seen: dict[tuple, int] = {}
+
+    @staticmethod
+    def key(origin: Snapped, weights_key) -> tuple:
+        return origin.edge, round(origin.fraction, 6), weights_key
+
+    def get(self, origin: Snapped, weights_key) -> tuple[np.ndarray, np.ndarray] | None:
+        return self._trees.get(self.key(origin, weights_key))
+
+    def note(self, space: SearchSpace, weights: np.ndarray, weights_key, origin: Snapped, max_eta_s: float) -> None:
+        """Count a sighting; build the tree on the second one."""
+        key = self.key(origin, weights_key)
+        if key in self._trees:
+            return
+        self._seen[key] = self._seen.get(key, 0) + 1
+        if self._seen[key] < 2:
+            if len(self._seen) > 100_000:
+                self._seen.clear()
+            return
+        g = self.graph
+        tree = space.run(g.fwd_offsets, g.fwd_targets, g.fwd_edges, weights, g.edge_length_m,
+                         exit_points(g, origin, weights), [], max_eta_s,
+                         lambda dist, metres, _: (dist.astype(np.float32), metres.astype(np.float32)))
+        if len(self._trees) >= self.max_trees:
+            self._trees.pop(next(iter(self._trees)))  # oldest first
+        self._trees[key] = tree
+
+
+def eta_from_tree(graph: RoadGraph, weights: np.ndarray, target: Snapped, origin: Snapped,
+                  tree: tuple[np.ndarray, np.ndarray], max_eta_s: float) -> EtaResult:
+    dist, metres = tree
+    options = [(float(dist[node]) + seconds, float(metres[node]) + length)
+               for node, seconds, length in entry_points(graph, target, weights) if np.isfinite(dist[node])]
+    direct = same_edge(graph, origin, target, weights)
+    if direct:
+        options.append(direct)
+    off = origin.off_network or target.off_network
+    if not options or min(options)[0] > max_eta_s:
+        return EtaResult(None, None, False, off, origin.distance_m)
+    seconds, length = min(options)
+    return EtaResult(float(seconds), float(length), True, off, origin.distance_m)

@@ -1,0 +1,74 @@
+"""Temporary edge-time overrides (closures, floods, slow-downs) applied to the next query without a rebuild."""
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Override:
+    id: str
+    edges: tuple[int, ...]
+    factor: float | None  # None: closed; otherwise travel time multiplied by this (e.g. 3.0 for floodwater)
+    expires_at: datetime | None
+    reason: str | None = None
+
+    def active(self, now: datetime) -> bool:
+        return self.expires_at is None or now < self.expires_at
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "edges": len(self.edges), "factor": self.factor, "closed": self.factor is None,
+                "expires_at": self.expires_at.isoformat() if self.expires_at else None, "reason": self.reason}
+
+
+class Overrides:
+    """Holds the overrides and the effective weights; thread-safe; expiry is checked on every read."""
+
+    def __init__(self, base_weights: np.ndarray):
+        self.base = base_weights
+        self._items: dict[str, Override] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._cached: np.ndarray = base_weights
+        self._cached_key: tuple = ()
+
+    def add(self, edges, *, factor: float | None, expires_at: datetime | None, reason: str | None = None,
+            override_id: str | None = None) -> Override:
+        if factor is not None and not (factor >= 1.0 and np.isfinite(factor)):
+            raise ValueError("factor must be a finite number ≥ 1 (None closes the road)")
+        with self._lock:
+            override = Override(override_id or f"ovr-{next(self._ids)}", tuple(int(e) for e in edges), factor,
+                                expires_at, reason)
+            self._items[override.id] = override
+            return override
+
+    def remove(self, override_id: str) -> bool:
+        with self._lock:
+            return self._items.pop(override_id, None) is not None
+
+    def active(self, now: datetime | None = None) -> list[Override]:
+        now = now or datetime.now(UTC)
+        with self._lock:
+            return [o for o in self._items.values() if o.active(now)]
+
+    @property
+    def version(self) -> tuple:
+        """Identifies the weights in force (which overrides are active); caches keyed by it stay correct."""
+        return tuple(o.id for o in self.active())
+
+    def weights(self, now: datetime | None = None) -> np.ndarray:
+        """Base travel times with the active overrides applied (closed = inf); cached until the set changes."""
+        active = self.active(now)
+        key = tuple(o.id for o in active)
+        if key == self._cached_key:
+            return self._cached
+        weights = self.base.copy()
+        for override in active:
+            index = np.asarray(override.edges, dtype=np.int64)
+            weights[index] = np.inf if override.factor is None else weights[index] * override.factor
+        self._cached, self._cached_key = weights, key
+        return weights

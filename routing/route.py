@@ -1,0 +1,165 @@
+"""Routes: geometry, duration, distance and turn-by-turn instructions with street names (Thai / English)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from routing.eta import AT_NODE, best_exit, exit_points, reverse_search, same_edge
+from routing.graph import RoadGraph
+from routing.search import SearchSpace
+from routing.snap import Snapped
+
+TURNS = [  # (max absolute bearing change in degrees, English, Thai)
+    (20, "continue", "ตรงไป"), (60, "bear {side}", "เบี่ยง{side_th}"), (135, "turn {side}", "เลี้ยว{side_th}"),
+    (170, "turn sharp {side}", "เลี้ยวหักศอก{side_th}"), (181, "make a U-turn", "กลับรถ"),
+]
+
+
+@dataclass
+class Route:
+    duration_s: float
+    distance_m: float
+    geometry: dict  # GeoJSON LineString, [lon, lat]
+    instructions: list[dict] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"duration_s": round(self.duration_s, 1), "distance_m": round(self.distance_m, 1),
+                "geometry": self.geometry, "instructions": self.instructions}
+
+
+def _bearing(lat1, lon1, lat2, lon2) -> float:
+    y = math.sin(math.radians(lon2 - lon1)) * math.cos(math.radians(lat2))
+    x = math.cos(math.radians(lat1)) * math.sin(math.radians(lat2)) - math.sin(math.radians(lat1)) * math.cos(
+        math.radians(lat2)) * math.cos(math.radians(lon2 - lon1))
+    return math.degrees(math.atan2(y, x)) % 360
+
+
+def _cut(lat: np.ndarray, lon: np.ndarray, start: float, end: float) -> list[tuple[float, float]]:
+    """The part of a polyline between two fractions of its length (start ≤ end)."""
+    seg = np.hypot(np.diff(lat), np.diff(lon) * math.cos(math.radians(float(lat.mean()))))
+    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    total = cum[-1] or 1.0
+
+    def at(f):
+        d = f * total
+        i = min(int(np.searchsorted(cum, d, side="right")) - 1, len(seg) - 1)
+        r = 0.0 if seg[i] == 0 else (d - cum[i]) / seg[i]
+        return float(lat[i] + r * (lat[i + 1] - lat[i])), float(lon[i] + r * (lon[i + 1] - lon[i]))
+
+    inner = [(float(a), float(b)) for a, b, c in zip(lat, lon, cum) if start * total < c < end * total]
+    return [at(start), *inner, at(end)]
+
+
+def _turn_text(change: float, name_th: str | None, name_en: str | None) -> tuple[str, str]:
+    side, side_th = ("right", "ขวา") if change > 0 else ("left", "ซ้าย")
+    for limit, en, th in TURNS:
+        if abs(change) < limit:
+            verb_en, verb_th = en.format(side=side), th.format(side_th=side_th)
+            break
+    street_en = name_en or name_th or "the road"
+    street_th = name_th or name_en or "ถนน"
+    return f"{verb_en} onto {street_en}", f"{verb_th}เข้าสู่ {street_th}"
+
+
+def build_route(graph: RoadGraph, space: SearchSpace, weights: np.ndarray, origin: Snapped, target: Snapped,
+                max_s: float) -> Route | None:
+    """The fastest route from origin to target, or None if none exists within `max_s`."""
+    exits = exit_points(graph, origin, weights)
+
+    def extract(dist, metres, next_edge):
+        via_graph = best_exit(exits, dist, metres)
+        direct = same_edge(graph, origin, target, weights)
+        if direct and (via_graph is None or direct[0] <= via_graph[0]):
+            return direct[0], direct[1], []
+        if via_graph is None:
+            return None
+        node, path = via_graph[2], []
+        while next_edge[node] >= 0:  # the reverse search's tree points from each node toward the target
+            edge = int(next_edge[node])
+            path.append(edge)
+            node = int(graph.edge_dst[edge])
+        return via_graph[0], via_graph[1], [*path, node, via_graph[2]]
+
+    found = reverse_search(graph, space, weights, target, [n for n, _, _ in exits], max_s, extract)
+    if found is None or found[0] > max_s:
+        return None
+    seconds, length, chain = found
+    pieces: list[tuple[int, list[tuple[float, float]]]] = []
+    if not chain:  # along the shared segment
+        edge, o, t = _along_shared(graph, origin, target)
+        lat, lon = graph.edge_coords(edge)
+        pieces.append((edge, _cut(lat, lon, min(o, t), max(o, t))))
+    else:
+        *edges, entry_node, exit_node = chain
+        if not (origin.fraction <= AT_NODE and exit_node == int(graph.edge_src[origin.edge])):
+            first_edge = origin.edge if int(graph.edge_dst[origin.edge]) == exit_node else int(graph.edge_twin[origin.edge])
+            first_fraction = origin.fraction if first_edge == origin.edge else 1 - origin.fraction
+            lat, lon = graph.edge_coords(first_edge)
+            pieces.append((first_edge, _cut(lat, lon, first_fraction, 1.0)))
+        for edge in edges:
+            lat, lon = graph.edge_coords(edge)
+            pieces.append((edge, list(zip(lat.tolist(), lon.tolist()))))
+        if not (target.fraction >= 1 - AT_NODE and entry_node == int(graph.edge_dst[target.edge])):
+            last_edge = target.edge if int(graph.edge_src[target.edge]) == entry_node else int(graph.edge_twin[target.edge])
+            last_fraction = target.fraction if last_edge == target.edge else 1 - target.fraction
+            lat, lon = graph.edge_coords(last_edge)
+            pieces.append((last_edge, _cut(lat, lon, 0.0, last_fraction)))
+    return Route(float(seconds), float(length), _geometry(pieces), _instructions(graph, pieces))
+
+
+def _along_shared(graph: RoadGraph, origin: Snapped, target: Snapped) -> tuple[int, float, float]:
+    t = target.fraction if target.edge == origin.edge else 1 - target.fraction
+    return origin.edge, origin.fraction, t
+
+
+def _geometry(pieces) -> dict:
+    coords: list[list[float]] = []
+    for _, points in pieces:
+        for lat, lon in points:
+            point = [round(float(lon), 6), round(float(lat), 6)]
+            if not coords or coords[-1] != point:
+                coords.append(point)
+    return {"type": "LineString", "coordinates": coords}
+
+
+def _length_m(points) -> float:
+    total = 0.0
+    for (lat1, lon1), (lat2, lon2) in zip(points, points[1:]):
+        dy = (lat2 - lat1) * 111_195
+        dx = (lon2 - lon1) * 111_195 * math.cos(math.radians(lat1))
+        total += math.hypot(dx, dy)
+    return total
+
+
+def _instructions(graph: RoadGraph, pieces) -> list[dict]:
+    """One instruction per change of street; the turn is judged from the bearings where the streets meet."""
+    steps: list[dict] = []
+    previous_end_bearing = None
+    for edge, points in pieces:
+        name_th, name_en = graph.edge_label(edge)
+        street = name_th or name_en
+        distance = _length_m(points)
+        if len(points) >= 2:
+            start_bearing = _bearing(*points[0], *points[1])
+            end_bearing = _bearing(*points[-2], *points[-1])
+        else:
+            start_bearing = end_bearing = previous_end_bearing or 0.0
+        if steps and steps[-1]["street"] == street:
+            steps[-1]["distance_m"] += distance
+        else:
+            if not steps:
+                en = f"head out on {name_en or name_th or 'the road'}"
+                th = f"ออกตัวไปตาม {name_th or name_en or 'ถนน'}"
+            else:
+                change = (start_bearing - previous_end_bearing + 540) % 360 - 180
+                en, th = _turn_text(change, name_th, name_en)
+            steps.append({"text_en": en, "text_th": th, "street": street, "street_en": name_en,
+                          "distance_m": distance})
+        previous_end_bearing = end_bearing
+    for step in steps:
+        step["distance_m"] = round(float(step["distance_m"]), 1)
+    steps.append({"text_en": "arrive at the destination", "text_th": "ถึงจุดหมาย", "street": None, "street_en": None,
+                  "distance_m": 0.0})
+    return steps

@@ -1,0 +1,196 @@
+"""The async facade the server and the domain use: ETAs, routes, snapping, overrides, the base-map GeoJSON.
+
+CPU work runs in a small thread pool (the searches release no GIL in Python mode, but the native search runs
+in C without the interpreter's attention, and either way the event loop stays free for WebSocket traffic).
+"""
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+import numpy as np
+from shapely.geometry.base import BaseGeometry
+
+from routing.errors import check_coordinates
+from routing.eta import EtaResult, UnitTrees, entry_points, eta_from_tree, etas_to
+from routing.graph import RoadGraph
+from routing.overrides import Override, Overrides
+from routing.route import Route, build_route
+from routing.search import SearchSpace
+from routing.snap import Snapped, Snapper
+
+MAJOR_CLASSES = ["motorway", "trunk", "primary", "secondary", "tertiary"]
+
+
+class RoutingService:
+    def __init__(self, graph: RoadGraph, *, executor: ThreadPoolExecutor | None = None, max_eta_s: float = 3600,
+                 off_network_m: float = 500, workers: int = 2):
+        self.graph = graph
+        self.max_eta_s = max_eta_s
+        self.snapper = Snapper(graph, off_network_m=off_network_m)
+        self.overrides = Overrides(graph.edge_time_s)
+        self.trees = UnitTrees(graph)
+        self._trees_lock = threading.Lock()
+        self._batch: tuple | None = None  # (origins and weights key, snaps, stacked tree seconds, stacked metres)
+        self.executor = executor or ThreadPoolExecutor(workers, thread_name_prefix="routing")
+        self._spaces: queue.SimpleQueue[SearchSpace] = queue.SimpleQueue()
+        for _ in range(workers):
+            self._spaces.put(SearchSpace(graph.node_count))
+
+    # ---- sync core (runs in the executor; also used directly by benchmarks and tests) ------------------------
+    def snap(self, lat: float, lon: float) -> Snapped:
+        return self.snapper.snap(lat, lon)
+
+    def etas_to_sync(self, target, origins: Sequence) -> list[EtaResult]:
+        """Origins with a cached tree are answered from it; the rest share one bounded reverse search."""
+        target_snap = self.snap(target.lat, target.lon)
+        weights, weights_key = self.overrides.weights(), self.overrides.version
+        batch_key = (tuple((o.lat, o.lon) for o in origins), weights_key)
+        batch = self._batch
+        if batch is not None and batch[0] == batch_key:
+            return self._from_batch(weights, target_snap, *batch[1:])
+        origin_snaps = [self.snap(o.lat, o.lon) for o in origins]
+        space = self._spaces.get()
+        try:
+            with self._trees_lock:
+                trees = [self.trees.get(o, weights_key) for o in origin_snaps]
+            if trees and all(t is not None for t in trees):
+                # Same fleet positions next time? Then answer from one stacked matrix of their trees.
+                self._batch = (batch_key, origin_snaps, np.stack([t[0] for t in trees]), np.stack([t[1] for t in trees]))
+                return self._from_batch(weights, target_snap, *self._batch[1:])
+            results = self._from_trees(weights, target_snap, origin_snaps, trees)
+            cold = [i for i, r in enumerate(results) if r is None]
+            if cold:
+                searched = etas_to(self.graph, space, weights, target_snap, [origin_snaps[i] for i in cold],
+                                   self.max_eta_s)
+                for i, result in zip(cold, searched):
+                    results[i] = result
+                with self._trees_lock:
+                    for i in cold:
+                        self.trees.note(space, weights, weights_key, origin_snaps[i], self.max_eta_s)
+            return results
+        finally:
+            self._spaces.put(space)
+
+    def _from_batch(self, weights, target: Snapped, origins: list[Snapped], seconds_to: np.ndarray,
+                    metres_to: np.ndarray) -> list[EtaResult]:
+        """Every parked unit at once: tree values at the target's entry nodes, plus the partial edge."""
+        g = self.graph
+        entries = entry_points(g, target, weights)
+        if not entries:
+            return [EtaResult(None, None, False, o.off_network or target.off_network, o.distance_m) for o in origins]
+        nodes = np.array([n for n, _, _ in entries], dtype=np.int64)
+        total = seconds_to[:, nodes] + np.array([c for _, c, _ in entries])
+        best = np.argmin(total, axis=1)
+        rows = np.arange(len(origins))
+        etas = total[rows, best].tolist()
+        dists = (metres_to[rows, nodes[best]] + np.array([m for _, _, m in entries])[best]).tolist()
+        shared = (target.edge, int(g.edge_twin[target.edge]))
+        limit, target_off = self.max_eta_s, target.off_network
+        new = tuple.__new__  # a plain tuple construction: half the cost of the named tuple's own __new__
+        results = [
+            new(EtaResult, (eta, dist, True, o.off_network or target_off, o.distance_m)) if eta <= limit
+            else new(EtaResult, (None, None, False, o.off_network or target_off, o.distance_m))
+            for o, eta, dist in zip(origins, etas, dists)]  # inf > limit, so unreachable lands in the else
+        for i, origin in enumerate(origins):
+            if origin.edge in shared:  # same road segment: the exact rule
+                results[i] = eta_from_tree(g, weights, target, origin, (seconds_to[i], metres_to[i]), limit)
+        return results
+
+    def _from_trees(self, weights, target: Snapped, origins: list[Snapped], trees) -> list[EtaResult | None]:
+        """ETAs for origins with a cached tree (None for the others): a few array reads each."""
+        g = self.graph
+        entries = entry_points(g, target, weights)
+        nodes = np.array([n for n, _, _ in entries], dtype=np.int64)
+        seconds = np.array([c for _, c, _ in entries])
+        metres = np.array([m for _, _, m in entries])
+        shared = {target.edge, int(g.edge_twin[target.edge])}
+        results: list[EtaResult | None] = []
+        for origin, tree in zip(origins, trees):
+            if tree is None:
+                results.append(None)
+            elif origin.edge in shared or not len(nodes):  # same road segment: the exact rule
+                results.append(eta_from_tree(g, weights, target, origin, tree, self.max_eta_s))
+            else:
+                total = tree[0][nodes] + seconds
+                best = int(np.argmin(total))
+                eta = float(total[best])
+                off = origin.off_network or target.off_network
+                if np.isfinite(eta) and eta <= self.max_eta_s:
+                    results.append(EtaResult(eta, float(tree[1][nodes[best]] + metres[best]), True, off,
+                                             origin.distance_m))
+                else:
+                    results.append(EtaResult(None, None, False, off, origin.distance_m))
+        return results
+
+    def route_sync(self, origin, destination) -> Route | None:
+        origin_snap = self.snap(origin.lat, origin.lon)
+        target_snap = self.snap(destination.lat, destination.lon)
+        space = self._spaces.get()
+        try:
+            return build_route(self.graph, space, self.overrides.weights(), origin_snap, target_snap, self.max_eta_s)
+        finally:
+            self._spaces.put(space)
+
+    # ---- async facade -----------------------------------------------------------------------------------------
+    async def etas_to(self, target, origins: Sequence) -> list[EtaResult]:
+        """Each origin's road ETA and distance to `target` (objects with .lat/.lon), in the origins' order."""
+        self._validate(target, "target.")
+        for i, origin in enumerate(origins):
+            self._validate(origin, f"origins[{i}].")
+        if not origins:
+            return []
+        return await asyncio.get_running_loop().run_in_executor(self.executor, self.etas_to_sync, target, origins)
+
+    async def route(self, origin, destination) -> Route | None:
+        self._validate(origin, "origin.")
+        self._validate(destination, "destination.")
+        return await asyncio.get_running_loop().run_in_executor(self.executor, self.route_sync, origin, destination)
+
+    @staticmethod
+    def _validate(point, prefix: str) -> None:
+        check_coordinates(getattr(point, "lat", None), getattr(point, "lon", None), prefix)
+
+    # ---- overrides --------------------------------------------------------------------------------------------
+    def add_closure(self, area: BaseGeometry | Sequence[int], *, expires_at: datetime | None,
+                    factor: float | None = None, reason: str | None = None, closure_id: str | None = None) -> str:
+        """Close (factor None) or slow (factor ≥ 1) the roads in a WGS84 polygon or a list of edge ids."""
+        edges = self.snapper.edges_within(area) if isinstance(area, BaseGeometry) else np.asarray(area, dtype=np.int64)
+        return self.overrides.add(edges, factor=factor, expires_at=expires_at, reason=reason,
+                                  override_id=closure_id).id
+
+    def remove_override(self, override_id: str) -> bool:
+        return self.overrides.remove(override_id)
+
+    def list_overrides(self) -> list[Override]:
+        return self.overrides.active()
+
+    # ---- base map -----------------------------------------------------------------------------------------------
+    def roads_geojson(self, *, min_class: str | None = None) -> dict:
+        """The road network as a GeoJSON FeatureCollection (one feature per road segment, twins once)."""
+        keep = None
+        if min_class in MAJOR_CLASSES:
+            keep = set(MAJOR_CLASSES[: MAJOR_CLASSES.index(min_class) + 1])
+        features, seen = [], set()
+        g = self.graph
+        for edge in range(g.edge_count):
+            twin = int(g.edge_twin[edge])
+            if twin in seen:
+                continue
+            seen.add(edge)
+            highway = g.highways[int(g.edge_highway[edge])]
+            if keep is not None and highway not in keep:
+                continue
+            lat, lon = g.edge_coords(edge)
+            name_th, name_en = g.edge_label(edge)
+            features.append({"type": "Feature",
+                             "geometry": {"type": "LineString",
+                                          "coordinates": [[round(x, 5), round(y, 5)] for x, y in zip(lon.tolist(), lat.tolist())]},
+                             "properties": {"highway": highway, "name": name_th, "name_en": name_en,
+                                            "oneway": twin < 0}})
+        return {"type": "FeatureCollection", "features": features,
+                "attribution": "© OpenStreetMap contributors (ODbL)"}

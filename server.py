@@ -1,0 +1,253 @@
+"""Composition root: read the config, build pools, graph, services and the Tornado app; run until signalled.
+
+    python server.py [--port 8888]      or      ems [--port 8888]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import redis.asyncio as aioredis
+import tornado.httpserver
+
+from api.context import AppContext
+from api.ratelimit import RateLimiter
+from api.routes import make_app
+from config import Config
+from db.event_store import PostgresEventStore
+from db.identity import IdentityStore
+from db.migrate import migrate
+from db.pool import create_pool, ensure_database
+from dispatch.assignment import AssignmentService, DispatchPolicy, EscalationLadder
+from dispatch.destination import DestinationService
+from dispatch.duplicates import DuplicateService
+from dispatch.mci import MciService
+from dispatch.errors import Unavailable
+from dispatch.fleet import FleetService
+from dispatch.intake import IntakeService, ServiceArea
+from dispatch.ports import RecordingNotifier, SystemClock
+from dispatch.recommendation import RecommendationService
+from dispatch.triage import TriageService
+from integrations.wiring import Integrations
+from ops import local_services
+from telemetry import logs
+from routing.build import load_graph
+from routing.closures import apply_road_event
+from routing.service import RoutingService
+from ws.access import AccessControl
+from ws.avl import Avl
+from ws.commands import WsCommands
+from ws.fanout import EventFeed, Relay
+from ws.hub import Hub
+from ws.snapshots import Snapshots
+from ws.visibility import Visibility
+
+log = logging.getLogger("ems.server")
+
+
+def _with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+@dataclass
+class Server:
+    """A running server process; `start` then `stop`. Tests start it in-process on a free port."""
+
+    config: Config
+    ctx: AppContext | None = None
+    http: tornado.httpserver.HTTPServer | None = None
+    local: list[local_services.LocalService] = field(default_factory=list)
+    background: list[asyncio.Task] = field(default_factory=list)
+    integrations: Integrations | None = None
+    ladder: EscalationLadder | None = None
+
+    async def start(self) -> None:
+        config = self.config
+        started = time.monotonic()
+        database_url, redis_url = config.database_url, config.redis_url
+        if database_url is None:
+            service = local_services.postgres(config.var_dir)
+            self.local.append(service)
+            database_url = _with_database(service.url, "ems")
+        if redis_url is None:
+            service = local_services.redis(config.var_dir)
+            self.local.append(service)
+            redis_url = service.url
+        await ensure_database(database_url)
+        pool = await create_pool(database_url)
+        applied = await migrate(pool)
+        store = PostgresEventStore(pool)
+        await store.ensure_projection_tables()
+        redis = aioredis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10)
+        relay = Relay(store, redis, stream=f"{config.redis_namespace}:events")
+        store.on_commit = relay.wake
+        hub = Hub(Visibility())
+        feed = EventFeed(store, redis, self._on_event, stream=f"{config.redis_namespace}:events")
+        feed.on_degraded_change = lambda degraded: hub.broadcast_alert({"kind": "realtime_degraded", "active": degraded})
+        clock = SystemClock(config.clock_offset_s)
+        self.ctx = ctx = AppContext(
+            config=config, pool=pool, redis=redis, store=store, identities=IdentityStore(pool),
+            intake=IntakeService(store, clock, ServiceArea(*config.service_area)), clock=clock,
+            hub=hub, feed=feed, relay=relay,
+        )
+        ctx.access = AccessControl(ctx.identities, store, clock, token_ttl=timedelta(hours=config.token_ttl_hours))
+        ctx.avl = Avl(redis, pool, config.redis_namespace)
+        self._build_dispatch(ctx, clock)
+        hub.visibility.load(await store.list("incidents", open_only=True, limit=100_000))
+        ctx.rate_limiter = RateLimiter(redis, config.redis_namespace, on_trip=ctx.access.rate_limit_tripped)
+        ctx.services["ws_commands"] = WsCommands(ctx)
+        self.background += [asyncio.create_task(hub.recheck_tokens(ctx.identities.verify)),
+                            asyncio.create_task(ctx.avl.fan_out_to_dispatchers(hub))]
+        self.integrations = Integrations(ctx)
+        await relay.start()
+        await feed.start(from_seq=await store.last_seq())
+        await self.ladder.start()
+        self.background.append(asyncio.create_task(self._load_routing()))
+        self.http = make_app(ctx, self.integrations.routes()).listen(
+            config.port, address=config.host, max_body_size=max(config.max_body_bytes * 16, 16 << 20), xheaders=True
+        )
+        log.info("listening", extra={"url": config.base_url, "migrations_applied": applied,
+                                     "startup_s": round(time.monotonic() - started, 2),
+                                     "database": urlsplit(database_url).netloc, "redis": urlsplit(redis_url).netloc})
+        if config.demo:
+            from ops.demo import seed_demo
+
+            await seed_demo(ctx)
+        await self.integrations.start()
+
+    def _build_dispatch(self, ctx: AppContext, clock: SystemClock) -> None:
+        config = self.config
+        policy = DispatchPolicy(ack_timeout_red_s=config.ack_timeout_red_s,
+                                ack_timeout_other_s=config.ack_timeout_other_s,
+                                auto_dispatch_red=config.auto_dispatch_red,
+                                ladder=list(zip(config.escalation_steps_s, ("repush", "sms", "voice", "next_unit"))))
+        roads = RoutingPort(ctx)
+        recommendations = RecommendationService(ctx.store, roads, ctx.avl)
+        ctx.services.update(
+            triage=TriageService(ctx.store, clock),
+            fleet=FleetService(ctx.store, clock),
+            recommendations=recommendations,
+            assignments=AssignmentService(ctx.store, clock, recommendations, policy),
+            destinations=DestinationService(ctx.store, clock, roads, ctx.avl),
+            snapshots=Snapshots(ctx),
+            duplicates=DuplicateService(ctx.store, clock),
+            mci=MciService(ctx.store, clock, roads),
+            notifier=ctx.services.get("notifier") or RecordingNotifier(),
+        )
+        self.ladder = EscalationLadder(ctx.store, clock, policy, NotifierPort(ctx), recommendations)
+
+    def _on_event(self, event) -> None:
+        """Every committed event, once, in seq order (from the EventFeed)."""
+        self.ctx.hub.deliver(event)
+        if event.stream == "roads" and self.ctx.routing is not None:
+            apply_road_event(self.ctx.routing, event.type, event.payload)
+
+    async def _load_routing(self) -> None:
+        """Build or load the road graph off the event loop; the API answers 503 for routing until it is ready."""
+        config, ctx = self.config, self.ctx
+        try:
+            graph = await asyncio.get_running_loop().run_in_executor(
+                None, lambda: load_graph(config.osm_file, Path(config.var_dir) / "cache",
+                                         speed_factor=config.speed_factor, progress=sys.stderr.isatty()))
+            routing = RoutingService(graph, max_eta_s=config.max_eta_s)
+            for event in await ctx.store.stream_events("roads"):
+                apply_road_event(routing, event.type, event.payload)
+            ctx.routing = routing
+            log.info("road graph ready", extra={"nodes": graph.node_count, "edges": graph.edge_count})
+        except Exception:
+            log.exception("road graph failed to load; recommendations will be unavailable")
+
+    async def stop(self) -> None:
+        """Stop serving, then close everything; a part that does not stop within 5 s is abandoned and logged."""
+        if self.http:
+            self.http.stop()
+        for task in self.background:
+            task.cancel()
+        steps = []
+        if self.integrations:
+            steps.append(("integrations", self.integrations.stop()))
+        if self.ladder:
+            steps.append(("ladder", self.ladder.stop()))
+        if self.ctx:
+            steps += [("feed", self.ctx.feed.stop()), ("relay", self.ctx.relay.stop()),
+                      ("redis", self.ctx.redis.aclose()), ("pool", self.ctx.pool.close())]
+        for name, step in steps:
+            try:
+                await asyncio.wait_for(step, 5)
+            except Exception as exc:
+                log.error("stop: %s did not stop cleanly: %r", name, exc)
+                if name == "pool":
+                    self.ctx.pool.terminate()
+        for service in reversed(self.local):
+            service.stop()
+
+
+class RoutingPort:
+    """The domain's EtaProvider: the road graph once it has loaded, 503 until then."""
+
+    def __init__(self, ctx: AppContext):
+        self.ctx = ctx
+
+    async def etas_to(self, target, origins):
+        if self.ctx.routing is None:
+            raise Unavailable("the road graph is still loading; try again in a few seconds")
+        return await self.ctx.routing.etas_to(target, origins)
+
+
+class NotifierPort:
+    """The crew SMS/voice sender chosen at the edge (Twilio when configured), looked up at send time."""
+
+    def __init__(self, ctx: AppContext):
+        self.ctx = ctx
+
+    async def send_sms(self, to: str, body: str) -> str:
+        return await self.ctx.services["notifier"].send_sms(to, body)
+
+    async def call(self, to: str, message: str) -> str:
+        return await self.ctx.services["notifier"].call(to, message)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="ems", description="Chonburi EMS dispatch server")
+    parser.add_argument("--port", type=int, help="HTTP port (default 8888, or EMS_PORT)")
+    parser.add_argument("--host", help="listen address (default 127.0.0.1, or EMS_HOST)")
+    parser.add_argument("--no-demo", action="store_true", help="do not load the Chonburi demo data")
+    return parser.parse_args(argv)
+
+
+async def serve(config: Config) -> None:
+    server = Server(config)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("stopping")
+    await server.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    config = Config.from_env(port=args.port, host=args.host)
+    if args.no_demo:
+        config = replace(config, demo=False)
+    logs.configure(config.log_level)
+    Path(config.var_dir).mkdir(parents=True, exist_ok=True)
+    try:
+        asyncio.run(serve(config))
+    except KeyboardInterrupt:
+        pass
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from dispatch.events import IncidentReported
+from dispatch.model import Channel, IncidentStatus, LatLon
+
+
+def reported(incident_id: int, **kw) -> IncidentReported:
+    return IncidentReported(at=datetime.now(UTC), incident_id=incident_id, channel=Channel.PHONE, **kw)
+
+
+async def test_append_updates_projection_in_same_transaction(store):
+    async with store.unit_of_work("test") as uow:
+        incident_id = await uow.next_incident_id()
+        seq = await uow.append(reported(incident_id, location=LatLon(13.36, 100.98)))
+    incident = await store.get("incidents", incident_id)
+    assert incident.status is IncidentStatus.RECEIVED
+    assert incident.last_seq == seq
+    assert [e.seq for e in await store.events_since(0)] == [seq]
+
+
+async def test_failure_rolls_back_event_and_projection(store):
+    with pytest.raises(RuntimeError):
+        async with store.unit_of_work("test") as uow:
+            await uow.append(reported(77))
+            raise RuntimeError("crash after append")
+    assert await store.get("incidents", 77) is None
+    assert await store.events_since(0) == []
+
+
+async def test_events_are_append_only(store, pool):
+    async with store.unit_of_work("test") as uow:
+        await uow.append(reported(1))
+    with pytest.raises(Exception, match="append-only"):
+        await pool.execute("UPDATE events SET type = 'Forged'")
+    with pytest.raises(Exception, match="append-only"):
+        await pool.execute("DELETE FROM events")
+
+
+async def test_projections_rebuild_from_the_log(store, pool):
+    for i in (1, 2, 3):
+        async with store.unit_of_work("test") as uow:
+            await uow.append(reported(i, chief_complaint=f"c{i}"))
+    before = [i.chief_complaint for i in await store.list("incidents")]
+    await pool.execute("UPDATE incidents SET doc = jsonb_set(doc, '{chief_complaint}', '\"tampered\"')")
+    assert await store.rebuild_projections() == 3
+    assert [i.chief_complaint for i in await store.list("incidents")] == before
+
+
+async def test_seq_order_is_commit_order_under_concurrency(store):
+    async def one(i):
+        async with store.unit_of_work("test") as uow:
+            await uow.append(reported(i))
+            await asyncio.sleep(0.001 * (i % 3))
+    await asyncio.gather(*(one(i) for i in range(1, 31)))
+    events = await store.events_since(0)
+    assert [e.seq for e in events] == sorted(e.seq for e in events)
+    assert len(events) == 30
+
+
+async def test_idempotency_claim_returns_first_result(store):
+    async with store.unit_of_work("test") as uow:
+        assert await uow.claim_idempotency("intake", "abc") is None
+        await uow.remember("intake", "abc", {"incident_id": 5})
+    async with store.unit_of_work("test") as uow:
+        assert await uow.claim_idempotency("intake", "abc") == {"incident_id": 5}

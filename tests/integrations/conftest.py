@@ -1,0 +1,79 @@
+"""Fixtures for the integration tests: a fake Twilio REST API on loopback and a server wired to it and to the
+real Mosquitto, with the integration tables emptied before each test."""
+from __future__ import annotations
+
+import asyncpg
+import pytest
+from twilio.request_validator import RequestValidator
+
+from server import Server
+from tests.conftest import TEST_VAR, Api, make_user, reset_state, server_config  # noqa: F401
+from tests.integrations.fake_twilio import FakeTwilio
+
+ACCOUNT_SID = "AC" + "0" * 31 + "1"
+AUTH_TOKEN = "test-twilio-auth-token"
+FROM_NUMBER = "+6638000000"
+PUBLIC_URL = "https://ems.example.org"  # the external URL behind the TLS proxy; the server itself speaks http
+INTEGRATION_TABLES = ("outbound_messages", "share_links", "devices", "webhook_nonces", "api_keys",
+                      "hospital_endpoints")
+
+
+async def reset_integrations(database_url: str, redis_url: str) -> None:
+    await reset_state(database_url, redis_url)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f"TRUNCATE {', '.join(INTEGRATION_TABLES)}")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def fake_twilio():
+    fake = FakeTwilio().start()
+    yield fake
+    fake.stop()
+
+
+def integration_config(database_url, redis_url, fake_twilio, mqtt_url, **overrides):
+    values = dict(twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN, twilio_from_number=FROM_NUMBER,
+                  twilio_api_base=fake_twilio.url, public_url=PUBLIC_URL, mqtt_url=mqtt_url, mqtt_retry_s=0.5,
+                  hospital_alert_poll_s=0.2)
+    values.update(overrides)
+    return server_config(database_url, redis_url, **values)
+
+
+@pytest.fixture
+async def ems(database_url, redis_url, fake_twilio, mqtt_url):
+    """A running server with Twilio (pointed at the fake), MQTT and a public https URL configured."""
+    await reset_integrations(database_url, redis_url)
+    running = Server(integration_config(database_url, redis_url, fake_twilio, mqtt_url))
+    await running.start()
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def dispatcher(ems) -> Api:
+    return Api(f"http://127.0.0.1:{ems.config.port}", await make_user(ems.ctx.pool, "disp-int", "dispatcher"))
+
+
+class TwilioCaller:
+    """Posts Twilio-signed webhooks to the server as Twilio would (signature over the external URL)."""
+
+    def __init__(self, server: Server, token: str = AUTH_TOKEN, external_url: str = PUBLIC_URL):
+        self.api = Api(f"http://127.0.0.1:{server.config.port}")
+        self.validator = RequestValidator(token)
+        self.external_url = external_url
+
+    async def post(self, path: str, params: dict[str, str], *, signature: str | None = None):
+        from urllib.parse import urlencode
+
+        signature = signature or self.validator.compute_signature(self.external_url + path, params)
+        return await self.api.call("POST", path, raw=urlencode(params).encode(), token=None, headers={
+            "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature,
+            "X-Forwarded-Proto": "https"})
+
+
+@pytest.fixture
+def twilio(ems) -> TwilioCaller:
+    return TwilioCaller(ems)

@@ -1,0 +1,237 @@
+"""Fan-out of committed events: PostgreSQL log → Redis Stream → every server process → its WebSocket clients.
+
+`Relay` publishes the log to one Redis Stream with the entry id `<seq>-0`. Redis refuses an id at or below the
+stream's top, which makes publishing idempotent: every process may run a relay, each event appears once, in
+order. The relay's cursor is kept in PostgreSQL, so a restart or a Redis outage delays delivery, never loses it.
+
+`EventFeed` (one per process) reads the stream after its last seq and hands events on in seq order. A jump in
+seq is filled from PostgreSQL; while Redis is unreachable it polls PostgreSQL instead ("realtime degraded"), so
+crews still get their assignments. Consumers drop anything at or below the last seq they passed on.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError, ResponseError
+
+from db.event_store import PostgresEventStore
+from dispatch.ports import StoredEvent
+from telemetry.metrics import RELAY_LAG, RELAY_PUBLISHED, REALTIME_DEGRADED
+
+log = logging.getLogger("ems.fanout")
+
+DEFAULT_STREAM = "ems:events"
+STREAM_MAXLEN = 100_000
+_REDIS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
+
+
+def _entry_fields(event: StoredEvent) -> dict[str, str]:
+    return {
+        "stream": event.stream,
+        "type": event.type,
+        "payload": json.dumps(event.payload, ensure_ascii=False),
+        "actor": event.actor,
+        "occurred_at": event.occurred_at.isoformat(),
+    }
+
+
+def _entry_event(entry_id: bytes | str, fields: dict) -> StoredEvent:
+    decoded = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+               for k, v in fields.items()}
+    seq = int((entry_id.decode() if isinstance(entry_id, bytes) else entry_id).split("-")[0])
+    return StoredEvent(
+        seq, decoded["stream"], decoded["type"], json.loads(decoded["payload"]), decoded["actor"],
+        datetime.fromisoformat(decoded["occurred_at"]),
+    )
+
+
+class Relay:
+    """Publishes committed events to the Redis Stream; restartable from the cursor kept in PostgreSQL."""
+
+    def __init__(
+        self, store: PostgresEventStore, redis: aioredis.Redis, *, stream: str = DEFAULT_STREAM, batch: int = 500,
+        idle_poll_s: float = 0.5,
+    ):
+        self.store = store
+        self.stream = stream
+        self.redis = redis
+        self.batch = batch
+        self.idle_poll_s = idle_poll_s
+        self.degraded = False
+        self._head = 0  # highest seq committed by this process (for the lag gauge)
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    def wake(self, seq: int = 0) -> None:
+        """Called after a local commit so the event goes out without waiting for the poll."""
+        self._head = max(self._head, seq)
+        self._wakeup.set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="relay")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _load_cursor(self) -> int:
+        return await self.store.pool.fetchval("SELECT coalesce(max(last_seq), 0) FROM relay_cursor") or 0
+
+    async def _save_cursor(self, seq: int) -> None:
+        await self.store.pool.execute(
+            "INSERT INTO relay_cursor (name, last_seq) VALUES ('redis', $1)"
+            " ON CONFLICT (name) DO UPDATE SET last_seq = greatest(relay_cursor.last_seq, EXCLUDED.last_seq)",
+            seq,
+        )
+
+    async def publish_once(self, cursor: int) -> int:
+        """Publish one batch after `cursor`; returns the new cursor. Raises on Redis errors (nothing skipped)."""
+        events = await self.store.events_since(cursor, limit=self.batch)
+        if not events:
+            return cursor
+        pipe = self.redis.pipeline(transaction=False)
+        for event in events:
+            pipe.xadd(self.stream, _entry_fields(event), id=f"{event.seq}-0", maxlen=STREAM_MAXLEN, approximate=True)
+        results = await pipe.execute(raise_on_error=False)
+        for result in results:
+            if isinstance(result, ResponseError) and "equal or smaller" in str(result):
+                continue  # another process published it first
+            if isinstance(result, Exception):
+                raise result
+            RELAY_PUBLISHED.inc()
+        cursor = events[-1].seq
+        await self._save_cursor(cursor)
+        return cursor
+
+    async def _run(self) -> None:
+        cursor = await self._retry_forever(self._load_cursor)
+        backoff = 0.2
+        while True:
+            try:
+                new_cursor = await self.publish_once(cursor)
+                RELAY_LAG.set(max(0, self._head - new_cursor))
+                if self.degraded:
+                    log.info("relay: redis reachable again, resumed after seq %s", cursor)
+                self.degraded, backoff = False, 0.2
+                if new_cursor != cursor:
+                    cursor = new_cursor
+                    continue  # drain the backlog before sleeping
+                self._wakeup.clear()
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), self.idle_poll_s)
+                except asyncio.TimeoutError:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis or PostgreSQL down: keep the cursor, retry with backoff
+                if not self.degraded:
+                    log.warning("relay: publishing paused after seq %s: %s", cursor, exc)
+                self.degraded = True
+                RELAY_LAG.set(max(0, self._head - cursor))
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+
+    @staticmethod
+    async def _retry_forever(fn):
+        while True:
+            try:
+                return await fn()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("relay: waiting for the database: %s", exc)
+                await asyncio.sleep(1)
+
+
+class EventFeed:
+    """Reads the stream in seq order and passes each event once to `deliver` (called synchronously)."""
+
+    def __init__(
+        self,
+        store: PostgresEventStore,
+        redis: aioredis.Redis,
+        deliver: Callable[[StoredEvent], None],
+        *,
+        stream: str = DEFAULT_STREAM,
+        block_ms: int = 1000,
+        poll_s: float = 0.5,
+    ):
+        self.store = store
+        self.stream = stream
+        self.redis = redis
+        self.deliver = deliver
+        self.block_ms = block_ms
+        self.poll_s = poll_s
+        self.last_seq = 0
+        self.degraded = False
+        self.on_degraded_change: Callable[[bool], None] | None = None
+        self._task: asyncio.Task | None = None
+
+    async def start(self, from_seq: int) -> None:
+        self.last_seq = from_seq
+        self._task = asyncio.create_task(self._run(), name="event-feed")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def _set_degraded(self, degraded: bool) -> None:
+        if degraded != self.degraded:
+            self.degraded = degraded
+            REALTIME_DEGRADED.set(1 if degraded else 0)
+            log.warning("realtime %s", "DEGRADED: redis unreachable, polling PostgreSQL" if degraded else "restored")
+            if self.on_degraded_change:
+                self.on_degraded_change(degraded)
+
+    def _pass_on(self, event: StoredEvent) -> None:
+        if event.seq <= self.last_seq:
+            return
+        self.last_seq = event.seq
+        try:
+            self.deliver(event)
+        except Exception:  # one bad consumer must not stop the feed
+            log.exception("feed: delivering seq %s failed", event.seq)
+
+    async def catch_up_from_db(self, until: int | None = None) -> None:
+        while True:
+            events = await self.store.events_since(self.last_seq, limit=1000, until=until)
+            for event in events:
+                self._pass_on(event)
+            if len(events) < 1000:
+                return
+
+    async def _run(self) -> None:
+        quiet_reads = 0
+        while True:
+            try:
+                reply = await self.redis.xread({self.stream: f"{self.last_seq}-0"}, count=500, block=self.block_ms)
+                self._set_degraded(False)
+                entries = reply[0][1] if reply else []
+                for entry_id, fields in entries:
+                    event = _entry_event(entry_id, fields)
+                    if event.seq > self.last_seq + 1:
+                        await self.catch_up_from_db(until=event.seq)  # gap: Redis lost data, or a burnt seq
+                    self._pass_on(event)
+                quiet_reads = 0 if entries else quiet_reads + 1
+                if quiet_reads >= 5:  # belt and braces: a relay that cannot publish must not hide events
+                    quiet_reads = 0
+                    await self.catch_up_from_db()
+            except asyncio.CancelledError:
+                raise
+            except _REDIS_ERRORS:
+                self._set_degraded(True)
+                try:
+                    await self.catch_up_from_db()
+                except Exception as exc:
+                    log.warning("feed: database unreachable too: %s", exc)
+                await asyncio.sleep(self.poll_s)
+            except Exception:
+                log.exception("feed: unexpected error")
+                await asyncio.sleep(self.poll_s)

@@ -1,0 +1,157 @@
+"""The WebSocket endpoint `/ws?token=…&since=SEQ` for crews, dispatchers and hospitals (see docs/protocol.md).
+
+Lifecycle: `get` authenticates before the upgrade (401 without a live token, 403 for a foreign Origin);
+`open` registers the client with the hub and starts its writer, which first replays the events after `since`
+from PostgreSQL (or sends a snapshot when the gap is beyond the replay window), then streams live events.
+Frames are JSON: {"type": ..., "seq": ..., ...}.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+import msgspec
+import tornado.web
+import tornado.websocket
+
+from api.base import to_json
+from api.context import AppContext
+from db import audit
+from dispatch.ports import StoredEvent
+from telemetry.metrics import WS_FRAMES
+from ws.hub import SNAPSHOT, Client
+
+log = logging.getLogger("ems.ws")
+
+
+class EventSocket(tornado.websocket.WebSocketHandler):
+    client: Client | None = None
+    _writer: asyncio.Task | None = None
+
+    @property
+    def ctx(self) -> AppContext:
+        return self.application.settings["ctx"]
+
+    def check_origin(self, origin: str) -> bool:
+        allowed = self.ctx.config.allowed_origins
+        if allowed:
+            return origin in allowed
+        return urlsplit(origin).netloc == self.request.headers.get("Host")  # same host only
+
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        token = self.get_query_argument("token", None)
+        identity = await self.ctx.identities.verify(token)
+        if identity is None:
+            log.warning("ws refused: no valid token", extra={"peer": self.request.remote_ip})
+            raise tornado.web.HTTPError(401)
+        try:
+            self._since = int(self.get_query_argument("since", "-1"))
+        except ValueError:
+            raise tornado.web.HTTPError(400, reason="since must be an integer") from None
+        self.client = Client(identity, self.ctx.config.ws_queue_size, token=token, close=self.close)
+        await super().get(*args, **kwargs)
+
+    def get_compression_options(self) -> dict | None:
+        return {}  # permessage-deflate: crew tablets are on mobile data
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        self.ctx.hub.add(self.client)
+        self._writer = asyncio.create_task(self._write_loop())
+
+    def on_close(self) -> None:
+        if self.client:
+            self.ctx.hub.remove(self.client)
+        if self._writer:
+            self._writer.cancel()
+
+    async def on_message(self, message: str | bytes) -> None:
+        try:
+            frame = json.loads(message)
+        except (ValueError, RecursionError):
+            return self._send({"type": "error", "reason": "malformed JSON frame"})
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            return self._send({"type": "error", "reason": "a frame is a JSON object with a string 'type'"})
+        handler = self.ctx.services.get("ws_commands")
+        if frame["type"] == "ping":
+            return self._send({"type": "pong", "id": frame.get("id")})
+        if handler is None:
+            return self._send({"type": "error", "id": frame.get("id"), "reason": f"unknown frame type {frame['type']!r}"})
+        reply = await handler.handle(self.client.identity, frame)
+        if reply:
+            self._send(reply)
+
+    def _send(self, frame: dict) -> asyncio.Future | None:
+        """Queue a frame on the connection; await the result to wait until the client has taken it (backpressure)."""
+        if self.ws_connection is None or self.ws_connection.is_closing():
+            return None
+        WS_FRAMES.labels(frame.get("type", "?")).inc()
+        return self.write_message(to_json(frame).decode())
+
+    async def _send_and_wait(self, frame: dict) -> None:
+        future = self._send(frame)
+        if future is not None:
+            await future
+
+    def _event_frame(self, event: StoredEvent) -> dict:
+        view = self.ctx.hub.visibility.view(self.client.identity, event.payload)
+        return {"type": "event", "seq": event.seq, "event": {
+            "type": event.type, "stream": event.stream, "payload": view, "occurred_at": event.occurred_at}}
+
+    async def _send_event(self, event: StoredEvent) -> None:
+        if event.seq <= self.client.last_sent_seq:
+            return  # already sent (replay and live overlap, or a re-published event)
+        self.client.last_sent_seq = event.seq
+        await self._send_and_wait(self._event_frame(event))
+
+    async def _send_snapshot(self) -> None:
+        builder = self.ctx.services.get("snapshots")
+        seq = self.ctx.feed.last_seq if self.ctx.feed else await self.ctx.store.last_seq()
+        state = await builder.snapshot(self.client.identity) if builder else {
+            "incidents": await self.ctx.store.list("incidents", open_only=True)
+            if self.client.identity.role in ("dispatcher", "admin") else []
+        }
+        await self._send_and_wait({"type": "snapshot", "seq": seq, "state": msgspec.to_builtins(state, enc_hook=str)})
+        self.client.last_sent_seq = max(self.client.last_sent_seq, seq)
+
+    async def _replay(self, since: int) -> None:
+        head = await self.ctx.store.last_seq()
+        if head - since > self.ctx.config.replay_window:
+            return await self._send_snapshot()
+        cursor = since
+        self.client.last_sent_seq = since
+        visibility = self.ctx.hub.visibility
+        while events := await self.ctx.store.events_since(cursor, limit=500):
+            for event in events:
+                if visibility.can_see(self.client.identity, event):
+                    await self._send_event(event)
+                cursor = event.seq
+            self.client.last_sent_seq = max(self.client.last_sent_seq, cursor)
+
+    async def _write_loop(self) -> None:
+        try:
+            await audit.record(self.ctx.pool, self.client.identity.actor, "subscribe", "ws",
+                               detail={"since": self._since}, remote_addr=self.request.remote_ip)
+            if self._since >= 0:
+                await self._replay(self._since)
+            else:
+                await self._send_snapshot()
+            if self.ctx.realtime_degraded:
+                await self._send_and_wait({"type": "alert", "kind": "realtime_degraded", "active": True})
+            while True:
+                item = await self.client.queue.get()
+                if item is SNAPSHOT:
+                    await self._send_snapshot()
+                elif isinstance(item, StoredEvent):
+                    await self._send_event(item)
+                else:
+                    await self._send_and_wait(item)
+        except asyncio.CancelledError:
+            pass
+        except tornado.websocket.WebSocketClosedError:
+            pass
+        except Exception:
+            log.exception("ws writer failed; closing")
+            self.close(1011, "server error")

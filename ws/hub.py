@@ -1,0 +1,130 @@
+"""Per-process registry of WebSocket clients; fans each committed event out to those allowed to see it.
+
+Each client has a bounded queue drained by its own writer task, so a slow tablet never blocks anybody else; a
+client whose queue overflows is sent a fresh snapshot instead of the frames it missed.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from db.identity import Identity, token_sha256
+from dispatch.ports import StoredEvent
+from telemetry.metrics import WS_CLIENTS
+from ws.visibility import Visibility
+
+log = logging.getLogger("ems.ws")
+
+SNAPSHOT = object()  # queue marker: send a snapshot, then carry on with live events
+
+
+@dataclass(eq=False)
+class Client:
+    identity: Identity
+    queue_size: int
+    token: str | None = None
+    close: Callable[[int, str], None] = lambda code, reason: None  # set by the socket handler
+    queue: asyncio.Queue = field(init=False)
+    last_sent_seq: int = 0
+    overflowed: bool = False
+
+    def __post_init__(self) -> None:
+        self.queue = asyncio.Queue(self.queue_size)
+
+    def offer(self, item: Any) -> None:
+        """Queue a frame source without waiting; on overflow, replace the backlog with one snapshot."""
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(SNAPSHOT)
+
+
+class Hub:
+    def __init__(self, visibility: Visibility):
+        self.visibility = visibility
+        self.clients: set[Client] = set()
+        # Indexes so an event costs in proportion to its audience, not to every connected tablet.
+        self.watchers: set[Client] = set()  # dispatchers and admins: every event
+        self.by_unit: dict[str, set[Client]] = {}
+        self.by_hospital: dict[str, set[Client]] = {}
+
+    def _index(self, client: Client) -> set[Client] | None:
+        identity = client.identity
+        if identity.role in ("dispatcher", "admin"):
+            return self.watchers
+        if identity.role == "crew" and identity.unit_id:
+            return self.by_unit.setdefault(identity.unit_id, set())
+        if identity.role == "hospital" and identity.hospital_id:
+            return self.by_hospital.setdefault(identity.hospital_id, set())
+        return None
+
+    def add(self, client: Client) -> None:
+        self.clients.add(client)
+        index = self._index(client)
+        if index is not None:
+            index.add(client)
+        WS_CLIENTS.labels(client.identity.role).inc()
+
+    def remove(self, client: Client) -> None:
+        if client in self.clients:
+            self.clients.discard(client)
+            index = self._index(client)
+            if index is not None:
+                index.discard(client)
+            WS_CLIENTS.labels(client.identity.role).dec()
+
+    def _audience(self, event: StoredEvent) -> set[Client]:
+        audience = set(self.watchers)
+        for unit_id in self.visibility.units_for(event):
+            audience |= self.by_unit.get(unit_id, set())
+        for hospital_id in self.visibility.hospitals_for(event):
+            audience |= self.by_hospital.get(hospital_id, set())
+        return audience
+
+    def deliver(self, event: StoredEvent) -> None:
+        """Called by the EventFeed once per event, in seq order."""
+        if event.type == "AccessRevoked":
+            self._close_revoked(event.payload)
+            return
+        # Who could see it before and after it is applied: an assignment opens the incident to its crew, a
+        # closure still reaches the crew that was on it.
+        recipients = self._audience(event)
+        self.visibility.observe(event)
+        for client in recipients | self._audience(event):
+            client.offer(event)
+
+    def broadcast_alert(
+        self, alert: dict, *, roles: tuple[str, ...] = ("dispatcher", "admin"), frame_type: str = "alert"
+    ) -> None:
+        """A non-event frame (realtime degraded, unit positions) to every client with one of `roles`."""
+        for client in list(self.clients):
+            if client.identity.role in roles:
+                client.offer({"type": frame_type, **alert})
+
+    def _close_revoked(self, payload: dict) -> None:
+        for client in list(self.clients):
+            if client.identity.user_id != payload["user_id"]:
+                continue
+            if payload.get("token_sha256") and client.token and token_sha256(client.token) != payload["token_sha256"]:
+                continue
+            self.remove(client)
+            client.close(4401, "access revoked")
+
+    async def recheck_tokens(self, verify: Callable[[str], Awaitable[Identity | None]], interval_s: float = 30) -> None:
+        """Forever: close sockets whose token expired or was revoked (belt and braces for the event path)."""
+        while True:
+            await asyncio.sleep(interval_s)
+            for client in list(self.clients):
+                try:
+                    still_valid = await verify(client.token) is not None
+                except Exception:  # database briefly down: keep the socket, check again next round
+                    continue
+                if not still_valid:
+                    self.remove(client)
+                    client.close(4401, "token expired or revoked")

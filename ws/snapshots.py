@@ -1,0 +1,29 @@
+"""What each role sees in a `snapshot` frame: the current state it is allowed to know."""
+from __future__ import annotations
+
+from typing import Any
+
+from api.incidents import view_for
+from db.identity import Identity
+
+
+class Snapshots:
+    def __init__(self, ctx: Any):
+        self.ctx = ctx
+
+    async def snapshot(self, identity: Identity) -> dict:
+        store = self.ctx.store
+        if identity.role in ("dispatcher", "admin"):
+            return {"incidents": await store.list("incidents", open_only=True), "units": await store.list("units"),
+                    "hospitals": await store.list("hospitals")}
+        if identity.role == "crew":
+            unit = await store.get("units", identity.unit_id) if identity.unit_id else None
+            incident = await store.get("incidents", unit.incident_id) if unit and unit.incident_id else None
+            assignment = await store.get("assignments", unit.assignment_id) if unit and unit.assignment_id else None
+            return {"unit": unit, "incident": view_for(identity, incident) if incident else None,
+                    "assignment": assignment, "incidents": [view_for(identity, incident)] if incident else []}
+        if identity.role == "hospital":
+            inbound = [view_for(identity, i) for i in await store.list("incidents", open_only=True)
+                       if i.destination_hospital_id == identity.hospital_id]
+            return {"hospital": await store.get("hospitals", identity.hospital_id), "incidents": inbound}
+        return {"incidents": []}

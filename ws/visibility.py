@@ -1,0 +1,82 @@
+"""Who may see which event: authorization on every frame.
+
+Dispatchers and admins see everything. A crew sees events about its own unit and about incidents its unit is
+assigned to. A hospital sees events that name it (patients inbound to it), with caller phone numbers removed.
+The assignment map is kept from the event stream itself, so every process agrees without extra queries.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from db.identity import Identity
+from dispatch.ports import StoredEvent
+
+PRIVATE_KEYS = ("phone", "caller", "callers")
+
+
+def strip_private(payload: Any) -> Any:
+    """A copy without caller phone numbers (hospitals never see them)."""
+    if isinstance(payload, dict):
+        return {k: strip_private(v) for k, v in payload.items() if k not in ("phone",)}
+    if isinstance(payload, list):
+        return [strip_private(v) for v in payload]
+    return payload
+
+
+class Visibility:
+    def __init__(self) -> None:
+        self.units_by_incident: dict[int, set[str]] = {}
+        self.hospitals_by_incident: dict[int, set[str]] = {}
+
+    def load(self, incidents) -> None:
+        """Start from the open incidents' current units and destinations (at process start)."""
+        for incident in incidents:
+            if incident.unit_ids:
+                self.units_by_incident[incident.id] = set(incident.unit_ids)
+            if incident.destination_hospital_id:
+                self.hospitals_by_incident[incident.id] = {incident.destination_hospital_id}
+
+    def observe(self, event: StoredEvent) -> None:
+        """Keep the incident → unit / hospital map current. Call once per event, in seq order, before can_see."""
+        p = event.payload
+        incident_id = p.get("incident_id")
+        if incident_id is None:
+            return
+        if event.type == "AssignmentCancelled":
+            if p.get("unit_id"):
+                self.units_by_incident.get(incident_id, set()).discard(p["unit_id"])
+        elif p.get("unit_id") and event.type == "UnitAssigned":
+            self.units_by_incident.setdefault(incident_id, set()).add(p["unit_id"])
+        if p.get("hospital_id"):
+            self.hospitals_by_incident.setdefault(incident_id, set()).add(p["hospital_id"])
+        if event.type == "IncidentStatusChanged" and p.get("status") in ("closed", "cancelled"):
+            self.units_by_incident.pop(incident_id, None)
+            self.hospitals_by_incident.pop(incident_id, None)
+
+    def units_for(self, event: StoredEvent) -> set[str]:
+        """Units whose crews may see this event."""
+        p = event.payload
+        units = set(self.units_by_incident.get(p.get("incident_id"), ()))
+        if p.get("unit_id"):
+            units.add(p["unit_id"])
+        return units
+
+    def hospitals_for(self, event: StoredEvent) -> set[str]:
+        p = event.payload
+        hospitals = set(self.hospitals_by_incident.get(p.get("incident_id"), ()))
+        if p.get("hospital_id"):
+            hospitals.add(p["hospital_id"])
+        return hospitals
+
+    def can_see(self, identity: Identity, event: StoredEvent) -> bool:
+        if identity.role in ("dispatcher", "admin"):
+            return True
+        if identity.role == "crew" and identity.unit_id:
+            return identity.unit_id in self.units_for(event)
+        if identity.role == "hospital" and identity.hospital_id:
+            return identity.hospital_id in self.hospitals_for(event)
+        return False
+
+    def view(self, identity: Identity, payload: dict) -> dict:
+        """The payload as this identity may see it."""
+        return strip_private(payload) if identity.role == "hospital" else payload
