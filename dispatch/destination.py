@@ -96,7 +96,7 @@ class DestinationService:
             if not incident.is_open:
                 raise Conflict(f"incident {incident_id} is {incident.status.value}")
             now = self.clock.now()
-            unit_id = incident.unit_ids[0] if incident.unit_ids else None
+            unit_id = await self._unit_on_scene(uow, incident)
             await uow.append(DestinationChosen(at=now, incident_id=incident_id, hospital_id=hospital_id,
                                                unit_id=unit_id, eta_s=eta.eta_s))
             triage = incident.triage
@@ -105,6 +105,15 @@ class DestinationService:
                 code=triage.code if triage else None,
                 summary=(triage.text_en if triage else None) or incident.chief_complaint))
             return await uow.get("incidents", incident_id)
+
+    @staticmethod
+    async def _unit_on_scene(uow, incident: Incident) -> str | None:
+        """The unit still on the incident, never one that has left it (its crew must not get the patient's details)."""
+        for unit_id in incident.unit_ids:
+            unit = await uow.get("units", unit_id)
+            if unit and unit.incident_id == incident.id:
+                return unit_id
+        return None
 
     async def eta_update(self, incident_id: int) -> float | None:
         """The inbound ETA recomputed from the ambulance's latest position (for the hospital board)."""

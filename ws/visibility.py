@@ -12,6 +12,7 @@ from db.identity import Identity
 from dispatch.ports import StoredEvent
 
 PRIVATE_KEYS = ("phone", "caller", "callers")
+RELEASED_UNIT_STATUSES = ("available", "out_of_service", "returning")  # the unit has left its incident
 
 
 def strip_private(payload: Any) -> Any:
@@ -47,6 +48,8 @@ class Visibility:
                 self.units_by_incident.get(incident_id, set()).discard(p["unit_id"])
         elif p.get("unit_id") and event.type == "UnitAssigned":
             self.units_by_incident.setdefault(incident_id, set()).add(p["unit_id"])
+        elif event.type == "UnitStatusChanged" and p.get("status") in RELEASED_UNIT_STATUSES:
+            self.units_by_incident.get(incident_id, set()).discard(p["unit_id"])  # the crew is done with it
         if p.get("hospital_id"):
             self.hospitals_by_incident.setdefault(incident_id, set()).add(p["hospital_id"])
         if event.type == "IncidentStatusChanged" and p.get("status") in ("closed", "cancelled"):

@@ -1,0 +1,134 @@
+"""RELIABILITY 20, 23, 24: what a crew tablet may receive, and who may open a socket at all."""
+import asyncio
+from datetime import timedelta
+
+import pytest
+import tornado.httpclient
+
+from db.identity import IdentityStore
+from dispatch import demo
+from tests.api.test_maps import routing_ready
+from tests.conftest import GOOD_REPORT, Api, Socket, make_user
+
+SCENE = {"lat": 13.3611, "lon": 100.9847}
+
+
+@pytest.fixture
+async def city(server):
+    await demo.seed(server.ctx.store)
+    await routing_ready(server)
+    base = f"http://127.0.0.1:{server.config.port}"
+    return server, Api(base, await make_user(server.ctx.pool, "disp-abuse", "dispatcher"))
+
+
+async def crew_tablet(server, unit_id: str) -> tuple[Socket, Api]:
+    token = await make_user(server.ctx.pool, f"crew-{unit_id}", "crew", unit_id=unit_id)
+    socket = await Socket.connect(server.config.port, token)
+    await socket.next_of("snapshot")
+    return socket, Api(f"http://127.0.0.1:{server.config.port}", token)
+
+
+async def incident_seqs_until(socket: Socket, last_seq: int) -> list[dict]:
+    """Every event frame up to and including `last_seq` (the caller makes sure that one reaches this socket)."""
+    frames = []
+    while True:
+        frame = await socket.next_of("event")
+        frames.append(frame)
+        if frame["seq"] >= last_seq:
+            return frames
+
+
+async def test_crew_released_from_an_incident_gets_no_more_of_its_frames(city):
+    server, dispatcher = city
+    _, incident = await dispatcher.post("/api/v1/incidents", {"channel": "phone", "location": SCENE})
+    incident_id = incident["id"]
+    leaving, leaving_api = await crew_tablet(server, "CB-BLS-01")
+    staying, staying_api = await crew_tablet(server, "CB-BLS-02")
+    for unit_id in ("CB-BLS-01", "CB-BLS-02"):
+        status, _ = await dispatcher.post(f"/api/v1/incidents/{incident_id}/assignments", {"unit_id": unit_id})
+        assert status == 201
+    for unit_id, api in (("CB-BLS-01", leaving_api), ("CB-BLS-02", staying_api)):
+        for step in ("en_route", "on_scene"):
+            status, body = await api.post(f"/api/v1/units/{unit_id}/status", {"status": step})
+            assert status == 200, body
+    status, released = await leaving_api.post("/api/v1/units/CB-BLS-01/status", {"status": "available"})
+    assert status == 200 and released["incident_id"] is None
+    # the incident goes on with the other crew: a hospital is chosen, a caller's details change hands
+    hospital_id = (await server.ctx.store.list("hospitals"))[0].id
+    status, _ = await staying_api.post(f"/api/v1/incidents/{incident_id}/destinations", {"hospital_id": hospital_id})
+    assert status == 200
+    head = await server.ctx.store.last_seq()
+    to_staying = await incident_seqs_until(staying, head)
+    assert "DestinationChosen" in [f["event"]["type"] for f in to_staying]
+    # the released crew saw its own release, then nothing more about that incident
+    marker = await leaving_api.post("/api/v1/units/CB-BLS-01/status", {"status": "out_of_service"})
+    assert marker[0] == 200
+    to_leaving = await incident_seqs_until(leaving, await server.ctx.store.last_seq())
+    after_release = [f["event"]["type"] for f in to_leaving if f["seq"] > released_seq(to_leaving)]
+    assert after_release == ["UnitStatusChanged"], after_release  # only its own out-of-service change
+    leaving.close()
+    staying.close()
+
+
+def released_seq(frames: list[dict]) -> int:
+    [release] = [f["seq"] for f in frames if f["event"]["type"] == "UnitStatusChanged"
+                 and f["event"]["payload"]["status"] == "available"]
+    return release
+
+
+async def test_crew_whose_incident_is_cancelled_before_ack_gets_no_frames_of_it_on_its_next_job(city):
+    server, dispatcher = city
+    tablet, _ = await crew_tablet(server, "CB-ALS-01")
+    _, first = await dispatcher.post("/api/v1/incidents", {"channel": "phone", "location": SCENE})
+    await dispatcher.post(f"/api/v1/incidents/{first['id']}/assignments", {"unit_id": "CB-ALS-01"})
+    status, _ = await dispatcher.post(f"/api/v1/incidents/{first['id']}/status", {"status": "cancelled",
+                                                                                  "reason": "duplicate call"})
+    assert status == 200
+    _, second = await dispatcher.post("/api/v1/incidents", {"channel": "phone", "location": SCENE})
+    status, _ = await dispatcher.post(f"/api/v1/incidents/{second['id']}/assignments", {"unit_id": "CB-ALS-01"})
+    assert status == 201
+    frames = await incident_seqs_until(tablet, await server.ctx.store.last_seq())
+    by_type = [(f["event"]["type"], f["event"]["payload"].get("incident_id")) for f in frames]
+    assert ("AssignmentCancelled", first["id"]) in by_type and ("UnitAssigned", second["id"]) in by_type
+    # a reconnecting tablet replays only what it may see: the same frames, not the other incidents' reports
+    second_tablet = await make_user(server.ctx.pool, "crew-replay", "crew", unit_id="CB-ALS-01")
+    replay = await Socket.connect(server.config.port, second_tablet, since=0)
+    replayed = await incident_seqs_until(replay, frames[-1]["seq"])
+    assert {f["event"]["type"] for f in replayed} >= {"UnitAssigned", "AssignmentCancelled"}
+    about_first = {f["event"]["type"] for f in replayed if f["event"]["payload"].get("incident_id") == first["id"]}
+    assert about_first <= {"UnitAssigned", "AssignmentCancelled"}, about_first  # only what named its unit
+    tablet.close()
+    replay.close()
+
+
+async def test_socket_and_api_with_an_expired_token_are_refused(server):
+    identities = IdentityStore(server.ctx.pool)
+    await identities.upsert_user("crew-old", "crew-old", "crew", unit_id="CB-BLS-03")
+    expired = await identities.issue_token("crew-old", ttl=timedelta(seconds=-1))
+    with pytest.raises(tornado.httpclient.HTTPClientError) as refused:
+        await Socket.connect(server.config.port, expired)
+    assert refused.value.code == 401
+    status, _ = await Api(f"http://127.0.0.1:{server.config.port}", expired).get("/api/v1/me")
+    assert status == 401
+
+
+async def test_unicode_and_markup_reach_the_socket_byte_exact(server, dispatcher_api):
+    tricky = "ผู้ป่วย\u0e49 e\u0301 vs \u00e9 \u200b\u200d 🚑👩🏽‍⚕️ \u202eRTL\u202c <img src=x onerror=alert(1)> &amp;"
+    socket = await Socket.connect(server.config.port, dispatcher_api.token)
+    await socket.next_of("snapshot")
+    status, created = await dispatcher_api.post("/api/v1/incidents", {**GOOD_REPORT, "chief_complaint": tricky,
+                                                                      "address": tricky})
+    assert status == 201
+    [frame] = await socket.events(1)
+    payload = frame["event"]["payload"]
+    assert payload["chief_complaint"].encode() == tricky.encode()  # NFD stays NFD, markup stays literal
+    assert payload["address"].encode() == tricky.encode()
+    raw = await asyncio.wait_for(_raw_incident(dispatcher_api, created["id"]), 10)
+    assert b"<img src=x" in raw.encode() and "\u202e" in raw  # stored literally, escaping is the page's job
+    socket.close()
+
+
+async def _raw_incident(api: Api, incident_id: int) -> str:
+    response = await api.http.fetch(f"{api.base_url}/api/v1/incidents/{incident_id}",
+                                    headers={"Authorization": f"Bearer {api.token}"})
+    return response.body.decode()
