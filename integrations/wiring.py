@@ -50,7 +50,7 @@ class Integrations:
         ctx.services["twilio"] = TwilioChannel(ctx, notifier, self.after)
         ctx.services["panic"] = self.panic = PanicService(ctx)
         ctx.services["apps"] = AppKeys(ctx)
-        ctx.services["hospital_alerts"] = self.hospital_alerts = HospitalAlerts(ctx, notifier)
+        ctx.services["hospital_alerts"] = self.hospital_alerts = HospitalAlerts(ctx, notifier, self.after)
         self.mqtt = MqttListener(config.mqtt_url or "mqtt://127.0.0.1:1883", self.panic, config.mqtt_retry_s)
         self.tasks: list[asyncio.Task] = []
 

@@ -1,12 +1,17 @@
 """Hospital alerts: each HospitalAlerted (and each arrival at hospital) becomes a FHIR R4 Bundle POSTed to the
 hospital's configured endpoint; if that fails (error, timeout, none configured) the hospital gets an SMS instead.
 
-Runs after commit, from the event log (a cursor in relay_cursor), in every process; a claim per event makes each
-alert go out once. Delivery is at most once: a process dying between claim and POST loses that one alert, and the
-dispatcher sees no HospitalNotified for it. Hospitals never receive the caller's phone number.
+Runs after commit, from the event log (a cursor in relay_cursor), in every process. Delivery is at most once per
+alert version: a claim in PostgreSQL (one per event) lets exactly one process send it, and a process dying between
+claim and POST loses that one alert (the dispatcher then sees no HospitalNotified for it). A failing endpoint is
+retried with exponential backoff (5xx, 408, 429, timeouts, refused connections; other 4xx are final) before the
+SMS fallback; the retried Bundle is byte-identical and made of conditional creates, so a POST whose answer was lost
+is not stored twice. Alerts about one incident go out in order; a slow hospital never holds up the others.
+Hospitals never receive the caller's phone number.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -17,19 +22,25 @@ import tornado.httpclient
 from dispatch.channels import HospitalNotified
 from dispatch.errors import DomainError, FieldError, Invalid, NotFound
 from dispatch.intake import PHONE_CHARS
+from integrations.background import AfterWork
 from integrations.fhir import store
 from integrations.fhir.bundle import build_bundle
 
 log = logging.getLogger("ems.fhir")
 
 URL = re.compile(r"^https?://[^\s/$.?#][^\s]{0,500}$")
+RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0)  # waits between POST attempts: six tries over about 15 s
+RETRYABLE = {408, 425, 429}
 
 
 class HospitalAlerts:
-    def __init__(self, ctx: Any, notifier: Any):
+    def __init__(self, ctx: Any, notifier: Any, after: AfterWork, retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S):
         self.ctx = ctx
         self.notifier = notifier
+        self.after = after
+        self.retry_delays_s = retry_delays_s
         self.http = tornado.httpclient.AsyncHTTPClient()
+        self._latest: dict[int, asyncio.Task] = {}  # last delivery per incident, so its alerts go out in order
 
     async def configure(self, hospital_id: str, body: Any) -> dict[str, Any]:
         """Set where a hospital receives FHIR bundles (`fhir_url`) and fallback texts (`sms_phone`)."""
@@ -49,17 +60,17 @@ class HospitalAlerts:
         return {"hospital_id": hospital_id, "fhir_url": url, "sms_phone": phone}
 
     async def deliver_pending(self) -> int:
-        """Send every alert committed since the cursor; returns how many this process sent."""
-        sent = 0
+        """Start delivering every alert committed since the cursor; returns how many this process claimed."""
+        claimed = 0
         after = await store.cursor(self.ctx.pool)
         while events := await store.alert_events(self.ctx.pool, after):
             for event in events:
                 if await self._claim(event.seq):
-                    await self._deliver(event)
-                    sent += 1
+                    self._schedule(event)
+                    claimed += 1
                 after = event.seq
             await store.advance(self.ctx.pool, after)
-        return sent
+        return claimed
 
     async def _claim(self, seq: int) -> bool:
         async with self.ctx.store.unit_of_work("system:fhir") as uow:
@@ -67,6 +78,22 @@ class HospitalAlerts:
                 return False
             await uow.remember("hospital-alert", str(seq), {"claimed": True})
         return True
+
+    def _schedule(self, event) -> None:
+        incident_id = event.payload["incident_id"]
+        previous = self._latest.get(incident_id)
+        task = self.after.run(self._deliver_after(previous, event), f"hospital alert {event.seq}")
+        self._latest[incident_id] = task
+        task.add_done_callback(lambda done: self._forget(incident_id, done))
+
+    def _forget(self, incident_id: int, done: asyncio.Task) -> None:
+        if self._latest.get(incident_id) is done:
+            del self._latest[incident_id]
+
+    async def _deliver_after(self, previous: asyncio.Task | None, event) -> None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        await self._deliver(event)
 
     async def _deliver(self, event) -> None:
         p = event.payload
@@ -79,12 +106,13 @@ class HospitalAlerts:
             hospital_id, stage = incident.destination_hospital_id, "arrived"
             if hospital_id is None:
                 return
-        bundle = build_bundle(incident, hospital_id, stage=stage, now=self.ctx.clock.now(), eta_s=p.get("eta_s"),
-                              colour=p.get("colour"), summary=p.get("summary"))
+        bundle = build_bundle(incident, hospital_id, stage=stage, at=event.occurred_at, version=event.seq,
+                              eta_s=p.get("eta_s"), colour=p.get("colour"), summary=p.get("summary"),
+                              vitals=p.get("vitals"))
         endpoint = await store.endpoint(self.ctx.pool, hospital_id)
         via, ok, detail = "fhir", True, None
-        failure = await self._post(endpoint["fhir_url"], bundle) if endpoint and endpoint["fhir_url"] else \
-            "no FHIR endpoint configured"
+        failure = await self._post_with_retries(endpoint["fhir_url"], bundle) \
+            if endpoint and endpoint["fhir_url"] else "no FHIR endpoint configured"
         if failure is not None:
             via, detail = "sms", failure
             hospital = await self.ctx.store.get("hospitals", hospital_id)
@@ -96,20 +124,35 @@ class HospitalAlerts:
             await uow.append(HospitalNotified(at=self.ctx.clock.now(), incident_id=incident.id,
                                               hospital_id=hospital_id, via=via, stage=stage, ok=ok, detail=detail))
 
-    async def _post(self, url: str, bundle: dict) -> str | None:
-        """POST the bundle; None on 2xx, else why it failed."""
+    async def _post_with_retries(self, url: str, bundle: dict) -> str | None:
+        """POST until accepted, waiting `retry_delays_s` between tries; None once accepted, else the last failure."""
+        body = json.dumps(bundle, ensure_ascii=False).encode()
+        failure, attempts = None, 0
+        for delay_s in (0.0, *self.retry_delays_s):
+            await asyncio.sleep(delay_s)
+            attempts += 1
+            failure, retryable = await self._post(url, body)
+            if failure is None or not retryable:
+                break
+        if failure is not None:
+            log.warning("fhir delivery failed", extra={"url": url, "attempts": attempts, "error": failure})
+            return f"{failure} (after {attempts} attempt{'s' if attempts > 1 else ''})"
+        return None
+
+    async def _post(self, url: str, body: bytes) -> tuple[str | None, bool]:
+        """One POST: (None, _) on 2xx, else (why it failed, whether a retry may succeed)."""
         try:
             response = await self.http.fetch(
-                url, method="POST", body=json.dumps(bundle, ensure_ascii=False).encode(), raise_error=False,
+                url, method="POST", body=body, raise_error=False, follow_redirects=False,
                 headers={"Content-Type": "application/fhir+json; charset=utf-8", "Accept": "application/fhir+json"},
                 request_timeout=self.ctx.config.fhir_timeout_s, connect_timeout=self.ctx.config.fhir_timeout_s)
         except Exception as exc:
-            log.warning("fhir endpoint unreachable", extra={"url": url, "error": repr(exc)[:200]})
-            return f"FHIR endpoint unreachable: {type(exc).__name__}"
+            return f"FHIR endpoint unreachable: {type(exc).__name__}", True
         if 200 <= response.code < 300:
-            return None
-        log.warning("fhir endpoint refused", extra={"url": url, "status": response.code})
-        return f"FHIR endpoint answered {response.code}"
+            return None, False
+        if response.code == 599:  # tornado's code for a timeout or a refused connection
+            return f"FHIR endpoint unreachable: {type(response.error).__name__}", True
+        return f"FHIR endpoint answered {response.code}", response.code >= 500 or response.code in RETRYABLE
 
     async def _text(self, phone: str, incident, stage: str, alert: dict) -> bool:
         """The fallback SMS: incident number, colour, complaint and ETA — never the caller's number."""
