@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from typing import Any
 
 from integrations import openapi as _openapi  # noqa: F401 - adds the integrations' paths to the document
@@ -51,7 +52,9 @@ class Integrations:
         ctx.services["panic"] = self.panic = PanicService(ctx)
         ctx.services["apps"] = AppKeys(ctx)
         ctx.services["hospital_alerts"] = self.hospital_alerts = HospitalAlerts(ctx, notifier, self.after)
-        self.mqtt = MqttListener(config.mqtt_url or "mqtt://127.0.0.1:1883", self.panic, config.mqtt_retry_s)
+        # one persistent MQTT session per server process (host and port), kept across its restarts
+        self.mqtt = MqttListener(config.mqtt_url or "mqtt://127.0.0.1:1883", self.panic, config.mqtt_retry_s,
+                                 identifier=f"ems-{socket.gethostname()}-{config.port}")
         self.tasks: list[asyncio.Task] = []
 
     def routes(self) -> list[tuple]:

@@ -15,7 +15,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from dispatch.channels import DeviceAlertRaised, PanicPressed
@@ -101,7 +101,7 @@ class PanicService:
     async def press(self, device_id: str, payload: Any, *, via: str) -> PressResult:
         """Record a press: opens a provisional-red incident, or attaches to the one from the last 60 s."""
         payload = payload if isinstance(payload, dict) else {}
-        message_id = _message_id(payload)
+        message_id = _message_id(payload, self.ctx.clock.now(), self.config.panic_repeat_window_s)
         if await store.device(self.ctx.pool, device_id) is None:
             raise NotFound(f"no device {device_id}")
         await self._throttle(device_id)
@@ -179,12 +179,15 @@ class PanicService:
             raise Throttled(retry_after)
 
 
-def _message_id(payload: dict[str, Any]) -> str:
+def _message_id(payload: dict[str, Any], now: datetime, window_s: float) -> str:
     value = payload.get("message_id")
     if isinstance(value, str | int) and not isinstance(value, bool) and 0 < len(str(value)) <= MESSAGE_ID_MAX:
         return str(value)
-    # A device that sends no id: identical payloads count as one message (a redelivery).
-    return "sha256:" + hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    # A device that sends no id: an identical payload within the same repeat window is a redelivery (at worst a
+    # repeat press on the open incident goes unrecorded); the same payload later is a new press, never dropped.
+    window = int(now.timestamp() // window_s)
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    return f"sha256:{window}:{digest}"
 
 
 def _battery(payload: dict[str, Any]) -> int | None:

@@ -9,6 +9,7 @@ import time
 
 import aiomqtt
 
+from dispatch.ports import SystemClock
 from integrations.panic.signing import sign
 from ops import local_services
 from server import Server
@@ -213,3 +214,71 @@ async def test_an_address_sending_forged_requests_is_throttled_with_an_alert(ems
     assert codes[:limit] == [401] * limit and codes[limit:] == [429, 429]
     trips = [e["payload"]["bucket"] for e in await events_of(dispatcher, "RateLimitTripped")]
     assert trips == ["bad-signature"] and await all_incidents(dispatcher) == []
+
+
+async def _panic_presses(api: Api) -> list[dict]:
+    return [e["payload"] for e in await events_of(api, "PanicPressed")]
+
+
+async def test_mqtt_presses_within_a_minute_make_one_red_incident_with_the_registered_details(ems, dispatcher,
+                                                                                            mqtt_url):
+    await register(dispatcher)
+    assert await wait_until(lambda: _now(ems.integrations.mqtt.connected.is_set()), 15)
+    await publish(mqtt_url, "ems/panic/PB-0001/press", {"message_id": "p-1", "battery": 64})
+    assert await wait_until(lambda: _count(dispatcher, 1), 15)
+    [incident] = await all_incidents(dispatcher)
+    assert incident["provisional_colour"] == "red" and incident["channel"] == "panic_button"
+    assert incident["address"] == GRANDMA["address"] and any("แพ้เพนิซิลลิน" in n for n in incident["notes"])
+    await publish(mqtt_url, "ems/panic/PB-0001/press", {"message_id": "p-2"})  # pressed again, 2nd message
+    assert await wait_until(lambda: _len_at_least(lambda: _panic_presses(dispatcher), 2), 15)
+    assert [(p["incident_id"], p["repeat"]) for p in await _panic_presses(dispatcher)] == \
+        [(incident["id"], False), (incident["id"], True)]
+    assert len(await all_incidents(dispatcher)) == 1
+
+
+async def test_mqtt_heartbeat_with_low_battery_raises_a_device_alert(ems, dispatcher, mqtt_url):
+    await register(dispatcher)
+    assert await wait_until(lambda: _now(ems.integrations.mqtt.connected.is_set()), 15)
+    await publish(mqtt_url, "ems/panic/PB-0001/heartbeat", {"battery": 9})
+
+    async def low_battery():
+        return [a for a in await events_of(dispatcher, "DeviceAlertRaised") if a["payload"]["kind"] == "low_battery"]
+
+    assert await wait_until(lambda: _len_at_least(low_battery, 1), 15)
+    [device] = (await dispatcher.get("/api/v1/devices"))[1]["devices"]
+    assert device["battery_pct"] == 9 and device["last_heartbeat_at"] is not None
+
+
+async def test_identical_presses_without_an_id_are_one_message_only_within_the_window(ems, dispatcher, mqtt_url):
+    await register(dispatcher)
+    assert await wait_until(lambda: _now(ems.integrations.mqtt.connected.is_set()), 15)
+    for _ in range(2):  # a device that sends no message id, its press delivered twice
+        await publish(mqtt_url, "ems/panic/PB-0001/press", b"{}")
+    assert await wait_until(lambda: _count(dispatcher, 1), 15)
+    ems.ctx.clock = SystemClock(offset_s=ems.config.panic_repeat_window_s * 2)  # two windows later
+    await publish(mqtt_url, "ems/panic/PB-0001/press", b"{}")  # a new emergency: never dropped as a duplicate
+    assert await wait_until(lambda: _count(dispatcher, 2), 15)
+    assert [p["repeat"] for p in await _panic_presses(dispatcher)] == [False, False]
+
+
+async def test_a_press_sent_while_the_server_restarts_is_delivered_once_after(database_url, redis_url, fake_twilio,
+                                                                               mqtt_url):
+    await reset_integrations(database_url, redis_url)
+    config = integration_config(database_url, redis_url, fake_twilio, mqtt_url)
+    first = Server(config)
+    await first.start()
+    api = Api(f"http://127.0.0.1:{config.port}", await make_user(first.ctx.pool, "d", "dispatcher"))
+    await register(api)
+    assert await wait_until(lambda: _now(first.integrations.mqtt.connected.is_set()), 15)
+    await first.stop()
+    await publish(mqtt_url, "ems/panic/PB-0001/press", {"message_id": "while-down"})  # kept by the broker
+    again = Server(config)  # the same process identity: it resumes its MQTT session
+    await again.start()
+    try:
+        assert await wait_until(lambda: _count(api, 1), 15)
+        await publish(mqtt_url, "ems/panic/PB-0001/press", {"message_id": "while-down"})  # a late redelivery
+        await publish(mqtt_url, "ems/panic/PB-0001/press", {"message_id": "after"})
+        assert await wait_until(lambda: _len_at_least(lambda: _panic_presses(api), 2), 15)
+        assert [p["message_id"] for p in await _panic_presses(api)] == ["while-down", "after"]
+    finally:
+        await again.stop()
