@@ -1,0 +1,160 @@
+"""RELIABILITY 5, 7, 17, 28 against real server processes, PostgreSQL and Redis (see docs/reliability.md)."""
+import asyncio
+
+import pytest
+
+from db.event_store import PostgresEventStore
+from dispatch import demo
+from server import Server
+from tests.api.test_maps import routing_ready
+from tests.conftest import (
+    GOOD_REPORT, Api, Socket, make_user, reset_state, server_config, server_process, wait_until,
+)
+
+SCENE = {"lat": 13.3611, "lon": 100.9847}
+
+
+@pytest.fixture
+async def city_with_small_replay_window(database_url, redis_url):
+    await reset_state(database_url, redis_url)
+    running = Server(server_config(database_url, redis_url, replay_window=20))
+    await running.start()
+    try:
+        await demo.seed(running.ctx.store)
+        await routing_ready(running)
+        yield running
+    finally:
+        await running.stop()
+
+
+async def test_offline_tablet_replays_missed_frames_in_order_and_past_the_window_gets_its_assignment(
+    city_with_small_replay_window,
+):
+    server = city_with_small_replay_window
+    base = f"http://127.0.0.1:{server.config.port}"
+    dispatcher = Api(base, await make_user(server.ctx.pool, "disp-off", "dispatcher"))
+    crew_token = await make_user(server.ctx.pool, "crew-off", "crew", unit_id="CB-BLS-04")
+    tablet = await Socket.connect(server.config.port, crew_token)
+    last_seen = (await tablet.next_of("snapshot"))["seq"]
+    tablet.close()  # the tablet drives into a dead zone
+
+    _, incident = await dispatcher.post("/api/v1/incidents", {"channel": "phone", "location": SCENE})
+    status, assignment = await dispatcher.post(f"/api/v1/incidents/{incident['id']}/assignments",
+                                               {"unit_id": "CB-BLS-04"})
+    assert status == 201
+    await dispatcher.post(f"/api/v1/incidents/{incident['id']}/triage", {"group": 11, "determinant": 3})
+    head = await server.ctx.store.last_seq()
+
+    back = await Socket.connect(server.config.port, crew_token, since=last_seen)
+    replayed = await back.events(3)  # the report of the incident it is now on, its assignment, the triage
+    assert [f["event"]["type"] for f in replayed] == ["IncidentReported", "UnitAssigned", "IncidentTriaged"]
+    assert [f["seq"] for f in replayed] == sorted(f["seq"] for f in replayed) and replayed[-1]["seq"] == head
+    assert replayed[1]["event"]["payload"]["assignment_id"] == assignment["id"]
+    await dispatcher.post(f"/api/v1/incidents/{incident['id']}/triage", {"group": 11, "determinant": 1})
+    [live] = await back.events(1)
+    assert live["seq"] == head + 1  # replay hands over to live with no gap and no repeat
+    back.close()
+
+    for _ in range(25):  # the gap grows past the replay window (20 events)
+        await dispatcher.post("/api/v1/incidents", GOOD_REPORT)
+    late = await Socket.connect(server.config.port, crew_token, since=last_seen)
+    snapshot = await late.next()
+    assert snapshot["type"] == "snapshot", snapshot
+    assert snapshot["state"]["assignment"]["id"] == assignment["id"]
+    assert snapshot["state"]["incident"]["id"] == incident["id"]
+    assert [i["id"] for i in snapshot["state"]["incidents"]] == [incident["id"]]  # nothing of other crews
+    late.close()
+
+
+@pytest.fixture
+async def two_city_servers(database_url, redis_url, pool):
+    await demo.seed(PostgresEventStore(pool))
+    servers = [server_process(database_url, redis_url) for _ in range(2)]
+    try:
+        await asyncio.gather(*(s.ready() for s in servers))
+        token = await make_user(pool, "disp-race", "dispatcher")
+
+        async def routing_loaded(s):
+            status, _ = await Api(s.base_url, token).get(
+                "/api/v1/route?from_lat=13.34&from_lon=100.97&to_lat=13.38&to_lon=100.995")
+            return status == 200
+
+        for s in servers:
+            assert await wait_until(lambda s=s: routing_loaded(s), 90), "road graph did not load"
+        yield servers, token
+    finally:
+        for s in servers:
+            s.stop()
+
+
+async def test_dispatchers_on_two_processes_racing_for_the_same_units_never_double_book(two_city_servers, pool):
+    (a, b), token = two_city_servers
+    apis = [Api(a.base_url, token), Api(b.base_url, token)]
+    incidents = []
+    for i in range(8):
+        _, incident = await apis[i % 2].post("/api/v1/incidents", {"channel": "phone", "location": SCENE})
+        incidents.append(incident["id"])
+    units = ["CB-BLS-01", "CB-BLS-02"]
+    # every incident asks for both units at once, through both processes: 16 requests per unit
+    attempts = [(incident_id, unit_id, apis[(n + k) % 2]) for n, incident_id in enumerate(incidents)
+                for k, unit_id in enumerate(units)]
+    results = await asyncio.gather(*(api.post(f"/api/v1/incidents/{i}/assignments", {"unit_id": u})
+                                     for i, u, api in attempts))
+    statuses = [status for status, _ in results]
+    assert sorted(set(statuses)) == [201, 409], statuses
+    won = [(i, u) for (i, u, _), (status, _) in zip(attempts, results) if status == 201]
+    assert sorted(u for _, u in won) == units  # each unit exactly once
+    assigned = await pool.fetch("SELECT payload->>'unit_id' AS unit_id, count(*) AS n FROM events"
+                                " WHERE type = 'UnitAssigned' GROUP BY 1")
+    assert {r["unit_id"]: r["n"] for r in assigned} == {u: 1 for u in units}
+    loser_bodies = [body for status, body in results if status == 409]
+    assert all(body["error"]["status"] == 409 and "CB-BLS-0" in body["error"]["message"] for body in loser_bodies)
+
+
+@pytest.mark.parametrize("location, field", [
+    ('{"lat": NaN, "lon": 100.98}', "location.lat"),
+    ('{"lat": 13.36, "lon": Infinity}', "location.lon"),
+    ('{"lat": "thirteen", "lon": 100.98}', "location.lat"),
+    ('{"lat": 91, "lon": 100.98}', "location.lat"),
+    ('{"lat": 13.36, "lon": 181}', "location.lon"),
+    ('{"lat": 100.98, "lon": 13.36}', "location"),  # swapped
+    ('{"lat": 0, "lon": 0}', "location"),  # null island
+    ('[13.36, 100.98]', "location"),
+])
+async def test_malformed_coordinates_are_422_naming_the_field_and_nothing_is_stored(dispatcher_api, location, field):
+    raw = f'{{"channel": "app", "location": {location}}}'.encode()
+    status, body = await dispatcher_api.post("/api/v1/incidents", raw=raw)
+    assert status == 422, body
+    named = [f["field"] for f in body["error"]["fields"]]
+    assert any(name == field or name.startswith(field + ".") for name in named), named
+    _, listing = await dispatcher_api.get("/api/v1/incidents")
+    assert listing["incidents"] == []
+
+
+async def test_ids_and_seqs_past_32_bits_and_js_safe_range_work_end_to_end(server, dispatcher_api):
+    big = 2**53 + 10  # past int32 and past what a JavaScript number holds exactly
+    await server.ctx.pool.execute(f"SELECT setval(pg_get_serial_sequence('events', 'seq'), {big})")
+    await server.ctx.pool.execute(f"SELECT setval('incident_id_seq', {2**31 + 5})")
+    socket = await Socket.connect(server.config.port, dispatcher_api.token, since=big)
+    created = []
+    for n in range(3):
+        status, incident = await dispatcher_api.post("/api/v1/incidents", GOOD_REPORT,
+                                                     headers={"Idempotency-Key": "k" * 200 if n == 0 else f"k{n}"})
+        assert status == 201, incident
+        created.append(incident)
+    assert [i["id"] for i in created] == [2**31 + 6, 2**31 + 7, 2**31 + 8]
+    assert [i["last_seq"] for i in created] == [big + 1, big + 2, big + 3]
+    frames = await socket.events(3)
+    assert [f["seq"] for f in frames] == [big + 1, big + 2, big + 3]
+    status, fetched = await dispatcher_api.get(f"/api/v1/incidents/{created[0]['id']}")
+    assert status == 200 and fetched["id"] == created[0]["id"]
+    _, page = await dispatcher_api.get(f"/api/v1/events?since={big + 1}")
+    assert [e["seq"] for e in page["events"]] == [big + 2, big + 3]
+    status, _ = await dispatcher_api.post("/api/v1/incidents", GOOD_REPORT, headers={"Idempotency-Key": "k" * 200})
+    assert status == 200  # the longest allowed key still deduplicates
+    status, _ = await dispatcher_api.get(f"/api/v1/events?since={2**63}")
+    assert status == 422  # out of range is a field error, never a 500
+    resumed = await Socket.connect(server.config.port, dispatcher_api.token, since=big + 1)
+    assert [f["seq"] for f in await resumed.events(2)] == [big + 2, big + 3]
+    socket.close()
+    resumed.close()
