@@ -4,8 +4,12 @@ from __future__ import annotations
 import asyncio
 import time
 
-from tests.conftest import fresh_rate_window, Api, wait_until
-from tests.integrations.conftest import PUBLIC_URL, TwilioCaller
+from dispatch import demo
+from dispatch.ports import SystemClock
+from server import Server
+from tests.api.test_maps import routing_ready
+from tests.conftest import Api, fresh_rate_window, make_user, wait_until
+from tests.integrations.conftest import FROM_NUMBER, PUBLIC_URL, TwilioCaller, integration_config, reset_integrations
 
 CALLER = "+66812345678"
 
@@ -59,7 +63,15 @@ async def test_forged_signature_is_refused_with_no_incident(ems, twilio, dispatc
     internal = TwilioCaller(ems, external_url=f"http://127.0.0.1:{ems.config.port}")  # signed for the wrong URL
     status, _ = await internal.post("/twilio/voice", call_params("CA" + "5" * 32))
     assert status == 403
+    text = {"MessageSid": "SM" + "5" * 32, "From": CALLER, "Body": "help"}
+    assert (await forged.post("/twilio/sms", text))[0] == 403
+    signed = twilio.validator.compute_signature(PUBLIC_URL + "/twilio/sms", text)
+    tampered = {**text, "From": "+66899999999"}  # a valid signature over other parameters
+    assert (await twilio.post("/twilio/sms", tampered, signature=signed))[0] == 403
+    assert (await forged.post("/twilio/status", {"MessageSid": "SM" + "5" * 32, "MessageStatus": "failed"}))[0] == 403
     assert await incidents(dispatcher) == []
+    _, events = await dispatcher.get("/api/v1/events?since=0")
+    assert not [e for e in events["events"] if e["type"] in ("SmsReceived", "OutboundMessageFailed")]
 
 
 async def test_signature_over_the_external_https_url_is_accepted_behind_a_proxy(ems, twilio, dispatcher):
@@ -105,6 +117,18 @@ async def test_shared_location_lands_on_the_incident_once(ems, twilio, fake_twil
     status, _ = await public.post("/api/v1/share/location",
                                   {"token": "x" * 32, "location": {"lat": 13.0, "lon": 101.0}})
     assert status == 404
+
+
+async def test_an_unused_location_link_expires(ems, twilio, fake_twilio, dispatcher):
+    await twilio.post("/twilio/voice", call_params("CA" + "a" * 32))
+    await ems.integrations.after.drain()
+    token = fake_twilio.sent("sms")[0].params["Body"].split("#t=")[1]
+    ems.ctx.clock = SystemClock(offset_s=ems.config.share_link_ttl_s + 1)  # the caller taps it too late
+    public = Api(dispatcher.base_url, None)
+    status, _ = await public.post("/api/v1/share/location", {"token": token, "location": {"lat": 13.36, "lon": 100.98}})
+    assert status == 404
+    [incident] = await incidents(dispatcher)
+    assert incident["location"] is None and "caller_provided" not in incident["location_flags"]
 
 
 async def test_texts_open_then_continue_one_thread_and_retries_add_nothing(ems, twilio, dispatcher):
@@ -183,3 +207,34 @@ async def test_sms_flood_from_one_number_is_throttled_and_others_flow(ems, twili
     assert status == 200
     _, events = await dispatcher.get("/api/v1/events?since=0")
     assert [e for e in events["events"] if e["type"] == "RateLimitTripped" and e["payload"]["bucket"] == "sms"]
+
+
+async def test_a_silent_crew_gets_exactly_one_escalation_sms_through_twilio(database_url, redis_url, fake_twilio,
+                                                                          mqtt_url):
+    await reset_integrations(database_url, redis_url)
+    fast = dict(ack_timeout_other_s=0.3, ack_timeout_red_s=0.3, escalation_steps_s=(0.0, 0.3, 600.0, 1200.0))
+    servers = [Server(integration_config(database_url, redis_url, fake_twilio, mqtt_url, **fast)) for _ in range(2)]
+    for server in servers:  # two processes, each running the escalation ladder
+        await server.start()
+    try:
+        await demo.seed(servers[0].ctx.store)
+        for server in servers:
+            await routing_ready(server)
+        api = Api(f"http://127.0.0.1:{servers[0].config.port}", await make_user(servers[0].ctx.pool, "d", "dispatcher"))
+        _, incident = await api.post("/api/v1/incidents", {"channel": "phone", "location": {"lat": 13.3611,
+                                                                                           "lon": 100.9847}})
+        status, assignment = await api.post(f"/api/v1/incidents/{incident['id']}/assignments",
+                                            {"unit_id": "CB-BLS-03"})
+        assert status == 201
+        assert await wait_until(lambda: _async(len(fake_twilio.sent("sms")) >= 1), 15)
+        for server in servers:  # further ladder passes in both processes send nothing more until the voice step
+            assert await server.ladder.tick() == 0
+        [sms] = fake_twilio.sent("sms")
+        assert sms.params["To"] == "+66800000006" and sms.params["From"] == FROM_NUMBER
+        assert f"#{incident['id']}" in sms.params["Body"]
+        assert sms.params["StatusCallback"] == f"{PUBLIC_URL}/twilio/status"
+        stored = await servers[0].ctx.store.get("assignments", assignment["id"])
+        assert stored.escalations == ["repush", "sms"]
+    finally:
+        for server in servers:
+            await server.stop()
