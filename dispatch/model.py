@@ -67,6 +67,7 @@ class Incident(msgspec.Struct, kw_only=True):
     unit_ids: list[str] = []  # units currently assigned
     destination_hospital_id: str | None = None
     destination_eta_s: float | None = None
+    hospital_acknowledged_at: datetime | None = None  # the destination ED saw the pre-arrival alert
     notes: list[str] = []
     merged_into: int | None = None  # this call was a duplicate of that incident
     kept_apart: list[int] = []  # incidents a dispatcher said are not duplicates of this one
@@ -136,6 +137,8 @@ class Unit(msgspec.Struct, kw_only=True):
     incident_id: int | None = None
     assignment_id: int | None = None
     status_times: dict[str, datetime] = {}
+    standby_post_id: str | None = None  # moved up to this post (dispatch/moveup.py); None: at its station
+    standby: LatLon | None = None
     last_seq: int = 0
 
 

@@ -13,9 +13,9 @@ import msgspec
 
 from dispatch.events import (
     AssignmentAcknowledged, AssignmentCancelled, AssignmentEscalated, DestinationChosen, Event,
-    HospitalCapacityUpdated, HospitalRegistered, IncidentReported, IncidentStatusChanged, IncidentTriaged,
-    UnitAssigned, UnitRegistered, UnitStatusChanged, IncidentMerged, CallersAdded, IncidentsKeptApart, MciDeclared,
-    PatientsTagged, PatientsDistributed,
+    HospitalCapacityUpdated, HospitalRegistered, InboundAcknowledged, IncidentReported, IncidentStatusChanged,
+    IncidentTriaged, UnitAssigned, UnitRegistered, UnitStatusChanged, IncidentMerged, CallersAdded, IncidentsKeptApart,
+    MciDeclared, PatientsTagged, PatientsDistributed,
 )
 from dispatch.model import (
     Assignment, AssignmentStatus, Hospital, Incident, IncidentStatus, Patient, Unit, UnitStatus,
@@ -125,8 +125,16 @@ def _incident_unassigned(incident: Incident, e: AssignmentCancelled) -> Incident
 
 @INCIDENTS.on(DestinationChosen)
 def _incident_destination(incident: Incident, e: DestinationChosen) -> Incident:
+    if incident.destination_hospital_id != e.hospital_id:
+        incident.hospital_acknowledged_at = None  # a new hospital has not seen the alert yet
     incident.destination_hospital_id = e.hospital_id
     incident.destination_eta_s = e.eta_s
+    return incident
+
+
+@INCIDENTS.on(InboundAcknowledged)
+def _inbound_acknowledged(incident: Incident, e: InboundAcknowledged) -> Incident:
+    incident.hospital_acknowledged_at = e.at
     return incident
 
 
@@ -252,3 +260,4 @@ def _patients_distributed(incident: Incident, e: PatientsDistributed) -> Inciden
 from dispatch import channels as _channels  # noqa: E402,F401
 from dispatch import access as _access  # noqa: E402,F401
 from dispatch import roads as _roads  # noqa: E402,F401
+from dispatch import moveup as _moveup  # noqa: E402,F401

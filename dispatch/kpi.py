@@ -1,0 +1,129 @@
+"""Key performance indicators from what the event log recorded: NFPA-style intervals per incident, their p50/p90
+per day and per colour, the share of red patients reached within the target, and unit utilisation.
+
+The same functions measure the live system (incidents projected from PostgreSQL events) and the simulator
+(incidents projected in memory), so a simulated figure and a real one mean the same thing.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from dispatch.lifecycle import INTERVALS, intervals
+from dispatch.model import Incident
+
+LOCAL_OFFSET = timedelta(hours=7)  # days are Thai calendar days (Asia/Bangkok has no daylight saving)
+INTERVAL_NAMES = list(INTERVALS)
+COLOURS = ["red", "yellow", "green", "white"]
+CSV_COLUMNS = ["day", "colour", "interval", "n", "p50_s", "p90_s", "mean_s"]
+
+
+def local_day(at: datetime) -> str:
+    return (at + LOCAL_OFFSET).date().isoformat()
+
+
+def incident_rows(incidents: Iterable[Incident]) -> list[dict]:
+    """One row per incident: id, local day reported, colour (None if never triaged) and every interval (s)."""
+    rows = []
+    for incident in incidents:
+        if incident.merged_into is not None:
+            continue  # a repeat call: its patient is counted on the incident it merged into
+        rows.append({"incident_id": incident.id, "day": local_day(incident.reported_at), "colour": incident.colour,
+                     **intervals(incident)})
+    return sorted(rows, key=lambda r: r["incident_id"])
+
+
+def _stats(values: Sequence[float]) -> dict:
+    if not values:
+        return {"n": 0, "p50_s": None, "p90_s": None, "mean_s": None}
+    array = np.asarray(values, dtype=float)
+    return {"n": len(values), "p50_s": round(float(np.percentile(array, 50)), 1),
+            "p90_s": round(float(np.percentile(array, 90)), 1), "mean_s": round(float(array.mean()), 1)}
+
+
+def interval_summary(rows: Sequence[dict]) -> list[dict]:
+    """p50/p90/mean of every interval for each day (all colours), each colour (all days) and overall.
+
+    An interval counts only for incidents where both its ends happened (e.g. no transport: no transport time).
+    """
+    groups: list[tuple[str, str, list[dict]]] = []
+    for day in sorted({r["day"] for r in rows}):
+        groups.append((day, "all", [r for r in rows if r["day"] == day]))
+    for colour in COLOURS:
+        groups.append(("all", colour, [r for r in rows if r["colour"] == colour]))
+    groups.append(("all", "all", list(rows)))
+    summary = []
+    for day, colour, members in groups:
+        for name in INTERVAL_NAMES:
+            values = [r[name] for r in members if r[name] is not None]
+            summary.append({"day": day, "colour": colour, "interval": name, **_stats(values)})
+    return summary
+
+
+def to_csv(summary: Sequence[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in summary:
+        writer.writerow({k: ("" if row[k] is None else row[k]) for k in CSV_COLUMNS})
+    return out.getvalue()
+
+
+def response_summary(rows: Sequence[dict], target_s: float = 480.0) -> dict:
+    """Headline figures. Red within target counts every red incident: one never reached is a miss.
+
+    `p90_response_s` and `mean_response_s` are over all incidents a unit reached (call received → on scene).
+    """
+    reached = [r["response"] for r in rows if r["response"] is not None]
+    red = [r for r in rows if r["colour"] == "red"]
+    red_in_time = sum(1 for r in red if r["response"] is not None and r["response"] <= target_s)
+    by_colour = {}
+    for colour in COLOURS:
+        members = [r for r in rows if r["colour"] == colour]
+        times = [r["response"] for r in members if r["response"] is not None]
+        in_time = sum(1 for t in times if t <= target_s)
+        by_colour[colour] = {"incidents": len(members), **_stats(times),
+                             "within_target_pct": round(100 * in_time / len(members), 1) if members else None}
+    stats = _stats(reached)
+    return {"incidents": len(rows), "red_incidents": len(red),
+            "red_within_8min_pct": round(100 * red_in_time / len(red), 1) if red else None,
+            "p90_response_s": stats["p90_s"], "mean_response_s": stats["mean_s"], "by_colour": by_colour}
+
+
+BUSY_ENDS = {"available", "out_of_service"}
+
+
+def unit_utilisation(events: Iterable, start: datetime, end: datetime) -> dict[str, float]:
+    """Share of [start, end) each unit spent on calls: from assignment until it is available again.
+
+    `events` are stored events (type, payload, occurred_at) in seq order.
+    """
+    horizon = (end - start).total_seconds()
+    busy_since: dict[str, datetime | None] = {}
+    busy_s: dict[str, float] = {}
+
+    def stop(unit_id: str, at: datetime) -> None:
+        since = busy_since.get(unit_id)
+        if since is not None:
+            busy_s[unit_id] += max(0.0, (min(at, end) - max(since, start)).total_seconds())
+            busy_since[unit_id] = None
+
+    for event in events:
+        unit_id = event.payload.get("unit_id")
+        if event.type == "UnitRegistered":
+            busy_since.setdefault(unit_id, None)
+            busy_s.setdefault(unit_id, 0.0)
+        elif unit_id not in busy_s:
+            continue
+        elif event.type == "UnitAssigned" and busy_since.get(unit_id) is None:
+            busy_since[unit_id] = event.occurred_at
+        elif event.type == "AssignmentCancelled" or (
+                event.type == "UnitStatusChanged" and event.payload.get("status") in BUSY_ENDS):
+            stop(unit_id, event.occurred_at)
+    for unit_id in busy_s:
+        stop(unit_id, end)
+    return {u: round(s / horizon, 3) if horizon > 0 else 0.0 for u, s in sorted(busy_s.items())}

@@ -1,0 +1,22 @@
+"""The move-up event: a unit sent to stand by at another post to cover a gap (see dispatch/coverage.py)."""
+from __future__ import annotations
+
+from dispatch.events import Event
+from dispatch.model import LatLon, Unit
+from dispatch.projections import UNITS
+
+
+class UnitRelocated(Event, frozen=True):
+    """A dispatcher (or the simulator's policy) accepted a move-up: the unit now stands by at `post_id`."""
+
+    unit_id: str
+    post_id: str
+    post_name: str
+    location: LatLon
+    gain: float | None = None  # expected covered demand added, as a share of all demand
+
+
+@UNITS.on(UnitRelocated)
+def _unit_relocated(unit: Unit, e: UnitRelocated) -> Unit:
+    unit.standby_post_id, unit.standby = e.post_id, e.location
+    return unit
