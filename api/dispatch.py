@@ -48,6 +48,10 @@ class RecommendationsHandler(DispatchHandler):
 
 
 class AssignmentsHandler(DispatchHandler):
+    async def get(self, incident_id: str) -> None:
+        self.require("dispatcher", "admin")
+        self.send_json(await self.service("assignments").for_incident(int(incident_id)))
+
     async def post(self, incident_id: str) -> None:
         identity = self.require()
         body = _object(self.json_body())
@@ -107,6 +111,17 @@ class HospitalCapacityHandler(DispatchHandler):
         self.send_json(await self.service("fleet").update_capacity(
             hospital_id, body.get("ed_beds_free"), body.get("diversion"), actor=identity.actor, role=identity.role,
             own_hospital=identity.hospital_id))
+
+
+class InboundAckHandler(DispatchHandler):
+    """The ED board's "seen": recorded as an event, so it survives reloads and shows on every screen."""
+
+    async def post(self, hospital_id: str, incident_id: str) -> None:
+        identity = self.require()
+        incident = await self.service("destinations").acknowledge_inbound(
+            int(incident_id), hospital_id, actor=identity.actor, role=identity.role, own_hospital=identity.hospital_id)
+        self.send_json({"incident_id": incident.id, "hospital_id": hospital_id,
+                        "acknowledged_at": incident.hospital_acknowledged_at})
 
 
 class DestinationsHandler(DispatchHandler):

@@ -49,6 +49,19 @@ SCHEMAS: dict[str, Any] = {
             "location_flags": {"type": "array", "items": {"type": "string"}},
         },
     },
+    "Assignment": {
+        "type": "object",
+        "required": ["id", "incident_id", "unit_id", "status", "assigned_at", "ack_due_at", "escalations"],
+        "properties": {
+            "id": {"type": "integer"}, "incident_id": {"type": "integer"}, "unit_id": {"type": "string"},
+            "status": {"type": "string", "enum": ["awaiting_ack", "acknowledged", "cancelled", "completed"]},
+            "assigned_at": {"type": "string", "format": "date-time"},
+            "ack_due_at": {"type": "string", "format": "date-time"},
+            "acknowledged_at": {"type": ["string", "null"], "format": "date-time"},
+            "eta_s": {"type": ["number", "null"]}, "distance_m": {"type": ["number", "null"]},
+            "escalations": {"type": "array", "items": {"type": "string"}, "description": "ladder steps taken, in order"},
+        },
+    },
     "Event": {
         "type": "object",
         "required": ["seq", "stream", "type", "payload", "actor", "occurred_at"],
@@ -208,7 +221,16 @@ PATHS.update({
     "/api/v1/incidents/{incident_id}/recommendations": {"get": _op(
         "Available units ranked by road ETA for the capability the triage asks for", params=[INCIDENT_ID],
         errors=(401, 403, 404, 409, 429, 503))},
-    "/api/v1/incidents/{incident_id}/assignments": {"post": _op(
+    "/api/v1/incidents/{incident_id}/assignments": {"get": {
+        "summary": "The incident's assignments (newest first) with acknowledgement deadlines, ladder steps taken, and"
+                   " the escalation ladder (dispatchers)",
+        "parameters": [INCIDENT_ID],
+        "responses": {"200": json_response("Assignments and the ladder", {
+            "type": "object", "required": ["assignments", "ladder"], "properties": {
+                "assignments": {"type": "array", "items": {"$ref": "#/components/schemas/Assignment"}},
+                "ladder": {"type": "array", "items": {"type": "object", "required": ["after_due_s", "step"],
+                           "properties": {"after_due_s": {"type": "number"}, "step": {"type": "string"}}}}}}),
+            **error_responses(401, 403, 404, 429)}}, "post": _op(
         "Assign a unit (dispatchers only); 409 if the unit is busy", params=[INCIDENT_ID], ok="201",
         errors=(400, 401, 403, 404, 409, 413, 422, 429, 503),
         body={"type": "object", "required": ["unit_id"], "properties": {"unit_id": {"type": "string", "minLength": 1}}})},
@@ -264,6 +286,15 @@ PATHS.update({
     "/api/v1/hospitals/{hospital_id}/inbound": {"get": _op(
         "Patients inbound to a hospital with live ETAs (no caller phone numbers)",
         params=[_path_param("hospital_id", {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,60}$"})])},
+    "/api/v1/hospitals/{hospital_id}/inbound/{incident_id}/ack": {"post": {
+        "summary": "The receiving ED acknowledges an inbound patient (recorded as an event; repeating is harmless)",
+        "parameters": [_path_param("hospital_id", {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,60}$"}),
+                       INCIDENT_ID],
+        "responses": {"200": json_response("Acknowledged", {
+            "type": "object", "required": ["incident_id", "hospital_id", "acknowledged_at"], "properties": {
+                "incident_id": {"type": "integer"}, "hospital_id": {"type": "string"},
+                "acknowledged_at": {"type": "string", "format": "date-time"}}}),
+            **error_responses(401, 403, 404, 429)}}},
     "/api/v1/map/roads": {"get": _op("The road network as GeoJSON for the offline base map",
                                      params=[{"name": "min_class", "in": "query", "schema": {"type": "string"}}],
                                      errors=(401, 429, 503))},
@@ -271,7 +302,16 @@ PATHS.update({
         {"name": n, "in": "query", "required": True, "schema": {"type": "number"}}
         for n in ("from_lat", "from_lon", "to_lat", "to_lon")], errors=(401, 403, 404, 422, 429, 503))},
     "/api/v1/closures": {
-        "get": _op("Active road closures and slow-downs", errors=(401, 429, 503)),
+        "get": {"summary": "Active road closures and slow-downs, each with the affected road segments",
+                "responses": {"200": json_response("Closures", {
+                    "type": "object", "required": ["closures"], "properties": {"closures": {"type": "array", "items": {
+                        "type": "object", "required": ["id", "edges", "closed", "geometry"], "properties": {
+                            "id": {"type": "string"}, "edges": {"type": "integer", "description": "road segments affected"},
+                            "factor": {"type": ["number", "null"]}, "closed": {"type": "boolean"},
+                            "expires_at": {"type": ["string", "null"], "format": "date-time"},
+                            "reason": {"type": ["string", "null"]},
+                            "geometry": {"type": "object", "description": "GeoJSON MultiLineString of those segments"}}}}}}),
+                    **error_responses(401, 429, 503)}},
         "post": _op("Close or slow the roads inside a polygon (dispatchers)", ok="201",
                     errors=(400, 401, 403, 413, 422, 429, 503),
                     body={"type": "object", "required": ["polygon"], "properties": {

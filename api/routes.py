@@ -13,8 +13,9 @@ from api.events import AuditHandler, EventsHandler
 from api.health import HealthHandler, MetricsHandler
 from api.dispatch import (
     AcknowledgeHandler, AssignmentsHandler, DestinationsHandler, DistributeHandler, DuplicatesHandler,
-    HospitalCapacityHandler, HospitalsHandler, IncidentStatusHandler, KeepApartHandler, MciHandler, MergeHandler,
-    PatientsHandler, RecommendationsHandler, TriageCardsHandler, TriageHandler, UnitsHandler, UnitStatusHandler,
+    HospitalCapacityHandler, HospitalsHandler, InboundAckHandler, IncidentStatusHandler, KeepApartHandler, MciHandler,
+    MergeHandler, PatientsHandler, RecommendationsHandler, TriageCardsHandler, TriageHandler, UnitsHandler,
+    UnitStatusHandler,
 )
 from api.incidents import IncidentHandler, IncidentsHandler, InboundHandler
 from api.maps import ClosureHandler, ClosuresHandler, RoadsLayerHandler, RouteHandler
@@ -45,6 +46,7 @@ API_ROUTES: list[tuple] = [
     (r"/api/v1/hospitals", HospitalsHandler),
     (r"/api/v1/hospitals/([A-Za-z0-9_.-]{1,60})/capacity", HospitalCapacityHandler),
     (r"/api/v1/hospitals/([A-Za-z0-9_.-]{1,60})/inbound", InboundHandler),
+    (r"/api/v1/hospitals/([A-Za-z0-9_.-]{1,60})/inbound/([0-9]{1,18})/ack", InboundAckHandler),
     (r"/api/v1/events", EventsHandler),
     (r"/api/v1/audit", AuditHandler),
     (r"/api/v1/map/roads", RoadsLayerHandler),

@@ -100,6 +100,15 @@ class AssignmentService:
                 continue  # taken meanwhile: try the next one
         return None
 
+    async def for_incident(self, incident_id: int) -> dict:
+        """The incident's assignments, newest first, with the ladder (seconds after the ack was due, step)."""
+        incident = await self.store.get("incidents", incident_id)
+        if incident is None:
+            raise NotFound(f"no incident {incident_id}")
+        assignments = [await self.store.get("assignments", a) for a in reversed(incident.assignment_ids)]
+        return {"assignments": [a for a in assignments if a is not None],
+                "ladder": [{"after_due_s": offset_s, "step": step} for offset_s, step in self.policy.ladder]}
+
     async def acknowledge(self, assignment_id: int, *, actor: str, role: str, unit_id: str | None):
         """The crew's acknowledgement; repeating it is harmless; a late one stops the ladder."""
         require(role, "acknowledge")

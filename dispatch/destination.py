@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dispatch.errors import Conflict, FieldError, Invalid, NotFound
-from dispatch.events import DestinationChosen, HospitalAlerted
+from dispatch.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from dispatch.events import DestinationChosen, HospitalAlerted, InboundAcknowledged
 from dispatch.model import Hospital, Incident, LatLon
 from dispatch.policies import require
 from dispatch.ports import Clock, EtaProvider, EventStore, UnitPositions
@@ -114,6 +114,22 @@ class DestinationService:
             if unit and unit.incident_id == incident.id:
                 return unit_id
         return None
+
+    async def acknowledge_inbound(self, incident_id: int, hospital_id: str, *, actor: str, role: str,
+                                  own_hospital: str | None = None) -> Incident:
+        """The receiving ED has seen the alert. Repeating it is harmless; NotFound unless the patient is
+        inbound to `hospital_id` (the same answer either way, so staff cannot probe other incidents)."""
+        require(role, "acknowledge_inbound")
+        if role == "hospital" and own_hospital != hospital_id:
+            raise Forbidden("hospital staff may acknowledge only their own inbound patients")
+        async with self.store.unit_of_work(actor) as uow:
+            incident = await uow.get("incidents", incident_id, lock=True)
+            if incident is None or not incident.is_open or incident.destination_hospital_id != hospital_id:
+                raise NotFound(f"no inbound patient {incident_id} for {hospital_id}")
+            if incident.hospital_acknowledged_at is None:
+                await uow.append(InboundAcknowledged(at=self.clock.now(), incident_id=incident_id,
+                                                     hospital_id=hospital_id))
+            return await uow.get("incidents", incident_id)
 
     async def eta_update(self, incident_id: int) -> float | None:
         """The inbound ETA recomputed from the ambulance's latest position (for the hospital board)."""

@@ -173,6 +173,13 @@ class HospitalAlerted(Event, frozen=True):
     summary: str | None = None
 
 
+class InboundAcknowledged(Event, frozen=True):
+    """The receiving emergency department has seen the pre-arrival alert for this patient."""
+
+    incident_id: int
+    hospital_id: str
+
+
 class IncidentMerged(Event, frozen=True):
     """This incident was a duplicate call about `into_incident_id`; it closes, its callers move over."""
 

@@ -15,6 +15,7 @@ ALLOWED = {
     "acknowledge": {"crew"},
     "manage_fleet": {"dispatcher", "admin"},
     "hospital_capacity": {"hospital", "admin", "dispatcher"},
+    "acknowledge_inbound": {"hospital", "admin"},
     "read_incidents": {"dispatcher", "admin"},
 }
 
