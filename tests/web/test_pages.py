@@ -2,29 +2,12 @@
 queue of the crew tablet, and the console's degraded banner."""
 import asyncio
 
-import pytest
-
-from dispatch import demo
 from ops.local_services import redis_server
 from server import Server
-from tests.api.test_maps import routing_ready
 from tests.conftest import Api, make_user, reset_state, server_config, wait_until
 from tests.web.conftest import open_page, shot
 
 SCENE = {"lat": 13.3611, "lon": 100.9847}
-
-
-@pytest.fixture
-async def city(server):
-    await demo.seed(server.ctx.store)
-    await routing_ready(server)
-    base = f"http://127.0.0.1:{server.config.port}"
-    tokens = {"dispatcher": await make_user(server.ctx.pool, "disp-web", "dispatcher")}
-    for unit in await server.ctx.store.list("units"):
-        tokens[unit.id] = await make_user(server.ctx.pool, f"crew-{unit.id}", "crew", unit_id=unit.id)
-    for hospital in await server.ctx.store.list("hospitals"):
-        tokens[hospital.id] = await make_user(server.ctx.pool, f"ed-{hospital.id}", "hospital", hospital_id=hospital.id)
-    return server, base, tokens
 
 
 async def test_incident_to_hospital_board_story(browser, city):
@@ -43,7 +26,7 @@ async def test_incident_to_hospital_board_story(browser, city):
     unit_id = await assign.get_attribute("data-unit")
     await assign.click()
     assert await wait_until(lambda: _status(api, incident["id"], "assigned"))
-    await console.screenshot(path=shot("console"))
+    await console.screenshot(path=shot("story-console"))
 
     tablet_ctx, tablet = await open_page(browser, f"{base}/tablet.html#token={tokens[unit_id]}", width=768, height=1024)
     await tablet.wait_for_selector("#job:not([hidden])")
@@ -56,7 +39,7 @@ async def test_incident_to_hospital_board_story(browser, city):
     await destination.wait_for()
     hospital_id = await destination.get_attribute("data-hospital")
     await destination.click()
-    await tablet.screenshot(path=shot("tablet"))
+    await tablet.screenshot(path=shot("story-tablet"))
 
     board_ctx, board = await open_page(browser, f"{base}/hospital.html#token={tokens[hospital_id]}")
     patient = board.locator(f"#inbound li.patient[data-id='{incident['id']}']")
@@ -64,7 +47,7 @@ async def test_incident_to_hospital_board_story(browser, city):
     eta = await patient.locator(".eta").inner_text()
     assert ":" in eta  # a live m:ss countdown, not a dash
     assert await board.inner_text("#count") == "1"
-    await board.screenshot(path=shot("hospital"))
+    await board.screenshot(path=shot("story-hospital"))
     for page in (console, tablet, board):
         assert page.errors == []
     for ctx in (console_ctx, tablet_ctx, board_ctx):

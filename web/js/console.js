@@ -1,10 +1,13 @@
-// Dispatcher console: live incident queue, map of incidents and units, intake form, incident panel with
-// road-ETA recommendations and one-click assignment. State comes from the snapshot, then events; each event
-// about an incident refreshes that incident from the API (the server's projection is the truth).
+// Dispatcher console: live incident queue, map of incidents, units and hospitals, intake form, incident panel
+// with road-ETA recommendations and one-click assignment, the acknowledgement countdown and escalation ladder,
+// duplicate suggestions, destination hospitals, and road closures drawn on the map. State comes from the
+// snapshot, then events; each event about an incident refreshes that incident from the API (the server's
+// projection is the truth).
 "use strict";
 
 const COLOURS = {red: "#c62828", yellow: "#f9a825", green: "#2e7d32", white: "#fafafa"};
-const state = {incidents: new Map(), units: new Map(), selected: null, markers: new Map(), unitMarkers: new Map()};
+const state = {incidents: new Map(), units: new Map(), positions: new Map(), selected: null, markers: new Map(),
+               unitMarkers: new Map(), hospitalMarkers: new Map()};
 const $ = sel => document.querySelector(sel);
 const t = EMS.t, esc = EMS.escapeHtml;
 
@@ -57,12 +60,41 @@ function placeIncident(incident) {
   state.markers.set(incident.id, marker);
 }
 
-function placeUnit(unit) {
-  const label = esc(unit.unit_id || unit.id);
-  let marker = state.unitMarkers.get(label);
-  const icon = L.divIcon({className: "", html: `<div style="background:#1565c0;color:#fff;border-radius:4px;padding:1px 4px;font-size:11px;white-space:nowrap">🚑 ${label}</div>`});
-  if (!marker) { marker = L.marker([unit.lat, unit.lon], {icon}).addTo(map); state.unitMarkers.set(label, marker); }
-  marker.setLatLng([unit.lat, unit.lon]);
+// A unit marker sits at its live position (AVL), else at its base; its label carries the status.
+const UNIT_COLOURS = {available: "#2e7d32", assigned: "#ef6c00", returning: "#2e7d32", out_of_service: "#616161"};
+function placeUnit(position) {
+  const unitId = position.unit_id || position.id;
+  const unit = state.units.get(unitId) || {};
+  if (position.lat !== undefined) state.positions.set(unitId, {lat: position.lat, lon: position.lon});
+  const at = state.positions.get(unitId) || unit.base;
+  if (!at) return;
+  const status = unit.status || "available";
+  const icon = L.divIcon({className: "", iconSize: null, html: `<div class="unit-marker" data-unit="${esc(unitId)}" style="background:${UNIT_COLOURS[status] || "#1565c0"};color:#fff;border-radius:4px;padding:1px 4px;font-size:11px;white-space:nowrap">🚑 ${esc(unitId)} · ${t("unit." + status)}</div>`});
+  let marker = state.unitMarkers.get(unitId);
+  if (!marker) { marker = L.marker([at.lat, at.lon], {icon, keyboard: false, bubblingMouseEvents: true}).addTo(map); state.unitMarkers.set(unitId, marker); }
+  marker.setLatLng([at.lat, at.lon]).setIcon(icon);
+}
+
+let unitsRefresh = null;
+function refreshUnitsSoon() {  // many unit events arrive together: one fetch for the lot
+  clearTimeout(unitsRefresh);
+  unitsRefresh = setTimeout(async () => {
+    try {
+      const body = await EMS.api("GET", "/api/v1/units");
+      for (const unit of body.units) state.units.set(unit.id, unit);
+      for (const [id, p] of Object.entries(body.positions || {})) state.positions.set(id, p);
+      state.units.forEach(u => placeUnit(u));
+    } catch (e) { /* the next event retries */ }
+  }, 300);
+}
+
+function placeHospital(hospital) {
+  const th = EMS.getLanguage() === "th";
+  const icon = L.divIcon({className: "", iconSize: null, html: `<div style="background:#fff;color:#b71c1c;border:2px solid #b71c1c;border-radius:4px;padding:0 3px;font-weight:700;font-size:12px">H${hospital.diversion ? " ⛔" : ""}</div>`});
+  const name = th ? hospital.name_th : hospital.name_en;
+  const marker = state.hospitalMarkers.get(hospital.id) || L.marker([hospital.location.lat, hospital.location.lon], {keyboard: false, bubblingMouseEvents: true}).addTo(map);
+  marker.setIcon(icon).bindTooltip(`${esc(name)} · ${t("hospital.capacity")} ${hospital.ed_beds_free}${hospital.diversion ? " · " + t("hospital.diversion") : ""}`);
+  state.hospitalMarkers.set(hospital.id, marker);
 }
 
 async function select(id) {
@@ -91,11 +123,79 @@ function renderPanel(incident) {
     <div id="cbd-card"></div>
     <h4 data-t="console.recommendations">${t("console.recommendations")}</h4>
     <div id="recommendations" class="muted">…</div>
+    <h4>${t("console.assignments")}</h4>
+    <div id="assignments" class="muted">…</div>
+    <h4>${t("console.destination")}</h4>
+    <div id="destinations" class="muted">…</div>
     <h4>${t("console.duplicates")}</h4>
     <div id="duplicates" class="muted">…</div>`;
   $("#cbd-group").onchange = e => renderCard(incident, Number(e.target.value));
   if (incident.triage) renderCard(incident, incident.triage.group);
+  loadAssignments(incident.id);
+  loadDestinations(incident);
   loadDuplicates(incident.id);
+}
+
+// ---- acknowledgement countdown and escalation ladder ----------------------------------------------------------
+async function loadAssignments(id) {
+  const box = $("#assignments");
+  try {
+    const body = await EMS.api("GET", `/api/v1/incidents/${id}/assignments`);
+    box.innerHTML = body.assignments.length ? body.assignments.map(a => assignmentHtml(a, body.ladder)).join("") : "—";
+    tickCountdowns();
+  } catch (e) { box.textContent = "—"; }
+}
+
+function assignmentHtml(assignment, ladder) {
+  const waiting = assignment.status === "awaiting_ack";
+  const taken = assignment.escalations || [];
+  const steps = waiting || taken.length ? `<ol class="ladder">${ladder.map(s => `
+      <li class="${taken.includes(s.step) ? "taken" : ""}" data-step="${esc(s.step)}">${taken.includes(s.step) ? "✓ " : ""}${t("ladder." + s.step)}
+        <span class="muted">+${Math.round(s.after_due_s)} s</span></li>`).join("")}</ol>` : "";
+  const ack = waiting
+    ? `<div>${t("assignment.ack_due")} <span class="countdown" data-due="${Date.parse(assignment.ack_due_at)}"></span></div>`
+    : assignment.acknowledged_at ? `<div class="muted">✓ ${t("assignment.acknowledged_at")} ${EMS.clock(assignment.acknowledged_at)}</div>` : "";
+  return `<div class="rec" data-assignment="${assignment.id}" style="display:block">
+    <b>${esc(assignment.unit_id)}</b> · ${t("assignment." + assignment.status)}${assignment.eta_s != null ? ` · ${t("assignment.eta")} ${EMS.minutes(assignment.eta_s)}` : ""}
+    ${ack}${steps}</div>`;
+}
+
+// Counts down to each acknowledgement deadline; past it the time since shows in red (the ladder is running).
+function tickCountdowns() {
+  document.querySelectorAll(".countdown[data-due]").forEach(el => {
+    const left_s = (Number(el.dataset.due) - Date.now()) / 1000;
+    el.textContent = left_s >= 0 ? EMS.minutes(left_s) : `−${EMS.minutes(-left_s)} ${t("assignment.overdue")}`;
+    el.classList.toggle("overdue", left_s < 0);
+  });
+}
+setInterval(tickCountdowns, 1000);
+
+// ---- destination hospital -----------------------------------------------------------------------------------
+async function loadDestinations(incident) {
+  const box = $("#destinations");
+  try {
+    const body = await EMS.api("GET", `/api/v1/incidents/${incident.id}/destinations`);
+    const th = EMS.getLanguage() === "th";
+    const shown = body.destinations.filter((d, n) => n < 4 || d.hospital_id === incident.destination_hospital_id);
+    box.innerHTML = shown.map((d, n) => {
+      const chosen = d.hospital_id === incident.destination_hospital_id;
+      const edState = incident.hospital_acknowledged_at ? `✓ ${t("destination.ed_acknowledged")}` : t("destination.ed_alerted");
+      return `<div class="rec ${chosen ? "chosen" : ""}" data-destination="${esc(d.hospital_id)}"><div>
+          <b>${esc(th ? d.name_th : d.name_en)}</b> ${n === 0 ? `<span class="badge colour-green">${t("destination.best")}</span>` : ""}
+          ${d.diversion ? `<span class="badge colour-red">${t("hospital.diversion")}</span>` : ""}
+          <div class="muted">${esc(th ? d.why_th : d.why_en)}</div>${chosen ? `<div><b>${edState}</b></div>` : ""}</div>
+        ${chosen ? `<b>✓ ${t("destination.chosen")}</b>` : `<button class="primary" data-hospital="${esc(d.hospital_id)}">${t("destination.send")}${n === 0 ? " <kbd>D</kbd>" : ""}</button>`}
+      </div>`;
+    }).join("") || "—";
+    box.querySelectorAll("button[data-hospital]").forEach(b => b.onclick = () => chooseDestination(incident.id, b.dataset.hospital));
+  } catch (e) { box.textContent = e.status === 409 ? t("destination.no_location") : "—"; }
+}
+
+async function chooseDestination(incidentId, hospitalId) {
+  try {
+    state.incidents.set(incidentId, await EMS.api("POST", `/api/v1/incidents/${incidentId}/destinations`, {hospital_id: hospitalId}));
+    if (state.selected === incidentId) loadDestinations(state.incidents.get(incidentId));
+  } catch (e) { alert(e.message); }
 }
 
 let cards = [];
@@ -125,10 +225,15 @@ async function loadDuplicates(id) {
     box.innerHTML = body.duplicates.length ? body.duplicates.map(d => `
       <div class="rec"><div>#${d.incident_id} · ${esc(d.channel)} · ${Math.round(d.distance_m)} m · ${d.minutes_apart} min
         <div class="muted">${esc(d.chief_complaint || "")}</div></div>
-        <button class="primary" data-merge="${d.incident_id}">${t("console.merge")}</button></div>`).join("") : "—";
+        <span><button class="primary" data-merge="${d.incident_id}">${t("console.merge")} #${d.incident_id}</button>
+        <button data-apart="${d.incident_id}">${t("console.keep_apart")}</button></span></div>`).join("") : "—";
     box.querySelectorAll("button[data-merge]").forEach(b => b.onclick = async () => {
       await EMS.api("POST", `/api/v1/incidents/${id}/merge`, {into_incident_id: Number(b.dataset.merge)});
-      state.selected = null;
+      select(Number(b.dataset.merge));
+    });
+    box.querySelectorAll("button[data-apart]").forEach(b => b.onclick = async () => {
+      await EMS.api("POST", `/api/v1/incidents/${id}/keep-apart`, {other_incident_id: Number(b.dataset.apart)});
+      loadDuplicates(id);
     });
   } catch (e) { box.textContent = "—"; }
 }
@@ -176,12 +281,19 @@ function onFrame(frame) {
     state.incidents.clear();
     for (const incident of frame.state.incidents || []) state.incidents.set(incident.id, incident);
     for (const unit of frame.state.units || []) state.units.set(unit.id, unit);
+    state.units.forEach(u => placeUnit(u));
+    (frame.state.hospitals || []).forEach(placeHospital);
     renderQueue();
+    refreshUnitsSoon();
   } else if (frame.type === "event") {
-    const payload = frame.event.payload;
+    const payload = frame.event.payload, type = frame.event.type;
     if (payload.incident_id !== undefined) refreshIncident(payload.incident_id);
-    if (frame.event.type === "RateLimitTripped") addAlert(`Rate limit: ${payload.bucket} ${payload.source_id}`);
-    if (frame.event.type === "AssignmentEscalated") addAlert(`#${payload.incident_id} ${payload.step}`);
+    if (payload.unit_id !== undefined) refreshUnitsSoon();
+    if (type === "HospitalCapacityUpdated") EMS.api("GET", "/api/v1/hospitals").then(b => b.hospitals.forEach(placeHospital), () => {});
+    if (type === "RoadClosed" || type === "RoadReopened") loadClosures(type === "RoadClosed" ? payload.closure_id : null);
+    if (type === "RateLimitTripped") addAlert(`Rate limit: ${payload.bucket} ${payload.source_id}`);
+    if (type === "AssignmentEscalated") addAlert(`#${payload.incident_id} ${payload.unit_id}: ${t("ladder." + payload.step)}${payload.detail ? " → " + payload.detail : ""}`);
+    if (type === "InboundAcknowledged") addAlert(`#${payload.incident_id} ${t("destination.ed_acknowledged")}`);
   } else if (frame.type === "positions") {
     frame.units.forEach(placeUnit);
   }
@@ -197,6 +309,7 @@ function onState(s) {
 const form = $("#new-incident");
 $("#new-incident-btn").onclick = () => { form.hidden = !form.hidden; };
 map.on("click", e => {
+  if (closures.drawing) { addCorner(e.latlng); return; }
   if (form.hidden) return;
   form.lat.value = e.latlng.lat.toFixed(6);
   form.lon.value = e.latlng.lng.toFixed(6);
@@ -219,19 +332,123 @@ form.onsubmit = async event => {
   }
 };
 
+// ---- road closures ------------------------------------------------------------------------------------------
+// Drawing: each map click adds a corner; Finish (Enter) posts the polygon. The closed road segments come back
+// from GET /closures once the routing graph has applied the RoadClosed event, and are drawn thick red (orange
+// for slow-downs) with a list entry to reopen them.
+const closures = {layer: L.layerGroup().addTo(map), drawing: null};
+const closureForm = $("#closure-form");
+
+function startDrawing() {
+  stopDrawing();
+  closures.drawing = {points: [], outline: L.polygon([], {color: "#b71c1c", dashArray: "6 4", weight: 2}).addTo(map),
+                      corners: L.layerGroup().addTo(map)};
+  closureForm.hidden = false;
+  form.hidden = true;
+  $("#closure-corners").textContent = "0";
+  $("#closure-error").textContent = "";
+  $("#map").classList.add("drawing");
+  map.doubleClickZoom.disable();
+}
+
+function stopDrawing() {
+  if (closures.drawing) { closures.drawing.outline.remove(); closures.drawing.corners.remove(); }
+  closures.drawing = null;
+  closureForm.hidden = true;
+  $("#map").classList.remove("drawing");
+  map.doubleClickZoom.enable();
+}
+
+function addCorner(latlng) {
+  const drawing = closures.drawing;
+  drawing.points.push(latlng);
+  drawing.outline.setLatLngs(drawing.points);
+  L.circleMarker(latlng, {radius: 5, color: "#b71c1c", fillOpacity: 1}).addTo(drawing.corners);
+  $("#closure-corners").textContent = drawing.points.length;
+}
+
+async function saveClosure() {
+  const drawing = closures.drawing;
+  if (!drawing || drawing.points.length < 3) { $("#closure-error").textContent = t("closure.need_three"); return; }
+  const ring = drawing.points.map(p => [Number(p.lng.toFixed(6)), Number(p.lat.toFixed(6))]);
+  ring.push(ring[0]);
+  const kind = closureForm.kind.value;
+  const body = {polygon: {type: "Polygon", coordinates: [ring]}, factor: kind === "closed" ? null : Number(kind),
+                reason: closureForm.reason.value || undefined};
+  try {
+    const created = await EMS.api("POST", "/api/v1/closures", body);
+    closureForm.reset();
+    stopDrawing();
+    loadClosures(created.closure_id);
+  } catch (e) {
+    $("#closure-error").textContent = e.fields.length ? e.fields.map(f => `${f.field}: ${f.reason}`).join("; ") : e.message;
+  }
+}
+
+async function loadClosures(expectedId, attempt = 0) {
+  try {
+    const body = await EMS.api("GET", "/api/v1/closures");
+    if (expectedId && !body.closures.some(c => c.id === expectedId) && attempt < 20) {
+      setTimeout(() => loadClosures(expectedId, attempt + 1), 300);  // the graph applies the event just after
+      return;
+    }
+    renderClosures(body.closures);
+  } catch (e) {
+    if (e.status === 503 && attempt < 20) setTimeout(() => loadClosures(expectedId, attempt + 1), 3000);  // graph loading
+  }
+}
+
+function renderClosures(list) {
+  closures.layer.clearLayers();
+  for (const closure of list) {
+    L.geoJSON(closure.geometry, {style: {color: closure.closed ? "#b71c1c" : "#ef6c00", weight: 7, opacity: 0.85}})
+      .bindTooltip(esc(closure.reason || t(closure.closed ? "closure.closed" : "closure.slow"))).addTo(closures.layer);
+  }
+  $("#closure-list").innerHTML = list.length ? list.map(c => `
+    <li data-closure="${esc(c.id)}"><div class="rec"><div><b>${c.closed ? "⛔ " + t("closure.closed") : "🐢 " + t("closure.slowed", {f: c.factor})}</b>
+      ${esc(c.reason || "")}<div class="muted">${t("closure.segments", {n: c.edges})}</div></div>
+      <button data-reopen="${esc(c.id)}">${t("closure.reopen")}</button></div></li>`).join("")
+    : `<li class="muted">—</li>`;
+  $("#closure-list").querySelectorAll("button[data-reopen]").forEach(b => b.onclick = async () => {
+    try { await EMS.api("DELETE", `/api/v1/closures/${b.dataset.reopen}`); } catch (e) { alert(e.message); }
+    loadClosures();
+  });
+}
+
+$("#draw-closure-btn").onclick = () => closures.drawing ? stopDrawing() : startDrawing();
+$("#closure-cancel").onclick = stopDrawing;
+closureForm.onsubmit = event => { event.preventDefault(); saveClosure(); };
+loadClosures();
+
 // ---- keyboard ---------------------------------------------------------------------------------------------
+function toggleShortcuts(show) {
+  $("#shortcuts").hidden = show === undefined ? !$("#shortcuts").hidden : !show;
+}
+$("#shortcuts-btn").onclick = () => toggleShortcuts();
+
 document.addEventListener("keydown", e => {
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
   if (["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement.tagName)) { if (e.key === "Escape") document.activeElement.blur(); return; }
+  const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
   const ids = [...document.querySelectorAll("#incident-list li")].map(li => Number(li.dataset.id));
   const at = ids.indexOf(state.selected);
-  if (e.key === "n" || e.key === "N") { form.hidden = false; form.address.focus(); e.preventDefault(); }
-  else if (e.key === "j" && ids.length) select(ids[Math.min(at + 1, ids.length - 1)]);
-  else if (e.key === "k" && ids.length) select(ids[Math.max(at - 1, 0)]);
-  else if ((e.key === "a" || e.key === "A") && state.selected) document.querySelector("#recommendations button[data-unit]")?.click();
-  else if (e.key === "Escape") form.hidden = true;
+  if (key === "n") { stopDrawing(); form.hidden = false; form.address.focus(); e.preventDefault(); }
+  else if (key === "j" && ids.length) select(ids[Math.min(at + 1, ids.length - 1)]);
+  else if (key === "k" && ids.length) select(ids[Math.max(at - 1, 0)]);
+  else if (key === "a" && state.selected) document.querySelector("#recommendations button[data-unit]")?.click();
+  else if (key === "d" && state.selected) document.querySelector("#destinations button[data-hospital]")?.click();
+  else if (key === "c") startDrawing();
+  else if (key === "Enter" && closures.drawing) saveClosure();
+  else if (key === "?") toggleShortcuts();
+  else if (key === "Escape") { form.hidden = true; stopDrawing(); toggleShortcuts(false); }
 });
 
 $("#lang").value = EMS.getLanguage();
-$("#lang").onchange = e => { EMS.setLanguage(e.target.value); renderQueue(); };
+$("#lang").onchange = e => {
+  EMS.setLanguage(e.target.value);
+  renderQueue();
+  state.units.forEach(u => placeUnit(u));
+  if (state.selected) select(state.selected);
+};
 EMS.setLanguage(EMS.getLanguage());
 new EMS.Realtime({onFrame, onState, storageKey: "console"}).start();

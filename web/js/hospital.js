@@ -1,66 +1,129 @@
-// Hospital board: patients inbound to this emergency department with an ETA countdown, triage colour and a
-// short summary; a capacity and diversion editor. Refreshed on every event it may see, and every 15 s for ETAs.
+// Hospital board: patients inbound to this emergency department with an ETA countdown, triage colour, notes and
+// an acknowledge button (recorded on the server as an event, so it survives reloads and the console sees it);
+// the incoming and not-yet-acknowledged counts; a quick beds and diversion editor. Refreshed on every event it
+// may see, and every 15 s for ETAs.
 "use strict";
 
 const $ = sel => document.querySelector(sel);
 const t = EMS.t, esc = EMS.escapeHtml;
-const state = {me: null, patients: [], fetchedAt: Date.now(), seen: new Set(JSON.parse(localStorage.getItem("ems.seen") || "[]"))};
+const state = {me: null, hospital: null, patients: [], fetchedAt: Date.now(), editing: false};
 
 if (!EMS.token()) location.href = "/index.html";
 
 async function refresh() {
   try {
     const body = await EMS.api("GET", `/api/v1/hospitals/${state.me.hospital_id}/inbound`);
-    state.patients = body.inbound;
+    state.patients = body.inbound.sort((a, b) => (a.eta_s ?? Infinity) - (b.eta_s ?? Infinity));
     state.fetchedAt = Date.now();
     render();
   } catch (e) { /* keep the last list */ }
 }
 
+function secondsLeft(patient) {
+  return patient.eta_s == null ? null : Math.max(0, patient.eta_s - (Date.now() - state.fetchedAt) / 1000);
+}
+
 function render() {
+  const unseen = state.patients.filter(p => !p.hospital_acknowledged_at).length;
   $("#count").textContent = state.patients.length;
+  $("#unseen").textContent = unseen;
+  $("#unseen-box").classList.toggle("alert", unseen > 0);
   const th = EMS.getLanguage() === "th";
   $("#inbound").innerHTML = state.patients.length ? state.patients.map(p => {
     const colour = p.triage ? p.triage.colour : (p.provisional_colour || "none");
-    const left = p.eta_s == null ? null : Math.max(0, p.eta_s - (Date.now() - state.fetchedAt) / 1000);
-    const summary = p.triage ? (th ? p.triage.text_th : p.triage.text_en) : (p.chief_complaint || "");
-    return `<li class="patient" data-id="${p.id}">
+    const summary = p.triage ? (th ? p.triage.text_th : p.triage.text_en) : "";
+    const seen = p.hospital_acknowledged_at
+      ? `<div class="acked">✓ ${t("hospital.acknowledged_at")} ${EMS.clock(p.hospital_acknowledged_at)}</div>`
+      : `<button class="big primary" style="width:auto;padding:10px 18px;font-size:18px" data-ack="${p.id}">${t("hospital.seen")}</button>`;
+    return `<li class="patient ${p.hospital_acknowledged_at ? "" : "unseen"}" data-id="${p.id}">
       <span class="badge colour-${colour}" style="font-size:20px">${esc(p.triage ? p.triage.code : "?")}</span>
-      <div><b>#${p.id}</b> ${esc(summary)}<div class="muted">${esc(p.chief_complaint || "")} · ${t("status." + p.status)} · ${esc((p.unit_ids || []).join(", "))}</div>
-        ${state.seen.has(p.id) ? "" : `<button class="primary" data-seen="${p.id}">${t("hospital.seen")}</button>`}</div>
-      <div class="eta" title="${t("hospital.eta")}">${EMS.minutes(left)}</div></li>`;
+      <div><b>#${p.id}</b> ${esc(summary)}
+        <div>${esc(p.chief_complaint || "")}</div>
+        ${(p.notes || []).map(n => `<div class="muted">${esc(n)}</div>`).join("")}
+        <div class="muted">${t("status." + p.status)} · 🚑 ${esc((p.unit_ids || []).join(", ") || "—")}</div>
+        ${seen}</div>
+      <div class="eta"><small>${t("hospital.eta")}</small><span class="eta-left" data-id="${p.id}">${EMS.minutes(secondsLeft(p))}</span></div></li>`;
   }).join("") : `<li class="muted">${t("hospital.none")}</li>`;
-  $("#inbound").querySelectorAll("button[data-seen]").forEach(b => b.onclick = () => {
-    state.seen.add(Number(b.dataset.seen));
-    localStorage.setItem("ems.seen", JSON.stringify([...state.seen]));
+  $("#inbound").querySelectorAll("button[data-ack]").forEach(b => b.onclick = () => acknowledge(Number(b.dataset.ack), b));
+}
+
+function tick() {  // the countdown only: no re-render, so buttons do not move under a finger
+  for (const p of state.patients) {
+    const el = document.querySelector(`.eta-left[data-id="${p.id}"]`);
+    if (el) el.textContent = EMS.minutes(secondsLeft(p));
+  }
+}
+
+async function acknowledge(incidentId, button) {
+  button.disabled = true;
+  try {
+    const body = await EMS.api("POST", `/api/v1/hospitals/${state.me.hospital_id}/inbound/${incidentId}/ack`);
+    const patient = state.patients.find(p => p.id === incidentId);
+    if (patient) patient.hospital_acknowledged_at = body.acknowledged_at;
     render();
-  });
+  } catch (e) { button.disabled = false; alert(e.message); }
+}
+
+// ---- beds and diversion ---------------------------------------------------------------------------------------
+const capacity = $("#capacity");
+
+function showCapacity(hospital) {
+  state.hospital = hospital;
+  $("#title").textContent = EMS.getLanguage() === "th" ? hospital.name_th : hospital.name_en;
+  if (state.editing) return;  // never overwrite what the nurse is typing
+  capacity.beds.value = hospital.ed_beds_free;
+  capacity.diversion.checked = hospital.diversion;
+  $("#diversion-toggle").classList.toggle("on", hospital.diversion);
+}
+
+function stepBeds(delta) {
+  state.editing = true;
+  capacity.beds.value = Math.max(0, Math.min(1000, (Number(capacity.beds.value) || 0) + delta));
+}
+
+async function saveCapacity(event) {
+  event.preventDefault();
+  try {
+    const hospital = await EMS.api("POST", `/api/v1/hospitals/${state.me.hospital_id}/capacity`,
+                                   {ed_beds_free: Number(capacity.beds.value), diversion: capacity.diversion.checked});
+    state.editing = false;
+    showCapacity(hospital);
+    $("#capacity-error").textContent = "";
+    $("#capacity-saved").textContent = `✓ ${t("hospital.saved")} ${EMS.clock(new Date().toISOString())}`;
+  } catch (err) {
+    $("#capacity-error").textContent = err.fields.length ? err.fields.map(f => `${f.field}: ${f.reason}`).join("; ") : err.message;
+  }
+}
+
+async function loadHospital() {
+  const hospitals = (await EMS.api("GET", "/api/v1/hospitals")).hospitals;
+  const mine = hospitals.find(h => h.id === state.me.hospital_id);
+  if (mine) showCapacity(mine);
+}
+
+function onFrame(frame) {
+  if (frame.type === "event" && frame.event.type === "HospitalCapacityUpdated") loadHospital().catch(() => {});
+  if (frame.type === "snapshot" || frame.type === "event") refresh();
 }
 
 async function start() {
   EMS.setLanguage(EMS.getLanguage());
   $("#lang").value = EMS.getLanguage();
-  $("#lang").onchange = e => { EMS.setLanguage(e.target.value); render(); };
+  $("#lang").onchange = e => { EMS.setLanguage(e.target.value); render(); if (state.hospital) showCapacity(state.hospital); };
   state.me = await EMS.api("GET", "/api/v1/me");
-  const hospitals = (await EMS.api("GET", "/api/v1/hospitals")).hospitals;
-  const mine = hospitals.find(h => h.id === state.me.hospital_id);
-  if (mine) {
-    $("#title").textContent = EMS.getLanguage() === "th" ? mine.name_th : mine.name_en;
-    $("#capacity").beds.value = mine.ed_beds_free;
-    $("#capacity").diversion.checked = mine.diversion;
-  }
-  $("#capacity").onsubmit = async e => {
-    e.preventDefault();
-    try {
-      await EMS.api("POST", `/api/v1/hospitals/${state.me.hospital_id}/capacity`,
-                    {ed_beds_free: Number(e.target.beds.value), diversion: e.target.diversion.checked});
-      $("#capacity-error").textContent = "✓";
-    } catch (err) { $("#capacity-error").textContent = err.message; }
+  await loadHospital();
+  $("#beds-minus").onclick = () => stepBeds(-1);
+  $("#beds-plus").onclick = () => stepBeds(1);
+  capacity.beds.oninput = () => { state.editing = true; };
+  capacity.diversion.onchange = () => {
+    state.editing = true;
+    $("#diversion-toggle").classList.toggle("on", capacity.diversion.checked);
   };
-  new EMS.Realtime({onFrame: () => refresh(), onState: s => $("#degraded").classList.toggle("show", !!s.degraded),
+  capacity.onsubmit = saveCapacity;
+  new EMS.Realtime({onFrame, onState: s => $("#degraded").classList.toggle("show", !!s.degraded),
                     storageKey: "hospital"}).start();
   setInterval(refresh, 15000);
-  setInterval(render, 1000);  // the countdown
+  setInterval(tick, 1000);
   refresh();
 }
 

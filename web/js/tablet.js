@@ -5,7 +5,8 @@
 
 const $ = sel => document.querySelector(sel);
 const t = EMS.t, esc = EMS.escapeHtml;
-const state = {me: null, unit: null, incident: null, position: null, routeLayer: null, map: null};
+const state = {me: null, unit: null, incident: null, position: null, routeLayer: null, map: null, routeTo: null,
+               hospitals: new Map(), destinations: []};
 
 if (!EMS.token()) location.href = "/index.html";
 
@@ -14,9 +15,10 @@ const realtime = new EMS.Realtime({onFrame, onState, storageKey: "tablet"});
 async function start() {
   EMS.setLanguage(EMS.getLanguage());
   $("#lang").value = EMS.getLanguage();
-  $("#lang").onchange = e => { EMS.setLanguage(e.target.value); render(); };
+  $("#lang").onchange = e => { EMS.setLanguage(e.target.value); render(); loadRoute(true); };
   try { state.me = await EMS.api("GET", "/api/v1/me"); } catch (e) { if (e.status === 401) location.href = "/index.html"; }
   $("#unit-title").textContent = `🚑 ${state.me ? state.me.unit_id : ""}`;
+  try { (await EMS.api("GET", "/api/v1/hospitals")).hospitals.forEach(h => state.hospitals.set(h.id, h)); } catch (e) { /* offline */ }
   realtime.start();
   watchPosition();
   $("#respond").onclick = () => setStatus("en_route");
@@ -26,8 +28,7 @@ async function start() {
 function setStatus(status) {
   if (state.unit) { state.unit.status = status; render(); }  // optimistic: the crew sees the tap at once
   realtime.command("status", {status}).then(refresh, err => { alert(err.reason || "error"); refresh(); });
-  if (status === "en_route") loadRoute();
-  if (status === "on_scene" || status === "en_route") loadDestinations();
+  if (status === "en_route" || status === "transporting") loadRoute(true);
 }
 
 async function refresh() {
@@ -45,7 +46,7 @@ function render() {
   $("#job").hidden = !job;
   $("#route-panel").hidden = !job;
   $("#destination-panel").hidden = !job;
-  if (!job) return;
+  if (!job) { state.routeTo = null; state.destinations = []; return; }
   const colour = job.triage ? job.triage.colour : (job.provisional_colour || "none");
   $("#job-badge").className = `badge colour-${colour}`;
   $("#job-badge").textContent = job.triage ? job.triage.code : "?";
@@ -54,50 +55,90 @@ function render() {
   $("#job-address").textContent = job.address || (job.location ? `${job.location.lat.toFixed(5)}, ${job.location.lon.toFixed(5)}` : "");
   $("#job-flags").innerHTML = (job.location_flags || []).map(f => `<span class="flag">⚠ ${t("flag." + f)}</span>`).join(" ");
   const unitStatus = state.unit ? state.unit.status : "";
+  $("#unit-status").textContent = unitStatus ? t("unit." + unitStatus) : "";
   $("#respond").disabled = unitStatus !== "assigned";
   document.querySelectorAll("button[data-status]").forEach(b => {
     const allowed = {on_scene: ["en_route"], transporting: ["on_scene"], at_hospital: ["transporting"],
                      available: ["on_scene", "at_hospital", "returning"]}[b.dataset.status];
     b.disabled = !allowed.includes(unitStatus);
   });
-  if (!state.routeLayer && job.location) loadRoute();
+  const target = routeTarget();
+  if (target && (!state.routeTo || state.routeTo.key !== target.key)) loadRoute();
+  if (!state.destinations.length && ["en_route", "on_scene", "transporting"].includes(unitStatus)) loadDestinations();
+  renderDestinations();
 }
 
-async function loadRoute() {
+// Before the patient is aboard the route goes to the scene; while transporting, to the chosen hospital.
+function routeTarget() {
   const job = state.incident;
-  if (!job || !job.location) return;
+  const status = state.unit ? state.unit.status : "";
+  const hospital = job && state.hospitals.get(job.destination_hospital_id);
+  if (hospital && ["transporting", "at_hospital"].includes(status)) {
+    return {...hospital.location, key: `hospital-${hospital.id}`, hospital: true};
+  }
+  return job && job.location ? {...job.location, key: `scene-${job.id}`, hospital: false} : null;
+}
+
+function ensureMap(center) {
+  if (state.map) { state.map.invalidateSize(); return state.map; }
+  state.map = L.map("map", {zoomControl: true}).setView([center.lat, center.lon], 14);
+  state.map.attributionControl.addAttribution("© OpenStreetMap contributors");
+  // The project's own road graph as the base map: works with no tile server and no internet.
+  EMS.api("GET", "/api/v1/map/roads?min_class=tertiary").then(roads => {
+    L.geoJSON(roads, {interactive: false, style: {color: "#9aa5b1", weight: 2}}).addTo(state.map).bringToBack();
+  }).catch(() => {});
+  return state.map;
+}
+
+async function loadRoute(force) {
+  const target = routeTarget();
   const from = state.position || (state.unit ? state.unit.base : null);
-  if (!from) return;
+  if (!target || !from) return;
+  if (!force && state.routeTo && state.routeTo.key === target.key) return;
+  state.routeTo = target;
   try {
-    const route = await EMS.api("GET", `/api/v1/route?from_lat=${from.lat}&from_lon=${from.lon}&to_lat=${job.location.lat}&to_lon=${job.location.lon}`);
-    if (!state.map) {
-      state.map = L.map("map").setView([job.location.lat, job.location.lon], 14);
-      state.map.attributionControl.addAttribution("© OpenStreetMap contributors");
-    }
+    const route = await EMS.api("GET", `/api/v1/route?from_lat=${from.lat}&from_lon=${from.lon}&to_lat=${target.lat}&to_lon=${target.lon}`);
+    const map = ensureMap(target);
     if (state.routeLayer) state.routeLayer.remove();
-    state.routeLayer = L.geoJSON(route.geometry, {style: {color: "#1565c0", weight: 6}}).addTo(state.map);
-    L.circleMarker([job.location.lat, job.location.lon], {radius: 9, color: "#c62828", fillOpacity: 1}).addTo(state.map);
-    state.map.fitBounds(state.routeLayer.getBounds(), {padding: [20, 20]});
-    $("#route-summary").textContent = `${EMS.minutes(route.duration_s)} ${t("tablet.min")} · ${(route.distance_m / 1000).toFixed(1)} km`;
+    state.routeLayer = L.layerGroup([
+      L.geoJSON(route.geometry, {style: {color: "#0d47a1", weight: 7, opacity: 0.9}}),
+      L.circleMarker([from.lat, from.lon], {radius: 7, color: "#0d47a1", fillColor: "#fff", fillOpacity: 1}),
+      L.circleMarker([target.lat, target.lon], {radius: 10, color: target.hospital ? "#2e7d32" : "#c62828", fillOpacity: 1}),
+    ]).addTo(map);
+    map.fitBounds(L.geoJSON(route.geometry).getBounds(), {padding: [24, 24]});
     const th = EMS.getLanguage() === "th";
+    $("#route-to").textContent = t(target.hospital ? "tablet.to_hospital" : "tablet.to_scene");
+    $("#route-summary").textContent = `${EMS.minutes(route.duration_s)} ${t("tablet.min")} · ${(route.distance_m / 1000).toFixed(1)} km`;
+    const [next] = route.instructions;
+    $("#next-turn").textContent = next ? `${th ? next.text_th : next.text_en} · ${Math.round(next.distance_m)} m` : "";
     $("#instructions").innerHTML = route.instructions.map(i => `<li>${esc(th ? i.text_th : i.text_en)} <span class="muted">${Math.round(i.distance_m)} m</span></li>`).join("");
-  } catch (e) { /* no route yet (graph loading or offline) */ }
+  } catch (e) { state.routeTo = null; /* no route yet (graph loading or offline): the next render retries */ }
 }
 
 async function loadDestinations() {
   if (!state.incident) return;
   try {
-    const body = await EMS.api("GET", `/api/v1/incidents/${state.incident.id}/destinations`);
-    const th = EMS.getLanguage() === "th";
-    $("#destinations").innerHTML = body.destinations.slice(0, 5).map(d => `
-      <li><button class="big ${d.diversion ? "warn" : "primary"}" data-hospital="${esc(d.hospital_id)}">
-        ${esc(th ? d.name_th : d.name_en)} · ${EMS.minutes(d.eta_s)} ${t("tablet.min")}</button>
-        <div class="muted">${esc(th ? d.why_th : d.why_en)}</div></li>`).join("");
-    $("#destinations").querySelectorAll("button[data-hospital]").forEach(b => b.onclick = async () => {
-      await EMS.api("POST", `/api/v1/incidents/${state.incident.id}/destinations`, {hospital_id: b.dataset.hospital});
-      b.textContent = "✓ " + b.textContent;
-    });
-  } catch (e) { /* offline */ }
+    state.destinations = (await EMS.api("GET", `/api/v1/incidents/${state.incident.id}/destinations`)).destinations;
+  } catch (e) { /* offline: keep the last list */ }
+  renderDestinations();
+}
+
+function renderDestinations() {
+  const th = EMS.getLanguage() === "th";
+  const chosenId = state.incident ? state.incident.destination_hospital_id : null;
+  $("#destinations").innerHTML = state.destinations.slice(0, 4).map((d, n) => {
+    const chosen = d.hospital_id === chosenId;
+    return `<li class="${chosen ? "chosen" : ""}"><button class="big ${chosen ? "go" : d.diversion ? "warn" : "primary"}" data-hospital="${esc(d.hospital_id)}">
+        ${chosen ? "✓ " : ""}${esc(th ? d.name_th : d.name_en)} · ${EMS.minutes(d.eta_s)} ${t("tablet.min")}</button>
+      <div class="muted">${n === 0 ? `<span class="badge colour-green">${t("destination.best")}</span> ` : ""}${esc(th ? d.why_th : d.why_en)}</div></li>`;
+  }).join("") || `<li class="muted">…</li>`;
+  $("#destinations").querySelectorAll("button[data-hospital]").forEach(b => b.onclick = async () => {
+    try {
+      state.incident = await EMS.api("POST", `/api/v1/incidents/${state.incident.id}/destinations`, {hospital_id: b.dataset.hospital});
+      render();
+      loadRoute(true);
+    } catch (e) { alert(e.message); }
+  });
 }
 
 function watchPosition() {
@@ -118,7 +159,11 @@ function onFrame(frame) {
     state.unit = frame.state.unit || state.unit;
     refresh();
   } else if (frame.type === "event") {
-    if (frame.event.type === "UnitAssigned" && "vibrate" in navigator) navigator.vibrate([300, 100, 300]);
+    if (frame.event.type === "UnitAssigned") {
+      if ("vibrate" in navigator) navigator.vibrate([300, 100, 300]);
+      state.destinations = [];
+      state.routeTo = null;
+    }
     refresh();
   }
 }
