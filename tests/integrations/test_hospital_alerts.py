@@ -19,7 +19,9 @@ from dispatch.events import (
 from dispatch.model import IncidentStatus, LatLon
 from integrations.fhir.bundle import build_bundle
 from ops import local_services
+from server import Server
 from tests.conftest import wait_until
+from tests.integrations.conftest import integration_config
 
 CALLER = "+66812345678"
 HOSPITAL_PHONE = "+6638931000"
@@ -199,3 +201,25 @@ async def test_a_refusing_endpoint_is_not_retried(ems, dispatcher, fake_twilio, 
         assert len(received) == 1 and notice["via"] == "sms" and "422 (after 1 attempt)" in notice["detail"]
     finally:
         receiver.stop()
+
+
+async def test_two_processes_deliver_each_alert_version_once(ems, dispatcher, database_url, redis_url, fake_twilio,
+                                                             mqtt_url):
+    other = Server(integration_config(database_url, redis_url, fake_twilio, mqtt_url))
+    await other.start()  # a second process polling the same event log
+    receiver, url, received, _ = await _start_receiver()
+    try:
+        incident_id = await _inbound_patient(ems, dispatcher, fhir_url=url)
+        async with ems.ctx.store.unit_of_work("test") as uow:  # the ETA changed: a second version of the alert
+            await uow.append(HospitalAlerted(at=ems.ctx.clock.now(), incident_id=incident_id, hospital_id="H-CBH",
+                                             eta_s=300, colour="red", summary="chest pain"))
+        assert await wait_until(lambda: _len(_notified(dispatcher), 2), 10)
+        for process in (ems, other):
+            assert await process.ctx.services["hospital_alerts"].deliver_pending() == 0
+            await process.integrations.after.drain()
+        versions = [bundle["identifier"]["value"] for _, bundle in received]
+        assert len(versions) == 2 and len(set(versions)) == 2
+        assert [n["stage"] for n in await _notified(dispatcher)] == ["planned", "planned"]
+    finally:
+        receiver.stop()
+        await other.stop()
