@@ -91,9 +91,14 @@ class HospitalAlerts:
             del self._latest[incident_id]
 
     async def _deliver_after(self, previous: asyncio.Task | None, event) -> None:
-        if previous is not None:
-            await asyncio.gather(previous, return_exceptions=True)
-        await self._deliver(event)
+        try:
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            await self._deliver(event)
+        except asyncio.CancelledError:  # shutting down mid-retry: this claimed alert is not sent (at most once)
+            log.error("hospital alert abandoned at shutdown", extra={"seq": event.seq,
+                                                                    "incident": event.payload["incident_id"]})
+            raise
 
     async def _deliver(self, event) -> None:
         p = event.payload
