@@ -69,7 +69,7 @@ function placeUnit(position) {
   const at = state.positions.get(unitId) || unit.base;
   if (!at) return;
   const status = unit.status || "available";
-  const icon = L.divIcon({className: "", iconSize: null, html: `<div class="unit-marker" data-unit="${esc(unitId)}" style="background:${UNIT_COLOURS[status] || "#1565c0"};color:#fff;border-radius:4px;padding:1px 4px;font-size:11px;white-space:nowrap">🚑 ${esc(unitId)} · ${t("unit." + status)}</div>`});
+  const icon = L.divIcon({className: "", iconSize: null, iconAnchor: [-12, 8], html: `<div class="unit-marker" data-unit="${esc(unitId)}" style="background:${UNIT_COLOURS[status] || "#1565c0"};color:#fff;border-radius:4px;padding:1px 4px;font-size:11px;white-space:nowrap">${esc(unitId)} · ${t("unit." + status)}</div>`});
   let marker = state.unitMarkers.get(unitId);
   if (!marker) { marker = L.marker([at.lat, at.lon], {icon, keyboard: false, bubblingMouseEvents: true}).addTo(map); state.unitMarkers.set(unitId, marker); }
   marker.setLatLng([at.lat, at.lon]).setIcon(icon);
@@ -90,7 +90,7 @@ function refreshUnitsSoon() {  // many unit events arrive together: one fetch fo
 
 function placeHospital(hospital) {
   const th = EMS.getLanguage() === "th";
-  const icon = L.divIcon({className: "", iconSize: null, html: `<div style="background:#fff;color:#b71c1c;border:2px solid #b71c1c;border-radius:4px;padding:0 3px;font-weight:700;font-size:12px">H${hospital.diversion ? " ⛔" : ""}</div>`});
+  const icon = L.divIcon({className: "", iconSize: null, iconAnchor: [9, 10], html: `<div style="background:#fff;color:#b71c1c;border:2px solid #b71c1c;border-radius:4px;padding:0 3px;font-weight:700;font-size:12px">H${hospital.diversion ? " ✕" : ""}</div>`});
   const name = th ? hospital.name_th : hospital.name_en;
   const marker = state.hospitalMarkers.get(hospital.id) || L.marker([hospital.location.lat, hospital.location.lon], {keyboard: false, bubblingMouseEvents: true}).addTo(map);
   marker.setIcon(icon).bindTooltip(`${esc(name)} · ${t("hospital.capacity")} ${hospital.ed_beds_free}${hospital.diversion ? " · " + t("hospital.diversion") : ""}`);
@@ -111,24 +111,25 @@ function renderPanel(incident) {
   const callers = (incident.callers || []).map(c => `${esc(c.name || "")} ${esc(c.phone || "")}`).join("<br>");
   $("#incident-panel").innerHTML = `
     <h3><span class="badge colour-${colourOf(incident) || "none"}">${esc(incident.triage?.code || "?")}</span> #${incident.id}</h3>
-    <div>${t("status." + incident.status)} · ${EMS.clock(incident.reported_at)}</div>
-    <p>${esc(incident.chief_complaint || "")}</p>
-    <p class="muted">${esc(incident.address || "")}</p>
-    ${incident.location ? `<p class="muted">${incident.location.lat.toFixed(5)}, ${incident.location.lon.toFixed(5)}</p>` : ""}
+    <div>${t("status." + incident.status)} · ${EMS.clock(incident.reported_at)} · ${esc(incident.channel)}</div>
+    <p><b>${esc(incident.chief_complaint || "")}</b></p>
+    <div class="muted">${esc(incident.address || "")}${incident.location ? ` (${incident.location.lat.toFixed(5)}, ${incident.location.lon.toFixed(5)})` : ""}</div>
     ${(incident.location_flags || []).map(f => `<div class="flag">⚠ ${t("flag." + f)}</div>`).join("")}
     ${incident.location_note ? `<div class="flag">${esc(incident.location_note)}</div>` : ""}
-    <p>${callers}</p>
-    <h4>${t("console.triage")}</h4>
-    <select id="cbd-group"><option value="">—</option>${cards.map(c => `<option value="${c.group}" ${incident.triage && incident.triage.group === c.group ? "selected" : ""}>${c.group}. ${esc(EMS.getLanguage() === "th" ? c.name_th : c.name_en)}</option>`).join("")}</select>
-    <div id="cbd-card"></div>
-    <h4 data-t="console.recommendations">${t("console.recommendations")}</h4>
+    <div>${callers}</div>
+    <h4>${t("console.duplicates")}</h4>
+    <div id="duplicates" class="muted">…</div>
+    <details class="cbd" ${incident.triage ? "" : "open"}>
+      <summary>${t("console.triage")}${incident.triage ? `: ${esc(EMS.getLanguage() === "th" ? incident.triage.text_th : incident.triage.text_en)}` : ""}</summary>
+      <select id="cbd-group"><option value="">—</option>${cards.map(c => `<option value="${c.group}" ${incident.triage && incident.triage.group === c.group ? "selected" : ""}>${c.group}. ${esc(EMS.getLanguage() === "th" ? c.name_th : c.name_en)}</option>`).join("")}</select>
+      <div id="cbd-card"></div>
+    </details>
+    <h4>${t("console.recommendations")}</h4>
     <div id="recommendations" class="muted">…</div>
     <h4>${t("console.assignments")}</h4>
     <div id="assignments" class="muted">…</div>
     <h4>${t("console.destination")}</h4>
-    <div id="destinations" class="muted">…</div>
-    <h4>${t("console.duplicates")}</h4>
-    <div id="duplicates" class="muted">…</div>`;
+    <div id="destinations" class="muted">…</div>`;
   $("#cbd-group").onchange = e => renderCard(incident, Number(e.target.value));
   if (incident.triage) renderCard(incident, incident.triage.group);
   loadAssignments(incident.id);
@@ -405,7 +406,7 @@ function renderClosures(list) {
       .bindTooltip(esc(closure.reason || t(closure.closed ? "closure.closed" : "closure.slow"))).addTo(closures.layer);
   }
   $("#closure-list").innerHTML = list.length ? list.map(c => `
-    <li data-closure="${esc(c.id)}"><div class="rec"><div><b>${c.closed ? "⛔ " + t("closure.closed") : "🐢 " + t("closure.slowed", {f: c.factor})}</b>
+    <li data-closure="${esc(c.id)}"><div class="rec"><div><b>${c.closed ? `<span class="badge colour-red">${t("closure.closed")}</span>` : `<span class="badge colour-yellow">${t("closure.slowed", {f: c.factor})}</span>`}</b>
       ${esc(c.reason || "")}<div class="muted">${t("closure.segments", {n: c.edges})}</div></div>
       <button data-reopen="${esc(c.id)}">${t("closure.reopen")}</button></div></li>`).join("")
     : `<li class="muted">—</li>`;

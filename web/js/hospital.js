@@ -40,7 +40,7 @@ function render() {
       <div><b>#${p.id}</b> ${esc(summary)}
         <div>${esc(p.chief_complaint || "")}</div>
         ${(p.notes || []).map(n => `<div class="muted">${esc(n)}</div>`).join("")}
-        <div class="muted">${t("status." + p.status)} · 🚑 ${esc((p.unit_ids || []).join(", ") || "—")}</div>
+        <div class="muted">${t("status." + p.status)} · ${t("hospital.unit")} ${esc((p.unit_ids || []).join(", ") || "—")}</div>
         ${seen}</div>
       <div class="eta"><small>${t("hospital.eta")}</small><span class="eta-left" data-id="${p.id}">${EMS.minutes(secondsLeft(p))}</span></div></li>`;
   }).join("") : `<li class="muted">${t("hospital.none")}</li>`;

@@ -112,4 +112,5 @@ EMS.defineLabels({
   "hospital.acknowledged_at": {th: "รับทราบเมื่อ", en: "Acknowledged at"},
   "hospital.capacity_title": {th: "เตียงและการงดรับผู้ป่วย", en: "Beds and diversion"},
   "hospital.saved": {th: "บันทึกแล้ว", en: "Saved"},
+  "hospital.unit": {th: "รถ", en: "Unit"},
 });

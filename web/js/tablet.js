@@ -17,7 +17,7 @@ async function start() {
   $("#lang").value = EMS.getLanguage();
   $("#lang").onchange = e => { EMS.setLanguage(e.target.value); render(); loadRoute(true); };
   try { state.me = await EMS.api("GET", "/api/v1/me"); } catch (e) { if (e.status === 401) location.href = "/index.html"; }
-  $("#unit-title").textContent = `🚑 ${state.me ? state.me.unit_id : ""}`;
+  $("#unit-title").textContent = state.me ? state.me.unit_id : "";
   try { (await EMS.api("GET", "/api/v1/hospitals")).hospitals.forEach(h => state.hospitals.set(h.id, h)); } catch (e) { /* offline */ }
   realtime.start();
   watchPosition();
@@ -56,7 +56,7 @@ function render() {
   $("#job-flags").innerHTML = (job.location_flags || []).map(f => `<span class="flag">⚠ ${t("flag." + f)}</span>`).join(" ");
   const unitStatus = state.unit ? state.unit.status : "";
   $("#unit-status").textContent = unitStatus ? t("unit." + unitStatus) : "";
-  $("#respond").disabled = unitStatus !== "assigned";
+  $("#respond").hidden = unitStatus !== "assigned";
   document.querySelectorAll("button[data-status]").forEach(b => {
     const allowed = {on_scene: ["en_route"], transporting: ["on_scene"], at_hospital: ["transporting"],
                      available: ["on_scene", "at_hospital", "returning"]}[b.dataset.status];
