@@ -18,8 +18,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import asyncpg
+import tornado.websocket
 
+from db.event_store import PostgresEventStore
 from db.identity import IdentityStore
+from db.migrate import migrate
+from dispatch import demo
 from db.pool import create_pool, ensure_database
 from ops.clients import Api, Socket
 from ops.local_services import PostgresCluster, ServerProcess, redis_server
@@ -29,6 +33,7 @@ from ops.tcp_proxy import TcpProxy
 REPO = Path(__file__).resolve().parent.parent
 CHAOS_VAR = REPO / "var" / "chaos"
 REPORT = {"channel": "phone", "location": {"lat": 13.3611, "lon": 100.9847}, "chief_complaint": "drill"}
+ROUTE_PROBE = "/api/v1/route?from_lat=13.34&from_lon=100.97&to_lat=13.38&to_lon=100.995"
 
 
 @dataclass
@@ -72,14 +77,35 @@ class Lab:
         await asyncio.gather(*(s.ready() for s in new))
         return new
 
-    async def token(self, user_id: str = "drill-dispatcher", role: str = "dispatcher") -> str:
+    async def token(self, user_id: str = "drill-dispatcher", role: str = "dispatcher", unit_id: str | None = None) -> str:
         pool = await create_pool(self.database_url, min_size=1, max_size=1)
         try:
             identities = IdentityStore(pool)
-            await identities.upsert_user(user_id, user_id, role)
+            await identities.upsert_user(user_id, user_id, role, unit_id=unit_id)
             return await identities.issue_token(user_id)
         finally:
             await pool.close()
+
+    async def seed_city(self) -> list[str]:
+        """The demo hospitals and fleet (before the servers start); returns the unit ids."""
+        pool = await create_pool(self.database_url, min_size=1, max_size=1)
+        try:
+            await migrate(pool)
+            store = PostgresEventStore(pool)
+            await store.ensure_projection_tables()
+            await demo.seed(store)
+            return sorted(u.id for u in await store.list("units"))
+        finally:
+            await pool.close()
+
+    async def routing_ready(self, token: str, timeout_s: float = 120) -> None:
+        """Wait until every server has loaded the road graph (assignments need road ETAs)."""
+        deadline = time.monotonic() + timeout_s
+        for server in self.servers:
+            while (await Api(server.base_url, token).get(ROUTE_PROBE))[0] != 200:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"road graph not loaded on port {server.port}")
+                await asyncio.sleep(0.3)
 
     async def count(self, sql: str) -> int:
         conn = await asyncpg.connect(self.database_url)
@@ -104,14 +130,36 @@ class Collector:
         self.socket = socket
         self.seqs: list[int] = []
         self.alerts: list[dict] = []
+        self.assignments: list[tuple[int, str]] = []  # (assignment id, unit id) of every UnitAssigned frame
+        self.snapshot_seq = 0
         self.task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
-        while (frame := await self.socket.next(timeout_s=3600)) is not None:
-            if frame["type"] == "event":
-                self.seqs.append(frame["seq"])
-            elif frame["type"] == "alert":
-                self.alerts.append(frame)
+        try:
+            while (frame := await self.socket.next(timeout_s=3600)) is not None:
+                if frame["type"] == "event":
+                    self.seqs.append(frame["seq"])
+                    if frame["event"]["type"] == "UnitAssigned":
+                        payload = frame["event"]["payload"]
+                        self.assignments.append((payload["assignment_id"], payload["unit_id"]))
+                elif frame["type"] == "alert":
+                    self.alerts.append(frame)
+                elif frame["type"] == "snapshot":
+                    self.snapshot_seq = max(self.snapshot_seq, frame["seq"])
+        except (OSError, tornado.websocket.WebSocketClosedError):
+            pass  # the server died under it: the tablet reconnects elsewhere
+
+    @property
+    def last_seq(self) -> int:
+        return max(self.seqs, default=self.snapshot_seq)
+
+    async def wait_for_assignments(self, expected: set[int], timeout_s: float = 30) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if expected <= {a for a, _ in self.assignments}:
+                return True
+            await asyncio.sleep(0.1)
+        return False
 
     async def wait_for(self, expected: set[int], timeout_s: float = 30) -> bool:
         deadline = time.monotonic() + timeout_s
@@ -309,6 +357,165 @@ async def burst_of_1000_incidents(lab: Lab, out: Outcome) -> None:
     collector.close()
 
 
+async def open_tablets(lab: Lab, port: int, units: list[str], since: dict[str, int] | None = None) -> dict[str, Collector]:
+    """One crew tablet per unit, connected to the server on `port` (resuming after `since[unit]` if given)."""
+    tablets = {}
+    for unit_id in units:
+        token = await lab.token(f"crew-{unit_id}", "crew", unit_id=unit_id)
+        tablets[unit_id] = Collector(await Socket.connect(port, token, since=since[unit_id] if since else None))
+    return tablets
+
+
+async def dispatch_rounds(api: Api, units: list[str], rounds: int, *,
+                          during: Callable[[int], Awaitable[None]] | None = None) -> list[tuple[int, str]]:
+    """Each round: a new incident per unit, the unit assigned to it, then released (en route, on scene, available)."""
+    made = []
+    for r in range(rounds):
+        if during:
+            await during(r)
+        for unit_id in units:
+            status, incident = await api.post("/api/v1/incidents", REPORT, headers={"Idempotency-Key": f"{r}-{unit_id}"})
+            if status not in (200, 201):
+                raise AssertionError(f"intake refused during the fault: {status} {incident}")
+            status, assignment = await api.post(f"/api/v1/incidents/{incident['id']}/assignments", {"unit_id": unit_id})
+            if status != 201:
+                raise AssertionError(f"assignment refused during the fault: {status} {assignment}")
+            made.append((assignment["id"], unit_id))
+            for step in ("en_route", "on_scene", "available"):
+                status, body = await api.post(f"/api/v1/units/{unit_id}/status", {"status": step})
+                if status != 200:
+                    raise AssertionError(f"unit status {step} refused: {status} {body}")
+    return made
+
+
+def assignment_delivery(made: list[tuple[int, str]], tablets: list[dict[str, Collector]]) -> tuple[int, int, int]:
+    """(lost, duplicated, misrouted) assignment frames: each assignment must reach its own crew's tablets once."""
+    lost = duplicated = misrouted = 0
+    for unit_id in {u for _, u in made}:
+        expected = {a for a, u in made if u == unit_id}
+        seen = [a for t in tablets if unit_id in t for a, u in t[unit_id].assignments]
+        lost += len(expected - set(seen))
+        duplicated += len(seen) - len(set(seen))
+        misrouted += sum(1 for t in tablets if unit_id in t for _, u in t[unit_id].assignments if u != unit_id)
+    return lost, duplicated, misrouted
+
+
+async def wait_for_tablets(made: list[tuple[int, str]], tablets: dict[str, Collector], timeout_s: float = 30,
+                           already: dict[str, Collector] | None = None) -> None:
+    """Until each tablet has every assignment of its unit (but those its earlier connection had already)."""
+    for unit_id, tablet in tablets.items():
+        had = {a for a, _ in already[unit_id].assignments} if already else set()
+        await tablet.wait_for_assignments({a for a, u in made if u == unit_id} - had, timeout_s)
+
+
+async def assignments_reach_tablets_once_through_redis_outage(lab: Lab, out: Outcome) -> None:
+    """RELIABILITY 1 (assignments): Redis killed for half the run; every assignment reaches its crew exactly once."""
+    units = await lab.seed_city()
+    a, b = await lab.start_servers(2)
+    token = await lab.token()
+    await lab.routing_ready(token)
+    tablets = await open_tablets(lab, a.port, units)
+
+    async def fault(r: int) -> None:
+        if r == 1:
+            lab.redis.kill()
+        if r == 3:
+            lab.redis.start()
+
+    made = await dispatch_rounds(Api(b.base_url, token), units, 4, during=fault)
+    await wait_for_tablets(made, tablets)
+    await asyncio.sleep(1)  # time for a duplicate to show up
+    out.lost, out.duplicated, misrouted = assignment_delivery(made, [tablets])
+    stored = await lab.count("SELECT count(*) FROM events WHERE type = 'UnitAssigned'")
+    out.lost += len(made) - stored if stored < len(made) else 0
+    out.passed = out.lost == 0 and out.duplicated == 0 and misrouted == 0 and stored == len(made)
+    out.detail = f"{len(made)} assignments to {len(units)} tablets, Redis down for half of them; misrouted {misrouted}"
+    for tablet in tablets.values():
+        tablet.close()
+
+
+async def tablets_resume_after_sigkill_with_each_assignment_once(lab: Lab, out: Outcome) -> None:
+    """RELIABILITY 4 (assignments): the tablets' process is SIGKILLed mid-run; they resume on the other one."""
+    units = await lab.seed_city()
+    a, b = await lab.start_servers(2)
+    token = await lab.token()
+    await lab.routing_ready(token)
+    first = await open_tablets(lab, a.port, units)
+    resumed: dict[str, Collector] = {}
+
+    async def fault(r: int) -> None:
+        if r == 1:
+            a.kill()  # round 1 is dispatched while every tablet is cut off
+        if r == 2:
+            resumed.update(await open_tablets(lab, b.port, units, since={u: t.last_seq for u, t in first.items()}))
+
+    made = await dispatch_rounds(Api(b.base_url, token), units, 3, during=fault)
+    await wait_for_tablets(made, resumed, already=first)
+    await asyncio.sleep(1)
+    out.lost, out.duplicated, misrouted = assignment_delivery(made, [first, resumed])
+    out.passed = out.lost == 0 and out.duplicated == 0 and misrouted == 0
+    before = sum(len(t.assignments) for t in first.values())
+    out.detail = f"{len(made)} assignments: {before} before the kill, the rest after resuming; misrouted {misrouted}"
+    for tablet in [*first.values(), *resumed.values()]:
+        tablet.close()
+
+
+async def mass_casualty_burst_triaged_and_units_assigned_once(lab: Lab, out: Outcome) -> None:
+    """RELIABILITY 13: 1,000 incidents in a burst on two processes, all triaged (10 % red auto-dispatch) while
+    dispatchers race for the same units: all stored, all triaged, no unit assigned twice, each tablet told once."""
+    units = await lab.seed_city()
+    servers = await lab.start_servers(2)
+    token = await lab.token()
+    await lab.routing_ready(token)
+    tablets = await open_tablets(lab, servers[0].port, units)
+    apis = [Api(s.base_url, token) for s in servers]
+    semaphore = asyncio.Semaphore(40)
+
+    async def report(i: int) -> int | None:
+        async with semaphore:
+            status, body = await apis[i % 2].post("/api/v1/incidents", REPORT, headers={"Idempotency-Key": f"mci-{i}"})
+            return body["id"] if status == 201 else None
+
+    async def triage(n: int, incident_id: int) -> int:
+        card = {"group": 6, "determinant": 1} if n % 10 == 0 else {"group": 11, "determinant": 3}
+        async with semaphore:
+            return (await apis[n % 2].post(f"/api/v1/incidents/{incident_id}/triage", card))[0]
+
+    async def grab(n: int, incident_id: int) -> int:
+        async with semaphore:  # two dispatchers, one per process, want the same unit for different patients
+            return (await apis[n % 2].post(f"/api/v1/incidents/{incident_id}/assignments",
+                                           {"unit_id": units[(n // 2) % len(units)]}))[0]
+
+    started = time.monotonic()
+    ids = [i for i in await asyncio.gather(*(report(i) for i in range(1000))) if i is not None]
+    triaged = await asyncio.gather(*(triage(n, i) for n, i in enumerate(ids)),
+                                   *(grab(n, i) for n, i in enumerate(ids[1:41:2] * 2)))
+    elapsed = time.monotonic() - started
+    stored = await lab.count("SELECT count(*) FROM incidents")
+    with_triage = await lab.count("SELECT count(*) FROM incidents WHERE doc->'triage' IS NOT NULL"
+                                  " AND doc->>'triage' <> 'null'")
+    conn = await asyncpg.connect(lab.database_url)
+    per_unit = {r["unit_id"]: r["n"] for r in await conn.fetch(
+        "SELECT payload->>'unit_id' AS unit_id, count(*) AS n FROM events WHERE type = 'UnitAssigned' GROUP BY 1")}
+    made = [(r["a"], r["u"]) for r in await conn.fetch(
+        "SELECT (payload->>'assignment_id')::bigint AS a, payload->>'unit_id' AS u FROM events"
+        " WHERE type = 'UnitAssigned'")]
+    await conn.close()
+    await wait_for_tablets(made, tablets)
+    await asyncio.sleep(1)
+    lost_frames, duplicated_frames, misrouted = assignment_delivery(made, [tablets])
+    double_booked = sum(n - 1 for n in per_unit.values() if n > 1)
+    out.lost = (1000 - stored) + (stored - with_triage) + lost_frames
+    out.duplicated = double_booked + duplicated_frames + max(0, stored - 1000)
+    bad_status = sorted({s for s in triaged[:len(ids)] if s != 200} | {s for s in triaged[len(ids):] if s not in (201, 409)})
+    out.passed = (len(ids) == 1000 and stored == 1000 and with_triage == 1000 and not out.lost and not out.duplicated
+                  and not misrouted and not bad_status and len(per_unit) == len(units))
+    out.detail = (f"1000 stored and triaged in {elapsed:.1f} s; {len(made)} assignments over {len(per_unit)} units, "
+                  f"double-booked {double_booked}; unexpected statuses {bad_status}")
+    for tablet in tablets.values():
+        tablet.close()
+
+
 SCENARIOS: list[Callable[[Lab, Outcome], Awaitable[None]]] = [
     redis_killed_between_commit_and_publish,
     redis_restarted_empty,
@@ -317,6 +524,9 @@ SCENARIOS: list[Callable[[Lab, Outcome], Awaitable[None]]] = [
     slow_redis_keeps_intake_bounded,
     skewed_clocks_do_not_reorder,
     burst_of_1000_incidents,
+    assignments_reach_tablets_once_through_redis_outage,
+    tablets_resume_after_sigkill_with_each_assignment_once,
+    mass_casualty_burst_triaged_and_units_assigned_once,
 ]
 
 

@@ -13,6 +13,6 @@ def test_every_chaos_scenario_passes_with_nothing_lost_or_duplicated():
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     failed = [r for r in summary["results"] if not r["passed"]]
     assert failed == [], result.stderr[-3000:]
-    assert summary["scenarios"] >= 7
+    assert summary["scenarios"] >= 10
     assert summary["passed"] == summary["scenarios"]
     assert summary["lost"] == 0 and summary["duplicated"] == 0
