@@ -10,6 +10,7 @@ import time
 import aiomqtt
 
 from dispatch.ports import SystemClock
+from integrations.panic.mqtt import PRESS_RETRY_DELAYS_S
 from integrations.panic.signing import sign
 from ops import local_services
 from server import Server
@@ -282,3 +283,30 @@ async def test_a_press_sent_while_the_server_restarts_is_delivered_once_after(da
         assert [p["message_id"] for p in await _panic_presses(api)] == ["while-down", "after"]
     finally:
         await again.stop()
+
+
+class FlakyPanic:
+    """The panic service failing its first `failures` presses, as if PostgreSQL were restarting."""
+
+    def __init__(self, real, failures: int):
+        self.real, self.failures, self.calls = real, failures, 0
+
+    async def press(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ConnectionResetError("PostgreSQL restarting")
+        return await self.real.press(*args, **kwargs)
+
+    async def heartbeat(self, *args, **kwargs):
+        return await self.real.heartbeat(*args, **kwargs)
+
+
+async def test_a_press_that_cannot_be_stored_is_not_acknowledged_and_comes_back(ems, dispatcher, mqtt_url):
+    await register(dispatcher)
+    listener = ems.integrations.mqtt
+    assert await wait_until(lambda: _now(listener.connected.is_set()), 15)
+    flaky = listener.panic = FlakyPanic(listener.panic, failures=len(PRESS_RETRY_DELAYS_S) + 1)  # beyond the retries
+    await publish(mqtt_url, "ems/panic/PB-0001/press", {"message_id": "unlucky"})
+    assert await wait_until(lambda: _count(dispatcher, 1), 20)
+    assert flaky.calls > flaky.failures  # given up in-process, redelivered by the broker after reconnecting
+    assert [p["message_id"] for p in await _panic_presses(dispatcher)] == ["unlucky"]
