@@ -96,7 +96,8 @@ PATHS.update({
         "responses": {"200": json_response("Received", OBJECT), **error_responses(400, 404, 413, 422, 429)},
     }},
     "/api/v1/hospitals/{hospital_id}/fhir-endpoint": {"put": _op(
-        "Where the hospital receives FHIR R4 pre-arrival bundles, and its fallback SMS number",
+        "Where the hospital receives FHIR R4 pre-arrival bundles (retried with backoff, each alert version sent at"
+        " most once), and the SMS number used when that endpoint keeps failing",
         params=[_path_param("hospital_id", {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,60}$"})],
         errors=(400, 401, 403, 404, 413, 422, 429),
         body={"type": "object", "properties": {"fhir_url": {"type": ["string", "null"], "pattern": "^https?://"},
