@@ -217,7 +217,11 @@ class SimResult:
 
 @dataclass
 class Simulation:
-    """One run of one policy. `road` is the true travel (a routing.service.RoutingService or any EtaProvider)."""
+    """One run of one policy. `road` is the true travel (a routing.service.RoutingService or any EtaProvider).
+
+    Give each run its own routing service: its tree cache keeps float32 seconds, so a warm cache shifts ETAs by
+    microseconds and a repeat run would differ in the last digits.
+    """
 
     calls: list[SimCall]
     fleet_events: list[Event]

@@ -54,8 +54,9 @@ def city_region(config: Config) -> Region:
                   graph.node_lat[usable_nodes], graph.node_lon[usable_nodes], None)
 
 
-TOWNS = [(12.5, 10.0, 3.0, 1.0), (17.5, 10.0, 3.0, 1.0), (5.0, 4.0, 2.0, 0.4), (25.0, 16.0, 2.0, 0.4)]  # x, y, km, weight
-SYNTHETIC_STATIONS = {"west": (11.0, 9.0), "east": (19.0, 11.0), "south-west": (5.0, 4.0), "north-east": (25.0, 16.0)}
+TOWNS = [(12.5, 10.0, 2.5, 1.0), (18.0, 10.0, 2.5, 1.0), (5.0, 4.0, 2.0, 0.4), (25.0, 16.0, 2.0, 0.4)]  # x, y, km, weight
+# The river runs at x = 15.25 km; each town's station sits near the other bank's suburbs, as the crow flies.
+SYNTHETIC_STATIONS = {"west": (9.0, 10.0), "east": (16.5, 10.0), "south-west": (5.0, 4.0), "north-east": (25.0, 16.0)}
 SYNTHETIC_HOSPITALS = {"west-general": (12.0, 11.5), "east-general": (18.0, 8.5), "north-west": (4.0, 15.0)}
 SYNTHETIC_FLEET = [("ALS", "west"), ("ALS", "east"), ("ALS", "south-west"), ("ALS", "north-east"),
                    ("BLS", "west"), ("BLS", "east"), ("BLS", "west"), ("BLS", "east"), ("BLS", "south-west"),
@@ -63,8 +64,8 @@ SYNTHETIC_FLEET = [("ALS", "west"), ("ALS", "east"), ("ALS", "south-west"), ("AL
 
 
 def synthetic_region() -> Region:
-    """Two towns facing each other across a river with bridges 7 km north and south of their centres."""
-    graph = river_grid(width_km=30, height_km=20, spacing_m=500, bridges_km=(3.0, 17.0))
+    """Two towns facing each other across a river with bridges 5 km north and south of their centres."""
+    graph = river_grid(width_km=30, height_km=20, spacing_m=500, bridges_km=(5.0, 15.0))
     at = datetime(2026, 1, 1, tzinfo=UTC)
     events: list[Event] = []
     for hospital_id, (x, y) in SYNTHETIC_HOSPITALS.items():
@@ -85,7 +86,7 @@ def synthetic_region() -> Region:
 
 async def run(region: Region, params: SimParams, policies: list[str], cell_m: float,
               progress: bool) -> tuple[list[SimResult], list[Cell], RoutingService]:
-    road = RoutingService(region.graph, max_eta_s=3600)
+    road = RoutingService(region.graph, max_eta_s=3600)  # for the coverage plot
     cells = demand_grid(region.graph.bounds, cell_m, region.demand_lat, region.demand_lon, region.demand_weight)
     calls = generate_calls(params, region.demand_lat, region.demand_lon, region.demand_weight)
     results = []
@@ -93,7 +94,10 @@ async def run(region: Region, params: SimParams, policies: list[str], cell_m: fl
               disable=not progress, file=sys.stderr) as bar:
         for name in policies:
             bar.set_postfix_str(name)
-            sim = Simulation(calls, region.fleet_events, road, POLICIES[name], params, cells=cells)
+            # a fresh routing service per policy: its cached trees hold float32 seconds, and a run must not
+            # depend on which policy ran before it
+            sim = Simulation(calls, region.fleet_events, RoutingService(region.graph, max_eta_s=3600),
+                             POLICIES[name], params, cells=cells)
             results.append(await sim.run(progress=bar.update))
     return results, cells, road
 
@@ -161,7 +165,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--calls-per-day", type=float, default=None, help="default 120 (city), 150 (synthetic)")
     parser.add_argument("--region", choices=["city", "synthetic"], default="city")
     parser.add_argument("--policies", default=",".join(POLICIES), help=f"comma-separated, of {', '.join(POLICIES)}")
-    parser.add_argument("--cell-m", type=float, default=500.0, help="coverage grid cell size (m)")
+    parser.add_argument("--cell-m", type=float, default=None, help="coverage grid cell size (m); 500 city, 1000 synthetic")
     parser.add_argument("--out", type=Path, default=REPO / "var" / "sim", help="where plots and results.json go")
     parser.add_argument("--json", action="store_true", help="one JSON line per policy on stdout")
     parser.add_argument("--no-plots", action="store_true")
@@ -178,6 +182,7 @@ def main(argv: list[str] | None = None) -> None:
     params = SimParams(hours=args.hours, seed=args.seed,
                        calls_per_day=args.calls_per_day or (120.0 if args.region == "city" else 150.0))
     policies = args.policies.split(",")
+    args.cell_m = args.cell_m or (500.0 if args.region == "city" else 1000.0)
     results, cells, road = asyncio.run(run(region, params, policies, args.cell_m, sys.stderr.isatty()))
     report = sys.stderr if args.json else sys.stdout
     print(f"{region.name}: {region.graph.node_count} road nodes, {len(cells)} demand cells of {args.cell_m:.0f} m, "

@@ -1,0 +1,206 @@
+"""Coverage map and move-ups, KPI reports (JSON and CSV), and incident replay. Dispatchers and admins only."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import numpy as np
+
+from api.base import ApiError, BaseHandler
+from api.openapi import PATHS, SCHEMAS, error_responses, json_response
+from db import reports, tracks
+from dispatch import kpi
+from dispatch.coverage import CoverageService, demand_grid
+from dispatch.errors import FieldError, Invalid, NotFound
+from dispatch.model import Capability
+
+READERS = ("dispatcher", "admin")
+COVERAGE_CELL_M = 600.0
+MAX_REPORT_DAYS = 366
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def coverage_service(ctx) -> CoverageService:
+    """Built on first use for the loaded road graph (demand = road density), then kept with the other services."""
+    routing = ctx.routing
+    if routing is None:
+        raise ApiError(503, "the road graph is still loading; try again in a few seconds", headers={"Retry-After": "5"})
+    built = ctx.services.get("coverage")
+    if built is None or built[0] is not routing:
+        g = routing.graph
+        nodes = np.unique(np.concatenate([g.edge_src[g.usable], g.edge_dst[g.usable]]))
+        cells = demand_grid(g.bounds, COVERAGE_CELL_M, g.node_lat[nodes], g.node_lon[nodes])
+        built = (routing, CoverageService(ctx.store, ctx.clock, routing, ctx.avl, cells))
+        ctx.services["coverage"] = built
+    return built[1]
+
+
+class CoverageHandler(BaseHandler):
+    async def get(self) -> None:
+        self.require(*READERS)
+        raw = self.get_query_argument("capability", "ALS")
+        try:
+            capability = Capability(raw)
+        except ValueError:
+            raise Invalid(FieldError("capability", "must be ALS, BLS or FR")) from None
+        self.send_json(await coverage_service(self.ctx).snapshot(capability))
+
+
+def _move_json(move) -> dict:
+    return {"unit_id": move.unit_id, "post_id": move.post.id, "post_name": move.post.name,
+            "location": move.post.location, "gain": move.gain}
+
+
+class MoveUpsHandler(BaseHandler):
+    async def get(self) -> None:
+        self.require(*READERS)
+        self.send_json({"suggestions": [_move_json(m) for m in await coverage_service(self.ctx).suggestions()]})
+
+    async def post(self) -> None:
+        identity = self.require(*READERS)
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise Invalid(FieldError("body", "must be a JSON object"))
+        errors = [FieldError(name, "is required (a non-empty string)") for name in ("unit_id", "post_id")
+                  if not isinstance(body.get(name), str) or not body.get(name)]
+        gain = body.get("gain")
+        if gain is not None and (isinstance(gain, bool) or not isinstance(gain, int | float) or not 0 <= gain <= 1):
+            errors.append(FieldError("gain", "must be a number from 0 to 1"))
+        if errors:
+            raise Invalid(errors)
+        unit = await coverage_service(self.ctx).accept(body["unit_id"], body["post_id"], actor=identity.actor,
+                                                       role=identity.role, gain=gain)
+        self.send_json(unit, 201)
+
+
+def _day_argument(handler: BaseHandler, name: str, default: date) -> date:
+    raw = handler.get_query_argument(name, None)
+    if raw is None:
+        return default
+    try:
+        if len(raw) != 10:
+            raise ValueError
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise Invalid(FieldError(name, "must be a date, YYYY-MM-DD")) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise Invalid(FieldError(name, f"must be from {FIRST_DAY} to {LAST_DAY}"))
+    return day
+
+
+async def kpi_report(handler: BaseHandler) -> dict[str, Any]:
+    """Intervals for incidents reported on local (Thai) days `from`..`to` inclusive; the last 7 days by default."""
+    today = (handler.ctx.clock.now() + kpi.LOCAL_OFFSET).date()
+    first = _day_argument(handler, "from", today - timedelta(days=6))
+    last = _day_argument(handler, "to", today)
+    if last < first:
+        raise Invalid(FieldError("to", "must not be before from"))
+    if (last - first).days >= MAX_REPORT_DAYS:
+        raise Invalid(FieldError("to", f"a report covers at most {MAX_REPORT_DAYS} days"))
+    start = datetime.combine(first, time(), tzinfo=UTC) - kpi.LOCAL_OFFSET
+    end = datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC) - kpi.LOCAL_OFFSET
+    rows = kpi.incident_rows(await reports.incidents_reported_between(handler.ctx.pool, start, end))
+    await handler.audit("report", "kpi", {"from": first.isoformat(), "to": last.isoformat(), "count": len(rows)})
+    return {"from": first.isoformat(), "to": last.isoformat(), "response": kpi.response_summary(rows),
+            "intervals": kpi.interval_summary(rows)}
+
+
+class KpiHandler(BaseHandler):
+    async def get(self) -> None:
+        self.require(*READERS)
+        self.send_json(await kpi_report(self))
+
+
+class KpiCsvHandler(BaseHandler):
+    async def get(self) -> None:
+        self.require(*READERS)
+        report = await kpi_report(self)
+        self.set_header("Content-Type", "text/csv; charset=utf-8")
+        self.set_header("Content-Disposition", f'attachment; filename="kpi-{report["from"]}-{report["to"]}.csv"')
+        self.finish(kpi.to_csv(report["intervals"]))
+
+
+class ReplayHandler(BaseHandler):
+    async def get(self, incident_id: str) -> None:
+        self.require(*READERS)
+        events = await reports.incident_events(self.ctx.pool, int(incident_id))
+        if not events:
+            raise NotFound("no such incident")
+        unit_ids = sorted({e.payload["unit_id"] for e in events if isinstance(e.payload.get("unit_id"), str)})
+        incident = await self.ctx.store.get("incidents", int(incident_id))
+        still_open = incident is not None and incident.is_open
+        start, end = events[0].occurred_at, self.ctx.clock.now() if still_open else events[-1].occurred_at
+        unit_tracks = [{"unit_id": unit_id, "points": [
+            {"at": p["recorded_at"], "lat": p["lat"], "lon": p["lon"], "speed_mps": p["speed_mps"],
+             "heading_deg": p["heading_deg"]} for p in await tracks.track(self.ctx.pool, unit_id, start, end)]}
+            for unit_id in unit_ids]
+        await self.audit("replay", f"incident:{incident_id}")
+        self.send_json({"incident_id": int(incident_id), "events": events, "tracks": unit_tracks})
+
+
+# ---- OpenAPI ------------------------------------------------------------------------------------------------
+NUMBER_OR_NULL = {"type": ["number", "null"]}
+SCHEMAS.update({
+    "CoverageMap": {"type": "object", "required": ["capability", "travel_budget_s", "covered_share", "unit_ids", "cells"],
+                    "properties": {
+                        "capability": {"type": "string", "enum": ["ALS", "BLS", "FR"]},
+                        "travel_budget_s": {"type": "number"}, "covered_share": {"type": "number"},
+                        "unit_ids": {"type": "array", "items": {"type": "string"}},
+                        "cells": {"type": "array", "items": {"type": "object", "required": ["lat", "lon", "weight", "eta_s"],
+                                  "properties": {"lat": {"type": "number"}, "lon": {"type": "number"},
+                                                 "weight": {"type": "number"}, "eta_s": NUMBER_OR_NULL}}}}},
+    "MoveUp": {"type": "object", "required": ["unit_id", "post_id", "post_name", "location", "gain"],
+               "properties": {"unit_id": {"type": "string"}, "post_id": {"type": "string"},
+                              "post_name": {"type": "string"}, "location": {"$ref": "#/components/schemas/LatLon"},
+                              "gain": {"type": "number"}}},
+    "KpiInterval": {"type": "object", "required": ["day", "colour", "interval", "n", "p50_s", "p90_s", "mean_s"],
+                    "properties": {"day": {"type": "string"}, "colour": {"type": "string"},
+                                   "interval": {"type": "string"}, "n": {"type": "integer"},
+                                   "p50_s": NUMBER_OR_NULL, "p90_s": NUMBER_OR_NULL, "mean_s": NUMBER_OR_NULL}},
+})
+_DAY = {"type": "string", "format": "date", "pattern": "^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"}
+_DAYS = [{"name": n, "in": "query", "schema": _DAY,
+          "description": "local (Thai) day, 2000-01-01 to 2099-12-31; `to` not before `from`, at most 366 days"}
+         for n in ("from", "to")]
+_KPI = {"type": "object", "required": ["from", "to", "response", "intervals"], "properties": {
+    "from": {"type": "string"}, "to": {"type": "string"}, "response": {"type": "object"},
+    "intervals": {"type": "array", "items": {"$ref": "#/components/schemas/KpiInterval"}}}}
+_POINT = {"type": "object", "required": ["at", "lat", "lon"], "properties": {
+    "at": {"type": "string", "format": "date-time"}, "lat": {"type": "number"}, "lon": {"type": "number"},
+    "speed_mps": NUMBER_OR_NULL, "heading_deg": NUMBER_OR_NULL}}
+PATHS.update({
+    "/api/v1/coverage": {"get": {
+        "summary": "Per grid cell, the road ETA of the nearest available unit able to take a call of this capability",
+        "parameters": [{"name": "capability", "in": "query", "schema": {"type": "string", "enum": ["ALS", "BLS", "FR"]}}],
+        "responses": {"200": json_response("The coverage map", {"$ref": "#/components/schemas/CoverageMap"}),
+                      **error_responses(401, 403, 422, 503)}}},
+    "/api/v1/coverage/moveups": {
+        "get": {"summary": "Idle units worth moving to another post (DMEXCLP expected-coverage gain), best first",
+                "responses": {"200": json_response("Suggestions", {"type": "object", "required": ["suggestions"],
+                              "properties": {"suggestions": {"type": "array", "items": {"$ref": "#/components/schemas/MoveUp"}}}}),
+                              **error_responses(401, 403, 503)}},
+        "post": {"summary": "Accept a move-up: the unit stands by at the post (a UnitRelocated event)",
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["unit_id", "post_id"], "properties": {
+                         "unit_id": {"type": "string", "minLength": 1}, "post_id": {"type": "string", "minLength": 1},
+                         "gain": {"type": "number", "minimum": 0, "maximum": 1}}}}}},
+                 "responses": {"201": json_response("The unit", {"type": "object"}),
+                               **error_responses(400, 401, 403, 404, 409, 413, 422, 503)}}},
+    "/api/v1/reports/kpi": {"get": {
+        "summary": "NFPA-style intervals (p50/p90/mean) per day and per colour, and red within 8 minutes",
+        "parameters": _DAYS, "responses": {"200": json_response("The report", _KPI), **error_responses(401, 403, 422)}}},
+    "/api/v1/reports/kpi.csv": {"get": {
+        "summary": "The same intervals as CSV (day, colour, interval, n, p50_s, p90_s, mean_s)", "parameters": _DAYS,
+        "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                      **error_responses(401, 403, 422)}}},
+    "/api/v1/incidents/{incident_id}/replay": {"get": {
+        "summary": "The incident's events in seq order and its units' AVL tracks, for playback",
+        "parameters": [{"name": "incident_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}],
+        "responses": {"200": json_response("Events and tracks", {
+            "type": "object", "required": ["incident_id", "events", "tracks"], "properties": {
+                "incident_id": {"type": "integer"},
+                "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
+                "tracks": {"type": "array", "items": {"type": "object", "required": ["unit_id", "points"], "properties": {
+                    "unit_id": {"type": "string"}, "points": {"type": "array", "items": _POINT}}}}}}),
+            **error_responses(401, 403, 404)}}},
+})
