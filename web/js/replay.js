@@ -46,7 +46,8 @@
     const replay = await EMS.api("GET", `/api/v1/incidents/${incidentId}/replay`);
     const times = [...replay.events.map(e => Date.parse(e.occurred_at)),
                    ...replay.tracks.flatMap(tr => tr.points.map(p => Date.parse(p.at)))];
-    const start = Math.min(...times), end = Math.max(...times);
+    const start = Math.min(...times);
+    const end = start + Math.ceil((Math.max(...times) - start) / 1000 + 1) * 1000;  // on the scrubber's 1 s steps
     panel.hidden = false;
     panel.innerHTML = `
       <h3>${esc(t("replay.title", {id: incidentId}))}</h3>
