@@ -23,8 +23,8 @@ async def browser():
         await browser.close()
 
 
-async def open_page(browser, url: str, *, width: int = 1400, height: int = 900, locale: str = "en-US"):
-    context = await browser.new_context(viewport={"width": width, "height": height}, locale=locale)
+async def open_page(browser, url: str, *, width: int = 1400, height: int = 900, locale: str = "en-US", **context_options):
+    context = await browser.new_context(viewport={"width": width, "height": height}, locale=locale, **context_options)
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))

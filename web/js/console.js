@@ -20,9 +20,8 @@ loadBaseMap();
 
 async function loadBaseMap() {
   try {
-    const roads = await EMS.api("GET", "/api/v1/map/roads");
-    L.geoJSON(roads, {style: f => ({color: ["motorway", "trunk", "primary"].includes(f.properties.highway) ? "#e08a3c" : "#9aa5b1",
-                                     weight: ["motorway", "trunk", "primary", "secondary"].includes(f.properties.highway) ? 3 : 1})}).addTo(map);
+    await EMS.addBaseMap(map, {style: f => ({color: ["motorway", "trunk", "primary"].includes(f.properties.highway) ? "#e08a3c" : "#9aa5b1",
+                                             weight: ["motorway", "trunk", "primary", "secondary"].includes(f.properties.highway) ? 3 : 1})});
   } catch (e) { /* no road layer: markers still work */ }
 }
 

@@ -89,6 +89,19 @@ const EMS = (() => {
     return `${m}:${String(s).padStart(2, "0")}`;
   }
 
+  // ---- base map -------------------------------------------------------------------------------------------
+  // The project's own road graph (GeoJSON, no internet or tile server needed), unless the page's
+  // <meta name="ems-tile-url" content="https://…/{z}/{x}/{y}.png"> names a tile server (set by whoever deploys).
+  async function addBaseMap(map, {minClass, style} = {}) {
+    const tileUrl = document.querySelector('meta[name="ems-tile-url"]')?.content;
+    if (tileUrl) {
+      L.tileLayer(tileUrl, {maxZoom: 19}).addTo(map);
+      return;
+    }
+    const roads = await api("GET", "/api/v1/map/roads" + (minClass ? `?min_class=${encodeURIComponent(minClass)}` : ""));
+    L.geoJSON(roads, {interactive: false, style: style || {color: "#9aa5b1", weight: 2}}).addTo(map).bringToBack();
+  }
+
   // ---- real-time ------------------------------------------------------------------------------------------
   // Connects to /ws, resumes with the last seq it applied (kept in localStorage per page), reconnects with
   // backoff, and replays the offline queue in order once connected. onFrame(frame) gets every frame.
@@ -182,5 +195,5 @@ const EMS = (() => {
   }
 
   return {token, login, logout, api, ApiError, escapeHtml, defineLabels, t, setLanguage, getLanguage,
-          translatePage, clock, minutes, Realtime};
+          translatePage, clock, minutes, addBaseMap, Realtime};
 })();

@@ -83,10 +83,7 @@ function ensureMap(center) {
   if (state.map) { state.map.invalidateSize(); return state.map; }
   state.map = L.map("map", {zoomControl: true}).setView([center.lat, center.lon], 14);
   state.map.attributionControl.addAttribution("© OpenStreetMap contributors");
-  // The project's own road graph as the base map: works with no tile server and no internet.
-  EMS.api("GET", "/api/v1/map/roads?min_class=tertiary").then(roads => {
-    L.geoJSON(roads, {interactive: false, style: {color: "#9aa5b1", weight: 2}}).addTo(state.map).bringToBack();
-  }).catch(() => {});
+  EMS.addBaseMap(state.map, {minClass: "tertiary"}).catch(() => { /* offline: the route line still shows */ });
   return state.map;
 }
 
@@ -141,17 +138,24 @@ function renderDestinations() {
   });
 }
 
+// The latest fix is sent every 5 s while connected, so a parked ambulance (no new fixes) still reports where it
+// is and a fix taken while offline is delivered after reconnect.
+const PING_INTERVAL_MS = 5000;
 function watchPosition() {
   if (!navigator.geolocation) return;
-  let lastSent = 0;
   navigator.geolocation.watchPosition(p => {
+    const first = !state.fix;
     state.position = {lat: p.coords.latitude, lon: p.coords.longitude};
-    if (Date.now() - lastSent < 5000) return;
-    lastSent = Date.now();
-    realtime.send({type: "position", lat: p.coords.latitude, lon: p.coords.longitude,
-                   speed_mps: p.coords.speed ?? undefined, heading_deg: p.coords.heading ?? undefined,
-                   accuracy_m: p.coords.accuracy});
+    state.fix = {type: "position", lat: p.coords.latitude, lon: p.coords.longitude,
+                 speed_mps: p.coords.speed ?? undefined, heading_deg: p.coords.heading ?? undefined,
+                 accuracy_m: p.coords.accuracy};
+    if (first) sendFix();
   }, () => {}, {enableHighAccuracy: true, maximumAge: 5000});
+  setInterval(sendFix, PING_INTERVAL_MS);
+}
+
+function sendFix() {
+  if (state.fix) realtime.send(state.fix);
 }
 
 function onFrame(frame) {
@@ -169,6 +173,8 @@ function onFrame(frame) {
 }
 
 function onState(s) {
+  if (s.connected && !state.connected) sendFix();  // where we are, as soon as the link is back
+  state.connected = !!s.connected;
   $("#degraded").classList.toggle("show", !s.connected || !!s.revoked);
   if (s.revoked) $("#degraded").textContent = t("common.revoked");
   $("#conn").textContent = s.connected ? "●" : "○";
