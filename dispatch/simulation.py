@@ -180,6 +180,9 @@ class SimUnit:
     def position(self, t: float) -> LatLon:
         return self.motion.at(t) if self.motion else self.post
 
+    def arrive(self) -> None:
+        self.post, self.motion = self.motion.destination, None
+
 
 class SimPositions:
     """The UnitPositions port: where the simulated units are (moving, or parked away from their station)."""
@@ -354,7 +357,7 @@ class Simulation:
         self._after(unit, travel, lambda: self._on_scene(unit, incident_id))
 
     async def _on_scene(self, unit: SimUnit, incident_id: int) -> None:
-        unit.post, unit.motion = unit.motion.destination, None
+        unit.arrive()
         await self._status(unit.id, UnitStatus.ON_SCENE)
         self._after(unit, self._call_of[incident_id].on_scene_s, lambda: self._leave_scene(unit, incident_id))
 
@@ -370,7 +373,7 @@ class Simulation:
         self._after(unit, travel, lambda: self._at_hospital(unit, incident_id))
 
     async def _at_hospital(self, unit: SimUnit, incident_id: int) -> None:
-        unit.post, unit.motion = unit.motion.destination, None
+        unit.arrive()
         await self._status(unit.id, UnitStatus.AT_HOSPITAL)
         self._after(unit, self._call_of[incident_id].handover_s, lambda: self._free(unit, incident_id))
 
@@ -391,7 +394,7 @@ class Simulation:
         await self._serve_waiting()
 
     async def _back(self, unit: SimUnit) -> None:
-        unit.post, unit.motion = unit.motion.destination, None
+        unit.arrive()
         await self._status(unit.id, UnitStatus.AVAILABLE)
         await self._serve_waiting()
 
@@ -413,7 +416,7 @@ class Simulation:
             return
 
     async def _parked(self, unit: SimUnit) -> None:
-        unit.post, unit.motion = unit.motion.destination, None
+        unit.arrive()  # still available: nothing to record
 
     # ---- results ----------------------------------------------------------------------------------------------
     async def _result(self) -> SimResult:
