@@ -176,7 +176,8 @@ class Assignment(msgspec.Struct, kw_only=True):
 
     @property
     def is_open(self) -> bool:
-        return self.status in (AssignmentStatus.AWAITING_ACK, AssignmentStatus.ACKNOWLEDGED)
+        """Open while the escalation ladder may still act on it; acknowledged ones must not pile up in its scan."""
+        return self.status is AssignmentStatus.AWAITING_ACK
 
 
 class Patient(msgspec.Struct, kw_only=True):

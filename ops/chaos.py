@@ -552,11 +552,165 @@ async def run(names: list[str] | None = None) -> list[Outcome]:
     return outcomes
 
 
+# ---- soak --------------------------------------------------------------------------------------------------
+
+def slope_per_minute(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (seconds, value) points, per minute."""
+    if len(points) < 2:
+        return 0.0
+    mean_t = sum(t for t, _ in points) / len(points)
+    mean_v = sum(v for _, v in points) / len(points)
+    spread = sum((t - mean_t) ** 2 for t, _ in points)
+    return 0.0 if spread == 0 else 60 * sum((t - mean_t) * (v - mean_v) for t, v in points) / spread
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def p95(values: list[float]) -> float:
+    return sorted(values)[max(0, int(len(values) * 0.95) - 1)] if values else 0.0
+
+
+class TimedApi:
+    """Api calls that record their latency and count failures."""
+
+    def __init__(self, api: Api, latencies: list[tuple[float, float]], errors: list[str]):
+        self.api, self.latencies, self.errors = api, latencies, errors
+
+    async def post(self, path: str, body=None, *, ok=(200, 201), **kw):
+        started = time.monotonic()
+        try:
+            status, reply = await self.api.post(path, body, **kw)
+        except Exception as exc:  # timeouts and resets count as errors, the load goes on
+            status, reply = 599, repr(exc)
+        self.latencies.append((time.monotonic(), time.monotonic() - started))
+        if status not in ok:
+            self.errors.append(f"{path} {status} {str(reply)[:200]}")
+        return status, reply
+
+
+async def soak(minutes: float, rate_per_s: float) -> dict:
+    """Intake at `rate_per_s` incidents/s (triaged, then cancelled) plus whole jobs (assign, en route, on scene,
+    available, close) at a quarter of that rate, across two processes with consoles and crew tablets open."""
+    lab = await Lab.open("soak")
+    try:
+        units = await lab.seed_city()
+        servers = await lab.start_servers(2)
+        token = await lab.token()
+        await lab.routing_ready(token)
+        consoles = [Collector(await Socket.connect(s.port, token)) for s in servers]
+        tablets = await open_tablets(lab, servers[1].port, units)
+        latencies: list[tuple[float, float]] = []
+        errors: list[str] = []
+        apis = [TimedApi(Api(s.base_url, token), latencies, errors) for s in servers]
+        accepted: list[int] = []
+        made: list[tuple[int, str]] = []
+        in_flight = asyncio.Semaphore(64)
+        started = time.monotonic()
+        deadline = started + minutes * 60
+
+        async def one_call(n: int) -> None:
+            async with in_flight:
+                api = apis[n % 2]
+                status, incident = await api.post("/api/v1/incidents", REPORT, headers={"Idempotency-Key": f"soak-{n}"})
+                if status != 201:
+                    return
+                accepted.append(incident["last_seq"])
+                await api.post(f"/api/v1/incidents/{incident['id']}/triage", {"group": 11, "determinant": 3})
+                await api.post(f"/api/v1/incidents/{incident['id']}/status", {"status": "cancelled", "reason": "soak"})
+
+        async def intake() -> None:
+            calls, n = set(), 0
+            while time.monotonic() < deadline:
+                task = asyncio.create_task(one_call(n))
+                calls.add(task)
+                task.add_done_callback(calls.discard)
+                n += 1
+                await asyncio.sleep(max(0.0, started + n / rate_per_s - time.monotonic()))
+            await asyncio.gather(*calls)
+
+        async def jobs() -> None:
+            n, jobs_per_s = 0, rate_per_s / 4
+            while time.monotonic() < deadline:
+                await asyncio.sleep(max(0.0, started + n / jobs_per_s - time.monotonic()))
+                unit_id, api = units[n % len(units)], apis[n % 2]
+                n += 1
+                status, incident = await api.post("/api/v1/incidents", REPORT)
+                if status != 201:
+                    continue
+                accepted.append(incident["last_seq"])
+                status, assignment = await api.post(f"/api/v1/incidents/{incident['id']}/assignments",
+                                                    {"unit_id": unit_id}, ok=(201,))
+                if status != 201:
+                    continue
+                made.append((assignment["id"], unit_id))
+                for step in ("en_route", "on_scene", "available"):
+                    await api.post(f"/api/v1/units/{unit_id}/status", {"status": step})
+                await api.post(f"/api/v1/incidents/{incident['id']}/status", {"status": "closed"})
+
+        samples: list[dict] = []
+        sample_s = max(5.0, min(30.0, minutes * 60 / 12))
+
+        async def sample() -> None:
+            while time.monotonic() < deadline:
+                await asyncio.sleep(sample_s)
+                now = time.monotonic()
+                recent = [d for t, d in latencies if t > now - sample_s]
+                seen = set(consoles[0].seqs)
+                samples.append({"t": now - started, "rss_mb": sum(rss_mb(s.proc.pid) for s in servers),
+                                "p95_ms": p95(recent) * 1000, "backlog": sum(1 for q in accepted if q not in seen)})
+
+        await asyncio.gather(intake(), jobs(), sample())
+        expected = set(accepted)
+        for console in consoles:
+            await console.wait_for(expected, timeout_s=60)
+        await wait_for_tablets(made, tablets, timeout_s=60)
+        await asyncio.sleep(1)
+        lost = duplicated = 0
+        for console in consoles:
+            console_lost, console_duplicated = delivery(accepted, console.seqs)
+            lost, duplicated = lost + console_lost, duplicated + console_duplicated
+        tablets_lost, tablets_duplicated, misrouted = assignment_delivery(made, [tablets])
+        steady = [x for x in samples if x["t"] >= min(30.0, minutes * 60 / 4)] or samples  # after warm-up
+        all_latencies = [d for _, d in latencies]
+        for collector in [*consoles, *tablets.values()]:
+            collector.close()
+        return {
+            "soak_minutes": minutes, "rate_per_s": rate_per_s, "requests": len(latencies), "errors": len(errors),
+            "incidents": len(accepted), "assignments": len(made), "lost": lost + tablets_lost,
+            "duplicated": duplicated + tablets_duplicated + misrouted,
+            "rss_mb_start": round(samples[0]["rss_mb"], 1) if samples else None,
+            "rss_mb_end": round(samples[-1]["rss_mb"], 1) if samples else None,
+            "rss_slope_mb_per_min": round(slope_per_minute([(x["t"], x["rss_mb"]) for x in steady]), 2),
+            "latency_p95_ms": round(p95(all_latencies) * 1000, 1),
+            "latency_p95_slope_ms_per_min": round(slope_per_minute([(x["t"], x["p95_ms"]) for x in steady]), 2),
+            "backlog_max": max((x["backlog"] for x in samples), default=0),
+            "backlog_slope_per_min": round(slope_per_minute([(x["t"], x["backlog"]) for x in steady]), 2),
+            "samples": len(samples), "first_errors": errors[:3],
+        }
+    finally:
+        await lab.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON line with the totals")
     parser.add_argument("--only", nargs="*", help="run only these scenarios")
+    parser.add_argument("--soak", type=float, metavar="MINUTES",
+                        help="instead of the scenarios: run load for MINUTES and report memory and latency slopes")
+    parser.add_argument("--rate", type=float, default=8.0, help="soak intake rate, incidents per second (default 8)")
     args = parser.parse_args()
+    if args.soak:
+        report = asyncio.run(soak(args.soak, args.rate))
+        print(json.dumps(report, ensure_ascii=False) if args.json else json.dumps(report, indent=2, ensure_ascii=False))
+        sys.exit(0 if report["lost"] == 0 and report["duplicated"] == 0 and report["errors"] == 0 else 1)
     outcomes = asyncio.run(run(args.only))
     summary = {"scenarios": len(outcomes), "passed": sum(o.passed for o in outcomes),
                "lost": sum(o.lost for o in outcomes), "duplicated": sum(o.duplicated for o in outcomes),

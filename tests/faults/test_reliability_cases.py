@@ -158,3 +158,38 @@ async def test_ids_and_seqs_past_32_bits_and_js_safe_range_work_end_to_end(serve
     assert [f["seq"] for f in await resumed.events(2)] == [big + 2, big + 3]
     socket.close()
     resumed.close()
+
+
+async def test_silent_crew_is_escalated_even_after_ten_thousand_finished_jobs(database_url, redis_url):
+    """No hard-coded cap: the escalation ladder must still see a new assignment when the history is long."""
+    await reset_state(database_url, redis_url)
+    fast = dict(ack_timeout_other_s=0.2, ack_timeout_red_s=0.2, escalation_steps_s=(0.0, 30.0, 60.0, 90.0))
+    running = Server(server_config(database_url, redis_url, **fast))
+    await running.start()
+    try:
+        await demo.seed(running.ctx.store)
+        await routing_ready(running)
+        base = f"http://127.0.0.1:{running.config.port}"
+        dispatcher = Api(base, await make_user(running.ctx.pool, "disp-long", "dispatcher"))
+        crew = Api(base, await make_user(running.ctx.pool, "crew-long", "crew", unit_id="CB-BLS-01"))
+        _, incident = await dispatcher.post("/api/v1/incidents", {"channel": "phone", "location": SCENE})
+        _, done = await dispatcher.post(f"/api/v1/incidents/{incident['id']}/assignments", {"unit_id": "CB-BLS-01"})
+        assert (await crew.post(f"/api/v1/assignments/{done['id']}/ack"))[0] == 200
+        # months of finished jobs: 10,000 more acknowledged assignments in the projection, as the app stores them
+        await running.ctx.pool.execute(
+            "INSERT INTO assignments (id, is_open, last_seq, doc) SELECT g, a.is_open, a.last_seq,"
+            " jsonb_set(a.doc, '{id}', to_jsonb(g)) FROM assignments a, generate_series(2, 10001) g WHERE a.id = $1",
+            done["id"])
+        await running.ctx.pool.execute("SELECT setval('assignment_id_seq', 10001)")
+
+        _, silent_incident = await dispatcher.post("/api/v1/incidents", {"channel": "phone", "location": SCENE})
+        status, silent = await dispatcher.post(f"/api/v1/incidents/{silent_incident['id']}/assignments",
+                                               {"unit_id": "CB-BLS-03"})
+        assert status == 201 and silent["id"] == 10002
+
+        async def escalated():
+            return "repush" in (await running.ctx.store.get("assignments", silent["id"])).escalations
+
+        assert await wait_until(escalated, 15), "the ladder never reached the new assignment"
+    finally:
+        await running.stop()
