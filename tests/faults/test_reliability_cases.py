@@ -183,6 +183,8 @@ async def test_silent_crew_is_escalated_even_after_ten_thousand_finished_jobs(da
             done["id"])
         await running.ctx.pool.execute("SELECT setval('assignment_id_seq', 10001)")
 
+        console = await Socket.connect(running.config.port, dispatcher.token)
+        await console.next_of("snapshot")
         _, silent_incident = await dispatcher.post("/api/v1/incidents", {"channel": "phone", "location": SCENE})
         status, silent = await dispatcher.post(f"/api/v1/incidents/{silent_incident['id']}/assignments",
                                                {"unit_id": "CB-BLS-03"})
@@ -192,6 +194,11 @@ async def test_silent_crew_is_escalated_even_after_ten_thousand_finished_jobs(da
             return "repush" in (await running.ctx.store.get("assignments", silent["id"])).escalations
 
         assert await wait_until(escalated, 15), "the ladder never reached the new assignment"
+        while (frame := await console.next_of("event", timeout_s=15))["event"]["type"] != "AssignmentEscalated":
+            pass
+        assert frame["event"]["payload"]["assignment_id"] == silent["id"]  # the dispatcher is told
+        assert frame["event"]["payload"]["step"] == "repush"
+        console.close()
     finally:
         await running.stop()
 
