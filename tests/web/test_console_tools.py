@@ -4,7 +4,7 @@ console reaching the hospital board, whose acknowledgement is stored on the serv
 import re
 
 from tests.conftest import Api, wait_until
-from tests.web.conftest import click_map_at, open_page
+from tests.web.conftest import click_map_at, open_page, shot
 
 SCENE = {"lat": 13.3611, "lon": 100.9847}
 
@@ -78,6 +78,7 @@ async def test_console_destination_reaches_the_board_and_its_acknowledgement_per
     await countdown.wait_for()
     assert re.search(r"\d+:\d\d", await countdown.inner_text())
     assert await console.locator("#assignments .ladder li[data-step]").count() == 4
+    await console.screenshot(path=shot("console-assignment-en"))
 
     await console.locator("#destinations button[data-hospital]").first.wait_for()
     await console.keyboard.press("d")  # shortcut: send to the top recommended hospital

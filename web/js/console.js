@@ -14,6 +14,7 @@ const t = EMS.t, esc = EMS.escapeHtml;
 if (!EMS.token()) location.href = "/index.html";
 
 const map = L.map("map", {preferCanvas: true}).setView([13.361, 100.984], 13);
+map.createPane("incidents").style.zIndex = 650;  // incidents above unit and hospital labels
 L.control.scale({imperial: false}).addTo(map);
 map.attributionControl.addAttribution("© OpenStreetMap contributors");
 loadBaseMap();
@@ -52,9 +53,9 @@ function placeIncident(incident) {
   const existing = state.markers.get(incident.id);
   const open = !["closed", "cancelled"].includes(incident.status);
   if (!incident.location || !open) { if (existing) { existing.remove(); state.markers.delete(incident.id); } return; }
-  const style = {radius: 9, color: "#222", weight: 1, fillColor: COLOURS[colourOf(incident)] || "#78909c", fillOpacity: 0.9};
+  const style = {radius: 10, color: "#111", weight: 2, fillColor: COLOURS[colourOf(incident)] || "#78909c", fillOpacity: 0.9};
   if (existing) { existing.setLatLng([incident.location.lat, incident.location.lon]).setStyle(style); return; }
-  const marker = L.circleMarker([incident.location.lat, incident.location.lon], style).addTo(map);
+  const marker = L.circleMarker([incident.location.lat, incident.location.lon], {...style, pane: "incidents"}).addTo(map);
   marker.on("click", () => select(incident.id));
   state.markers.set(incident.id, marker);
 }
@@ -123,10 +124,10 @@ function renderPanel(incident) {
       <select id="cbd-group"><option value="">—</option>${cards.map(c => `<option value="${c.group}" ${incident.triage && incident.triage.group === c.group ? "selected" : ""}>${c.group}. ${esc(EMS.getLanguage() === "th" ? c.name_th : c.name_en)}</option>`).join("")}</select>
       <div id="cbd-card"></div>
     </details>
-    <h4>${t("console.recommendations")}</h4>
-    <div id="recommendations" class="muted">…</div>
     <h4>${t("console.assignments")}</h4>
     <div id="assignments" class="muted">…</div>
+    <h4>${t("console.recommendations")}</h4>
+    <div id="recommendations" class="muted">…</div>
     <h4>${t("console.destination")}</h4>
     <div id="destinations" class="muted">…</div>`;
   $("#cbd-group").onchange = e => renderCard(incident, Number(e.target.value));
@@ -243,11 +244,17 @@ async function loadRecommendations(id) {
   try {
     const body = await EMS.api("GET", `/api/v1/incidents/${id}/recommendations`);
     const items = body.recommendations || [];
+    const shortList = 3;  // the rest behind "show all": the panel must still show assignments and hospitals
     box.innerHTML = items.length ? items.map((r, n) => `
-      <div class="rec"><div><b>${esc(r.call_sign || r.unit_id)}</b> ${esc(r.capability || "")}
+      <div class="rec" ${n >= shortList ? "hidden" : ""}><div><b>${esc(r.call_sign || r.unit_id)}</b> ${esc(r.capability || "")}
         <div class="muted">${esc(EMS.getLanguage() === "th" ? r.why_th : r.why_en)}</div></div>
         <button class="primary" data-unit="${esc(r.unit_id)}">${t("console.assign")}${n === 0 ? " <kbd>A</kbd>" : ""}</button></div>`).join("")
+      + (items.length > shortList ? `<button id="all-units" class="plain">${t("console.all_units", {n: items.length})}</button>` : "")
       : `<span class="muted">—</span>`;
+    box.querySelector("#all-units")?.addEventListener("click", e => {
+      box.querySelectorAll(".rec[hidden]").forEach(r => { r.hidden = false; });
+      e.target.remove();
+    });
     box.querySelectorAll("button[data-unit]").forEach(b => b.onclick = () => assign(id, b.dataset.unit));
   } catch (e) {
     box.textContent = e.status === 404 ? "—" : e.message;

@@ -59,6 +59,7 @@ EMS.defineLabels({
   "console.assignments": {th: "การสั่งการและการรับทราบ", en: "Assignments and acknowledgement"},
   "console.destination": {th: "โรงพยาบาลปลายทาง", en: "Destination hospital"},
   "console.keep_apart": {th: "ไม่ใช่เหตุเดียวกัน", en: "Not the same"},
+  "console.all_units": {th: "แสดงทั้งหมด ({n} คัน)", en: "Show all ({n} units)"},
   "keys.new": {th: "รับแจ้งเหตุใหม่", en: "New incident"},
   "keys.next": {th: "เหตุถัดไป / ก่อนหน้า", en: "Next / previous incident"},
   "keys.assign": {th: "สั่งการรถคันที่แนะนำอันดับแรก", en: "Assign the top recommended unit"},
