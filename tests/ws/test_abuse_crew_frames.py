@@ -132,3 +132,25 @@ async def _raw_incident(api: Api, incident_id: int) -> str:
     response = await api.http.fetch(f"{api.base_url}/api/v1/incidents/{incident_id}",
                                     headers={"Authorization": f"Bearer {api.token}"})
     return response.body.decode()
+
+
+async def test_probing_other_crews_and_hospitals_gets_one_uniform_404_and_is_logged(city, caplog):
+    server, dispatcher = city
+    _, incident = await dispatcher.post("/api/v1/incidents", {"channel": "phone", "location": SCENE,
+                                                              "caller": {"phone": "+66812345678"}})
+    await dispatcher.post(f"/api/v1/incidents/{incident['id']}/assignments", {"unit_id": "CB-ALS-02"})
+    hospitals = [h.id for h in await server.ctx.store.list("hospitals")]
+    await dispatcher.post(f"/api/v1/incidents/{incident['id']}/destinations", {"hospital_id": hospitals[0]})
+    base = dispatcher.base_url
+    other_crew = Api(base, await make_user(server.ctx.pool, "crew-probe", "crew", unit_id="CB-ALS-03"))
+    other_hospital = Api(base, await make_user(server.ctx.pool, "ed-probe", "hospital", hospital_id=hospitals[1]))
+    caplog.set_level("WARNING", logger="ems.api")
+    for prober in (other_crew, other_hospital):
+        real = await prober.get(f"/api/v1/incidents/{incident['id']}")
+        guessed = await prober.get(f"/api/v1/incidents/{incident['id'] + 1000}")
+        assert real == guessed == (404, {"error": {"status": 404, "message": "no such incident"}})
+    probes = [r for r in caplog.records if r.getMessage() == "forbidden incident read"]
+    assert {r.user for r in probes} == {"crew-probe", "ed-probe"}  # the real incident's probes are on record
+    own_hospital = Api(base, await make_user(server.ctx.pool, "ed-own", "hospital", hospital_id=hospitals[0]))
+    status, seen = await own_hospital.get(f"/api/v1/incidents/{incident['id']}")
+    assert status == 200 and "+66812345678" not in str(seen)
