@@ -74,7 +74,7 @@ class Lab:
     async def start_servers(self, count: int, **env: str) -> list[EmsProcess]:
         new = [EmsProcess(self.database_url, self.redis_url, var_dir=CHAOS_VAR, **env) for _ in range(count)]
         self.servers += new
-        await asyncio.gather(*(s.ready() for s in new))
+        await asyncio.gather(*(s.ready(timeout_s=180) for s in new))  # a loaded machine starts Python slowly
         return new
 
     async def token(self, user_id: str = "drill-dispatcher", role: str = "dispatcher", unit_id: str | None = None) -> str:

@@ -25,7 +25,7 @@ async def lone_server(database_url, redis_url, pool):
     await reset_state(database_url, redis_url)
     server = server_process(database_url, redis_url)
     try:
-        await server.ready()
+        await server.ready(timeout_s=180)
         yield server, await make_user(pool, "disp-big", "dispatcher")
     finally:
         server.stop()

@@ -72,7 +72,7 @@ async def two_city_servers(database_url, redis_url, pool):
     await demo.seed(PostgresEventStore(pool))
     servers = [server_process(database_url, redis_url) for _ in range(2)]
     try:
-        await asyncio.gather(*(s.ready() for s in servers))
+        await asyncio.gather(*(s.ready(timeout_s=180) for s in servers))
         token = await make_user(pool, "disp-race", "dispatcher")
 
         async def routing_loaded(s):
@@ -208,7 +208,7 @@ async def test_concurrent_flood_over_two_processes_is_capped_once_and_other_call
     limit = 10
     servers = [server_process(database_url, redis_url, EMS_RATE_INTAKE_PER_MIN=str(limit)) for _ in range(2)]
     try:
-        await asyncio.gather(*(s.ready() for s in servers))
+        await asyncio.gather(*(s.ready(timeout_s=180) for s in servers))
         flooder = await make_user(pool, "panic-flood", "device")
         neighbour = await make_user(pool, "panic-neighbour", "device")
         dispatcher = await make_user(pool, "disp-flood", "dispatcher")
