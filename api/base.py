@@ -126,9 +126,16 @@ class BaseHandler(tornado.web.RequestHandler):
         if not raw.strip():
             raise ApiError(400, "request body must be JSON")
         try:
-            return json.loads(raw)  # NaN/Infinity parse to floats; intake validation names them
+            body = json.loads(raw)  # NaN/Infinity parse to floats; intake validation names them
         except (ValueError, RecursionError) as exc:
             raise ApiError(400, f"malformed JSON: {exc}"[:300]) from None
+        try:
+            nul_fields = _fields_with_nul(body)
+        except RecursionError:
+            raise ApiError(400, "JSON nested too deeply") from None
+        if nul_fields:  # PostgreSQL text cannot hold NUL: name the fields instead of failing at the store
+            raise Invalid([FieldError(field, "must not contain NUL characters") for field in nul_fields[:20]])
+        return body
 
     def int_argument(self, name: str, default: int, *, low: int = 0, high: int = 2**62) -> int:
         raw = self.get_query_argument(name, None)
@@ -201,3 +208,18 @@ class BaseHandler(tornado.web.RequestHandler):
 class NotFoundHandler(BaseHandler):
     async def prepare(self) -> None:
         raise ApiError(404, "no such resource")
+
+
+def _fields_with_nul(value: Any, path: str = "body") -> list[str]:
+    """Dotted paths of every string (key or value) in a parsed JSON document that contains a NUL character."""
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            child = f"{path}.{key}" if path != "body" else key
+            found += [child] if "\x00" in key else _fields_with_nul(item, child)
+        return found
+    if isinstance(value, list):
+        return [field for index, item in enumerate(value) for field in _fields_with_nul(item, f"{path}[{index}]")]
+    return []

@@ -104,3 +104,16 @@ async def test_health_and_metrics(dispatcher_api):
     status, text = await dispatcher_api.get("/metrics", token=None)
     assert status == 200
     assert 'ems_events_appended_total{type="IncidentReported"}' in text
+
+
+async def test_nul_characters_anywhere_in_a_body_are_422_naming_the_field(dispatcher_api):
+    status, created = await dispatcher_api.post("/api/v1/incidents", GOOD)
+    assert status == 201
+    status, body = await dispatcher_api.post(f"/api/v1/incidents/{created['id']}/assignments", {"unit_id": "CB\u0000"})
+    assert status == 422
+    assert [f["field"] for f in body["error"]["fields"]] == ["unit_id"]
+    status, body = await dispatcher_api.post("/api/v1/incidents", {**GOOD, "caller": {"phone": "1\u0000", "name": "x"}})
+    assert status == 422
+    assert [f["field"] for f in body["error"]["fields"]] == ["caller.phone"]
+    _, listing = await dispatcher_api.get("/api/v1/incidents")
+    assert len(listing["incidents"]) == 1
