@@ -53,8 +53,14 @@ function placeIncident(incident) {
   const existing = state.markers.get(incident.id);
   const open = !["closed", "cancelled"].includes(incident.status);
   if (!incident.location || !open) { if (existing) { existing.remove(); state.markers.delete(incident.id); } return; }
-  const style = {radius: 10, color: "#111", weight: 2, fillColor: COLOURS[colourOf(incident)] || "#78909c", fillOpacity: 0.9};
-  if (existing) { existing.setLatLng([incident.location.lat, incident.location.lon]).setStyle(style); return; }
+  const selected = state.selected === incident.id;
+  const style = {radius: selected ? 14 : 10, color: selected ? "#0d47a1" : "#111", weight: selected ? 4 : 2,
+                 fillColor: COLOURS[colourOf(incident)] || "#78909c", fillOpacity: 0.9};
+  if (existing) {
+    existing.setLatLng([incident.location.lat, incident.location.lon]).setRadius(style.radius).setStyle(style);
+    if (selected) existing.bringToFront();
+    return;
+  }
   const marker = L.circleMarker([incident.location.lat, incident.location.lon], {...style, pane: "incidents"}).addTo(map);
   marker.on("click", () => select(incident.id));
   state.markers.set(incident.id, marker);
@@ -224,10 +230,10 @@ async function loadDuplicates(id) {
   try {
     const body = await EMS.api("GET", `/api/v1/incidents/${id}/duplicates`);
     box.innerHTML = body.duplicates.length ? body.duplicates.map(d => `
-      <div class="rec"><div>#${d.incident_id} · ${esc(d.channel)} · ${Math.round(d.distance_m)} m · ${d.minutes_apart} min
-        <div class="muted">${esc(d.chief_complaint || "")}</div></div>
-        <span><button class="primary" data-merge="${d.incident_id}">${t("console.merge")} #${d.incident_id}</button>
-        <button data-apart="${d.incident_id}">${t("console.keep_apart")}</button></span></div>`).join("") : "—";
+      <div class="rec" style="display:block"><b>#${d.incident_id}</b> · ${esc(d.channel)} · ${Math.round(d.distance_m)} m · ${d.minutes_apart} min
+        <div class="muted">${esc(d.chief_complaint || "")}</div>
+        <button class="primary" data-merge="${d.incident_id}">${t("console.merge")} #${d.incident_id}</button>
+        <button class="plain" data-apart="${d.incident_id}">${t("console.keep_apart")}</button></div>`).join("") : "—";
     box.querySelectorAll("button[data-merge]").forEach(b => b.onclick = async () => {
       await EMS.api("POST", `/api/v1/incidents/${id}/merge`, {into_incident_id: Number(b.dataset.merge)});
       select(Number(b.dataset.merge));
