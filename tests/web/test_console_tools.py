@@ -3,7 +3,10 @@ countdown and escalation ladder, duplicate suggestions, keyboard shortcuts, and 
 console reaching the hospital board, whose acknowledgement is stored on the server and survives a reload."""
 import re
 
-from tests.conftest import Api, wait_until
+from dispatch import demo
+from server import Server
+from tests.api.test_maps import routing_ready
+from tests.conftest import Api, make_user, reset_state, server_config, wait_until
 from tests.web.conftest import click_map_at, open_page, shot
 
 SCENE = {"lat": 13.3611, "lon": 100.9847}
@@ -150,3 +153,26 @@ async def test_hospital_board_quick_capacity_editor(browser, city):
     assert saved["ed_beds_free"] == before + 1 and saved["diversion"] is True
     assert board.errors == []
     await context.close()
+
+
+async def test_console_shows_the_escalation_steps_taken_for_a_silent_crew(browser, database_url, redis_url):
+    await reset_state(database_url, redis_url)
+    running = Server(server_config(database_url, redis_url, ack_timeout_other_s=1.0, escalation_steps_s=(0.0, 0.5, 1.0, 1.5)))
+    await running.start()
+    try:
+        await demo.seed(running.ctx.store)
+        await routing_ready(running)
+        base = f"http://127.0.0.1:{running.config.port}"
+        api = Api(base, await make_user(running.ctx.pool, "disp-ladder", "dispatcher"))
+        _, incident = await api.post("/api/v1/incidents", {"channel": "phone", "location": SCENE, "chief_complaint": "ไข้"})
+        await api.post(f"/api/v1/incidents/{incident['id']}/assignments", {"unit_id": "CB-BLS-01"})
+        context, console = await open_page(browser, f"{base}/console.html#token={api.token}")
+        await console.locator(f"#incident-list li[data-id='{incident['id']}']").click()
+        await console.locator("#assignments .ladder li.taken[data-step='next_unit']").wait_for(timeout=20000)
+        assert await console.locator("#assignments .ladder li.taken").count() == 4
+        assert "overdue" in await console.inner_text("#assignments .countdown")
+        await console.locator("#alert-list li", has_text="Voice call").wait_for()
+        assert console.errors == []
+        await context.close()
+    finally:
+        await running.stop()
