@@ -27,8 +27,13 @@ from dispatch.ports import Clock, EtaProvider, EventStore, UnitPositions
 EARTH_RADIUS_M = 6_371_008.8
 TARGET_RESPONSE_S = 480.0  # red patients within 8 minutes
 PRE_TRAVEL_S = 150.0  # expected call processing + turnout before the wheels roll
-# Share of calls needing each capability tier (the documented colour mix in dispatch/simulation.py).
-DEFAULT_TIER_SHARE = {Capability.ALS: 0.25, Capability.BLS: 0.60, Capability.FR: 0.15}
+# Weight of each capability tier's demand: its share of calls (the colour mix in dispatch/simulation.py) times
+# its urgency. DMEXCLP maximises the coverage of urgent calls; red (ALS) calls count in full, BLS calls at 0.2
+# and FR calls at 0.1, so lower tiers only break ties. Weighting by call volume alone (0.25/0.60/0.15) moved ALS
+# units to cover BLS gaps and reached fewer red patients in time (see docs/simulation.md).
+CALL_SHARE = {Capability.ALS: 0.25, Capability.BLS: 0.60, Capability.FR: 0.15}
+URGENCY = {Capability.ALS: 1.0, Capability.BLS: 0.2, Capability.FR: 0.1}
+DEFAULT_TIER_SHARE = {cap: CALL_SHARE[cap] * URGENCY[cap] for cap in CALL_SHARE}
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,7 @@ def busy_fraction(busy: int, total: int) -> float:
 class MoveUp:
     unit_id: str
     post: Post
-    gain: float  # expected covered demand added (share of all demand)
+    gain: float  # urgency-weighted expected covered demand added (all red demand = 0.25)
 
 
 def best_post(rows_of_others: np.ndarray, ranks_of_others: np.ndarray, demand: dict[int, np.ndarray], q: float,

@@ -13,7 +13,7 @@ class UnitRelocated(Event, frozen=True):
     post_id: str
     post_name: str
     location: LatLon
-    gain: float | None = None  # expected covered demand added, as a share of all demand
+    gain: float | None = None  # urgency-weighted expected coverage added (dispatch/coverage.py)
 
 
 @UNITS.on(UnitRelocated)

@@ -118,6 +118,7 @@ def table(result: SimResult) -> str:
                      f"{_minutes(c['p90_s']):>9}")
     lines.append(f"  {'all':<8}{s['incidents']:>6}{'':>10}{_minutes(s['mean_response_s']):>10}{'':>9}"
                  f"{_minutes(s['p90_response_s']):>9}")
+    lines.append("  utilisation: " + ", ".join(f"{unit} {100 * share:.0f}%" for unit, share in result.utilisation.items()))
     return "\n".join(lines)
 
 
