@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import sys
 import time
@@ -53,18 +54,19 @@ class Lab:
     pg: PostgresCluster
     redis: ServerProcess
     database_url: str
+    root: Path
     servers: list[EmsProcess] = field(default_factory=list)
     proxy: TcpProxy | None = None
 
     @classmethod
     async def open(cls, name: str) -> Lab:
-        root = CHAOS_VAR / name
+        root = CHAOS_VAR / f"{name}-{os.getpid()}"  # per run: a concurrent run (the test suite) must not share it
         shutil.rmtree(root, ignore_errors=True)
         pg = PostgresCluster(root / "pg").start()
         redis = redis_server(root / "redis").start()
         database_url = pg.url.rsplit("/", 1)[0] + "/ems"
         await ensure_database(database_url)
-        return cls(pg, redis, database_url)
+        return cls(pg, redis, database_url, root)
 
     @property
     def redis_url(self) -> str:
@@ -74,7 +76,11 @@ class Lab:
     async def start_servers(self, count: int, **env: str) -> list[EmsProcess]:
         new = [EmsProcess(self.database_url, self.redis_url, var_dir=CHAOS_VAR, **env) for _ in range(count)]
         self.servers += new
-        await asyncio.gather(*(s.ready(timeout_s=180) for s in new))  # a loaded machine starts Python slowly
+        try:
+            await asyncio.gather(*(s.ready(timeout_s=180) for s in new))  # a loaded machine starts Python slowly
+        except TimeoutError as exc:
+            health = [await health_of(s) for s in new if s.proc.poll() is None]
+            raise TimeoutError(f"{exc}; healthz: {health}"[:400]) from None
         return new
 
     async def token(self, user_id: str = "drill-dispatcher", role: str = "dispatcher", unit_id: str | None = None) -> str:
@@ -121,6 +127,14 @@ class Lab:
             await self.proxy.stop()
         self.redis.stop()
         self.pg.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+async def health_of(server: EmsProcess) -> object:
+    try:
+        return await Api(server.base_url).get("/healthz", token=None)
+    except Exception as exc:  # not answering at all
+        return repr(exc)
 
 
 class Collector:
@@ -256,6 +270,46 @@ async def postgres_restarted_retry_is_idempotent(lab: Lab, out: Outcome) -> None
     out.lost = 0 if incidents >= 1 else 1
     out.passed = acknowledged == 0 and incidents == 1 and status2 == 200 and body2["id"] == body["id"]
     out.detail = f"acknowledged during outage: {acknowledged}; incidents after retries: {incidents}"
+
+
+async def postgres_crashed_under_concurrent_intake(lab: Lab, out: Outcome) -> None:
+    """RELIABILITY 3 (under load): four clients keep reporting, each retrying its key until answered, while
+    PostgreSQL is stopped hard (immediate: in-flight transactions die) and restarted. Every acknowledged incident
+    is stored, every key gives exactly one incident, and the pool comes back by itself."""
+    [server] = await lab.start_servers(1)
+    token = await lab.token()
+    api = Api(server.base_url, token)
+    acknowledged: dict[str, set[int]] = {}
+    refused = 0
+
+    async def client(c: int) -> None:
+        nonlocal refused
+        for n in range(25):
+            key = f"c{c}-{n}"
+            for _ in range(600):  # a real client retries its key until it gets an answer
+                status, body = await api.post("/api/v1/incidents", REPORT, headers={"Idempotency-Key": key})
+                if status in (200, 201):
+                    acknowledged.setdefault(key, set()).add(body["id"])
+                    break
+                refused += 1
+                await asyncio.sleep(0.1)
+
+    async def crash() -> None:
+        while len(acknowledged) < 30:
+            await asyncio.sleep(0.01)
+        await asyncio.to_thread(lab.pg.stop, "immediate")
+        await asyncio.sleep(2)
+        await asyncio.to_thread(lab.pg.start)
+
+    await asyncio.gather(*(client(c) for c in range(4)), crash())
+    conn = await asyncpg.connect(lab.database_url)
+    stored = {r["id"] for r in await conn.fetch("SELECT id FROM incidents")}
+    await conn.close()
+    given = {i for ids in acknowledged.values() for i in ids}
+    out.lost = len(given - stored) + (100 - len(acknowledged))
+    out.duplicated = max(0, len(stored) - 100) + sum(len(ids) - 1 for ids in acknowledged.values())
+    out.passed = out.lost == 0 and out.duplicated == 0 and len(stored) == 100 and refused > 0
+    out.detail = f"100 keys, {refused} refusals during the crash, {len(stored)} stored, each key one incident"
 
 
 async def server_sigkilled_clients_resume_elsewhere(lab: Lab, out: Outcome) -> None:
@@ -520,6 +574,7 @@ SCENARIOS: list[Callable[[Lab, Outcome], Awaitable[None]]] = [
     redis_killed_between_commit_and_publish,
     redis_restarted_empty,
     postgres_restarted_retry_is_idempotent,
+    postgres_crashed_under_concurrent_intake,
     server_sigkilled_clients_resume_elsewhere,
     slow_redis_keeps_intake_bounded,
     skewed_clocks_do_not_reorder,
