@@ -27,6 +27,7 @@ from dispatch.ports import Clock, EtaProvider, EventStore, UnitPositions
 EARTH_RADIUS_M = 6_371_008.8
 TARGET_RESPONSE_S = 480.0  # red patients within 8 minutes
 PRE_TRAVEL_S = 150.0  # expected call processing + turnout before the wheels roll
+POST_ROWS_TTL_S = 300.0
 # Weight of each capability tier's demand: its share of calls (the colour mix in dispatch/simulation.py) times
 # its urgency. DMEXCLP maximises the coverage of urgent calls; red (ALS) calls count in full, BLS calls at 0.2
 # and FR calls at 0.1, so lower tiers only break ties. Weighting by call volume alone (0.25/0.60/0.15) moved ALS
@@ -172,7 +173,7 @@ class CoverageService:
 
     def __init__(self, store: EventStore, clock: Clock, etas: EtaProvider, positions: UnitPositions,
                  cells: Sequence[Cell], *, travel_budget_s: float = TARGET_RESPONSE_S - PRE_TRAVEL_S,
-                 min_gain: float = 0.01):
+                 min_gain: float = 0.01, post_rows_ttl_s: float = POST_ROWS_TTL_S):
         self.store = store
         self.clock = clock
         self.etas = etas
@@ -180,6 +181,7 @@ class CoverageService:
         self.cells = list(cells)
         self.travel_budget_s = travel_budget_s
         self.min_gain = min_gain
+        self.post_rows_ttl_s = post_rows_ttl_s
         self._post_rows: tuple[tuple, np.ndarray] | None = None
 
     async def posts(self) -> list[Post]:
@@ -210,7 +212,8 @@ class CoverageService:
         }
 
     async def _rows_for_posts(self, posts: list[Post]) -> np.ndarray:
-        key = tuple(p.id for p in posts)
+        """Cells each post covers; recomputed every `post_rows_ttl_s` so closures and slow-downs count."""
+        key = (tuple(p.id for p in posts), self.clock.now().timestamp() // self.post_rows_ttl_s)
         if self._post_rows is None or self._post_rows[0] != key:
             matrix = await eta_matrix(self.etas, [p.location for p in posts], self.cells)
             self._post_rows = (key, covers(matrix, self.travel_budget_s))

@@ -32,7 +32,7 @@ import numpy as np
 
 from dispatch import kpi
 from dispatch.assignment import AssignmentService, DispatchPolicy
-from dispatch.coverage import Cell, CoverageService, Post
+from dispatch.coverage import Cell, CoverageService
 from dispatch.destination import DestinationService
 from dispatch.errors import Conflict, DomainError
 from dispatch.events import Event
@@ -41,7 +41,7 @@ from dispatch.intake import IntakeService, ServiceArea
 from dispatch.memory_store import MemoryEventStore
 from dispatch.model import Colour, LatLon, UnitStatus
 from dispatch.recommendation import RecommendationService
-from dispatch.triage import cards
+from dispatch.triage import TriageService, cards
 
 # Relative call volume per local hour (night low, late-morning and evening peaks), from the usual EMS day shape.
 HOURLY_PROFILE = [0.55, 0.45, 0.40, 0.38, 0.40, 0.50, 0.75, 0.95, 1.10, 1.20, 1.25, 1.25,
@@ -243,13 +243,11 @@ class Simulation:
         self.recommendations = RecommendationService(self.store, ranking, self.positions)
         self.assignments = AssignmentService(self.store, self.clock, self.recommendations, DispatchPolicy())
         self.intake = IntakeService(self.store, self.clock, self.area)
-        from dispatch.triage import TriageService
-
         self.triage = TriageService(self.store, self.clock)
         self.fleet = FleetService(self.store, self.clock)
         self.destinations = DestinationService(self.store, self.clock, self.road, self.positions)
         self.coverage = CoverageService(self.store, self.clock, self.road, SimPositions(self, destinations=True),
-                                        self.cells)
+                                        self.cells, post_rows_ttl_s=math.inf)  # no closures in a simulated day
         self._timers: list[tuple[float, int, Callable]] = []
         self._timer_seq = 0
         self._waiting: list[tuple[int, float, int]] = []  # (queue order, reported at, incident id)
