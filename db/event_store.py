@@ -1,8 +1,13 @@
 """PostgreSQL event store: append events and update their projections in one transaction.
 
-Write transactions are serialised by one advisory lock taken when the unit of work opens, so `seq` order is
-commit order: the relay can publish "everything after seq N" and never skip a late-committing event. A CAD's
-write rate (hundreds per second at most) fits comfortably under one lock; row locks still guard read-decide-write.
+Units of work are serialised by one advisory lock, so `seq` order is commit order: the relay can publish
+"everything after seq N" and never skip a late-committing event, and a unit of work's reads are as good as locked.
+The first statement that reads or writes through the unit of work takes the lock (it is folded into that statement)
+and it is held until commit; only id allocation runs outside it. Taken before any row lock, it keeps lock order
+global, so units of work never deadlock.
+
+Round trips are kept few because the lock is held across them: an append is one statement (event row plus every
+projection row it changes), and rows this transaction has locked or written are served from memory.
 
 Projection tables are caches derived from the log: `CREATE TABLE IF NOT EXISTS` from the domain's projection
 registry at start-up, and `rebuild_projections` replays the log into them.
@@ -42,11 +47,39 @@ def _key_sql_type(projection: Projection) -> str:
 
 
 def _row_values(state: Any) -> tuple[Any, bool, int, dict]:
-    return state.id, bool(getattr(state, "is_open", True)), state.last_seq, msgspec.to_builtins(state)
+    return state.id, bool(getattr(state, "is_open", True)), state.last_seq, _doc(state)
 
 
 def _stored(row: asyncpg.Record) -> StoredEvent:
     return StoredEvent(row["seq"], row["stream"], row["type"], row["payload"], row["actor"], row["occurred_at"])
+
+
+# Prefixed to a statement so the append lock is taken before anything else it does (idempotent when held).
+_WITH_APPEND_LOCK = "WITH append_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock($1))"
+
+
+def _append_sql(projections: tuple[Projection, ...]) -> str:
+    """One statement: take the append lock, insert the event, upsert each projection row stamped with its seq.
+
+    Parameters: $1 lock key, $2..$6 the event, then (id, is_open, doc) per projection.
+    """
+    parts = [_WITH_APPEND_LOCK, ", event AS (INSERT INTO events (stream, type, payload, actor, occurred_at)"
+             " SELECT $2, $3, $4::jsonb, $5, $6 FROM append_lock RETURNING seq)"]
+    for n, p in enumerate(projections):
+        first = 7 + 3 * n
+        parts.append(
+            f", upsert_{p.name} AS (INSERT INTO {p.name} (id, is_open, last_seq, doc)"
+            f" SELECT ${first}, ${first + 1}, event.seq, jsonb_set(${first + 2}::jsonb, '{{last_seq}}', to_jsonb(event.seq))"
+            " FROM event ON CONFLICT (id) DO UPDATE SET is_open = EXCLUDED.is_open, last_seq = EXCLUDED.last_seq,"
+            " doc = EXCLUDED.doc)"
+        )
+    parts.append(" SELECT seq FROM event")
+    return "".join(parts)
+
+
+def _doc(state: Any) -> dict:
+    """A projection row's document, exactly as stored (string keys, like JSON)."""
+    return msgspec.to_builtins(state, str_keys=True)
 
 
 class PgUnitOfWork:
@@ -56,40 +89,72 @@ class PgUnitOfWork:
         self.conn = conn
         self.actor = actor
         self.last_seq = 0
+        self.holds_append_lock = False
+        # Rows this transaction has locked or written, by (projection, key): their document, or None when the
+        # row does not exist (a key just drawn from a sequence). Nobody else can change them before we commit.
+        self._rows: dict[tuple[str, Any], dict | None] = {}
 
     async def next_incident_id(self) -> int:
-        return await self.conn.fetchval("SELECT nextval('incident_id_seq')")
+        incident_id = await self.conn.fetchval("SELECT nextval('incident_id_seq')")
+        self._rows[("incidents", incident_id)] = None  # a fresh key: no row can exist yet
+        return incident_id
 
     async def next_assignment_id(self) -> int:
-        return await self.conn.fetchval("SELECT nextval('assignment_id_seq')")
+        assignment_id = await self.conn.fetchval("SELECT nextval('assignment_id_seq')")
+        self._rows[("assignments", assignment_id)] = None
+        return assignment_id
 
     async def get(self, projection: str, key: Any, *, lock: bool = False) -> Any | None:
         p = _projection(projection)
-        suffix = " FOR UPDATE" if lock else ""
-        doc = await self.conn.fetchval(f"SELECT doc FROM {p.name} WHERE id = $1{suffix}", key)
+        if (p.name, key) in self._rows:
+            doc = self._rows[(p.name, key)]
+        else:
+            doc = await self._read_doc(p, key, lock=lock)
         return None if doc is None else msgspec.convert(doc, p.state_type)
+
+    async def _read_doc(self, p: Projection, key: Any, *, lock: bool) -> dict | None:
+        """The row's document read under the append lock (one round trip); a locked row is remembered."""
+        suffix = " FOR UPDATE" if lock else ""
+        doc = await self.conn.fetchval(
+            f"{_WITH_APPEND_LOCK} SELECT (SELECT doc FROM {p.name} WHERE id = $2{suffix}) FROM append_lock",
+            APPEND_LOCK, key,
+        )
+        self.holds_append_lock = True
+        if lock:
+            self._rows[(p.name, key)] = doc
+        return doc
 
     async def append(self, event: Event) -> int:
         type_name, payload = encode_event(event)
-        seq = await self.conn.fetchval(
-            "INSERT INTO events (stream, type, payload, actor, occurred_at) VALUES ($1, $2, $3, $4, $5)"
-            " RETURNING seq",
-            event.stream, type_name, payload, self.actor, event.at,
-        )
+        touched: list[tuple[Projection, Any]] = []
         for p in PROJECTIONS:
             key = p.key(event)
             if key is None:
                 continue
-            state = await self.get(p.name, key, lock=True)
-            await _upsert(self.conn, p, project(p, state, event, seq))
+            if (p.name, key) not in self._rows:
+                await self._read_doc(p, key, lock=True)
+            doc = self._rows[(p.name, key)]
+            state = None if doc is None else msgspec.convert(doc, p.state_type)
+            touched.append((p, project(p, state, event, 0)))
+        args: list[Any] = [APPEND_LOCK, event.stream, type_name, payload, self.actor, event.at]
+        for _, state in touched:
+            args += [state.id, bool(getattr(state, "is_open", True)), _doc(state)]
+        seq = await self.conn.fetchval(_append_sql(tuple(p for p, _ in touched)), *args)
+        self.holds_append_lock = True
+        for p, state in touched:
+            state.last_seq = seq
+            self._rows[(p.name, state.id)] = _doc(state)
         self.last_seq = seq
         EVENTS_APPENDED.labels(type_name).inc()
         return seq
 
     async def claim_idempotency(self, scope: str, key: str) -> dict[str, Any] | None:
         inserted = await self.conn.fetchval(
-            "INSERT INTO idempotency (scope, key) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING true", scope, key
+            f"{_WITH_APPEND_LOCK} INSERT INTO idempotency (scope, key) SELECT $2, $3 FROM append_lock"
+            " ON CONFLICT DO NOTHING RETURNING true",
+            APPEND_LOCK, scope, key,
         )
+        self.holds_append_lock = True
         if inserted:
             return None
         return await self.conn.fetchval("SELECT result FROM idempotency WHERE scope = $1 AND key = $2", scope, key)
@@ -133,7 +198,6 @@ class PostgresEventStore:
     async def unit_of_work(self, actor: str) -> AsyncIterator[PgUnitOfWork]:
         async with self.pool.acquire() as conn:
             async with conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
                 uow = PgUnitOfWork(conn, actor)
                 yield uow
         if uow.last_seq and self.on_commit:
@@ -169,6 +233,7 @@ class PostgresEventStore:
     async def rebuild_projections(self, batch: int = 5000) -> int:
         """Replay the whole log into empty projection tables; returns the number of events replayed."""
         async with self.unit_of_work("system:rebuild") as uow:
+            await uow.conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)  # no appends meanwhile
             states: dict[tuple[str, Any], Any] = {}
             for p in PROJECTIONS:
                 await uow.conn.execute(f"TRUNCATE {p.name}")

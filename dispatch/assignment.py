@@ -71,7 +71,7 @@ class AssignmentService:
 
     async def _eta(self, incident_id: int, unit_id: str):
         """The unit's road ETA, computed before the transaction so no lock is held while routing."""
-        incident, unit = await self.store.get("incidents", incident_id), await self.store.get("units", unit_id)
+        incident, unit = await asyncio.gather(self.store.get("incidents", incident_id), self.store.get("units", unit_id))
         if incident is None or unit is None:
             return None  # the transaction below says which is missing
         return await self.recommendations.eta_for(incident, unit)

@@ -66,3 +66,58 @@ async def test_idempotency_claim_returns_first_result(store):
         await uow.remember("intake", "abc", {"incident_id": 5})
     async with store.unit_of_work("test") as uow:
         assert await uow.claim_idempotency("intake", "abc") == {"incident_id": 5}
+
+
+async def test_readers_never_see_a_later_seq_before_an_earlier_one(store):
+    """A relay publishing "everything after seq N" must never pass a seq that is still to commit."""
+    seen: list[list[int]] = []
+    writing = True
+
+    async def write(i):
+        async with store.unit_of_work("test") as uow:
+            incident_id = await uow.next_incident_id()
+            await uow.append(reported(incident_id))
+            await asyncio.sleep(0.002 * (i % 4))  # commit late, after others that started later
+            await uow.append(reported(await uow.next_incident_id()))
+
+    async def watch():
+        while writing:
+            seen.append([e.seq for e in await store.events_since(0)])
+            await asyncio.sleep(0)
+
+    watcher = asyncio.create_task(watch())
+    await asyncio.gather(*(write(i) for i in range(40)))
+    writing = False
+    await watcher
+    final = [e.seq for e in await store.events_since(0)]
+    assert len(final) == 80
+    assert all(final[:len(view)] == view for view in seen)
+
+
+async def test_units_of_work_locking_rows_in_opposite_orders_both_commit(store):
+    for i in (1, 2):
+        async with store.unit_of_work("test") as uow:
+            await uow.append(reported(i))
+
+    async def lock_then_note(first, second):
+        async with store.unit_of_work("test") as uow:
+            await uow.get("incidents", first, lock=True)
+            await asyncio.sleep(0.01)
+            await uow.get("incidents", second, lock=True)
+            await uow.append(reported(100 + first))
+
+    await asyncio.gather(lock_then_note(1, 2), lock_then_note(2, 1))
+    assert {i.id for i in await store.list("incidents")} == {1, 2, 101, 102}
+
+
+async def test_a_unit_of_work_reads_its_own_writes(store):
+    async with store.unit_of_work("test") as uow:
+        incident_id = await uow.next_incident_id()
+        assert await uow.get("incidents", incident_id) is None
+        seq = await uow.append(reported(incident_id, chief_complaint="chest pain"))
+        mine = await uow.get("incidents", incident_id, lock=True)
+        assert mine.chief_complaint == "chest pain" and mine.last_seq == seq
+        mine.chief_complaint = "changed by the caller only"
+        assert (await uow.get("incidents", incident_id)).chief_complaint == "chest pain"
+    stored = await store.get("incidents", incident_id)
+    assert stored.chief_complaint == "chest pain" and stored.last_seq == seq
