@@ -89,12 +89,13 @@ class Server:
         redis = aioredis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10)
         relay = Relay(store, redis, stream=f"{config.redis_namespace}:events")
         store.on_commit = relay.wake
-        hub = Hub(Visibility())
+        identities = IdentityStore(pool)
+        hub = Hub(Visibility(), on_access_revoked=identities.forget)
         feed = EventFeed(store, redis, self._on_event, stream=f"{config.redis_namespace}:events")
         feed.on_degraded_change = lambda degraded: hub.broadcast_alert({"kind": "realtime_degraded", "active": degraded})
         clock = SystemClock(config.clock_offset_s)
         self.ctx = ctx = AppContext(
-            config=config, pool=pool, redis=redis, store=store, identities=IdentityStore(pool),
+            config=config, pool=pool, redis=redis, store=store, identities=identities,
             intake=IntakeService(store, clock, ServiceArea(*config.service_area)), clock=clock,
             hub=hub, feed=feed, relay=relay,
         )

@@ -1,9 +1,15 @@
-"""Users and bearer tokens. Tokens are random; only their SHA-256 is stored, so a database leak reveals none."""
+"""Users and bearer tokens. Tokens are random; only their SHA-256 is stored, so a database leak reveals none.
+
+A verified token is remembered for `VERIFY_CACHE_S` (never past its expiry), so a busy console does not cost a
+database round trip per request. Revocation still takes effect at once: `revoke`/`revoke_user` forget the token
+here, and every other process forgets it when the `AccessRevoked` event reaches it (see ws/hub.py).
+"""
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -35,6 +41,8 @@ def token_sha256(token: str) -> str:
 
 
 _SCRYPT = (2**14, 8, 1)
+VERIFY_CACHE_S = 5.0  # how long a verified token is trusted without asking the database again
+VERIFY_CACHE_MAX = 50_000
 
 
 def hash_password(password: str) -> str:
@@ -53,8 +61,19 @@ def check_password(password: str, stored: str | None) -> bool:
 
 
 class IdentityStore:
-    def __init__(self, pool: asyncpg.Pool):
+    def __init__(self, pool: asyncpg.Pool, *, verify_cache_s: float = VERIFY_CACHE_S):
         self.pool = pool
+        self.verify_cache_s = verify_cache_s
+        # token SHA-256 -> (identity, trusted until on the monotonic clock, token expiry)
+        self._verified: dict[bytes, tuple[Identity, float, datetime]] = {}
+        self._last_revocation = 0.0  # monotonic; a lookup begun before it may have read a revoked token as live
+
+    def forget(self, user_id: str, token_sha256_hex: str | None = None) -> None:
+        """Drop remembered tokens of `user_id` (only the one with this SHA-256, if given)."""
+        self._last_revocation = time.monotonic()
+        for token_hash, (identity, _, _) in list(self._verified.items()):
+            if identity.user_id == user_id and (token_sha256_hex is None or token_hash.hex() == token_sha256_hex):
+                self._verified.pop(token_hash, None)
 
     async def upsert_user(
         self, user_id: str, name: str, role: str, *, unit_id: str | None = None, hospital_id: str | None = None,
@@ -70,6 +89,7 @@ class IdentityStore:
             " password_hash = coalesce($7, users.password_hash)",
             user_id, name, role, unit_id, hospital_id, phone, password_hash,
         )
+        self.forget(user_id)  # role, unit or hospital may have changed
 
     async def login(self, user_id: str, password: str, *, ttl: timedelta) -> tuple[str, Identity] | None:
         """A fresh token for a correct password; None otherwise (same answer for unknown users)."""
@@ -85,6 +105,7 @@ class IdentityStore:
     async def issue_token(self, user_id: str, *, ttl: timedelta = timedelta(hours=12), token: str | None = None) -> str:
         """A new bearer token for `user_id`, valid for `ttl`. `token` lets the demo print stable tokens."""
         token = token or secrets.token_urlsafe(32)
+        self._verified.pop(_hash(token), None)
         await self.pool.execute(
             "INSERT INTO tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)"
             " ON CONFLICT (token_hash) DO UPDATE SET expires_at = $3, revoked_at = NULL",
@@ -96,23 +117,42 @@ class IdentityStore:
         """The identity behind a live token; None if unknown, expired or revoked."""
         if not token or len(token) > 256:
             return None
+        token_hash = _hash(token)
+        remembered = self._verified.get(token_hash)
+        if remembered is not None:
+            identity, trusted_until, expires_at = remembered
+            if time.monotonic() < trusted_until and datetime.now(UTC) < expires_at:
+                return identity
+            self._verified.pop(token_hash, None)
+        asked_at = time.monotonic()
         row = await self.pool.fetchrow(
-            "SELECT u.id, u.name, u.role, u.unit_id, u.hospital_id FROM tokens t JOIN users u ON u.id = t.user_id"
+            "SELECT u.id, u.name, u.role, u.unit_id, u.hospital_id, t.expires_at FROM tokens t"
+            " JOIN users u ON u.id = t.user_id"
             " WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now() AND u.disabled_at IS NULL",
-            _hash(token),
+            token_hash,
         )
-        return None if row is None else Identity(row["id"], row["name"], row["role"], row["unit_id"], row["hospital_id"])
+        if row is None:
+            return None
+        identity = Identity(row["id"], row["name"], row["role"], row["unit_id"], row["hospital_id"])
+        if self.verify_cache_s > 0 and asked_at > self._last_revocation:
+            if len(self._verified) >= VERIFY_CACHE_MAX:
+                self._verified.clear()
+            self._verified[token_hash] = (identity, asked_at + self.verify_cache_s, row["expires_at"])
+        return identity
 
     async def revoke(self, token: str) -> bool:
         status = await self.pool.execute(
             "UPDATE tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL", _hash(token)
         )
+        self._last_revocation = time.monotonic()
+        self._verified.pop(_hash(token), None)
         return status.endswith(" 1")
 
     async def revoke_user(self, user_id: str) -> int:
         status = await self.pool.execute(
             "UPDATE tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", user_id
         )
+        self.forget(user_id)
         return int(status.split()[-1])
 
     async def exists(self, user_id: str) -> bool:

@@ -95,16 +95,14 @@ class EventSocket(tornado.websocket.WebSocketHandler):
         if future is not None:
             await future
 
-    def _event_frame(self, event: StoredEvent) -> dict:
-        view = self.ctx.hub.visibility.view(self.client.identity, event.payload)
-        return {"type": "event", "seq": event.seq, "event": {
-            "type": event.type, "stream": event.stream, "payload": view, "occurred_at": event.occurred_at}}
-
     async def _send_event(self, event: StoredEvent) -> None:
         if event.seq <= self.client.last_sent_seq:
             return  # already sent (replay and live overlap, or a re-published event)
         self.client.last_sent_seq = event.seq
-        await self._send_and_wait(self._event_frame(event))
+        if self.ws_connection is None or self.ws_connection.is_closing():
+            return
+        WS_FRAMES.labels("event").inc()
+        await self.write_message(self.ctx.hub.event_frame(event, self.client.identity))
 
     async def _send_snapshot(self) -> None:
         builder = self.ctx.services.get("snapshots")

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.base import to_json
 from db.identity import Identity, token_sha256
 from dispatch.ports import StoredEvent
 from telemetry.metrics import WS_CLIENTS
@@ -19,6 +20,7 @@ from ws.visibility import Visibility
 log = logging.getLogger("ems.ws")
 
 SNAPSHOT = object()  # queue marker: send a snapshot, then carry on with live events
+FRAME_CACHE_SIZE = 4096  # encoded event frames kept, so an event is serialised once per view, not once per socket
 
 
 @dataclass(eq=False)
@@ -46,13 +48,28 @@ class Client:
 
 
 class Hub:
-    def __init__(self, visibility: Visibility):
+    def __init__(self, visibility: Visibility, *, on_access_revoked: Callable[[str, str | None], None] | None = None):
         self.visibility = visibility
+        self.on_access_revoked = on_access_revoked  # (user_id, token SHA-256 or None): e.g. drop cached tokens
         self.clients: set[Client] = set()
         # Indexes so an event costs in proportion to its audience, not to every connected tablet.
         self.watchers: set[Client] = set()  # dispatchers and admins: every event
         self.by_unit: dict[str, set[Client]] = {}
         self.by_hospital: dict[str, set[Client]] = {}
+        self._frames: dict[tuple[int, bool], str] = {}  # (seq, hospital view) -> the frame's JSON text
+
+    def event_frame(self, event: StoredEvent, identity: Identity) -> str:
+        """The `event` frame for `identity` as JSON text; every socket with the same view shares one encoding."""
+        key = (event.seq, identity.role == "hospital")
+        text = self._frames.get(key)
+        if text is None:
+            text = to_json({"type": "event", "seq": event.seq, "event": {
+                "type": event.type, "stream": event.stream, "payload": self.visibility.view(identity, event.payload),
+                "occurred_at": event.occurred_at}}).decode()
+            if len(self._frames) >= FRAME_CACHE_SIZE:
+                del self._frames[next(iter(self._frames))]  # oldest first: dicts keep insertion order
+            self._frames[key] = text
+        return text
 
     def _index(self, client: Client) -> set[Client] | None:
         identity = client.identity
@@ -108,6 +125,8 @@ class Hub:
                 client.offer({"type": frame_type, **alert})
 
     def _close_revoked(self, payload: dict) -> None:
+        if self.on_access_revoked is not None:
+            self.on_access_revoked(payload["user_id"], payload.get("token_sha256"))
         for client in list(self.clients):
             if client.identity.user_id != payload["user_id"]:
                 continue

@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 from db.identity import IdentityStore
 from tests.conftest import Api, Socket, make_user
+from ws.access import AccessControl
 
 
 async def test_login_issues_token_and_wrong_password_is_401(server):
@@ -43,3 +46,17 @@ async def test_admin_revokes_a_crew_member_and_their_socket_closes(server):
     assert status == 401
     status, _ = await Api(admin.base_url, crew_token).post("/api/v1/users/admin-x/revoke")
     assert status == 401
+
+
+async def test_revocation_made_by_another_process_refuses_a_recently_used_token(server):
+    token = await make_user(server.ctx.pool, "disp-3", "dispatcher")
+    api = Api(f"http://127.0.0.1:{server.config.port}", token)
+    assert (await api.get("/api/v1/me"))[0] == 200  # the token is now remembered by this server
+    socket = await Socket.connect(server.config.port, token)
+    await socket.next_of("snapshot")
+    elsewhere = AccessControl(IdentityStore(server.ctx.pool), server.ctx.store, server.ctx.clock,
+                              token_ttl=timedelta(hours=1))  # what another server process would run
+    await elsewhere.revoke_user("disp-3", actor="admin:elsewhere")
+    while (await socket.next()) is not None:  # the AccessRevoked event has reached this server
+        pass
+    assert (await api.get("/api/v1/me"))[0] == 401
