@@ -63,6 +63,9 @@ class Relay:
         self.batch = batch
         self.idle_poll_s = idle_poll_s
         self.degraded = False
+        self.cursor_save_interval_s = 1.0  # a restart may re-publish up to this much; Redis refuses the repeats
+        self._cursor_saved_at = 0.0
+        self._saved_cursor = 0
         self._head = 0  # highest seq committed by this process (for the lag gauge)
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -106,14 +109,21 @@ class Relay:
                 raise result
             RELAY_PUBLISHED.inc()
         cursor = events[-1].seq
-        await self._save_cursor(cursor)
+        if asyncio.get_running_loop().time() - self._cursor_saved_at >= self.cursor_save_interval_s:
+            await self._save_cursor_now(cursor)
         return cursor
+
+    async def _save_cursor_now(self, cursor: int) -> None:
+        await self._save_cursor(cursor)
+        self._cursor_saved_at = asyncio.get_running_loop().time()
+        self._saved_cursor = cursor
 
     async def _run(self) -> None:
         cursor = await self._retry_forever(self._load_cursor)
         backoff = 0.2
         while True:
             try:
+                self._wakeup.clear()  # before reading: a commit landing during the read must wake the next round
                 new_cursor = await self.publish_once(cursor)
                 RELAY_LAG.set(max(0, self._head - new_cursor))
                 if self.degraded:
@@ -122,7 +132,8 @@ class Relay:
                 if new_cursor != cursor:
                     cursor = new_cursor
                     continue  # drain the backlog before sleeping
-                self._wakeup.clear()
+                if cursor > self._saved_cursor:
+                    await self._save_cursor_now(cursor)  # idle: now the saving costs nobody any latency
                 try:
                     await asyncio.wait_for(self._wakeup.wait(), self.idle_poll_s)
                 except asyncio.TimeoutError:
