@@ -15,6 +15,20 @@ def _object(body: Any) -> dict:
     return body
 
 
+def _id_field(body: dict, name: str) -> str:
+    """A required string id: 1 to 200 characters, no NUL, valid UTF-8 (PostgreSQL text refuses the others)."""
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise Invalid(FieldError(name, "is required"))
+    if len(value) > 200 or "\x00" in value:
+        raise Invalid(FieldError(name, "must be at most 200 characters, without NUL"))
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise Invalid(FieldError(name, "must be valid Unicode text")) from None
+    return value
+
+
 class DispatchHandler(BaseHandler):
     def service(self, name: str):
         return self.ctx.services[name]
@@ -55,9 +69,7 @@ class AssignmentsHandler(DispatchHandler):
     async def post(self, incident_id: str) -> None:
         identity = self.require()
         body = _object(self.json_body())
-        unit_id = body.get("unit_id")
-        if not isinstance(unit_id, str) or not unit_id:
-            raise Invalid(FieldError("unit_id", "is required"))
+        unit_id = _id_field(body, "unit_id")
         assignment = await self.service("assignments").assign(int(incident_id), unit_id, actor=identity.actor,
                                                               role=identity.role)
         self.send_json(assignment, 201)
@@ -134,9 +146,7 @@ class DestinationsHandler(DispatchHandler):
         identity = self.require()
         await self.ensure_crew_may_see(identity, int(incident_id))
         body = _object(self.json_body())
-        hospital_id = body.get("hospital_id")
-        if not isinstance(hospital_id, str) or not hospital_id:
-            raise Invalid(FieldError("hospital_id", "is required"))
+        hospital_id = _id_field(body, "hospital_id")
         self.send_json(await self.service("destinations").choose(int(incident_id), hospital_id, actor=identity.actor,
                                                                  role=identity.role))
 
