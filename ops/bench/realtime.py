@@ -223,6 +223,9 @@ async def run(args) -> dict:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.close()
     latencies = [(received[a][0] - t) * 1000 for a, t in sent.items() if a in received]
+    if args.dump:
+        Path(args.dump).write_text(json.dumps(sorted((t, (received[a][0] - t) * 1000)
+                                                      for a, t in sent.items() if a in received)))
     ordered = sorted(latencies)
     return {"clients": args.clients, "rate_per_s": args.rate, "seconds": args.seconds,
             "p50_ms": round(statistics.median(ordered), 2) if ordered else None,
@@ -256,6 +259,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=500)
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--dump", help="write [sent_at, latency_ms] of every assignment to this JSON file")
     args = parser.parse_args()
     VAR.mkdir(parents=True, exist_ok=True)
     result = asyncio.run(run(args))
