@@ -5,6 +5,7 @@
 
 `--region city` (default) runs on the Chon Buri city road graph with the demo fleet and hospitals;
 `--region synthetic` on a 30 x 20 km river town with two bridges (routing/synthetic.py) and its own fleet.
+`--demand layer.geojson` takes call locations from a supplied point layer (with `weight`) instead of road density.
 Every policy gets the same calls and fleet. Prints a table per policy (stderr with --json), writes PNG plots
 (response-time CDF per policy, coverage map) and results.json under --out, and with --json one line per policy
 on stdout: policy, incidents, red_within_8min_pct, p90_response_s, mean_response_s.
@@ -82,6 +83,18 @@ def synthetic_region() -> Region:
     y_km = (graph.node_lat - lat0) * 111.32
     weight = sum(w * np.exp(-((x_km - x) ** 2 + (y_km - y) ** 2) / (2 * s * s)) for x, y, s, w in TOWNS) + 0.02
     return Region("synthetic", graph, events, graph.node_lat, graph.node_lon, weight)
+
+
+def with_demand_layer(region: Region, path: Path) -> Region:
+    """Replace the region's demand points with a GeoJSON layer of Points (optional `weight` property, e.g.
+    population per census block)."""
+    features = [f for f in json.loads(path.read_text(encoding="utf-8"))["features"]
+                if (f.get("geometry") or {}).get("type") == "Point"]
+    if not features:
+        raise SystemExit(f"{path}: no Point features")
+    lon, lat = np.array([f["geometry"]["coordinates"][:2] for f in features], dtype=float).T
+    weight = np.array([float((f.get("properties") or {}).get("weight", 1.0)) for f in features])
+    return Region(region.name, region.graph, region.fleet_events, lat, lon, weight)
 
 
 async def run(region: Region, params: SimParams, policies: list[str], cell_m: float,
@@ -166,6 +179,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--calls-per-day", type=float, default=None, help="default 120 (city), 150 (synthetic)")
     parser.add_argument("--region", choices=["city", "synthetic"], default="city")
     parser.add_argument("--policies", default=",".join(POLICIES), help=f"comma-separated, of {', '.join(POLICIES)}")
+    parser.add_argument("--demand", type=Path, help="GeoJSON Points with an optional weight property: where calls "
+                        "come from (default: road density, or the synthetic towns)")
     parser.add_argument("--cell-m", type=float, default=None, help="coverage grid cell size (m); 500 city, 1000 synthetic")
     parser.add_argument("--out", type=Path, default=REPO / "var" / "sim", help="where plots and results.json go")
     parser.add_argument("--json", action="store_true", help="one JSON line per policy on stdout")
@@ -180,6 +195,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     region = city_region(Config.from_env()) if args.region == "city" else synthetic_region()
+    if args.demand:
+        region = with_demand_layer(region, args.demand)
     params = SimParams(hours=args.hours, seed=args.seed,
                        calls_per_day=args.calls_per_day or (120.0 if args.region == "city" else 150.0))
     policies = args.policies.split(",")
