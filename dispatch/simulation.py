@@ -10,8 +10,8 @@ Model (documented defaults in `SimParams`):
 - Colour mix `COLOUR_MIX`; each call gets a random Thai CBD card determinant of that colour.
 - Call processing, turnout, on-scene and handover times are log-normal around the medians in `SimParams`;
   `TRANSPORT_SHARE` of patients per colour go to hospital (the destination service picks which).
-- Units drive on the road graph at the graph's travel times. A unit's position while driving is interpolated on
-  the straight line between its start and end (for the next recommendation only); arrival times are road times.
+- Units drive on the road graph at the graph's travel times, along the road route; while driving, a unit's
+  position (for its next recommendation) moves along that route at an even pace.
 - Red calls are auto-dispatched by `AssignmentService.auto_dispatch`; other calls take the first recommendation.
   Calls with no unit free wait in a queue (red first) until a unit turns free.
 
@@ -158,15 +158,24 @@ class SimClock:
 
 @dataclass
 class Motion:
+    """A drive from `origin` to `destination` along `path` ((lat, lon) points; the road route when known)."""
+
     origin: LatLon
     destination: LatLon
     depart_s: float
     arrive_s: float
+    path: list[tuple[float, float]] = field(default_factory=list)
 
     def at(self, t: float) -> LatLon:
+        """Where the unit is at time t, at an even pace along the path."""
         share = min(max((t - self.depart_s) / max(self.arrive_s - self.depart_s, 1e-9), 0.0), 1.0)
-        return LatLon(self.origin.lat + share * (self.destination.lat - self.origin.lat),
-                      self.origin.lon + share * (self.destination.lon - self.origin.lon))
+        points = np.array(self.path or [(self.origin.lat, self.origin.lon), (self.destination.lat, self.destination.lon)])
+        steps = np.hypot(np.diff(points[:, 0]), np.diff(points[:, 1]) * math.cos(math.radians(points[0, 0])))
+        done = np.concatenate([[0.0], np.cumsum(steps)])
+        if done[-1] <= 0:
+            return self.destination
+        return LatLon(float(np.interp(share * done[-1], done, points[:, 0])),
+                      float(np.interp(share * done[-1], done, points[:, 1])))
 
 
 @dataclass
@@ -345,7 +354,11 @@ class Simulation:
         origin = unit.position(self.clock.t)
         [eta] = await self.road.etas_to(destination, [origin])
         seconds = eta.eta_s if eta.eta_s is not None else crow_flies_m(origin, destination) / (20 / 3.6)
-        unit.motion = Motion(origin, destination, self.clock.t, self.clock.t + seconds)
+        path = []
+        if hasattr(self.road, "route") and eta.eta_s is not None:  # a routing service: follow the roads
+            route = await self.road.route(origin, destination)
+            path = [(lat, lon) for lon, lat in route.geometry["coordinates"]] if route else []
+        unit.motion = Motion(origin, destination, self.clock.t, self.clock.t + seconds, path)
         return seconds
 
     async def _roll(self, unit_id: str, incident_id: int) -> None:
