@@ -4,8 +4,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-import numpy as np
-
 from api.base import ApiError, BaseHandler
 from api.openapi import PATHS, SCHEMAS, error_responses, json_response
 from db import reports, tracks
@@ -28,7 +26,7 @@ def coverage_service(ctx) -> CoverageService:
     built = ctx.services.get("coverage")
     if built is None or built[0] is not routing:
         g = routing.graph
-        nodes = np.unique(np.concatenate([g.edge_src[g.usable], g.edge_dst[g.usable]]))
+        nodes = g.usable_nodes()
         cells = demand_grid(g.bounds, COVERAGE_CELL_M, g.node_lat[nodes], g.node_lon[nodes])
         built = (routing, CoverageService(ctx.store, ctx.clock, routing, ctx.avl, cells))
         ctx.services["coverage"] = built

@@ -50,9 +50,9 @@ class Region:
 def city_region(config: Config) -> Region:
     graph = load_graph(config.osm_file, Path(config.var_dir) / "cache", speed_factor=config.speed_factor,
                        progress=sys.stderr.isatty())
-    usable_nodes = np.unique(np.concatenate([graph.edge_src[graph.usable], graph.edge_dst[graph.usable]]))
+    nodes = graph.usable_nodes()  # demand where the roads are: road density as the population proxy
     return Region("city", graph, demo.demo_events(datetime(2026, 1, 1, tzinfo=UTC)),
-                  graph.node_lat[usable_nodes], graph.node_lon[usable_nodes], None)
+                  graph.node_lat[nodes], graph.node_lon[nodes], None)
 
 
 TOWNS = [(12.5, 10.0, 2.5, 1.0), (18.0, 10.0, 2.5, 1.0), (5.0, 4.0, 2.0, 0.4), (25.0, 16.0, 2.0, 0.4)]  # x, y, km, weight

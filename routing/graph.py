@@ -61,6 +61,10 @@ class RoadGraph:
         """Centre of the local metric projection used for snapping."""
         return float(self.node_lat.mean()), float(self.node_lon.mean())
 
+    def usable_nodes(self) -> np.ndarray:
+        """Ids of the nodes on usable edges (the largest strongly connected part): every one reachable by road."""
+        return np.unique(np.concatenate([self.edge_src[self.usable], self.edge_dst[self.usable]]))
+
     def project(self, lat, lon):
         """WGS84 → local metres (equirectangular around the graph's centre; accurate to ~0.1 % over a province)."""
         lat0, lon0 = self.origin
