@@ -165,6 +165,7 @@ async def plot(region: Region, results: list[SimResult], cells: list[Cell], road
     ax.scatter([p.lon for p in als], [p.lat for p in als], c="black", marker="^", s=40, label="ALS stations")
     fig.colorbar(points, label="road minutes from the nearest ALS station (capped at 20)")
     ax.set(title=f"ALS coverage at the start of the day — {region.name}", xlabel="longitude", ylabel="latitude")
+    ax.ticklabel_format(useOffset=False)
     ax.legend(loc="upper right")
     written.append(out / f"{region.name}-coverage.png")
     fig.savefig(written[-1], dpi=120, bbox_inches="tight")
