@@ -367,10 +367,15 @@ class Simulation:
         travel = await self._drive(unit, self._call_of[incident_id].location)
         self._after(unit, travel, lambda: self._on_scene(unit, incident_id))
 
-    async def _on_scene(self, unit: SimUnit, incident_id: int) -> None:
+    async def _arrive(self, unit: SimUnit, status: UnitStatus, stay_s: float, then: Callable) -> None:
+        """The unit reaches the scene or the hospital, reports it, and stays `stay_s` before `then`."""
         unit.arrive()
-        await self._status(unit.id, UnitStatus.ON_SCENE)
-        self._after(unit, self._call_of[incident_id].on_scene_s, lambda: self._leave_scene(unit, incident_id))
+        await self._status(unit.id, status)
+        self._after(unit, stay_s, then)
+
+    async def _on_scene(self, unit: SimUnit, incident_id: int) -> None:
+        await self._arrive(unit, UnitStatus.ON_SCENE, self._call_of[incident_id].on_scene_s,
+                           lambda: self._leave_scene(unit, incident_id))
 
     async def _leave_scene(self, unit: SimUnit, incident_id: int) -> None:
         if not self._call_of[incident_id].transport:
@@ -384,9 +389,8 @@ class Simulation:
         self._after(unit, travel, lambda: self._at_hospital(unit, incident_id))
 
     async def _at_hospital(self, unit: SimUnit, incident_id: int) -> None:
-        unit.arrive()
-        await self._status(unit.id, UnitStatus.AT_HOSPITAL)
-        self._after(unit, self._call_of[incident_id].handover_s, lambda: self._free(unit, incident_id))
+        await self._arrive(unit, UnitStatus.AT_HOSPITAL, self._call_of[incident_id].handover_s,
+                           lambda: self._free(unit, incident_id))
 
     async def _free(self, unit: SimUnit, incident_id: int) -> None:
         """Call over: the unit heads back (to its station, or to the best post under move-up) and may be reused."""
