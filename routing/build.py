@@ -7,9 +7,11 @@ a second; a changed file or speed factor rebuilds.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import math
+import os
 from pathlib import Path
 
 import networkx as nx
@@ -42,7 +44,7 @@ def to_osm_xml(osm_path: Path, work_dir: Path) -> Path:
 
     out = work_dir / f"{osm_path.name.removesuffix('.pbf')}-{file_sha256(osm_path)[:12]}.osm"
     if not out.exists():
-        tmp = out.with_suffix(".tmp.osm")
+        tmp = out.with_name(f"{out.stem}.{os.getpid()}.tmp.osm")
         with osmium.SimpleWriter(str(tmp), overwrite=True) as writer:
             for obj in osmium.FileProcessor(str(osm_path)):
                 writer.add(obj)
@@ -140,9 +142,17 @@ def load_graph(osm_path: str | Path, cache_dir: str | Path, *, speed_factor: flo
     cached = cache_dir / f"roads-{key}.npz"
     if cached.exists():
         return RoadGraph.load(cached)
+    with open(cache_dir / f"roads-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # processes starting together build once; the others wait and load
+        if cached.exists():
+            return RoadGraph.load(cached)
+        return _build_and_save(osm_path, digest, cached, speed_factor=speed_factor, progress=progress)
+
+
+def _build_and_save(osm_path: Path, digest: str, cached: Path, *, speed_factor: float, progress: bool) -> RoadGraph:
     with tqdm(total=3, desc=f"road graph {osm_path.name}", unit="step", disable=not progress) as bar:
         bar.set_postfix_str("reading OSM")
-        G = networkx_graph(osm_path, cache_dir, speed_factor=speed_factor)
+        G = networkx_graph(osm_path, cached.parent, speed_factor=speed_factor)
         bar.update()
         bar.set_postfix_str(f"compiling {len(G)} nodes")
         graph = compile_graph(G, {"source": osm_path.name, "sha256": digest, "speed_factor": speed_factor})

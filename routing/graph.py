@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -87,7 +88,7 @@ class RoadGraph:
     def save(self, path: Path) -> None:
         arrays = {f.name: getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), np.ndarray)}
         text = json.dumps({"names": self.names, "highways": self.highways, "meta": self.meta}, ensure_ascii=False)
-        tmp = path.with_suffix(".tmp.npz")
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")  # one per writer; the rename is atomic
         np.savez(tmp, tables=np.frombuffer(text.encode(), dtype=np.uint8), **arrays)
         tmp.replace(path)
 
