@@ -4,7 +4,7 @@
 "use strict";
 
 (() => {
-  EMS.defineLabels({
+  const panel = EMS.consoleAddOn("coverage-panel", {
     "coverage.button": {th: "พื้นที่ครอบคลุม", en: "Coverage"},
     "coverage.title": {th: "พื้นที่ที่รถถึงภายใน 8 นาที", en: "Reached within 8 minutes"},
     "coverage.share": {th: "ครอบคลุม {pct}% ของความต้องการ", en: "{pct}% of demand covered"},
@@ -13,14 +13,8 @@
     "coverage.accept": {th: "ย้าย", en: "Move"},
     "coverage.gain": {th: "+{pct}% ครอบคลุมที่คาดไว้", en: "+{pct}% expected coverage"},
   });
-  EMS.translatePage(document.querySelector("header"));  // the console translated the page before these labels existed
   const t = EMS.t, esc = EMS.escapeHtml;
   const layer = L.layerGroup();
-  const panel = document.createElement("div");
-  panel.id = "coverage-panel";
-  panel.className = "panel";
-  panel.hidden = true;
-  document.querySelector("#detail").prepend(panel);
   let shown = false, capability = "ALS", unitsKey = "";
 
   function colour(eta, budget) {

@@ -78,6 +78,18 @@ const EMS = (() => {
 
   function getLanguage() { return language; }
 
+  // A console add-on (coverage, replay): its labels, the header re-translated with them, and its hidden side panel.
+  function consoleAddOn(panelId, labels) {
+    defineLabels(labels);
+    translatePage(document.querySelector("header"));  // the console translated the page before these labels existed
+    const panel = document.createElement("div");
+    panel.id = panelId;
+    panel.className = "panel";
+    panel.hidden = true;
+    document.querySelector("#detail").prepend(panel);
+    return panel;
+  }
+
   // ---- time -----------------------------------------------------------------------------------------------
   function clock(iso) {
     return iso ? new Date(iso).toLocaleTimeString(language === "th" ? "th-TH" : "en-GB", {hour: "2-digit", minute: "2-digit", second: "2-digit"}) : "";
@@ -195,5 +207,5 @@ const EMS = (() => {
   }
 
   return {token, login, logout, api, ApiError, escapeHtml, defineLabels, t, setLanguage, getLanguage,
-          translatePage, clock, minutes, addBaseMap, Realtime};
+          translatePage, consoleAddOn, clock, minutes, addBaseMap, Realtime};
 })();

@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  EMS.defineLabels({
+  const panel = EMS.consoleAddOn("replay-panel", {
     "replay.button": {th: "ย้อนดูเหตุ", en: "Replay"},
     "replay.title": {th: "ย้อนดูเหตุ #{id}", en: "Replay of incident #{id}"},
     "replay.pick": {th: "เลือกเหตุก่อน", en: "Select an incident first"},
@@ -11,14 +11,8 @@
     "replay.pause": {th: "หยุด", en: "Pause"},
     "replay.close": {th: "ปิด", en: "Close"},
   });
-  EMS.translatePage(document.querySelector("header"));  // the console translated the page before these labels existed
   const t = EMS.t, esc = EMS.escapeHtml;
   const layer = L.layerGroup();
-  const panel = document.createElement("div");
-  panel.id = "replay-panel";
-  panel.className = "panel";
-  panel.hidden = true;
-  document.querySelector("#detail").prepend(panel);
   let timer = null;
 
   // The last track point at or before `time` (ms), per unit.
