@@ -10,6 +10,7 @@ const state = {incidents: new Map(), units: new Map(), positions: new Map(), sel
                unitMarkers: new Map(), hospitalMarkers: new Map()};
 const $ = sel => document.querySelector(sel);
 const t = EMS.t, esc = EMS.escapeHtml;
+const labelOr = (key, fallback) => (t(key) === key ? fallback : t(key));  // server values we have no label for
 
 if (!EMS.token()) location.href = "/index.html";
 
@@ -114,6 +115,7 @@ async function select(id) {
 }
 
 function renderPanel(incident) {
+  const typingReply = document.activeElement?.closest?.("#sms-reply") != null;
   const callers = (incident.callers || []).map(c => `${esc(c.name || "")} ${esc(c.phone || "")}`).join("<br>");
   $("#incident-panel").innerHTML = `
     <h3><span class="badge colour-${colourOf(incident) || "none"}">${esc(incident.triage?.code || "?")}</span> #${incident.id}</h3>
@@ -123,6 +125,10 @@ function renderPanel(incident) {
     ${(incident.location_flags || []).map(f => `<div class="flag">⚠ ${t("flag." + f)}</div>`).join("")}
     ${incident.location_note ? `<div class="flag">${esc(incident.location_note)}</div>` : ""}
     <div>${callers}</div>
+    ${hasPhone(incident) ? `<h4>${t("caller.history")}</h4><div id="caller-history" class="muted">…</div>` : ""}
+    ${isTextThread(incident) ? `<h4>${t("sms.thread")}</h4><div id="sms-thread"></div>
+      <form id="sms-reply"><textarea name="body" rows="2" maxlength="1600" placeholder="${t("sms.placeholder")}"></textarea>
+        <p class="error" id="sms-error"></p><button class="primary" type="submit">${t("sms.send")}</button></form>` : ""}
     <h4>${t("console.duplicates")}</h4>
     <div id="duplicates" class="muted">…</div>
     <details class="cbd" ${incident.triage ? "" : "open"}>
@@ -141,6 +147,63 @@ function renderPanel(incident) {
   loadAssignments(incident.id);
   loadDestinations(incident);
   loadDuplicates(incident.id);
+  if (hasPhone(incident)) loadCallerHistory(incident.id);
+  if (isTextThread(incident)) loadThread(incident.id);
+  if (typingReply) $("#sms-reply")?.body.focus();  // an event re-rendered the panel while the dispatcher typed
+}
+
+// ---- caller history and the SMS thread (text-to-1669) -------------------------------------------------------
+const hasPhone = incident => (incident.callers || []).some(c => c.phone);
+const isTextThread = incident => incident.channel === "sms" || (incident.callers || []).some(c => c.channel === "sms");
+
+async function loadCallerHistory(id) {
+  const box = $("#caller-history");
+  try {
+    const body = await EMS.api("GET", `/api/v1/incidents/${id}/caller-history`);
+    if (!box.isConnected) return;
+    box.innerHTML = body.incidents.length ? `<ul class="list history">${body.incidents.map(i => `
+      <li data-history="${i.id}"><b>#${i.id}</b> ${EMS.clock(i.reported_at)} ${new Date(i.reported_at).toLocaleDateString()} ·
+        ${t("status." + i.status)} · ${esc(i.chief_complaint || i.address || "")}</li>`).join("")}</ul>`
+      : t("caller.no_history");
+    box.querySelectorAll("li[data-history]").forEach(li => li.onclick = () => {
+      const other = Number(li.dataset.history);
+      if (state.incidents.has(other)) select(other);
+    });
+  } catch (e) { box.textContent = "—"; }
+}
+
+const replyDrafts = new Map();  // incident id → unsent reply (the panel re-renders on every event)
+
+async function loadThread(id) {
+  const box = $("#sms-thread"), reply = $("#sms-reply");
+  reply.body.value = replyDrafts.get(id) || "";
+  reply.body.oninput = () => replyDrafts.set(id, reply.body.value);
+  reply.onsubmit = event => { event.preventDefault(); sendReply(id); };
+  try {
+    const body = await EMS.api("GET", `/api/v1/incidents/${id}/messages`);
+    if (!box.isConnected) return;
+    box.innerHTML = body.messages.map(m => `
+      <div class="sms sms-${m.direction}" data-seq="${m.seq}"><div>${esc(m.body)}</div>
+        <div class="muted">${EMS.clock(m.at)} · ${m.direction === "in" ? esc(m.phone || "") : labelOr("sms.status." + m.status, m.status || "")}</div></div>`).join("")
+      || `<span class="muted">—</span>`;
+    box.scrollTop = box.scrollHeight;
+  } catch (e) { box.textContent = "—"; }
+}
+
+async function sendReply(id) {
+  const reply = $("#sms-reply");
+  const text = reply.body.value;
+  if (!text.trim()) return;
+  reply.querySelector("button").disabled = true;
+  try {
+    await EMS.api("POST", `/api/v1/incidents/${id}/messages`, {body: text});
+    replyDrafts.delete(id);
+    reply.body.value = "";
+    $("#sms-error").textContent = "";
+    loadThread(id);
+  } catch (e) {
+    $("#sms-error").textContent = e.fields?.length ? e.fields.map(f => `${f.field}: ${f.reason}`).join("; ") : e.message;
+  } finally { reply.querySelector("button").disabled = false; }
 }
 
 // ---- acknowledgement countdown and escalation ladder ----------------------------------------------------------
@@ -307,6 +370,8 @@ function onFrame(frame) {
     if (type === "RateLimitTripped") addAlert(`Rate limit: ${payload.bucket} ${payload.source_id}`);
     if (type === "AssignmentEscalated") addAlert(`#${payload.incident_id} ${payload.unit_id}: ${t("ladder." + payload.step)}${payload.detail ? " → " + payload.detail : ""}`);
     if (type === "InboundAcknowledged") addAlert(`#${payload.incident_id} ${t("destination.ed_acknowledged")}`);
+    if (type === "OutboundMessageFailed") addAlert(`${payload.incident_id != null ? "#" + payload.incident_id + " " : ""}${t("alert.message_failed", {kind: labelOr("alert.kind." + payload.kind, payload.kind), status: payload.status})} ${payload.phone || ""}`);
+    if (type === "DeviceAlertRaised") addAlert(`${labelOr("alert.device." + payload.kind, payload.kind)} · ${payload.device_id}${payload.detail ? " — " + payload.detail : ""}`);
   } else if (frame.type === "positions") {
     frame.units.forEach(placeUnit);
   }

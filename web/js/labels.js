@@ -115,3 +115,21 @@ EMS.defineLabels({
   "hospital.saved": {th: "บันทึกแล้ว", en: "Saved"},
   "hospital.unit": {th: "รถ", en: "Unit"},
 });
+EMS.defineLabels({
+  "caller.history": {th: "ประวัติการแจ้งเหตุจากเบอร์นี้", en: "Earlier incidents from this number"},
+  "caller.no_history": {th: "ไม่เคยแจ้งเหตุมาก่อน", en: "No earlier incidents"},
+  "sms.thread": {th: "ข้อความ SMS กับผู้แจ้ง", en: "SMS thread with the caller"},
+  "sms.placeholder": {th: "พิมพ์ข้อความตอบกลับ", en: "Type a reply"},
+  "sms.send": {th: "ส่งข้อความ", en: "Send reply"},
+  "sms.status.queued": {th: "รอส่ง", en: "queued"},
+  "sms.status.sent": {th: "ส่งแล้ว", en: "sent"},
+  "sms.status.delivered": {th: "ถึงผู้รับแล้ว", en: "delivered"},
+  "sms.status.undelivered": {th: "ส่งไม่ถึง", en: "undelivered"},
+  "sms.status.failed": {th: "ส่งไม่สำเร็จ", en: "failed"},
+  "alert.message_failed": {th: "{kind} ส่งไม่สำเร็จ ({status})", en: "{kind} failed ({status})"},
+  "alert.kind.sms": {th: "SMS", en: "SMS"},
+  "alert.kind.voice": {th: "การโทร", en: "Voice call"},
+  "alert.device.missed_heartbeat": {th: "ปุ่มฉุกเฉินขาดการติดต่อ", en: "Panic button missed its heartbeat"},
+  "alert.device.low_battery": {th: "ปุ่มฉุกเฉินแบตเตอรี่ต่ำ", en: "Panic button battery low"},
+  "alert.device.flood": {th: "ปุ่มฉุกเฉินส่งข้อมูลถี่ผิดปกติ", en: "Panic button flooding"},
+});
