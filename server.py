@@ -102,7 +102,8 @@ class Server:
         ctx.access = AccessControl(ctx.identities, store, clock, token_ttl=timedelta(hours=config.token_ttl_hours))
         ctx.avl = Avl(redis, pool, config.redis_namespace)
         self._build_dispatch(ctx, clock)
-        hub.visibility.load(await store.list("incidents", open_only=True, limit=100_000))
+        hub.visibility.load(await store.list("incidents", open_only=True, limit=100_000),
+                            await store.list("units", limit=100_000))
         ctx.rate_limiter = RateLimiter(redis, config.redis_namespace, on_trip=ctx.access.rate_limit_tripped)
         ctx.services["ws_commands"] = WsCommands(ctx)
         self.background += [asyncio.create_task(hub.recheck_tokens(ctx.identities.verify)),

@@ -29,11 +29,14 @@ class Visibility:
         self.units_by_incident: dict[int, set[str]] = {}
         self.hospitals_by_incident: dict[int, set[str]] = {}
 
-    def load(self, incidents) -> None:
-        """Start from the open incidents' current units and destinations (at process start)."""
+    def load(self, incidents, units=None) -> None:
+        """Start from the open incidents' units and destinations (at process start). With `units`, only those
+        still on the incident count: a crew that has left one must not get its frames after a restart."""
+        on_incident = None if units is None else {(u.incident_id, u.id) for u in units if u.incident_id is not None}
         for incident in incidents:
-            if incident.unit_ids:
-                self.units_by_incident[incident.id] = set(incident.unit_ids)
+            unit_ids = {u for u in incident.unit_ids if on_incident is None or (incident.id, u) in on_incident}
+            if unit_ids:
+                self.units_by_incident[incident.id] = unit_ids
             if incident.destination_hospital_id:
                 self.hospitals_by_incident[incident.id] = {incident.destination_hospital_id}
 

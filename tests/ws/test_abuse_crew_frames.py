@@ -157,3 +157,30 @@ async def test_probing_other_crews_and_hospitals_gets_one_uniform_404_and_is_log
     own_hospital = Api(base, await make_user(server.ctx.pool, "ed-own", "hospital", hospital_id=hospitals[0]))
     status, seen = await own_hospital.get(f"/api/v1/incidents/{incident['id']}")
     assert status == 200 and "+66812345678" not in str(seen)
+
+
+async def test_a_process_started_after_the_release_does_not_send_the_old_incident_either(city, database_url, redis_url):
+    from server import Server
+    from tests.conftest import server_config
+
+    server, dispatcher = city
+    _, incident = await dispatcher.post("/api/v1/incidents", {"channel": "phone", "location": SCENE})
+    for unit_id in ("CB-BLS-01", "CB-BLS-02"):
+        await dispatcher.post(f"/api/v1/incidents/{incident['id']}/assignments", {"unit_id": unit_id})
+        for step in ("en_route", "on_scene"):
+            assert (await dispatcher.post(f"/api/v1/units/{unit_id}/status", {"status": step}))[0] == 200
+    assert (await dispatcher.post("/api/v1/units/CB-BLS-01/status", {"status": "available"}))[0] == 200
+    later = Server(server_config(database_url, redis_url))  # learns who is on what from the projections
+    await later.start()
+    try:
+        token = await make_user(server.ctx.pool, "crew-later", "crew", unit_id="CB-BLS-01")
+        leaving = await Socket.connect(later.config.port, token)
+        await leaving.next_of("snapshot")
+        hospital_id = (await server.ctx.store.list("hospitals"))[0].id
+        await dispatcher.post(f"/api/v1/incidents/{incident['id']}/destinations", {"hospital_id": hospital_id})
+        assert (await dispatcher.post("/api/v1/units/CB-BLS-01/status", {"status": "out_of_service"}))[0] == 200
+        frames = await frames_until(leaving, is_event("UnitStatusChanged", status="out_of_service"))
+        assert [f["event"]["type"] for f in frames] == ["UnitStatusChanged"], frames
+        leaving.close()
+    finally:
+        await later.stop()
