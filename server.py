@@ -36,6 +36,7 @@ from dispatch.intake import IntakeService, ServiceArea
 from dispatch.ports import RecordingNotifier, SystemClock
 from dispatch.recommendation import RecommendationService
 from dispatch.triage import TriageService
+from dispatch.vitals import VitalsService
 from integrations.wiring import Integrations
 from ops import local_services
 from telemetry import logs
@@ -142,6 +143,7 @@ class Server:
             snapshots=Snapshots(ctx),
             duplicates=DuplicateService(ctx.store, clock),
             mci=MciService(ctx.store, clock, roads),
+            vitals=VitalsService(ctx.store, clock),
             notifier=ctx.services.get("notifier") or RecordingNotifier(),
         )
         self.ladder = EscalationLadder(ctx.store, clock, policy, NotifierPort(ctx), recommendations)

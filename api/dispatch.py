@@ -208,3 +208,13 @@ class DistributeHandler(DispatchHandler):
     async def post(self, incident_id: str) -> None:
         identity = self.require()
         self.send_json(await self.service("mci").distribute(int(incident_id), actor=identity.actor, role=identity.role))
+
+
+class VitalsHandler(DispatchHandler):
+    """A set of vital signs from the incident's crew (tablet) or a dispatcher."""
+
+    async def post(self, incident_id: str) -> None:
+        identity = self.require()
+        vitals = await self.service("vitals").record(int(incident_id), self.json_body(), actor=identity.actor,
+                                                     role=identity.role, own_unit=identity.unit_id)
+        self.send_json({"incident_id": int(incident_id), "vitals": vitals}, 201)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.base import BaseHandler
+from dispatch.vitals import RANGES as VITAL_RANGES
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 SCHEMAS: dict[str, Any] = {
@@ -70,6 +71,24 @@ SCHEMAS: dict[str, Any] = {
                        "occurred_at": {"type": "string", "format": "date-time"}},
     },
 }
+
+
+def _measure(low: float, high: float, whole: bool, nullable: bool = False) -> dict[str, Any]:
+    kind = "integer" if whole else "number"
+    return {"type": [kind, "null"] if nullable else kind, "minimum": low, "maximum": high}
+
+
+VITALS_INPUT = {"type": "object", "minProperties": 1, "additionalProperties": False,
+                "properties": {name: _measure(*limits) for name, limits in VITAL_RANGES.items()},
+                "description": "Units: heart and respiratory rate /min, blood pressure mmHg, SpO2 %, GCS 3-15, °C."}
+SCHEMAS["VitalSigns"] = {
+    "type": "object", "required": ["recorded_at"],
+    "properties": {**{name: _measure(*limits, nullable=True) for name, limits in VITAL_RANGES.items()},
+                   "recorded_at": {"type": "string", "format": "date-time"},
+                   "unit_id": {"type": ["string", "null"], "description": "the crew's unit; null for a dispatcher"}},
+}
+SCHEMAS["Incident"]["properties"]["vitals"] = {"type": "array", "items": {"$ref": "#/components/schemas/VitalSigns"},
+                                               "description": "recorded sets, oldest first"}
 
 
 def error_responses(*statuses: int) -> dict[str, Any]:
@@ -267,6 +286,17 @@ PATHS.update({
     "/api/v1/incidents/{incident_id}/mci/distribute": {"post": _op(
         "Spread the tagged casualties over hospitals by ETA and free beds", params=[INCIDENT_ID],
         errors=(401, 403, 404, 409, 429, 503))},
+    "/api/v1/incidents/{incident_id}/vitals": {"post": {
+        "summary": "Record a set of vital signs (the incident's own crew, or a dispatcher); the latest set goes to"
+                   " the receiving hospital (board and FHIR). 422 names each field out of range, unknown, or a"
+                   " diastolic pressure not below the systolic",
+        "parameters": [INCIDENT_ID],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": VITALS_INPUT}}},
+        "responses": {"201": json_response("Recorded", {
+            "type": "object", "required": ["incident_id", "vitals"],
+            "properties": {"incident_id": {"type": "integer"}, "vitals": {"$ref": "#/components/schemas/VitalSigns"}}}),
+            **error_responses(400, 401, 403, 404, 413, 422, 429)},
+    }},
     "/api/v1/assignments/{assignment_id}/ack": {"post": _op(
         "The crew acknowledges an assignment (HTTP fallback of the WebSocket ack)",
         params=[_path_param("assignment_id", {"type": "integer", "minimum": 1})], errors=(401, 403, 404, 409, 429))},

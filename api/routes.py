@@ -15,7 +15,7 @@ from api.dispatch import (
     AcknowledgeHandler, AssignmentsHandler, DestinationsHandler, DistributeHandler, DuplicatesHandler,
     HospitalCapacityHandler, HospitalsHandler, InboundAckHandler, IncidentStatusHandler, KeepApartHandler, MciHandler,
     MergeHandler, PatientsHandler, RecommendationsHandler, TriageCardsHandler, TriageHandler, UnitsHandler,
-    UnitStatusHandler,
+    UnitStatusHandler, VitalsHandler,
 )
 from api.incidents import IncidentHandler, IncidentsHandler, InboundHandler
 from api.maps import ClosureHandler, ClosuresHandler, RoadsLayerHandler, RouteHandler
@@ -40,6 +40,7 @@ API_ROUTES: list[tuple] = [
     (r"/api/v1/incidents/([0-9]{1,18})/mci", MciHandler),
     (r"/api/v1/incidents/([0-9]{1,18})/patients", PatientsHandler),
     (r"/api/v1/incidents/([0-9]{1,18})/mci/distribute", DistributeHandler),
+    (r"/api/v1/incidents/([0-9]{1,18})/vitals", VitalsHandler),
     (r"/api/v1/assignments/([0-9]{1,18})/ack", AcknowledgeHandler),
     (r"/api/v1/triage/cards", TriageCardsHandler),
     (r"/api/v1/units", UnitsHandler),

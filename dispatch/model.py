@@ -73,6 +73,7 @@ class Incident(msgspec.Struct, kw_only=True):
     kept_apart: list[int] = []  # incidents a dispatcher said are not duplicates of this one
     mci: bool = False  # declared a mass-casualty incident
     patients: list["Patient"] = []  # MCI triage tags and where each patient goes
+    vitals: list["VitalSigns"] = []  # recorded sets, oldest first (the last one is the latest)
     last_seq: int = 0  # seq of the last event applied
 
     @property
@@ -186,3 +187,17 @@ class Patient(msgspec.Struct, kw_only=True):
     number: int
     colour: Colour
     hospital_id: str | None = None
+
+
+class VitalSigns(msgspec.Struct, kw_only=True):
+    """One set of vital signs taken at `recorded_at` (units: /min, mmHg, %, GCS 3-15, °C); unmeasured ones None."""
+
+    heart_rate: int | None = None
+    systolic_bp: int | None = None
+    diastolic_bp: int | None = None
+    respiratory_rate: int | None = None
+    spo2: int | None = None
+    gcs: int | None = None
+    temperature: float | None = None
+    recorded_at: datetime | None = None
+    unit_id: str | None = None  # the crew that took them; None when a dispatcher entered them

@@ -17,6 +17,7 @@ ALLOWED = {
     "hospital_capacity": {"hospital", "admin", "dispatcher"},
     "acknowledge_inbound": {"hospital", "admin"},
     "read_incidents": {"dispatcher", "admin"},
+    "record_vitals": {"crew", "dispatcher", "admin"},
 }
 
 

@@ -32,6 +32,7 @@ VITALS = {
     "systolic_bp": ("8480-6", "Systolic blood pressure", "mm[Hg]"),
     "diastolic_bp": ("8462-4", "Diastolic blood pressure", "mm[Hg]"),
     "temperature": ("8310-5", "Body temperature", "Cel"),
+    "gcs": ("9269-2", "Glasgow coma score total", "{score}"),
 }
 VITAL_SIGNS = [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
                             "code": "vital-signs", "display": "Vital Signs"}]}]

@@ -7,7 +7,8 @@ claim and POST loses that one alert (the dispatcher then sees no HospitalNotifie
 retried with exponential backoff (5xx, 408, 429, timeouts, refused connections; other 4xx are final) before the
 SMS fallback; the retried Bundle is byte-identical and made of conditional creates, so a POST whose answer was lost
 is not stored twice. Alerts about one incident go out in order; a slow hospital never holds up the others.
-Hospitals never receive the caller's phone number.
+Hospitals never receive the caller's phone number. Each bundle carries the latest vital signs recorded when it is
+built; vital signs recorded once a hospital is chosen go out as one more bundle (FHIR only: no SMS for those).
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ import tornado.httpclient
 from dispatch.channels import HospitalNotified
 from dispatch.errors import DomainError, FieldError, Invalid, NotFound
 from dispatch.intake import PHONE_CHARS
+from dispatch.model import IncidentStatus
+from dispatch.vitals import readings
 from integrations.background import AfterWork
 from integrations.fhir import store
 from integrations.fhir.bundle import build_bundle
@@ -105,20 +108,26 @@ class HospitalAlerts:
         incident = await self.ctx.store.get("incidents", p["incident_id"])
         if incident is None:
             return
+        vitals_update = event.type == "VitalsRecorded"
         if event.type == "HospitalAlerted":
-            hospital_id, stage = p["hospital_id"], "planned"
+            hospital_id, stage, eta_s = p["hospital_id"], "planned", p.get("eta_s")
         else:
-            hospital_id, stage = incident.destination_hospital_id, "arrived"
+            hospital_id, eta_s = incident.destination_hospital_id, incident.destination_eta_s
+            stage = "planned" if vitals_update and incident.status is not IncidentStatus.AT_HOSPITAL else "arrived"
             if hospital_id is None:
                 return
-        bundle = build_bundle(incident, hospital_id, stage=stage, at=event.occurred_at, version=event.seq,
-                              eta_s=p.get("eta_s"), colour=p.get("colour"), summary=p.get("summary"),
-                              vitals=p.get("vitals"))
         endpoint = await store.endpoint(self.ctx.pool, hospital_id)
+        if vitals_update and not (endpoint and endpoint["fhir_url"]):
+            return  # new vitals reach a hospital without FHIR through its board, not by another SMS
+        bundle = build_bundle(incident, hospital_id, stage=stage, at=event.occurred_at, version=event.seq,
+                              eta_s=eta_s, colour=p.get("colour"), summary=p.get("summary"),
+                              vitals=readings(incident.vitals[-1]) if incident.vitals else None)
         via, ok, detail = "fhir", True, None
         failure = await self._post_with_retries(endpoint["fhir_url"], bundle) \
             if endpoint and endpoint["fhir_url"] else "no FHIR endpoint configured"
-        if failure is not None:
+        if failure is not None and vitals_update:
+            ok, detail = False, failure
+        elif failure is not None:
             via, detail = "sms", failure
             hospital = await self.ctx.store.get("hospitals", hospital_id)
             phone = (endpoint["sms_phone"] if endpoint else None) or (hospital.phone if hospital else None)

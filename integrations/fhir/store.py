@@ -31,9 +31,10 @@ async def advance(pool: asyncpg.Pool, seq: int) -> None:
 
 
 async def alert_events(pool: asyncpg.Pool, after: int, limit: int = 200) -> list[StoredEvent]:
-    """Pre-arrival alerts and arrivals at hospital after `after`, in seq order."""
+    """Pre-arrival alerts, arrivals at hospital and newly recorded vital signs after `after`, in seq order."""
     rows = await pool.fetch(
         "SELECT seq, stream, type, payload, actor, occurred_at FROM events WHERE seq > $1"
-        " AND (type = 'HospitalAlerted' OR (type = 'IncidentStatusChanged' AND payload->>'status' = 'at_hospital'))"
+        " AND (type IN ('HospitalAlerted', 'VitalsRecorded')"
+        "      OR (type = 'IncidentStatusChanged' AND payload->>'status' = 'at_hospital'))"
         " ORDER BY seq LIMIT $2", after, limit)
     return [StoredEvent(r["seq"], r["stream"], r["type"], r["payload"], r["actor"], r["occurred_at"]) for r in rows]

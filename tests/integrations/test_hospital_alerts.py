@@ -223,3 +223,49 @@ async def test_two_processes_deliver_each_alert_version_once(ems, dispatcher, da
     finally:
         receiver.stop()
         await other.stop()
+
+
+RECORDED_VITALS = {"heart_rate": 128, "systolic_bp": 90, "diastolic_bp": 60, "respiratory_rate": 28, "spo2": 91,
+                   "gcs": 14, "temperature": 38.4}
+LOINC_BY_VITAL = {"heart_rate": "8867-4", "systolic_bp": "8480-6", "diastolic_bp": "8462-4",
+                  "respiratory_rate": "9279-1", "spo2": "59408-5", "gcs": "9269-2", "temperature": "8310-5"}
+
+
+def _measured(bundle: dict) -> dict[str, float]:
+    return {o.resource.code.coding[0].code: float(o.resource.valueQuantity.value)
+            for o in _resources(bundle)["Observation"] if o.resource.valueQuantity}
+
+
+async def test_recorded_vitals_go_to_the_hospital_as_vital_sign_observations(ems, dispatcher, fake_twilio):
+    receiver, url, received, _ = await _start_receiver()
+    try:
+        incident_id = await _inbound_patient(ems, dispatcher, fhir_url=url)
+        assert await wait_until(lambda: _len(_notified(dispatcher), 1), 10)
+        assert _measured(received[0][1]) == {}  # nothing measured yet
+        status, _ = await dispatcher.post(f"/api/v1/incidents/{incident_id}/vitals", RECORDED_VITALS)
+        assert status == 201
+        assert await wait_until(lambda: _len(_notified(dispatcher), 2), 10)
+        update = received[1][1]
+        assert _measured(update) == {LOINC_BY_VITAL[k]: v for k, v in RECORDED_VITALS.items()}
+        vital_signs = [o for o in _resources(update)["Observation"] if o.resource.valueQuantity]
+        assert {o.resource.category[0].coding[0].code for o in vital_signs} == {"vital-signs"}
+        [encounter] = _resources(update)["Encounter"]
+        assert encounter.request.method == "POST" and encounter.request.ifNoneExist  # not a second encounter
+
+        await _arrive(ems, incident_id)
+        assert await wait_until(lambda: _len(_notified(dispatcher), 3), 10)
+        assert _measured(received[2][1])[LOINC_BY_VITAL["gcs"]] == 14  # the arrival carries the latest set
+        assert [(n["via"], n["stage"], n["ok"]) for n in await _notified(dispatcher)] == \
+            [("fhir", "planned", True), ("fhir", "planned", True), ("fhir", "arrived", True)]
+        assert CALLER not in json.dumps(received)
+    finally:
+        receiver.stop()
+
+
+async def test_vitals_for_a_hospital_without_fhir_send_no_extra_sms(ems, dispatcher, fake_twilio):
+    incident_id = await _inbound_patient(ems, dispatcher)
+    assert await wait_until(lambda: _len(_notified(dispatcher), 1), 10)
+    await dispatcher.post(f"/api/v1/incidents/{incident_id}/vitals", {"heart_rate": 90})
+    await ems.ctx.services["hospital_alerts"].deliver_pending()
+    await ems.integrations.after.drain()
+    assert len(await _notified(dispatcher)) == 1 and len(fake_twilio.sent("sms")) == 1  # the alert's SMS only

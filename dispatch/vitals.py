@@ -1,0 +1,95 @@
+"""Vital signs recorded for an incident's patient by its crew (tablet) or a dispatcher: ranges, the event, the
+projection onto the incident, and the service. The hospital's FHIR bundle and board show the latest set."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from dispatch.errors import FieldError, Forbidden, Invalid, NotFound
+from dispatch.events import Event
+from dispatch.model import Incident, VitalSigns
+from dispatch.policies import require
+from dispatch.ports import Clock, EventStore
+from dispatch.projections import INCIDENTS
+
+# Measure → (lowest, highest accepted, whole numbers only). Wide enough for any living (or arrested) patient,
+# narrow enough to catch a slip of the finger such as 1200 for 120.
+RANGES: dict[str, tuple[float, float, bool]] = {
+    "heart_rate": (0, 300, True),  # beats/min
+    "systolic_bp": (0, 300, True),  # mmHg
+    "diastolic_bp": (0, 200, True),  # mmHg
+    "respiratory_rate": (0, 80, True),  # breaths/min
+    "spo2": (0, 100, True),  # %
+    "gcs": (3, 15, True),  # Glasgow coma scale total
+    "temperature": (25, 45, False),  # °C
+}
+KEPT_PER_INCIDENT = 50  # older sets drop off the incident's state (they stay in the event log)
+
+
+class VitalsRecorded(Event, frozen=True):
+    incident_id: int
+    vitals: VitalSigns
+
+
+def parse_vitals(body: Any) -> dict[str, int | float]:
+    """The measures in a request body, validated; Invalid names every bad or unknown field."""
+    if not isinstance(body, dict):
+        raise Invalid(FieldError("body", "must be a JSON object"))
+    errors, values = [], {}
+    for name, value in body.items():
+        if name not in RANGES:
+            errors.append(FieldError(_printable(name), f"is not a vital sign (one of {', '.join(RANGES)})"))
+            continue
+        low, high, whole = RANGES[name]
+        number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+        if number is None or not math.isfinite(number) or (whole and not float(number).is_integer()):
+            errors.append(FieldError(name, "must be a whole number" if whole else "must be a number"))
+        elif not low <= number <= high:
+            errors.append(FieldError(name, f"must be between {low:g} and {high:g}"))
+        else:
+            values[name] = int(number) if whole else round(float(number), 1)
+    if not errors and not values:
+        errors.append(FieldError("body", f"needs at least one of {', '.join(RANGES)}"))
+    if not errors and values.get("diastolic_bp", -1) >= values.get("systolic_bp", math.inf):
+        errors.append(FieldError("diastolic_bp", "must be lower than systolic_bp"))
+    if errors:
+        raise Invalid(errors)
+    return values
+
+
+def _printable(name: str) -> str:
+    """An unknown field's name as it may be echoed back: short, and valid UTF-8 even if the client's was not."""
+    return name[:60].encode("utf-8", "backslashreplace").decode()
+
+
+def readings(vitals: VitalSigns) -> dict[str, int | float]:
+    """The measured values of one set, by name (what a FHIR bundle or a board shows)."""
+    return {name: getattr(vitals, name) for name in RANGES if getattr(vitals, name) is not None}
+
+
+@INCIDENTS.on(VitalsRecorded)
+def _vitals_recorded(incident: Incident, e: VitalsRecorded) -> Incident:
+    incident.vitals = [*incident.vitals, e.vitals][-KEPT_PER_INCIDENT:]
+    return incident
+
+
+class VitalsService:
+    def __init__(self, store: EventStore, clock: Clock):
+        self.store = store
+        self.clock = clock
+
+    async def record(self, incident_id: int, body: Any, *, actor: str, role: str,
+                     own_unit: str | None = None) -> VitalSigns:
+        """Record one set for `incident_id`. A crew may record only for an incident its unit is assigned to."""
+        require(role, "record_vitals")
+        values = parse_vitals(body)
+        async with self.store.unit_of_work(actor) as uow:
+            incident = await uow.get("incidents", incident_id)
+            if incident is None:
+                raise NotFound(f"no incident {incident_id}")
+            if role == "crew" and own_unit not in incident.unit_ids:
+                raise Forbidden("a crew may record vitals only for its own unit's incident")
+            now = self.clock.now()
+            vitals = VitalSigns(**values, recorded_at=now, unit_id=own_unit if role == "crew" else None)
+            await uow.append(VitalsRecorded(at=now, incident_id=incident_id, vitals=vitals))
+            return vitals
