@@ -125,6 +125,8 @@ function renderPanel(incident) {
     ${(incident.location_flags || []).map(f => `<div class="flag">⚠ ${t("flag." + f)}</div>`).join("")}
     ${incident.location_note ? `<div class="flag">${esc(incident.location_note)}</div>` : ""}
     <div>${callers}</div>
+    ${incident.vitals?.length ? `<div class="vitals"><b>${t("vitals.title")}</b> ${esc(EMS.vitalsLine(incident.vitals.at(-1)))}
+      <span class="muted">${EMS.clock(incident.vitals.at(-1).recorded_at)}</span></div>` : ""}
     ${hasPhone(incident) ? `<h4>${t("caller.history")}</h4><div id="caller-history" class="muted">…</div>` : ""}
     ${isTextThread(incident) ? `<h4>${t("sms.thread")}</h4><div id="sms-thread"></div>
       <form id="sms-reply"><textarea name="body" rows="2" maxlength="1600" placeholder="${t("sms.placeholder")}"></textarea>

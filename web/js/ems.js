@@ -101,6 +101,17 @@ const EMS = (() => {
     return `${m}:${String(s).padStart(2, "0")}`;
   }
 
+  // ---- vital signs ----------------------------------------------------------------------------------------
+  // One recorded set on one line, e.g. "HR 128 · BP 90/60 · RR 28 · SpO₂ 91% · GCS 14 · 38.4 °C" (labels: vitals.*).
+  function vitalsLine(v) {
+    if (!v) return "";
+    const bp = v.systolic_bp != null || v.diastolic_bp != null ? `${t("vitals.bp")} ${v.systolic_bp ?? "—"}/${v.diastolic_bp ?? "—"}` : null;
+    return [v.heart_rate != null ? `${t("vitals.hr")} ${v.heart_rate}` : null, bp,
+            v.respiratory_rate != null ? `${t("vitals.rr")} ${v.respiratory_rate}` : null,
+            v.spo2 != null ? `SpO₂ ${v.spo2}%` : null, v.gcs != null ? `GCS ${v.gcs}` : null,
+            v.temperature != null ? `${v.temperature} °C` : null].filter(Boolean).join(" · ");
+  }
+
   // ---- base map -------------------------------------------------------------------------------------------
   // The project's own road graph (GeoJSON, no internet or tile server needed), unless the page's
   // <meta name="ems-tile-url" content="https://…/{z}/{x}/{y}.png"> names a tile server (set by whoever deploys).
@@ -207,5 +218,5 @@ const EMS = (() => {
   }
 
   return {token, login, logout, api, ApiError, escapeHtml, defineLabels, t, setLanguage, getLanguage,
-          translatePage, consoleAddOn, clock, minutes, addBaseMap, Realtime};
+          translatePage, consoleAddOn, clock, minutes, vitalsLine, addBaseMap, Realtime};
 })();

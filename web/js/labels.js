@@ -133,3 +133,20 @@ EMS.defineLabels({
   "alert.device.low_battery": {th: "ปุ่มฉุกเฉินแบตเตอรี่ต่ำ", en: "Panic button battery low"},
   "alert.device.flood": {th: "ปุ่มฉุกเฉินส่งข้อมูลถี่ผิดปกติ", en: "Panic button flooding"},
 });
+EMS.defineLabels({
+  "vitals.title": {th: "สัญญาณชีพ", en: "Vital signs"},
+  "vitals.latest": {th: "ล่าสุด", en: "Latest"},
+  "vitals.hr": {th: "ชีพจร", en: "HR"},
+  "vitals.bp": {th: "ความดัน", en: "BP"},
+  "vitals.rr": {th: "หายใจ", en: "RR"},
+  "vitals.heart_rate": {th: "ชีพจร (ครั้ง/นาที)", en: "Heart rate (/min)"},
+  "vitals.systolic_bp": {th: "ความดันตัวบน (mmHg)", en: "Systolic BP (mmHg)"},
+  "vitals.diastolic_bp": {th: "ความดันตัวล่าง (mmHg)", en: "Diastolic BP (mmHg)"},
+  "vitals.respiratory_rate": {th: "อัตราการหายใจ (ครั้ง/นาที)", en: "Respiratory rate (/min)"},
+  "vitals.spo2": {th: "ออกซิเจนในเลือด SpO₂ (%)", en: "SpO₂ (%)"},
+  "vitals.gcs": {th: "ระดับความรู้สึกตัว GCS (3–15)", en: "GCS (3–15)"},
+  "vitals.temperature": {th: "อุณหภูมิ (°C)", en: "Temperature (°C)"},
+  "vitals.save": {th: "บันทึกสัญญาณชีพ", en: "Record vitals"},
+  "vitals.saved": {th: "บันทึกแล้ว", en: "Recorded"},
+  "vitals.empty": {th: "กรอกอย่างน้อยหนึ่งค่า", en: "Enter at least one value"},
+});

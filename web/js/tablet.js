@@ -22,6 +22,7 @@ async function start() {
   realtime.start();
   watchPosition();
   $("#respond").onclick = () => setStatus("en_route");
+  $("#vitals-panel").onsubmit = recordVitals;
   document.querySelectorAll("button[data-status]").forEach(b => b.onclick = () => setStatus(b.dataset.status));
 }
 
@@ -46,6 +47,7 @@ function render() {
   $("#job").hidden = !job;
   $("#route-panel").hidden = !job;
   $("#destination-panel").hidden = !job;
+  $("#vitals-panel").hidden = !job;
   if (!job) { state.routeTo = null; state.destinations = []; return; }
   const colour = job.triage ? job.triage.colour : (job.provisional_colour || "none");
   $("#job-badge").className = `badge colour-${colour}`;
@@ -66,6 +68,27 @@ function render() {
   if (target && (!state.routeTo || state.routeTo.key !== target.key)) loadRoute();
   if (!state.destinations.length && ["en_route", "on_scene", "transporting"].includes(unitStatus)) loadDestinations();
   renderDestinations();
+  const latest = (job.vitals || []).at(-1);
+  $("#vitals-latest").textContent = latest ? `${t("vitals.latest")} ${EMS.clock(latest.recorded_at)}: ${EMS.vitalsLine(latest)}` : "";
+}
+
+// ---- vital signs: big number inputs; only the filled ones are sent; the server names any value out of range ----
+async function recordVitals(event) {
+  event.preventDefault();
+  const form = $("#vitals-panel");
+  const inputs = [...form.querySelectorAll("input")];
+  inputs.forEach(i => i.classList.remove("invalid"));
+  const body = Object.fromEntries(inputs.filter(i => i.value.trim() !== "").map(i => [i.name, Number(i.value)]));
+  if (!Object.keys(body).length) { $("#vitals-error").textContent = t("vitals.empty"); return; }
+  try {
+    await EMS.api("POST", `/api/v1/incidents/${state.incident.id}/vitals`, body);
+    form.reset();
+    $("#vitals-error").textContent = "";
+    refresh();
+  } catch (e) {
+    (e.fields || []).forEach(f => form.querySelector(`input[name="${CSS.escape(f.field)}"]`)?.classList.add("invalid"));
+    $("#vitals-error").textContent = e.fields?.length ? e.fields.map(f => `${t("vitals." + f.field)}: ${f.reason}`).join("; ") : e.message;
+  }
 }
 
 // Before the patient is aboard the route goes to the scene; while transporting, to the chosen hospital.
