@@ -57,6 +57,7 @@ class Config:
     device_heartbeat_timeout_s: float = 900.0  # no heartbeat for this long raises a device alert
     device_low_battery_pct: int = 20  # at or below: a low-battery device alert
     device_check_interval_s: float = 30.0  # how often missed heartbeats are looked for
+    line_channel_secret: str | None = None  # LINE Messaging API channel secret: verifies X-Line-Signature
     mqtt_retry_s: float = 5.0  # wait between MQTT (re)connection attempts; start-up never waits for the broker
     fhir_timeout_s: float = 5.0  # a hospital FHIR endpoint slower than this counts as failed (SMS fallback)
     hospital_alert_poll_s: float = 0.5  # how often new hospital alerts are looked for in the event log

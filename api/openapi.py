@@ -27,7 +27,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["channel"],
         "properties": {
-            "channel": {"type": "string", "enum": ["phone", "sms", "app", "panic_button", "dispatcher"]},
+            "channel": {"type": "string", "enum": ["phone", "sms", "app", "panic_button", "dispatcher", "line"]},
             "location": {"$ref": "#/components/schemas/LatLon"},
             "address": {"type": "string", "maxLength": 500},
             "chief_complaint": {"type": "string", "maxLength": 2000},

@@ -1,7 +1,7 @@
 """Channel-specific intake facts (phone calls, SMS threads, panic-button presses, devices): events and projections.
 
-Caller phone numbers in these events are always under a key named `phone`, so `ws.visibility.strip_private`
-removes them before any hospital sees the event.
+Caller phone numbers in these events are always under a key named `phone` (LINE user ids under `line_user_id`),
+so `ws.visibility.strip_private` removes them before any hospital sees the event.
 """
 from __future__ import annotations
 
@@ -65,6 +65,17 @@ class SmsSent(Event, frozen=True):
     message_sid: str
     phone: str
     body: str
+
+
+class LineMessageReceived(Event, frozen=True):
+    """A LINE message from a caller (one per webhookEventId), opening or continuing the sender's thread."""
+
+    incident_id: int
+    webhook_event_id: str
+    line_user_id: str
+    kind: str  # text | location | sticker | image | … (LINE's message type)
+    body: str | None = None  # the text of a text message
+    opened_thread: bool = False
 
 
 class OutboundMessageFailed(Event, frozen=True):
@@ -141,4 +152,11 @@ def _panic_pressed(incident: Incident, e: PanicPressed) -> Incident:
 def _sms_received(incident: Incident, e: SmsReceived) -> Incident:
     if e.phone and not any(c.phone == e.phone for c in incident.callers):
         incident.callers.append(Caller(phone=e.phone, channel="sms"))
+    return incident
+
+
+@INCIDENTS.on(LineMessageReceived)
+def _line_message_received(incident: Incident, e: LineMessageReceived) -> Incident:
+    if not any(c.line_user_id == e.line_user_id for c in incident.callers):
+        incident.callers.append(Caller(channel="line", line_user_id=e.line_user_id))
     return incident

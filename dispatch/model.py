@@ -16,6 +16,7 @@ class Channel(str, enum.Enum):
     APP = "app"
     PANIC_BUTTON = "panic_button"
     DISPATCHER = "dispatcher"
+    LINE = "line"  # LINE Messaging API (the 1669 LINE official account)
 
 
 class IncidentStatus(str, enum.Enum):
@@ -46,6 +47,7 @@ class Caller(msgspec.Struct, kw_only=True):
     phone: str | None = None
     name: str | None = None
     channel: str | None = None
+    line_user_id: str | None = None  # LINE's source.userId: how a LINE thread is recognised (private, like phone)
 
 
 class Incident(msgspec.Struct, kw_only=True):

@@ -12,6 +12,8 @@ from integrations.apps.service import AppKeys
 from integrations.background import AfterWork
 from integrations.fhir import handlers as fhir_handlers
 from integrations.fhir.service import HospitalAlerts
+from integrations.line.handlers import LineWebhookHandler
+from integrations.line.service import LineChannel
 from integrations.panic import handlers as panic_handlers
 from integrations.panic.mqtt import MqttListener
 from integrations.panic.service import PanicService
@@ -51,6 +53,7 @@ class Integrations:
         ctx.services["twilio"] = TwilioChannel(ctx, notifier, self.after)
         ctx.services["panic"] = self.panic = PanicService(ctx)
         ctx.services["apps"] = AppKeys(ctx)
+        ctx.services["line"] = LineChannel(ctx)
         ctx.services["hospital_alerts"] = self.hospital_alerts = HospitalAlerts(ctx, notifier, self.after)
         # one persistent MQTT session per server process (host and port), kept across its restarts
         self.mqtt = MqttListener(config.mqtt_url or "mqtt://127.0.0.1:1883", self.panic, config.mqtt_retry_s,
@@ -63,6 +66,7 @@ class Integrations:
             (r"/twilio/voice", twilio_handlers.VoiceHandler),
             (r"/twilio/sms", twilio_handlers.SmsHandler),
             (r"/twilio/status", twilio_handlers.StatusHandler),
+            (r"/line/webhook", LineWebhookHandler),
             (r"/api/v1/share/location", twilio_handlers.ShareLocationHandler),
             (INCIDENT + r"/messages", twilio_handlers.MessagesHandler),
             (INCIDENT + r"/caller-history", twilio_handlers.CallerHistoryHandler),

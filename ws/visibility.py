@@ -16,9 +16,9 @@ RELEASED_UNIT_STATUSES = ("available", "out_of_service", "returning")  # the uni
 
 
 def strip_private(payload: Any) -> Any:
-    """A copy without caller phone numbers (hospitals never see them)."""
+    """A copy without caller phone numbers or LINE user ids (hospitals never see them)."""
     if isinstance(payload, dict):
-        return {k: strip_private(v) for k, v in payload.items() if k not in ("phone",)}
+        return {k: strip_private(v) for k, v in payload.items() if k not in ("phone", "line_user_id")}
     if isinstance(payload, list):
         return [strip_private(v) for v in payload]
     return payload

@@ -193,11 +193,13 @@ class TwilioChannel:
         statuses = await store.messages_for(self.ctx.pool, incident_id)
         messages = []
         for row in await store.thread_events(self.ctx.pool, incident_id):
-            p = row["payload"]
-            messages.append({"seq": row["seq"], "direction": "in" if row["type"] == "SmsReceived" else "out",
-                             "body": p["body"], "phone": p.get("phone"), "message_sid": p["message_sid"],
+            p, sent = row["payload"], row["type"] == "SmsSent"
+            line = row["type"] == "LineMessageReceived"  # a LINE message without text shows as its kind
+            messages.append({"seq": row["seq"], "direction": "out" if sent else "in", "channel": "line" if line else "sms",
+                             "body": p.get("body") or f"[{p.get('kind')}]", "phone": p.get("phone"),
+                             "message_sid": p["webhook_event_id"] if line else p["message_sid"],
                              "at": row["occurred_at"], "actor": row["actor"],
-                             "status": statuses.get(p["message_sid"]) if row["type"] == "SmsSent" else "received"})
+                             "status": statuses.get(p["message_sid"]) if sent else "received"})
         return {"incident_id": incident_id, "messages": messages}
 
     # -- status callbacks --------------------------------------------------------------------------------------

@@ -5,9 +5,9 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-import msgspec
 
 from dispatch.model import Incident
+from integrations.caller_store import incidents_with_caller
 
 
 async def record_status(pool: asyncpg.Pool, sid: str, kind: str, status: str, rank: int, *, to_phone: str | None = None,
@@ -60,23 +60,16 @@ async def use_share_link(conn: asyncpg.Connection, token_sha256: str, now: datet
         " RETURNING incident_id", token_sha256, now)
 
 
-def _incidents(rows) -> list[Incident]:
-    return [msgspec.convert(r["doc"], Incident) for r in rows]
-
-
 async def incidents_from_phone(pool_or_conn, phone: str, *, before_id: int | None = None, open_only: bool = False,
                                limit: int = 20) -> list[Incident]:
     """Incidents where `phone` was a caller, newest first (optionally only those older than `before_id`)."""
-    rows = await pool_or_conn.fetch(
-        "SELECT doc FROM incidents WHERE doc->'callers' @> $1::jsonb"
-        " AND ($2::bigint IS NULL OR id < $2) AND (is_open OR NOT $3) ORDER BY id DESC LIMIT $4",
-        [{"phone": phone}], before_id, open_only, limit)
-    return _incidents(rows)
+    return await incidents_with_caller(pool_or_conn, {"phone": phone}, before_id=before_id, open_only=open_only,
+                                       limit=limit)
 
 
 async def thread_events(pool: asyncpg.Pool, incident_id: int) -> list[dict[str, Any]]:
-    """The SMS thread of an incident (texts in and replies out), in order."""
+    """The message thread of an incident (texts and LINE messages in, SMS replies out), in order."""
     rows = await pool.fetch(
         "SELECT seq, type, payload, actor, occurred_at FROM events WHERE stream = $1"
-        " AND type IN ('SmsReceived', 'SmsSent') ORDER BY seq", f"incident-{incident_id}")
+        " AND type IN ('SmsReceived', 'SmsSent', 'LineMessageReceived') ORDER BY seq", f"incident-{incident_id}")
     return [dict(r) for r in rows]

@@ -13,6 +13,7 @@ from tests.integrations.fake_twilio import FakeTwilio
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
 AUTH_TOKEN = "test-twilio-auth-token"
 FROM_NUMBER = "+6638000000"
+LINE_SECRET = "test-line-channel-secret"
 PUBLIC_URL = "https://ems.example.org"  # the external URL behind the TLS proxy; the server itself speaks http
 INTEGRATION_TABLES = ("outbound_messages", "share_links", "devices", "webhook_nonces", "api_keys",
                       "hospital_endpoints")
@@ -37,7 +38,7 @@ def fake_twilio():
 def integration_config(database_url, redis_url, fake_twilio, mqtt_url, **overrides):
     values = dict(twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN, twilio_from_number=FROM_NUMBER,
                   twilio_api_base=fake_twilio.url, public_url=PUBLIC_URL, mqtt_url=mqtt_url, mqtt_retry_s=0.5,
-                  hospital_alert_poll_s=0.2)
+                  hospital_alert_poll_s=0.2, line_channel_secret=LINE_SECRET)
     values.update(overrides)
     return server_config(database_url, redis_url, **values)
 

@@ -58,3 +58,17 @@ async def test_device_alerts_show_in_the_alert_list_in_thai(browser, city):
     assert "ปุ่มฉุกเฉินแบตเตอรี่ต่ำ" in await alert.inner_text()
     assert console.errors == []
     await context.close()
+
+
+async def test_a_line_thread_shows_without_an_sms_reply_box(browser, city):
+    server, base, tokens = city
+    event = {"type": "message", "webhookEventId": "01J" + "L" * 23, "source": {"type": "user", "userId": "U" + "7" * 32},
+             "message": {"type": "text", "id": "1", "text": "ช่วยด้วย LINE"}}
+    [incident_id] = await server.ctx.services["line"].receive([event])
+    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
+    await console.wait_for_selector("text=Connected")
+    await console.click(f"#incident-list li[data-id='{incident_id}']")
+    await console.locator("#sms-thread .sms-in", has_text="ช่วยด้วย LINE").wait_for()
+    assert await console.locator("#sms-reply").count() == 0  # no phone number to text back
+    assert console.errors == []
+    await context.close()

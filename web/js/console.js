@@ -128,8 +128,8 @@ function renderPanel(incident) {
     ${incident.vitals?.length ? `<div class="vitals"><b>${t("vitals.title")}</b> ${esc(EMS.vitalsLine(incident.vitals.at(-1)))}
       <span class="muted">${EMS.clock(incident.vitals.at(-1).recorded_at)}</span></div>` : ""}
     ${hasPhone(incident) ? `<h4>${t("caller.history")}</h4><div id="caller-history" class="muted">…</div>` : ""}
-    ${isTextThread(incident) ? `<h4>${t("sms.thread")}</h4><div id="sms-thread"></div>
-      <form id="sms-reply"><textarea name="body" rows="2" maxlength="1600" placeholder="${t("sms.placeholder")}"></textarea>
+    ${isTextThread(incident) ? `<h4>${t("sms.thread")}</h4><div id="sms-thread"></div>` : ""}
+    ${isTextThread(incident) && hasPhone(incident) ? `<form id="sms-reply"><textarea name="body" rows="2" maxlength="1600" placeholder="${t("sms.placeholder")}"></textarea>
         <p class="error" id="sms-error"></p><button class="primary" type="submit">${t("sms.send")}</button></form>` : ""}
     <h4>${t("console.duplicates")}</h4>
     <div id="duplicates" class="muted">…</div>
@@ -156,7 +156,8 @@ function renderPanel(incident) {
 
 // ---- caller history and the SMS thread (text-to-1669) -------------------------------------------------------
 const hasPhone = incident => (incident.callers || []).some(c => c.phone);
-const isTextThread = incident => incident.channel === "sms" || (incident.callers || []).some(c => c.channel === "sms");
+const MESSAGING = ["sms", "line"];  // channels with a message thread (replies go by SMS to a caller's phone)
+const isTextThread = incident => MESSAGING.includes(incident.channel) || (incident.callers || []).some(c => MESSAGING.includes(c.channel));
 
 async function loadCallerHistory(id) {
   const box = $("#caller-history");
@@ -178,15 +179,17 @@ const replyDrafts = new Map();  // incident id → unsent reply (the panel re-re
 
 async function loadThread(id) {
   const box = $("#sms-thread"), reply = $("#sms-reply");
-  reply.body.value = replyDrafts.get(id) || "";
-  reply.body.oninput = () => replyDrafts.set(id, reply.body.value);
-  reply.onsubmit = event => { event.preventDefault(); sendReply(id); };
+  if (reply) {
+    reply.body.value = replyDrafts.get(id) || "";
+    reply.body.oninput = () => replyDrafts.set(id, reply.body.value);
+    reply.onsubmit = event => { event.preventDefault(); sendReply(id); };
+  }
   try {
     const body = await EMS.api("GET", `/api/v1/incidents/${id}/messages`);
     if (!box.isConnected) return;
     box.innerHTML = body.messages.map(m => `
       <div class="sms sms-${m.direction}" data-seq="${m.seq}"><div>${esc(m.body)}</div>
-        <div class="muted">${EMS.clock(m.at)} · ${m.direction === "in" ? esc(m.phone || "") : labelOr("sms.status." + m.status, m.status || "")}</div></div>`).join("")
+        <div class="muted">${EMS.clock(m.at)} · ${m.channel === "line" ? "LINE" : m.direction === "in" ? esc(m.phone || "") : labelOr("sms.status." + m.status, m.status || "")}</div></div>`).join("")
       || `<span class="muted">—</span>`;
     box.scrollTop = box.scrollHeight;
   } catch (e) { box.textContent = "—"; }

@@ -118,7 +118,7 @@ EMS.defineLabels({
 EMS.defineLabels({
   "caller.history": {th: "ประวัติการแจ้งเหตุจากเบอร์นี้", en: "Earlier incidents from this number"},
   "caller.no_history": {th: "ไม่เคยแจ้งเหตุมาก่อน", en: "No earlier incidents"},
-  "sms.thread": {th: "ข้อความ SMS กับผู้แจ้ง", en: "SMS thread with the caller"},
+  "sms.thread": {th: "ข้อความกับผู้แจ้ง (SMS / LINE)", en: "Messages with the caller (SMS / LINE)"},
   "sms.placeholder": {th: "พิมพ์ข้อความตอบกลับ", en: "Type a reply"},
   "sms.send": {th: "ส่งข้อความ", en: "Send reply"},
   "sms.status.queued": {th: "รอส่ง", en: "queued"},
