@@ -26,6 +26,11 @@ log = logging.getLogger("ems.integrations")
 INCIDENT = r"/api/v1/incidents/([0-9]{1,18})"
 
 
+def mqtt_client_id(config: Any) -> str:
+    """One persistent MQTT session per server process (host and port), kept across its restarts."""
+    return f"ems-{socket.gethostname()}-{config.port}"
+
+
 class DomainNotifier:
     """Without Twilio credentials: outbound texts go to whatever notifier the server has (a recording one)."""
 
@@ -55,9 +60,8 @@ class Integrations:
         ctx.services["apps"] = AppKeys(ctx)
         ctx.services["line"] = LineChannel(ctx)
         ctx.services["hospital_alerts"] = self.hospital_alerts = HospitalAlerts(ctx, notifier, self.after)
-        # one persistent MQTT session per server process (host and port), kept across its restarts
         self.mqtt = MqttListener(config.mqtt_url or "mqtt://127.0.0.1:1883", self.panic, config.mqtt_retry_s,
-                                 identifier=f"ems-{socket.gethostname()}-{config.port}")
+                                 identifier=mqtt_client_id(config))
         self.tasks: list[asyncio.Task] = []
 
     def routes(self) -> list[tuple]:

@@ -2,10 +2,14 @@
 real Mosquitto, with the integration tables emptied before each test."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import asyncpg
+import paho.mqtt.client as mqtt
 import pytest
 from twilio.request_validator import RequestValidator
 
+from integrations.wiring import mqtt_client_id
 from server import Server
 from tests.conftest import TEST_VAR, Api, make_user, reset_state, server_config  # noqa: F401
 from tests.integrations.fake_twilio import FakeTwilio
@@ -35,12 +39,28 @@ def fake_twilio():
     fake.stop()
 
 
+def forget_mqtt_session(mqtt_url: str, client_id: str) -> None:
+    """Drop the broker's stored session for `client_id`: test ports are reused, and a session left by an earlier
+    run on the same port would replay that run's queued presses into this one."""
+    parts = urlsplit(mqtt_url)
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+    try:
+        client.connect(parts.hostname or "127.0.0.1", parts.port or 1883, keepalive=5)
+        client.loop_start()
+        client.disconnect()
+        client.loop_stop()
+    except OSError:
+        pass  # no broker: nothing stored either
+
+
 def integration_config(database_url, redis_url, fake_twilio, mqtt_url, **overrides):
     values = dict(twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN, twilio_from_number=FROM_NUMBER,
                   twilio_api_base=fake_twilio.url, public_url=PUBLIC_URL, mqtt_url=mqtt_url, mqtt_retry_s=0.5,
                   hospital_alert_poll_s=0.2, line_channel_secret=LINE_SECRET)
     values.update(overrides)
-    return server_config(database_url, redis_url, **values)
+    config = server_config(database_url, redis_url, **values)
+    forget_mqtt_session(config.mqtt_url, mqtt_client_id(config))
+    return config
 
 
 @pytest.fixture
