@@ -113,6 +113,14 @@ class Lab:
                     raise TimeoutError(f"road graph not loaded on port {server.port}")
                 await asyncio.sleep(0.3)
 
+    async def city_on_servers(self, n: int = 2) -> tuple[list[str], list[EmsProcess], str]:
+        """The demo city seeded, `n` servers with their road graph loaded, and a dispatcher token."""
+        units = await self.seed_city()
+        servers = await self.start_servers(n)
+        token = await self.token()
+        await self.routing_ready(token)
+        return units, servers, token
+
     async def count(self, sql: str) -> int:
         conn = await asyncpg.connect(self.database_url)
         try:
@@ -438,10 +446,7 @@ async def wait_for_tablets(made: list[tuple[int, str]], tablets: dict[str, Colle
 
 async def assignments_reach_tablets_once_through_redis_outage(lab: Lab, out: Outcome) -> None:
     """RELIABILITY 1 (assignments): Redis killed for half the run; every assignment reaches its crew exactly once."""
-    units = await lab.seed_city()
-    a, b = await lab.start_servers(2)
-    token = await lab.token()
-    await lab.routing_ready(token)
+    units, (a, b), token = await lab.city_on_servers(2)
     tablets = await open_tablets(lab, a.port, units)
 
     async def fault(r: int) -> None:
@@ -464,10 +469,7 @@ async def assignments_reach_tablets_once_through_redis_outage(lab: Lab, out: Out
 
 async def tablets_resume_after_sigkill_with_each_assignment_once(lab: Lab, out: Outcome) -> None:
     """RELIABILITY 4 (assignments): the tablets' process is SIGKILLed mid-run; they resume on the other one."""
-    units = await lab.seed_city()
-    a, b = await lab.start_servers(2)
-    token = await lab.token()
-    await lab.routing_ready(token)
+    units, (a, b), token = await lab.city_on_servers(2)
     first = await open_tablets(lab, a.port, units)
     resumed: dict[str, Collector] = {}
 
@@ -492,10 +494,7 @@ async def mass_casualty_burst_triaged_and_units_assigned_once(lab: Lab, out: Out
     """RELIABILITY 13: 1,000 incidents in a burst on two processes (10 % retried by the network), all triaged (10 %
     red, auto-dispatched) while dispatchers race for the same units: all stored once, all triaged, a console gets
     every report once, no unit is assigned twice, each crew tablet is told once."""
-    units = await lab.seed_city()
-    servers = await lab.start_servers(2)
-    token = await lab.token()
-    await lab.routing_ready(token)
+    units, servers, token = await lab.city_on_servers(2)
     tablets = await open_tablets(lab, servers[0].port, units)
     console = Collector(await Socket.connect(servers[1].port, token))
     apis = [Api(s.base_url, token) for s in servers]
@@ -642,10 +641,7 @@ async def soak(minutes: float, rate_per_s: float) -> dict:
     available, close) at a quarter of that rate, across two processes with consoles and crew tablets open."""
     lab = await Lab.open("soak")
     try:
-        units = await lab.seed_city()
-        servers = await lab.start_servers(2)
-        token = await lab.token()
-        await lab.routing_ready(token)
+        units, servers, token = await lab.city_on_servers(2)
         consoles = [Collector(await Socket.connect(s.port, token)) for s in servers]
         tablets = await open_tablets(lab, servers[1].port, units)
         latencies: list[tuple[float, float]] = []
