@@ -68,6 +68,16 @@ async def test_tablet_queues_a_status_change_offline_and_delivers_it_once(browse
     await tablet.wait_for_selector("#job:not([hidden])")
     await tablet.click("#respond")
     assert await wait_until(lambda: _status(api, incident["id"], "en_route"))
+    # Chromium's offline emulation leaves WebSockets alone, so new sockets are refused by a route while offline.
+    network = {"up": False}
+
+    async def socket_while_offline(route):
+        if network["up"]:
+            route.connect_to_server()
+        else:
+            await route.close(code=4000, reason="offline")
+
+    await context.route_web_socket("**/ws*", socket_while_offline)
     await context.set_offline(True)
     await tablet.evaluate("realtime.socket.close()")
     await tablet.wait_for_selector("#degraded.show")
@@ -75,6 +85,7 @@ async def test_tablet_queues_a_status_change_offline_and_delivers_it_once(browse
     await tablet.wait_for_selector("#queue-badge", state="visible")
     await asyncio.sleep(1)
     assert await _status(api, incident["id"], "en_route")  # nothing reached the server while offline
+    network["up"] = True
     await context.set_offline(False)
     assert await wait_until(lambda: _status(api, incident["id"], "on_scene"), timeout_s=30)
     await tablet.wait_for_selector("#queue-badge", state="hidden")
