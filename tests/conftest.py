@@ -4,6 +4,7 @@ that asks for the store or a server."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -17,6 +18,7 @@ from db.event_store import PostgresEventStore
 from db.identity import IdentityStore
 from db.migrate import migrate
 from db.pool import create_pool
+from dispatch import demo
 from dispatch.projections import PROJECTIONS
 from ops import local_services
 from ops.clients import Api, Socket  # noqa: F401 - re-exported for the tests
@@ -126,6 +128,29 @@ def server_config(database_url: str, redis_url: str, **overrides) -> Config:
                   var_dir=TEST_VAR, redis_namespace=REDIS_NAMESPACE)
     values.update(overrides)
     return Config(**values)
+
+
+async def routing_ready(server, timeout_s: float = 60) -> None:
+    """Until the in-process server has loaded its road graph (it loads in the background after start)."""
+    for _ in range(int(timeout_s / 0.1)):
+        if server.ctx.routing is not None:
+            return
+        await asyncio.sleep(0.1)
+    raise TimeoutError("road graph did not load")
+
+
+@contextlib.asynccontextmanager
+async def demo_city_server(database_url: str, redis_url: str, **config_overrides):
+    """A fresh in-process server with the demo city seeded and its road graph loaded; stopped afterwards."""
+    await reset_state(database_url, redis_url)
+    running = Server(server_config(database_url, redis_url, **config_overrides))
+    await running.start()
+    try:
+        await demo.seed(running.ctx.store)
+        await routing_ready(running)
+        yield running
+    finally:
+        await running.stop()
 
 
 @pytest.fixture

@@ -1,16 +1,8 @@
 import asyncio
 
-from tests.conftest import Api, make_user
+from tests.conftest import Api, make_user, routing_ready
 
 ROUTE = "/api/v1/route?from_lat=13.3400&from_lon=100.9700&to_lat=13.3800&to_lon=100.9950"
-
-
-async def routing_ready(server, timeout_s: float = 60) -> None:
-    for _ in range(int(timeout_s / 0.1)):
-        if server.ctx.routing is not None:
-            return
-        await asyncio.sleep(0.1)
-    raise TimeoutError("road graph did not load")
 
 
 async def test_road_layer_and_route_with_instructions(server, dispatcher_api):

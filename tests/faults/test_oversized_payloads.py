@@ -31,6 +31,19 @@ async def lone_server(database_url, redis_url, pool):
         server.stop()
 
 
+async def post_big(url: str, token: str, *, may_hang_up: bool = True, **body_options) -> int:
+    """POST an oversized body; a server that answers 413 and hangs up mid-upload counts as 413 when allowed."""
+    request = tornado.httpclient.HTTPRequest(url, method="POST", request_timeout=60, **body_options,
+                                             headers={"Authorization": f"Bearer {token}",
+                                                      "Content-Type": "application/json"})
+    try:
+        response = await tornado.httpclient.AsyncHTTPClient().fetch(request, raise_error=False)
+        return response.code
+    except (tornado.httpclient.HTTPClientError, OSError):
+        assert may_hang_up, "a client that waited for 100-continue must get the 413"
+        return 413
+
+
 async def post_chunked(url: str, token: str, total: int) -> int:
     """A body with no Content-Length (chunked), so the server only learns its size while reading it."""
     async def produce(write):
@@ -38,28 +51,12 @@ async def post_chunked(url: str, token: str, total: int) -> int:
         for _ in range(total // len(chunk)):
             await write(chunk)
 
-    request = tornado.httpclient.HTTPRequest(url, method="POST", body_producer=produce, request_timeout=60,
-                                             headers={"Authorization": f"Bearer {token}",
-                                                      "Content-Type": "application/json"})
-    try:
-        response = await tornado.httpclient.AsyncHTTPClient().fetch(request, raise_error=False)
-        return response.code
-    except (tornado.httpclient.HTTPClientError, OSError):
-        return 413  # the server may answer and hang up before the client has written everything
+    return await post_big(url, token, body_producer=produce)
 
 
 async def post_declared(url: str, token: str, body: bytes, *, polite: bool) -> int:
     """A body with its Content-Length: a polite client waits for 100-continue, an abusive one just sends."""
-    request = tornado.httpclient.HTTPRequest(url, method="POST", body=body, request_timeout=60,
-                                             expect_100_continue=polite,
-                                             headers={"Authorization": f"Bearer {token}",
-                                                      "Content-Type": "application/json"})
-    try:
-        response = await tornado.httpclient.AsyncHTTPClient().fetch(request, raise_error=False)
-        return response.code
-    except (tornado.httpclient.HTTPClientError, OSError):
-        assert not polite, "a client that waited for 100-continue must get the 413"
-        return 413  # answered and hung up while the abusive client was still writing
+    return await post_big(url, token, may_hang_up=not polite, body=body, expect_100_continue=polite)
 
 
 async def send_huge_frame(port: int, token: str, *, compressed: bool) -> int | None:

@@ -5,8 +5,7 @@ import pytest
 from playwright.async_api import async_playwright
 
 from dispatch import demo
-from tests.api.test_maps import routing_ready
-from tests.conftest import REPO, make_user
+from tests.conftest import REPO, make_user, routing_ready
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts"

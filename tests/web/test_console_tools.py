@@ -3,10 +3,7 @@ countdown and escalation ladder, duplicate suggestions, keyboard shortcuts, and 
 console reaching the hospital board, whose acknowledgement is stored on the server and survives a reload."""
 import re
 
-from dispatch import demo
-from server import Server
-from tests.api.test_maps import routing_ready
-from tests.conftest import Api, make_user, reset_state, server_config, wait_until
+from tests.conftest import Api, demo_city_server, make_user, wait_until
 from tests.web.conftest import click_map_at, open_page, shot
 
 SCENE = {"lat": 13.3611, "lon": 100.9847}
@@ -156,12 +153,8 @@ async def test_hospital_board_quick_capacity_editor(browser, city):
 
 
 async def test_console_shows_the_escalation_steps_taken_for_a_silent_crew(browser, database_url, redis_url):
-    await reset_state(database_url, redis_url)
-    running = Server(server_config(database_url, redis_url, ack_timeout_other_s=1.0, escalation_steps_s=(0.0, 0.5, 1.0, 1.5)))
-    await running.start()
-    try:
-        await demo.seed(running.ctx.store)
-        await routing_ready(running)
+    ladder = dict(ack_timeout_other_s=1.0, escalation_steps_s=(0.0, 0.5, 1.0, 1.5))
+    async with demo_city_server(database_url, redis_url, **ladder) as running:
         base = f"http://127.0.0.1:{running.config.port}"
         api = Api(base, await make_user(running.ctx.pool, "disp-ladder", "dispatcher"))
         _, incident = await api.post("/api/v1/incidents", {"channel": "phone", "location": SCENE, "chief_complaint": "ไข้"})
@@ -174,5 +167,3 @@ async def test_console_shows_the_escalation_steps_taken_for_a_silent_crew(browse
         await console.locator("#alert-list li", has_text="Voice call").wait_for()
         assert console.errors == []
         await context.close()
-    finally:
-        await running.stop()
