@@ -96,9 +96,8 @@ function refreshUnitsSoon() {  // many unit events arrive together: one fetch fo
 }
 
 function placeHospital(hospital) {
-  const th = EMS.getLanguage() === "th";
   const icon = L.divIcon({className: "", iconSize: null, iconAnchor: [9, 10], html: `<div style="background:#fff;color:#b71c1c;border:2px solid #b71c1c;border-radius:4px;padding:0 3px;font-weight:700;font-size:12px">H${hospital.diversion ? " ✕" : ""}</div>`});
-  const name = th ? hospital.name_th : hospital.name_en;
+  const name = EMS.local(hospital, "name");
   const marker = state.hospitalMarkers.get(hospital.id) || L.marker([hospital.location.lat, hospital.location.lon], {keyboard: false, bubblingMouseEvents: true}).addTo(map);
   marker.setIcon(icon).bindTooltip(`${esc(name)} · ${t("hospital.capacity")} ${hospital.ed_beds_free}${hospital.diversion ? " · " + t("hospital.diversion") : ""}`);
   state.hospitalMarkers.set(hospital.id, marker);
@@ -134,8 +133,8 @@ function renderPanel(incident) {
     <h4>${t("console.duplicates")}</h4>
     <div id="duplicates" class="muted">…</div>
     <details class="cbd" ${incident.triage ? "" : "open"}>
-      <summary>${t("console.triage")}${incident.triage ? `: ${esc(EMS.getLanguage() === "th" ? incident.triage.text_th : incident.triage.text_en)}` : ""}</summary>
-      <select id="cbd-group"><option value="">—</option>${cards.map(c => `<option value="${c.group}" ${incident.triage && incident.triage.group === c.group ? "selected" : ""}>${c.group}. ${esc(EMS.getLanguage() === "th" ? c.name_th : c.name_en)}</option>`).join("")}</select>
+      <summary>${t("console.triage")}${incident.triage ? `: ${esc(EMS.local(incident.triage, "text"))}` : ""}</summary>
+      <select id="cbd-group"><option value="">—</option>${cards.map(c => `<option value="${c.group}" ${incident.triage && incident.triage.group === c.group ? "selected" : ""}>${c.group}. ${esc(EMS.local(c, "name"))}</option>`).join("")}</select>
       <div id="cbd-card"></div>
     </details>
     <h4>${t("console.assignments")}</h4>
@@ -250,15 +249,14 @@ async function loadDestinations(incident) {
   const box = $("#destinations");
   try {
     const body = await EMS.api("GET", `/api/v1/incidents/${incident.id}/destinations`);
-    const th = EMS.getLanguage() === "th";
     const shown = body.destinations.filter((d, n) => n < 4 || d.hospital_id === incident.destination_hospital_id);
     box.innerHTML = shown.map((d, n) => {
       const chosen = d.hospital_id === incident.destination_hospital_id;
       const edState = incident.hospital_acknowledged_at ? `✓ ${t("destination.ed_acknowledged")}` : t("destination.ed_alerted");
       return `<div class="rec ${chosen ? "chosen" : ""}" data-destination="${esc(d.hospital_id)}"><div>
-          <b>${esc(th ? d.name_th : d.name_en)}</b> ${n === 0 ? `<span class="badge colour-green">${t("destination.best")}</span>` : ""}
+          <b>${esc(EMS.local(d, "name"))}</b> ${n === 0 ? `<span class="badge colour-green">${t("destination.best")}</span>` : ""}
           ${d.diversion ? `<span class="badge colour-red">${t("hospital.diversion")}</span>` : ""}
-          <div class="muted">${esc(th ? d.why_th : d.why_en)}</div>${chosen ? `<div><b>${edState}</b></div>` : ""}</div>
+          <div class="muted">${esc(EMS.local(d, "why"))}</div>${chosen ? `<div><b>${edState}</b></div>` : ""}</div>
         ${chosen ? `<b>✓ ${t("destination.chosen")}</b>` : `<button class="primary" data-hospital="${esc(d.hospital_id)}">${t("destination.send")}${n === 0 ? " <kbd>D</kbd>" : ""}</button>`}
       </div>`;
     }).join("") || "—";
@@ -278,12 +276,11 @@ EMS.api("GET", "/api/v1/triage/cards").then(body => { cards = body.groups; }).ca
 
 function renderCard(incident, group) {
   const card = cards.find(c => c.group === group);
-  const th = EMS.getLanguage() === "th";
   if (!card) { $("#cbd-card").innerHTML = ""; return; }
   $("#cbd-card").innerHTML = `
-    <ul class="muted">${card.questions.map(q => `<li>${esc(th ? q.th : q.en)}</li>`).join("")}</ul>
+    <ul class="muted">${card.questions.map(q => `<li>${esc(EMS.local(q))}</li>`).join("")}</ul>
     ${card.determinants.map((d, i) => `<button class="badge colour-${d.colour}" style="display:block;margin:4px 0;padding:8px;width:100%;text-align:left;border:none;cursor:pointer" data-determinant="${i + 1}">
-      ${esc(th ? d.th : d.en)} · ${esc(d.capability)}</button>`).join("")}`;
+      ${esc(EMS.local(d))} · ${esc(d.capability)}</button>`).join("")}`;
   $("#cbd-card").querySelectorAll("button[data-determinant]").forEach(b => b.onclick = async () => {
     try {
       const updated = await EMS.api("POST", `/api/v1/incidents/${incident.id}/triage`, {group, determinant: Number(b.dataset.determinant)});
@@ -321,7 +318,7 @@ async function loadRecommendations(id) {
     const shortList = 3;  // the rest behind "show all": the panel must still show assignments and hospitals
     box.innerHTML = items.length ? items.map((r, n) => `
       <div class="rec" ${n >= shortList ? "hidden" : ""}><div><b>${esc(r.call_sign || r.unit_id)}</b> ${esc(r.capability || "")}
-        <div class="muted">${esc(EMS.getLanguage() === "th" ? r.why_th : r.why_en)}</div></div>
+        <div class="muted">${esc(EMS.local(r, "why"))}</div></div>
         <button class="primary" data-unit="${esc(r.unit_id)}">${t("console.assign")}${n === 0 ? " <kbd>A</kbd>" : ""}</button></div>`).join("")
       + (items.length > shortList ? `<button id="all-units" class="plain">${t("console.all_units", {n: items.length})}</button>` : "")
       : `<span class="muted">—</span>`;

@@ -78,6 +78,11 @@ const EMS = (() => {
 
   function getLanguage() { return language; }
 
+  // The Thai or English member of a bilingual object: local(hospital, "name") → name_th or name_en; local(q) → q.th or q.en.
+  function local(obj, field) {
+    return field ? (obj[`${field}_${language}`] ?? obj[`${field}_en`]) : (obj[language] ?? obj.en);
+  }
+
   // A console add-on (coverage, replay): its labels, the header re-translated with them, and its hidden side panel.
   function consoleAddOn(panelId, labels) {
     defineLabels(labels);
@@ -217,6 +222,6 @@ const EMS = (() => {
     }
   }
 
-  return {token, login, logout, api, ApiError, escapeHtml, defineLabels, t, setLanguage, getLanguage,
+  return {token, login, logout, api, ApiError, escapeHtml, defineLabels, t, local, setLanguage, getLanguage,
           translatePage, consoleAddOn, clock, minutes, vitalsLine, addBaseMap, Realtime};
 })();

@@ -28,10 +28,9 @@ function render() {
   $("#count").textContent = state.patients.length;
   $("#unseen").textContent = unseen;
   $("#unseen-box").classList.toggle("alert", unseen > 0);
-  const th = EMS.getLanguage() === "th";
   $("#inbound").innerHTML = state.patients.length ? state.patients.map(p => {
     const colour = p.triage ? p.triage.colour : (p.provisional_colour || "none");
-    const summary = p.triage ? (th ? p.triage.text_th : p.triage.text_en) : "";
+    const summary = p.triage ? EMS.local(p.triage, "text") : "";
     const seen = p.hospital_acknowledged_at
       ? `<div class="acked">✓ ${t("hospital.acknowledged_at")} ${EMS.clock(p.hospital_acknowledged_at)}</div>`
       : `<button class="big primary" style="width:auto;padding:10px 18px;font-size:18px" data-ack="${p.id}">${t("hospital.seen")}</button>`;
@@ -75,7 +74,7 @@ const capacity = $("#capacity");
 
 function showCapacity(hospital) {
   state.hospital = hospital;
-  $("#title").textContent = EMS.getLanguage() === "th" ? hospital.name_th : hospital.name_en;
+  $("#title").textContent = EMS.local(hospital, "name");
   if (state.editing) return;  // never overwrite what the nurse is typing
   capacity.beds.value = hospital.ed_beds_free;
   capacity.diversion.checked = hospital.diversion;

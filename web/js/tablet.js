@@ -53,7 +53,7 @@ function render() {
   $("#job-badge").className = `badge colour-${colour}`;
   $("#job-badge").textContent = job.triage ? job.triage.code : "?";
   $("#job-title").textContent = `#${job.id} · ${t("status." + job.status)}`;
-  $("#job-complaint").textContent = job.chief_complaint || (job.triage ? (EMS.getLanguage() === "th" ? job.triage.text_th : job.triage.text_en) : "");
+  $("#job-complaint").textContent = job.chief_complaint || (job.triage ? EMS.local(job.triage, "text") : "");
   $("#job-address").textContent = job.address || (job.location ? `${job.location.lat.toFixed(5)}, ${job.location.lon.toFixed(5)}` : "");
   $("#job-flags").innerHTML = (job.location_flags || []).map(f => `<span class="flag">⚠ ${t("flag." + f)}</span>`).join(" ");
   const unitStatus = state.unit ? state.unit.status : "";
@@ -126,12 +126,11 @@ async function loadRoute(force) {
       L.circleMarker([target.lat, target.lon], {radius: 10, color: target.hospital ? "#2e7d32" : "#c62828", fillOpacity: 1}),
     ]).addTo(map);
     map.fitBounds(L.geoJSON(route.geometry).getBounds(), {padding: [24, 24]});
-    const th = EMS.getLanguage() === "th";
     $("#route-to").textContent = t(target.hospital ? "tablet.to_hospital" : "tablet.to_scene");
     $("#route-summary").textContent = `${EMS.minutes(route.duration_s)} ${t("tablet.min")} · ${(route.distance_m / 1000).toFixed(1)} km`;
     const [next] = route.instructions;
-    $("#next-turn").textContent = next ? `${th ? next.text_th : next.text_en} · ${Math.round(next.distance_m)} m` : "";
-    $("#instructions").innerHTML = route.instructions.map(i => `<li>${esc(th ? i.text_th : i.text_en)} <span class="muted">${Math.round(i.distance_m)} m</span></li>`).join("");
+    $("#next-turn").textContent = next ? `${EMS.local(next, "text")} · ${Math.round(next.distance_m)} m` : "";
+    $("#instructions").innerHTML = route.instructions.map(i => `<li>${esc(EMS.local(i, "text"))} <span class="muted">${Math.round(i.distance_m)} m</span></li>`).join("");
   } catch (e) { state.routeTo = null; /* no route yet (graph loading or offline): the next render retries */ }
 }
 
@@ -144,13 +143,12 @@ async function loadDestinations() {
 }
 
 function renderDestinations() {
-  const th = EMS.getLanguage() === "th";
   const chosenId = state.incident ? state.incident.destination_hospital_id : null;
   $("#destinations").innerHTML = state.destinations.slice(0, 4).map((d, n) => {
     const chosen = d.hospital_id === chosenId;
     return `<li class="${chosen ? "chosen" : ""}"><button class="big ${chosen ? "go" : d.diversion ? "warn" : "primary"}" data-hospital="${esc(d.hospital_id)}">
-        ${chosen ? "✓ " : ""}${esc(th ? d.name_th : d.name_en)} · ${EMS.minutes(d.eta_s)} ${t("tablet.min")}</button>
-      <div class="muted">${n === 0 ? `<span class="badge colour-green">${t("destination.best")}</span> ` : ""}${esc(th ? d.why_th : d.why_en)}</div></li>`;
+        ${chosen ? "✓ " : ""}${esc(EMS.local(d, "name"))} · ${EMS.minutes(d.eta_s)} ${t("tablet.min")}</button>
+      <div class="muted">${n === 0 ? `<span class="badge colour-green">${t("destination.best")}</span> ` : ""}${esc(EMS.local(d, "why"))}</div></li>`;
   }).join("") || `<li class="muted">…</li>`;
   $("#destinations").querySelectorAll("button[data-hospital]").forEach(b => b.onclick = async () => {
     try {
