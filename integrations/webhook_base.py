@@ -1,9 +1,13 @@
-"""Base handler for callers that authenticate by signature (Twilio, panic-button devices), not by bearer token."""
+"""Base handler for callers that authenticate by signature (Twilio, LINE, panic-button devices), not by bearer token."""
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 from api.base import ApiError, BaseHandler
+
+log = logging.getLogger("ems.webhooks")
 
 
 class SignedWebhookHandler(BaseHandler):
@@ -18,6 +22,17 @@ class SignedWebhookHandler(BaseHandler):
             return dict(parse_qsl(self.raw_body().decode("utf-8"), keep_blank_values=True))
         except UnicodeDecodeError:
             raise ApiError(400, "form body must be UTF-8") from None
+
+    async def check_signature(self, header: str, valid: Callable[[str], bool]) -> None:
+        """403 unless the request carries `header` and `valid(its value)`. A missing header is cheap to refuse; only
+        a wrong signature counts towards the address's failure budget (`refuse`)."""
+        signature = self.request.headers.get(header, "")
+        if not signature:
+            raise ApiError(403, f"{header} is required")
+        if not valid(signature):
+            log.warning("forged webhook", extra={"header": header, "path": self.request.path,
+                                                 "remote": self.request.remote_ip})
+            await self.refuse(403, f"invalid {header}")
 
     async def refuse(self, status: int, message: str) -> None:
         """Refuse an unauthenticated request; an address that keeps failing is throttled (429) with an alert."""

@@ -117,14 +117,14 @@ class HospitalAlerts:
             if hospital_id is None:
                 return
         endpoint = await store.endpoint(self.ctx.pool, hospital_id)
-        if vitals_update and not (endpoint and endpoint["fhir_url"]):
+        fhir_url = endpoint["fhir_url"] if endpoint else None
+        if vitals_update and not fhir_url:
             return  # new vitals reach a hospital without FHIR through its board, not by another SMS
         bundle = build_bundle(incident, hospital_id, stage=stage, at=event.occurred_at, version=event.seq,
                               eta_s=eta_s, colour=p.get("colour"), summary=p.get("summary"),
                               vitals=readings(incident.vitals[-1]) if incident.vitals else None)
         via, ok, detail = "fhir", True, None
-        failure = await self._post_with_retries(endpoint["fhir_url"], bundle) \
-            if endpoint and endpoint["fhir_url"] else "no FHIR endpoint configured"
+        failure = await self._post_with_retries(fhir_url, bundle) if fhir_url else "no FHIR endpoint configured"
         if failure is not None and vitals_update:
             ok, detail = False, failure
         elif failure is not None:

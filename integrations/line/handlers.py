@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import json
-import logging
 
 from api.base import ApiError
 from dispatch.errors import Unavailable
 from integrations.line.service import message_events, signature_ok
 from integrations.webhook_base import SignedWebhookHandler
-
-log = logging.getLogger("ems.line")
 
 
 class LineWebhookHandler(SignedWebhookHandler):
@@ -18,12 +15,7 @@ class LineWebhookHandler(SignedWebhookHandler):
         if not secret:
             raise Unavailable("LINE is not configured on this server")
         raw = self.raw_body()
-        signature = self.request.headers.get("X-Line-Signature", "")
-        if not signature:
-            raise ApiError(403, "X-Line-Signature is required")
-        if not signature_ok(secret, raw, signature):
-            log.warning("forged LINE webhook", extra={"remote": self.request.remote_ip})
-            await self.refuse(403, "invalid X-Line-Signature")
+        await self.check_signature("X-Line-Signature", lambda signature: signature_ok(secret, raw, signature))
         try:
             body = json.loads(raw)
         except (ValueError, RecursionError):

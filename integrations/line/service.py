@@ -17,8 +17,7 @@ from dispatch.channels import CallerLocationShared, LineMessageReceived
 from dispatch.errors import FieldError, Invalid
 from dispatch.intake import parse_location
 from dispatch.model import Channel
-from integrations.caller_store import incidents_with_caller
-from integrations.uow import intake_within
+from integrations.caller_store import caller_thread
 
 log = logging.getLogger("ems.line")
 
@@ -86,15 +85,9 @@ class LineChannel:
             first = await uow.claim_idempotency("line-event", event_id)
             if first is not None:  # a redelivery
                 return first["incident_id"]
-            thread = await incidents_with_caller(uow.conn, {"line_user_id": user_id}, open_only=True, limit=1)
-            opened = not thread
-            if thread:
-                incident = thread[0]
-            else:
-                report = {"channel": Channel.LINE.value, "chief_complaint": text[:2000] if text else None,
-                          "address": _text(message.get("address"), 500) if kind == "location" else None}
-                incident, _ = await intake_within(self.ctx, uow).report(report, actor=uow.actor, strict=False,
-                                                                       default_channel=Channel.LINE)
+            report = {"channel": Channel.LINE.value, "chief_complaint": text[:2000] if text else None,
+                      "address": _text(message.get("address"), 500) if kind == "location" else None}
+            incident, opened = await caller_thread(self.ctx, uow, {"line_user_id": user_id}, report, Channel.LINE)
             now = self.ctx.clock.now()
             await uow.append(LineMessageReceived(at=now, incident_id=incident.id, webhook_event_id=event_id,
                                                  line_user_id=user_id, kind=kind, body=text, opened_thread=opened))

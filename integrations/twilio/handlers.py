@@ -1,15 +1,11 @@
 """Twilio webhooks (voice, SMS, status callbacks), the caller's location link, and the console's SMS/history API."""
 from __future__ import annotations
 
-import logging
-
 from twilio.request_validator import RequestValidator
 
 from api.base import ApiError, BaseHandler
 from dispatch.errors import Unavailable
 from integrations.webhook_base import SignedWebhookHandler
-
-log = logging.getLogger("ems.twilio")
 
 DISPATCH_ROLES = ("dispatcher", "admin")
 
@@ -27,13 +23,8 @@ class TwilioHandler(SignedWebhookHandler):
             raise Unavailable("Twilio is not configured on this server")
         params = self.form()
         url = self.ctx.config.base_url.rstrip("/") + self.request.uri
-        signature = self.request.headers.get("X-Twilio-Signature", "")
-        if not signature:  # cheap to refuse; only wrong signatures count towards the address's failure budget
-            raise ApiError(403, "X-Twilio-Signature is required")
-        if not RequestValidator(token).validate(url, params, signature):
-            log.warning("forged or unsigned twilio request", extra={"path": self.request.path,
-                                                                     "remote": self.request.remote_ip})
-            await self.refuse(403, "invalid Twilio signature")
+        await self.check_signature("X-Twilio-Signature", lambda signature: RequestValidator(token).validate(
+            url, params, signature))
         return params
 
     def send_twiml(self, twiml: str) -> None:

@@ -27,8 +27,8 @@ from dispatch.errors import Conflict, DomainError, FieldError, Invalid, NotFound
 from dispatch.intake import parse_location
 from dispatch.model import Channel, Incident
 from integrations.background import AfterWork
+from integrations.caller_store import caller_thread
 from integrations.twilio import store
-from integrations.uow import intake_within
 
 log = logging.getLogger("ems.twilio")
 
@@ -150,19 +150,14 @@ class TwilioChannel:
         sid = _required(params, "MessageSid")
         phone = params.get("From") or None
         text = (params.get("Body") or "").replace("\x00", "")[:SMS_MAX]
-        opened = False
         async with self.ctx.store.unit_of_work(f"twilio:{sid}") as uow:
             first = await uow.claim_idempotency("twilio-sms", sid)
             if first is not None:
                 return await uow.get("incidents", first["incident_id"]), False, True
-            thread = await store.incidents_from_phone(uow.conn, phone, open_only=True, limit=1) if phone else []
-            if thread:
-                incident = thread[0]
-            else:
-                body = {"channel": Channel.SMS.value, "caller": {"phone": phone} if phone else None,
-                        "chief_complaint": text[:2000] or None}
-                incident, opened = await intake_within(self.ctx, uow).report(
-                    body, actor=uow.actor, strict=False, default_channel=Channel.SMS)
+            report = {"channel": Channel.SMS.value, "caller": {"phone": phone} if phone else None,
+                      "chief_complaint": text[:2000] or None}
+            incident, opened = await caller_thread(self.ctx, uow, {"phone": phone} if phone else None, report,
+                                                   Channel.SMS)
             await uow.append(SmsReceived(at=self.ctx.clock.now(), incident_id=incident.id, message_sid=sid,
                                          phone=phone, body=text, opened_thread=opened))
             await uow.remember("twilio-sms", sid, {"incident_id": incident.id})
