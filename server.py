@@ -27,6 +27,7 @@ from db.identity import IdentityStore
 from db.migrate import migrate
 from db.pool import create_pool, ensure_database
 from dispatch.assignment import AssignmentService, DispatchPolicy, EscalationLadder
+from dispatch.coverage import CONSOLE_CELL_M, CoverageService, demand_grid
 from dispatch.destination import DestinationService
 from dispatch.duplicates import DuplicateService
 from dispatch.mci import MciService
@@ -164,6 +165,9 @@ class Server:
             routing = RoutingService(graph, max_eta_s=config.max_eta_s)
             for event in await ctx.store.stream_events("roads"):
                 apply_road_event(routing, event.type, event.payload)
+            nodes = graph.usable_nodes()  # demand where the roads are: road density as the population proxy
+            ctx.services["coverage"] = CoverageService(ctx.store, ctx.clock, routing, ctx.avl, demand_grid(
+                graph.bounds, CONSOLE_CELL_M, graph.node_lat[nodes], graph.node_lon[nodes]))
             ctx.routing = routing
             log.info("road graph ready", extra={"nodes": graph.node_count, "edges": graph.edge_count})
         except Exception:

@@ -9,6 +9,7 @@ import json
 import logging
 import math
 import time
+from datetime import date
 from typing import Any
 
 import msgspec
@@ -148,6 +149,22 @@ class BaseHandler(tornado.web.RequestHandler):
         if not low <= value <= high:
             raise Invalid(FieldError(name, f"must be between {low} and {high}"))
         return value
+
+    def date_argument(self, name: str, default: date, *, low: date = date(2000, 1, 1),
+                      high: date = date(2099, 12, 31)) -> date:
+        """A calendar day given as YYYY-MM-DD (422 otherwise, or outside low..high)."""
+        raw = self.get_query_argument(name, None)
+        if raw is None:
+            return default
+        try:
+            if len(raw) != 10:
+                raise ValueError
+            day = date.fromisoformat(raw)
+        except ValueError:
+            raise Invalid(FieldError(name, "must be a date, YYYY-MM-DD")) from None
+        if not low <= day <= high:
+            raise Invalid(FieldError(name, f"must be from {low} to {high}"))
+        return day
 
     def allowed_methods(self) -> list[str]:
         base = tornado.web.RequestHandler

@@ -1,36 +1,27 @@
 """Coverage map and move-ups, KPI reports (JSON and CSV), and incident replay. Dispatchers and admins only."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
 
 from api.base import ApiError, BaseHandler
 from api.openapi import PATHS, SCHEMAS, error_responses, json_response
-from db import reports, tracks
+from db import reports
 from dispatch import kpi
-from dispatch.coverage import CoverageService, demand_grid
+from dispatch.coverage import CoverageService
 from dispatch.errors import FieldError, Invalid, NotFound
 from dispatch.model import Capability
 
 READERS = ("dispatcher", "admin")
-COVERAGE_CELL_M = 600.0
 MAX_REPORT_DAYS = 366
-FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 
 
 def coverage_service(ctx) -> CoverageService:
-    """Built on first use for the loaded road graph (demand = road density), then kept with the other services."""
-    routing = ctx.routing
-    if routing is None:
+    """The live coverage service, built by the server once the road graph has loaded (503 until then)."""
+    service = ctx.services.get("coverage")
+    if service is None:
         raise ApiError(503, "the road graph is still loading; try again in a few seconds", headers={"Retry-After": "5"})
-    built = ctx.services.get("coverage")
-    if built is None or built[0] is not routing:
-        g = routing.graph
-        nodes = g.usable_nodes()
-        cells = demand_grid(g.bounds, COVERAGE_CELL_M, g.node_lat[nodes], g.node_lon[nodes])
-        built = (routing, CoverageService(ctx.store, ctx.clock, routing, ctx.avl, cells))
-        ctx.services["coverage"] = built
-    return built[1]
+    return service
 
 
 class CoverageHandler(BaseHandler):
@@ -71,32 +62,16 @@ class MoveUpsHandler(BaseHandler):
         self.send_json(unit, 201)
 
 
-def _day_argument(handler: BaseHandler, name: str, default: date) -> date:
-    raw = handler.get_query_argument(name, None)
-    if raw is None:
-        return default
-    try:
-        if len(raw) != 10:
-            raise ValueError
-        day = date.fromisoformat(raw)
-    except ValueError:
-        raise Invalid(FieldError(name, "must be a date, YYYY-MM-DD")) from None
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise Invalid(FieldError(name, f"must be from {FIRST_DAY} to {LAST_DAY}"))
-    return day
-
-
 async def kpi_report(handler: BaseHandler) -> dict[str, Any]:
     """Intervals for incidents reported on local (Thai) days `from`..`to` inclusive; the last 7 days by default."""
-    today = (handler.ctx.clock.now() + kpi.LOCAL_OFFSET).date()
-    first = _day_argument(handler, "from", today - timedelta(days=6))
-    last = _day_argument(handler, "to", today)
+    today = kpi.local_date(handler.ctx.clock.now())
+    first = handler.date_argument("from", today - timedelta(days=6))
+    last = handler.date_argument("to", today)
     if last < first:
         raise Invalid(FieldError("to", "must not be before from"))
     if (last - first).days >= MAX_REPORT_DAYS:
         raise Invalid(FieldError("to", f"a report covers at most {MAX_REPORT_DAYS} days"))
-    start = datetime.combine(first, time(), tzinfo=UTC) - kpi.LOCAL_OFFSET
-    end = datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC) - kpi.LOCAL_OFFSET
+    start, end = kpi.local_days_utc(first, last)
     rows = kpi.incident_rows(await reports.incidents_reported_between(handler.ctx.pool, start, end))
     await handler.audit("report", "kpi", {"from": first.isoformat(), "to": last.isoformat(), "count": len(rows)})
     return {"from": first.isoformat(), "to": last.isoformat(), "response": kpi.response_summary(rows),
@@ -121,19 +96,11 @@ class KpiCsvHandler(BaseHandler):
 class ReplayHandler(BaseHandler):
     async def get(self, incident_id: str) -> None:
         self.require(*READERS)
-        events = await reports.incident_events(self.ctx.pool, int(incident_id))
-        if not events:
+        replay = await reports.incident_replay(self.ctx.store, int(incident_id), self.ctx.clock.now())
+        if replay is None:
             raise NotFound("no such incident")
-        unit_ids = sorted({e.payload["unit_id"] for e in events if isinstance(e.payload.get("unit_id"), str)})
-        incident = await self.ctx.store.get("incidents", int(incident_id))
-        still_open = incident is not None and incident.is_open
-        start, end = events[0].occurred_at, self.ctx.clock.now() if still_open else events[-1].occurred_at
-        unit_tracks = [{"unit_id": unit_id, "points": [
-            {"at": p["recorded_at"], "lat": p["lat"], "lon": p["lon"], "speed_mps": p["speed_mps"],
-             "heading_deg": p["heading_deg"]} for p in await tracks.track(self.ctx.pool, unit_id, start, end)]}
-            for unit_id in unit_ids]
         await self.audit("replay", f"incident:{incident_id}")
-        self.send_json({"incident_id": int(incident_id), "events": events, "tracks": unit_tracks})
+        self.send_json(replay)
 
 
 # ---- OpenAPI ------------------------------------------------------------------------------------------------

@@ -227,6 +227,13 @@ class PostgresEventStore:
         rows = await self.pool.fetch(f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream = $1 ORDER BY seq", stream)
         return [_stored(r) for r in rows]
 
+    async def incident_events(self, incident_id: int) -> list[StoredEvent]:
+        """Every event about the incident (its own stream, and unit or hospital events that name it), by seq."""
+        rows = await self.pool.fetch(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream = $1 OR payload->>'incident_id' = $2 ORDER BY seq",
+            f"incident-{incident_id}", str(incident_id))
+        return [_stored(r) for r in rows]
+
     async def last_seq(self) -> int:
         return await self.pool.fetchval("SELECT coalesce(max(seq), 0) FROM events")
 

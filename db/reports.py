@@ -1,13 +1,15 @@
-"""Read-only queries for reports and replay: incidents by report time, one incident's events in seq order."""
+"""Read-only queries for reports and replay: incidents by report time, one incident's events and units' tracks."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 import msgspec
 
+from db import tracks
+from db.event_store import PostgresEventStore
 from dispatch.model import Incident
-from dispatch.ports import StoredEvent
 
 
 async def incidents_reported_between(pool: asyncpg.Pool, start: datetime, end: datetime, *,
@@ -19,10 +21,19 @@ async def incidents_reported_between(pool: asyncpg.Pool, start: datetime, end: d
     return [msgspec.convert(r["doc"], Incident) for r in rows]
 
 
-async def incident_events(pool: asyncpg.Pool, incident_id: int) -> list[StoredEvent]:
-    """Every event about the incident (its own stream, and unit or hospital events that name it), by seq."""
-    rows = await pool.fetch(
-        "SELECT seq, stream, type, payload, actor, occurred_at FROM events"
-        " WHERE stream = $1 OR payload->>'incident_id' = $2 ORDER BY seq",
-        f"incident-{incident_id}", str(incident_id))
-    return [StoredEvent(r["seq"], r["stream"], r["type"], r["payload"], r["actor"], r["occurred_at"]) for r in rows]
+async def incident_replay(store: PostgresEventStore, incident_id: int, now: datetime) -> dict[str, Any] | None:
+    """The incident's events by seq and the AVL track of every unit they name, from its first event until its
+    last (until `now` while the incident is open); None when no event mentions the incident.
+    """
+    events = await store.incident_events(incident_id)
+    if not events:
+        return None
+    unit_ids = sorted({e.payload["unit_id"] for e in events if isinstance(e.payload.get("unit_id"), str)})
+    incident = await store.get("incidents", incident_id)
+    still_open = incident is not None and incident.is_open
+    start, end = events[0].occurred_at, now if still_open else events[-1].occurred_at
+    unit_tracks = [{"unit_id": unit_id, "points": [
+        {"at": p["recorded_at"], "lat": p["lat"], "lon": p["lon"], "speed_mps": p["speed_mps"],
+         "heading_deg": p["heading_deg"]} for p in await tracks.track(store.pool, unit_id, start, end)]}
+        for unit_id in unit_ids]
+    return {"incident_id": incident_id, "events": events, "tracks": unit_tracks}

@@ -19,15 +19,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from dispatch.errors import Conflict, FieldError, Invalid, NotFound
+from dispatch.kpi import TARGET_RESPONSE_S
 from dispatch.model import CAPABILITY_RANK, Capability, LatLon, Unit, UnitStatus
 from dispatch.moveup import UnitRelocated
 from dispatch.policies import require
 from dispatch.ports import Clock, EtaProvider, EventStore, UnitPositions
 
 EARTH_RADIUS_M = 6_371_008.8
-TARGET_RESPONSE_S = 480.0  # red patients within 8 minutes
 PRE_TRAVEL_S = 150.0  # expected call processing + turnout before the wheels roll
 POST_ROWS_TTL_S = 300.0
+CONSOLE_CELL_M = 600.0  # the live console's demand grid
 # Weight of each capability tier's demand: its share of calls (the colour mix in dispatch/simulation.py) times
 # its urgency. DMEXCLP maximises the coverage of urgent calls; red (ALS) calls count in full, BLS calls at 0.2
 # and FR calls at 0.1, so lower tiers only break ties. Weighting by call volume alone (0.25/0.60/0.15) moved ALS
@@ -115,6 +116,12 @@ def busy_fraction(busy: int, total: int) -> float:
     return min(max(busy / total if total else 0.5, 0.1), 0.9)
 
 
+def fleet_busy_fraction(units: Sequence[Unit], idle: int) -> float:
+    """`busy_fraction` of the units in service when `idle` of them are free."""
+    in_service = sum(1 for u in units if u.status is not UnitStatus.OUT_OF_SERVICE)
+    return busy_fraction(in_service - idle, in_service)
+
+
 @dataclass(frozen=True)
 class MoveUp:
     unit_id: str
@@ -186,20 +193,25 @@ class CoverageService:
 
     async def posts(self) -> list[Post]:
         """Standby posts: every unit's home station and every hospital."""
-        found = {u.station_id: Post(u.station_id, u.station_name, u.base) for u in await self.store.list("units")}
+        return await self._posts(await self.store.list("units"))
+
+    async def _posts(self, units: Sequence[Unit]) -> list[Post]:
+        found = {u.station_id: Post(u.station_id, u.station_name, u.base) for u in units}
         for h in await self.store.list("hospitals"):
             found.setdefault(h.id, Post(h.id, h.name_en or h.name_th, h.location))
         return sorted(found.values(), key=lambda p: p.id)
 
-    async def _idle(self, capability: Capability | None = None) -> tuple[list[Unit], list[LatLon]]:
-        units = [u for u in await self.store.list("units") if u.status is UnitStatus.AVAILABLE
-                 and (capability is None or CAPABILITY_RANK[u.capability] >= CAPABILITY_RANK[capability])]
-        live = await self.positions.latest([u.id for u in units]) if units else {}
-        return units, [unit_position(u, live) for u in units]
+    async def _idle(self, units: Sequence[Unit],
+                    capability: Capability | None = None) -> tuple[list[Unit], list[LatLon]]:
+        """The available units (able to take a call needing `capability`, if given) and where each stands."""
+        idle = [u for u in units if u.status is UnitStatus.AVAILABLE
+                and (capability is None or CAPABILITY_RANK[u.capability] >= CAPABILITY_RANK[capability])]
+        live = await self.positions.latest([u.id for u in idle]) if idle else {}
+        return idle, [unit_position(u, live) for u in idle]
 
     async def snapshot(self, capability: Capability) -> dict:
         """Per cell, the road ETA (s) of the nearest available unit able to take a call needing `capability`."""
-        units, origins = await self._idle(capability)
+        units, origins = await self._idle(await self.store.list("units"), capability)
         matrix = await eta_matrix(self.etas, origins, self.cells)
         nearest = matrix.min(axis=0) if len(origins) else np.full(len(self.cells), np.inf)
         return {
@@ -222,30 +234,28 @@ class CoverageService:
     async def suggestions(self) -> list[MoveUp]:
         """Idle units worth moving to another post, best first (DMEXCLP marginal coverage)."""
         all_units = await self.store.list("units")
-        units, origins = await self._idle()
+        units, origins = await self._idle(all_units)
         if not units:
             return []
-        posts = await self.posts()
+        posts = await self._posts(all_units)
         post_rows = await self._rows_for_posts(posts)
         unit_rows = covers(await eta_matrix(self.etas, origins, self.cells), self.travel_budget_s)
         ranks = np.array([CAPABILITY_RANK[u.capability] for u in units])
-        in_service = [u for u in all_units if u.status is not UnitStatus.OUT_OF_SERVICE]
-        q = busy_fraction(len(in_service) - len(units), len(in_service))
-        return suggest_moves([u.id for u in units], unit_rows, ranks, posts, post_rows, tier_demand(self.cells), q,
-                             min_gain=self.min_gain)
+        return suggest_moves([u.id for u in units], unit_rows, ranks, posts, post_rows, tier_demand(self.cells),
+                             fleet_busy_fraction(all_units, len(units)), min_gain=self.min_gain)
 
     async def best_post_for(self, unit_id: str) -> tuple[Post | None, float]:
         """Where a unit turning free adds the most expected coverage, given the other idle units (DMEXCLP)."""
         unit = await self.store.get("units", unit_id)
-        units, origins = await self._idle()
+        all_units = await self.store.list("units")
+        units, origins = await self._idle(all_units)
         keep = [i for i, u in enumerate(units) if u.id != unit_id]
-        posts = await self.posts()
+        posts = await self._posts(all_units)
         if unit is None or not posts:
             return None, 0.0
         rows = covers(await eta_matrix(self.etas, [origins[i] for i in keep], self.cells), self.travel_budget_s)
         ranks = np.array([CAPABILITY_RANK[units[i].capability] for i in keep], dtype=int)
-        in_service = [u for u in await self.store.list("units") if u.status is not UnitStatus.OUT_OF_SERVICE]
-        q = busy_fraction(len(in_service) - len(keep), len(in_service))
+        q = fleet_busy_fraction(all_units, len(keep))
         index, gain = best_post(rows, ranks, tier_demand(self.cells), q, await self._rows_for_posts(posts),
                                 CAPABILITY_RANK[unit.capability])
         return posts[index], round(gain, 4)

@@ -9,21 +9,32 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 
 from dispatch.lifecycle import INTERVALS, intervals
-from dispatch.model import Incident
+from dispatch.model import Colour, Incident
 
 LOCAL_OFFSET = timedelta(hours=7)  # days are Thai calendar days (Asia/Bangkok has no daylight saving)
+TARGET_RESPONSE_S = 480.0  # red patients within 8 minutes
 INTERVAL_NAMES = list(INTERVALS)
-COLOURS = ["red", "yellow", "green", "white"]
+COLOURS = [c.value for c in Colour]
 CSV_COLUMNS = ["day", "colour", "interval", "n", "p50_s", "p90_s", "mean_s"]
 
 
+def local_date(at: datetime) -> date:
+    return (at + LOCAL_OFFSET).date()
+
+
 def local_day(at: datetime) -> str:
-    return (at + LOCAL_OFFSET).date().isoformat()
+    return local_date(at).isoformat()
+
+
+def local_days_utc(first: date, last: date) -> tuple[datetime, datetime]:
+    """[start, end) in UTC of the local (Thai) days `first`..`last` inclusive."""
+    start = datetime.combine(first, time(), tzinfo=UTC) - LOCAL_OFFSET
+    return start, start + timedelta(days=(last - first).days + 1)
 
 
 def incident_rows(incidents: Iterable[Incident]) -> list[dict]:
@@ -73,14 +84,12 @@ def to_csv(summary: Sequence[dict]) -> str:
     return out.getvalue()
 
 
-def response_summary(rows: Sequence[dict], target_s: float = 480.0) -> dict:
+def response_summary(rows: Sequence[dict], target_s: float = TARGET_RESPONSE_S) -> dict:
     """Headline figures. Red within target counts every red incident: one never reached is a miss.
 
     `p90_response_s` and `mean_response_s` are over all incidents a unit reached (call received → on scene).
     """
     reached = [r["response"] for r in rows if r["response"] is not None]
-    red = [r for r in rows if r["colour"] == "red"]
-    red_in_time = sum(1 for r in red if r["response"] is not None and r["response"] <= target_s)
     by_colour = {}
     for colour in COLOURS:
         members = [r for r in rows if r["colour"] == colour]
@@ -89,8 +98,8 @@ def response_summary(rows: Sequence[dict], target_s: float = 480.0) -> dict:
         by_colour[colour] = {"incidents": len(members), **_stats(times),
                              "within_target_pct": round(100 * in_time / len(members), 1) if members else None}
     stats = _stats(reached)
-    return {"incidents": len(rows), "red_incidents": len(red),
-            "red_within_8min_pct": round(100 * red_in_time / len(red), 1) if red else None,
+    return {"incidents": len(rows), "red_incidents": by_colour["red"]["incidents"],
+            "red_within_8min_pct": by_colour["red"]["within_target_pct"],
             "p90_response_s": stats["p90_s"], "mean_response_s": stats["mean_s"], "by_colour": by_colour}
 
 

@@ -26,6 +26,8 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from itertools import accumulate
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -34,6 +36,7 @@ from dispatch import kpi
 from dispatch.assignment import AssignmentService, DispatchPolicy
 from dispatch.coverage import Cell, CoverageService
 from dispatch.destination import DestinationService
+from dispatch.duplicates import distance_m
 from dispatch.errors import Conflict, DomainError
 from dispatch.events import Event
 from dispatch.fleet import FleetService
@@ -48,9 +51,8 @@ HOURLY_PROFILE = [0.55, 0.45, 0.40, 0.38, 0.40, 0.50, 0.75, 0.95, 1.10, 1.20, 1.
                   1.20, 1.15, 1.15, 1.15, 1.20, 1.30, 1.40, 1.40, 1.30, 1.10, 0.90, 0.70]
 COLOUR_MIX = {"red": 0.25, "yellow": 0.35, "green": 0.25, "white": 0.15}
 TRANSPORT_SHARE = {"red": 0.9, "yellow": 0.8, "green": 0.6, "white": 0.25}
-QUEUE_ORDER = {"red": 0, "yellow": 1, "green": 2, "white": 3}
-BANGKOK = timedelta(hours=7)
-SIM_START = datetime(2026, 1, 5, tzinfo=UTC) - BANGKOK  # a Monday, local midnight
+QUEUE_ORDER = {c.value: rank for rank, c in enumerate(Colour)}  # red first
+SIM_START = datetime(2026, 1, 5, tzinfo=UTC) - kpi.LOCAL_OFFSET  # a Monday, local midnight
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class SimParams:
     handover_median_s: float = 15 * 60.0
     spread: float = 0.35  # log-normal sigma of every duration
     straight_line_kmh: float = 30.0  # what the straight-line baseline assumes a unit covers per hour, as the crow flies
-    target_s: float = 480.0
+    target_s: float = kpi.TARGET_RESPONSE_S
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,9 @@ def generate_calls(params: SimParams, demand_lat: np.ndarray, demand_lon: np.nda
                    demand_weight: np.ndarray | None = None) -> list[SimCall]:
     """The same calls for every policy: seeded by `params.seed`, independent of how the run goes."""
     rng = random.Random(params.seed)
-    weights = None if demand_weight is None else list(np.asarray(demand_weight, dtype=float))
+    nodes = range(len(demand_lat))
+    # summed once: `choices(weights=...)` would add up every demand point again for each call
+    cum_weights = None if demand_weight is None else list(accumulate(np.asarray(demand_weight, dtype=float).tolist()))
     options = _determinants_by_colour()
     colours, mix = list(COLOUR_MIX), list(COLOUR_MIX.values())
     peak = max(HOURLY_PROFILE) * params.calls_per_day / sum(HOURLY_PROFILE) / 3600  # calls per second at peak
@@ -116,7 +120,7 @@ def generate_calls(params: SimParams, demand_lat: np.ndarray, demand_lon: np.nda
             return calls
         if rng.random() > HOURLY_PROFILE[int(t // 3600) % 24] / max(HOURLY_PROFILE):
             continue
-        node = rng.choices(range(len(demand_lat)), weights=weights)[0]
+        node = rng.choices(nodes, cum_weights=cum_weights)[0]
         colour = rng.choices(colours, weights=mix)[0]
         group, determinant = rng.choice(options[colour])
         calls.append(SimCall(
@@ -131,12 +135,6 @@ class StraightEta(NamedTuple):
     distance_m: float | None
 
 
-def crow_flies_m(a, b) -> float:
-    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(math.radians(b.lon - a.lon) / 2) ** 2
-    return 2 * 6_371_008.8 * math.asin(math.sqrt(h))
-
-
 class StraightLineEtas:
     """The baseline's EtaProvider: distance as the crow flies at a fixed speed (what many systems rank by)."""
 
@@ -144,7 +142,7 @@ class StraightLineEtas:
         self.mps = kmh / 3.6
 
     async def etas_to(self, target, origins: Sequence) -> list[StraightEta]:
-        return [StraightEta(d / self.mps, d) for d in (crow_flies_m(o, target) for o in origins)]
+        return [StraightEta(d / self.mps, d) for d in (distance_m(o, target) for o in origins)]
 
 
 class SimClock:
@@ -166,12 +164,17 @@ class Motion:
     arrive_s: float
     path: list[tuple[float, float]] = field(default_factory=list)
 
+    @cached_property
+    def _track(self) -> tuple[np.ndarray, np.ndarray]:
+        """The path's points and how far along it each one is (degrees); worked out once per drive."""
+        points = np.array(self.path or [(self.origin.lat, self.origin.lon), (self.destination.lat, self.destination.lon)])
+        steps = np.hypot(np.diff(points[:, 0]), np.diff(points[:, 1]) * math.cos(math.radians(points[0, 0])))
+        return points, np.concatenate([[0.0], np.cumsum(steps)])
+
     def at(self, t: float) -> LatLon:
         """Where the unit is at time t, at an even pace along the path."""
         share = min(max((t - self.depart_s) / max(self.arrive_s - self.depart_s, 1e-9), 0.0), 1.0)
-        points = np.array(self.path or [(self.origin.lat, self.origin.lon), (self.destination.lat, self.destination.lon)])
-        steps = np.hypot(np.diff(points[:, 0]), np.diff(points[:, 1]) * math.cos(math.radians(points[0, 0])))
-        done = np.concatenate([[0.0], np.cumsum(steps)])
+        points, done = self._track
         if done[-1] <= 0:
             return self.destination
         return LatLon(float(np.interp(share * done[-1], done, points[:, 0])),
@@ -353,7 +356,7 @@ class Simulation:
         """Start driving; returns the road travel time (s)."""
         origin = unit.position(self.clock.t)
         [eta] = await self.road.etas_to(destination, [origin])
-        seconds = eta.eta_s if eta.eta_s is not None else crow_flies_m(origin, destination) / (20 / 3.6)
+        seconds = eta.eta_s if eta.eta_s is not None else distance_m(origin, destination) / (20 / 3.6)
         path = []
         if hasattr(self.road, "route") and eta.eta_s is not None:  # a routing service: follow the roads
             route = await self.road.route(origin, destination)

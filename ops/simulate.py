@@ -25,14 +25,15 @@ from tqdm import tqdm
 
 from config import Config
 from dispatch import demo
-from dispatch.coverage import TARGET_RESPONSE_S, Cell, demand_grid, eta_matrix
+from dispatch.coverage import Cell, demand_grid, eta_matrix
 from dispatch.events import Event, HospitalRegistered, UnitRegistered
+from dispatch.kpi import TARGET_RESPONSE_S
 from dispatch.model import Capability, LatLon
 from dispatch.simulation import POLICIES, SimParams, SimResult, Simulation, generate_calls
 from routing.build import load_graph
 from routing.graph import RoadGraph
 from routing.service import RoutingService
-from routing.synthetic import grid_point, river_grid
+from routing.synthetic import grid_km, grid_point, river_grid
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -78,9 +79,7 @@ def synthetic_region() -> Region:
         events.append(UnitRegistered(at=at, unit_id=f"SY-{capability}-{n:02d}", capability=Capability(capability),
                                      station_id=station, station_name=station,
                                      base=LatLon(*grid_point(graph, *SYNTHETIC_STATIONS[station]))))
-    lat0, lon0 = float(graph.node_lat.min()), float(graph.node_lon.min())
-    x_km = (graph.node_lon - lon0) * 111.32 * np.cos(np.radians(lat0))
-    y_km = (graph.node_lat - lat0) * 111.32
+    x_km, y_km = grid_km(graph)
     weight = sum(w * np.exp(-((x_km - x) ** 2 + (y_km - y) ** 2) / (2 * s * s)) for x, y, s, w in TOWNS) + 0.02
     return Region("synthetic", graph, events, graph.node_lat, graph.node_lon, weight)
 
@@ -98,8 +97,7 @@ def with_demand_layer(region: Region, path: Path) -> Region:
 
 
 async def run(region: Region, params: SimParams, policies: list[str], cell_m: float,
-              progress: bool) -> tuple[list[SimResult], list[Cell], RoutingService]:
-    road = RoutingService(region.graph, max_eta_s=3600)  # for the coverage plot
+              progress: bool) -> tuple[list[SimResult], list[Cell]]:
     cells = demand_grid(region.graph.bounds, cell_m, region.demand_lat, region.demand_lon, region.demand_weight)
     calls = generate_calls(params, region.demand_lat, region.demand_lon, region.demand_weight)
     results = []
@@ -112,7 +110,7 @@ async def run(region: Region, params: SimParams, policies: list[str], cell_m: fl
             sim = Simulation(calls, region.fleet_events, RoutingService(region.graph, max_eta_s=3600),
                              POLICIES[name], params, cells=cells)
             results.append(await sim.run(progress=bar.update))
-    return results, cells, road
+    return results, cells
 
 
 def _minutes(seconds) -> str:
@@ -135,7 +133,7 @@ def table(result: SimResult) -> str:
     return "\n".join(lines)
 
 
-async def plot(region: Region, results: list[SimResult], cells: list[Cell], road: RoutingService, out: Path) -> list[Path]:
+async def plot(region: Region, results: list[SimResult], cells: list[Cell], out: Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -158,7 +156,7 @@ async def plot(region: Region, results: list[SimResult], cells: list[Cell], road
     plt.close(fig)
 
     als = [e.base for e in region.fleet_events if isinstance(e, UnitRegistered) and e.capability is Capability.ALS]
-    nearest = (await eta_matrix(road, als, cells)).min(axis=0) / 60
+    nearest = (await eta_matrix(RoutingService(region.graph, max_eta_s=3600), als, cells)).min(axis=0) / 60
     fig, ax = plt.subplots(figsize=(7, 6))
     points = ax.scatter([c.lon for c in cells], [c.lat for c in cells], c=np.minimum(nearest, 20), cmap="RdYlGn_r",
                         s=12, marker="s", vmin=0, vmax=20)
@@ -202,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
                        calls_per_day=args.calls_per_day or (120.0 if args.region == "city" else 150.0))
     policies = args.policies.split(",")
     args.cell_m = args.cell_m or (500.0 if args.region == "city" else 1000.0)
-    results, cells, road = asyncio.run(run(region, params, policies, args.cell_m, sys.stderr.isatty()))
+    results, cells = asyncio.run(run(region, params, policies, args.cell_m, sys.stderr.isatty()))
     report = sys.stderr if args.json else sys.stdout
     print(f"{region.name}: {region.graph.node_count} road nodes, {len(cells)} demand cells of {args.cell_m:.0f} m, "
           f"{params.hours:g} h, seed {params.seed}, {params.calls_per_day:g} calls/day", file=report)
@@ -214,7 +212,7 @@ def main(argv: list[str] | None = None) -> None:
          "policies": [{**r.summary, "utilisation": r.utilisation, "moveups": r.moveups} for r in results]},
         indent=2))
     if not args.no_plots:
-        for path in asyncio.run(plot(region, results, cells, road, args.out)):
+        for path in asyncio.run(plot(region, results, cells, args.out)):
             print(f"wrote {path}", file=report)
     if args.json:
         for result in results:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import networkx as nx
+import numpy as np
 
 from routing.build import compile_graph
 from routing.graph import RoadGraph
@@ -62,3 +63,10 @@ def grid_point(graph: RoadGraph, x_km: float, y_km: float) -> tuple[float, float
     """(lat, lon) of a point `x_km` east and `y_km` north of the grid's south-west corner."""
     lat0, lon0 = float(graph.node_lat.min()), float(graph.node_lon.min())
     return lat0 + y_km * 1000 / M_PER_DEG_LAT, lon0 + x_km * 1000 / (M_PER_DEG_LAT * math.cos(math.radians(lat0)))
+
+
+def grid_km(graph: RoadGraph) -> tuple[np.ndarray, np.ndarray]:
+    """(x_km, y_km) of every node east and north of the grid's south-west corner: the inverse of `grid_point`."""
+    lat0, lon0 = float(graph.node_lat.min()), float(graph.node_lon.min())
+    km_per_deg_lat = M_PER_DEG_LAT / 1000
+    return (graph.node_lon - lon0) * km_per_deg_lat * np.cos(np.radians(lat0)), (graph.node_lat - lat0) * km_per_deg_lat
