@@ -131,11 +131,11 @@ class BaseHandler(tornado.web.RequestHandler):
         except (ValueError, RecursionError) as exc:
             raise ApiError(400, f"malformed JSON: {exc}"[:300]) from None
         try:
-            nul_fields = _fields_with_nul(body)
+            bad_text = _unstorable_text(body)
         except RecursionError:
             raise ApiError(400, "JSON nested too deeply") from None
-        if nul_fields:  # PostgreSQL text cannot hold NUL: name the fields instead of failing at the store
-            raise Invalid([FieldError(field, "must not contain NUL characters") for field in nul_fields[:20]])
+        if bad_text:  # PostgreSQL text cannot hold these: name the fields instead of failing at the store
+            raise Invalid([FieldError(field, reason) for field, reason in bad_text[:20]])
         return body
 
     def int_argument(self, name: str, default: int, *, low: int = 0, high: int = 2**62) -> int:
@@ -227,16 +227,29 @@ class NotFoundHandler(BaseHandler):
         raise ApiError(404, "no such resource")
 
 
-def _fields_with_nul(value: Any, path: str = "body") -> list[str]:
-    """Dotted paths of every string (key or value) in a parsed JSON document that contains a NUL character."""
+def _text_fault(text: str) -> str | None:
+    """Why PostgreSQL text cannot hold `text` (a NUL, or a lone surrogate from a JSON escape), or None."""
+    if "\x00" in text:
+        return "must not contain NUL characters"
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return "must be valid Unicode text"
+    return None
+
+
+def _unstorable_text(value: Any, path: str = "body") -> list[tuple[str, str]]:
+    """(dotted path, reason) of every string (key or value) in a parsed JSON document PostgreSQL cannot store."""
     if isinstance(value, str):
-        return [path] if "\x00" in value else []
+        reason = _text_fault(value)
+        return [(path, reason)] if reason else []
     if isinstance(value, dict):
         found = []
         for key, item in value.items():
             child = f"{path}.{key}" if path != "body" else key
-            found += [child] if "\x00" in key else _fields_with_nul(item, child)
+            reason = _text_fault(key)
+            found += [(child, reason)] if reason else _unstorable_text(item, child)
         return found
     if isinstance(value, list):
-        return [field for index, item in enumerate(value) for field in _fields_with_nul(item, f"{path}[{index}]")]
+        return [bad for index, item in enumerate(value) for bad in _unstorable_text(item, f"{path}[{index}]")]
     return []

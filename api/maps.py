@@ -66,7 +66,7 @@ class ClosuresHandler(RoutingHandler):
     async def get(self) -> None:
         self.require()
         routing = self.routing()
-        self.send_json({"closures": [{**o.to_json(), "geometry": _edges_geometry(routing, o.edges)}
+        self.send_json({"closures": [{**o.to_json(), "geometry": routing.edges_geojson(o.edges)}
                                      for o in routing.list_overrides()]})
 
     async def post(self) -> None:
@@ -104,15 +104,6 @@ class ClosuresHandler(RoutingHandler):
         async with self.ctx.store.unit_of_work(identity.actor) as uow:
             await uow.append(event)
         self.send_json({"closure_id": event.closure_id}, 201)
-
-
-def _edges_geometry(routing, edges) -> dict:
-    """The closed road segments as a GeoJSON MultiLineString (lon/lat), for drawing on the console map."""
-    lines = []
-    for edge in edges:
-        lat, lon = routing.graph.edge_coords(int(edge))
-        lines.append([[round(x, 5), round(y, 5)] for x, y in zip(lon.tolist(), lat.tolist())])
-    return {"type": "MultiLineString", "coordinates": lines}
 
 
 class ClosureHandler(RoutingHandler):

@@ -89,7 +89,6 @@ class PgUnitOfWork:
         self.conn = conn
         self.actor = actor
         self.last_seq = 0
-        self.holds_append_lock = False
         # Rows this transaction has locked or written, by (projection, key): their document, or None when the
         # row does not exist (a key just drawn from a sequence). Nobody else can change them before we commit.
         self._rows: dict[tuple[str, Any], dict | None] = {}
@@ -119,14 +118,14 @@ class PgUnitOfWork:
             f"{_WITH_APPEND_LOCK} SELECT (SELECT doc FROM {p.name} WHERE id = $2{suffix}) FROM append_lock",
             APPEND_LOCK, key,
         )
-        self.holds_append_lock = True
         if lock:
             self._rows[(p.name, key)] = doc
         return doc
 
     async def append(self, event: Event) -> int:
         type_name, payload = encode_event(event)
-        touched: list[tuple[Projection, Any]] = []
+        touched: list[tuple[Projection, Any, dict]] = []  # (projection, row id, its document)
+        args: list[Any] = [APPEND_LOCK, event.stream, type_name, payload, self.actor, event.at]
         for p in PROJECTIONS:
             key = p.key(event)
             if key is None:
@@ -135,15 +134,13 @@ class PgUnitOfWork:
                 await self._read_doc(p, key, lock=True)
             doc = self._rows[(p.name, key)]
             state = None if doc is None else msgspec.convert(doc, p.state_type)
-            touched.append((p, project(p, state, event, 0)))
-        args: list[Any] = [APPEND_LOCK, event.stream, type_name, payload, self.actor, event.at]
-        for _, state in touched:
-            args += [state.id, bool(getattr(state, "is_open", True)), _doc(state)]
-        seq = await self.conn.fetchval(_append_sql(tuple(p for p, _ in touched)), *args)
-        self.holds_append_lock = True
-        for p, state in touched:
-            state.last_seq = seq
-            self._rows[(p.name, state.id)] = _doc(state)
+            row_id, is_open, _, doc = _row_values(project(p, state, event, 0))
+            touched.append((p, row_id, doc))
+            args += [row_id, is_open, doc]
+        seq = await self.conn.fetchval(_append_sql(tuple(p for p, _, _ in touched)), *args)
+        for p, row_id, doc in touched:
+            doc["last_seq"] = seq  # as the statement stamped it (encoded once, while the lock is held)
+            self._rows[(p.name, row_id)] = doc
         self.last_seq = seq
         EVENTS_APPENDED.labels(type_name).inc()
         return seq
@@ -154,7 +151,6 @@ class PgUnitOfWork:
             " ON CONFLICT DO NOTHING RETURNING true",
             APPEND_LOCK, scope, key,
         )
-        self.holds_append_lock = True
         if inserted:
             return None
         return await self.conn.fetchval("SELECT result FROM idempotency WHERE scope = $1 AND key = $2", scope, key)

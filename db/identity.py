@@ -71,8 +71,11 @@ class IdentityStore:
     def forget(self, user_id: str, token_sha256_hex: str | None = None) -> None:
         """Drop remembered tokens of `user_id` (only the one with this SHA-256, if given)."""
         self._last_revocation = time.monotonic()
+        if token_sha256_hex is not None:
+            self._verified.pop(bytes.fromhex(token_sha256_hex), None)
+            return
         for token_hash, (identity, _, _) in list(self._verified.items()):
-            if identity.user_id == user_id and (token_sha256_hex is None or token_hash.hex() == token_sha256_hex):
+            if identity.user_id == user_id:
                 self._verified.pop(token_hash, None)
 
     async def upsert_user(
@@ -144,8 +147,7 @@ class IdentityStore:
         status = await self.pool.execute(
             "UPDATE tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL", _hash(token)
         )
-        self._last_revocation = time.monotonic()
-        self._verified.pop(_hash(token), None)
+        self.forget("", token_sha256(token))  # the hash alone names the token
         return status.endswith(" 1")
 
     async def revoke_user(self, user_id: str) -> int:

@@ -105,7 +105,8 @@ class AssignmentService:
         incident = await self.store.get("incidents", incident_id)
         if incident is None:
             raise NotFound(f"no incident {incident_id}")
-        assignments = [await self.store.get("assignments", a) for a in reversed(incident.assignment_ids)]
+        assignments = await asyncio.gather(
+            *(self.store.get("assignments", a) for a in reversed(incident.assignment_ids)))
         return {"assignments": [a for a in assignments if a is not None],
                 "ladder": [{"after_due_s": offset_s, "step": step} for offset_s, step in self.policy.ladder]}
 

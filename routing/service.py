@@ -185,12 +185,20 @@ class RoutingService:
             highway = g.highways[int(g.edge_highway[edge])]
             if keep is not None and highway not in keep:
                 continue
-            lat, lon = g.edge_coords(edge)
             name_th, name_en = g.edge_label(edge)
             features.append({"type": "Feature",
-                             "geometry": {"type": "LineString",
-                                          "coordinates": [[round(x, 5), round(y, 5)] for x, y in zip(lon.tolist(), lat.tolist())]},
+                             "geometry": {"type": "LineString", "coordinates": _lon_lat(g, edge)},
                              "properties": {"highway": highway, "name": name_th, "name_en": name_en,
                                             "oneway": twin < 0}})
         return {"type": "FeatureCollection", "features": features,
                 "attribution": "© OpenStreetMap contributors (ODbL)"}
+
+    def edges_geojson(self, edges: Sequence[int]) -> dict:
+        """Road segments (e.g. a closure's) as a GeoJSON MultiLineString, [lon, lat] to 5 decimals."""
+        return {"type": "MultiLineString", "coordinates": [_lon_lat(self.graph, int(edge)) for edge in edges]}
+
+
+def _lon_lat(g: RoadGraph, edge: int) -> list[list[float]]:
+    """An edge's geometry as GeoJSON coordinates, rounded to 5 decimals (about a metre)."""
+    lat, lon = g.edge_coords(edge)
+    return [[round(x, 5), round(y, 5)] for x, y in zip(lon.tolist(), lat.tolist())]

@@ -85,10 +85,14 @@ class EventSocket(tornado.websocket.WebSocketHandler):
 
     def _send(self, frame: dict) -> asyncio.Future | None:
         """Queue a frame on the connection; await the result to wait until the client has taken it (backpressure)."""
+        return self._send_text(frame.get("type", "?"), to_json(frame).decode())
+
+    def _send_text(self, frame_type: str, text: str) -> asyncio.Future | None:
+        """`_send` for a frame already encoded (event frames are encoded once per view by the hub)."""
         if self.ws_connection is None or self.ws_connection.is_closing():
             return None
-        WS_FRAMES.labels(frame.get("type", "?")).inc()
-        return self.write_message(to_json(frame).decode())
+        WS_FRAMES.labels(frame_type).inc()
+        return self.write_message(text)
 
     async def _send_and_wait(self, frame: dict) -> None:
         future = self._send(frame)
@@ -99,10 +103,9 @@ class EventSocket(tornado.websocket.WebSocketHandler):
         if event.seq <= self.client.last_sent_seq:
             return  # already sent (replay and live overlap, or a re-published event)
         self.client.last_sent_seq = event.seq
-        if self.ws_connection is None or self.ws_connection.is_closing():
-            return
-        WS_FRAMES.labels("event").inc()
-        await self.write_message(self.ctx.hub.event_frame(event, self.client.identity))
+        future = self._send_text("event", self.ctx.hub.event_frame(event, self.client.identity))
+        if future is not None:
+            await future
 
     async def _send_snapshot(self) -> None:
         builder = self.ctx.services.get("snapshots")

@@ -56,11 +56,11 @@ class Hub:
         self.watchers: set[Client] = set()  # dispatchers and admins: every event
         self.by_unit: dict[str, set[Client]] = {}
         self.by_hospital: dict[str, set[Client]] = {}
-        self._frames: dict[tuple[int, bool], str] = {}  # (seq, hospital view) -> the frame's JSON text
+        self._frames: dict[tuple[int, bool], str] = {}  # (seq, redacted view) -> the frame's JSON text
 
     def event_frame(self, event: StoredEvent, identity: Identity) -> str:
         """The `event` frame for `identity` as JSON text; every socket with the same view shares one encoding."""
-        key = (event.seq, identity.role == "hospital")
+        key = (event.seq, self.visibility.redacts(identity))
         text = self._frames.get(key)
         if text is None:
             text = to_json({"type": "event", "seq": event.seq, "event": {

@@ -11,14 +11,14 @@ from typing import Any
 from db.identity import Identity
 from dispatch.ports import StoredEvent
 
-PRIVATE_KEYS = ("phone", "caller", "callers")
+PRIVATE_KEYS = ("phone", "line_user_id")  # caller contact details: never shown to hospitals
 RELEASED_UNIT_STATUSES = ("available", "out_of_service", "returning")  # the unit has left its incident
 
 
 def strip_private(payload: Any) -> Any:
     """A copy without caller phone numbers or LINE user ids (hospitals never see them)."""
     if isinstance(payload, dict):
-        return {k: strip_private(v) for k, v in payload.items() if k not in ("phone", "line_user_id")}
+        return {k: strip_private(v) for k, v in payload.items() if k not in PRIVATE_KEYS}
     if isinstance(payload, list):
         return [strip_private(v) for v in payload]
     return payload
@@ -83,6 +83,11 @@ class Visibility:
             return identity.hospital_id in self.hospitals_for(event)
         return False
 
+    @staticmethod
+    def redacts(identity: Identity) -> bool:
+        """Whether `identity` sees payloads without private fields (so views can be shared by this answer)."""
+        return identity.role == "hospital"
+
     def view(self, identity: Identity, payload: dict) -> dict:
         """The payload as this identity may see it."""
-        return strip_private(payload) if identity.role == "hospital" else payload
+        return strip_private(payload) if self.redacts(identity) else payload

@@ -6,10 +6,8 @@ import pytest
 
 from db.event_store import PostgresEventStore
 from dispatch import demo
-from server import Server
-from tests.api.test_maps import routing_ready
 from tests.conftest import (
-    GOOD_REPORT, Api, Socket, make_user, reset_state, server_config, server_process, wait_until,
+    GOOD_REPORT, Api, Socket, demo_city_server, make_user, reset_state, server_process, wait_until,
 )
 
 SCENE = {"lat": 13.3611, "lon": 100.9847}
@@ -17,15 +15,8 @@ SCENE = {"lat": 13.3611, "lon": 100.9847}
 
 @pytest.fixture
 async def city_with_small_replay_window(database_url, redis_url):
-    await reset_state(database_url, redis_url)
-    running = Server(server_config(database_url, redis_url, replay_window=20))
-    await running.start()
-    try:
-        await demo.seed(running.ctx.store)
-        await routing_ready(running)
+    async with demo_city_server(database_url, redis_url, replay_window=20) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 async def test_offline_tablet_replays_missed_frames_in_order_and_past_the_window_gets_its_assignment(
@@ -163,13 +154,8 @@ async def test_ids_and_seqs_past_32_bits_and_js_safe_range_work_end_to_end(serve
 
 async def test_silent_crew_is_escalated_even_after_ten_thousand_finished_jobs(database_url, redis_url):
     """No hard-coded cap: the escalation ladder must still see a new assignment when the history is long."""
-    await reset_state(database_url, redis_url)
     fast = dict(ack_timeout_other_s=0.2, ack_timeout_red_s=0.2, escalation_steps_s=(0.0, 30.0, 60.0, 90.0))
-    running = Server(server_config(database_url, redis_url, **fast))
-    await running.start()
-    try:
-        await demo.seed(running.ctx.store)
-        await routing_ready(running)
+    async with demo_city_server(database_url, redis_url, **fast) as running:
         base = f"http://127.0.0.1:{running.config.port}"
         dispatcher = Api(base, await make_user(running.ctx.pool, "disp-long", "dispatcher"))
         crew = Api(base, await make_user(running.ctx.pool, "crew-long", "crew", unit_id="CB-BLS-01"))
@@ -199,8 +185,6 @@ async def test_silent_crew_is_escalated_even_after_ten_thousand_finished_jobs(da
         assert frame["event"]["payload"]["assignment_id"] == silent["id"]  # the dispatcher is told
         assert frame["event"]["payload"]["step"] == "repush"
         console.close()
-    finally:
-        await running.stop()
 
 
 async def test_concurrent_flood_over_two_processes_is_capped_once_and_other_callers_flow(database_url, redis_url, pool):
