@@ -8,7 +8,7 @@ import msgspec
 from api.base import ApiError, BaseHandler
 from dispatch.errors import DomainError
 from dispatch.lifecycle import intervals
-from ws.visibility import strip_private
+from ws.visibility import Visibility, strip_private
 
 log = logging.getLogger("ems.api")
 
@@ -54,7 +54,7 @@ def view_for(identity, incident) -> dict:
     """The incident as this identity may see it (hospitals never get caller phone numbers)."""
     data = msgspec.to_builtins(incident)
     data["intervals"] = intervals(incident)
-    return strip_private(data) if identity.role == "hospital" else data
+    return strip_private(data) if Visibility.redacts(identity) else data
 
 
 class IncidentHandler(BaseHandler):

@@ -1,8 +1,7 @@
 """The hospital board's API: acknowledging an inbound patient (an event; only that hospital, only its patients)
 and the console's view of an assignment's acknowledgement deadline and escalation ladder."""
 from dispatch import demo
-from tests.api.test_maps import routing_ready
-from tests.conftest import Api, make_user
+from tests.conftest import Api, make_user, routing_ready
 
 SCENE = {"lat": 13.3611, "lon": 100.9847}
 

@@ -3,8 +3,7 @@ from datetime import UTC, datetime
 
 from db import tracks
 from dispatch import demo
-from tests.api.test_maps import routing_ready
-from tests.conftest import Api, make_user
+from tests.conftest import Api, make_user, routing_ready
 
 SCENE = {"lat": 13.3611, "lon": 100.9847}
 

@@ -3,8 +3,7 @@ field); other crews and hospitals may not record; the hospital board shows the l
 import pytest
 
 from dispatch import demo
-from tests.api.test_maps import routing_ready
-from tests.conftest import Api, make_user
+from tests.conftest import Api, make_user, routing_ready
 
 SCENE = {"lat": 13.3611, "lon": 100.9847}
 VITALS = {"heart_rate": 128, "systolic_bp": 90, "diastolic_bp": 60, "respiratory_rate": 28, "spo2": 91, "gcs": 14,

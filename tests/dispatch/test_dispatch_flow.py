@@ -6,8 +6,7 @@ import pytest
 from dispatch import demo
 from dispatch.model import LatLon
 from server import Server
-from tests.api.test_maps import routing_ready
-from tests.conftest import Api, Socket, make_user, reset_state, server_config
+from tests.conftest import Api, Socket, make_user, reset_state, routing_ready, server_config
 
 SCENE = {"lat": 13.3611, "lon": 100.9847}  # central Chon Buri
 

@@ -7,8 +7,7 @@ import time
 from dispatch import demo
 from dispatch.ports import SystemClock
 from server import Server
-from tests.api.test_maps import routing_ready
-from tests.conftest import Api, fresh_rate_window, make_user, wait_until
+from tests.conftest import Api, fresh_rate_window, make_user, routing_ready, wait_until
 from tests.integrations.conftest import FROM_NUMBER, PUBLIC_URL, TwilioCaller, integration_config, reset_integrations
 
 CALLER = "+66812345678"

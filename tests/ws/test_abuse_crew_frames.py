@@ -7,8 +7,7 @@ import tornado.httpclient
 
 from db.identity import IdentityStore
 from dispatch import demo
-from tests.api.test_maps import routing_ready
-from tests.conftest import GOOD_REPORT, Api, Socket, make_user
+from tests.conftest import Api, GOOD_REPORT, Socket, make_user, routing_ready
 
 SCENE = {"lat": 13.3611, "lon": 100.9847}
 
