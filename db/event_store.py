@@ -14,11 +14,13 @@ registry at start-up, and `rebuild_projections` replays the log into them.
 """
 from __future__ import annotations
 
+import logging
 import re
+import time
 import typing
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
@@ -27,8 +29,10 @@ from db.migrate import MIGRATION_LOCK
 from dispatch.events import Event, decode_event, encode_event
 from dispatch.ports import StoredEvent
 from dispatch.projections import PROJECTIONS, Projection, project
-from telemetry.metrics import EVENTS_APPENDED
+from telemetry.metrics import APPEND_LOCK_HELD, APPEND_LOCK_WAIT, COMMIT_CONFLICTS, COMMIT_SECONDS, EVENTS_APPENDED
 
+log = logging.getLogger("ems.store")
+T = TypeVar("T")
 APPEND_LOCK = 0x454D535F4150504E  # 'EMS_APPN'
 _EVENT_COLUMNS = "seq, stream, type, payload, actor, occurred_at"
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -44,6 +48,9 @@ def _projection(name: str) -> Projection:
 
 def _key_sql_type(projection: Projection) -> str:
     return "bigint" if typing.get_type_hints(projection.state_type)["id"] is int else "text"
+
+
+_KEY_TYPES = {p.name: _key_sql_type(p) for p in PROJECTIONS}
 
 
 def _row_values(state: Any) -> tuple[Any, bool, int, dict]:
@@ -83,12 +90,13 @@ def _doc(state: Any) -> dict:
 
 
 class PgUnitOfWork:
-    """One transaction on one connection (see dispatch.ports.UnitOfWork)."""
+    """One transaction on one connection, serialised by the append lock (see dispatch.ports.UnitOfWork)."""
 
     def __init__(self, conn: asyncpg.Connection, actor: str):
         self.conn = conn
         self.actor = actor
         self.last_seq = 0
+        self.lock_taken_at: float | None = None  # perf_counter() when the append lock was first held
         # Rows this transaction has locked or written, by (projection, key): their document, or None when the
         # row does not exist (a key just drawn from a sequence). Nobody else can change them before we commit.
         self._rows: dict[tuple[str, Any], dict | None] = {}
@@ -114,7 +122,7 @@ class PgUnitOfWork:
     async def _read_doc(self, p: Projection, key: Any, *, lock: bool) -> dict | None:
         """The row's document read under the append lock (one round trip); a locked row is remembered."""
         suffix = " FOR UPDATE" if lock else ""
-        doc = await self.conn.fetchval(
+        doc = await self._locked_fetchval(
             f"{_WITH_APPEND_LOCK} SELECT (SELECT doc FROM {p.name} WHERE id = $2{suffix}) FROM append_lock",
             APPEND_LOCK, key,
         )
@@ -122,31 +130,32 @@ class PgUnitOfWork:
             self._rows[(p.name, key)] = doc
         return doc
 
+    async def _locked_fetchval(self, sql: str, *args: Any) -> Any:
+        """A statement that takes the append lock first; the first one in this transaction is timed."""
+        if self.lock_taken_at is not None:
+            return await self.conn.fetchval(sql, *args)
+        started = time.perf_counter()
+        value = await self.conn.fetchval(sql, *args)
+        self.lock_taken_at = time.perf_counter()
+        APPEND_LOCK_WAIT.observe(self.lock_taken_at - started)
+        return value
+
     async def append(self, event: Event) -> int:
         type_name, payload = encode_event(event)
-        touched: list[tuple[Projection, Any, dict]] = []  # (projection, row id, its document)
         args: list[Any] = [APPEND_LOCK, event.stream, type_name, payload, self.actor, event.at]
-        for p in PROJECTIONS:
-            key = p.key(event)
-            if key is None:
-                continue
-            if (p.name, key) not in self._rows:
-                await self._read_doc(p, key, lock=True)
-            doc = self._rows[(p.name, key)]
-            state = None if doc is None else msgspec.convert(doc, p.state_type)
-            row_id, is_open, _, doc = _row_values(project(p, state, event, 0))
+        touched = []
+        for p, row_id, is_open, doc in await _fold(self._rows, event, lambda p, key: self._read_doc(p, key, lock=True)):
             touched.append((p, row_id, doc))
             args += [row_id, is_open, doc]
-        seq = await self.conn.fetchval(_append_sql(tuple(p for p, _, _ in touched)), *args)
+        seq = await self._locked_fetchval(_append_sql(tuple(p for p, _, _ in touched)), *args)
         for p, row_id, doc in touched:
             doc["last_seq"] = seq  # as the statement stamped it (encoded once, while the lock is held)
-            self._rows[(p.name, row_id)] = doc
         self.last_seq = seq
         EVENTS_APPENDED.labels(type_name).inc()
         return seq
 
     async def claim_idempotency(self, scope: str, key: str) -> dict[str, Any] | None:
-        inserted = await self.conn.fetchval(
+        inserted = await self._locked_fetchval(
             f"{_WITH_APPEND_LOCK} INSERT INTO idempotency (scope, key) SELECT $2, $3 FROM append_lock"
             " ON CONFLICT DO NOTHING RETURNING true",
             APPEND_LOCK, scope, key,
@@ -159,6 +168,130 @@ class PgUnitOfWork:
         await self.conn.execute(
             "UPDATE idempotency SET result = $3 WHERE scope = $1 AND key = $2", scope, key, result
         )
+
+
+async def _fold(rows: dict[tuple[str, Any], dict | None], event: Event,
+                read: Callable[[Projection, Any], Any]) -> list[tuple[Projection, Any, bool, dict]]:
+    """Fold `event` into every projection row it touches, reading rows not yet in `rows` with `read` (which
+    must put them there); updates `rows` and returns (projection, row id, is_open, new document) per row."""
+    touched = []
+    for p in PROJECTIONS:
+        key = p.key(event)
+        if key is None:
+            continue
+        if (p.name, key) not in rows:
+            await read(p, key)
+        doc = rows[(p.name, key)]
+        state = None if doc is None else msgspec.convert(doc, p.state_type)
+        row_id, is_open, _, doc = _row_values(project(p, state, event, 0))
+        rows[(p.name, row_id)] = doc
+        touched.append((p, row_id, is_open, doc))
+    return touched
+
+
+class WriteConflict(Exception):
+    """A row an optimistic unit of work read changed before it could commit; run the unit again."""
+
+
+class OptimisticUnitOfWork:
+    """A unit of work that holds no lock while it runs (see dispatch.ports.UnitOfWork).
+
+    Reads remember each row's version (`last_seq`, 0 when absent); appends and idempotency claims are kept in
+    memory. `commit` sends everything in one statement (`ems_commit_unit`), which takes the append lock, checks
+    the versions and writes: the lock is held for that statement alone, not across round trips and event-loop
+    turns. If a row changed meanwhile nothing is written and `WriteConflict` is raised. An event's seq is known
+    only after the commit: `append` returns 0, and states handed out by `get` are stamped then.
+    """
+
+    def __init__(self, conn: asyncpg.Connection, actor: str):
+        self.conn = conn
+        self.actor = actor
+        self.last_seq = 0
+        self._rows: dict[tuple[str, Any], dict | None] = {}
+        self._versions: dict[tuple[str, Any], int] = {}
+        self._events: list[tuple[str, str, dict, Any]] = []  # (stream, type, payload, occurred_at)
+        self._written: dict[tuple[str, Any], tuple[bool, int]] = {}  # row -> (is_open, index of its last event)
+        self._claims: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._handed_out: list[tuple[tuple[str, Any], Any]] = []  # states of written rows given to the caller
+
+    async def _next_id(self, projection: str, sequence: str) -> int:
+        key = await self.conn.fetchval(f"SELECT nextval('{sequence}')")
+        self._rows[(projection, key)] = None
+        self._versions[(projection, key)] = 0  # a fresh key: no row can exist yet
+        return key
+
+    async def next_incident_id(self) -> int:
+        return await self._next_id("incidents", "incident_id_seq")
+
+    async def next_assignment_id(self) -> int:
+        return await self._next_id("assignments", "assignment_id_seq")
+
+    async def _read(self, p: Projection, key: Any) -> None:
+        row = await self.conn.fetchrow(f"SELECT doc, last_seq FROM {p.name} WHERE id = $1", key)
+        self._rows[(p.name, key)] = None if row is None else row["doc"]
+        self._versions[(p.name, key)] = 0 if row is None else row["last_seq"]
+
+    async def get(self, projection: str, key: Any, *, lock: bool = False) -> Any | None:
+        """The row as this unit sees it; `lock` needs nothing more here: every row read is checked at commit."""
+        p = _projection(projection)
+        if (p.name, key) not in self._rows:
+            await self._read(p, key)
+        doc = self._rows[(p.name, key)]
+        if doc is None:
+            return None
+        state = msgspec.convert(doc, p.state_type)
+        if (p.name, key) in self._written:
+            self._handed_out.append(((p.name, key), state))
+        return state
+
+    async def append(self, event: Event) -> int:
+        type_name, payload = encode_event(event)
+        self._events.append((event.stream, type_name, payload, event.at))
+        for p, row_id, is_open, _ in await _fold(self._rows, event, self._read):
+            self._written[(p.name, row_id)] = (is_open, len(self._events))
+        return 0
+
+    async def claim_idempotency(self, scope: str, key: str) -> dict[str, Any] | None:
+        if (scope, key) in self._claims:
+            return None
+        row = await self.conn.fetchrow("SELECT result FROM idempotency WHERE scope = $1 AND key = $2", scope, key)
+        if row is not None and row["result"] is not None:
+            return row["result"]
+        self._claims[(scope, key)] = None  # inserted at commit; taken meanwhile means a conflict
+        return None
+
+    async def remember(self, scope: str, key: str, result: dict[str, Any]) -> None:
+        self._claims[(scope, key)] = result
+
+    async def commit(self) -> None:
+        if not self._events and not self._claims:
+            return  # read only
+        checked = list(self._versions.items())
+        written = list(self._written.items())
+        started = time.perf_counter()
+        try:
+            seqs = await self.conn.fetchval(
+                "SELECT ems_commit_unit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
+                " $17, $18, $19)",
+                APPEND_LOCK,
+                [name for (name, _), _ in checked], [_KEY_TYPES[name] for (name, _), _ in checked],
+                [str(key) for (_, key), _ in checked], [version for _, version in checked],
+                [e[0] for e in self._events], [e[1] for e in self._events], [e[2] for e in self._events],
+                [e[3] for e in self._events], self.actor,
+                [name for (name, _), _ in written], [_KEY_TYPES[name] for (name, _), _ in written],
+                [str(key) for (_, key), _ in written], [is_open for _, (is_open, _) in written],
+                [index for _, (_, index) in written], [self._rows[row] for row, _ in written],
+                [scope for scope, _ in self._claims], [key for _, key in self._claims], list(self._claims.values()),
+            )
+        except asyncpg.SerializationError as exc:
+            raise WriteConflict(str(exc)) from None
+        finally:
+            COMMIT_SECONDS.observe(time.perf_counter() - started)
+        for row, state in self._handed_out:
+            state.last_seq = seqs[self._written[row][1] - 1]
+        for _, type_name, _, _ in self._events:
+            EVENTS_APPENDED.labels(type_name).inc()
+        self.last_seq = seqs[-1] if seqs else 0
 
 
 async def _upsert(conn: asyncpg.Connection, p: Projection, state: Any) -> None:
@@ -196,8 +329,32 @@ class PostgresEventStore:
             async with conn.transaction():
                 uow = PgUnitOfWork(conn, actor)
                 yield uow
+        if uow.lock_taken_at is not None:
+            APPEND_LOCK_HELD.observe(time.perf_counter() - uow.lock_taken_at)
         if uow.last_seq and self.on_commit:
             self.on_commit(uow.last_seq)
+
+    async def run(self, actor: str, body: Callable[[Any], Awaitable[T]], *, attempts: int = 5) -> T:
+        """Run `body(uow)` as an optimistic unit of work and return what it returns.
+
+        On a write conflict the body runs again on fresh reads (so it must do nothing but read, decide and
+        append); after `attempts` conflicts it runs once more under the append lock, which cannot conflict.
+        """
+        for attempt in range(attempts):
+            async with self.pool.acquire() as conn:
+                uow = OptimisticUnitOfWork(conn, actor)
+                result = await body(uow)
+                try:
+                    await uow.commit()
+                except WriteConflict as exc:
+                    COMMIT_CONFLICTS.inc()
+                    log.debug("unit of work by %s conflicted (%s), attempt %s", actor, exc, attempt + 1)
+                    continue
+            if uow.last_seq and self.on_commit:
+                self.on_commit(uow.last_seq)
+            return result
+        async with self.unit_of_work(actor) as uow:
+            return await body(uow)
 
     async def get(self, projection: str, key: Any) -> Any | None:
         p = _projection(projection)

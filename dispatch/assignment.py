@@ -49,7 +49,7 @@ class AssignmentService:
         """Assign a free unit; Conflict if it is busy (a concurrent assign of the same unit loses)."""
         require(role, "assign")
         eta = await self._eta(incident_id, unit_id)
-        async with self.store.unit_of_work(actor) as uow:
+        async def work(uow):
             incident = await uow.get("incidents", incident_id, lock=True)
             if incident is None:
                 raise NotFound(f"no incident {incident_id}")
@@ -68,6 +68,8 @@ class AssignmentService:
                 ack_due_at=now + timedelta(seconds=self.policy.ack_timeout_s(incident)),
                 eta_s=eta.eta_s if eta else None, distance_m=eta.distance_m if eta else None, auto=auto))
             return await uow.get("assignments", assignment_id)
+
+        return await self.store.run(actor, work)
 
     async def _eta(self, incident_id: int, unit_id: str):
         """The unit's road ETA, computed before the transaction so no lock is held while routing."""
@@ -113,7 +115,7 @@ class AssignmentService:
     async def acknowledge(self, assignment_id: int, *, actor: str, role: str, unit_id: str | None):
         """The crew's acknowledgement; repeating it is harmless; a late one stops the ladder."""
         require(role, "acknowledge")
-        async with self.store.unit_of_work(actor) as uow:
+        async def work(uow):
             assignment = await uow.get("assignments", assignment_id, lock=True)
             if assignment is None or assignment.unit_id != unit_id:
                 raise NotFound(f"no assignment {assignment_id} for this unit")  # same answer: no probing
@@ -125,6 +127,8 @@ class AssignmentService:
                                                     incident_id=assignment.incident_id, unit_id=unit_id,
                                                     late=bool(assignment.escalations)))
             return await uow.get("assignments", assignment_id)
+
+        return await self.store.run(actor, work)
 
 
 class EscalationLadder:

@@ -48,7 +48,7 @@ class FleetService:
             new = U(status)
         except ValueError:
             raise Invalid(FieldError("status", f"must be one of {', '.join(s.value for s in U)}")) from None
-        async with self.store.unit_of_work(actor) as uow:
+        async def work(uow):
             unit = await uow.get("units", unit_id, lock=True)
             if unit is None:
                 raise NotFound(f"no unit {unit_id}")
@@ -73,6 +73,8 @@ class FleetService:
                                                            unit_id=unit_id))
             return await uow.get("units", unit_id)
 
+        return await self.store.run(actor, work)
+
     async def update_capacity(self, hospital_id: str, ed_beds_free, diversion, *, actor: str, role: str,
                               own_hospital: str | None = None):
         require(role, "hospital_capacity")
@@ -85,12 +87,14 @@ class FleetService:
             errors.append(FieldError("diversion", "must be true or false"))
         if errors:
             raise Invalid(errors)
-        async with self.store.unit_of_work(actor) as uow:
+        async def work(uow):
             if await uow.get("hospitals", hospital_id, lock=True) is None:
                 raise NotFound(f"no hospital {hospital_id}")
             await uow.append(HospitalCapacityUpdated(at=self.clock.now(), hospital_id=hospital_id,
                                                      ed_beds_free=ed_beds_free, diversion=diversion))
             return await uow.get("hospitals", hospital_id)
+
+        return await self.store.run(actor, work)
 
     async def change_incident_status(self, incident_id: int, status: str, *, actor: str, role: str,
                                      reason: str | None = None):
@@ -100,7 +104,7 @@ class FleetService:
         except ValueError:
             raise Invalid(FieldError("status", f"must be one of {', '.join(s.value for s in IncidentStatus)}")) from None
         require(role, "close" if new in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED) else "triage")
-        async with self.store.unit_of_work(actor) as uow:
+        async def work(uow):
             incident = await uow.get("incidents", incident_id, lock=True)
             if incident is None:
                 raise NotFound(f"no incident {incident_id}")
@@ -120,3 +124,5 @@ class FleetService:
                     if unit and unit.incident_id == incident_id and unit.status in (U.ASSIGNED, U.EN_ROUTE, U.ON_SCENE):
                         await uow.append(UnitStatusChanged(at=now, unit_id=unit.id, status=U.AVAILABLE))
             return await uow.get("incidents", incident_id)
+
+        return await self.store.run(actor, work)

@@ -174,12 +174,11 @@ class IntakeService:
         flags = list(parsed.location_flags)
         if parsed.location is None:
             flags.append(LocationFlag.UNVERIFIED)
-        async with self.store.unit_of_work(actor) as uow:
+        async def record(uow) -> tuple[Incident, bool]:
             if idempotency_key:
                 first = await uow.claim_idempotency("intake", idempotency_key)
                 if first is not None:
-                    incident = await uow.get("incidents", first["incident_id"])
-                    return incident, False
+                    return await uow.get("incidents", first["incident_id"]), False
             incident_id = await uow.next_incident_id()
             await uow.append(
                 IncidentReported(
@@ -197,5 +196,6 @@ class IntakeService:
             )
             if idempotency_key:
                 await uow.remember("intake", idempotency_key, {"incident_id": incident_id})
-            incident = await uow.get("incidents", incident_id)
-        return incident, True
+            return await uow.get("incidents", incident_id), True
+
+        return await self.store.run(actor, record)

@@ -73,6 +73,10 @@ class MemoryEventStore:
             self.rows, self.idempotency, self.next_id = uow.rows, uow.idempotency, uow.next_id
             self.log.extend(uow.events)
 
+    async def run(self, actor: str, body):
+        async with self.unit_of_work(actor) as uow:
+            return await body(uow)
+
     async def get(self, projection: str, key: Any) -> Any | None:
         return copy.deepcopy(self.rows[projection].get(key))
 

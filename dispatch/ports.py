@@ -1,7 +1,7 @@
 """The small interfaces the domain needs from the outside world (implemented in db/, routing/, integrations/)."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -34,7 +34,8 @@ class UnitOfWork(Protocol):
     async def get(self, projection: str, key: Any, *, lock: bool = False) -> Any | None: ...
 
     async def append(self, event: Event) -> int:
-        """Store the event, fold it into every projection it touches; returns its seq."""
+        """Store the event, fold it into every projection it touches; returns its seq (0 in a `run` unit,
+        whose seqs are drawn at commit: states read back from it are stamped then)."""
         ...
 
     async def claim_idempotency(self, scope: str, key: str) -> dict[str, Any] | None:
@@ -48,7 +49,14 @@ class UnitOfWork(Protocol):
 
 
 class EventStore(Protocol):
-    def unit_of_work(self, actor: str) -> AbstractAsyncContextManager[UnitOfWork]: ...
+    def unit_of_work(self, actor: str) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A unit of work that may read other tables through its connection: serialised with all others."""
+        ...
+
+    async def run(self, actor: str, body: Callable[[UnitOfWork], Awaitable[Any]]) -> Any:
+        """`body(uow)` as one unit of work that takes no lock while it runs (the hot paths). The body may run
+        more than once (a conflicting write elsewhere), so it only reads, decides and appends through `uow`."""
+        ...
 
     async def get(self, projection: str, key: Any) -> Any | None: ...
 

@@ -77,7 +77,7 @@ class TriageService:
         return await self._record(incident_id, triage, actor)
 
     async def _record(self, incident_id: int, triage: Triage, actor: str):
-        async with self.store.unit_of_work(actor) as uow:
+        async def work(uow):
             incident = await uow.get("incidents", incident_id, lock=True)
             if incident is None:
                 raise NotFound(f"no incident {incident_id}")
@@ -85,3 +85,5 @@ class TriageService:
                 raise Conflict(f"incident {incident_id} is {incident.status.value}")
             await uow.append(IncidentTriaged(at=self.clock.now(), incident_id=incident_id, triage=triage))
             return await uow.get("incidents", incident_id)
+
+        return await self.store.run(actor, work)

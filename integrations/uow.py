@@ -21,6 +21,9 @@ class JoinedStore:
     async def unit_of_work(self, actor: str):
         yield self._uow
 
+    async def run(self, actor: str, body):
+        return await body(self._uow)
+
 
 def intake_within(ctx: Any, uow: Any) -> IntakeService:
     """The server's intake rules (clock, service area), creating incidents inside `uow`."""

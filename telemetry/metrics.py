@@ -6,6 +6,16 @@ REQUEST_SECONDS = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 EVENTS_APPENDED = Counter("ems_events_appended_total", "Events committed to the log", ["type"])
+_FINE_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.035, 0.05, 0.075, 0.1, 0.25,
+                 0.5, 1, 2.5)
+APPEND_LOCK_WAIT = Histogram("ems_append_lock_wait_seconds", "Wait for the global append lock", buckets=_FINE_BUCKETS)
+APPEND_LOCK_HELD = Histogram("ems_append_lock_held_seconds", "Append lock held, first locked statement to commit",
+                             buckets=_FINE_BUCKETS)
+COMMIT_SECONDS = Histogram("ems_commit_seconds", "The one commit statement of a lock-free unit of work (waits included)",
+                           buckets=_FINE_BUCKETS)
+COMMIT_CONFLICTS = Counter("ems_commit_conflicts_total", "Optimistic units of work run again after a write conflict")
+FEED_LAG = Histogram("ems_event_feed_lag_seconds", "Event time to hand-over by this process's event feed",
+                     buckets=_FINE_BUCKETS)
 RELAY_LAG = Gauge("ems_relay_lag_events", "Committed events not yet published to Redis")
 RELAY_PUBLISHED = Counter("ems_relay_published_total", "Events published to the Redis stream")
 REALTIME_DEGRADED = Gauge("ems_realtime_degraded", "1 while Redis fan-out is unavailable (falling back to polling)")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -21,7 +22,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from db.event_store import PostgresEventStore
 from dispatch.ports import StoredEvent
-from telemetry.metrics import RELAY_LAG, RELAY_PUBLISHED, REALTIME_DEGRADED
+from telemetry.metrics import FEED_LAG, RELAY_LAG, RELAY_PUBLISHED, REALTIME_DEGRADED
 
 log = logging.getLogger("ems.fanout")
 
@@ -205,6 +206,7 @@ class EventFeed:
         if event.seq <= self.last_seq:
             return
         self.last_seq = event.seq
+        FEED_LAG.observe(max(0.0, time.time() - event.occurred_at.timestamp()))
         try:
             self.deliver(event)
         except Exception:  # one bad consumer must not stop the feed

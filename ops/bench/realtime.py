@@ -211,8 +211,10 @@ async def run(args) -> dict:
         clients.start()
         while not ready.is_set():
             await asyncio.sleep(0.2)
+        before = [await scrape(s.port) for s in servers]
         sent, errors = await load(servers, tokens["dispatchers"][0], list(tokens["crews"]), args.rate, args.seconds)
         await asyncio.sleep(5)  # let the last frames arrive
+        stages = stage_figures(before, [await scrape(s.port) for s in servers])
         stop.set()
         clients.join(60)
         received = {int(k): v for k, v in json.loads(Path(out_path).read_text()).items()}
@@ -232,7 +234,41 @@ async def run(args) -> dict:
             "p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2) if ordered else None,
             "lost": sum(1 for a in sent if a not in received),
             "duplicated": sum(len(v) - 1 for v in received.values() if len(v) > 1),
-            "assignments": len(sent), "errors": errors}
+            "assignments": len(sent), "errors": errors, **stages}
+
+
+STAGES = {"commit": "ems_commit_seconds", "lock_wait": "ems_append_lock_wait_seconds",
+          "lock_held": "ems_append_lock_held_seconds", "feed_lag": "ems_event_feed_lag_seconds"}
+
+
+async def scrape(port: int) -> dict[str, dict[float, float]]:
+    """Cumulative bucket counts of the stage histograms on one server: {histogram: {upper bound: count}}."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+    text = (await reader.read()).decode()
+    writer.close()
+    buckets: dict[str, dict[float, float]] = {name: {} for name in STAGES.values()}
+    for line in text.splitlines():
+        name, _, rest = line.partition("_bucket{")
+        if name in buckets:
+            bound = rest.split('le="', 1)[1].split('"', 1)[0]
+            buckets[name][float(bound)] = float(line.rsplit(" ", 1)[1])
+    return buckets
+
+
+def stage_figures(before: list[dict], after: list[dict]) -> dict[str, float | None]:
+    """Server-side p50/p99 (bucket upper bounds, ms) of each stage during the load, both servers together."""
+    figures: dict[str, float | None] = {}
+    for stage, name in STAGES.items():
+        counts: dict[float, float] = {}
+        for b, a in zip(before, after):
+            for bound, count in a[name].items():
+                counts[bound] = counts.get(bound, 0) + count - b[name].get(bound, 0)
+        total = counts.get(float("inf"), 0)
+        for q in (50, 99):
+            bound = next((k for k in sorted(counts) if total and counts[k] >= total * q / 100), None)
+            figures[f"{stage}_p{q}_ms"] = None if bound is None or bound == float("inf") else round(bound * 1000, 1)
+    return figures
 
 
 async def wait_for_roads(api: Api, timeout_s: float = 300) -> None:
@@ -249,6 +285,8 @@ def table(result: dict) -> str:
             ("seconds", result["seconds"]), ("assignments", result["assignments"]), ("errors", result["errors"]),
             ("p50 POST → frame (ms)", result["p50_ms"]), ("p99 POST → frame (ms)", result["p99_ms"]),
             ("lost", result["lost"]), ("duplicated", result["duplicated"])]
+    rows += [(f"server {stage.replace('_', ' ')} p{q} (ms, ≤ bucket)", result[f"{stage}_p{q}_ms"])
+             for stage in STAGES for q in (50, 99)]
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
