@@ -231,6 +231,11 @@ class OptimisticUnitOfWork:
         self._rows[(p.name, key)] = None if row is None else row["doc"]
         self._versions[(p.name, key)] = 0 if row is None else row["last_seq"]
 
+    def take_as_read(self, projection: str, state: Any | None) -> None:
+        if state is not None:
+            self._rows[(projection, state.id)] = _doc(state)
+            self._versions[(projection, state.id)] = state.last_seq
+
     async def get(self, projection: str, key: Any, *, lock: bool = False) -> Any | None:
         """The row as this unit sees it; `lock` needs nothing more here: every row read is checked at commit."""
         p = _projection(projection)
@@ -334,15 +339,21 @@ class PostgresEventStore:
         if uow.last_seq and self.on_commit:
             self.on_commit(uow.last_seq)
 
-    async def run(self, actor: str, body: Callable[[Any], Awaitable[T]], *, attempts: int = 5) -> T:
+    async def run(self, actor: str, body: Callable[[Any], Awaitable[T]], *, known: tuple[tuple[str, Any], ...] = (),
+                  attempts: int = 5) -> T:
         """Run `body(uow)` as an optimistic unit of work and return what it returns.
 
+        `known`: (projection, state) pairs the caller has just read; the first attempt takes them as read
+        (their versions are checked at commit like any read) instead of reading them again.
         On a write conflict the body runs again on fresh reads (so it must do nothing but read, decide and
         append); after `attempts` conflicts it runs once more under the append lock, which cannot conflict.
         """
         for attempt in range(attempts):
             async with self.pool.acquire() as conn:
                 uow = OptimisticUnitOfWork(conn, actor)
+                if attempt == 0:
+                    for projection, state in known:
+                        uow.take_as_read(projection, state)
                 result = await body(uow)
                 try:
                     await uow.commit()

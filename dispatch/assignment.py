@@ -48,7 +48,10 @@ class AssignmentService:
     async def assign(self, incident_id: int, unit_id: str, *, actor: str, role: str, auto: bool = False):
         """Assign a free unit; Conflict if it is busy (a concurrent assign of the same unit loses)."""
         require(role, "assign")
-        eta = await self._eta(incident_id, unit_id)
+        incident, unit = await asyncio.gather(self.store.get("incidents", incident_id),
+                                              self.store.get("units", unit_id))
+        # The road ETA is computed before the unit of work, which then takes these two reads as its own.
+        eta = await self.recommendations.eta_for(incident, unit) if incident and unit else None
         async def work(uow):
             incident = await uow.get("incidents", incident_id, lock=True)
             if incident is None:
@@ -69,14 +72,7 @@ class AssignmentService:
                 eta_s=eta.eta_s if eta else None, distance_m=eta.distance_m if eta else None, auto=auto))
             return await uow.get("assignments", assignment_id)
 
-        return await self.store.run(actor, work)
-
-    async def _eta(self, incident_id: int, unit_id: str):
-        """The unit's road ETA, computed before the transaction so no lock is held while routing."""
-        incident, unit = await asyncio.gather(self.store.get("incidents", incident_id), self.store.get("units", unit_id))
-        if incident is None or unit is None:
-            return None  # the transaction below says which is missing
-        return await self.recommendations.eta_for(incident, unit)
+        return await self.store.run(actor, work, known=(("incidents", incident), ("units", unit)))
 
     async def _etas(self, incident_id: int):
         try:

@@ -73,7 +73,7 @@ class MemoryEventStore:
             self.rows, self.idempotency, self.next_id = uow.rows, uow.idempotency, uow.next_id
             self.log.extend(uow.events)
 
-    async def run(self, actor: str, body):
+    async def run(self, actor: str, body, *, known=()):
         async with self.unit_of_work(actor) as uow:
             return await body(uow)
 

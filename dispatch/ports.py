@@ -53,9 +53,11 @@ class EventStore(Protocol):
         """A unit of work that may read other tables through its connection: serialised with all others."""
         ...
 
-    async def run(self, actor: str, body: Callable[[UnitOfWork], Awaitable[Any]]) -> Any:
+    async def run(self, actor: str, body: Callable[[UnitOfWork], Awaitable[Any]], *,
+                  known: tuple[tuple[str, Any], ...] = ()) -> Any:
         """`body(uow)` as one unit of work that takes no lock while it runs (the hot paths). The body may run
-        more than once (a conflicting write elsewhere), so it only reads, decides and appends through `uow`."""
+        more than once (a conflicting write elsewhere), so it only reads, decides and appends through `uow`.
+        `known`: (projection, state) pairs just read by the caller, which the unit may use as its own reads."""
         ...
 
     async def get(self, projection: str, key: Any) -> Any | None: ...

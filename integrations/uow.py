@@ -21,7 +21,7 @@ class JoinedStore:
     async def unit_of_work(self, actor: str):
         yield self._uow
 
-    async def run(self, actor: str, body):
+    async def run(self, actor: str, body, *, known=()):
         return await body(self._uow)
 
 

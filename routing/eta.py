@@ -134,9 +134,12 @@ class UnitTrees:
     go through the one reverse search instead.
     """
 
-    def __init__(self, graph: RoadGraph, *, max_trees: int = 256):
+    MEMORY_BUDGET_BYTES = 128 * 2**20  # a tree is two float32 per node: ~1,600 trees on the city graph
+
+    def __init__(self, graph: RoadGraph, *, max_trees: int | None = None):
         self.graph = graph
-        self.max_trees = max_trees
+        per_tree = 8 * max(1, len(graph.fwd_offsets) - 1)
+        self.max_trees = max_trees or max(64, self.MEMORY_BUDGET_BYTES // per_tree)
         self._trees: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._seen: dict[tuple, int] = {}
 
