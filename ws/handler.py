@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
+import tornado.iostream
 import tornado.web
 import tornado.websocket
 
@@ -85,27 +86,51 @@ class EventSocket(tornado.websocket.WebSocketHandler):
 
     def _send(self, frame: dict) -> asyncio.Future | None:
         """Queue a frame on the connection; await the result to wait until the client has taken it (backpressure)."""
-        return self._send_text(frame.get("type", "?"), to_json(frame).decode())
-
-    def _send_text(self, frame_type: str, text: str) -> asyncio.Future | None:
-        """`_send` for a frame already encoded (event frames are encoded once per view by the hub)."""
         if self.ws_connection is None or self.ws_connection.is_closing():
             return None
-        WS_FRAMES.labels(frame_type).inc()
-        return self.write_message(text)
+        WS_FRAMES.labels(frame.get("type", "?")).inc()
+        return self.write_message(to_json(frame).decode())
 
     async def _send_and_wait(self, frame: dict) -> None:
         future = self._send(frame)
         if future is not None:
             await future
 
-    async def _send_event(self, event: StoredEvent) -> None:
-        if event.seq <= self.client.last_sent_seq:
-            return  # already sent (replay and live overlap, or a re-published event)
-        self.client.last_sent_seq = event.seq
-        future = self._send_text("event", self.ctx.hub.event_frame(event, self.client.identity))
-        if future is not None:
-            await future
+    async def _send_events(self, events: list[StoredEvent]) -> None:
+        """Event frames in order, skipping any already sent (replay and live overlap, or a re-published event).
+
+        Without permessage-deflate the frames, framed once per view by the hub, go out in one write."""
+        frames = []
+        for event in events:
+            if event.seq > self.client.last_sent_seq:
+                self.client.last_sent_seq = event.seq
+                frames.append(self.ctx.hub.event_frame(event, self.client.identity))
+        connection = self.ws_connection
+        if not frames or connection is None or connection.is_closing():
+            return
+        WS_FRAMES.labels("event").inc(len(frames))
+        if getattr(connection, "_compressor", None) is None and hasattr(connection, "stream"):
+            try:
+                await connection.stream.write(b"".join(frame.wire for frame in frames))
+            except tornado.iostream.StreamClosedError:
+                raise tornado.websocket.WebSocketClosedError() from None
+            return
+        for frame in frames:
+            await self.write_message(frame.json.decode())
+
+    async def _send_items(self, items: list) -> None:
+        events: list[StoredEvent] = []
+        for item in items:
+            if isinstance(item, StoredEvent):
+                events.append(item)
+                continue
+            await self._send_events(events)
+            events = []
+            if item is SNAPSHOT:
+                await self._send_snapshot()
+            else:
+                await self._send_and_wait(item)
+        await self._send_events(events)
 
     async def _send_snapshot(self) -> None:
         builder = self.ctx.services.get("snapshots")
@@ -125,10 +150,8 @@ class EventSocket(tornado.websocket.WebSocketHandler):
         self.client.last_sent_seq = since
         visibility = self.ctx.hub.visibility
         while events := await self.ctx.store.events_since(cursor, limit=500):
-            for event in events:
-                if visibility.can_see(self.client.identity, event):
-                    await self._send_event(event)
-                cursor = event.seq
+            await self._send_events([e for e in events if visibility.can_see(self.client.identity, e)])
+            cursor = events[-1].seq
             self.client.last_sent_seq = max(self.client.last_sent_seq, cursor)
 
     async def _write_loop(self) -> None:
@@ -142,13 +165,10 @@ class EventSocket(tornado.websocket.WebSocketHandler):
             if self.ctx.realtime_degraded:
                 await self._send_and_wait({"type": "alert", "kind": "realtime_degraded", "active": True})
             while True:
-                item = await self.client.queue.get()
-                if item is SNAPSHOT:
-                    await self._send_snapshot()
-                elif isinstance(item, StoredEvent):
-                    await self._send_event(item)
-                else:
-                    await self._send_and_wait(item)
+                items = [await self.client.queue.get()]
+                while not self.client.queue.empty():  # a burst goes out together
+                    items.append(self.client.queue.get_nowait())
+                await self._send_items(items)
         except asyncio.CancelledError:
             pass
         except tornado.websocket.WebSocketClosedError:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,26 @@ log = logging.getLogger("ems.ws")
 
 SNAPSHOT = object()  # queue marker: send a snapshot, then carry on with live events
 FRAME_CACHE_SIZE = 4096  # encoded event frames kept, so an event is serialised once per view, not once per socket
+
+
+class EventFrame:
+    """One encoded event frame: its JSON, and (built on first use) the whole uncompressed WebSocket text frame,
+    so sockets without permessage-deflate get the same bytes without framing them again (RFC 6455 §5.2)."""
+
+    __slots__ = ("json", "_wire")
+
+    def __init__(self, json: bytes):
+        self.json = json
+        self._wire: bytes | None = None
+
+    @property
+    def wire(self) -> bytes:
+        if self._wire is None:
+            n = len(self.json)
+            header = (struct.pack("!BB", 0x81, n) if n < 126 else struct.pack("!BBH", 0x81, 126, n) if n <= 0xFFFF
+                      else struct.pack("!BBQ", 0x81, 127, n))  # FIN + text opcode; server frames are unmasked
+            self._wire = header + self.json
+        return self._wire
 
 
 @dataclass(eq=False)
@@ -56,20 +77,20 @@ class Hub:
         self.watchers: set[Client] = set()  # dispatchers and admins: every event
         self.by_unit: dict[str, set[Client]] = {}
         self.by_hospital: dict[str, set[Client]] = {}
-        self._frames: dict[tuple[int, bool], str] = {}  # (seq, redacted view) -> the frame's JSON text
+        self._frames: dict[tuple[int, bool], EventFrame] = {}  # (seq, redacted view) -> the encoded frame
 
-    def event_frame(self, event: StoredEvent, identity: Identity) -> str:
-        """The `event` frame for `identity` as JSON text; every socket with the same view shares one encoding."""
+    def event_frame(self, event: StoredEvent, identity: Identity) -> EventFrame:
+        """The `event` frame for `identity`; every socket with the same view shares one encoding."""
         key = (event.seq, self.visibility.redacts(identity))
-        text = self._frames.get(key)
-        if text is None:
-            text = to_json({"type": "event", "seq": event.seq, "event": {
+        frame = self._frames.get(key)
+        if frame is None:
+            frame = EventFrame(to_json({"type": "event", "seq": event.seq, "event": {
                 "type": event.type, "stream": event.stream, "payload": self.visibility.view(identity, event.payload),
-                "occurred_at": event.occurred_at}}).decode()
+                "occurred_at": event.occurred_at}}))
             if len(self._frames) >= FRAME_CACHE_SIZE:
                 del self._frames[next(iter(self._frames))]  # oldest first: dicts keep insertion order
-            self._frames[key] = text
-        return text
+            self._frames[key] = frame
+        return frame
 
     def _index(self, client: Client) -> set[Client] | None:
         identity = client.identity

@@ -193,7 +193,7 @@ async def run(args) -> dict:
     name = f"ems_bench_{os.getpid()}"
     database_url = admin.rsplit("/", 1)[0] + f"/{name}"
     units = int(args.clients * 0.8)
-    dispatchers = max(1, int(args.clients * 0.04))
+    dispatchers = int(os.environ.get("BENCH_DISPATCHERS", max(1, int(args.clients * 0.04))))
     hospitals = args.clients - units - dispatchers
     tokens = await prepare(database_url, units, dispatchers, hospitals)
     env = {"EMS_AUTO_DISPATCH_RED": "false", "EMS_ACK_TIMEOUT_OTHER_S": "600", "EMS_WS_QUEUE_SIZE": "5000"}
