@@ -56,7 +56,9 @@ class EventSocket(tornado.websocket.WebSocketHandler):
         await super().get(*args, **kwargs)
 
     def get_compression_options(self) -> dict | None:
-        return {}  # permessage-deflate: crew tablets are on mobile data
+        """permessage-deflate for tablets and boards on mobile or hospital links; not for control-room consoles,
+        which take every event: compressing is per socket, framing once serves them all."""
+        return {} if self.client and self.client.identity.role in ("crew", "hospital") else None
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         self.ctx.hub.add(self.client)
