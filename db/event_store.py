@@ -387,6 +387,12 @@ class PostgresEventStore:
         )
         return [_stored(r) for r in rows]
 
+    async def encoded_events_since(self, seq: int, *, limit: int = 1000) -> list[asyncpg.Record]:
+        """`events_since` for passing events on: the payload stays JSON text (never decoded and encoded again)."""
+        return await self.pool.fetch(
+            "SELECT seq, stream, type, payload::text AS payload, actor, occurred_at FROM events WHERE seq > $1"
+            " ORDER BY seq LIMIT $2", seq, limit)
+
     async def stream_events(self, stream: str) -> list[StoredEvent]:
         rows = await self.pool.fetch(f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream = $1 ORDER BY seq", stream)
         return [_stored(r) for r in rows]

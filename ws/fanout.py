@@ -31,14 +31,10 @@ STREAM_MAXLEN = 100_000
 _REDIS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
 
-def _entry_fields(event: StoredEvent) -> dict[str, str]:
-    return {
-        "stream": event.stream,
-        "type": event.type,
-        "payload": json.dumps(event.payload, ensure_ascii=False),
-        "actor": event.actor,
-        "occurred_at": event.occurred_at.isoformat(),
-    }
+def _entry_fields(row) -> dict[str, str]:
+    """A stream entry from an `encoded_events_since` row (payload already JSON text)."""
+    return {"stream": row["stream"], "type": row["type"], "payload": row["payload"], "actor": row["actor"],
+            "occurred_at": row["occurred_at"].isoformat()}
 
 
 def _entry_event(entry_id: bytes | str, fields: dict) -> StoredEvent:
@@ -96,12 +92,13 @@ class Relay:
 
     async def publish_once(self, cursor: int) -> int:
         """Publish one batch after `cursor`; returns the new cursor. Raises on Redis errors (nothing skipped)."""
-        events = await self.store.events_since(cursor, limit=self.batch)
+        events = await self.store.encoded_events_since(cursor, limit=self.batch)
         if not events:
             return cursor
         pipe = self.redis.pipeline(transaction=False)
         for event in events:
-            pipe.xadd(self.stream, _entry_fields(event), id=f"{event.seq}-0", maxlen=STREAM_MAXLEN, approximate=True)
+            pipe.xadd(self.stream, _entry_fields(event), id=f"{event['seq']}-0", maxlen=STREAM_MAXLEN,
+                      approximate=True)
         results = await pipe.execute(raise_on_error=False)
         for result in results:
             if isinstance(result, ResponseError) and "equal or smaller" in str(result):
@@ -109,7 +106,7 @@ class Relay:
             if isinstance(result, Exception):
                 raise result
             RELAY_PUBLISHED.inc()
-        cursor = events[-1].seq
+        cursor = events[-1]["seq"]
         if asyncio.get_running_loop().time() - self._cursor_saved_at >= self.cursor_save_interval_s:
             await self._save_cursor_now(cursor)
         return cursor

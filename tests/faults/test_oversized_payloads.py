@@ -26,6 +26,7 @@ async def lone_server(database_url, redis_url, pool):
     server = server_process(database_url, redis_url)
     try:
         await server.ready(timeout_s=180)
+        server.board_token = await make_user(pool, "ed-big", "hospital", hospital_id="H1")  # boards get deflate
         yield server, await make_user(pool, "disp-big", "dispatcher")
     finally:
         server.stop()
@@ -94,7 +95,7 @@ async def test_huge_and_deep_payloads_are_refused_and_memory_stays_flat(lone_ser
                 (await api.post("/api/v1/incidents", raw=deep_array))[0],
                 (await api.post("/api/v1/incidents", raw=deep_object))[0],
                 await send_huge_frame(server.port, token, compressed=False),
-                await send_huge_frame(server.port, token, compressed=True)]
+                await send_huge_frame(server.port, server.board_token, compressed=True)]
         return seen
 
     first = await one_round()  # warms up every code path before the baseline

@@ -95,3 +95,25 @@ async def test_crew_does_not_see_other_incidents(server, dispatcher_api):
     with pytest.raises(asyncio.TimeoutError):
         await crew.next_of("event", timeout_s=1.0)
     crew.close()
+
+
+async def deflate_socket(port: int, token: str) -> Socket:
+    """A client that offers permessage-deflate, as browsers do."""
+    request = tornado.httpclient.HTTPRequest(f"ws://127.0.0.1:{port}/ws?token={token}",
+                                             headers={"Origin": f"http://127.0.0.1:{port}"})
+    return Socket(await tornado.websocket.websocket_connect(request, compression_options={}))
+
+
+async def test_consoles_get_plain_frames_tablets_deflate_and_a_burst_arrives_frame_by_frame(server, dispatcher_api):
+    console = await deflate_socket(server.config.port, dispatcher_api.token)
+    tablet = await deflate_socket(server.config.port, await make_user(server.ctx.pool, "crew-z", "crew", unit_id="Z1"))
+    await console.next_of("snapshot")
+    await tablet.next_of("snapshot")
+    assert console.conn.protocol._compressor is None  # control room: framed once, sent as is
+    assert tablet.conn.protocol._compressor is not None  # mobile data: compressed
+    created = await asyncio.gather(*(dispatcher_api.post("/api/v1/incidents", GOOD_REPORT) for _ in range(20)))
+    frames = await console.events(20)
+    assert [f["seq"] for f in frames] == sorted(incident["last_seq"] for _, incident in created)
+    assert {f["event"]["payload"]["incident_id"] for f in frames} == {incident["id"] for _, incident in created}
+    console.close()
+    tablet.close()
