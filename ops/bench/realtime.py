@@ -193,7 +193,7 @@ async def run(args) -> dict:
     name = f"ems_bench_{os.getpid()}"
     database_url = admin.rsplit("/", 1)[0] + f"/{name}"
     units = int(args.clients * 0.8)
-    dispatchers = int(os.environ.get("BENCH_DISPATCHERS", max(1, int(args.clients * 0.04))))
+    dispatchers = args.dispatchers if args.dispatchers is not None else max(1, int(args.clients * 0.04))
     hospitals = args.clients - units - dispatchers
     tokens = await prepare(database_url, units, dispatchers, hospitals)
     env = {"EMS_AUTO_DISPATCH_RED": "false", "EMS_ACK_TIMEOUT_OTHER_S": "600", "EMS_WS_QUEUE_SIZE": "5000"}
@@ -297,6 +297,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=500)
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--dispatchers", type=int, help="consoles among the clients (default 4 %%: every event "
+                                                          "goes to each, so they set the fan-out cost)")
     parser.add_argument("--dump", help="write [sent_at, latency_ms] of every assignment to this JSON file")
     args = parser.parse_args()
     VAR.mkdir(parents=True, exist_ok=True)
