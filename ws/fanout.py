@@ -90,11 +90,12 @@ class Relay:
             seq,
         )
 
-    async def publish_once(self, cursor: int) -> int:
-        """Publish one batch after `cursor`; returns the new cursor. Raises on Redis errors (nothing skipped)."""
+    async def publish_once(self, cursor: int) -> tuple[int, bool]:
+        """Publish one batch after `cursor`; returns the new cursor and whether more may be waiting (a full
+        batch). Raises on Redis errors (nothing skipped)."""
         events = await self.store.encoded_events_since(cursor, limit=self.batch)
         if not events:
-            return cursor
+            return cursor, False
         pipe = self.redis.pipeline(transaction=False)
         for event in events:
             pipe.xadd(self.stream, _entry_fields(event), id=f"{event['seq']}-0", maxlen=STREAM_MAXLEN,
@@ -107,9 +108,12 @@ class Relay:
                 raise result
             RELAY_PUBLISHED.inc()
         cursor = events[-1]["seq"]
-        if asyncio.get_running_loop().time() - self._cursor_saved_at >= self.cursor_save_interval_s:
+        if self._cursor_save_due():
             await self._save_cursor_now(cursor)
-        return cursor
+        return cursor, len(events) == self.batch
+
+    def _cursor_save_due(self) -> bool:
+        return asyncio.get_running_loop().time() - self._cursor_saved_at >= self.cursor_save_interval_s
 
     async def _save_cursor_now(self, cursor: int) -> None:
         await self._save_cursor(cursor)
@@ -122,16 +126,15 @@ class Relay:
         while True:
             try:
                 self._wakeup.clear()  # before reading: a commit landing during the read must wake the next round
-                new_cursor = await self.publish_once(cursor)
-                RELAY_LAG.set(max(0, self._head - new_cursor))
+                cursor, more = await self.publish_once(cursor)
+                RELAY_LAG.set(max(0, self._head - cursor))
                 if self.degraded:
                     log.info("relay: redis reachable again, resumed after seq %s", cursor)
                 self.degraded, backoff = False, 0.2
-                if new_cursor != cursor:
-                    cursor = new_cursor
+                if more:
                     continue  # drain the backlog before sleeping
-                if cursor > self._saved_cursor:
-                    await self._save_cursor_now(cursor)  # idle: now the saving costs nobody any latency
+                if cursor > self._saved_cursor and self._cursor_save_due():
+                    await self._save_cursor_now(cursor)  # idle and a second since the last save
                 try:
                     await asyncio.wait_for(self._wakeup.wait(), self.idle_poll_s)
                 except asyncio.TimeoutError:
