@@ -40,6 +40,7 @@ from dispatch.triage import TriageService
 from dispatch.vitals import VitalsService
 from integrations.wiring import Integrations
 from ops import local_services
+from ops.event_loop import install_fast_loop
 from telemetry import logs
 from routing.build import load_graph
 from routing.closures import apply_road_event
@@ -250,11 +251,7 @@ def main(argv: list[str] | None = None) -> None:
         config = replace(config, demo=False)
     logs.configure(config.log_level)
     Path(config.var_dir).mkdir(parents=True, exist_ok=True)
-    try:
-        import uvloop  # libuv's event loop: the same asyncio API, cheaper socket I/O for thousands of frames a second
-        uvloop.install()
-    except ImportError:  # not built for this platform: the standard loop works the same, only slower
-        pass
+    install_fast_loop()
     try:
         asyncio.run(serve(config))
     except KeyboardInterrupt:
