@@ -1,13 +1,17 @@
 """PostgreSQL event store: append events and update their projections in one transaction.
 
-Units of work are serialised by one advisory lock, so `seq` order is commit order: the relay can publish
-"everything after seq N" and never skip a late-committing event, and a unit of work's reads are as good as locked.
-The first statement that reads or writes through the unit of work takes the lock (it is folded into that statement)
-and it is held until commit; only id allocation runs outside it. Taken before any row lock, it keeps lock order
-global, so units of work never deadlock.
+Every event draws its `seq` while its transaction holds one advisory lock (the append lock) and keeps it until
+commit, so `seq` order is commit order: the relay can publish "everything after seq N" and never skip a
+late-committing event. Two kinds of unit of work share that lock:
 
-Round trips are kept few because the lock is held across them: an append is one statement (event row plus every
-projection row it changes), and rows this transaction has locked or written are served from memory.
+- `run(actor, body)` (the busy paths): the body reads without locks, each row's version (`last_seq`) noted, and
+  its appends stay in memory; one statement (`ems_commit_unit`, migration 0012) takes the lock, checks the
+  versions, writes everything and commits. The lock is held for that statement only. A changed row means the body
+  runs again on fresh reads.
+- `unit_of_work(actor)` (everything else): the first statement takes the lock (folded into that statement) and it
+  is held until commit, so the unit's reads, even of other tables through `conn`, are as good as locked. Taken
+  before any row lock, it keeps lock order global, so units of work never deadlock; round trips are kept few
+  (an append is one statement, rows locked or written are served from memory).
 
 Projection tables are caches derived from the log: `CREATE TABLE IF NOT EXISTS` from the domain's projection
 registry at start-up, and `rebuild_projections` replays the log into them.

@@ -23,7 +23,8 @@ class StoredEvent(msgspec.Struct, frozen=True):
 
 
 class UnitOfWork(Protocol):
-    """One transaction: reads take row locks when asked; appends update projections; all or nothing."""
+    """One transaction: what it read cannot change before it commits (rows locked when asked, or checked at
+    commit in a `run` unit); appends update projections; all or nothing."""
 
     actor: str
 
