@@ -105,9 +105,12 @@ class MqttListener:
 
     async def _press(self, device_id: str, payload, raw) -> None:
         """An emergency: retried while PostgreSQL is unavailable, then left for the broker to redeliver."""
+        content = raw if isinstance(raw, bytes | bytearray) else str(raw).encode()
+        key = hashlib.sha256(device_id.encode() + b"\0" + content).hexdigest()
         for delay_s in (*PRESS_RETRY_DELAYS_S, None):
             try:
                 await self.panic.press(device_id, payload, via="mqtt")
+                self._failures.pop(key, None)  # stored at last: forget its failed rounds
                 return
             except DomainError:
                 raise
@@ -118,8 +121,6 @@ class MqttListener:
                 log.warning("panic press not stored yet; retrying", extra={"device": device_id,
                                                                            "error": repr(exc)[:200]})
                 await asyncio.sleep(delay_s)
-        content = raw if isinstance(raw, bytes | bytearray) else str(raw).encode()
-        key = hashlib.sha256(device_id.encode() + b"\0" + content).hexdigest()
         self._failures[key] = rounds = self._failures.get(key, 0) + 1
         if rounds >= GIVE_UP_AFTER_REDELIVERIES:
             del self._failures[key]

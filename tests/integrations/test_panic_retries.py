@@ -1,0 +1,40 @@
+"""The MQTT listener's bookkeeping of presses that failed to store (no broker needed: `_press` is driven directly)."""
+import pytest
+
+from integrations.panic import mqtt
+from integrations.panic.mqtt import MqttListener, Redeliver
+
+
+class FlakyPanicService:
+    """Fails the first `failures` presses (PostgreSQL restarting), then stores them."""
+
+    def __init__(self, failures: int):
+        self.failures = failures
+        self.stored: list[str] = []
+
+    async def press(self, device_id, payload, *, via):
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("database restarting")
+        self.stored.append(device_id)
+
+
+async def test_a_press_that_is_stored_on_redelivery_leaves_no_failure_record(monkeypatch):
+    monkeypatch.setattr(mqtt, "PRESS_RETRY_DELAYS_S", (0, 0))
+    panic = FlakyPanicService(failures=3)  # the first delivery's three tries all fail
+    listener = MqttListener("mqtt://127.0.0.1:1", panic)
+    with pytest.raises(Redeliver):
+        await listener._press("dev-1", {"lat": 13.36}, b'{"lat": 13.36}')
+    assert len(listener._failures) == 1
+    await listener._press("dev-1", {"lat": 13.36}, b'{"lat": 13.36}')  # the broker's redelivery
+    assert panic.stored == ["dev-1"] and listener._failures == {}
+
+
+async def test_a_press_that_keeps_failing_is_dropped_after_the_last_redelivery(monkeypatch):
+    monkeypatch.setattr(mqtt, "PRESS_RETRY_DELAYS_S", ())
+    listener = MqttListener("mqtt://127.0.0.1:1", FlakyPanicService(failures=100))
+    for _ in range(mqtt.GIVE_UP_AFTER_REDELIVERIES - 1):
+        with pytest.raises(Redeliver):
+            await listener._press("dev-2", {}, b"{}")
+    await listener._press("dev-2", {}, b"{}")  # logged and dropped, not redelivered forever
+    assert listener._failures == {}
