@@ -40,14 +40,7 @@ class IncidentsHandler(BaseHandler):
 
 
 def may_read(identity, incident) -> bool:
-    """Dispatchers read all; a crew only incidents its unit is on; a hospital only patients bound for it."""
-    if identity.role in READ_ROLES:
-        return True
-    if identity.role == "crew":
-        return identity.unit_id in incident.unit_ids
-    if identity.role == "hospital":
-        return incident.destination_hospital_id == identity.hospital_id
-    return False
+    return Visibility.may_see(identity, incident.unit_ids, (incident.destination_hospital_id,))
 
 
 def view_for(identity, incident) -> dict:

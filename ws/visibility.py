@@ -75,12 +75,18 @@ class Visibility:
         return hospitals
 
     def can_see(self, identity: Identity, event: StoredEvent) -> bool:
+        return self.may_see(identity, self.units_for(event), self.hospitals_for(event))
+
+    @staticmethod
+    def may_see(identity: Identity, unit_ids, hospital_ids) -> bool:
+        """The read rule, for events and incident rows alike: dispatchers see everything, a crew what its unit is
+        on, a hospital what is bound for it."""
         if identity.role in ("dispatcher", "admin"):
             return True
-        if identity.role == "crew" and identity.unit_id:
-            return identity.unit_id in self.units_for(event)
-        if identity.role == "hospital" and identity.hospital_id:
-            return identity.hospital_id in self.hospitals_for(event)
+        if identity.role == "crew":
+            return bool(identity.unit_id) and identity.unit_id in unit_ids
+        if identity.role == "hospital":
+            return bool(identity.hospital_id) and identity.hospital_id in hospital_ids
         return False
 
     @staticmethod
