@@ -20,12 +20,11 @@ import numpy as np
 
 from dispatch.errors import Conflict, FieldError, Invalid, NotFound
 from dispatch.kpi import TARGET_RESPONSE_S
-from dispatch.model import CAPABILITY_RANK, Capability, LatLon, Unit, UnitStatus
+from dispatch.model import CAPABILITY_RANK, EARTH_RADIUS_M, Capability, LatLon, Unit, UnitStatus
 from dispatch.moveup import UnitRelocated
 from dispatch.policies import require
 from dispatch.ports import Clock, EtaProvider, EventStore, UnitPositions
 
-EARTH_RADIUS_M = 6_371_008.8
 PRE_TRAVEL_S = 150.0  # expected call processing + turnout before the wheels roll
 POST_ROWS_TTL_S = 300.0
 CONSOLE_CELL_M = 600.0  # the live console's demand grid

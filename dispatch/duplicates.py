@@ -3,13 +3,12 @@ the dispatcher merges (callers move to the surviving incident, nobody's callback
 them apart (the pair is not suggested again)."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import timedelta
 
 from dispatch.errors import Conflict, FieldError, Invalid, NotFound
 from dispatch.events import CallersAdded, IncidentMerged, IncidentsKeptApart
-from dispatch.model import Incident
+from dispatch.model import Incident, distance_m
 from dispatch.policies import require
 from dispatch.ports import Clock, EventStore
 
@@ -25,12 +24,6 @@ class DuplicateSuggestion:
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
-
-
-def distance_m(a, b) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (a.lat, a.lon, b.lat, b.lon))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6_371_008.8 * math.asin(math.sqrt(h))
 
 
 def suggest_for(incident: Incident, others: list[Incident], *, within_m: float, window: timedelta) -> list[DuplicateSuggestion]:

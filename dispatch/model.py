@@ -5,6 +5,7 @@ Structs are plain data. Times are timezone-aware UTC datetimes; distances in met
 from __future__ import annotations
 
 import enum
+import math
 from datetime import datetime
 
 import msgspec
@@ -41,6 +42,16 @@ class LocationFlag(str, enum.Enum):
 class LatLon(msgspec.Struct, frozen=True):
     lat: float
     lon: float
+
+
+EARTH_RADIUS_M = 6_371_008.8  # the mean radius; every distance and metre-per-degree in the project uses it
+
+
+def distance_m(a, b) -> float:
+    """Great-circle (haversine) distance in metres between two points with `lat` and `lon`."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (a.lat, a.lon, b.lat, b.lon))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
 
 
 class Caller(msgspec.Struct, kw_only=True):

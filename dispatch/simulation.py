@@ -36,13 +36,12 @@ from dispatch import kpi
 from dispatch.assignment import AssignmentService, DispatchPolicy
 from dispatch.coverage import Cell, CoverageService
 from dispatch.destination import DestinationService
-from dispatch.duplicates import distance_m
 from dispatch.errors import Conflict, DomainError
 from dispatch.events import Event
 from dispatch.fleet import FleetService
 from dispatch.intake import IntakeService, ServiceArea
 from dispatch.memory_store import MemoryEventStore
-from dispatch.model import Colour, LatLon, UnitStatus
+from dispatch.model import Colour, LatLon, UnitStatus, distance_m
 from dispatch.recommendation import RecommendationService
 from dispatch.triage import TriageService, cards
 

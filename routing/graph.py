@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-EARTH_RADIUS_M = 6_371_008.8
+from dispatch.model import EARTH_RADIUS_M
 
 
 @dataclass(eq=False)

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
+from dispatch.model import EARTH_RADIUS_M
 from routing.errors import check_coordinates
-from routing.graph import EARTH_RADIUS_M, RoadGraph
+from routing.graph import RoadGraph
 
 
 @dataclass(frozen=True)

@@ -19,19 +19,11 @@ import redis.asyncio as aioredis
 from db import tracks
 from dispatch.errors import FieldError, Invalid
 from dispatch.intake import ServiceArea, parse_location
-from dispatch.model import LatLon
+from dispatch.model import LatLon, distance_m
 
 log = logging.getLogger("ems.avl")
 
-EARTH_RADIUS_M = 6_371_000
 _WHOLE_WORLD = ServiceArea(-90, -180, 90, 180)
-
-
-def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Great-circle distance in metres between (lat, lon) pairs."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
 
 
 def _optional(frame: dict, key: str, low: float, high: float, errors: list[FieldError]) -> float | None:
@@ -94,12 +86,12 @@ class Avl:
         return True
 
     async def _maybe_track(self, unit_id: str, at: datetime, position: dict, now: float) -> None:
-        point = (position["lat"], position["lon"])
+        point = LatLon(position["lat"], position["lon"])
         last = self._last_tracked.get(unit_id)
         if last and now - last[0] < self.track_every_s and distance_m(last[1], point) < self.track_min_move_m:
             return
         self._last_tracked[unit_id] = (now, point)
-        await tracks.record_position(self.pool, unit_id, at, *point, position["speed_mps"], position["heading_deg"],
+        await tracks.record_position(self.pool, unit_id, at, point.lat, point.lon, position["speed_mps"], position["heading_deg"],
                                      position["accuracy_m"])
 
     async def latest(self, unit_ids: list[str]) -> dict[str, LatLon]:
