@@ -146,13 +146,11 @@ class PgUnitOfWork:
 
     async def append(self, event: Event) -> int:
         type_name, payload = encode_event(event)
-        args: list[Any] = [APPEND_LOCK, event.stream, type_name, payload, self.actor, event.at]
-        touched = []
-        for p, row_id, is_open, doc in await _fold(self._rows, event, lambda p, key: self._read_doc(p, key, lock=True)):
-            touched.append((p, row_id, doc))
-            args += [row_id, is_open, doc]
-        seq = await self._locked_fetchval(_append_sql(tuple(p for p, _, _ in touched)), *args)
-        for p, row_id, doc in touched:
+        folded = await _fold(self._rows, event, lambda p, key: self._read_doc(p, key, lock=True))
+        args = [APPEND_LOCK, event.stream, type_name, payload, self.actor, event.at]
+        args += [value for _, row_id, is_open, doc in folded for value in (row_id, is_open, doc)]
+        seq = await self._locked_fetchval(_append_sql(tuple(p for p, *_ in folded)), *args)
+        for *_, doc in folded:
             doc["last_seq"] = seq  # as the statement stamped it (encoded once, while the lock is held)
         self.last_seq = seq
         EVENTS_APPENDED.labels(type_name).inc()
@@ -220,8 +218,7 @@ class OptimisticUnitOfWork:
 
     async def _next_id(self, projection: str, sequence: str) -> int:
         key = await self.conn.fetchval(f"SELECT nextval('{sequence}')")
-        self._rows[(projection, key)] = None
-        self._versions[(projection, key)] = 0  # a fresh key: no row can exist yet
+        self._note_read((projection, key), None, 0)  # a fresh key: no row can exist yet
         return key
 
     async def next_incident_id(self) -> int:
@@ -232,13 +229,18 @@ class OptimisticUnitOfWork:
 
     async def _read(self, p: Projection, key: Any) -> None:
         row = await self.conn.fetchrow(f"SELECT doc, last_seq FROM {p.name} WHERE id = $1", key)
-        self._rows[(p.name, key)] = None if row is None else row["doc"]
-        self._versions[(p.name, key)] = 0 if row is None else row["last_seq"]
+        if row is None:
+            self._note_read((p.name, key), None, 0)
+        else:
+            self._note_read((p.name, key), row["doc"], row["last_seq"])
 
     def take_as_read(self, projection: str, state: Any | None) -> None:
         if state is not None:
-            self._rows[(projection, state.id)] = _doc(state)
-            self._versions[(projection, state.id)] = state.last_seq
+            self._note_read((projection, state.id), _doc(state), state.last_seq)
+
+    def _note_read(self, row: tuple[str, Any], doc: dict | None, version: int) -> None:
+        self._rows[row] = doc
+        self._versions[row] = version  # checked at commit
 
     async def get(self, projection: str, key: Any, *, lock: bool = False) -> Any | None:
         """The row as this unit sees it; `lock` needs nothing more here: every row read is checked at commit."""

@@ -29,12 +29,12 @@ class Visibility:
         self.units_by_incident: dict[int, set[str]] = {}
         self.hospitals_by_incident: dict[int, set[str]] = {}
 
-    def load(self, incidents, units=None) -> None:
-        """Start from the open incidents' units and destinations (at process start). With `units`, only those
-        still on the incident count: a crew that has left one must not get its frames after a restart."""
-        on_incident = None if units is None else {(u.incident_id, u.id) for u in units if u.incident_id is not None}
+    def load(self, incidents, units) -> None:
+        """Start from the open incidents' units and destinations (at process start). Only units still on the
+        incident count: a crew that has left one must not get its frames after a restart."""
+        on_incident = {(u.incident_id, u.id) for u in units if u.incident_id is not None}
         for incident in incidents:
-            unit_ids = {u for u in incident.unit_ids if on_incident is None or (incident.id, u) in on_incident}
+            unit_ids = {u for u in incident.unit_ids if (incident.id, u) in on_incident}
             if unit_ids:
                 self.units_by_incident[incident.id] = unit_ids
             if incident.destination_hospital_id:
