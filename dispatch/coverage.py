@@ -245,8 +245,8 @@ class CoverageService:
 
     async def best_post_for(self, unit_id: str) -> tuple[Post | None, float]:
         """Where a unit turning free adds the most expected coverage, given the other idle units (DMEXCLP)."""
-        unit = await self.store.get("units", unit_id)
         all_units = await self.store.list("units")
+        unit = next((u for u in all_units if u.id == unit_id), None)
         units, origins = await self._idle(all_units)
         keep = [i for i, u in enumerate(units) if u.id != unit_id]
         posts = await self._posts(all_units)

@@ -83,7 +83,7 @@ class VitalsService:
         """Record one set for `incident_id`. A crew may record only for an incident its unit is assigned to."""
         require(role, "record_vitals")
         values = parse_vitals(body)
-        async with self.store.unit_of_work(actor) as uow:
+        async def work(uow):
             incident = await uow.get("incidents", incident_id)
             if incident is None:
                 raise NotFound(f"no incident {incident_id}")
@@ -93,3 +93,5 @@ class VitalsService:
             vitals = VitalSigns(**values, recorded_at=now, unit_id=own_unit if role == "crew" else None)
             await uow.append(VitalsRecorded(at=now, incident_id=incident_id, vitals=vitals))
             return vitals
+
+        return await self.store.run(actor, work)

@@ -14,7 +14,9 @@ import os
 import shutil
 import sys
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -83,26 +85,28 @@ class Lab:
             raise TimeoutError(f"{exc}; healthz: {health}"[:400]) from None
         return new
 
-    async def token(self, user_id: str = "drill-dispatcher", role: str = "dispatcher", unit_id: str | None = None) -> str:
+    @asynccontextmanager
+    async def pool(self):
         pool = await create_pool(self.database_url, min_size=1, max_size=1)
         try:
-            identities = IdentityStore(pool)
-            await identities.upsert_user(user_id, user_id, role, unit_id=unit_id)
-            return await identities.issue_token(user_id)
+            yield pool
         finally:
             await pool.close()
 
+    async def token(self, user_id: str = "drill-dispatcher", role: str = "dispatcher", unit_id: str | None = None) -> str:
+        async with self.pool() as pool:
+            identities = IdentityStore(pool)
+            await identities.upsert_user(user_id, user_id, role, unit_id=unit_id)
+            return await identities.issue_token(user_id)
+
     async def seed_city(self) -> list[str]:
         """The demo hospitals and fleet (before the servers start); returns the unit ids."""
-        pool = await create_pool(self.database_url, min_size=1, max_size=1)
-        try:
+        async with self.pool() as pool:
             await migrate(pool)
             store = PostgresEventStore(pool)
             await store.ensure_projection_tables()
             await demo.seed(store)
             return sorted(u.id for u in await store.list("units"))
-        finally:
-            await pool.close()
 
     async def routing_ready(self, token: str, timeout_s: float = 120) -> None:
         """Wait until every server has loaded the road graph (assignments need road ETAs)."""
@@ -122,9 +126,12 @@ class Lab:
         return units, servers, token
 
     async def count(self, sql: str) -> int:
+        return (await self.fetch(sql))[0][0]
+
+    async def fetch(self, sql: str) -> list[asyncpg.Record]:
         conn = await asyncpg.connect(self.database_url)
         try:
-            return await conn.fetchval(sql)
+            return await conn.fetch(sql)
         finally:
             await conn.close()
 
@@ -312,9 +319,7 @@ async def postgres_crashed_under_concurrent_intake(lab: Lab, out: Outcome) -> No
         await asyncio.to_thread(lab.pg.start)
 
     await asyncio.gather(*(client(c) for c in range(4)), crash())
-    conn = await asyncpg.connect(lab.database_url)
-    stored = {r["id"] for r in await conn.fetch("SELECT id FROM incidents")}
-    await conn.close()
+    stored = {r["id"] for r in await lab.fetch("SELECT id FROM incidents")}
     given = {i for ids in acknowledged.values() for i in ids}
     out.lost = len(given - stored) + (100 - len(acknowledged))
     out.duplicated = max(0, len(stored) - 100) + sum(len(ids) - 1 for ids in acknowledged.values())
@@ -384,9 +389,7 @@ async def skewed_clocks_do_not_reorder(lab: Lab, out: Outcome) -> None:
         created.append(body["last_seq"])
     await collector.wait_for(set(created))
     out.lost, out.duplicated = delivery(created, collector.seqs)
-    conn = await asyncpg.connect(lab.database_url)
-    rows = await conn.fetch("SELECT seq, (payload->>'incident_id')::bigint AS id FROM events ORDER BY seq")
-    await conn.close()
+    rows = await lab.fetch("SELECT seq, (payload->>'incident_id')::bigint AS id FROM events ORDER BY seq")
     in_creation_order = [r["id"] for r in rows] == sorted(r["id"] for r in rows)
     out.passed = collector.seqs == created and in_creation_order and out.lost == 0
     out.detail = "delivery order = seq order = creation order despite ±5 min clocks"
@@ -528,13 +531,10 @@ async def mass_casualty_burst_triaged_and_units_assigned_once(lab: Lab, out: Out
     stored = await lab.count("SELECT count(*) FROM incidents")
     with_triage = await lab.count("SELECT count(*) FROM incidents WHERE doc->'triage' IS NOT NULL"
                                   " AND doc->>'triage' <> 'null'")
-    conn = await asyncpg.connect(lab.database_url)
-    per_unit = {r["unit_id"]: r["n"] for r in await conn.fetch(
-        "SELECT payload->>'unit_id' AS unit_id, count(*) AS n FROM events WHERE type = 'UnitAssigned' GROUP BY 1")}
-    made = [(r["a"], r["u"]) for r in await conn.fetch(
+    made = [(r["a"], r["u"]) for r in await lab.fetch(
         "SELECT (payload->>'assignment_id')::bigint AS a, payload->>'unit_id' AS u FROM events"
         " WHERE type = 'UnitAssigned'")]
-    await conn.close()
+    per_unit = Counter(unit_id for _, unit_id in made)
     reports = [seq for status, _, seq in first if status == 201]
     await console.wait_for(set(reports), timeout_s=60)
     await wait_for_tablets(made, tablets)

@@ -27,7 +27,7 @@ from dispatch.errors import Conflict, DomainError, FieldError, Invalid, NotFound
 from dispatch.intake import parse_location
 from dispatch.model import Channel, Incident
 from integrations.background import AfterWork
-from integrations.caller_store import caller_thread
+from integrations.caller_store import caller_thread, incidents_with_caller
 from integrations.twilio import store
 
 log = logging.getLogger("ems.twilio")
@@ -78,8 +78,8 @@ class TwilioChannel:
 
     async def _after_call(self, incident: Incident, call_sid: str) -> None:
         phone = incident.callers[0].phone if incident.callers else None
-        history = [i.id for i in await store.incidents_from_phone(self.ctx.pool, phone, before_id=incident.id)] \
-            if phone else []
+        earlier = await incidents_with_caller(self.ctx.pool, {"phone": phone}, before_id=incident.id) if phone else []
+        history = [i.id for i in earlier]
         async with self.ctx.store.unit_of_work(f"twilio:{call_sid}") as uow:
             await uow.append(CallReceived(at=self.ctx.clock.now(), incident_id=incident.id, call_sid=call_sid,
                                           phone=phone, earlier_incidents=history))
@@ -94,7 +94,7 @@ class TwilioChannel:
         phones = sorted({c.phone for c in incident.callers if c.phone})
         earlier = {}
         for phone in phones:
-            for other in await store.incidents_from_phone(self.ctx.pool, phone, before_id=incident_id):
+            for other in await incidents_with_caller(self.ctx.pool, {"phone": phone}, before_id=incident_id):
                 earlier[other.id] = other
         return {"incident_id": incident_id, "phones": phones,
                 "incidents": [earlier[k] for k in sorted(earlier, reverse=True)]}

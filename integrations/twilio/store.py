@@ -6,8 +6,6 @@ from typing import Any
 
 import asyncpg
 
-from dispatch.model import Incident
-from integrations.caller_store import incidents_with_caller
 
 
 async def record_status(pool: asyncpg.Pool, sid: str, kind: str, status: str, rank: int, *, to_phone: str | None = None,
@@ -58,13 +56,6 @@ async def use_share_link(conn: asyncpg.Connection, token_sha256: str, now: datet
     return await conn.fetchval(
         "UPDATE share_links SET used_at = $2 WHERE token_sha256 = $1 AND used_at IS NULL AND expires_at > $2"
         " RETURNING incident_id", token_sha256, now)
-
-
-async def incidents_from_phone(pool_or_conn, phone: str, *, before_id: int | None = None, open_only: bool = False,
-                               limit: int = 20) -> list[Incident]:
-    """Incidents where `phone` was a caller, newest first (optionally only those older than `before_id`)."""
-    return await incidents_with_caller(pool_or_conn, {"phone": phone}, before_id=before_id, open_only=open_only,
-                                       limit=limit)
 
 
 async def thread_events(pool: asyncpg.Pool, incident_id: int) -> list[dict[str, Any]]:
