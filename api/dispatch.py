@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.base import ApiError, BaseHandler
+from api.incidents import may_read
 from dispatch.errors import FieldError, Invalid
 from dispatch.triage import cards
 
@@ -150,7 +151,7 @@ class DestinationsHandler(DispatchHandler):
         if identity.role != "crew":
             return
         incident = await self.ctx.store.get("incidents", incident_id)
-        if incident is None or identity.unit_id not in incident.unit_ids:
+        if incident is None or not may_read(identity, incident):
             raise ApiError(404, "no such incident")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.base import BaseHandler
+from dispatch.model import Channel
 from dispatch.vitals import RANGES as VITAL_RANGES
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -27,7 +28,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["channel"],
         "properties": {
-            "channel": {"type": "string", "enum": ["phone", "sms", "app", "panic_button", "dispatcher", "line"]},
+            "channel": {"type": "string", "enum": [c.value for c in Channel]},
             "location": {"$ref": "#/components/schemas/LatLon"},
             "address": {"type": "string", "maxLength": 500},
             "chief_complaint": {"type": "string", "maxLength": 2000},
