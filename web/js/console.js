@@ -124,8 +124,7 @@ function renderPanel(incident) {
     ${(incident.location_flags || []).map(f => `<div class="flag">⚠ ${t("flag." + f)}</div>`).join("")}
     ${incident.location_note ? `<div class="flag">${esc(incident.location_note)}</div>` : ""}
     <div>${callers}</div>
-    ${incident.vitals?.length ? `<div class="vitals"><b>${t("vitals.title")}</b> ${esc(EMS.vitalsLine(incident.vitals.at(-1)))}
-      <span class="muted">${EMS.clock(incident.vitals.at(-1).recorded_at)}</span></div>` : ""}
+    ${EMS.vitalsHtml(incident.vitals?.at(-1))}
     ${hasPhone(incident) ? `<h4>${t("caller.history")}</h4><div id="caller-history" class="muted">…</div>` : ""}
     ${isTextThread(incident) ? `<h4>${t("sms.thread")}</h4><div id="sms-thread"></div>` : ""}
     ${isTextThread(incident) && hasPhone(incident) ? `<form id="sms-reply"><textarea name="body" rows="2" maxlength="1600" placeholder="${t("sms.placeholder")}"></textarea>
@@ -206,7 +205,7 @@ async function sendReply(id) {
     $("#sms-error").textContent = "";
     loadThread(id);
   } catch (e) {
-    $("#sms-error").textContent = e.fields?.length ? e.fields.map(f => `${f.field}: ${f.reason}`).join("; ") : e.message;
+    $("#sms-error").textContent = EMS.errorText(e);
   } finally { reply.querySelector("button").disabled = false; }
 }
 
@@ -408,7 +407,7 @@ form.onsubmit = async event => {
     $("#new-incident-error").textContent = "";
     select(incident.id);
   } catch (e) {
-    $("#new-incident-error").textContent = e.fields.length ? e.fields.map(f => `${f.field}: ${f.reason}`).join("; ") : e.message;
+    $("#new-incident-error").textContent = EMS.errorText(e);
   }
 };
 
@@ -461,7 +460,7 @@ async function saveClosure() {
     stopDrawing();
     loadClosures(created.closure_id);
   } catch (e) {
-    $("#closure-error").textContent = e.fields.length ? e.fields.map(f => `${f.field}: ${f.reason}`).join("; ") : e.message;
+    $("#closure-error").textContent = EMS.errorText(e);
   }
 }
 

@@ -117,6 +117,17 @@ const EMS = (() => {
             v.temperature != null ? `${v.temperature} °C` : null].filter(Boolean).join(" · ");
   }
 
+  // The latest set as the console and the hospital board show it, with when it was taken.
+  function vitalsHtml(latest) {
+    return latest ? `<div class="vitals"><b>${t("vitals.title")}</b> ${escapeHtml(vitalsLine(latest))}
+      <span class="muted">${clock(latest.recorded_at)}</span></div>` : "";
+  }
+
+  // An error for a form: each field and its reason (field names through `label`), else the message.
+  function errorText(e, label = name => name) {
+    return e.fields?.length ? e.fields.map(f => `${label(f.field)}: ${f.reason}`).join("; ") : e.message;
+  }
+
   // ---- base map -------------------------------------------------------------------------------------------
   // The project's own road graph (GeoJSON, no internet or tile server needed), unless the page's
   // <meta name="ems-tile-url" content="https://…/{z}/{x}/{y}.png"> names a tile server (set by whoever deploys).
@@ -223,5 +234,5 @@ const EMS = (() => {
   }
 
   return {token, login, logout, api, ApiError, escapeHtml, defineLabels, t, local, setLanguage, getLanguage,
-          translatePage, consoleAddOn, clock, minutes, vitalsLine, addBaseMap, Realtime};
+          translatePage, consoleAddOn, clock, minutes, vitalsLine, vitalsHtml, errorText, addBaseMap, Realtime};
 })();

@@ -38,18 +38,13 @@ function render() {
       <span class="badge colour-${colour}" style="font-size:20px">${esc(p.triage ? p.triage.code : "?")}</span>
       <div><b>#${p.id}</b> ${esc(summary)}
         <div>${esc(p.chief_complaint || "")}</div>
-        ${vitalsHtml((p.vitals || []).at(-1))}
+        ${EMS.vitalsHtml((p.vitals || []).at(-1))}
         ${(p.notes || []).map(n => `<div class="muted">${esc(n)}</div>`).join("")}
         <div class="muted">${t("status." + p.status)} · ${t("hospital.unit")} ${esc((p.unit_ids || []).join(", ") || "—")}</div>
         ${seen}</div>
       <div class="eta"><small>${t("hospital.eta")}</small><span class="eta-left" data-id="${p.id}">${EMS.minutes(secondsLeft(p))}</span></div></li>`;
   }).join("") : `<li class="muted">${t("hospital.none")}</li>`;
   $("#inbound").querySelectorAll("button[data-ack]").forEach(b => b.onclick = () => acknowledge(Number(b.dataset.ack), b));
-}
-
-function vitalsHtml(latest) {  // the crew's latest set: what the ED prepares for
-  return latest ? `<div class="vitals"><b>${t("vitals.title")}</b> ${esc(EMS.vitalsLine(latest))}
-    <span class="muted">${EMS.clock(latest.recorded_at)}</span></div>` : "";
 }
 
 function tick() {  // the countdown only: no re-render, so buttons do not move under a finger
@@ -96,7 +91,7 @@ async function saveCapacity(event) {
     $("#capacity-error").textContent = "";
     $("#capacity-saved").textContent = `✓ ${t("hospital.saved")} ${EMS.clock(new Date().toISOString())}`;
   } catch (err) {
-    $("#capacity-error").textContent = err.fields.length ? err.fields.map(f => `${f.field}: ${f.reason}`).join("; ") : err.message;
+    $("#capacity-error").textContent = EMS.errorText(err);
   }
 }
 

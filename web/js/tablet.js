@@ -87,7 +87,7 @@ async function recordVitals(event) {
     refresh();
   } catch (e) {
     (e.fields || []).forEach(f => form.querySelector(`input[name="${CSS.escape(f.field)}"]`)?.classList.add("invalid"));
-    $("#vitals-error").textContent = e.fields?.length ? e.fields.map(f => `${t("vitals." + f.field)}: ${f.reason}`).join("; ") : e.message;
+    $("#vitals-error").textContent = EMS.errorText(e, field => t("vitals." + field));
   }
 }
 
