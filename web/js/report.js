@@ -90,6 +90,6 @@ async function downloadCsv() {
 $("#load").addEventListener("click", load);
 $("#csv").addEventListener("click", downloadCsv);
 $("#lang").value = EMS.getLanguage();
-$("#lang").addEventListener("change", e => EMS.setLanguage(e.target.value));
+$("#lang").addEventListener("change", e => { EMS.setLanguage(e.target.value); load(); });  // headline is drawn by load
 EMS.setLanguage(EMS.getLanguage());
 load();
