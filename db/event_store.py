@@ -30,9 +30,10 @@ import asyncpg
 import msgspec
 
 from db.migrate import MIGRATION_LOCK
-from dispatch.events import Event, decode_event, encode_event
+from dispatch.events import Event, encode_event
 from dispatch.ports import StoredEvent
-from dispatch.projections import PROJECTIONS, Projection, project
+from dispatch.projections import Projection, project
+from dispatch.registry import PROJECTIONS, PROJECTIONS_BY_NAME, decode_event
 from telemetry.metrics import APPEND_LOCK_HELD, APPEND_LOCK_WAIT, COMMIT_CONFLICTS, COMMIT_SECONDS, EVENTS_APPENDED
 
 log = logging.getLogger("ems.store")
@@ -40,12 +41,11 @@ T = TypeVar("T")
 APPEND_LOCK = 0x454D535F4150504E  # 'EMS_APPN'
 _EVENT_COLUMNS = "seq, stream, type, payload, actor, occurred_at"
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
-_BY_NAME = {p.name: p for p in PROJECTIONS}
 
 
 def _projection(name: str) -> Projection:
     try:
-        return _BY_NAME[name]
+        return PROJECTIONS_BY_NAME[name]
     except KeyError:
         raise KeyError(f"unknown projection {name!r}") from None
 
@@ -432,5 +432,5 @@ class PostgresEventStore:
                             states[(p.name, key)] = project(p, states.get((p.name, key)), event, row["seq"])
                     seq, count = row["seq"], count + 1
             for (name, _), state in states.items():
-                await _upsert(uow.conn, _BY_NAME[name], state)
+                await _upsert(uow.conn, PROJECTIONS_BY_NAME[name], state)
         return count

@@ -1,4 +1,5 @@
-"""Channel-specific intake facts (phone calls, SMS threads, panic-button presses, devices): events and projections.
+"""Channel-specific intake facts (phone calls, SMS threads, panic-button presses, devices): events and
+their folds into the incidents projection (listed in dispatch/registry.py).
 
 Caller phone numbers in these events are always under a key named `phone` (LINE user ids under `line_user_id`),
 so `ws.visibility.strip_private` removes them before any hospital sees the event.
@@ -7,7 +8,6 @@ from __future__ import annotations
 
 from dispatch.events import Event
 from dispatch.model import Caller, Incident, LatLon, LocationFlag
-from dispatch.projections import INCIDENTS
 
 # Outbound message states in the order Twilio moves through them; a callback only ever moves a message forward.
 SMS_STATUS_RANK = {"accepted": 1, "scheduled": 1, "queued": 1, "sending": 2, "sent": 3,
@@ -127,8 +127,7 @@ class HospitalNotified(Event, frozen=True):
     detail: str | None = None
 
 
-@INCIDENTS.on(CallerLocationShared)
-def _caller_location(incident: Incident, e: CallerLocationShared) -> Incident:
+def caller_location(incident: Incident, e: CallerLocationShared) -> Incident:
     incident.location = e.location
     flags = [LocationFlag.CALLER_PROVIDED]
     if e.outside_service_area:
@@ -138,8 +137,7 @@ def _caller_location(incident: Incident, e: CallerLocationShared) -> Incident:
     return incident
 
 
-@INCIDENTS.on(PanicPressed)
-def _panic_pressed(incident: Incident, e: PanicPressed) -> Incident:
+def panic_pressed(incident: Incident, e: PanicPressed) -> Incident:
     if not e.repeat:
         if incident.triage is None:
             incident.provisional_colour = "red"  # until a dispatcher triages
@@ -148,15 +146,13 @@ def _panic_pressed(incident: Incident, e: PanicPressed) -> Incident:
     return incident
 
 
-@INCIDENTS.on(SmsReceived)
-def _sms_received(incident: Incident, e: SmsReceived) -> Incident:
+def sms_received(incident: Incident, e: SmsReceived) -> Incident:
     if e.phone and not any(c.phone == e.phone for c in incident.callers):
         incident.callers.append(Caller(phone=e.phone, channel="sms"))
     return incident
 
 
-@INCIDENTS.on(LineMessageReceived)
-def _line_message_received(incident: Incident, e: LineMessageReceived) -> Incident:
+def line_message_received(incident: Incident, e: LineMessageReceived) -> Incident:
     if not any(c.line_user_id == e.line_user_id for c in incident.callers):
         incident.callers.append(Caller(channel="line", line_user_id=e.line_user_id))
     return incident

@@ -2,12 +2,13 @@
 
 Every event is a frozen msgspec Struct tagged with its class name (the `type` column) and carries a schema
 version `v` and its time `at` (UTC, from the service's clock; ordering never depends on it, only on `seq`).
-Serialisation lives here and nowhere else: `encode_event` / `decode_event`.
+Serialisation lives in one place: `encode_event` here, and its inverse `decode_event` in dispatch/registry.py,
+which lists every event type (this module cannot: the types defined beside their services import it).
 """
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Union
+from typing import Any
 
 import msgspec
 
@@ -42,37 +43,10 @@ class IncidentReported(Event, frozen=True):
     intake_issues: list[str] = []
 
 
-def _all_event_types() -> list[type[Event]]:
-    found: list[type[Event]] = []
-    pending = list(Event.__subclasses__())
-    while pending:
-        cls = pending.pop()
-        found.append(cls)
-        pending.extend(cls.__subclasses__())
-    return found
-
-
-_decoder_cache: dict[int, Any] = {}
-
-
-def _event_union() -> Any:
-    types = _all_event_types()
-    key = len(types)  # new subclasses can register after import; rebuild the union when they do
-    if key not in _decoder_cache:
-        _decoder_cache.clear()
-        _decoder_cache[key] = Union[tuple(types)]  # noqa: UP007 - runtime union for msgspec
-    return _decoder_cache[key]
-
-
 def encode_event(event: Event) -> tuple[str, dict[str, Any]]:
     """Return (type name, JSON-safe payload) for storage and fan-out."""
     payload = msgspec.to_builtins(event)
     return payload.pop("type"), payload
-
-
-def decode_event(type_name: str, payload: dict[str, Any]) -> Event:
-    """Inverse of `encode_event`. Raises msgspec.ValidationError for an unknown type or a bad payload."""
-    return msgspec.convert({**payload, "type": type_name}, _event_union())
 
 
 class IncidentTriaged(Event, frozen=True):

@@ -12,7 +12,8 @@ from typing import Any
 
 from dispatch.events import Event, encode_event
 from dispatch.ports import StoredEvent
-from dispatch.projections import PROJECTIONS, project
+from dispatch.projections import project
+from dispatch.registry import PROJECTIONS
 
 
 class MemoryUnitOfWork:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dispatch.events import Event
 from dispatch.model import LatLon, Unit
-from dispatch.projections import UNITS
 
 
 class UnitRelocated(Event, frozen=True):
@@ -16,7 +15,6 @@ class UnitRelocated(Event, frozen=True):
     gain: float | None = None  # urgency-weighted expected coverage added (dispatch/coverage.py)
 
 
-@UNITS.on(UnitRelocated)
-def _unit_relocated(unit: Unit, e: UnitRelocated) -> Unit:
+def unit_relocated(unit: Unit, e: UnitRelocated) -> Unit:
     unit.standby_post_id, unit.standby = e.post_id, e.location
     return unit

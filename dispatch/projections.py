@@ -2,11 +2,14 @@
 
 The event store (db/ or dispatch/memory_store.py) calls `project` for every appended event, in the same
 transaction, and writes back what it returns; replaying all events through `project` rebuilds every table.
+Each fold function takes the row's state (None if the row does not exist yet) and one event and returns the new
+state. Which function folds which event into which table is listed in one place: `dispatch/registry.py`
+(the folds of channel, move-up and vitals events live beside those events, in their own modules).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -22,33 +25,24 @@ from dispatch.model import (
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Projection:
-    """One kind of current-state row: its table, its key on events, and one fold function per event type."""
+    """One kind of current-state row: its table, its key on events, and the fold function per event type.
+
+    `name` is also the table's name (created by a migration in db/migrations); `key_attr` names the event
+    field holding the row's key (the table's `id`); events whose type has no fold here leave the table alone.
+    """
 
     name: str
     state_type: type[msgspec.Struct]
     key_attr: str
-    handlers: dict[type[Event], Callable[[Any, Any], Any]] = field(default_factory=dict)
-
-    def on(self, event_type: type[Event]):
-        def register(fn):
-            self.handlers[event_type] = fn
-            return fn
-
-        return register
+    handlers: Mapping[type[Event], Callable[[Any, Any], Any]]
 
     def key(self, event: Event) -> Any | None:
+        """The key of the row `event` changes in this projection, or None when it changes none."""
         if type(event) not in self.handlers:
             return None
         return getattr(event, self.key_attr, None)
-
-
-INCIDENTS = Projection("incidents", Incident, "incident_id")
-UNITS = Projection("units", Unit, "unit_id")
-HOSPITALS = Projection("hospitals", Hospital, "hospital_id")
-ASSIGNMENTS = Projection("assignments", Assignment, "assignment_id")
-PROJECTIONS: list[Projection] = [INCIDENTS, UNITS, HOSPITALS, ASSIGNMENTS]
 
 
 def project(projection: Projection, state: Any | None, event: Event, seq: int) -> Any:
@@ -58,8 +52,7 @@ def project(projection: Projection, state: Any | None, event: Event, seq: int) -
     return new_state
 
 
-@INCIDENTS.on(IncidentReported)
-def _incident_reported(_: Incident | None, e: IncidentReported) -> Incident:
+def incident_reported(_: Incident | None, e: IncidentReported) -> Incident:
     return Incident(
         id=e.incident_id,
         status=IncidentStatus.RECEIVED,
@@ -82,24 +75,21 @@ def _reach(state, status, at) -> None:
     state.status_times.setdefault(status.value, at)
 
 
-@INCIDENTS.on(IncidentTriaged)
-def _incident_triaged(incident: Incident, e: IncidentTriaged) -> Incident:
+def incident_triaged(incident: Incident, e: IncidentTriaged) -> Incident:
     incident.triage = e.triage
     if incident.status is IncidentStatus.RECEIVED:
         _reach(incident, IncidentStatus.TRIAGED, e.at)
     return incident
 
 
-@INCIDENTS.on(IncidentStatusChanged)
-def _incident_status(incident: Incident, e: IncidentStatusChanged) -> Incident:
+def incident_status(incident: Incident, e: IncidentStatusChanged) -> Incident:
     _reach(incident, e.status, e.at)
     if e.status in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED):
         incident.unit_ids = []
     return incident
 
 
-@INCIDENTS.on(UnitAssigned)
-def _incident_assigned(incident: Incident, e: UnitAssigned) -> Incident:
+def incident_assigned(incident: Incident, e: UnitAssigned) -> Incident:
     incident.assignment_ids.append(e.assignment_id)
     if e.unit_id not in incident.unit_ids:
         incident.unit_ids.append(e.unit_id)
@@ -108,23 +98,20 @@ def _incident_assigned(incident: Incident, e: UnitAssigned) -> Incident:
     return incident
 
 
-@INCIDENTS.on(AssignmentAcknowledged)
-def _incident_acknowledged(incident: Incident, e: AssignmentAcknowledged) -> Incident:
+def incident_acknowledged(incident: Incident, e: AssignmentAcknowledged) -> Incident:
     if incident.status is IncidentStatus.ASSIGNED:
         _reach(incident, IncidentStatus.ACKNOWLEDGED, e.at)
     return incident
 
 
-@INCIDENTS.on(AssignmentCancelled)
-def _incident_unassigned(incident: Incident, e: AssignmentCancelled) -> Incident:
+def incident_unassigned(incident: Incident, e: AssignmentCancelled) -> Incident:
     incident.unit_ids = [u for u in incident.unit_ids if u != e.unit_id]
     if not incident.unit_ids and incident.status in (IncidentStatus.ASSIGNED, IncidentStatus.ACKNOWLEDGED):
         incident.status = IncidentStatus.TRIAGED if incident.triage else IncidentStatus.RECEIVED
     return incident
 
 
-@INCIDENTS.on(DestinationChosen)
-def _incident_destination(incident: Incident, e: DestinationChosen) -> Incident:
+def incident_destination(incident: Incident, e: DestinationChosen) -> Incident:
     if incident.destination_hospital_id != e.hospital_id:
         incident.hospital_acknowledged_at = None  # a new hospital has not seen the alert yet
     incident.destination_hospital_id = e.hospital_id
@@ -132,14 +119,12 @@ def _incident_destination(incident: Incident, e: DestinationChosen) -> Incident:
     return incident
 
 
-@INCIDENTS.on(InboundAcknowledged)
-def _inbound_acknowledged(incident: Incident, e: InboundAcknowledged) -> Incident:
+def inbound_acknowledged(incident: Incident, e: InboundAcknowledged) -> Incident:
     incident.hospital_acknowledged_at = e.at
     return incident
 
 
-@UNITS.on(UnitRegistered)
-def _unit_registered(unit: Unit | None, e: UnitRegistered) -> Unit:
+def unit_registered(unit: Unit | None, e: UnitRegistered) -> Unit:
     registered = Unit(id=e.unit_id, capability=e.capability, station_id=e.station_id, station_name=e.station_name,
                       base=e.base, crew=list(e.crew), phone=e.phone)
     if unit is not None:  # re-registration keeps the live status
@@ -148,8 +133,7 @@ def _unit_registered(unit: Unit | None, e: UnitRegistered) -> Unit:
     return registered
 
 
-@UNITS.on(UnitStatusChanged)
-def _unit_status(unit: Unit, e: UnitStatusChanged) -> Unit:
+def unit_status(unit: Unit, e: UnitStatusChanged) -> Unit:
     unit.status = e.status
     unit.status_times[e.status.value] = e.at
     if e.status in (UnitStatus.AVAILABLE, UnitStatus.OUT_OF_SERVICE, UnitStatus.RETURNING):
@@ -159,106 +143,84 @@ def _unit_status(unit: Unit, e: UnitStatusChanged) -> Unit:
     return unit
 
 
-@UNITS.on(UnitAssigned)
-def _unit_assigned(unit: Unit, e: UnitAssigned) -> Unit:
+def unit_assigned(unit: Unit, e: UnitAssigned) -> Unit:
     unit.status, unit.incident_id, unit.assignment_id = UnitStatus.ASSIGNED, e.incident_id, e.assignment_id
     unit.status_times[UnitStatus.ASSIGNED.value] = e.at
     return unit
 
 
-@UNITS.on(AssignmentCancelled)
-def _unit_released(unit: Unit, e: AssignmentCancelled) -> Unit:
+def unit_released(unit: Unit, e: AssignmentCancelled) -> Unit:
     if unit.assignment_id == e.assignment_id:
         unit.status, unit.incident_id, unit.assignment_id = UnitStatus.AVAILABLE, None, None
         unit.status_times[UnitStatus.AVAILABLE.value] = e.at
     return unit
 
 
-@HOSPITALS.on(HospitalRegistered)
-def _hospital_registered(hospital: Hospital | None, e: HospitalRegistered) -> Hospital:
+def hospital_registered(hospital: Hospital | None, e: HospitalRegistered) -> Hospital:
     return Hospital(id=e.hospital_id, name_th=e.name_th, name_en=e.name_en, location=e.location,
                     capabilities=list(e.capabilities), ed_beds_free=e.ed_beds_free, phone=e.phone,
                     diversion=hospital.diversion if hospital else False)
 
 
-@HOSPITALS.on(HospitalCapacityUpdated)
-def _hospital_capacity(hospital: Hospital, e: HospitalCapacityUpdated) -> Hospital:
+def hospital_capacity(hospital: Hospital, e: HospitalCapacityUpdated) -> Hospital:
     hospital.ed_beds_free, hospital.diversion = e.ed_beds_free, e.diversion
     return hospital
 
 
-@ASSIGNMENTS.on(UnitAssigned)
-def _assignment_created(_: None, e: UnitAssigned) -> Assignment:
+def assignment_created(_: None, e: UnitAssigned) -> Assignment:
     return Assignment(id=e.assignment_id, incident_id=e.incident_id, unit_id=e.unit_id,
                       status=AssignmentStatus.AWAITING_ACK, assigned_at=e.at, ack_due_at=e.ack_due_at,
                       eta_s=e.eta_s, distance_m=e.distance_m)
 
 
-@ASSIGNMENTS.on(AssignmentAcknowledged)
-def _assignment_acknowledged(assignment: Assignment, e: AssignmentAcknowledged) -> Assignment:
+def assignment_acknowledged(assignment: Assignment, e: AssignmentAcknowledged) -> Assignment:
     assignment.status, assignment.acknowledged_at = AssignmentStatus.ACKNOWLEDGED, e.at
     return assignment
 
 
-@ASSIGNMENTS.on(AssignmentEscalated)
-def _assignment_escalated(assignment: Assignment, e: AssignmentEscalated) -> Assignment:
+def assignment_escalated(assignment: Assignment, e: AssignmentEscalated) -> Assignment:
     assignment.escalations.append(e.step)
     return assignment
 
 
-@ASSIGNMENTS.on(AssignmentCancelled)
-def _assignment_cancelled(assignment: Assignment, e: AssignmentCancelled) -> Assignment:
+def assignment_cancelled(assignment: Assignment, e: AssignmentCancelled) -> Assignment:
     assignment.status = AssignmentStatus.CANCELLED
     return assignment
 
 
 
-@INCIDENTS.on(IncidentMerged)
-def _incident_merged(incident: Incident, e: IncidentMerged) -> Incident:
+def incident_merged(incident: Incident, e: IncidentMerged) -> Incident:
     incident.merged_into = e.into_incident_id
     _reach(incident, IncidentStatus.CANCELLED, e.at)
     incident.unit_ids = []
     return incident
 
 
-@INCIDENTS.on(CallersAdded)
-def _callers_added(incident: Incident, e: CallersAdded) -> Incident:
+def callers_added(incident: Incident, e: CallersAdded) -> Incident:
     incident.callers.extend(e.callers)
     if e.merged_from is not None:
         incident.notes.append(f"merged incident #{e.merged_from}")
     return incident
 
 
-@INCIDENTS.on(IncidentsKeptApart)
-def _kept_apart(incident: Incident, e: IncidentsKeptApart) -> Incident:
+def kept_apart(incident: Incident, e: IncidentsKeptApart) -> Incident:
     if e.other_incident_id not in incident.kept_apart:
         incident.kept_apart.append(e.other_incident_id)
     return incident
 
 
-@INCIDENTS.on(MciDeclared)
-def _mci_declared(incident: Incident, e: MciDeclared) -> Incident:
+def mci_declared(incident: Incident, e: MciDeclared) -> Incident:
     incident.mci = True
     return incident
 
 
-@INCIDENTS.on(PatientsTagged)
-def _patients_tagged(incident: Incident, e: PatientsTagged) -> Incident:
+def patients_tagged(incident: Incident, e: PatientsTagged) -> Incident:
     start = len(incident.patients)
     incident.patients.extend(Patient(number=start + n + 1, colour=c) for n, c in enumerate(e.colours))
     return incident
 
 
-@INCIDENTS.on(PatientsDistributed)
-def _patients_distributed(incident: Incident, e: PatientsDistributed) -> Incident:
+def patients_distributed(incident: Incident, e: PatientsDistributed) -> Incident:
     for patient in incident.patients:
         patient.hospital_id = e.allocations.get(str(patient.number), patient.hospital_id)
     return incident
-
-
-# Modules that define more events and projection handlers register them on import.
-from dispatch import channels as _channels  # noqa: E402,F401
-from dispatch import access as _access  # noqa: E402,F401
-from dispatch import roads as _roads  # noqa: E402,F401
-from dispatch import moveup as _moveup  # noqa: E402,F401
-from dispatch import vitals as _vitals  # noqa: E402,F401

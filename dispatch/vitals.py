@@ -10,7 +10,6 @@ from dispatch.events import Event
 from dispatch.model import Incident, VitalSigns
 from dispatch.policies import require
 from dispatch.ports import Clock, EventStore
-from dispatch.projections import INCIDENTS
 
 # Measure → (lowest, highest accepted, whole numbers only). Wide enough for any living (or arrested) patient,
 # narrow enough to catch a slip of the finger such as 1200 for 120.
@@ -67,8 +66,7 @@ def readings(vitals: VitalSigns) -> dict[str, int | float]:
     return {name: getattr(vitals, name) for name in RANGES if getattr(vitals, name) is not None}
 
 
-@INCIDENTS.on(VitalsRecorded)
-def _vitals_recorded(incident: Incident, e: VitalsRecorded) -> Incident:
+def vitals_recorded(incident: Incident, e: VitalsRecorded) -> Incident:
     incident.vitals = [*incident.vitals, e.vitals][-KEPT_PER_INCIDENT:]
     return incident
 

@@ -47,6 +47,6 @@ async def seed_demo(ctx: AppContext) -> dict[str, str]:
 
 
 def _projection_names() -> set[str]:
-    from dispatch.projections import PROJECTIONS
+    from dispatch.registry import PROJECTIONS
 
     return {p.name for p in PROJECTIONS}

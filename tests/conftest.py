@@ -19,7 +19,7 @@ from db.identity import IdentityStore
 from db.migrate import migrate
 from db.pool import create_pool
 from dispatch import demo
-from dispatch.projections import PROJECTIONS
+from dispatch.registry import PROJECTIONS
 from ops import local_services
 from ops.clients import Api, Socket  # noqa: F401 - re-exported for the tests
 from ops.processes import ServerProcess
