@@ -16,6 +16,7 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class Config:
     database_url: str | None = None  # None: a local PostgreSQL on 5432, else an embedded one under var/
+    append_lock_timeout_s: float = 2.0  # longest wait for the event log's append lock; then 503 + Retry-After
     redis_url: str | None = None  # None: a local Redis on 6379, else an embedded one under var/
     redis_namespace: str = "ems"  # key prefix, so several deployments (or test runs) can share one Redis
     mqtt_url: str | None = None  # None: a local Mosquitto on 1883 if present (panic buttons)

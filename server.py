@@ -87,8 +87,7 @@ class Server:
         await ensure_database(database_url)
         pool = await create_pool(database_url)
         applied = await migrate(pool)
-        store = PostgresEventStore(pool)
-        await store.ensure_projection_tables()
+        store = PostgresEventStore(pool, lock_timeout_s=config.append_lock_timeout_s)
         redis = aioredis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10)
         relay = Relay(store, redis, stream=f"{config.redis_namespace}:events")
         store.on_commit = relay.wake

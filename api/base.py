@@ -191,7 +191,12 @@ class BaseHandler(tornado.web.RequestHandler):
         for error_type, status in _STATUS_BY_ERROR:
             if isinstance(e, error_type):
                 fields = e.errors if isinstance(e, Invalid) else []
-                return self._send_error_json(status, str(e), fields)
+                retry_after_s = getattr(e, "retry_after_s", None)  # e.g. StoreBusy: nothing stored, safe to repeat
+                if retry_after_s is None or self._finished:
+                    return self._send_error_json(status, str(e), fields)
+                self._send_error_json(status, str(e), fields, finish=False)
+                self.set_header("Retry-After", str(math.ceil(retry_after_s)))
+                return self.finish()
         return super()._handle_request_exception(e)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:

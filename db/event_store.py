@@ -2,26 +2,39 @@
 
 Every event draws its `seq` while its transaction holds one advisory lock (the append lock) and keeps it until
 commit, so `seq` order is commit order: the relay can publish "everything after seq N" and never skip a
-late-committing event. Two kinds of unit of work share that lock:
+late-committing event.
 
-- `run(actor, body)` (the busy paths): the body reads without locks, each row's version (`last_seq`) noted, and
-  its appends stay in memory; one statement (`ems_commit_unit`, migration 0012) takes the lock, checks the
-  versions, writes everything and commits. The lock is held for that statement only. A changed row means the body
-  runs again on fresh reads.
-- `unit_of_work(actor)` (everything else): the first statement takes the lock (folded into that statement) and it
-  is held until commit, so the unit's reads, even of other tables through `conn`, are as good as locked. Taken
-  before any row lock, it keeps lock order global, so units of work never deadlock; round trips are kept few
-  (an append is one statement, rows locked or written are served from memory).
+One unit of work (`PgUnitOfWork`, the contract is `dispatch.ports.UnitOfWork`), run one of two ways:
 
-Projection tables are caches derived from the log: `CREATE TABLE IF NOT EXISTS` from the domain's projection
-registry at start-up, and `rebuild_projections` replays the log into them.
+- `run(actor, body)` (the busy paths), optimistic: the body reads without locks, each row's version
+  (`last_seq`) noted. At the end one statement takes the append lock, checks the versions and writes. A changed
+  row means the body runs again on fresh reads; after `conflict_attempts` conflicts it runs once more
+  serialised, which cannot conflict (counted in `ems_units_serialised_total` and logged).
+- `unit_of_work(actor)` (everything else), serialised: the first read takes the append lock and holds it until
+  commit, so the unit's reads, even of other tables through `conn`, are as good as locked. Taken before any row
+  lock, it keeps lock order global, so units of work never deadlock.
+
+Either way, appends and idempotency results stay in memory and are written at the end by the same one statement,
+`ems_commit_unit` (migration 0014), which takes a single JSON document with named fields. Seqs are drawn there:
+`append` returns nothing, and once the unit has committed `uow.last_seq` is its last event's seq and every state
+`get` handed out for a row the unit wrote carries that row's final `last_seq`.
+
+The wait for the append lock is bounded (`lock_timeout_s`; PostgreSQL's `lock_timeout` also bounds
+`pg_advisory_xact_lock`), so a stuck holder cannot stop every write: a timed-out wait is counted
+(`ems_append_lock_timeouts_total`, `ems_store_busy_seconds`) and logged; `run` tries again after a short
+backoff, and `unit_of_work` (whose body cannot be replayed) or a `run` out of attempts raises `StoreBusy`
+(503 with Retry-After; nothing was written, so the same request may simply be repeated).
+
+Projection tables are caches derived from the log, created by migrations (0013); `rebuild_projections` replays
+the log into them.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
-import re
+import math
+import random
 import time
-import typing
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -29,18 +42,21 @@ from typing import Any, TypeVar
 import asyncpg
 import msgspec
 
-from db.migrate import MIGRATION_LOCK
+from dispatch.errors import StoreBusy
 from dispatch.events import Event, encode_event
 from dispatch.ports import StoredEvent
 from dispatch.projections import Projection, project
 from dispatch.registry import PROJECTIONS, PROJECTIONS_BY_NAME, decode_event
-from telemetry.metrics import APPEND_LOCK_HELD, APPEND_LOCK_WAIT, COMMIT_CONFLICTS, COMMIT_SECONDS, EVENTS_APPENDED
+from telemetry.metrics import (
+    APPEND_LOCK_HELD, APPEND_LOCK_TIMEOUTS, APPEND_LOCK_WAIT, COMMIT_CONFLICTS, COMMIT_SECONDS, EVENTS_APPENDED,
+    STORE_BUSY_SECONDS, UNITS_SERIALISED,
+)
 
 log = logging.getLogger("ems.store")
 T = TypeVar("T")
 APPEND_LOCK = 0x454D535F4150504E  # 'EMS_APPN'
 _EVENT_COLUMNS = "seq, stream, type, payload, actor, occurred_at"
-_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+Row = tuple[str, Any]  # (projection name, key)
 
 
 def _projection(name: str) -> Projection:
@@ -48,13 +64,6 @@ def _projection(name: str) -> Projection:
         return PROJECTIONS_BY_NAME[name]
     except KeyError:
         raise KeyError(f"unknown projection {name!r}") from None
-
-
-def _key_sql_type(projection: Projection) -> str:
-    return "bigint" if typing.get_type_hints(projection.state_type)["id"] is int else "text"
-
-
-_KEY_TYPES = {p.name: _key_sql_type(p) for p in PROJECTIONS}
 
 
 def _row_values(state: Any) -> tuple[Any, bool, int, dict]:
@@ -65,156 +74,77 @@ def _stored(row: asyncpg.Record) -> StoredEvent:
     return StoredEvent(row["seq"], row["stream"], row["type"], row["payload"], row["actor"], row["occurred_at"])
 
 
-# Prefixed to a statement so the append lock is taken before anything else it does (idempotent when held).
-_WITH_APPEND_LOCK = "WITH append_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock($1))"
-
-
-def _append_sql(projections: tuple[Projection, ...]) -> str:
-    """One statement: take the append lock, insert the event, upsert each projection row stamped with its seq.
-
-    Parameters: $1 lock key, $2..$6 the event, then (id, is_open, doc) per projection.
-    """
-    parts = [_WITH_APPEND_LOCK, ", event AS (INSERT INTO events (stream, type, payload, actor, occurred_at)"
-             " SELECT $2, $3, $4::jsonb, $5, $6 FROM append_lock RETURNING seq)"]
-    for n, p in enumerate(projections):
-        first = 7 + 3 * n
-        parts.append(
-            f", upsert_{p.name} AS (INSERT INTO {p.name} (id, is_open, last_seq, doc)"
-            f" SELECT ${first}, ${first + 1}, event.seq, jsonb_set(${first + 2}::jsonb, '{{last_seq}}', to_jsonb(event.seq))"
-            " FROM event ON CONFLICT (id) DO UPDATE SET is_open = EXCLUDED.is_open, last_seq = EXCLUDED.last_seq,"
-            " doc = EXCLUDED.doc)"
-        )
-    parts.append(" SELECT seq FROM event")
-    return "".join(parts)
-
-
 def _doc(state: Any) -> dict:
     """A projection row's document, exactly as stored (string keys, like JSON)."""
     return msgspec.to_builtins(state, str_keys=True)
 
 
-class PgUnitOfWork:
-    """One transaction on one connection, serialised by the append lock (see dispatch.ports.UnitOfWork)."""
-
-    def __init__(self, conn: asyncpg.Connection, actor: str):
-        self.conn = conn
-        self.actor = actor
-        self.last_seq = 0
-        self.lock_taken_at: float | None = None  # perf_counter() when the append lock was first held
-        # Rows this transaction has locked or written, by (projection, key): their document, or None when the
-        # row does not exist (a key just drawn from a sequence). Nobody else can change them before we commit.
-        self._rows: dict[tuple[str, Any], dict | None] = {}
-
-    async def next_incident_id(self) -> int:
-        incident_id = await self.conn.fetchval("SELECT nextval('incident_id_seq')")
-        self._rows[("incidents", incident_id)] = None  # a fresh key: no row can exist yet
-        return incident_id
-
-    async def next_assignment_id(self) -> int:
-        assignment_id = await self.conn.fetchval("SELECT nextval('assignment_id_seq')")
-        self._rows[("assignments", assignment_id)] = None
-        return assignment_id
-
-    async def get(self, projection: str, key: Any, *, lock: bool = False) -> Any | None:
-        p = _projection(projection)
-        if (p.name, key) in self._rows:
-            doc = self._rows[(p.name, key)]
-        else:
-            doc = await self._read_doc(p, key, lock=lock)
-        return None if doc is None else msgspec.convert(doc, p.state_type)
-
-    async def _read_doc(self, p: Projection, key: Any, *, lock: bool) -> dict | None:
-        """The row's document read under the append lock (one round trip); a locked row is remembered."""
-        suffix = " FOR UPDATE" if lock else ""
-        doc = await self._locked_fetchval(
-            f"{_WITH_APPEND_LOCK} SELECT (SELECT doc FROM {p.name} WHERE id = $2{suffix}) FROM append_lock",
-            APPEND_LOCK, key,
-        )
-        if lock:
-            self._rows[(p.name, key)] = doc
-        return doc
-
-    async def _locked_fetchval(self, sql: str, *args: Any) -> Any:
-        """A statement that takes the append lock first; the first one in this transaction is timed."""
-        if self.lock_taken_at is not None:
-            return await self.conn.fetchval(sql, *args)
-        started = time.perf_counter()
-        value = await self.conn.fetchval(sql, *args)
-        self.lock_taken_at = time.perf_counter()
-        APPEND_LOCK_WAIT.observe(self.lock_taken_at - started)
-        return value
-
-    async def append(self, event: Event) -> int:
-        type_name, payload = encode_event(event)
-        folded = await _fold(self._rows, event, lambda p, key: self._read_doc(p, key, lock=True))
-        args = [APPEND_LOCK, event.stream, type_name, payload, self.actor, event.at]
-        args += [value for _, row_id, is_open, doc in folded for value in (row_id, is_open, doc)]
-        seq = await self._locked_fetchval(_append_sql(tuple(p for p, *_ in folded)), *args)
-        for *_, doc in folded:
-            doc["last_seq"] = seq  # as the statement stamped it (encoded once, while the lock is held)
-        self.last_seq = seq
-        EVENTS_APPENDED.labels(type_name).inc()
-        return seq
-
-    async def claim_idempotency(self, scope: str, key: str) -> dict[str, Any] | None:
-        inserted = await self._locked_fetchval(
-            f"{_WITH_APPEND_LOCK} INSERT INTO idempotency (scope, key) SELECT $2, $3 FROM append_lock"
-            " ON CONFLICT DO NOTHING RETURNING true",
-            APPEND_LOCK, scope, key,
-        )
-        if inserted:
-            return None
-        return await self.conn.fetchval("SELECT result FROM idempotency WHERE scope = $1 AND key = $2", scope, key)
-
-    async def remember(self, scope: str, key: str, result: dict[str, Any]) -> None:
-        await self.conn.execute(
-            "UPDATE idempotency SET result = $3 WHERE scope = $1 AND key = $2", scope, key, result
-        )
-
-
-async def _fold(rows: dict[tuple[str, Any], dict | None], event: Event,
-                read: Callable[[Projection, Any], Any]) -> list[tuple[Projection, Any, bool, dict]]:
-    """Fold `event` into every projection row it touches, reading rows not yet in `rows` with `read` (which
-    must put them there); updates `rows` and returns (projection, row id, is_open, new document) per row."""
-    touched = []
-    for p in PROJECTIONS:
-        key = p.key(event)
-        if key is None:
-            continue
-        if (p.name, key) not in rows:
-            await read(p, key)
-        doc = rows[(p.name, key)]
-        state = None if doc is None else msgspec.convert(doc, p.state_type)
-        row_id, is_open, _, doc = _row_values(project(p, state, event, 0))
-        rows[(p.name, row_id)] = doc
-        touched.append((p, row_id, is_open, doc))
-    return touched
+# Prefixed to a statement so the append lock is taken before anything else it does (idempotent when held), and
+# waited for at most $2 (a PostgreSQL interval such as '2000ms', kept for the rest of the transaction).
+# Parameters: $1 the lock key, $2 the bound; the statement's own parameters start at $3.
+_WITH_APPEND_LOCK = ("WITH bound AS MATERIALIZED (SELECT set_config('lock_timeout', $2, true)),"
+                     " append_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock($1) FROM bound) ")
 
 
 class WriteConflict(Exception):
     """A row an optimistic unit of work read changed before it could commit; run the unit again."""
 
 
-class OptimisticUnitOfWork:
-    """A unit of work that holds no lock while it runs (see dispatch.ports.UnitOfWork).
+class PgUnitOfWork:
+    """One unit of work on one connection (see the module docstring and dispatch.ports.UnitOfWork).
 
-    Reads remember each row's version (`last_seq`, 0 when absent); appends and idempotency claims are kept in
-    memory. `commit` sends everything in one statement (`ems_commit_unit`), which takes the append lock, checks
-    the versions and writes: the lock is held for that statement alone, not across round trips and event-loop
-    turns. If a row changed meanwhile nothing is written and `WriteConflict` is raised. An event's seq is known
-    only after the commit: `append` returns 0, and states handed out by `get` are stamped then.
+    `serialised`: reads take the append lock (held until the transaction the caller opened commits) and nothing
+    is checked at commit; otherwise reads take no lock, and their versions are checked at commit.
     """
 
-    def __init__(self, conn: asyncpg.Connection, actor: str):
+    def __init__(self, conn: asyncpg.Connection, actor: str, *, serialised: bool, lock_timeout_ms: int):
         self.conn = conn
         self.actor = actor
-        self.last_seq = 0
-        self._rows: dict[tuple[str, Any], dict | None] = {}
-        self._versions: dict[tuple[str, Any], int] = {}
-        self._events: list[tuple[str, str, dict, Any]] = []  # (stream, type, payload, occurred_at)
-        self._written: dict[tuple[str, Any], tuple[bool, int]] = {}  # row -> (is_open, index of its last event)
-        self._claims: dict[tuple[str, str], dict[str, Any] | None] = {}
-        self._handed_out: list[tuple[tuple[str, Any], Any]] = []  # states of written rows given to the caller
+        self.serialised = serialised
+        self.last_seq = 0  # the seq of the unit's last event, once committed
+        self.lock_taken_at: float | None = None  # perf_counter() when a serialised unit first held the append lock
+        self._lock_timeout_ms = lock_timeout_ms
+        # Rows as this unit sees them, by (projection, key): their document, or None when the row does not exist.
+        self._rows: dict[Row, dict | None] = {}
+        self._versions: dict[Row, int] = {}  # optimistic: last_seq of each row read (0 = absent), checked at commit
+        self._events: list[dict[str, Any]] = []
+        self._written: dict[Row, tuple[bool, int]] = {}  # row -> (is_open, 1-based index of its last event)
+        self._claims: dict[tuple[str, str], tuple[dict[str, Any] | None, bool]] = {}  # -> (result, fresh)
+        self._handed_out: list[tuple[Row, Any]] = []  # states of written rows given to the caller
+
+    # -- reads -------------------------------------------------------------------------------------------------
+    async def _locked_fetchval(self, sql: str, *args: Any) -> Any:
+        """`sql` (written after `_WITH_APPEND_LOCK`, own parameters from $3) under the append lock; the first
+        such statement of the unit is timed. Raises asyncpg.LockNotAvailableError when the bound is exceeded."""
+        args = (APPEND_LOCK, f"{self._lock_timeout_ms}ms", *args)
+        if self.lock_taken_at is not None:
+            return await self.conn.fetchval(_WITH_APPEND_LOCK + sql, *args)
+        started = time.perf_counter()
+        value = await self.conn.fetchval(_WITH_APPEND_LOCK + sql, *args)
+        self.lock_taken_at = time.perf_counter()
+        APPEND_LOCK_WAIT.observe(self.lock_taken_at - started)
+        return value
+
+    async def _read(self, p: Projection, key: Any, *, lock: bool = False) -> None:
+        """Read the row into `_rows` (one round trip): under the append lock (and a row lock if asked) when
+        serialised, else unlocked with its version noted."""
+        if self.serialised:
+            suffix = " FOR UPDATE" if lock else ""
+            self._rows[(p.name, key)] = await self._locked_fetchval(
+                f"SELECT (SELECT doc FROM {p.name} WHERE id = $3{suffix}) FROM append_lock", key)
+            return
+        row = await self.conn.fetchrow(f"SELECT doc, last_seq FROM {p.name} WHERE id = $1", key)
+        self._note_read((p.name, key), None if row is None else row["doc"], 0 if row is None else row["last_seq"])
+
+    def _note_read(self, row: Row, doc: dict | None, version: int) -> None:
+        self._rows[row] = doc
+        if not self.serialised:
+            self._versions[row] = version
+
+    def take_as_read(self, projection: str, state: Any | None) -> None:
+        """Use `state`, just read by the caller, as this unit's read of its row (its version is checked)."""
+        if state is not None and not self.serialised:
+            self._note_read((projection, state.id), _doc(state), state.last_seq)
 
     async def _next_id(self, projection: str, sequence: str) -> int:
         key = await self.conn.fetchval(f"SELECT nextval('{sequence}')")
@@ -227,26 +157,10 @@ class OptimisticUnitOfWork:
     async def next_assignment_id(self) -> int:
         return await self._next_id("assignments", "assignment_id_seq")
 
-    async def _read(self, p: Projection, key: Any) -> None:
-        row = await self.conn.fetchrow(f"SELECT doc, last_seq FROM {p.name} WHERE id = $1", key)
-        if row is None:
-            self._note_read((p.name, key), None, 0)
-        else:
-            self._note_read((p.name, key), row["doc"], row["last_seq"])
-
-    def take_as_read(self, projection: str, state: Any | None) -> None:
-        if state is not None:
-            self._note_read((projection, state.id), _doc(state), state.last_seq)
-
-    def _note_read(self, row: tuple[str, Any], doc: dict | None, version: int) -> None:
-        self._rows[row] = doc
-        self._versions[row] = version  # checked at commit
-
     async def get(self, projection: str, key: Any, *, lock: bool = False) -> Any | None:
-        """The row as this unit sees it; `lock` needs nothing more here: every row read is checked at commit."""
         p = _projection(projection)
         if (p.name, key) not in self._rows:
-            await self._read(p, key)
+            await self._read(p, key, lock=lock)
         doc = self._rows[(p.name, key)]
         if doc is None:
             return None
@@ -255,53 +169,74 @@ class OptimisticUnitOfWork:
             self._handed_out.append(((p.name, key), state))
         return state
 
-    async def append(self, event: Event) -> int:
+    # -- writes (kept in memory until commit) ------------------------------------------------------------------
+    async def append(self, event: Event) -> None:
         type_name, payload = encode_event(event)
-        self._events.append((event.stream, type_name, payload, event.at))
-        for p, row_id, is_open, _ in await _fold(self._rows, event, self._read):
+        self._events.append({"stream": event.stream, "type": type_name, "payload": payload, "occurred_at": event.at})
+        for p in PROJECTIONS:
+            key = p.key(event)
+            if key is None:
+                continue
+            if (p.name, key) not in self._rows:
+                await self._read(p, key, lock=True)
+            doc = self._rows[(p.name, key)]
+            state = project(p, None if doc is None else msgspec.convert(doc, p.state_type), event, 0)
+            row_id, is_open, _, new_doc = _row_values(state)
+            self._rows[(p.name, row_id)] = new_doc
             self._written[(p.name, row_id)] = (is_open, len(self._events))
-        return 0
 
     async def claim_idempotency(self, scope: str, key: str) -> dict[str, Any] | None:
         if (scope, key) in self._claims:
-            return None
-        row = await self.conn.fetchrow("SELECT result FROM idempotency WHERE scope = $1 AND key = $2", scope, key)
-        if row is not None and row["result"] is not None:
-            return row["result"]
-        self._claims[(scope, key)] = None  # inserted at commit; taken meanwhile means a conflict
+            return self._claims[(scope, key)][0]
+        if self.serialised:
+            found = await self._locked_fetchval(
+                "SELECT (SELECT jsonb_build_object('result', result) FROM idempotency WHERE scope = $3 AND key = $4)"
+                " FROM append_lock", scope, key)
+        else:
+            row = await self.conn.fetchrow("SELECT result FROM idempotency WHERE scope = $1 AND key = $2", scope, key)
+            found = None if row is None else {"result": row["result"]}
+        if found is not None and found["result"] is not None:
+            return found["result"]
+        # Ours: inserted at commit if the key was free ("fresh": taken meanwhile is a conflict), else a key claimed
+        # earlier without a result, which this unit now answers.
+        self._claims[(scope, key)] = (None, found is None)
         return None
 
     async def remember(self, scope: str, key: str, result: dict[str, Any]) -> None:
-        self._claims[(scope, key)] = result
+        """Store `result` as the answer for (scope, key), claimed by this unit or an earlier one."""
+        _, fresh = self._claims.get((scope, key), (None, False))
+        self._claims[(scope, key)] = (result, fresh)
 
     async def commit(self) -> None:
+        """Write everything in one statement (`ems_commit_unit`); a serialised unit calls it inside its open
+        transaction. Raises WriteConflict (optimistic, a row read has changed) or asyncpg.LockNotAvailableError
+        (the append lock was not had within the bound); either way nothing was written."""
         if not self._events and not self._claims:
             return  # read only
-        checked = list(self._versions.items())
-        written = list(self._written.items())
+        unit = {
+            "lock_key": APPEND_LOCK, "lock_timeout_ms": self._lock_timeout_ms, "actor": self.actor,
+            "checks": [{"table": name, "id": key, "version": version}
+                       for (name, key), version in self._versions.items()],
+            "claims": [{"scope": scope, "key": key, "result": result, "fresh": fresh}
+                       for (scope, key), (result, fresh) in self._claims.items()],
+            "events": self._events,
+            "rows": [{"table": name, "id": key, "is_open": is_open, "event": index, "doc": self._rows[(name, key)]}
+                     for (name, key), (is_open, index) in self._written.items()],
+        }
         started = time.perf_counter()
+        if self.lock_taken_at is None and self.serialised:
+            self.lock_taken_at = started  # no read took it: the commit statement does
         try:
-            seqs = await self.conn.fetchval(
-                "SELECT ems_commit_unit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
-                " $17, $18, $19)",
-                APPEND_LOCK,
-                [name for (name, _), _ in checked], [_KEY_TYPES[name] for (name, _), _ in checked],
-                [str(key) for (_, key), _ in checked], [version for _, version in checked],
-                [e[0] for e in self._events], [e[1] for e in self._events], [e[2] for e in self._events],
-                [e[3] for e in self._events], self.actor,
-                [name for (name, _), _ in written], [_KEY_TYPES[name] for (name, _), _ in written],
-                [str(key) for (_, key), _ in written], [is_open for _, (is_open, _) in written],
-                [index for _, (_, index) in written], [self._rows[row] for row, _ in written],
-                [scope for scope, _ in self._claims], [key for _, key in self._claims], list(self._claims.values()),
-            )
+            seqs = await self.conn.fetchval("SELECT ems_commit_unit($1::text::jsonb)",
+                                            msgspec.json.encode(unit).decode())
         except asyncpg.SerializationError as exc:
             raise WriteConflict(str(exc)) from None
         finally:
             COMMIT_SECONDS.observe(time.perf_counter() - started)
         for row, state in self._handed_out:
             state.last_seq = seqs[self._written[row][1] - 1]
-        for _, type_name, _, _ in self._events:
-            EVENTS_APPENDED.labels(type_name).inc()
+        for event in self._events:
+            EVENTS_APPENDED.labels(event["type"]).inc()
         self.last_seq = seqs[-1] if seqs else 0
 
 
@@ -315,63 +250,123 @@ async def _upsert(conn: asyncpg.Connection, p: Projection, state: Any) -> None:
 
 
 class PostgresEventStore:
-    """The system of record (see dispatch.ports.EventStore). `on_commit(seq)` wakes the relay after a commit."""
+    """The system of record (see dispatch.ports.EventStore). `on_commit(seq)` wakes the relay after a commit.
 
-    def __init__(self, pool: asyncpg.Pool, *, on_commit: Callable[[int], None] | None = None):
+    Parameters
+    ----------
+    lock_timeout_s : longest wait for the append lock, seconds (EMS_APPEND_LOCK_TIMEOUT_S); must be > 0.
+    conflict_attempts : optimistic runs of a `run` body before it runs serialised.
+    busy_attempts : tries of a `run` unit whose lock wait timed out before it raises StoreBusy.
+    busy_backoff_s : first pause after a timed-out wait, doubled (with jitter) for each further one, seconds.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, *, on_commit: Callable[[int], None] | None = None,
+                 lock_timeout_s: float = 2.0, conflict_attempts: int = 5, busy_attempts: int = 2,
+                 busy_backoff_s: float = 0.05):
+        if not lock_timeout_s > 0:  # PostgreSQL reads lock_timeout = 0 as "wait for ever"
+            raise ValueError("lock_timeout_s must be greater than 0")
         self.pool = pool
         self.on_commit = on_commit
+        self.lock_timeout_s = lock_timeout_s
+        self.conflict_attempts = conflict_attempts
+        self.busy_attempts = max(1, busy_attempts)
+        self.busy_backoff_s = busy_backoff_s
 
-    async def ensure_projection_tables(self) -> None:
-        """Create missing projection tables; serialised across processes (concurrent DDL races in PostgreSQL)."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
-            for p in PROJECTIONS:
-                if not _IDENTIFIER.match(p.name):
-                    raise ValueError(f"projection name {p.name!r} is not a plain identifier")
-                await conn.execute(
-                    f"CREATE TABLE IF NOT EXISTS {p.name} (id {_key_sql_type(p)} PRIMARY KEY,"
-                    " is_open boolean NOT NULL, last_seq bigint NOT NULL, doc jsonb NOT NULL)"
-                )
-                await conn.execute(f"CREATE INDEX IF NOT EXISTS {p.name}_open ON {p.name} (is_open) WHERE is_open")
+    def _new_unit(self, conn: asyncpg.Connection, actor: str, *, serialised: bool) -> PgUnitOfWork:
+        return PgUnitOfWork(conn, actor, serialised=serialised, lock_timeout_ms=max(1, round(self.lock_timeout_s * 1000)))
 
-    @asynccontextmanager
-    async def unit_of_work(self, actor: str) -> AsyncIterator[PgUnitOfWork]:
-        async with self.pool.acquire() as conn:
-            async with conn.transaction():
-                uow = PgUnitOfWork(conn, actor)
-                yield uow
-        if uow.lock_taken_at is not None:
-            APPEND_LOCK_HELD.observe(time.perf_counter() - uow.lock_taken_at)
+    def _committed(self, uow: PgUnitOfWork) -> None:
         if uow.last_seq and self.on_commit:
             self.on_commit(uow.last_seq)
 
+    @asynccontextmanager
+    async def _serialised(self, actor: str) -> AsyncIterator[PgUnitOfWork]:
+        """A serialised unit: one transaction, committed (one statement, then COMMIT) when the block ends."""
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                uow = self._new_unit(conn, actor, serialised=True)
+                yield uow
+                await uow.commit()
+        if uow.lock_taken_at is not None:
+            APPEND_LOCK_HELD.observe(time.perf_counter() - uow.lock_taken_at)
+        self._committed(uow)
+
+    def _refused(self, actor: str, kind: str, attempts: int, lost_s: float) -> StoreBusy:
+        """The StoreBusy to raise once a unit gives up on the append lock (logged and counted)."""
+        STORE_BUSY_SECONDS.observe(lost_s)
+        retry_after_s = float(max(1, math.ceil(self.lock_timeout_s)))
+        log.error("append lock unavailable: unit refused, nothing written",
+                  extra={"actor": actor, "unit": kind, "attempts": attempts, "lost_s": round(lost_s, 3),
+                         "lock_timeout_s": self.lock_timeout_s})
+        return StoreBusy(f"the event log is busy (no write slot within {self.lock_timeout_s:g} s); nothing was"
+                         f" stored, retry in {retry_after_s:g} s", retry_after_s)
+
+    @asynccontextmanager
+    async def unit_of_work(self, actor: str) -> AsyncIterator[PgUnitOfWork]:
+        """A serialised unit of work (see the module docstring). Raises StoreBusy, having written nothing, when
+        the append lock is not had within `lock_timeout_s` (the block cannot be replayed, so it is not retried)."""
+        started = time.perf_counter()
+        try:
+            async with self._serialised(actor) as uow:
+                yield uow
+        except asyncpg.LockNotAvailableError:
+            APPEND_LOCK_TIMEOUTS.labels("serialised").inc()
+            raise self._refused(actor, "serialised", 1, time.perf_counter() - started) from None
+
     async def run(self, actor: str, body: Callable[[Any], Awaitable[T]], *, known: tuple[tuple[str, Any], ...] = (),
-                  attempts: int = 5) -> T:
+                  attempts: int | None = None) -> T:
         """Run `body(uow)` as an optimistic unit of work and return what it returns.
 
         `known`: (projection, state) pairs the caller has just read; the first attempt takes them as read
         (their versions are checked at commit like any read) instead of reading them again.
-        On a write conflict the body runs again on fresh reads (so it must do nothing but read, decide and
-        append); after `attempts` conflicts it runs once more under the append lock, which cannot conflict.
+        The body may run more than once, so it must do nothing but read, decide and append through `uow`:
+        on a write conflict it runs again on fresh reads, and after `attempts` (default `conflict_attempts`)
+        conflicts once more serialised, which cannot conflict; after a timed-out wait for the append lock it
+        runs again after a backoff, up to `busy_attempts` tries, then StoreBusy is raised (nothing written).
         """
-        for attempt in range(attempts):
-            async with self.pool.acquire() as conn:
-                uow = OptimisticUnitOfWork(conn, actor)
-                if attempt == 0:
-                    for projection, state in known:
-                        uow.take_as_read(projection, state)
-                result = await body(uow)
-                try:
-                    await uow.commit()
-                except WriteConflict as exc:
-                    COMMIT_CONFLICTS.inc()
-                    log.debug("unit of work by %s conflicted (%s), attempt %s", actor, exc, attempt + 1)
-                    continue
-            if uow.last_seq and self.on_commit:
-                self.on_commit(uow.last_seq)
+        attempts = self.conflict_attempts if attempts is None else attempts
+        conflicts = timeouts = 0
+        started = time.perf_counter()
+        while True:
+            serialised = conflicts >= attempts
+            try:
+                if serialised:
+                    async with self._serialised(actor) as uow:
+                        result = await body(uow)
+                else:
+                    async with self.pool.acquire() as conn:
+                        uow = self._new_unit(conn, actor, serialised=False)
+                        if conflicts == timeouts == 0:
+                            for projection, state in known:
+                                uow.take_as_read(projection, state)
+                        result = await body(uow)
+                        await uow.commit()
+            except WriteConflict as exc:
+                conflicts += 1
+                COMMIT_CONFLICTS.inc()
+                log.debug("unit of work by %s conflicted (%s), attempt %s", actor, exc, conflicts)
+                if conflicts == attempts:  # the switch-over is rare and costly: make it visible
+                    UNITS_SERIALISED.inc()
+                    log.warning("unit of work serialised after repeated write conflicts",
+                                extra={"actor": actor, "conflicts": conflicts})
+                continue
+            except asyncpg.LockNotAvailableError:
+                timeouts += 1
+                kind = "serialised" if serialised else "optimistic"
+                APPEND_LOCK_TIMEOUTS.labels(kind).inc()
+                if timeouts >= self.busy_attempts:
+                    raise self._refused(actor, kind, timeouts, time.perf_counter() - started) from None
+                pause_s = self.busy_backoff_s * 2 ** (timeouts - 1) * random.uniform(1, 2)  # jitter spreads retries
+                log.warning("append lock wait timed out; trying again",
+                            extra={"actor": actor, "unit": kind, "attempt": timeouts, "pause_s": round(pause_s, 3),
+                                   "lock_timeout_s": self.lock_timeout_s})
+                await asyncio.sleep(pause_s)
+                continue
+            if timeouts:
+                STORE_BUSY_SECONDS.observe(time.perf_counter() - started)
+            if not serialised:
+                self._committed(uow)
             return result
-        async with self.unit_of_work(actor) as uow:
-            return await body(uow)
 
     async def get(self, projection: str, key: Any) -> Any | None:
         p = _projection(projection)
@@ -414,14 +409,21 @@ class PostgresEventStore:
         return await self.pool.fetchval("SELECT coalesce(max(seq), 0) FROM events")
 
     async def rebuild_projections(self, batch: int = 5000) -> int:
-        """Replay the whole log into empty projection tables; returns the number of events replayed."""
-        async with self.unit_of_work("system:rebuild") as uow:
-            await uow.conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)  # no appends meanwhile
+        """Replay the whole log into empty projection tables; returns the number of events replayed.
+
+        Holds the append lock throughout (no appends meanwhile); StoreBusy if it cannot be had within the bound."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            try:
+                await conn.execute(f"{_WITH_APPEND_LOCK}SELECT 1 FROM append_lock", APPEND_LOCK,
+                                   f"{round(self.lock_timeout_s * 1000)}ms")
+            except asyncpg.LockNotAvailableError:
+                APPEND_LOCK_TIMEOUTS.labels("serialised").inc()
+                raise self._refused("system:rebuild", "serialised", 1, self.lock_timeout_s) from None
             states: dict[tuple[str, Any], Any] = {}
             for p in PROJECTIONS:
-                await uow.conn.execute(f"TRUNCATE {p.name}")
+                await conn.execute(f"TRUNCATE {p.name}")
             seq, count = 0, 0
-            while rows := await uow.conn.fetch(
+            while rows := await conn.fetch(
                 f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2", seq, batch
             ):
                 for row in rows:
@@ -432,5 +434,5 @@ class PostgresEventStore:
                             states[(p.name, key)] = project(p, states.get((p.name, key)), event, row["seq"])
                     seq, count = row["seq"], count + 1
             for (name, _), state in states.items():
-                await _upsert(uow.conn, PROJECTIONS_BY_NAME[name], state)
+                await _upsert(conn, PROJECTIONS_BY_NAME[name], state)
         return count

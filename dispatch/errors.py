@@ -23,6 +23,18 @@ class Forbidden(DomainError):
 class Unavailable(DomainError):
     """A part the answer depends on is not ready or reachable (→ 503), e.g. the road graph still loading."""
 
+    retry_after_s: float | None = None  # when set, the 503 carries Retry-After (whole seconds, rounded up)
+
+
+class StoreBusy(Unavailable):
+    """The event log could not be written within the configured wait (its append lock is held too long by
+    someone else). Nothing was written; the same request (same idempotency key) may be retried after
+    `retry_after_s` seconds (→ 503 with Retry-After)."""
+
+    def __init__(self, message: str, retry_after_s: float):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
 
 @dataclass(frozen=True)
 class FieldError:

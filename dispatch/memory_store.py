@@ -24,6 +24,7 @@ class MemoryUnitOfWork:
         self.events: list[StoredEvent] = []
         self.idempotency = dict(store.idempotency)
         self.next_id = store.next_id
+        self.last_seq = 0  # set at commit (see dispatch.ports.UnitOfWork)
 
     async def next_incident_id(self) -> int:
         self.next_id += 1
@@ -36,7 +37,7 @@ class MemoryUnitOfWork:
     async def get(self, projection: str, key: Any, *, lock: bool = False) -> Any | None:
         return copy.deepcopy(self.rows[projection].get(key))
 
-    async def append(self, event: Event) -> int:
+    async def append(self, event: Event) -> None:
         seq = self.store.last_seq + len(self.events) + 1
         type_name, payload = encode_event(event)
         self.events.append(StoredEvent(seq, event.stream, type_name, payload, self.actor, event.at))
@@ -45,7 +46,6 @@ class MemoryUnitOfWork:
             if key is not None:
                 state = copy.deepcopy(self.rows[projection.name].get(key))
                 self.rows[projection.name][key] = project(projection, state, event, seq)
-        return seq
 
     async def claim_idempotency(self, scope: str, key: str) -> dict[str, Any] | None:
         return self.idempotency.get((scope, key))
@@ -73,6 +73,7 @@ class MemoryEventStore:
             yield uow
             self.rows, self.idempotency, self.next_id = uow.rows, uow.idempotency, uow.next_id
             self.log.extend(uow.events)
+            uow.last_seq = uow.events[-1].seq if uow.events else 0
 
     async def run(self, actor: str, body, *, known=()):
         async with self.unit_of_work(actor) as uow:

@@ -23,10 +23,22 @@ class StoredEvent(msgspec.Struct, frozen=True):
 
 
 class UnitOfWork(Protocol):
-    """One transaction: what it read cannot change before it commits (rows locked when asked, or checked at
-    commit in a `run` unit); appends update projections; all or nothing."""
+    """One transaction against the event log: all or nothing. The one contract of every store's units
+    (db/event_store.py optimistic and serialised, dispatch/memory_store.py):
+
+    - `get` returns a row as this unit sees it (its own appends included) as a fresh copy; what the unit read
+      cannot change before it commits (the row is locked, or its version is checked at commit and the unit runs
+      again in a `run`).
+    - `append` folds the event into every projection it touches and returns nothing: seqs are drawn when the
+      unit commits. Afterwards `last_seq` is the unit's last event's seq (0 if it appended nothing) and every
+      state `get` returned for a row the unit wrote carries that row's final `last_seq`.
+    - `claim_idempotency` / `remember`: the first result stored under a key, or None after claiming it.
+    - Only a serialised unit (`EventStore.unit_of_work`) may read other tables through its connection; its
+      appends are written at commit, so read them back through `get`, never through the connection.
+    """
 
     actor: str
+    last_seq: int
 
     async def next_incident_id(self) -> int: ...
 
@@ -34,31 +46,36 @@ class UnitOfWork(Protocol):
 
     async def get(self, projection: str, key: Any, *, lock: bool = False) -> Any | None: ...
 
-    async def append(self, event: Event) -> int:
-        """Store the event, fold it into every projection it touches; returns its seq (0 in a `run` unit,
-        whose seqs are drawn at commit: states read back from it are stamped then)."""
+    async def append(self, event: Event) -> None:
+        """Record the event and fold it into every projection it touches; written when the unit commits."""
         ...
 
     async def claim_idempotency(self, scope: str, key: str) -> dict[str, Any] | None:
-        """Return the first result stored under (scope, key), or None after claiming it for this transaction.
+        """Return the first result stored under (scope, key), or None after claiming it for this unit.
 
-        A concurrent claimer of the same key waits until this transaction ends.
+        Two units claiming the same free key never both commit: the second waits (serialised) or runs again
+        (optimistic) and then sees the first one's result.
         """
         ...
 
-    async def remember(self, scope: str, key: str, result: dict[str, Any]) -> None: ...
+    async def remember(self, scope: str, key: str, result: dict[str, Any]) -> None:
+        """Store `result` under (scope, key), claimed by this unit or an earlier one; written at commit."""
+        ...
 
 
 class EventStore(Protocol):
     def unit_of_work(self, actor: str) -> AbstractAsyncContextManager[UnitOfWork]:
-        """A unit of work that may read other tables through its connection: serialised with all others."""
+        """A serialised unit of work, committed when the block ends, that may read other tables through its
+        connection: serialised with all others. Raises StoreBusy (nothing written) when the event log cannot
+        be written within the configured wait."""
         ...
 
     async def run(self, actor: str, body: Callable[[UnitOfWork], Awaitable[Any]], *,
                   known: tuple[tuple[str, Any], ...] = ()) -> Any:
         """`body(uow)` as one unit of work that takes no lock while it runs (the hot paths). The body may run
-        more than once (a conflicting write elsewhere), so it only reads, decides and appends through `uow`.
-        `known`: (projection, state) pairs just read by the caller, which the unit may use as its own reads."""
+        more than once (a conflicting write elsewhere, a busy log), so it only reads, decides and appends
+        through `uow`. `known`: (projection, state) pairs just read by the caller, which the unit may use as
+        its own reads. Raises StoreBusy (nothing written) when the log stays busy."""
         ...
 
     async def get(self, projection: str, key: Any) -> Any | None: ...

@@ -104,7 +104,6 @@ class Lab:
         async with self.pool() as pool:
             await migrate(pool)
             store = PostgresEventStore(pool)
-            await store.ensure_projection_tables()
             await demo.seed(store)
             return sorted(u.id for u in await store.list("units"))
 

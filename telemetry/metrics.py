@@ -14,6 +14,13 @@ APPEND_LOCK_HELD = Histogram("ems_append_lock_held_seconds", "Append lock held, 
 COMMIT_SECONDS = Histogram("ems_commit_seconds", "The one commit statement of a lock-free unit of work (waits included)",
                            buckets=_FINE_BUCKETS)
 COMMIT_CONFLICTS = Counter("ems_commit_conflicts_total", "Optimistic units of work run again after a write conflict")
+UNITS_SERIALISED = Counter("ems_units_serialised_total",
+                           "Lock-free units of work that kept conflicting and ran once more under the append lock")
+APPEND_LOCK_TIMEOUTS = Counter("ems_append_lock_timeouts_total",
+                               "Waits for the append lock given up after EMS_APPEND_LOCK_TIMEOUT_S", ["unit"])
+STORE_BUSY_SECONDS = Histogram("ems_store_busy_seconds", "Time a unit of work lost to append-lock timeouts (waits"
+                               " and backoff) before it committed or was refused with 503",
+                               buckets=(0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30))
 FEED_LAG = Histogram("ems_event_feed_lag_seconds", "Event time to hand-over by this process's event feed",
                      buckets=_FINE_BUCKETS)
 RELAY_LAG = Gauge("ems_relay_lag_events", "Committed events not yet published to Redis")

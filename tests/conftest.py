@@ -56,7 +56,6 @@ async def database_url(pg_admin_url):
     url = urlunsplit(urlsplit(pg_admin_url)._replace(path=f"/{name}"))
     pool = await create_pool(url, min_size=1, max_size=2)
     await migrate(pool)
-    await PostgresEventStore(pool).ensure_projection_tables()
     await pool.close()
     yield url
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

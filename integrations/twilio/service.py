@@ -178,9 +178,9 @@ class TwilioChannel:
             raise Conflict(f"incident {incident_id} has no caller phone number to text")
         sid = await self.notifier.send_sms(phones[-1], text, incident_id=incident_id, purpose="dispatcher_reply")
         async with self.ctx.store.unit_of_work(actor) as uow:
-            seq = await uow.append(SmsSent(at=self.ctx.clock.now(), incident_id=incident_id, message_sid=sid,
-                                           phone=phones[-1], body=text))
-        return {"incident_id": incident_id, "message_sid": sid, "seq": seq, "status": "queued"}
+            await uow.append(SmsSent(at=self.ctx.clock.now(), incident_id=incident_id, message_sid=sid,
+                                     phone=phones[-1], body=text))
+        return {"incident_id": incident_id, "message_sid": sid, "seq": uow.last_seq, "status": "queued"}
 
     async def thread(self, incident_id: int) -> dict[str, Any]:
         if await self.ctx.store.get("incidents", incident_id) is None:

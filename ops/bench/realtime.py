@@ -49,7 +49,6 @@ async def prepare(database_url: str, units: int, dispatchers: int, hospitals: in
     pool = await create_pool(database_url, min_size=1, max_size=4)
     await migrate(pool)
     store = PostgresEventStore(pool)
-    await store.ensure_projection_tables()
     rng = random.Random(1669)
     async with store.unit_of_work("bench") as uow:
         for i in range(units):

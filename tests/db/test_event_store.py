@@ -14,7 +14,8 @@ def reported(incident_id: int, **kw) -> IncidentReported:
 async def test_append_updates_projection_in_same_transaction(store):
     async with store.unit_of_work("test") as uow:
         incident_id = await uow.next_incident_id()
-        seq = await uow.append(reported(incident_id, location=LatLon(13.36, 100.98)))
+        await uow.append(reported(incident_id, location=LatLon(13.36, 100.98)))
+    seq = uow.last_seq  # drawn at commit
     incident = await store.get("incidents", incident_id)
     assert incident.status is IncidentStatus.RECEIVED
     assert incident.last_seq == seq
@@ -114,10 +115,12 @@ async def test_a_unit_of_work_reads_its_own_writes(store):
     async with store.unit_of_work("test") as uow:
         incident_id = await uow.next_incident_id()
         assert await uow.get("incidents", incident_id) is None
-        seq = await uow.append(reported(incident_id, chief_complaint="chest pain"))
+        assert await uow.append(reported(incident_id, chief_complaint="chest pain")) is None  # seq drawn at commit
         mine = await uow.get("incidents", incident_id, lock=True)
-        assert mine.chief_complaint == "chest pain" and mine.last_seq == seq
+        assert mine.chief_complaint == "chest pain"
         mine.chief_complaint = "changed by the caller only"
         assert (await uow.get("incidents", incident_id)).chief_complaint == "chest pain"
+    seq = uow.last_seq
+    assert seq > 0 and mine.last_seq == seq  # the state handed out is stamped with the committed seq
     stored = await store.get("incidents", incident_id)
     assert stored.chief_complaint == "chest pain" and stored.last_seq == seq

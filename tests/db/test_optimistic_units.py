@@ -4,10 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from db.event_store import OptimisticUnitOfWork
 from dispatch.events import CallersAdded, IncidentReported
 from dispatch.model import Caller, Channel
-from telemetry.metrics import COMMIT_CONFLICTS
+from telemetry.metrics import COMMIT_CONFLICTS, UNITS_SERIALISED
 
 
 def reported(incident_id: int, **kw) -> IncidentReported:
@@ -30,7 +29,7 @@ async def new_incident(store) -> int:
 async def test_states_read_back_carry_the_seq_drawn_at_commit(store):
     async def work(uow):
         incident_id = await uow.next_incident_id()
-        assert await uow.append(reported(incident_id, chief_complaint="chest pain")) == 0  # not known yet
+        assert await uow.append(reported(incident_id, chief_complaint="chest pain")) is None  # seq not known yet
         await uow.append(add_caller(incident_id, 1))
         return await uow.get("incidents", incident_id)
 
@@ -97,7 +96,7 @@ async def test_a_row_changed_by_a_serialised_unit_is_read_again(store):
     runs = []
 
     async def work(uow):
-        runs.append(type(uow))
+        runs.append(uow.serialised)
         await uow.get("incidents", incident_id)
         if len(runs) == 1:  # someone else changes the row after we read it
             async with store.unit_of_work("other") as other:
@@ -105,22 +104,24 @@ async def test_a_row_changed_by_a_serialised_unit_is_read_again(store):
         await uow.append(add_caller(incident_id, 2))
 
     await store.run("test", work)
-    assert runs == [OptimisticUnitOfWork, OptimisticUnitOfWork]
+    assert runs == [False, False]  # both optimistic
     assert len((await store.get("incidents", incident_id)).callers) == 2
 
 
 async def test_a_unit_that_always_conflicts_finally_runs_under_the_lock(store):
     incident_id = await new_incident(store)
     runs = []
+    serialised_before = UNITS_SERIALISED._value.get()
 
     async def work(uow):
-        runs.append(type(uow).__name__)
+        runs.append("serialised" if uow.serialised else "optimistic")
         await uow.get("incidents", incident_id)
-        if isinstance(uow, OptimisticUnitOfWork):
+        if not uow.serialised:
             async with store.unit_of_work("other") as other:
                 await other.append(add_caller(incident_id, len(runs)))
         await uow.append(add_caller(incident_id, 99))
 
     await store.run("test", work, attempts=3)
-    assert runs == ["OptimisticUnitOfWork"] * 3 + ["PgUnitOfWork"]
+    assert runs == ["optimistic"] * 3 + ["serialised"]
+    assert UNITS_SERIALISED._value.get() == serialised_before + 1  # the switch-over is counted
     assert len((await store.get("incidents", incident_id)).callers) == 4
