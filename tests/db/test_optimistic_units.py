@@ -1,5 +1,6 @@
 """`PostgresEventStore.run`: units of work that hold no lock while they run and commit in one statement."""
 import asyncio
+import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -108,7 +109,7 @@ async def test_a_row_changed_by_a_serialised_unit_is_read_again(store):
     assert len((await store.get("incidents", incident_id)).callers) == 2
 
 
-async def test_a_unit_that_always_conflicts_finally_runs_under_the_lock(store):
+async def test_a_unit_that_always_conflicts_finally_runs_under_the_lock(store, caplog):
     incident_id = await new_incident(store)
     runs = []
     serialised_before = UNITS_SERIALISED._value.get()
@@ -121,7 +122,9 @@ async def test_a_unit_that_always_conflicts_finally_runs_under_the_lock(store):
                 await other.append(add_caller(incident_id, len(runs)))
         await uow.append(add_caller(incident_id, 99))
 
-    await store.run("test", work, attempts=3)
+    with caplog.at_level(logging.WARNING, logger="ems.store"):
+        await store.run("test", work, attempts=3)
     assert runs == ["optimistic"] * 3 + ["serialised"]
+    assert [r.getMessage() for r in caplog.records] == ["unit of work serialised after repeated write conflicts"]
     assert UNITS_SERIALISED._value.get() == serialised_before + 1  # the switch-over is counted
     assert len((await store.get("incidents", incident_id)).callers) == 4
