@@ -79,13 +79,6 @@ def _doc(state: Any) -> dict:
     return msgspec.to_builtins(state, str_keys=True)
 
 
-# Prefixed to a statement so the append lock is taken before anything else it does (idempotent when held), and
-# waited for at most $2 (a PostgreSQL interval such as '2000ms', kept for the rest of the transaction).
-# Parameters: $1 the lock key, $2 the bound; the statement's own parameters start at $3.
-_WITH_APPEND_LOCK = ("WITH bound AS MATERIALIZED (SELECT set_config('lock_timeout', $2, true)),"
-                     " append_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock($1) FROM bound) ")
-
-
 class WriteConflict(Exception):
     """A row an optimistic unit of work read changed before it could commit; run the unit again."""
 
@@ -113,14 +106,14 @@ class PgUnitOfWork:
         self._handed_out: list[tuple[Row, Any]] = []  # states of written rows given to the caller
 
     # -- reads -------------------------------------------------------------------------------------------------
-    async def _locked_fetchval(self, sql: str, *args: Any) -> Any:
-        """`sql` (written after `_WITH_APPEND_LOCK`, own parameters from $3) under the append lock; the first
-        such statement of the unit is timed. Raises asyncpg.LockNotAvailableError when the bound is exceeded."""
-        args = (APPEND_LOCK, f"{self._lock_timeout_ms}ms", *args)
+    async def _locked_read(self, *args: Any) -> Any:
+        """`ems_locked_read` (migration 0014): take the append lock, then read in a snapshot taken after it.
+        The first such read of the unit is timed. Raises asyncpg.LockNotAvailableError past the bound."""
+        sql = "SELECT ems_locked_read($1, $2, $3, $4, $5, $6, $7)"
         if self.lock_taken_at is not None:
-            return await self.conn.fetchval(_WITH_APPEND_LOCK + sql, *args)
+            return await self.conn.fetchval(sql, APPEND_LOCK, self._lock_timeout_ms, *args)
         started = time.perf_counter()
-        value = await self.conn.fetchval(_WITH_APPEND_LOCK + sql, *args)
+        value = await self.conn.fetchval(sql, APPEND_LOCK, self._lock_timeout_ms, *args)
         self.lock_taken_at = time.perf_counter()
         APPEND_LOCK_WAIT.observe(self.lock_taken_at - started)
         return value
@@ -129,9 +122,7 @@ class PgUnitOfWork:
         """Read the row into `_rows` (one round trip): under the append lock (and a row lock if asked) when
         serialised, else unlocked with its version noted."""
         if self.serialised:
-            suffix = " FOR UPDATE" if lock else ""
-            self._rows[(p.name, key)] = await self._locked_fetchval(
-                f"SELECT (SELECT doc FROM {p.name} WHERE id = $3{suffix}) FROM append_lock", key)
+            self._rows[(p.name, key)] = await self._locked_read(p.name, str(key), lock, None, None)
             return
         row = await self.conn.fetchrow(f"SELECT doc, last_seq FROM {p.name} WHERE id = $1", key)
         self._note_read((p.name, key), None if row is None else row["doc"], 0 if row is None else row["last_seq"])
@@ -189,9 +180,7 @@ class PgUnitOfWork:
         if (scope, key) in self._claims:
             return self._claims[(scope, key)][0]
         if self.serialised:
-            found = await self._locked_fetchval(
-                "SELECT (SELECT jsonb_build_object('result', result) FROM idempotency WHERE scope = $3 AND key = $4)"
-                " FROM append_lock", scope, key)
+            found = await self._locked_read(None, None, False, scope, key)
         else:
             row = await self.conn.fetchrow("SELECT result FROM idempotency WHERE scope = $1 AND key = $2", scope, key)
             found = None if row is None else {"result": row["result"]}
@@ -413,9 +402,9 @@ class PostgresEventStore:
 
         Holds the append lock throughout (no appends meanwhile); StoreBusy if it cannot be had within the bound."""
         async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT set_config('lock_timeout', $1, true)", f"{round(self.lock_timeout_s * 1000)}ms")
             try:
-                await conn.execute(f"{_WITH_APPEND_LOCK}SELECT 1 FROM append_lock", APPEND_LOCK,
-                                   f"{round(self.lock_timeout_s * 1000)}ms")
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
             except asyncpg.LockNotAvailableError:
                 APPEND_LOCK_TIMEOUTS.labels("serialised").inc()
                 raise self._refused("system:rebuild", "serialised", 1, self.lock_timeout_s) from None

@@ -1,3 +1,5 @@
+-- The statements of a unit of work that need the append lock (db/event_store.py, PgUnitOfWork).
+--
 -- Commit a unit of work in one statement (db/event_store.py, PgUnitOfWork.commit), from one JSON document with
 -- named fields instead of 0012's nineteen positional arrays:
 --   {"lock_key": 123, "lock_timeout_ms": 2000, "actor": "dispatcher:d1",
@@ -63,4 +65,27 @@ BEGIN
             USING (item->>'is_open')::boolean, seq, item->'doc';
     END LOOP;
     RETURN seqs;
+END $$;
+
+-- A serialised unit's read of one projection row (its document, or NULL when absent), or with row_table NULL of
+-- one idempotency entry ({"result": …}, or NULL when the key is free), after taking the append lock (waited for
+-- at most lock_timeout_ms, kept for the rest of the transaction). One round trip, and the read runs in a
+-- snapshot taken after the lock is held: a plain statement that waits for the lock would read as of before the
+-- wait and miss what the previous holder committed. VOLATILE for that reason.
+CREATE FUNCTION ems_locked_read(lock_key bigint, lock_timeout_ms int, row_table text, row_id text,
+                                for_update boolean, claim_scope text, claim_key text)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    found jsonb;
+BEGIN
+    PERFORM set_config('lock_timeout', lock_timeout_ms || 'ms', true);
+    PERFORM pg_advisory_xact_lock(lock_key);
+    IF row_table IS NULL THEN
+        SELECT jsonb_build_object('result', result) INTO found FROM idempotency
+            WHERE scope = claim_scope AND key = claim_key;
+    ELSE
+        EXECUTE format('SELECT doc FROM %I WHERE id = %L', row_table, row_id)
+            || CASE WHEN for_update THEN ' FOR UPDATE' ELSE '' END INTO found;
+    END IF;
+    RETURN found;
 END $$;
