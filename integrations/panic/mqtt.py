@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import aiomqtt
 
-from dispatch.errors import DomainError
+from dispatch.errors import DomainError, Unavailable
 
 log = logging.getLogger("ems.mqtt")
 
@@ -112,9 +112,9 @@ class MqttListener:
                 await self.panic.press(device_id, payload, via="mqtt")
                 self._failures.pop(key, None)  # stored at last: forget its failed rounds
                 return
-            except DomainError:
-                raise
             except Exception as exc:
+                if isinstance(exc, DomainError) and not isinstance(exc, Unavailable):
+                    raise  # bad data or an unknown device: a retry cannot help (StoreBusy, Unavailable, can)
                 failure = exc
                 if delay_s is None:
                     break

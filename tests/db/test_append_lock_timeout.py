@@ -12,9 +12,11 @@ from db.event_store import APPEND_LOCK, PostgresEventStore
 from dispatch.errors import StoreBusy
 from dispatch.events import IncidentReported
 from dispatch.model import Channel
+from integrations.panic import mqtt as panic_mqtt
 from server import Server
 from telemetry.metrics import APPEND_LOCK_TIMEOUTS, STORE_BUSY_SECONDS
-from tests.conftest import GOOD_REPORT, make_user, reset_state, server_config, wait_until
+from tests.conftest import GOOD_REPORT, Api, make_user, reset_state, server_config, wait_until
+from tests.integrations.conftest import reset_integrations
 
 BOUND_S = 0.3  # the store's lock timeout in these tests
 NO_HANG_S = 20  # far above what a bounded write may take (2 tries x 0.3 s + backoff), far below "hangs"
@@ -131,6 +133,34 @@ async def test_intake_answers_503_with_retry_after_and_the_retry_creates_the_inc
         created, repeated = await report(), await report()
         assert (created.code, repeated.code) == (201, 200)
         assert len(await running.ctx.store.list("incidents")) == 1
+    finally:
+        await holder.close()
+        await running.stop()
+
+
+async def test_a_panic_press_over_mqtt_is_left_for_redelivery_not_dropped(database_url, redis_url, monkeypatch):
+    monkeypatch.setattr(panic_mqtt, "PRESS_RETRY_DELAYS_S", (0.05,))
+    await reset_integrations(database_url, redis_url)
+    running = Server(server_config(database_url, redis_url, append_lock_timeout_s=BOUND_S))
+    await running.start()
+    holder = await asyncpg.connect(database_url)
+    try:
+        api = Api(f"http://127.0.0.1:{running.config.port}", await make_user(running.ctx.pool, "disp-mqtt", "dispatcher"))
+        status, device = await api.post("/api/v1/devices", {
+            "id": "PB-LOCK", "person": "Somsri", "location": {"lat": 13.3611, "lon": 100.9847}})
+        assert status == 201, device
+        listener = running.integrations.mqtt
+        raw = b'{"message_id": "press-while-stuck"}'
+
+        await holder.execute("SELECT pg_advisory_lock($1)", APPEND_LOCK)
+        with pytest.raises(panic_mqtt.Redeliver):  # not acknowledged: the broker delivers it again
+            await asyncio.wait_for(listener.handle("ems/panic/PB-LOCK/press", raw), NO_HANG_S)
+        assert await running.ctx.store.list("incidents") == []
+
+        await holder.execute("SELECT pg_advisory_unlock_all()")
+        await listener.handle("ems/panic/PB-LOCK/press", raw)  # the redelivery
+        [incident] = await running.ctx.store.list("incidents")
+        assert incident.channel.value == "panic_button"
     finally:
         await holder.close()
         await running.stop()
