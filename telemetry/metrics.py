@@ -11,7 +11,7 @@ _FINE_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 
 APPEND_LOCK_WAIT = Histogram("ems_append_lock_wait_seconds", "Wait for the global append lock", buckets=_FINE_BUCKETS)
 APPEND_LOCK_HELD = Histogram("ems_append_lock_held_seconds", "Append lock held, first locked statement to commit",
                              buckets=_FINE_BUCKETS)
-COMMIT_SECONDS = Histogram("ems_commit_seconds", "The one commit statement of a lock-free unit of work (waits included)",
+COMMIT_SECONDS = Histogram("ems_commit_seconds", "The one commit statement of a unit of work (waits included)",
                            buckets=_FINE_BUCKETS)
 COMMIT_CONFLICTS = Counter("ems_commit_conflicts_total", "Optimistic units of work run again after a write conflict")
 UNITS_SERIALISED = Counter("ems_units_serialised_total",
