@@ -15,7 +15,7 @@ from dispatch.model import Channel
 from integrations.panic import mqtt as panic_mqtt
 from server import Server
 from telemetry.metrics import APPEND_LOCK_TIMEOUTS, STORE_BUSY_SECONDS
-from tests.conftest import GOOD_REPORT, Api, make_user, reset_state, server_config, wait_until
+from tests.conftest import GOOD_REPORT, Api, make_user, server_config, wait_until
 from tests.integrations.conftest import reset_integrations
 
 BOUND_S = 0.3  # the store's lock timeout in these tests
@@ -106,61 +106,75 @@ async def test_a_unit_waiting_out_a_short_stall_commits_on_its_next_try(pool, st
     assert busy_count() == busy_before + 1  # the delay it suffered is recorded
 
 
-async def test_intake_answers_503_with_retry_after_and_the_retry_creates_the_incident_once(database_url, redis_url):
-    await reset_state(database_url, redis_url)
-    running = Server(server_config(database_url, redis_url, append_lock_timeout_s=BOUND_S))
-    await running.start()
-    holder = await asyncpg.connect(database_url)
-    try:
-        token = await make_user(running.ctx.pool, "disp-lock", "dispatcher")
-        http = tornado.httpclient.AsyncHTTPClient()
+class StuckLockServer:
+    """An in-process server with a short lock bound, and a second connection that can hold the append lock."""
 
-        async def report():
-            return await http.fetch(
-                f"http://127.0.0.1:{running.config.port}/api/v1/incidents", method="POST", raise_error=False,
-                body=tornado.escape.json_encode(GOOD_REPORT), request_timeout=NO_HANG_S,
-                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
-                         "Idempotency-Key": "call-while-stuck"})
+    def __init__(self, running: Server, holder: asyncpg.Connection):
+        self.running, self.holder = running, holder
 
-        await holder.execute("SELECT pg_advisory_lock($1)", APPEND_LOCK)
-        refused = await report()
-        assert refused.code == 503
-        assert int(refused.headers["Retry-After"]) >= 1
-        assert "retry" in tornado.escape.json_decode(refused.body)["error"]["message"]
-        assert await running.ctx.store.list("incidents") == []
+    async def hold(self) -> None:
+        await self.holder.execute("SELECT pg_advisory_lock($1)", APPEND_LOCK)
 
-        await holder.execute("SELECT pg_advisory_unlock_all()")
-        created, repeated = await report(), await report()
-        assert (created.code, repeated.code) == (201, 200)
-        assert len(await running.ctx.store.list("incidents")) == 1
-    finally:
-        await holder.close()
-        await running.stop()
+    async def release(self) -> None:
+        await self.holder.execute("SELECT pg_advisory_unlock_all()")
+
+    async def dispatcher(self, user_id: str) -> Api:
+        token = await make_user(self.running.ctx.pool, user_id, "dispatcher")
+        return Api(f"http://127.0.0.1:{self.running.config.port}", token)
 
 
-async def test_a_panic_press_over_mqtt_is_left_for_redelivery_not_dropped(database_url, redis_url, monkeypatch):
-    monkeypatch.setattr(panic_mqtt, "PRESS_RETRY_DELAYS_S", (0.05,))
+@pytest.fixture
+async def stuck_server(database_url, redis_url):
     await reset_integrations(database_url, redis_url)
     running = Server(server_config(database_url, redis_url, append_lock_timeout_s=BOUND_S))
     await running.start()
     holder = await asyncpg.connect(database_url)
     try:
-        api = Api(f"http://127.0.0.1:{running.config.port}", await make_user(running.ctx.pool, "disp-mqtt", "dispatcher"))
-        status, device = await api.post("/api/v1/devices", {
-            "id": "PB-LOCK", "person": "Somsri", "location": {"lat": 13.3611, "lon": 100.9847}})
-        assert status == 201, device
-        listener = running.integrations.mqtt
-        raw = b'{"message_id": "press-while-stuck"}'
-
-        await holder.execute("SELECT pg_advisory_lock($1)", APPEND_LOCK)
-        with pytest.raises(panic_mqtt.Redeliver):  # not acknowledged: the broker delivers it again
-            await asyncio.wait_for(listener.handle("ems/panic/PB-LOCK/press", raw), NO_HANG_S)
-        assert await running.ctx.store.list("incidents") == []
-
-        await holder.execute("SELECT pg_advisory_unlock_all()")
-        await listener.handle("ems/panic/PB-LOCK/press", raw)  # the redelivery
-        [incident] = await running.ctx.store.list("incidents")
-        assert incident.channel.value == "panic_button"
+        yield StuckLockServer(running, holder)
     finally:
         await holder.close()
         await running.stop()
+
+
+async def test_intake_answers_503_with_retry_after_and_the_retry_creates_the_incident_once(stuck_server):
+    api = await stuck_server.dispatcher("disp-lock")
+    http = tornado.httpclient.AsyncHTTPClient()
+
+    async def report():  # the raw client: the test needs the Retry-After header
+        return await http.fetch(
+            f"{api.base_url}/api/v1/incidents", method="POST", raise_error=False, request_timeout=NO_HANG_S,
+            body=tornado.escape.json_encode(GOOD_REPORT),
+            headers={"Authorization": f"Bearer {api.token}", "Content-Type": "application/json",
+                     "Idempotency-Key": "call-while-stuck"})
+
+    await stuck_server.hold()
+    refused = await report()
+    assert refused.code == 503
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert "retry" in tornado.escape.json_decode(refused.body)["error"]["message"]
+    assert await stuck_server.running.ctx.store.list("incidents") == []
+
+    await stuck_server.release()
+    created, repeated = await report(), await report()
+    assert (created.code, repeated.code) == (201, 200)
+    assert len(await stuck_server.running.ctx.store.list("incidents")) == 1
+
+
+async def test_a_panic_press_over_mqtt_is_left_for_redelivery_not_dropped(stuck_server, monkeypatch):
+    monkeypatch.setattr(panic_mqtt, "PRESS_RETRY_DELAYS_S", (0.05,))
+    api = await stuck_server.dispatcher("disp-mqtt")
+    status, device = await api.post("/api/v1/devices", {
+        "id": "PB-LOCK", "person": "Somsri", "location": {"lat": 13.3611, "lon": 100.9847}})
+    assert status == 201, device
+    listener = stuck_server.running.integrations.mqtt
+    raw = b'{"message_id": "press-while-stuck"}'
+
+    await stuck_server.hold()
+    with pytest.raises(panic_mqtt.Redeliver):  # not acknowledged: the broker delivers it again
+        await asyncio.wait_for(listener.handle("ems/panic/PB-LOCK/press", raw), NO_HANG_S)
+    assert await stuck_server.running.ctx.store.list("incidents") == []
+
+    await stuck_server.release()
+    await listener.handle("ems/panic/PB-LOCK/press", raw)  # the redelivery
+    [incident] = await stuck_server.running.ctx.store.list("incidents")
+    assert incident.channel.value == "panic_button"
