@@ -160,6 +160,7 @@ class DestinationChosen(Event, frozen=True):
     hospital_id: str
     unit_id: str | None = None
     eta_s: float | None = None
+    eta_source: str | None = None  # "road", or "straight_line" outside road coverage; None in older events
 
 
 class HospitalAlerted(Event, frozen=True):
@@ -171,6 +172,7 @@ class HospitalAlerted(Event, frozen=True):
     colour: str | None = None
     code: str | None = None
     summary: str | None = None
+    eta_source: str | None = None  # "road", or "straight_line" outside road coverage; None in older events
 
 
 class InboundAcknowledged(Event, frozen=True):

@@ -129,6 +129,7 @@ def _incident_destination(incident: Incident, e: DestinationChosen) -> Incident:
         incident.hospital_acknowledged_at = None  # a new hospital has not seen the alert yet
     incident.destination_hospital_id = e.hospital_id
     incident.destination_eta_s = e.eta_s
+    incident.destination_eta_source = e.eta_source
     return incident
 
 
@@ -262,3 +263,4 @@ from dispatch import access as _access  # noqa: E402,F401
 from dispatch import roads as _roads  # noqa: E402,F401
 from dispatch import moveup as _moveup  # noqa: E402,F401
 from dispatch import vitals as _vitals  # noqa: E402,F401
+from dispatch import road_coverage as _road_coverage  # noqa: E402,F401
