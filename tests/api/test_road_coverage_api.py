@@ -24,6 +24,14 @@ async def report(api: Api, location: dict) -> dict:
     return incident
 
 
+def assert_labelled_straight_line(entry: dict) -> None:
+    """A ranked entry (unit or hospital) whose ETA is a straight-line estimate, saying so in both languages."""
+    assert entry["outside_coverage"] is True and entry["eta_source"] == "straight_line"
+    assert entry["snap_distance_m"] > 20_000
+    assert "straight-line estimate" in entry["why_en"] and "outside road coverage" in entry["why_en"]
+    assert "ประมาณจากระยะเส้นตรง" in entry["why_th"] and "นอกพื้นที่ข้อมูลถนน" in entry["why_th"]
+
+
 async def events_of(server, event_type: str) -> list:
     return [e for e in await server.ctx.store.events_since(0, limit=5000) if e.type == event_type]
 
@@ -35,11 +43,8 @@ async def test_recommendations_outside_the_road_graph_are_flagged_and_labelled(c
     status, body = await dispatcher.get(f"/api/v1/incidents/{incident['id']}/recommendations")
     assert status == 200 and body["recommendations"]
     for rec in body["recommendations"]:
-        assert rec["outside_coverage"] is True and rec["eta_source"] == "straight_line"
-        assert rec["snap_distance_m"] > 20_000
+        assert_labelled_straight_line(rec)
         assert rec["eta_s"] > 45 * 60  # the graph's edge gave "0.5 min" (Laem Chabang) and "10.3 min" (Pattaya)
-        assert "straight-line estimate" in rec["why_en"] and "outside road coverage" in rec["why_en"]
-        assert "ประมาณจากระยะเส้นตรง" in rec["why_th"] and "นอกพื้นที่ข้อมูลถนน" in rec["why_th"]
     scores = [r["score_s"] for r in body["recommendations"]]
     assert scores == sorted(scores)  # still ranked, by the estimate
 
@@ -117,8 +122,7 @@ async def test_hospital_destinations_and_the_inbound_eta_say_when_they_are_strai
     status, body = await dispatcher.get(f"/api/v1/incidents/{incident['id']}/destinations")
     assert status == 200 and body["destinations"]
     for option in body["destinations"]:
-        assert option["outside_coverage"] is True and option["eta_source"] == "straight_line"
-        assert "straight-line estimate" in option["why_en"] and "เส้นตรง" in option["why_th"]
+        assert_labelled_straight_line(option)
     chosen = body["destinations"][0]["hospital_id"]
     assert (await dispatcher.post(f"/api/v1/incidents/{incident['id']}/destinations", {"hospital_id": chosen}))[0] == 200
     board = Api(base, await make_user(server.ctx.pool, "ed-coverage", "hospital", hospital_id=chosen))
