@@ -134,3 +134,32 @@ async def test_hospital_destinations_and_the_inbound_eta_say_when_they_are_strai
     city_incident = await report(dispatcher, CITY)
     _, city_body = await dispatcher.get(f"/api/v1/incidents/{city_incident['id']}/destinations")
     assert all(o["eta_source"] == "road" and not o["outside_coverage"] for o in city_body["destinations"])
+
+
+async def test_the_openapi_document_describes_these_answers(city):
+    """The coverage fields are documented (item 13), and the real answers match the documented schemas."""
+    import jsonschema_rs  # schemathesis's own validator, installed with the test extra
+
+    server, dispatcher, base = city
+    _, document = await dispatcher.get("/api/v1/openapi.json")
+
+    def check(schema_name: str, value) -> None:
+        schema = {"$ref": f"#/components/schemas/{schema_name}", "components": document["components"]}
+        assert jsonschema_rs.Draft202012Validator(schema).is_valid(value), (schema_name, value)
+
+    for name in ("Recommendation", "DestinationOption", "Route"):
+        assert {"outside_coverage", "eta_source", "snap_distance_m"} <= set(document["components"]["schemas"][name]["required"])
+    incident = await report(dispatcher, PATTAYA)
+    _, recs = await dispatcher.get(f"/api/v1/incidents/{incident['id']}/recommendations")
+    _, options = await dispatcher.get(f"/api/v1/incidents/{incident['id']}/destinations")
+    for rec in recs["recommendations"]:
+        check("Recommendation", rec)
+    for option in options["destinations"]:
+        check("DestinationOption", option)
+    for query in (f"from_lat=13.34&from_lon=100.97&to_lat={PATTAYA['lat']}&to_lon={PATTAYA['lon']}",
+                  f"from_lat=13.34&from_lon=100.97&to_lat={CITY['lat']}&to_lon={CITY['lon']}"):
+        check("Route", (await dispatcher.get(f"/api/v1/route?{query}"))[1])
+    chosen = options["destinations"][0]["hospital_id"]
+    await dispatcher.post(f"/api/v1/incidents/{incident['id']}/destinations", {"hospital_id": chosen})
+    _, inbound = await dispatcher.get(f"/api/v1/hospitals/{chosen}/inbound")
+    check("InboundPatient", inbound["inbound"][0])
