@@ -61,6 +61,8 @@ SCHEMAS: dict[str, Any] = {
             "ack_due_at": {"type": "string", "format": "date-time"},
             "acknowledged_at": {"type": ["string", "null"], "format": "date-time"},
             "eta_s": {"type": ["number", "null"]}, "distance_m": {"type": ["number", "null"]},
+            "eta_source": {"type": ["string", "null"], "enum": ["road", "straight_line", None],
+                           "description": "straight_line: the incident or unit is outside road coverage"},
             "escalations": {"type": "array", "items": {"type": "string"}, "description": "ladder steps taken, in order"},
         },
     },

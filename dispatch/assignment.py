@@ -70,7 +70,8 @@ class AssignmentService:
             await uow.append(UnitAssigned(
                 at=now, assignment_id=assignment_id, incident_id=incident_id, unit_id=unit_id,
                 ack_due_at=now + timedelta(seconds=self.policy.ack_timeout_s(incident)),
-                eta_s=eta.eta_s if eta else None, distance_m=eta.distance_m if eta else None, auto=auto))
+                eta_s=eta.eta_s if eta else None, distance_m=eta.distance_m if eta else None, auto=auto,
+                eta_source=eta.eta_source if eta else None))
             return await uow.get("assignments", assignment_id)
 
         return await self.store.run(actor, work, known=(("incidents", incident), ("units", unit)))

@@ -129,6 +129,7 @@ class UnitAssigned(Event, frozen=True):
     eta_s: float | None = None
     distance_m: float | None = None
     auto: bool = False  # made by the auto-dispatch policy, not a dispatcher
+    eta_source: str | None = None  # "road", or "straight_line" outside road coverage; None in older events
 
 
 class AssignmentAcknowledged(Event, frozen=True):

@@ -186,6 +186,7 @@ class Assignment(msgspec.Struct, kw_only=True):
     ack_due_at: datetime
     eta_s: float | None = None
     distance_m: float | None = None
+    eta_source: str | None = None  # "road", or "straight_line" when outside road coverage
     acknowledged_at: datetime | None = None
     escalations: list[str] = []  # ladder steps taken, in order
     last_seq: int = 0

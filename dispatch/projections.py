@@ -192,7 +192,7 @@ def _hospital_capacity(hospital: Hospital, e: HospitalCapacityUpdated) -> Hospit
 def _assignment_created(_: None, e: UnitAssigned) -> Assignment:
     return Assignment(id=e.assignment_id, incident_id=e.incident_id, unit_id=e.unit_id,
                       status=AssignmentStatus.AWAITING_ACK, assigned_at=e.at, ack_due_at=e.ack_due_at,
-                      eta_s=e.eta_s, distance_m=e.distance_m)
+                      eta_s=e.eta_s, distance_m=e.distance_m, eta_source=e.eta_source)
 
 
 @ASSIGNMENTS.on(AssignmentAcknowledged)

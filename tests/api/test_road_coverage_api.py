@@ -163,3 +163,16 @@ async def test_the_openapi_document_describes_these_answers(city):
     await dispatcher.post(f"/api/v1/incidents/{incident['id']}/destinations", {"hospital_id": chosen})
     _, inbound = await dispatcher.get(f"/api/v1/hospitals/{chosen}/inbound")
     check("InboundPatient", inbound["inbound"][0])
+
+
+async def test_a_dispatchers_assignment_outside_coverage_keeps_the_estimate_labelled(city):
+    _, dispatcher, _ = city
+    incident = await report(dispatcher, PATTAYA)
+    status, assignment = await dispatcher.post(f"/api/v1/incidents/{incident['id']}/assignments",
+                                               {"unit_id": "CB-ALS-01"})
+    assert status == 201 and assignment["eta_source"] == "straight_line" and assignment["eta_s"] > 45 * 60
+    _, listed = await dispatcher.get(f"/api/v1/incidents/{incident['id']}/assignments")
+    assert listed["assignments"][0]["eta_source"] == "straight_line"
+    city_incident = await report(dispatcher, CITY)
+    _, road = await dispatcher.post(f"/api/v1/incidents/{city_incident['id']}/assignments", {"unit_id": "CB-ALS-02"})
+    assert road["eta_source"] == "road"
