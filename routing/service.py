@@ -28,8 +28,8 @@ MAJOR_CLASSES = ["motorway", "trunk", "primary", "secondary", "tertiary"]
 
 class RoutingService:
     """Road ETAs and routes on one graph. A pair with an end outside road coverage (farther than
-    `max_snap_distance_m` from the roads) is never routed: it gets the `straight_line`
-    estimate, flagged `outside_coverage` (eta_source "straight_line") with its snap distance."""
+    `max_snap_distance_m` from the roads) is never routed: it gets the `straight_line` estimate, flagged
+    `outside_coverage` (eta_source "straight_line") with its snap distance."""
 
     def __init__(self, graph: RoadGraph, *, executor: ThreadPoolExecutor | None = None, max_eta_s: float = 3600,
                  max_snap_distance_m: float = 500, straight_line: StraightLine | None = None, workers: int = 2):
