@@ -104,7 +104,8 @@ class AssignmentService:
         return None
 
     async def _withhold(self, incident_id: int, option, options) -> None:
-        """Record why auto-dispatch stood back (the console flags the incident); assigns nothing."""
+        """Record why auto-dispatch stood back, for the dispatcher (an incident off the road graph is also flagged
+        `outside_road_coverage`, shown on the console); assigns nothing."""
         # A road answer needs both ends on the network, so one road ETA proves the incident is covered.
         reason = INCIDENT_OUTSIDE if all(o.outside_coverage for o in options) else UNIT_OUTSIDE
         async with self.store.unit_of_work("system:auto-dispatch") as uow:
