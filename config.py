@@ -28,6 +28,18 @@ class Config:
     osm_file: Path = REPO_ROOT / "data" / "osm" / "chonburi_city_roads.osm.pbf"
     speed_factor: float = 1.15  # ambulance speed relative to the car defaults in routing/speeds.py
     max_eta_s: float = 3600.0  # recommendations ignore units farther than this by road
+    # Road coverage (issue #13): a point farther than this from every road of the graph is "outside road coverage":
+    # never snapped to the graph's edge, answered with a labelled straight-line estimate, never auto-dispatched.
+    # 500 m: GPS error, a house set back from its soi and private lanes OSM lacks can put real callers a few
+    # hundred metres from the nearest mapped road; past 500 m the unmapped last stretch (minutes on foot or a farm track)
+    # outweighs the ETA differences between nearby units, so a road ETA would mislead.
+    max_snap_distance_m: float = 500.0
+    # The straight-line estimate outside road coverage: great-circle distance x detour factor at this speed.
+    # 1.4: driving distance averages about 1.4 x the straight line (Boscoe, Henry & Zdeb 2012; 1.2-1.6 by country,
+    # Ballou et al. 2002). 40 km/h: below the graph's usual ambulance speeds (~55 km/h across the city), on purpose:
+    # with no roads known, an optimistic guess would rank an uncertain unit above one whose road ETA is real.
+    straight_line_speed_kmh: float = 40.0
+    straight_line_detour_factor: float = 1.4
     demo: bool = True  # load the Chonburi demo (hospitals, stations, fleet, users) on first start
     service_area: tuple[float, float, float, float] = (12.50, 100.80, 13.62, 101.75)  # min_lat, min_lon, max_lat, max_lon
     max_body_bytes: int = 1_048_576
@@ -64,6 +76,14 @@ class Config:
     hospital_alert_poll_s: float = 0.5  # how often new hospital alerts are looked for in the event log
     app_rate_per_min: int = 60  # default token-bucket rate of a new citizen-app API key
     app_burst: int = 10  # default bucket size of a new citizen-app API key
+
+    def __post_init__(self) -> None:
+        if not self.max_snap_distance_m > 0:
+            raise ConfigError("EMS_MAX_SNAP_DISTANCE_M: must be a positive number of metres")
+        if not self.straight_line_speed_kmh > 0:
+            raise ConfigError("EMS_STRAIGHT_LINE_SPEED_KMH: must be a positive speed in km/h")
+        if not self.straight_line_detour_factor >= 1:
+            raise ConfigError("EMS_STRAIGHT_LINE_DETOUR_FACTOR: must be at least 1 (roads are never shorter)")
 
     @property
     def base_url(self) -> str:

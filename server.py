@@ -44,6 +44,7 @@ from ops.event_loop import install_fast_loop
 from telemetry import logs
 from routing.build import load_graph
 from routing.closures import apply_road_event
+from routing.eta import StraightLine
 from routing.service import RoutingService
 from ws.access import AccessControl
 from ws.avl import Avl
@@ -162,7 +163,9 @@ class Server:
             graph = await asyncio.get_running_loop().run_in_executor(
                 None, lambda: load_graph(config.osm_file, Path(config.var_dir) / "cache",
                                          speed_factor=config.speed_factor, progress=sys.stderr.isatty()))
-            routing = RoutingService(graph, max_eta_s=config.max_eta_s)
+            routing = RoutingService(graph, max_eta_s=config.max_eta_s, max_snap_distance_m=config.max_snap_distance_m,
+                                     straight_line=StraightLine(config.straight_line_speed_kmh,
+                                                                config.straight_line_detour_factor))
             for event in await ctx.store.stream_events("roads"):
                 apply_road_event(routing, event.type, event.payload)
             nodes = graph.usable_nodes()  # demand where the roads are: road density as the population proxy

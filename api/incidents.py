@@ -75,9 +75,15 @@ class InboundHandler(BaseHandler):
         for incident in inbound:
             view = view_for(identity, incident)
             try:
-                view["eta_s"] = await self.ctx.services["destinations"].eta_update(incident.id)
-            except DomainError:
-                view["eta_s"] = incident.destination_eta_s
+                eta = await self.ctx.services["destinations"].eta_update(incident.id)
+            except DomainError:  # e.g. the road graph still loading
+                eta = None
+            if eta is None:  # the ETA given when the hospital was chosen, with its source
+                view.update(eta_s=incident.destination_eta_s, eta_source=incident.destination_eta_source,
+                            outside_coverage=incident.destination_eta_source == "straight_line", snap_distance_m=None)
+            else:
+                view.update(eta_s=eta.eta_s, eta_source=eta.eta_source, outside_coverage=eta.outside_coverage,
+                            snap_distance_m=round(eta.snap_distance_m, 1))
             patients.append(view)
         await self.audit("list", f"hospital:{hospital_id}:inbound", {"count": len(patients)})
         self.send_json({"hospital_id": hospital_id, "inbound": patients})

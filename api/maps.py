@@ -59,7 +59,7 @@ class RouteHandler(RoutingHandler):
             raise Invalid(FieldError(exc.field.replace("origin.", "from_").replace("destination.", "to_"), exc.reason)) from None
         if route is None:
             raise ApiError(404, "no route between these points within the ETA bound")
-        self.send_json(route)
+        self.send_json(route.to_json())  # its own shape: coverage flags and snap distances (msgspec alone would not)
 
 
 class ClosuresHandler(RoutingHandler):

@@ -61,6 +61,8 @@ SCHEMAS: dict[str, Any] = {
             "ack_due_at": {"type": "string", "format": "date-time"},
             "acknowledged_at": {"type": ["string", "null"], "format": "date-time"},
             "eta_s": {"type": ["number", "null"]}, "distance_m": {"type": ["number", "null"]},
+            "eta_source": {"type": ["string", "null"], "enum": ["road", "straight_line", None],
+                           "description": "straight_line: the incident or unit is outside road coverage"},
             "escalations": {"type": "array", "items": {"type": "string"}, "description": "ladder steps taken, in order"},
         },
     },
@@ -90,6 +92,64 @@ SCHEMAS["VitalSigns"] = {
 }
 SCHEMAS["Incident"]["properties"]["vitals"] = {"type": "array", "items": {"$ref": "#/components/schemas/VitalSigns"},
                                                "description": "recorded sets, oldest first"}
+
+# Road coverage (issue #13): every answer that carries an ETA says whether it was found by road.
+ROAD_COVERAGE = {
+    "outside_coverage": {"type": "boolean", "description": "the incident, unit, patient or hospital is farther than"
+                         " EMS_MAX_SNAP_DISTANCE_M from the road graph: the ETA is a straight-line estimate, not a"
+                         " road ETA, and red auto-dispatch never acts on it"},
+    "eta_source": {"type": "string", "enum": ["road", "straight_line"], "description": "straight_line: great-circle"
+                   " distance x EMS_STRAIGHT_LINE_DETOUR_FACTOR at EMS_STRAIGHT_LINE_SPEED_KMH"},
+    "snap_distance_m": {"type": "number", "minimum": 0,
+                        "description": "metres from the farther end to its nearest mapped road"},
+}
+NUMBER_OR_NULL = {"type": ["number", "null"]}
+SCHEMAS["Recommendation"] = {
+    "type": "object",
+    "required": ["unit_id", "call_sign", "capability", "status", "eta_s", "distance_m", "score_s", "why_en", "why_th",
+                 "position_source", *ROAD_COVERAGE],
+    "properties": {
+        "unit_id": {"type": "string"}, "call_sign": {"type": "string"}, "capability": {"type": "string"},
+        "status": {"type": "string"}, "eta_s": NUMBER_OR_NULL, "distance_m": NUMBER_OR_NULL,
+        "score_s": {**NUMBER_OR_NULL, "description": "eta_s plus penalties (returning, over-qualified): the rank"},
+        "why_en": {"type": "string"}, "why_th": {"type": "string"},
+        "position_source": {"type": "string", "enum": ["avl", "station"]}, **ROAD_COVERAGE},
+}
+SCHEMAS["DestinationOption"] = {
+    "type": "object",
+    "required": ["hospital_id", "name_th", "name_en", "eta_s", "distance_m", "capable", "diversion", "ed_beds_free",
+                 "score_s", "why_en", "why_th", *ROAD_COVERAGE],
+    "properties": {
+        "hospital_id": {"type": "string"}, "name_th": {"type": "string"}, "name_en": {"type": "string"},
+        "eta_s": NUMBER_OR_NULL, "distance_m": NUMBER_OR_NULL, "capable": {"type": "boolean"},
+        "diversion": {"type": "boolean"}, "ed_beds_free": {"type": "integer"}, "score_s": NUMBER_OR_NULL,
+        "why_en": {"type": "string"}, "why_th": {"type": "string"}, **ROAD_COVERAGE},
+}
+ROUTE_END = {"type": "object", "required": ["off_network", "snap_distance_m"], "properties": {
+    "off_network": {"type": "boolean", "description": "this end is outside road coverage"},
+    "snap_distance_m": {"type": "number", "minimum": 0, "description": "metres from this end to its nearest road"}}}
+SCHEMAS["Route"] = {
+    "type": "object",
+    "required": ["duration_s", "distance_m", "geometry", "instructions", "origin", "destination", *ROAD_COVERAGE],
+    "properties": {
+        "duration_s": {"type": "number"}, "distance_m": {"type": "number"},
+        "geometry": {"type": "object", "description": "GeoJSON LineString [lon, lat]; outside road coverage the"
+                     " straight line between the two points"},
+        "instructions": {"type": "array", "items": {"type": "object", "required": ["text_en", "text_th", "distance_m"],
+                         "properties": {"text_en": {"type": "string"}, "text_th": {"type": "string"},
+                                        "street": {"type": ["string", "null"]}, "street_en": {"type": ["string", "null"]},
+                                        "distance_m": {"type": "number"}}}},
+        "origin": ROUTE_END, "destination": ROUTE_END, **ROAD_COVERAGE},
+}
+SCHEMAS["InboundPatient"] = {
+    "allOf": [{"$ref": "#/components/schemas/Incident"}, {
+        "type": "object", "required": ["eta_s", "eta_source", "outside_coverage", "snap_distance_m"],
+        "properties": {"eta_s": {**NUMBER_OR_NULL, "description": "recomputed from the ambulance's position"},
+                       "eta_source": {"type": ["string", "null"], "enum": ["road", "straight_line", None]},
+                       "outside_coverage": ROAD_COVERAGE["outside_coverage"],
+                       "snap_distance_m": {"type": ["number", "null"], "minimum": 0, "description": "null when the"
+                                           " road graph is loading and the ETA is the one given at the choice"}}}],
+}
 
 
 def error_responses(*statuses: int) -> dict[str, Any]:
@@ -219,9 +279,10 @@ INCIDENT_ID = _path_param("incident_id", {"type": "integer", "minimum": 1})
 OBJECT = {"type": "object"}
 
 
-def _op(summary: str, *, params=(), body: dict | None = None, ok: str = "200", errors=(401, 403, 404, 422, 429)) -> dict:
+def _op(summary: str, *, params=(), body: dict | None = None, ok: str = "200", errors=(401, 403, 404, 422, 429),
+        schema: dict = OBJECT) -> dict:
     op = {"summary": summary, "parameters": list(params),
-          "responses": {ok: json_response(summary, OBJECT), **error_responses(*errors)}}
+          "responses": {ok: json_response(summary, schema), **error_responses(*errors)}}
     if body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
     return op
@@ -239,8 +300,11 @@ PATHS.update({
              "properties": {"colour": {"type": "string", "enum": ["red", "yellow", "green", "white"]},
                             "reason": {"type": "string", "minLength": 1, "maxLength": 500}}}]})},
     "/api/v1/incidents/{incident_id}/recommendations": {"get": _op(
-        "Available units ranked by road ETA for the capability the triage asks for", params=[INCIDENT_ID],
-        errors=(401, 403, 404, 409, 429, 503))},
+        "Available units ranked by road ETA for the capability the triage asks for (a straight-line estimate,"
+        " flagged outside_coverage, where the incident or unit is off the road graph)", params=[INCIDENT_ID],
+        errors=(401, 403, 404, 409, 429, 503), schema={
+            "type": "object", "required": ["recommendations"], "properties": {"recommendations": {
+                "type": "array", "items": {"$ref": "#/components/schemas/Recommendation"}}}})},
     "/api/v1/incidents/{incident_id}/assignments": {"get": {
         "summary": "The incident's assignments (newest first) with acknowledgement deadlines, ladder steps taken, and"
                    " the escalation ladder (dispatchers)",
@@ -260,8 +324,11 @@ PATHS.update({
         body={"type": "object", "required": ["status"], "properties": {
             "status": {"type": "string"}, "reason": {"type": "string", "maxLength": 500}}})},
     "/api/v1/incidents/{incident_id}/destinations": {
-        "get": _op("Hospitals ranked by road ETA, capability, diversion and free beds", params=[INCIDENT_ID],
-                   errors=(401, 403, 404, 409, 429, 503)),
+        "get": _op("Hospitals ranked by road ETA, capability, diversion and free beds (straight-line estimates"
+                   " flagged outside_coverage off the road graph)", params=[INCIDENT_ID],
+                   errors=(401, 403, 404, 409, 429, 503), schema={
+                       "type": "object", "required": ["destinations"], "properties": {"destinations": {
+                           "type": "array", "items": {"$ref": "#/components/schemas/DestinationOption"}}}}),
         "post": _op("Choose the destination; the hospital gets a pre-arrival alert", params=[INCIDENT_ID],
                     errors=(400, 401, 403, 404, 409, 413, 422, 429, 503),
                     body={"type": "object", "required": ["hospital_id"],
@@ -315,8 +382,11 @@ PATHS.update({
         body={"type": "object", "required": ["ed_beds_free", "diversion"], "properties": {
             "ed_beds_free": {"type": "integer", "minimum": 0, "maximum": 1000}, "diversion": {"type": "boolean"}}})},
     "/api/v1/hospitals/{hospital_id}/inbound": {"get": _op(
-        "Patients inbound to a hospital with live ETAs (no caller phone numbers)",
-        params=[_path_param("hospital_id", {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,60}$"})])},
+        "Patients inbound to a hospital with live ETAs and their source (no caller phone numbers)",
+        params=[_path_param("hospital_id", {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,60}$"})], schema={
+            "type": "object", "required": ["hospital_id", "inbound"], "properties": {
+                "hospital_id": {"type": "string"},
+                "inbound": {"type": "array", "items": {"$ref": "#/components/schemas/InboundPatient"}}}})},
     "/api/v1/hospitals/{hospital_id}/inbound/{incident_id}/ack": {"post": {
         "summary": "The receiving ED acknowledges an inbound patient (recorded as an event; repeating is harmless)",
         "parameters": [_path_param("hospital_id", {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,60}$"}),
@@ -329,9 +399,11 @@ PATHS.update({
     "/api/v1/map/roads": {"get": _op("The road network as GeoJSON for the offline base map",
                                      params=[{"name": "min_class", "in": "query", "schema": {"type": "string"}}],
                                      errors=(401, 429, 503))},
-    "/api/v1/route": {"get": _op("Fastest road route with Thai/English turn instructions", params=[
+    "/api/v1/route": {"get": _op("Fastest road route with Thai/English turn instructions; where an end is outside"
+                                 " road coverage, a straight line with a labelled straight-line estimate", params=[
         {"name": n, "in": "query", "required": True, "schema": {"type": "number"}}
-        for n in ("from_lat", "from_lon", "to_lat", "to_lon")], errors=(401, 403, 404, 422, 429, 503))},
+        for n in ("from_lat", "from_lon", "to_lat", "to_lon")], errors=(401, 403, 404, 422, 429, 503),
+        schema={"$ref": "#/components/schemas/Route"})},
     "/api/v1/closures": {
         "get": {"summary": "Active road closures and slow-downs, each with the affected road segments",
                 "responses": {"200": json_response("Closures", {

@@ -18,6 +18,7 @@ from dispatch.model import AssignmentStatus, Colour, Incident, LocationFlag, Uni
 from dispatch.policies import require
 from dispatch.ports import Clock, CrewNotifier, EventStore
 from dispatch.recommendation import RecommendationService
+from dispatch.road_coverage import INCIDENT_OUTSIDE, UNIT_OUTSIDE, AutoDispatchWithheld
 
 log = logging.getLogger("ems.dispatch")
 
@@ -69,7 +70,8 @@ class AssignmentService:
             await uow.append(UnitAssigned(
                 at=now, assignment_id=assignment_id, incident_id=incident_id, unit_id=unit_id,
                 ack_due_at=now + timedelta(seconds=self.policy.ack_timeout_s(incident)),
-                eta_s=eta.eta_s if eta else None, distance_m=eta.distance_m if eta else None, auto=auto))
+                eta_s=eta.eta_s if eta else None, distance_m=eta.distance_m if eta else None, auto=auto,
+                eta_source=eta.eta_source if eta else None))
             return await uow.get("assignments", assignment_id)
 
         return await self.store.run(actor, work, known=(("incidents", incident), ("units", unit)))
@@ -88,14 +90,29 @@ class AssignmentService:
         if (incident is None or incident.colour != Colour.RED.value or incident.unit_ids or not incident.is_open
                 or {LocationFlag.OUTSIDE_SERVICE_AREA, LocationFlag.UNVERIFIED} & set(incident.location_flags)):
             return None
-        for option in await self._etas(incident_id):
+        options = await self._etas(incident_id)
+        for option in options:
             if option.eta_s is None:
                 break
+            if option.outside_coverage:  # a straight-line guess, not a road ETA: the dispatcher decides
+                return await self._withhold(incident_id, option, options)
             try:
                 return await self.assign(incident_id, option.unit_id, actor="system:auto-dispatch", role="dispatcher",
                                          auto=True)
             except Conflict:
                 continue  # taken meanwhile: try the next one
+        return None
+
+    async def _withhold(self, incident_id: int, option, options) -> None:
+        """Record why auto-dispatch stood back, for the dispatcher (an incident off the road graph is also flagged
+        `outside_road_coverage`, shown on the console); assigns nothing."""
+        # A road answer needs both ends on the network, so one road ETA proves the incident is covered.
+        reason = INCIDENT_OUTSIDE if all(o.outside_coverage for o in options) else UNIT_OUTSIDE
+        async with self.store.unit_of_work("system:auto-dispatch") as uow:
+            await uow.append(AutoDispatchWithheld(at=self.clock.now(), incident_id=incident_id, reason=reason,
+                                                  unit_id=option.unit_id, eta_s=option.eta_s,
+                                                  snap_distance_m=option.snap_distance_m))
+        log.warning("auto-dispatch withheld", extra={"incident": incident_id, "reason": reason})
         return None
 
     async def for_incident(self, incident_id: int) -> dict:

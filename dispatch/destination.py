@@ -1,5 +1,6 @@
 """Destination hospital: rank by road ETA, capability for the patient's condition, diversion and free beds;
-the choice sends a pre-arrival alert to that emergency department."""
+the choice sends a pre-arrival alert to that emergency department. Where the patient or a hospital is outside
+road coverage the ETA is a straight-line estimate, and every option and inbound ETA says so."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +9,8 @@ from dispatch.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from dispatch.events import DestinationChosen, HospitalAlerted, InboundAcknowledged
 from dispatch.model import Hospital, Incident, LatLon
 from dispatch.policies import require
-from dispatch.ports import Clock, EtaProvider, EventStore, UnitPositions
+from dispatch.ports import Clock, EtaProvider, EventStore, RoadEta, UnitPositions
+from dispatch.recommendation import eta_reasons
 
 # CBD group → the capability the receiving hospital should have
 NEEDS = {7: "stemi", 18: "stroke", 14: "obstetric", 19: "paediatric", 20: "trauma", 21: "trauma", 22: "trauma",
@@ -31,6 +33,9 @@ class DestinationOption:
     score_s: float | None
     why_en: str
     why_th: str
+    outside_coverage: bool  # the patient or the hospital is off the road network: eta_s is a straight-line estimate
+    eta_source: str  # "road" or "straight_line"
+    snap_distance_m: float  # the farther of the two from its nearest mapped road
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -78,7 +83,9 @@ class DestinationService:
                 hospital_id=hospital.id, name_th=hospital.name_th, name_en=hospital.name_en, eta_s=eta.eta_s,
                 distance_m=eta.distance_m, capable=capable, diversion=hospital.diversion,
                 ed_beds_free=hospital.ed_beds_free, score_s=score,
-                why_en=_why(eta, capable, need, hospital, en=True), why_th=_why(eta, capable, need, hospital, en=False)))
+                why_en=_why(eta, capable, need, hospital, en=True), why_th=_why(eta, capable, need, hospital, en=False),
+                outside_coverage=eta.outside_coverage, eta_source=eta.eta_source,
+                snap_distance_m=round(eta.snap_distance_m, 1)))
         options.sort(key=lambda o: (o.score_s is None, o.score_s or 0.0, o.hospital_id))
         return options
 
@@ -98,12 +105,12 @@ class DestinationService:
             now = self.clock.now()
             unit_id = await self._unit_on_scene(uow, incident)
             await uow.append(DestinationChosen(at=now, incident_id=incident_id, hospital_id=hospital_id,
-                                               unit_id=unit_id, eta_s=eta.eta_s))
+                                               unit_id=unit_id, eta_s=eta.eta_s, eta_source=eta.eta_source))
             triage = incident.triage
             await uow.append(HospitalAlerted(
                 at=now, incident_id=incident_id, hospital_id=hospital_id, eta_s=eta.eta_s, colour=incident.colour,
                 code=triage.code if triage else None,
-                summary=(triage.text_en if triage else None) or incident.chief_complaint))
+                summary=(triage.text_en if triage else None) or incident.chief_complaint, eta_source=eta.eta_source))
             return await uow.get("incidents", incident_id)
 
     @staticmethod
@@ -131,20 +138,22 @@ class DestinationService:
                                                      hospital_id=hospital_id))
             return await uow.get("incidents", incident_id)
 
-    async def eta_update(self, incident_id: int) -> float | None:
-        """The inbound ETA recomputed from the ambulance's latest position (for the hospital board)."""
+    async def eta_update(self, incident_id: int) -> RoadEta | None:
+        """The inbound ETA recomputed from the ambulance's latest position (for the hospital board), with its
+        source: a straight-line estimate flagged `outside_coverage` when either end is off the road network.
+        None when the incident has no destination."""
         incident = await self.store.get("incidents", incident_id)
         if incident is None or incident.destination_hospital_id is None:
             return None
         hospital = await self.store.get("hospitals", incident.destination_hospital_id)
         [eta] = await self.etas.etas_to(hospital.location, [await self._from_where(incident)])
-        return eta.eta_s
+        return eta
 
 
 def _why(eta, capable: bool, need: str | None, hospital: Hospital, *, en: bool) -> str:
     if eta.eta_s is None:
         return "no road route" if en else "ไม่มีเส้นทางถนน"
-    parts = [f"{eta.eta_s / 60:.1f} min" if en else f"{eta.eta_s / 60:.1f} นาที"]
+    parts = [english if en else thai for english, thai in eta_reasons(eta)]
     if need:
         parts.append((f"{need} centre" if capable else f"no {need} service") if en else
                      (f"รับ {need} ได้" if capable else f"ไม่มีบริการ {need}"))

@@ -103,6 +103,7 @@ class UnitAssigned(Event, frozen=True):
     eta_s: float | None = None
     distance_m: float | None = None
     auto: bool = False  # made by the auto-dispatch policy, not a dispatcher
+    eta_source: str | None = None  # "road", or "straight_line" outside road coverage; None in older events
 
 
 class AssignmentAcknowledged(Event, frozen=True):
@@ -134,6 +135,7 @@ class DestinationChosen(Event, frozen=True):
     hospital_id: str
     unit_id: str | None = None
     eta_s: float | None = None
+    eta_source: str | None = None  # "road", or "straight_line" outside road coverage; None in older events
 
 
 class HospitalAlerted(Event, frozen=True):
@@ -145,6 +147,7 @@ class HospitalAlerted(Event, frozen=True):
     colour: str | None = None
     code: str | None = None
     summary: str | None = None
+    eta_source: str | None = None  # "road", or "straight_line" outside road coverage; None in older events
 
 
 class InboundAcknowledged(Event, frozen=True):

@@ -37,6 +37,7 @@ class LocationFlag(str, enum.Enum):
     UNVERIFIED = "location_unverified"  # missing or malformed coordinates from emergency intake
     OUTSIDE_SERVICE_AREA = "outside_service_area"  # stored, never auto-dispatched
     CALLER_PROVIDED = "caller_provided"  # shared by the caller's phone
+    OUTSIDE_ROAD_COVERAGE = "outside_road_coverage"  # no unit has a road ETA to it: straight-line estimates only
 
 
 class LatLon(msgspec.Struct, frozen=True):
@@ -80,6 +81,7 @@ class Incident(msgspec.Struct, kw_only=True):
     unit_ids: list[str] = []  # units currently assigned
     destination_hospital_id: str | None = None
     destination_eta_s: float | None = None
+    destination_eta_source: str | None = None  # "road", or "straight_line" when outside road coverage
     hospital_acknowledged_at: datetime | None = None  # the destination ED saw the pre-arrival alert
     notes: list[str] = []
     merged_into: int | None = None  # this call was a duplicate of that incident
@@ -184,6 +186,7 @@ class Assignment(msgspec.Struct, kw_only=True):
     ack_due_at: datetime
     eta_s: float | None = None
     distance_m: float | None = None
+    eta_source: str | None = None  # "road", or "straight_line" when outside road coverage
     acknowledged_at: datetime | None = None
     escalations: list[str] = []  # ladder steps taken, in order
     last_seq: int = 0

@@ -107,6 +107,9 @@ class Position(Protocol):
 class RoadEta(Protocol):
     eta_s: float | None  # None: unreachable or beyond the useful bound
     distance_m: float | None
+    outside_coverage: bool  # an end is off the road network: eta_s is a straight-line estimate
+    eta_source: str  # "road" or "straight_line"
+    snap_distance_m: float  # the farther end's distance to its nearest mapped road
 
 
 class EtaProvider(Protocol):

@@ -116,6 +116,7 @@ def incident_destination(incident: Incident, e: DestinationChosen) -> Incident:
         incident.hospital_acknowledged_at = None  # a new hospital has not seen the alert yet
     incident.destination_hospital_id = e.hospital_id
     incident.destination_eta_s = e.eta_s
+    incident.destination_eta_source = e.eta_source
     return incident
 
 
@@ -170,7 +171,7 @@ def hospital_capacity(hospital: Hospital, e: HospitalCapacityUpdated) -> Hospita
 def assignment_created(_: None, e: UnitAssigned) -> Assignment:
     return Assignment(id=e.assignment_id, incident_id=e.incident_id, unit_id=e.unit_id,
                       status=AssignmentStatus.AWAITING_ACK, assigned_at=e.at, ack_due_at=e.ack_due_at,
-                      eta_s=e.eta_s, distance_m=e.distance_m)
+                      eta_s=e.eta_s, distance_m=e.distance_m, eta_source=e.eta_source)
 
 
 def assignment_acknowledged(assignment: Assignment, e: AssignmentAcknowledged) -> Assignment:

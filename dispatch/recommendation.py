@@ -1,4 +1,9 @@
-"""Rank units for an incident by road ETA, filtered by the capability its triage asks for."""
+"""Rank units for an incident by road ETA, filtered by the capability its triage asks for.
+
+Where the incident or a unit is outside road coverage, that unit's ETA is a straight-line estimate: the entry says
+so (`outside_coverage`, `eta_source`, `snap_distance_m`, and its "why" in both languages), and auto-dispatch never
+acts on it (dispatch/assignment.py).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,6 +28,9 @@ class Recommendation:
     why_en: str
     why_th: str
     position_source: str  # "avl" or "station"
+    outside_coverage: bool  # the incident or the unit is off the road network: eta_s is a straight-line estimate
+    eta_source: str  # "road" or "straight_line"
+    snap_distance_m: float  # the farther of incident and unit from its nearest mapped road
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -73,7 +81,8 @@ class RecommendationService:
             ranked.append(Recommendation(
                 unit_id=unit.id, call_sign=unit.id, capability=unit.capability.value, status=unit.status.value,
                 eta_s=eta.eta_s, distance_m=eta.distance_m, score_s=score, why_en=why_en, why_th=why_th,
-                position_source="avl" if unit.id in live else "station"))
+                position_source="avl" if unit.id in live else "station", outside_coverage=eta.outside_coverage,
+                eta_source=eta.eta_source, snap_distance_m=round(eta.snap_distance_m, 1)))
         ranked.sort(key=lambda r: (r.score_s is None, r.score_s or 0.0, r.unit_id))
         return ranked[:limit]
 
@@ -82,12 +91,25 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f}"
 
 
+def eta_reasons(eta) -> list[tuple[str, str]]:
+    """How an ETA was found, as (English, Thai) parts: by road, or a straight-line estimate and why."""
+    km = eta.distance_m / 1000
+    if eta.eta_source != "straight_line":
+        return [(f"{_minutes(eta.eta_s)} min by road ({km:.1f} km)", f"{_minutes(eta.eta_s)} นาทีทางถนน ({km:.1f} กม.)")]
+    parts = [(f"≈{_minutes(eta.eta_s)} min straight-line estimate ({km:.1f} km with detour)",
+              f"≈{_minutes(eta.eta_s)} นาที ประมาณจากระยะเส้นตรง ({km:.1f} กม. รวมทางอ้อม)")]
+    if eta.outside_coverage:
+        off_km = eta.snap_distance_m / 1000
+        parts.append((f"outside road coverage ({off_km:.1f} km from the nearest mapped road)",
+                      f"อยู่นอกพื้นที่ข้อมูลถนน (ห่างถนนในแผนที่ {off_km:.1f} กม.)"))
+    return parts
+
+
 def _why(unit: Unit, eta, needed: Capability, live: bool) -> tuple[str, str]:
     """The reason for a unit's place in the list, in English and Thai."""
     if eta.eta_s is None:
         return "no road route within the ETA limit", "ไม่มีเส้นทางถนนภายในเวลาที่กำหนด"
-    km = eta.distance_m / 1000
-    parts = [(f"{_minutes(eta.eta_s)} min by road ({km:.1f} km)", f"{_minutes(eta.eta_s)} นาทีทางถนน ({km:.1f} กม.)"),
+    parts = [*eta_reasons(eta),
              ("live GPS", "ตำแหน่ง GPS ล่าสุด") if live else (f"from {unit.station_name}", f"จาก{unit.station_name}")]
     rank, wanted = CAPABILITY_RANK[unit.capability], CAPABILITY_RANK[needed]
     if rank > wanted:

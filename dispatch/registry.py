@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from dispatch import channels, moveup, projections as fold, vitals
+from dispatch import channels, moveup, projections as fold, road_coverage, vitals
 from dispatch.access import AccessRevoked, RateLimitTripped
 from dispatch.channels import (
     CallerLocationShared, CallReceived, DeviceAlertRaised, HospitalNotified, LineMessageReceived,
@@ -27,6 +27,7 @@ from dispatch.events import (
 from dispatch.model import Assignment, Hospital, Incident, Unit
 from dispatch.moveup import UnitRelocated
 from dispatch.projections import Projection
+from dispatch.road_coverage import AutoDispatchWithheld
 from dispatch.roads import RoadClosed, RoadReopened
 from dispatch.vitals import VitalsRecorded
 
@@ -45,6 +46,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     OutboundMessageFailed, PanicPressed, DeviceAlertRaised,
     # patient care, roads, access
     VitalsRecorded, RoadClosed, RoadReopened, AccessRevoked, RateLimitTripped,
+    # dispatch held back for the dispatcher (dispatch/road_coverage.py)
+    AutoDispatchWithheld,
 )
 
 INCIDENTS = Projection("incidents", Incident, "incident_id", {
@@ -67,6 +70,7 @@ INCIDENTS = Projection("incidents", Incident, "incident_id", {
     SmsReceived: channels.sms_received,
     LineMessageReceived: channels.line_message_received,
     VitalsRecorded: vitals.vitals_recorded,
+    AutoDispatchWithheld: road_coverage.auto_dispatch_withheld,
 })
 UNITS = Projection("units", Unit, "unit_id", {
     UnitRegistered: fold.unit_registered,

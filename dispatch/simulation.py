@@ -132,6 +132,9 @@ def generate_calls(params: SimParams, demand_lat: np.ndarray, demand_lon: np.nda
 class StraightEta(NamedTuple):
     eta_s: float | None
     distance_m: float | None
+    outside_coverage: bool = False  # the baseline ranks everything this way by choice, not for lack of roads
+    eta_source: str = "straight_line"
+    snap_distance_m: float = 0.0
 
 
 class StraightLineEtas:

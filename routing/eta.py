@@ -3,33 +3,76 @@
 The incident and each unit are snapped onto edges; the partial edges at both ends count. The search runs over
 the reversed graph from the incident's entry points and stops once every unit's exit node is settled, or at
 `max_eta_s`. A unit it cannot reach within that bound gets `eta_s=None` (never infinity in JSON).
+
+A pair with either end outside road coverage (off the network, see routing/snap.py) never goes through the
+graph: it gets a `StraightLine` estimate, flagged `outside_coverage` with `eta_source == "straight_line"`.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
+from dispatch.model import distance_m as great_circle_m
 from routing.graph import RoadGraph
 from routing.search import SearchSpace
 from routing.snap import Snapped
 
+ROAD, STRAIGHT_LINE = "road", "straight_line"  # the two values of `eta_source`
+
 
 class EtaResult(NamedTuple):  # a tuple: cheap enough to make fifty per query
     eta_s: float | None  # None: unreachable, or beyond max_eta_s
-    distance_m: float | None
-    reachable: bool
-    off_network: bool  # the unit (or the incident) is far from any road: treat the ETA with caution
-    snap_distance_m: float = 0.0
+    distance_m: float | None  # by road, or the straight-line estimate's distance (detour included)
+    reachable: bool  # a road route was found; False for a straight-line estimate, which knows no road
+    outside_coverage: bool  # an end is off the road network: eta_s is a straight-line estimate, not a road ETA
+    snap_distance_m: float = 0.0  # the farther of the two ends from its nearest usable road
+
+    @property
+    def eta_source(self) -> str:
+        """Where eta_s comes from: "road", or "straight_line" outside road coverage (never routed)."""
+        return STRAIGHT_LINE if self.outside_coverage else ROAD
 
     def to_json(self) -> dict:
         return {"eta_s": None if self.eta_s is None else round(self.eta_s, 1),
                 "distance_m": None if self.distance_m is None else round(self.distance_m, 1),
-                "reachable": self.reachable, "off_network": self.off_network}
+                "reachable": self.reachable, "outside_coverage": self.outside_coverage,
+                "eta_source": self.eta_source, "snap_distance_m": round(self.snap_distance_m, 1)}
+
+
+@dataclass(frozen=True)
+class StraightLine:
+    """The estimate for a pair outside road coverage: great-circle distance x `detour_factor`, driven at
+    `speed_kmh` (the reasons for the defaults are with `config.Config.straight_line_speed_kmh`).
+
+    It is not cut at `max_eta_s`: that bound limits graph searches, and a point outside coverage still needs its
+    units ordered when every one of them is far. Raises ValueError for a speed not above 0 or a factor below 1.
+    """
+
+    speed_kmh: float = 40.0
+    detour_factor: float = 1.4
+
+    def __post_init__(self):
+        if not self.speed_kmh > 0:
+            raise ValueError(f"straight-line speed must be positive km/h, not {self.speed_kmh!r}")
+        if not self.detour_factor >= 1:
+            raise ValueError(f"detour factor must be at least 1, not {self.detour_factor!r}")
+
+    def estimate(self, origin, target, snap_distance_m: float) -> EtaResult:
+        """From `origin` to `target` (objects with .lat/.lon, the given positions, not snapped ones)."""
+        metres = great_circle_m(origin, target) * self.detour_factor
+        return EtaResult(metres / (self.speed_kmh / 3.6), metres, False, True, snap_distance_m)
 
 
 UNREACHABLE = EtaResult(None, None, False, False)
 AT_NODE = 1e-9  # a snapped fraction this close to 0 or 1 is the node itself
+
+
+def require_on_network(*points: Snapped) -> None:
+    """ValueError if any point is off the network: routing it would snap it to the graph's edge after all."""
+    if any(p.off_network for p in points):
+        raise ValueError("a point outside road coverage cannot be routed; use a straight-line estimate")
 
 
 def entry_points(graph: RoadGraph, target: Snapped, weights: np.ndarray) -> list[tuple[int, float, float]]:
@@ -101,25 +144,25 @@ def best_exit(exits, dist, metres) -> tuple[float, float, int] | None:
 
 def etas_to(graph: RoadGraph, space: SearchSpace, weights: np.ndarray, target: Snapped, origins: list[Snapped],
             max_eta_s: float) -> list[EtaResult]:
-    """Every origin's ETA to the target, in one search."""
+    """Every origin's road ETA to the target, in one search. Every point must be on the network (ValueError
+    otherwise): off-network pairs get a `StraightLine` estimate from the caller, never a road answer."""
+    require_on_network(target, *origins)
     exits = [exit_points(graph, o, weights) for o in origins]
     goals = sorted({node for points in exits for node, _, _ in points})
 
     def extract(dist, metres, _next_edge):
         results = []
         for origin, points in zip(origins, exits):
+            snap_m = max(origin.distance_m, target.distance_m)
             options = [o for o in (best_exit(points, dist, metres), same_edge(graph, origin, target, weights)) if o]
             if not options:
-                results.append(EtaResult(None, None, False, origin.off_network or target.off_network,
-                                         origin.distance_m))
+                results.append(EtaResult(None, None, False, False, snap_m))
                 continue
             seconds, length = min(options, key=lambda o: o[0])[:2]
             if seconds > max_eta_s:
-                results.append(EtaResult(None, None, False, origin.off_network or target.off_network,
-                                         origin.distance_m))
+                results.append(EtaResult(None, None, False, False, snap_m))
             else:
-                results.append(EtaResult(float(seconds), float(length), True, origin.off_network or target.off_network,
-                                         origin.distance_m))
+                results.append(EtaResult(float(seconds), float(length), True, False, snap_m))
         return results
 
     return reverse_search(graph, space, weights, target, goals, max_eta_s, extract)
@@ -177,8 +220,8 @@ def eta_from_tree(graph: RoadGraph, weights: np.ndarray, target: Snapped, origin
     direct = same_edge(graph, origin, target, weights)
     if direct:
         options.append(direct)
-    off = origin.off_network or target.off_network
+    snap_m = max(origin.distance_m, target.distance_m)
     if not options or min(options)[0] > max_eta_s:
-        return EtaResult(None, None, False, off, origin.distance_m)
+        return EtaResult(None, None, False, False, snap_m)
     seconds, length = min(options)
-    return EtaResult(float(seconds), float(length), True, off, origin.distance_m)
+    return EtaResult(float(seconds), float(length), True, False, snap_m)

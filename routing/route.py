@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from routing.eta import AT_NODE, best_exit, exit_points, reverse_search, same_edge
+from routing.eta import AT_NODE, EtaResult, best_exit, exit_points, require_on_network, reverse_search, same_edge
 from routing.graph import RoadGraph
 from routing.search import SearchSpace
 from routing.snap import Snapped
@@ -17,16 +17,36 @@ TURNS = [  # (max absolute bearing change in degrees, English, Thai)
 ]
 
 
+OUTSIDE_COVERAGE_STEP = (  # the only instruction of a straight-line "route": there are no roads to name
+    "outside road coverage: no road data here; time and distance are a straight-line estimate",
+    "อยู่นอกพื้นที่ข้อมูลถนน: ไม่มีข้อมูลเส้นทาง เวลาและระยะทางเป็นค่าประมาณจากระยะเส้นตรง")
+
+
 @dataclass
 class Route:
     duration_s: float
     distance_m: float
     geometry: dict  # GeoJSON LineString, [lon, lat]
     instructions: list[dict] = field(default_factory=list)
+    origin_snap_m: float = 0.0  # the given origin's distance to its nearest usable road
+    destination_snap_m: float = 0.0
+    origin_off_network: bool = False  # outside road coverage (routing/snap.py)
+    destination_off_network: bool = False
+
+    @property
+    def outside_coverage(self) -> bool:
+        """An end is off the network: the geometry is a straight line and the duration a straight-line estimate."""
+        return self.origin_off_network or self.destination_off_network
 
     def to_json(self) -> dict:
         return {"duration_s": round(self.duration_s, 1), "distance_m": round(self.distance_m, 1),
-                "geometry": self.geometry, "instructions": self.instructions}
+                "geometry": self.geometry, "instructions": self.instructions,
+                "outside_coverage": self.outside_coverage,
+                "eta_source": "straight_line" if self.outside_coverage else "road",
+                "snap_distance_m": round(max(self.origin_snap_m, self.destination_snap_m), 1),
+                "origin": {"off_network": self.origin_off_network, "snap_distance_m": round(self.origin_snap_m, 1)},
+                "destination": {"off_network": self.destination_off_network,
+                                "snap_distance_m": round(self.destination_snap_m, 1)}}
 
 
 def _bearing(lat1, lon1, lat2, lon2) -> float:
@@ -65,7 +85,9 @@ def _turn_text(change: float, name_th: str | None, name_en: str | None) -> tuple
 
 def build_route(graph: RoadGraph, space: SearchSpace, weights: np.ndarray, origin: Snapped, target: Snapped,
                 max_s: float) -> Route | None:
-    """The fastest route from origin to target, or None if none exists within `max_s`."""
+    """The fastest route from origin to target, or None if none exists within `max_s`. Both must be on the
+    network (ValueError otherwise; see `straight_line_route`)."""
+    require_on_network(origin, target)
     exits = exit_points(graph, origin, weights)
 
     def extract(dist, metres, next_edge):
@@ -106,7 +128,22 @@ def build_route(graph: RoadGraph, space: SearchSpace, weights: np.ndarray, origi
             last_fraction = target.fraction if last_edge == target.edge else 1 - target.fraction
             lat, lon = graph.edge_coords(last_edge)
             pieces.append((last_edge, _cut(lat, lon, 0.0, last_fraction)))
-    return Route(float(seconds), float(length), _geometry(pieces), _instructions(graph, pieces))
+    return Route(float(seconds), float(length), _geometry(pieces), _instructions(graph, pieces),
+                 origin_snap_m=origin.distance_m, destination_snap_m=target.distance_m)
+
+
+def straight_line_route(origin, destination, origin_snap: Snapped, destination_snap: Snapped,
+                        estimate: EtaResult) -> Route:
+    """What a route request gets when an end is outside road coverage: the straight line between the given
+    points (not their nearest roads), the straight-line estimate, and one bilingual step saying so."""
+    en, th = OUTSIDE_COVERAGE_STEP
+    steps = [{"text_en": en, "text_th": th, "street": None, "street_en": None,
+              "distance_m": round(float(estimate.distance_m), 1)},
+             _arrive_step()]
+    line = [[round(float(p.lon), 6), round(float(p.lat), 6)] for p in (origin, destination)]
+    return Route(float(estimate.eta_s), float(estimate.distance_m), {"type": "LineString", "coordinates": line}, steps,
+                 origin_snap_m=origin_snap.distance_m, destination_snap_m=destination_snap.distance_m,
+                 origin_off_network=origin_snap.off_network, destination_off_network=destination_snap.off_network)
 
 
 def _along_shared(graph: RoadGraph, origin: Snapped, target: Snapped) -> tuple[int, float, float]:
@@ -160,6 +197,10 @@ def _instructions(graph: RoadGraph, pieces) -> list[dict]:
         previous_end_bearing = end_bearing
     for step in steps:
         step["distance_m"] = round(float(step["distance_m"]), 1)
-    steps.append({"text_en": "arrive at the destination", "text_th": "ถึงจุดหมาย", "street": None, "street_en": None,
-                  "distance_m": 0.0})
+    steps.append(_arrive_step())
     return steps
+
+
+def _arrive_step() -> dict:
+    return {"text_en": "arrive at the destination", "text_th": "ถึงจุดหมาย", "street": None, "street_en": None,
+            "distance_m": 0.0}

@@ -16,10 +16,10 @@ import numpy as np
 from shapely.geometry.base import BaseGeometry
 
 from routing.errors import check_coordinates
-from routing.eta import EtaResult, UnitTrees, entry_points, eta_from_tree, etas_to
+from routing.eta import EtaResult, StraightLine, UnitTrees, entry_points, eta_from_tree, etas_to
 from routing.graph import RoadGraph
 from routing.overrides import Override, Overrides
-from routing.route import Route, build_route
+from routing.route import Route, build_route, straight_line_route
 from routing.search import SearchSpace
 from routing.snap import Snapped, Snapper
 
@@ -27,11 +27,16 @@ MAJOR_CLASSES = ["motorway", "trunk", "primary", "secondary", "tertiary"]
 
 
 class RoutingService:
+    """Road ETAs and routes on one graph. A pair with an end outside road coverage (farther than
+    `max_snap_distance_m` from the roads) is never routed: it gets the `straight_line` estimate, flagged
+    `outside_coverage` (eta_source "straight_line") with its snap distance."""
+
     def __init__(self, graph: RoadGraph, *, executor: ThreadPoolExecutor | None = None, max_eta_s: float = 3600,
-                 off_network_m: float = 500, workers: int = 2):
+                 max_snap_distance_m: float = 500, straight_line: StraightLine | None = None, workers: int = 2):
         self.graph = graph
         self.max_eta_s = max_eta_s
-        self.snapper = Snapper(graph, off_network_m=off_network_m)
+        self.snapper = Snapper(graph, max_snap_distance_m=max_snap_distance_m)
+        self.straight_line = straight_line or StraightLine()
         self.overrides = Overrides(graph.edge_time_s)
         self.trees = UnitTrees(graph)
         self._trees_lock = threading.Lock()
@@ -46,14 +51,19 @@ class RoutingService:
         return self.snapper.snap(lat, lon)
 
     def etas_to_sync(self, target, origins: Sequence) -> list[EtaResult]:
-        """Origins with a cached tree are answered from it; the rest share one bounded reverse search."""
+        """Origins with a cached tree are answered from it; the rest share one bounded reverse search. An origin
+        or target outside road coverage gets the straight-line estimate instead (never routed from the edge)."""
         target_snap = self.snap(target.lat, target.lon)
+        if target_snap.off_network:
+            return [self._straight_line(o, target, self.snap(o.lat, o.lon), target_snap) for o in origins]
         weights, weights_key = self.overrides.weights(), self.overrides.version
         batch_key = (tuple((o.lat, o.lon) for o in origins), weights_key)
         batch = self._batch
         if batch is not None and batch[0] == batch_key:
             return self._from_batch(weights, target_snap, *batch[1:])
         origin_snaps = [self.snap(o.lat, o.lon) for o in origins]
+        if any(o.off_network for o in origin_snaps):  # never in the batch above: such origins get no tree
+            return self._some_off_network(target, target_snap, origins, origin_snaps)
         space = self._spaces.get()
         try:
             with self._trees_lock:
@@ -76,13 +86,27 @@ class RoutingService:
         finally:
             self._spaces.put(space)
 
+    def _straight_line(self, origin, target, origin_snap: Snapped, target_snap: Snapped) -> EtaResult:
+        return self.straight_line.estimate(origin, target, max(origin_snap.distance_m, target_snap.distance_m))
+
+    def _some_off_network(self, target, target_snap: Snapped, origins: Sequence,
+                          origin_snaps: list[Snapped]) -> list[EtaResult]:
+        """Straight-line estimates for the off-network origins, road ETAs for the others (one search)."""
+        results = [self._straight_line(o, target, s, target_snap) if s.off_network else None
+                   for o, s in zip(origins, origin_snaps)]
+        on_network = [i for i, s in enumerate(origin_snaps) if not s.off_network]
+        if on_network:
+            for i, result in zip(on_network, self.etas_to_sync(target, [origins[i] for i in on_network])):
+                results[i] = result
+        return results
+
     def _from_batch(self, weights, target: Snapped, origins: list[Snapped], seconds_to: np.ndarray,
                     metres_to: np.ndarray) -> list[EtaResult]:
         """Every parked unit at once: tree values at the target's entry nodes, plus the partial edge."""
         g = self.graph
         entries = entry_points(g, target, weights)
         if not entries:
-            return [EtaResult(None, None, False, o.off_network or target.off_network, o.distance_m) for o in origins]
+            return [EtaResult(None, None, False, False, max(o.distance_m, target.distance_m)) for o in origins]
         nodes = np.array([n for n, _, _ in entries], dtype=np.int64)
         total = seconds_to[:, nodes] + np.array([c for _, c, _ in entries])
         best = np.argmin(total, axis=1)
@@ -90,11 +114,11 @@ class RoutingService:
         etas = total[rows, best].tolist()
         dists = (metres_to[rows, nodes[best]] + np.array([m for _, _, m in entries])[best]).tolist()
         shared = (target.edge, int(g.edge_twin[target.edge]))
-        limit, target_off = self.max_eta_s, target.off_network
+        limit, target_m = self.max_eta_s, target.distance_m
         new = tuple.__new__  # a plain tuple construction: half the cost of the named tuple's own __new__
         results = [
-            new(EtaResult, (eta, dist, True, o.off_network or target_off, o.distance_m)) if eta <= limit
-            else new(EtaResult, (None, None, False, o.off_network or target_off, o.distance_m))
+            new(EtaResult, (eta, dist, True, False, max(o.distance_m, target_m))) if eta <= limit
+            else new(EtaResult, (None, None, False, False, max(o.distance_m, target_m)))
             for o, eta, dist in zip(origins, etas, dists)]  # inf > limit, so unreachable lands in the else
         for i, origin in enumerate(origins):
             if origin.edge in shared:  # same road segment: the exact rule
@@ -119,17 +143,21 @@ class RoutingService:
                 total = tree[0][nodes] + seconds
                 best = int(np.argmin(total))
                 eta = float(total[best])
-                off = origin.off_network or target.off_network
+                snap_m = max(origin.distance_m, target.distance_m)
                 if np.isfinite(eta) and eta <= self.max_eta_s:
-                    results.append(EtaResult(eta, float(tree[1][nodes[best]] + metres[best]), True, off,
-                                             origin.distance_m))
+                    results.append(EtaResult(eta, float(tree[1][nodes[best]] + metres[best]), True, False, snap_m))
                 else:
-                    results.append(EtaResult(None, None, False, off, origin.distance_m))
+                    results.append(EtaResult(None, None, False, False, snap_m))
         return results
 
     def route_sync(self, origin, destination) -> Route | None:
+        """The fastest road route, None if none within max_eta_s; a labelled straight line (outside_coverage)
+        when an end is outside road coverage."""
         origin_snap = self.snap(origin.lat, origin.lon)
         target_snap = self.snap(destination.lat, destination.lon)
+        if origin_snap.off_network or target_snap.off_network:
+            return straight_line_route(origin, destination, origin_snap, target_snap,
+                                       self._straight_line(origin, destination, origin_snap, target_snap))
         space = self._spaces.get()
         try:
             return build_route(self.graph, space, self.overrides.weights(), origin_snap, target_snap, self.max_eta_s)
@@ -138,7 +166,8 @@ class RoutingService:
 
     # ---- async facade -----------------------------------------------------------------------------------------
     async def etas_to(self, target, origins: Sequence) -> list[EtaResult]:
-        """Each origin's road ETA and distance to `target` (objects with .lat/.lon), in the origins' order."""
+        """Each origin's road ETA and distance to `target` (objects with .lat/.lon), in the origins' order; a
+        straight-line estimate flagged `outside_coverage` where an end is outside road coverage."""
         self._validate(target, "target.")
         for i, origin in enumerate(origins):
             self._validate(origin, f"origins[{i}].")

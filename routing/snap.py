@@ -1,4 +1,14 @@
-"""Snap a point to the nearest usable road edge: projected onto the edge's polyline, not the nearest node."""
+"""Snap a point to the nearest usable road edge: projected onto the edge's polyline, not the nearest node.
+
+The graph knows its own extent: a point farther than `max_snap_distance_m` from every usable road is outside road
+coverage and is never snapped to the graph's edge (its `Snapped` has no edge); callers answer it with a labelled
+straight-line estimate instead (routing/eta.py).
+
+Why distance alone and not also the roads' convex hull: every road lies inside that hull, so a hull grown by
+`max_snap_distance_m` holds every point within that distance of a road and adds nothing, while the bare hull
+cuts off real places seaward of the outermost road (on the city extract: Aikchol 2 hospital, 137 m from the
+Ang Sila-Bang Saen road, and the unit based there).
+"""
 from __future__ import annotations
 
 import functools
@@ -15,23 +25,30 @@ from routing.graph import RoadGraph
 
 @dataclass(frozen=True)
 class Snapped:
-    edge: int
+    edge: int  # OFF_NETWORK_EDGE when off_network: there is no road position to route from
     fraction: float  # 0 at the edge's start node, 1 at its end, by length
-    lat: float
+    lat: float  # the point on the road; the given point itself when off_network
     lon: float
-    distance_m: float  # from the given point to the road
-    off_network: bool  # farther than the allowed snapping distance: the ETA is a guess from the nearest road
+    distance_m: float  # from the given point to the nearest usable road, also when off_network
+    off_network: bool  # outside road coverage (farther than the allowed snap distance): never routed
 
 
 AT_END_M = 0.5
+OFF_NETWORK_EDGE = -1
 
 
 class Snapper:
-    """Spatial index over the usable edges in local metres (shapely STRtree)."""
+    """Spatial index over the usable edges in local metres (shapely STRtree).
 
-    def __init__(self, graph: RoadGraph, *, off_network_m: float = 500.0):
+    `max_snap_distance_m`: a point farther than this from every usable road is off the network (see
+    `config.Config.max_snap_distance_m` for why 500 m). Raises ValueError unless it is a positive number.
+    """
+
+    def __init__(self, graph: RoadGraph, *, max_snap_distance_m: float = 500.0):
+        if not max_snap_distance_m > 0:
+            raise ValueError(f"max_snap_distance_m must be positive, not {max_snap_distance_m!r}")
         self.graph = graph
-        self.off_network_m = off_network_m
+        self.max_snap_distance_m = max_snap_distance_m
         # The graph's local projection as plain floats: scalar maths here is several times cheaper than numpy.
         self.lat0, self.lon0 = graph.origin
         self.ky = math.radians(1) * EARTH_RADIUS_M
@@ -46,7 +63,8 @@ class Snapper:
         self.tree = shapely.STRtree(self.lines)
 
     def snap(self, lat: float, lon: float) -> Snapped:
-        """Nearest usable edge; repeated positions (units parked at a station) come from a small cache."""
+        """Nearest usable edge, or an off-network answer (no edge) outside road coverage; repeated positions
+        (units parked at a station) come from a small cache. Raises InvalidCoordinates for bad input."""
         lat, lon = check_coordinates(lat, lon)
         return self._snap_cached(round(lat, 6), round(lon, 6))
 
@@ -54,6 +72,8 @@ class Snapper:
     def _snap_cached(self, lat: float, lon: float) -> Snapped:
         point = shapely.Point((lon - self.lon0) * self.kx, (lat - self.lat0) * self.ky)
         [index], [distance] = self.tree.query_nearest(point, return_distance=True, all_matches=False)
+        if float(distance) > self.max_snap_distance_m:
+            return Snapped(OFF_NETWORK_EDGE, 0.0, lat, lon, float(distance), True)
         line = self.lines[index]
         along = float(shapely.line_locate_point(line, point))
         if along < AT_END_M:  # on the node itself: say so exactly, so every road at that node counts
@@ -63,8 +83,8 @@ class Snapper:
         fraction = float(along / line.length) if line.length > 0 else 0.0
         snapped = shapely.line_interpolate_point(line, along)
         snap_lat, snap_lon = snapped.y / self.ky + self.lat0, snapped.x / self.kx + self.lon0
-        return Snapped(int(self.edges[index]), min(max(fraction, 0.0), 1.0), snap_lat, snap_lon,
-                       float(distance), float(distance) > self.off_network_m)
+        return Snapped(int(self.edges[index]), min(max(fraction, 0.0), 1.0), snap_lat, snap_lon, float(distance),
+                       False)
 
     def edges_within(self, polygon_wgs84) -> np.ndarray:
         """Edge ids whose geometry intersects a WGS84 polygon (shapely), for closures."""

@@ -76,7 +76,7 @@ def test_points_far_from_roads_are_flagged_off_network(routing):
     snapped = routing.snap(13.25, 100.90)  # the sea west of the extract
     assert snapped.off_network and snapped.distance_m > 300
     [result] = routing.etas_to_sync(LatLon(13.361, 100.984), [LatLon(13.25, 100.90)])
-    assert result.off_network
+    assert result.outside_coverage and result.eta_source == "straight_line"
 
 
 def test_closure_changes_the_route_and_expires(routing, road_graph):
@@ -131,10 +131,12 @@ async def test_invalid_coordinates_raise_a_typed_error_naming_the_field(routing)
 async def test_unreachable_is_an_explicit_result_not_infinity(routing, road_graph):
     target = LatLon(13.361, 100.984)
     snapped = routing.snap(target.lat, target.lon)
+    start = routing.snap(13.3400, 100.9700)
     routing.add_closure([snapped.edge, int(road_graph.edge_twin[snapped.edge])], expires_at=None)
     [result] = await routing.etas_to(target, [LatLon(13.3400, 100.9700)])
     assert result.reachable is False and result.eta_s is None
-    assert result.to_json() == {"eta_s": None, "distance_m": None, "reachable": False, "off_network": False}
+    assert result.to_json() == {"eta_s": None, "distance_m": None, "reachable": False, "outside_coverage": False,
+                                "eta_source": "road", "snap_distance_m": round(max(snapped.distance_m, start.distance_m), 1)}
     assert await routing.route(LatLon(13.3400, 100.9700), target) is None
 
 
@@ -145,10 +147,19 @@ def test_base_map_geojson_is_compact_and_attributed(routing):
     assert len(roads["features"]) > 50
 
 
+def on_network_points(routing, rng: random.Random, count: int) -> list[LatLon]:
+    """Random city points close enough to a road to be routed (the others get straight-line estimates)."""
+    points: list[LatLon] = []
+    while len(points) < count:
+        point = LatLon(rng.uniform(13.33, 13.39), rng.uniform(100.96, 101.01))
+        if not routing.snap(point.lat, point.lon).off_network:
+            points.append(point)
+    return points
+
+
 def test_cached_unit_trees_give_the_same_etas_as_the_reverse_search(routing, road_graph):
     rng = random.Random(3)
-    units = [LatLon(rng.uniform(13.33, 13.39), rng.uniform(100.96, 101.01)) for _ in range(20)]
-    incidents = [LatLon(rng.uniform(13.33, 13.39), rng.uniform(100.96, 101.01)) for _ in range(15)]
+    units, incidents = on_network_points(routing, rng, 20), on_network_points(routing, rng, 15)
     routing.etas_to_sync(incidents[0], units)
     assert routing.trees._trees == {}  # seen once: no tree yet
     routing.etas_to_sync(incidents[1], units)  # second sighting: trees are built
