@@ -41,7 +41,8 @@ def _ordered(values: tuple[float, ...]) -> str | None:
 def _area(values: tuple[float, ...]) -> str | None:
     min_lat, min_lon, max_lat, max_lon = values
     if not (-90 <= min_lat < max_lat <= 90 and -180 <= min_lon < max_lon <= 180):
-        return "must be min_lat,min_lon,max_lat,max_lon with -90 <= min_lat < max_lat <= 90, -180 <= min_lon < max_lon <= 180"
+        return ("must be min_lat,min_lon,max_lat,max_lon with -90 <= min_lat < max_lat <= 90, "
+                "-180 <= min_lon < max_lon <= 180")
     return None
 
 
@@ -61,7 +62,8 @@ class Config:
     component ever sees a value outside its range.
     """
 
-    database_url: str | None = setting(None, "PostgreSQL URL; unset: a local one on 5432, else an embedded one under var/",
+    database_url: str | None = setting(None, "PostgreSQL URL; unset: a local one on 5432, else an embedded one "
+                                             "under var/",
                                        check=_url("postgres", "postgresql"))
     redis_url: str | None = setting(None, "Redis URL; unset: a local one on 6379, else an embedded one under var/",
                                     check=_url("redis", "rediss", "unix", "redis+sentinel"))

@@ -27,6 +27,7 @@ from db.identity import IdentityStore
 from db.migrate import migrate
 from db.pool import create_pool, ensure_database
 from dispatch.assignment import AssignmentService, DispatchPolicy, EscalationLadder
+from dispatch.autodispatch import TriageDispatchService
 from dispatch.coverage import CoverageService, demand_grid
 from dispatch.destination import DestinationService
 from dispatch.duplicates import DuplicateService
@@ -138,11 +139,14 @@ class Server:
                                 ladder=list(zip(config.escalation_steps_s, ESCALATION_STEPS)))
         roads = RoutingPort(ctx)
         recommendations = RecommendationService(ctx.store, roads, ctx.avl)
+        triage = TriageService(ctx.store, clock)
+        assignments = AssignmentService(ctx.store, clock, recommendations, policy)
         ctx.services.update(
-            triage=TriageService(ctx.store, clock),
+            triage=triage,
+            triage_dispatch=TriageDispatchService(triage, assignments),
             fleet=FleetService(ctx.store, clock),
             recommendations=recommendations,
-            assignments=AssignmentService(ctx.store, clock, recommendations, policy),
+            assignments=assignments,
             destinations=DestinationService(ctx.store, clock, roads, ctx.avl),
             snapshots=Snapshots(ctx),
             duplicates=DuplicateService(ctx.store, clock),

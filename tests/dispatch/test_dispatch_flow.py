@@ -44,14 +44,42 @@ async def test_recommendations_follow_brute_force_road_eta_and_capability(city):
     assert recs[0]["why_en"] and recs[0]["why_th"]
 
 
-async def test_red_triage_auto_dispatches_the_nearest_als_unit(city):
+async def test_red_triage_auto_dispatches_every_unit_the_card_asks_for(city):
+    """Issue #13 item 7: 6R1 (cardiac arrest) asks for two units, an ALS and a BLS one; only one was sent."""
     server, dispatcher, _ = city
     incident = await new_incident(dispatcher)
     status, triaged = await dispatcher.post(f"/api/v1/incidents/{incident['id']}/triage", {"group": 6, "determinant": 1})
-    assert status == 200 and triaged["triage"]["code"] == "6R1"
-    assert triaged["status"] == "assigned" and len(triaged["unit_ids"]) == 1
-    assigned = await server.ctx.store.get("units", triaged["unit_ids"][0])
-    assert assigned.capability.value == "ALS"
+    assert status == 200 and triaged["triage"]["code"] == "6R1" and triaged["triage"]["mix"] == ["ALS", "BLS"]
+    assert triaged["status"] == "assigned" and len(triaged["unit_ids"]) == 2
+    first, second = [await server.ctx.store.get("units", u) for u in triaged["unit_ids"]]
+    assert first.capability.value == "ALS" and second.capability.value == "BLS"
+    log = await server.ctx.store.events_since(0, limit=1000)
+    assert all(e.payload["auto"] for e in log if e.type == "UnitAssigned")
+    assert not [e for e in log if e.type == "DispatchShortfall"]
+
+
+async def test_red_triage_alerts_the_dispatcher_at_once_when_the_fleet_cannot_send_the_mix(city):
+    """Only one ALS unit and the first responders are free: the ALS goes, a first responder stands in for the BLS
+    unit, and the console gets a DispatchShortfall alert naming what is missing."""
+    server, dispatcher, _ = city
+    console = await Socket.connect(server.config.port, dispatcher.token)
+    await console.next_of("snapshot")
+    for unit in await server.ctx.store.list("units"):
+        if unit.capability.value in ("ALS", "BLS") and unit.id != "CB-ALS-01":
+            status, _ = await dispatcher.post(f"/api/v1/units/{unit.id}/status", {"status": "out_of_service"})
+            assert status == 200
+    incident = await new_incident(dispatcher)
+    status, triaged = await dispatcher.post(f"/api/v1/incidents/{incident['id']}/triage", {"group": 6, "determinant": 1})
+    assert status == 200 and triaged["unit_ids"][0] == "CB-ALS-01" and len(triaged["unit_ids"]) == 2
+    assert triaged["unit_ids"][1].startswith("CB-FR-")
+    while True:
+        frame = await console.next_of("event")
+        if frame["event"]["type"] == "DispatchShortfall":
+            break
+    alert = frame["event"]["payload"]
+    assert alert["incident_id"] == incident["id"] and alert["needed"] == ["ALS", "BLS"]
+    assert alert["missing"] == ["BLS"] and alert["assigned"] == triaged["unit_ids"]
+    console.close()
 
 
 async def test_no_auto_dispatch_outside_the_service_area(city):
