@@ -271,8 +271,11 @@ class EscalationLadder:
             needed = unit.capability  # it stood in below the level asked for: any unit of its level will do
         options = []
         if incident.status.value in ASSIGNABLE_INCIDENT and incident.location is not None:
-            options = await self.recommendations.recommend(
-                incident.id, limit=1000, exclude={assignment.unit_id, *incident.unit_ids}, capability=needed)
+            earlier = [await uow.get("assignments", a) for a in incident.assignment_ids]
+            # never hand the call back to a crew that has already let it pass, nor to one already on it
+            exclude = {assignment.unit_id, *incident.unit_ids, *(a.unit_id for a in earlier if a is not None)}
+            options = await self.recommendations.recommend(incident.id, limit=1000, exclude=exclude,
+                                                           capability=needed)
         now = self.clock.now()
         for option in options:
             if not _usable(option):

@@ -6,7 +6,9 @@ import pytest
 from dispatch import demo
 from dispatch.model import LatLon
 from server import Server
-from tests.conftest import Api, Socket, make_user, reset_state, routing_ready, server_config
+from tests.conftest import (
+    Api, Socket, demo_city_server, make_user, reset_state, routing_ready, server_config, wait_until,
+)
 
 SCENE = {"lat": 13.3611, "lon": 100.9847}  # central Chon Buri
 
@@ -211,3 +213,44 @@ async def test_closing_needs_a_legal_transition(city):
     status, body = await dispatcher.post(f"/api/v1/incidents/{incident['id']}/status", {"status": "cancelled",
                                                                                          "reason": "hoax"})
     assert status == 200 and body["status"] == "cancelled"
+
+
+async def test_the_ladders_last_step_reassigns_a_silent_crews_incident_to_the_next_unit(database_url, redis_url):
+    """Issue #13 item 8: the last step only named the next unit; the first assignment stayed awaiting_ack and no
+    one else was sent. Now it is withdrawn, the next unit assigned and pushed to its tablet, and the dispatcher
+    sees the step, all as events."""
+    short_ladder = dict(ack_timeout_other_s=0.3, ack_timeout_red_s=0.3, escalation_steps_s=(0.0, 0.1, 0.2, 0.4),
+                        escalation_poll_s=0.05)
+    async with demo_city_server(database_url, redis_url, **short_ladder) as server:
+        base = f"http://127.0.0.1:{server.config.port}"
+        dispatcher = Api(base, await make_user(server.ctx.pool, "disp-l", "dispatcher"))
+        incident = await new_incident(dispatcher)
+        _, ranked = await dispatcher.get(f"/api/v1/incidents/{incident['id']}/recommendations")
+        expected = next(r["unit_id"] for r in ranked["recommendations"] if r["unit_id"] != "CB-BLS-03")
+        tablet = await Socket.connect(server.config.port,
+                                      await make_user(server.ctx.pool, "crew-next", "crew", unit_id=expected))
+        await tablet.next_of("snapshot")
+        console = await Socket.connect(server.config.port, dispatcher.token)
+        await console.next_of("snapshot")
+        _, silent = await dispatcher.post(f"/api/v1/incidents/{incident['id']}/assignments", {"unit_id": "CB-BLS-03"})
+
+        async def withdrawn():
+            return (await server.ctx.store.get("assignments", silent["id"])).status.value == "cancelled"
+
+        assert await wait_until(withdrawn, timeout_s=20)
+        pushed = await tablet.next_of("event")
+        assert pushed["event"]["type"] == "UnitAssigned" and pushed["event"]["payload"]["unit_id"] == expected
+        while (frame := await console.next_of("event"))["event"]["payload"].get("step") != "next_unit":
+            pass
+        assert frame["event"]["type"] == "AssignmentEscalated" and frame["event"]["payload"]["detail"] == expected
+        log = [e for e in await server.ctx.store.events_since(0, limit=1000) if e.stream == f"incident-{incident['id']}"]
+        steps = [(e.type, e.payload.get("step"), e.payload.get("unit_id")) for e in log
+                 if e.type in ("UnitAssigned", "AssignmentEscalated", "AssignmentCancelled")][:7]
+        assert steps == [("UnitAssigned", None, "CB-BLS-03"), ("AssignmentEscalated", "repush", "CB-BLS-03"),
+                         ("AssignmentEscalated", "sms", "CB-BLS-03"), ("AssignmentEscalated", "voice", "CB-BLS-03"),
+                         ("AssignmentEscalated", "next_unit", "CB-BLS-03"), ("AssignmentCancelled", None, "CB-BLS-03"),
+                         ("UnitAssigned", None, expected)]
+        released = await server.ctx.store.get("units", "CB-BLS-03")
+        assert released.status.value == "available" and released.incident_id is None
+        tablet.close()
+        console.close()
