@@ -158,12 +158,16 @@ async def test_console_shows_the_escalation_steps_taken_for_a_silent_crew(browse
         base = f"http://127.0.0.1:{running.config.port}"
         api = Api(base, await make_user(running.ctx.pool, "disp-ladder", "dispatcher"))
         _, incident = await api.post("/api/v1/incidents", {"channel": "phone", "location": SCENE, "chief_complaint": "ไข้"})
-        await api.post(f"/api/v1/incidents/{incident['id']}/assignments", {"unit_id": "CB-BLS-01"})
+        _, silent = await api.post(f"/api/v1/incidents/{incident['id']}/assignments", {"unit_id": "CB-BLS-01"})
         context, console = await open_page(browser, f"{base}/console.html#token={api.token}")
         await console.locator(f"#incident-list li[data-id='{incident['id']}']").click()
-        await console.locator("#assignments .ladder li.taken[data-step='next_unit']").wait_for(timeout=20000)
-        assert await console.locator("#assignments .ladder li.taken").count() == 4
-        assert "overdue" in await console.inner_text("#assignments .countdown")
+        silent_box = console.locator(f"#assignments [data-assignment='{silent['id']}']")
+        await console.locator("#assignments .countdown.overdue").first.wait_for(timeout=20000)  # the ladder runs
+        await silent_box.locator(".ladder li.taken[data-step='next_unit']").wait_for(timeout=20000)
+        assert await silent_box.locator(".ladder li.taken").count() == 4
+        # the last step re-assigned the call: the silent crew's assignment is withdrawn, another unit has it
+        await console.locator("#assignments [data-assignment]:not([data-assignment='%s'])" % silent["id"]).first.wait_for()
         await console.locator("#alert-list li", has_text="Voice call").wait_for()
+        await console.locator("#alert-list li", has_text="Re-assign to the next unit").wait_for()
         assert console.errors == []
         await context.close()
