@@ -167,7 +167,7 @@ async def test_console_shows_the_escalation_steps_taken_for_a_silent_crew(browse
         assert await silent_box.locator(".ladder li.taken").count() == 4
         # the last step re-assigned the call: the silent crew's assignment is withdrawn, another unit has it
         await console.locator("#assignments [data-assignment]:not([data-assignment='%s'])" % silent["id"]).first.wait_for()
-        await console.locator("#alert-list li", has_text="Voice call").wait_for()
-        await console.locator("#alert-list li", has_text="Re-assign to the next unit").wait_for()
+        await console.locator("#alert-list li", has_text="CB-BLS-01: Voice call").wait_for()
+        await console.locator("#alert-list li", has_text="CB-BLS-01: Re-assign to the next unit").wait_for()
         assert console.errors == []
         await context.close()
