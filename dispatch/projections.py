@@ -262,3 +262,4 @@ from dispatch import access as _access  # noqa: E402,F401
 from dispatch import roads as _roads  # noqa: E402,F401
 from dispatch import moveup as _moveup  # noqa: E402,F401
 from dispatch import vitals as _vitals  # noqa: E402,F401
+from dispatch import assignment as _assignment  # noqa: E402,F401 - DispatchShortfall
