@@ -95,6 +95,10 @@ class Config:
     replay_window: int = setting(5_000, "events a resuming client may replay; further back it gets a snapshot",
                                  min=1, max=10_000_000)
     token_ttl_hours: float = setting(12.0, "how long a login token stays valid", above=0, max=24 * 366)
+    token_verify_cache_s: float = setting(5.0, "how long a process trusts a verified token without asking the "
+                                               "database (a user disabled in SQL is refused after at most this; "
+                                               "revocation through the API is immediate); 0: ask every time",
+                                          min=0, max=300)
     rate_intake_per_min: int = setting(30, "intake calls per device / app key / address per minute; dispatchers "
                                            "are never throttled on intake", min=1, max=1_000_000)
     rate_api_per_min: int = setting(1200, "every other call, per identity or address per minute", min=1,

@@ -93,7 +93,7 @@ class Server:
         redis = aioredis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10)
         relay = Relay(store, redis, stream=f"{config.redis_namespace}:events", idle_poll_s=config.relay_idle_poll_s)
         store.on_commit = relay.wake
-        identities = IdentityStore(pool)
+        identities = IdentityStore(pool, verify_cache_s=config.token_verify_cache_s)
         hub = Hub(Visibility(), on_access_revoked=identities.forget)
         feed = EventFeed(store, redis, self._on_event, stream=f"{config.redis_namespace}:events",
                          poll_s=config.feed_poll_s)

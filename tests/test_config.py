@@ -99,3 +99,23 @@ def test_the_server_exits_non_zero_listing_every_bad_variable():
     assert done.returncode == 2
     for name in ("EMS_WS_QUEUE_SIZE", "EMS_MAX_ETA_S", "EMS_PORT", "EMS_ESCALATION_STEPS_S"):
         assert name in done.stderr
+
+
+async def test_settings_reach_the_components_that_use_them(database_url, redis_url):
+    """Passed down from the one config object: with the token cache off, a user disabled in SQL is refused at once;
+    the ladder polls and AVL thins at the configured rates."""
+    from server import Server
+    from tests.conftest import Api, make_user, reset_state, server_config
+
+    await reset_state(database_url, redis_url)
+    running = Server(server_config(database_url, redis_url, token_verify_cache_s=0, escalation_poll_s=0.1,
+                                   avl_min_interval_s=2.5))
+    await running.start()
+    try:
+        assert (running.ladder.poll_s, running.ctx.avl.min_interval_s) == (0.1, 2.5)
+        api = Api(f"http://127.0.0.1:{running.config.port}", await make_user(running.ctx.pool, "d-off", "dispatcher"))
+        assert (await api.get("/api/v1/incidents"))[0] == 200
+        await running.ctx.pool.execute("UPDATE users SET disabled_at = now() WHERE id = 'd-off'")
+        assert (await api.get("/api/v1/incidents"))[0] == 401
+    finally:
+        await running.stop()
