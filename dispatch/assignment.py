@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from dispatch.errors import Conflict, FieldError, Invalid, NotFound
-from dispatch.events import AssignmentAcknowledged, AssignmentCancelled, AssignmentEscalated, Event, UnitAssigned
+from dispatch.events import (
+    AssignmentAcknowledged, AssignmentCancelled, AssignmentEscalated, Event, UnitAssigned, UnitStatusChanged,
+)
 from dispatch.model import (
     CAPABILITY_RANK, Assignment, AssignmentStatus, Capability, Colour, Incident, LocationFlag, UnitStatus,
 )
@@ -261,9 +263,9 @@ class EscalationLadder:
         return True
 
     async def _reassign(self, uow, assignment: Assignment, unit) -> str | None:
-        """The last step: withdraw the silent crew's assignment and assign the best free unit of the level it was
-        sent for, in this unit of work (the dispatcher sees the step with the new unit; the new crew's tablet gets
-        the assignment). No such unit free: the assignment stays (a late ack still counts) and the dispatcher
+        """The last step: withdraw the silent crew's assignment (its unit goes out of service) and assign the best
+        free unit of the level it was sent for, in this unit of work (the dispatcher sees the step with the new
+        unit; the new crew's tablet gets the assignment). No such unit free: the assignment stays (a late ack still counts) and the dispatcher
         gets a `DispatchShortfall` alert. Returns the new unit's id, or None."""
         incident = await uow.get("incidents", assignment.incident_id, lock=True)
         needed = required_capability(incident)
@@ -289,6 +291,9 @@ class EscalationLadder:
             await uow.append(AssignmentCancelled(at=now, assignment_id=assignment.id, incident_id=incident.id,
                                                  unit_id=assignment.unit_id,
                                                  reason=f"not acknowledged: re-assigned to {option.unit_id}"))
+            # A crew that cannot be reached is not offered the next call (it would lose another ladder's worth of
+            # time): out of service until it or a dispatcher reports it available again.
+            await uow.append(UnitStatusChanged(at=now, unit_id=assignment.unit_id, status=UnitStatus.OUT_OF_SERVICE))
             await append_assignment(uow, self.clock, self.policy, incident, option.unit_id, option, auto=True)
             return option.unit_id
         await uow.append(AssignmentEscalated(at=now, assignment_id=assignment.id, incident_id=incident.id,

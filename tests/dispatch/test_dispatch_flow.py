@@ -250,7 +250,7 @@ async def test_the_ladders_last_step_reassigns_a_silent_crews_incident_to_the_ne
                          ("AssignmentEscalated", "sms", "CB-BLS-03"), ("AssignmentEscalated", "voice", "CB-BLS-03"),
                          ("AssignmentEscalated", "next_unit", "CB-BLS-03"), ("AssignmentCancelled", None, "CB-BLS-03"),
                          ("UnitAssigned", None, expected)]
-        released = await server.ctx.store.get("units", "CB-BLS-03")
-        assert released.status.value == "available" and released.incident_id is None
+        silent_unit = await server.ctx.store.get("units", "CB-BLS-03")  # not offered the next call either
+        assert silent_unit.status.value == "out_of_service" and silent_unit.incident_id is None
         tablet.close()
         console.close()
