@@ -1,6 +1,7 @@
 """The one typed configuration object, read from EMS_* environment variables once, in server.py."""
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -10,80 +11,182 @@ REPO_ROOT = Path(__file__).resolve().parent
 
 
 class ConfigError(ValueError):
-    pass
+    """One or more settings are bad; `problems` lists each as "EMS_NAME: reason" (the message joins them)."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("bad configuration:\n  " + "\n  ".join(self.problems))
+
+
+ESCALATION_STEPS = ("repush", "sms", "voice", "next_unit")  # the ladder's steps, in order (one delay each)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def setting(default, doc: str, *, min: float | None = None, max: float | None = None, above: float | None = None,
+            length: int | None = None, choices: tuple | None = None, check=None):
+    """One row of the settings table: default, doc (the reason an operator would change it) and its range.
+
+    `min`/`max` are inclusive bounds, `above` an exclusive lower bound (for delays that must be positive); for a
+    tuple they apply to every item, `length` fixes how many items it has. `check(value)` returns a reason string
+    when a value passes those but is still wrong (e.g. an unordered list), else None.
+    """
+    return field(default=default, metadata={"doc": doc, "min": min, "max": max, "above": above, "length": length,
+                                            "choices": choices, "check": check})
+
+
+def _ordered(values: tuple[float, ...]) -> str | None:
+    return None if list(values) == sorted(values) else "must not decrease"
+
+
+def _area(values: tuple[float, ...]) -> str | None:
+    min_lat, min_lon, max_lat, max_lon = values
+    if not (-90 <= min_lat < max_lat <= 90 and -180 <= min_lon < max_lon <= 180):
+        return ("must be min_lat,min_lon,max_lat,max_lon with -90 <= min_lat < max_lat <= 90, "
+                "-180 <= min_lon < max_lon <= 180")
+    return None
+
+
+def _url(*schemes: str):
+    def check(value: str | None) -> str | None:
+        if value is None or value.split("://", 1)[0] in schemes and "://" in value:
+            return None
+        return f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}"
+    return check
 
 
 @dataclass(frozen=True)
 class Config:
-    database_url: str | None = None  # None: a local PostgreSQL on 5432, else an embedded one under var/
-    append_lock_timeout_s: float = 2.0  # longest wait for the event log's append lock; then 503 + Retry-After
-    redis_url: str | None = None  # None: a local Redis on 6379, else an embedded one under var/
-    redis_namespace: str = "ems"  # key prefix, so several deployments (or test runs) can share one Redis
-    mqtt_url: str | None = None  # None: a local Mosquitto on 1883 if present (panic buttons)
-    host: str = "127.0.0.1"
-    port: int = 8888
-    public_url: str | None = None  # external base URL (Twilio signatures, SMS links); default http://host:port
-    allowed_origins: tuple[str, ...] = ()  # WebSocket Origin allowlist; empty: same host as the request
-    var_dir: Path = REPO_ROOT / "var"
-    osm_file: Path = REPO_ROOT / "data" / "osm" / "chonburi_city_roads.osm.pbf"
-    speed_factor: float = 1.15  # ambulance speed relative to the car defaults in routing/speeds.py
-    max_eta_s: float = 3600.0  # recommendations ignore units farther than this by road
-    # Road coverage (issue #13): a point farther than this from every road of the graph is "outside road coverage":
+    """Every setting, one row each: EMS_<NAME> in the environment, type, default, range and why it exists.
+
+    Built once (server.py: `Config.from_env`) and passed down; constructing it validates every field, so no
+    component ever sees a value outside its range.
+    """
+
+    database_url: str | None = setting(None, "PostgreSQL URL; unset: a local one on 5432, else an embedded one "
+                                             "under var/",
+                                       check=_url("postgres", "postgresql"))
+    append_lock_timeout_s: float = setting(2.0, "longest wait for the event log's append lock; a write waiting "
+                                                "longer answers 503 with Retry-After", above=0, max=60)
+    redis_url: str | None = setting(None, "Redis URL; unset: a local one on 6379, else an embedded one under var/",
+                                    check=_url("redis", "rediss", "unix", "redis+sentinel"))
+    redis_namespace: str = setting("ems", "key prefix, so several deployments (or test runs) can share one Redis",
+                                   check=lambda v: None if v.strip() else "must not be empty")
+    mqtt_url: str | None = setting(None, "MQTT broker URL; unset: a local Mosquitto on 1883 if present (panic buttons)",
+                                   check=_url("mqtt", "mqtts", "tcp", "ssl", "ws", "wss"))
+    host: str = setting("127.0.0.1", "listen address", check=lambda v: None if v.strip() else "must not be empty")
+    port: int = setting(8888, "HTTP port", min=1, max=65535)
+    public_url: str | None = setting(None, "external base URL (Twilio signatures, SMS links); default http://host:port",
+                                     check=_url("http", "https"))
+    allowed_origins: tuple[str, ...] = setting((), "WebSocket Origin allowlist; empty: same host as the request")
+    var_dir: Path = setting(REPO_ROOT / "var", "where embedded databases, caches and simulator output go")
+    osm_file: Path = setting(REPO_ROOT / "data" / "osm" / "chonburi_city_roads.osm.pbf",
+                             "any OSM extract (.osm.pbf, .osm, .osm.bz2) for the road graph")
+    speed_factor: float = setting(1.15, "ambulance speed relative to the car defaults in routing/speeds.py",
+                                  above=0, max=5)
+    max_eta_s: float = setting(3600.0, "recommendations ignore units farther than this by road", above=0, max=86_400)
+    # Road coverage (issue #13): farther than this from every road of the graph a point is "outside road coverage":
     # never snapped to the graph's edge, answered with a labelled straight-line estimate, never auto-dispatched.
     # 500 m: GPS error, a house set back from its soi and private lanes OSM lacks can put real callers a few
-    # hundred metres from the nearest mapped road; past 500 m the unmapped last stretch (minutes on foot or a farm track)
-    # outweighs the ETA differences between nearby units, so a road ETA would mislead.
-    max_snap_distance_m: float = 500.0
-    # The straight-line estimate outside road coverage: great-circle distance x detour factor at this speed.
+    # hundred metres from the nearest mapped road; past 500 m the unmapped last stretch outweighs the ETA
+    # differences between nearby units, so a road ETA would mislead.
+    max_snap_distance_m: float = setting(500.0, "farther than this (m) from the road graph a point gets a labelled "
+                                                "straight-line ETA and is never auto-dispatched", above=0,
+                                         max=100_000)
     # 1.4: driving distance averages about 1.4 x the straight line (Boscoe, Henry & Zdeb 2012; 1.2-1.6 by country,
     # Ballou et al. 2002). 40 km/h: below the graph's usual ambulance speeds (~55 km/h across the city), on purpose:
     # with no roads known, an optimistic guess would rank an uncertain unit above one whose road ETA is real.
-    straight_line_speed_kmh: float = 40.0
-    straight_line_detour_factor: float = 1.4
-    demo: bool = True  # load the Chonburi demo (hospitals, stations, fleet, users) on first start
-    service_area: tuple[float, float, float, float] = (12.50, 100.80, 13.62, 101.75)  # min_lat, min_lon, max_lat, max_lon
-    max_body_bytes: int = 1_048_576
-    ws_max_message_bytes: int = 65_536
-    ws_queue_size: int = 500  # frames buffered per client before it is sent a snapshot instead
-    replay_window: int = 5_000  # events a resuming client may replay; further back it gets a snapshot
-    token_ttl_hours: float = 12.0
-    rate_intake_per_min: int = 30  # per device / app key / address; dispatchers are never throttled on intake
-    rate_api_per_min: int = 1200  # every other call, per identity or address
-    ack_timeout_red_s: float = 30.0
-    ack_timeout_other_s: float = 60.0
-    auto_dispatch_red: bool = True
-    escalation_steps_s: tuple[float, ...] = (0.0, 15.0, 30.0, 45.0)  # after the ack is due: repush, sms, voice, next unit
-    twilio_account_sid: str | None = None
-    twilio_auth_token: str | None = None
-    twilio_from_number: str | None = None
-    twilio_api_base: str | None = None  # override of Twilio's REST base URL (tests use a loopback fake)
-    log_level: str = "INFO"
-    clock_offset_s: float = 0.0  # fault drills only: skews this process's clock
+    straight_line_speed_kmh: float = setting(40.0, "speed of the straight-line estimate outside road coverage",
+                                             above=0, max=200)
+    straight_line_detour_factor: float = setting(1.4, "road distance over straight-line distance assumed outside "
+                                                      "road coverage (roads are never shorter)", min=1, max=5)
+    demo: bool = setting(True, "load the Chonburi demo (hospitals, stations, fleet, users) on first start")
+    service_area: tuple[float, float, float, float] = setting(
+        (12.50, 100.80, 13.62, 101.75), "min_lat,min_lon,max_lat,max_lon: outside it incidents are flagged and never "
+        "auto-dispatched", length=4, check=_area)
+    max_body_bytes: int = setting(1_048_576, "largest HTTP request body accepted (413 beyond)", min=1024,
+                                  max=1 << 30)
+    ws_max_message_bytes: int = setting(65_536, "largest WebSocket frame accepted (close 1009 beyond)", min=1024,
+                                        max=1 << 26)
+    ws_queue_size: int = setting(500, "frames buffered per client before it is sent a snapshot instead; must be "
+                                      "at least 1 (0 would make the queue unbounded)", min=1, max=1_000_000)
+    replay_window: int = setting(5_000, "events a resuming client may replay; further back it gets a snapshot",
+                                 min=1, max=10_000_000)
+    token_ttl_hours: float = setting(12.0, "how long a login token stays valid", above=0, max=24 * 366)
+    token_verify_cache_s: float = setting(5.0, "how long a process trusts a verified token without asking the "
+                                               "database (a user disabled in SQL is refused after at most this; "
+                                               "revocation through the API is immediate); 0: ask every time",
+                                          min=0, max=300)
+    rate_intake_per_min: int = setting(30, "intake calls per device / app key / address per minute; dispatchers "
+                                           "are never throttled on intake", min=1, max=1_000_000)
+    rate_api_per_min: int = setting(1200, "every other call, per identity or address per minute", min=1,
+                                    max=10_000_000)
+    ack_timeout_red_s: float = setting(30.0, "a crew must acknowledge a red assignment within this", above=0,
+                                       max=3600)
+    ack_timeout_other_s: float = setting(60.0, "a crew must acknowledge any other assignment within this",
+                                         above=0, max=3600)
+    auto_dispatch_red: bool = setting(True, "assign units to a red incident as soon as it is triaged")
+    escalation_steps_s: tuple[float, ...] = setting(
+        (0.0, 15.0, 30.0, 45.0), "seconds after the ack was due for each ladder step: " + ", ".join(ESCALATION_STEPS)
+        + " (the last re-assigns the incident to the next unit)", length=len(ESCALATION_STEPS), min=0, max=3600,
+        check=_ordered)
+    escalation_poll_s: float = setting(0.25, "how often the escalation ladder looks for due steps", above=0, max=60)
+    twilio_account_sid: str | None = setting(None, "Twilio account SID (unset: SMS/voice are only recorded)")
+    twilio_auth_token: str | None = setting(None, "Twilio auth token (also verifies webhook signatures)")
+    twilio_from_number: str | None = setting(None, "the number SMS and calls come from")
+    twilio_api_base: str | None = setting(None, "override of Twilio's REST base URL (tests use a loopback fake)",
+                                          check=_url("http", "https"))
+    log_level: str = setting("INFO", "log level", choices=LOG_LEVELS)
+    clock_offset_s: float = setting(0.0, "fault drills only: skews this process's clock", min=-86_400, max=86_400)
+    ws_token_recheck_s: float = setting(30.0, "how often open sockets' tokens are checked again (expiry)", above=0,
+                                        max=3600)
+    avl_min_interval_s: float = setting(1.0, "position pings closer together than this from one unit are dropped",
+                                        min=0, max=3600)
+    avl_track_every_s: float = setting(15.0, "the stored track keeps at most one point per unit this often",
+                                       min=0, max=3600)
+    avl_track_min_move_m: float = setting(100.0, "...or one point per this much movement", min=0, max=100_000)
+    avl_fanout_interval_s: float = setting(1.0, "unit positions are pushed to dispatchers in batches this often",
+                                           above=0, max=60)
+    relay_idle_poll_s: float = setting(0.5, "the relay looks for unpublished events this often when not woken",
+                                       above=0, max=60)
+    feed_poll_s: float = setting(0.5, "retry delay of a process's event feed after a Redis or PostgreSQL error",
+                                 above=0, max=60)
+    coverage_cell_m: float = setting(600.0, "cell size of the console's coverage grid", min=100, max=10_000)
+    coverage_post_rows_ttl_s: float = setting(300.0, "how long the standby posts' ETA rows are reused (road "
+                                                     "closures show up after at most this)", above=0, max=86_400)
     extra: Mapping[str, str] = field(default_factory=dict)
     # Integrations (issue #6)
-    twilio_dispatch_number: str | None = None  # inbound calls are dialled here; unset: queued (<Enqueue>) for dispatchers
-    twilio_queue: str = "ems-dispatch"  # the Twilio queue inbound calls wait in when no dispatch number is set
-    share_link_ttl_s: float = 3600.0  # how long the caller's one-time location link stays valid
-    webhook_max_skew_s: float = 300.0  # signed device webhooks: allowed clock difference of the timestamp
-    panic_repeat_window_s: float = 60.0  # presses of one device this close together attach to one incident
-    panic_rate_per_min: int = 20  # presses/heartbeats per device per minute before it is throttled (with an alert)
-    device_heartbeat_timeout_s: float = 900.0  # no heartbeat for this long raises a device alert
-    device_low_battery_pct: int = 20  # at or below: a low-battery device alert
-    device_check_interval_s: float = 30.0  # how often missed heartbeats are looked for
-    line_channel_secret: str | None = None  # LINE Messaging API channel secret: verifies X-Line-Signature
-    mqtt_retry_s: float = 5.0  # wait between MQTT (re)connection attempts; start-up never waits for the broker
-    fhir_timeout_s: float = 5.0  # a hospital FHIR endpoint slower than this counts as failed (SMS fallback)
-    hospital_alert_poll_s: float = 0.5  # how often new hospital alerts are looked for in the event log
-    app_rate_per_min: int = 60  # default token-bucket rate of a new citizen-app API key
-    app_burst: int = 10  # default bucket size of a new citizen-app API key
+    twilio_dispatch_number: str | None = setting(None, "inbound calls are dialled here; unset: queued (<Enqueue>) "
+                                                       "for dispatchers")
+    twilio_queue: str = setting("ems-dispatch", "the Twilio queue inbound calls wait in when no dispatch number "
+                                                "is set", check=lambda v: None if v.strip() else "must not be empty")
+    share_link_ttl_s: float = setting(3600.0, "how long the caller's one-time location link stays valid", above=0,
+                                      max=7 * 86_400)
+    webhook_max_skew_s: float = setting(300.0, "signed device webhooks: allowed clock difference of the timestamp",
+                                        above=0, max=3600)
+    panic_repeat_window_s: float = setting(60.0, "presses of one device this close together attach to one incident",
+                                           min=0, max=86_400)
+    panic_rate_per_min: int = setting(20, "presses/heartbeats per device per minute before it is throttled (with "
+                                          "an alert)", min=1, max=100_000)
+    device_heartbeat_timeout_s: float = setting(900.0, "no heartbeat for this long raises a device alert", above=0,
+                                                max=7 * 86_400)
+    device_low_battery_pct: int = setting(20, "at or below: a low-battery device alert", min=0, max=100)
+    device_check_interval_s: float = setting(30.0, "how often missed heartbeats are looked for", above=0, max=3600)
+    line_channel_secret: str | None = setting(None, "LINE Messaging API channel secret: verifies X-Line-Signature")
+    mqtt_retry_s: float = setting(5.0, "wait between MQTT (re)connection attempts; start-up never waits for the "
+                                       "broker", above=0, max=3600)
+    fhir_timeout_s: float = setting(5.0, "a hospital FHIR endpoint slower than this counts as failed (SMS "
+                                         "fallback)", above=0, max=300)
+    hospital_alert_poll_s: float = setting(0.5, "how often new hospital alerts are looked for in the event log",
+                                           above=0, max=60)
+    app_rate_per_min: int = setting(60, "default token-bucket rate of a new citizen-app API key", min=1,
+                                    max=1_000_000)
+    app_burst: int = setting(10, "default bucket size of a new citizen-app API key", min=1, max=1_000_000)
 
     def __post_init__(self) -> None:
-        if not self.max_snap_distance_m > 0:
-            raise ConfigError("EMS_MAX_SNAP_DISTANCE_M: must be a positive number of metres")
-        if not self.straight_line_speed_kmh > 0:
-            raise ConfigError("EMS_STRAIGHT_LINE_SPEED_KMH: must be a positive speed in km/h")
-        if not self.straight_line_detour_factor >= 1:
-            raise ConfigError("EMS_STRAIGHT_LINE_DETOUR_FACTOR: must be at least 1 (roads are never shorter)")
+        problems = [problem for f in settings() for problem in _problems(f, getattr(self, f.name))]
+        if problems:
+            raise ConfigError(problems)
+
 
     @property
     def base_url(self) -> str:
@@ -91,32 +194,115 @@ class Config:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Config:
-        """Build from EMS_<FIELD> variables (upper case); raises ConfigError naming the bad variable."""
+        """Build from EMS_<FIELD> variables (upper case); ConfigError lists every bad variable at once."""
         env = os.environ if env is None else env
         values: dict = {}
-        for f in fields(cls):
-            if f.name == "extra":
-                continue
-            raw = env.get(f"EMS_{f.name.upper()}")
+        problems: list[str] = []
+        for f in settings():
+            raw = env.get(env_name(f.name))
             if raw is None or raw == "":
                 continue
             try:
                 values[f.name] = _parse(f.type, raw)
             except ValueError as exc:
-                raise ConfigError(f"EMS_{f.name.upper()}: {exc}") from None
+                problems.append(f"{env_name(f.name)}: {exc} (got {raw!r})")
         values.update({k: v for k, v in overrides.items() if v is not None})
+        for f in settings():  # range problems of the values that parsed, reported with the parse problems
+            if f.name in values:
+                problems += _problems(f, values[f.name])
+        if problems:
+            raise ConfigError(problems)
         return cls(**values)
 
 
+def env_name(field_name: str) -> str:
+    return f"EMS_{field_name.upper()}"
+
+
+def settings() -> list:
+    """The rows of the settings table (every field but `extra`)."""
+    return [f for f in fields(Config) if f.name != "extra"]
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _problems(f, value) -> list[str]:
+    """Why `value` is not acceptable for setting `f` (empty when it is), each naming the variable."""
+    name, rule, type_name = env_name(f.name), f.metadata, f.type
+    optional = type_name.endswith("| None")
+    if value is None:
+        return [] if optional else [f"{name}: is required"]
+    base = type_name.removesuffix(" | None")
+    if base.startswith("tuple"):
+        if not isinstance(value, tuple):
+            return [f"{name}: must be a list"]
+        if rule.get("length") is not None and len(value) != rule["length"]:
+            return [f"{name}: must be {rule['length']} comma-separated values (got {len(value)})"]
+        item_type = "float" if base.startswith("tuple[float") else "str"
+        items = [_value_problem(item_type, rule, item) for item in value]
+        found = next((p for p in items if p), None)
+        if found:
+            return [f"{name}: every value {found}"]
+    else:
+        found = _value_problem(base, rule, value)
+        if found:
+            return [f"{name}: {found}"]
+    reason = rule["check"](value) if rule.get("check") else None
+    return [f"{name}: {reason}"] if reason else []
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _value_problem(type_name: str, rule, value) -> str | None:
+    if type_name in ("int", "float"):
+        if not _is_number(value) or (type_name == "int" and not isinstance(value, int)):
+            return "must be a whole number" if type_name == "int" else "must be a number"
+        if not math.isfinite(value):
+            return "must be a finite number"
+        low, high, above = rule.get("min"), rule.get("max"), rule.get("above")
+        got = f" (got {_number(value)})"
+        if above is not None and not value > above:
+            return f"must be greater than {_number(above)}" + (
+                f" and at most {_number(high)}" if high is not None else "") + got
+        if (low is not None and value < low) or (high is not None and value > high):
+            return (f"must be between {_number(low)} and {_number(high)}" if low is not None and high is not None
+                    else f"must be at least {_number(low)}" if low is not None else
+                    f"must be at most {_number(high)}") + got
+    elif type_name == "bool":
+        if not isinstance(value, bool):
+            return "must be true or false"
+    elif type_name == "Path":
+        if not isinstance(value, Path):
+            return "must be a path"
+    elif type_name == "str":
+        if not isinstance(value, str):
+            return "must be text"
+    if rule.get("choices") and value not in rule["choices"]:
+        return f"must be one of {', '.join(rule['choices'])}"
+    return None
+
+
 def _parse(type_name: str, raw: str):
+    """The typed value of an environment string; ValueError saying what was expected."""
+    type_name = type_name.removesuffix(" | None")
     if type_name == "int":
-        return int(raw)
+        try:
+            return int(raw.strip())
+        except ValueError:
+            raise ValueError("must be a whole number") from None
     if type_name == "float":
-        return float(raw)
+        try:
+            return float(raw.strip())
+        except ValueError:
+            raise ValueError("must be a number") from None
     if type_name == "bool":
-        if raw.lower() in ("1", "true", "yes", "on"):
+        if raw.strip().lower() in ("1", "true", "yes", "on"):
             return True
-        if raw.lower() in ("0", "false", "no", "off"):
+        if raw.strip().lower() in ("0", "false", "no", "off"):
             return False
         raise ValueError("must be true or false")
     if type_name == "Path":
@@ -124,8 +310,8 @@ def _parse(type_name: str, raw: str):
     if type_name.startswith("tuple[str"):
         return tuple(part.strip() for part in raw.split(",") if part.strip())
     if type_name.startswith("tuple[float"):
-        parts = tuple(float(p) for p in raw.split(","))
-        if len(parts) != 4:
-            raise ValueError("must be four comma-separated numbers")
-        return parts
+        try:
+            return tuple(float(p) for p in raw.split(","))
+        except ValueError:
+            raise ValueError("must be comma-separated numbers") from None
     return raw

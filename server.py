@@ -21,13 +21,14 @@ import tornado.httpserver
 from api.context import AppContext
 from api.ratelimit import RateLimiter
 from api.routes import make_app
-from config import Config
+from config import ESCALATION_STEPS, Config, ConfigError
 from db.event_store import PostgresEventStore
 from db.identity import IdentityStore
 from db.migrate import migrate
 from db.pool import create_pool, ensure_database
 from dispatch.assignment import AssignmentService, DispatchPolicy, EscalationLadder
-from dispatch.coverage import CONSOLE_CELL_M, CoverageService, demand_grid
+from dispatch.autodispatch import TriageDispatchService
+from dispatch.coverage import CoverageService, demand_grid
 from dispatch.destination import DestinationService
 from dispatch.duplicates import DuplicateService
 from dispatch.mci import MciService
@@ -90,11 +91,12 @@ class Server:
         applied = await migrate(pool)
         store = PostgresEventStore(pool, lock_timeout_s=config.append_lock_timeout_s)
         redis = aioredis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10)
-        relay = Relay(store, redis, stream=f"{config.redis_namespace}:events")
+        relay = Relay(store, redis, stream=f"{config.redis_namespace}:events", idle_poll_s=config.relay_idle_poll_s)
         store.on_commit = relay.wake
-        identities = IdentityStore(pool)
+        identities = IdentityStore(pool, verify_cache_s=config.token_verify_cache_s)
         hub = Hub(Visibility(), on_access_revoked=identities.forget)
-        feed = EventFeed(store, redis, self._on_event, stream=f"{config.redis_namespace}:events")
+        feed = EventFeed(store, redis, self._on_event, stream=f"{config.redis_namespace}:events",
+                         poll_s=config.feed_poll_s)
         feed.on_degraded_change = lambda degraded: hub.broadcast_alert({"kind": "realtime_degraded", "active": degraded})
         clock = SystemClock(config.clock_offset_s)
         self.ctx = ctx = AppContext(
@@ -103,14 +105,15 @@ class Server:
             hub=hub, feed=feed, relay=relay,
         )
         ctx.access = AccessControl(ctx.identities, store, clock, token_ttl=timedelta(hours=config.token_ttl_hours))
-        ctx.avl = Avl(redis, pool, config.redis_namespace)
+        ctx.avl = Avl(redis, pool, config.redis_namespace, min_interval_s=config.avl_min_interval_s,
+                      track_every_s=config.avl_track_every_s, track_min_move_m=config.avl_track_min_move_m)
         self._build_dispatch(ctx, clock)
         hub.visibility.load(await store.list("incidents", open_only=True, limit=100_000),
                             await store.list("units", limit=100_000))
         ctx.rate_limiter = RateLimiter(redis, config.redis_namespace, on_trip=ctx.access.rate_limit_tripped)
         ctx.services["ws_commands"] = WsCommands(ctx)
-        self.background += [asyncio.create_task(hub.recheck_tokens(ctx.identities.verify)),
-                            asyncio.create_task(ctx.avl.fan_out_to_dispatchers(hub))]
+        self.background += [asyncio.create_task(hub.recheck_tokens(ctx.identities.verify, config.ws_token_recheck_s)),
+                            asyncio.create_task(ctx.avl.fan_out_to_dispatchers(hub, config.avl_fanout_interval_s))]
         self.integrations = Integrations(ctx)
         await relay.start()
         await feed.start(from_seq=await store.last_seq())
@@ -133,14 +136,17 @@ class Server:
         policy = DispatchPolicy(ack_timeout_red_s=config.ack_timeout_red_s,
                                 ack_timeout_other_s=config.ack_timeout_other_s,
                                 auto_dispatch_red=config.auto_dispatch_red,
-                                ladder=list(zip(config.escalation_steps_s, ("repush", "sms", "voice", "next_unit"))))
+                                ladder=list(zip(config.escalation_steps_s, ESCALATION_STEPS)))
         roads = RoutingPort(ctx)
         recommendations = RecommendationService(ctx.store, roads, ctx.avl)
+        triage = TriageService(ctx.store, clock)
+        assignments = AssignmentService(ctx.store, clock, recommendations, policy)
         ctx.services.update(
-            triage=TriageService(ctx.store, clock),
+            triage=triage,
+            triage_dispatch=TriageDispatchService(triage, assignments),
             fleet=FleetService(ctx.store, clock),
             recommendations=recommendations,
-            assignments=AssignmentService(ctx.store, clock, recommendations, policy),
+            assignments=assignments,
             destinations=DestinationService(ctx.store, clock, roads, ctx.avl),
             snapshots=Snapshots(ctx),
             duplicates=DuplicateService(ctx.store, clock),
@@ -148,7 +154,8 @@ class Server:
             vitals=VitalsService(ctx.store, clock),
             notifier=ctx.services.get("notifier") or RecordingNotifier(),
         )
-        self.ladder = EscalationLadder(ctx.store, clock, policy, NotifierPort(ctx), recommendations)
+        self.ladder = EscalationLadder(ctx.store, clock, policy, NotifierPort(ctx), recommendations,
+                                       poll_s=config.escalation_poll_s)
 
     def _on_event(self, event) -> None:
         """Every committed event, once, in seq order (from the EventFeed)."""
@@ -170,7 +177,8 @@ class Server:
                 apply_road_event(routing, event.type, event.payload)
             nodes = graph.usable_nodes()  # demand where the roads are: road density as the population proxy
             ctx.services["coverage"] = CoverageService(ctx.store, ctx.clock, routing, ctx.avl, demand_grid(
-                graph.bounds, CONSOLE_CELL_M, graph.node_lat[nodes], graph.node_lon[nodes]))
+                graph.bounds, config.coverage_cell_m, graph.node_lat[nodes], graph.node_lon[nodes]),
+                post_rows_ttl_s=config.coverage_post_rows_ttl_s)
             ctx.routing = routing
             log.info("road graph ready", extra={"nodes": graph.node_count, "edges": graph.edge_count})
         except Exception:
@@ -248,7 +256,11 @@ async def serve(config: Config) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    config = Config.from_env(port=args.port, host=args.host)
+    try:
+        config = Config.from_env(port=args.port, host=args.host)
+    except ConfigError as exc:  # every bad variable at once, before anything starts
+        print(exc, file=sys.stderr)
+        sys.exit(2)
     if args.no_demo:
         config = replace(config, demo=False)
     logs.configure(config.log_level)

@@ -41,15 +41,14 @@ class TriageHandler(DispatchHandler):
     async def post(self, incident_id: str) -> None:
         identity = self.require()
         body = _object(self.json_body())
-        triage = self.service("triage")
+        service = self.service("triage_dispatch")
         if "colour" in body:
-            incident = await triage.override_colour(int(incident_id), body.get("colour"), body.get("reason"),
+            triaged = await service.override_colour(int(incident_id), body.get("colour"), body.get("reason"),
                                                     actor=identity.actor, role=identity.role)
         else:
-            incident = await triage.triage(int(incident_id), body.get("group"), body.get("determinant"),
+            triaged = await service.triage(int(incident_id), body.get("group"), body.get("determinant"),
                                            actor=identity.actor, role=identity.role)
-        await self.service("assignments").auto_dispatch(incident.id)
-        self.send_json(await self.ctx.store.get("incidents", incident.id))
+        self.send_json(triaged.incident)
 
 
 class RecommendationsHandler(DispatchHandler):

@@ -290,7 +290,8 @@ def _op(summary: str, *, params=(), body: dict | None = None, ok: str = "200", e
 
 PATHS.update({
     "/api/v1/incidents/{incident_id}/triage": {"post": _op(
-        "Triage by CBD card and determinant, or override the colour with a reason (red may auto-dispatch)",
+        "Triage by CBD card and determinant, or override the colour with a reason (red auto-dispatches every unit "
+        "the card asks for, or alerts the dispatcher with a DispatchShortfall event when the fleet cannot)",
         params=[INCIDENT_ID], errors=(400, 401, 403, 404, 409, 413, 422, 429, 503),
         body={"oneOf": [
             {"type": "object", "required": ["group", "determinant"],

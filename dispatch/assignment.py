@@ -3,7 +3,11 @@
 A unit cannot be double-booked: the unit row is read with a lock inside the unit of work and must be free.
 The ladder is driven by a runner that any number of server processes may run at once: each step is recorded as
 an `AssignmentEscalated` event in a unit of work that locks the assignment and re-checks the step is still due
-and not yet taken, so every step happens exactly once; SMS and voice go out only after that commit.
+and not yet taken, so every step happens exactly once; SMS and voice go out only after that commit. The last
+step re-assigns: the silent crew's assignment is withdrawn and the next free unit assigned in the same commit.
+
+Auto-dispatch sends what a red incident's determinant asks for (several units of a capability mix for e.g. 6R1),
+and raises a `DispatchShortfall` alert at once when the free fleet cannot.
 """
 from __future__ import annotations
 
@@ -13,16 +17,46 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from dispatch.errors import Conflict, FieldError, Invalid, NotFound
-from dispatch.events import AssignmentAcknowledged, AssignmentEscalated, UnitAssigned
-from dispatch.model import AssignmentStatus, Colour, Incident, LocationFlag, UnitStatus
+from dispatch.events import (
+    AssignmentAcknowledged, AssignmentCancelled, AssignmentEscalated, Event, UnitAssigned, UnitStatusChanged,
+)
+from dispatch.model import (
+    CAPABILITY_RANK, Assignment, AssignmentStatus, Capability, Colour, Incident, LocationFlag, UnitStatus,
+)
 from dispatch.policies import require
 from dispatch.ports import Clock, CrewNotifier, EventStore
-from dispatch.recommendation import RecommendationService
+from dispatch.recommendation import RecommendationService, required_capability
 from dispatch.road_coverage import INCIDENT_OUTSIDE, UNIT_OUTSIDE, AutoDispatchWithheld
 
 log = logging.getLogger("ems.dispatch")
 
 ASSIGNABLE_INCIDENT = {"received", "triaged", "assigned", "acknowledged", "en_route", "on_scene"}
+AUTO_DISPATCH_ACTOR = "system:auto-dispatch"
+
+
+class DispatchShortfall(Event, frozen=True):
+    """An alert for the dispatcher: the fleet could not send what the incident needs, at once.
+
+    `needed`: the least capability of each unit the determinant asks for; `assigned`: the units that were sent
+    (possibly below the capability asked for); `missing`: the capabilities not met. `cause`: "auto_dispatch", or
+    "escalation" when a silent crew's assignment could not be handed to another unit.
+    """
+
+    incident_id: int
+    needed: list[str]
+    assigned: list[str] = []
+    missing: list[str] = []
+    cause: str = "auto_dispatch"
+
+
+def _usable(option) -> bool:
+    """A recommendation the system may act on by itself: a road ETA and a location the road graph covers
+    (`outside_coverage` comes from the routing layer; absent means covered)."""
+    return option.eta_s is not None and not getattr(option, "outside_coverage", False)
+
+
+def _meets(capability: str, needed: Capability) -> bool:
+    return CAPABILITY_RANK[Capability(capability)] >= CAPABILITY_RANK[needed]
 
 
 @dataclass
@@ -30,7 +64,8 @@ class DispatchPolicy:
     ack_timeout_red_s: float = 30.0
     ack_timeout_other_s: float = 60.0
     auto_dispatch_red: bool = True
-    # (seconds after the acknowledgement was due, step): re-push the frame, SMS, voice call, next unit
+    # (seconds after the acknowledgement was due, step): re-push the frame, SMS, voice call, and re-assign to the
+    # next unit (the silent crew's assignment is withdrawn)
     ladder: list[tuple[float, str]] = field(default_factory=lambda: [(0.0, "repush"), (15.0, "sms"),
                                                                      (30.0, "voice"), (45.0, "next_unit")])
 
@@ -65,50 +100,71 @@ class AssignmentService:
             if unit.status not in (UnitStatus.AVAILABLE, UnitStatus.RETURNING):
                 raise Conflict(f"unit {unit_id} is {unit.status.value}"
                                + (f" on incident {unit.incident_id}" if unit.incident_id else ""))
-            now = self.clock.now()
-            assignment_id = await uow.next_assignment_id()
-            await uow.append(UnitAssigned(
-                at=now, assignment_id=assignment_id, incident_id=incident_id, unit_id=unit_id,
-                ack_due_at=now + timedelta(seconds=self.policy.ack_timeout_s(incident)),
-                eta_s=eta.eta_s if eta else None, distance_m=eta.distance_m if eta else None, auto=auto,
-                eta_source=eta.eta_source if eta else None))
-            return await uow.get("assignments", assignment_id)
+            return await append_assignment(uow, self.clock, self.policy, incident, unit_id, eta, auto=auto)
 
         return await self.store.run(actor, work, known=(("incidents", incident), ("units", unit)))
 
-    async def _etas(self, incident_id: int):
+    async def auto_dispatch(self, incident_id: int) -> list[Assignment]:
+        """For a red incident with a trusted location and no unit yet, send what its determinant asks for.
+
+        One unit per entry of the triage's `unit_capabilities` (6R1: an ALS and a BLS unit), most demanding
+        first, each the best-ranked free unit with a road ETA that meets it; when none meets it, the best-ranked
+        lower one stands in (a red patient gets the nearest help rather than none). Units outside the road
+        graph's coverage are never auto-dispatched. Anything not met at its capability is recorded at once as a
+        `DispatchShortfall` alert for the dispatcher. Returns the assignments made (empty when none was due).
+        """
+        if not self.policy.auto_dispatch_red:
+            return []
+        incident = await self.store.get("incidents", incident_id)
+        if (incident is None or incident.colour != Colour.RED.value or incident.unit_ids or not incident.is_open
+                or incident.location is None
+                or {LocationFlag.OUTSIDE_SERVICE_AREA, LocationFlag.UNVERIFIED} & set(incident.location_flags)):
+            return []
+        ranked = [o for o in await self._ranked(incident_id) if o.eta_s is not None]
+        if ranked and ranked[0].outside_coverage:  # the best guess is straight-line, not a road ETA: dispatcher decides
+            await self._withhold(incident_id, ranked[0], ranked)
+            return []
+        needed = incident.triage.unit_capabilities if incident.triage else [required_capability(incident)]
+        assignments, missing = [], []
+        for capability in needed:
+            assignment = await self._best_free(incident_id, capability, {a.unit_id for a in assignments})
+            if assignment is None or not _meets(assignment.capability, capability):
+                missing.append(capability.value)
+            if assignment is not None:
+                assignments.append(assignment.assignment)
+        if missing:
+            async with self.store.unit_of_work(AUTO_DISPATCH_ACTOR) as uow:
+                await uow.append(DispatchShortfall(at=self.clock.now(), incident_id=incident_id,
+                                                   needed=[c.value for c in needed],
+                                                   assigned=[a.unit_id for a in assignments], missing=missing))
+        return assignments
+
+    async def _best_free(self, incident_id: int, capability: Capability, taken: set[str]):
+        """Assign the best-ranked usable unit for `capability` (qualified ones first); None when none is free."""
+        options = [o for o in await self.recommendations.recommend(incident_id, limit=1000, exclude=taken,
+                                                                   capability=capability) if _usable(o)]
+        options.sort(key=lambda o: not _meets(o.capability, capability))  # stable: keeps the ranking within
+        for option in options:
+            try:
+                assignment = await self.assign(incident_id, option.unit_id, actor=AUTO_DISPATCH_ACTOR,
+                                               role="dispatcher", auto=True)
+            except Conflict:
+                continue  # taken meanwhile: try the next one
+            return _Sent(assignment, option.capability)
+        return None
+
+    async def _ranked(self, incident_id: int):
         try:
             return await self.recommendations.recommend(incident_id, limit=1000)
         except (Conflict, NotFound):
-            return []  # no location yet: the assignment still goes out, without an ETA
-
-    async def auto_dispatch(self, incident_id: int) -> object | None:
-        """For a red incident with a trusted location and no unit yet, assign the best recommendation."""
-        if not self.policy.auto_dispatch_red:
-            return None
-        incident = await self.store.get("incidents", incident_id)
-        if (incident is None or incident.colour != Colour.RED.value or incident.unit_ids or not incident.is_open
-                or {LocationFlag.OUTSIDE_SERVICE_AREA, LocationFlag.UNVERIFIED} & set(incident.location_flags)):
-            return None
-        options = await self._etas(incident_id)
-        for option in options:
-            if option.eta_s is None:
-                break
-            if option.outside_coverage:  # a straight-line guess, not a road ETA: the dispatcher decides
-                return await self._withhold(incident_id, option, options)
-            try:
-                return await self.assign(incident_id, option.unit_id, actor="system:auto-dispatch", role="dispatcher",
-                                         auto=True)
-            except Conflict:
-                continue  # taken meanwhile: try the next one
-        return None
+            return []  # no location yet
 
     async def _withhold(self, incident_id: int, option, options) -> None:
         """Record why auto-dispatch stood back, for the dispatcher (an incident off the road graph is also flagged
         `outside_road_coverage`, shown on the console); assigns nothing."""
         # A road answer needs both ends on the network, so one road ETA proves the incident is covered.
         reason = INCIDENT_OUTSIDE if all(o.outside_coverage for o in options) else UNIT_OUTSIDE
-        async with self.store.unit_of_work("system:auto-dispatch") as uow:
+        async with self.store.unit_of_work(AUTO_DISPATCH_ACTOR) as uow:
             await uow.append(AutoDispatchWithheld(at=self.clock.now(), incident_id=incident_id, reason=reason,
                                                   unit_id=option.unit_id, eta_s=option.eta_s,
                                                   snap_distance_m=option.snap_distance_m))
@@ -142,6 +198,29 @@ class AssignmentService:
             return await uow.get("assignments", assignment_id)
 
         return await self.store.run(actor, work)
+
+
+@dataclass(frozen=True)
+class _Sent:
+    assignment: Assignment
+    capability: str
+
+    @property
+    def unit_id(self) -> str:
+        return self.assignment.unit_id
+
+
+async def append_assignment(uow, clock: Clock, policy: DispatchPolicy, incident: Incident, unit_id: str, eta, *,
+                            auto: bool) -> Assignment:
+    """Record `unit_id` (read with a lock in `uow` and found free) as assigned to `incident`; returns the row."""
+    now = clock.now()
+    assignment_id = await uow.next_assignment_id()
+    await uow.append(UnitAssigned(
+        at=now, assignment_id=assignment_id, incident_id=incident.id, unit_id=unit_id,
+        ack_due_at=now + timedelta(seconds=policy.ack_timeout_s(incident)),
+        eta_s=eta.eta_s if eta else None, distance_m=eta.distance_m if eta else None, auto=auto,
+        eta_source=eta.eta_source if eta else None))
+    return await uow.get("assignments", assignment_id)
 
 
 class EscalationLadder:
@@ -191,7 +270,6 @@ class EscalationLadder:
         return taken
 
     async def _take(self, assignment_id: int, step: str, offset_s: float) -> bool:
-        detail = None
         async with self.store.unit_of_work("system:escalation") as uow:
             assignment = await uow.get("assignments", assignment_id, lock=True)
             if (assignment.status is not AssignmentStatus.AWAITING_ACK or step in assignment.escalations
@@ -199,14 +277,54 @@ class EscalationLadder:
                 return False  # acknowledged meanwhile, or another process took this step
             unit = await uow.get("units", assignment.unit_id)
             if step == "next_unit":
-                options = await self.recommendations.recommend(assignment.incident_id, limit=1,
-                                                               exclude={assignment.unit_id})
-                detail = options[0].unit_id if options else None
-            await uow.append(AssignmentEscalated(at=self.clock.now(), assignment_id=assignment_id,
-                                                 incident_id=assignment.incident_id, unit_id=assignment.unit_id,
-                                                 step=step, detail=detail))
-        await self._notify(step, unit, assignment)
+                await self._reassign(uow, assignment, unit)
+            else:
+                await uow.append(AssignmentEscalated(at=self.clock.now(), assignment_id=assignment_id,
+                                                     incident_id=assignment.incident_id, unit_id=assignment.unit_id,
+                                                     step=step))
+        if step != "next_unit":
+            await self._notify(step, unit, assignment)
         return True
+
+    async def _reassign(self, uow, assignment: Assignment, unit) -> str | None:
+        """The last step: withdraw the silent crew's assignment (its unit goes out of service) and assign the best
+        free unit of the level it was sent for, in this unit of work (the dispatcher sees the step with the new
+        unit; the new crew's tablet gets the assignment). No such unit free: the assignment stays (a late ack still counts) and the dispatcher
+        gets a `DispatchShortfall` alert. Returns the new unit's id, or None."""
+        incident = await uow.get("incidents", assignment.incident_id, lock=True)
+        needed = required_capability(incident)
+        if unit is not None and CAPABILITY_RANK[unit.capability] < CAPABILITY_RANK[needed]:
+            needed = unit.capability  # it stood in below the level asked for: any unit of its level will do
+        options = []
+        if incident.status.value in ASSIGNABLE_INCIDENT and incident.location is not None:
+            earlier = [await uow.get("assignments", a) for a in incident.assignment_ids]
+            # never hand the call back to a crew that has already let it pass, nor to one already on it
+            exclude = {assignment.unit_id, *incident.unit_ids, *(a.unit_id for a in earlier if a is not None)}
+            options = await self.recommendations.recommend(incident.id, limit=1000, exclude=exclude,
+                                                           capability=needed)
+        now = self.clock.now()
+        for option in options:
+            if not _usable(option):
+                continue
+            candidate = await uow.get("units", option.unit_id, lock=True)
+            if candidate is None or candidate.status not in (UnitStatus.AVAILABLE, UnitStatus.RETURNING):
+                continue  # taken since it was ranked
+            await uow.append(AssignmentEscalated(at=now, assignment_id=assignment.id,
+                                                 incident_id=incident.id, unit_id=assignment.unit_id,
+                                                 step="next_unit", detail=option.unit_id))
+            await uow.append(AssignmentCancelled(at=now, assignment_id=assignment.id, incident_id=incident.id,
+                                                 unit_id=assignment.unit_id,
+                                                 reason=f"not acknowledged: re-assigned to {option.unit_id}"))
+            # A crew that cannot be reached is not offered the next call (it would lose another ladder's worth of
+            # time): out of service until it or a dispatcher reports it available again.
+            await uow.append(UnitStatusChanged(at=now, unit_id=assignment.unit_id, status=UnitStatus.OUT_OF_SERVICE))
+            await append_assignment(uow, self.clock, self.policy, incident, option.unit_id, option, auto=True)
+            return option.unit_id
+        await uow.append(AssignmentEscalated(at=now, assignment_id=assignment.id, incident_id=incident.id,
+                                             unit_id=assignment.unit_id, step="next_unit", detail=None))
+        await uow.append(DispatchShortfall(at=now, incident_id=incident.id, needed=[needed.value],
+                                           assigned=[assignment.unit_id], missing=[needed.value], cause="escalation"))
+        return None
 
     async def _notify(self, step: str, unit, assignment) -> None:
         phone = unit.phone if unit else None

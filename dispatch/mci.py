@@ -1,7 +1,9 @@
 """Mass-casualty incidents: declare, tag patients by colour, and spread them over hospitals by road ETA and
-free emergency beds (the sickest first, nobody sent to a hospital on diversion or already full)."""
+free emergency beds (the sickest first to hospitals with the capability they need, nobody sent to a hospital on
+diversion or already full)."""
 from __future__ import annotations
 
+from dispatch.destination import needed_capability
 from dispatch.errors import Conflict, FieldError, Invalid, NotFound
 from dispatch.events import MciDeclared, PatientsDistributed, PatientsTagged
 from dispatch.model import Colour, Hospital, Incident, Patient
@@ -12,11 +14,20 @@ SEVERITY = {Colour.RED: 0, Colour.YELLOW: 1, Colour.GREEN: 2, Colour.WHITE: 3}
 MAX_PATIENTS_PER_CALL = 500
 
 
-def distribute(patients: list[Patient], hospitals: list[tuple[Hospital, float | None]]) -> dict[int, str | None]:
+SEVERE = {Colour.RED, Colour.YELLOW}  # these need the specialist service; green and white can go anywhere
+
+
+def distribute(patients: list[Patient], hospitals: list[tuple[Hospital, float | None]],
+               need: str | None = None) -> dict[int, str | None]:
     """Patient number → hospital id (None when no capacity is left anywhere).
 
-    `hospitals` are (hospital, road ETA s) pairs. Red patients are placed first, each at the nearest hospital
-    not on diversion that still has a free ED bed; every placement uses up one bed.
+    `hospitals` are (hospital, road ETA s) pairs; `need` is the specialist capability the incident's patients
+    need (e.g. "trauma", from `destination.needed_capability`), None when any emergency department will do.
+    Patients are placed most severe first. A red or yellow patient goes to the nearest hospital with `need`
+    that still has a free ED bed, and only when none has one to the nearest hospital with a bed; a green or
+    white patient goes to the nearest hospital *without* `need` that has a bed, so the specialist beds stay
+    free for the sickest, and only then to a specialist centre. Hospitals on diversion or out of road reach
+    are never used; every placement uses up one bed.
     """
     beds = {h.id: max(0, h.ed_beds_free) for h, _ in hospitals}
     by_eta = [h for h, eta in sorted(hospitals, key=lambda pair: (pair[1] is None, pair[1] or 0.0))
@@ -24,12 +35,15 @@ def distribute(patients: list[Patient], hospitals: list[tuple[Hospital, float | 
     for patient in patients:  # beds already promised to this incident's earlier placements
         if patient.hospital_id in beds:
             beds[patient.hospital_id] = max(0, beds[patient.hospital_id] - 1)
+    capable = [h for h in by_eta if need is None or need in h.capabilities]
+    others = [h for h in by_eta if not (need is None or need in h.capabilities)]
     plan: dict[int, str | None] = {}
     for patient in sorted(patients, key=lambda p: (SEVERITY[p.colour], p.number)):
         if patient.hospital_id is not None:
             plan[patient.number] = patient.hospital_id
             continue
-        target = next((h for h in by_eta if beds[h.id] > 0), None)
+        preferred = capable + others if patient.colour in SEVERE else others + capable
+        target = next((h for h in preferred if beds[h.id] > 0), None)
         plan[patient.number] = target.id if target else None
         if target:
             beds[target.id] -= 1
@@ -77,7 +91,7 @@ class MciService:
         for hospital in hospitals:
             [eta] = await self.etas.etas_to(hospital.location, [incident.location])
             pairs.append((hospital, eta.eta_s))
-        plan = distribute(incident.patients, pairs)
+        plan = distribute(incident.patients, pairs, needed_capability(incident))
         async with self.store.unit_of_work(actor) as uow:
             await self._open(uow, incident_id)
             await uow.append(PatientsDistributed(at=self.clock.now(), incident_id=incident_id,

@@ -139,6 +139,12 @@ class Triage(msgspec.Struct, kw_only=True):
     text_th: str = ""
     text_en: str = ""
     override_reason: str | None = None  # set when a dispatcher overrode the colour
+    mix: list[Capability] = []  # the least capability of each unit sent, most demanding first; [] = all `capability`
+
+    @property
+    def unit_capabilities(self) -> list[Capability]:
+        """What to send: one entry per unit (`units` of them), most demanding first."""
+        return list(self.mix) if len(self.mix) == self.units else [self.capability] * max(1, self.units)
 
 
 class Unit(msgspec.Struct, kw_only=True):

@@ -57,13 +57,15 @@ class RecommendationService:
                                         [live.get(unit.id) or unit.base])
         return eta
 
-    async def recommend(self, incident_id: int, *, limit: int = 10, exclude: set[str] = frozenset()) -> list[Recommendation]:
+    async def recommend(self, incident_id: int, *, limit: int = 10, exclude: set[str] = frozenset(),
+                        capability: Capability | None = None) -> list[Recommendation]:
+        """`capability`: rank for this level instead of the triage's (the second unit of a mix, e.g. BLS)."""
         incident = await self.store.get("incidents", incident_id)
         if incident is None:
             raise NotFound(f"no incident {incident_id}")
         if incident.location is None:
             raise Conflict("the incident has no verified location yet: set one to get road ETAs")
-        needed = required_capability(incident)
+        needed = capability or required_capability(incident)
         units: list[Unit] = [u for u in await self.store.list("units")
                              if u.status in (UnitStatus.AVAILABLE, UnitStatus.RETURNING) and u.id not in exclude]
         qualified = [u for u in units if CAPABILITY_RANK[u.capability] >= CAPABILITY_RANK[needed]]

@@ -14,6 +14,7 @@ import msgspec
 
 from dispatch import channels, moveup, projections as fold, road_coverage, vitals
 from dispatch.access import AccessRevoked, RateLimitTripped
+from dispatch.assignment import DispatchShortfall
 from dispatch.channels import (
     CallerLocationShared, CallReceived, DeviceAlertRaised, HospitalNotified, LineMessageReceived,
     OutboundMessageFailed, PanicPressed, ShareLinkSent, SmsReceived, SmsSent,
@@ -47,7 +48,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     # patient care, roads, access
     VitalsRecorded, RoadClosed, RoadReopened, AccessRevoked, RateLimitTripped,
     # dispatch held back for the dispatcher (dispatch/road_coverage.py)
-    AutoDispatchWithheld,
+    AutoDispatchWithheld, DispatchShortfall,
 )
 
 INCIDENTS = Projection("incidents", Incident, "incident_id", {

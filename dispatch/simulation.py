@@ -12,8 +12,10 @@ Model (documented defaults in `SimParams`):
   `TRANSPORT_SHARE` of patients per colour go to hospital (the destination service picks which).
 - Units drive on the road graph at the graph's travel times, along the road route; while driving, a unit's
   position (for its next recommendation) moves along that route at an even pace.
-- Red calls are auto-dispatched by `AssignmentService.auto_dispatch`; other calls take the first recommendation.
-  Calls with no unit free wait in a queue (red first) until a unit turns free.
+- Calls are triaged through `TriageDispatchService`, the path the triage API takes, so red calls are
+  auto-dispatched exactly as live (every unit the determinant asks for); other calls take the first
+  recommendation. Calls with no unit free wait in a queue (red first) until a unit turns free. Of several units on
+  one call the first transports; the others leave the scene after the on-scene time.
 
 Policies differ only in what they plug into those services: the ETA provider the recommendation ranks by
 (straight line or road) and whether the coverage service moves units up (DMEXCLP, dispatch/coverage.py).
@@ -34,6 +36,7 @@ import numpy as np
 
 from dispatch import kpi
 from dispatch.assignment import AssignmentService, DispatchPolicy
+from dispatch.autodispatch import TriageDispatchService
 from dispatch.coverage import Cell, CoverageService
 from dispatch.destination import DestinationService
 from dispatch.errors import Conflict, DomainError
@@ -257,7 +260,7 @@ class Simulation:
         self.recommendations = RecommendationService(self.store, ranking, self.positions)
         self.assignments = AssignmentService(self.store, self.clock, self.recommendations, DispatchPolicy())
         self.intake = IntakeService(self.store, self.clock, self.area)
-        self.triage = TriageService(self.store, self.clock)
+        self.triage = TriageDispatchService(TriageService(self.store, self.clock), self.assignments)
         self.fleet = FleetService(self.store, self.clock)
         self.destinations = DestinationService(self.store, self.clock, self.road, self.positions)
         self.coverage = CoverageService(self.store, self.clock, self.road, SimPositions(self, destinations=True),
@@ -299,34 +302,38 @@ class Simulation:
 
     async def _triage(self, incident_id: int) -> None:
         call = self._call_of[incident_id]
-        await self.triage.triage(incident_id, call.group, call.determinant, actor="sim:dispatcher", role="dispatcher")
-        if not await self._dispatch(incident_id):
+        triaged = await self.triage.triage(incident_id, call.group, call.determinant, actor="sim:dispatcher",
+                                           role="dispatcher")
+        if not await self._dispatch(incident_id, triaged.assignments):
             heapq.heappush(self._waiting, (QUEUE_ORDER[call.colour], call.at_s, incident_id))
 
-    async def _dispatch(self, incident_id: int) -> bool:
-        """Red: the live auto-dispatch. Others: the dispatcher takes the first recommendation with a road ETA."""
+    async def _dispatch(self, incident_id: int, assignments: list | None = None) -> bool:
+        """Red: the live auto-dispatch (`assignments`: what triage already sent). Others: the dispatcher takes the
+        first recommendation with a road ETA."""
         if self._call_of[incident_id].colour == Colour.RED.value:
-            assignment = await self.assignments.auto_dispatch(incident_id)
+            assignments = assignments or await self.assignments.auto_dispatch(incident_id)
         else:
-            assignment = None
+            assignments = []
             for option in await self.recommendations.recommend(incident_id, limit=1000):
                 if option.eta_s is None:
                     break
                 try:
-                    assignment = await self.assignments.assign(incident_id, option.unit_id, actor="sim:dispatcher",
-                                                               role="dispatcher")
+                    assignments = [await self.assignments.assign(incident_id, option.unit_id,
+                                                                 actor="sim:dispatcher", role="dispatcher")]
                     break
                 except Conflict:
                     continue
-        if assignment is None:
+        if not assignments:
             return False
-        unit = self.units[assignment.unit_id]
-        unit.plan += 1
-        was_moving = unit.motion is not None
-        unit.post = unit.position(self.clock.t)  # it stops where it is until the crew rolls
-        unit.motion = None
-        turnout = 5.0 if was_moving else self._call_of[incident_id].turnout_s  # a crew on the road is already rolling
-        self._after(unit, turnout, lambda: self._roll(unit.id, incident_id))
+        for n, assignment in enumerate(assignments):
+            unit = self.units[assignment.unit_id]
+            unit.plan += 1
+            was_moving = unit.motion is not None
+            unit.post = unit.position(self.clock.t)  # it stops where it is until the crew rolls
+            unit.motion = None
+            turnout = 5.0 if was_moving else self._call_of[incident_id].turnout_s  # a crew on the road is rolling
+            lead = n == 0
+            self._after(unit, turnout, lambda unit=unit, lead=lead: self._roll(unit.id, incident_id, lead))
         if self.policy.move_up:
             await self._move_up()
         return True
@@ -366,11 +373,11 @@ class Simulation:
         unit.motion = Motion(origin, destination, self.clock.t, self.clock.t + seconds, path)
         return seconds
 
-    async def _roll(self, unit_id: str, incident_id: int) -> None:
+    async def _roll(self, unit_id: str, incident_id: int, lead: bool = True) -> None:
         unit = self.units[unit_id]
         await self._status(unit_id, UnitStatus.EN_ROUTE)
         travel = await self._drive(unit, self._call_of[incident_id].location)
-        self._after(unit, travel, lambda: self._on_scene(unit, incident_id))
+        self._after(unit, travel, lambda: self._on_scene(unit, incident_id, lead))
 
     async def _arrive(self, unit: SimUnit, status: UnitStatus, stay_s: float, then: Callable) -> None:
         """The unit reaches the scene or the hospital, reports it, and stays `stay_s` before `then`."""
@@ -378,9 +385,11 @@ class Simulation:
         await self._status(unit.id, status)
         self._after(unit, stay_s, then)
 
-    async def _on_scene(self, unit: SimUnit, incident_id: int) -> None:
-        await self._arrive(unit, UnitStatus.ON_SCENE, self._call_of[incident_id].on_scene_s,
-                           lambda: self._leave_scene(unit, incident_id))
+    async def _on_scene(self, unit: SimUnit, incident_id: int, lead: bool = True) -> None:
+        """The lead unit transports (or closes the call); a supporting unit only leaves the scene."""
+        then = (lambda: self._leave_scene(unit, incident_id)) if lead else (
+            lambda: self._free(unit, incident_id, close=False))
+        await self._arrive(unit, UnitStatus.ON_SCENE, self._call_of[incident_id].on_scene_s, then)
 
     async def _leave_scene(self, unit: SimUnit, incident_id: int) -> None:
         if not self._call_of[incident_id].transport:
@@ -397,10 +406,12 @@ class Simulation:
         await self._arrive(unit, UnitStatus.AT_HOSPITAL, self._call_of[incident_id].handover_s,
                            lambda: self._free(unit, incident_id))
 
-    async def _free(self, unit: SimUnit, incident_id: int) -> None:
-        """Call over: the unit heads back (to its station, or to the best post under move-up) and may be reused."""
+    async def _free(self, unit: SimUnit, incident_id: int, close: bool = True) -> None:
+        """Call over (for this unit; `close`: for the incident too): the unit heads back (to its station, or to the
+        best post under move-up) and may be reused."""
         await self._status(unit.id, UnitStatus.RETURNING)
-        await self.fleet.change_incident_status(incident_id, "closed", actor="sim:dispatcher", role="dispatcher")
+        if close:
+            await self.fleet.change_incident_status(incident_id, "closed", actor="sim:dispatcher", role="dispatcher")
         target = unit.home
         if self.policy.move_up:
             post, gain = await self.coverage.best_post_for(unit.id)

@@ -1,6 +1,7 @@
 """Thai Criteria Based Dispatch: the 25 chief-complaint cards (dispatch/data/cbd_cards.json) → colour, level, code.
 
 Code = group number + colour letter + response level, e.g. "6R1": group 6 (cardiac arrest), red, level 1 (ALS).
+A determinant may send several units (`units`), with the least capability of each in `mix` (6R1: ALS and BLS).
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ def assess(group: int, determinant: int) -> Triage:
     colour, capability = Colour(chosen["colour"]), Capability(chosen["capability"])
     return Triage(group=group, group_name_th=card["name_th"], group_name_en=card["name_en"], determinant=determinant,
                   colour=colour, capability=capability, units=chosen.get("units", 1),
+                  mix=[Capability(c) for c in chosen.get("mix", [])],
                   code=code(group, colour, capability), text_th=chosen["th"], text_en=chosen["en"])
 
 
@@ -72,6 +74,7 @@ class TriageService:
             base.capability if new_colour is base.colour else CAPABILITY_FOR_COLOUR[new_colour])
         triage = Triage(group=base.group, group_name_th=base.group_name_th, group_name_en=base.group_name_en,
                         determinant=base.determinant, colour=new_colour, capability=capability, units=base.units,
+                        mix=list(base.mix) if capability is base.capability else [],  # the card's mix fits its level
                         code=code(base.group, new_colour, capability), text_th=base.text_th, text_en=base.text_en,
                         override_reason=reason)
         return await self._record(incident_id, triage, actor)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from config import Config
+from config import Config, ConfigError
 from dispatch import demo
 from dispatch.coverage import Cell, demand_grid, eta_matrix
 from dispatch.events import Event, HospitalRegistered, UnitRegistered
@@ -193,7 +193,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    region = city_region(Config.from_env()) if args.region == "city" else synthetic_region()
+    try:
+        config = Config.from_env()
+    except ConfigError as exc:  # every bad variable at once, like the server
+        sys.exit(str(exc))
+    region = city_region(config) if args.region == "city" else synthetic_region()
     if args.demand:
         region = with_demand_layer(region, args.demand)
     params = SimParams(hours=args.hours, seed=args.seed,

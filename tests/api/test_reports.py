@@ -11,8 +11,8 @@ SCENE = {"lat": 13.3611, "lon": 100.9847}
 async def a_call_run_to_the_hospital(server, dispatcher: Api, base: str) -> tuple[int, str]:
     _, incident = await dispatcher.post("/api/v1/incidents", {"channel": "phone", "location": SCENE})
     incident_id = incident["id"]
-    _, triaged = await dispatcher.post(f"/api/v1/incidents/{incident_id}/triage", {"group": 6, "determinant": 1})
-    unit_id = triaged["unit_ids"][0]  # red: auto-dispatched
+    _, triaged = await dispatcher.post(f"/api/v1/incidents/{incident_id}/triage", {"group": 1, "determinant": 1})
+    [unit_id] = triaged["unit_ids"]  # red (1R1, one ALS unit): auto-dispatched
     crew = Api(base, await make_user(server.ctx.pool, f"crew-{unit_id}", "crew", unit_id=unit_id))
     for n, status in enumerate(["en_route", "on_scene"]):
         await tracks.record_position(server.ctx.pool, unit_id, datetime.now(UTC), 13.35 + n * 0.005,

@@ -6,7 +6,9 @@ import pytest
 from dispatch import demo
 from dispatch.model import LatLon
 from server import Server
-from tests.conftest import Api, Socket, make_user, reset_state, routing_ready, server_config
+from tests.conftest import (
+    Api, Socket, demo_city_server, make_user, reset_state, routing_ready, server_config, wait_until,
+)
 
 SCENE = {"lat": 13.3611, "lon": 100.9847}  # central Chon Buri
 
@@ -44,14 +46,42 @@ async def test_recommendations_follow_brute_force_road_eta_and_capability(city):
     assert recs[0]["why_en"] and recs[0]["why_th"]
 
 
-async def test_red_triage_auto_dispatches_the_nearest_als_unit(city):
+async def test_red_triage_auto_dispatches_every_unit_the_card_asks_for(city):
+    """Issue #13 item 7: 6R1 (cardiac arrest) asks for two units, an ALS and a BLS one; only one was sent."""
     server, dispatcher, _ = city
     incident = await new_incident(dispatcher)
     status, triaged = await dispatcher.post(f"/api/v1/incidents/{incident['id']}/triage", {"group": 6, "determinant": 1})
-    assert status == 200 and triaged["triage"]["code"] == "6R1"
-    assert triaged["status"] == "assigned" and len(triaged["unit_ids"]) == 1
-    assigned = await server.ctx.store.get("units", triaged["unit_ids"][0])
-    assert assigned.capability.value == "ALS"
+    assert status == 200 and triaged["triage"]["code"] == "6R1" and triaged["triage"]["mix"] == ["ALS", "BLS"]
+    assert triaged["status"] == "assigned" and len(triaged["unit_ids"]) == 2
+    first, second = [await server.ctx.store.get("units", u) for u in triaged["unit_ids"]]
+    assert first.capability.value == "ALS" and second.capability.value == "BLS"
+    log = await server.ctx.store.events_since(0, limit=1000)
+    assert all(e.payload["auto"] for e in log if e.type == "UnitAssigned")
+    assert not [e for e in log if e.type == "DispatchShortfall"]
+
+
+async def test_red_triage_alerts_the_dispatcher_at_once_when_the_fleet_cannot_send_the_mix(city):
+    """Only one ALS unit and the first responders are free: the ALS goes, a first responder stands in for the BLS
+    unit, and the console gets a DispatchShortfall alert naming what is missing."""
+    server, dispatcher, _ = city
+    console = await Socket.connect(server.config.port, dispatcher.token)
+    await console.next_of("snapshot")
+    for unit in await server.ctx.store.list("units"):
+        if unit.capability.value in ("ALS", "BLS") and unit.id != "CB-ALS-01":
+            status, _ = await dispatcher.post(f"/api/v1/units/{unit.id}/status", {"status": "out_of_service"})
+            assert status == 200
+    incident = await new_incident(dispatcher)
+    status, triaged = await dispatcher.post(f"/api/v1/incidents/{incident['id']}/triage", {"group": 6, "determinant": 1})
+    assert status == 200 and triaged["unit_ids"][0] == "CB-ALS-01" and len(triaged["unit_ids"]) == 2
+    assert triaged["unit_ids"][1].startswith("CB-FR-")
+    while True:
+        frame = await console.next_of("event")
+        if frame["event"]["type"] == "DispatchShortfall":
+            break
+    alert = frame["event"]["payload"]
+    assert alert["incident_id"] == incident["id"] and alert["needed"] == ["ALS", "BLS"]
+    assert alert["missing"] == ["BLS"] and alert["assigned"] == triaged["unit_ids"]
+    console.close()
 
 
 async def test_no_auto_dispatch_outside_the_service_area(city):
@@ -183,3 +213,44 @@ async def test_closing_needs_a_legal_transition(city):
     status, body = await dispatcher.post(f"/api/v1/incidents/{incident['id']}/status", {"status": "cancelled",
                                                                                          "reason": "hoax"})
     assert status == 200 and body["status"] == "cancelled"
+
+
+async def test_the_ladders_last_step_reassigns_a_silent_crews_incident_to_the_next_unit(database_url, redis_url):
+    """Issue #13 item 8: the last step only named the next unit; the first assignment stayed awaiting_ack and no
+    one else was sent. Now it is withdrawn, the next unit assigned and pushed to its tablet, and the dispatcher
+    sees the step, all as events."""
+    short_ladder = dict(ack_timeout_other_s=0.3, ack_timeout_red_s=0.3, escalation_steps_s=(0.0, 0.1, 0.2, 0.4),
+                        escalation_poll_s=0.05)
+    async with demo_city_server(database_url, redis_url, **short_ladder) as server:
+        base = f"http://127.0.0.1:{server.config.port}"
+        dispatcher = Api(base, await make_user(server.ctx.pool, "disp-l", "dispatcher"))
+        incident = await new_incident(dispatcher)
+        _, ranked = await dispatcher.get(f"/api/v1/incidents/{incident['id']}/recommendations")
+        expected = next(r["unit_id"] for r in ranked["recommendations"] if r["unit_id"] != "CB-BLS-03")
+        tablet = await Socket.connect(server.config.port,
+                                      await make_user(server.ctx.pool, "crew-next", "crew", unit_id=expected))
+        await tablet.next_of("snapshot")
+        console = await Socket.connect(server.config.port, dispatcher.token)
+        await console.next_of("snapshot")
+        _, silent = await dispatcher.post(f"/api/v1/incidents/{incident['id']}/assignments", {"unit_id": "CB-BLS-03"})
+
+        async def withdrawn():
+            return (await server.ctx.store.get("assignments", silent["id"])).status.value == "cancelled"
+
+        assert await wait_until(withdrawn, timeout_s=20)
+        pushed = await tablet.next_of("event")
+        assert pushed["event"]["type"] == "UnitAssigned" and pushed["event"]["payload"]["unit_id"] == expected
+        while (frame := await console.next_of("event"))["event"]["payload"].get("step") != "next_unit":
+            pass
+        assert frame["event"]["type"] == "AssignmentEscalated" and frame["event"]["payload"]["detail"] == expected
+        log = [e for e in await server.ctx.store.events_since(0, limit=1000) if e.stream == f"incident-{incident['id']}"]
+        steps = [(e.type, e.payload.get("step"), e.payload.get("unit_id")) for e in log
+                 if e.type in ("UnitAssigned", "AssignmentEscalated", "AssignmentCancelled")][:7]
+        assert steps == [("UnitAssigned", None, "CB-BLS-03"), ("AssignmentEscalated", "repush", "CB-BLS-03"),
+                         ("AssignmentEscalated", "sms", "CB-BLS-03"), ("AssignmentEscalated", "voice", "CB-BLS-03"),
+                         ("AssignmentEscalated", "next_unit", "CB-BLS-03"), ("AssignmentCancelled", None, "CB-BLS-03"),
+                         ("UnitAssigned", None, expected)]
+        silent_unit = await server.ctx.store.get("units", "CB-BLS-03")  # not offered the next call either
+        assert silent_unit.status.value == "out_of_service" and silent_unit.incident_id is None
+        tablet.close()
+        console.close()

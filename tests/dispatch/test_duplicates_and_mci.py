@@ -18,6 +18,47 @@ def test_mci_distribution_respects_capacity_diversion_and_severity():
     assert sum(1 for h in plan.values() if h == "near") <= 2
 
 
+def test_mci_distribution_sends_the_sickest_to_hospitals_with_the_capability_they_need():
+    """Issue #13 item 9: three red trauma patients went to the nearer hospital without trauma capability while the
+    trauma centre received green ones."""
+    def hospital(hid, beds, capabilities):
+        return Hospital(id=hid, name_th=hid, name_en=hid, location=LatLon(13.36, 100.98), ed_beds_free=beds,
+                        capabilities=capabilities)
+    hospitals = [(hospital("general-near", 5, ["stroke"]), 120.0), (hospital("trauma-centre", 3, ["trauma"]), 600.0),
+                 (hospital("trauma-far", 2, ["trauma", "stemi"]), 1500.0)]
+    patients = ([Patient(number=n, colour=Colour.GREEN) for n in (1, 2, 3)]
+                + [Patient(number=n, colour=Colour.RED) for n in (4, 5, 6)]
+                + [Patient(number=7, colour=Colour.YELLOW), Patient(number=8, colour=Colour.RED)])
+    plan = distribute(patients, hospitals, need="trauma")
+    assert [plan[n] for n in (4, 5, 6)] == ["trauma-centre"] * 3  # the nearest trauma beds, reds first
+    assert plan[8] == "trauma-far" and plan[7] == "trauma-far"  # the next capable beds, before any incapable one
+    assert [plan[n] for n in (1, 2, 3)] == ["general-near"] * 3  # greens leave the trauma beds to the sickest
+    # no capable bed left: a severe patient still gets the nearest bed rather than none
+    overflow = distribute([Patient(number=1, colour=Colour.RED)], [(hospital("general-near", 1, []), 90.0),
+                                                                   (hospital("trauma-full", 0, ["trauma"]), 60.0)],
+                          need="trauma")
+    assert overflow == {1: "general-near"}
+    # without a specialist need, the nearest beds go to the sickest as before
+    assert distribute(patients[3:6], hospitals)[4] == "general-near"
+
+
+async def test_mci_distribution_through_the_api_follows_the_incidents_need(city):  # noqa: F811
+    server, dispatcher, _ = city
+    _, incident = await dispatcher.post("/api/v1/incidents", {"channel": "phone", "location": SCENE})
+    path = f"/api/v1/incidents/{incident['id']}"
+    assert (await dispatcher.post(f"{path}/triage", {"group": 25, "determinant": 2}))[0] == 200  # crash, trauma
+    assert (await dispatcher.post(f"{path}/mci"))[0] == 200
+    status, _ = await dispatcher.post(f"{path}/patients", {"colours": ["green"] * 4 + ["red"] * 3})
+    assert status == 200
+    status, distributed = await dispatcher.post(f"{path}/mci/distribute")
+    assert status == 200
+    hospitals = {h.id: h for h in await server.ctx.store.list("hospitals")}
+    reds = [p for p in distributed["patients"] if p["colour"] == "red"]
+    assert len(reds) == 3 and all("trauma" in hospitals[p["hospital_id"]].capabilities for p in reds)
+    greens = [p for p in distributed["patients"] if p["colour"] == "green"]
+    assert all(p["hospital_id"] and "trauma" not in hospitals[p["hospital_id"]].capabilities for p in greens)
+
+
 async def test_duplicate_calls_across_channels_are_suggested_and_merged_keeping_every_caller(city):  # noqa: F811
     server, dispatcher, _ = city
     _, phone = await dispatcher.post("/api/v1/incidents", {"channel": "phone", "location": SCENE,

@@ -36,9 +36,10 @@ def fleet(graph, *units) -> list:
     return events
 
 
-def red_call(location: LatLon, at_s: float = 60.0) -> SimCall:
-    return SimCall(at_s=at_s, location=location, colour="red", group=6, determinant=1, call_processing_s=60,
-                   turnout_s=60, on_scene_s=600, transport=True, handover_s=600)
+def red_call(location: LatLon, at_s: float = 60.0, group: int = 1, determinant: int = 1) -> SimCall:
+    """A red call; by default 1R1, which sends one ALS unit (6R1 sends an ALS and a BLS unit)."""
+    return SimCall(at_s=at_s, location=location, colour="red", group=group, determinant=determinant,
+                   call_processing_s=60, turnout_s=60, on_scene_s=600, transport=True, handover_s=600)
 
 
 async def run(graph, _, calls, events, policy, **params):
@@ -105,6 +106,34 @@ async def test_a_call_waits_for_a_free_unit_and_is_still_counted(river_town):
     assert assigned_units(sim) == ["ONLY", "ONLY"]
     red = result.summary["by_colour"]["red"]
     assert red["incidents"] == 2 and red["n"] == 2 and result.summary["red_within_8min_pct"] == 50.0
+
+
+async def test_the_simulator_triages_and_auto_dispatches_through_the_live_service(river_town, monkeypatch):
+    """Issue #15 item 4: the simulator runs the production path (TriageDispatchService), so a 6R1 call gets the
+    two units its card asks for, the ALS one transports and the BLS one goes back after the scene."""
+    from dispatch import autodispatch
+
+    graph, road = river_town
+    events = fleet(graph, ("ALS-1", "ALS", 0.2, 0.4), ("BLS-1", "BLS", 0.4, 0.6), ("FR-1", "FR", 0.5, 0.4))
+    calls = [red_call(point(graph, 0.6, 0.4), group=6, determinant=1)]
+    seen = []
+    live = autodispatch.TriageDispatchService.triage
+
+    async def recorded(self, incident_id, *args, **kwargs):
+        seen.append(incident_id)
+        return await live(self, incident_id, *args, **kwargs)
+
+    monkeypatch.setattr(autodispatch.TriageDispatchService, "triage", recorded)
+    sim, result = await run(graph, road, calls, events, "road_eta", hours=2)
+    assert seen == [1]
+    assert sorted(assigned_units(sim)) == ["ALS-1", "BLS-1"]
+    assert not [e for e in sim.store.log if e.type == "DispatchShortfall"]
+    transports = [e.payload["unit_id"] for e in sim.store.log
+                  if e.type == "UnitStatusChanged" and e.payload["status"] == "transporting"]
+    assert transports == ["ALS-1"]
+    units = {u.id: u.status.value for u in await sim.store.list("units")}
+    assert units == {"ALS-1": "available", "BLS-1": "available", "FR-1": "available"}
+    assert result.summary["by_colour"]["red"]["incidents"] == 1
 
 
 def test_dmexclp_prefers_the_uncovered_cell_and_suggests_moving_a_doubled_up_unit():

@@ -370,6 +370,7 @@ function onFrame(frame) {
     if (type === "RoadClosed" || type === "RoadReopened") loadClosures(type === "RoadClosed" ? payload.closure_id : null);
     if (type === "RateLimitTripped") addAlert(`Rate limit: ${payload.bucket} ${payload.source_id}`);
     if (type === "AssignmentEscalated") addAlert(`#${payload.incident_id} ${payload.unit_id}: ${t("ladder." + payload.step)}${payload.detail ? " → " + payload.detail : ""}`);
+    if (type === "DispatchShortfall") addAlert(`#${payload.incident_id} ${t("alert.shortfall", {missing: payload.missing.join(", "), assigned: payload.assigned.join(", ") || "—"})}`);
     if (type === "InboundAcknowledged") addAlert(`#${payload.incident_id} ${t("destination.ed_acknowledged")}`);
     if (type === "OutboundMessageFailed") addAlert(`${payload.incident_id != null ? "#" + payload.incident_id + " " : ""}${t("alert.message_failed", {kind: labelOr("alert.kind." + payload.kind, payload.kind), status: payload.status})} ${payload.phone || ""}`);
     if (type === "DeviceAlertRaised") addAlert(`${labelOr("alert.device." + payload.kind, payload.kind)} · ${payload.device_id}${payload.detail ? " — " + payload.detail : ""}`);
