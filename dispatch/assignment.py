@@ -121,9 +121,15 @@ class AssignmentService:
                 or {LocationFlag.OUTSIDE_SERVICE_AREA, LocationFlag.UNVERIFIED} & set(incident.location_flags)):
             return []
         ranked = [o for o in await self._ranked(incident_id) if o.eta_s is not None]
-        if ranked and ranked[0].outside_coverage:  # the best guess is straight-line, not a road ETA: dispatcher decides
-            await self._withhold(incident_id, ranked[0], ranked)
+        if ranked and all(o.outside_coverage for o in ranked):
+            # A road answer needs both ends on the network: with none, the incident is off the road graph and every
+            # ETA is a straight-line guess. The dispatcher decides; nothing is sent on a guess.
+            await self._withhold(incident_id, ranked[0], INCIDENT_OUTSIDE)
             return []
+        if ranked and ranked[0].outside_coverage:
+            # A unit off the road graph may be nearer than its conservative guess says: the covered units below still
+            # go at once (a red patient never waits for a person), and the dispatcher is told about that unit.
+            await self._withhold(incident_id, ranked[0], UNIT_OUTSIDE)
         needed = incident.triage.unit_capabilities if incident.triage else [required_capability(incident)]
         assignments, missing = [], []
         for capability in needed:
@@ -159,17 +165,14 @@ class AssignmentService:
         except (Conflict, NotFound):
             return []  # no location yet
 
-    async def _withhold(self, incident_id: int, option, options) -> None:
-        """Record why auto-dispatch stood back, for the dispatcher (an incident off the road graph is also flagged
-        `outside_road_coverage`, shown on the console); assigns nothing."""
-        # A road answer needs both ends on the network, so one road ETA proves the incident is covered.
-        reason = INCIDENT_OUTSIDE if all(o.outside_coverage for o in options) else UNIT_OUTSIDE
+    async def _withhold(self, incident_id: int, option, reason: str) -> None:
+        """Record, for the dispatcher, that auto-dispatch did not act on `option` (a straight-line estimate); an
+        incident off the road graph is also flagged `outside_road_coverage` (shown on the console)."""
         async with self.store.unit_of_work(AUTO_DISPATCH_ACTOR) as uow:
             await uow.append(AutoDispatchWithheld(at=self.clock.now(), incident_id=incident_id, reason=reason,
                                                   unit_id=option.unit_id, eta_s=option.eta_s,
                                                   snap_distance_m=option.snap_distance_m))
         log.warning("auto-dispatch withheld", extra={"incident": incident_id, "reason": reason})
-        return None
 
     async def for_incident(self, incident_id: int) -> dict:
         """The incident's assignments, newest first, with the ladder (seconds after the ack was due, step)."""

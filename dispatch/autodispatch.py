@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from dispatch.assignment import AssignmentService
-from dispatch.model import Assignment, Incident
+from dispatch.model import Assignment, Colour, Incident
 from dispatch.triage import TriageService
 
 
@@ -35,7 +35,8 @@ class TriageDispatchService:
         return await self._dispatch(incident)
 
     async def _dispatch(self, incident: Incident) -> Triaged:
-        assignments = await self.assignments.auto_dispatch(incident.id)
-        if not assignments:
+        if incident.colour != Colour.RED.value:
             return Triaged(incident)
+        assignments = await self.assignments.auto_dispatch(incident.id)
+        # read again: assignments and alerts (e.g. the outside-road-coverage flag) change the incident
         return Triaged(await self.assignments.store.get("incidents", incident.id), assignments)

@@ -79,12 +79,12 @@ async def test_a_city_incident_is_unchanged(city):
         assert rec["outside_coverage"] is False and rec["eta_source"] == "road"
         assert 0 <= rec["snap_distance_m"] < 500 and "min by road" in rec["why_en"] and "ทางถนน" in rec["why_th"]
     _, triaged = await dispatcher.post(f"/api/v1/incidents/{incident['id']}/triage", {"group": 6, "determinant": 1})
-    assert triaged["status"] == "assigned" and len(triaged["unit_ids"]) == 1
+    assert triaged["status"] == "assigned" and len(triaged["unit_ids"]) == 2  # 6R1: an ALS and a BLS unit
     assert "outside_road_coverage" not in triaged["location_flags"]
     assert await events_of(server, "AutoDispatchWithheld") == []
 
 
-async def test_a_unit_parked_off_the_road_graph_is_flagged_and_never_auto_dispatched(city):
+async def test_a_unit_parked_off_the_road_graph_is_flagged_never_auto_dispatched_and_named_to_the_dispatcher(city):
     server, dispatcher, _ = city
     offshore = COAST
     while not server.ctx.routing.snap(offshore.lat, offshore.lon).off_network:  # walk west into the sea
@@ -92,7 +92,9 @@ async def test_a_unit_parked_off_the_road_graph_is_flagged_and_never_auto_dispat
     assert await server.ctx.avl.report("CB-ALS-01", {"lat": offshore.lat, "lon": offshore.lon})
     incident = await report(dispatcher, {"lat": COAST.lat, "lon": COAST.lon})
     _, body = await dispatcher.post(f"/api/v1/incidents/{incident['id']}/triage", {"group": 6, "determinant": 1})
-    assert body["unit_ids"] == [] and "outside_road_coverage" not in body["location_flags"]  # the incident is covered
+    # the incident is covered: covered units go at once, the one off the road graph is never sent on a guess
+    assert body["unit_ids"] and "CB-ALS-01" not in body["unit_ids"]
+    assert "outside_road_coverage" not in body["location_flags"]
     [withheld] = await events_of(server, "AutoDispatchWithheld")
     assert withheld.payload["reason"] == "unit_outside_road_coverage" and withheld.payload["unit_id"] == "CB-ALS-01"
     _, ranked = await dispatcher.get(f"/api/v1/incidents/{incident['id']}/recommendations")

@@ -1,6 +1,6 @@
 """Auto-dispatch and the ladder's re-assignment in the pure domain (in-memory store, straight-line ETAs, a clock
 the test moves): what is never auto-dispatched, and what the dispatcher is told when the fleet cannot help."""
-from dataclasses import dataclass, fields
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +12,7 @@ from dispatch.intake import IntakeService, ServiceArea
 from dispatch.memory_store import MemoryEventStore
 from dispatch.model import Capability, LatLon, UnitStatus
 from dispatch.ports import NoPositions, RecordingNotifier
-from dispatch.recommendation import Recommendation, RecommendationService
+from dispatch.recommendation import RecommendationService
 from dispatch.simulation import StraightLineEtas
 from dispatch.triage import TriageService
 
@@ -27,13 +27,6 @@ class SteppedClock:
         return self.at
 
 
-@dataclass(frozen=True)
-class CoveredRecommendation(Recommendation):
-    """A recommendation as the coverage branch will rank it: with `outside_coverage`."""
-
-    outside_coverage: bool = False
-
-
 class CoverageAwareRecommendations(RecommendationService):
     """The live ranking, with the units named in `uncovered` marked outside the road graph's coverage."""
 
@@ -41,8 +34,7 @@ class CoverageAwareRecommendations(RecommendationService):
 
     async def recommend(self, incident_id, **kwargs):
         ranked = await super().recommend(incident_id, **kwargs)
-        return [CoveredRecommendation(**{f.name: getattr(r, f.name) for f in fields(Recommendation)},
-                                      outside_coverage=r.unit_id in self.uncovered) for r in ranked]
+        return [replace(r, outside_coverage=r.unit_id in self.uncovered) for r in ranked]
 
 
 @pytest.fixture
@@ -76,6 +68,8 @@ async def test_never_auto_dispatches_a_unit_whose_recommendation_is_outside_cove
     triaged = await service.triage(await new_incident(intake), 1, 1, actor="d", role="dispatcher")  # 1R1: one ALS
     assert [a.unit_id for a in triaged.assignments] == ["ALS-FAR"]
     assert triaged.incident.unit_ids == ["ALS-FAR"]
+    [advice] = [e for e in store.log if e.type == "AutoDispatchWithheld"]  # the dispatcher hears of the nearer one
+    assert advice.payload["unit_id"] == "ALS-NEAR" and advice.payload["reason"] == "unit_outside_road_coverage"
 
 
 async def test_nothing_covered_means_nothing_sent_and_the_dispatcher_alerted(domain):
@@ -84,9 +78,8 @@ async def test_nothing_covered_means_nothing_sent_and_the_dispatcher_alerted(dom
     incident_id = await new_incident(intake)
     triaged = await service.triage(incident_id, 6, 1, actor="d", role="dispatcher")  # 6R1: ALS and BLS
     assert triaged.assignments == [] and triaged.incident.unit_ids == []
-    [alert] = [e for e in store.log if e.type == "DispatchShortfall"]
-    assert alert.payload["incident_id"] == incident_id
-    assert alert.payload["needed"] == ["ALS", "BLS"] and alert.payload["missing"] == ["ALS", "BLS"]
+    [alert] = [e for e in store.log if e.type == "AutoDispatchWithheld"]
+    assert alert.payload["incident_id"] == incident_id and alert.payload["reason"] == "incident_outside_road_coverage"
 
 
 async def test_the_last_ladder_step_with_no_unit_free_keeps_the_assignment_and_alerts(domain):
