@@ -113,7 +113,8 @@ INCIDENT_FIELDS: dict[str, dict[str, Any]] = {
         "patients", "vitals", "last_seq", "intervals")) | {"callers": CALLER_FOR_CREW},
     # the receiving emergency department: the clinical picture and the arrival, not who called or from where
     "hospital": dict.fromkeys((
-        "id", "status", "channel", "reported_at", "chief_complaint", "status_times", "triage", "provisional_colour", "unit_ids",
+        "id", "status", "channel", "reported_at", "chief_complaint", "status_times", "triage", "provisional_colour",
+        "unit_ids",
         "destination_hospital_id", "destination_eta_s", "hospital_acknowledged_at", "notes", "mci", "patients",
         "vitals", "last_seq", "intervals", "eta_s")),
 }

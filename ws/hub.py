@@ -132,7 +132,7 @@ class Hub:
             self._close_revoked(event.payload)
             return
         # Who could see it before and after it is applied: an assignment opens the incident to its crew, a
-        # closure still reaches the crew that was on it.
+        # closure still reaches the crew that was on it (the rule of Visibility.admit, which replays follow).
         recipients = self._audience(event)
         self.visibility.observe(event)
         for client in recipients | self._audience(event):

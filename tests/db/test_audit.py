@@ -27,7 +27,8 @@ async def city_server(server):
 
 async def test_every_read_of_patient_or_crew_data_is_audited(city_server):
     server = city_server
-    dispatcher = Api(f"http://127.0.0.1:{server.config.port}", await make_user(server.ctx.pool, "disp-au", "dispatcher"))
+    token = await make_user(server.ctx.pool, "disp-au", "dispatcher")
+    dispatcher = Api(f"http://127.0.0.1:{server.config.port}", token)
     _, incident = await dispatcher.post("/api/v1/incidents", GOOD_REPORT)
     incident_id = incident["id"]
     status, body = await dispatcher.post(f"/api/v1/incidents/{incident_id}/assignments", {"unit_id": "CB-ALS-01"})

@@ -57,7 +57,8 @@ def test_rerouting_the_patient_drops_the_first_hospital_from_the_live_map():
 
 def test_hospitals_see_only_their_allow_list_of_an_incident():
     seen = incident_view(HOSPITAL_A, {
-        "id": 7, "status": "on_scene", "channel": "phone", "address": "12/3 Soi 5", "location": {"lat": 13.3, "lon": 100.9},
+        "id": 7, "status": "on_scene", "channel": "phone", "address": "12/3 Soi 5",
+        "location": {"lat": 13.3, "lon": 100.9},
         "callers": [{"phone": "+66811111111", "name": "Somsri", "line_user_id": "Uabc"}], "chief_complaint": "fall",
         "intake_issues": ["caller.phone: bad"], "some_field_added_later": "secret"})
     assert seen == {"id": 7, "status": "on_scene", "channel": "phone", "chief_complaint": "fall"}

@@ -93,7 +93,8 @@ async def test_a_refused_command_resent_after_the_unit_moved_on_is_run_again(cit
     assert refused["type"] == "error" and refused["status"] == 409  # assigned → on scene skips en route
     await tablet.conn.write_message('{"type": "status", "id": "s-2", "status": "en_route"}')
     assert (await reply_to(tablet, "s-2"))["type"] == "ok"
-    await tablet.conn.write_message('{"type": "status", "id": "s-1", "status": "on_scene"}')  # the offline queue resends
+    # the offline queue resends the refused command
+    await tablet.conn.write_message('{"type": "status", "id": "s-1", "status": "on_scene"}')
     accepted = await reply_to(tablet, "s-1")
     assert accepted["type"] == "ok" and accepted["result"]["status"] == "on_scene", accepted
     assert (await server.ctx.store.get("units", "CB-BLS-03")).status.value == "on_scene"
@@ -115,8 +116,8 @@ async def test_two_tablets_acknowledging_with_one_id_at_once_store_one_acknowled
     replies = [await reply_to(tablet, "ack-1") for tablet in tablets]
     assert {r["type"] for r in replies} == {"ok"} and {r["result"]["id"] for r in replies} == {assignment["id"]}
     acks = await server.ctx.pool.fetchval(
-        "SELECT count(*) FROM events WHERE type = 'AssignmentAcknowledged' AND (payload->>'assignment_id')::bigint = $1",
-        assignment["id"])
+        "SELECT count(*) FROM events WHERE type = 'AssignmentAcknowledged'"
+        " AND (payload->>'assignment_id')::bigint = $1", assignment["id"])
     assert acks == 1
     for tablet in tablets:
         tablet.close()
