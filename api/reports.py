@@ -33,7 +33,7 @@ class CoverageHandler(BaseHandler):
         except ValueError:
             raise Invalid(FieldError("capability", "must be ALS, BLS or FR")) from None
         coverage = await coverage_service(self.ctx).snapshot(capability)
-        await self.audit("read", "coverage", {"capability": capability.value})  # where every unit is, by name
+        await self.audit("read", "coverage", {"capability": capability.value})  # the fleet, unit by unit
         self.send_json(coverage)
 
 
