@@ -1,5 +1,9 @@
 """dispatch/access.py without a server: the read rule, the per-role allow-lists and the live incident map."""
+import ast
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 from dispatch.access import (
     EVENT_FIELDS, HistoryFilter, Identity, Visibility, event_view, incident_view, may_read_incident, unit_view,
@@ -109,3 +113,11 @@ def test_replay_judges_each_event_by_the_visibility_of_its_time():
     for event in earlier + window:
         today.observe(event)
     assert not today.can_see(CREW_1, window[0])
+
+
+def test_the_access_module_is_pure_domain():
+    """HTTP, WebSocket, replay and the simulator share it: it must load without the server's adapters."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, dispatch.access; print(sorted({m.split('.')[0] for m in sys.modules}))"],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2]).stdout
+    assert not {"tornado", "asyncpg", "redis"} & set(ast.literal_eval(loaded))
