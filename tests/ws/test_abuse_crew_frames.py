@@ -6,18 +6,9 @@ import pytest
 import tornado.httpclient
 
 from db.identity import IdentityStore
-from dispatch import demo
-from tests.conftest import Api, GOOD_REPORT, Socket, make_user, routing_ready
+from tests.conftest import Api, GOOD_REPORT, Socket, make_user
 
 SCENE = {"lat": 13.3611, "lon": 100.9847}
-
-
-@pytest.fixture
-async def city(server):
-    await demo.seed(server.ctx.store)
-    await routing_ready(server)
-    base = f"http://127.0.0.1:{server.config.port}"
-    return server, Api(base, await make_user(server.ctx.pool, "disp-abuse", "dispatcher"))
 
 
 async def crew_tablet(server, unit_id: str) -> tuple[Socket, Api]:

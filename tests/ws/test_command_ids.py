@@ -4,7 +4,7 @@ import asyncio
 
 from dispatch.access import Identity, RateLimitTripped
 from tests.conftest import Socket, make_user
-from tests.ws.test_abuse_crew_frames import SCENE, city, crew_tablet  # noqa: F401 - city: fixture
+from tests.ws.test_abuse_crew_frames import SCENE, crew_tablet
 from ws.commands import WsCommands
 
 

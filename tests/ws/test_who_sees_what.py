@@ -3,7 +3,7 @@ reconnect replay judged by the visibility each event had when it happened."""
 import pytest
 
 from tests.conftest import Api, Socket, make_user
-from tests.ws.test_abuse_crew_frames import city, crew_tablet, frames_until, is_event  # noqa: F401 - city: fixture
+from tests.ws.test_abuse_crew_frames import crew_tablet, frames_until, is_event
 
 SCENE = {"lat": 13.3611, "lon": 100.9847}
 CALLER = "+66811234567"
