@@ -81,10 +81,15 @@ def incident_audience(incident: Incident, units: Iterable[Unit]) -> Audience:
     still on the incident count. A closed or cancelled incident has no crew or hospital audience left."""
     if not incident.is_open:
         return Audience()
-    hospitals = {p.hospital_id for p in incident.patients if p.hospital_id}
+    hospitals = patient_hospitals(incident)
     if incident.destination_hospital_id:
         hospitals.add(incident.destination_hospital_id)
     return Audience(frozenset(u.id for u in units if unit_on_incident(u, incident)), frozenset(hospitals))
+
+
+def patient_hospitals(incident: Incident) -> set[str]:
+    """Hospitals a mass-casualty incident's patients are allocated to (besides its destination)."""
+    return {p.hospital_id for p in incident.patients if p.hospital_id}
 
 
 def may_read_incident(identity: Identity, incident: Incident, own_unit: Unit | None) -> bool:
@@ -249,9 +254,8 @@ class Visibility:
                 self.units_by_incident[incident.id] = set(audience.unit_ids)
             if incident.destination_hospital_id:
                 self.destination_by_incident[incident.id] = incident.destination_hospital_id
-            patient_hospitals = {p.hospital_id for p in incident.patients if p.hospital_id}
-            if patient_hospitals:
-                self.patient_hospitals_by_incident[incident.id] = patient_hospitals
+            if allocated := patient_hospitals(incident):
+                self.patient_hospitals_by_incident[incident.id] = allocated
 
     def observe(self, event: StoredEvent) -> None:
         """Keep the map current. Call once per event, in seq order."""

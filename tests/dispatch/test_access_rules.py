@@ -8,7 +8,7 @@ from pathlib import Path
 from dispatch.access import (
     EVENT_FIELDS, HistoryFilter, Identity, Visibility, event_view, incident_view, may_read_incident, unit_view,
 )
-from dispatch.model import Capability, Channel, Incident, IncidentStatus, LatLon, Unit
+from dispatch.model import Capability, Channel, Colour, Incident, IncidentStatus, LatLon, Patient, Unit
 from dispatch.ports import StoredEvent
 
 NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
@@ -121,3 +121,14 @@ def test_the_access_module_is_pure_domain():
         [sys.executable, "-c", "import sys, dispatch.access; print(sorted({m.split('.')[0] for m in sys.modules}))"],
         capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2]).stdout
     assert not {"tornado", "asyncpg", "redis"} & set(ast.literal_eval(loaded))
+
+
+def test_a_process_starting_up_knows_who_is_on_each_open_incident_by_the_same_rule():
+    mci = incident(unit_ids=["U1", "U2"], destination_hospital_id="HB", mci=True,
+                   patients=[Patient(number=1, colour=Colour.RED, hospital_id="HC")])
+    visibility = Visibility()
+    visibility.load([mci], [unit("U1", 7), unit("U2", None)])  # U2 has left
+    event = Log()("VitalsRecorded", incident_id=7, vitals={})
+    assert visibility.units_for(event) == {"U1"}
+    assert visibility.hospitals_for(event) == {"HB", "HC"}  # the destination and an MCI patient's hospital
+    assert not visibility.can_see(HOSPITAL_A, event)
