@@ -53,7 +53,7 @@ from ws.commands import WsCommands
 from ws.fanout import EventFeed, Relay
 from ws.hub import Hub
 from ws.snapshots import Snapshots
-from ws.visibility import Visibility
+from dispatch.access import Visibility
 
 log = logging.getLogger("ems.server")
 

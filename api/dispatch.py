@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.base import ApiError, BaseHandler
-from api.incidents import may_read
+import msgspec
+
+from api.base import BaseHandler
+from api.incidents import readable_incident, view_for
+from dispatch.access import STAFF_ROLES, may_read_unit, unit_view
 from dispatch.errors import FieldError, Invalid
 from dispatch.triage import cards
 
@@ -53,14 +56,18 @@ class TriageHandler(DispatchHandler):
 
 class RecommendationsHandler(DispatchHandler):
     async def get(self, incident_id: str) -> None:
-        self.require("dispatcher", "admin")
-        self.send_json({"recommendations": await self.service("recommendations").recommend(int(incident_id))})
+        self.require(*STAFF_ROLES)
+        recommendations = await self.service("recommendations").recommend(int(incident_id))
+        await self.audit("read", f"incident:{incident_id}:recommendations", {"count": len(recommendations)})
+        self.send_json({"recommendations": recommendations})
 
 
 class AssignmentsHandler(DispatchHandler):
     async def get(self, incident_id: str) -> None:
-        self.require("dispatcher", "admin")
-        self.send_json(await self.service("assignments").for_incident(int(incident_id)))
+        self.require(*STAFF_ROLES)
+        assignments = await self.service("assignments").for_incident(int(incident_id))
+        await self.audit("read", f"incident:{incident_id}:assignments")
+        self.send_json(assignments)
 
     async def post(self, incident_id: str) -> None:
         identity = self.require()
@@ -91,11 +98,11 @@ class IncidentStatusHandler(DispatchHandler):
 class UnitsHandler(DispatchHandler):
     async def get(self) -> None:
         identity = self.require()
-        units = await self.ctx.store.list("units")
-        if identity.role == "crew":
-            units = [u for u in units if u.id == identity.unit_id]
+        units = [u for u in await self.ctx.store.list("units") if may_read_unit(identity, u)]
         positions = await self.ctx.avl.latest([u.id for u in units])
-        self.send_json({"units": units, "positions": {k: {"lat": v.lat, "lon": v.lon} for k, v in positions.items()}})
+        await self.audit("list", "units", {"count": len(units)})
+        self.send_json({"units": [unit_view(identity, msgspec.to_builtins(u)) for u in units],
+                        "positions": {k: {"lat": v.lat, "lon": v.lon} for k, v in positions.items()}})
 
 
 class UnitStatusHandler(DispatchHandler):
@@ -134,24 +141,26 @@ class InboundAckHandler(DispatchHandler):
 
 class DestinationsHandler(DispatchHandler):
     async def get(self, incident_id: str) -> None:
-        identity = self.require("dispatcher", "admin", "crew")
+        identity = self.require(*STAFF_ROLES, "crew")
         await self.ensure_crew_may_see(identity, int(incident_id))
-        self.send_json({"destinations": await self.service("destinations").recommend(int(incident_id))})
+        destinations = await self.service("destinations").recommend(int(incident_id))
+        await self.audit("read", f"incident:{incident_id}:destinations", {"count": len(destinations)})
+        self.send_json({"destinations": destinations})
 
     async def post(self, incident_id: str) -> None:
         identity = self.require()
         await self.ensure_crew_may_see(identity, int(incident_id))
         body = _object(self.json_body())
         hospital_id = _id_field(body, "hospital_id")
-        self.send_json(await self.service("destinations").choose(int(incident_id), hospital_id, actor=identity.actor,
-                                                                 role=identity.role))
+        incident = await self.service("destinations").choose(int(incident_id), hospital_id, actor=identity.actor,
+                                                             role=identity.role)
+        self.send_json(view_for(identity, incident))
 
     async def ensure_crew_may_see(self, identity, incident_id: int) -> None:
-        if identity.role != "crew":
-            return
-        incident = await self.ctx.store.get("incidents", incident_id)
-        if incident is None or not may_read(identity, incident):
-            raise ApiError(404, "no such incident")
+        """A crew acts only on the incident its unit is on now (the one read rule); others are checked by the
+        service's role policy."""
+        if identity.role == "crew":
+            await readable_incident(self.ctx, identity, incident_id)
 
 
 def _int_field(body: dict, name: str) -> int:
@@ -163,8 +172,10 @@ def _int_field(body: dict, name: str) -> int:
 
 class DuplicatesHandler(DispatchHandler):
     async def get(self, incident_id: str) -> None:
-        self.require("dispatcher", "admin")
-        self.send_json({"duplicates": await self.service("duplicates").suggest(int(incident_id))})
+        self.require(*STAFF_ROLES)
+        duplicates = await self.service("duplicates").suggest(int(incident_id))
+        await self.audit("read", f"incident:{incident_id}:duplicates", {"count": len(duplicates)})
+        self.send_json({"duplicates": duplicates})
 
 
 class MergeHandler(DispatchHandler):

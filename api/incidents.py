@@ -6,14 +6,15 @@ import logging
 import msgspec
 
 from api.base import ApiError, BaseHandler
+from api.context import AppContext
+from dispatch.access import STAFF_ROLES, Identity, incident_audience, incident_view, may_read_incident
 from dispatch.errors import DomainError
 from dispatch.lifecycle import intervals
-from ws.visibility import Visibility, strip_private
+from dispatch.model import Incident
 
 log = logging.getLogger("ems.api")
 
 INTAKE_ROLES = ("dispatcher", "admin", "device")
-READ_ROLES = ("dispatcher", "admin")
 
 
 class IncidentsHandler(BaseHandler):
@@ -31,7 +32,7 @@ class IncidentsHandler(BaseHandler):
         self.send_json(incident, 201 if created else 200)
 
     async def get(self) -> None:
-        self.require(*READ_ROLES)
+        self.require(*STAFF_ROLES)
         open_only = self.bool_argument("open", True)
         limit = self.int_argument("limit", 500, low=1, high=5000)
         incidents = await self.ctx.store.list("incidents", open_only=open_only, limit=limit)
@@ -39,25 +40,29 @@ class IncidentsHandler(BaseHandler):
         self.send_json({"incidents": incidents})
 
 
-def may_read(identity, incident) -> bool:
-    return Visibility.may_see(identity, incident.unit_ids, (incident.destination_hospital_id,))
+async def readable_incident(ctx: AppContext, identity: Identity, incident_id: int) -> Incident:
+    """The incident if `identity` may read it now (dispatch.access: a crew only while its unit is on it, a hospital
+    only while its patient is bound for it); 404 otherwise, the same answer whether it exists or not."""
+    incident = await ctx.store.get("incidents", incident_id)
+    own_unit = await ctx.store.get("units", identity.unit_id) if identity.role == "crew" and identity.unit_id else None
+    if incident is None or not may_read_incident(identity, incident, own_unit):
+        if incident is not None:
+            log.warning("forbidden incident read", extra={"user": identity.user_id, "incident": incident.id})
+        raise ApiError(404, "no such incident")
+    return incident
 
 
-def view_for(identity, incident) -> dict:
-    """The incident as this identity may see it (hospitals never get caller phone numbers)."""
+def view_for(identity: Identity, incident: Incident) -> dict:
+    """The incident with the fields this identity's role may see (dispatch.access.INCIDENT_FIELDS)."""
     data = msgspec.to_builtins(incident)
     data["intervals"] = intervals(incident)
-    return strip_private(data) if Visibility.redacts(identity) else data
+    return incident_view(identity, data)
 
 
 class IncidentHandler(BaseHandler):
     async def get(self, incident_id: str) -> None:
         identity = self.require()
-        incident = await self.ctx.store.get("incidents", int(incident_id))
-        if incident is None or not may_read(identity, incident):
-            if incident is not None:
-                log.warning("forbidden incident read", extra={"user": identity.user_id, "incident": incident.id})
-            raise ApiError(404, "no such incident")  # the same answer whether it exists or not
+        incident = await readable_incident(self.ctx, identity, int(incident_id))
         await self.audit("read", f"incident:{incident.id}")
         self.send_json(view_for(identity, incident))
 
@@ -70,7 +75,7 @@ class InboundHandler(BaseHandler):
         if identity.role == "hospital" and identity.hospital_id != hospital_id:
             raise ApiError(404, "no such hospital")
         inbound = [i for i in await self.ctx.store.list("incidents", open_only=True)
-                   if i.destination_hospital_id == hospital_id]
+                   if hospital_id in incident_audience(i, ()).hospital_ids]
         patients = []
         for incident in inbound:
             view = view_for(identity, incident)

@@ -32,7 +32,9 @@ class CoverageHandler(BaseHandler):
             capability = Capability(raw)
         except ValueError:
             raise Invalid(FieldError("capability", "must be ALS, BLS or FR")) from None
-        self.send_json(await coverage_service(self.ctx).snapshot(capability))
+        coverage = await coverage_service(self.ctx).snapshot(capability)
+        await self.audit("read", "coverage", {"capability": capability.value})  # the fleet, unit by unit
+        self.send_json(coverage)
 
 
 def _move_json(move) -> dict:
@@ -43,7 +45,9 @@ def _move_json(move) -> dict:
 class MoveUpsHandler(BaseHandler):
     async def get(self) -> None:
         self.require(*READERS)
-        self.send_json({"suggestions": [_move_json(m) for m in await coverage_service(self.ctx).suggestions()]})
+        suggestions = [_move_json(m) for m in await coverage_service(self.ctx).suggestions()]
+        await self.audit("read", "coverage:moveups", {"count": len(suggestions)})
+        self.send_json({"suggestions": suggestions})
 
     async def post(self) -> None:
         identity = self.require(*READERS)

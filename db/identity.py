@@ -10,26 +10,14 @@ import asyncio
 import hashlib
 import secrets
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-ROLES = ("dispatcher", "crew", "hospital", "admin", "device")
+from dispatch.access import ROLES, Identity
 
-
-@dataclass(frozen=True)
-class Identity:
-    user_id: str
-    name: str
-    role: str
-    unit_id: str | None = None
-    hospital_id: str | None = None
-
-    @property
-    def actor(self) -> str:
-        """How this identity is written into the event log's `actor` column."""
-        return f"{self.role}:{self.user_id}"
+# The type and the roles are domain ideas (dispatch/access.py); re-exported while callers move over.
+__all__ = ["ROLES", "Identity", "IdentityStore", "token_sha256"]
 
 
 def _hash(token: str) -> bytes:

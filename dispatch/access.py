@@ -1,8 +1,354 @@
-"""Access facts that every server process must act on at once (e.g. closing a revoked user's sockets)."""
+"""Identity and who may see what: the one read rule and the per-role field allow-lists.
+
+HTTP handlers, WebSocket fan-out, reconnect replay, snapshots and exports all ask this module; none of them decides
+by itself. Pure domain: no tornado, asyncpg or redis.
+
+Read rule (Thailand's PDPA: minimum necessary):
+- dispatchers and admins see every incident, unit and event, every field (they run the emergency);
+- a crew sees its own unit and the incident its unit is on *now*: once the unit is released (back to available,
+  returning, out of service, unassigned) or the incident ends, the crew stops seeing it, over HTTP and WebSocket;
+- a hospital sees the incidents whose patients are bound for it now (the destination, or an MCI patient's
+  allocation): a hospital the patient was rerouted away from stops seeing it;
+- anyone else (e.g. a device) sees nothing.
+What a crew or hospital may see of an incident, a unit or an event is an allow-list of fields per role: a field
+not listed is never sent, so a field added later stays private until somebody decides otherwise.
+
+Also here: the access facts every server process acts on at once (`AccessRevoked`, `RateLimitTripped`).
+"""
 from __future__ import annotations
 
-from dispatch.events import Event
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
+from dispatch.events import Event
+from dispatch.model import Incident, Unit
+from dispatch.ports import StoredEvent
+
+ROLES = ("dispatcher", "crew", "hospital", "admin", "device")
+STAFF_ROLES = ("dispatcher", "admin")  # see everything: the data controller's own operators
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is asking: a user with one role; crews belong to a unit, hospital staff to a hospital."""
+
+    user_id: str
+    name: str
+    role: str
+    unit_id: str | None = None
+    hospital_id: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """How this identity is written into the event log's `actor` column."""
+        return f"{self.role}:{self.user_id}"
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+# ---- the read rule --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Audience:
+    """The crews (by unit) and hospitals that may see something, besides dispatchers and admins."""
+
+    unit_ids: frozenset[str] = frozenset()
+    hospital_ids: frozenset[str] = frozenset()
+
+
+def may_see(identity: Identity, audience: Audience) -> bool:
+    """The read rule, for events and stored rows alike."""
+    if identity.is_staff:
+        return True
+    if identity.role == "crew":
+        return bool(identity.unit_id) and identity.unit_id in audience.unit_ids
+    if identity.role == "hospital":
+        return bool(identity.hospital_id) and identity.hospital_id in audience.hospital_ids
+    return False
+
+
+def unit_on_incident(unit: Unit | None, incident: Incident) -> bool:
+    """Whether `unit` is on `incident` now: assigned to it and not yet released (the incident's `unit_ids` keeps
+    units that have left, for the record; the unit's own `incident_id` is cleared when it is released)."""
+    return unit is not None and unit.incident_id == incident.id and unit.id in incident.unit_ids
+
+
+def incident_audience(incident: Incident, units: Iterable[Unit]) -> Audience:
+    """Who may see `incident` now. `units`: unit rows to consider (all of them, or just the caller's own); only those
+    still on the incident count. A closed or cancelled incident has no crew or hospital audience left."""
+    if not incident.is_open:
+        return Audience()
+    hospitals = patient_hospitals(incident)
+    if incident.destination_hospital_id:
+        hospitals.add(incident.destination_hospital_id)
+    return Audience(frozenset(u.id for u in units if unit_on_incident(u, incident)), frozenset(hospitals))
+
+
+def patient_hospitals(incident: Incident) -> set[str]:
+    """Hospitals a mass-casualty incident's patients are allocated to (besides its destination)."""
+    return {p.hospital_id for p in incident.patients if p.hospital_id}
+
+
+def may_read_incident(identity: Identity, incident: Incident, own_unit: Unit | None) -> bool:
+    """The read rule for one stored incident; `own_unit`: the crew's unit row (None for other roles)."""
+    return may_see(identity, incident_audience(incident, [own_unit] if own_unit is not None else []))
+
+
+def may_read_unit(identity: Identity, unit: Unit) -> bool:
+    """Dispatchers see every unit, hospitals the fleet's public fields (see UNIT_FIELDS), a crew its own unit."""
+    if identity.is_staff or identity.role == "hospital":
+        return True
+    return identity.role == "crew" and unit.id == identity.unit_id
+
+
+# ---- allow-lists of fields ------------------------------------------------------------------------------------
+# A spec maps a field name to None (the whole value) or to a nested spec (applied to a dict, or to each item of a
+# list of dicts). Staff roles are not listed: they see every field.
+
+CALLER_FOR_CREW = {"phone": None, "name": None, "channel": None}  # crews call back to find the patient; no LINE id
+
+INCIDENT_FIELDS: dict[str, dict[str, Any]] = {
+    "crew": dict.fromkeys((
+        "id", "status", "channel", "reported_at", "location", "location_flags", "location_note", "address",
+        "chief_complaint", "status_times", "triage", "provisional_colour", "assignment_ids", "unit_ids",
+        "destination_hospital_id", "destination_eta_s", "hospital_acknowledged_at", "notes", "merged_into", "mci",
+        "patients", "vitals", "last_seq", "intervals")) | {"callers": CALLER_FOR_CREW},
+    # the receiving emergency department: the clinical picture and the arrival, not who called or from where
+    "hospital": dict.fromkeys((
+        "id", "status", "channel", "reported_at", "chief_complaint", "status_times", "triage", "provisional_colour",
+        "unit_ids",
+        "destination_hospital_id", "destination_eta_s", "hospital_acknowledged_at", "notes", "mci", "patients",
+        "vitals", "last_seq", "intervals", "eta_s")),
+}
+
+_FLEET = ("id", "capability", "station_id", "station_name", "base", "status", "standby_post_id", "standby",
+          "last_seq")
+UNIT_FIELDS: dict[str, dict[str, Any]] = {
+    "crew": dict.fromkeys((*_FLEET, "crew", "phone", "incident_id", "assignment_id", "status_times")),  # its own
+    "hospital": dict.fromkeys(_FLEET),  # no crew names, crew phones or current incident
+}
+
+_COMMON = ("at", "v")
+
+
+def _fields(*names: str, **nested: dict) -> dict[str, Any]:
+    return dict.fromkeys((*_COMMON, *names)) | nested
+
+
+EVENT_FIELDS: dict[str, dict[str, dict[str, Any]]] = {
+    "crew": {
+        "IncidentReported": _fields("incident_id", "channel", "location", "location_flags", "location_note",
+                                    "address", "chief_complaint", caller=CALLER_FOR_CREW),
+        "IncidentTriaged": _fields("incident_id", "triage"),
+        "IncidentStatusChanged": _fields("incident_id", "status", "unit_id", "reason"),
+        "IncidentMerged": _fields("incident_id", "into_incident_id"),
+        "CallersAdded": _fields("incident_id", "merged_from", callers=CALLER_FOR_CREW),
+        "CallerLocationShared": _fields("incident_id", "location", "accuracy_m", "outside_service_area"),
+        "PanicPressed": _fields("incident_id", "repeat", "press_number", "person", "medical_notes"),
+        "UnitRegistered": _fields("unit_id", "capability", "station_id", "station_name", "base", "crew", "phone"),
+        "UnitStatusChanged": _fields("unit_id", "status", "incident_id"),
+        "UnitRelocated": _fields("unit_id", "post_id", "post_name", "location", "gain"),
+        "UnitAssigned": _fields("assignment_id", "incident_id", "unit_id", "ack_due_at", "eta_s", "distance_m",
+                                "auto"),
+        "AssignmentAcknowledged": _fields("assignment_id", "incident_id", "unit_id", "late"),
+        "AssignmentEscalated": _fields("assignment_id", "incident_id", "unit_id", "step"),
+        "AssignmentCancelled": _fields("assignment_id", "incident_id", "unit_id", "reason"),
+        "DestinationChosen": _fields("incident_id", "hospital_id", "unit_id", "eta_s"),
+        "HospitalAlerted": _fields("incident_id", "hospital_id", "eta_s", "colour", "code"),
+        "InboundAcknowledged": _fields("incident_id", "hospital_id"),
+        "VitalsRecorded": _fields("incident_id", "vitals"),
+        "MciDeclared": _fields("incident_id"),
+        "PatientsTagged": _fields("incident_id", "colours"),
+        "PatientsDistributed": _fields("incident_id", "allocations"),
+    },
+    "hospital": {
+        "IncidentReported": _fields("incident_id", "chief_complaint"),
+        "IncidentTriaged": _fields("incident_id", "triage"),
+        "IncidentStatusChanged": _fields("incident_id", "status"),
+        "IncidentMerged": _fields("incident_id", "into_incident_id"),
+        "PanicPressed": _fields("incident_id", "medical_notes"),
+        "UnitStatusChanged": _fields("unit_id", "status", "incident_id"),
+        "UnitAssigned": _fields("incident_id", "unit_id", "eta_s"),
+        "AssignmentAcknowledged": _fields("incident_id", "unit_id"),
+        "AssignmentCancelled": _fields("incident_id", "unit_id"),
+        "DestinationChosen": _fields("incident_id", "hospital_id", "unit_id", "eta_s"),
+        "HospitalAlerted": _fields("incident_id", "hospital_id", "eta_s", "colour", "code", "summary"),
+        "InboundAcknowledged": _fields("incident_id", "hospital_id"),
+        "HospitalNotified": _fields("incident_id", "hospital_id", "via", "stage", "ok"),
+        "HospitalRegistered": _fields("hospital_id", "name_th", "name_en", "location", "capabilities",
+                                      "ed_beds_free", "phone"),
+        "HospitalCapacityUpdated": _fields("hospital_id", "ed_beds_free", "diversion"),
+        "VitalsRecorded": _fields("incident_id", "vitals"),
+        "MciDeclared": _fields("incident_id"),
+        "PatientsTagged": _fields("incident_id", "colours"),
+        "PatientsDistributed": _fields("incident_id", "allocations"),
+    },
+}
+
+
+def pick(value: Any, spec: dict[str, Any] | None) -> Any:
+    """`value` cut down to the fields in `spec` (None: all of it); lists are cut item by item."""
+    if spec is None:
+        return value
+    if isinstance(value, list):
+        return [pick(item, spec) for item in value]
+    if isinstance(value, dict):
+        return {name: pick(item, spec[name]) for name, item in value.items() if name in spec}
+    return None  # a scalar where the spec expects a record: never pass on what was not understood
+
+
+def view_name(identity: Identity) -> str:
+    """Identities with the same view name see the same fields (so encoded frames can be shared between them)."""
+    return "all" if identity.is_staff else identity.role
+
+
+def incident_view(identity: Identity, incident: dict) -> dict:
+    """An incident (as builtins) with the fields this identity's role may see; nothing for unknown roles."""
+    return incident if identity.is_staff else pick(incident, INCIDENT_FIELDS.get(identity.role, {}))
+
+
+def unit_view(identity: Identity, unit: dict) -> dict:
+    return unit if identity.is_staff else pick(unit, UNIT_FIELDS.get(identity.role, {}))
+
+
+def event_view(identity: Identity, event_type: str, payload: dict) -> dict | None:
+    """The payload as this identity may see it; None when its role is not shown this type of event at all."""
+    if identity.is_staff:
+        return payload
+    spec = EVENT_FIELDS.get(identity.role, {}).get(event_type)
+    return None if spec is None else pick(payload, spec)
+
+
+# ---- who is on which incident, kept from the event stream ------------------------------------------------------
+
+RELEASED_UNIT_STATUSES = ("available", "out_of_service", "returning")  # the unit has left its incident
+ENDED_INCIDENT_STATUSES = ("closed", "cancelled")
+# The event types that change an incident's audience (all of them are stored on the incident's stream).
+AUDIENCE_EVENT_TYPES = ("UnitAssigned", "AssignmentCancelled", "UnitStatusChanged", "DestinationChosen",
+                        "PatientsDistributed", "IncidentStatusChanged", "IncidentMerged")
+
+
+class Visibility:
+    """Which units and hospitals are on which open incident, kept current from the event stream itself, so every
+    process (and every replay) agrees without extra queries. It holds the same rule as `incident_audience`."""
+
+    def __init__(self) -> None:
+        self.units_by_incident: dict[int, set[str]] = {}
+        self.destination_by_incident: dict[int, str] = {}
+        self.patient_hospitals_by_incident: dict[int, set[str]] = {}
+
+    def load(self, incidents: Iterable[Incident], units: Iterable[Unit]) -> None:
+        """Start from the open incidents and the units' rows (at process start)."""
+        by_incident: dict[int, list[Unit]] = {}
+        for unit in units:
+            if unit.incident_id is not None:
+                by_incident.setdefault(unit.incident_id, []).append(unit)
+        for incident in incidents:
+            if not incident.is_open:
+                continue
+            audience = incident_audience(incident, by_incident.get(incident.id, ()))
+            if audience.unit_ids:
+                self.units_by_incident[incident.id] = set(audience.unit_ids)
+            if incident.destination_hospital_id:
+                self.destination_by_incident[incident.id] = incident.destination_hospital_id
+            if allocated := patient_hospitals(incident):
+                self.patient_hospitals_by_incident[incident.id] = allocated
+
+    def observe(self, event: StoredEvent) -> None:
+        """Keep the map current. Call once per event, in seq order."""
+        p = event.payload
+        incident_id = p.get("incident_id")
+        if incident_id is None:
+            return
+        kind = event.type
+        if kind == "UnitAssigned":
+            self.units_by_incident.setdefault(incident_id, set()).add(p["unit_id"])
+        elif kind == "AssignmentCancelled" or (kind == "UnitStatusChanged"
+                                               and p.get("status") in RELEASED_UNIT_STATUSES):
+            self.units_by_incident.get(incident_id, set()).discard(p.get("unit_id"))  # the crew is done with it
+        elif kind == "DestinationChosen":
+            self.destination_by_incident[incident_id] = p["hospital_id"]  # rerouted: the old hospital drops out
+        elif kind == "PatientsDistributed":
+            self.patient_hospitals_by_incident[incident_id] = {h for h in p.get("allocations", {}).values() if h}
+        elif kind == "IncidentMerged" or (kind == "IncidentStatusChanged"
+                                          and p.get("status") in ENDED_INCIDENT_STATUSES):
+            self.units_by_incident.pop(incident_id, None)
+            self.destination_by_incident.pop(incident_id, None)
+            self.patient_hospitals_by_incident.pop(incident_id, None)
+
+    def units_for(self, event: StoredEvent) -> set[str]:
+        """Units whose crews may see this event: those on its incident, and the unit it names."""
+        p = event.payload
+        units = set(self.units_by_incident.get(p.get("incident_id"), ()))
+        if p.get("unit_id"):
+            units.add(p["unit_id"])
+        return units
+
+    def hospitals_for(self, event: StoredEvent) -> set[str]:
+        """Hospitals that may see this event: those receiving its incident's patients, and the hospital it names."""
+        p = event.payload
+        incident_id = p.get("incident_id")
+        hospitals = set(self.patient_hospitals_by_incident.get(incident_id, ()))
+        if incident_id in self.destination_by_incident:
+            hospitals.add(self.destination_by_incident[incident_id])
+        if p.get("hospital_id"):
+            hospitals.add(p["hospital_id"])
+        return hospitals
+
+    def audience(self, event: StoredEvent) -> Audience:
+        return Audience(frozenset(self.units_for(event)), frozenset(self.hospitals_for(event)))
+
+    def can_see(self, identity: Identity, event: StoredEvent) -> bool:
+        return may_see(identity, self.audience(event)) and event_view(identity, event.type, event.payload) is not None
+
+    def admit(self, identity: Identity, event: StoredEvent) -> bool:
+        """Apply `event` and say whether `identity` sees it: its audience before or after the event (an
+        assignment opens the incident to its crew, a release or closure still reaches the crew that was on it).
+        The live fan-out follows the same rule (ws/hub.py)."""
+        before = self.can_see(identity, event)
+        self.observe(event)
+        return before or self.can_see(identity, event)
+
+
+class HistoryFilter:
+    """Replays a stretch of the log for one identity (a reconnecting socket): each event is judged by the
+    visibility that held when it happened, not by today's, so a resuming client gets exactly the frames it would
+    have had live. Feed it the log in seq order, page by page:
+
+        unknown = history.unknown_incidents(page)
+        history.learn(<AUDIENCE_EVENT_TYPES events of those incidents at or before the start, in seq order>)
+        visible = history.admit(page)
+    """
+
+    def __init__(self, identity: Identity):
+        self.identity = identity
+        self.visibility = Visibility()
+        self._known: set[int] = set()
+
+    def unknown_incidents(self, events: Iterable[StoredEvent]) -> set[int]:
+        """Incidents named in `events` whose earlier history has not been learnt yet (none for staff)."""
+        if self.identity.is_staff:
+            return set()
+        named = {e.payload["incident_id"] for e in events if isinstance(e.payload.get("incident_id"), int)}
+        unknown = named - self._known
+        self._known |= unknown
+        return unknown
+
+    def learn(self, earlier: Iterable[StoredEvent]) -> None:
+        """Who was on those incidents when the stretch starts: their audience-changing events before it."""
+        for event in earlier:
+            self.visibility.observe(event)
+
+    def admit(self, events: Iterable[StoredEvent]) -> list[StoredEvent]:
+        if self.identity.is_staff:
+            return list(events)
+        return [event for event in events if self.visibility.admit(self.identity, event)]
+
+
+# ---- access facts ---------------------------------------------------------------------------------------------
 
 class AccessRevoked(Event, frozen=True):
     """One token (token_sha256 given) or every token of a user was revoked."""

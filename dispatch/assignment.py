@@ -186,6 +186,11 @@ class AssignmentService:
 
     async def acknowledge(self, assignment_id: int, *, actor: str, role: str, unit_id: str | None):
         """The crew's acknowledgement; repeating it is harmless; a late one stops the ladder."""
+        return await self.store.run(actor, self.acknowledgement(assignment_id, role=role, unit_id=unit_id))
+
+    def acknowledgement(self, assignment_id: int, *, role: str, unit_id: str | None):
+        """`acknowledge` as a unit-of-work body, for a caller that runs it in its own unit (e.g. together with the
+        claim of a WebSocket command id). Raises Forbidden at once for a role that may not acknowledge."""
         require(role, "acknowledge")
         async def work(uow):
             assignment = await uow.get("assignments", assignment_id, lock=True)
@@ -200,7 +205,7 @@ class AssignmentService:
                                                     late=bool(assignment.escalations)))
             return await uow.get("assignments", assignment_id)
 
-        return await self.store.run(actor, work)
+        return work
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Channel-specific intake facts (phone calls, SMS threads, panic-button presses, devices): events and
 their folds into the incidents projection (listed in dispatch/registry.py).
 
-Caller phone numbers in these events are always under a key named `phone` (LINE user ids under `line_user_id`),
-so `ws.visibility.strip_private` removes them before any hospital sees the event.
+Who sees which of these fields is decided by the per-role allow-lists in dispatch/access.py (caller phone
+numbers and LINE user ids never reach a hospital).
 """
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dispatch.access import unit_on_incident
 from dispatch.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from dispatch.events import DestinationChosen, HospitalAlerted, InboundAcknowledged
 from dispatch.model import Hospital, Incident, LatLon
@@ -117,8 +118,7 @@ class DestinationService:
     async def _unit_on_scene(uow, incident: Incident) -> str | None:
         """The unit still on the incident, never one that has left it (its crew must not get the patient's details)."""
         for unit_id in incident.unit_ids:
-            unit = await uow.get("units", unit_id)
-            if unit and unit.incident_id == incident.id:
+            if unit_on_incident(await uow.get("units", unit_id), incident):
                 return unit_id
         return None
 

@@ -41,6 +41,11 @@ class FleetService:
     async def change_unit_status(self, unit_id: str, status: str, *, actor: str, role: str,
                                  own_unit: str | None = None):
         """A crew's status button. En route on an unacknowledged assignment also acknowledges it ("Respond")."""
+        return await self.store.run(actor, self.unit_status_change(unit_id, status, role=role, own_unit=own_unit))
+
+    def unit_status_change(self, unit_id: str, status: str, *, role: str, own_unit: str | None = None):
+        """`change_unit_status` as a unit-of-work body, for a caller that runs it in its own unit (e.g. together
+        with the claim of a WebSocket command id). Refusals that need no reading (role, status name) raise at once."""
         require(role, "crew_status")
         if role == "crew" and own_unit != unit_id:
             raise Forbidden("a crew may change only its own unit's status")
@@ -73,7 +78,7 @@ class FleetService:
                                                            unit_id=unit_id))
             return await uow.get("units", unit_id)
 
-        return await self.store.run(actor, work)
+        return work
 
     async def update_capacity(self, hospital_id: str, ed_beds_free, diversion, *, actor: str, role: str,
                               own_hospital: str | None = None):

@@ -1,4 +1,5 @@
-"""Who may do what: the one place role checks live (the edge passes the caller's role)."""
+"""Who may do what: the one place role checks of actions live (the edge passes the caller's role). Who may see
+what (the read rule and the fields each role sees) is dispatch/access.py."""
 from __future__ import annotations
 
 from dispatch.errors import Forbidden
@@ -16,7 +17,6 @@ ALLOWED = {
     "manage_fleet": {"dispatcher", "admin"},
     "hospital_capacity": {"hospital", "admin", "dispatcher"},
     "acknowledge_inbound": {"hospital", "admin"},
-    "read_incidents": {"dispatcher", "admin"},
     "record_vitals": {"crew", "dispatcher", "admin"},
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from dispatch.access import unit_on_incident
 from dispatch.errors import FieldError, Forbidden, Invalid, NotFound
 from dispatch.events import Event
 from dispatch.model import Incident, VitalSigns
@@ -78,15 +79,15 @@ class VitalsService:
 
     async def record(self, incident_id: int, body: Any, *, actor: str, role: str,
                      own_unit: str | None = None) -> VitalSigns:
-        """Record one set for `incident_id`. A crew may record only for an incident its unit is assigned to."""
+        """Record one set for `incident_id`. A crew may record only for the incident its unit is on now."""
         require(role, "record_vitals")
         values = parse_vitals(body)
         async def work(uow):
             incident = await uow.get("incidents", incident_id)
             if incident is None:
                 raise NotFound(f"no incident {incident_id}")
-            if role == "crew" and own_unit not in incident.unit_ids:
-                raise Forbidden("a crew may record vitals only for its own unit's incident")
+            if role == "crew" and not unit_on_incident(await uow.get("units", own_unit) if own_unit else None, incident):
+                raise Forbidden("a crew may record vitals only for the incident its unit is on")
             now = self.clock.now()
             vitals = VitalSigns(**values, recorded_at=now, unit_id=own_unit if role == "crew" else None)
             await uow.append(VitalsRecorded(at=now, incident_id=incident_id, vitals=vitals))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from db.identity import Identity, IdentityStore, token_sha256
-from dispatch.access import AccessRevoked, RateLimitTripped
+from db.identity import IdentityStore, token_sha256
+from dispatch.access import AccessRevoked, Identity, RateLimitTripped
 from dispatch.errors import NotFound
 from dispatch.ports import Clock, EventStore
 

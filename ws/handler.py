@@ -21,6 +21,8 @@ import tornado.websocket
 from api.base import to_json
 from api.context import AppContext
 from db import audit
+from db.audience import audience_events
+from dispatch.access import HistoryFilter
 from dispatch.ports import StoredEvent
 from telemetry.metrics import WS_FRAMES
 from ws.hub import SNAPSHOT, Client
@@ -106,7 +108,9 @@ class EventSocket(tornado.websocket.WebSocketHandler):
         for event in events:
             if event.seq > self.client.last_sent_seq:
                 self.client.last_sent_seq = event.seq
-                frames.append(self.ctx.hub.event_frame(event, self.client.identity))
+                frame = self.ctx.hub.event_frame(event, self.client.identity)
+                if frame is not None:  # None: this role is not shown this type of event
+                    frames.append(frame)
         connection = self.ws_connection
         if not frames or connection is None or connection.is_closing():
             return
@@ -150,9 +154,11 @@ class EventSocket(tornado.websocket.WebSocketHandler):
             return await self._send_snapshot()
         cursor = since
         self.client.last_sent_seq = since
-        visibility = self.ctx.hub.visibility
+        history = HistoryFilter(self.client.identity)  # each event judged by who could see it then
         while events := await self.ctx.store.events_since(cursor, limit=500):
-            await self._send_events([e for e in events if visibility.can_see(self.client.identity, e)])
+            if unknown := history.unknown_incidents(events):
+                history.learn(await audience_events(self.ctx.pool, unknown, until_seq=since))
+            await self._send_events(history.admit(events))
             cursor = events[-1].seq
             self.client.last_sent_seq = max(self.client.last_sent_seq, cursor)
 

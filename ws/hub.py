@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.base import to_json
-from db.identity import Identity, token_sha256
+from db.identity import token_sha256
+from dispatch.access import Identity, Visibility, event_view, view_name
 from dispatch.ports import StoredEvent
 from telemetry.metrics import WS_CLIENTS
-from ws.visibility import Visibility
 
 log = logging.getLogger("ems.ws")
 
@@ -77,24 +77,25 @@ class Hub:
         self.watchers: set[Client] = set()  # dispatchers and admins: every event
         self.by_unit: dict[str, set[Client]] = {}
         self.by_hospital: dict[str, set[Client]] = {}
-        self._frames: dict[tuple[int, bool], EventFrame] = {}  # (seq, redacted view) -> the encoded frame
+        self._frames: dict[tuple[int, str], EventFrame | None] = {}  # (seq, view name) -> the encoded frame
 
-    def event_frame(self, event: StoredEvent, identity: Identity) -> EventFrame:
-        """The `event` frame for `identity`; every socket with the same view shares one encoding."""
-        key = (event.seq, self.visibility.redacts(identity))
-        frame = self._frames.get(key)
-        if frame is None:
-            frame = EventFrame(to_json({"type": "event", "seq": event.seq, "event": {
-                "type": event.type, "stream": event.stream, "payload": self.visibility.view(identity, event.payload),
-                "occurred_at": event.occurred_at}}))
-            if len(self._frames) >= FRAME_CACHE_SIZE:
-                del self._frames[next(iter(self._frames))]  # oldest first: dicts keep insertion order
-            self._frames[key] = frame
+    def event_frame(self, event: StoredEvent, identity: Identity) -> EventFrame | None:
+        """The `event` frame for `identity` (its role's allow-listed fields), None when its role is not shown this
+        type of event; every socket with the same view shares one encoding."""
+        key = (event.seq, view_name(identity))
+        if key in self._frames:
+            return self._frames[key]
+        payload = event_view(identity, event.type, event.payload)
+        frame = None if payload is None else EventFrame(to_json({"type": "event", "seq": event.seq, "event": {
+            "type": event.type, "stream": event.stream, "payload": payload, "occurred_at": event.occurred_at}}))
+        if len(self._frames) >= FRAME_CACHE_SIZE:
+            del self._frames[next(iter(self._frames))]  # oldest first: dicts keep insertion order
+        self._frames[key] = frame
         return frame
 
     def _index(self, client: Client) -> set[Client] | None:
         identity = client.identity
-        if identity.role in ("dispatcher", "admin"):
+        if identity.is_staff:
             return self.watchers
         if identity.role == "crew" and identity.unit_id:
             return self.by_unit.setdefault(identity.unit_id, set())
@@ -131,7 +132,7 @@ class Hub:
             self._close_revoked(event.payload)
             return
         # Who could see it before and after it is applied: an assignment opens the incident to its crew, a
-        # closure still reaches the crew that was on it.
+        # closure still reaches the crew that was on it (the rule of Visibility.admit, which replays follow).
         recipients = self._audience(event)
         self.visibility.observe(event)
         for client in recipients | self._audience(event):

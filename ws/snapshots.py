@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from api.incidents import view_for
-from db.identity import Identity
+from dispatch.access import Identity, incident_audience, may_read_incident, unit_view
 
 
 class Snapshots:
@@ -13,17 +15,20 @@ class Snapshots:
 
     async def snapshot(self, identity: Identity) -> dict:
         store = self.ctx.store
-        if identity.role in ("dispatcher", "admin"):
+        if identity.is_staff:
             return {"incidents": await store.list("incidents", open_only=True), "units": await store.list("units"),
                     "hospitals": await store.list("hospitals")}
         if identity.role == "crew":
             unit = await store.get("units", identity.unit_id) if identity.unit_id else None
             incident = await store.get("incidents", unit.incident_id) if unit and unit.incident_id else None
+            if incident is not None and not may_read_incident(identity, incident, unit):
+                incident = None
             assignment = await store.get("assignments", unit.assignment_id) if unit and unit.assignment_id else None
-            return {"unit": unit, "incident": view_for(identity, incident) if incident else None,
+            return {"unit": unit_view(identity, msgspec.to_builtins(unit)) if unit else None,
+                    "incident": view_for(identity, incident) if incident else None,
                     "assignment": assignment, "incidents": [view_for(identity, incident)] if incident else []}
         if identity.role == "hospital":
             inbound = [view_for(identity, i) for i in await store.list("incidents", open_only=True)
-                       if i.destination_hospital_id == identity.hospital_id]
+                       if identity.hospital_id in incident_audience(i, ()).hospital_ids]
             return {"hospital": await store.get("hospitals", identity.hospital_id), "incidents": inbound}
         return {"incidents": []}

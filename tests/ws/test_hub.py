@@ -1,9 +1,8 @@
 from datetime import UTC, datetime
 
-from db.identity import Identity
+from dispatch.access import Identity, Visibility, event_view
 from dispatch.ports import StoredEvent
 from ws.hub import SNAPSHOT, Client, Hub
-from ws.visibility import Visibility
 
 
 def event(seq: int, **payload) -> StoredEvent:
@@ -31,6 +30,6 @@ def test_hospital_view_never_contains_phone_numbers():
     payload = {"incident_id": 1, "hospital_id": "H1", "caller": {"phone": "+66811111111", "name": "A"},
                "callers": [{"phone": "+66822222222"}]}
     assert visibility.can_see(hospital, event(1, **payload))
-    assert "+668" not in str(visibility.view(hospital, payload))
+    assert "+668" not in str(event_view(hospital, "IncidentReported", payload))
     other = Identity("h2", "H2", "hospital", hospital_id="H2")
     assert not visibility.can_see(other, event(2, **payload))
