@@ -35,7 +35,8 @@ async def test_a_closure_drawn_on_the_map_becomes_a_road_closure(browser, city):
     [closure] = await _closures(api)
     assert closure["closed"] and closure["reason"] == "น้ำท่วม flood" and closure["edges"] > 0
     assert closure["geometry"]["type"] == "MultiLineString" and closure["geometry"]["coordinates"]
-    drawn = await console.evaluate("closures.layer.getLayers().map(l => l.options.style.color)")
+    drawn = await console.evaluate(
+        "import('/js/console/closures.js').then(m => m.closureLayer.getLayers().map(l => l.options.style.color))")
     assert drawn == ["#b71c1c"]  # the closed segments drawn in red on the map
     assert await console.is_hidden("#closure-form")
 

@@ -1,5 +1,7 @@
-// Thai and English labels for every page.
-EMS.defineLabels({
+// Thai and English labels for every page (imported for its effect: the labels are defined when it loads).
+import {defineLabels} from "./i18n.js";
+
+defineLabels({
   "common.degraded": {th: "ระบบเรียลไทม์ขัดข้อง — ข้อมูลอาจล่าช้า", en: "Realtime degraded — updates may be delayed"},
   "common.online": {th: "เชื่อมต่อแล้ว", en: "Connected"},
   "common.offline": {th: "ออฟไลน์", en: "Offline"},
@@ -39,7 +41,7 @@ EMS.defineLabels({
   "flag.outside_service_area": {th: "นอกพื้นที่บริการ — ห้ามสั่งการอัตโนมัติ", en: "Outside service area — no auto-dispatch"},
   "flag.caller_provided": {th: "ตำแหน่งจากโทรศัพท์ผู้แจ้ง", en: "Location from caller's phone"},
 });
-EMS.defineLabels({
+defineLabels({
   "tablet.waiting": {th: "ว่าง — รอรับเหตุ", en: "Available — waiting for a call"},
   "tablet.respond": {th: "รับเหตุ / ออกปฏิบัติการ", en: "Respond"},
   "tablet.available": {th: "ว่าง / พร้อมรับเหตุ", en: "Available"},
@@ -53,7 +55,7 @@ EMS.defineLabels({
   "hospital.seen": {th: "รับทราบ", en: "Acknowledge"},
   "hospital.none": {th: "ยังไม่มีผู้ป่วยกำลังมา", en: "No inbound patients"},
 });
-EMS.defineLabels({
+defineLabels({
   "common.cancel": {th: "ยกเลิก", en: "Cancel"},
   "console.shortcuts": {th: "ปุ่มลัด", en: "Keyboard shortcuts"},
   "console.assignments": {th: "การสั่งการและการรับทราบ", en: "Assignments and acknowledgement"},
@@ -115,7 +117,7 @@ EMS.defineLabels({
   "hospital.saved": {th: "บันทึกแล้ว", en: "Saved"},
   "hospital.unit": {th: "รถ", en: "Unit"},
 });
-EMS.defineLabels({
+defineLabels({
   "caller.history": {th: "ประวัติการแจ้งเหตุจากเบอร์นี้", en: "Earlier incidents from this number"},
   "caller.no_history": {th: "ไม่เคยแจ้งเหตุมาก่อน", en: "No earlier incidents"},
   "sms.thread": {th: "ข้อความกับผู้แจ้ง (SMS / LINE)", en: "Messages with the caller (SMS / LINE)"},
@@ -133,7 +135,7 @@ EMS.defineLabels({
   "alert.device.low_battery": {th: "ปุ่มฉุกเฉินแบตเตอรี่ต่ำ", en: "Panic button battery low"},
   "alert.device.flood": {th: "ปุ่มฉุกเฉินส่งข้อมูลถี่ผิดปกติ", en: "Panic button flooding"},
 });
-EMS.defineLabels({
+defineLabels({
   "vitals.title": {th: "สัญญาณชีพ", en: "Vital signs"},
   "vitals.latest": {th: "ล่าสุด", en: "Latest"},
   "vitals.hr": {th: "ชีพจร", en: "HR"},
@@ -149,4 +151,12 @@ EMS.defineLabels({
   "vitals.save": {th: "บันทึกสัญญาณชีพ", en: "Record vitals"},
   "vitals.saved": {th: "บันทึกแล้ว", en: "Recorded"},
   "vitals.empty": {th: "กรอกอย่างน้อยหนึ่งค่า", en: "Enter at least one value"},
+});
+defineLabels({
+  "eta.outside_coverage": {th: "นอกพื้นที่ถนน", en: "Outside road coverage"},
+  "eta.estimate": {th: "เวลาโดยประมาณ", en: "Estimated ETA"},
+  "eta.straight_line": {th: "ประมาณเส้นตรง", en: "straight-line estimate"},
+  "eta.m_from_road": {th: "ห่างถนน {m} ม.", en: "{m} m from a road"},
+  "eta.km_from_road": {th: "ห่างถนน {km} กม.", en: "{km} km from a road"},
+  "eta.confirm": {th: "⚠ นอกพื้นที่ถนน — กดอีกครั้งเพื่อยืนยัน", en: "⚠ Outside road coverage — press again to confirm"},
 });
