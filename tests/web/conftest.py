@@ -39,7 +39,7 @@ async def open_page(browser, url: str, *, width: int = 1400, height: int = 900, 
     errors: list[str] = []
     console_errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    page.on("console", lambda m: console_errors.append(f"{m.text} [{m.location.get('url')}]") if m.type == "error" else None)
     await page.expose_function("reportCspViolation", lambda text: errors.append(f"CSP violation: {text}"))
     await page.add_init_script(REPORT_CSP_VIOLATIONS)
     page.errors = errors
