@@ -1,5 +1,6 @@
 """The pages' code is native ES modules with explicit imports, markup is built only through the html`…` helper,
-and nothing in a page needs 'unsafe-inline' (static checks over web/, no browser)."""
+and nothing in a page needs 'unsafe-inline' (static checks over web/); the helper escapes what it should (in
+the browser)."""
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tests.web.conftest import open_page
 
 WEB = REPO / "web"
 PAGES = sorted(WEB.glob("*.html"))
@@ -123,3 +125,31 @@ def test_the_service_worker_caches_everything_the_tablet_loads():
     needed |= {"/" + m.relative_to(WEB).as_posix() for m in _module_closure(entries)}
     shell = re.search(r"const SHELL = \[(.*?)\];", (WEB / "sw.js").read_text(encoding="utf-8"), re.S).group(1)
     assert set(re.findall(r'"([^"]+)"', shell)) == needed
+
+
+HTML_CASES = """import('/js/html.js').then(({html, render, element}) => {
+  const hostile = `<img src=x onerror="window.pwned=1"> ' \\u0060 &amp;`;
+  const nested = html`<b title="${hostile}">${hostile}</b>`;
+  const results = {
+    escaped: nested.toString(),
+    kept: html`<p>${nested}</p>`.toString(),
+    list: html`<ul>${["a<", html`<li>b</li>`, null, undefined, false, 0]}</ul>`.toString(),
+  };
+  try { render(document.createElement("div"), "<b>a string</b>"); results.string = "rendered"; }
+  catch (e) { results.string = e.constructor.name; }
+  results.element = element(html`<span class="x">${hostile}</span>`).outerHTML;
+  return results;
+})"""
+
+
+async def test_the_templating_helper_escapes_every_value_unless_it_is_a_template(browser, server):
+    context, page = await open_page(browser, f"http://127.0.0.1:{server.config.port}/index.html")
+    results = await page.evaluate(HTML_CASES)
+    escaped = "&lt;img src=x onerror=&quot;window.pwned=1&quot;&gt; &#39; &#96; &amp;amp;"
+    assert results["escaped"] == f'<b title="{escaped}">{escaped}</b>'
+    assert results["kept"] == f'<p><b title="{escaped}">{escaped}</b></p>'  # a template inside is markup
+    assert results["list"] == "<ul>a&lt;<li>b</li>0</ul>"  # nothing for null/undefined/false
+    assert results["string"] == "TypeError"  # a plain string is never parsed as markup
+    assert results["element"].startswith('<span class="x">&lt;img') and "<img" not in results["element"]
+    assert await page.evaluate("window.pwned === undefined") and page.errors == []
+    await context.close()
