@@ -66,6 +66,17 @@ async def city(server):
     return server, base, tokens
 
 
+async def inbound_patient(server, api, unit_id: str, complaint: str) -> tuple[dict, str]:
+    """An incident at a city scene, assigned to `unit_id` and bound for the first demo hospital: (incident,
+    hospital id)."""
+    _, incident = await api.post("/api/v1/incidents", {"channel": "phone", "location": {"lat": 13.3611, "lon": 100.9847},
+                                                       "chief_complaint": complaint})
+    await api.post(f"/api/v1/incidents/{incident['id']}/assignments", {"unit_id": unit_id})
+    hospital_id = (await server.ctx.store.list("hospitals"))[0].id
+    await api.post(f"/api/v1/incidents/{incident['id']}/destinations", {"hospital_id": hospital_id})
+    return incident, hospital_id
+
+
 async def click_map_at(page, lat: float, lon: float) -> None:
     """Click the console's Leaflet map at a coordinate (the `map` exported by the console's map module)."""
     point = await page.evaluate(f"""import("/js/console/map.js").then(({{map}}) => {{

@@ -6,7 +6,7 @@ responses by routing them in the browser, so these tests do not depend on the se
 import json
 
 from tests.conftest import Api, wait_until
-from tests.web.conftest import open_page, shot
+from tests.web.conftest import inbound_patient, open_page, shot
 
 SCENE = {"lat": 13.3611, "lon": 100.9847}
 ESTIMATE = {"outside_coverage": True, "eta_source": "straight_line", "snap_distance_m": 1240.0}
@@ -96,10 +96,7 @@ async def _assigned_to(api: Api, incident_id: int, unit_id: str) -> bool:
 async def test_tablet_and_hospital_board_flag_an_estimated_eta(browser, city):
     server, base, tokens = city
     api = Api(base, tokens["dispatcher"])
-    _, incident = await api.post("/api/v1/incidents", {"channel": "phone", "location": SCENE, "chief_complaint": "หอบ"})
-    await api.post(f"/api/v1/incidents/{incident['id']}/assignments", {"unit_id": "CB-BLS-01"})
-    hospital_id = (await server.ctx.store.list("hospitals"))[0].id
-    await api.post(f"/api/v1/incidents/{incident['id']}/destinations", {"hospital_id": hospital_id})
+    incident, hospital_id = await inbound_patient(server, api, "CB-BLS-01", "หอบ")
 
     tablet_ctx, tablet = await open_page(browser, "about:blank", width=768, height=1024, locale="th-TH")
     await tablet.route("**/api/v1/route?*", flag_first(None))
