@@ -29,11 +29,14 @@ _TILE_META = re.compile(r"""<meta\s+name=["']ems-tile-url["']\s+content=["']([^"
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
 
 
-def content_security_policy(image_origins: tuple[str, ...] = ()) -> str:
-    """The policy for our pages; `image_origins` are extra origins images may come from (map tiles)."""
+def content_security_policy(image_origins: tuple[str, ...] = (), socket_origin: str | None = None) -> str:
+    """The policy for our pages; `image_origins` are extra origins images may come from (map tiles);
+    `socket_origin` is this server as a WebSocket origin ("wss://host"): CSP 3 lets 'self' match it, but older
+    tablet browsers (Safari before 15.4 among them) need it named or they refuse the real-time link."""
     images = " ".join(("'self'", *image_origins))
+    connect = " ".join(("'self'", socket_origin)) if socket_origin else "'self'"
     return ("default-src 'self'; script-src 'self'; style-src 'self'; "
-            f"img-src {images}; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+            f"img-src {images}; connect-src {connect}; object-src 'none'; base-uri 'none'; form-action 'self'; "
             "frame-ancestors 'none'")
 
 
@@ -44,9 +47,12 @@ def tile_origin(tile_url: str) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     host = _PLACEHOLDER.sub("*", parts.netloc)
-    if not re.fullmatch(r"[A-Za-z0-9.*:\[\]-]+", host):  # anything else could smuggle in another directive
-        return None
-    return f"{parts.scheme}://{host}"
+    return f"{parts.scheme}://{host}" if _is_host(host) else None
+
+
+def _is_host(host: str) -> bool:
+    """A host[:port] (wildcards allowed) and nothing else: anything more could smuggle in another directive."""
+    return re.fullmatch(r"[A-Za-z0-9.*:\[\]-]+", host) is not None
 
 
 @functools.lru_cache(maxsize=64)
@@ -63,9 +69,14 @@ class PageHandler(tornado.web.StaticFileHandler):
     def set_default_headers(self) -> None:
         for name, value in SECURITY_HEADERS.items():
             self.set_header(name, value)
-        self.set_header("Content-Security-Policy", content_security_policy())
+        self.set_header("Content-Security-Policy", content_security_policy(socket_origin=self._socket_origin()))
 
     def set_extra_headers(self, path: str) -> None:
         if self.absolute_path and self.absolute_path.endswith(".html"):
             origins = _page_image_origins(self.absolute_path, os.stat(self.absolute_path).st_mtime_ns)
-            self.set_header("Content-Security-Policy", content_security_policy(origins))
+            self.set_header("Content-Security-Policy", content_security_policy(origins, self._socket_origin()))
+
+    def _socket_origin(self) -> str | None:
+        """This server's /ws as the browser reaches it (behind the proxy: its scheme and Host, xheaders=True)."""
+        host = self.request.host
+        return f"{'wss' if self.request.protocol == 'https' else 'ws'}://{host}" if _is_host(host) else None

@@ -38,7 +38,17 @@ async def test_every_page_and_static_response_carries_the_security_headers(serve
     policy = _directives(headers["Content-Security-Policy"])
     assert policy["default-src"] == "'self'" and policy["script-src"] == "'self'" and policy["style-src"] == "'self'"
     assert policy["frame-ancestors"] == "'none'" and policy["object-src"] == "'none'"
+    assert policy["connect-src"] == f"'self' ws://127.0.0.1:{server.config.port}"  # older browsers' 'self' omits ws:
     assert "unsafe" not in headers["Content-Security-Policy"]
+
+
+async def test_behind_the_proxy_the_socket_origin_is_the_public_one(server):
+    url = f"http://127.0.0.1:{server.config.port}/console.html"
+    client = tornado.httpclient.AsyncHTTPClient()
+    proxied = await client.fetch(url, headers={"Host": "ems.example.org", "X-Forwarded-Proto": "https"})
+    assert _directives(proxied.headers["Content-Security-Policy"])["connect-src"] == "'self' wss://ems.example.org"
+    hostile = await client.fetch(url, headers={"Host": "x; script-src *"}, raise_error=False)
+    assert "script-src *" not in hostile.headers.get("Content-Security-Policy", "")
 
 
 def test_tile_origins_for_the_policy():
@@ -49,6 +59,8 @@ def test_tile_origins_for_the_policy():
     assert tile_origin("https://a.example; script-src *") is None  # cannot smuggle in a directive
     assert _directives(content_security_policy(("https://*.tiles.example.org",)))["img-src"] \
         == "'self' https://*.tiles.example.org"
+    assert _directives(content_security_policy(socket_origin="wss://ems.example.org"))["connect-src"] \
+        == "'self' wss://ems.example.org"
 
 
 async def test_a_page_naming_a_tile_server_admits_its_images(tmp_path):
