@@ -7,7 +7,7 @@ import tornado.web
 
 from api.pages import PageHandler, content_security_policy, tile_origin
 from ops import local_services
-from tests.conftest import wait_until
+from tests.conftest import Api, wait_until
 from tests.web.conftest import open_page
 
 PAGES = ["/", "/index.html", "/console.html", "/tablet.html", "/hospital.html", "/report.html", "/share.html"]
@@ -125,4 +125,24 @@ async def test_the_console_cannot_be_framed(browser, city):
     [child] = page.main_frame.child_frames
     assert child.url.startswith("chrome-error://")  # Chromium refused to render it (it shows its error page)
     assert await page.frame_locator("#f").locator("#incident-list").count() == 0
+    await context.close()
+
+
+async def test_the_share_page_sends_the_callers_location_under_the_policy(browser, city):
+    """share.html's script moved out of the page into a module: the caller's one tap still works."""
+    server, base, tokens = city
+    api = Api(base, tokens["dispatcher"])
+    status, incident = await api.post("/api/v1/incidents", {"channel": "phone", "address": "ใกล้ตลาด near the market",
+                                                       "caller": {"phone": "+66812345670"}})
+    assert status == 201, incident
+    token = await server.ctx.services["twilio"].send_share_link(incident["id"], "+66812345670")
+    here = {"latitude": 13.3625, "longitude": 100.9861}
+    context, page = await open_page(browser, f"{base}/share.html#t={token}", width=390, height=844,
+                                    permissions=["geolocation"], geolocation=here)
+    await page.click("#share")
+    await page.wait_for_selector("#status.ok")
+    _, stored = await api.get(f"/api/v1/incidents/{incident['id']}")
+    assert abs(stored["location"]["lat"] - here["latitude"]) < 1e-6
+    assert abs(stored["location"]["lon"] - here["longitude"]) < 1e-6
+    assert page.errors == [] and page.console_errors == []
     await context.close()
