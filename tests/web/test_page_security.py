@@ -133,7 +133,7 @@ async def test_the_share_page_sends_the_callers_location_under_the_policy(browse
     server, base, tokens = city
     api = Api(base, tokens["dispatcher"])
     status, incident = await api.post("/api/v1/incidents", {"channel": "phone", "address": "ใกล้ตลาด near the market",
-                                                       "caller": {"phone": "+66812345670"}})
+                                                            "caller": {"phone": "+66812345670"}})
     assert status == 201, incident
     token = await server.ctx.services["twilio"].send_share_link(incident["id"], "+66812345670")
     here = {"latitude": 13.3625, "longitude": 100.9861}
