@@ -3,6 +3,8 @@ countdown and escalation ladder, duplicate suggestions, keyboard shortcuts, and 
 console reaching the hospital board, whose acknowledgement is stored on the server and survives a reload."""
 import re
 
+from playwright.async_api import expect
+
 from tests.conftest import Api, demo_city_server, make_user, wait_until
 from tests.web.conftest import click_map_at, open_page, shot
 
@@ -138,7 +140,7 @@ async def test_hospital_board_quick_capacity_editor(browser, city):
     hospital = (await server.ctx.store.list("hospitals"))[0]
     context, board = await open_page(browser, f"{base}/hospital.html#token={tokens[hospital.id]}")
     beds = board.locator("#capacity input[name=beds]")
-    await board.wait_for_function("document.querySelector('#capacity input[name=beds]').value !== ''")
+    await expect(beds).not_to_have_value("")  # loaded (a wait_for_function string would need 'unsafe-eval')
     before = int(await beds.input_value())
     await board.click("#beds-plus")
     await board.click("#beds-plus")
