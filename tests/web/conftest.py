@@ -22,13 +22,29 @@ async def browser():
         await browser.close()
 
 
+# Reports every Content-Security-Policy violation on the page to the test (Playwright's bindings and init scripts
+# are not subject to the page's CSP, so this works under the policy it watches).
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", e =>
+  window.reportCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} (${e.sourceFile}:${e.lineNumber})`));
+"""
+
+
 async def open_page(browser, url: str, *, width: int = 1400, height: int = 900, locale: str = "en-US", **context_options):
+    """A page in a fresh context. `page.errors` collects uncaught errors and Content-Security-Policy violations
+    (so every test that asserts it empty also asserts the pages work under the CSP); `page.console_errors` the
+    console's error messages."""
     context = await browser.new_context(viewport={"width": width, "height": height}, locale=locale, **context_options)
     page = await context.new_page()
     errors: list[str] = []
+    console_errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    await page.goto(url)
+    page.on("console", lambda m: console_errors.append(f"{m.text} [{m.location.get('url')}]") if m.type == "error" else None)
+    await page.expose_function("reportCspViolation", lambda text: errors.append(f"CSP violation: {text}"))
+    await page.add_init_script(REPORT_CSP_VIOLATIONS)
     page.errors = errors
+    page.console_errors = console_errors
+    await page.goto(url)
     return context, page
 
 
@@ -50,8 +66,20 @@ async def city(server):
     return server, base, tokens
 
 
+async def inbound_patient(server, api, unit_id: str, complaint: str) -> tuple[dict, str]:
+    """An incident at a city scene, assigned to `unit_id` and bound for the first demo hospital: (incident,
+    hospital id)."""
+    _, incident = await api.post("/api/v1/incidents", {"channel": "phone", "location": {"lat": 13.3611, "lon": 100.9847},
+                                                       "chief_complaint": complaint})
+    await api.post(f"/api/v1/incidents/{incident['id']}/assignments", {"unit_id": unit_id})
+    hospital_id = (await server.ctx.store.list("hospitals"))[0].id
+    await api.post(f"/api/v1/incidents/{incident['id']}/destinations", {"hospital_id": hospital_id})
+    return incident, hospital_id
+
+
 async def click_map_at(page, lat: float, lon: float) -> None:
-    """Click the console's Leaflet map at a coordinate (the page's global `map`)."""
-    point = await page.evaluate(f"(() => {{ const p = map.latLngToContainerPoint([{lat}, {lon}]); return [p.x, p.y]; }})()")
+    """Click the console's Leaflet map at a coordinate (the `map` exported by the console's map module)."""
+    point = await page.evaluate(f"""import("/js/console/map.js").then(({{map}}) => {{
+        const p = map.latLngToContainerPoint([{lat}, {lon}]); return [p.x, p.y]; }})""")
     box = await page.locator("#map").bounding_box()
     await page.mouse.click(box["x"] + point[0], box["y"] + point[1])

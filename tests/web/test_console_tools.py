@@ -37,7 +37,8 @@ async def test_a_closure_drawn_on_the_map_becomes_a_road_closure(browser, city):
     [closure] = await _closures(api)
     assert closure["closed"] and closure["reason"] == "น้ำท่วม flood" and closure["edges"] > 0
     assert closure["geometry"]["type"] == "MultiLineString" and closure["geometry"]["coordinates"]
-    drawn = await console.evaluate("closures.layer.getLayers().map(l => l.options.style.color)")
+    drawn = await console.evaluate(
+        "import('/js/console/closures.js').then(m => m.closureLayer.getLayers().map(l => l.options.style.color))")
     assert drawn == ["#b71c1c"]  # the closed segments drawn in red on the map
     assert await console.is_hidden("#closure-form")
 
@@ -139,7 +140,7 @@ async def test_hospital_board_quick_capacity_editor(browser, city):
     hospital = (await server.ctx.store.list("hospitals"))[0]
     context, board = await open_page(browser, f"{base}/hospital.html#token={tokens[hospital.id]}")
     beds = board.locator("#capacity input[name=beds]")
-    await board.wait_for_function("document.querySelector('#capacity input[name=beds]').value !== ''")
+    await expect(beds).not_to_have_value("")  # loaded (a wait_for_function string would need 'unsafe-eval')
     before = int(await beds.input_value())
     await board.click("#beds-plus")
     await board.click("#beds-plus")

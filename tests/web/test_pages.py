@@ -79,7 +79,7 @@ async def test_tablet_queues_a_status_change_offline_and_delivers_it_once(browse
 
     await context.route_web_socket("**/ws*", socket_while_offline)
     await context.set_offline(True)
-    await tablet.evaluate("realtime.socket.close()")
+    await tablet.evaluate("import('/js/tablet.js').then(m => m.realtime.socket.close())")
     await tablet.wait_for_selector("#degraded.show")
     await tablet.click("button[data-status='on_scene']")
     await tablet.wait_for_selector("#queue-badge", state="visible")

@@ -15,7 +15,8 @@ async def test_coverage_layer_replay_scrubber_and_kpi_page(browser, city):
     await console.wait_for_selector("text=Connected")
     await console.click("#coverage-btn")
     await console.wait_for_selector("#coverage-panel:not([hidden]) >> text=of demand covered")
-    assert await console.evaluate("(() => { let n = 0; map.eachLayer(() => n++); return n; })()") > 50  # cells
+    layers = "import('/js/console/map.js').then(({map}) => { let n = 0; map.eachLayer(() => n++); return n; })"
+    assert await console.evaluate(layers) > 50  # cells
     await console.screenshot(path=shot("console-coverage"))
 
     await console.locator(f"#incident-list li[data-id='{incident['id']}']").click()

@@ -1,18 +1,13 @@
 """Vital signs in a real browser: the crew types them on the tablet (a value out of range is named and marked),
 and the receiving hospital's board shows the latest set."""
 from tests.conftest import Api
-from tests.web.conftest import open_page, shot
-
-SCENE = {"lat": 13.3611, "lon": 100.9847}
+from tests.web.conftest import inbound_patient, open_page, shot
 
 
 async def test_crew_records_vitals_on_the_tablet_and_the_hospital_board_shows_them(browser, city):
     server, base, tokens = city
     api = Api(base, tokens["dispatcher"])
-    _, incident = await api.post("/api/v1/incidents", {"channel": "phone", "location": SCENE, "chief_complaint": "หอบ"})
-    await api.post(f"/api/v1/incidents/{incident['id']}/assignments", {"unit_id": "CB-BLS-01"})
-    hospital_id = (await server.ctx.store.list("hospitals"))[0].id
-    await api.post(f"/api/v1/incidents/{incident['id']}/destinations", {"hospital_id": hospital_id})
+    incident, hospital_id = await inbound_patient(server, api, "CB-BLS-01", "หอบ")
 
     context, tablet = await open_page(browser, f"{base}/tablet.html#token={tokens['CB-BLS-01']}", width=768, height=1024)
     await tablet.wait_for_selector("#vitals-panel:not([hidden])")

@@ -2,20 +2,24 @@
 // an acknowledge button (recorded on the server as an event, so it survives reloads and the console sees it);
 // the incoming and not-yet-acknowledged counts; a quick beds and diversion editor. Refreshed on every event it
 // may see, and every 15 s for ETAs.
-"use strict";
+import {api, errorText, requireLogin} from "./api.js";
+import {warningBadge} from "./eta.js";
+import {clock, minutes, vitalsHtml} from "./format.js";
+import {html, render} from "./html.js";
+import {languageSelector, local, t} from "./i18n.js";
+import "./labels.js";
+import {Realtime} from "./realtime.js";
 
 const $ = sel => document.querySelector(sel);
-const t = EMS.t, esc = EMS.escapeHtml;
 const state = {me: null, hospital: null, patients: [], fetchedAt: Date.now(), editing: false};
-
-if (!EMS.token()) location.href = "/index.html";
+const REFRESH_INTERVAL_MS = 15000;  // ETAs drift as the ambulance drives; events cover everything else
 
 async function refresh() {
   try {
-    const body = await EMS.api("GET", `/api/v1/hospitals/${state.me.hospital_id}/inbound`);
+    const body = await api("GET", `/api/v1/hospitals/${state.me.hospital_id}/inbound`);
     state.patients = body.inbound.sort((a, b) => (a.eta_s ?? Infinity) - (b.eta_s ?? Infinity));
     state.fetchedAt = Date.now();
-    render();
+    renderBoard();
   } catch (e) { /* keep the last list */ }
 }
 
@@ -23,44 +27,45 @@ function secondsLeft(patient) {
   return patient.eta_s == null ? null : Math.max(0, patient.eta_s - (Date.now() - state.fetchedAt) / 1000);
 }
 
-function render() {
+function renderBoard() {
   const unseen = state.patients.filter(p => !p.hospital_acknowledged_at).length;
   $("#count").textContent = state.patients.length;
   $("#unseen").textContent = unseen;
   $("#unseen-box").classList.toggle("alert", unseen > 0);
-  $("#inbound").innerHTML = state.patients.length ? state.patients.map(p => {
+  render($("#inbound"), state.patients.length ? html`${state.patients.map(p => {
     const colour = p.triage ? p.triage.colour : (p.provisional_colour || "none");
-    const summary = p.triage ? EMS.local(p.triage, "text") : "";
+    const summary = p.triage ? local(p.triage, "text") : "";
     const seen = p.hospital_acknowledged_at
-      ? `<div class="acked">✓ ${t("hospital.acknowledged_at")} ${EMS.clock(p.hospital_acknowledged_at)}</div>`
-      : `<button class="big primary" style="width:auto;padding:10px 18px;font-size:18px" data-ack="${p.id}">${t("hospital.seen")}</button>`;
-    return `<li class="patient ${p.hospital_acknowledged_at ? "" : "unseen"}" data-id="${p.id}">
-      <span class="badge colour-${colour}" style="font-size:20px">${esc(p.triage ? p.triage.code : "?")}</span>
-      <div><b>#${p.id}</b> ${esc(summary)}
-        <div>${esc(p.chief_complaint || "")}</div>
-        ${EMS.vitalsHtml((p.vitals || []).at(-1))}
-        ${(p.notes || []).map(n => `<div class="muted">${esc(n)}</div>`).join("")}
-        <div class="muted">${t("status." + p.status)} · ${t("hospital.unit")} ${esc((p.unit_ids || []).join(", ") || "—")}</div>
+      ? html`<div class="acked">✓ ${t("hospital.acknowledged_at")} ${clock(p.hospital_acknowledged_at)}</div>`
+      : html`<button class="big primary ack" data-ack="${p.id}">${t("hospital.seen")}</button>`;
+    return html`<li class="patient ${p.hospital_acknowledged_at ? "" : "unseen"}" data-id="${p.id}">
+      <span class="badge big-badge colour-${colour}">${p.triage ? p.triage.code : "?"}</span>
+      <div><b>#${p.id}</b> ${summary}
+        <div>${p.chief_complaint || ""}</div>
+        ${vitalsHtml((p.vitals || []).at(-1))}
+        ${(p.notes || []).map(n => html`<div class="muted">${n}</div>`)}
+        <div class="muted">${t("status." + p.status)} · ${t("hospital.unit")} ${(p.unit_ids || []).join(", ") || "—"}</div>
         ${seen}</div>
-      <div class="eta"><small>${t("hospital.eta")}</small><span class="eta-left" data-id="${p.id}">${EMS.minutes(secondsLeft(p))}</span></div></li>`;
-  }).join("") : `<li class="muted">${t("hospital.none")}</li>`;
+      <div class="eta"><small>${t("hospital.eta")}</small><span class="eta-left" data-id="${p.id}">${minutes(secondsLeft(p))}</span>
+        ${warningBadge(p)}</div></li>`;
+  })}` : html`<li class="muted">${t("hospital.none")}</li>`);
   $("#inbound").querySelectorAll("button[data-ack]").forEach(b => b.onclick = () => acknowledge(Number(b.dataset.ack), b));
 }
 
 function tick() {  // the countdown only: no re-render, so buttons do not move under a finger
   for (const p of state.patients) {
     const el = document.querySelector(`.eta-left[data-id="${p.id}"]`);
-    if (el) el.textContent = EMS.minutes(secondsLeft(p));
+    if (el) el.textContent = minutes(secondsLeft(p));
   }
 }
 
 async function acknowledge(incidentId, button) {
   button.disabled = true;
   try {
-    const body = await EMS.api("POST", `/api/v1/hospitals/${state.me.hospital_id}/inbound/${incidentId}/ack`);
+    const body = await api("POST", `/api/v1/hospitals/${state.me.hospital_id}/inbound/${incidentId}/ack`);
     const patient = state.patients.find(p => p.id === incidentId);
     if (patient) patient.hospital_acknowledged_at = body.acknowledged_at;
-    render();
+    renderBoard();
   } catch (e) { button.disabled = false; alert(e.message); }
 }
 
@@ -69,7 +74,7 @@ const capacity = $("#capacity");
 
 function showCapacity(hospital) {
   state.hospital = hospital;
-  $("#title").textContent = EMS.local(hospital, "name");
+  $("#title").textContent = local(hospital, "name");
   if (state.editing) return;  // never overwrite what the nurse is typing
   capacity.beds.value = hospital.ed_beds_free;
   capacity.diversion.checked = hospital.diversion;
@@ -84,19 +89,19 @@ function stepBeds(delta) {
 async function saveCapacity(event) {
   event.preventDefault();
   try {
-    const hospital = await EMS.api("POST", `/api/v1/hospitals/${state.me.hospital_id}/capacity`,
+    const hospital = await api("POST", `/api/v1/hospitals/${state.me.hospital_id}/capacity`,
                                    {ed_beds_free: Number(capacity.beds.value), diversion: capacity.diversion.checked});
     state.editing = false;
     showCapacity(hospital);
     $("#capacity-error").textContent = "";
-    $("#capacity-saved").textContent = `✓ ${t("hospital.saved")} ${EMS.clock(new Date().toISOString())}`;
+    $("#capacity-saved").textContent = `✓ ${t("hospital.saved")} ${clock(new Date().toISOString())}`;
   } catch (err) {
-    $("#capacity-error").textContent = EMS.errorText(err);
+    $("#capacity-error").textContent = errorText(err);
   }
 }
 
 async function loadHospital() {
-  const hospitals = (await EMS.api("GET", "/api/v1/hospitals")).hospitals;
+  const hospitals = (await api("GET", "/api/v1/hospitals")).hospitals;
   const mine = hospitals.find(h => h.id === state.me.hospital_id);
   if (mine) showCapacity(mine);
 }
@@ -107,10 +112,8 @@ function onFrame(frame) {
 }
 
 async function start() {
-  EMS.setLanguage(EMS.getLanguage());
-  $("#lang").value = EMS.getLanguage();
-  $("#lang").onchange = e => { EMS.setLanguage(e.target.value); render(); if (state.hospital) showCapacity(state.hospital); };
-  state.me = await EMS.api("GET", "/api/v1/me");
+  languageSelector($("#lang"), () => { renderBoard(); if (state.hospital) showCapacity(state.hospital); });
+  state.me = await api("GET", "/api/v1/me");
   await loadHospital();
   $("#beds-minus").onclick = () => stepBeds(-1);
   $("#beds-plus").onclick = () => stepBeds(1);
@@ -120,11 +123,11 @@ async function start() {
     $("#diversion-toggle").classList.toggle("on", capacity.diversion.checked);
   };
   capacity.onsubmit = saveCapacity;
-  new EMS.Realtime({onFrame, onState: s => $("#degraded").classList.toggle("show", !!s.degraded),
+  new Realtime({onFrame, onState: s => $("#degraded").classList.toggle("show", !!s.degraded),
                     storageKey: "hospital"}).start();
-  setInterval(refresh, 15000);
+  setInterval(refresh, REFRESH_INTERVAL_MS);
   setInterval(tick, 1000);
   refresh();
 }
 
-start();
+if (requireLogin()) start();

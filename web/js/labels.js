@@ -1,5 +1,7 @@
-// Thai and English labels for every page.
-EMS.defineLabels({
+// Thai and English labels for every page (imported for its effect: the labels are defined when it loads).
+import {defineLabels} from "./i18n.js";
+
+defineLabels({
   "common.degraded": {th: "ระบบเรียลไทม์ขัดข้อง — ข้อมูลอาจล่าช้า", en: "Realtime degraded — updates may be delayed"},
   "common.online": {th: "เชื่อมต่อแล้ว", en: "Connected"},
   "common.offline": {th: "ออฟไลน์", en: "Offline"},
@@ -37,9 +39,10 @@ EMS.defineLabels({
   "status.cancelled": {th: "ยกเลิก", en: "Cancelled"},
   "flag.location_unverified": {th: "ตำแหน่งยังไม่ยืนยัน", en: "Location unverified"},
   "flag.outside_service_area": {th: "นอกพื้นที่บริการ — ห้ามสั่งการอัตโนมัติ", en: "Outside service area — no auto-dispatch"},
+  "flag.outside_road_coverage": {th: "นอกพื้นที่ถนน — ประมาณเส้นตรง ไม่สั่งการอัตโนมัติ", en: "Outside road coverage — straight-line estimates, no auto-dispatch"},
   "flag.caller_provided": {th: "ตำแหน่งจากโทรศัพท์ผู้แจ้ง", en: "Location from caller's phone"},
 });
-EMS.defineLabels({
+defineLabels({
   "tablet.waiting": {th: "ว่าง — รอรับเหตุ", en: "Available — waiting for a call"},
   "tablet.respond": {th: "รับเหตุ / ออกปฏิบัติการ", en: "Respond"},
   "tablet.available": {th: "ว่าง / พร้อมรับเหตุ", en: "Available"},
@@ -53,7 +56,7 @@ EMS.defineLabels({
   "hospital.seen": {th: "รับทราบ", en: "Acknowledge"},
   "hospital.none": {th: "ยังไม่มีผู้ป่วยกำลังมา", en: "No inbound patients"},
 });
-EMS.defineLabels({
+defineLabels({
   "common.cancel": {th: "ยกเลิก", en: "Cancel"},
   "console.shortcuts": {th: "ปุ่มลัด", en: "Keyboard shortcuts"},
   "console.assignments": {th: "การสั่งการและการรับทราบ", en: "Assignments and acknowledgement"},
@@ -115,7 +118,7 @@ EMS.defineLabels({
   "hospital.saved": {th: "บันทึกแล้ว", en: "Saved"},
   "hospital.unit": {th: "รถ", en: "Unit"},
 });
-EMS.defineLabels({
+defineLabels({
   "caller.history": {th: "ประวัติการแจ้งเหตุจากเบอร์นี้", en: "Earlier incidents from this number"},
   "caller.no_history": {th: "ไม่เคยแจ้งเหตุมาก่อน", en: "No earlier incidents"},
   "sms.thread": {th: "ข้อความกับผู้แจ้ง (SMS / LINE)", en: "Messages with the caller (SMS / LINE)"},
@@ -128,13 +131,15 @@ EMS.defineLabels({
   "sms.status.failed": {th: "ส่งไม่สำเร็จ", en: "failed"},
   "alert.message_failed": {th: "{kind} ส่งไม่สำเร็จ ({status})", en: "{kind} failed ({status})"},
   "alert.shortfall": {th: "รถไม่พอตามที่ต้องการ: ขาด {missing} (ส่งแล้ว {assigned})", en: "Not enough units: missing {missing} (sent {assigned})"},
+  "alert.withheld.incident_outside_road_coverage": {th: "นอกพื้นที่ถนน: ไม่ได้สั่งการอัตโนมัติ โปรดเลือกรถเอง", en: "Outside road coverage: not auto-dispatched, choose a unit"},
+  "alert.withheld.unit_outside_road_coverage": {th: "{unit} อยู่นอกพื้นที่ถนนและอาจใกล้กว่า: ไม่ได้ส่งอัตโนมัติ", en: "{unit} is off the road graph and may be nearer: not sent automatically"},
   "alert.kind.sms": {th: "SMS", en: "SMS"},
   "alert.kind.voice": {th: "การโทร", en: "Voice call"},
   "alert.device.missed_heartbeat": {th: "ปุ่มฉุกเฉินขาดการติดต่อ", en: "Panic button missed its heartbeat"},
   "alert.device.low_battery": {th: "ปุ่มฉุกเฉินแบตเตอรี่ต่ำ", en: "Panic button battery low"},
   "alert.device.flood": {th: "ปุ่มฉุกเฉินส่งข้อมูลถี่ผิดปกติ", en: "Panic button flooding"},
 });
-EMS.defineLabels({
+defineLabels({
   "vitals.title": {th: "สัญญาณชีพ", en: "Vital signs"},
   "vitals.latest": {th: "ล่าสุด", en: "Latest"},
   "vitals.hr": {th: "ชีพจร", en: "HR"},
@@ -150,4 +155,12 @@ EMS.defineLabels({
   "vitals.save": {th: "บันทึกสัญญาณชีพ", en: "Record vitals"},
   "vitals.saved": {th: "บันทึกแล้ว", en: "Recorded"},
   "vitals.empty": {th: "กรอกอย่างน้อยหนึ่งค่า", en: "Enter at least one value"},
+});
+defineLabels({
+  "eta.outside_coverage": {th: "นอกพื้นที่ถนน", en: "Outside road coverage"},
+  "eta.estimate": {th: "เวลาโดยประมาณ", en: "Estimated ETA"},
+  "eta.straight_line": {th: "ประมาณเส้นตรง", en: "straight-line estimate"},
+  "eta.m_from_road": {th: "ห่างถนน {m} ม.", en: "{m} m from a road"},
+  "eta.km_from_road": {th: "ห่างถนน {km} กม.", en: "{km} km from a road"},
+  "eta.confirm": {th: "⚠ นอกพื้นที่ถนน — กดอีกครั้งเพื่อยืนยัน", en: "⚠ Outside road coverage — press again to confirm"},
 });

@@ -1,8 +1,12 @@
 // KPI report page: NFPA-style intervals per colour and per day from /api/v1/reports/kpi, drawn as SVG charts,
 // with the same figures as CSV.
-"use strict";
+import {api, token} from "./api.js";
+import {minutes} from "./format.js";
+import {html, render} from "./html.js";
+import {defineLabels, languageSelector, t} from "./i18n.js";
+import "./labels.js";
 
-EMS.defineLabels({
+defineLabels({
   "report.title": {th: "รายงานตัวชี้วัด EMS", en: "EMS KPI report"},
   "report.console": {th: "ศูนย์สั่งการ", en: "Console"},
   "report.from": {th: "ตั้งแต่", en: "From"},
@@ -28,35 +32,35 @@ function svgBars(svg, groups, series) {
   const max = Math.max(1, ...series.flatMap(s => s.values.flat().filter(v => v !== null))) / 60;
   const slot = (width - 40) / groups.length, bar = slot / (series.length + 1);
   const y = minutes => height - bottom - (minutes / max) * (height - bottom - 10);
-  let out = `<line x1="40" x2="${width}" y1="${height - bottom}" y2="${height - bottom}" stroke="#90a4ae"/>`;
+  const parts = [html`<line x1="40" x2="${width}" y1="${height - bottom}" y2="${height - bottom}" stroke="#90a4ae"/>`];
   for (let tick = 0; tick <= max; tick += Math.max(1, Math.ceil(max / 5))) {
-    out += `<text x="4" y="${y(tick) + 4}">${tick}</text><line x1="36" x2="${width}" y1="${y(tick)}" y2="${y(tick)}" stroke="#eceff1"/>`;
+    parts.push(html`<text x="4" y="${y(tick) + 4}">${tick}</text><line x1="36" x2="${width}" y1="${y(tick)}" y2="${y(tick)}" stroke="#eceff1"/>`);
   }
   groups.forEach((label, g) => {
-    out += `<text x="${40 + g * slot + slot / 2}" y="${height - 10}" text-anchor="middle">${EMS.escapeHtml(label)}</text>`;
+    parts.push(html`<text x="${40 + g * slot + slot / 2}" y="${height - 10}" text-anchor="middle">${label}</text>`);
     series.forEach((s, i) => {
       const [p50, p90] = s.values[g];
       if (p50 === null) return;
       const x = 40 + g * slot + (i + 0.5) * bar;
-      out += `<rect x="${x}" y="${y(p90 / 60)}" width="${bar * 0.8}" height="${y(0) - y(p90 / 60)}" fill="${s.colour}" opacity="0.35"><title>${s.name} p90 ${EMS.minutes(p90)}</title></rect>`;
-      out += `<rect x="${x}" y="${y(p50 / 60)}" width="${bar * 0.8}" height="${y(0) - y(p50 / 60)}" fill="${s.colour}"><title>${s.name} p50 ${EMS.minutes(p50)}</title></rect>`;
+      parts.push(html`<rect x="${x}" y="${y(p90 / 60)}" width="${bar * 0.8}" height="${y(0) - y(p90 / 60)}" fill="${s.colour}" opacity="0.35"><title>${s.name} p90 ${minutes(p90)}</title></rect>`);
+      parts.push(html`<rect x="${x}" y="${y(p50 / 60)}" width="${bar * 0.8}" height="${y(0) - y(p50 / 60)}" fill="${s.colour}"><title>${s.name} p50 ${minutes(p50)}</title></rect>`);
     });
   });
-  svg.innerHTML = out;
+  render(svg, html`${parts}`);
 }
 
-function render(report) {
+function renderReport(report) {
   const pick = (day, colour, interval) => report.intervals.find(r => r.day === day && r.colour === colour && r.interval === interval);
   const red = report.response.by_colour.red;
-  $("#headline").textContent = EMS.t("report.headline", {pct: report.response.red_within_8min_pct ?? "—", n: red.incidents});
+  $("#headline").textContent = t("report.headline", {pct: report.response.red_within_8min_pct ?? "—", n: red.incidents});
   svgBars($("#chart"), INTERVALS, ["red", "yellow", "green", "white"].map(colour => ({
     name: colour, colour: COLOURS[colour], values: INTERVALS.map(i => { const r = pick("all", colour, i); return [r.p50_s, r.p90_s]; })})));
   const days = [...new Set(report.intervals.map(r => r.day).filter(d => d !== "all"))];
   svgBars($("#daily"), days, [{name: "response", colour: COLOURS.all,
                                values: days.map(d => { const r = pick(d, "all", "response"); return [r.p50_s, r.p90_s]; })}]);
-  $("#table").innerHTML = `<table><tr><th>day</th><th>colour</th><th>interval</th><th>n</th><th>p50</th><th>p90</th><th>mean</th></tr>
-    ${report.intervals.filter(r => r.n > 0).map(r => `<tr><td>${r.day}</td><td>${r.colour}</td><td>${r.interval}</td><td>${r.n}</td>
-      <td>${EMS.minutes(r.p50_s)}</td><td>${EMS.minutes(r.p90_s)}</td><td>${EMS.minutes(r.mean_s)}</td></tr>`).join("")}</table>`;
+  render($("#table"), html`<table><tr><th>day</th><th>colour</th><th>interval</th><th>n</th><th>p50</th><th>p90</th><th>mean</th></tr>
+    ${report.intervals.filter(r => r.n > 0).map(r => html`<tr><td>${r.day}</td><td>${r.colour}</td><td>${r.interval}</td><td>${r.n}</td>
+      <td>${minutes(r.p50_s)}</td><td>${minutes(r.p90_s)}</td><td>${minutes(r.mean_s)}</td></tr>`)}</table>`);
 }
 
 function query() {
@@ -69,17 +73,17 @@ function query() {
 async function load() {
   $("#error").textContent = "";
   try {
-    const report = await EMS.api("GET", `/api/v1/reports/kpi${query()}`);
+    const report = await api("GET", `/api/v1/reports/kpi${query()}`);
     $("#from").value = report.from;
     $("#to").value = report.to;
-    render(report);
+    renderReport(report);
   } catch (error) {
     $("#error").textContent = error.message;
   }
 }
 
 async function downloadCsv() {
-  const res = await fetch(`/api/v1/reports/kpi.csv${query()}`, {headers: {"Authorization": `Bearer ${EMS.token()}`}});
+  const res = await fetch(`/api/v1/reports/kpi.csv${query()}`, {headers: {"Authorization": `Bearer ${token()}`}});
   if (!res.ok) { $("#error").textContent = `HTTP ${res.status}`; return; }
   const link = document.createElement("a");
   link.href = URL.createObjectURL(await res.blob());
@@ -89,7 +93,5 @@ async function downloadCsv() {
 
 $("#load").addEventListener("click", load);
 $("#csv").addEventListener("click", downloadCsv);
-$("#lang").value = EMS.getLanguage();
-$("#lang").addEventListener("change", e => { EMS.setLanguage(e.target.value); load(); });  // headline is drawn by load
-EMS.setLanguage(EMS.getLanguage());
+languageSelector($("#lang"), load);  // the headline is drawn by load
 load();

@@ -1,24 +1,26 @@
 // Crew tablet: the current job with one-tap Respond (acknowledge + en route), big status buttons, route and
 // turn instructions, destination chooser, GPS pings. Commands go through the offline queue, so taps made
 // without signal are sent, in order and once, when the connection returns.
-"use strict";
+import {api, errorText, requireLogin} from "./api.js";
+import {warningBadge} from "./eta.js";
+import {clock, minutes, vitalsLine} from "./format.js";
+import {html, render} from "./html.js";
+import {languageSelector, local, t} from "./i18n.js";
+import "./labels.js";
+import {L, addBaseMap} from "./leaflet.js";
+import {Realtime} from "./realtime.js";
 
 const $ = sel => document.querySelector(sel);
-const t = EMS.t, esc = EMS.escapeHtml;
 const state = {me: null, unit: null, incident: null, position: null, routeLayer: null, map: null, routeTo: null,
                hospitals: new Map(), destinations: []};
 
-if (!EMS.token()) location.href = "/index.html";
-
-const realtime = new EMS.Realtime({onFrame, onState, storageKey: "tablet"});
+export const realtime = new Realtime({onFrame, onState, storageKey: "tablet"});
 
 async function start() {
-  EMS.setLanguage(EMS.getLanguage());
-  $("#lang").value = EMS.getLanguage();
-  $("#lang").onchange = e => { EMS.setLanguage(e.target.value); render(); loadRoute(true); };
-  try { state.me = await EMS.api("GET", "/api/v1/me"); } catch (e) { if (e.status === 401) location.href = "/index.html"; }
+  languageSelector($("#lang"), () => { renderJob(); loadRoute(true); });
+  try { state.me = await api("GET", "/api/v1/me"); } catch (e) { if (e.status === 401) location.href = "/index.html"; }
   $("#unit-title").textContent = state.me ? state.me.unit_id : "";
-  try { (await EMS.api("GET", "/api/v1/hospitals")).hospitals.forEach(h => state.hospitals.set(h.id, h)); } catch (e) { /* offline */ }
+  try { (await api("GET", "/api/v1/hospitals")).hospitals.forEach(h => state.hospitals.set(h.id, h)); } catch (e) { /* offline */ }
   realtime.start();
   watchPosition();
   $("#respond").onclick = () => setStatus("en_route");
@@ -27,21 +29,21 @@ async function start() {
 }
 
 function setStatus(status) {
-  if (state.unit) { state.unit.status = status; render(); }  // optimistic: the crew sees the tap at once
+  if (state.unit) { state.unit.status = status; renderJob(); }  // optimistic: the crew sees the tap at once
   realtime.command("status", {status}).then(refresh, err => { alert(err.reason || "error"); refresh(); });
   if (status === "en_route" || status === "transporting") loadRoute(true);
 }
 
 async function refresh() {
   try {
-    const body = await EMS.api("GET", "/api/v1/units");
+    const body = await api("GET", "/api/v1/units");
     state.unit = body.units[0] || null;
-    state.incident = state.unit && state.unit.incident_id ? await EMS.api("GET", `/api/v1/incidents/${state.unit.incident_id}`) : null;
+    state.incident = state.unit && state.unit.incident_id ? await api("GET", `/api/v1/incidents/${state.unit.incident_id}`) : null;
   } catch (e) { /* offline: keep what we have */ }
-  render();
+  renderJob();
 }
 
-function render() {
+function renderJob() {
   const job = state.incident;
   $("#idle").hidden = !!job;
   $("#job").hidden = !job;
@@ -53,9 +55,9 @@ function render() {
   $("#job-badge").className = `badge colour-${colour}`;
   $("#job-badge").textContent = job.triage ? job.triage.code : "?";
   $("#job-title").textContent = `#${job.id} · ${t("status." + job.status)}`;
-  $("#job-complaint").textContent = job.chief_complaint || (job.triage ? EMS.local(job.triage, "text") : "");
+  $("#job-complaint").textContent = job.chief_complaint || (job.triage ? local(job.triage, "text") : "");
   $("#job-address").textContent = job.address || (job.location ? `${job.location.lat.toFixed(5)}, ${job.location.lon.toFixed(5)}` : "");
-  $("#job-flags").innerHTML = (job.location_flags || []).map(f => `<span class="flag">⚠ ${t("flag." + f)}</span>`).join(" ");
+  render($("#job-flags"), html`${(job.location_flags || []).map(f => html`<span class="flag">⚠ ${t("flag." + f)}</span> `)}`);
   const unitStatus = state.unit ? state.unit.status : "";
   $("#unit-status").textContent = unitStatus ? t("unit." + unitStatus) : "";
   $("#respond").hidden = unitStatus !== "assigned";
@@ -69,7 +71,7 @@ function render() {
   if (!state.destinations.length && ["en_route", "on_scene", "transporting"].includes(unitStatus)) loadDestinations();
   renderDestinations();
   const latest = (job.vitals || []).at(-1);
-  $("#vitals-latest").textContent = latest ? `${t("vitals.latest")} ${EMS.clock(latest.recorded_at)}: ${EMS.vitalsLine(latest)}` : "";
+  $("#vitals-latest").textContent = latest ? `${t("vitals.latest")} ${clock(latest.recorded_at)}: ${vitalsLine(latest)}` : "";
 }
 
 // ---- vital signs: big number inputs; only the filled ones are sent; the server names any value out of range ----
@@ -81,13 +83,13 @@ async function recordVitals(event) {
   const body = Object.fromEntries(inputs.filter(i => i.value.trim() !== "").map(i => [i.name, Number(i.value)]));
   if (!Object.keys(body).length) { $("#vitals-error").textContent = t("vitals.empty"); return; }
   try {
-    await EMS.api("POST", `/api/v1/incidents/${state.incident.id}/vitals`, body);
+    await api("POST", `/api/v1/incidents/${state.incident.id}/vitals`, body);
     form.reset();
     $("#vitals-error").textContent = "";
     refresh();
   } catch (e) {
     (e.fields || []).forEach(f => form.querySelector(`input[name="${CSS.escape(f.field)}"]`)?.classList.add("invalid"));
-    $("#vitals-error").textContent = EMS.errorText(e, field => t("vitals." + field));
+    $("#vitals-error").textContent = errorText(e, field => t("vitals." + field));
   }
 }
 
@@ -106,7 +108,7 @@ function ensureMap(center) {
   if (state.map) { state.map.invalidateSize(); return state.map; }
   state.map = L.map("map", {zoomControl: true}).setView([center.lat, center.lon], 14);
   state.map.attributionControl.addAttribution("© OpenStreetMap contributors");
-  EMS.addBaseMap(state.map, {minClass: "tertiary"}).catch(() => { /* offline: the route line still shows */ });
+  addBaseMap(state.map, {minClass: "tertiary"}).catch(() => { /* offline: the route line still shows */ });
   return state.map;
 }
 
@@ -117,7 +119,7 @@ async function loadRoute(force) {
   if (!force && state.routeTo && state.routeTo.key === target.key) return;
   state.routeTo = target;
   try {
-    const route = await EMS.api("GET", `/api/v1/route?from_lat=${from.lat}&from_lon=${from.lon}&to_lat=${target.lat}&to_lon=${target.lon}`);
+    const route = await api("GET", `/api/v1/route?from_lat=${from.lat}&from_lon=${from.lon}&to_lat=${target.lat}&to_lon=${target.lon}`);
     const map = ensureMap(target);
     if (state.routeLayer) state.routeLayer.remove();
     state.routeLayer = L.layerGroup([
@@ -127,33 +129,36 @@ async function loadRoute(force) {
     ]).addTo(map);
     map.fitBounds(L.geoJSON(route.geometry).getBounds(), {padding: [24, 24]});
     $("#route-to").textContent = t(target.hospital ? "tablet.to_hospital" : "tablet.to_scene");
-    $("#route-summary").textContent = `${EMS.minutes(route.duration_s)} ${t("tablet.min")} · ${(route.distance_m / 1000).toFixed(1)} km`;
+    $("#route-summary").textContent = `${minutes(route.duration_s)} ${t("tablet.min")} · ${(route.distance_m / 1000).toFixed(1)} km`;
     const [next] = route.instructions;
-    $("#next-turn").textContent = next ? `${EMS.local(next, "text")} · ${Math.round(next.distance_m)} m` : "";
-    $("#instructions").innerHTML = route.instructions.map(i => `<li>${esc(EMS.local(i, "text"))} <span class="muted">${Math.round(i.distance_m)} m</span></li>`).join("");
+    $("#next-turn").textContent = next ? `${local(next, "text")} · ${Math.round(next.distance_m)} m` : "";
+    render($("#route-warning"), warningBadge(route));  // a straight-line guess: the crew must not trust the turns
+    render($("#instructions"), html`${route.instructions.map(i => html`<li>${local(i, "text")} <span class="muted">${Math.round(i.distance_m)} m</span></li>`)}`);
   } catch (e) { state.routeTo = null; /* no route yet (graph loading or offline): the next render retries */ }
 }
 
 async function loadDestinations() {
   if (!state.incident) return;
   try {
-    state.destinations = (await EMS.api("GET", `/api/v1/incidents/${state.incident.id}/destinations`)).destinations;
+    state.destinations = (await api("GET", `/api/v1/incidents/${state.incident.id}/destinations`)).destinations;
   } catch (e) { /* offline: keep the last list */ }
   renderDestinations();
 }
 
 function renderDestinations() {
   const chosenId = state.incident ? state.incident.destination_hospital_id : null;
-  $("#destinations").innerHTML = state.destinations.slice(0, 4).map((d, n) => {
+  const shown = state.destinations.slice(0, 4);
+  render($("#destinations"), shown.length ? html`${shown.map((d, n) => {
     const chosen = d.hospital_id === chosenId;
-    return `<li class="${chosen ? "chosen" : ""}"><button class="big ${chosen ? "go" : d.diversion ? "warn" : "primary"}" data-hospital="${esc(d.hospital_id)}">
-        ${chosen ? "✓ " : ""}${esc(EMS.local(d, "name"))} · ${EMS.minutes(d.eta_s)} ${t("tablet.min")}</button>
-      <div class="muted">${n === 0 ? `<span class="badge colour-green">${t("destination.best")}</span> ` : ""}${esc(EMS.local(d, "why"))}</div></li>`;
-  }).join("") || `<li class="muted">…</li>`;
+    return html`<li class="${chosen ? "chosen" : ""}"><button class="big ${chosen ? "go" : d.diversion ? "warn" : "primary"}" data-hospital="${d.hospital_id}">
+        ${chosen ? "✓ " : ""}${local(d, "name")} · ${minutes(d.eta_s)} ${t("tablet.min")}</button>
+      ${warningBadge(d)}
+      <div class="muted">${n === 0 ? html`<span class="badge colour-green">${t("destination.best")}</span> ` : ""}${local(d, "why")}</div></li>`;
+  })}` : html`<li class="muted">…</li>`);
   $("#destinations").querySelectorAll("button[data-hospital]").forEach(b => b.onclick = async () => {
     try {
-      state.incident = await EMS.api("POST", `/api/v1/incidents/${state.incident.id}/destinations`, {hospital_id: b.dataset.hospital});
-      render();
+      state.incident = await api("POST", `/api/v1/incidents/${state.incident.id}/destinations`, {hospital_id: b.dataset.hospital});
+      renderJob();
       loadRoute(true);
     } catch (e) { alert(e.message); }
   });
@@ -203,5 +208,7 @@ function onState(s) {
   $("#queue-badge").textContent = t("common.queued", {n: s.queued});
 }
 
-if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
-start();
+if (requireLogin()) {
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
+  start();
+}

@@ -1,0 +1,34 @@
+// The dispatcher's alert list: escalation steps, failed messages to callers and crews, panic-button device
+// alerts, rate limits and ED acknowledgements, newest first.
+import {clock} from "../format.js";
+import {html, render} from "../html.js";
+import {labelOr, t} from "../i18n.js";
+
+export function addAlert(text) {
+  const li = document.createElement("li");
+  render(li, html`<span class="muted">${clock(new Date().toISOString())}</span> ${text}`);
+  document.querySelector("#alert-list").prepend(li);
+}
+
+// The alert line for an event, or null when the event is not one the dispatcher is alerted to.
+export function alertText(type, payload) {
+  switch (type) {
+    case "RateLimitTripped":
+      return `Rate limit: ${payload.bucket} ${payload.source_id}`;
+    case "AssignmentEscalated":
+      return `#${payload.incident_id} ${payload.unit_id}: ${t("ladder." + payload.step)}${payload.detail ? " → " + payload.detail : ""}`;
+    case "DispatchShortfall":
+      return `#${payload.incident_id} ${t("alert.shortfall", {missing: payload.missing.join(", "), assigned: payload.assigned.join(", ") || "—"})}`;
+    case "AutoDispatchWithheld":
+      return `#${payload.incident_id} ${t("alert.withheld." + payload.reason, {unit: payload.unit_id || "—"})}`;
+    case "InboundAcknowledged":
+      return `#${payload.incident_id} ${t("destination.ed_acknowledged")}`;
+    case "OutboundMessageFailed":
+      return `${payload.incident_id != null ? "#" + payload.incident_id + " " : ""}${t("alert.message_failed", {
+        kind: labelOr("alert.kind." + payload.kind, payload.kind), status: payload.status})} ${payload.phone || ""}`;
+    case "DeviceAlertRaised":
+      return `${labelOr("alert.device." + payload.kind, payload.kind)} · ${payload.device_id}${payload.detail ? " — " + payload.detail : ""}`;
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,39 @@
+// The incident's assignments: the acknowledgement countdown and the escalation ladder steps taken.
+import {api} from "../api.js";
+import {clock, minutes} from "../format.js";
+import {warningBadge} from "../eta.js";
+import {html, render} from "../html.js";
+import {t} from "../i18n.js";
+
+export async function loadAssignments(id) {
+  const box = document.querySelector("#assignments");
+  try {
+    const body = await api("GET", `/api/v1/incidents/${id}/assignments`);
+    render(box, body.assignments.length ? html`${body.assignments.map(a => assignmentHtml(a, body.ladder))}` : html`—`);
+    tickCountdowns();
+  } catch (e) { box.textContent = "—"; }
+}
+
+function assignmentHtml(assignment, ladder) {
+  const waiting = assignment.status === "awaiting_ack";
+  const taken = assignment.escalations || [];
+  const steps = waiting || taken.length ? html`<ol class="ladder">${ladder.map(s => html`
+      <li class="${taken.includes(s.step) ? "taken" : ""}" data-step="${s.step}">${taken.includes(s.step) ? "✓ " : ""}${t("ladder." + s.step)}
+        <span class="muted">+${Math.round(s.after_due_s)} s</span></li>`)}</ol>` : "";
+  const ack = waiting
+    ? html`<div>${t("assignment.ack_due")} <span class="countdown" data-due="${Date.parse(assignment.ack_due_at)}"></span></div>`
+    : assignment.acknowledged_at ? html`<div class="muted">✓ ${t("assignment.acknowledged_at")} ${clock(assignment.acknowledged_at)}</div>` : "";
+  return html`<div class="rec block" data-assignment="${assignment.id}">
+    <b>${assignment.unit_id}</b> · ${t("assignment." + assignment.status)}${assignment.eta_s != null ? ` · ${t("assignment.eta")} ${minutes(assignment.eta_s)}` : ""}
+    ${warningBadge(assignment)}${ack}${steps}</div>`;
+}
+
+// Counts down to each acknowledgement deadline; past it the time since shows in red (the ladder is running).
+function tickCountdowns() {
+  document.querySelectorAll(".countdown[data-due]").forEach(el => {
+    const left_s = (Number(el.dataset.due) - Date.now()) / 1000;
+    el.textContent = left_s >= 0 ? minutes(left_s) : `−${minutes(-left_s)} ${t("assignment.overdue")}`;
+    el.classList.toggle("overdue", left_s < 0);
+  });
+}
+setInterval(tickCountdowns, 1000);

@@ -1,0 +1,25 @@
+// Possible repeat calls about the same emergency: merge into one, or mark as not the same.
+import {api} from "../api.js";
+import {html, render} from "../html.js";
+import {t} from "../i18n.js";
+import {select} from "./store.js";
+
+export async function loadDuplicates(id) {
+  const box = document.querySelector("#duplicates");
+  try {
+    const body = await api("GET", `/api/v1/incidents/${id}/duplicates`);
+    render(box, body.duplicates.length ? html`${body.duplicates.map(d => html`
+      <div class="rec block"><b>#${d.incident_id}</b> · ${d.channel} · ${Math.round(d.distance_m)} m · ${d.minutes_apart} min
+        <div class="muted">${d.chief_complaint || ""}</div>
+        <button class="primary" data-merge="${d.incident_id}">${t("console.merge")} #${d.incident_id}</button>
+        <button class="plain" data-apart="${d.incident_id}">${t("console.keep_apart")}</button></div>`)}` : html`—`);
+    box.querySelectorAll("button[data-merge]").forEach(b => b.addEventListener("click", async () => {
+      await api("POST", `/api/v1/incidents/${id}/merge`, {into_incident_id: Number(b.dataset.merge)});
+      select(Number(b.dataset.merge));
+    }));
+    box.querySelectorAll("button[data-apart]").forEach(b => b.addEventListener("click", async () => {
+      await api("POST", `/api/v1/incidents/${id}/keep-apart`, {other_incident_id: Number(b.dataset.apart)});
+      loadDuplicates(id);
+    }));
+  } catch (e) { box.textContent = "—"; }
+}

@@ -1,0 +1,74 @@
+// The selected incident's panel: what was reported, by whom and where, vitals, caller history and messages,
+// duplicates, triage, assignments, recommended units and destination hospitals. Re-rendered whenever the
+// incident changes (each part loads itself from the API).
+import {vitalsHtml, clock} from "../format.js";
+import {html, render} from "../html.js";
+import {local, t} from "../i18n.js";
+import {loadAssignments} from "./assignments.js";
+import {loadDestinations} from "./destinations.js";
+import {loadDuplicates} from "./duplicates.js";
+import {hasPhone, isTextThread, loadCallerHistory, loadThread, wireReply} from "./messages.js";
+import {locationFlags} from "./queue.js";
+import {loadRecommendations} from "./recommendations.js";
+import {colourOf, on, state} from "./store.js";
+import {groupOptions, renderCard} from "./triage.js";
+
+const panel = document.querySelector("#incident-panel");
+
+export function showIncident(incident) {
+  const typingReply = document.activeElement?.closest?.("#sms-reply") != null;
+  const where = incident.location ? ` (${incident.location.lat.toFixed(5)}, ${incident.location.lon.toFixed(5)})` : "";
+  render(panel, html`
+    <h3><span class="badge colour-${colourOf(incident) || "none"}">${incident.triage?.code || "?"}</span> #${incident.id}</h3>
+    <div>${t("status." + incident.status)} · ${clock(incident.reported_at)} · ${incident.channel}</div>
+    <p><b>${incident.chief_complaint || ""}</b></p>
+    <div class="muted">${incident.address || ""}${where}</div>
+    ${locationFlags(incident)}
+    ${incident.location_note ? html`<div class="flag">${incident.location_note}</div>` : ""}
+    <div>${(incident.callers || []).map((c, n) => html`${n ? html`<br>` : ""}${c.name || ""} ${c.phone || ""}`)}</div>
+    ${vitalsHtml(incident.vitals?.at(-1))}
+    ${hasPhone(incident) ? html`<h4>${t("caller.history")}</h4><div id="caller-history" class="muted">…</div>` : ""}
+    ${isTextThread(incident) ? html`<h4>${t("sms.thread")}</h4><div id="sms-thread"></div>` : ""}
+    ${isTextThread(incident) && hasPhone(incident) ? html`<form id="sms-reply"><textarea name="body" rows="2" maxlength="1600" placeholder="${t("sms.placeholder")}"></textarea>
+        <p class="error" id="sms-error"></p><button class="primary" type="submit">${t("sms.send")}</button></form>` : ""}
+    <h4>${t("console.duplicates")}</h4>
+    <div id="duplicates" class="muted">…</div>
+    <details class="cbd" ${incident.triage ? "" : html`open`}>
+      <summary>${t("console.triage")}${incident.triage ? `: ${local(incident.triage, "text")}` : ""}</summary>
+      <select id="cbd-group">${groupOptions(incident)}</select>
+      <div id="cbd-card"></div>
+    </details>
+    <h4>${t("console.assignments")}</h4>
+    <div id="assignments" class="muted">…</div>
+    <h4>${t("console.recommendations")}</h4>
+    <div id="recommendations" class="muted">…</div>
+    <h4>${t("console.destination")}</h4>
+    <div id="destinations" class="muted">…</div>`);
+  panel.querySelector("#cbd-group").addEventListener("change", e => renderCard(incident, Number(e.target.value)));
+  if (incident.triage) renderCard(incident, incident.triage.group);
+  loadAssignments(incident.id);
+  loadDestinations(incident);
+  loadDuplicates(incident.id);
+  if (hasPhone(incident)) loadCallerHistory(incident.id);
+  if (isTextThread(incident)) { wireReply(incident.id); loadThread(incident.id); }
+  if (typingReply) panel.querySelector("#sms-reply")?.body.focus();  // an event re-rendered the panel while the dispatcher typed
+  loadRecommendations(incident.id);
+}
+
+export function showSelected() {
+  const incident = state.incidents.get(state.selected);
+  if (incident) showIncident(incident);
+}
+
+// A console add-on's side panel (coverage, replay), hidden until its header button opens it.
+export function sidePanel(id) {
+  const side = document.createElement("div");
+  side.id = id;
+  side.className = "panel";
+  side.hidden = true;
+  document.querySelector("#detail").prepend(side);
+  return side;
+}
+
+on("select", showSelected);
+on("incident", incident => { if (incident.id === state.selected) showIncident(incident); });
