@@ -59,6 +59,8 @@ class Config:
     device_check_interval_s: float = 30.0  # how often missed heartbeats are looked for
     line_channel_secret: str | None = None  # LINE Messaging API channel secret: verifies X-Line-Signature
     mqtt_retry_s: float = 5.0  # wait between MQTT (re)connection attempts; start-up never waits for the broker
+    mqtt_restart_max_s: float = 60.0  # a crashed MQTT listener restarts after mqtt_retry_s, doubling up to this
+    mqtt_dead_letter_max_bytes: int = 1_048_576  # raw bytes kept per unusable MQTT message (its length always kept)
     fhir_timeout_s: float = 5.0  # a hospital FHIR endpoint slower than this counts as failed (SMS fallback)
     hospital_alert_poll_s: float = 0.5  # how often new hospital alerts are looked for in the event log
     app_rate_per_min: int = 60  # default token-bucket rate of a new citizen-app API key

@@ -10,6 +10,13 @@ session is persistent (a stable client id per server process, clean_session off)
 process is down or restarting, or whose processing failed, is redelivered by the broker, and a redelivery of one
 already committed is dropped by its message id. Every server process subscribes; the message id makes the
 processing exactly-once across processes too.
+
+No message can stop intake: a payload that is not usable (malformed or too deeply nested JSON, an unknown device,
+a processing error) is logged, counted (`ems_mqtt_dead_letters_total`), kept with its raw bytes in
+`mqtt_dead_letters` and only then acknowledged, so the broker never redelivers it forever. A malformed press still
+opens an incident for its registered device. Should the listener itself die for any reason, it restarts with backoff
+(`mqtt_retry_s` doubling up to `mqtt_restart_max_s`), raises a dispatcher alert and fails /healthz until it is
+connected again.
 """
 from __future__ import annotations
 
@@ -22,12 +29,17 @@ from urllib.parse import urlsplit
 import aiomqtt
 
 from dispatch.errors import DomainError
+from telemetry.metrics import MQTT_DEAD_LETTERS, MQTT_LISTENER_CRASHES
 
 log = logging.getLogger("ems.mqtt")
 
 TOPICS = ("ems/panic/+/press", "ems/panic/+/heartbeat")
 PRESS_RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0)  # a press that fails (PostgreSQL restarting) is retried in-process
-GIVE_UP_AFTER_REDELIVERIES = 5  # then a press that keeps failing is logged and dropped, not retried forever
+GIVE_UP_AFTER_REDELIVERIES = 5  # then a press that keeps failing is dead-lettered with an alert, not retried forever
+# Devices send flat JSON; anything nested deeper is refused before any code walks it (json's C decoder and encoder
+# recurse, so a payload thousands deep raised RecursionError and ended the listener).
+MAX_PAYLOAD_DEPTH = 32
+LISTENER_ALERT_DEVICE = "mqtt-listener"  # the device id of the dispatcher alert raised when the listener fails
 
 
 class Redeliver(Exception):
@@ -35,24 +47,68 @@ class Redeliver(Exception):
 
 
 class MqttListener:
-    def __init__(self, url: str, panic, retry_s: float = 5.0, *, identifier: str = "ems"):
+    """Subscribes to the panic topics and hands each message to the panic service.
+
+    `start` runs it as a supervised task: broker outages reconnect every `retry_s`; a crash restarts it after
+    `retry_s`, doubling up to `restart_max_s`. `down_reason` is set from a crash until it is connected again.
+    """
+
+    def __init__(self, url: str, panic, retry_s: float = 5.0, *, identifier: str = "ems", restart_max_s: float = 60.0):
         parts = urlsplit(url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 1883
         self.username, self.password = parts.username, parts.password
         self.panic = panic
         self.retry_s = retry_s
+        self.restart_max_s = max(restart_max_s, retry_s)
         self.identifier = identifier
         self.connected = asyncio.Event()
+        self.down_reason: str | None = None  # why the listener is not running (a crash), None while it runs
         self._failures: dict[str, int] = {}  # press → rounds it failed in, by content
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="mqtt-listener")
+        self._task = asyncio.create_task(self._supervise(), name="mqtt-listener")
 
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+
+    @property
+    def health(self) -> str:
+        """"ok" while the listener runs (connected or waiting for the broker), else why it is down."""
+        if self._task is not None and self._task.done():
+            return "stopped"
+        return "ok" if self.down_reason is None else f"down: {self.down_reason}"
+
+    async def _supervise(self) -> None:
+        """Run the listener forever: whatever ends it is logged, alerted and followed by a restart with backoff."""
+        restart_s = self.retry_s
+        while True:
+            try:
+                await self._run()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # nothing may end panic-button intake for good
+                self.connected.clear()
+                MQTT_LISTENER_CRASHES.inc()
+                first = self.down_reason is None
+                self.down_reason = f"{type(exc).__name__}: {exc}"[:200]
+                log.critical("mqtt listener crashed; restarting", exc_info=exc,
+                             extra={"restart_in_s": restart_s, "broker": f"{self.host}:{self.port}"})
+                if first:  # once per outage; a listener that keeps crashing is still down, not a new alert
+                    await self._alert("intake_down", f"MQTT panic-button intake stopped ({self.down_reason});"
+                                                     f" restarting in {restart_s:g} s")
+                await asyncio.sleep(restart_s)
+                restart_s = min(restart_s * 2, self.restart_max_s)
+                continue
+            restart_s = self.retry_s  # _run only returns when it ended cleanly (never today)
+
+    async def _alert(self, kind: str, detail: str) -> None:
+        try:
+            await self.panic.alert(LISTENER_ALERT_DEVICE, kind, detail)
+        except Exception:  # PostgreSQL down too: the log line above is what is left
+            log.exception("mqtt listener alert not stored", extra={"kind": kind})
 
     async def _run(self) -> None:
         warned = False
@@ -68,6 +124,10 @@ class MqttListener:
                     log.info("mqtt connected", extra={"broker": f"{self.host}:{self.port}"})
                     warned = False
                     self.connected.set()
+                    if self.down_reason is not None:
+                        log.warning("mqtt listener running again after: %s", self.down_reason)
+                        self.down_reason = None
+                        await self._alert("intake_restored", "MQTT panic-button intake running again")
                     async for message in client.messages:
                         await self.handle(str(message.topic), message.payload)
                         if message.qos > 0:
@@ -81,31 +141,50 @@ class MqttListener:
                 await asyncio.sleep(self.retry_s)
 
     async def handle(self, topic: str, raw: bytes | bytearray | str | None) -> None:
-        """One device message. Raises Redeliver only for a press that could not be stored; a bad message is
-        logged and dropped, never stops the listener."""
+        """One device message. Returns once it may be acknowledged: used, or dead-lettered (kept for review).
+        Raises Redeliver only when neither could be stored (PostgreSQL down), so the broker delivers it again."""
+        content = _as_bytes(raw)
         parts = topic.split("/")
-        if len(parts) != 4:
+        if len(parts) != 4 or parts[3] not in ("press", "heartbeat"):
+            await self._dead_letter(topic, content, "unexpected_topic", "not ems/panic/<device>/press|heartbeat")
             return
         device_id, kind = parts[2], parts[3]
-        try:
-            payload = json.loads(raw) if raw else {}
-        except (ValueError, UnicodeDecodeError):
-            payload = {"unparsed": str(raw)[:200]}  # still a press: an emergency is never dropped for bad JSON
+        payload, problem = _decode(content)
+        if problem is not None:
+            await self._dead_letter(topic, content, "malformed", problem)
+            if kind != "press":
+                return
+            payload = {"unparsed": content[:200].decode("utf-8", "replace")}  # an emergency is never dropped
         try:
             if kind == "press":
-                await self._press(device_id, payload, raw)
-            elif kind == "heartbeat":
+                await self._press(device_id, payload, content, topic)
+            else:
                 await self.panic.heartbeat(device_id, payload)
         except DomainError as exc:
-            log.warning("mqtt message dropped", extra={"device": device_id, "kind": kind, "reason": str(exc)[:200]})
+            if type(exc).__name__ == "Throttled":  # already alerted once per minute; keeping a flood is no use
+                log.warning("mqtt message throttled", extra={"device": device_id, "kind": kind})
+                return
+            await self._dead_letter(topic, content, "rejected", str(exc))
         except Redeliver:
             raise
-        except Exception:
+        except Exception as exc:
             log.exception("mqtt message failed", extra={"device": device_id, "kind": kind})
+            await self._dead_letter(topic, content, "failed", repr(exc))
 
-    async def _press(self, device_id: str, payload, raw) -> None:
-        """An emergency: retried while PostgreSQL is unavailable, then left for the broker to redeliver."""
-        content = raw if isinstance(raw, bytes | bytearray) else str(raw).encode()
+    async def _dead_letter(self, topic: str, content: bytes, category: str, detail: str) -> None:
+        """Log, count and keep an unusable message; Redeliver if it cannot be kept (never acknowledged unkept)."""
+        log.warning("mqtt message dead-lettered", extra={"topic": topic[:200], "reason": category,
+                                                         "detail": detail[:200], "bytes": len(content)})
+        try:
+            await self.panic.dead_letter(topic, content, f"{category}: {detail}")
+        except Exception as exc:
+            raise Redeliver(f"dead letter for {topic[:100]} not stored: {exc!r}"[:300]) from exc
+        MQTT_DEAD_LETTERS.labels(category).inc()
+
+    async def _press(self, device_id: str, payload, raw, topic: str | None = None) -> None:
+        """An emergency: retried while PostgreSQL is unavailable, then left for the broker to redeliver; after
+        `GIVE_UP_AFTER_REDELIVERIES` rounds it is dead-lettered and the dispatcher alerted."""
+        content = _as_bytes(raw)
         key = hashlib.sha256(device_id.encode() + b"\0" + content).hexdigest()
         for delay_s in (*PRESS_RETRY_DELAYS_S, None):
             try:
@@ -123,8 +202,50 @@ class MqttListener:
                 await asyncio.sleep(delay_s)
         self._failures[key] = rounds = self._failures.get(key, 0) + 1
         if rounds >= GIVE_UP_AFTER_REDELIVERIES:
-            del self._failures[key]
-            log.error("panic press dropped after repeated failures", extra={"device": device_id},
+            log.error("panic press not stored after repeated failures", extra={"device": device_id},
                       exc_info=failure)
+            await self._dead_letter(topic or f"ems/panic/{device_id}/press", content, "press_not_stored",
+                                    repr(failure))
+            del self._failures[key]
+            await self._alert("press_not_stored", f"a press from {device_id} could not be stored; see dead letters")
             return
         raise Redeliver(f"press from {device_id} not stored: {failure!r}"[:300])
+
+
+def _as_bytes(raw: bytes | bytearray | str | None) -> bytes:
+    if raw is None:
+        return b""
+    return raw.encode() if isinstance(raw, str) else bytes(raw)
+
+
+def _decode(content: bytes) -> tuple[object, str | None]:
+    """(payload, None), or (None, why it is unusable). Never raises: depth is checked without recursion."""
+    if not content.strip():
+        return {}, None
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "not UTF-8"
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:  # brackets outside strings; cheap next to json.loads, and bounded before it recurses
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_PAYLOAD_DEPTH:
+                return None, f"JSON nested deeper than {MAX_PAYLOAD_DEPTH}"
+        elif char in "]}":
+            depth -= 1
+    try:
+        return json.loads(text), None
+    except (ValueError, RecursionError) as exc:
+        return None, f"not JSON: {exc}"[:200]

@@ -159,6 +159,10 @@ class PanicService:
         await store.forget_nonces(self.ctx.pool, now - timedelta(seconds=4 * self.config.webhook_max_skew_s))
         return [r["id"] for r in silent]
 
+    async def dead_letter(self, topic: str, raw: bytes, reason: str) -> int:
+        """Keep an unusable MQTT message (raw bytes) for review; returns its id. Raises when PostgreSQL is down."""
+        return await store.add_dead_letter(self.ctx.pool, topic, reason, raw, self.config.mqtt_dead_letter_max_bytes)
+
     async def alert(self, device_id: str, kind: str, detail: str, *, once_key: str | None = None) -> None:
         async with self.ctx.store.unit_of_work("system:devices") as uow:
             if once_key and await uow.claim_idempotency("device-alert", once_key) is not None:
