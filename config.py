@@ -23,6 +23,9 @@ class Config:
     port: int = 8888
     public_url: str | None = None  # external base URL (Twilio signatures, SMS links); default http://host:port
     allowed_origins: tuple[str, ...] = ()  # WebSocket Origin allowlist; empty: same host as the request
+    # Peers whose X-Forwarded-For / X-Real-IP / X-Forwarded-Proto are believed (addresses or CIDRs). Loopback: the
+    # deploy nginx (ops/deploy/nginx.conf) runs on the same host; anyone else reaching Tornado is the client itself.
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     var_dir: Path = REPO_ROOT / "var"
     osm_file: Path = REPO_ROOT / "data" / "osm" / "chonburi_city_roads.osm.pbf"
     speed_factor: float = 1.15  # ambulance speed relative to the car defaults in routing/speeds.py
@@ -34,6 +37,11 @@ class Config:
     ws_queue_size: int = 500  # frames buffered per client before it is sent a snapshot instead
     replay_window: int = 5_000  # events a resuming client may replay; further back it gets a snapshot
     token_ttl_hours: float = 12.0
+    login_max_failures_per_user: int = 5  # wrong passwords for one user id before it is locked out (with backoff)
+    login_max_failures_per_address: int = 30  # from one address; higher: a hospital's staff may share one NAT address
+    login_lockout_s: float = 30.0  # the first lockout; each further failure doubles it
+    login_lockout_max_s: float = 900.0  # the longest lockout, so a guesser cannot lock a dispatcher out for hours
+    login_failure_window_s: float = 900.0  # failures older than this (since the last one) are forgotten
     rate_intake_per_min: int = 30  # per device / app key / address; dispatchers are never throttled on intake
     rate_api_per_min: int = 1200  # every other call, per identity or address
     ack_timeout_red_s: float = 30.0
