@@ -69,6 +69,8 @@ class Config:
     mqtt_retry_s: float = 5.0  # wait between MQTT (re)connection attempts; start-up never waits for the broker
     mqtt_restart_max_s: float = 60.0  # a crashed MQTT listener restarts after mqtt_retry_s, doubling up to this
     mqtt_dead_letter_max_bytes: int = 1_048_576  # raw bytes kept per unusable MQTT message (its length always kept)
+    mqtt_signed_only: bool = True  # MQTT presses/heartbeats must be signed like the webhook (signing.py); false only
+    # while a fleet's firmware is being updated: unsigned messages are then taken from anyone who can reach the broker
     fhir_timeout_s: float = 5.0  # a hospital FHIR endpoint slower than this counts as failed (SMS fallback)
     hospital_alert_poll_s: float = 0.5  # how often new hospital alerts are looked for in the event log
     app_rate_per_min: int = 60  # default token-bucket rate of a new citizen-app API key

@@ -1,8 +1,10 @@
 """MQTT listener for panic buttons: `ems/panic/<device_id>/press` and `ems/panic/<device_id>/heartbeat`, QoS 1.
 
 Connects in the background and reconnects forever (every `mqtt_retry_s`), so a missing broker never blocks
-server start-up; it is logged instead. Device authentication is the broker's (per-device credentials and ACLs);
-unknown devices are logged and dropped.
+server start-up; it is logged instead. Every message must be signed with its device's secret, as the webhook is
+(`signing.frame`: HMAC-SHA256 over timestamp and body, 300 s skew, nonce), so no other client of the broker can
+raise an incident for a device; see docs/operations.md for why signing rather than broker ACLs. An unsigned or
+forged press is dead-lettered and, for a registered device, alerts the dispatcher once a minute.
 
 Nothing acknowledged is lost, nothing is processed twice: a press's message id is recorded in the same PostgreSQL
 transaction that opens (or attaches to) the incident, and only then is the message acknowledged (PUBACK). The
@@ -24,11 +26,13 @@ import asyncio
 import hashlib
 import json
 import logging
+import time
 from urllib.parse import urlsplit
 
 import aiomqtt
 
 from dispatch.errors import DomainError
+from integrations.panic.service import Unauthenticated
 from telemetry.metrics import MQTT_DEAD_LETTERS, MQTT_LISTENER_CRASHES
 
 log = logging.getLogger("ems.mqtt")
@@ -53,7 +57,8 @@ class MqttListener:
     `retry_s`, doubling up to `restart_max_s`. `down_reason` is set from a crash until it is connected again.
     """
 
-    def __init__(self, url: str, panic, retry_s: float = 5.0, *, identifier: str = "ems", restart_max_s: float = 60.0):
+    def __init__(self, url: str, panic, retry_s: float = 5.0, *, identifier: str = "ems", restart_max_s: float = 60.0,
+                 signed_only: bool = True):
         parts = urlsplit(url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 1883
         self.username, self.password = parts.username, parts.password
@@ -61,6 +66,7 @@ class MqttListener:
         self.retry_s = retry_s
         self.restart_max_s = max(restart_max_s, retry_s)
         self.identifier = identifier
+        self.signed_only = signed_only
         self.connected = asyncio.Event()
         self.down_reason: str | None = None  # why the listener is not running (a crash), None while it runs
         self._failures: dict[str, int] = {}  # press → rounds it failed in, by content
@@ -149,12 +155,26 @@ class MqttListener:
             await self._dead_letter(topic, content, "unexpected_topic", "not ems/panic/<device>/press|heartbeat")
             return
         device_id, kind = parts[2], parts[3]
-        payload, problem = _decode(content)
+        try:
+            body, signed = await self.panic.verify_frame(device_id, content), True
+        except Unauthenticated as exc:
+            if self.signed_only:
+                await self._refuse(topic, content, device_id, kind, str(exc))
+                return
+            body, signed = content, False  # taken unsigned while the fleet's firmware is updated (mqtt_signed_only)
+        payload, problem = _decode(body)
         if problem is not None:
             await self._dead_letter(topic, content, "malformed", problem)
             if kind != "press":
                 return
-            payload = {"unparsed": content[:200].decode("utf-8", "replace")}  # an emergency is never dropped
+            payload = {"unparsed": body[:200].decode("utf-8", "replace")}  # a signed emergency is never dropped
+        elif signed:
+            nonce = payload.get("nonce") if isinstance(payload, dict) else None
+            if kind == "press" and isinstance(payload, dict) and isinstance(nonce, str):
+                payload.setdefault("message_id", f"nonce:{nonce[:120]}")  # a replay of these bytes is this press
+            elif kind == "heartbeat" and not await self.panic.use_mqtt_nonce(device_id, nonce):
+                await self._dead_letter(topic, content, "rejected", "heartbeat without a fresh nonce (replayed?)")
+                return
         try:
             if kind == "press":
                 await self._press(device_id, payload, content, topic)
@@ -170,6 +190,17 @@ class MqttListener:
         except Exception as exc:
             log.exception("mqtt message failed", extra={"device": device_id, "kind": kind})
             await self._dead_letter(topic, content, "failed", repr(exc))
+
+    async def _refuse(self, topic: str, content: bytes, device_id: str, kind: str, reason: str) -> None:
+        """An unsigned or forged message: kept for review; a registered device's press alerts the dispatcher
+        (once a minute per device), since it may be a real emergency from a misconfigured button."""
+        await self._dead_letter(topic, content, "unauthenticated", reason)
+        if kind == "press" and reason != "unknown device":
+            try:
+                await self.panic.alert(device_id, "unauthenticated_press", f"refused MQTT press: {reason}",
+                                       once_key=f"unauthenticated:{device_id}:{int(time.time() // 60)}")
+            except Exception:
+                log.exception("unauthenticated press alert not stored", extra={"device": device_id})
 
     async def _dead_letter(self, topic: str, content: bytes, category: str, detail: str) -> None:
         """Log, count and keep an unusable message; Redeliver if it cannot be kept (never acknowledged unkept)."""

@@ -134,6 +134,7 @@ EMS.defineLabels({
   "alert.device.flood": {th: "ปุ่มฉุกเฉินส่งข้อมูลถี่ผิดปกติ", en: "Panic button flooding"},
   "alert.device.intake_down": {th: "ระบบรับสัญญาณปุ่มฉุกเฉิน (MQTT) หยุดทำงาน กำลังเริ่มใหม่", en: "Panic-button intake (MQTT) stopped; restarting"},
   "alert.device.intake_restored": {th: "ระบบรับสัญญาณปุ่มฉุกเฉิน (MQTT) กลับมาทำงานแล้ว", en: "Panic-button intake (MQTT) running again"},
+  "alert.device.unauthenticated_press": {th: "ได้รับการกดปุ่มฉุกเฉินที่ลายเซ็นไม่ถูกต้อง โปรดตรวจสอบอุปกรณ์", en: "Panic-button press with a missing or bad signature; check the device"},
   "alert.device.press_not_stored": {th: "บันทึกการกดปุ่มฉุกเฉินไม่สำเร็จ โปรดตรวจสอบ", en: "A panic-button press could not be stored; check it"},
 });
 EMS.defineLabels({
