@@ -40,8 +40,8 @@ log = logging.getLogger("ems.mqtt")
 TOPICS = ("ems/panic/+/press", "ems/panic/+/heartbeat")
 PRESS_RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0)  # a press that fails (PostgreSQL restarting) is retried in-process
 GIVE_UP_AFTER_REDELIVERIES = 5  # then a press that keeps failing is dead-lettered with an alert, not retried forever
-# Devices send flat JSON; anything nested deeper is refused before any code walks it (json's C decoder and encoder
-# recurse, so a payload thousands deep raised RecursionError and ended the listener).
+# Devices send flat JSON; anything nested deeper is refused before other code walks it (json's C decoder and encoder
+# recurse: a payload 10,000 deep raised RecursionError, which ended the listener).
 MAX_PAYLOAD_DEPTH = 32
 LISTENER_ALERT_DEVICE = "mqtt-listener"  # the device id of the dispatcher alert raised when the listener fails
 
@@ -58,7 +58,7 @@ class MqttListener:
     """
 
     def __init__(self, url: str, panic, retry_s: float = 5.0, *, identifier: str = "ems", restart_max_s: float = 60.0,
-                 signed_only: bool = True):
+                 signed_only: bool = True, max_payload_bytes: int = 1_048_576):
         parts = urlsplit(url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 1883
         self.username, self.password = parts.username, parts.password
@@ -67,6 +67,7 @@ class MqttListener:
         self.restart_max_s = max(restart_max_s, retry_s)
         self.identifier = identifier
         self.signed_only = signed_only
+        self.max_payload_bytes = max_payload_bytes  # larger bodies are not parsed (the HTTP body limit's twin)
         self.connected = asyncio.Event()
         self.down_reason: str | None = None  # why the listener is not running (a crash), None while it runs
         self._failures: dict[str, int] = {}  # press → rounds it failed in, by content
@@ -162,7 +163,8 @@ class MqttListener:
                 await self._refuse(topic, content, device_id, kind, str(exc))
                 return
             body, signed = content, False  # taken unsigned while the fleet's firmware is updated (mqtt_signed_only)
-        payload, problem = _decode(body)
+        payload, problem = (_decode(body) if len(body) <= self.max_payload_bytes
+                            else (None, f"larger than {self.max_payload_bytes} bytes"))
         if problem is not None:
             await self._dead_letter(topic, content, "malformed", problem)
             if kind != "press":
@@ -250,33 +252,21 @@ def _as_bytes(raw: bytes | bytearray | str | None) -> bytes:
 
 
 def _decode(content: bytes) -> tuple[object, str | None]:
-    """(payload, None), or (None, why it is unusable). Never raises: depth is checked without recursion."""
+    """(payload, None), or (None, why it is unusable). Never raises: json's C decoder turns deep nesting into
+    RecursionError (caught), and what it does parse is measured without recursion."""
     if not content.strip():
         return {}, None
     try:
-        text = content.decode("utf-8")
+        payload = json.loads(content.decode("utf-8"))
     except UnicodeDecodeError:
         return None, "not UTF-8"
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:  # brackets outside strings; cheap next to json.loads, and bounded before it recurses
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > MAX_PAYLOAD_DEPTH:
-                return None, f"JSON nested deeper than {MAX_PAYLOAD_DEPTH}"
-        elif char in "]}":
-            depth -= 1
-    try:
-        return json.loads(text), None
     except (ValueError, RecursionError) as exc:
-        return None, f"not JSON: {exc}"[:200]
+        return None, f"not JSON: {type(exc).__name__}: {exc}"[:200]
+    level, depth = [payload], 0
+    while level:
+        depth += 1
+        if depth > MAX_PAYLOAD_DEPTH:
+            return None, f"JSON nested deeper than {MAX_PAYLOAD_DEPTH}"
+        level = [child for node in level if isinstance(node, dict | list)
+                 for child in (node.values() if isinstance(node, dict) else node) if isinstance(child, dict | list)]
+    return payload, None
