@@ -106,7 +106,12 @@ class PanicService:
         signed, signed with another secret, stale, or the device is unknown."""
         parts = signing.unframe(content)
         device = await store.device(self.ctx.pool, device_id)
-        reason = "not a signed frame" if parts is None else self._signature_refusal(device, *parts)
+        if device is None:  # said first: only a registered device's refused press may raise an alert
+            reason = "unknown device"
+        elif parts is None:
+            reason = "not a signed frame"
+        else:
+            reason = self._signature_refusal(device, *parts)
         if reason is None:
             return parts[2]
         log.warning("device mqtt message refused", extra={"device": device_id, "reason": reason})

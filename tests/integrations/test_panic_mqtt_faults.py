@@ -2,17 +2,21 @@
 and a /healthz failure while it is down. Against the real Mosquitto."""
 from __future__ import annotations
 
+import os
+
 from tests.conftest import Api, make_user, wait_until
 from tests.integrations.conftest import integration_config, reset_integrations
 from tests.integrations.test_panic_buttons import _count, _now, all_incidents, events_of, publish, register, signed
 from server import Server
 
 DEEP = b"[" * 10_000 + b"]" * 10_000  # valid JSON, 10,000 deep
+# Device ids of this test run only: other test runs may share the broker, and their messages are refused here.
+A, B = f"T{os.getpid()}-A", f"T{os.getpid()}-B"
 
 
 async def dead_letters(pool) -> list[dict]:
     return [dict(r) for r in await pool.fetch("SELECT topic, reason, payload, payload_bytes FROM mqtt_dead_letters"
-                                              " ORDER BY id")]
+                                              " WHERE topic LIKE $1 ORDER BY id", f"ems/panic/T{os.getpid()}-%")]
 
 
 async def test_a_deeply_nested_press_is_dead_lettered_acknowledged_and_intake_goes_on(database_url, redis_url,
@@ -23,21 +27,21 @@ async def test_a_deeply_nested_press_is_dead_lettered_acknowledged_and_intake_go
     await first.start()
     api = Api(f"http://127.0.0.1:{config.port}", await make_user(first.ctx.pool, "d", "dispatcher"))
     try:
-        device = await register(api)
+        device = await register(api, id=A)
         assert await wait_until(lambda: _now(first.integrations.mqtt.connected.is_set()), 15)
         deep_heartbeat = signed(device, DEEP)
-        await publish(mqtt_url, "ems/panic/PB-0001/heartbeat", deep_heartbeat)
-        await publish(mqtt_url, "ems/panic/PB-0001/press", signed(device, DEEP))  # still a signed emergency
-        await publish(mqtt_url, "ems/panic/PB-0001/press", signed(device, b"\xff\xfe not text"))
+        await publish(mqtt_url, f"ems/panic/{A}/heartbeat", deep_heartbeat)
+        await publish(mqtt_url, f"ems/panic/{A}/press", signed(device, DEEP))  # still a signed emergency
+        await publish(mqtt_url, f"ems/panic/{A}/press", signed(device, b"\xff\xfe not text"))
         assert await wait_until(lambda: _count(api, 1), 15)
-        await publish(mqtt_url, "ems/panic/PB-0002/press", signed(device, {"message_id": "unknown-device"}))
-        await publish(mqtt_url, "ems/panic/PB-0001/press", DEEP)  # unsigned, from anyone on the broker
+        await publish(mqtt_url, f"ems/panic/{B}/press", signed(device, {"message_id": "unknown-device"}))
+        await publish(mqtt_url, f"ems/panic/{A}/press", DEEP)  # unsigned, from anyone on the broker
         assert await wait_until(lambda: _rows_at_least(first.ctx.pool, 5), 15)
         letters = await dead_letters(first.ctx.pool)
         assert [(d["topic"], d["reason"].split(":")[0]) for d in letters] == [
-            ("ems/panic/PB-0001/heartbeat", "malformed"), ("ems/panic/PB-0001/press", "malformed"),
-            ("ems/panic/PB-0001/press", "malformed"), ("ems/panic/PB-0002/press", "unauthenticated"),
-            ("ems/panic/PB-0001/press", "unauthenticated")]
+            (f"ems/panic/{A}/heartbeat", "malformed"), (f"ems/panic/{A}/press", "malformed"),
+            (f"ems/panic/{A}/press", "malformed"), (f"ems/panic/{B}/press", "unauthenticated"),
+            (f"ems/panic/{A}/press", "unauthenticated")]
         assert bytes(letters[0]["payload"]) == deep_heartbeat and letters[0]["payload_bytes"] == len(deep_heartbeat)
         assert bytes(letters[4]["payload"]) == DEEP
         [incident] = await all_incidents(api)
@@ -49,7 +53,7 @@ async def test_a_deeply_nested_press_is_dead_lettered_acknowledged_and_intake_go
     await again.start()
     try:
         assert await wait_until(lambda: _now(again.integrations.mqtt.connected.is_set()), 15)
-        await publish(mqtt_url, "ems/panic/PB-0001/press", signed(device, {"message_id": "after-restart"}))
+        await publish(mqtt_url, f"ems/panic/{A}/press", signed(device, {"message_id": "after-restart"}))
         assert await wait_until(lambda: _presses_at_least(api, 3), 15)
         presses = [e["payload"]["message_id"] for e in await events_of(api, "PanicPressed")]
         assert presses[-1] == "after-restart" and len(presses) == 3  # DEEP, the non-text one, then this one
@@ -75,7 +79,7 @@ async def test_a_crashed_listener_restarts_with_an_alert_and_fails_health_while_
     await running.start()
     try:
         api = Api(f"http://127.0.0.1:{running.config.port}", await make_user(running.ctx.pool, "d", "dispatcher"))
-        device = await register(api)
+        device = await register(api, id=A)
         listener = running.integrations.mqtt
         assert await wait_until(lambda: _now(listener.connected.is_set()), 15)
         assert (await api.get("/healthz"))[0] == 200
@@ -88,7 +92,7 @@ async def test_a_crashed_listener_restarts_with_an_alert_and_fails_health_while_
             await real_handle(topic, raw)
 
         listener.handle = handle
-        await publish(mqtt_url, "ems/panic/PB-0001/press", signed(device, {"message_id": "during-crash"}))
+        await publish(mqtt_url, f"ems/panic/{A}/press", signed(device, {"message_id": "during-crash"}))
         assert await wait_until(lambda: _health_status(api, 503), 15, interval_s=0.05)
         _, health = await api.get("/healthz")
         assert health["failing"] == ["mqtt_listener"] and "SystemError" in health["checks"]["mqtt_listener"]
