@@ -17,6 +17,7 @@ log = logging.getLogger("ems.ratelimit")
 
 WINDOW_S = 60
 REDIS_BUDGET_S = 0.05  # beyond this, count in-process instead of waiting for Redis
+CHECK_CLAIM_MS = 10_000  # a password check's claim outlives a crashed request by at most this (scrypt takes ~50 ms)
 
 
 class RateLimiter:
@@ -77,7 +78,8 @@ class LoginThrottle:
 
     The `limit`-th failure within `failure_window_s` locks that user (or address) for `lockout_s`, each further
     failure doubles it, up to `lockout_max_s`. While locked, attempts are refused before any password is hashed —
-    even the right password. A success clears the user's failures (not the address's: one's own valid account must
+    even the right password. One password check per user runs at a time (`admit` claims it, `release` ends it), so
+    parallel guesses cannot all slip in before the first failure is counted. A success clears the user's failures (not the address's: one's own valid account must
     not reset a guessing address). State lives in Redis so every process agrees; while Redis is unreachable each
     process counts on its own (logins keep working, still throttled). The first lockout of each source alerts.
     """
@@ -102,6 +104,29 @@ class LoginThrottle:
     def _key(self, what: str, kind: str, source: str) -> str:
         source_id = hashlib.sha256(source.encode()).hexdigest()[:16]  # no raw user ids or addresses in Redis
         return f"{self.prefix}:{what}:{kind}:{source_id}"
+
+    async def admit(self, user_id: str, address: str) -> float | None:
+        """Claim this user's one password check: None when it may go ahead (then `release` it), else the seconds
+        to wait — a lockout of the user or the address, or 1 s while another check of this user is running."""
+        locked_s = await self.locked_for(user_id, address)
+        if locked_s is not None:
+            return locked_s
+        key = self._key("checking", "user", user_id)
+        try:
+            claimed = await asyncio.wait_for(self.redis.set(key, 1, nx=True, px=CHECK_CLAIM_MS), REDIS_BUDGET_S * 4)
+        except Exception:
+            claimed = self._local_value(key) is None
+            if claimed:
+                self._local_set(key, 1, CHECK_CLAIM_MS / 1000)
+        return None if claimed else 1.0
+
+    async def release(self, user_id: str) -> None:
+        key = self._key("checking", "user", user_id)
+        self._local.pop(key, None)
+        try:
+            await asyncio.wait_for(self.redis.delete(key), REDIS_BUDGET_S * 4)
+        except Exception:
+            pass  # expires by itself after CHECK_CLAIM_MS
 
     async def locked_for(self, user_id: str, address: str) -> float | None:
         """Seconds until this user and address may try again (the longer lock), or None when neither is locked."""

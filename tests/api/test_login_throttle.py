@@ -2,6 +2,7 @@
 password hash on every login path, and forwarding headers believed only from configured proxies."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 import tornado.httpclient
@@ -48,6 +49,21 @@ async def test_sixty_wrong_passwords_lock_the_user_and_the_right_one_is_refused_
             assert (await login(f"http://127.0.0.1:{other.config.port}", "disp-1", PASSWORD))[0] == 429
         finally:
             await other.stop()
+    finally:
+        await running.stop()
+
+
+async def test_parallel_guesses_cannot_outrun_the_count(database_url, redis_url, monkeypatch):
+    running, base = await running_server(database_url, redis_url)
+    checks = []
+    real_scrypt = hashlib.scrypt
+    monkeypatch.setattr(hashlib, "scrypt", lambda *a, **k: checks.append(1) or real_scrypt(*a, **k))
+    try:
+        statuses = await asyncio.gather(*(login(base, "disp-1", f"guess-{n}") for n in range(40)))
+        wrong = [status for status, _ in statuses if status == 401]
+        assert 1 <= len(wrong) <= running.config.login_max_failures_per_user
+        assert len(checks) == len(wrong)  # every other guess was refused (429) before hashing
+        assert all(status in (401, 429) for status, _ in statuses)
     finally:
         await running.stop()
 
