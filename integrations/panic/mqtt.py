@@ -54,7 +54,10 @@ class MqttListener:
     """Subscribes to the panic topics and hands each message to the panic service.
 
     `start` runs it as a supervised task: broker outages reconnect every `retry_s`; a crash restarts it after
-    `retry_s`, doubling up to `restart_max_s`. `down_reason` is set from a crash until it is connected again.
+    `retry_s`, doubling up to `restart_max_s`. `down_reason` is set from a crash until it is connected again. A
+    crash raises one `intake_down` alert per outage; the outage ends (`intake_restored`, backoff back to `retry_s`)
+    once the restarted listener has handled a message or stayed connected for `restart_max_s`, so a listener that
+    crashes on every reconnect is one outage with growing backoff, not a stream of alerts.
     """
 
     def __init__(self, url: str, panic, retry_s: float = 5.0, *, identifier: str = "ems", restart_max_s: float = 60.0,
@@ -70,6 +73,9 @@ class MqttListener:
         self.max_payload_bytes = max_payload_bytes  # larger bodies are not parsed (the HTTP body limit's twin)
         self.connected = asyncio.Event()
         self.down_reason: str | None = None  # why the listener is not running (a crash), None while it runs
+        self._outage = False  # an intake_down alert raised, its intake_restored not yet
+        self._restart_s = retry_s
+        self._recovery: asyncio.Task | None = None  # ends the outage after restart_max_s connected
         self._failures: dict[str, int] = {}  # press → rounds it failed in, by content
         self._task: asyncio.Task | None = None
 
@@ -77,9 +83,10 @@ class MqttListener:
         self._task = asyncio.create_task(self._supervise(), name="mqtt-listener")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in (self._task, self._recovery):
+            if task:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
     @property
     def health(self) -> str:
@@ -90,26 +97,37 @@ class MqttListener:
 
     async def _supervise(self) -> None:
         """Run the listener forever: whatever ends it is logged, alerted and followed by a restart with backoff."""
-        restart_s = self.retry_s
         while True:
             try:
                 await self._run()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # nothing may end panic-button intake for good
+                if self._recovery:
+                    self._recovery.cancel()
                 self.connected.clear()
                 MQTT_LISTENER_CRASHES.inc()
-                first = self.down_reason is None
                 self.down_reason = f"{type(exc).__name__}: {exc}"[:200]
                 log.critical("mqtt listener crashed; restarting", exc_info=exc,
-                             extra={"restart_in_s": restart_s, "broker": f"{self.host}:{self.port}"})
-                if first:  # once per outage; a listener that keeps crashing is still down, not a new alert
+                             extra={"restart_in_s": self._restart_s, "broker": f"{self.host}:{self.port}"})
+                if not self._outage:
+                    self._outage = True
                     await self._alert("intake_down", f"MQTT panic-button intake stopped ({self.down_reason});"
-                                                     f" restarting in {restart_s:g} s")
-                await asyncio.sleep(restart_s)
-                restart_s = min(restart_s * 2, self.restart_max_s)
-                continue
-            restart_s = self.retry_s  # _run only returns when it ended cleanly (never today)
+                                                     f" restarting in {self._restart_s:g} s")
+                await asyncio.sleep(self._restart_s)
+                self._restart_s = min(self._restart_s * 2, self.restart_max_s)
+
+    async def _recovered(self) -> None:
+        """The restarted listener works (a message handled, or connected for restart_max_s): the outage is over."""
+        if not self._outage:
+            return
+        self._outage, self._restart_s = False, self.retry_s
+        log.warning("mqtt listener running again")
+        await self._alert("intake_restored", "MQTT panic-button intake running again")
+
+    async def _recover_after_quiet_connection(self) -> None:
+        await asyncio.sleep(self.restart_max_s)
+        await self._recovered()
 
     async def _alert(self, kind: str, detail: str) -> None:
         try:
@@ -131,14 +149,15 @@ class MqttListener:
                     log.info("mqtt connected", extra={"broker": f"{self.host}:{self.port}"})
                     warned = False
                     self.connected.set()
-                    if self.down_reason is not None:
-                        log.warning("mqtt listener running again after: %s", self.down_reason)
-                        self.down_reason = None
-                        await self._alert("intake_restored", "MQTT panic-button intake running again")
+                    self.down_reason = None
+                    if self._outage:
+                        self._recovery = asyncio.create_task(self._recover_after_quiet_connection())
                     async for message in client.messages:
                         await self.handle(str(message.topic), message.payload)
                         if message.qos > 0:
                             client._client.ack(message.mid, message.qos)
+                        if self._outage:
+                            await self._recovered()
             except (aiomqtt.MqttError, Redeliver) as exc:
                 self.connected.clear()
                 if not warned:  # once per outage, not every retry
