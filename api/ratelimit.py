@@ -79,9 +79,10 @@ class LoginThrottle:
     The `limit`-th failure within `failure_window_s` locks that user (or address) for `lockout_s`, each further
     failure doubles it, up to `lockout_max_s`. While locked, attempts are refused before any password is hashed —
     even the right password. One password check per user runs at a time (`admit` claims it, `release` ends it), so
-    parallel guesses cannot all slip in before the first failure is counted. A success clears the user's failures (not the address's: one's own valid account must
-    not reset a guessing address). State lives in Redis so every process agrees; while Redis is unreachable each
-    process counts on its own (logins keep working, still throttled). The first lockout of each source alerts.
+    parallel guesses cannot all slip in before the first failure is counted. A success clears the user's failures
+    (not the address's: one's own valid account must not reset a guessing address). State lives in Redis so every
+    process agrees; while Redis is unreachable each process counts on its own (logins keep working, still
+    throttled). The first lockout of each source alerts.
     """
 
     def __init__(self, redis: aioredis.Redis, namespace: str, *, max_failures_per_user: int,

@@ -33,7 +33,8 @@ async def test_only_presses_signed_by_the_device_itself_raise_incidents(ems, dis
                                                        "unauthenticated: bad signature",
                                                        "unauthenticated: stale timestamp"]
     assert await all_incidents(dispatcher) == []
-    alerts = [(a["payload"]["device_id"], a["payload"]["kind"]) for a in await events_of(dispatcher, "DeviceAlertRaised")]
+    alerts = [(a["payload"]["device_id"], a["payload"]["kind"])
+              for a in await events_of(dispatcher, "DeviceAlertRaised")]
     assert alerts == [(A, "unauthenticated_press")]  # once a minute: a real button may be misconfigured
 
     press = signed(grandma, {"message_id": "real"})
