@@ -76,6 +76,7 @@ class Server:
     async def start(self) -> None:
         config = self.config
         started = time.monotonic()
+        trusted_proxies = parse_networks(config.trusted_proxies)  # a bad EMS_TRUSTED_PROXIES fails before anything opens
         database_url, redis_url = config.database_url, config.redis_url
         if database_url is None:
             service = local_services.postgres(config.var_dir)
@@ -120,7 +121,7 @@ class Server:
         self.background.append(asyncio.create_task(self._load_routing()))
         # forwarding headers are believed from EMS_TRUSTED_PROXIES only (not Tornado's xheaders: from anyone)
         self.http = tornado.httpserver.HTTPServer(
-            TrustedProxies(make_app(ctx, self.integrations.routes()), parse_networks(config.trusted_proxies)),
+            TrustedProxies(make_app(ctx, self.integrations.routes()), trusted_proxies),
             max_body_size=max(config.max_body_bytes * 16, 16 << 20), xheaders=False,
         )
         self.http.listen(config.port, address=config.host)

@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
+import pytest
 import tornado.httpclient
+from tornado.httputil import HTTPHeaders
 
+from api.proxies import client_address, parse_networks
+from config import ConfigError
 from server import Server
 from tests.conftest import Api, make_user, reset_state, server_config
 
@@ -138,3 +142,14 @@ async def test_forwarded_addresses_are_believed_from_a_trusted_proxy_only(databa
         assert address == "127.0.0.1"
     finally:
         await running.stop()
+
+
+def test_the_client_address_walks_forwarded_hops_from_the_right_past_trusted_proxies_only():
+    trusted = parse_networks(["127.0.0.1", "::1", "10.0.0.0/8"])
+    chain = HTTPHeaders({"X-Forwarded-For": "192.0.2.66, 198.51.100.4, 10.1.1.1", "X-Real-IP": "192.0.2.99"})
+    assert client_address("127.0.0.1", chain, trusted) == "198.51.100.4"  # the left-most hop is the client's claim
+    assert client_address("203.0.113.5", chain, trusted) == "203.0.113.5"  # not a proxy: headers ignored
+    assert client_address("::1", HTTPHeaders({"X-Real-IP": "2001:db8::7"}), trusted) == "2001:db8::7"
+    assert client_address("127.0.0.1", HTTPHeaders({"X-Forwarded-For": "not-an-ip"}), trusted) == "127.0.0.1"
+    with pytest.raises(ConfigError, match="EMS_TRUSTED_PROXIES"):
+        parse_networks(["10.0.0.0/33"])
