@@ -36,6 +36,7 @@ log = logging.getLogger("ems.fanout")
 
 DEFAULT_STREAM = "ems:events"
 STREAM_MAXLEN = 100_000
+ORIGIN_CHECK_AT_START_S = 2.0  # server start waits at most this for the stream check; the relay loop repeats it
 _REDIS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
 
@@ -97,8 +98,8 @@ class Relay:
     async def start(self) -> None:
         """Check the stream belongs to this database (before any feed reads it), then publish in the background."""
         try:
-            await self.check_stream_origin()
-        except Exception as exc:  # Redis or PostgreSQL not there yet: the loop checks again
+            await asyncio.wait_for(self.check_stream_origin(), ORIGIN_CHECK_AT_START_S)
+        except Exception as exc:  # Redis or PostgreSQL not there (yet): start anyway, the loop checks again
             log.warning("relay: stream origin not checked at start: %s", exc)
         self._task = asyncio.create_task(self._run(), name="relay")
 
