@@ -57,11 +57,24 @@ async def test_sixty_wrong_passwords_lock_the_user_and_the_right_one_is_refused_
         await running.stop()
 
 
-async def test_parallel_guesses_cannot_outrun_the_count(database_url, redis_url, monkeypatch):
-    running, base = await running_server(database_url, redis_url)
-    checks = []
+@pytest.fixture
+def scrypt_calls(monkeypatch) -> list[int]:
+    """Every password hash computed in this process (the server runs in-process), one entry per call."""
+    calls: list[int] = []
     real_scrypt = hashlib.scrypt
-    monkeypatch.setattr(hashlib, "scrypt", lambda *a, **k: checks.append(1) or real_scrypt(*a, **k))
+
+    def counting_scrypt(*args, **kwargs):
+        calls.append(1)
+        return real_scrypt(*args, **kwargs)
+
+    monkeypatch.setattr(hashlib, "scrypt", counting_scrypt)
+    return calls
+
+
+async def test_parallel_guesses_cannot_outrun_the_count(database_url, redis_url, scrypt_calls):
+    running, base = await running_server(database_url, redis_url)
+    checks = scrypt_calls
+    checks.clear()  # the registration's own hash
     try:
         statuses = await asyncio.gather(*(login(base, "disp-1", f"guess-{n}") for n in range(40)))
         wrong = [status for status, _ in statuses if status == 401]
@@ -92,16 +105,9 @@ async def test_backoff_grows_and_a_success_after_the_lock_clears_the_count(datab
         await running.stop()
 
 
-async def test_known_and_unknown_users_cost_exactly_one_hash_each(database_url, redis_url, monkeypatch):
+async def test_known_and_unknown_users_cost_exactly_one_hash_each(database_url, redis_url, scrypt_calls):
     running, base = await running_server(database_url, redis_url)
-    calls = []
-    real_scrypt = hashlib.scrypt
-
-    def counting_scrypt(*args, **kwargs):
-        calls.append(1)
-        return real_scrypt(*args, **kwargs)
-
-    monkeypatch.setattr(hashlib, "scrypt", counting_scrypt)
+    calls = scrypt_calls
     try:
         counts = {}
         for name, user_id, password in (("known, wrong", "disp-1", "nope"), ("unknown", "nobody-here", "nope"),
