@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -54,6 +55,15 @@ def _url(*schemes: str):
     return check
 
 
+def _networks(values) -> str | None:
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            return f"{value!r} is not an IP address or CIDR"
+    return None
+
+
 @dataclass(frozen=True)
 class Config:
     """Every setting, one row each: EMS_<NAME> in the environment, type, default, range and why it exists.
@@ -78,6 +88,11 @@ class Config:
     public_url: str | None = setting(None, "external base URL (Twilio signatures, SMS links); default http://host:port",
                                      check=_url("http", "https"))
     allowed_origins: tuple[str, ...] = setting((), "WebSocket Origin allowlist; empty: same host as the request")
+    # Loopback by default: the deploy nginx (ops/deploy/nginx.conf) runs on the same host; anyone else reaching
+    # Tornado directly is the client itself and may not name another address.
+    trusted_proxies: tuple[str, ...] = setting(("127.0.0.1", "::1"), "peers whose X-Forwarded-For / X-Real-IP / "
+                                               "X-Forwarded-Proto are believed (addresses or CIDRs)",
+                                               check=_networks)
     var_dir: Path = setting(REPO_ROOT / "var", "where embedded databases, caches and simulator output go")
     osm_file: Path = setting(REPO_ROOT / "data" / "osm" / "chonburi_city_roads.osm.pbf",
                              "any OSM extract (.osm.pbf, .osm, .osm.bz2) for the road graph")
@@ -116,6 +131,16 @@ class Config:
                                                "database (a user disabled in SQL is refused after at most this; "
                                                "revocation through the API is immediate); 0: ask every time",
                                           min=0, max=300)
+    login_max_failures_per_user: int = setting(5, "wrong passwords for one user id before it is locked out (with "
+                                                  "backoff)", min=1, max=1000)
+    login_max_failures_per_address: int = setting(30, "wrong passwords from one address before it is locked out "
+                                                      "(higher: a hospital's staff may share one NAT address)",
+                                                  min=1, max=100_000)
+    login_lockout_s: float = setting(30.0, "the first lockout; each further failure doubles it", above=0, max=86_400)
+    login_lockout_max_s: float = setting(900.0, "the longest lockout, so a guesser cannot lock a dispatcher out for "
+                                                "hours", above=0, max=86_400)
+    login_failure_window_s: float = setting(900.0, "failures older than this (since the last one) are forgotten",
+                                            above=0, max=7 * 86_400)
     rate_intake_per_min: int = setting(30, "intake calls per device / app key / address per minute; dispatchers "
                                            "are never throttled on intake", min=1, max=1_000_000)
     rate_api_per_min: int = setting(1200, "every other call, per identity or address per minute", min=1,
@@ -174,6 +199,13 @@ class Config:
     line_channel_secret: str | None = setting(None, "LINE Messaging API channel secret: verifies X-Line-Signature")
     mqtt_retry_s: float = setting(5.0, "wait between MQTT (re)connection attempts; start-up never waits for the "
                                        "broker", above=0, max=3600)
+    mqtt_restart_max_s: float = setting(60.0, "a crashed MQTT listener restarts after mqtt_retry_s, doubling up "
+                                              "to this", above=0, max=3600)
+    mqtt_dead_letter_max_bytes: int = setting(1_048_576, "raw bytes kept per unusable MQTT message (its length is "
+                                                         "always kept)", min=0, max=1 << 30)
+    mqtt_signed_only: bool = setting(True, "MQTT presses/heartbeats must be signed like the webhook; false only while "
+                                           "a fleet's firmware is being updated (unsigned messages are then taken from "
+                                           "anyone who can reach the broker)")
     fhir_timeout_s: float = setting(5.0, "a hospital FHIR endpoint slower than this counts as failed (SMS "
                                          "fallback)", above=0, max=300)
     hospital_alert_poll_s: float = setting(0.5, "how often new hospital alerts are looked for in the event log",

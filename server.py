@@ -19,7 +19,8 @@ import redis.asyncio as aioredis
 import tornado.httpserver
 
 from api.context import AppContext
-from api.ratelimit import RateLimiter
+from api.proxies import TrustedProxies, parse_networks
+from api.ratelimit import LoginThrottle, RateLimiter
 from api.routes import make_app
 from config import ESCALATION_STEPS, Config, ConfigError
 from db.event_store import PostgresEventStore
@@ -77,6 +78,7 @@ class Server:
     async def start(self) -> None:
         config = self.config
         started = time.monotonic()
+        trusted_proxies = parse_networks(config.trusted_proxies)  # a bad EMS_TRUSTED_PROXIES fails before anything opens
         database_url, redis_url = config.database_url, config.redis_url
         if database_url is None:
             service = local_services.postgres(config.var_dir)
@@ -111,6 +113,7 @@ class Server:
         hub.visibility.load(await store.list("incidents", open_only=True, limit=100_000),
                             await store.list("units", limit=100_000))
         ctx.rate_limiter = RateLimiter(redis, config.redis_namespace, on_trip=ctx.access.rate_limit_tripped)
+        ctx.services["login_throttle"] = LoginThrottle.from_config(redis, config, on_trip=ctx.access.rate_limit_tripped)
         ctx.services["ws_commands"] = WsCommands(ctx)
         self.background += [asyncio.create_task(hub.recheck_tokens(ctx.identities.verify, config.ws_token_recheck_s)),
                             asyncio.create_task(ctx.avl.fan_out_to_dispatchers(hub, config.avl_fanout_interval_s))]
@@ -119,9 +122,12 @@ class Server:
         await feed.start(from_seq=await store.last_seq())
         await self.ladder.start()
         self.background.append(asyncio.create_task(self._load_routing()))
-        self.http = make_app(ctx, self.integrations.routes()).listen(
-            config.port, address=config.host, max_body_size=max(config.max_body_bytes * 16, 16 << 20), xheaders=True
+        # forwarding headers are believed from EMS_TRUSTED_PROXIES only (not Tornado's xheaders: from anyone)
+        self.http = tornado.httpserver.HTTPServer(
+            TrustedProxies(make_app(ctx, self.integrations.routes()), trusted_proxies),
+            max_body_size=max(config.max_body_bytes * 16, 16 << 20), xheaders=False,
         )
+        self.http.listen(config.port, address=config.host)
         log.info("listening", extra={"url": config.base_url, "migrations_applied": applied,
                                      "startup_s": round(time.monotonic() - started, 2),
                                      "database": urlsplit(database_url).netloc, "redis": urlsplit(redis_url).netloc})

@@ -1,6 +1,8 @@
 """Login (password → expiring bearer token), logout, and revocation by an admin or dispatcher supervisor."""
 from __future__ import annotations
 
+import math
+
 from api.base import ApiError, BaseHandler
 from dispatch.errors import FieldError, Invalid
 
@@ -13,9 +15,19 @@ class LoginHandler(BaseHandler):
         errors = [FieldError(k, "is required") for k in ("user_id", "password") if not isinstance(body.get(k), str)]
         if errors:
             raise Invalid(errors)
-        result = await self.ctx.access.login(body["user_id"], body["password"])
-        if result is None:
-            raise ApiError(401, "wrong user or password")
+        throttle, address = self.ctx.services["login_throttle"], self.request.remote_ip
+        retry_after_s = await throttle.admit(body["user_id"], address)
+        if retry_after_s is not None:  # refused before any hashing, even with the right password
+            raise ApiError(429, "too many failed logins; try again later / เข้าสู่ระบบผิดหลายครั้ง โปรดลองใหม่ภายหลัง",
+                           headers={"Retry-After": str(math.ceil(retry_after_s))})
+        try:
+            result = await self.ctx.access.login(body["user_id"], body["password"])
+            if result is None:
+                await throttle.failed(body["user_id"], address)
+                raise ApiError(401, "wrong user or password")
+            await throttle.succeeded(body["user_id"])
+        finally:
+            await throttle.release(body["user_id"])
         token, identity = result
         self.send_json({"token": token, "user_id": identity.user_id, "name": identity.name, "role": identity.role,
                         "unit_id": identity.unit_id, "hospital_id": identity.hospital_id})

@@ -15,6 +15,9 @@ class HealthHandler(BaseHandler):
         checks = {"postgresql": self._postgres(), "redis": self._redis()}
         results = await asyncio.gather(*(self._timed(c) for c in checks.values()))
         report = dict(zip(checks, results))
+        listener = self.ctx.services.get("mqtt_listener")
+        if listener is not None:  # panic-button intake: a crashed listener fails health until it runs again
+            report["mqtt_listener"] = listener.health
         failing = [name for name, result in report.items() if result != "ok"]
         body = {
             "status": "ok" if not failing else "failing",

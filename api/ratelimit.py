@@ -17,6 +17,7 @@ log = logging.getLogger("ems.ratelimit")
 
 WINDOW_S = 60
 REDIS_BUDGET_S = 0.05  # beyond this, count in-process instead of waiting for Redis
+CHECK_CLAIM_MS = 10_000  # a password check's claim outlives a crashed request by at most this (scrypt takes ~50 ms)
 
 
 class RateLimiter:
@@ -70,3 +71,132 @@ class RateLimiter:
         key = (bucket, source_id, window)
         self._local[key] = self._local.get(key, 0) + 1
         return self._local[key]
+
+
+class LoginThrottle:
+    """Failed logins counted per user id and per address, each locked out with backoff past its limit.
+
+    The `limit`-th failure within `failure_window_s` locks that user (or address) for `lockout_s`, each further
+    failure doubles it, up to `lockout_max_s`. While locked, attempts are refused before any password is hashed —
+    even the right password. One password check per user runs at a time (`admit` claims it, `release` ends it), so
+    parallel guesses cannot all slip in before the first failure is counted. A success clears the user's failures
+    (not the address's: one's own valid account must not reset a guessing address). State lives in Redis so every
+    process agrees; while Redis is unreachable each process counts on its own (logins keep working, still
+    throttled). The first lockout of each source alerts.
+    """
+
+    def __init__(self, redis: aioredis.Redis, namespace: str, *, max_failures_per_user: int,
+                 max_failures_per_address: int, lockout_s: float, lockout_max_s: float, failure_window_s: float,
+                 on_trip: Callable[[str, str, int], Awaitable[None]] | None = None):
+        self.redis = redis
+        self.prefix = f"{namespace}:login"
+        self.limits = {"user": max_failures_per_user, "address": max_failures_per_address}
+        self.lockout_s, self.lockout_max_s, self.failure_window_s = lockout_s, lockout_max_s, failure_window_s
+        self.on_trip = on_trip
+        self._local: dict[str, tuple[int, float]] = {}  # key -> (value, expires at, monotonic) without Redis
+
+    @classmethod
+    def from_config(cls, redis: aioredis.Redis, config, on_trip=None) -> LoginThrottle:
+        return cls(redis, config.redis_namespace, max_failures_per_user=config.login_max_failures_per_user,
+                   max_failures_per_address=config.login_max_failures_per_address, lockout_s=config.login_lockout_s,
+                   lockout_max_s=config.login_lockout_max_s, failure_window_s=config.login_failure_window_s,
+                   on_trip=on_trip)
+
+    def _key(self, what: str, kind: str, source: str) -> str:
+        source_id = hashlib.sha256(source.encode()).hexdigest()[:16]  # no raw user ids or addresses in Redis
+        return f"{self.prefix}:{what}:{kind}:{source_id}"
+
+    async def admit(self, user_id: str, address: str) -> float | None:
+        """Claim this user's one password check: None when it may go ahead (then `release` it), else the seconds
+        to wait — a lockout of the user or the address, or 1 s while another check of this user is running."""
+        locked_s = await self.locked_for(user_id, address)
+        if locked_s is not None:
+            return locked_s
+        key = self._key("checking", "user", user_id)
+        try:
+            claimed = await asyncio.wait_for(self.redis.set(key, 1, nx=True, px=CHECK_CLAIM_MS), REDIS_BUDGET_S * 4)
+        except Exception:
+            claimed = self._local_value(key) is None
+            if claimed:
+                self._local_set(key, 1, CHECK_CLAIM_MS / 1000)
+        return None if claimed else 1.0
+
+    async def release(self, user_id: str) -> None:
+        key = self._key("checking", "user", user_id)
+        self._local.pop(key, None)
+        try:
+            await asyncio.wait_for(self.redis.delete(key), REDIS_BUDGET_S * 4)
+        except Exception:
+            pass  # expires by itself after CHECK_CLAIM_MS
+
+    async def locked_for(self, user_id: str, address: str) -> float | None:
+        """Seconds until this user and address may try again (the longer lock), or None when neither is locked."""
+        keys = [self._key("lock", "user", user_id), self._key("lock", "address", address)]
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            for key in keys:
+                pipe.pttl(key)
+            remaining_ms = await asyncio.wait_for(pipe.execute(), REDIS_BUDGET_S * 4)
+            remaining_s = max(ms for ms in remaining_ms) / 1000  # -2: no key, -1: never (not set by us)
+        except Exception:
+            remaining_s = max(self._local_ttl(key) for key in keys)
+        return remaining_s if remaining_s > 0 else None
+
+    async def failed(self, user_id: str, address: str) -> None:
+        """Count a wrong password for both; lock whichever reached its limit (backoff doubles per failure)."""
+        for kind, source in (("user", user_id), ("address", address)):
+            failures = await self._count(self._key("fail", kind, source))
+            limit = self.limits[kind]
+            if failures < limit:
+                continue
+            lock_s = min(self.lockout_s * 2 ** min(failures - limit, 30), self.lockout_max_s)
+            await self._lock(self._key("lock", kind, source), lock_s)
+            log.warning("login locked out", extra={"kind": kind, "failures": failures, "lock_s": lock_s})
+            if failures == limit and self.on_trip is not None:
+                try:
+                    await self.on_trip(f"login-{kind}", self._key("", kind, source).rsplit(":", 1)[-1], limit)
+                except Exception:
+                    log.exception("login lockout alert failed")
+
+    async def succeeded(self, user_id: str) -> None:
+        keys = [self._key("fail", "user", user_id), self._key("lock", "user", user_id)]
+        for key in keys:
+            self._local.pop(key, None)
+        try:
+            await asyncio.wait_for(self.redis.delete(*keys), REDIS_BUDGET_S * 4)
+        except Exception:
+            pass  # forgotten when the failure window ends
+
+    async def _count(self, key: str) -> int:
+        window_ms = int(self.failure_window_s * 1000)
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.incr(key)
+            pipe.pexpire(key, window_ms)
+            count, _ = await asyncio.wait_for(pipe.execute(), REDIS_BUDGET_S * 4)
+            return int(count)
+        except Exception:
+            count = (self._local_value(key) or 0) + 1
+            self._local_set(key, count, self.failure_window_s)
+            return count
+
+    async def _lock(self, key: str, lock_s: float) -> None:
+        self._local_set(key, 1, lock_s)  # also here: a Redis that fails on the next check must not unlock it
+        try:
+            await asyncio.wait_for(self.redis.set(key, 1, px=max(1, int(lock_s * 1000))), REDIS_BUDGET_S * 4)
+        except Exception:
+            pass
+
+    def _local_set(self, key: str, value: int, ttl_s: float) -> None:
+        if len(self._local) > 100_000:
+            now = time.monotonic()
+            self._local = {k: v for k, v in self._local.items() if v[1] > now}
+        self._local[key] = (value, time.monotonic() + ttl_s)
+
+    def _local_value(self, key: str) -> int | None:
+        value = self._local.get(key)
+        return value[0] if value and value[1] > time.monotonic() else None
+
+    def _local_ttl(self, key: str) -> float:
+        value = self._local.get(key)
+        return value[1] - time.monotonic() if value else 0.0

@@ -89,5 +89,4 @@ def make_app(ctx: AppContext, extra_routes: list[tuple] | None = None) -> tornad
         websocket_max_message_size=ctx.config.ws_max_message_bytes,
         websocket_ping_interval=20,
         websocket_ping_timeout=20,
-        xheaders=True,
     )

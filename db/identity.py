@@ -29,6 +29,9 @@ def token_sha256(token: str) -> str:
 
 
 _SCRYPT = (2**14, 8, 1)
+# Checked against when the user is unknown or has no password, so that path costs one scrypt like a known user's
+# (it used to hash a fresh password and then check it: two hashes, telling user ids apart by time). Matches nothing.
+_NO_USER_HASH = f"scrypt${_SCRYPT[0]}${_SCRYPT[1]}${_SCRYPT[2]}${'00' * 16}${'00' * 64}"
 VERIFY_CACHE_S = 5.0  # how long a verified token is trusted without asking the database again
 VERIFY_CACHE_MAX = 50_000
 
@@ -87,7 +90,7 @@ class IdentityStore:
         row = await self.pool.fetchrow(
             "SELECT password_hash FROM users WHERE id = $1 AND disabled_at IS NULL", user_id
         )
-        stored = row["password_hash"] if row else await asyncio.to_thread(hash_password, "x")  # same cost either way
+        stored = (row["password_hash"] if row else None) or _NO_USER_HASH  # one hash on every path
         if not await asyncio.to_thread(check_password, password, stored):
             return None
         token = await self.issue_token(user_id, ttl=ttl)

@@ -108,7 +108,8 @@ class DeviceAlertRaised(Event, frozen=True):
     """A device needs attention: missed heartbeats, low battery, or a flood of presses/messages."""
 
     device_id: str
-    kind: str  # missed_heartbeat | low_battery | flood
+    kind: str  # missed_heartbeat | low_battery | flood; intake_down | intake_restored | press_not_stored |
+    # unauthenticated_press (MQTT)
     detail: str | None = None
 
     @property

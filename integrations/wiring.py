@@ -61,7 +61,9 @@ class Integrations:
         ctx.services["line"] = LineChannel(ctx)
         ctx.services["hospital_alerts"] = self.hospital_alerts = HospitalAlerts(ctx, notifier, self.after)
         self.mqtt = MqttListener(config.mqtt_url or "mqtt://127.0.0.1:1883", self.panic, config.mqtt_retry_s,
-                                 identifier=mqtt_client_id(config))
+                                 identifier=mqtt_client_id(config), restart_max_s=config.mqtt_restart_max_s,
+                                 signed_only=config.mqtt_signed_only, max_payload_bytes=config.max_body_bytes)
+        ctx.services["mqtt_listener"] = self.mqtt  # /healthz fails while it is down
         self.tasks: list[asyncio.Task] = []
 
     def routes(self) -> list[tuple]:

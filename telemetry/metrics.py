@@ -25,6 +25,11 @@ FEED_LAG = Histogram("ems_event_feed_lag_seconds", "Event time to hand-over by t
                      buckets=_FINE_BUCKETS)
 RELAY_LAG = Gauge("ems_relay_lag_events", "Committed events not yet published to Redis")
 RELAY_PUBLISHED = Counter("ems_relay_published_total", "Events published to the Redis stream")
+RELAY_STREAM_RESETS = Counter("ems_relay_stream_resets_total",
+                              "Redis streams found to hold another database history (restore) and reset")
 REALTIME_DEGRADED = Gauge("ems_realtime_degraded", "1 while Redis fan-out is unavailable (falling back to polling)")
 WS_CLIENTS = Gauge("ems_ws_clients", "Connected WebSocket clients", ["role"])
 WS_FRAMES = Counter("ems_ws_frames_sent_total", "Frames sent to WebSocket clients", ["type"])
+MQTT_DEAD_LETTERS = Counter("ems_mqtt_dead_letters_total", "MQTT messages acknowledged without use, kept for review",
+                            ["reason"])
+MQTT_LISTENER_CRASHES = Counter("ems_mqtt_listener_crashes_total", "MQTT listener crashes (each restarts with backoff)")

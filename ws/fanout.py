@@ -7,6 +7,14 @@ order. The relay's cursor is kept in PostgreSQL, so a restart or a Redis outage 
 `EventFeed` (one per process) reads the stream after its last seq and hands events on in seq order. A jump in
 seq is filled from PostgreSQL; while Redis is unreachable it polls PostgreSQL instead ("realtime degraded"), so
 crews still get their assignments. Consumers drop anything at or below the last seq they passed on.
+
+A stream can outlive its database: a fresh or restored PostgreSQL behind a Redis that kept its stream. Its ids then
+belong to another history, and Redis would refuse every new `<seq>-0` at or below its top, silencing live frames.
+The relay detects it — at start, the stream's top is beyond the database's last seq (the stream never holds an
+uncommitted seq, so that cannot happen in one history); when publishing, a refused id whose stored entry is not
+this event (or is missing though not trimmed) — and then resets the stream (deletes it, republishes from its
+cursor; consumers fill the gap from PostgreSQL). A feed that has passed on events beyond the database's last seq
+goes back to it.
 """
 from __future__ import annotations
 
@@ -22,12 +30,13 @@ from redis.exceptions import RedisError, ResponseError
 
 from db.event_store import PostgresEventStore
 from dispatch.ports import StoredEvent
-from telemetry.metrics import FEED_LAG, RELAY_LAG, RELAY_PUBLISHED, REALTIME_DEGRADED
+from telemetry.metrics import FEED_LAG, RELAY_LAG, RELAY_PUBLISHED, RELAY_STREAM_RESETS, REALTIME_DEGRADED
 
 log = logging.getLogger("ems.fanout")
 
 DEFAULT_STREAM = "ems:events"
 STREAM_MAXLEN = 100_000
+ORIGIN_CHECK_AT_START_S = 2.0  # server start waits at most this for the stream check; the relay loop repeats it
 _REDIS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
 
@@ -37,10 +46,24 @@ def _entry_fields(row) -> dict[str, str]:
             "occurred_at": row["occurred_at"].isoformat()}
 
 
+def _decoded(fields: dict) -> dict[str, str]:
+    return {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+            for k, v in fields.items()}
+
+
+def _entry_seq(entry_id: bytes | str) -> int:
+    return int((entry_id.decode() if isinstance(entry_id, bytes) else entry_id).split("-")[0])
+
+
+def _same_event(row, fields: dict) -> bool:
+    """Whether a stream entry is this database row's event (another relay published it), not another history's."""
+    stored, ours = _decoded(fields), _entry_fields(row)
+    return all(stored.get(key) == ours[key] for key in ("stream", "type", "actor", "occurred_at"))
+
+
 def _entry_event(entry_id: bytes | str, fields: dict) -> StoredEvent:
-    decoded = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
-               for k, v in fields.items()}
-    seq = int((entry_id.decode() if isinstance(entry_id, bytes) else entry_id).split("-")[0])
+    decoded = _decoded(fields)
+    seq = _entry_seq(entry_id)
     return StoredEvent(
         seq, decoded["stream"], decoded["type"], json.loads(decoded["payload"]), decoded["actor"],
         datetime.fromisoformat(decoded["occurred_at"]),
@@ -73,6 +96,11 @@ class Relay:
         self._wakeup.set()
 
     async def start(self) -> None:
+        """Check the stream belongs to this database (before any feed reads it), then publish in the background."""
+        try:
+            await asyncio.wait_for(self.check_stream_origin(), ORIGIN_CHECK_AT_START_S)
+        except Exception as exc:  # Redis or PostgreSQL not there (yet): start anyway, the loop checks again
+            log.warning("relay: stream origin not checked at start: %s", exc)
         self._task = asyncio.create_task(self._run(), name="relay")
 
     async def stop(self) -> None:
@@ -101,16 +129,59 @@ class Relay:
             pipe.xadd(self.stream, _entry_fields(event), id=f"{event['seq']}-0", maxlen=STREAM_MAXLEN,
                       approximate=True)
         results = await pipe.execute(raise_on_error=False)
-        for result in results:
+        refused = []
+        for event, result in zip(events, results):
             if isinstance(result, ResponseError) and "equal or smaller" in str(result):
-                continue  # another process published it first
+                refused.append(event)  # another process published it first, or the stream is another history's
+                continue
             if isinstance(result, Exception):
                 raise result
             RELAY_PUBLISHED.inc()
+        if refused:
+            foreign = await self._foreign_entry(refused)
+            if foreign is not None:
+                await self.reset_stream(foreign)
+                return cursor, True  # publish this batch again into the fresh stream
         cursor = events[-1]["seq"]
         if self._cursor_save_due():
             await self._save_cursor_now(cursor)
         return cursor, len(events) == self.batch
+
+    async def _foreign_entry(self, refused: list) -> str | None:
+        """Why the refused ids show a stream from another history, or None when each is this very event (or was
+        trimmed away by MAXLEN). One pipelined round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for event in refused:
+            pipe.xrange(self.stream, f"{event['seq']}-0", f"{event['seq']}-0")
+        pipe.xrange(self.stream, "-", "+", count=1)
+        *stored, oldest = await pipe.execute()
+        oldest_seq = _entry_seq(oldest[0][0]) if oldest else None
+        for event, entries in zip(refused, stored):
+            if entries:
+                if not _same_event(event, entries[0][1]):
+                    return f"entry {event['seq']}-0 is a different event"
+            elif oldest_seq is None or event["seq"] >= oldest_seq:
+                return f"entry {event['seq']}-0 is missing below the stream's top"
+        return None
+
+    async def check_stream_origin(self) -> bool:
+        """Reset the stream if its top is beyond this database's last seq (a fresh or restored database); True
+        when it did. Redis is read first: a stream of this history never holds a seq not yet committed."""
+        top = await self.redis.xrevrange(self.stream, "+", "-", count=1)
+        if not top:
+            return False
+        top_seq, last_seq = _entry_seq(top[0][0]), await self.store.last_seq()
+        if top_seq <= last_seq:
+            return False
+        await self.reset_stream(f"its top {top_seq} is beyond the database's last seq {last_seq}")
+        return True
+
+    async def reset_stream(self, why: str) -> None:
+        """Start a new stream generation: drop the foreign one; the relay republishes from its cursor."""
+        log.error("relay: the Redis stream %s belongs to another database history (%s); resetting it", self.stream,
+                  why)
+        await self.redis.delete(self.stream)
+        RELAY_STREAM_RESETS.inc()
 
     def _cursor_save_due(self) -> bool:
         return asyncio.get_running_loop().time() - self._cursor_saved_at >= self.cursor_save_interval_s
@@ -123,8 +194,12 @@ class Relay:
     async def _run(self) -> None:
         cursor = await self._retry_forever(self._load_cursor)
         backoff = 0.2
+        origin_checked = False  # again after every outage: the Redis that comes back may hold another history
         while True:
             try:
+                if not origin_checked:
+                    await self.check_stream_origin()
+                    origin_checked = True
                 self._wakeup.clear()  # before reading: a commit landing during the read must wake the next round
                 cursor, more = await self.publish_once(cursor)
                 RELAY_LAG.set(max(0, self._head - cursor))
@@ -144,7 +219,7 @@ class Relay:
             except Exception as exc:  # Redis or PostgreSQL down: keep the cursor, retry with backoff
                 if not self.degraded:
                     log.warning("relay: publishing paused after seq %s: %s", cursor, exc)
-                self.degraded = True
+                self.degraded, origin_checked = True, False
                 RELAY_LAG.set(max(0, self._head - cursor))
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
@@ -218,7 +293,13 @@ class EventFeed:
             for event in events:
                 self._pass_on(event)
             if len(events) < 1000:
-                return
+                break
+        if not events and until is None:
+            last_seq = await self.store.last_seq()
+            if self.last_seq > last_seq:  # passed on another history's events (a restored database)
+                log.error("feed: passed seq %s but the database ends at %s; following the database", self.last_seq,
+                          last_seq)
+                self.last_seq = last_seq
 
     async def _run(self) -> None:
         quiet_reads = 0

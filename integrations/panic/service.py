@@ -72,23 +72,15 @@ class PanicService:
                            body: bytes) -> dict[str, Any]:
         """Check a signed webhook; returns the JSON payload. Raises Unauthenticated (logged) on any failure."""
         device = await store.device(self.ctx.pool, device_id)
-        reason = None
-        if device is None:
-            reason = "unknown device"
-        elif not timestamp or not timestamp.isdigit() or not signature:
-            reason = "missing timestamp or signature"
-        elif abs(time.time() - int(timestamp)) > self.config.webhook_max_skew_s:
-            reason = "stale timestamp"
-        elif not signing.signature_ok(device["secret"], timestamp, body, signature):
-            reason = "bad signature"
+        reason = self._signature_refusal(device, timestamp, signature, body)
         payload: Any = None
         if reason is None:
             try:
                 payload = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):
                 payload = None
             nonce = payload.get("nonce") if isinstance(payload, dict) else None
-            if not isinstance(nonce, str) or not 8 <= len(nonce) <= 128:
+            if not _nonce_ok(nonce):
                 reason = "missing nonce"
             elif not await store.use_nonce(self.ctx.pool, f"device:{device_id}", nonce):
                 reason = "reused nonce"
@@ -96,6 +88,38 @@ class PanicService:
             log.warning("device webhook refused", extra={"device": device_id, "reason": reason})
             raise Unauthenticated(reason)
         return payload
+
+    def _signature_refusal(self, device, timestamp: str | None, signature: str | None, body: bytes) -> str | None:
+        """Why a signed device message is refused (webhook or MQTT), or None when the signature holds."""
+        if device is None:
+            return "unknown device"
+        if not timestamp or not timestamp.isdigit() or len(timestamp) > 12 or not signature:
+            return "missing timestamp or signature"
+        if abs(time.time() - int(timestamp)) > self.config.webhook_max_skew_s:
+            return "stale timestamp"
+        if not signing.signature_ok(device["secret"], timestamp, body, signature):
+            return "bad signature"
+        return None
+
+    async def verify_frame(self, device_id: str, content: bytes) -> bytes:
+        """The body of a signed MQTT payload (see signing.py); raises Unauthenticated (logged) when it is not
+        signed, signed with another secret, stale, or the device is unknown."""
+        parts = signing.unframe(content)
+        device = await store.device(self.ctx.pool, device_id)
+        if device is None:  # said first: only a registered device's refused press may raise an alert
+            reason = "unknown device"
+        elif parts is None:
+            reason = "not a signed frame"
+        else:
+            reason = self._signature_refusal(device, *parts)
+        if reason is None:
+            return parts[2]
+        log.warning("device mqtt message refused", extra={"device": device_id, "reason": reason})
+        raise Unauthenticated(reason)
+
+    async def use_mqtt_nonce(self, device_id: str, nonce: Any) -> bool:
+        """Whether a signed MQTT heartbeat's nonce is fresh (presses are deduplicated by message id instead)."""
+        return _nonce_ok(nonce) and await store.use_nonce(self.ctx.pool, f"mqtt-device:{device_id}", nonce)
 
     # -- presses and heartbeats --------------------------------------------------------------------------------
     async def press(self, device_id: str, payload: Any, *, via: str) -> PressResult:
@@ -159,6 +183,10 @@ class PanicService:
         await store.forget_nonces(self.ctx.pool, now - timedelta(seconds=4 * self.config.webhook_max_skew_s))
         return [r["id"] for r in silent]
 
+    async def dead_letter(self, topic: str, raw: bytes, reason: str) -> int:
+        """Keep an unusable MQTT message (raw bytes) for review; returns its id. Raises when PostgreSQL is down."""
+        return await store.add_dead_letter(self.ctx.pool, topic, reason, raw, self.config.mqtt_dead_letter_max_bytes)
+
     async def alert(self, device_id: str, kind: str, detail: str, *, once_key: str | None = None) -> None:
         async with self.ctx.store.unit_of_work("system:devices") as uow:
             if once_key and await uow.claim_idempotency("device-alert", once_key) is not None:
@@ -177,6 +205,10 @@ class PanicService:
             await self.alert(device_id, "flood", f"more than {limit} messages a minute; excess dropped",
                              once_key=f"flood:{device_id}:{window}")
             raise Throttled(retry_after)
+
+
+def _nonce_ok(nonce: Any) -> bool:
+    return isinstance(nonce, str) and 8 <= len(nonce) <= 128
 
 
 def _message_id(payload: dict[str, Any], now: datetime, window_s: float) -> str:

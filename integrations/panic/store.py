@@ -72,3 +72,11 @@ async def use_nonce(pool: asyncpg.Pool, source: str, nonce: str) -> bool:
 
 async def forget_nonces(pool: asyncpg.Pool, before: datetime) -> None:
     await pool.execute("DELETE FROM webhook_nonces WHERE seen_at < $1", before)
+
+
+async def add_dead_letter(pool: asyncpg.Pool, topic: str, reason: str, raw: bytes, max_bytes: int) -> int:
+    """Keep an MQTT message the listener could not use, raw bytes cut at `max_bytes`; returns its row id.
+    Raises asyncpg/OS errors when PostgreSQL is unavailable (the caller then leaves the message unacknowledged)."""
+    return await pool.fetchval(
+        "INSERT INTO mqtt_dead_letters (topic, reason, payload, payload_bytes) VALUES ($1, $2, $3, $4) RETURNING id",
+        topic[:512], reason[:500], raw[:max_bytes], len(raw))

@@ -11,7 +11,7 @@ import aiomqtt
 
 from dispatch.ports import SystemClock
 from integrations.panic.mqtt import PRESS_RETRY_DELAYS_S
-from integrations.panic.signing import sign
+from integrations.panic.signing import frame, sign
 from ops import local_services
 from server import Server
 from tests.conftest import fresh_rate_window, Api, make_user, wait_until
@@ -92,8 +92,8 @@ async def test_a_press_after_the_window_opens_a_new_incident(ems, dispatcher):
 async def test_bad_signature_stale_timestamp_reused_nonce_are_401_with_no_incident(ems, dispatcher):
     device = Device(Api(dispatcher.base_url), await register(dispatcher))
     assert (await device.post("press", {"message_id": "a"}, secret="not-the-secret"))[0] == 401
-    assert (await device.post("press", {"message_id": "b"}, at=time.time() - 301))[0] == 401
-    assert (await device.post("press", {"message_id": "c"}, at=time.time() + 301))[0] == 401
+    assert (await device.post("press", {"message_id": "b"}, at=time.time() - 310))[0] == 401
+    assert (await device.post("press", {"message_id": "c"}, at=time.time() + 310))[0] == 401
     unknown = Device(device.api, {"id": "PB-9999", "secret": device.secret})
     assert (await unknown.post("press", {"message_id": "d"}))[0] == 401
     raw = await device.api.call("POST", f"/api/v1/devices/{device.id}/press", raw=b'{"nonce":"12345678"}', token=None)
@@ -104,6 +104,12 @@ async def test_bad_signature_stale_timestamp_reused_nonce_are_401_with_no_incide
     assert await all_incidents(dispatcher) == []
 
 
+def signed(device: dict, payload: dict | bytes, *, at: float | None = None) -> bytes:
+    """An MQTT payload as a device sends it: signed with its secret (signing.frame), a fresh nonce in the body."""
+    body = payload if isinstance(payload, bytes) else json.dumps({"nonce": secrets.token_hex(8), **payload}).encode()
+    return frame(device["secret"], int(at if at is not None else time.time()), body)
+
+
 async def publish(mqtt_url: str, topic: str, payload, qos: int = 1) -> None:
     host, port = mqtt_url.split("//")[1].split(":")
     async with aiomqtt.Client(host, int(port)) as client:
@@ -111,13 +117,14 @@ async def publish(mqtt_url: str, topic: str, payload, qos: int = 1) -> None:
 
 
 async def test_mqtt_redelivery_is_dropped_and_bad_coordinates_keep_the_incident(ems, dispatcher, mqtt_url):
-    await register(dispatcher)
-    await register(dispatcher, id="PB-0002", person="Mr. B")
+    device = await register(dispatcher)
+    other = await register(dispatcher, id="PB-0002", person="Mr. B")
     assert await wait_until(lambda: _now(ems.integrations.mqtt.connected.is_set()), 15)
-    press = {"message_id": "q-1", "battery": 80}
+    press = signed(device, {"message_id": "q-1", "battery": 80})
     for _ in range(2):  # the same QoS 1 message delivered twice
         await publish(mqtt_url, "ems/panic/PB-0001/press", press)
-    await publish(mqtt_url, "ems/panic/PB-0002/press", {"message_id": "q-9", "location": {"lat": "NaN", "lon": 200}})
+    await publish(mqtt_url, "ems/panic/PB-0002/press", signed(other, {"message_id": "q-9",
+                                                                      "location": {"lat": "NaN", "lon": 200}}))
     assert await wait_until(lambda: _count(dispatcher, 2), 15)
     await asyncio.sleep(0.5)  # a late duplicate would have landed by now
     incidents = {i["callers"][0]["name"]: i for i in await all_incidents(dispatcher)}
@@ -193,12 +200,13 @@ async def test_server_starts_without_a_broker_and_connects_when_it_appears(datab
         assert not running.integrations.mqtt.connected.is_set()
         api = Api(f"http://127.0.0.1:{running.config.port}", await make_user(running.ctx.pool, "d", "dispatcher"))
         assert (await api.get("/healthz"))[0] == 200
-        await register(api)
+        device = await register(api)
         conf = TEST_VAR / f"mosquitto-late-{port}.conf"
         conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
         broker = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         assert await wait_until(lambda: _now(running.integrations.mqtt.connected.is_set()), 20)
-        await publish(f"mqtt://127.0.0.1:{port}", "ems/panic/PB-0001/press", {"message_id": "late-broker"})
+        await publish(f"mqtt://127.0.0.1:{port}", "ems/panic/PB-0001/press",
+                      signed(device, {"message_id": "late-broker"}))
         assert await wait_until(lambda: _count(api, 1), 15)
     finally:
         await running.stop()
@@ -223,14 +231,14 @@ async def _panic_presses(api: Api) -> list[dict]:
 
 async def test_mqtt_presses_within_a_minute_make_one_red_incident_with_the_registered_details(ems, dispatcher,
                                                                                             mqtt_url):
-    await register(dispatcher)
+    device = await register(dispatcher)
     assert await wait_until(lambda: _now(ems.integrations.mqtt.connected.is_set()), 15)
-    await publish(mqtt_url, "ems/panic/PB-0001/press", {"message_id": "p-1", "battery": 64})
+    await publish(mqtt_url, "ems/panic/PB-0001/press", signed(device, {"message_id": "p-1", "battery": 64}))
     assert await wait_until(lambda: _count(dispatcher, 1), 15)
     [incident] = await all_incidents(dispatcher)
     assert incident["provisional_colour"] == "red" and incident["channel"] == "panic_button"
     assert incident["address"] == GRANDMA["address"] and any("แพ้เพนิซิลลิน" in n for n in incident["notes"])
-    await publish(mqtt_url, "ems/panic/PB-0001/press", {"message_id": "p-2"})  # pressed again, 2nd message
+    await publish(mqtt_url, "ems/panic/PB-0001/press", signed(device, {"message_id": "p-2"}))  # pressed again
     assert await wait_until(lambda: _len_at_least(lambda: _panic_presses(dispatcher), 2), 15)
     assert [(p["incident_id"], p["repeat"]) for p in await _panic_presses(dispatcher)] == \
         [(incident["id"], False), (incident["id"], True)]
@@ -238,9 +246,9 @@ async def test_mqtt_presses_within_a_minute_make_one_red_incident_with_the_regis
 
 
 async def test_mqtt_heartbeat_with_low_battery_raises_a_device_alert(ems, dispatcher, mqtt_url):
-    await register(dispatcher)
+    device = await register(dispatcher)
     assert await wait_until(lambda: _now(ems.integrations.mqtt.connected.is_set()), 15)
-    await publish(mqtt_url, "ems/panic/PB-0001/heartbeat", {"battery": 9})
+    await publish(mqtt_url, "ems/panic/PB-0001/heartbeat", signed(device, {"battery": 9}))
 
     async def low_battery():
         return [a for a in await events_of(dispatcher, "DeviceAlertRaised") if a["payload"]["kind"] == "low_battery"]
@@ -251,13 +259,14 @@ async def test_mqtt_heartbeat_with_low_battery_raises_a_device_alert(ems, dispat
 
 
 async def test_identical_presses_without_an_id_are_one_message_only_within_the_window(ems, dispatcher, mqtt_url):
-    await register(dispatcher)
+    device = await register(dispatcher)
     assert await wait_until(lambda: _now(ems.integrations.mqtt.connected.is_set()), 15)
-    for _ in range(2):  # a device that sends no message id, its press delivered twice
-        await publish(mqtt_url, "ems/panic/PB-0001/press", b"{}")
+    press = signed(device, {})  # a device that sends no message id: its nonce names the press
+    for _ in range(2):  # its press delivered twice
+        await publish(mqtt_url, "ems/panic/PB-0001/press", press)
     assert await wait_until(lambda: _count(dispatcher, 1), 15)
     ems.ctx.clock = SystemClock(offset_s=ems.config.panic_repeat_window_s * 2)  # two windows later
-    await publish(mqtt_url, "ems/panic/PB-0001/press", b"{}")  # a new emergency: never dropped as a duplicate
+    await publish(mqtt_url, "ems/panic/PB-0001/press", signed(device, {}))  # a new emergency, never a duplicate
     assert await wait_until(lambda: _count(dispatcher, 2), 15)
     assert [p["repeat"] for p in await _panic_presses(dispatcher)] == [False, False]
 
@@ -269,16 +278,17 @@ async def test_a_press_sent_while_the_server_restarts_is_delivered_once_after(da
     first = Server(config)
     await first.start()
     api = Api(f"http://127.0.0.1:{config.port}", await make_user(first.ctx.pool, "d", "dispatcher"))
-    await register(api)
+    device = await register(api)
     assert await wait_until(lambda: _now(first.integrations.mqtt.connected.is_set()), 15)
     await first.stop()
-    await publish(mqtt_url, "ems/panic/PB-0001/press", {"message_id": "while-down"})  # kept by the broker
+    while_down = signed(device, {"message_id": "while-down"})
+    await publish(mqtt_url, "ems/panic/PB-0001/press", while_down)  # kept by the broker
     again = Server(config)  # the same process identity: it resumes its MQTT session
     await again.start()
     try:
         assert await wait_until(lambda: _count(api, 1), 15)
-        await publish(mqtt_url, "ems/panic/PB-0001/press", {"message_id": "while-down"})  # a late redelivery
-        await publish(mqtt_url, "ems/panic/PB-0001/press", {"message_id": "after"})
+        await publish(mqtt_url, "ems/panic/PB-0001/press", while_down)  # a late redelivery
+        await publish(mqtt_url, "ems/panic/PB-0001/press", signed(device, {"message_id": "after"}))
         assert await wait_until(lambda: _len_at_least(lambda: _panic_presses(api), 2), 15)
         assert [p["message_id"] for p in await _panic_presses(api)] == ["while-down", "after"]
     finally:
@@ -297,16 +307,16 @@ class FlakyPanic:
             raise ConnectionResetError("PostgreSQL restarting")
         return await self.real.press(*args, **kwargs)
 
-    async def heartbeat(self, *args, **kwargs):
-        return await self.real.heartbeat(*args, **kwargs)
+    def __getattr__(self, name):  # verify_frame, alert, dead_letter ...: the real service's
+        return getattr(self.real, name)
 
 
 async def test_a_press_that_cannot_be_stored_is_not_acknowledged_and_comes_back(ems, dispatcher, mqtt_url):
-    await register(dispatcher)
+    device = await register(dispatcher)
     listener = ems.integrations.mqtt
     assert await wait_until(lambda: _now(listener.connected.is_set()), 15)
     flaky = listener.panic = FlakyPanic(listener.panic, failures=len(PRESS_RETRY_DELAYS_S) + 1)  # beyond the retries
-    await publish(mqtt_url, "ems/panic/PB-0001/press", {"message_id": "unlucky"})
+    await publish(mqtt_url, "ems/panic/PB-0001/press", signed(device, {"message_id": "unlucky"}))
     assert await wait_until(lambda: _count(dispatcher, 1), 20)
     assert flaky.calls > flaky.failures  # given up in-process, redelivered by the broker after reconnecting
     assert [p["message_id"] for p in await _panic_presses(dispatcher)] == ["unlucky"]

@@ -11,12 +11,20 @@ class FlakyPanicService:
     def __init__(self, failures: int):
         self.failures = failures
         self.stored: list[str] = []
+        self.dead_letters: list[tuple] = []
+        self.alerts: list[tuple] = []
 
     async def press(self, device_id, payload, *, via):
         if self.failures:
             self.failures -= 1
             raise ConnectionError("database restarting")
         self.stored.append(device_id)
+
+    async def dead_letter(self, topic, raw, reason):
+        self.dead_letters.append((topic, raw, reason))
+
+    async def alert(self, device_id, kind, detail):
+        self.alerts.append((device_id, kind))
 
 
 async def test_a_press_that_is_stored_on_redelivery_leaves_no_failure_record(monkeypatch):
@@ -32,9 +40,12 @@ async def test_a_press_that_is_stored_on_redelivery_leaves_no_failure_record(mon
 
 async def test_a_press_that_keeps_failing_is_dropped_after_the_last_redelivery(monkeypatch):
     monkeypatch.setattr(mqtt, "PRESS_RETRY_DELAYS_S", ())
-    listener = MqttListener("mqtt://127.0.0.1:1", FlakyPanicService(failures=100))
+    panic = FlakyPanicService(failures=100)
+    listener = MqttListener("mqtt://127.0.0.1:1", panic)
     for _ in range(mqtt.GIVE_UP_AFTER_REDELIVERIES - 1):
         with pytest.raises(Redeliver):
             await listener._press("dev-2", {}, b"{}")
-    await listener._press("dev-2", {}, b"{}")  # logged and dropped, not redelivered forever
+    await listener._press("dev-2", {}, b"{}")  # dead-lettered with an alert, not redelivered forever
     assert listener._failures == {}
+    assert [(t, r) for t, r, _ in panic.dead_letters] == [("ems/panic/dev-2/press", b"{}")]
+    assert panic.alerts == [("mqtt-listener", "press_not_stored")]

@@ -138,6 +138,10 @@ defineLabels({
   "alert.device.missed_heartbeat": {th: "ปุ่มฉุกเฉินขาดการติดต่อ", en: "Panic button missed its heartbeat"},
   "alert.device.low_battery": {th: "ปุ่มฉุกเฉินแบตเตอรี่ต่ำ", en: "Panic button battery low"},
   "alert.device.flood": {th: "ปุ่มฉุกเฉินส่งข้อมูลถี่ผิดปกติ", en: "Panic button flooding"},
+  "alert.device.intake_down": {th: "ระบบรับสัญญาณปุ่มฉุกเฉิน (MQTT) หยุดทำงาน กำลังเริ่มใหม่", en: "Panic-button intake (MQTT) stopped; restarting"},
+  "alert.device.intake_restored": {th: "ระบบรับสัญญาณปุ่มฉุกเฉิน (MQTT) กลับมาทำงานแล้ว", en: "Panic-button intake (MQTT) running again"},
+  "alert.device.unauthenticated_press": {th: "ได้รับการกดปุ่มฉุกเฉินที่ลายเซ็นไม่ถูกต้อง โปรดตรวจสอบอุปกรณ์", en: "Panic-button press with a missing or bad signature; check the device"},
+  "alert.device.press_not_stored": {th: "บันทึกการกดปุ่มฉุกเฉินไม่สำเร็จ โปรดตรวจสอบ", en: "A panic-button press could not be stored; check it"},
 });
 defineLabels({
   "vitals.title": {th: "สัญญาณชีพ", en: "Vital signs"},
