@@ -2,6 +2,7 @@
 (503 with Retry-After), and succeed once the lock is free. Nothing hangs and nothing is half-written."""
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime
 
 import asyncpg
@@ -13,6 +14,7 @@ from dispatch.errors import StoreBusy
 from dispatch.events import IncidentReported
 from dispatch.model import Channel
 from integrations.panic import mqtt as panic_mqtt
+from integrations.panic.signing import frame
 from server import Server
 from telemetry.metrics import APPEND_LOCK_TIMEOUTS, STORE_BUSY_SECONDS
 from tests.conftest import GOOD_REPORT, Api, make_user, server_config, wait_until
@@ -167,7 +169,7 @@ async def test_a_panic_press_over_mqtt_is_left_for_redelivery_not_dropped(stuck_
         "id": "PB-LOCK", "person": "Somsri", "location": {"lat": 13.3611, "lon": 100.9847}})
     assert status == 201, device
     listener = stuck_server.running.integrations.mqtt
-    raw = b'{"message_id": "press-while-stuck"}'
+    raw = frame(device["secret"], int(time.time()), b'{"message_id": "press-while-stuck"}')  # signed as a button does
 
     await stuck_server.hold()
     with pytest.raises(panic_mqtt.Redeliver):  # not acknowledged: the broker delivers it again
