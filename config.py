@@ -33,6 +33,10 @@ class Config:
     ws_max_message_bytes: int = 65_536
     ws_queue_size: int = 500  # frames buffered per client before it is sent a snapshot instead
     replay_window: int = 5_000  # events a resuming client may replay; further back it gets a snapshot
+    ws_max_per_user: int = 20  # sockets one user may hold open per process (tabs, reconnect overlap); beyond: 429
+    http_idle_timeout_s: float = 10.0  # to send a request's headers, and idle between keep-alive requests; then closed
+    http_body_timeout_s: float = 60.0  # to send a whole request body (1 MB at mobile speeds); then closed
+    health_cache_s: float = 1.0  # /healthz answers from a check at most this old, so a flood cannot load the database
     token_ttl_hours: float = 12.0
     rate_intake_per_min: int = 30  # per device / app key / address; dispatchers are never throttled on intake
     rate_api_per_min: int = 1200  # every other call, per identity or address
@@ -63,6 +67,13 @@ class Config:
     hospital_alert_poll_s: float = 0.5  # how often new hospital alerts are looked for in the event log
     app_rate_per_min: int = 60  # default token-bucket rate of a new citizen-app API key
     app_burst: int = 10  # default bucket size of a new citizen-app API key
+
+    def __post_init__(self) -> None:
+        for name in ("ws_max_per_user", "http_idle_timeout_s", "http_body_timeout_s"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"EMS_{name.upper()} must be positive")
+        if not self.health_cache_s >= 0:
+            raise ConfigError("EMS_HEALTH_CACHE_S must not be negative")
 
     @property
     def base_url(self) -> str:

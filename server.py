@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 import tornado.httpserver
 
 from api.context import AppContext
+from api.health import HealthCheck
 from api.ratelimit import RateLimiter
 from api.routes import make_app
 from config import Config
@@ -109,6 +110,7 @@ class Server:
                             await store.list("units", limit=100_000))
         ctx.rate_limiter = RateLimiter(redis, config.redis_namespace, on_trip=ctx.access.rate_limit_tripped)
         ctx.services["ws_commands"] = WsCommands(ctx)
+        ctx.services["health"] = HealthCheck(ctx, config.health_cache_s)
         self.background += [asyncio.create_task(hub.recheck_tokens(ctx.identities.verify)),
                             asyncio.create_task(ctx.avl.fan_out_to_dispatchers(hub))]
         self.integrations = Integrations(ctx)
@@ -117,7 +119,8 @@ class Server:
         await self.ladder.start()
         self.background.append(asyncio.create_task(self._load_routing()))
         self.http = make_app(ctx, self.integrations.routes()).listen(
-            config.port, address=config.host, max_body_size=max(config.max_body_bytes * 16, 16 << 20), xheaders=True
+            config.port, address=config.host, max_body_size=max(config.max_body_bytes * 16, 16 << 20), xheaders=True,
+            idle_connection_timeout=config.http_idle_timeout_s, body_timeout=config.http_body_timeout_s,
         )
         log.info("listening", extra={"url": config.base_url, "migrations_applied": applied,
                                      "startup_s": round(time.monotonic() - started, 2),

@@ -20,6 +20,7 @@ from api.dispatch import (
 from api.incidents import IncidentHandler, IncidentsHandler, InboundHandler
 from api.maps import ClosureHandler, ClosuresHandler, RoadsLayerHandler, RouteHandler
 from api.openapi import OpenApiHandler
+from api.static import StaticFiles
 from api.reports import CoverageHandler, KpiCsvHandler, KpiHandler, MoveUpsHandler, ReplayHandler
 from telemetry.logs import log_request
 from ws.handler import EventSocket
@@ -77,9 +78,9 @@ def make_app(ctx: AppContext, extra_routes: list[tuple] | None = None) -> tornad
         *(extra_routes or []),
         (r"/api/.*", NotFoundHandler),
     ]
-    routes.append((r"/static/leaflet/(.*)", tornado.web.StaticFileHandler, {"path": xstatic.pkg.leaflet.BASE_DIR}))
+    routes.append((r"/static/leaflet/(.*)", StaticFiles, {"path": xstatic.pkg.leaflet.BASE_DIR}))
     if WEB_DIR.exists():
-        routes.append((r"/(.*)", tornado.web.StaticFileHandler, {"path": str(WEB_DIR), "default_filename": "index.html"}))
+        routes.append((r"/(.*)", StaticFiles, {"path": str(WEB_DIR), "default_filename": "index.html"}))
     return tornado.web.Application(
         routes,
         ctx=ctx,
