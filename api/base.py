@@ -82,6 +82,17 @@ def error_body(status: int, message: str, fields: list[FieldError] | None = None
         return b'{"error":{"status":%d,"message":"error"}}' % status
 
 
+def write_json_error(handler: tornado.web.RequestHandler, status_code: int, exc: BaseException | None) -> None:
+    """Finish `handler`'s response as the error answer to `exc` (from a `write_error` override). Tornado sends an
+    uncaught domain error there as a 500; its mapped status (422, 404, ...) replaces that. Never raises."""
+    status, message, fields = describe_error(exc, status_code)
+    handler.set_status(status)
+    handler.set_header("Content-Type", "application/json; charset=utf-8")
+    for name, value in getattr(exc, "headers", {}).items():
+        handler.set_header(name, value)
+    handler.finish(error_body(status, message, fields))
+
+
 @tornado.web.stream_request_body
 class BaseHandler(tornado.web.RequestHandler):
     """Reads at most `config.max_body_bytes` of body (413 beyond), parses JSON on demand (400 if malformed)."""
@@ -223,17 +234,10 @@ class BaseHandler(tornado.web.RequestHandler):
         log_uncaught(self.request, value, (typ, value, tb))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        """Every error answer, in the one JSON shape. Tornado sends an uncaught domain error here as a 500; its
-        mapped status (422, 404, ...) replaces that. Never raises (see `error_body`)."""
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        status, message, fields = describe_error(exc, status_code)
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        if status == 405:
+        """Every error answer, in the one JSON shape (see `write_json_error`)."""
+        if status_code == 405:
             self.set_header("Allow", ", ".join(self.allowed_methods()))
-        for name, value in getattr(exc, "headers", {}).items():
-            self.set_header(name, value)
-        self.finish(error_body(status, message, fields))
+        write_json_error(self, status_code, kwargs.get("exc_info", (None, None, None))[1])
 
     def on_finish(self) -> None:
         REQUEST_SECONDS.labels(self.request.method, type(self).__name__, str(self.get_status())).observe(

@@ -12,6 +12,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+import tornado.web
+
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 # `token=…` in a query string (also `access_token=`, `share_token=`, and the same percent-encoded), and the
@@ -73,8 +75,6 @@ def log_uncaught(request: Any, value: BaseException | None, exc_info: tuple | No
     """How every handler logs an exception it did not expect (RequestHandler.log_exception's public override):
     client errors (HTTPError 4xx) as one warning line, anything else as an error with its traceback; the request
     appears only as `request_summary`, never as the raw URL."""
-    import tornado.web
-
     summary = request_summary(request)
     if isinstance(value, tornado.web.HTTPError):
         if value.log_message:

@@ -22,7 +22,7 @@ import msgspec
 import tornado.web
 import tornado.websocket
 
-from api.base import ApiError, describe_error, error_body, to_json, unstorable_text
+from api.base import ApiError, to_json, unstorable_text, write_json_error
 from api.context import AppContext
 from api.tornado_adapter import preframed_writer
 from db import audit
@@ -83,11 +83,7 @@ class EventSocket(tornado.websocket.WebSocketHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Refusals before the upgrade in the API's JSON error shape."""
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        status, message, fields = describe_error(exc, status_code)
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.finish(error_body(status, message, fields))
+        write_json_error(self, status_code, kwargs.get("exc_info", (None, None, None))[1])
 
     def log_exception(self, typ: type[BaseException] | None, value: BaseException | None, tb: Any) -> None:
         """Tornado calls this for an exception escaping a callback; the URL carries the token, so it is redacted."""
