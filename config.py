@@ -124,6 +124,15 @@ class Config:
                                         max=1 << 26)
     ws_queue_size: int = setting(500, "frames buffered per client before it is sent a snapshot instead; must be "
                                       "at least 1 (0 would make the queue unbounded)", min=1, max=1_000_000)
+    ws_max_per_user: int = setting(20, "sockets one user may hold open per process (tabs, reconnect overlap); "
+                                       "beyond: 429", min=1, max=10_000)
+    http_idle_timeout_s: float = setting(10.0, "to send a request's headers, and idle between keep-alive requests; "
+                                               "then closed (a proxy in front keeps its upstream idle time below)",
+                                         above=0, max=3600)
+    http_body_timeout_s: float = setting(60.0, "to send a whole request body (1 MB at mobile speeds); then closed",
+                                         above=0, max=3600)
+    health_cache_s: float = setting(1.0, "/healthz answers from a check at most this old, so a flood cannot load "
+                                         "the database", min=0, max=60)
     replay_window: int = setting(5_000, "events a resuming client may replay; further back it gets a snapshot",
                                  min=1, max=10_000_000)
     token_ttl_hours: float = setting(12.0, "how long a login token stays valid", above=0, max=24 * 366)
@@ -218,6 +227,7 @@ class Config:
         problems = [problem for f in settings() for problem in _problems(f, getattr(self, f.name))]
         if problems:
             raise ConfigError(problems)
+
 
 
     @property

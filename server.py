@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 import tornado.httpserver
 
 from api.context import AppContext
+from api.health import HealthCheck
 from api.proxies import TrustedProxies, parse_networks
 from api.ratelimit import LoginThrottle, RateLimiter
 from api.routes import make_app
@@ -115,6 +116,7 @@ class Server:
         ctx.rate_limiter = RateLimiter(redis, config.redis_namespace, on_trip=ctx.access.rate_limit_tripped)
         ctx.services["login_throttle"] = LoginThrottle.from_config(redis, config, on_trip=ctx.access.rate_limit_tripped)
         ctx.services["ws_commands"] = WsCommands(ctx)
+        ctx.services["health"] = HealthCheck(ctx, config.health_cache_s)
         self.background += [asyncio.create_task(hub.recheck_tokens(ctx.identities.verify, config.ws_token_recheck_s)),
                             asyncio.create_task(ctx.avl.fan_out_to_dispatchers(hub, config.avl_fanout_interval_s))]
         self.integrations = Integrations(ctx)
@@ -126,6 +128,7 @@ class Server:
         self.http = tornado.httpserver.HTTPServer(
             TrustedProxies(make_app(ctx, self.integrations.routes()), trusted_proxies),
             max_body_size=max(config.max_body_bytes * 16, 16 << 20), xheaders=False,
+            idle_connection_timeout=config.http_idle_timeout_s, body_timeout=config.http_body_timeout_s,
         )
         self.http.listen(config.port, address=config.host)
         log.info("listening", extra={"url": config.base_url, "migrations_applied": applied,

@@ -13,12 +13,14 @@ from datetime import date
 from typing import Any
 
 import msgspec
+import tornado.httputil
 import tornado.web
 
 from api.context import AppContext
 from db import audit
 from db.identity import Identity
-from dispatch.errors import Conflict, FieldError, Forbidden, Invalid, NotFound, Unavailable
+from dispatch.errors import Conflict, DomainError, FieldError, Forbidden, Invalid, NotFound, Unavailable
+from telemetry.logs import log_uncaught, printable
 from telemetry.metrics import REQUEST_SECONDS
 
 log = logging.getLogger("ems.api")
@@ -52,6 +54,46 @@ def _enc_hook(value: Any) -> Any:
     if hasattr(value, "__dataclass_fields__"):
         return {k: getattr(value, k) for k in value.__dataclass_fields__}
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def describe_error(exc: BaseException | None, status: int) -> tuple[int, str, list[FieldError]]:
+    """(status, message, fields) of the answer to `exc`; `status` is what Tornado chose (500 when uncaught)."""
+    for error_type, mapped in _STATUS_BY_ERROR:
+        if isinstance(exc, error_type):
+            return mapped, str(exc), exc.errors if isinstance(exc, Invalid) else []
+    if isinstance(exc, ApiError):
+        return status, exc.message, exc.fields
+    if isinstance(exc, tornado.web.MissingArgumentError):
+        return status, f"{exc.arg_name} is required", [FieldError(exc.arg_name, "is required")]
+    if isinstance(exc, tornado.web.HTTPError) and status < 500 and (exc.reason or exc.log_message):
+        return status, exc.reason or exc.get_message(), []  # a client error Tornado found (e.g. bad UTF-8)
+    return status, tornado.httputil.responses.get(status, "Error"), []
+
+
+def error_body(status: int, message: str, fields: list[FieldError] | None = None) -> bytes:
+    """The one error shape, encoded. Never raises: text that is not valid Unicode (a lone surrogate from a
+    JSON escape, echoed back in a field name) is escaped, so an error about bad input can always be sent."""
+    body: dict[str, Any] = {"status": status, "message": printable(str(message))}
+    if fields:
+        body["fields"] = [{"field": printable(str(f.field)), "reason": printable(str(f.reason))} for f in fields]
+    try:
+        return to_json({"error": body})
+    except Exception:  # belt and braces: an answer without detail beats no answer
+        return b'{"error":{"status":%d,"message":"error"}}' % status
+
+
+def write_json_error(handler: tornado.web.RequestHandler, status_code: int, exc: BaseException | None) -> None:
+    """Finish `handler`'s response as the error answer to `exc` (from a `write_error` override). Tornado sends an
+    uncaught domain error there as a 500; its mapped status (422, 404, ...) replaces that. Never raises."""
+    status, message, fields = describe_error(exc, status_code)
+    handler.set_status(status)
+    handler.set_header("Content-Type", "application/json; charset=utf-8")
+    for name, value in getattr(exc, "headers", {}).items():
+        handler.set_header(name, value)
+    retry_after_s = getattr(exc, "retry_after_s", None)  # e.g. StoreBusy: nothing stored, safe to repeat
+    if retry_after_s is not None:
+        handler.set_header("Retry-After", str(math.ceil(retry_after_s)))
+    handler.finish(error_body(status, message, fields))
 
 
 @tornado.web.stream_request_body
@@ -131,7 +173,7 @@ class BaseHandler(tornado.web.RequestHandler):
         except (ValueError, RecursionError) as exc:
             raise ApiError(400, f"malformed JSON: {exc}"[:300]) from None
         try:
-            bad_text = _unstorable_text(body)
+            bad_text = unstorable_text(body)
         except RecursionError:
             raise ApiError(400, "JSON nested too deeply") from None
         if bad_text:  # PostgreSQL text cannot hold these: name the fields instead of failing at the store
@@ -187,39 +229,18 @@ class BaseHandler(tornado.web.RequestHandler):
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Content-Type-Options", "nosniff")
 
-    def _handle_request_exception(self, e: BaseException) -> None:
-        for error_type, status in _STATUS_BY_ERROR:
-            if isinstance(e, error_type):
-                fields = e.errors if isinstance(e, Invalid) else []
-                retry_after_s = getattr(e, "retry_after_s", None)  # e.g. StoreBusy: nothing stored, safe to repeat
-                if retry_after_s is None or self._finished:
-                    return self._send_error_json(status, str(e), fields)
-                self._send_error_json(status, str(e), fields, finish=False)
-                self.set_header("Retry-After", str(math.ceil(retry_after_s)))
-                return self.finish()
-        return super()._handle_request_exception(e)
+    def log_exception(self, typ: type[BaseException] | None, value: BaseException | None, tb: Any) -> None:
+        """Domain errors are answers, not faults: not logged. Anything else is logged with the request summary
+        (tokens redacted), never the raw URL."""
+        if isinstance(value, DomainError):
+            return
+        log_uncaught(self.request, value, (typ, value, tb))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        message = getattr(exc, "message", None) or self._reason
-        self._send_error_json(status_code, message, getattr(exc, "fields", []), finish=False)
-        for name, value in getattr(exc, "headers", {}).items():
-            self.set_header(name, value)
-
-    def _send_error_json(self, status: int, message: str, fields: list[FieldError], finish: bool = True) -> None:
-        if self._finished:
-            return
-        self.clear()
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        if status == 405:
+        """Every error answer, in the one JSON shape (see `write_json_error`)."""
+        if status_code == 405:
             self.set_header("Allow", ", ".join(self.allowed_methods()))
-        body = {"status": status, "message": message}
-        if fields:
-            body["fields"] = [{"field": f.field, "reason": f.reason} for f in fields]
-        self.write(to_json({"error": body}))
-        if finish:
-            self.finish()
+        write_json_error(self, status_code, kwargs.get("exc_info", (None, None, None))[1])
 
     def on_finish(self) -> None:
         REQUEST_SECONDS.labels(self.request.method, type(self).__name__, str(self.get_status())).observe(
@@ -232,7 +253,7 @@ class NotFoundHandler(BaseHandler):
         raise ApiError(404, "no such resource")
 
 
-def _text_fault(text: str) -> str | None:
+def text_fault(text: str) -> str | None:
     """Why PostgreSQL text cannot hold `text` (a NUL, or a lone surrogate from a JSON escape), or None."""
     if "\x00" in text:
         return "must not contain NUL characters"
@@ -243,18 +264,18 @@ def _text_fault(text: str) -> str | None:
     return None
 
 
-def _unstorable_text(value: Any, path: str = "body") -> list[tuple[str, str]]:
+def unstorable_text(value: Any, path: str = "body") -> list[tuple[str, str]]:
     """(dotted path, reason) of every string (key or value) in a parsed JSON document PostgreSQL cannot store."""
     if isinstance(value, str):
-        reason = _text_fault(value)
+        reason = text_fault(value)
         return [(path, reason)] if reason else []
     if isinstance(value, dict):
         found = []
         for key, item in value.items():
             child = f"{path}.{key}" if path != "body" else key
-            reason = _text_fault(key)
-            found += [(child, reason)] if reason else _unstorable_text(item, child)
+            reason = text_fault(key)
+            found += [(child, reason)] if reason else unstorable_text(item, child)
         return found
     if isinstance(value, list):
-        return [bad for index, item in enumerate(value) for bad in _unstorable_text(item, f"{path}[{index}]")]
+        return [bad for index, item in enumerate(value) for bad in unstorable_text(item, f"{path}[{index}]")]
     return []

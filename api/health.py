@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -10,23 +12,30 @@ from api.base import BaseHandler
 CHECK_TIMEOUT_S = 2.0
 
 
-class HealthHandler(BaseHandler):
-    async def get(self) -> None:
+class HealthCheck:
+    """PostgreSQL and Redis probed at most once per `cache_s`: concurrent callers share the probe in flight and
+    later ones its result, so /healthz stays cheap when a load balancer (or a flood) asks often."""
+
+    def __init__(self, ctx: Any, cache_s: float):
+        self.ctx = ctx
+        self.cache_s = cache_s
+        self._report: dict[str, str] | None = None
+        self._checked_at = float("-inf")  # monotonic seconds
+        self._running: asyncio.Task | None = None
+
+    async def report(self) -> dict[str, str]:
+        """{part: "ok" or what failed}; fresh within `cache_s`."""
+        if self._report is not None and time.monotonic() - self._checked_at < self.cache_s:
+            return self._report
+        if self._running is None or self._running.done():
+            self._running = asyncio.ensure_future(self._probe())
+        return await asyncio.shield(self._running)  # one caller hanging up must not cancel the others' probe
+
+    async def _probe(self) -> dict[str, str]:
         checks = {"postgresql": self._postgres(), "redis": self._redis()}
         results = await asyncio.gather(*(self._timed(c) for c in checks.values()))
-        report = dict(zip(checks, results))
-        listener = self.ctx.services.get("mqtt_listener")
-        if listener is not None:  # panic-button intake: a crashed listener fails health until it runs again
-            report["mqtt_listener"] = listener.health
-        failing = [name for name, result in report.items() if result != "ok"]
-        body = {
-            "status": "ok" if not failing else "failing",
-            "failing": failing,
-            "checks": report,
-            "realtime_degraded": self.ctx.realtime_degraded,
-            "routing": "loaded" if self.ctx.routing else "not loaded",
-        }
-        self.send_json(body, 503 if failing else 200)
+        self._report, self._checked_at = dict(zip(checks, results)), time.monotonic()
+        return self._report
 
     async def _timed(self, check) -> str:
         try:
@@ -40,6 +49,28 @@ class HealthHandler(BaseHandler):
 
     async def _redis(self) -> None:
         await self.ctx.redis.ping()
+
+
+class HealthHandler(BaseHandler):
+    """Not throttled: a load balancer polls it from one address, and a 429 would take a healthy node out."""
+
+    async def prepare(self) -> None:
+        self.limit_body()  # no token and no rate budget; the check itself is cached (HealthCheck)
+
+    async def get(self) -> None:
+        report = dict(await self.ctx.services["health"].report())
+        listener = self.ctx.services.get("mqtt_listener")
+        if listener is not None:  # panic-button intake: a crashed listener fails health until it runs again
+            report["mqtt_listener"] = listener.health
+        failing = [name for name, result in report.items() if result != "ok"]
+        body = {
+            "status": "ok" if not failing else "failing",
+            "failing": failing,
+            "checks": report,
+            "realtime_degraded": self.ctx.realtime_degraded,
+            "routing": "loaded" if self.ctx.routing else "not loaded",
+        }
+        self.send_json(body, 503 if failing else 200)
 
 
 class MetricsHandler(BaseHandler):

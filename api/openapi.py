@@ -4,8 +4,15 @@ from __future__ import annotations
 from typing import Any
 
 from api.base import BaseHandler
-from dispatch.model import Channel
+from dispatch.model import Channel, IncidentStatus, UnitStatus
+from dispatch.triage import cards as triage_cards
 from dispatch.vitals import RANGES as VITAL_RANGES
+
+# What every request body obeys (api/base.json_body refuses the rest with a 422 naming the field): no text,
+# key or value, holds a NUL (PostgreSQL cannot store it). Lone surrogates are refused too; JSON Schema has no
+# portable way to say so, and generators do not produce them.
+STORABLE_TEXT = "^[^\\u0000]*$"
+MAX_QUERY_INT = 2**62  # api/base.int_argument's upper bound
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 SCHEMAS: dict[str, Any] = {
@@ -23,21 +30,25 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["lat", "lon"],
         "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90},
                        "lon": {"type": "number", "minimum": -180, "maximum": 180}},
+        "not": {"required": ["lat", "lon"], "properties": {"lat": {"const": 0}, "lon": {"const": 0}}},
+        "description": "0,0 is refused: it is what a device without a GPS fix sends.",
     },
     "IncidentReport": {
         "type": "object",
         "required": ["channel"],
         "properties": {
             "channel": {"type": "string", "enum": [c.value for c in Channel]},
-            "location": {"$ref": "#/components/schemas/LatLon"},
-            "address": {"type": "string", "maxLength": 500},
-            "chief_complaint": {"type": "string", "maxLength": 2000},
-            "caller": {"type": "object", "properties": {
-                "phone": {"type": "string", "maxLength": 32, "pattern": "^[0-9+() .-]*$"},
-                "name": {"type": "string", "maxLength": 200}}},
+            "location": {"oneOf": [{"$ref": "#/components/schemas/LatLon"}, {"type": "null"}]},
+            "address": {"type": ["string", "null"], "maxLength": 500},
+            "chief_complaint": {"type": ["string", "null"], "maxLength": 2000},
+            "caller": {"type": ["object", "null"], "properties": {
+                "phone": {"type": ["string", "null"], "maxLength": 32, "pattern": "^[0-9+() .-]*$"},
+                "name": {"type": ["string", "null"], "maxLength": 200}}},
         },
-        "description": "Either location or address is required. Coordinates outside the service area are stored"
-                       " and flagged `outside_service_area`, never rejected.",
+        "anyOf": [{"required": ["location"], "properties": {"location": {"type": "object"}}},
+                  {"required": ["address"], "properties": {"address": {"type": "string", "minLength": 1}}}],
+        "description": "Either location or address is required (null or empty counts as absent). Coordinates outside"
+                       " the service area are stored and flagged `outside_service_area`, never rejected.",
     },
     "Incident": {
         "type": "object",
@@ -199,7 +210,8 @@ PATHS: dict[str, Any] = {
     "/api/v1/events": {
         "get": {
             "summary": "The event log after `since`, in seq order",
-            "parameters": [{"name": "since", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+            "parameters": [{"name": "since", "in": "query", "schema": {"type": "integer", "minimum": 0,
+                                                                        "maximum": MAX_QUERY_INT}},
                            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 5000}}],
             "responses": {"200": json_response("Events", {"type": "object", "properties": {
                 "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
@@ -236,7 +248,8 @@ PATHS: dict[str, Any] = {
     },
     "/api/v1/audit": {
         "get": {"summary": "The append-only audit log of patient-data access (admin, dispatcher)",
-                "parameters": [{"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                "parameters": [{"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0,
+                                                                          "maximum": MAX_QUERY_INT}},
                                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 5000}},
                                {"name": "subject", "in": "query", "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "Entries, oldest first"}, **error_responses(401, 403, 422, 429)}},
@@ -250,6 +263,36 @@ PATHS: dict[str, Any] = {
 }
 
 
+def storable(schema: Any) -> Any:
+    """`schema` with what json_body enforces on every body spelled out: each object's keys and each free string
+    without NUL (`propertyNames`, `pattern`), and values not otherwise described limited to storable JSON."""
+    if isinstance(schema, list):
+        return [storable(item) for item in schema]
+    if not isinstance(schema, dict) or "$ref" in schema:
+        return schema
+    hardened = {key: storable(value) if key not in ("enum", "const", "required", "example") else value
+                for key, value in schema.items()}
+    if "properties" in hardened:
+        hardened["properties"] = {name: storable(sub) for name, sub in schema["properties"].items()}
+    kinds = hardened.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    if "string" in kinds and not ({"pattern", "enum", "const", "format"} & hardened.keys()):
+        hardened["pattern"] = STORABLE_TEXT
+    if "object" in kinds:
+        hardened.setdefault("propertyNames", {"pattern": STORABLE_TEXT})
+        hardened.setdefault("additionalProperties", {"$ref": "#/components/schemas/StorableValue"})
+    return hardened
+
+
+SCHEMAS["StorableValue"] = {
+    "description": "An extra field the server ignores: any JSON without NUL in its text (keys or values).",
+    "anyOf": [{"type": ["number", "boolean", "null"]}, {"type": "string", "pattern": STORABLE_TEXT},
+              {"type": "array", "items": {"$ref": "#/components/schemas/StorableValue"}},
+              {"type": "object", "propertyNames": {"pattern": STORABLE_TEXT},
+               "additionalProperties": {"$ref": "#/components/schemas/StorableValue"}}],
+}
+
+
 def build_document() -> dict[str, Any]:
     for methods in PATHS.values():  # every API call may be throttled
         for operation in methods.values():
@@ -257,13 +300,29 @@ def build_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Chonburi EMS dispatch API", "version": "1"},
-        "paths": PATHS,
-        "components": {"schemas": SCHEMAS, "securitySchemes": {
+        "paths": {path: {method: _storable_body(op) for method, op in methods.items()} for path, methods in PATHS.items()},
+        "components": {"schemas": {name: schema if name == "StorableValue" else _storable_input(name, schema)
+                                   for name, schema in SCHEMAS.items()}, "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer"},
             "appKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key",
                        "description": "Citizen-app key (integrations/apps), rate-limited per key"}}},
         "security": [{"bearer": []}],
     }
+
+
+INPUT_SCHEMAS = ("LatLon", "IncidentReport")  # components used in request bodies
+
+
+def _storable_input(name: str, schema: dict) -> dict:
+    return storable(schema) if name in INPUT_SCHEMAS else schema
+
+
+def _storable_body(operation: dict) -> dict:
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if body is None:
+        return operation
+    return {**operation, "requestBody": {**operation["requestBody"], "content": {
+        "application/json": {**body, "schema": storable(body["schema"])}}}}
 
 
 class OpenApiHandler(BaseHandler):
@@ -293,10 +352,11 @@ PATHS.update({
         "Triage by CBD card and determinant, or override the colour with a reason (red auto-dispatches every unit "
         "the card asks for, or alerts the dispatcher with a DispatchShortfall event when the fleet cannot)",
         params=[INCIDENT_ID], errors=(400, 401, 403, 404, 409, 413, 422, 429, 503),
-        body={"oneOf": [
-            {"type": "object", "required": ["group", "determinant"],
-             "properties": {"group": {"type": "integer", "minimum": 1, "maximum": 25},
-                            "determinant": {"type": "integer", "minimum": 1}}},
+        body={"oneOf": [  # one branch per CBD card: each has its own number of determinants
+            *({"type": "object", "required": ["group", "determinant"],
+               "properties": {"group": {"const": number},
+                              "determinant": {"type": "integer", "minimum": 1, "maximum": len(card["determinants"])}}}
+              for number, card in sorted(triage_cards().items())),
             {"type": "object", "required": ["colour", "reason"],
              "properties": {"colour": {"type": "string", "enum": ["red", "yellow", "green", "white"]},
                             "reason": {"type": "string", "minLength": 1, "maxLength": 500}}}]})},
@@ -323,7 +383,8 @@ PATHS.update({
         "Move the incident (close and cancel are dispatcher-only); illegal moves are 409", params=[INCIDENT_ID],
         errors=(400, 401, 403, 404, 409, 413, 422, 429),
         body={"type": "object", "required": ["status"], "properties": {
-            "status": {"type": "string"}, "reason": {"type": "string", "maxLength": 500}}})},
+            "status": {"type": "string", "enum": [s.value for s in IncidentStatus]},
+            "reason": {"type": "string", "maxLength": 500}}})},
     "/api/v1/incidents/{incident_id}/destinations": {
         "get": _op("Hospitals ranked by road ETA, capability, diversion and free beds (straight-line estimates"
                    " flagged outside_coverage off the road graph)", params=[INCIDENT_ID],
@@ -374,7 +435,8 @@ PATHS.update({
     "/api/v1/units/{unit_id}/status": {"post": _op(
         "A unit's status (a crew only for its own unit)", params=[_path_param("unit_id", {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,40}$"})],
         errors=(400, 401, 403, 404, 409, 413, 422, 429),
-        body={"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}})},
+        body={"type": "object", "required": ["status"], "properties": {
+            "status": {"type": "string", "enum": [s.value for s in UnitStatus]}}})},
     "/api/v1/hospitals": {"get": _op("Hospitals with capabilities, free ED beds and diversion", errors=(401, 429))},
     "/api/v1/hospitals/{hospital_id}/capacity": {"post": _op(
         "Update free ED beds and diversion (that hospital's staff, dispatchers)",
@@ -402,9 +464,10 @@ PATHS.update({
                                      errors=(401, 429, 503))},
     "/api/v1/route": {"get": _op("Fastest road route with Thai/English turn instructions; where an end is outside"
                                  " road coverage, a straight line with a labelled straight-line estimate", params=[
-        {"name": n, "in": "query", "required": True, "schema": {"type": "number"}}
-        for n in ("from_lat", "from_lon", "to_lat", "to_lon")], errors=(401, 403, 404, 422, 429, 503),
-        schema={"$ref": "#/components/schemas/Route"})},
+        {"name": n, "in": "query", "required": True,
+         "schema": {"type": "number", "minimum": -limit, "maximum": limit}}
+        for n, limit in (("from_lat", 90), ("from_lon", 180), ("to_lat", 90), ("to_lon", 180))],
+        errors=(401, 403, 404, 422, 429, 503), schema={"$ref": "#/components/schemas/Route"})},
     "/api/v1/closures": {
         "get": {"summary": "Active road closures and slow-downs, each with the affected road segments",
                 "responses": {"200": json_response("Closures", {

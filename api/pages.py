@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 import tornado.web
 
+from api.static import StaticFiles
+
 SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
@@ -63,7 +65,7 @@ def _page_image_origins(path: str, mtime_ns: int) -> tuple[str, ...]:
     return (origin,) if origin else ()
 
 
-class PageHandler(tornado.web.StaticFileHandler):
+class PageHandler(StaticFiles):
     """Serves a directory of static files with SECURITY_HEADERS and the Content-Security-Policy."""
 
     def set_default_headers(self) -> None:

@@ -134,6 +134,15 @@ class IdentityStore:
             self._verified[token_hash] = (identity, asked_at + self.verify_cache_s, row["expires_at"])
         return identity
 
+    async def expires_at(self, token: str) -> datetime | None:
+        """When a live token expires (UTC), from the verify cache when it is there; None if unknown or dead."""
+        remembered = self._verified.get(_hash(token))
+        if remembered is not None:
+            return remembered[2]
+        return await self.pool.fetchval(
+            "SELECT expires_at FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()",
+            _hash(token))
+
     async def revoke(self, token: str) -> bool:
         status = await self.pool.execute(
             "UPDATE tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL", _hash(token)

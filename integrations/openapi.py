@@ -92,7 +92,7 @@ PATHS.update({
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["token", "location"], "properties": {
                 "token": {"type": "string", "minLength": 10, "maxLength": 100}, "location": LATLON,
-                "accuracy_m": {"type": "number", "minimum": 0}}}}}},
+                "accuracy_m": {"type": "number", "minimum": 0, "exclusiveMaximum": 1_000_000}}}}}},
         "responses": {"200": json_response("Received", OBJECT), **error_responses(400, 404, 413, 422, 429)},
     }},
     "/api/v1/hospitals/{hospital_id}/fhir-endpoint": {"put": _op(

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
+import re
+import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -30,6 +33,56 @@ TEST_VAR = REPO / "var" / "test"
 TEST_REDIS_DB = 15  # never the database a developer's own server uses
 REDIS_NAMESPACE = f"ems-test-{os.getpid()}"  # concurrent test runs must not share a stream
 GOOD_REPORT = {"channel": "app", "location": {"lat": 13.3611, "lon": 100.9847}, "chief_complaint": "chest pain"}
+
+
+ISSUED_TOKENS: set[str] = set()  # every token make_user handed out this session: none may reach a log
+UNREDACTED_TOKEN = re.compile(r"(?i)(?:token(?:=|%3D)|bearer\s+)(?!\[redacted\])[A-Za-z0-9_\-]{16,}")
+TOKEN_SHAPED = re.compile(r"[A-Za-z0-9_\-]{43}")  # secrets.token_urlsafe(32)
+
+
+def token_leaks(text: str) -> list[str]:
+    """Live tokens in `text`: an unredacted `token=`/`Bearer` value, or a token this session issued."""
+    return UNREDACTED_TOKEN.findall(text) + [w for w in TOKEN_SHAPED.findall(text) if w in ISSUED_TOKENS]
+
+
+class TokenLeakWatch(logging.Handler):
+    """Installed on the root logger for the whole session: remembers every record that carries a live token."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = " ".join([record.getMessage(), *(str(v) for v in record.__dict__.values())])
+            if record.exc_info:
+                text += logging.Formatter().formatException(record.exc_info)
+        except Exception:  # a record that cannot be rendered is another test's problem, not a leak
+            return
+        if token_leaks(text):
+            self.leaks.append(f"{record.name}: {text[:300]}")
+
+
+@pytest.fixture(scope="session")
+def token_leak_watch():
+    """Every log record of the run, in-process (access log included) and of the server child processes."""
+    watch, started = TokenLeakWatch(), time.time()
+    logging.getLogger().addHandler(watch)
+    logging.getLogger("ems.access").setLevel(logging.INFO)  # the 2xx lines carry URLs too
+    yield watch
+    logging.getLogger().removeHandler(watch)
+    for path in TEST_VAR.glob("server-*.log"):
+        if path.stat().st_mtime >= started:
+            watch.leaks += [f"{path.name}: {line[:300]}" for line in path.read_text(errors="replace").splitlines()
+                            if token_leaks(line)]
+    assert not watch.leaks, f"bearer tokens reached the logs: {watch.leaks[:5]}"
+
+
+@pytest.fixture(autouse=True)
+def no_token_in_logs(token_leak_watch):
+    before = len(token_leak_watch.leaks)
+    yield
+    assert token_leak_watch.leaks[before:] == [], "a bearer token reached a log line"
 
 
 @pytest.fixture(scope="session")
@@ -164,7 +217,9 @@ async def server(database_url, redis_url):
 async def make_user(pool, user_id: str, role: str, *, unit_id=None, hospital_id=None) -> str:
     identities = IdentityStore(pool)
     await identities.upsert_user(user_id, user_id, role, unit_id=unit_id, hospital_id=hospital_id)
-    return await identities.issue_token(user_id)
+    token = await identities.issue_token(user_id)
+    ISSUED_TOKENS.add(token)
+    return token
 
 
 @pytest.fixture

@@ -77,6 +77,7 @@ class Hub:
         self.watchers: set[Client] = set()  # dispatchers and admins: every event
         self.by_unit: dict[str, set[Client]] = {}
         self.by_hospital: dict[str, set[Client]] = {}
+        self.per_user: dict[str, int] = {}  # open sockets per user id, for the per-user cap (ws/handler.py)
         self._frames: dict[tuple[int, str], EventFrame | None] = {}  # (seq, view name) -> the encoded frame
 
     def event_frame(self, event: StoredEvent, identity: Identity) -> EventFrame | None:
@@ -108,6 +109,8 @@ class Hub:
         index = self._index(client)
         if index is not None:
             index.add(client)
+        user_id = client.identity.user_id
+        self.per_user[user_id] = self.per_user.get(user_id, 0) + 1
         WS_CLIENTS.labels(client.identity.role).inc()
 
     def remove(self, client: Client) -> None:
@@ -116,6 +119,11 @@ class Hub:
             index = self._index(client)
             if index is not None:
                 index.discard(client)
+            user_id = client.identity.user_id
+            if self.per_user.get(user_id, 0) > 1:
+                self.per_user[user_id] -= 1
+            else:
+                self.per_user.pop(user_id, None)
             WS_CLIENTS.labels(client.identity.role).dec()
 
     def _audience(self, event: StoredEvent) -> set[Client]:

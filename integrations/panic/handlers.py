@@ -1,11 +1,33 @@
 """Device registry (dispatchers, admins) and the signed device webhook (presses and heartbeats)."""
 from __future__ import annotations
 
-from api.base import ApiError, BaseHandler
+import json
+
+from api.base import ApiError, BaseHandler, unstorable_text
+from dispatch.errors import FieldError
 from integrations.panic.service import Throttled, Unauthenticated
 from integrations.webhook_base import SignedWebhookHandler
 
 REGISTRY_ROLES = ("dispatcher", "admin")
+
+
+def check_storable(body: bytes) -> None:
+    """400 for a device body that could never be handled: nested too deeply to parse, or with text PostgreSQL
+    cannot store (a NUL or lone surrogate, e.g. in `nonce` or `message_id`, which are stored as keys). Anything
+    else, even malformed JSON, is left to the signature check (401)."""
+    try:
+        payload = json.loads(body)
+    except RecursionError:
+        raise ApiError(400, "JSON nested too deeply") from None
+    except ValueError:
+        return
+    try:
+        bad = unstorable_text(payload)
+    except RecursionError:
+        raise ApiError(400, "JSON nested too deeply") from None
+    if bad:
+        raise ApiError(400, "the body has text that cannot be stored",
+                       fields=[FieldError(field, reason) for field, reason in bad[:20]])
 
 
 class DevicesHandler(BaseHandler):
@@ -29,6 +51,7 @@ class DeviceWebhookHandler(SignedWebhookHandler):
         panic = self.ctx.services["panic"]
         if not self.request.headers.get("X-EMS-Timestamp") or not self.request.headers.get("X-EMS-Signature"):
             raise ApiError(401, "X-EMS-Timestamp and X-EMS-Signature are required")  # unsigned: no budget spent
+        check_storable(self.raw_body())
         try:
             payload = await panic.authenticate(device_id, self.request.headers.get("X-EMS-Timestamp"),
                                                self.request.headers.get("X-EMS-Signature"), self.raw_body())

@@ -3,11 +3,25 @@ from __future__ import annotations
 
 from twilio.request_validator import RequestValidator
 
-from api.base import ApiError, BaseHandler
-from dispatch.errors import Unavailable
+from api.base import ApiError, BaseHandler, text_fault
+from dispatch.errors import FieldError, Unavailable
 from integrations.webhook_base import SignedWebhookHandler
 
 DISPATCH_ROLES = ("dispatcher", "admin")
+ID_PARAMS = ("CallSid", "MessageSid", "SmsSid", "AccountSid")  # stored as keys: refused (400) if not storable
+
+
+def storable_params(params: dict[str, str]) -> dict[str, str]:
+    """Twilio's parameters made safe to store, checked after the signature (which covers them as sent).
+
+    An id that cannot be stored (a NUL) is a 400 naming it. Any other value keeps its text with each NUL
+    replaced by U+FFFD: a call or text is never refused for its data, and a `From` mangled that way is no
+    longer a phone number, so intake keeps the incident and flags the number for the dispatcher.
+    """
+    bad = [FieldError(name, reason) for name in ID_PARAMS if name in params and (reason := text_fault(params[name]))]
+    if bad:
+        raise ApiError(400, "a Twilio id cannot be stored", fields=bad)
+    return {name: value.replace("\x00", "\ufffd") for name, value in params.items()}
 
 
 class TwilioHandler(SignedWebhookHandler):
@@ -25,7 +39,7 @@ class TwilioHandler(SignedWebhookHandler):
         url = self.ctx.config.base_url.rstrip("/") + self.request.uri
         await self.check_signature("X-Twilio-Signature", lambda signature: RequestValidator(token).validate(
             url, params, signature))
-        return params
+        return storable_params(params)
 
     def send_twiml(self, twiml: str) -> None:
         self.set_header("Content-Type", "text/xml; charset=utf-8")
