@@ -114,21 +114,52 @@ def client_process(ports: list[int], tokens: dict, ready, stop, out_path: str) -
 
 
 class KeepAliveApi:
-    """A minimal HTTP/1.1 JSON client with a pool of keep-alive connections to one server (one request each)."""
+    """A minimal HTTP/1.1 JSON client with a pool of keep-alive connections to one server (one request each).
+
+    Like a proxy in front of the servers, it reuses a connection only while it has idled less than `IDLE_REUSE_S`
+    (below the servers' EMS_HTTP_IDLE_TIMEOUT_S), and a reused connection the server closed before answering is
+    replaced by a fresh one, once.
+    """
+
+    IDLE_REUSE_S = 5.0
 
     def __init__(self, port: int, token: str):
         self.port = port
         self.token = token
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
 
     async def post(self, path: str, body: dict) -> tuple[int, dict | None]:
         data = json.dumps(body).encode()
         request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nAuthorization: Bearer {self.token}\r\n"
                    f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n").encode() + data
-        reader, writer = self.idle.pop() if self.idle else await asyncio.open_connection("127.0.0.1", self.port)
+        reused = self._reusable()
+        if reused is not None:
+            answer = await self._exchange(*reused, request)
+            if answer is not None:
+                return answer
+        answer = await self._exchange(*await asyncio.open_connection("127.0.0.1", self.port), request)
+        if answer is None:
+            raise ConnectionError("the server closed a fresh connection without answering")
+        return answer
+
+    def _reusable(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        now = time.monotonic()
+        while self.idle:
+            reader, writer, since = self.idle.pop()
+            if now - since < self.IDLE_REUSE_S and not reader.at_eof():
+                return reader, writer
+            writer.close()
+        return None
+
+    async def _exchange(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                        request: bytes) -> tuple[int, dict | None] | None:
+        """The answer, or None when the connection was closed before any of it arrived."""
         try:
             writer.write(request)
             status_line = await reader.readline()
+            if not status_line:
+                writer.close()
+                return None
             status = int(status_line.split()[1])
             length, close = 0, False
             while (line := await reader.readline()) not in (b"\r\n", b""):
@@ -138,17 +169,20 @@ class KeepAliveApi:
                 elif name.lower() == "connection" and value.strip().lower() == "close":
                     close = True
             payload = await reader.readexactly(length) if length else b""
+        except ConnectionResetError:
+            writer.close()
+            return None
         except Exception:
             writer.close()
             raise
         if close:
             writer.close()
         else:
-            self.idle.append((reader, writer))
+            self.idle.append((reader, writer, time.monotonic()))
         return status, json.loads(payload) if payload else None
 
     def close(self) -> None:
-        for _, writer in self.idle:
+        for _, writer, _ in self.idle:
             writer.close()
 
 
