@@ -64,6 +64,16 @@ class Config:
     hospital_alert_poll_s: float = 0.5  # how often new hospital alerts are looked for in the event log
     app_rate_per_min: int = 60  # default token-bucket rate of a new citizen-app API key
     app_burst: int = 10  # default bucket size of a new citizen-app API key
+    # Places (issue #16)
+    places_poi_files: tuple[str, ...] = ()  # GeoJSON POI files for the gazetteer; empty: every .geojson beside the OSM file
+    geocode_similarity_threshold: float = 0.25  # pg_trgm floor (0..1) for a name to be a candidate at all
+    geocode_candidates: int = 40  # names fetched from PostgreSQL per query before ranking
+    geocode_min_score: float = 0.3  # candidates scoring below this are not shown
+    geocode_near_weight: float = 0.15  # the most nearness to `near=` adds to a score (a perfect name match is 1.0)
+    geocode_near_scale_m: float = 5000.0  # nearness bonus falls by e every this many metres
+    geocode_auto_min_confidence: float = 0.6  # an address-only report is placed only by a candidate this good
+    reverse_road_max_m: float = 250.0  # reverse geocoding names no road farther than this
+    reverse_landmark_max_m: float = 2000.0  # nor a landmark farther than this
 
     @property
     def base_url(self) -> str:
