@@ -20,24 +20,6 @@ FLEET_SOURCE = "fleet"
 LANDMARK_SOURCES = ("osm_pois", FLEET_SOURCE)
 M_PER_DEG_LAT = 111_195.0  # on the mean-radius sphere (dispatch.model.EARTH_RADIUS_M): a bounding box pre-filter
 
-# Candidates come from the trigram index on the name without its category word (core): the category words
-# (โรงพยาบาล, โรงเรียน …) are shared by hundreds of names and would only widen the scan. Whole-name similarity
-# (key) then ranks them.
-_CANDIDATES_SQL = """
-WITH hits AS (
-    SELECT place_id, key, core FROM place_names WHERE core % $2
-    UNION
-    SELECT place_id, key, core FROM place_names WHERE $2 <% core
-)
-SELECT p.id, p.kind, p.name, p.name_en, p.lat, p.lon, p.source, p.in_road_graph, n.key,
-       greatest(similarity(n.key, $1), similarity(n.core, $2), $5::real * word_similarity($2, n.core)) AS sim
-FROM hits n JOIN places p ON p.id = n.place_id
-WHERE $3::text[] IS NULL OR p.kind = ANY($3)
-ORDER BY sim DESC, p.id
-LIMIT $4
-"""
-
-
 class Gazetteer:
     """Storage and search of places. `threshold` is pg_trgm's similarity floor for a name to be considered;
     `part_weight` scales a match of the query inside a longer name (word_similarity), below a whole-name match."""
@@ -105,30 +87,18 @@ class Gazetteer:
 
     async def candidates(self, key: str, core: str, *, kinds: Sequence[str] | None = None,
                          limit: int = 40) -> list[Candidate]:
-        """Places with a name similar to the folded `key` or `core` (dispatch.places), most similar first."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            # SET LOCAL takes no parameters; the values are floats formatted here, not caller text. Sequential
-            # scans are off because the planner prices similarity() on Thai text far below its real cost (tens
-            # of ms over a few thousand names, against well under one through the GIN index).
-            await conn.execute(f"SET LOCAL pg_trgm.similarity_threshold = {self.threshold:.3f};"
-                               f" SET LOCAL pg_trgm.word_similarity_threshold = {max(self.threshold, 0.5):.3f};"
-                               " SET LOCAL enable_seqscan = off")
-            rows = await conn.fetch(_CANDIDATES_SQL, key, core or key, list(kinds) if kinds else None, limit,
-                                    self.part_weight)
+        """Places with a name similar to the folded `key` or `core` (dispatch.places), most similar first
+        (one call of gazetteer_candidates, migration 0020)."""
+        rows = await self.pool.fetch("SELECT * FROM gazetteer_candidates($1, $2, $3, $4, $5, $6)", key, core or key,
+                                     list(kinds) if kinds else None, limit, self.part_weight, self.threshold)
         return [_candidate(r, r["sim"]) for r in rows]
 
-    async def junctions(self, road_ids_a: Sequence[int], road_ids_b: Sequence[int]) -> list[Candidate]:
-        """Junctions joining one of `road_ids_a` with one of `road_ids_b` (either order)."""
-        rows = await self.pool.fetch(
-            "SELECT id, kind, name, name_en, lat, lon, source, in_road_graph, name AS key, road_a, road_b"
-            " FROM places WHERE kind = 'junction' AND ((road_a = ANY($1) AND road_b = ANY($2))"
-            " OR (road_a = ANY($2) AND road_b = ANY($1))) LIMIT 200", list(road_ids_a), list(road_ids_b))
-        out = []
-        for r in rows:
-            c = _candidate(r, 0.0)
-            c.road_ids = (r["road_a"], r["road_b"])
-            out.append(c)
-        return out
+    async def junctions(self, a: tuple[str, str], b: tuple[str, str], *, per_side: int = 8) -> list[Candidate]:
+        """Junctions joining a road like `a` with a road like `b` ((key, core) each), either order; similarity is
+        the weaker road's. `per_side` roads are considered per side."""
+        rows = await self.pool.fetch("SELECT * FROM gazetteer_junctions($1, $2, $3, $4, $5, $6, $7)", a[0], a[1],
+                                     b[0], b[1], per_side, self.part_weight, self.threshold)
+        return [_candidate(r, r["sim"]) for r in rows]
 
     async def nearest_landmark(self, lat: float, lon: float, max_m: float) -> Landmark | None:
         """The nearest named landmark (OSM POI or fleet site) within `max_m`, with the nearest known sub-district."""

@@ -11,6 +11,7 @@ string without the category word (โรงพยาบาล, ถนน, ซอ
 """
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 import unicodedata
@@ -251,7 +252,6 @@ class Candidate:
     in_road_graph: bool
     similarity: float
     key: str = ""
-    road_ids: tuple[int, int] = (0, 0)  # a junction's two roads (place ids)
     distance_m: float | None = None
     score: float = 0.0
 
@@ -382,12 +382,17 @@ class GazetteerPort(Protocol):
     async def candidates(self, key: str, core: str, *, kinds: Sequence[str] | None = None,
                          limit: int = 40) -> list[Candidate]: ...
 
-    async def junctions(self, road_ids_a: Sequence[int], road_ids_b: Sequence[int]) -> list[Candidate]: ...
+    async def junctions(self, a: tuple[str, str], b: tuple[str, str]) -> list[Candidate]: ...
 
     async def nearest_landmark(self, lat: float, lon: float, max_m: float) -> Landmark | None: ...
 
 
 MAX_QUERY_CHARS = 200
+
+
+def _road_keys(folded: str) -> tuple[str, str]:
+    keys = name_keys(folded, "road")
+    return keys.key, keys.core
 
 
 class PlaceService:
@@ -412,27 +417,11 @@ class PlaceService:
         query = parse_query(text)
         if not query.key:
             raise Invalid(FieldError("q", "has no letters or digits"))
-        found = await self.gazetteer.candidates(query.key, query.core, limit=self.candidate_count)
         pairs = ([query.junction] if query.junction else []) + list(query.junction_splits)
-        for a, b in pairs:
-            found += await self._junctions(a, b)
+        searches = [self.gazetteer.candidates(query.key, query.core, limit=self.candidate_count)]
+        searches += [self.gazetteer.junctions(_road_keys(a), _road_keys(b)) for a, b in pairs]
+        found = [c for batch in await asyncio.gather(*searches) for c in batch]  # separate connections, together
         return rank(query, found, self.settings, near, limit)
-
-    async def _junctions(self, a: str, b: str) -> list[Candidate]:
-        """Junctions of a road matching `a` with a road matching `b`, scored by the weaker of the two matches."""
-        roads = ("road", "soi")
-        side_a = await self.gazetteer.candidates(a, name_keys(a, "road").core, kinds=roads, limit=8)
-        side_b = await self.gazetteer.candidates(b, name_keys(b, "road").core, kinds=roads, limit=8)
-        sim_a = {c.place_id: c.similarity for c in side_a}
-        sim_b = {c.place_id: c.similarity for c in side_b}
-        if not sim_a or not sim_b:
-            return []
-        found = await self.gazetteer.junctions(list(sim_a), list(sim_b))
-        for j in found:
-            a_id, b_id = j.road_ids
-            pair = max((min(sim_a.get(a_id, 0), sim_b.get(b_id, 0)), min(sim_a.get(b_id, 0), sim_b.get(a_id, 0))))
-            j.similarity = pair
-        return found
 
     async def reverse(self, lat: float, lon: float) -> dict[str, Any]:
         """The point described by its nearest named road and landmark (Thai and English)."""
