@@ -84,8 +84,9 @@ def _latin_fold(text: str) -> str:
 
 
 def clean(text: str) -> str:
-    """Unicode NFC/NFKC, lower case, Thai digits as ASCII, invisible characters removed, spaces collapsed."""
+    """Unicode NFKC, lower case, Thai digits as ASCII, invisible characters removed, spaces collapsed."""
     text = unicodedata.normalize("NFKC", text).translate(INVISIBLE).translate(THAI_DIGITS).lower()
+    text = text.replace("\u0e4d\u0e32", "\u0e33")  # NFKC splits sara am (ำ) into nikhahit + aa: put it back
     return re.sub(r"\s+", " ", text).strip()
 
 
