@@ -105,8 +105,8 @@ class Gazetteer:
         d_lat = max_m / M_PER_DEG_LAT
         d_lon = d_lat / max(math.cos(math.radians(lat)), 0.01)
         k = math.cos(math.radians(lat)) ** 2
-        box = ("lat BETWEEN $1 - $3 AND $1 + $3 AND lon BETWEEN $2 - $4 AND $2 + $4"
-               " ORDER BY (lat - $1) ^ 2 + $5 * (lon - $2) ^ 2 LIMIT 1")
+        box = ("lat BETWEEN $1::float8 - $3::float8 AND $1 + $3 AND lon BETWEEN $2::float8 - $4::float8 AND $2 + $4"
+               " ORDER BY (lat - $1) ^ 2 + $5::float8 * (lon - $2) ^ 2 LIMIT 1")
         row = await self.pool.fetchrow(
             f"SELECT name, name_en, lat, lon, kind FROM places WHERE source = ANY($6) AND {box}",
             lat, lon, d_lat, d_lon, k, list(LANDMARK_SOURCES))

@@ -25,6 +25,9 @@ from dispatch.intake import parse_location
 from dispatch.model import LatLon
 from dispatch.model import distance_m as _distance
 
+# Stored keys depend on these rules: change this when they change, and every gazetteer is rebuilt (routing/places.py).
+NORMALISATION_VERSION = 2
+
 # Kinds of place, with the category words that name them (after abbreviation expansion and folding, see below).
 KIND_WORDS: dict[str, tuple[str, ...]] = {
     "hospital": ("โรงพยาบาล", "hospital"),

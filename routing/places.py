@@ -5,7 +5,7 @@ Roads: every way with a `highway` tag and a name (name, name:th, name:en, alt_na
 Landmarks: every named Point feature of the GeoJSON POI files (civic and emergency POIs; duplicates by OSM id
 once). Junctions: every road-graph node where two differently named roads meet (nodes of one pair farther apart
 than `JUNCTION_CLUSTER_M` are separate junctions). The source key hashes the extract, the POI files and
-`GAZETTEER_VERSION`, so any change to them rebuilds.
+`GAZETTEER_VERSION` with the normaliser's version, so any change to them rebuilds.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import numpy as np
 import shapely
 
 from dispatch.model import EARTH_RADIUS_M
-from dispatch.places import PlaceRecord, normalise
+from dispatch.places import NORMALISATION_VERSION, PlaceRecord, normalise
 from routing.build import file_sha256
 from routing.graph import RoadGraph
 
@@ -41,7 +41,7 @@ def poi_files(osm_file: Path, configured: Sequence[str | Path] = ()) -> list[Pat
 
 def source_key(osm_file: Path, pois: Iterable[Path]) -> str:
     """Hash of the extract, the POI files and the derivation's version: the gazetteer is rebuilt when it changes."""
-    parts = [f"v{GAZETTEER_VERSION}", file_sha256(Path(osm_file))]
+    parts = [f"v{GAZETTEER_VERSION}.{NORMALISATION_VERSION}", file_sha256(Path(osm_file))]
     parts += [f"{p.name}:{file_sha256(p)}" for p in pois]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
