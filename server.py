@@ -159,8 +159,11 @@ class Server:
         self.ctx.hub.deliver(event)
         if event.stream == "roads" and self.ctx.routing is not None:
             apply_road_event(self.ctx.routing, event.type, event.payload)
-        if event.type == "IncidentReported" and event.payload.get("location") is None and event.payload.get("address"):
-            self._chore(self._locate(event.payload["incident_id"], event.payload["address"]))
+        if event.type == "IncidentReported" and event.payload.get("location") is None:
+            text = event.payload.get("address") or (  # a text message is often where the caller is
+                event.payload.get("chief_complaint") if event.payload.get("channel") == "sms" else None)
+            if text:
+                self._chore(self._locate(event.payload["incident_id"], text))
         elif event.type in ("HospitalRegistered", "UnitRegistered") and "places" in self.ctx.services:
             self._chore(self._refresh_fleet_sites())
 
