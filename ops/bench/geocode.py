@@ -197,7 +197,8 @@ def summarise(rows: list[tuple[BenchQuery, int | None, float]]) -> dict:
 
 
 async def run(limit: int | None, seed: int, database_url: str | None = None, redis_url: str | None = None,
-              timeout_s: float = 300.0) -> dict:
+              var_dir: Path = VAR, timeout_s: float = 300.0) -> dict:
+    """Start a server, ask the query set (the first `limit` queries when given), stop; the figures as a dict."""
     from server import Server
 
     if database_url is None:
@@ -206,7 +207,7 @@ async def run(limit: int | None, seed: int, database_url: str | None = None, red
     if redis_url is None:
         redis_url = local_services.redis(VAR).url
     config = Config(database_url=database_url, redis_url=redis_url, port=local_services.free_port(), demo=False,
-                    var_dir=VAR, redis_namespace="ems-bench-geocode", rate_api_per_min=1_000_000)
+                    var_dir=var_dir, redis_namespace="ems-bench-geocode", rate_api_per_min=1_000_000)
     server = Server(config)
     await server.start()
     try:
@@ -219,6 +220,7 @@ async def run(limit: int | None, seed: int, database_url: str | None = None, red
         await identities.upsert_user("bench-geocode", "bench-geocode", "dispatcher")
         api = Api(f"http://127.0.0.1:{config.port}", await identities.issue_token("bench-geocode"))
         queries = build_queries(await load_places(server.ctx.pool), seed)
+        generated = len(queries)
         if limit is not None:
             queries = queries[:limit]
         for q in queries[:WARMUP]:
@@ -234,6 +236,7 @@ async def run(limit: int | None, seed: int, database_url: str | None = None, red
     finally:
         await server.stop()
     result = summarise(rows)
+    result["generated"] = generated
     result["splits"] = {s: summarise([r for r in rows if r[0].split == s]) for s in ("dev", "heldout")}
     result["rules"] = {rule: summarise([r for r in rows if r[0].rule == rule])
                        for rule in sorted({q.rule for q, _, _ in rows})}
