@@ -59,7 +59,11 @@ class IncidentHandler(BaseHandler):
                 log.warning("forbidden incident read", extra={"user": identity.user_id, "incident": incident.id})
             raise ApiError(404, "no such incident")  # the same answer whether it exists or not
         await self.audit("read", f"incident:{incident.id}")
-        self.send_json(view_for(identity, incident))
+        view = view_for(identity, incident)
+        places = self.ctx.services.get("places")
+        if places is not None and incident.location is not None:  # where it is, in words (issue #16)
+            view["place"] = await places.reverse(incident.location.lat, incident.location.lon)
+        self.send_json(view)
 
 
 class InboundHandler(BaseHandler):

@@ -439,6 +439,18 @@ class Geocoder(Protocol):
                       limit: int = 5) -> list[Candidate]: ...
 
 
+MAX_PHRASES = 6
+
+
+def address_phrases(text: str) -> list[str]:
+    """The whole text, then (when it has several) its space-separated phrases of at least 3 letters, tried when
+    the whole does not match: a text message often says what happened and where in one line ("หมดสติ
+    หน้าโรงพยาบาลชลบุรี"), and only the where matches."""
+    text = text.strip()[:MAX_QUERY_CHARS]
+    phrases = [p for p in text.split() if len(p) >= 3]
+    return [text, *phrases[:MAX_PHRASES]] if len(phrases) > 1 else [text]
+
+
 LOCATION_SOURCES = ("typed_address", "map_pin", "sms_link", "line", "device", "geocoder")
 
 
@@ -459,7 +471,11 @@ class AutoLocator:
 
     async def locate(self, incident_id: int, address: str) -> bool:
         """True when a location was recorded; False when nothing matched well enough or one was already set."""
-        found = await self.geocoder.geocode(address, limit=1)
+        phrases = address_phrases(address)
+        found = await self._best(phrases[0])
+        if len(phrases) > 1 and (not found or found[0].score < self.min_confidence):  # the whole text first
+            found = [c for batch in await asyncio.gather(*(self._best(p) for p in phrases[1:])) for c in batch]
+            found.sort(key=lambda c: -c.score)
         if not found or found[0].score < self.min_confidence:
             return False
         best = found[0]
@@ -476,6 +492,12 @@ class AutoLocator:
             return True
 
         return await self.store.run(self.actor, record)
+
+    async def _best(self, text: str) -> list[Candidate]:
+        try:
+            return await self.geocoder.geocode(text, limit=1)
+        except Invalid:  # nothing searchable in this phrase (only punctuation, too long …)
+            return []
 
 
 class LocationService:

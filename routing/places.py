@@ -23,8 +23,9 @@ from dispatch.model import EARTH_RADIUS_M
 from dispatch.places import NORMALISATION_VERSION, PlaceRecord, normalise
 from routing.build import file_sha256
 from routing.graph import RoadGraph
+from routing.snap import Snapper
 
-GAZETTEER_VERSION = 1
+GAZETTEER_VERSION = 2
 JUNCTION_CLUSTER_M = 300.0  # one road pair crossing twice (a loop, a dual carriageway far apart) is two junctions
 NAME_TAGS = ("name", "name:th", "name:en", "alt_name", "int_name", "official_name", "short_name", "old_name")
 POI_KINDS = {"hospital": "hospital", "clinic": "clinic", "doctors": "clinic", "school": "school",
@@ -173,11 +174,18 @@ def junction_records(graph: RoadGraph, roads: Sequence[PlaceRecord]) -> list[Pla
     return records
 
 
-def build_records(osm_file: Path, pois: Sequence[Path], graph: RoadGraph | None) -> list[PlaceRecord]:
-    """Every place the extract, the POI files and the graph give (roads first: junctions refer to them)."""
+def build_records(osm_file: Path, pois: Sequence[Path], graph: RoadGraph | None, *,
+                  reachable_m: float = 500.0) -> list[PlaceRecord]:
+    """Every place the extract, the POI files and the graph give (roads first: junctions refer to them). A
+    landmark is `in_road_graph` when a usable road lies within `reachable_m` of it (routing to it is real)."""
     roads = road_records(osm_file, graph)
     junctions = junction_records(graph, roads) if graph is not None else []
-    return [*roads, *poi_records(pois), *junctions]
+    landmarks = poi_records(pois)
+    if graph is not None:
+        snapper = Snapper(graph, off_network_m=reachable_m)
+        for place in landmarks:
+            place.in_road_graph = not snapper.snap(place.lat, place.lon).off_network
+    return [*roads, *landmarks, *junctions]
 
 
 def fleet_records(hospitals: Iterable, units: Iterable) -> list[PlaceRecord]:

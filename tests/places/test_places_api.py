@@ -113,6 +113,7 @@ async def test_dispatcher_sets_the_location_with_its_source(ready, server):
     assert body["location"] == {"lat": 13.3611, "lon": 100.9847} and body["location_source"] == "map_pin"
     assert body["location_flags"] == [] and body["location_confidence"] is None
     assert body["location_label"]  # the reverse-geocoded description of the pin
+    assert (await _incident(ready, incident["id"]))["place"]["description_th"] == body["location_label"]
     events = [e for e in await server.ctx.store.stream_events(f"incident-{incident['id']}")
               if e.type == "LocationConfirmed"]
     assert [e.payload["source"] for e in events][-1] == "map_pin"
