@@ -138,8 +138,8 @@ def kind_of(folded: str) -> tuple[str | None, str]:
 class PlaceRecord:
     """One gazetteer entry before it is stored: a road (all its names), a landmark, a fleet site or a junction.
 
-    `names` are every name the place goes by (name, name:th, name:en, alt_name, ref …); `roads` are the two road
-    names a junction joins; `ref` the road's route number ("3" for Sukhumvit), searchable as "ทางหลวง 3".
+    `names` are every name the place goes by (name, name:th, name:en, alt_name, and a road's route number as
+    "ทางหลวง 3"/"route 3"); `roads` are the two road names a junction joins (None for other places).
     """
 
     kind: str
