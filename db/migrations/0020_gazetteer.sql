@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS place_names (
 CREATE INDEX IF NOT EXISTS place_names_core_trgm ON place_names USING gin (core gin_trgm_ops) WITH (fastupdate = off);
 CREATE INDEX IF NOT EXISTS place_names_place ON place_names (place_id);
 
--- Search in one statement (one round trip, no transaction): the trigram thresholds are set for this call only,
+-- Search in one statement (one round trip, no transaction): the trigram thresholds are set for this call only
+-- (set_config(..., true) lasts to the end of the caller's statement's transaction),
 -- and sequential scans are off because the planner prices similarity() on Thai text far below its real cost
 -- (tens of ms over a few thousand names, against well under one through the GIN index).
 -- Candidates come from the index on the name without its category word (core): category words (โรงพยาบาล,
@@ -51,6 +52,7 @@ RETURNS TABLE (id bigint, kind text, name text, name_en text, lat double precisi
                source text, in_road_graph boolean, key text, sim real)
 LANGUAGE plpgsql
 SET enable_seqscan = off
+SET plan_cache_mode = force_generic_plan  -- one plan per connection: planning cost about as much as the search
 AS $$
 #variable_conflict use_column
 BEGIN
