@@ -278,6 +278,13 @@ class RankingSettings:
     number_penalty: float = 0.35  # the query names a number (soi 13) the place's name lacks
     min_score: float = 0.3  # weaker candidates are not shown
 
+    def __post_init__(self) -> None:
+        """ValueError naming the setting when a number is out of its sensible range."""
+        for name, low, high in (("near_weight", 0.0, 1.0), ("near_scale_m", 1.0, 1e6), ("kind_bonus", 0.0, 1.0),
+                                ("number_penalty", 0.0, 2.0), ("min_score", 0.0, 1.5)):
+            if not low <= getattr(self, name) <= high:
+                raise ValueError(f"{name} must be from {low:g} to {high:g}")
+
 
 KIND_FAMILIES = {"soi": {"soi", "road"}, "road": {"road", "soi"}, "hospital": {"hospital", "clinic"},
                  "clinic": {"clinic", "hospital"}}

@@ -132,3 +132,10 @@ def test_reverse_description_in_thai_and_english():
     assert out["description_th"] == "ถ.โปษยานนท์, 120 ม. ทิศเหนือของวัดเนินสุทธาวาส, ต.บ้านสวน"
     assert out["description_en"] == "Phosayanon Road, 120 m north of Wat Noen Sutthawat, บ้านสวน sub-district"
     assert out["landmark"]["distance_m"] == 122 and out["road"]["distance_m"] == 8
+
+
+def test_ranking_settings_refuse_out_of_range_numbers():
+    with pytest.raises(ValueError, match="near_scale_m"):
+        RankingSettings(near_scale_m=0)
+    with pytest.raises(ValueError, match="min_score"):
+        RankingSettings(min_score=-1)

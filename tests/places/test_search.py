@@ -100,3 +100,14 @@ async def test_an_unchanged_extract_is_not_rebuilt_and_a_changed_one_is(gazettee
     finally:
         await gazetteer.replace(key, records)
     assert await gazetteer.loaded_key() == key
+
+
+def test_the_gazetteer_key_follows_the_files(tmp_path):
+    pois = derive.poi_files(OSM)
+    assert derive.source_key(OSM, pois) == derive.source_key(OSM, pois)
+    changed = tmp_path / pois[0].name
+    changed.write_bytes(pois[0].read_bytes() + b"\n")
+    assert derive.source_key(OSM, [changed, *pois[1:]]) != derive.source_key(OSM, pois)
+    other_extract = tmp_path / OSM.name
+    other_extract.write_bytes(OSM.read_bytes()[:-1])
+    assert derive.source_key(other_extract, pois) != derive.source_key(OSM, pois)
