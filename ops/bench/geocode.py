@@ -1,6 +1,6 @@
 """Place-search benchmark: `python -m ops.bench.geocode [--json] [--limit N] [--seed 1669]`.
 
-Starts the server in-process on its own database (`ems_bench_geocode`; the gazetteer is built from the configured
+Starts a server process on its own database (`ems_bench_geocode`; the gazetteer is built from the configured
 extract and POI files on first run, then reused while they are unchanged), and asks `GET /api/v1/geocode` for
 every query of a query set generated here from the gazetteer itself, one request at a time, as a dispatcher.
 Reports top-1 and top-5 accuracy and p50/p99 latency (client-side, loopback HTTP, after 10 untimed warm-up
@@ -36,11 +36,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from config import Config
 from db.identity import IdentityStore
+from db.pool import create_pool
 from dispatch.places import distance_m, normalise
 from ops import local_services
 from ops.clients import Api
+from ops.processes import ServerProcess
 
 REPO = Path(__file__).resolve().parents[2]
 VAR = REPO / "var" / "bench"
@@ -198,28 +199,29 @@ def summarise(rows: list[tuple[BenchQuery, int | None, float]]) -> dict:
 
 async def run(limit: int | None, seed: int, database_url: str | None = None, redis_url: str | None = None,
               var_dir: Path = VAR, timeout_s: float = 300.0) -> dict:
-    """Start a server, ask the query set (the first `limit` queries when given), stop; the figures as a dict."""
-    from server import Server
-
+    """Start a server process, ask the query set (the first `limit` queries when given), stop it; the figures."""
     if database_url is None:
         admin = local_services.postgres(VAR).url
         database_url = urlunsplit(urlsplit(admin)._replace(path=f"/{DATABASE}"))
     if redis_url is None:
         redis_url = local_services.redis(VAR).url
-    config = Config(database_url=database_url, redis_url=redis_url, port=local_services.free_port(), demo=False,
-                    var_dir=var_dir, redis_namespace="ems-bench-geocode", rate_api_per_min=1_000_000)
-    server = Server(config)
-    await server.start()
+    server = ServerProcess(database_url, redis_url, namespace="ems-bench-geocode", var_dir=var_dir,
+                           EMS_RATE_API_PER_MIN="1000000")
     try:
-        deadline = time.monotonic() + timeout_s
-        while "places" not in server.ctx.services:
-            if time.monotonic() > deadline:
-                raise TimeoutError("the gazetteer did not load")
-            await asyncio.sleep(0.2)
-        identities = IdentityStore(server.ctx.pool)
-        await identities.upsert_user("bench-geocode", "bench-geocode", "dispatcher")
-        api = Api(f"http://127.0.0.1:{config.port}", await identities.issue_token("bench-geocode"))
-        queries = build_queries(await load_places(server.ctx.pool), seed)
+        await server.ready(timeout_s)
+        pool = await create_pool(database_url, min_size=1, max_size=2)
+        try:
+            identities = IdentityStore(pool)
+            await identities.upsert_user("bench-geocode", "bench-geocode", "dispatcher")
+            api = Api(server.base_url, await identities.issue_token("bench-geocode"))
+            deadline = time.monotonic() + timeout_s
+            while (await api.get("/api/v1/geocode?q=x"))[0] == 503:  # the gazetteer is still being built
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the gazetteer did not load")
+                await asyncio.sleep(0.5)
+            queries = build_queries(await load_places(pool), seed)
+        finally:
+            await pool.close()
         generated = len(queries)
         if limit is not None:
             queries = queries[:limit]
@@ -234,7 +236,7 @@ async def run(limit: int | None, seed: int, database_url: str | None = None, red
                 raise RuntimeError(f"geocode {q.text!r} answered {status}: {body}")
             rows.append((q, rank_of(q, body["results"]), elapsed_ms))
     finally:
-        await server.stop()
+        server.stop()
     result = summarise(rows)
     result["generated"] = generated
     result["splits"] = {s: summarise([r for r in rows if r[0].split == s]) for s in ("dev", "heldout")}
