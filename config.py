@@ -221,6 +221,23 @@ class Config:
                                            above=0, max=60)
     app_rate_per_min: int = setting(60, "default token-bucket rate of a new citizen-app API key", min=1,
                                     max=1_000_000)
+    # Place search (issue #16): the gazetteer of roads, landmarks, junctions and the fleet's hospitals and stations.
+    places_poi_files: tuple[str, ...] = setting((), "GeoJSON POI files for the gazetteer; empty: every .geojson "
+                                                    "beside the OSM file")
+    geocode_similarity_threshold: float = setting(0.25, "pg_trgm similarity floor for a name to be a candidate at "
+                                                        "all", min=0, max=1)
+    geocode_candidates: int = setting(40, "names fetched from PostgreSQL per query before ranking", min=1, max=1000)
+    geocode_min_score: float = setting(0.3, "candidates scoring below this are not shown", min=0, max=1)
+    geocode_near_weight: float = setting(0.15, "the most nearness to near= adds to a score (a perfect name match is "
+                                               "1.0)", min=0, max=1)
+    geocode_near_scale_m: float = setting(5000.0, "the nearness bonus falls by e every this many metres", above=0,
+                                          max=1_000_000)
+    geocode_auto_min_confidence: float = setting(0.6, "an address-only report is placed only by a candidate this "
+                                                      "good (and stays flagged for a dispatcher to confirm)",
+                                                 min=0, max=1)
+    reverse_road_max_m: float = setting(250.0, "reverse geocoding names no road farther than this", above=0,
+                                        max=100_000)
+    reverse_landmark_max_m: float = setting(2000.0, "nor a landmark farther than this", above=0, max=1_000_000)
     app_burst: int = setting(10, "default bucket size of a new citizen-app API key", min=1, max=1_000_000)
 
     def __post_init__(self) -> None:

@@ -25,6 +25,7 @@ from api.ratelimit import LoginThrottle, RateLimiter
 from api.routes import make_app
 from config import ESCALATION_STEPS, Config, ConfigError
 from db.event_store import PostgresEventStore
+from db.gazetteer import Gazetteer
 from db.identity import IdentityStore
 from db.migrate import migrate
 from db.pool import create_pool, ensure_database
@@ -34,6 +35,7 @@ from dispatch.coverage import CoverageService, demand_grid
 from dispatch.destination import DestinationService
 from dispatch.duplicates import DuplicateService
 from dispatch.mci import MciService
+from dispatch.places import AutoLocator, LocationService, PlaceService, RankingSettings
 from dispatch.errors import Unavailable
 from dispatch.fleet import FleetService
 from dispatch.intake import IntakeService, ServiceArea
@@ -48,6 +50,7 @@ from telemetry import logs
 from routing.build import load_graph
 from routing.closures import apply_road_event
 from routing.eta import StraightLine
+from routing.places import build_records, fleet_records, nearest_named_road, poi_files, source_key
 from routing.service import RoutingService
 from ws.access import AccessControl
 from ws.avl import Avl
@@ -75,6 +78,7 @@ class Server:
     background: list[asyncio.Task] = field(default_factory=list)
     integrations: Integrations | None = None
     ladder: EscalationLadder | None = None
+    chores: set[asyncio.Task] = field(default_factory=set)  # short tasks started by events (geocoding, fleet sites)
 
     async def start(self) -> None:
         config = self.config
@@ -162,6 +166,7 @@ class Server:
             mci=MciService(ctx.store, clock, roads),
             vitals=VitalsService(ctx.store, clock),
             notifier=ctx.services.get("notifier") or RecordingNotifier(),
+            locations=LocationService(ctx.store, clock, ctx.intake.area, describe_point=self._describe_point),
         )
         self.ladder = EscalationLadder(ctx.store, clock, policy, NotifierPort(ctx), recommendations,
                                        poll_s=config.escalation_poll_s)
@@ -171,6 +176,68 @@ class Server:
         self.ctx.hub.deliver(event)
         if event.stream == "roads" and self.ctx.routing is not None:
             apply_road_event(self.ctx.routing, event.type, event.payload)
+        if event.type == "IncidentReported" and event.payload.get("location") is None:
+            text = event.payload.get("address") or (  # a text message is often where the caller is
+                event.payload.get("chief_complaint") if event.payload.get("channel") == "sms" else None)
+            if text:
+                self._chore(self._locate(event.payload["incident_id"], text))
+        elif event.type in ("HospitalRegistered", "UnitRegistered") and "places" in self.ctx.services:
+            self._chore(self._refresh_fleet_sites())
+
+    def _chore(self, coroutine) -> None:
+        task = asyncio.create_task(coroutine)
+        self.chores.add(task)
+        task.add_done_callback(self.chores.discard)
+
+    async def _locate(self, incident_id: int, address: str) -> None:
+        """Place an address-only report by its best geocoder candidate (after intake committed; never fatal)."""
+        locator = self.ctx.services.get("auto_locator")
+        if locator is None:
+            return  # the gazetteer is still loading: _load_places looks at open incidents when it is ready
+        try:
+            await locator.locate(incident_id, address)
+        except Exception:
+            log.exception("automatic geocoding failed", extra={"incident": incident_id})
+
+    async def _describe_point(self, lat: float, lon: float) -> dict | None:
+        places = self.ctx.services.get("places")
+        return await places.reverse(lat, lon) if places is not None else None
+
+    async def _refresh_fleet_sites(self) -> None:
+        try:
+            await self.ctx.services["places"].gazetteer.replace_fleet(fleet_records(
+                await self.ctx.store.list("hospitals", limit=100_000), await self.ctx.store.list("units", limit=100_000)))
+        except Exception:
+            log.exception("gazetteer: fleet sites not refreshed")
+
+    async def _load_places(self, graph, routing: RoutingService) -> None:
+        """Build the gazetteer when the extract or POI files changed (keyed by their hash), then serve places."""
+        config, ctx = self.config, self.ctx
+        loop = asyncio.get_running_loop()
+        try:
+            gazetteer = Gazetteer(ctx.pool, threshold=config.geocode_similarity_threshold)
+            pois = poi_files(config.osm_file, config.places_poi_files)
+            key = await loop.run_in_executor(None, source_key, config.osm_file, pois)
+            if await gazetteer.loaded_key() != key:
+                records = await loop.run_in_executor(None, build_records, config.osm_file, pois, graph)
+                if await gazetteer.replace(key, records, {"osm_file": config.osm_file.name,
+                                                          "poi_files": [p.name for p in pois]}):
+                    log.info("gazetteer built", extra={"places": len(records), "key": key[:12]})
+            settings = RankingSettings(near_weight=config.geocode_near_weight, near_scale_m=config.geocode_near_scale_m,
+                                       min_score=config.geocode_min_score)
+            places = PlaceService(gazetteer, settings, candidates=config.geocode_candidates,
+                                  landmark_max_m=config.reverse_landmark_max_m,
+                                  nearest_road=lambda lat, lon: nearest_named_road(routing, lat, lon,
+                                                                                   config.reverse_road_max_m))
+            ctx.services["places"] = places
+            await self._refresh_fleet_sites()
+            ctx.services["auto_locator"] = AutoLocator(ctx.store, ctx.clock, places, config.geocode_auto_min_confidence,
+                                                       area=ctx.intake.area)
+            for incident in await ctx.store.list("incidents", open_only=True, limit=100_000):
+                if incident.location is None and incident.address:  # reported while the gazetteer was loading
+                    self._chore(self._locate(incident.id, incident.address))
+        except Exception:
+            log.exception("gazetteer failed to load; place search will be unavailable")
 
     async def _load_routing(self) -> None:
         """Build or load the road graph off the event loop; the API answers 503 for routing until it is ready."""
@@ -190,6 +257,7 @@ class Server:
                 post_rows_ttl_s=config.coverage_post_rows_ttl_s)
             ctx.routing = routing
             log.info("road graph ready", extra={"nodes": graph.node_count, "edges": graph.edge_count})
+            self.background.append(asyncio.create_task(self._load_places(graph, routing)))
         except Exception:
             log.exception("road graph failed to load; recommendations will be unavailable")
 
@@ -197,7 +265,7 @@ class Server:
         """Stop serving, then close everything; a part that does not stop within 5 s is abandoned and logged."""
         if self.http:
             self.http.stop()
-        for task in self.background:
+        for task in [*self.background, *self.chores]:
             task.cancel()
         steps = []
         if self.integrations:

@@ -64,7 +64,11 @@ class IncidentHandler(BaseHandler):
         identity = self.require()
         incident = await readable_incident(self.ctx, identity, int(incident_id))
         await self.audit("read", f"incident:{incident.id}")
-        self.send_json(view_for(identity, incident))
+        view = view_for(identity, incident)
+        places = self.ctx.services.get("places")
+        if places is not None and incident.location is not None:  # where it is, in words (issue #16)
+            view["place"] = await places.reverse(incident.location.lat, incident.location.lon)
+        self.send_json(view)
 
 
 class InboundHandler(BaseHandler):

@@ -488,3 +488,46 @@ PATHS.update({
         "Reopen a closure", params=[_path_param("closure_id", {"type": "string", "pattern": "^[a-z0-9-]{1,40}$"})],
         errors=(401, 403, 404, 429, 503))},
 })
+
+# Places (issue #16): api/places.py
+PLACE = {"type": "object", "required": ["name", "kind", "lat", "lon", "score", "source", "in_road_graph"], "properties": {
+    "name": {"type": "string"}, "name_en": {"type": ["string", "null"]},
+    "kind": {"type": "string", "description": "road, soi, junction, hospital, clinic, school, temple, police, market,"
+                                              " fire, station, …"},
+    "lat": {"type": "number"}, "lon": {"type": "number"},
+    "score": {"type": "number", "description": "match quality (about 0..1.25; 1 is an exact name), plus nearness"},
+    "source": {"type": "string", "enum": ["osm_roads", "osm_pois", "junction", "fleet"]},
+    "in_road_graph": {"type": "boolean"}, "distance_m": {"type": "number", "description": "from `near`, when given"}}}
+PATHS.update({
+    "/api/v1/geocode": {"get": {
+        "summary": "Find places by what the caller said: Thai or English names, abbreviations (รพ. ร.ร. ถ. ซ. …), soi"
+                   " numbers, junctions (A ตัด B, แยก A B, A x B); ranked by match and nearness to `near`",
+        "parameters": [
+            {"name": "q", "in": "query", "required": True, "schema": {"type": "string", "maxLength": 200}},
+            {"name": "near", "in": "query", "schema": {"type": "string", "pattern": "^-?[0-9.]+,-?[0-9.]+$"},
+             "description": "lat,lon: nearer places rank higher"},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5}}],
+        "responses": {"200": json_response("Places, best first", {
+            "type": "object", "required": ["results"], "properties": {"results": {"type": "array", "items": PLACE}}}),
+            **error_responses(400, 401, 403, 429, 503)}}},
+    "/api/v1/reverse": {"get": {
+        "summary": "Describe a point: nearest named road, nearest landmark with distance and direction, sub-district"
+                   " when known, in Thai and English",
+        "parameters": [{"name": n, "in": "query", "required": True, "schema": {"type": "number"}} for n in ("lat", "lon")],
+        "responses": {"200": json_response("The point described", {
+            "type": "object", "required": ["lat", "lon", "description_th", "description_en"], "properties": {
+                "lat": {"type": "number"}, "lon": {"type": "number"},
+                "road": {"type": ["object", "null"]}, "landmark": {"type": ["object", "null"]},
+                "subdistrict": {"type": ["string", "null"]},
+                "description_th": {"type": "string"}, "description_en": {"type": "string"}}}),
+            **error_responses(400, 401, 403, 429, 503)}}},
+    "/api/v1/incidents/{incident_id}/location": {"post": _op(
+        "Set or change the incident's location (dispatchers): one LocationConfirmed event with its source and"
+        " the dispatcher; without a label the reverse-geocoded description is used",
+        params=[INCIDENT_ID], errors=(400, 401, 403, 404, 413, 422, 429, 503),
+        body={"type": "object", "required": ["lat", "lon", "source"], "properties": {
+            "lat": {"type": "number", "minimum": -90, "maximum": 90},
+            "lon": {"type": "number", "minimum": -180, "maximum": 180},
+            "source": {"type": "string", "enum": ["typed_address", "map_pin", "sms_link", "line", "device", "geocoder"]},
+            "label": {"type": "string", "minLength": 1, "maxLength": 300}}})},
+})

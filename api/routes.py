@@ -21,6 +21,7 @@ from api.incidents import IncidentHandler, IncidentsHandler, InboundHandler
 from api.maps import ClosureHandler, ClosuresHandler, RoadsLayerHandler, RouteHandler
 from api.openapi import OpenApiHandler
 from api.pages import PageHandler
+from api.places import GeocodeHandler, IncidentLocationHandler, ReverseHandler
 from api.reports import CoverageHandler, KpiCsvHandler, KpiHandler, MoveUpsHandler, ReplayHandler
 from telemetry.logs import log_request
 from ws.handler import EventSocket
@@ -56,6 +57,9 @@ API_ROUTES: list[tuple] = [
     (r"/api/v1/route", RouteHandler),
     (r"/api/v1/closures", ClosuresHandler),
     (r"/api/v1/closures/([a-z0-9-]{1,40})", ClosureHandler),
+    (r"/api/v1/geocode", GeocodeHandler),
+    (r"/api/v1/reverse", ReverseHandler),
+    (r"/api/v1/incidents/([0-9]{1,18})/location", IncidentLocationHandler),
     (r"/api/v1/openapi.json", OpenApiHandler),
     (r"/api/v1/incidents/([0-9]{1,18})/replay", ReplayHandler),
     (r"/api/v1/coverage", CoverageHandler),

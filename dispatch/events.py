@@ -187,3 +187,17 @@ class PatientsTagged(Event, frozen=True):
 class PatientsDistributed(Event, frozen=True):
     incident_id: int
     allocations: dict[str, str]  # patient number → hospital id
+
+
+class LocationConfirmed(Event, frozen=True):
+    """The incident's location was set or changed: where it came from (`source`: typed_address, map_pin,
+    sms_link, line, device, geocoder), the place's label, the geocoder's confidence (0..1, geocoder only) and the
+    dispatcher who chose it (None when the system set it, e.g. the automatic geocoding of an address)."""
+
+    incident_id: int
+    location: LatLon
+    source: str
+    label: str | None = None
+    confidence: float | None = None
+    confirmed_by: str | None = None
+    outside_service_area: bool = False

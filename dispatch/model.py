@@ -38,6 +38,7 @@ class LocationFlag(str, enum.Enum):
     OUTSIDE_SERVICE_AREA = "outside_service_area"  # stored, never auto-dispatched
     CALLER_PROVIDED = "caller_provided"  # shared by the caller's phone
     OUTSIDE_ROAD_COVERAGE = "outside_road_coverage"  # no unit has a road ETA to it: straight-line estimates only
+    GEOCODED = "location_geocoded"  # placed by the geocoder from a typed address: a dispatcher should confirm it
 
 
 class LatLon(msgspec.Struct, frozen=True):
@@ -70,6 +71,9 @@ class Incident(msgspec.Struct, kw_only=True):
     location: LatLon | None = None
     location_flags: list[LocationFlag] = []
     location_note: str | None = None  # why the location is unverified (the raw input's problem)
+    location_label: str | None = None  # the place chosen or found (LocationConfirmed), e.g. a geocoder candidate
+    location_source: str | None = None  # where the last location change came from (LocationConfirmed.source)
+    location_confidence: float | None = None  # the geocoder's score (0..1) when the geocoder placed it
     address: str | None = None
     chief_complaint: str | None = None
     callers: list[Caller] = []

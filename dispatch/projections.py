@@ -18,10 +18,10 @@ from dispatch.events import (
     AssignmentAcknowledged, AssignmentCancelled, AssignmentEscalated, DestinationChosen, Event,
     HospitalCapacityUpdated, HospitalRegistered, InboundAcknowledged, IncidentReported, IncidentStatusChanged,
     IncidentTriaged, UnitAssigned, UnitRegistered, UnitStatusChanged, IncidentMerged, CallersAdded, IncidentsKeptApart,
-    MciDeclared, PatientsTagged, PatientsDistributed,
+    MciDeclared, PatientsTagged, PatientsDistributed, LocationConfirmed,
 )
 from dispatch.model import (
-    Assignment, AssignmentStatus, Hospital, Incident, IncidentStatus, Patient, Unit, UnitStatus,
+    Assignment, AssignmentStatus, Hospital, Incident, IncidentStatus, LocationFlag, Patient, Unit, UnitStatus,
 )
 
 
@@ -68,6 +68,19 @@ def incident_reported(_: Incident | None, e: IncidentReported) -> Incident:
         status_times={IncidentStatus.RECEIVED.value: e.at},
     )
 
+
+def location_confirmed(incident: Incident, e: LocationConfirmed) -> Incident:
+    """A geocoder's guess stays unverified (no auto-dispatch) until a person confirms a location."""
+    incident.location = e.location
+    incident.location_label, incident.location_source, incident.location_confidence = e.label, e.source, e.confidence
+    flags = [LocationFlag.UNVERIFIED, LocationFlag.GEOCODED] if e.source == "geocoder" else []
+    if e.source == "sms_link":
+        flags.append(LocationFlag.CALLER_PROVIDED)
+    if e.outside_service_area:
+        flags.append(LocationFlag.OUTSIDE_SERVICE_AREA)
+    incident.location_flags = flags
+    incident.location_note = None
+    return incident
 
 
 def _reach(state, status, at) -> None:

@@ -23,7 +23,7 @@ from dispatch.events import (
     AssignmentAcknowledged, AssignmentCancelled, AssignmentEscalated, CallersAdded, DestinationChosen, Event,
     HospitalAlerted, HospitalCapacityUpdated, HospitalRegistered, InboundAcknowledged, IncidentMerged,
     IncidentReported, IncidentsKeptApart, IncidentStatusChanged, IncidentTriaged, MciDeclared, PatientsDistributed,
-    PatientsTagged, UnitAssigned, UnitRegistered, UnitStatusChanged,
+    PatientsTagged, UnitAssigned, UnitRegistered, UnitStatusChanged, LocationConfirmed,
 )
 from dispatch.model import Assignment, Hospital, Incident, Unit
 from dispatch.moveup import UnitRelocated
@@ -35,7 +35,7 @@ from dispatch.vitals import VitalsRecorded
 EVENT_TYPES: tuple[type[Event], ...] = (
     # incidents and their lifecycle (dispatch/events.py)
     IncidentReported, IncidentTriaged, IncidentStatusChanged, IncidentMerged, CallersAdded, IncidentsKeptApart,
-    MciDeclared, PatientsTagged, PatientsDistributed,
+    MciDeclared, PatientsTagged, PatientsDistributed, LocationConfirmed,
     # units, assignments and the escalation ladder
     UnitRegistered, UnitStatusChanged, UnitAssigned, AssignmentAcknowledged, AssignmentEscalated,
     AssignmentCancelled, UnitRelocated,
@@ -72,6 +72,7 @@ INCIDENTS = Projection("incidents", Incident, "incident_id", {
     LineMessageReceived: channels.line_message_received,
     VitalsRecorded: vitals.vitals_recorded,
     AutoDispatchWithheld: road_coverage.auto_dispatch_withheld,
+    LocationConfirmed: fold.location_confirmed,
 })
 UNITS = Projection("units", Unit, "unit_id", {
     UnitRegistered: fold.unit_registered,

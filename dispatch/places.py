@@ -1,0 +1,550 @@
+"""Places (issue #16): Thai-aware normalisation of place names and queries, query parsing, ranking, and the
+words of a reverse-geocoded description. Pure code: no database, no network; db/gazetteer.py stores and searches
+what `name_keys` produces, and this module ranks what comes back.
+
+How a name becomes searchable: `normalise` folds the variations a dispatcher's typing introduces (Thai digits,
+abbreviations such as รพ./ร.ร./ถ./ซ., tone marks and ์, ษ/ศ/ส, spaces and hyphens, Latin transliterations such
+as Sriracha/Si Racha or Sukhumvit/Sukumvit) into one canonical string, identically for stored names and for
+queries, so the remaining difference is real misspelling, which trigram similarity absorbs. `core` is the same
+string without the category word (โรงพยาบาล, ถนน, ซอย, hospital, road …), so "สมิติเวช ศรีราชา" finds
+"โรงพยาบาลสมิติเวช ศรีราชา" as well as "รพ.สมิติเวชศรีราชา" does.
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import unicodedata
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from dispatch.errors import FieldError, Invalid, NotFound
+from dispatch.events import LocationConfirmed
+from dispatch.intake import parse_location
+from dispatch.model import LatLon
+from dispatch.model import distance_m as _distance
+
+# Stored keys depend on these rules: change this when they change, and every gazetteer is rebuilt (routing/places.py).
+NORMALISATION_VERSION = 2
+
+# Kinds of place, with the category words that name them (after abbreviation expansion and folding, see below).
+KIND_WORDS: dict[str, tuple[str, ...]] = {
+    "hospital": ("โรงพยาบาล", "hospital"),
+    "clinic": ("คลินิก", "clinic", "สถานีอนามัย", "โรงพยาบาลสงเสริมสุขภาพตำบล"),
+    "school": ("โรงเรียน", "school", "วิทยาลัย", "college"),
+    "temple": ("วัด", "wat", "temple"),
+    "police": ("สถานีตำรวจภูธร", "สถานีตำรวจ", "ตำรวจ", "police station", "police"),
+    "market": ("ตลาด", "market"),
+    "fire": ("สถานีดับเพลิง", "fire station"),
+    "road": ("ถนน", "road", "rd", "street", "highway", "ทางหลวง"),
+    "soi": ("ซอย", "soi", "lane"),
+}
+
+# Abbreviations dispatchers type → the full word (matched at the start of a word, longest first).
+ABBREVIATIONS: dict[str, str] = {
+    "รพ.สต.": "โรงพยาบาลส่งเสริมสุขภาพตำบล", "รพสต": "โรงพยาบาลส่งเสริมสุขภาพตำบล",
+    "รพ.": "โรงพยาบาล", "รพ": "โรงพยาบาล", "โรงบาล": "โรงพยาบาล", "โรง'บาล": "โรงพยาบาล",
+    "ร.ร.": "โรงเรียน", "รร.": "โรงเรียน", "รร": "โรงเรียน",
+    "สภ.": "สถานีตำรวจภูธร", "สน.": "สถานีตำรวจนครบาล",
+    "ถ.": "ถนน", "ซ.": "ซอย", "ต.": "ตำบล", "อ.": "อำเภอ", "จ.": "จังหวัด",
+    "hosp.": "hospital", "hosp": "hospital", "rd.": "road", "sch.": "school",
+}
+# Words that place the caller relative to the place; they say nothing about which place it is.
+RELATIVE_WORDS = ("ตรงข้าม", "ใกล้ๆ", "ใกล้", "หน้า", "ข้างๆ", "ข้าง", "หลัง", "แถว", "ในซอย",
+                  "opposite", "in front of", "near", "behind", "next to")
+JUNCTION_WORDS = ("สี่แยก", "สามแยก", "ห้าแยก", "แยก", "junction", "intersection", "corner of", "corner")
+JUNCTION_SEPARATORS = re.compile(  # "/" between digits is a soi number (48/1), not a separator
+    r"\s*(?:ตัดกับ|ตัด|ตรงกับ|กับ|×|&|\+)\s*|\s*(?<!\d)/\s*|\s*/(?!\d)\s*|\s+(?:x|and|at)\s+", re.IGNORECASE)
+ADMIN_WORDS = ("ตำบล", "อำเภอ", "จังหวัด")
+
+THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+# ่ ้ ๊ ๋ ์ ็ ํ ๎, and ฯ ๆ (abbreviation and repetition signs, often left out)
+TONE_MARKS = dict.fromkeys(map(ord, "\u0e48\u0e49\u0e4a\u0e4b\u0e4c\u0e47\u0e4d\u0e4e\u0e2f\u0e46"), None)
+# Letters callers and OSM mappers confuse: each group folds to its commonest member.
+THAI_LETTER_FOLD = str.maketrans({"ษ": "ส", "ศ": "ส", "ณ": "น", "ฬ": "ล", "ฑ": "ท", "ฒ": "ท", "ธ": "ท",
+                                  "ภ": "พ", "ฆ": "ค", "ฌ": "ช", "ฎ": "ด", "ฏ": "ต", "ฐ": "ถ"})
+INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u202a\u202b\u202c\u202d\u202e"), None)
+# Latin transliterations: spelling variants that sound alike fold to one spelling.
+LATIN_FOLDS = ((re.compile(r"\bsri"), "si"), (re.compile(r"([bcdgkpt])h"), r"\1"), (re.compile(r"ee"), "i"),
+               (re.compile(r"oo"), "u"), (re.compile(r"w"), "v"), (re.compile(r"([a-z])\1+"), r"\1"),
+               (re.compile(r"y\b"), "i"))
+SOI_NUMBER = re.compile(r"(\d+(?:/\d+)?)")
+
+
+def _expand_abbreviations(text: str) -> str:
+    """Replace abbreviations at word starts (after a space, a digit or the start) by their full words."""
+    for short in sorted(ABBREVIATIONS, key=len, reverse=True):
+        pattern = r"(^|[\s(\-,])" + re.escape(short) + (r"(?=\s|\d|$|[\u0e00-\u0e7f])" if short[-1] != "." else "")
+        text = re.sub(pattern, lambda m, full=ABBREVIATIONS[short]: f"{m.group(1)}{full} ", text)
+    return text
+
+
+def _latin_fold(text: str) -> str:
+    for pattern, replacement in LATIN_FOLDS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def clean(text: str) -> str:
+    """Unicode NFKC, lower case, Thai digits as ASCII, invisible characters removed, spaces collapsed."""
+    text = unicodedata.normalize("NFKC", text).translate(INVISIBLE).translate(THAI_DIGITS).lower()
+    text = text.replace("\u0e4d\u0e32", "\u0e33")  # NFKC splits sara am (ำ) into nikhahit + aa: put it back
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def fold(text: str) -> str:
+    """The canonical search string of already-expanded text: marks and confusable letters folded, spelling of
+    transliterations folded, and every space, hyphen and punctuation mark removed ("13/1" keeps its slash)."""
+    text = text.translate(TONE_MARKS).translate(THAI_LETTER_FOLD)
+    text = _latin_fold(text)
+    text = re.sub(r"(?<=\d)/(?=\d)", "\x00", text)
+    text = re.sub(r"[^\w\x00\u0e01-\u0e2e\u0e30-\u0e45\u0e47-\u0e4e]|_", "", text)  # keeps Thai vowel signs
+    return text.replace("\x00", "/")
+
+
+def normalise(text: str) -> str:
+    """One string per way of writing a name: `clean`, abbreviations expanded, then `fold`."""
+    return fold(_expand_abbreviations(clean(text)))
+
+
+def _strip_words(text: str, words: Iterable[str], *, anywhere: bool = False) -> tuple[str, bool]:
+    """Remove the first of `words` found at the start of `text` (or anywhere); (rest, whether one was found)."""
+    for word in sorted(words, key=len, reverse=True):
+        w = fold(word)
+        if text.startswith(w):
+            return text[len(w):], True
+        if anywhere and w in text and len(w) >= 3:
+            return text.replace(w, "", 1), True
+    return text, False
+
+
+def kind_of(folded: str) -> tuple[str | None, str]:
+    """(kind named by a leading category word, the rest) of a folded string; (None, text) when none."""
+    for kind, words in KIND_WORDS.items():
+        rest, found = _strip_words(folded, [w for w in words if not w.isascii()])
+        if found and rest:
+            return kind, rest
+    # English names put the category last: "aikchol hospital", "sukhumvit road".
+    for kind, words in KIND_WORDS.items():
+        for word in sorted(words, key=len, reverse=True):
+            w = fold(word)
+            if folded.endswith(w) and len(folded) > len(w) and w.isascii():
+                return kind, folded[: -len(w)]
+    return None, folded
+
+
+@dataclass
+class PlaceRecord:
+    """One gazetteer entry before it is stored: a road (all its names), a landmark, a fleet site or a junction.
+
+    `names` are every name the place goes by (name, name:th, name:en, alt_name, and a road's route number as
+    "ทางหลวง 3"/"route 3"); `roads` are the two road names a junction joins (None for other places).
+    """
+
+    kind: str
+    name: str
+    name_en: str | None
+    lat: float
+    lon: float
+    source: str
+    names: list[str] = field(default_factory=list)
+    in_road_graph: bool = False
+    subdistrict: str | None = None
+    roads: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class NameKeys:
+    """What the gazetteer stores per name: the folded full name, and the folded name without category word."""
+
+    key: str
+    core: str
+
+
+def soi_form(folded: str) -> str | None:
+    """A soi name as "ซอย<base><number>" whichever way it was written ("ซอยX13", "Xซอย13", "X13"), else None."""
+    soi = fold("ซอย")
+    road = fold("ถนน")
+    text = folded
+    if text.startswith(road):
+        text = text[len(road):]
+    m = re.fullmatch(r"(?:" + soi + r")?(.+?)(?:" + soi + r")?(\d+(?:/\d+)?)", text)
+    if m and m.group(1) and not m.group(1).isdigit():
+        return f"{soi}{m.group(1).removeprefix(soi)}{m.group(2)}"
+    return None
+
+
+def name_keys(name: str, kind: str) -> NameKeys:
+    """Stored keys of one name (a road's, a landmark's, an alias) of a place of `kind`."""
+    key = normalise(name)
+    if kind in ("road", "soi"):
+        soi = soi_form(key)
+        if soi is not None:
+            key = soi
+    _, core = kind_of(key)
+    if kind in ("road", "soi"):
+        core, _ = _strip_words(core, ("ซอย", "ถนน"))
+    return NameKeys(key, core or key)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed search: the folded keys, the kind the words ask for, the numbers that must match, and the two
+    road names of a junction query (None when it is not one)."""
+
+    text: str
+    key: str
+    core: str
+    kind: str | None
+    numbers: tuple[str, ...]
+    junction: tuple[str, str] | None = None
+    junction_splits: tuple[tuple[str, str], ...] = ()
+
+
+def parse_query(text: str) -> Query:
+    """Read what a dispatcher typed: relative words dropped (หน้า, ใกล้ …), junctions split into their two roads
+    (`A ตัด B`, `แยก A B`, `A x B`), soi numbers recognised (`ซอย X 13`, `X ซ.13`, `X ซอย 13/1`)."""
+    cleaned = clean(text)
+    for word in sorted(RELATIVE_WORDS, key=len, reverse=True):
+        if cleaned.startswith(word):
+            cleaned = cleaned[len(word):].strip()
+            break
+    is_junction = False
+    for word in sorted(JUNCTION_WORDS, key=len, reverse=True):
+        if cleaned.startswith(word):
+            cleaned, is_junction = cleaned[len(word):].strip(), True
+            break
+    cleaned = _expand_abbreviations(cleaned)
+    junction = None
+    parts = [p for p in JUNCTION_SEPARATORS.split(cleaned) if p and p.strip()]
+    if len(parts) == 2 and all(fold(p) for p in parts):
+        junction = (fold(parts[0]), fold(parts[1]))
+    splits: tuple[tuple[str, str], ...] = ()
+    if is_junction and junction is None:  # "แยก A B": every split at a space is a candidate pair
+        words = cleaned.split()
+        splits = tuple((fold(" ".join(words[:i])), fold(" ".join(words[i:]))) for i in range(1, len(words)))
+    key = fold(cleaned)
+    kind, core = kind_of(key)
+    soi = soi_form(key) if (fold("ซอย") in key or kind in ("road", "soi")) else None
+    if soi is not None:
+        key, kind = soi, "soi"
+        core = _strip_words(soi, ("ซอย",))[0]
+    elif kind == "road":
+        core = _strip_words(core, ("ซอย", "ถนน"))[0]
+    for word in ADMIN_WORDS:  # "ต.บ้านสวน" etc. name an area, not a place: keep it out of the core
+        core = core.replace(fold(word), "")
+    numbers = tuple(SOI_NUMBER.findall(key))
+    if is_junction or junction is not None:
+        kind = "junction"
+    return Query(text=text, key=key, core=core or key, kind=kind, numbers=numbers, junction=junction,
+                 junction_splits=splits)
+
+
+# ---- ranking ----------------------------------------------------------------------------------------------------
+@dataclass
+class Candidate:
+    """A place the store found for a query, with the text similarity the store measured (0..1)."""
+
+    place_id: int
+    kind: str
+    name: str
+    name_en: str | None
+    lat: float
+    lon: float
+    source: str
+    in_road_graph: bool
+    similarity: float
+    key: str = ""
+    distance_m: float | None = None
+    score: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        out = {"name": self.name, "name_en": self.name_en, "kind": self.kind, "lat": round(self.lat, 6),
+               "lon": round(self.lon, 6), "score": round(self.score, 3), "source": self.source,
+               "in_road_graph": self.in_road_graph}
+        if self.distance_m is not None:
+            out["distance_m"] = round(self.distance_m)
+        return out
+
+
+@dataclass(frozen=True)
+class RankingSettings:
+    """How match quality and nearness combine (from config.py: geocode_*)."""
+
+    near_weight: float = 0.15  # the most nearness can add to a score (a perfect text match is 1.0)
+    near_scale_m: float = 5000.0  # nearness bonus halves about every 0.7 × this distance
+    kind_bonus: float = 0.1  # the query's category word (รพ., ถ., วัด …) agrees with the place's kind
+    number_penalty: float = 0.35  # the query names a number (soi 13) the place's name lacks
+    min_score: float = 0.3  # weaker candidates are not shown
+
+    def __post_init__(self) -> None:
+        """ValueError naming the setting when a number is out of its sensible range."""
+        for name, low, high in (("near_weight", 0.0, 1.0), ("near_scale_m", 1.0, 1e6), ("kind_bonus", 0.0, 1.0),
+                                ("number_penalty", 0.0, 2.0), ("min_score", 0.0, 1.5)):
+            if not low <= getattr(self, name) <= high:
+                raise ValueError(f"{name} must be from {low:g} to {high:g}")
+
+
+KIND_FAMILIES = {"soi": {"soi", "road"}, "road": {"road", "soi"}, "hospital": {"hospital", "clinic"},
+                 "clinic": {"clinic", "hospital"}}
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (m) between two points given as numbers."""
+    return _distance(LatLon(lat1, lon1), LatLon(lat2, lon2))
+
+
+def rank(query: Query, candidates: Sequence[Candidate], settings: RankingSettings,
+         near: tuple[float, float] | None = None, limit: int = 5) -> list[Candidate]:
+    """Order candidates by match quality (+ the kind bonus, − a missing number), plus nearness to `near`.
+
+    Several aliases of one place may come back; each place appears once, with its best score.
+    """
+    best: dict[int, Candidate] = {}
+    for c in candidates:
+        score = c.similarity
+        if query.kind and c.kind in KIND_FAMILIES.get(query.kind, {query.kind}):
+            score += settings.kind_bonus
+        if query.numbers and c.kind != "junction":
+            have = set(SOI_NUMBER.findall(c.key))
+            if not set(query.numbers) <= have:
+                score -= settings.number_penalty
+        if near is not None:
+            c.distance_m = distance_m(near[0], near[1], c.lat, c.lon)
+            score += settings.near_weight * math.exp(-c.distance_m / settings.near_scale_m)
+        c.score = score
+        if score >= settings.min_score and (c.place_id not in best or best[c.place_id].score < score):
+            best[c.place_id] = c
+    return sorted(best.values(), key=lambda c: (-c.score, c.place_id))[:limit]
+
+
+# ---- reverse geocoding: the words ------------------------------------------------------------------------------
+DIRECTIONS = (("north", "ทิศเหนือ"), ("north-east", "ทิศตะวันออกเฉียงเหนือ"), ("east", "ทิศตะวันออก"),
+              ("south-east", "ทิศตะวันออกเฉียงใต้"), ("south", "ทิศใต้"), ("south-west", "ทิศตะวันตกเฉียงใต้"),
+              ("west", "ทิศตะวันตก"), ("north-west", "ทิศตะวันตกเฉียงเหนือ"))
+
+
+def bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Initial bearing (degrees clockwise from north) from point 1 to point 2."""
+    p1, p2, dl = math.radians(lat1), math.radians(lat2), math.radians(lon2 - lon1)
+    x = math.sin(dl) * math.cos(p2)
+    y = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
+    return (math.degrees(math.atan2(x, y)) + 360) % 360
+
+
+def direction(bearing: float) -> tuple[str, str]:
+    """(English, Thai) compass point of a bearing, eight sectors."""
+    return DIRECTIONS[int(((bearing % 360) + 22.5) // 45) % 8]
+
+
+def short_road_th(name: str) -> str:
+    """"ถนนโปษยานนท์" → "ถ.โปษยานนท์", "ซอยวัดต้นสน 2" → "ซ.วัดต้นสน 2" (how dispatchers write them)."""
+    for full, short in (("ถนน", "ถ."), ("ซอย", "ซ.")):
+        if name.startswith(full):
+            return short + name[len(full):].lstrip()
+    return name
+
+
+@dataclass(frozen=True)
+class Landmark:
+    name: str
+    name_en: str | None
+    lat: float
+    lon: float
+    kind: str
+    subdistrict: str | None = None
+
+
+def describe(lat: float, lon: float, road: tuple[str | None, str | None, float] | None,
+             landmark: Landmark | None) -> dict[str, Any]:
+    """Thai and English one-line descriptions of a point from its nearest named road (Thai name, English name,
+    distance m) and nearest landmark, e.g. "ถ.โปษยานนท์, 120 ม. ทิศเหนือของวัดเนินสุทธาวาส"."""
+    th, en = [], []
+    out: dict[str, Any] = {"lat": lat, "lon": lon, "road": None, "landmark": None, "subdistrict": None}
+    if road is not None:
+        road_th, road_en, road_m = road
+        out["road"] = {"name": road_th, "name_en": road_en, "distance_m": round(road_m)}
+        th.append(short_road_th(road_th or road_en or ""))
+        en.append(road_en or road_th or "")
+    if landmark is not None:
+        d = distance_m(landmark.lat, landmark.lon, lat, lon)
+        d_en, d_th = direction(bearing_deg(landmark.lat, landmark.lon, lat, lon))
+        rounded = int(round(d / 10.0) * 10)
+        out["landmark"] = {"name": landmark.name, "name_en": landmark.name_en, "kind": landmark.kind,
+                           "distance_m": round(d), "direction": d_en, "direction_th": d_th}
+        if rounded < 20:
+            th.append(f"ที่{landmark.name}")
+            en.append(f"at {landmark.name_en or landmark.name}")
+        else:
+            th.append(f"{rounded} ม. {d_th}ของ{landmark.name}")
+            en.append(f"{rounded} m {d_en} of {landmark.name_en or landmark.name}")
+        if landmark.subdistrict:
+            out["subdistrict"] = landmark.subdistrict
+            th.append(f"ต.{landmark.subdistrict}")
+            en.append(f"{landmark.subdistrict} sub-district")
+    out["description_th"] = ", ".join(t for t in th if t) or f"{lat:.5f}, {lon:.5f}"
+    out["description_en"] = ", ".join(t for t in en if t) or f"{lat:.5f}, {lon:.5f}"
+    return out
+
+
+# ---- automatic location of address-only reports ----------------------------------------------------------------
+class GazetteerPort(Protocol):
+    async def candidates(self, key: str, core: str, *, kinds: Sequence[str] | None = None,
+                         limit: int = 40) -> list[Candidate]: ...
+
+    async def junctions(self, a: tuple[str, str], b: tuple[str, str]) -> list[Candidate]: ...
+
+    async def nearest_landmark(self, lat: float, lon: float, max_m: float) -> Landmark | None: ...
+
+
+MAX_QUERY_CHARS = 200
+
+
+def _road_keys(folded: str) -> tuple[str, str]:
+    keys = name_keys(folded, "road")
+    return keys.key, keys.core
+
+
+class PlaceService:
+    """Find the caller: forward geocoding (text → ranked places) over the gazetteer, and reverse geocoding (point →
+    nearest named road and landmark, described in Thai and English)."""
+
+    def __init__(self, gazetteer: GazetteerPort, settings: RankingSettings, *, candidates: int = 40,
+                 nearest_road: Callable[[float, float], tuple[str | None, str | None, float] | None] | None = None,
+                 landmark_max_m: float = 2000.0):
+        self.gazetteer = gazetteer
+        self.settings = settings
+        self.candidate_count = candidates
+        self.nearest_road = nearest_road
+        self.landmark_max_m = landmark_max_m
+
+    async def geocode(self, text: str, *, near: tuple[float, float] | None = None, limit: int = 5) -> list[Candidate]:
+        """Up to `limit` places best matching `text`, best first; [] when nothing is close enough."""
+        if not isinstance(text, str) or not text.strip():
+            raise Invalid(FieldError("q", "is required"))
+        if len(text) > MAX_QUERY_CHARS:
+            raise Invalid(FieldError("q", f"must be at most {MAX_QUERY_CHARS} characters"))
+        query = parse_query(text)
+        if not query.key:
+            raise Invalid(FieldError("q", "has no letters or digits"))
+        pairs = ([query.junction] if query.junction else []) + list(query.junction_splits)
+        searches = [self.gazetteer.candidates(query.key, query.core, limit=self.candidate_count)]
+        searches += [self.gazetteer.junctions(_road_keys(a), _road_keys(b)) for a, b in pairs]
+        found = [c for batch in await asyncio.gather(*searches) for c in batch]  # separate connections, together
+        return rank(query, found, self.settings, near, limit)
+
+    async def reverse(self, lat: float, lon: float) -> dict[str, Any]:
+        """The point described by its nearest named road and landmark (Thai and English)."""
+        road = self.nearest_road(lat, lon) if self.nearest_road is not None else None
+        landmark = await self.gazetteer.nearest_landmark(lat, lon, self.landmark_max_m)
+        return describe(lat, lon, road, landmark)
+
+
+class Geocoder(Protocol):
+    async def geocode(self, text: str, *, near: tuple[float, float] | None = None,
+                      limit: int = 5) -> list[Candidate]: ...
+
+
+MAX_PHRASES = 6
+
+
+def address_phrases(text: str) -> list[str]:
+    """The whole text, then (when it has several) its space-separated phrases of at least 3 letters, tried when
+    the whole does not match: a text message often says what happened and where in one line ("หมดสติ
+    หน้าโรงพยาบาลชลบุรี"), and only the where matches."""
+    text = text.strip()[:MAX_QUERY_CHARS]
+    phrases = [p for p in text.split() if len(p) >= 3]
+    return [text, *phrases[:MAX_PHRASES]] if len(phrases) > 1 else [text]
+
+
+LOCATION_SOURCES = ("typed_address", "map_pin", "sms_link", "line", "device", "geocoder")
+
+
+@dataclass
+class AutoLocator:
+    """Geocodes the address of an incident reported without coordinates and records the best candidate as a
+    `LocationConfirmed` (source "geocoder", with its confidence), unless the incident has a location by then.
+
+    Runs after intake has committed, so a slow or failed search never delays or drops a call.
+    """
+
+    store: Any  # dispatch.ports.EventStore
+    clock: Any  # dispatch.ports.Clock
+    geocoder: Geocoder
+    min_confidence: float = 0.5
+    area: Any = None  # dispatch.intake.ServiceArea: a candidate outside it is flagged like any other location
+    actor: str = "system:geocoder"
+
+    async def locate(self, incident_id: int, address: str) -> bool:
+        """True when a location was recorded; False when nothing matched well enough or one was already set."""
+        phrases = address_phrases(address)
+        found = await self._best(phrases[0])
+        if len(phrases) > 1 and (not found or found[0].score < self.min_confidence):  # the whole text first
+            found = [c for batch in await asyncio.gather(*(self._best(p) for p in phrases[1:])) for c in batch]
+            found.sort(key=lambda c: -c.score)
+        if not found or found[0].score < self.min_confidence:
+            return False
+        best = found[0]
+        label = best.name
+
+        async def record(uow) -> bool:
+            incident = await uow.get("incidents", incident_id)
+            if incident is None or incident.location is not None:
+                return False
+            await uow.append(LocationConfirmed(
+                at=self.clock.now(), incident_id=incident_id, location=LatLon(best.lat, best.lon),
+                source="geocoder", label=label, confidence=round(min(best.score, 1.0), 3), confirmed_by=None,
+                outside_service_area=self.area is not None and not self.area.contains(best.lat, best.lon)))
+            return True
+
+        return await self.store.run(self.actor, record)
+
+    async def _best(self, text: str) -> list[Candidate]:
+        try:
+            return await self.geocoder.geocode(text, limit=1)
+        except Invalid:  # nothing searchable in this phrase (only punctuation, too long …)
+            return []
+
+
+class LocationService:
+    """A dispatcher sets or changes an incident's location (map pin, a geocoder candidate, a caller's link …):
+    one `LocationConfirmed` per change, with its source and who chose it."""
+
+    MAX_LABEL = 300
+
+    def __init__(self, store: Any, clock: Any, area: Any,
+                 describe_point: Callable[[float, float], Awaitable[dict | None]] | None = None):
+        self.store, self.clock, self.area = store, clock, area
+        self.describe_point = describe_point
+
+    async def confirm(self, incident_id: int, body: Any, *, actor: str, user_id: str) -> Any:
+        """Validate {lat, lon, source, label?} (`Invalid` naming each bad field), record the change, return the
+        incident. Without a label, the point's reverse-geocoded description (Thai) becomes the label."""
+        errors: list[FieldError] = []
+        if not isinstance(body, dict):
+            raise Invalid(FieldError("body", "must be a JSON object"))
+        location, flags = parse_location({k: body[k] for k in ("lat", "lon") if k in body}, self.area, errors)
+        errors = [FieldError(e.field.removeprefix("location."), e.reason) for e in errors]
+        source = body.get("source")
+        if source not in LOCATION_SOURCES:
+            errors.append(FieldError("source", f"must be one of {', '.join(LOCATION_SOURCES)}"))
+        label = body.get("label")
+        if label is not None and (not isinstance(label, str) or not 0 < len(label) <= self.MAX_LABEL):
+            errors.append(FieldError("label", f"must be text of 1 to {self.MAX_LABEL} characters"))
+        if errors or location is None:
+            raise Invalid(errors or [FieldError("lat", "is required")])
+        if label is None and self.describe_point is not None:
+            described = await self.describe_point(location.lat, location.lon)
+            label = described.get("description_th") if described else None
+
+        async def record(uow) -> Any:
+            incident = await uow.get("incidents", incident_id)
+            if incident is None:
+                raise NotFound("no such incident")
+            await uow.append(LocationConfirmed(
+                at=self.clock.now(), incident_id=incident_id, location=location, source=source, label=label,
+                confirmed_by=user_id, outside_service_area=bool(flags)))
+            return await uow.get("incidents", incident_id)
+
+        return await self.store.run(actor, record)
