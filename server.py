@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import signal
 import sys
@@ -219,7 +220,8 @@ class Server:
             pois = poi_files(config.osm_file, config.places_poi_files)
             key = await loop.run_in_executor(None, source_key, config.osm_file, pois)
             if await gazetteer.loaded_key() != key:
-                records = await loop.run_in_executor(None, build_records, config.osm_file, pois, graph)
+                records = await loop.run_in_executor(None, functools.partial(
+                    build_records, config.osm_file, pois, graph, reachable_m=config.max_snap_distance_m))
                 if await gazetteer.replace(key, records, {"osm_file": config.osm_file.name,
                                                           "poi_files": [p.name for p in pois]}):
                     log.info("gazetteer built", extra={"places": len(records), "key": key[:12]})

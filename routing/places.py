@@ -182,7 +182,7 @@ def build_records(osm_file: Path, pois: Sequence[Path], graph: RoadGraph | None,
     junctions = junction_records(graph, roads) if graph is not None else []
     landmarks = poi_records(pois)
     if graph is not None:
-        snapper = Snapper(graph, off_network_m=reachable_m)
+        snapper = Snapper(graph, max_snap_distance_m=reachable_m)
         for place in landmarks:
             place.in_road_graph = not snapper.snap(place.lat, place.lon).off_network
     return [*roads, *landmarks, *junctions]
