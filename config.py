@@ -13,6 +13,15 @@ class ConfigError(ValueError):
     pass
 
 
+def default_var_dir() -> Path:
+    """Where local state (embedded PostgreSQL/Redis, the road-graph cache) goes without EMS_VAR_DIR: var/ in a
+    source checkout (also an editable install), else the user's state directory — never the installed package."""
+    if (REPO_ROOT / "pyproject.toml").exists():
+        return REPO_ROOT / "var"
+    state_home = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state_home) / "chonburi-ems"
+
+
 @dataclass(frozen=True)
 class Config:
     database_url: str | None = None  # None: a local PostgreSQL on 5432, else an embedded one under var/
@@ -23,7 +32,7 @@ class Config:
     port: int = 8888
     public_url: str | None = None  # external base URL (Twilio signatures, SMS links); default http://host:port
     allowed_origins: tuple[str, ...] = ()  # WebSocket Origin allowlist; empty: same host as the request
-    var_dir: Path = REPO_ROOT / "var"
+    var_dir: Path = field(default_factory=default_var_dir)
     osm_file: Path = REPO_ROOT / "data" / "osm" / "chonburi_city_roads.osm.pbf"
     speed_factor: float = 1.15  # ambulance speed relative to the car defaults in routing/speeds.py
     max_eta_s: float = 3600.0  # recommendations ignore units farther than this by road

@@ -1,5 +1,5 @@
 """Prometheus metrics, defined once and imported where they are observed."""
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, Info
 
 REQUEST_SECONDS = Histogram(
     "ems_http_request_seconds", "HTTP request latency", ["method", "route", "status"],
@@ -21,3 +21,7 @@ RELAY_PUBLISHED = Counter("ems_relay_published_total", "Events published to the 
 REALTIME_DEGRADED = Gauge("ems_realtime_degraded", "1 while Redis fan-out is unavailable (falling back to polling)")
 WS_CLIENTS = Gauge("ems_ws_clients", "Connected WebSocket clients", ["role"])
 WS_FRAMES = Counter("ems_ws_frames_sent_total", "Frames sent to WebSocket clients", ["type"])
+ROUTING_SEARCH_ENGINE = Info("ems_routing_search_engine", "The road search this process runs: native-c (compiled at "
+                             "install) or python (fallback without a C compiler, same answers, slower)")
+ROUTING_SEARCH_COST = Gauge("ems_routing_search_cost_ms", "Measured at start-up: one full bounded search on the road "
+                            "graph with the engine in use (an uncached ETA query costs at most this)")
