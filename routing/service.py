@@ -48,7 +48,7 @@ class RoutingService:
     def etas_to_sync(self, target, origins: Sequence) -> list[EtaResult]:
         """Origins with a cached tree are answered from it; the rest share one bounded reverse search."""
         target_snap = self.snap(target.lat, target.lon)
-        weights, weights_key = self.overrides.weights(), self.overrides.version
+        weights, weights_key = self.overrides.weights_with_key()  # one read: a tree's key matches its weights
         batch_key = (tuple((o.lat, o.lon) for o in origins), weights_key)
         batch = self._batch
         if batch is not None and batch[0] == batch_key:

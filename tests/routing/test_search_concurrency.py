@@ -197,3 +197,34 @@ def test_python_fallback_gives_the_native_answers_on_the_city_graph(road_graph):
             native_s, native_m, python_s, python_m = (a[goals] for a in (native_s, native_m, python_s, python_m))
         assert np.array_equal(native_s, python_s)
         assert np.array_equal(native_m, python_m)
+
+
+def test_weights_and_their_key_are_read_together_while_closures_change(road_graph):
+    """Unit trees are cached by the overrides' key: the weights handed out with a key must be that key's."""
+    from routing.overrides import Overrides
+
+    overrides = Overrides(road_graph.edge_time_s)
+    edge, stop = 5, threading.Event()
+    mismatches: list[tuple] = []
+
+    def toggle():
+        while not stop.is_set():
+            overrides.add([edge], factor=None, expires_at=None, override_id="flood")
+            overrides.remove("flood")
+
+    def read():
+        for _ in range(20_000):
+            weights, key = overrides.weights_with_key()
+            if np.isinf(weights[edge]) != ("flood" in key):
+                mismatches.append(key)
+
+    writer = threading.Thread(target=toggle)
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    writer.start()
+    for t in readers:
+        t.start()
+    for t in readers:
+        t.join()
+    stop.set()
+    writer.join()
+    assert mismatches == []
