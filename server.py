@@ -165,9 +165,6 @@ class Server:
                 None, lambda: load_graph(config.osm_file, Path(config.var_dir) / "cache",
                                          speed_factor=config.speed_factor, progress=sys.stderr.isatty()))
             routing = RoutingService(graph, max_eta_s=config.max_eta_s)
-            engine, cost_ms = await asyncio.get_running_loop().run_in_executor(None, _search_engine_and_cost, graph,
-                                                                                config.max_eta_s)
-            log.info("routing search engine", extra={"routing_search_engine": engine, "search_cost_ms": cost_ms})
             for event in await ctx.store.stream_events("roads"):
                 apply_road_event(routing, event.type, event.payload)
             nodes = graph.usable_nodes()  # demand where the roads are: road density as the population proxy
@@ -175,6 +172,9 @@ class Server:
                 graph.bounds, CONSOLE_CELL_M, graph.node_lat[nodes], graph.node_lon[nodes]))
             ctx.routing = routing
             log.info("road graph ready", extra={"nodes": graph.node_count, "edges": graph.edge_count})
+            engine, cost_ms = await asyncio.get_running_loop().run_in_executor(None, _search_engine_and_cost, graph,
+                                                                                config.max_eta_s)
+            log.info("routing search engine", extra={"routing_search_engine": engine, "search_cost_ms": cost_ms})
         except Exception:
             log.exception("road graph failed to load; recommendations will be unavailable")
 
