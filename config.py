@@ -64,6 +64,15 @@ def _networks(values) -> str | None:
     return None
 
 
+def default_var_dir() -> Path:
+    """Where local state (embedded PostgreSQL/Redis, the road-graph cache) goes without EMS_VAR_DIR: var/ in a
+    source checkout (also an editable install), else the user's state directory — never the installed package."""
+    if (REPO_ROOT / "pyproject.toml").exists():
+        return REPO_ROOT / "var"
+    state_home = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state_home) / "chonburi-ems"
+
+
 @dataclass(frozen=True)
 class Config:
     """Every setting, one row each: EMS_<NAME> in the environment, type, default, range and why it exists.
@@ -93,7 +102,9 @@ class Config:
     trusted_proxies: tuple[str, ...] = setting(("127.0.0.1", "::1"), "peers whose X-Forwarded-For / X-Real-IP / "
                                                "X-Forwarded-Proto are believed (addresses or CIDRs)",
                                                check=_networks)
-    var_dir: Path = setting(REPO_ROOT / "var", "where embedded databases, caches and simulator output go")
+    var_dir: Path = setting(default_var_dir(), "where embedded databases, caches and simulator output go: var/ in a "
+                                               "source checkout, else $XDG_STATE_HOME/chonburi-ems (never the "
+                                               "installed package)")
     osm_file: Path = setting(REPO_ROOT / "data" / "osm" / "chonburi_city_roads.osm.pbf",
                              "any OSM extract (.osm.pbf, .osm, .osm.bz2) for the road graph")
     speed_factor: float = setting(1.15, "ambulance speed relative to the car defaults in routing/speeds.py",

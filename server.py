@@ -47,11 +47,12 @@ from dispatch.vitals import VitalsService
 from integrations.wiring import Integrations
 from ops import local_services
 from ops.event_loop import install_fast_loop
-from telemetry import logs
+from telemetry import logs, metrics
 from routing.build import load_graph
 from routing.closures import apply_road_event
 from routing.eta import StraightLine
 from routing.places import build_records, fleet_records, nearest_named_road, poi_files, source_key
+from routing.search import measure_search_cost_ms, search_engine
 from routing.service import RoutingService
 from ws.access import AccessControl
 from ws.avl import Avl
@@ -260,6 +261,9 @@ class Server:
             ctx.routing = routing
             log.info("road graph ready", extra={"nodes": graph.node_count, "edges": graph.edge_count})
             self.background.append(asyncio.create_task(self._load_places(graph, routing)))
+            engine, cost_ms = await asyncio.get_running_loop().run_in_executor(None, _search_engine_and_cost, graph,
+                                                                                config.max_eta_s)
+            log.info("routing search engine", extra={"routing_search_engine": engine, "search_cost_ms": cost_ms})
         except Exception:
             log.exception("road graph failed to load; recommendations will be unavailable")
 
@@ -286,6 +290,17 @@ class Server:
                     self.ctx.pool.terminate()
         for service in reversed(self.local):
             service.stop()
+
+
+def _search_engine_and_cost(graph, max_eta_s: float) -> tuple[str, float]:
+    """Which search runs (native C or the Python fallback) and what one full bounded search costs (ms), for the
+    start-up log and /metrics."""
+    engine = search_engine()
+    cost_ms = round(measure_search_cost_ms(graph.rev_offsets, graph.rev_targets, graph.rev_edges, graph.edge_time_s,
+                                           graph.edge_length_m, max_eta_s, samples=10), 2)
+    metrics.ROUTING_SEARCH_ENGINE.info({"engine": engine})
+    metrics.ROUTING_SEARCH_COST.set(cost_ms)
+    return engine, cost_ms
 
 
 class RoutingPort:

@@ -1,9 +1,14 @@
 """Build the road graph from any OSM extract (.osm.pbf, .osm, .osm.bz2) and cache it compiled.
 
-OSM → (osmium, for .pbf) XML → `osmnx.graph_from_xml` → drivable ways only, `access=private|no` dropped, one-ways
-as osmnx gives them → travel time per edge (routing/speeds.py) → `RoadGraph` arrays in one `.npz` file named by
-the OSM file's SHA-256 and the build parameters. A later start with the same file loads the cache in well under
-a second; a changed file or speed factor rebuilds.
+OSM → (osmium, for .pbf) XML → `osmnx.graph_from_xml`, unsimplified → drivable ways only (`drivable_by_ambulance`)
+→ simplified, never across a change of class, speed limit or access (`NO_MERGE_ACROSS`) → travel time per edge
+(routing/speeds.py) → `RoadGraph` arrays in one `.npz` file named by the OSM file's SHA-256 and the build
+parameters. A later start with the same file loads the cache in well under a second; a changed file or speed
+factor rebuilds.
+
+Determinism: osmnx keeps the differing values of merged ways as `list(set(...))`, whose order follows
+PYTHONHASHSEED. We never merge across the tags that decide speed and access, so those stay single values; any
+other merged attribute (names, refs, OSM ids) is sorted, so the same file gives the same arrays on every run.
 """
 from __future__ import annotations
 
@@ -19,13 +24,19 @@ import numpy as np
 from tqdm import tqdm
 
 from routing.graph import RoadGraph, csr
-from routing.speeds import THAI_DEFAULT_KMH, first, speed_kmh, travel_time_s
+from routing.speeds import THAI_DEFAULT_KMH, highway_class, speed_kmh, travel_time_s
 
 log = logging.getLogger("ems.routing")
 
-BUILD_VERSION = 1
+BUILD_VERSION = 2  # 2: access by the most specific tag, no merging across class/speed/access, sorted merges
 DRIVABLE = set(THAI_DEFAULT_KMH)
-NO_ACCESS = {"private", "no"}
+# OSM access tags from the most specific to the most general, for a motor car (the ambulance's class); the most
+# specific one present decides. `emergency` is checked first: ambulances may use emergency-only ways.
+ACCESS_TAGS = ("motorcar", "motor_vehicle", "vehicle", "access")
+CLOSED = {"no", "private", "agricultural", "forestry"}  # yes/destination/designated/permissive/customers... are open
+EMERGENCY_OPEN = {"yes", "designated", "permissive", "destination", "official"}
+# A node where these change stays a graph node: merging there would average a speed or lose a public stretch.
+NO_MERGE_ACROSS = ("highway", "maxspeed", "emergency", *ACCESS_TAGS)
 
 
 def file_sha256(path: Path) -> str:
@@ -56,6 +67,42 @@ def _values(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
+def drivable_by_ambulance(tags: dict) -> bool:
+    """Whether an ambulance may drive an OSM way with these tags (one way's tags, not merged ones).
+
+    A drivable highway class, and not closed to motor cars: `emergency=yes|designated|...` opens the way for an
+    ambulance whatever else it says; otherwise the most specific of motorcar, motor_vehicle, vehicle, access
+    that is present decides, and no/private/agricultural/forestry close it.
+    """
+    if highway_class(tags.get("highway")) not in DRIVABLE:
+        return False
+    emergency = _tag(tags.get("emergency"))
+    if emergency in EMERGENCY_OPEN:
+        return True
+    if emergency == "no":
+        return False
+    for key in ACCESS_TAGS:
+        value = _tag(tags.get(key))
+        if value is not None:
+            return value not in CLOSED
+    return True
+
+
+def _tag(value) -> str | None:
+    """One tag value, lower-cased; a missing tag (None or osmnx's NaN) is None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return str(value).strip().lower() or None
+
+
+def _sorted_merges(G: nx.MultiDiGraph) -> None:
+    """osmnx stores a merged attribute's values as list(set(...)), ordered by the hash seed: sort them."""
+    for _, _, d in G.edges(data=True):
+        for key, value in d.items():
+            if isinstance(value, list):
+                d[key] = sorted(value, key=lambda item: (type(item).__name__, str(item)))
+
+
 def networkx_graph(osm_path: str | Path, work_dir: str | Path, *, speed_factor: float = 1.0) -> nx.MultiDiGraph:
     """The drivable osmnx graph with `travel_time` (s) on every edge: what we compile, and the test oracle."""
     import osmnx as ox
@@ -63,16 +110,16 @@ def networkx_graph(osm_path: str | Path, work_dir: str | Path, *, speed_factor: 
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     tags = list(ox.settings.useful_tags_way)
-    if "name:en" not in tags:
-        ox.settings.useful_tags_way = [*tags, "name:en"]
-    G = ox.graph_from_xml(to_osm_xml(Path(osm_path), work_dir), retain_all=True)
-    drop = [
-        (u, v, k) for u, v, k, d in G.edges(keys=True, data=True)
-        if first(d.get("highway")) not in DRIVABLE
-        or any(str(a) in NO_ACCESS for a in _values(d.get("access")) if a is not None)
-    ]
-    G.remove_edges_from(drop)
+    missing = [t for t in ("name:en", "emergency", *ACCESS_TAGS) if t not in tags]
+    if missing:
+        ox.settings.useful_tags_way = [*tags, *missing]
+    # Unsimplified first, so access is judged per OSM way: where a public way runs on into a private one the
+    # private part is dropped and the public part stays (simplifying first merged them into one closed edge).
+    G = ox.graph_from_xml(to_osm_xml(Path(osm_path), work_dir), simplify=False, retain_all=True)
+    G.remove_edges_from([(u, v, k) for u, v, k, d in G.edges(keys=True, data=True) if not drivable_by_ambulance(d)])
     G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
+    G = ox.simplify_graph(G, edge_attrs_differ=list(NO_MERGE_ACROSS))
+    _sorted_merges(G)
     for _, _, d in G.edges(data=True):
         d["speed_kph"] = speed_kmh(d.get("highway"), d.get("maxspeed"))
         d["travel_time"] = travel_time_s(float(d["length"]), d["speed_kph"], speed_factor)
@@ -102,7 +149,7 @@ def compile_graph(G: nx.MultiDiGraph, meta: dict | None = None) -> RoadGraph:
         seconds.append(float(d["travel_time"]))
         label = (_name(d.get("name")), _name(d.get("name:en")))
         name_ids.append(-1 if label == (None, None) else names.setdefault(label, len(names)))
-        highway_ids.append(highways.setdefault(str(first(d.get("highway"))), len(highways)))
+        highway_ids.append(highways.setdefault(str(highway_class(d.get("highway"))), len(highways)))
         usable.append(u in largest and v in largest)
         if "geometry" in d:
             xs, ys = d["geometry"].xy

@@ -62,13 +62,19 @@ class Overrides:
 
     def weights(self, now: datetime | None = None) -> np.ndarray:
         """Base travel times with the active overrides applied (closed = inf); cached until the set changes."""
-        active = self.active(now)
-        key = tuple(o.id for o in active)
-        if key == self._cached_key:
-            return self._cached
-        weights = self.base.copy()
-        for override in active:
-            index = np.asarray(override.edges, dtype=np.int64)
-            weights[index] = np.inf if override.factor is None else weights[index] * override.factor
-        self._cached, self._cached_key = weights, key
-        return weights
+        return self.weights_with_key(now)[0]
+
+    def weights_with_key(self, now: datetime | None = None) -> tuple[np.ndarray, tuple]:
+        """The weights and the `version` they belong to, read together: a cache keyed by the version (unit
+        trees) must never store weights of one set of overrides under the key of another."""
+        now = now or datetime.now(UTC)
+        with self._lock:  # the check and the refill of the one-entry cache happen as one step
+            active = [o for o in self._items.values() if o.active(now)]
+            key = tuple(o.id for o in active)
+            if key != self._cached_key:
+                weights = self.base.copy()
+                for override in active:
+                    index = np.asarray(override.edges, dtype=np.int64)
+                    weights[index] = np.inf if override.factor is None else weights[index] * override.factor
+                self._cached, self._cached_key = weights, key
+            return self._cached, self._cached_key

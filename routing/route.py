@@ -8,7 +8,7 @@ import numpy as np
 
 from routing.eta import AT_NODE, EtaResult, best_exit, exit_points, require_on_network, reverse_search, same_edge
 from routing.graph import RoadGraph
-from routing.search import SearchSpace
+from routing.search import SearchError, SearchSpace
 from routing.snap import Snapped
 
 TURNS = [  # (max absolute bearing change in degrees, English, Thai)
@@ -102,6 +102,8 @@ def build_route(graph: RoadGraph, space: SearchSpace, weights: np.ndarray, origi
             edge = int(next_edge[node])
             path.append(edge)
             node = int(graph.edge_dst[edge])
+            if len(path) > graph.node_count:  # a tree has no cycles; one here means corrupt search state
+                raise SearchError("the search tree has a cycle; route abandoned")
         return via_graph[0], via_graph[1], [*path, node, via_graph[2]]
 
     found = reverse_search(graph, space, weights, target, [n for n, _, _ in exits], max_s, extract)
@@ -112,7 +114,7 @@ def build_route(graph: RoadGraph, space: SearchSpace, weights: np.ndarray, origi
     if not chain:  # along the shared segment
         edge, o, t = _along_shared(graph, origin, target)
         lat, lon = graph.edge_coords(edge)
-        pieces.append((edge, _cut(lat, lon, min(o, t), max(o, t))))
+        pieces.append((edge, _cut(lat, lon, o, t)))
     else:
         *edges, entry_node, exit_node = chain
         if not (origin.fraction <= AT_NODE and exit_node == int(graph.edge_src[origin.edge])):
@@ -147,8 +149,14 @@ def straight_line_route(origin, destination, origin_snap: Snapped, destination_s
 
 
 def _along_shared(graph: RoadGraph, origin: Snapped, target: Snapped) -> tuple[int, float, float]:
+    """(edge, origin fraction, target fraction ≥ origin fraction) of the drive along the shared segment: the
+    origin's edge when the target lies ahead on it, else its twin (the same road driven the other way), as
+    `same_edge` chose, so the geometry runs from the origin to the target."""
     t = target.fraction if target.edge == origin.edge else 1 - target.fraction
-    return origin.edge, origin.fraction, t
+    twin = int(graph.edge_twin[origin.edge])
+    if t >= origin.fraction or twin < 0:
+        return origin.edge, origin.fraction, t
+    return twin, 1 - origin.fraction, 1 - t
 
 
 def _geometry(pieces) -> dict:

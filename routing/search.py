@@ -1,17 +1,25 @@
-"""Bounded multi-source Dijkstra with reusable state: C (compiled on first use with the machine's cc) or Python.
+"""Bounded multi-source Dijkstra with reusable state: native C (built when the package is installed) or Python.
 
-A `SearchSpace` owns arrays sized to the graph and resets only what a query touched, so a query costs in
-proportion to the nodes it settles. One space serves one thread at a time (it holds a lock).
+A `SearchSpace` owns every array a search writes — distances, tree, flags, the touched list and the heap — sized
+to the graph, and resets only what a query touched, so a query costs in proportion to the nodes it settles.
+One space serves one thread at a time (it holds a lock); searches on different spaces may run at once, which is
+how `RoutingService` uses them (the native call releases the GIL). The C code (`_dijkstra.c`) keeps no state of
+its own.
+
+The native library is the `routing._dijkstra` extension that setuptools compiles at install time (an optional
+extension: without a C compiler the install still succeeds). Nothing is compiled at run time. Without the
+library the pure-Python search runs instead; it gives the same seconds to the bit (same relaxations, same sums)
+and is several times slower — `search_engine()` says which one runs.
 """
 from __future__ import annotations
 
 import ctypes
 import hashlib
 import heapq
+import importlib.util
 import logging
-import shutil
-import subprocess
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -20,49 +28,72 @@ import numpy as np
 
 log = logging.getLogger("ems.routing")
 
-_SOURCE = Path(__file__).with_name("_dijkstra.c")
 _T = TypeVar("_T")
-_native_lib: ctypes.CDLL | None | bool = False  # False: not tried yet
+NATIVE_MODULE = "routing._dijkstra"  # the setuptools Extension built from routing/_dijkstra.c (setup.py)
+HEAP_FULL, BAD_GRAPH = -2, -3  # the C function's error codes
+_native_lock = threading.Lock()
+_native_lib: ctypes.CDLL | None | bool = False  # False: not looked for yet
+
+
+class SearchError(RuntimeError):
+    """A search met a graph it cannot work on (malformed arrays, or a heap bound that should be unreachable)."""
+
+
+def native_library_path() -> Path | None:
+    """Where the compiled search is (installed or editable), or None if the package was built without it."""
+    try:
+        spec = importlib.util.find_spec(NATIVE_MODULE)
+    except (ImportError, ValueError):
+        return None
+    return Path(spec.origin) if spec is not None and spec.origin and spec.has_location else None
 
 
 def _load_native() -> ctypes.CDLL | None:
     global _native_lib
-    if _native_lib is not False:
-        return _native_lib
-    _native_lib = None
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        log.warning("routing: no C compiler; using the slower pure-Python search")
-        return None
-    digest = hashlib.sha256(_SOURCE.read_bytes()).hexdigest()[:12]
-    target = Path(__file__).with_name("_native") / f"dijkstra-{digest}.so"
-    try:
-        if not target.exists():
-            target.parent.mkdir(exist_ok=True)
-            tmp = target.with_suffix(f".{threading.get_ident()}.tmp")
-            subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-o", str(tmp), str(_SOURCE), "-lm"], check=True,
-                           capture_output=True)
-            tmp.replace(target)
-        lib = ctypes.CDLL(str(target))
-    except (OSError, subprocess.CalledProcessError) as exc:
-        log.warning("routing: could not build the native search (%s); using pure Python", exc)
-        return None
-    p = np.ctypeslib.ndpointer
-    lib.dijkstra.restype = ctypes.c_int64
-    lib.dijkstra.argtypes = [
-        ctypes.c_int32, p(np.int64, flags="C"), p(np.int32, flags="C"), p(np.int32, flags="C"),
-        p(np.float64, flags="C"), p(np.float64, flags="C"),
-        ctypes.c_int32, p(np.int32, flags="C"), p(np.float64, flags="C"), p(np.float64, flags="C"),
-        ctypes.c_int32, p(np.int32, flags="C"), ctypes.c_double,
-        p(np.float64, flags="C"), p(np.float64, flags="C"), p(np.int32, flags="C"), p(np.uint8, flags="C"),
-        p(np.uint8, flags="C"), p(np.int32, flags="C"),
-    ]
-    _native_lib = lib
-    return lib
+    with _native_lock:  # looked for once per process, whichever thread asks first
+        if _native_lib is not False:
+            return _native_lib
+        _native_lib = None
+        path = native_library_path()
+        if path is None:
+            log.warning("routing: the native search was not built with this install; using the slower pure-Python "
+                        "search")
+            return None
+        try:
+            lib = ctypes.CDLL(str(path))
+            function = lib.dijkstra
+            lib.dijkstra_source_sha256.restype = ctypes.c_char_p
+            built_from = lib.dijkstra_source_sha256().decode()
+        except (OSError, AttributeError) as exc:
+            log.warning("routing: could not load the native search %s (%s); using pure Python", path, exc)
+            return None
+        source = Path(__file__).with_name("_dijkstra.c")
+        if source.exists() and hashlib.sha256(source.read_bytes()).hexdigest() != built_from:
+            log.warning("routing: the native search %s was built from another version of _dijkstra.c (reinstall: "
+                        "pip install -e .); using pure Python", path)
+            return None
+        p = np.ctypeslib.ndpointer
+        function.restype = ctypes.c_int32
+        function.argtypes = [
+            ctypes.c_int32, ctypes.c_int64, p(np.int64, flags="C"), p(np.int32, flags="C"), p(np.int32, flags="C"),
+            p(np.float64, flags="C"), p(np.float64, flags="C"),
+            ctypes.c_int32, p(np.int32, flags="C"), p(np.float64, flags="C"), p(np.float64, flags="C"),
+            ctypes.c_int32, p(np.int32, flags="C"), ctypes.c_double,
+            p(np.float64, flags="C"), p(np.float64, flags="C"), p(np.int32, flags="C"), p(np.uint8, flags="C"),
+            p(np.uint8, flags="C"), p(np.int32, flags="C"), ctypes.POINTER(ctypes.c_int64),
+            p(np.float64, flags="C"), p(np.int32, flags="C"), ctypes.c_int64,
+        ]
+        _native_lib = lib
+        return lib
+
+
+def search_engine() -> str:
+    """"native-c" when the compiled search loads in this process, else "python"."""
+    return "native-c" if _load_native() is not None else "python"
 
 
 class SearchSpace:
-    """Dijkstra state for one graph of `n` nodes."""
+    """Dijkstra state for one graph of `n` nodes; one search at a time (its lock), any number of spaces at once."""
 
     def __init__(self, n: int, *, native: bool = True):
         self.n = n
@@ -72,12 +103,22 @@ class SearchSpace:
         self.settled = np.zeros(n, dtype=np.uint8)
         self.goal_flag = np.zeros(n, dtype=np.uint8)
         self.touched = np.zeros(n, dtype=np.int32)
+        self._touched_count = ctypes.c_int64(0)
+        # The heap: each edge pushes at most once (a node is expanded once), so sources + edges items suffice.
+        # Sized on first use from the graph handed to run(); never grown past that bound.
+        self.heap_key = np.zeros(0)
+        self.heap_node = np.zeros(0, dtype=np.int32)
         self.lib = _load_native() if native else None
         self.lock = threading.Lock()
+        self._lists: tuple = ()  # Python engine: the graph arrays as lists, for the arrays they were made from
 
     @property
     def is_native(self) -> bool:
         return self.lib is not None
+
+    @property
+    def engine(self) -> str:
+        return "native-c" if self.lib is not None else "python"
 
     def run(self, offsets: np.ndarray, targets: np.ndarray, edge_ids: np.ndarray, weights: np.ndarray,
             lengths: np.ndarray, sources: list[tuple[int, float, float]], goals: list[int], limit: float,
@@ -88,64 +129,130 @@ class SearchSpace:
         `extract(dist, metres, next_edge)` reads what the caller needs before the state is reset: dist is the
         cost to reach each node (inf if not reached), metres the length along that best path, next_edge the
         edge id by which a node was reached (-1 for sources).
+
+        Raises ValueError when a source or goal is not a node of this space, or the CSR arrays do not fit it;
+        SearchError when the native search reports a malformed graph. The space is left clean either way.
         """
         with self.lock:
             src = np.ascontiguousarray([s[0] for s in sources], dtype=np.int32)
             costs = np.ascontiguousarray([s[1] for s in sources], dtype=np.float64)
             metres = np.ascontiguousarray([s[2] for s in sources], dtype=np.float64)
             goal_arr = np.ascontiguousarray(goals, dtype=np.int32)
-            if self.lib is not None:
-                count = self.lib.dijkstra(self.n, offsets, targets, edge_ids, weights, lengths, len(src), src, costs,
-                                          metres, len(goal_arr), goal_arr, float(limit), self.dist, self.aux,
-                                          self.next_edge, self.settled, self.goal_flag, self.touched)
-                if count < 0:
-                    raise MemoryError("routing search could not allocate its heap")
-                touched = self.touched[:count]
-            else:
-                touched = self._run_python(offsets, targets, edge_ids, weights, lengths, src, costs, metres,
-                                           goal_arr, limit)
+            self._check(offsets, targets, edge_ids, weights, lengths, src, goal_arr)
+            touched = np.zeros(0, dtype=np.int64)
             try:
+                if self.lib is not None:
+                    touched = self._run_native(offsets, targets, edge_ids, weights, lengths, src, costs, metres,
+                                               goal_arr, limit)
+                else:
+                    touched = self._run_python(offsets, targets, edge_ids, weights, lengths, src, costs, metres,
+                                               goal_arr, limit)
                 return extract(self.dist, self.aux, self.next_edge)
             finally:
                 self.dist[touched] = np.inf
                 self.next_edge[touched] = -1
                 self.settled[touched] = 0
 
+    def _check(self, offsets, targets, edge_ids, weights, lengths, sources, goals) -> None:
+        n = self.n
+        if offsets.shape != (n + 1,) or targets.shape != edge_ids.shape or int(offsets[-1]) != len(targets):
+            raise ValueError(f"the CSR arrays do not describe a graph of {n} nodes")
+        if weights.shape != lengths.shape:
+            raise ValueError("weights and lengths must have one value per edge")
+        for name, ids in (("source", sources), ("goal", goals)):
+            if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= n):
+                raise ValueError(f"a {name} node is outside 0..{n - 1}")
+
+    def _run_native(self, offsets, targets, edge_ids, weights, lengths, src, costs, metres, goals,
+                    limit) -> np.ndarray:
+        capacity = len(src) + len(targets)
+        if self.heap_key.size < capacity:
+            self.heap_key = np.zeros(capacity)
+            self.heap_node = np.zeros(capacity, dtype=np.int32)
+        status = self.lib.dijkstra(self.n, len(weights), offsets, targets, edge_ids, weights, lengths, len(src), src,
+                                   costs, metres, len(goals), goals, float(limit), self.dist, self.aux,
+                                   self.next_edge, self.settled, self.goal_flag, self.touched,
+                                   ctypes.byref(self._touched_count), self.heap_key, self.heap_node, capacity)
+        touched = self.touched[: self._touched_count.value].copy()
+        if status == BAD_GRAPH:
+            self._reset(touched)
+            raise SearchError("the road graph's arrays name a node or edge that does not exist")
+        if status != 0:
+            self._reset(touched)
+            raise SearchError(f"the search overflowed its bounded heap ({capacity} items; status {status})")
+        return touched
+
+    def _reset(self, touched: np.ndarray) -> None:
+        self.dist[touched] = np.inf
+        self.next_edge[touched] = -1
+        self.settled[touched] = 0
+
+    def _graph_lists(self, offsets, targets, edge_ids, weights, lengths) -> tuple[list, list, list, list, list]:
+        """Plain lists of the graph (indexing a list is far cheaper than a numpy scalar), remade when any
+        array changes (a closure gives new weights)."""
+        arrays = (offsets, targets, edge_ids, weights, lengths)
+        if len(self._lists) != 2 or any(a is not b for a, b in zip(self._lists[0], arrays)):
+            self._lists = (arrays, tuple(a.tolist() for a in arrays))
+        return self._lists[1]
+
     def _run_python(self, offsets, targets, edge_ids, weights, lengths, sources, costs, metres, goals,
                     limit) -> np.ndarray:
-        dist, aux, next_edge, settled = self.dist, self.aux, self.next_edge, self.settled
-        touched: list[int] = []
+        """The same algorithm as `_dijkstra.c`, relaxation for relaxation, so the seconds agree to the bit."""
+        off, tgt, eids, w, lens = self._graph_lists(offsets, targets, edge_ids, weights, lengths)
+        inf = float("inf")
+        dist: dict[int, float] = {}
+        aux: dict[int, float] = {}
+        reached_by: dict[int, int] = {}
+        settled: set[int] = set()
         heap: list[tuple[float, int]] = []
         for v, c, m in zip(sources.tolist(), costs.tolist(), metres.tolist()):
-            if c < dist[v]:
-                if dist[v] == np.inf:
-                    touched.append(v)
-                dist[v] = c
-                aux[v] = m
-                next_edge[v] = -1
+            if c < dist.get(v, inf):
+                dist[v], aux[v], reached_by[v] = c, m, -1
                 heapq.heappush(heap, (c, v))
         goals_left = set(goals.tolist())
-        while heap:
-            d, u = heapq.heappop(heap)
-            if settled[u] or d > dist[u]:
-                continue
-            if d > limit:
-                break
-            settled[u] = 1
-            goals_left.discard(u)
-            if goals.size and not goals_left:
-                break
-            for k in range(offsets[u], offsets[u + 1]):
-                w = weights[edge_ids[k]]
-                if w == np.inf:
+        wants_goals = bool(goals_left)
+        try:
+            while heap:
+                d, u = heapq.heappop(heap)
+                if u in settled or d > dist[u]:
                     continue
-                v = targets[k]
-                nd = d + w
-                if nd < dist[v]:
-                    if dist[v] == np.inf:
-                        touched.append(v)
-                    dist[v] = nd
-                    aux[v] = aux[u] + lengths[edge_ids[k]]
-                    next_edge[v] = edge_ids[k]
-                    heapq.heappush(heap, (nd, v))
-        return np.array(touched, dtype=np.int64)
+                if d > limit:
+                    break
+                settled.add(u)
+                goals_left.discard(u)
+                if wants_goals and not goals_left:
+                    break
+                for k in range(off[u], off[u + 1]):
+                    e = eids[k]
+                    weight = w[e]
+                    if weight == inf:
+                        continue
+                    v = tgt[k]
+                    nd = d + weight
+                    if nd < dist.get(v, inf):
+                        dist[v] = nd
+                        aux[v] = aux[u] + lens[e]
+                        reached_by[v] = e
+                        heapq.heappush(heap, (nd, v))
+        except (IndexError, KeyError) as exc:
+            raise SearchError("the road graph's arrays name a node or edge that does not exist") from exc
+        touched = np.fromiter(dist.keys(), dtype=np.int64, count=len(dist))
+        self.dist[touched] = np.fromiter(dist.values(), dtype=np.float64, count=len(dist))
+        self.aux[touched] = np.fromiter((aux[v] for v in dist), dtype=np.float64, count=len(dist))
+        self.next_edge[touched] = np.fromiter((reached_by[v] for v in dist), dtype=np.int32, count=len(dist))
+        return touched
+
+
+def measure_search_cost_ms(offsets: np.ndarray, targets: np.ndarray, edge_ids: np.ndarray, weights: np.ndarray,
+                           lengths: np.ndarray, limit_s: float, *, samples: int = 20, seed: int = 1669) -> float:
+    """Mean wall time (ms) of one full bounded search (no goals) from random nodes with this engine: what an
+    uncached ETA query costs on this graph. Used at start-up to say what the chosen engine costs."""
+    n = len(offsets) - 1
+    if n <= 0:
+        return 0.0
+    space = SearchSpace(n)
+    rng = np.random.default_rng(seed)
+    started = time.perf_counter()
+    for node in rng.integers(0, n, size=samples).tolist():
+        space.run(offsets, targets, edge_ids, weights, lengths, [(node, 0.0, 0.0)], [], limit_s, lambda *a: None)
+    return (time.perf_counter() - started) * 1000 / samples

@@ -56,7 +56,7 @@ class RoutingService:
         target_snap = self.snap(target.lat, target.lon)
         if target_snap.off_network:
             return [self._straight_line(o, target, self.snap(o.lat, o.lon), target_snap) for o in origins]
-        weights, weights_key = self.overrides.weights(), self.overrides.version
+        weights, weights_key = self.overrides.weights_with_key()  # one read: a tree's key matches its weights
         batch_key = (tuple((o.lat, o.lon) for o in origins), weights_key)
         batch = self._batch
         if batch is not None and batch[0] == batch_key:

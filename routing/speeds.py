@@ -27,9 +27,15 @@ FALLBACK_KMH = 25.0
 _NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mph)?\s*$", re.IGNORECASE)
 
 
-def first(value):
-    """osmnx gives a list where merged ways disagree; take the first value."""
-    return value[0] if isinstance(value, list) else value
+def highway_class(value) -> str | None:
+    """The one highway class of an edge. osmnx gives a list where merged ways disagree (routing/build.py does not
+    merge across a class change, so only a foreign graph has them): take the slowest class, the conservative
+    choice for an ETA, so the answer does not depend on the list's order."""
+    if not isinstance(value, list):
+        return value
+    if not value:
+        return None
+    return min(value, key=lambda h: (THAI_DEFAULT_KMH.get(h, FALLBACK_KMH), str(h)))
 
 
 def parse_maxspeed(raw) -> float | None:
@@ -46,7 +52,7 @@ def parse_maxspeed(raw) -> float | None:
 
 
 def speed_kmh(highway, maxspeed) -> float:
-    return parse_maxspeed(maxspeed) or THAI_DEFAULT_KMH.get(first(highway), FALLBACK_KMH)
+    return parse_maxspeed(maxspeed) or THAI_DEFAULT_KMH.get(highway_class(highway), FALLBACK_KMH)
 
 
 def travel_time_s(length_m: float, kmh: float, speed_factor: float = 1.0) -> float:

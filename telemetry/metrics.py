@@ -1,5 +1,5 @@
 """Prometheus metrics, defined once and imported where they are observed."""
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, Info
 
 REQUEST_SECONDS = Histogram(
     "ems_http_request_seconds", "HTTP request latency", ["method", "route", "status"],
@@ -33,3 +33,7 @@ WS_FRAMES = Counter("ems_ws_frames_sent_total", "Frames sent to WebSocket client
 MQTT_DEAD_LETTERS = Counter("ems_mqtt_dead_letters_total", "MQTT messages acknowledged without use, kept for review",
                             ["reason"])
 MQTT_LISTENER_CRASHES = Counter("ems_mqtt_listener_crashes_total", "MQTT listener crashes (each restarts with backoff)")
+ROUTING_SEARCH_ENGINE = Info("ems_routing_search_engine", "The road search this process runs: native-c (compiled at "
+                             "install) or python (fallback without a C compiler, same answers, slower)")
+ROUTING_SEARCH_COST = Gauge("ems_routing_search_cost_ms", "Measured at start-up: one full bounded search on the road "
+                            "graph with the engine in use (an uncached ETA query costs at most this)")
