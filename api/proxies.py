@@ -23,7 +23,7 @@ def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
         try:
             networks.append(ipaddress.ip_network(value.strip(), strict=False))
         except ValueError:
-            raise ConfigError(f"EMS_TRUSTED_PROXIES: {value!r} is not an address or CIDR") from None
+            raise ConfigError([f"EMS_TRUSTED_PROXIES: {value!r} is not an address or CIDR"]) from None
     return tuple(networks)
 
 
