@@ -142,6 +142,9 @@ class Config:
                                          above=0, max=3600)
     http_body_timeout_s: float = setting(60.0, "to send a whole request body (1 MB at mobile speeds); then closed",
                                          above=0, max=3600)
+    health_redis_slow_ms: float = setting(100.0, "a Redis round trip slower than this shows in /healthz as "
+                                                 "realtime_degraded (live frames lag; intake goes on)", above=0,
+                                          max=60_000)
     health_cache_s: float = setting(1.0, "/healthz answers from a check at most this old, so a flood cannot load "
                                          "the database", min=0, max=60)
     replay_window: int = setting(5_000, "events a resuming client may replay; further back it gets a snapshot",

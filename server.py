@@ -122,7 +122,7 @@ class Server:
         ctx.rate_limiter = RateLimiter(redis, config.redis_namespace, on_trip=ctx.access.rate_limit_tripped)
         ctx.services["login_throttle"] = LoginThrottle.from_config(redis, config, on_trip=ctx.access.rate_limit_tripped)
         ctx.services["ws_commands"] = WsCommands(ctx)
-        ctx.services["health"] = HealthCheck(ctx, config.health_cache_s)
+        ctx.services["health"] = HealthCheck(ctx, config.health_cache_s, config.health_redis_slow_ms)
         self.background += [asyncio.create_task(hub.recheck_tokens(ctx.identities.verify, config.ws_token_recheck_s)),
                             asyncio.create_task(ctx.avl.fan_out_to_dispatchers(hub, config.avl_fanout_interval_s))]
         self.integrations = Integrations(ctx)

@@ -16,9 +16,11 @@ class HealthCheck:
     """PostgreSQL and Redis probed at most once per `cache_s`: concurrent callers share the probe in flight and
     later ones its result, so /healthz stays cheap when a load balancer (or a flood) asks often."""
 
-    def __init__(self, ctx: Any, cache_s: float):
+    def __init__(self, ctx: Any, cache_s: float, redis_slow_ms: float):
         self.ctx = ctx
         self.cache_s = cache_s
+        self.redis_slow_ms = redis_slow_ms
+        self.redis_ping_ms: float | None = None  # the last probe's Redis round trip
         self._report: dict[str, str] | None = None
         self._checked_at = float("-inf")  # monotonic seconds
         self._running: asyncio.Task | None = None
@@ -48,7 +50,14 @@ class HealthCheck:
         await self.ctx.pool.fetchval("SELECT 1")
 
     async def _redis(self) -> None:
+        started = time.perf_counter()
         await self.ctx.redis.ping()
+        self.redis_ping_ms = (time.perf_counter() - started) * 1000
+
+    @property
+    def redis_slow(self) -> bool:
+        """Redis answers, but slower than fan-out can keep up with: live frames lag (RELIABILITY 9)."""
+        return self.redis_ping_ms is not None and self.redis_ping_ms > self.redis_slow_ms
 
 
 class HealthHandler(BaseHandler):
@@ -58,7 +67,8 @@ class HealthHandler(BaseHandler):
         self.limit_body()  # no token and no rate budget; the check itself is cached (HealthCheck)
 
     async def get(self) -> None:
-        report = dict(await self.ctx.services["health"].report())
+        health = self.ctx.services["health"]
+        report = dict(await health.report())
         listener = self.ctx.services.get("mqtt_listener")
         if listener is not None:  # panic-button intake: a crashed listener fails health until it runs again
             report["mqtt_listener"] = listener.health
@@ -67,7 +77,8 @@ class HealthHandler(BaseHandler):
             "status": "ok" if not failing else "failing",
             "failing": failing,
             "checks": report,
-            "realtime_degraded": self.ctx.realtime_degraded,
+            "realtime_degraded": self.ctx.realtime_degraded or health.redis_slow,
+            "redis_ping_ms": None if health.redis_ping_ms is None else round(health.redis_ping_ms, 1),
             "routing": "loaded" if self.ctx.routing else "not loaded",
         }
         self.send_json(body, 503 if failing else 200)

@@ -159,6 +159,7 @@ class Collector:
         self.seqs: list[int] = []
         self.alerts: list[dict] = []
         self.assignments: list[tuple[int, str]] = []  # (assignment id, unit id) of every UnitAssigned frame
+        self.incident_of: dict[int, int] = {}  # assignment id -> its incident
         self.snapshot_seq = 0
         self.snapshots = 0
         self.task = asyncio.create_task(self._run())
@@ -171,6 +172,7 @@ class Collector:
                     if frame["event"]["type"] == "UnitAssigned":
                         payload = frame["event"]["payload"]
                         self.assignments.append((payload["assignment_id"], payload["unit_id"]))
+                        self.incident_of[payload["assignment_id"]] = payload["incident_id"]
                 elif frame["type"] == "alert":
                     self.alerts.append(frame)
                 elif frame["type"] == "snapshot":
@@ -427,14 +429,18 @@ async def dispatch_rounds(api: Api, units: list[str], rounds: int, *,
 
 
 def assignment_delivery(made: list[tuple[int, str]], tablets: list[dict[str, Collector]]) -> tuple[int, int, int]:
-    """(lost, duplicated, misrouted) assignment frames: each assignment must reach its own crew's tablets once."""
+    """(lost, duplicated, misrouted) assignment frames: each assignment must reach its own crew's tablets once; a
+    crew sees the other units sent to its own incidents (co-responders), and no other unit's assignment."""
     lost = duplicated = misrouted = 0
     for unit_id in {u for _, u in made}:
         expected = {a for a, u in made if u == unit_id}
-        seen = [a for t in tablets if unit_id in t for a, u in t[unit_id].assignments]
+        collectors = [t[unit_id] for t in tablets if unit_id in t]
+        seen = [a for c in collectors for a, u in c.assignments if u == unit_id]
+        own_incidents = {c.incident_of[a] for c in collectors for a, u in c.assignments if u == unit_id}
         lost += len(expected - set(seen))
         duplicated += len(seen) - len(set(seen))
-        misrouted += sum(1 for t in tablets if unit_id in t for _, u in t[unit_id].assignments if u != unit_id)
+        misrouted += sum(1 for c in collectors for a, u in c.assignments
+                         if u != unit_id and c.incident_of[a] not in own_incidents)
     return lost, duplicated, misrouted
 
 
@@ -549,7 +555,8 @@ async def mass_casualty_burst_triaged_and_units_assigned_once(lab: Lab, out: Out
     out.detail = (f"1000 stored in {intake_s:.1f} s and triaged by {elapsed:.1f} s; 100 retries gave the first result: "
                   f"{retried_same}; {len(made)} assignments over {len(per_unit)} units, double-booked {double_booked}; "
                   f"unexpected statuses {bad_status}; console missed {sorted(set(reports) - set(console.seqs))[:5]} "
-                  f"(snapshots {console.snapshots}), tablets missed {lost_frames}")
+                  f"(snapshots {console.snapshots}), tablets missed {lost_frames}, misrouted {misrouted}; stored {stored}, "
+                  f"triaged {with_triage}, units {len(units)}")
     console.close()
     for tablet in tablets.values():
         tablet.close()

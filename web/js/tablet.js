@@ -189,7 +189,8 @@ function onFrame(frame) {
     state.unit = frame.state.unit || state.unit;
     refresh();
   } else if (frame.type === "event") {
-    if (frame.event.type === "UnitAssigned") {
+    // a co-responder sent to our incident is shown, but only our own assignment alerts and resets the route
+    if (frame.event.type === "UnitAssigned" && (!state.unit || frame.event.payload.unit_id === state.unit.id)) {
       if ("vibrate" in navigator) navigator.vibrate([300, 100, 300]);
       state.destinations = [];
       state.routeTo = null;
