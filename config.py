@@ -159,6 +159,12 @@ class Config:
                                                        "for dispatchers")
     twilio_queue: str = setting("ems-dispatch", "the Twilio queue inbound calls wait in when no dispatch number "
                                                 "is set", check=lambda v: None if v.strip() else "must not be empty")
+    call_answer_alert_s: float = setting(15.0, "a 1669 call waiting this long in the queue alerts every dispatcher "
+                                               "(NENA: 90 % answered within 15 s)", above=0, max=600)
+    call_recording: bool = setting(True, "record answered 1669 calls (Twilio Dial record) for quality review")
+    call_recording_retention_days: int = setting(90, "recordings older than this are no longer offered for playback "
+                                                     "in replay (the retention period agreed with the data officer)",
+                                                 min=1, max=3650)
     share_link_ttl_s: float = setting(3600.0, "how long the caller's one-time location link stays valid", above=0,
                                       max=7 * 86_400)
     webhook_max_skew_s: float = setting(300.0, "signed device webhooks: allowed clock difference of the timestamp",
