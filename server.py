@@ -34,6 +34,7 @@ from dispatch.duplicates import DuplicateService
 from dispatch.mci import MciService
 from dispatch.errors import Unavailable
 from dispatch.fleet import FleetService
+from dispatch.interview import InterviewService
 from dispatch.intake import IntakeService, ServiceArea
 from dispatch.ports import RecordingNotifier, SystemClock
 from dispatch.recommendation import RecommendationService
@@ -152,6 +153,7 @@ class Server:
             duplicates=DuplicateService(ctx.store, clock),
             mci=MciService(ctx.store, clock, roads),
             vitals=VitalsService(ctx.store, clock),
+            interview=InterviewService(ctx.store, clock, TriageDispatchService(triage, assignments)),
             notifier=ctx.services.get("notifier") or RecordingNotifier(),
         )
         self.ladder = EscalationLadder(ctx.store, clock, policy, NotifierPort(ctx), recommendations,

@@ -70,6 +70,8 @@ class Integrations:
             (r"/twilio/voice", twilio_handlers.VoiceHandler),
             (r"/twilio/sms", twilio_handlers.SmsHandler),
             (r"/twilio/status", twilio_handlers.StatusHandler),
+            (r"/twilio/queue", twilio_handlers.QueueResultHandler),
+            (r"/twilio/recording", twilio_handlers.RecordingHandler),
             (r"/line/webhook", LineWebhookHandler),
             (r"/api/v1/share/location", twilio_handlers.ShareLocationHandler),
             (INCIDENT + r"/messages", twilio_handlers.MessagesHandler),

@@ -53,6 +53,22 @@ class StatusHandler(TwilioHandler):
         self.send_twiml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
 
 
+class QueueResultHandler(TwilioHandler):
+    """<Enqueue action>: the caller left the queue (hung up → abandoned). The call itself needs no more TwiML."""
+
+    async def post(self) -> None:
+        await self.channel.calls.left_queue(await self.twilio_params())
+        self.send_twiml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
+
+
+class RecordingHandler(TwilioHandler):
+    """<Dial recordingStatusCallback>: a finished recording is linked to the call's incident."""
+
+    async def post(self) -> None:
+        await self.channel.calls.recording_done(await self.twilio_params())
+        self.send_twiml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
+
+
 class ShareLocationHandler(SignedWebhookHandler):
     """The caller's phone posts its position; the one-time token from the SMS link is the only credential."""
 

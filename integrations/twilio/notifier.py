@@ -63,6 +63,12 @@ class TwilioNotifier:
                                   incident_id=incident_id, purpose=purpose)
         return placed.sid
 
+    async def redirect_call(self, call_sid: str, twiml: str) -> None:
+        """Give live call `call_sid` new TwiML (Twilio's Call update), e.g. to <Dial> a dispatcher out of the queue.
+        Raises Unavailable if Twilio refused or is unreachable."""
+        update = functools.partial(self.client.calls(call_sid).update, twiml=twiml)
+        await self._run(update, "call update", call_sid)
+
     async def _run(self, fn, kind: str, to: str):
         try:
             return await asyncio.get_running_loop().run_in_executor(None, fn)

@@ -18,7 +18,7 @@ from ops import local_services
 
 @dataclass
 class Recorded:
-    kind: str  # sms | voice
+    kind: str  # sms | voice | call_update (a live call given new TwiML; params carry "CallSid")
     account: str
     params: dict[str, str]
 
@@ -43,6 +43,7 @@ class FakeTwilio:
         self.port = local_services.free_port()
         app = tornado.web.Application([
             (r"/2010-04-01/Accounts/([A-Za-z0-9]+)/(Messages|Calls)\.json", _Resource, {"fake": self}),
+            (r"/2010-04-01/Accounts/([A-Za-z0-9]+)/Calls/(CA[0-9a-fA-F]{32})\.json", _CallUpdate, {"fake": self}),
         ])
         self._server = app.listen(self.port, address="127.0.0.1")
         return self
@@ -78,3 +79,20 @@ class _Resource(tornado.web.RequestHandler):
         self.set_status(status)
         self.write({"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
                     "status": status})
+
+
+class _CallUpdate(_Resource):
+    """Twilio's Call update (POST .../Calls/{CallSid}.json with Twiml): how a queued call is given to a dispatcher."""
+
+    async def post(self, account: str, call_sid: str) -> None:
+        auth = self.request.headers.get("Authorization", "")
+        user = base64.b64decode(auth[6:]).decode().split(":")[0] if auth.startswith("Basic ") else ""
+        if user != account:
+            return self._error(401, 20003, "Authenticate")
+        params = dict(parse_qsl(self.request.body.decode(), keep_blank_values=True))
+        self.fake.requests.append(Recorded("call_update", account, {**params, "CallSid": call_sid}))
+        if self.fake.fail_with:
+            status, code, message = self.fake.fail_with
+            return self._error(status, code, message)
+        self.write({"sid": call_sid, "account_sid": account, "status": "in-progress",
+                    "uri": f"/2010-04-01/Accounts/{account}/Calls/{call_sid}.json"})

@@ -1,0 +1,146 @@
+"""The call itself (issue #18): the 1669 queue, answering through Twilio's REST API (the loopback fake), abandoned
+calls, recordings, and the guided CBD interview with its pre-arrival instructions."""
+from __future__ import annotations
+
+import asyncio
+
+from tests.conftest import Api, make_user
+from tests.integrations.conftest import PUBLIC_URL
+from tests.integrations.test_twilio import call_params
+
+SID = "CA" + "a" * 32
+
+
+async def desk(api: Api, line: str = "+66380001669") -> None:
+    status, body = await api.call("PUT", "/api/v1/me/desk-line", {"desk_line": line})
+    assert status == 200 and body["desk_line"] == line
+
+
+async def queued_call(twilio, sid: str = SID) -> dict:
+    status, twiml = await twilio.post("/twilio/voice", call_params(sid))
+    assert status == 200
+    assert f'<Enqueue action="{PUBLIC_URL}/twilio/queue" method="POST">ems-dispatch</Enqueue>' in twiml
+    return twiml
+
+
+async def test_a_queued_call_is_listed_and_answered_by_the_dispatchers_desk_line(ems, twilio, fake_twilio,
+                                                                                 dispatcher):
+    await queued_call(twilio)
+    status, listing = await dispatcher.get("/api/v1/calls")
+    assert status == 200 and listing["answer_alert_s"] == 15.0
+    [call] = listing["calls"]
+    assert call["call_sid"] == SID and call["state"] == "waiting" and call["phone"] == "+66812345678"
+    assert call["wait_s"] >= 0 and call["earlier_incidents"] == []
+
+    status, body = await dispatcher.post(f"/api/v1/calls/{SID}/answer", {})
+    assert status == 422 and body["error"]["fields"][0]["field"] == "desk_line"  # no desk line yet
+    status, body = await dispatcher.call("PUT", "/api/v1/me/desk-line", {"desk_line": "call me"})
+    assert status == 422 and body["error"]["fields"][0]["field"] == "desk_line"
+    await desk(dispatcher)
+
+    status, answered = await dispatcher.post(f"/api/v1/calls/{SID}/answer", {})
+    assert status == 200 and answered["state"] == "active" and answered["incident_id"] == call["incident_id"]
+    [update] = fake_twilio.sent("call_update")
+    assert update.params["CallSid"] == SID
+    twiml = update.params["Twiml"]
+    assert "<Number>+66380001669</Number>" in twiml and 'record="record-from-answer-dual"' in twiml
+    assert f'recordingStatusCallback="{PUBLIC_URL}/twilio/recording"' in twiml
+    _, events = await dispatcher.get("/api/v1/events?since=0")
+    [event] = [e for e in events["events"] if e["type"] == "CallAnswered"]
+    assert event["payload"]["call_sid"] == SID and event["payload"]["dispatcher"] == "dispatcher:disp-int"
+
+
+async def test_two_dispatchers_answering_at_once_one_wins_the_other_gets_409(ems, twilio, fake_twilio, dispatcher):
+    other = Api(dispatcher.base_url, await make_user(ems.ctx.pool, "disp-two", "dispatcher"))
+    await desk(dispatcher)
+    await desk(other, "sip:desk2@pbx.example.org")
+    await queued_call(twilio)
+    answers = await asyncio.gather(dispatcher.post(f"/api/v1/calls/{SID}/answer", {}),
+                                   other.post(f"/api/v1/calls/{SID}/answer", {}))
+    assert sorted(status for status, _ in answers) == [200, 409]
+    assert len(fake_twilio.sent("call_update")) == 1  # the loser never touched the live call
+
+
+async def test_twilio_refusing_the_update_puts_the_call_back_in_the_queue(ems, twilio, fake_twilio, dispatcher):
+    await desk(dispatcher)
+    await queued_call(twilio)
+    fake_twilio.fail_with = (400, 21220, "Call is not in-progress")
+    status, _ = await dispatcher.post(f"/api/v1/calls/{SID}/answer", {})
+    assert status == 503
+    _, listing = await dispatcher.get("/api/v1/calls")
+    assert listing["calls"][0]["state"] == "waiting"
+    fake_twilio.fail_with = None
+    assert (await dispatcher.post(f"/api/v1/calls/{SID}/answer", {}))[0] == 200
+
+
+async def test_a_caller_hanging_up_in_the_queue_is_listed_for_call_back_once(ems, twilio, dispatcher):
+    await queued_call(twilio)
+    left = {"CallSid": SID, "QueueResult": "hangup", "QueueTime": "20"}
+    assert (await twilio.post("/twilio/queue", left, signature="Zm9yZ2Vk"))[0] == 403
+    for _ in range(2):  # Twilio retries
+        assert (await twilio.post("/twilio/queue", left))[0] == 200
+    _, listing = await dispatcher.get("/api/v1/calls")
+    [call] = listing["calls"]
+    assert call["state"] == "abandoned" and call["phone"] == "+66812345678"
+    _, events = await dispatcher.get("/api/v1/events?since=0")
+    assert len([e for e in events["events"] if e["type"] == "CallAbandoned"]) == 1
+    await desk(dispatcher)
+    assert (await dispatcher.post(f"/api/v1/calls/{SID}/answer", {}))[0] == 409
+
+
+async def test_the_recording_callback_links_the_recording_to_the_incident(ems, twilio, fake_twilio, dispatcher):
+    await desk(dispatcher)
+    await queued_call(twilio)
+    _, answered = await dispatcher.post(f"/api/v1/calls/{SID}/answer", {})
+    done = {"CallSid": SID, "RecordingSid": "RE" + "1" * 32, "RecordingStatus": "completed",
+            "RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE" + "1" * 32,
+            "RecordingDuration": "74"}
+    forged = {**done, "RecordingUrl": "https://evil.example.org/x"}
+    signed = twilio.validator.compute_signature(PUBLIC_URL + "/twilio/recording", done)
+    assert (await twilio.post("/twilio/recording", forged, signature=signed))[0] == 403
+    for _ in range(2):
+        assert (await twilio.post("/twilio/recording", done))[0] == 200
+    _, replay = await dispatcher.get(f"/api/v1/incidents/{answered['incident_id']}/replay")
+    recorded = [e for e in replay["events"] if e["type"] == "CallRecorded"]
+    assert len(recorded) == 1 and recorded[0]["payload"]["duration_s"] == 74
+    assert recorded[0]["payload"]["recording_url"] == done["RecordingUrl"]
+
+
+async def test_cardiac_arrest_interview_proposes_6R1_and_shows_cpr(ems, twilio, dispatcher):
+    await queued_call(twilio)
+    _, listing = await dispatcher.get("/api/v1/calls")
+    incident_id = listing["calls"][0]["incident_id"]
+    status, card = await dispatcher.get("/api/v1/triage/cards/6/instructions")
+    assert status == 200 and card["guided"] and [q["id"] for q in card["questions"]] == [
+        "conscious", "breathing_normally"]
+    assert card["determinants"][0] == {"determinant": 1, "code": "6R1", "instructions": ["cpr", "general"]}
+    assert card["instructions"]["cpr"]["cpr"] is True and card["instructions"]["cpr"]["steps"][0]["th"]
+    assert (await dispatcher.get("/api/v1/triage/cards/99/instructions"))[0] == 422
+
+    answers = [{"question": "conscious", "answer": "no"}, {"question": "breathing_normally", "answer": "no"}]
+    status, body = await dispatcher.post(f"/api/v1/incidents/{incident_id}/interview",
+                                         {"group": 6, "answers": [{"question": "pulse", "answer": "no"}]})
+    assert status == 422 and body["error"]["fields"][0]["field"] == "answers[0].question"
+    status, body = await dispatcher.post(f"/api/v1/incidents/{incident_id}/interview",
+                                         {"group": 6, "answers": answers, "determinant": 2})
+    assert status == 422 and body["error"]["fields"][0]["field"] == "reason"  # an override needs its reason
+    status, body = await dispatcher.post(f"/api/v1/incidents/{incident_id}/interview", {"group": 6, "answers": answers})
+    assert status == 201 and body["cpr"] is True
+    assert body["interview"]["proposed_code"] == "6R1" and body["interview"]["code"] == "6R1"
+    assert body["incident"]["triage"]["code"] == "6R1"
+    _, replay = await dispatcher.get(f"/api/v1/incidents/{incident_id}/replay")
+    types = [e["type"] for e in replay["events"]]
+    assert types.index("InterviewRecorded") < types.index("IncidentTriaged")
+
+
+async def test_a_dispatcher_override_is_kept_with_its_reason(ems, twilio, dispatcher):
+    await queued_call(twilio)
+    _, listing = await dispatcher.get("/api/v1/calls")
+    incident_id = listing["calls"][0]["incident_id"]
+    answers = [{"question": "can_cough_speak", "answer": "yes"}, {"question": "blue_unconscious", "answer": "no"},
+               {"question": "breathing_normally", "answer": "yes"}]
+    status, body = await dispatcher.post(f"/api/v1/incidents/{incident_id}/interview", {
+        "group": 8, "answers": answers, "determinant": 2, "reason": "child, noisy breathing on the line"})
+    assert status == 201
+    assert body["interview"]["proposed_code"] == "8G2" and body["interview"]["code"] == "8Y2"
+    assert body["interview"]["override_reason"] == "child, noisy breathing on the line" and body["cpr"] is False
