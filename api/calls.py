@@ -56,7 +56,7 @@ class InterviewHandler(BaseHandler):
         body = _object(self.json_body())
         result = await self.ctx.services["interview"].record(int(incident_id), body, actor=identity.actor,
                                                               role=identity.role)
-        self.send_json(result, 201)
+        self.send_json(result, 200 if body.get("propose_only") is True else 201)
 
 
 class InstructionsHandler(BaseHandler):

@@ -163,6 +163,11 @@ class InterviewService:
         _card(group)
         answers = parse_answers(group, body.get("answers", []))
         proposed = propose(group, answers)
+        if body.get("propose_only") is True:  # the console asks after each answer; nothing is recorded
+            return {"proposed_determinant": proposed,
+                    "proposed_code": assess(group, proposed).code if proposed is not None else None,
+                    "instructions": instruction_keys(group, proposed) if proposed is not None else [],
+                    "cpr": proposed is not None and is_cpr(group, proposed)}
         chosen = body.get("determinant", proposed)
         if chosen is None:
             raise Invalid(FieldError("determinant", "is required: the answers do not decide one yet"))

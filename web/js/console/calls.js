@@ -1,0 +1,103 @@
+// The 1669 call queue (issue #18): calls waiting in Twilio's queue with the caller's number, wait time, earlier
+// incidents from the number and any location already shared; Answer rings the dispatcher's desk line and selects
+// the call's incident. A call waiting past the server's answer_alert_s (NENA: 15 s) turns red and alerts this
+// dispatcher, as it does every other dispatcher's console. Abandoned calls stay listed for call-back.
+import {api} from "../api.js";
+import {html, render} from "../html.js";
+import {defineLabels, t} from "../i18n.js";
+import {addAlert} from "./alerts.js";
+import {refreshIncident, select} from "./store.js";
+
+defineLabels({
+  "calls.title": {th: "สายรอรับ 1669", en: "1669 calls"},
+  "calls.none": {th: "ไม่มีสายรอ", en: "No calls waiting"},
+  "calls.answer": {th: "รับสาย", en: "Answer"},
+  "calls.waiting": {th: "รอ", en: "waiting"},
+  "calls.active": {th: "กำลังคุย", en: "on the line"},
+  "calls.abandoned": {th: "วางสาย — โทรกลับ", en: "hung up — call back"},
+  "calls.ended": {th: "จบสาย", en: "ended"},
+  "calls.history": {th: "เคยแจ้ง {n} ครั้ง", en: "{n} earlier incidents"},
+  "calls.located": {th: "มีตำแหน่งแล้ว", en: "location shared"},
+  "calls.overdue": {th: "สาย {phone} รอนานเกิน {s} วินาที", en: "Call from {phone} waiting over {s} s"},
+  "calls.taken": {th: "เจ้าหน้าที่อื่นรับสายนี้แล้ว", en: "Another dispatcher answered this call"},
+  "calls.desk": {th: "โทรศัพท์โต๊ะ / SIP ของฉัน", en: "My desk phone / SIP"},
+  "calls.save": {th: "บันทึก", en: "Save"},
+});
+
+const REFRESH_MS = 5000;  // a safety net: call events refresh the list at once
+let listing = {calls: [], answer_alert_s: 15};
+let loadedAt = Date.now();
+const alerted = new Set();
+
+const box = document.createElement("div");
+box.className = "panel";
+box.id = "call-queue";
+document.querySelector("#queue").prepend(box);
+
+function waitNow(call) {
+  return call.state === "waiting" ? call.wait_s + (Date.now() - loadedAt) / 1000 : call.wait_s;
+}
+
+render(box, html`<h3>${t("calls.title")}</h3><ul id="call-list" class="list"></ul><p class="error" id="call-error"></p>
+  <details><summary>${t("calls.desk")}</summary><input id="desk-line" inputmode="tel" maxlength="200">
+    <button class="plain" id="desk-line-save">${t("calls.save")}</button></details>`);
+
+// Only the list is redrawn (every second while calls wait), so the desk-line field keeps what is typed in it.
+function draw() {
+  render(box.querySelector("#call-list"), html`${listing.calls.length ? listing.calls.map(call => {
+      const wait = Math.floor(waitNow(call));
+      const overdue = call.state === "waiting" && wait >= listing.answer_alert_s;
+      return html`<li class="call call-${call.state}${overdue ? " overdue" : ""}" data-sid="${call.call_sid}">
+        <b>${call.phone || "?"}</b> #${call.incident_id} · ${t("calls." + call.state)} <span class="call-wait">${wait} s</span>
+        ${call.earlier_incidents.length ? html`<span class="muted"> · ${t("calls.history", {n: call.earlier_incidents.length})}</span>` : ""}
+        ${call.location ? html`<span class="muted"> · ${t("calls.located")}</span>` : ""}
+        ${call.state === "waiting" ? html` <button class="primary answer-call" data-sid="${call.call_sid}">${t("calls.answer")}</button>` : ""}</li>`;
+    }) : html`<li class="muted">${t("calls.none")}</li>`}`);
+  for (const call of listing.calls) {
+    if (call.state === "waiting" && waitNow(call) >= listing.answer_alert_s && !alerted.has(call.call_sid)) {
+      alerted.add(call.call_sid);
+      addAlert(t("calls.overdue", {phone: call.phone || "?", s: listing.answer_alert_s}));
+    }
+  }
+}
+
+export async function loadCalls() {
+  try {
+    listing = await api("GET", "/api/v1/calls");
+    loadedAt = Date.now();
+  } catch (e) { return; }  // not a dispatcher, or Twilio not configured: no queue to show
+  draw();
+}
+
+async function answer(sid) {
+  const error = box.querySelector("#call-error");
+  try {
+    const call = await api("POST", `/api/v1/calls/${sid}/answer`, {});
+    error.textContent = "";
+    await refreshIncident(call.incident_id);
+    select(call.incident_id);
+  } catch (e) {
+    error.textContent = e.status === 409 ? t("calls.taken") : e.message;
+  }
+  loadCalls();
+}
+
+box.addEventListener("click", async event => {
+  const button = event.target.closest(".answer-call");
+  if (button) { button.disabled = true; answer(button.dataset.sid); return; }
+  if (event.target.id === "desk-line-save") {
+    try {
+      await api("PUT", "/api/v1/me/desk-line", {desk_line: box.querySelector("#desk-line").value.trim()});
+      box.querySelector("#call-error").textContent = "";
+    } catch (e) { box.querySelector("#call-error").textContent = e.message; }
+  }
+});
+
+// main.js hands every event frame here: a new call, an answer or a hang-up refreshes the queue.
+export function onCallEvent(type) {
+  if (["IncidentReported", "CallReceived", "CallAnswered", "CallAbandoned", "CallerLocationShared"].includes(type)) loadCalls();
+}
+
+setInterval(() => { if (listing.calls.some(c => c.state === "waiting")) draw(); }, 1000);
+setInterval(loadCalls, REFRESH_MS);
+loadCalls();
