@@ -161,6 +161,11 @@ class Config:
                                                 "is set", check=lambda v: None if v.strip() else "must not be empty")
     call_answer_alert_s: float = setting(15.0, "a 1669 call waiting this long in the queue alerts every dispatcher "
                                                "(NENA: 90 % answered within 15 s)", above=0, max=600)
+    kpi_call_answer_target_s: float = setting(15.0, "KPI report: calls answered within this many seconds count as on "
+                                                    "time (NFPA 1225: 90 % within 15 s)", above=0, max=600)
+    kpi_call_dispatch_target_s: float = setting(60.0, "KPI report: answered calls dispatched within this many seconds "
+                                                      "of the answer count as on time (NFPA 1225: 90 % within 60 s)",
+                                                above=0, max=3600)
     call_recording: bool = setting(True, "record answered 1669 calls (Twilio Dial record) for quality review")
     call_recording_retention_days: int = setting(90, "recordings older than this are no longer offered for playback "
                                                      "in replay (the retention period agreed with the data officer)",

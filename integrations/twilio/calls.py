@@ -14,6 +14,7 @@ from typing import Any
 from twilio.twiml.voice_response import VoiceResponse
 
 from dispatch.calls import CallAbandoned, CallAnswered, CallRecorded, parse_desk_line, seconds_between
+from dispatch.kpi import CALL_EVENT_TYPES, CALL_INTERVALS, call_rows
 from dispatch.errors import Conflict, FieldError, Invalid, NotFound, Unavailable
 from integrations.caller_store import incidents_with_caller
 from integrations.twilio import store
@@ -50,8 +51,16 @@ class CallQueue:
                                                   before_id=row["incident_id"]) if row["phone"] else []
             calls.append({**_call_json(row, now), "earlier_incidents": [i.id for i in earlier][:20],
                           "location": incident.location if incident else None,
-                          "location_flags": list(incident.location_flags) if incident else []})
+                          "location_flags": list(incident.location_flags) if incident else [],
+                          "times": await self.call_times(row) if row["state"] == "active" else None})
         return {"calls": calls, "answer_alert_s": self.ctx.config.call_answer_alert_s, "now": now}
+
+    async def call_times(self, row: Any) -> dict[str, Any] | None:
+        """The answered call's times so far (answer, and from the answer to location, code and dispatch, in s)."""
+        events = [{"type": e.type, "payload": e.payload, "occurred_at": e.occurred_at}
+                  for e in await self.ctx.store.incident_events(row["incident_id"]) if e.type in CALL_EVENT_TYPES]
+        mine = [r for r in call_rows(events) if r["call_sid"] == row["call_sid"]]
+        return {name: mine[0][name] for name in CALL_INTERVALS} if mine else None
 
     async def answer(self, call_sid: str, *, user_id: str, actor: str) -> dict[str, Any]:
         """Connect waiting call `call_sid` to the dispatcher's desk line. Returns the call and its incident id.

@@ -22,6 +22,13 @@ defineLabels({
   "calls.taken": {th: "เจ้าหน้าที่อื่นรับสายนี้แล้ว", en: "Another dispatcher answered this call"},
   "calls.desk": {th: "โทรศัพท์โต๊ะ / SIP ของฉัน", en: "My desk phone / SIP"},
   "calls.save": {th: "บันทึก", en: "Save"},
+  "calls.time.answer": {th: "รับสาย", en: "answer"},
+  "calls.time.to_location": {th: "→ตำแหน่ง", en: "→ location"},
+  "calls.time.to_code": {th: "→รหัส", en: "→ code"},
+  "calls.time.to_dispatch": {th: "→สั่งการ", en: "→ dispatch"},
+  "calls.override": {th: "เปลี่ยนรหัส", en: "override"},
+  "calls.recording": {th: "ฟังเสียงบันทึกสาย", en: "Play the call recording"},
+  "calls.wait": {th: "รอ {s} วินาที", en: "waited {s} s"},
 });
 
 const REFRESH_MS = 5000;  // a safety net: call events refresh the list at once
@@ -51,6 +58,8 @@ function draw() {
         <b>${call.phone || "?"}</b> #${call.incident_id} · ${t("calls." + call.state)} <span class="call-wait">${wait} s</span>
         ${call.earlier_incidents.length ? html`<span class="muted"> · ${t("calls.history", {n: call.earlier_incidents.length})}</span>` : ""}
         ${call.location ? html`<span class="muted"> · ${t("calls.located")}</span>` : ""}
+        ${call.times ? html`<div class="call-times muted">${["answer", "to_location", "to_code", "to_dispatch"].map(name =>
+          html`<span data-time="${name}">${t("calls.time." + name)} ${call.times[name] ?? "…"} s</span> `)}</div>` : ""}
         ${call.state === "waiting" ? html` <button class="primary answer-call" data-sid="${call.call_sid}">${t("calls.answer")}</button>` : ""}</li>`;
     }) : html`<li class="muted">${t("calls.none")}</li>`}`);
   for (const call of listing.calls) {
@@ -95,9 +104,24 @@ box.addEventListener("click", async event => {
 
 // main.js hands every event frame here: a new call, an answer or a hang-up refreshes the queue.
 export function onCallEvent(type) {
-  if (["IncidentReported", "CallReceived", "CallAnswered", "CallAbandoned", "CallerLocationShared"].includes(type)) loadCalls();
+  if (["IncidentReported", "CallReceived", "CallAnswered", "CallAbandoned", "CallerLocationShared", "IncidentTriaged",
+       "UnitAssigned"].includes(type)) loadCalls();
 }
 
 setInterval(() => { if (listing.calls.some(c => c.state === "waiting")) draw(); }, 1000);
 setInterval(loadCalls, REFRESH_MS);
 loadCalls();
+
+// Replay: what the call and interview events add to their line (the interview's code and answers, the recording).
+export function replayDetail(event) {
+  const p = event.payload;
+  if (event.type === "InterviewRecorded") {
+    return html`<span class="interview-replay">${p.code}${p.override_reason ? html` (${t("calls.override")}: ${p.override_reason})` : ""}
+      — ${p.answers.map(a => `${a.question}: ${t("interview." + a.answer)}`).join(", ")}</span>`;
+  }
+  if (event.type === "CallRecorded") {
+    return html`<a class="recording-link" href="/api/v1/calls/${p.call_sid}/recording" target="_blank" rel="noopener">${t("calls.recording")}${p.duration_s ? ` (${p.duration_s} s)` : ""}</a>`;
+  }
+  if (event.type === "CallAnswered") return html`${p.dispatcher} · ${t("calls.wait", {s: p.wait_s})}`;
+  return "";
+}
