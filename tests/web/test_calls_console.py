@@ -47,7 +47,7 @@ async def test_dispatcher_answers_a_queued_call_and_runs_a_cardiac_arrest_interv
         assert "No AED points known" in await page.locator("#aed-points").inner_text()
         assert await page.locator('[data-instructions="cpr"] li').count() >= 4
         await page.locator("#cpr-toggle").click()
-        await page.wait_for_function("Number(document.querySelector('#cpr-count').textContent) >= 3", timeout=10_000)
+        assert await wait_until(lambda: _at_least(page.locator("#cpr-count"), 3), 10)  # the metronome is beating
         await page.locator("#interview-confirm").click()
         await page.locator("#interview-recorded").wait_for(timeout=10_000)
         assert "6R1" in await page.locator("#interview-recorded").inner_text()
@@ -72,3 +72,7 @@ async def test_dispatcher_answers_a_queued_call_and_runs_a_cardiac_arrest_interv
 async def _desk_line(api: Api) -> bool:
     _, body = await api.get("/api/v1/me/desk-line")
     return body["desk_line"] == "+66380001669"
+
+
+async def _at_least(locator, n: int) -> bool:
+    return int(await locator.inner_text()) >= n
