@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from api.base import BaseHandler
 from api.dispatch import _object
+from api.openapi import INCIDENT_ID, OBJECT, PATHS, _op, _path_param, json_response
 from dispatch.errors import FieldError, Invalid, Unavailable
 from dispatch.interview import instructions_for
 
@@ -68,3 +69,43 @@ class InstructionsHandler(BaseHandler):
         if raw is not None and not raw.isdigit():
             raise Invalid(FieldError("determinant", "must be a whole number"))
         self.send_json(instructions_for(int(card), int(raw) if raw is not None else None))
+
+
+# ---- OpenAPI ------------------------------------------------------------------------------------------------
+CALL_SID = _path_param("call_sid", {"type": "string", "pattern": "^CA[0-9a-fA-F]{32}$"})
+CARD = _path_param("card", {"type": "integer", "minimum": 1, "maximum": 25})
+ANSWERS = {"type": "array", "maxItems": 20, "items": {
+    "type": "object", "required": ["question", "answer"],
+    "properties": {"question": {"type": "string"}, "answer": {"type": "string", "enum": ["yes", "no", "unknown"]}}}}
+PATHS.update({
+    "/api/v1/calls": {"get": _op(
+        "1669 calls waiting in the Twilio queue, on the line, and abandoned (hung up while waiting; listed for "
+        "call-back while their incident is open), with caller number, wait (s), earlier incidents from the number, "
+        "any shared location and, for calls on the line, the call times so far", errors=(401, 403, 429, 503))},
+    "/api/v1/calls/{call_sid}/answer": {"post": _op(
+        "Answer a waiting call: Twilio connects it to the dispatcher's desk line (recorded if configured). 409 when "
+        "another dispatcher answered first or the caller hung up; 422 (desk_line) when the dispatcher has none; 503 "
+        "when Twilio refused (the call stays in the queue)", params=[CALL_SID],
+        errors=(401, 403, 404, 409, 422, 429, 503))},
+    "/api/v1/me/desk-line": {
+        "get": _op("Where this dispatcher's answered calls ring", errors=(401, 403, 429, 503)),
+        "put": _op("Set the desk line: an E.164 number or a sip: address (empty or null clears it)",
+                   body={"type": "object", "properties": {"desk_line": {"type": ["string", "null"], "maxLength": 260}}},
+                   errors=(400, 401, 403, 413, 422, 429, 503))},
+    "/api/v1/incidents/{incident_id}/interview": {"post": _op(
+        "Record the CBD card's key questions and answers, propose the determinant from them and triage the incident "
+        "with it (or with the dispatcher's `determinant`, which needs `reason` when it differs); red auto-dispatches. "
+        "`propose_only: true` only returns the proposal (200), recording nothing", ok="201", params=[INCIDENT_ID],
+        body={"type": "object", "required": ["group"], "properties": {
+            "group": {"type": "integer", "minimum": 1, "maximum": 25}, "answers": ANSWERS,
+            "determinant": {"type": "integer", "minimum": 1}, "reason": {"type": "string", "maxLength": 500},
+            "propose_only": {"type": "boolean"}}},
+        errors=(400, 401, 403, 404, 409, 413, 422, 429, 503))},
+    "/api/v1/triage/cards/{card}/instructions": {"get": _op(
+        "The card's key questions, each determinant's code and pre-arrival instruction keys, and the instruction "
+        "texts in Thai and English (`cpr: true` for telephone-CPR coaching)",
+        params=[CARD, {"name": "determinant", "in": "query", "required": False,
+                       "schema": {"type": "integer", "minimum": 1}}], errors=(401, 422, 429))},
+})
+PATHS["/api/v1/incidents/{incident_id}/interview"]["post"]["responses"]["200"] = json_response(
+    "The proposal only (propose_only: true): proposed determinant and code, instruction keys, cpr", OBJECT)

@@ -144,3 +144,24 @@ async def test_a_dispatcher_override_is_kept_with_its_reason(ems, twilio, dispat
     assert status == 201
     assert body["interview"]["proposed_code"] == "8G2" and body["interview"]["code"] == "8Y2"
     assert body["interview"]["override_reason"] == "child, noisy breathing on the line" and body["cpr"] is False
+
+
+async def test_the_kpi_report_shows_answer_and_processing_times(ems, twilio, dispatcher):
+    await desk(dispatcher)
+    await queued_call(twilio)
+    await queued_call(twilio, "CA" + "b" * 32)
+    await twilio.post("/twilio/queue", {"CallSid": "CA" + "b" * 32, "QueueResult": "hangup"})
+    _, answered = await dispatcher.post(f"/api/v1/calls/{SID}/answer", {})
+    answers = [{"question": "conscious", "answer": "no"}, {"question": "breathing_normally", "answer": "no"}]
+    await dispatcher.post(f"/api/v1/incidents/{answered['incident_id']}/interview", {"group": 6, "answers": answers})
+    _, listing = await dispatcher.get("/api/v1/calls")
+    [active] = [c for c in listing["calls"] if c["state"] == "active"]
+    assert active["times"]["answer"] >= 0 and active["times"]["to_code"] >= 0  # live on the console
+    status, report = await dispatcher.get("/api/v1/reports/kpi")
+    assert status == 200
+    calls = report["calls"]
+    assert calls["calls"] == 2 and calls["abandoned"] == 1
+    assert calls["answer_target_s"] == 15.0 and calls["dispatch_target_s"] == 60.0
+    assert calls["answered_within_target_pct"] == 50.0  # the abandoned call is a miss
+    assert calls["intervals"]["answer"]["n"] == 1 and calls["intervals"]["to_code"]["n"] == 1
+    assert calls["intervals"]["to_location"]["n"] == 0
