@@ -167,6 +167,8 @@ class Config:
                                                       "of the answer count as on time (NFPA 1225: 90 % within 60 s)",
                                                 above=0, max=3600)
     call_recording: bool = setting(True, "record answered 1669 calls (Twilio Dial record) for quality review")
+    recording_link_ttl_s: float = setting(300.0, "how long a link that plays a call recording in replay stays valid",
+                                          above=0, max=86_400)
     call_recording_retention_days: int = setting(90, "recordings older than this are no longer offered for playback "
                                                      "in replay (the retention period agreed with the data officer)",
                                                  min=1, max=3650)

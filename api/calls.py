@@ -36,6 +36,16 @@ class AnswerCallHandler(CallsHandler):
         self.send_json(answered)
 
 
+class RecordingLinkHandler(CallsHandler):
+    """POST /api/v1/calls/{call_sid}/recording: a short-lived link that plays the call's recording (replay)."""
+
+    async def post(self, call_sid: str) -> None:
+        identity = self.require(*DISPATCH_ROLES)
+        link = await self.calls().recording_link(call_sid, actor=identity.actor)
+        await self.audit("read", f"incident:{link['incident_id']}:recording", {"call_sid": call_sid})
+        self.send_json(link, 201)
+
+
 class DeskLineHandler(CallsHandler):
     """GET/PUT /api/v1/me/desk-line: where answered calls ring for this dispatcher (E.164 number or sip: address)."""
 
@@ -87,6 +97,10 @@ PATHS.update({
         "another dispatcher answered first or the caller hung up; 422 (desk_line) when the dispatcher has none; 503 "
         "when Twilio refused (the call stays in the queue)", params=[CALL_SID],
         errors=(401, 403, 404, 409, 422, 429, 503))},
+    "/api/v1/calls/{call_sid}/recording": {"post": _op(
+        "A short-lived link (recording_link_ttl_s) that plays the call's recording; 404 when there is none or it is "
+        "past its retention (call_recording_retention_days)", ok="201", params=[CALL_SID],
+        errors=(401, 403, 404, 429, 503))},
     "/api/v1/me/desk-line": {
         "get": _op("Where this dispatcher's answered calls ring", errors=(401, 403, 429, 503)),
         "put": _op("Set the desk line: an E.164 number or a sip: address (empty or null clears it)",

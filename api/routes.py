@@ -9,7 +9,7 @@ import xstatic.pkg.leaflet
 from api.auth import LoginHandler, LogoutHandler, MeHandler, RevokeUserHandler
 from api.base import NotFoundHandler
 from api.calls import (
-    AnswerCallHandler, CallsHandler, DeskLineHandler, InstructionsHandler, InterviewHandler,
+    AnswerCallHandler, CallsHandler, DeskLineHandler, InstructionsHandler, InterviewHandler, RecordingLinkHandler,
 )
 from api.context import AppContext
 from api.events import AuditHandler, EventsHandler
@@ -50,6 +50,7 @@ API_ROUTES: list[tuple] = [
     (r"/api/v1/triage/cards/([0-9]{1,3})/instructions", InstructionsHandler),
     (r"/api/v1/calls", CallsHandler),
     (r"/api/v1/calls/(CA[0-9a-fA-F]{32})/answer", AnswerCallHandler),
+    (r"/api/v1/calls/(CA[0-9a-fA-F]{32})/recording", RecordingLinkHandler),
     (r"/api/v1/me/desk-line", DeskLineHandler),
     (r"/api/v1/incidents/([0-9]{1,18})/interview", InterviewHandler),
     (r"/api/v1/units", UnitsHandler),

@@ -72,6 +72,7 @@ class Integrations:
             (r"/twilio/status", twilio_handlers.StatusHandler),
             (r"/twilio/queue", twilio_handlers.QueueResultHandler),
             (r"/twilio/recording", twilio_handlers.RecordingHandler),
+            (r"/recordings/([A-Za-z0-9_-]{20,100})", twilio_handlers.RecordingMediaHandler),
             (r"/line/webhook", LineWebhookHandler),
             (r"/api/v1/share/location", twilio_handlers.ShareLocationHandler),
             (INCIDENT + r"/messages", twilio_handlers.MessagesHandler),

@@ -18,3 +18,12 @@ CREATE TABLE calls (
 );
 CREATE INDEX calls_state ON calls (state, queued_at);
 CREATE INDEX calls_incident ON calls (incident_id);
+
+-- Short-lived links that play a call recording in the browser (an <audio> element cannot send a bearer token);
+-- only the SHA-256 of the token is kept, as for share_links.
+CREATE TABLE recording_links (
+    token_sha256  text        PRIMARY KEY,
+    call_sid      text        NOT NULL REFERENCES calls (call_sid),
+    actor         text        NOT NULL,
+    expires_at    timestamptz NOT NULL
+);

@@ -8,7 +8,10 @@ stream (CallAnswered, CallAbandoned, CallRecorded) so they appear in replay and 
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
+from datetime import timedelta
 from typing import Any
 
 from twilio.twiml.voice_response import VoiceResponse
@@ -22,6 +25,7 @@ from integrations.twilio import store
 log = logging.getLogger("ems.twilio.calls")
 
 QUEUE_PATH = "/twilio/queue"  # <Enqueue action>: Twilio posts here when the caller leaves the queue
+RECORDINGS_PATH = "/recordings"  # where the browser plays a recording (a short-lived link, see recording_link)
 RECORDING_PATH = "/twilio/recording"  # <Dial recordingStatusCallback>
 ABANDONED_RESULTS = frozenset({"hangup", "error", "system-error", "queue-full"})  # caller gone without an answer
 ENDED_STATUSES = frozenset({"completed", "canceled", "busy", "failed", "no-answer"})
@@ -152,6 +156,31 @@ class CallQueue:
                                           recording_sid=recording_sid, recording_url=url, duration_s=duration_s))
         return True
 
+    async def recording_link(self, call_sid: str, *, actor: str) -> dict[str, Any]:
+        """A short-lived URL that plays the call's recording (for replay). NotFound when the call has no recording
+        or the recording is past its retention (`call_recording_retention_days` from the answer)."""
+        row = await store.call(self.ctx.pool, call_sid)
+        if row is None or row["recording_sid"] is None:
+            raise NotFound(f"no recording of call {call_sid}")
+        now = self.ctx.clock.now()
+        retention_days = self.ctx.config.call_recording_retention_days
+        if (row["answered_at"] or row["queued_at"]) + timedelta(days=retention_days) < now:
+            raise NotFound(f"the recording of call {call_sid} is past its retention of {retention_days} days")
+        token = secrets.token_urlsafe(24)
+        expires = now + timedelta(seconds=self.ctx.config.recording_link_ttl_s)
+        await store.add_recording_link(self.ctx.pool, _sha256(token), call_sid, actor, expires)
+        return {"call_sid": call_sid, "incident_id": row["incident_id"], "play_url": f"{RECORDINGS_PATH}/{token}",
+                "expires_at": expires, "duration_s": row["recording_duration_s"]}
+
+    async def recording_media(self, token: str) -> tuple[bytes, Any]:
+        """The MP3 behind a recording link and the link's row; NotFound for an unknown or expired link."""
+        row = await store.recording_for_link(self.ctx.pool, _sha256(token), self.ctx.clock.now())
+        if row is None:
+            raise NotFound("this recording link is unknown or expired")
+        if not hasattr(self.notifier, "fetch_recording"):
+            raise Unavailable("Twilio is not configured on this server")
+        return await self.notifier.fetch_recording(row["recording_sid"]), row
+
     async def set_desk_line(self, user_id: str, value: Any) -> dict[str, Any]:
         line = parse_desk_line(value)
         await store.set_desk_line(self.ctx.pool, user_id, line)
@@ -159,6 +188,10 @@ class CallQueue:
 
     async def desk_line(self, user_id: str) -> dict[str, Any]:
         return {"user_id": user_id, "desk_line": await store.desk_line(self.ctx.pool, user_id)}
+
+
+def _sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _call_json(row: Any, now: Any) -> dict[str, Any]:

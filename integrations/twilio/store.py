@@ -127,3 +127,16 @@ async def desk_line(pool: asyncpg.Pool, user_id: str) -> str | None:
 
 async def set_desk_line(pool: asyncpg.Pool, user_id: str, line: str | None) -> None:
     await pool.execute("UPDATE users SET desk_line = $2 WHERE id = $1", user_id, line)
+
+
+async def add_recording_link(pool: asyncpg.Pool, token_sha256: str, call_sid: str, actor: str,
+                             expires_at: datetime) -> None:
+    await pool.execute("INSERT INTO recording_links (token_sha256, call_sid, actor, expires_at) VALUES ($1, $2, $3, $4)",
+                       token_sha256, call_sid, actor, expires_at)
+
+
+async def recording_for_link(pool: asyncpg.Pool, token_sha256: str, now: datetime) -> asyncpg.Record | None:
+    """The call behind an unexpired recording link, or None."""
+    return await pool.fetchrow(
+        f"SELECT {', '.join('c.' + c.strip() for c in CALL_COLUMNS.split(','))}, l.actor FROM recording_links l"
+        " JOIN calls c USING (call_sid) WHERE l.token_sha256 = $1 AND l.expires_at > $2", token_sha256, now)

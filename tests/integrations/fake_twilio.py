@@ -27,6 +27,7 @@ class Recorded:
 class FakeTwilio:
     port: int = 0
     requests: list[Recorded] = field(default_factory=list)
+    recordings: dict[str, bytes] = field(default_factory=dict)  # RecordingSid -> MP3 bytes it serves
     delay_s: float = 0.0  # answer this late (a slow Twilio)
     fail_with: tuple[int, int, str] | None = None  # (HTTP status, Twilio error code, message) for every request
     _ids = itertools.count(1)
@@ -44,6 +45,7 @@ class FakeTwilio:
         app = tornado.web.Application([
             (r"/2010-04-01/Accounts/([A-Za-z0-9]+)/(Messages|Calls)\.json", _Resource, {"fake": self}),
             (r"/2010-04-01/Accounts/([A-Za-z0-9]+)/Calls/(CA[0-9a-fA-F]{32})\.json", _CallUpdate, {"fake": self}),
+            (r"/2010-04-01/Accounts/([A-Za-z0-9]+)/Recordings/(RE[0-9a-fA-F]{32})\.mp3", _RecordingMedia, {"fake": self}),
         ])
         self._server = app.listen(self.port, address="127.0.0.1")
         return self
@@ -96,3 +98,20 @@ class _CallUpdate(_Resource):
             return self._error(status, code, message)
         self.write({"sid": call_sid, "account_sid": account, "status": "in-progress",
                     "uri": f"/2010-04-01/Accounts/{account}/Calls/{call_sid}.json"})
+
+
+class _RecordingMedia(tornado.web.RequestHandler):
+    """A recording's media (GET .../Recordings/{RecordingSid}.mp3), behind the account's Basic auth like Twilio's."""
+
+    def initialize(self, fake: FakeTwilio) -> None:
+        self.fake = fake
+
+    def get(self, account: str, recording_sid: str) -> None:
+        auth = self.request.headers.get("Authorization", "")
+        user = base64.b64decode(auth[6:]).decode().split(":")[0] if auth.startswith("Basic ") else ""
+        if user != account or recording_sid not in self.fake.recordings:
+            self.set_status(401 if user != account else 404)
+            return
+        self.fake.requests.append(Recorded("recording_fetch", account, {"RecordingSid": recording_sid}))
+        self.set_header("Content-Type", "audio/mpeg")
+        self.write(self.fake.recordings[recording_sid])

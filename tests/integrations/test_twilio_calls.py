@@ -105,6 +105,19 @@ async def test_the_recording_callback_links_the_recording_to_the_incident(ems, t
     assert len(recorded) == 1 and recorded[0]["payload"]["duration_s"] == 74
     assert recorded[0]["payload"]["recording_url"] == done["RecordingUrl"]
 
+    fake_twilio.recordings[done["RecordingSid"]] = b"ID3-fake-mp3"
+    status, link = await dispatcher.post(f"/api/v1/calls/{SID}/recording", {})
+    assert status == 201 and link["play_url"].startswith("/recordings/")
+    public = Api(dispatcher.base_url, None)  # the <audio> element sends no bearer token: the link is the credential
+    status, media = await public.call("GET", link["play_url"])
+    assert status == 200 and media == "ID3-fake-mp3"
+    assert fake_twilio.sent("recording_fetch")[0].params["RecordingSid"] == done["RecordingSid"]
+    assert (await public.call("GET", "/recordings/" + "x" * 32))[0] == 404
+
+    await ems.ctx.pool.execute("UPDATE calls SET answered_at = answered_at - interval '91 days'")  # retention: 90 days
+    status, body = await dispatcher.post(f"/api/v1/calls/{SID}/recording", {})
+    assert status == 404 and "retention" in body["error"]["message"]
+
 
 async def test_cardiac_arrest_interview_proposes_6R1_and_shows_cpr(ems, twilio, dispatcher):
     await queued_call(twilio)

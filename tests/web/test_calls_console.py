@@ -64,6 +64,12 @@ async def test_dispatcher_answers_a_queued_call_and_runs_a_cardiac_arrest_interv
         await scrubber.evaluate("s => { s.value = s.max; s.dispatchEvent(new Event('input')); }")
         assert "6R1" in await page.locator("#replay-events .interview-replay").inner_text()
         assert await page.locator("#replay-events .recording-link").count() == 1
+        fake_twilio.recordings[done["RecordingSid"]] = b"ID3-fake-mp3"
+        await page.locator("#replay-events .recording-link").click()
+        player = page.locator("#replay-events audio")
+        await player.wait_for(state="attached", timeout=10_000)
+        assert "/recordings/" in await player.get_attribute("src")
+        assert await wait_until(lambda: _fetched(fake_twilio), 10)  # the browser played it through the server
         assert page.errors == []
     finally:
         await context.close()
@@ -76,3 +82,7 @@ async def _desk_line(api: Api) -> bool:
 
 async def _at_least(locator, n: int) -> bool:
     return int(await locator.inner_text()) >= n
+
+
+async def _fetched(fake) -> bool:
+    return bool(fake.sent("recording_fetch"))

@@ -120,8 +120,29 @@ export function replayDetail(event) {
       — ${p.answers.map(a => `${a.question}: ${t("interview." + a.answer)}`).join(", ")}</span>`;
   }
   if (event.type === "CallRecorded") {
-    return html`<a class="recording-link" href="/api/v1/calls/${p.call_sid}/recording" target="_blank" rel="noopener">${t("calls.recording")}${p.duration_s ? ` (${p.duration_s} s)` : ""}</a>`;
+    return html`<button class="plain recording-link" data-sid="${p.call_sid}">${t("calls.recording")}${p.duration_s ? ` (${p.duration_s} s)` : ""}</button>`;
   }
   if (event.type === "CallAnswered") return html`${p.dispatcher} · ${t("calls.wait", {s: p.wait_s})}`;
   return "";
 }
+
+// Playing a recording from replay: the server gives a short-lived link (an <audio> element cannot send the bearer
+// token); past the retention period it answers 404 with the reason, shown in place of the player.
+document.addEventListener("click", async event => {
+  const button = event.target.closest?.("button.recording-link");
+  if (!button) return;
+  const holder = button.closest("li");
+  try {
+    const link = await api("POST", `/api/v1/calls/${button.dataset.sid}/recording`, {});
+    let player = holder.querySelector("audio");
+    if (!player) {
+      player = document.createElement("audio");
+      player.controls = true;
+      holder.append(player);
+    }
+    player.src = link.play_url;
+    player.play().catch(() => {});  // autoplay may be refused: the controls are there
+  } catch (e) {
+    button.textContent = e.message;
+  }
+});
