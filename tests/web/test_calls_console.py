@@ -86,3 +86,38 @@ async def _at_least(locator, n: int) -> bool:
 
 async def _fetched(fake) -> bool:
     return bool(fake.sent("recording_fetch"))
+
+
+async def test_a_call_waiting_past_the_setting_alerts_the_dispatcher_and_the_report_shows_call_times(
+        database_url, redis_url, fake_twilio, mqtt_url, browser):
+    from server import Server
+    from tests.integrations.conftest import integration_config, reset_integrations
+
+    await reset_integrations(database_url, redis_url)
+    running = Server(integration_config(database_url, redis_url, fake_twilio, mqtt_url, call_answer_alert_s=1.0))
+    await running.start()
+    try:
+        token = await make_user(running.ctx.pool, "disp-alert", "dispatcher")
+        api = Api(f"http://127.0.0.1:{running.config.port}", token)
+        context, page = await open_page(browser, f"{api.base_url}/console.html#token={token}")
+        try:
+            await page.locator("#call-queue h3").wait_for(timeout=10_000)
+            assert (await TwilioCaller(running).post("/twilio/voice", call_params(SID)))[0] == 200
+            await page.locator(f'#call-list li.overdue[data-sid="{SID}"]').wait_for(timeout=15_000)
+            assert "waiting over 1" in await page.locator("#alert-list").inner_text()
+            await api.call("PUT", "/api/v1/me/desk-line", {"desk_line": "sip:desk@pbx.example.org"})
+            assert (await api.post(f"/api/v1/calls/{SID}/answer", {}))[0] == 200
+            assert page.errors == []
+        finally:
+            await context.close()
+        context, page = await open_page(browser, f"{api.base_url}/report.html#token={token}")
+        try:
+            await page.locator("#calls-headline").wait_for(timeout=10_000)
+            assert "Answered within 15 s" in await page.locator("#calls-headline").inner_text()
+            assert await page.locator('#calls-table tr[data-interval="answer"] td').nth(1).inner_text() == "1"
+            assert await page.locator('#calls-table tr[data-interval="to_dispatch"]').count() == 1
+            assert page.errors == []
+        finally:
+            await context.close()
+    finally:
+        await running.stop()
