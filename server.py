@@ -153,7 +153,7 @@ class Server:
             duplicates=DuplicateService(ctx.store, clock),
             mci=MciService(ctx.store, clock, roads),
             vitals=VitalsService(ctx.store, clock),
-            interview=InterviewService(ctx.store, clock, TriageDispatchService(triage, assignments)),
+            interview=InterviewService(clock, TriageDispatchService(triage, assignments)),
             notifier=ctx.services.get("notifier") or RecordingNotifier(),
         )
         self.ladder = EscalationLadder(ctx.store, clock, policy, NotifierPort(ctx), recommendations,

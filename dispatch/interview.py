@@ -16,10 +16,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dispatch.errors import Conflict, FieldError, Invalid, NotFound
+from dispatch.errors import FieldError, Invalid
 from dispatch.events import Event
 from dispatch.policies import require
-from dispatch.ports import Clock, EventStore
+from dispatch.ports import Clock
 from dispatch.triage import assess, cards
 
 INTERVIEW_FILE = Path(__file__).parent / "data" / "cbd_interview.json"
@@ -146,13 +146,13 @@ def is_cpr(group: int, determinant: int) -> bool:
 class InterviewService:
     """Records an interview and triages the incident with the chosen determinant (auto-dispatch if red)."""
 
-    def __init__(self, store: EventStore, clock: Clock, triage_dispatch: Any):
-        self.store = store
+    def __init__(self, clock: Clock, triage_dispatch: Any):
         self.clock = clock
         self.triage_dispatch = triage_dispatch  # dispatch.autodispatch.TriageDispatchService
 
     async def record(self, incident_id: int, body: dict[str, Any], *, actor: str, role: str) -> dict[str, Any]:
-        """Validate the answers, propose the determinant, record the interview, then triage.
+        """Validate the answers, propose the determinant, and record the interview with the triage it chose (one
+        transaction), then auto-dispatch if red.
 
         `body`: group (card), answers [{question, answer}], optional determinant (the dispatcher's choice; a choice
         other than the proposal needs `reason`). Returns {incident, interview, assignments}. Invalid for bad fields,
@@ -183,15 +183,8 @@ class InterviewService:
             code=chosen_triage.code, override_reason=reason.strip() if override else None,
             instructions=instruction_keys(group, chosen))
 
-        async def work(uow):
-            incident = await uow.get("incidents", incident_id, lock=True)
-            if incident is None:
-                raise NotFound(f"no incident {incident_id}")
-            if not incident.is_open:
-                raise Conflict(f"incident {incident_id} is {incident.status.value}")
-            await uow.append(event)
-
-        await self.store.run(actor, work)
-        triaged = await self.triage_dispatch.triage(incident_id, group, chosen, actor=actor, role=role)
+        # one transaction: the interview and the triage it chose are never recorded one without the other
+        triaged = await self.triage_dispatch.triage(incident_id, group, chosen, actor=actor, role=role,
+                                                    with_events=(event,))
         return {"incident": triaged.incident, "interview": event, "cpr": is_cpr(group, chosen),
                 "assignments": getattr(triaged, "assignments", None) or []}

@@ -54,14 +54,18 @@ class FakeTwilio:
         self._server.stop()
 
 
+def _account(request) -> str:
+    """The account SID from the request's Basic auth ('' without one): the SDK authenticates as the account."""
+    auth = request.headers.get("Authorization", "")
+    return base64.b64decode(auth[6:]).decode().split(":")[0] if auth.startswith("Basic ") else ""
+
+
 class _Resource(tornado.web.RequestHandler):
     def initialize(self, fake: FakeTwilio) -> None:
         self.fake = fake
 
     async def post(self, account: str, collection: str) -> None:
-        auth = self.request.headers.get("Authorization", "")
-        user = base64.b64decode(auth[6:]).decode().split(":")[0] if auth.startswith("Basic ") else ""
-        if user != account:
+        if _account(self.request) != account:
             return self._error(401, 20003, "Authenticate")
         params = dict(parse_qsl(self.request.body.decode(), keep_blank_values=True))
         kind = "sms" if collection == "Messages" else "voice"
@@ -87,9 +91,7 @@ class _CallUpdate(_Resource):
     """Twilio's Call update (POST .../Calls/{CallSid}.json with Twiml): how a queued call is given to a dispatcher."""
 
     async def post(self, account: str, call_sid: str) -> None:
-        auth = self.request.headers.get("Authorization", "")
-        user = base64.b64decode(auth[6:]).decode().split(":")[0] if auth.startswith("Basic ") else ""
-        if user != account:
+        if _account(self.request) != account:
             return self._error(401, 20003, "Authenticate")
         params = dict(parse_qsl(self.request.body.decode(), keep_blank_values=True))
         self.fake.requests.append(Recorded("call_update", account, {**params, "CallSid": call_sid}))
@@ -107,8 +109,7 @@ class _RecordingMedia(tornado.web.RequestHandler):
         self.fake = fake
 
     def get(self, account: str, recording_sid: str) -> None:
-        auth = self.request.headers.get("Authorization", "")
-        user = base64.b64decode(auth[6:]).decode().split(":")[0] if auth.startswith("Basic ") else ""
+        user = _account(self.request)
         if user != account or recording_sid not in self.fake.recordings:
             self.set_status(401 if user != account else 404)
             return
