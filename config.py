@@ -166,6 +166,8 @@ class Config:
     kpi_call_dispatch_target_s: float = setting(60.0, "KPI report: answered calls dispatched within this many seconds "
                                                       "of the answer count as on time (NFPA 1225: 90 % within 60 s)",
                                                 above=0, max=3600)
+    call_queue_check_s: float = setting(1.0, "how often the call queue is checked for calls waiting past "
+                                             "call_answer_alert_s", above=0, max=60)
     call_recording: bool = setting(True, "record answered 1669 calls (Twilio Dial record) for quality review")
     recording_link_ttl_s: float = setting(300.0, "how long a link that plays a call recording in replay stays valid",
                                           above=0, max=86_400)

@@ -34,6 +34,16 @@ class CallAbandoned(Event, frozen=True):
     wait_s: float
 
 
+class CallAnswerOverdue(Event, frozen=True):
+    """A call has waited in the queue longer than the answer-alert setting: every dispatcher is alerted (once)."""
+
+    incident_id: int
+    call_sid: str
+    phone: str | None
+    waited_s: float
+    limit_s: float
+
+
 class CallRecorded(Event, frozen=True):
     """Twilio finished a recording of the answered call; playable in replay for quality review."""
 

@@ -15,7 +15,7 @@ import msgspec
 from dispatch import channels, moveup, projections as fold, road_coverage, vitals
 from dispatch.access import AccessRevoked, RateLimitTripped
 from dispatch.assignment import DispatchShortfall
-from dispatch.calls import CallAbandoned, CallAnswered, CallRecorded
+from dispatch.calls import CallAbandoned, CallAnswered, CallAnswerOverdue, CallRecorded
 from dispatch.channels import (
     CallerLocationShared, CallReceived, DeviceAlertRaised, HospitalNotified, LineMessageReceived,
     OutboundMessageFailed, PanicPressed, ShareLinkSent, SmsReceived, SmsSent,
@@ -52,7 +52,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     # dispatch held back for the dispatcher (dispatch/road_coverage.py)
     AutoDispatchWithheld, DispatchShortfall,
     # the call itself: queue, answer, recording, and the guided CBD interview (dispatch/calls.py, interview.py)
-    CallAnswered, CallAbandoned, CallRecorded, InterviewRecorded,
+    CallAnswered, CallAbandoned, CallAnswerOverdue, CallRecorded, InterviewRecorded,
 )
 
 INCIDENTS = Projection("incidents", Incident, "incident_id", {

@@ -94,6 +94,8 @@ class Integrations:
                                             "heartbeat check")),
             asyncio.create_task(self._every(config.hospital_alert_poll_s, self.hospital_alerts.deliver_pending,
                                             "hospital alerts")),
+            asyncio.create_task(self._every(config.call_queue_check_s, self.ctx.services["twilio"].calls.alert_overdue,
+                                            "call queue check")),
         ]
 
     async def stop(self) -> None:

@@ -16,7 +16,9 @@ from typing import Any
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from dispatch.calls import CallAbandoned, CallAnswered, CallRecorded, parse_desk_line, seconds_between
+from dispatch.calls import (
+    CallAbandoned, CallAnswered, CallAnswerOverdue, CallRecorded, parse_desk_line, seconds_between,
+)
 from dispatch.kpi import CALL_EVENT_TYPES, CALL_INTERVALS, call_rows
 from dispatch.errors import Conflict, FieldError, Invalid, NotFound, Unavailable
 from integrations.caller_store import incidents_with_caller
@@ -125,6 +127,22 @@ class CallQueue:
             return
         if not await self._abandon(call_sid):
             await store.end_call(self.ctx.pool, call_sid, "ended", self.ctx.clock.now())
+
+    async def alert_overdue(self) -> int:
+        """One CallAnswerOverdue per call waiting longer than `call_answer_alert_s` (every console shows it as an
+        alert; it stays in the incident's replay). Run periodically; returns how many calls were newly alerted."""
+        now, limit_s = self.ctx.clock.now(), self.ctx.config.call_answer_alert_s
+        alerted = 0
+        for row in await store.overdue_calls(self.ctx.pool, now - timedelta(seconds=limit_s)):
+            async with self.ctx.store.unit_of_work("system:call-queue") as uow:
+                if await uow.claim_idempotency("call-overdue", row["call_sid"]) is not None:
+                    continue
+                await uow.append(CallAnswerOverdue(at=now, incident_id=row["incident_id"], call_sid=row["call_sid"],
+                                                   phone=row["phone"], limit_s=limit_s,
+                                                   waited_s=seconds_between(row["queued_at"], now) or 0.0))
+                await uow.remember("call-overdue", row["call_sid"], {"at": now.isoformat()})
+                alerted += 1
+        return alerted
 
     async def _abandon(self, call_sid: str) -> bool:
         now = self.ctx.clock.now()

@@ -140,3 +140,9 @@ async def recording_for_link(pool: asyncpg.Pool, token_sha256: str, now: datetim
     return await pool.fetchrow(
         f"SELECT {', '.join('c.' + c.strip() for c in CALL_COLUMNS.split(','))}, l.actor FROM recording_links l"
         " JOIN calls c USING (call_sid) WHERE l.token_sha256 = $1 AND l.expires_at > $2", token_sha256, now)
+
+
+async def overdue_calls(pool: asyncpg.Pool, before: datetime) -> list[asyncpg.Record]:
+    """Calls still waiting that entered the queue before `before`, oldest first."""
+    return await pool.fetch(f"SELECT {CALL_COLUMNS} FROM calls WHERE state = 'waiting' AND queued_at < $1"
+                            " ORDER BY queued_at", before)

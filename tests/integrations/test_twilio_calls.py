@@ -178,3 +178,33 @@ async def test_the_kpi_report_shows_answer_and_processing_times(ems, twilio, dis
     assert calls["answered_within_target_pct"] == 50.0  # the abandoned call is a miss
     assert calls["intervals"]["answer"]["n"] == 1 and calls["intervals"]["to_code"]["n"] == 1
     assert calls["intervals"]["to_location"]["n"] == 0
+
+
+async def test_a_call_waiting_past_the_setting_alerts_every_dispatcher_once(database_url, redis_url, fake_twilio,
+                                                                           mqtt_url):
+    from server import Server
+    from tests.conftest import wait_until
+    from tests.integrations.conftest import TwilioCaller, integration_config, reset_integrations
+
+    await reset_integrations(database_url, redis_url)
+    running = Server(integration_config(database_url, redis_url, fake_twilio, mqtt_url, call_answer_alert_s=0.5,
+                                        call_queue_check_s=0.1))
+    await running.start()
+    try:
+        api = Api(f"http://127.0.0.1:{running.config.port}", await make_user(running.ctx.pool, "disp-o", "dispatcher"))
+        await TwilioCaller(running).post("/twilio/voice", call_params(SID))
+
+        async def overdue():
+            _, events = await api.get("/api/v1/events?since=0")
+            return [e for e in events["events"] if e["type"] == "CallAnswerOverdue"]
+
+        assert await wait_until(lambda: _nonempty(overdue()), 10)
+        await asyncio.sleep(0.5)  # five more checks of the queue run meanwhile: still one alert (absence has no event)
+        [alert] = await overdue()
+        assert alert["payload"]["call_sid"] == SID and alert["payload"]["waited_s"] >= 0.5
+    finally:
+        await running.stop()
+
+
+async def _nonempty(awaitable) -> bool:
+    return bool(await awaitable)

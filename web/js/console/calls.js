@@ -1,7 +1,7 @@
 // The 1669 call queue (issue #18): calls waiting in Twilio's queue with the caller's number, wait time, earlier
 // incidents from the number and any location already shared; Answer rings the dispatcher's desk line and selects
 // the call's incident. A call waiting past the server's answer_alert_s (NENA: 15 s) turns red and alerts this
-// dispatcher, as it does every other dispatcher's console. Abandoned calls stay listed for call-back.
+// dispatcher (the server's CallAnswerOverdue event reaches every console). Abandoned calls stay listed for call-back.
 import {api} from "../api.js";
 import {html, render} from "../html.js";
 import {defineLabels, t} from "../i18n.js";
@@ -34,7 +34,6 @@ defineLabels({
 const REFRESH_MS = 5000;  // a safety net: call events refresh the list at once
 let listing = {calls: [], answer_alert_s: 15};
 let loadedAt = Date.now();
-const alerted = new Set();
 
 const box = document.createElement("div");
 box.className = "panel";
@@ -62,12 +61,6 @@ function draw() {
           html`<span data-time="${name}">${t("calls.time." + name)} ${call.times[name] ?? "…"} s</span> `)}</div>` : ""}
         ${call.state === "waiting" ? html` <button class="primary answer-call" data-sid="${call.call_sid}">${t("calls.answer")}</button>` : ""}</li>`;
     }) : html`<li class="muted">${t("calls.none")}</li>`}`);
-  for (const call of listing.calls) {
-    if (call.state === "waiting" && waitNow(call) >= listing.answer_alert_s && !alerted.has(call.call_sid)) {
-      alerted.add(call.call_sid);
-      addAlert(t("calls.overdue", {phone: call.phone || "?", s: listing.answer_alert_s}));
-    }
-  }
 }
 
 export async function loadCalls() {
@@ -102,8 +95,10 @@ box.addEventListener("click", async event => {
   }
 });
 
-// main.js hands every event frame here: a new call, an answer or a hang-up refreshes the queue.
-export function onCallEvent(type) {
+// main.js hands every event frame here: a new call, an answer or a hang-up refreshes the queue; a call waiting
+// too long (the server's CallAnswerOverdue, sent to every dispatcher) is an alert.
+export function onCallEvent(type, payload) {
+  if (type === "CallAnswerOverdue") addAlert(`#${payload.incident_id} ${t("calls.overdue", {phone: payload.phone || "?", s: payload.limit_s})}`);
   if (["IncidentReported", "CallReceived", "CallAnswered", "CallAbandoned", "CallerLocationShared", "IncidentTriaged",
        "UnitAssigned"].includes(type)) loadCalls();
 }

@@ -30,7 +30,7 @@ function onFrame(frame) {
     const payload = frame.event.payload, type = frame.event.type;
     if (payload.incident_id !== undefined) refreshIncident(payload.incident_id);
     if (payload.unit_id !== undefined) refreshUnitsSoon();
-    onCallEvent(type);
+    onCallEvent(type, payload);
     if (type === "HospitalCapacityUpdated") refreshHospitals();
     if (type === "RoadClosed" || type === "RoadReopened") loadClosures(type === "RoadClosed" ? payload.closure_id : null);
     const alert = alertText(type, payload);
