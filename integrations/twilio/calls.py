@@ -119,14 +119,16 @@ class CallQueue:
         """
         if (params.get("QueueResult") or "").lower() not in ABANDONED_RESULTS:
             return False
-        return await self._abandon(params.get("CallSid") or "")
+        # "active" too: the caller hung up while a dispatcher's answer was still being connected (Twilio reports a
+        # connected call as bridged or redirected, never as hangup), so the answer failed and the call is gone
+        return await self._abandon(params.get("CallSid") or "", ("waiting", "active"))
 
     async def call_status(self, call_sid: str, status: str) -> None:
         """A voice status callback about an inbound call: waiting and gone → abandoned; active and done → ended."""
         if status not in ENDED_STATUSES:
             return
-        if not await self._abandon(call_sid):
-            await store.end_call(self.ctx.pool, call_sid, "ended", self.ctx.clock.now())
+        if not await self._abandon(call_sid, ("waiting",)):
+            await store.end_call(self.ctx.pool, call_sid, "ended", self.ctx.clock.now(), ("active",))
 
     async def alert_overdue(self) -> int:
         """One CallAnswerOverdue per call waiting longer than `call_answer_alert_s` (every console shows it as an
@@ -144,10 +146,10 @@ class CallQueue:
                 alerted += 1
         return alerted
 
-    async def _abandon(self, call_sid: str) -> bool:
+    async def _abandon(self, call_sid: str, from_states: tuple[str, ...]) -> bool:
         now = self.ctx.clock.now()
         async with self.ctx.store.unit_of_work(f"twilio:{call_sid}") as uow:
-            row = await store.end_call(uow.conn, call_sid, "abandoned", now)
+            row = await store.end_call(uow.conn, call_sid, "abandoned", now, from_states)
             if row is None:
                 return False
             await uow.append(CallAbandoned(at=now, incident_id=row["incident_id"], call_sid=call_sid,
@@ -161,7 +163,8 @@ class CallQueue:
         call_sid, recording_sid = params.get("CallSid") or "", params.get("RecordingSid") or ""
         url = params.get("RecordingUrl") or ""
         if not recording_sid or not url.startswith("https://"):
-            raise Invalid(FieldError("RecordingSid", "a completed recording needs RecordingSid and an https RecordingUrl"))
+            raise Invalid(FieldError("RecordingSid",
+                                     "a completed recording needs RecordingSid and an https RecordingUrl"))
         duration = params.get("RecordingDuration")
         duration_s = int(duration) if duration and duration.isdigit() else None
         async with self.ctx.store.unit_of_work(f"twilio:{recording_sid}") as uow:

@@ -95,12 +95,12 @@ async def release_call(pool: asyncpg.Pool, call_sid: str, actor: str) -> None:
                        " WHERE call_sid = $1 AND state = 'active' AND answered_by = $2", call_sid, actor)
 
 
-async def end_call(conn: Any, call_sid: str, state: str, at: datetime) -> asyncpg.Record | None:
-    """Waiting → abandoned, or active → ended; None if the call was not in the state that allows it."""
-    before = "waiting" if state == "abandoned" else "active"
+async def end_call(conn: Any, call_sid: str, state: str, at: datetime,
+                   from_states: tuple[str, ...]) -> asyncpg.Record | None:
+    """Move the call to `state` (abandoned | ended) if it is in one of `from_states`; None otherwise."""
     return await conn.fetchrow(
-        f"UPDATE calls SET state = $2, ended_at = $3 WHERE call_sid = $1 AND state = $4 RETURNING {CALL_COLUMNS}",
-        call_sid, state, at, before)
+        f"UPDATE calls SET state = $2, ended_at = $3 WHERE call_sid = $1 AND state = ANY($4::text[])"
+        f" RETURNING {CALL_COLUMNS}", call_sid, state, at, list(from_states))
 
 
 async def set_recording(conn: Any, call_sid: str, recording_sid: str, url: str,
@@ -131,8 +131,8 @@ async def set_desk_line(pool: asyncpg.Pool, user_id: str, line: str | None) -> N
 
 async def add_recording_link(pool: asyncpg.Pool, token_sha256: str, call_sid: str, actor: str,
                              expires_at: datetime) -> None:
-    await pool.execute("INSERT INTO recording_links (token_sha256, call_sid, actor, expires_at) VALUES ($1, $2, $3, $4)",
-                       token_sha256, call_sid, actor, expires_at)
+    await pool.execute("INSERT INTO recording_links (token_sha256, call_sid, actor, expires_at)"
+                       " VALUES ($1, $2, $3, $4)", token_sha256, call_sid, actor, expires_at)
 
 
 async def recording_for_link(pool: asyncpg.Pool, token_sha256: str, now: datetime) -> asyncpg.Record | None:

@@ -95,6 +95,8 @@ class _CallUpdate(_Resource):
             return self._error(401, 20003, "Authenticate")
         params = dict(parse_qsl(self.request.body.decode(), keep_blank_values=True))
         self.fake.requests.append(Recorded("call_update", account, {**params, "CallSid": call_sid}))
+        if self.fake.delay_s:
+            await asyncio.sleep(self.fake.delay_s)
         if self.fake.fail_with:
             status, code, message = self.fake.fail_with
             return self._error(status, code, message)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.conftest import Api, make_user
+from tests.conftest import Api, make_user, wait_until
 from tests.integrations.conftest import PUBLIC_URL
 from tests.integrations.test_twilio import call_params
 
@@ -71,6 +71,24 @@ async def test_twilio_refusing_the_update_puts_the_call_back_in_the_queue(ems, t
     assert listing["calls"][0]["state"] == "waiting"
     fake_twilio.fail_with = None
     assert (await dispatcher.post(f"/api/v1/calls/{SID}/answer", {}))[0] == 200
+
+
+async def test_a_caller_hanging_up_while_the_answer_is_connecting_is_abandoned_not_requeued(ems, twilio, fake_twilio,
+                                                                                          dispatcher):
+    await desk(dispatcher)
+    await queued_call(twilio)
+    fake_twilio.delay_s = 1.0
+    fake_twilio.fail_with = (400, 21220, "Call is not in-progress")  # Twilio's answer once the caller has gone
+    answering = asyncio.ensure_future(dispatcher.post(f"/api/v1/calls/{SID}/answer", {}))
+    assert await wait_until(lambda: _nonempty_now(fake_twilio.sent("call_update")), 10)  # the update is in flight
+    assert (await twilio.post("/twilio/queue", {"CallSid": SID, "QueueResult": "hangup"}))[0] == 200
+    assert (await answering)[0] == 503
+    _, listing = await dispatcher.get("/api/v1/calls")
+    assert [c["state"] for c in listing["calls"]] == ["abandoned"]  # listed for call-back, not back in the queue
+
+
+async def _nonempty_now(items) -> bool:
+    return bool(items)
 
 
 async def test_a_caller_hanging_up_in_the_queue_is_listed_for_call_back_once(ems, twilio, dispatcher):
@@ -183,7 +201,6 @@ async def test_the_kpi_report_shows_answer_and_processing_times(ems, twilio, dis
 async def test_a_call_waiting_past_the_setting_alerts_every_dispatcher_once(database_url, redis_url, fake_twilio,
                                                                            mqtt_url):
     from server import Server
-    from tests.conftest import wait_until
     from tests.integrations.conftest import TwilioCaller, integration_config, reset_integrations
 
     await reset_integrations(database_url, redis_url)

@@ -39,8 +39,8 @@ async def test_dispatcher_answers_a_queued_call_and_runs_a_cardiac_arrest_interv
         assert f"#{incident_id}" in await page.locator("#interview-panel h3").inner_text()
 
         await page.locator("#interview-card").select_option("6")
-        await page.locator('#interview-questions li[data-question="conscious"] button[data-answer="no"]').click()
-        await page.locator('#interview-questions li[data-question="breathing_normally"] button[data-answer="no"]').click()
+        for question in ("conscious", "breathing_normally"):
+            await page.locator(f'#interview-questions li[data-question="{question}"] button[data-answer="no"]').click()
         await page.locator("#proposed-code").wait_for(timeout=10_000)
         assert await page.locator("#proposed-code").inner_text() == "6R1"
         await page.locator("#cpr-coach").wait_for()
