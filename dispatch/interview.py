@@ -33,7 +33,7 @@ class InterviewRecorded(Event, frozen=True):
 
     incident_id: int
     group: int
-    answers: list[dict[str, str]]  # [{"question": id, "answer": yes|no|unknown}] in the order asked
+    answers: list[dict[str, str]]  # [{"question": id, "answer": yes|no|unknown, "th", "en"}] in the order asked
     proposed_determinant: int | None
     proposed_code: str | None
     determinant: int
@@ -64,7 +64,8 @@ def parse_answers(group: int, raw: Any) -> list[dict[str, str]]:
     Raises Invalid naming `answers[i].question` / `answers[i].answer` for unknown questions, repeats or bad answers.
     """
     interview = card_interview(group)
-    known = [q["id"] for q in interview["questions"]] if interview else []
+    by_id = {q["id"]: q for q in interview["questions"]} if interview else {}
+    known = list(by_id)
     if not isinstance(raw, list) or len(raw) > max(len(known), 1) * 2:
         raise Invalid(FieldError("answers", "must be a list of {question, answer}"))
     answers, seen, errors = [], set(), []
@@ -78,7 +79,9 @@ def parse_answers(group: int, raw: Any) -> list[dict[str, str]]:
             errors.append(FieldError(f"answers[{i}].answer", "must be yes, no or unknown"))
             continue
         seen.add(question)
-        answers.append({"question": question, "answer": answer})
+        # the question's wording goes with the answer, so replay shows what was asked even after the card changes
+        answers.append({"question": question, "answer": answer, "th": by_id[question]["th"],
+                        "en": by_id[question]["en"]})
     if errors:
         raise Invalid(errors)
     return answers

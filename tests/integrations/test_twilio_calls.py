@@ -162,6 +162,9 @@ async def test_cardiac_arrest_interview_proposes_6R1_and_shows_cpr(ems, twilio, 
     _, replay = await dispatcher.get(f"/api/v1/incidents/{incident_id}/replay")
     types = [e["type"] for e in replay["events"]]
     assert types.index("InterviewRecorded") < types.index("IncidentTriaged")
+    [interview] = [e for e in replay["events"] if e["type"] == "InterviewRecorded"]
+    assert [a["answer"] for a in interview["payload"]["answers"]] == ["no", "no"]
+    assert interview["payload"]["answers"][0]["th"] and interview["payload"]["answers"][0]["en"].startswith("Is the")
 
 
 async def test_a_dispatcher_override_is_kept_with_its_reason(ems, twilio, dispatcher):

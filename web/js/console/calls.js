@@ -4,7 +4,7 @@
 // dispatcher (the server's CallAnswerOverdue event reaches every console). Abandoned calls stay listed for call-back.
 import {api} from "../api.js";
 import {html, render} from "../html.js";
-import {defineLabels, t} from "../i18n.js";
+import {defineLabels, local, t} from "../i18n.js";
 import {addAlert} from "./alerts.js";
 import {refreshIncident, select} from "./store.js";
 
@@ -112,7 +112,7 @@ export function replayDetail(event) {
   const p = event.payload;
   if (event.type === "InterviewRecorded") {
     return html`<span class="interview-replay">${p.code}${p.override_reason ? html` (${t("calls.override")}: ${p.override_reason})` : ""}
-      — ${p.answers.map(a => `${a.question}: ${t("interview." + a.answer)}`).join(", ")}</span>`;
+      — ${p.answers.map(a => `${local(a)} ${t("interview." + a.answer)}`).join(" · ")}</span>`;
   }
   if (event.type === "CallRecorded") {
     return html`<button class="plain recording-link" data-sid="${p.call_sid}">${t("calls.recording")}${p.duration_s ? ` (${p.duration_s} s)` : ""}</button>`;
