@@ -74,7 +74,7 @@ class CallQueue:
         Raises Invalid (desk_line) when the dispatcher has none, NotFound for an unknown call, Conflict (409) when
         someone else answered it first or the caller hung up, Unavailable (503) when Twilio refused the update.
         """
-        line = await store.desk_line(self.ctx.pool, user_id)
+        line = await self.ctx.identities.desk_line(user_id)
         if not line:
             raise Invalid(FieldError("desk_line", "set your desk phone or SIP address in your profile first"))
         if not hasattr(self.notifier, "redirect_call"):
@@ -204,11 +204,11 @@ class CallQueue:
 
     async def set_desk_line(self, user_id: str, value: Any) -> dict[str, Any]:
         line = parse_desk_line(value)
-        await store.set_desk_line(self.ctx.pool, user_id, line)
+        await self.ctx.identities.set_desk_line(user_id, line)
         return {"user_id": user_id, "desk_line": line}
 
     async def desk_line(self, user_id: str) -> dict[str, Any]:
-        return {"user_id": user_id, "desk_line": await store.desk_line(self.ctx.pool, user_id)}
+        return {"user_id": user_id, "desk_line": await self.ctx.identities.desk_line(user_id)}
 
 
 def _sha256(token: str) -> str:

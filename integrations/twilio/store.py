@@ -121,14 +121,6 @@ async def calls_listed(pool: asyncpg.Pool) -> list[asyncpg.Record]:
         " ORDER BY c.queued_at, c.call_sid")
 
 
-async def desk_line(pool: asyncpg.Pool, user_id: str) -> str | None:
-    return await pool.fetchval("SELECT desk_line FROM users WHERE id = $1", user_id)
-
-
-async def set_desk_line(pool: asyncpg.Pool, user_id: str, line: str | None) -> None:
-    await pool.execute("UPDATE users SET desk_line = $2 WHERE id = $1", user_id, line)
-
-
 async def add_recording_link(pool: asyncpg.Pool, token_sha256: str, call_sid: str, actor: str,
                              expires_at: datetime) -> None:
     await pool.execute("INSERT INTO recording_links (token_sha256, call_sid, actor, expires_at)"
