@@ -14,7 +14,8 @@ CREATE TABLE calls (
     ended_at       timestamptz,
     recording_sid  text,
     recording_url  text,
-    recording_duration_s int
+    recording_duration_s int,
+    overdue_alerted_at timestamptz  -- when dispatchers were alerted that it waited too long (once per call)
 );
 CREATE INDEX calls_state ON calls (state, queued_at);
 CREATE INDEX calls_incident ON calls (incident_id);

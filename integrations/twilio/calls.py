@@ -137,12 +137,11 @@ class CallQueue:
         alerted = 0
         for row in await store.overdue_calls(self.ctx.pool, now - timedelta(seconds=limit_s)):
             async with self.ctx.store.unit_of_work("system:call-queue") as uow:
-                if await uow.claim_idempotency("call-overdue", row["call_sid"]) is not None:
-                    continue
+                if not await store.mark_overdue_alerted(uow.conn, row["call_sid"], now):
+                    continue  # several server processes run this check: one alert per call
                 await uow.append(CallAnswerOverdue(at=now, incident_id=row["incident_id"], call_sid=row["call_sid"],
                                                    phone=row["phone"], limit_s=limit_s,
                                                    waited_s=seconds_between(row["queued_at"], now) or 0.0))
-                await uow.remember("call-overdue", row["call_sid"], {"at": now.isoformat()})
                 alerted += 1
         return alerted
 

@@ -135,6 +135,12 @@ async def recording_for_link(pool: asyncpg.Pool, token_sha256: str, now: datetim
 
 
 async def overdue_calls(pool: asyncpg.Pool, before: datetime) -> list[asyncpg.Record]:
-    """Calls still waiting that entered the queue before `before`, oldest first."""
+    """Calls still waiting that entered the queue before `before` and were not yet alerted, oldest first."""
     return await pool.fetch(f"SELECT {CALL_COLUMNS} FROM calls WHERE state = 'waiting' AND queued_at < $1"
-                            " ORDER BY queued_at", before)
+                            " AND overdue_alerted_at IS NULL ORDER BY queued_at", before)
+
+
+async def mark_overdue_alerted(conn: Any, call_sid: str, at: datetime) -> bool:
+    """Mark the call alerted; False if it was already (another process got there first) or is no longer waiting."""
+    return await conn.fetchval("UPDATE calls SET overdue_alerted_at = $2 WHERE call_sid = $1 AND state = 'waiting'"
+                               " AND overdue_alerted_at IS NULL RETURNING true", call_sid, at) is not None
