@@ -11,14 +11,9 @@ from dispatch.interview import instructions_for
 DISPATCH_ROLES = ("dispatcher", "admin")
 
 
-class CallsHandler(BaseHandler):
-    """GET /api/v1/calls: waiting, active and abandoned calls (caller numbers: dispatchers only)."""
-
-    async def get(self) -> None:
-        self.require(*DISPATCH_ROLES)
-        listing = await self.calls().listing()
-        await self.audit("read", "calls", {"count": len(listing["calls"])})
-        self.send_json(listing)
+class _CallQueueHandler(BaseHandler):
+    """Base of the call handlers: the call queue of the Twilio channel (each subclass declares only its methods, so
+    405 answers list exactly those in Allow)."""
 
     def calls(self):
         channel = self.ctx.services.get("twilio")
@@ -27,7 +22,17 @@ class CallsHandler(BaseHandler):
         return channel.calls
 
 
-class AnswerCallHandler(CallsHandler):
+class CallsHandler(_CallQueueHandler):
+    """GET /api/v1/calls: waiting, active and abandoned calls (caller numbers: dispatchers only)."""
+
+    async def get(self) -> None:
+        self.require(*DISPATCH_ROLES)
+        listing = await self.calls().listing()
+        await self.audit("read", "calls", {"count": len(listing["calls"])})
+        self.send_json(listing)
+
+
+class AnswerCallHandler(_CallQueueHandler):
     """POST /api/v1/calls/{call_sid}/answer: connect the call to the caller's desk line; 409 if someone was first."""
 
     async def post(self, call_sid: str) -> None:
@@ -36,7 +41,7 @@ class AnswerCallHandler(CallsHandler):
         self.send_json(answered)
 
 
-class RecordingLinkHandler(CallsHandler):
+class RecordingLinkHandler(_CallQueueHandler):
     """POST /api/v1/calls/{call_sid}/recording: a short-lived link that plays the call's recording (replay)."""
 
     async def post(self, call_sid: str) -> None:
@@ -46,7 +51,7 @@ class RecordingLinkHandler(CallsHandler):
         self.send_json(link, 201)
 
 
-class DeskLineHandler(CallsHandler):
+class DeskLineHandler(_CallQueueHandler):
     """GET/PUT /api/v1/me/desk-line: where answered calls ring for this dispatcher (E.164 number or sip: address)."""
 
     async def get(self) -> None:
@@ -119,7 +124,7 @@ PATHS.update({
         "The card's key questions, each determinant's code and pre-arrival instruction keys, and the instruction "
         "texts in Thai and English (`cpr: true` for telephone-CPR coaching)",
         params=[CARD, {"name": "determinant", "in": "query", "required": False,
-                       "schema": {"type": "integer", "minimum": 1}}], errors=(401, 422, 429))},
+                       "schema": {"type": "integer", "minimum": 1}}], errors=(401, 404, 422, 429))},
 })
 PATHS["/api/v1/incidents/{incident_id}/interview"]["post"]["responses"]["200"] = json_response(
     "The proposal only (propose_only: true): proposed determinant and code, instruction keys, cpr", OBJECT)

@@ -166,7 +166,15 @@ class InterviewService:
         _card(group)
         answers = parse_answers(group, body.get("answers", []))
         proposed = propose(group, answers)
-        if body.get("propose_only") is True:  # the console asks after each answer; nothing is recorded
+        propose_only = body.get("propose_only", False)
+        if not isinstance(propose_only, bool):
+            raise Invalid(FieldError("propose_only", "must be true or false"))
+        if body.get("determinant") is not None:
+            assess(group, body["determinant"])  # Invalid (determinant) before anything else is answered
+        reason = body.get("reason")
+        if reason is not None and (not isinstance(reason, str) or len(reason) > REASON_MAX):
+            raise Invalid(FieldError("reason", f"must be text of at most {REASON_MAX} characters"))
+        if propose_only:  # the console asks after each answer; nothing is recorded
             return {"proposed_determinant": proposed,
                     "proposed_code": assess(group, proposed).code if proposed is not None else None,
                     "instructions": instruction_keys(group, proposed) if proposed is not None else [],
@@ -175,7 +183,6 @@ class InterviewService:
         if chosen is None:
             raise Invalid(FieldError("determinant", "is required: the answers do not decide one yet"))
         chosen_triage = assess(group, chosen)
-        reason = body.get("reason")
         override = proposed is not None and chosen != proposed
         if override and (not isinstance(reason, str) or not reason.strip() or len(reason) > REASON_MAX):
             raise Invalid(FieldError("reason", f"is required to choose other than the proposed determinant "

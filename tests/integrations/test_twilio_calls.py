@@ -228,3 +228,14 @@ async def test_a_call_waiting_past_the_setting_alerts_every_dispatcher_once(data
 
 async def _nonempty(awaitable) -> bool:
     return bool(await awaitable)
+
+
+async def test_interview_fields_of_the_wrong_type_are_refused_even_for_a_proposal(ems, twilio, dispatcher):
+    await queued_call(twilio)
+    _, listing = await dispatcher.get("/api/v1/calls")
+    path = f"/api/v1/incidents/{listing['calls'][0]['incident_id']}/interview"
+    for body, field in (({"group": 1, "answers": [], "propose_only": {}}, "propose_only"),
+                        ({"group": 6, "propose_only": True, "determinant": 9}, "determinant"),
+                        ({"group": 6, "propose_only": True, "reason": 7}, "reason")):
+        status, answer = await dispatcher.post(path, body)
+        assert status == 422 and answer["error"]["fields"][0]["field"] == field
