@@ -117,7 +117,8 @@ PATHS.update({
         "`propose_only: true` only returns the proposal (200), recording nothing", ok="201", params=[INCIDENT_ID],
         body={"type": "object", "required": ["group"], "properties": {
             "group": {"type": "integer", "minimum": 1, "maximum": 25}, "answers": ANSWERS,
-            "determinant": {"type": "integer", "minimum": 1}, "reason": {"type": "string", "maxLength": 500},
+            "determinant": {"type": ["integer", "null"], "minimum": 1},
+            "reason": {"type": ["string", "null"], "maxLength": 500},
             "propose_only": {"type": "boolean"}}},
         errors=(400, 401, 403, 404, 409, 413, 422, 429, 503))},
     "/api/v1/triage/cards/{card}/instructions": {"get": _op(
