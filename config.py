@@ -207,6 +207,21 @@ class Config:
                                                        "for dispatchers")
     twilio_queue: str = setting("ems-dispatch", "the Twilio queue inbound calls wait in when no dispatch number "
                                                 "is set", check=lambda v: None if v.strip() else "must not be empty")
+    call_answer_alert_s: float = setting(15.0, "a 1669 call waiting this long in the queue alerts every dispatcher "
+                                               "(NENA: 90 % answered within 15 s)", above=0, max=600)
+    kpi_call_answer_target_s: float = setting(15.0, "KPI report: calls answered within this many seconds count as on "
+                                                    "time (NFPA 1225: 90 % within 15 s)", above=0, max=600)
+    kpi_call_dispatch_target_s: float = setting(60.0, "KPI report: answered calls dispatched within this many seconds "
+                                                      "of the answer count as on time (NFPA 1225: 90 % within 60 s)",
+                                                above=0, max=3600)
+    call_queue_check_s: float = setting(1.0, "how often the call queue is checked for calls waiting past "
+                                             "call_answer_alert_s", above=0, max=60)
+    call_recording: bool = setting(True, "record answered 1669 calls (Twilio Dial record) for quality review")
+    recording_link_ttl_s: float = setting(300.0, "how long a link that plays a call recording in replay stays valid",
+                                          above=0, max=86_400)
+    call_recording_retention_days: int = setting(90, "recordings older than this are no longer offered for playback "
+                                                     "in replay (the retention period agreed with the data officer)",
+                                                 min=1, max=3650)
     share_link_ttl_s: float = setting(3600.0, "how long the caller's one-time location link stays valid", above=0,
                                       max=7 * 86_400)
     webhook_max_skew_s: float = setting(300.0, "signed device webhooks: allowed clock difference of the timestamp",

@@ -39,6 +39,7 @@ from dispatch.mci import MciService
 from dispatch.places import AutoLocator, LocationService, PlaceService, RankingSettings
 from dispatch.errors import Unavailable
 from dispatch.fleet import FleetService
+from dispatch.interview import InterviewService
 from dispatch.intake import IntakeService, ServiceArea
 from dispatch.ports import RecordingNotifier, SystemClock
 from dispatch.recommendation import RecommendationService
@@ -167,6 +168,7 @@ class Server:
             duplicates=DuplicateService(ctx.store, clock),
             mci=MciService(ctx.store, clock, roads),
             vitals=VitalsService(ctx.store, clock),
+            interview=InterviewService(clock, TriageDispatchService(triage, assignments)),
             notifier=ctx.services.get("notifier") or RecordingNotifier(),
             locations=LocationService(ctx.store, clock, ctx.intake.area, describe_point=self._describe_point),
         )

@@ -77,9 +77,12 @@ async def kpi_report(handler: BaseHandler) -> dict[str, Any]:
         raise Invalid(FieldError("to", f"a report covers at most {MAX_REPORT_DAYS} days"))
     start, end = kpi.local_days_utc(first, last)
     rows = kpi.incident_rows(await reports.incidents_reported_between(handler.ctx.pool, start, end))
+    calls = kpi.call_rows(await reports.call_events_between(handler.ctx.pool, start, end, kpi.CALL_EVENT_TYPES))
     await handler.audit("report", "kpi", {"from": first.isoformat(), "to": last.isoformat(), "count": len(rows)})
+    config = handler.ctx.config
     return {"from": first.isoformat(), "to": last.isoformat(), "response": kpi.response_summary(rows),
-            "intervals": kpi.interval_summary(rows)}
+            "intervals": kpi.interval_summary(rows),
+            "calls": kpi.call_summary(calls, config.kpi_call_answer_target_s, config.kpi_call_dispatch_target_s)}
 
 
 class KpiHandler(BaseHandler):

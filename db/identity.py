@@ -159,3 +159,11 @@ class IdentityStore:
 
     async def exists(self, user_id: str) -> bool:
         return bool(await self.pool.fetchval("SELECT true FROM users WHERE id = $1", user_id))
+
+    async def desk_line(self, user_id: str) -> str | None:
+        """Where calls this dispatcher answers ring (E.164 number or sip: address), or None (migration 0030)."""
+        return await self.pool.fetchval("SELECT desk_line FROM users WHERE id = $1", user_id)
+
+    async def set_desk_line(self, user_id: str, line: str | None) -> None:
+        """Set or clear (None) the desk line; the caller validates it (dispatch.calls.parse_desk_line)."""
+        await self.pool.execute("UPDATE users SET desk_line = $2 WHERE id = $1", user_id, line)

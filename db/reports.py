@@ -37,3 +37,13 @@ async def incident_replay(store: PostgresEventStore, incident_id: int, now: date
          "heading_deg": p["heading_deg"]} for p in await tracks.track(store.pool, unit_id, start, end)]}
         for unit_id in unit_ids]
     return {"incident_id": incident_id, "events": events, "tracks": unit_tracks}
+
+
+async def call_events_between(pool: asyncpg.Pool, start: datetime, end: datetime, types: tuple[str, ...]) -> list[dict]:
+    """Events of `types` about the incidents whose 1669 call was answered or abandoned in [start, end), by seq."""
+    rows = await pool.fetch(
+        "WITH answered AS (SELECT DISTINCT stream FROM events WHERE type IN ('CallAnswered', 'CallAbandoned')"
+        "  AND occurred_at >= $1 AND occurred_at < $2)"
+        " SELECT type, payload, occurred_at FROM events WHERE type = ANY($3::text[])"
+        " AND stream IN (SELECT stream FROM answered) ORDER BY seq", start, end, list(types))
+    return [dict(r) for r in rows]

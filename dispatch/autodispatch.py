@@ -23,10 +23,13 @@ class TriageDispatchService:
         self.triage_service = triage
         self.assignments = assignments
 
-    async def triage(self, incident_id: int, group: int, determinant: int, *, actor: str, role: str) -> Triaged:
-        """Record the CBD card's determinant, then auto-dispatch if it is red. Invalid/NotFound/Conflict/Forbidden
-        from the triage; the auto-dispatch never raises for a busy fleet (it alerts instead)."""
-        incident = await self.triage_service.triage(incident_id, group, determinant, actor=actor, role=role)
+    async def triage(self, incident_id: int, group: int, determinant: int, *, actor: str, role: str,
+                     with_events: tuple = ()) -> Triaged:
+        """Record the CBD card's determinant (after `with_events`, in one transaction), then auto-dispatch if it is
+        red. Invalid/NotFound/Conflict/Forbidden from the triage; the auto-dispatch never raises for a busy fleet
+        (it alerts instead)."""
+        incident = await self.triage_service.triage(incident_id, group, determinant, actor=actor, role=role,
+                                                    with_events=with_events)
         return await self._dispatch(incident)
 
     async def override_colour(self, incident_id: int, colour: str, reason: str, *, actor: str, role: str) -> Triaged:

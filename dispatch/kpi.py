@@ -136,3 +136,50 @@ def unit_utilisation(events: Iterable, start: datetime, end: datetime) -> dict[s
     for unit_id in busy_s:
         stop(unit_id, end)
     return {u: round(s / horizon, 3) if horizon > 0 else 0.0 for u, s in sorted(busy_s.items())}
+
+
+# -- the call itself (issue #18): NFPA 1225 call-answer and alarm-processing times, from the call's events -------
+CALL_INTERVALS = ("answer", "to_location", "to_code", "to_dispatch")
+CALL_EVENT_TYPES = ("CallAnswered", "CallAbandoned", "CallerLocationShared", "IncidentTriaged", "UnitAssigned")
+
+
+def call_rows(events: Iterable[dict]) -> list[dict]:
+    """One row per 1669 call from stored events ({type, payload, occurred_at}, in seq order): `answer` (queued →
+    answered, s), then from the answer `to_location` (first location shared), `to_code` (first CBD code) and
+    `to_dispatch` (first unit assigned); None where that never happened. A step done before the answer (e.g. a
+    location texted while waiting) counts as 0 s. Abandoned calls have `abandoned` True and no answer time."""
+    calls: dict[str, dict] = {}
+    firsts: dict[int, dict[str, datetime]] = {}
+    step_of = {"CallerLocationShared": "to_location", "IncidentTriaged": "to_code", "UnitAssigned": "to_dispatch"}
+    for event in events:
+        payload, kind = event["payload"], event["type"]
+        incident_id = payload.get("incident_id")
+        if kind in step_of:
+            firsts.setdefault(incident_id, {}).setdefault(step_of[kind], event["occurred_at"])
+        elif kind in ("CallAnswered", "CallAbandoned") and payload["call_sid"] not in calls:
+            calls[payload["call_sid"]] = {"call_sid": payload["call_sid"], "incident_id": incident_id,
+                                          "day": local_day(event["occurred_at"]), "abandoned": kind == "CallAbandoned",
+                                          "answered_at": event["occurred_at"] if kind == "CallAnswered" else None,
+                                          "answer": payload["wait_s"] if kind == "CallAnswered" else None}
+    rows = []
+    for call in calls.values():
+        answered_at = call.pop("answered_at")
+        for name in CALL_INTERVALS[1:]:
+            at = firsts.get(call["incident_id"], {}).get(name)
+            call[name] = round(max(0.0, (at - answered_at).total_seconds()), 1) if at and answered_at else None
+        rows.append(call)
+    return rows
+
+
+def call_summary(rows: Sequence[dict], answer_target_s: float, dispatch_target_s: float) -> dict:
+    """p50/p90/mean of each call interval, abandoned calls, and the NFPA 1225 shares: calls answered within
+    `answer_target_s` (of all calls; an abandoned call is a miss) and answered calls dispatched within
+    `dispatch_target_s` of the answer (one never dispatched is a miss)."""
+    answered = [r for r in rows if not r["abandoned"]]
+    in_answer = sum(1 for r in answered if r["answer"] <= answer_target_s)
+    in_dispatch = sum(1 for r in answered if r["to_dispatch"] is not None and r["to_dispatch"] <= dispatch_target_s)
+    return {"calls": len(rows), "abandoned": len(rows) - len(answered),
+            "answer_target_s": answer_target_s, "dispatch_target_s": dispatch_target_s,
+            "answered_within_target_pct": round(100 * in_answer / len(rows), 1) if rows else None,
+            "dispatched_within_target_pct": round(100 * in_dispatch / len(answered), 1) if answered else None,
+            "intervals": {name: _stats([r[name] for r in answered if r[name] is not None]) for name in CALL_INTERVALS}}

@@ -15,6 +15,7 @@ import msgspec
 from dispatch import channels, moveup, projections as fold, road_coverage, vitals
 from dispatch.access import AccessRevoked, RateLimitTripped
 from dispatch.assignment import DispatchShortfall
+from dispatch.calls import CallAbandoned, CallAnswered, CallAnswerOverdue, CallRecorded
 from dispatch.channels import (
     CallerLocationShared, CallReceived, DeviceAlertRaised, HospitalNotified, LineMessageReceived,
     OutboundMessageFailed, PanicPressed, ShareLinkSent, SmsReceived, SmsSent,
@@ -25,6 +26,7 @@ from dispatch.events import (
     IncidentReported, IncidentsKeptApart, IncidentStatusChanged, IncidentTriaged, MciDeclared, PatientsDistributed,
     PatientsTagged, UnitAssigned, UnitRegistered, UnitStatusChanged, LocationConfirmed,
 )
+from dispatch.interview import InterviewRecorded
 from dispatch.model import Assignment, Hospital, Incident, Unit
 from dispatch.moveup import UnitRelocated
 from dispatch.projections import Projection
@@ -49,6 +51,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     VitalsRecorded, RoadClosed, RoadReopened, AccessRevoked, RateLimitTripped,
     # dispatch held back for the dispatcher (dispatch/road_coverage.py)
     AutoDispatchWithheld, DispatchShortfall,
+    # the call itself: queue, answer, recording, and the guided CBD interview (dispatch/calls.py, interview.py)
+    CallAnswered, CallAbandoned, CallAnswerOverdue, CallRecorded, InterviewRecorded,
 )
 
 INCIDENTS = Projection("incidents", Incident, "incident_id", {

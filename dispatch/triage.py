@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from dispatch.errors import Conflict, FieldError, Invalid, NotFound
-from dispatch.events import IncidentTriaged
+from dispatch.events import Event, IncidentTriaged
 from dispatch.model import Capability, Colour, Triage
 from dispatch.policies import require
 from dispatch.ports import Clock, EventStore
@@ -53,9 +53,12 @@ class TriageService:
         self.store = store
         self.clock = clock
 
-    async def triage(self, incident_id: int, group: int, determinant: int, *, actor: str, role: str):
+    async def triage(self, incident_id: int, group: int, determinant: int, *, actor: str, role: str,
+                     with_events: tuple[Event, ...] = ()):
+        """Record the determinant's triage; `with_events` (e.g. the interview that chose it) are appended first, in
+        the same transaction, so the log never holds one without the other."""
         require(role, "triage")
-        return await self._record(incident_id, assess(group, determinant), actor)
+        return await self._record(incident_id, assess(group, determinant), actor, with_events)
 
     async def override_colour(self, incident_id: int, colour: str, reason: str, *, actor: str, role: str):
         """A dispatcher's judgement beats the card; the reason is kept with the event."""
@@ -79,13 +82,15 @@ class TriageService:
                         override_reason=reason)
         return await self._record(incident_id, triage, actor)
 
-    async def _record(self, incident_id: int, triage: Triage, actor: str):
+    async def _record(self, incident_id: int, triage: Triage, actor: str, with_events: tuple[Event, ...] = ()):
         async def work(uow):
             incident = await uow.get("incidents", incident_id, lock=True)
             if incident is None:
                 raise NotFound(f"no incident {incident_id}")
             if not incident.is_open:
                 raise Conflict(f"incident {incident_id} is {incident.status.value}")
+            for event in with_events:
+                await uow.append(event)
             await uow.append(IncidentTriaged(at=self.clock.now(), incident_id=incident_id, triage=triage))
             return await uow.get("incidents", incident_id)
 

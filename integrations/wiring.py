@@ -72,6 +72,9 @@ class Integrations:
             (r"/twilio/voice", twilio_handlers.VoiceHandler),
             (r"/twilio/sms", twilio_handlers.SmsHandler),
             (r"/twilio/status", twilio_handlers.StatusHandler),
+            (r"/twilio/queue", twilio_handlers.QueueResultHandler),
+            (r"/twilio/recording", twilio_handlers.RecordingHandler),
+            (r"/recordings/([A-Za-z0-9_-]{20,100})", twilio_handlers.RecordingMediaHandler),
             (r"/line/webhook", LineWebhookHandler),
             (r"/api/v1/share/location", twilio_handlers.ShareLocationHandler),
             (INCIDENT + r"/messages", twilio_handlers.MessagesHandler),
@@ -93,6 +96,8 @@ class Integrations:
                                             "heartbeat check")),
             asyncio.create_task(self._every(config.hospital_alert_poll_s, self.hospital_alerts.deliver_pending,
                                             "hospital alerts")),
+            asyncio.create_task(self._every(config.call_queue_check_s, self.ctx.services["twilio"].calls.alert_overdue,
+                                            "call queue check")),
         ]
 
     async def stop(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from twilio.request_validator import RequestValidator
 
 from api.base import ApiError, BaseHandler, text_fault
+from db import audit
 from dispatch.errors import FieldError, Unavailable
 from integrations.webhook_base import SignedWebhookHandler
 
@@ -65,6 +66,40 @@ class StatusHandler(TwilioHandler):
     async def post(self) -> None:
         await self.channel.status_callback(await self.twilio_params())
         self.send_twiml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
+
+
+class QueueResultHandler(TwilioHandler):
+    """<Enqueue action>: the caller left the queue (hung up → abandoned). The call itself needs no more TwiML."""
+
+    async def post(self) -> None:
+        await self.channel.calls.left_queue(await self.twilio_params())
+        self.send_twiml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
+
+
+class RecordingHandler(TwilioHandler):
+    """<Dial recordingStatusCallback>: a finished recording is linked to the call's incident."""
+
+    async def post(self) -> None:
+        await self.channel.calls.recording_done(await self.twilio_params())
+        self.send_twiml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
+
+
+class RecordingMediaHandler(SignedWebhookHandler):
+    """GET /recordings/{token}: the call recording behind a short-lived link (the token is the credential, as an
+    <audio> element cannot send a bearer token). Every play is audited under the dispatcher who asked for the link."""
+
+    async def get(self, token: str) -> None:
+        await self.throttle_source("recording", f"ip:{self.request.remote_ip}", self.ctx.config.rate_intake_per_min)
+        media, row = await self.channel.calls.recording_media(token)
+        await audit.record(self.ctx.pool, row["actor"], "listen", f"incident:{row['incident_id']}:recording",
+                           detail={"call_sid": row["call_sid"]}, remote_addr=self.request.remote_ip)
+        self.set_header("Content-Type", "audio/mpeg")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(media)
+
+    @property
+    def channel(self):
+        return self.ctx.services["twilio"]
 
 
 class ShareLocationHandler(SignedWebhookHandler):

@@ -11,6 +11,7 @@ import functools
 import logging
 
 import asyncpg
+from tornado.httpclient import AsyncHTTPClient
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
@@ -33,6 +34,8 @@ class TwilioNotifier:
         if config.twilio_api_base:
             self.client.api.base_url = config.twilio_api_base.rstrip("/")
         self.pool = pool
+        self.api_base = (config.twilio_api_base or "https://api.twilio.com").rstrip("/")
+        self.account_sid, self.auth_token = config.twilio_account_sid, config.twilio_auth_token
         self.from_number = config.twilio_from_number
         self.status_url = config.base_url.rstrip("/") + STATUS_PATH
 
@@ -62,6 +65,25 @@ class TwilioNotifier:
                                   status_rank("voice", placed.status or "queued") or 1, to_phone=to,
                                   incident_id=incident_id, purpose=purpose)
         return placed.sid
+
+    async def redirect_call(self, call_sid: str, twiml: str) -> None:
+        """Give live call `call_sid` new TwiML (Twilio's Call update), e.g. to <Dial> a dispatcher out of the queue.
+        Raises Unavailable if Twilio refused or is unreachable."""
+        update = functools.partial(self.client.calls(call_sid).update, twiml=twiml)
+        await self._run(update, "call update", call_sid)
+
+    async def fetch_recording(self, recording_sid: str) -> bytes:
+        """The MP3 of recording `recording_sid`, fetched with the account's credentials (Twilio's media URLs are
+        authenticated). The URL is built from the configured API base, never taken from a callback. Raises
+        Unavailable if Twilio refused or is unreachable."""
+        url = f"{self.api_base}/2010-04-01/Accounts/{self.account_sid}/Recordings/{recording_sid}.mp3"
+        try:
+            response = await AsyncHTTPClient().fetch(url, auth_username=self.account_sid,
+                                                     auth_password=self.auth_token, request_timeout=30)
+        except Exception as exc:
+            log.warning("twilio recording unavailable", extra={"recording": recording_sid, "error": repr(exc)[:300]})
+            raise Unavailable("the recording could not be fetched from Twilio") from None
+        return response.body
 
     async def _run(self, fn, kind: str, to: str):
         try:

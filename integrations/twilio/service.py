@@ -29,6 +29,7 @@ from dispatch.model import Channel, Incident
 from integrations.background import AfterWork
 from integrations.caller_store import caller_thread, incidents_with_caller
 from integrations.twilio import store
+from integrations.twilio.calls import QUEUE_PATH, CallQueue
 
 log = logging.getLogger("ems.twilio")
 
@@ -49,6 +50,7 @@ class TwilioChannel:
         self.ctx = ctx
         self.notifier = notifier
         self.after = after
+        self.calls = CallQueue(ctx, notifier)
 
     # -- voice -------------------------------------------------------------------------------------------------
     async def inbound_call(self, params: dict[str, str]) -> tuple[Incident, str]:
@@ -62,6 +64,7 @@ class TwilioChannel:
         incident, created = await self.ctx.intake.report(
             body, actor=f"twilio:{call_sid}", idempotency_key=f"call:{call_sid}", strict=False,
             default_channel=Channel.PHONE)
+        await self.calls.queued(call_sid, incident.id, phone)  # before the answer: the queue shows it at once
         if created:
             self.after.run(self._after_call(incident, call_sid), f"call {call_sid}")
         return incident, self.answer_twiml()
@@ -73,7 +76,9 @@ class TwilioChannel:
         response.say(GREETING_EN, language="en-US")
         if config.twilio_dispatch_number:
             response.dial(config.twilio_dispatch_number, timeout=20)
-        response.enqueue(config.twilio_queue)  # also the fallback when the dispatch line does not answer
+        # Twilio posts to the action when the caller leaves the queue (hung up: listed for call-back)
+        response.enqueue(config.twilio_queue, action=self.calls.url(QUEUE_PATH), method="POST")
+        # also the fallback when the dispatch line does not answer
         return str(response)
 
     async def _after_call(self, incident: Incident, call_sid: str) -> None:
@@ -209,6 +214,9 @@ class TwilioChannel:
                   (params.get("MessageStatus") or params.get("SmsStatus")) or "").lower()
         if not sid:
             raise Invalid(FieldError("MessageSid", "is required"))
+        if kind == "voice" and params.get("Direction", "").startswith("inbound"):
+            await self.calls.call_status(sid, status)  # a 1669 call in or out of the queue, not a message we sent
+            return False
         rank = status_rank(kind, status)
         if rank is None:
             log.info("unknown twilio status ignored", extra={"sid": sid, "status": status})

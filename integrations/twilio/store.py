@@ -64,3 +64,83 @@ async def thread_events(pool: asyncpg.Pool, incident_id: int) -> list[dict[str, 
         "SELECT seq, type, payload, actor, occurred_at FROM events WHERE stream = $1"
         " AND type IN ('SmsReceived', 'SmsSent', 'LineMessageReceived') ORDER BY seq", f"incident-{incident_id}")
     return [dict(r) for r in rows]
+
+
+# -- the 1669 call queue (migration 0030) ---------------------------------------------------------------------
+CALL_COLUMNS = ("call_sid, incident_id, phone, state, queued_at, answered_at, answered_by, ended_at, recording_sid,"
+                " recording_url, recording_duration_s")
+
+
+async def add_call(pool: asyncpg.Pool, call_sid: str, incident_id: int, phone: str | None, at: datetime) -> None:
+    """A call entered the queue; a retried webhook (same CallSid) changes nothing."""
+    await pool.execute("INSERT INTO calls (call_sid, incident_id, phone, queued_at) VALUES ($1, $2, $3, $4)"
+                       " ON CONFLICT (call_sid) DO NOTHING", call_sid, incident_id, phone, at)
+
+
+async def call(pool: asyncpg.Pool, call_sid: str) -> asyncpg.Record | None:
+    return await pool.fetchrow(f"SELECT {CALL_COLUMNS} FROM calls WHERE call_sid = $1", call_sid)
+
+
+async def claim_call(pool: asyncpg.Pool, call_sid: str, actor: str, at: datetime) -> asyncpg.Record | None:
+    """Take a waiting call for `actor`: one conditional UPDATE, so of two dispatchers answering at once exactly one
+    gets the row back; None when the call is not waiting (answered, abandoned, unknown)."""
+    return await pool.fetchrow(
+        f"UPDATE calls SET state = 'active', answered_by = $2, answered_at = $3 WHERE call_sid = $1"
+        f" AND state = 'waiting' RETURNING {CALL_COLUMNS}", call_sid, actor, at)
+
+
+async def release_call(pool: asyncpg.Pool, call_sid: str, actor: str) -> None:
+    """Put a call back in the queue when connecting it failed (only if `actor` still holds it)."""
+    await pool.execute("UPDATE calls SET state = 'waiting', answered_by = NULL, answered_at = NULL"
+                       " WHERE call_sid = $1 AND state = 'active' AND answered_by = $2", call_sid, actor)
+
+
+async def end_call(conn: Any, call_sid: str, state: str, at: datetime,
+                   from_states: tuple[str, ...]) -> asyncpg.Record | None:
+    """Move the call to `state` (abandoned | ended) if it is in one of `from_states`; None otherwise."""
+    return await conn.fetchrow(
+        f"UPDATE calls SET state = $2, ended_at = $3 WHERE call_sid = $1 AND state = ANY($4::text[])"
+        f" RETURNING {CALL_COLUMNS}", call_sid, state, at, list(from_states))
+
+
+async def set_recording(conn: Any, call_sid: str, recording_sid: str, url: str,
+                        duration_s: int | None) -> asyncpg.Record | None:
+    """Link a finished recording to its call, once (a repeated callback returns None)."""
+    return await conn.fetchrow(
+        f"UPDATE calls SET recording_sid = $2, recording_url = $3, recording_duration_s = $4 WHERE call_sid = $1"
+        f" AND recording_sid IS DISTINCT FROM $2 RETURNING {CALL_COLUMNS}", call_sid, recording_sid, url, duration_s)
+
+
+async def calls_listed(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+    """Waiting and active calls, and abandoned calls whose incident is still open (to call back), oldest first."""
+    return await pool.fetch(
+        f"SELECT {', '.join('c.' + c.strip() for c in CALL_COLUMNS.split(','))} FROM calls c"
+        " LEFT JOIN incidents i ON i.id = c.incident_id"
+        " WHERE c.state IN ('waiting', 'active')"
+        "    OR (c.state = 'abandoned' AND coalesce(i.is_open, true))"
+        " ORDER BY c.queued_at, c.call_sid")
+
+
+async def add_recording_link(pool: asyncpg.Pool, token_sha256: str, call_sid: str, actor: str,
+                             expires_at: datetime) -> None:
+    await pool.execute("INSERT INTO recording_links (token_sha256, call_sid, actor, expires_at)"
+                       " VALUES ($1, $2, $3, $4)", token_sha256, call_sid, actor, expires_at)
+
+
+async def recording_for_link(pool: asyncpg.Pool, token_sha256: str, now: datetime) -> asyncpg.Record | None:
+    """The call behind an unexpired recording link, or None."""
+    return await pool.fetchrow(
+        f"SELECT {', '.join('c.' + c.strip() for c in CALL_COLUMNS.split(','))}, l.actor FROM recording_links l"
+        " JOIN calls c USING (call_sid) WHERE l.token_sha256 = $1 AND l.expires_at > $2", token_sha256, now)
+
+
+async def overdue_calls(pool: asyncpg.Pool, before: datetime) -> list[asyncpg.Record]:
+    """Calls still waiting that entered the queue before `before` and were not yet alerted, oldest first."""
+    return await pool.fetch(f"SELECT {CALL_COLUMNS} FROM calls WHERE state = 'waiting' AND queued_at < $1"
+                            " AND overdue_alerted_at IS NULL ORDER BY queued_at", before)
+
+
+async def mark_overdue_alerted(conn: Any, call_sid: str, at: datetime) -> bool:
+    """Mark the call alerted; False if it was already (another process got there first) or is no longer waiting."""
+    return await conn.fetchval("UPDATE calls SET overdue_alerted_at = $2 WHERE call_sid = $1 AND state = 'waiting'"
+                               " AND overdue_alerted_at IS NULL RETURNING true", call_sid, at) is not None

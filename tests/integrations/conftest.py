@@ -20,7 +20,8 @@ FROM_NUMBER = "+6638000000"
 LINE_SECRET = "test-line-channel-secret"
 PUBLIC_URL = "https://ems.example.org"  # the external URL behind the TLS proxy; the server itself speaks http
 INTEGRATION_TABLES = ("outbound_messages", "share_links", "devices", "webhook_nonces", "api_keys",
-                      "hospital_endpoints", "mqtt_dead_letters")
+                      "hospital_endpoints", "mqtt_dead_letters", "calls",
+                      "recording_links")
 
 
 async def reset_integrations(database_url: str, redis_url: str) -> None:

@@ -29,7 +29,7 @@ async def test_call_answers_fast_and_texts_location_link_after_the_answer(ems, t
     status, twiml = await twilio.post("/twilio/voice", call_params("CA" + "1" * 32))
     answered_s = time.monotonic() - started
     assert status == 200 and answered_s < 2.0
-    assert "<Say" in twiml and 'language="th-TH"' in twiml and "<Enqueue>ems-dispatch</Enqueue>" in twiml
+    assert "<Say" in twiml and 'language="th-TH"' in twiml and f'<Enqueue action="{PUBLIC_URL}/twilio/queue" method="POST">ems-dispatch</Enqueue>' in twiml
     [incident] = await incidents(dispatcher)
     assert incident["channel"] == "phone" and incident["callers"][0]["phone"] == CALLER
     assert "location_unverified" in incident["location_flags"]

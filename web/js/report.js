@@ -5,6 +5,7 @@ import {minutes} from "./format.js";
 import {html, render} from "./html.js";
 import {defineLabels, languageSelector, t} from "./i18n.js";
 import "./labels.js";
+import {renderCalls} from "./report-calls.js";
 
 defineLabels({
   "report.title": {th: "รายงานตัวชี้วัด EMS", en: "EMS KPI report"},
@@ -61,6 +62,7 @@ function renderReport(report) {
   render($("#table"), html`<table><tr><th>day</th><th>colour</th><th>interval</th><th>n</th><th>p50</th><th>p90</th><th>mean</th></tr>
     ${report.intervals.filter(r => r.n > 0).map(r => html`<tr><td>${r.day}</td><td>${r.colour}</td><td>${r.interval}</td><td>${r.n}</td>
       <td>${minutes(r.p50_s)}</td><td>${minutes(r.p90_s)}</td><td>${minutes(r.mean_s)}</td></tr>`)}</table>`);
+  renderCalls(report.calls);
 }
 
 function query() {

@@ -5,6 +5,7 @@ import {clock} from "../format.js";
 import {element, html, render} from "../html.js";
 import {defineLabels, t} from "../i18n.js";
 import {L} from "../leaflet.js";
+import {replayDetail} from "./calls.js";
 import {map} from "./map.js";
 import {sidePanel} from "./panel.js";
 import {state} from "./store.js";
@@ -41,7 +42,7 @@ function draw(replay, time) {
   panel.querySelector("#replay-clock").textContent = new Date(time).toLocaleTimeString();
   render(panel.querySelector("#replay-events"), html`${happened.map(e => html`
     <li><span class="muted">#${e.seq} ${clock(e.occurred_at)}</span> ${e.type}
-      ${e.payload.status || ""} ${e.payload.unit_id || ""}</li>`)}`);
+      ${e.payload.status || ""} ${e.payload.unit_id || ""} ${replayDetail(e)}</li>`)}`);
 }
 
 async function open(incidentId) {

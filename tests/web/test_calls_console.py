@@ -1,0 +1,123 @@
+"""The call itself in the browser (issue #18): a dispatcher answers a queued 1669 call from the console, runs the
+cardiac-arrest interview to 6R1 with the telephone-CPR coach, and the incident's replay shows the interview and
+the call recording. Real server, PostgreSQL, Chromium; Twilio is the loopback fake."""
+from __future__ import annotations
+
+from dispatch import demo
+from tests.conftest import Api, make_user, routing_ready, wait_until
+from tests.integrations.conftest import (  # noqa: F401 - fixtures
+    TwilioCaller, dispatcher, ems, fake_twilio, twilio,
+)
+from tests.integrations.test_twilio import call_params
+from tests.web.conftest import open_page, shot
+
+SID = "CA" + "c" * 32
+
+
+async def test_dispatcher_answers_a_queued_call_and_runs_a_cardiac_arrest_interview(ems, fake_twilio, twilio, browser):
+    await demo.seed(ems.ctx.store)
+    await routing_ready(ems)
+    token = await make_user(ems.ctx.pool, "disp-calls", "dispatcher")
+    api = Api(f"http://127.0.0.1:{ems.config.port}", token)
+    context, page = await open_page(browser, f"{api.base_url}/console.html#token={token}")
+    try:
+        await page.locator("#call-queue summary").click()
+        await page.locator("#desk-line").fill("+66380001669")
+        await page.locator("#desk-line-save").click()
+        assert await wait_until(lambda: _desk_line(api), 10)
+
+        assert (await twilio.post("/twilio/voice", call_params(SID)))[0] == 200
+        waiting = page.locator(f'#call-list li[data-sid="{SID}"]')
+        await waiting.locator("button.answer-call").wait_for(timeout=15_000)
+        assert "+66812345678" in await waiting.inner_text()
+        await waiting.locator("button.answer-call").click()
+        await page.locator("#interview-panel h3").wait_for(timeout=10_000)
+        [update] = fake_twilio.sent("call_update")
+        assert update.params["CallSid"] == SID and "<Number>+66380001669</Number>" in update.params["Twiml"]
+        _, listing = await api.get("/api/v1/calls")
+        incident_id = listing["calls"][0]["incident_id"]
+        assert f"#{incident_id}" in await page.locator("#interview-panel h3").inner_text()
+
+        await page.locator("#interview-card").select_option("6")
+        for question in ("conscious", "breathing_normally"):
+            await page.locator(f'#interview-questions li[data-question="{question}"] button[data-answer="no"]').click()
+        await page.locator("#proposed-code").wait_for(timeout=10_000)
+        assert await page.locator("#proposed-code").inner_text() == "6R1"
+        await page.locator("#cpr-coach").wait_for()
+        assert "No AED points known" in await page.locator("#aed-points").inner_text()
+        assert await page.locator('[data-instructions="cpr"] li').count() >= 4
+        await page.locator("#cpr-toggle").click()
+        assert await wait_until(lambda: _at_least(page.locator("#cpr-count"), 3), 10)  # the metronome is beating
+        await page.locator("#interview-confirm").click()
+        await page.locator("#interview-recorded").wait_for(timeout=10_000)
+        assert "6R1" in await page.locator("#interview-recorded").inner_text()
+        await page.screenshot(path=shot("console-call-cpr"))
+
+        done = {"CallSid": SID, "RecordingSid": "RE" + "2" * 32, "RecordingStatus": "completed",
+                "RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE" + "2" * 32,
+                "RecordingDuration": "95"}
+        assert (await twilio.post("/twilio/recording", done))[0] == 200
+
+        await page.locator("#replay-btn").click()
+        scrubber = page.locator("#replay-scrubber")
+        await scrubber.wait_for(timeout=10_000)
+        await scrubber.evaluate("s => { s.value = s.max; s.dispatchEvent(new Event('input')); }")
+        assert "6R1" in await page.locator("#replay-events .interview-replay").inner_text()
+        assert await page.locator("#replay-events .recording-link").count() == 1
+        fake_twilio.recordings[done["RecordingSid"]] = b"ID3-fake-mp3"
+        await page.locator("#replay-events .recording-link").click()
+        player = page.locator("#replay-events audio")
+        await player.wait_for(state="attached", timeout=10_000)
+        assert "/recordings/" in await player.get_attribute("src")
+        assert await wait_until(lambda: _fetched(fake_twilio), 10)  # the browser played it through the server
+        assert page.errors == []
+    finally:
+        await context.close()
+
+
+async def _desk_line(api: Api) -> bool:
+    _, body = await api.get("/api/v1/me/desk-line")
+    return body["desk_line"] == "+66380001669"
+
+
+async def _at_least(locator, n: int) -> bool:
+    return int(await locator.inner_text()) >= n
+
+
+async def _fetched(fake) -> bool:
+    return bool(fake.sent("recording_fetch"))
+
+
+async def test_a_call_waiting_past_the_setting_alerts_the_dispatcher_and_the_report_shows_call_times(
+        database_url, redis_url, fake_twilio, mqtt_url, browser):
+    from server import Server
+    from tests.integrations.conftest import integration_config, reset_integrations
+
+    await reset_integrations(database_url, redis_url)
+    running = Server(integration_config(database_url, redis_url, fake_twilio, mqtt_url, call_answer_alert_s=1.0))
+    await running.start()
+    try:
+        token = await make_user(running.ctx.pool, "disp-alert", "dispatcher")
+        api = Api(f"http://127.0.0.1:{running.config.port}", token)
+        context, page = await open_page(browser, f"{api.base_url}/console.html#token={token}")
+        try:
+            await page.locator("#call-queue h3").wait_for(timeout=10_000)
+            assert (await TwilioCaller(running).post("/twilio/voice", call_params(SID)))[0] == 200
+            await page.locator(f'#call-list li.overdue[data-sid="{SID}"]').wait_for(timeout=15_000)
+            assert "waiting over 1" in await page.locator("#alert-list").inner_text()
+            await api.call("PUT", "/api/v1/me/desk-line", {"desk_line": "sip:desk@pbx.example.org"})
+            assert (await api.post(f"/api/v1/calls/{SID}/answer", {}))[0] == 200
+            assert page.errors == []
+        finally:
+            await context.close()
+        context, page = await open_page(browser, f"{api.base_url}/report.html#token={token}")
+        try:
+            await page.locator("#calls-headline").wait_for(timeout=10_000)
+            assert "Answered within 15 s" in await page.locator("#calls-headline").inner_text()
+            assert await page.locator('#calls-table tr[data-interval="answer"] td').nth(1).inner_text() == "1"
+            assert await page.locator('#calls-table tr[data-interval="to_dispatch"]').count() == 1
+            assert page.errors == []
+        finally:
+            await context.close()
+    finally:
+        await running.stop()

@@ -1,0 +1,134 @@
+// The guided CBD interview (issue #18), in its own panel above the incident: pick the card, ask its key questions
+// in order (yes / no / unknown), and the server proposes the determinant (colour, level, code) from the answers.
+// The dispatcher confirms it or chooses another with a reason; the interview is recorded on the incident (replay)
+// and triages it. The pre-arrival instructions for the proposed code appear as soon as it is known, with the
+// telephone-CPR coach for cardiac-arrest codes.
+import {api, errorText} from "../api.js";
+import {html, render} from "../html.js";
+import {defineLabels, local, t} from "../i18n.js";
+import {resetCpr, showCpr} from "./cpr.js";
+import {on, putIncident, state} from "./store.js";
+
+defineLabels({
+  "interview.title": {th: "สัมภาษณ์ตามเกณฑ์ CBD", en: "CBD interview"},
+  "interview.card": {th: "อาการนำ", en: "Chief complaint card"},
+  "interview.yes": {th: "ใช่", en: "Yes"},
+  "interview.no": {th: "ไม่ใช่", en: "No"},
+  "interview.unknown": {th: "ไม่ทราบ", en: "Unknown"},
+  "interview.proposed": {th: "รหัสที่เสนอ", en: "Proposed code"},
+  "interview.choose": {th: "รหัสที่เลือก", en: "Chosen code"},
+  "interview.reason": {th: "เหตุผลที่เปลี่ยนรหัส", en: "Reason for another code"},
+  "interview.confirm": {th: "ยืนยันรหัส", en: "Confirm code"},
+  "interview.recorded": {th: "บันทึกแล้ว: {code}", en: "Recorded: {code}"},
+  "interview.unguided": {th: "บัตรนี้ยังไม่มีคำถามนำ — เลือกรหัสเอง", en: "No key questions for this card yet — choose the code"},
+  "interview.instructions": {th: "คำแนะนำก่อนรถถึง", en: "Pre-arrival instructions"},
+});
+
+const box = document.createElement("div");
+box.className = "panel";
+box.id = "interview-panel";
+box.hidden = true;
+document.querySelector("#detail").prepend(box);
+
+let cards = [];
+let session = null;  // {incidentId, group, guide, answers, proposal, recorded}
+
+api("GET", "/api/v1/triage/cards").then(body => { cards = body.groups; draw(); }).catch(() => {});
+
+function questionRows() {
+  const rows = [];
+  for (const q of session.guide.questions) {
+    const given = session.answers.find(a => a.question === q.id);
+    rows.push(html`<li data-question="${q.id}">${local(q)}
+      ${["yes", "no", "unknown"].map(a => html`<button class="plain answer${given?.answer === a ? " chosen" : ""}" data-answer="${a}">${t("interview." + a)}</button>`)}</li>`);
+    if (!given) break;  // one question at a time, in the card's order
+  }
+  return rows;
+}
+
+function instructionsHtml(determinant) {
+  const entry = session.guide.determinants.find(d => d.determinant === determinant);
+  if (!entry) return "";
+  return html`<h4>${t("interview.instructions")}</h4>${entry.instructions.map(key => {
+    const text = session.guide.instructions[key];
+    return html`<div class="instructions" data-instructions="${key}"><b>${local(text.title)}</b>
+      <ol>${text.steps.map(step => html`<li>${local(step)}</li>`)}</ol></div>`;
+  })}`;
+}
+
+function draw() {
+  if (!session) { box.hidden = true; return; }
+  box.hidden = false;
+  const proposal = session.proposal;
+  const determinant = session.recorded?.determinant ?? proposal?.proposed_determinant ?? null;
+  render(box, html`<h3>${t("interview.title")} #${session.incidentId}</h3>
+    <label>${t("interview.card")}</label>
+    <select id="interview-card"><option value="">—</option>${cards.map(c => html`<option value="${c.group}" ${
+      session.group === c.group ? html`selected` : ""}>${c.group}. ${local(c, "name")}</option>`)}</select>
+    ${session.guide ? html`
+      ${session.guide.guided ? html`<ol id="interview-questions">${questionRows()}</ol>`
+        : html`<p class="muted">${t("interview.unguided")}</p><ul class="muted">${session.guide.card_questions.map(q => html`<li>${local(q)}</li>`)}</ul>`}
+      ${proposal?.proposed_code ? html`<p>${t("interview.proposed")}: <b id="proposed-code" class="badge">${proposal.proposed_code}</b></p>` : ""}
+      ${proposal?.proposed_code || !session.guide.guided ? html`
+        <label>${t("interview.choose")}</label>
+        <select id="interview-determinant">${session.guide.determinants.map(d => html`<option value="${d.determinant}" ${
+          d.determinant === determinant ? html`selected` : ""}>${d.code}</option>`)}</select>
+        <label>${t("interview.reason")}</label><input id="interview-reason" maxlength="500">
+        <button class="primary" id="interview-confirm">${t("interview.confirm")}</button>` : ""}
+      <p class="error" id="interview-error"></p>
+      ${session.recorded ? html`<p class="ok" id="interview-recorded">${t("interview.recorded", {code: session.recorded.code})}</p>` : ""}
+      <div id="cpr-slot"></div>
+      ${determinant ? instructionsHtml(determinant) : ""}` : ""}`);
+  if (session.cpr) showCpr(box.querySelector("#cpr-slot"));
+}
+
+async function chooseCard(group) {
+  session = {...session, group, guide: null, answers: [], proposal: null, recorded: null, cpr: false};
+  if (group) session.guide = await api("GET", `/api/v1/triage/cards/${group}/instructions`);
+  draw();
+}
+
+async function answer(question, value) {
+  const index = session.guide.questions.findIndex(q => q.id === question);
+  // changing an earlier answer drops the later ones: the order of the card decides
+  session.answers = [...session.answers.filter(a => session.guide.questions.findIndex(q => q.id === a.question) < index),
+                     {question, answer: value}];
+  session.proposal = await api("POST", `/api/v1/incidents/${session.incidentId}/interview`,
+                               {group: session.group, answers: session.answers, propose_only: true});
+  session.cpr = session.proposal.cpr;
+  draw();
+}
+
+async function confirm() {
+  const determinant = Number(box.querySelector("#interview-determinant").value);
+  const reason = box.querySelector("#interview-reason").value.trim();
+  const body = {group: session.group, answers: session.answers, determinant};
+  if (reason) body.reason = reason;
+  try {
+    const result = await api("POST", `/api/v1/incidents/${session.incidentId}/interview`, body);
+    session.recorded = result.interview;
+    session.cpr = result.cpr;
+    putIncident(result.incident);
+    draw();
+  } catch (e) {
+    box.querySelector("#interview-error").textContent = errorText(e);
+  }
+}
+
+box.addEventListener("change", event => {
+  if (event.target.id === "interview-card") chooseCard(Number(event.target.value) || null).catch(e => alert(e.message));
+});
+box.addEventListener("click", event => {
+  const button = event.target.closest("button.answer");
+  if (button) answer(button.closest("li").dataset.question, button.dataset.answer).catch(e => alert(e.message));
+  if (event.target.id === "interview-confirm") confirm();
+});
+
+on("select", id => {
+  if (session?.incidentId === id) return;
+  resetCpr();
+  const incident = state.incidents.get(id);
+  session = id == null ? null : {incidentId: id, group: null, guide: null, answers: [], proposal: null, recorded: null, cpr: false};
+  draw();
+  if (incident?.triage && !incident.triage.override_reason) chooseCard(incident.triage.group).catch(() => {});
+});
