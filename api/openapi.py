@@ -323,7 +323,8 @@ PATHS.update({
         "Move the incident (close and cancel are dispatcher-only); illegal moves are 409", params=[INCIDENT_ID],
         errors=(400, 401, 403, 404, 409, 413, 422, 429),
         body={"type": "object", "required": ["status"], "properties": {
-            "status": {"type": "string"}, "reason": {"type": "string", "maxLength": 500}}})},
+            "status": {"type": "string"}, "reason": {"type": "string", "maxLength": 500},
+            "disposition": {"type": "string", "description": "close-out code on a close or cancel (dispatch.lifecycle.DISPOSITIONS)"}}})},
     "/api/v1/incidents/{incident_id}/destinations": {
         "get": _op("Hospitals ranked by road ETA, capability, diversion and free beds (straight-line estimates"
                    " flagged outside_coverage off the road graph)", params=[INCIDENT_ID],

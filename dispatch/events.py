@@ -61,6 +61,7 @@ class IncidentStatusChanged(Event, frozen=True):
     status: IncidentStatus
     unit_id: str | None = None
     reason: str | None = None
+    disposition: str | None = None  # close-out code (dispatch.lifecycle.DISPOSITIONS) on a close or cancel
 
 
 class UnitRegistered(Event, frozen=True):

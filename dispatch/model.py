@@ -89,6 +89,8 @@ class Incident(msgspec.Struct, kw_only=True):
     mci: bool = False  # declared a mass-casualty incident
     patients: list["Patient"] = []  # MCI triage tags and where each patient goes
     vitals: list["VitalSigns"] = []  # recorded sets, oldest first (the last one is the latest)
+    disposition: str | None = None  # close-out code of a closed or cancelled incident (dispatch.lifecycle)
+    close_note: str | None = None  # the dispatcher's note with the close or cancel
     last_seq: int = 0  # seq of the last event applied
 
     @property

@@ -86,6 +86,8 @@ def incident_status(incident: Incident, e: IncidentStatusChanged) -> Incident:
     _reach(incident, e.status, e.at)
     if e.status in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED):
         incident.unit_ids = []
+        incident.disposition = e.disposition
+        incident.close_note = e.reason
     return incident
 
 
