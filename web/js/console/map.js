@@ -4,7 +4,7 @@ import {api} from "../api.js";
 import {element, html} from "../html.js";
 import {local, t} from "../i18n.js";
 import {L, addBaseMap} from "../leaflet.js";
-import {colourOf, isOpen, on, select, state} from "./store.js";
+import {colourOf, emit, isOpen, on, select, state} from "./store.js";
 
 const COLOURS = {red: "#c62828", yellow: "#f9a825", green: "#2e7d32", white: "#fafafa"};
 const MAJOR_ROADS = ["motorway", "trunk", "primary"];
@@ -77,6 +77,7 @@ export function refreshUnitsSoon() {  // many unit events arrive together: one f
       for (const unit of body.units) state.units.set(unit.id, unit);
       for (const [id, p] of Object.entries(body.positions || {})) state.positions.set(id, p);
       placeUnits();
+      emit("units");
     } catch (e) { /* the next event retries */ }
   }, 300);
 }
