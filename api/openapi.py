@@ -64,6 +64,8 @@ SCHEMAS: dict[str, Any] = {
             "eta_source": {"type": ["string", "null"], "enum": ["road", "straight_line", None],
                            "description": "straight_line: the incident or unit is outside road coverage"},
             "escalations": {"type": "array", "items": {"type": "string"}, "description": "ladder steps taken, in order"},
+            "step_results": {"type": "object", "description": "sms/voice step → {outcome: sent, not_configured,"
+                             " no_phone or failed; message_sid}"},
         },
     },
     "Event": {

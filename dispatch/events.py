@@ -124,6 +124,21 @@ class AssignmentEscalated(Event, frozen=True):
     detail: str | None = None
 
 
+class EscalationMessageOutcome(Event, frozen=True):
+    """What became of a ladder step's text or call to the crew, right after it was attempted: sent (the provider
+    took it; a later OutboundMessageFailed with the same message_sid means it failed after all), not_configured
+    (no SMS/voice provider: it was only recorded locally), no_phone (the unit has no number) or failed (the
+    provider refused it; error says why)."""
+
+    assignment_id: int
+    incident_id: int
+    unit_id: str
+    step: str  # sms | voice
+    outcome: str  # sent | not_configured | no_phone | failed
+    message_sid: str | None = None
+    error: str | None = None
+
+
 class AssignmentCancelled(Event, frozen=True):
     assignment_id: int
     incident_id: int

@@ -197,6 +197,7 @@ class Assignment(msgspec.Struct, kw_only=True):
     eta_source: str | None = None  # "road", or "straight_line" when outside road coverage
     acknowledged_at: datetime | None = None
     escalations: list[str] = []  # ladder steps taken, in order
+    step_results: dict[str, dict] = {}  # sms/voice step → {"outcome", "message_sid"} (EscalationMessageOutcome)
     last_seq: int = 0
 
     @property

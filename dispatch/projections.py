@@ -15,8 +15,8 @@ from typing import Any
 import msgspec
 
 from dispatch.events import (
-    AssignmentAcknowledged, AssignmentCancelled, AssignmentEscalated, DestinationChosen, Event,
-    HospitalCapacityUpdated, HospitalRegistered, InboundAcknowledged, IncidentReported, IncidentStatusChanged,
+    AssignmentAcknowledged, AssignmentCancelled, AssignmentEscalated, EscalationMessageOutcome, DestinationChosen,
+    Event, HospitalCapacityUpdated, HospitalRegistered, InboundAcknowledged, IncidentReported, IncidentStatusChanged,
     IncidentTriaged, UnitAssigned, UnitRegistered, UnitStatusChanged, IncidentMerged, CallersAdded, IncidentsKeptApart,
     MciDeclared, PatientsTagged, PatientsDistributed,
 )
@@ -183,6 +183,11 @@ def assignment_acknowledged(assignment: Assignment, e: AssignmentAcknowledged) -
 
 def assignment_escalated(assignment: Assignment, e: AssignmentEscalated) -> Assignment:
     assignment.escalations.append(e.step)
+    return assignment
+
+
+def escalation_outcome(assignment: Assignment, e: EscalationMessageOutcome) -> Assignment:
+    assignment.step_results = {**assignment.step_results, e.step: {"outcome": e.outcome, "message_sid": e.message_sid}}
     return assignment
 
 

@@ -121,8 +121,9 @@ async def _alarm_count(page, kind: str, n: int) -> bool:
 
 
 async def test_an_overdue_acknowledgement_is_pinned_on_top_in_red_and_sounds(browser, database_url, redis_url):
-    """The silent crew's incident stayed "assigned" in the queue, the overdue mark only inside the open panel."""
-    ladder = dict(ack_timeout_other_s=2.0, escalation_steps_s=(0.0, 30.0, 60.0, 90.0))
+    """The silent crew's incident stayed "assigned" in the queue, the overdue mark only inside the open panel; the
+    SMS and voice steps showed ✓ with no provider configured, and no alert said they were not sent."""
+    ladder = dict(ack_timeout_other_s=2.0, escalation_steps_s=(0.0, 0.5, 1.0, 600.0))
     async with demo_city_server(database_url, redis_url, **ladder) as running:
         base = f"http://127.0.0.1:{running.config.port}"
         api = Api(base, await make_user(running.ctx.pool, "disp-overdue", "dispatcher"))
@@ -139,6 +140,12 @@ async def test_an_overdue_acknowledgement_is_pinned_on_top_in_red_and_sounds(bro
         assert "Acknowledgement overdue" in await row.inner_text()
         assert await wait_until(lambda: _has_alarm(console, "overdue"), timeout_s=10)
         assert [a["urgency"] for a in await _raised(console) if a["kind"] == "overdue"] == ["critical"]
+        await row.click()
+        sms = console.locator("#assignments .ladder li[data-step='sms']")
+        await expect(sms).to_have_attribute("data-result", "not_configured", timeout=20000)
+        assert "✓" not in await sms.inner_text() and "not configured" in await sms.inner_text()
+        await console.locator("#alert-list li", has_text="not sent: SMS/voice not configured").first.wait_for()
+        assert await wait_until(lambda: _has_alarm(console, "message_failed"), timeout_s=10)
         assert console.errors == []
         await context.close()
 

@@ -209,6 +209,12 @@ defineLabels({
   "disposition.duplicate": {th: "เหตุซ้ำ", en: "Duplicate"},
   "disposition.false_alarm": {th: "แจ้งเหตุผิดพลาด", en: "False alarm"},
   "assign.confirm_second": {th: "เพิ่งสั่ง {unit} ไปเหตุนี้ ต้องการส่ง {next} เพิ่มอีกคันหรือไม่?", en: "{unit} was just sent to this incident. Send {next} as well?"},
-  "ladder.result.requested": {th: "สั่งแล้ว", en: "requested"},
   "ladder.result.failed": {th: "ส่งไม่สำเร็จ", en: "failed"},
+});
+defineLabels({
+  "ladder.result.pending": {th: "รอผล", en: "waiting for the result"},
+  "ladder.result.sent": {th: "ส่งแล้ว", en: "sent"},
+  "ladder.result.not_configured": {th: "ไม่ได้ส่ง: ยังไม่ตั้งค่าระบบ SMS/โทร", en: "not sent: SMS/voice not configured"},
+  "ladder.result.no_phone": {th: "ไม่ได้ส่ง: รถไม่มีเบอร์โทร", en: "not sent: the unit has no phone"},
+  "alert.escalation_not_delivered": {th: "{step} ถึง {unit}: {result}", en: "{step} to {unit}: {result}"},
 });

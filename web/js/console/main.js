@@ -14,7 +14,8 @@ import "./coverage.js";
 import {fillLocation} from "./intake.js";
 import "./keyboard.js";
 import {map, panToIncident, placeHospital, placeUnit, placeUnits, refreshHospitals, refreshUnitsSoon} from "./map.js";
-import {relabelQueue, renderNow} from "./queue.js";
+import {refreshPanelParts} from "./panel.js";
+import {relabelQueue} from "./queue.js";
 import "./theme.js";
 import "./replay.js";
 import {
@@ -29,6 +30,7 @@ function applyPayload(type, payload) {
   else if (type === "UnitAssigned") watchAssignment({id: payload.assignment_id, ...payload});
   else if (type === "AssignmentAcknowledged" || type === "AssignmentCancelled") unwatchAssignment(payload.assignment_id);
   else if (type === "AssignmentEscalated") noteEscalation(payload.assignment_id, payload.step);
+  else if (type === "OutboundMessageFailed") state.failedMessages.add(payload.message_sid);
   else if (type === "IncidentReported" && !state.incidents.has(payload.incident_id)) {
     // shown at once from the report itself: the call must be seen and heard before any fetch returns
     state.incidents.set(payload.incident_id, {id: payload.incident_id, status: "received", channel: payload.channel,
@@ -49,7 +51,9 @@ function alarmFor(type, payload, alert) {
                `${t("alarm.new_call")} #${payload.incident_id} ${payload.chief_complaint || payload.address || ""}`);
   } else if (type === "IncidentTriaged" && payload.triage?.colour === "red") {
     raiseAlarm("red_call", "critical", `#${payload.incident_id} ${t("colour.red")}`);
-  } else if (type === "OutboundMessageFailed") raiseAlarm("message_failed", "high", alert);
+  } else if (type === "OutboundMessageFailed" || (type === "EscalationMessageOutcome" && payload.outcome !== "sent")) {
+    raiseAlarm("message_failed", "high", alert);
+  }
   else if (type === "PanicPressed" && !payload.repeat) raiseAlarm("panic", "critical", `${t("alarm.panic")} #${payload.incident_id}`);
 }
 
@@ -66,6 +70,7 @@ function onFrame(frame) {
     frame_at = frame.event.occurred_at || frame.event.at || payload.at || new Date().toISOString();
     applyPayload(type, payload);
     if (payload.incident_id != null) refreshIncident(payload.incident_id);
+    refreshPanelParts(type, payload.incident_id ?? state.selected);
     if (payload.unit_id !== undefined) refreshUnitsSoon();
     if (type === "HospitalCapacityUpdated") refreshHospitals();
     if (type === "RoadClosed" || type === "RoadReopened") loadClosures(type === "RoadClosed" ? payload.closure_id : null);

@@ -82,6 +82,20 @@ export function showSelected() {
   if (incident) showIncident(incident, true);
 }
 
+// A live event about the selected incident that the panel's loaded parts show (its assignments and ladder, the
+// units still free): those parts reload by themselves, the rest of the panel stays as the dispatcher left it.
+const ASSIGNMENT_EVENTS = ["UnitAssigned", "AssignmentAcknowledged", "AssignmentEscalated", "AssignmentCancelled",
+                           "EscalationMessageOutcome", "OutboundMessageFailed", "UnitStatusChanged"];
+let partsTimer = null;
+export function refreshPanelParts(type, incidentId) {
+  if (incidentId !== state.selected || !ASSIGNMENT_EVENTS.includes(type) || !document.querySelector("#assignments")) return;
+  clearTimeout(partsTimer);
+  partsTimer = setTimeout(() => {
+    loadAssignments(incidentId);
+    if (type === "UnitAssigned" || type === "AssignmentCancelled") loadRecommendations(incidentId);
+  }, 150);
+}
+
 // A console add-on's side panel (coverage, replay), hidden until its header button opens it.
 export function sidePanel(id) {
   const side = document.createElement("div");
