@@ -106,7 +106,8 @@ async def test_new_calls_sound_flash_and_count_in_the_title_and_mute_is_visible(
     await expect(console).to_have_title("(2) Chonburi 1669 dispatch")
     assert await wait_until(lambda: _alarm_count(console, "new_call", 2), timeout_s=10)
     assert [a["audible"] for a in await _raised(console) if a["kind"] == "new_call"] == [True, False]
-    await console.reload()
+    await console.goto("about:blank")
+    await console.goto(f"{base}/console.html#token={tokens['dispatcher']}")
     await expect(console.locator("#mute-btn")).to_have_text("🔇 Muted")  # remembered
     assert console.errors == []
     await context.close()
@@ -235,10 +236,11 @@ async def test_dark_theme_is_remembered_and_badges_keep_contrast(browser, city):
             ratio = _contrast(_rgb(fg), _rgb(bg))
             assert ratio >= 4.5, (theme, fg, bg, ratio)
         await console.click("#theme-btn")
-    await console.click("#theme-btn")  # back to light … then dark again, and remembered
-    await console.reload()
-    await expect(console.locator("#incident-list li")).to_have_count(5)
-    assert await console.evaluate("document.documentElement.dataset.theme") == "dark"
+    await console.click("#theme-btn")  # light again: remembered over the system's dark
+    await console.goto("about:blank")
+    await console.goto(f"{base}/console.html#token={tokens['dispatcher']}")
+    await expect(console.locator("#incident-list li")).to_have_count(5)  # a reloaded console has its queue
+    assert await console.evaluate("document.documentElement.dataset.theme") == "light"
     assert console.errors == []
     await context.close()
 

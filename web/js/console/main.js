@@ -99,5 +99,8 @@ if (requireLogin()) {
     if (state.selected) select(state.selected);
   });
   loadClosures();
+  // The console keeps its picture in memory only: a freshly loaded page needs the snapshot, not a resume from the
+  // last page's seq (that gave an empty queue after a reload). Reconnects within this page still resume.
+  localStorage.removeItem("ems.seq.console");
   new Realtime({onFrame, onState, storageKey: "console"}).start();
 }
