@@ -218,3 +218,16 @@ defineLabels({
   "ladder.result.no_phone": {th: "ไม่ได้ส่ง: รถไม่มีเบอร์โทร", en: "not sent: the unit has no phone"},
   "alert.escalation_not_delivered": {th: "{step} ถึง {unit}: {result}", en: "{step} to {unit}: {result}"},
 });
+defineLabels({
+  "units.button": {th: "สถานะรถ", en: "Units"},
+  "units.title": {th: "กระดานสถานะรถ", en: "Unit status board"},
+  "units.col.id": {th: "รถ", en: "Unit"},
+  "units.col.status": {th: "สถานะ", en: "Status"},
+  "units.col.since": {th: "นานเท่าไร", en: "In status"},
+  "units.col.incident": {th: "เหตุ", en: "Incident"},
+  "units.col.crew": {th: "ทีม", en: "Crew"},
+  "units.col.position": {th: "อายุตำแหน่ง", en: "Position age"},
+  "units.no_fix": {th: "ไม่ทราบ", en: "unknown"},
+  "units.stale": {th: "ตำแหน่งเก่า", en: "stale"},
+  "units.search": {th: "ค้นหา รถ สถานี ทีม", en: "Search unit, station, crew"},
+});

@@ -17,6 +17,7 @@ import {map, panToIncident, placeHospital, placeUnit, placeUnits, refreshHospita
 import {refreshPanelParts} from "./panel.js";
 import {relabelQueue} from "./queue.js";
 import "./theme.js";
+import "./units.js";
 import "./replay.js";
 import {
   emit, loadAwaiting, noteEscalation, on, patchIncident, refreshIncident, replaceIncidents, select, state,

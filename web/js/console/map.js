@@ -50,18 +50,44 @@ export function panToIncident(incident) {
 export function placeUnit(position) {
   const unitId = position.unit_id || position.id;
   const unit = state.units.get(unitId) || {};
-  if (position.lat !== undefined) state.positions.set(unitId, {lat: position.lat, lon: position.lon});
+  if (position.lat !== undefined) state.positions.set(unitId, {lat: position.lat, lon: position.lon, at: position.at});
   const at = state.positions.get(unitId) || unit.base;
   if (!at) return;
   const status = unit.status || "available";
-  const icon = L.divIcon({className: "", iconSize: null, iconAnchor: [-12, 8], html: element(html`
-    <div class="unit-marker unit-${status}" data-unit="${unitId}">${unitId} · ${t("unit." + status)}</div>`)});
+  // units at one spot (a shared base) stack their labels one above the other instead of hiding each other
+  const stack = unitsAt(at).indexOf(unitId);
+  const icon = L.divIcon({className: "", iconSize: null, iconAnchor: [-12, 8 + STACK_PX * Math.max(stack, 0)], html: element(html`
+    <div class="unit-marker unit-${status}${shownUnit === unitId ? " unit-chosen" : ""}" data-unit="${unitId}">${unitId} · ${t("unit." + status)}</div>`)});
   let marker = unitMarkers.get(unitId);
   if (!marker) {
     marker = L.marker([at.lat, at.lon], {icon, keyboard: false, bubblingMouseEvents: true}).addTo(map);
     unitMarkers.set(unitId, marker);
   }
   marker.setLatLng([at.lat, at.lon]).setIcon(icon);
+}
+
+const STACK_PX = 18;  // one label's height
+let shownUnit = null;
+
+function spot(at) { return `${at.lat.toFixed(4)},${at.lon.toFixed(4)}`; }  // ~10 m: the same yard
+
+// The units whose marker stands at `at`, in a stable order.
+function unitsAt(at) {
+  const key = spot(at);
+  return [...state.units.keys()].filter(id => {
+    const there = state.positions.get(id) || state.units.get(id)?.base;
+    return there && spot(there) === key;
+  }).sort();
+}
+
+// Selects a unit on the map (the unit board's click): pans to it and rings its label.
+export function showUnit(unitId) {
+  const previous = shownUnit;
+  shownUnit = unitId;
+  if (previous) placeUnit({unit_id: previous});
+  placeUnit({unit_id: unitId});
+  const marker = unitMarkers.get(unitId);
+  if (marker) map.panTo(marker.getLatLng());
 }
 
 export function placeUnits() {
@@ -75,7 +101,7 @@ export function refreshUnitsSoon() {  // many unit events arrive together: one f
     try {
       const body = await api("GET", "/api/v1/units");
       for (const unit of body.units) state.units.set(unit.id, unit);
-      for (const [id, p] of Object.entries(body.positions || {})) state.positions.set(id, p);
+      for (const [id, p] of Object.entries(body.positions || {})) state.positions.set(id, {...state.positions.get(id), ...p});
       placeUnits();
       emit("units");
     } catch (e) { /* the next event retries */ }
