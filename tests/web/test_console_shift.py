@@ -260,3 +260,33 @@ async def test_narrow_console_does_not_scroll_sideways_and_keeps_the_map(browser
         assert (await console.locator("#map").bounding_box())["width"] >= width - 20
         assert (await console.locator("#map").bounding_box())["height"] >= 300
         await context.close()
+
+
+async def test_unit_board_lists_sorts_filters_and_selects_on_the_map_and_labels_do_not_overlap(browser, city):
+    """No unit status board; at default zoom unit labels at shared bases hid under one another."""
+    server, base, tokens = city
+    units = await server.ctx.store.list("units")
+    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
+    await console.wait_for_selector("text=Connected")
+    await expect(console.locator(".unit-marker[data-unit]")).to_have_count(len(units))
+    boxes = await console.evaluate("""[...document.querySelectorAll('.unit-marker[data-unit]')].map(e => {
+        const r = e.getBoundingClientRect(); return [e.dataset.unit, r.left, r.top, r.right, r.bottom]; })""")
+    overlapping = [(a[0], b[0]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+                   if a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]]
+    assert overlapping == []
+
+    await console.click("#units-btn")
+    board = console.locator("#unit-board")
+    await expect(board.locator("tr[data-unit]")).to_have_count(len(units))
+    assert "unknown" in await board.locator("tr[data-unit]").first.inner_text()  # no GPS fix yet: marked
+    assert await board.locator("tr[data-unit] .stale").count() == len(units)
+    await board.locator("button[data-sort='id']").click()  # already by id: now descending
+    ids = [await r.get_attribute("data-unit") for r in await board.locator("tr[data-unit]").all()]
+    assert ids == sorted((u.id for u in units), reverse=True)
+    await board.locator("input[name=text]").fill("ALS")
+    shown = [await r.get_attribute("data-unit") for r in await board.locator("tr[data-unit]").all()]
+    assert shown and all("ALS" in s for s in shown) and len(shown) < len(units)
+    await board.locator(f"tr[data-unit='{shown[0]}']").click()
+    await console.locator(f".unit-marker.unit-chosen[data-unit='{shown[0]}']").wait_for()
+    assert console.errors == []
+    await context.close()

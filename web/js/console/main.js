@@ -13,7 +13,7 @@ import {addCorner, isDrawing, loadClosures} from "./closures.js";
 import "./coverage.js";
 import {fillLocation} from "./intake.js";
 import "./keyboard.js";
-import {map, panToIncident, placeHospital, placeUnit, placeUnits, refreshHospitals, refreshUnitsSoon} from "./map.js";
+import {layoutUnits, map, panToIncident, placeHospital, placeUnit, placeUnits, refreshHospitals, refreshUnitsSoon} from "./map.js";
 import {refreshPanelParts} from "./panel.js";
 import {relabelQueue} from "./queue.js";
 import "./theme.js";
@@ -80,6 +80,7 @@ function onFrame(frame) {
     alarmFor(type, payload, alert);
   } else if (frame.type === "positions") {
     frame.units.forEach(placeUnit);
+    layoutUnits();
   }
 }
 
