@@ -25,11 +25,13 @@ export function locationFlags(incident) {
   return (incident.location_flags || []).map(f => html`<div class="flag">⚠ ${t("flag." + f)}</div>`);
 }
 
-// Danger first, then age: overdue 0, untriaged 1 (a provisional red from a panic press is still untriaged), red 2 …
+// Danger first, then age: overdue 0, untriaged 1 (a provisional red from a panic press is still untriaged), then
+// calls still waiting for a unit red 2 … white 5, then calls a crew is working on red 6 … white 9 (a red with
+// an ambulance on scene is less in danger of being forgotten than a yellow nobody has been sent to).
 function rank(incident, now_ms) {
   if (isOverdue(incident.id, now_ms)) return 0;
   if (!incident.triage) return 1;
-  return 1 + (ORDER[colourOf(incident)] ?? 5);
+  return 1 + (ORDER[colourOf(incident)] ?? 5) + (WAITING.includes(incident.status) ? 0 : 4);
 }
 
 // Whether every unit sent to a still-open incident has been released (back available, returning or out of
