@@ -290,3 +290,24 @@ async def test_unit_board_lists_sorts_filters_and_selects_on_the_map_and_labels_
     await console.locator(f".unit-marker.unit-chosen[data-unit='{shown[0]}']").wait_for()
     assert console.errors == []
     await context.close()
+
+
+async def test_live_events_leave_the_open_panel_and_a_half_typed_note_alone(browser, city):
+    """Every live event about the incident redrew the whole open panel under the dispatcher."""
+    server, base, tokens = city
+    api = Api(base, tokens["dispatcher"])
+    incident = await _incident(api, "หายใจลำบาก short of breath")
+    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
+    await console.locator(f"#incident-list li[data-id='{incident['id']}']").click()
+    await console.click("#closeout summary")
+    await console.fill("#closeout textarea[name=note]", "caller says / ผู้แจ้งบอกว่า")
+    heading = await console.evaluate_handle("document.querySelector('#incident-panel h3')")
+    await _incident(api, "another call elsewhere")  # events that change nothing the panel shows
+    await expect(console.locator("#incident-list li")).to_have_count(2)
+    assert await console.evaluate("h => h.isConnected", heading)  # not redrawn
+    await api.post(f"/api/v1/incidents/{incident['id']}/triage", {"colour": "yellow", "reason": "test"})
+    await expect(console.locator("#incident-panel h3 .badge")).to_have_class("badge colour-yellow")  # redrawn …
+    assert await console.input_value("#closeout textarea[name=note]") == "caller says / ผู้แจ้งบอกว่า"  # … note kept
+    assert await console.evaluate("document.querySelector('#closeout').open")
+    assert console.errors == []
+    await context.close()

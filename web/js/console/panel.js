@@ -32,7 +32,10 @@ export function showIncident(incident, force = false) {
   shown = sig;
   const detail = document.querySelector("#detail"), scroll_px = detail.scrollTop;
   const typingNote = document.activeElement?.closest?.("#closeout") != null;
-  const openSections = [...panel.querySelectorAll("details[id]")].filter(d => d.open).map(d => d.id);
+  const sameIncident = panel.dataset.incident === String(incident.id);
+  const draft = sameIncident ? {disposition: panel.querySelector("#closeout select")?.value,
+                                note: panel.querySelector("#closeout textarea")?.value} : {};
+  const openSections = sameIncident ? [...panel.querySelectorAll("details[id]")].filter(d => d.open).map(d => d.id) : [];
   const typingReply = document.activeElement?.closest?.("#sms-reply") != null;
   const where = incident.location ? ` (${incident.location.lat.toFixed(5)}, ${incident.location.lon.toFixed(5)})` : "";
   render(panel, html`
@@ -62,9 +65,12 @@ export function showIncident(incident, force = false) {
     <h4>${t("console.destination")}</h4>
     <div id="destinations" class="muted">…</div>
     ${closeoutHtml(incident)}`);
+  panel.dataset.incident = incident.id;
   openSections.forEach(id => { const d = panel.querySelector(`#${id}`); if (d) d.open = true; });
+  if (draft.note && panel.querySelector("#closeout textarea")) panel.querySelector("#closeout textarea").value = draft.note;
+  if (draft.disposition && panel.querySelector("#closeout select")) panel.querySelector("#closeout select").value = draft.disposition;
   wireCloseout(incident);
-  detail.scrollTop = scroll_px;
+  if (sameIncident) detail.scrollTop = scroll_px;
   panel.querySelector("#cbd-group").addEventListener("change", e => renderCard(incident, Number(e.target.value)));
   if (incident.triage) renderCard(incident, incident.triage.group);
   loadAssignments(incident.id);
@@ -82,17 +88,35 @@ export function showSelected() {
   if (incident) showIncident(incident, true);
 }
 
-// A live event about the selected incident that the panel's loaded parts show (its assignments and ladder, the
-// units still free): those parts reload by themselves, the rest of the panel stays as the dispatcher left it.
-const ASSIGNMENT_EVENTS = ["UnitAssigned", "AssignmentAcknowledged", "AssignmentEscalated", "AssignmentCancelled",
-                           "EscalationMessageOutcome", "OutboundMessageFailed", "UnitStatusChanged"];
+// A live event about the selected incident that one of the panel's loaded parts shows: that part reloads by
+// itself (after a short pause, once for a burst), the rest of the panel stays as the dispatcher left it.
+const PARTS_BY_EVENT = {
+  UnitAssigned: ["assignments", "recommendations"], AssignmentAcknowledged: ["assignments"],
+  AssignmentEscalated: ["assignments"], AssignmentCancelled: ["assignments", "recommendations"],
+  EscalationMessageOutcome: ["assignments"], OutboundMessageFailed: ["assignments", "thread"],
+  UnitStatusChanged: ["assignments"], SmsReceived: ["thread"], SmsSent: ["thread"], LineMessageReceived: ["thread"],
+  DestinationChosen: ["destinations"], InboundAcknowledged: ["destinations"], HospitalCapacityUpdated: ["destinations"],
+  IncidentMerged: ["duplicates"], IncidentsKeptApart: ["duplicates"], IncidentReported: ["duplicates"],
+};
+const dueParts = new Set();
 let partsTimer = null;
+
 export function refreshPanelParts(type, incidentId) {
-  if (incidentId !== state.selected || !ASSIGNMENT_EVENTS.includes(type) || !document.querySelector("#assignments")) return;
+  const parts = PARTS_BY_EVENT[type];
+  const incident = state.incidents.get(state.selected);
+  const global = type === "HospitalCapacityUpdated" || type === "IncidentReported";  // not about this incident only
+  if (!parts || !incident || (!global && incidentId !== state.selected) || !panel.querySelector("#assignments")) return;
+  parts.forEach(p => dueParts.add(p));
   clearTimeout(partsTimer);
   partsTimer = setTimeout(() => {
-    loadAssignments(incidentId);
-    if (type === "UnitAssigned" || type === "AssignmentCancelled") loadRecommendations(incidentId);
+    const id = state.selected, current = state.incidents.get(id);
+    if (!current) return;
+    if (dueParts.has("assignments")) loadAssignments(id);
+    if (dueParts.has("recommendations")) loadRecommendations(id);
+    if (dueParts.has("destinations")) loadDestinations(current);
+    if (dueParts.has("duplicates")) loadDuplicates(id);
+    if (dueParts.has("thread") && isTextThread(current)) loadThread(id);
+    dueParts.clear();
   }, 150);
 }
 
