@@ -311,3 +311,22 @@ async def test_live_events_leave_the_open_panel_and_a_half_typed_note_alone(brow
     assert await console.evaluate("document.querySelector('#closeout').open")
     assert console.errors == []
     await context.close()
+
+
+async def test_a_second_window_follows_the_selection_and_can_be_all_map(browser, city):
+    server, base, tokens = city
+    api = Api(base, tokens["dispatcher"])
+    first_incident = await _incident(api, "first call")
+    second_incident = await _incident(api, "second call")
+    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}", width=1280)
+    second = await context.new_page()
+    await second.set_viewport_size({"width": 3840, "height": 2160})
+    await second.goto(f"{base}/console.html?view=map")  # the token is already kept by the first window
+    await console.locator(f"#incident-list li[data-id='{second_incident['id']}']").click()
+    await expect(second.locator(f"#incident-list li.selected[data-id='{second_incident['id']}']")).to_have_count(1)
+    assert await second.locator("#queue").is_hidden()
+    assert (await second.locator("#map").bounding_box())["width"] >= 3800
+    await console.locator(f"#incident-list li[data-id='{first_incident['id']}']").click()
+    await expect(second.locator(f"#incident-list li.selected[data-id='{first_incident['id']}']")).to_have_count(1)
+    assert console.errors == []
+    await context.close()

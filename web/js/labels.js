@@ -231,3 +231,6 @@ defineLabels({
   "units.stale": {th: "ตำแหน่งเก่า", en: "stale"},
   "units.search": {th: "ค้นหา รถ สถานี ทีม", en: "Search unit, station, crew"},
 });
+defineLabels({
+  "windows.map": {th: "หน้าต่างแผนที่", en: "Map window"},
+});

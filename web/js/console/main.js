@@ -18,6 +18,7 @@ import {refreshPanelParts} from "./panel.js";
 import {relabelQueue} from "./queue.js";
 import "./theme.js";
 import "./units.js";
+import "./windows.js";
 import "./replay.js";
 import {
   emit, loadAwaiting, noteEscalation, on, patchIncident, refreshIncident, replaceIncidents, select, state,
