@@ -330,3 +330,40 @@ async def test_a_second_window_follows_the_selection_and_can_be_all_map(browser,
     await expect(second.locator(f"#incident-list li.selected[data-id='{first_incident['id']}']")).to_have_count(1)
     assert console.errors == []
     await context.close()
+
+
+# Visible text nodes of the page, and the label table's values in both languages (labels.js through i18n.js).
+VISIBLE_TEXT = """(() => {
+  const out = [], walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, text = node.textContent.trim(), el = node.parentElement;
+    if (!text || !el || el.closest('script,style,kbd,[hidden]') || !el.checkVisibility()) continue;
+    out.push(text);
+  }
+  document.querySelectorAll('select:not([hidden]) option').forEach(o => { if (o.parentElement.checkVisibility()) out.push(o.textContent.trim()); });
+  document.querySelectorAll('input[placeholder],textarea[placeholder]').forEach(i => { if (i.checkVisibility()) out.push(i.placeholder); });
+  return out; })()"""
+LABEL_VALUES = """import('/js/i18n.js').then(m => m.labelValues())"""
+
+
+async def test_every_console_string_is_in_the_page_language(browser, city):
+    """Untranslated strings: a Thai console showed English labels (and the other way round)."""
+    server, base, tokens = city
+    api = Api(base, tokens["dispatcher"])
+    incident = await _incident(api, "ผู้ป่วย", colour="yellow")
+    await _incident(api, "ผู้ป่วย 2")
+    for lang, other in (("th", "en"), ("en", "th")):
+        context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
+        await console.select_option("#lang", lang)
+        await console.locator(f"#incident-list li[data-id='{incident['id']}']").click()
+        await console.locator("#recommendations button[data-unit]").first.wait_for()
+        await console.click("#closeout summary")
+        await console.click("#units-btn")
+        await console.locator("#unit-board tr[data-unit]").first.wait_for()
+        values = await console.evaluate(LABEL_VALUES)
+        foreign = {v for v in values[other] if v not in values[lang]}
+        shown = await console.evaluate(VISIBLE_TEXT)
+        wrong = sorted({s for s in shown if s in foreign})
+        assert wrong == [], (lang, " | ".join(wrong))
+        assert console.errors == []
+        await context.close()

@@ -17,7 +17,7 @@ import {layoutUnits, map, panToIncident, placeHospital, placeUnit, placeUnits, r
 import {refreshPanelParts} from "./panel.js";
 import {relabelQueue} from "./queue.js";
 import "./theme.js";
-import "./units.js";
+import {relabelBoard} from "./units.js";
 import "./windows.js";
 import "./replay.js";
 import {
@@ -85,7 +85,9 @@ function onFrame(frame) {
   }
 }
 
+let lastState = {};
 function onState(s) {
+  lastState = s;
   const banner = document.querySelector("#degraded");
   banner.classList.toggle("show", !!s.degraded || !!s.revoked);
   if (s.revoked) banner.textContent = t("common.revoked");
@@ -97,7 +99,9 @@ if (requireLogin()) {
   map.on("click", e => (isDrawing() ? addCorner(e.latlng) : fillLocation(e.latlng)));
   languageSelector(document.querySelector("#lang"), () => {
     relabelQueue();
+    relabelBoard();
     refreshAlarmLabels();
+    onState(lastState);
     placeUnits();
     if (state.selected) select(state.selected);
   });

@@ -13,12 +13,28 @@ const STATUSES = ["available", "assigned", "en_route", "on_scene", "transporting
 const board = sidePanel("unit-board");
 let sortKey = "id", sortDown = false, chosen = null;
 
-render(board, html`<h3>${t("units.title")}</h3>
-  <form class="filters" id="unit-filters"><select name="status"></select><input name="text" type="search"></form>
-  <table class="unit-table"><thead><tr>${["id", "status", "since", "incident", "crew", "position"].map(k => html`
-    <th><button type="button" class="plain sort" data-sort="${k}">${t("units.col." + k)}</button></th>`)}</tr></thead>
-    <tbody id="unit-rows"></tbody></table>`);
-const filters = board.querySelector("#unit-filters"), rows = board.querySelector("#unit-rows");
+function frame() {
+  render(board, html`<h3>${t("units.title")}</h3>
+    <form class="filters" id="unit-filters"><select name="status"></select><input name="text" type="search"></form>
+    <table class="unit-table"><thead><tr>${["id", "status", "since", "incident", "crew", "position"].map(k => html`
+      <th><button type="button" class="plain sort" data-sort="${k}">${t("units.col." + k)}</button></th>`)}</tr></thead>
+      <tbody id="unit-rows"></tbody></table>`);
+  filters = board.querySelector("#unit-filters");
+  rows = board.querySelector("#unit-rows");
+  fillFilters();
+  filters.addEventListener("input", renderBoard);
+  filters.addEventListener("submit", e => e.preventDefault());
+}
+let filters, rows;
+
+// After a language switch: the board's headings, filters and rows in the new language (filters kept).
+export function relabelBoard() {
+  const kept = {status: filters.status.value, text: filters.text.value};
+  frame();
+  filters.status.value = kept.status;
+  filters.text.value = kept.text;
+  renderBoard();
+}
 
 function statusSince_s(unit, now_ms) {
   const since = unit.status_times?.[unit.status];
@@ -69,9 +85,7 @@ function fillFilters() {
   filters.text.placeholder = t("units.search");
 }
 
-fillFilters();
-filters.addEventListener("input", renderBoard);
-filters.addEventListener("submit", e => e.preventDefault());
+frame();
 board.addEventListener("click", e => {
   const sort = e.target.closest("button[data-sort]");
   if (sort) {
