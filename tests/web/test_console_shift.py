@@ -174,6 +174,11 @@ async def test_close_out_asks_first_and_stores_the_disposition(browser, city):
     _, closed = await api.get(f"/api/v1/incidents/{incident['id']}")
     assert closed["status"] == "cancelled" and closed["disposition"] == "duplicate"
     assert closed["close_note"] == "same as the crash / ซ้ำ"
+    await console.click("#replay-btn")  # the replay shows how it ended
+    await console.locator("#replay-scrubber").fill(await console.get_attribute("#replay-scrubber", "max"))
+    ended = console.locator("#replay-events li[data-event='IncidentStatusChanged']")
+    await expect(ended).to_contain_text("Duplicate")
+    await expect(ended).to_contain_text("same as the crash")
     assert console.errors == []
     await context.close()
 

@@ -234,3 +234,30 @@ defineLabels({
 defineLabels({
   "windows.map": {th: "หน้าต่างแผนที่", en: "Map window"},
 });
+defineLabels({  // event names as the replay lists them
+  "event.IncidentReported": {th: "รับแจ้งเหตุ", en: "Incident reported"},
+  "event.IncidentTriaged": {th: "คัดแยกแล้ว", en: "Triaged"},
+  "event.IncidentStatusChanged": {th: "เปลี่ยนสถานะเหตุ", en: "Incident status"},
+  "event.UnitAssigned": {th: "สั่งการรถ", en: "Unit assigned"},
+  "event.AssignmentAcknowledged": {th: "รถรับทราบ", en: "Acknowledged"},
+  "event.AssignmentEscalated": {th: "เร่งรัดการรับทราบ", en: "Escalation step"},
+  "event.EscalationMessageOutcome": {th: "ผลการส่งข้อความเร่งรัด", en: "Escalation message result"},
+  "event.AssignmentCancelled": {th: "ยกเลิกการสั่งการ", en: "Assignment cancelled"},
+  "event.UnitStatusChanged": {th: "เปลี่ยนสถานะรถ", en: "Unit status"},
+  "event.DestinationChosen": {th: "เลือกโรงพยาบาล", en: "Destination chosen"},
+  "event.HospitalAlerted": {th: "แจ้งโรงพยาบาล", en: "Hospital alerted"},
+  "event.InboundAcknowledged": {th: "โรงพยาบาลรับทราบ", en: "ED acknowledged"},
+  "event.IncidentMerged": {th: "รวมเหตุ", en: "Merged"},
+  "event.CallersAdded": {th: "เพิ่มผู้แจ้ง", en: "Callers added"},
+  "event.VitalsRecorded": {th: "บันทึกสัญญาณชีพ", en: "Vitals recorded"},
+  "event.SmsReceived": {th: "ได้รับ SMS", en: "SMS received"},
+  "event.SmsSent": {th: "ส่ง SMS", en: "SMS sent"},
+  "event.OutboundMessageFailed": {th: "ส่งข้อความไม่สำเร็จ", en: "Message failed"},
+  "event.PanicPressed": {th: "กดปุ่มฉุกเฉิน", en: "Panic pressed"},
+  "event.DispatchShortfall": {th: "รถไม่พอ", en: "Not enough units"},
+  "event.AutoDispatchWithheld": {th: "ไม่ได้สั่งการอัตโนมัติ", en: "Auto-dispatch withheld"},
+});
+defineLabels({
+  "confirm.merge": {th: "กดอีกครั้งเพื่อรวมเข้า #{id}", en: "Press again to merge into #{id}"},
+  "confirm.reopen": {th: "กดอีกครั้งเพื่อเปิดถนน", en: "Press again to reopen the road"},
+});

@@ -1,9 +1,10 @@
 // Close-out of the selected incident: close (a crew dealt with it) or cancel (no crew needed) with a disposition
-// code and a note. The press only arms the button; the second press within ARM_MS sends it (a destructive move
-// asks first). When every unit sent has been released the section opens by itself and says so.
+// code and a note. The press only arms the button; a second press sends it (confirm.js: a destructive move asks
+// first). When every unit sent has been released the section opens by itself and says so.
 import {api} from "../api.js";
 import {html, render} from "../html.js";
 import {t} from "../i18n.js";
+import {askFirst} from "./confirm.js";
 import {allUnitsReleased} from "./queue.js";
 import {putIncident} from "./store.js";
 
@@ -15,7 +16,6 @@ const DISPOSITIONS = {
 };
 const CLOSABLE = ["on_scene", "at_hospital"];  // dispatch.lifecycle.NEXT: where closed may follow
 const CANCELLABLE = ["received", "triaged", "assigned", "acknowledged", "en_route"];
-export const ARM_MS = 5000;
 
 export function closeoutHtml(incident) {
   const target = CLOSABLE.includes(incident.status) ? "closed" : CANCELLABLE.includes(incident.status) ? "cancelled" : null;
@@ -35,31 +35,19 @@ export function closeoutHtml(incident) {
 export function wireCloseout(incident) {
   const box = document.querySelector("#closeout");
   if (!box) return;
-  const button = box.querySelector("#closeout-btn"), error = box.querySelector("#closeout-error");
-  let armedUntil = 0;
-  button.addEventListener("click", async () => {
-    const disposition = box.querySelector("select[name=disposition]").value;
-    if (!disposition) { error.textContent = t("closeout.need_disposition"); return; }
-    if (Date.now() > armedUntil) {  // first press: ask
-      armedUntil = Date.now() + ARM_MS;
-      button.classList.add("armed");
-      button.textContent = t("closeout.confirm", {what: t("disposition." + disposition)});
-      setTimeout(() => { if (Date.now() >= armedUntil && button.isConnected) disarm(); }, ARM_MS + 50);
-      return;
-    }
-    button.disabled = true;
-    try {
-      putIncident(await api("POST", `/api/v1/incidents/${incident.id}/status`, {
-        status: box.dataset.target, disposition, reason: box.querySelector("textarea[name=note]").value.trim() || null}));
-    } catch (e) {
-      error.textContent = e.message;
-      button.disabled = false;
-      disarm();
-    }
+  const error = box.querySelector("#closeout-error"), choice = box.querySelector("select[name=disposition]");
+  askFirst(box.querySelector("#closeout-btn"), {
+    ready: () => {
+      error.textContent = choice.value ? "" : t("closeout.need_disposition");
+      return Boolean(choice.value);
+    },
+    confirmText: () => t("closeout.confirm", {what: t("disposition." + choice.value)}),
+    action: async () => {
+      try {
+        putIncident(await api("POST", `/api/v1/incidents/${incident.id}/status`, {
+          status: box.dataset.target, disposition: choice.value,
+          reason: box.querySelector("textarea[name=note]").value.trim() || null}));
+      } catch (e) { error.textContent = e.message; }
+    },
   });
-  function disarm() {
-    armedUntil = 0;
-    button.classList.remove("armed");
-    button.textContent = t(box.dataset.target === "closed" ? "closeout.close" : "closeout.cancel");
-  }
 }
