@@ -103,14 +103,14 @@ async def test_new_calls_sound_flash_and_count_in_the_title_and_mute_is_visible(
     await expect(console).to_have_title("(1) Chonburi 1669 dispatch")
 
     await console.click("#mute-btn")
-    await expect(console.locator("#mute-btn")).to_have_text("🔇 Muted")
+    await expect(console.locator("#mute-btn")).to_have_text("⊘ Muted")
     await _incident(api, "ชัก seizure")
     await expect(console).to_have_title("(2) Chonburi 1669 dispatch")
     assert await wait_until(lambda: _alarm_count(console, "new_call", 2), timeout_s=10)
     assert [a["audible"] for a in await _raised(console) if a["kind"] == "new_call"] == [True, False]
     await console.goto("about:blank")
     await console.goto(f"{base}/console.html#token={tokens['dispatcher']}")
-    await expect(console.locator("#mute-btn")).to_have_text("🔇 Muted")  # remembered
+    await expect(console.locator("#mute-btn")).to_have_text("⊘ Muted")  # remembered
     assert console.errors == []
     await context.close()
 

@@ -82,7 +82,8 @@ function showMute() {
   if (!muteButton) return;
   muteButton.classList.toggle("muted", muted);
   muteButton.setAttribute("aria-pressed", String(muted));
-  muteButton.textContent = muted ? `🔇 ${t("alarm.muted")}` : `🔔 ${t("alarm.sound_on")}`;
+  // plain symbols: a dispatch desk may have no emoji font
+  muteButton.textContent = muted ? `⊘ ${t("alarm.muted")}` : `♪ ${t("alarm.sound_on")}`;
 }
 
 // "(3) Dispatch console": the calls still waiting for triage or a unit.

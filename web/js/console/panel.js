@@ -3,7 +3,7 @@
 // incident changes (each part loads itself from the API).
 import {vitalsHtml, clock} from "../format.js";
 import {html, render} from "../html.js";
-import {local, t} from "../i18n.js";
+import {labelOr, local, t} from "../i18n.js";
 import {loadAssignments} from "./assignments.js";
 import {closeoutHtml, wireCloseout} from "./closeout.js";
 import {loadDestinations} from "./destinations.js";
@@ -40,7 +40,7 @@ export function showIncident(incident, force = false) {
   const where = incident.location ? ` (${incident.location.lat.toFixed(5)}, ${incident.location.lon.toFixed(5)})` : "";
   render(panel, html`
     <h3><span class="badge colour-${colourOf(incident) || "none"}">${incident.triage?.code || "?"}</span> #${incident.id}</h3>
-    <div>${t("status." + incident.status)} · ${clock(incident.reported_at)} · ${incident.channel}</div>
+    <div>${t("status." + incident.status)} · ${clock(incident.reported_at)} · ${labelOr("channel." + incident.channel, incident.channel)}</div>
     <p><b>${incident.chief_complaint || ""}</b></p>
     <div class="muted">${incident.address || ""}${where}</div>
     ${locationFlags(incident)}

@@ -6,7 +6,7 @@
 // Rows off screen skip layout and paint (content-visibility in console.css), so 500 open incidents stay smooth.
 import {clock, minutes} from "../format.js";
 import {html, render} from "../html.js";
-import {t} from "../i18n.js";
+import {labelOr, t} from "../i18n.js";
 import {raiseAlarm, showWaiting} from "./alarm.js";
 import {colourOf, isOpen, isOverdue, on, select, state} from "./store.js";
 
@@ -66,7 +66,7 @@ function rowHtml(incident, overdue, released) {
   return html`<div class="incident-row">
       <span class="badge colour-${colour}">${incident.triage?.code || (incident.triage ? t(`colour.${colour}`) : t("queue.untriaged"))}</span>
       <div class="what"><b>#${incident.id}</b> ${incident.chief_complaint || incident.address || ""}
-        <div class="muted">${t("status." + incident.status)} · ${clock(incident.reported_at)} · ${t("channel." + incident.channel)}</div>
+        <div class="muted">${t("status." + incident.status)} · ${clock(incident.reported_at)} · ${labelOr("channel." + incident.channel, incident.channel)}</div>
         ${overdue ? html`<div class="flag overdue-flag">⏰ ${t("queue.overdue")}</div>` : ""}
         ${released ? html`<div class="flag released-flag">✔ ${t("closeout.released")}</div>` : ""}
         ${locationFlags(incident)}
