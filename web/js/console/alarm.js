@@ -88,7 +88,8 @@ function showMute() {
 
 // "(3) Dispatch console": the calls still waiting for triage or a unit.
 export function showWaiting(count) {
-  document.title = count > 0 ? `(${count}) ${t("console.title")}` : (t("console.title") || baseTitle);
+  const title = count > 0 ? `(${count}) ${t("console.title")}` : (t("console.title") || baseTitle);
+  if (document.title !== title) document.title = title;
 }
 
 // Browsers start sound and grant notifications only after a gesture: the first click or key does both.

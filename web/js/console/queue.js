@@ -20,6 +20,11 @@ const list = document.querySelector("#incident-list");
 const filters = document.querySelector("#queue-filters");
 const rows = new Map();  // incident id → {li, signature}
 const overdueShown = new Set();  // incidents whose overdue alarm has sounded
+// The rows on screen: only their waiting times tick (500 rows re-laid out every second were long tasks).
+const onScreen = new Set();
+const watcher = new IntersectionObserver(entries => entries.forEach(e => {
+  if (e.isIntersecting) { onScreen.add(e.target); tickRow(e.target, Date.now()); } else onScreen.delete(e.target);
+}), {root: list, rootMargin: "200px 0px"});
 
 export function locationFlags(incident) {
   return (incident.location_flags || []).map(f => html`<div class="flag">⚠ ${t("flag." + f)}</div>`);
@@ -110,6 +115,7 @@ export function renderNow() {
       const li = document.createElement("li");
       li.dataset.id = incident.id;
       li.tabIndex = -1;
+      watcher.observe(li);
       row = {li, signature: null};
       rows.set(incident.id, row);
     }
@@ -121,17 +127,49 @@ export function renderNow() {
     }
     keep.add(incident.id);
   }
-  for (const [id, row] of rows) if (!keep.has(id)) { row.li.remove(); rows.delete(id); }
-  let cursor = list.firstElementChild;
-  for (const {incident} of items) {  // move only the rows that are out of place
-    const li = rows.get(incident.id).li;
-    if (li === cursor) cursor = cursor.nextElementSibling;
-    else list.insertBefore(li, cursor);
+  for (const [id, row] of rows) {
+    if (keep.has(id)) continue;
+    watcher.unobserve(row.li);
+    onScreen.delete(row.li);
+    row.li.remove();
+    rows.delete(id);
   }
+  placeRows(items.map(({incident}) => rows.get(incident.id).li));
   restoreScroll(anchor);
   if (focused && document.activeElement !== focused && focused.isConnected) focused.focus({preventScroll: true});
   document.querySelector("#queue-count").textContent = `${items.length} / ${[...state.incidents.values()].filter(isOpen).length}`;
   showWaiting([...state.incidents.values()].filter(i => WAITING.includes(i.status)).length);
+}
+
+// Puts the rows in `wanted` order moving as few as possible: the longest run already in the right relative order
+// stays, every other row (new, or whose rank changed) is moved next to its new neighbour. A call that moves from
+// the top to the middle is one move, not one per row in between.
+function placeRows(wanted) {
+  const position = new Map(wanted.map((li, n) => [li, n]));
+  const stay = longestOrderedRun([...list.children].filter(li => position.has(li)), position);
+  let previous = null;
+  for (const li of wanted) {
+    if (!stay.has(li)) {
+      if (previous) previous.after(li); else list.prepend(li);
+    }
+    previous = li;
+  }
+}
+
+// The longest subsequence of `current` whose wanted positions increase (patience sorting, n log n), as a set.
+function longestOrderedRun(current, position) {
+  const tails = [], tailIndex = [], before = new Array(current.length);
+  current.forEach((li, i) => {
+    const p = position.get(li);
+    let lo = 0, hi = tails.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (tails[mid] < p) lo = mid + 1; else hi = mid; }
+    tails[lo] = p;
+    tailIndex[lo] = i;
+    before[i] = lo > 0 ? tailIndex[lo - 1] : -1;
+  });
+  const stay = new Set();
+  for (let i = tailIndex[tails.length - 1] ?? -1; i >= 0; i = before[i]) stay.add(current[i]);
+  return stay;
 }
 
 // The first row in view and its distance from the list's top edge; at the very top the list stays at the top
@@ -156,9 +194,14 @@ export function queuedIds() {
 
 // Every second: the waiting times tick, and an acknowledgement that has just gone overdue sounds and moves its
 // row to the top.
+function tickRow(li, now_ms) {
+  const span = li.querySelector(".elapsed");
+  if (span) span.textContent = minutes((now_ms - Number(span.dataset.since)) / 1000);
+}
+
 function tick() {
   const now_ms = Date.now();
-  for (const span of list.querySelectorAll(".elapsed")) span.textContent = minutes((now_ms - Number(span.dataset.since)) / 1000);
+  onScreen.forEach(li => tickRow(li, now_ms));
   let moved = false;
   for (const incident of state.incidents.values()) {
     if (!isOpen(incident)) continue;
