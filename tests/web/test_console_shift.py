@@ -99,7 +99,7 @@ async def test_new_calls_sound_flash_and_count_in_the_title_and_mute_is_visible(
     assert await wait_until(lambda: _has_alarm(console, "new_call"), timeout_s=10)
     [alarm] = [a for a in await _raised(console) if a["kind"] == "new_call"]
     assert alarm["audible"] and alarm["urgency"] == "normal"
-    assert "flash-normal" in await console.evaluate("document.body.className")
+    assert "flash-normal" in await console.evaluate("document.querySelector('header.bar').className")
     await expect(console).to_have_title("(1) Chonburi 1669 dispatch")
 
     await console.click("#mute-btn")

@@ -48,12 +48,15 @@ function tone(urgency) {
   return ctx.state === "running";  // a suspended context (no gesture yet) plays nothing
 }
 
+const header = document.querySelector("header.bar");
+
+// The header flashes (not the body: a class on the body restyles every queue row, 500 of them, per alarm).
 function flash(urgency) {
-  document.body.classList.remove("flash-critical", "flash-high", "flash-normal");
-  void document.body.offsetWidth;  // restart the animation when alarms follow one another
-  document.body.classList.add(`flash-${urgency}`);
+  header.classList.remove("flash-critical", "flash-high", "flash-normal");
+  void header.offsetWidth;  // restart the animation when alarms follow one another
+  header.classList.add(`flash-${urgency}`);
   clearTimeout(flash.timer);
-  flash.timer = setTimeout(() => document.body.classList.remove(`flash-${urgency}`), FLASH_MS);
+  flash.timer = setTimeout(() => header.classList.remove(`flash-${urgency}`), FLASH_MS);
 }
 
 function notify(text, tag) {
