@@ -235,7 +235,7 @@ async def test_close_out_takes_a_validated_disposition_stored_in_the_event(city)
 
 async def test_escalation_steps_record_what_became_of_the_text_and_the_call(database_url, redis_url):
     """Issue #17 item 1: the SMS and voice steps showed ✓ with no provider configured. Each now records its outcome:
-    here not_configured (the recording notifier), for a unit with a phone; no_phone for one without."""
+    here not_configured (the recording notifier stands in for a missing SMS/voice provider)."""
     ladder = dict(ack_timeout_other_s=0.2, escalation_steps_s=(0.0, 0.1, 0.2, 600.0), escalation_poll_s=0.05)
     async with demo_city_server(database_url, redis_url, **ladder) as server:
         dispatcher = Api(f"http://127.0.0.1:{server.config.port}", await make_user(server.ctx.pool, "disp-o", "dispatcher"))
