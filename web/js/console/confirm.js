@@ -6,13 +6,12 @@ export const ARM_MS = 5000;
 // button: the button; confirmText(): what the armed button says; action(): what the second press does;
 // ready() (optional): false to refuse the first press (e.g. a required choice is missing).
 export function askFirst(button, {confirmText, action, ready = () => true}) {
-  const original = button.innerHTML === button.textContent ? null : button.cloneNode(true);
-  const label = button.textContent;
+  const original = [...button.childNodes].map(n => n.cloneNode(true));  // its label, with any <kbd> hint
   let armedUntil = 0, timer = null;
   function disarm() {
     armedUntil = 0;
     button.classList.remove("armed");
-    if (original) button.replaceChildren(...original.cloneNode(true).childNodes); else button.textContent = label;
+    button.replaceChildren(...original.map(n => n.cloneNode(true)));
   }
   button.addEventListener("click", async () => {
     if (!ready()) return;
