@@ -210,15 +210,11 @@ defineLabels({
   "disposition.false_alarm": {th: "แจ้งเหตุผิดพลาด", en: "False alarm"},
   "assign.confirm_second": {th: "เพิ่งสั่ง {unit} ไปเหตุนี้ ต้องการส่ง {next} เพิ่มอีกคันหรือไม่?", en: "{unit} was just sent to this incident. Send {next} as well?"},
   "ladder.result.failed": {th: "ส่งไม่สำเร็จ", en: "failed"},
-});
-defineLabels({
   "ladder.result.pending": {th: "รอผล", en: "waiting for the result"},
   "ladder.result.sent": {th: "ส่งแล้ว", en: "sent"},
   "ladder.result.not_configured": {th: "ไม่ได้ส่ง: ยังไม่ตั้งค่าระบบ SMS/โทร", en: "not sent: SMS/voice not configured"},
   "ladder.result.no_phone": {th: "ไม่ได้ส่ง: รถไม่มีเบอร์โทร", en: "not sent: the unit has no phone"},
   "alert.escalation_not_delivered": {th: "{step} ถึง {unit}: {result}", en: "{step} to {unit}: {result}"},
-});
-defineLabels({
   "units.button": {th: "สถานะรถ", en: "Units"},
   "units.title": {th: "กระดานสถานะรถ", en: "Unit status board"},
   "units.col.id": {th: "รถ", en: "Unit"},
@@ -230,11 +226,8 @@ defineLabels({
   "units.no_fix": {th: "ไม่ทราบ", en: "unknown"},
   "units.stale": {th: "ตำแหน่งเก่า", en: "stale"},
   "units.search": {th: "ค้นหา รถ สถานี ทีม", en: "Search unit, station, crew"},
-});
-defineLabels({
   "windows.map": {th: "หน้าต่างแผนที่", en: "Map window"},
-});
-defineLabels({  // event names as the replay lists them
+  // event names as the replay lists them
   "event.IncidentReported": {th: "รับแจ้งเหตุ", en: "Incident reported"},
   "event.IncidentTriaged": {th: "คัดแยกแล้ว", en: "Triaged"},
   "event.IncidentStatusChanged": {th: "เปลี่ยนสถานะเหตุ", en: "Incident status"},
@@ -256,8 +249,6 @@ defineLabels({  // event names as the replay lists them
   "event.PanicPressed": {th: "กดปุ่มฉุกเฉิน", en: "Panic pressed"},
   "event.DispatchShortfall": {th: "รถไม่พอ", en: "Not enough units"},
   "event.AutoDispatchWithheld": {th: "ไม่ได้สั่งการอัตโนมัติ", en: "Auto-dispatch withheld"},
-});
-defineLabels({
   "confirm.merge": {th: "กดอีกครั้งเพื่อรวมเข้า #{id}", en: "Press again to merge into #{id}"},
   "confirm.reopen": {th: "กดอีกครั้งเพื่อเปิดถนน", en: "Press again to reopen the road"},
 });
