@@ -92,7 +92,8 @@ class IncidentStatusHandler(DispatchHandler):
         identity = self.require()
         body = _object(self.json_body())
         self.send_json(await self.service("fleet").change_incident_status(
-            int(incident_id), body.get("status"), actor=identity.actor, role=identity.role, reason=body.get("reason")))
+            int(incident_id), body.get("status"), actor=identity.actor, role=identity.role, reason=body.get("reason"),
+            disposition=body.get("disposition")))
 
 
 class UnitsHandler(DispatchHandler):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.base import BaseHandler
+from dispatch.lifecycle import CANCEL_DISPOSITIONS, CLOSE_DISPOSITIONS
 from dispatch.model import Channel, IncidentStatus, UnitStatus
 from dispatch.triage import cards as triage_cards
 from dispatch.vitals import RANGES as VITAL_RANGES
@@ -75,6 +76,8 @@ SCHEMAS: dict[str, Any] = {
             "eta_source": {"type": ["string", "null"], "enum": ["road", "straight_line", None],
                            "description": "straight_line: the incident or unit is outside road coverage"},
             "escalations": {"type": "array", "items": {"type": "string"}, "description": "ladder steps taken, in order"},
+            "step_results": {"type": "object", "description": "sms/voice step → {outcome: sent, not_configured,"
+                             " no_phone or failed; message_sid}"},
         },
     },
     "Event": {
@@ -384,7 +387,9 @@ PATHS.update({
         errors=(400, 401, 403, 404, 409, 413, 422, 429),
         body={"type": "object", "required": ["status"], "properties": {
             "status": {"type": "string", "enum": [s.value for s in IncidentStatus]},
-            "reason": {"type": "string", "maxLength": 500}}})},
+            "reason": {"type": "string", "maxLength": 500},
+            "disposition": {"type": "string", "enum": [*CLOSE_DISPOSITIONS, *CANCEL_DISPOSITIONS],
+                            "description": "close-out code, only with status closed (CLOSE codes) or cancelled (CANCEL codes)"}}})},
     "/api/v1/incidents/{incident_id}/destinations": {
         "get": _op("Hospitals ranked by road ETA, capability, diversion and free beds (straight-line estimates"
                    " flagged outside_coverage off the road graph)", params=[INCIDENT_ID],

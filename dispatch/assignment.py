@@ -18,7 +18,8 @@ from datetime import timedelta
 
 from dispatch.errors import Conflict, FieldError, Invalid, NotFound
 from dispatch.events import (
-    AssignmentAcknowledged, AssignmentCancelled, AssignmentEscalated, Event, UnitAssigned, UnitStatusChanged,
+    AssignmentAcknowledged, AssignmentCancelled, AssignmentEscalated, EscalationMessageOutcome, Event, UnitAssigned,
+    UnitStatusChanged,
 )
 from dispatch.model import (
     CAPABILITY_RANK, Assignment, AssignmentStatus, Capability, Colour, Incident, LocationFlag, UnitStatus,
@@ -338,10 +339,24 @@ class EscalationLadder:
         phone = unit.phone if unit else None
         text = (f"1669 Chonburi: incident #{assignment.incident_id} assigned to {assignment.unit_id} — open the "
                 f"tablet and acknowledge / มีเหตุ #{assignment.incident_id} กรุณากดรับทราบ")
+        if step not in ("sms", "voice"):
+            return
+        sid = error = None
         try:
-            if step == "sms" and phone:
-                await self.notifier.send_sms(phone, text)
-            elif step == "voice" and phone:
-                await self.notifier.call(phone, text)
-        except Exception:
+            if not phone:
+                outcome = "no_phone"
+            else:
+                sid = await (self.notifier.send_sms(phone, text) if step == "sms" else self.notifier.call(phone, text))
+                # the recording notifier (no provider configured) hands out local ids: nothing left the building
+                outcome = "not_configured" if str(sid).startswith("local-") else "sent"
+        except Exception as exc:
             log.exception("escalation %s for assignment %s could not be sent", step, assignment.id)
+            outcome, error = "failed", str(exc)[:300]
+        # the dispatcher sees what really happened to the step, not only that it was taken
+        try:
+            async with self.store.unit_of_work("system:escalation") as uow:
+                await uow.append(EscalationMessageOutcome(
+                    at=self.clock.now(), assignment_id=assignment.id, incident_id=assignment.incident_id,
+                    unit_id=assignment.unit_id, step=step, outcome=outcome, message_sid=sid, error=error))
+        except Exception:
+            log.exception("escalation outcome for assignment %s could not be recorded", assignment.id)

@@ -61,6 +61,7 @@ class IncidentStatusChanged(Event, frozen=True):
     status: IncidentStatus
     unit_id: str | None = None
     reason: str | None = None
+    disposition: str | None = None  # close-out code (dispatch.lifecycle.DISPOSITIONS) on a close or cancel
 
 
 class UnitRegistered(Event, frozen=True):
@@ -121,6 +122,21 @@ class AssignmentEscalated(Event, frozen=True):
     unit_id: str
     step: str
     detail: str | None = None
+
+
+class EscalationMessageOutcome(Event, frozen=True):
+    """What became of a ladder step's text or call to the crew, right after it was attempted: sent (the provider
+    took it; a later OutboundMessageFailed with the same message_sid means it failed after all), not_configured
+    (no SMS/voice provider: it was only recorded locally), no_phone (the unit has no number) or failed (the
+    provider refused it; error says why)."""
+
+    assignment_id: int
+    incident_id: int
+    unit_id: str
+    step: str  # sms | voice
+    outcome: str  # sent | not_configured | no_phone | failed
+    message_sid: str | None = None
+    error: str | None = None
 
 
 class AssignmentCancelled(Event, frozen=True):

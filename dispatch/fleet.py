@@ -6,7 +6,7 @@ from dispatch.events import (
     AssignmentAcknowledged, AssignmentCancelled, HospitalCapacityUpdated, HospitalRegistered, IncidentStatusChanged, UnitRegistered,
     UnitStatusChanged,
 )
-from dispatch.lifecycle import can_move
+from dispatch.lifecycle import can_move, disposition_problem
 from dispatch.model import AssignmentStatus, IncidentStatus, UnitStatus as U
 from dispatch.policies import require
 from dispatch.ports import Clock, EventStore
@@ -102,12 +102,19 @@ class FleetService:
         return await self.store.run(actor, work)
 
     async def change_incident_status(self, incident_id: int, status: str, *, actor: str, role: str,
-                                     reason: str | None = None):
-        """Dispatcher moves: close, cancel, or correct a step; illegal transitions are Conflict."""
+                                     reason: str | None = None, disposition: str | None = None):
+        """Dispatcher moves: close, cancel, or correct a step; illegal transitions are Conflict. A close or cancel
+        may carry a disposition code (dispatch.lifecycle.DISPOSITIONS; another value is Invalid) and a reason
+        (the dispatcher's note, at most 500 characters)."""
         try:
             new = IncidentStatus(status)
         except ValueError:
             raise Invalid(FieldError("status", f"must be one of {', '.join(s.value for s in IncidentStatus)}")) from None
+        problem = disposition_problem(new, disposition)
+        if problem:
+            raise Invalid(FieldError("disposition", problem))
+        if reason is not None and (not isinstance(reason, str) or len(reason) > 500):
+            raise Invalid(FieldError("reason", "must be text of at most 500 characters"))
         require(role, "close" if new in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED) else "triage")
         async def work(uow):
             incident = await uow.get("incidents", incident_id, lock=True)
@@ -116,7 +123,8 @@ class FleetService:
             if not can_move(incident.status, new):
                 raise Conflict(f"incident {incident_id} cannot go from {incident.status.value} to {new.value}")
             now = self.clock.now()
-            await uow.append(IncidentStatusChanged(at=now, incident_id=incident_id, status=new, reason=reason))
+            await uow.append(IncidentStatusChanged(at=now, incident_id=incident_id, status=new, reason=reason,
+                                                   disposition=disposition))
             if new in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED):
                 for assignment_id in incident.assignment_ids:  # stop ladders, free units still tied to it
                     assignment = await uow.get("assignments", assignment_id, lock=True)

@@ -29,6 +29,27 @@ INTERVALS = {  # name: (from status, to status)
 }
 
 
+# How a closed or cancelled incident ended (the dispatcher's close-out code, stored on IncidentStatusChanged and
+# shown in replay). Closing means a crew dealt with the call; cancelling means no crew was needed after all.
+CLOSE_DISPOSITIONS = ("treated_transported", "treated_on_scene", "refused_transport", "dead_on_arrival",
+                      "no_patient_found", "transferred_other_agency", "other")
+CANCEL_DISPOSITIONS = ("cancelled_by_caller", "duplicate", "false_alarm", "no_patient_found",
+                       "transferred_other_agency", "other")
+DISPOSITIONS: dict[S, tuple[str, ...]] = {S.CLOSED: CLOSE_DISPOSITIONS, S.CANCELLED: CANCEL_DISPOSITIONS}
+
+
+def disposition_problem(new: S, disposition: object) -> str | None:
+    """Why `disposition` does not fit a move to `new`, or None when it fits. A disposition belongs only to a close
+    or a cancel; None is accepted there (older clients, the simulator) and stored as unknown."""
+    if disposition is None:
+        return None
+    if new not in DISPOSITIONS:
+        return "only a close or cancel takes a disposition"
+    if not isinstance(disposition, str) or disposition not in DISPOSITIONS[new]:
+        return f"must be one of {', '.join(DISPOSITIONS[new])} when the status is {new.value}"
+    return None
+
+
 def can_move(current: S, new: S) -> bool:
     return new in NEXT[current]
 

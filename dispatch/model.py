@@ -93,6 +93,8 @@ class Incident(msgspec.Struct, kw_only=True):
     mci: bool = False  # declared a mass-casualty incident
     patients: list["Patient"] = []  # MCI triage tags and where each patient goes
     vitals: list["VitalSigns"] = []  # recorded sets, oldest first (the last one is the latest)
+    disposition: str | None = None  # close-out code of a closed or cancelled incident (dispatch.lifecycle)
+    close_note: str | None = None  # the dispatcher's note with the close or cancel
     last_seq: int = 0  # seq of the last event applied
 
     @property
@@ -199,6 +201,7 @@ class Assignment(msgspec.Struct, kw_only=True):
     eta_source: str | None = None  # "road", or "straight_line" when outside road coverage
     acknowledged_at: datetime | None = None
     escalations: list[str] = []  # ladder steps taken, in order
+    step_results: dict[str, dict] = {}  # sms/voice step → {"outcome", "message_sid"} (EscalationMessageOutcome)
     last_seq: int = 0
 
     @property

@@ -15,8 +15,8 @@ from typing import Any
 import msgspec
 
 from dispatch.events import (
-    AssignmentAcknowledged, AssignmentCancelled, AssignmentEscalated, DestinationChosen, Event,
-    HospitalCapacityUpdated, HospitalRegistered, InboundAcknowledged, IncidentReported, IncidentStatusChanged,
+    AssignmentAcknowledged, AssignmentCancelled, AssignmentEscalated, EscalationMessageOutcome, DestinationChosen,
+    Event, HospitalCapacityUpdated, HospitalRegistered, InboundAcknowledged, IncidentReported, IncidentStatusChanged,
     IncidentTriaged, UnitAssigned, UnitRegistered, UnitStatusChanged, IncidentMerged, CallersAdded, IncidentsKeptApart,
     MciDeclared, PatientsTagged, PatientsDistributed, LocationConfirmed,
 )
@@ -99,6 +99,8 @@ def incident_status(incident: Incident, e: IncidentStatusChanged) -> Incident:
     _reach(incident, e.status, e.at)
     if e.status in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED):
         incident.unit_ids = []
+        incident.disposition = e.disposition
+        incident.close_note = e.reason
     return incident
 
 
@@ -194,6 +196,11 @@ def assignment_acknowledged(assignment: Assignment, e: AssignmentAcknowledged) -
 
 def assignment_escalated(assignment: Assignment, e: AssignmentEscalated) -> Assignment:
     assignment.escalations.append(e.step)
+    return assignment
+
+
+def escalation_outcome(assignment: Assignment, e: EscalationMessageOutcome) -> Assignment:
+    assignment.step_results = {**assignment.step_results, e.step: {"outcome": e.outcome, "message_sid": e.message_sid}}
     return assignment
 
 

@@ -22,6 +22,7 @@ from dispatch.channels import (
 )
 from dispatch.events import (
     AssignmentAcknowledged, AssignmentCancelled, AssignmentEscalated, CallersAdded, DestinationChosen, Event,
+    EscalationMessageOutcome,
     HospitalAlerted, HospitalCapacityUpdated, HospitalRegistered, InboundAcknowledged, IncidentMerged,
     IncidentReported, IncidentsKeptApart, IncidentStatusChanged, IncidentTriaged, MciDeclared, PatientsDistributed,
     PatientsTagged, UnitAssigned, UnitRegistered, UnitStatusChanged, LocationConfirmed,
@@ -40,7 +41,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     MciDeclared, PatientsTagged, PatientsDistributed, LocationConfirmed,
     # units, assignments and the escalation ladder
     UnitRegistered, UnitStatusChanged, UnitAssigned, AssignmentAcknowledged, AssignmentEscalated,
-    AssignmentCancelled, UnitRelocated,
+    AssignmentCancelled, UnitRelocated, EscalationMessageOutcome,
     # hospitals
     HospitalRegistered, HospitalCapacityUpdated, DestinationChosen, HospitalAlerted, InboundAcknowledged,
     HospitalNotified,
@@ -93,6 +94,7 @@ ASSIGNMENTS = Projection("assignments", Assignment, "assignment_id", {
     UnitAssigned: fold.assignment_created,
     AssignmentAcknowledged: fold.assignment_acknowledged,
     AssignmentEscalated: fold.assignment_escalated,
+    EscalationMessageOutcome: fold.escalation_outcome,
     AssignmentCancelled: fold.assignment_cancelled,
 })
 # Folded in this order for every event; each is a table of the same name (db/migrations/0013_unit_document.sql).

@@ -215,6 +215,45 @@ async def test_closing_needs_a_legal_transition(city):
     assert status == 200 and body["status"] == "cancelled"
 
 
+async def test_close_out_takes_a_validated_disposition_stored_in_the_event(city):
+    """Issue #17 item 4: a close or cancel carries a disposition code and a note; an unknown code, or a close code on
+    a cancel, is refused with the field named; the code is stored on the event (replay) and the incident."""
+    server, dispatcher, _ = city
+    incident = await new_incident(dispatcher)
+    url = f"/api/v1/incidents/{incident['id']}/status"
+    status, body = await dispatcher.post(url, {"status": "cancelled", "disposition": "beamed_up"})
+    assert status == 422 and body["error"]["fields"][0]["field"] == "disposition"
+    status, body = await dispatcher.post(url, {"status": "cancelled", "disposition": "treated_transported"})
+    assert status == 422 and "cancelled" in body["error"]["fields"][0]["reason"]
+    status, body = await dispatcher.post(url, {"status": "cancelled", "disposition": "duplicate",
+                                               "reason": "same crash as #1 / ซ้ำ"})
+    assert status == 200 and body["disposition"] == "duplicate" and body["close_note"] == "same crash as #1 / ซ้ำ"
+    log = await server.ctx.store.events_since(0, limit=1000)
+    [change] = [e.payload for e in log if e.type == "IncidentStatusChanged"]
+    assert change["disposition"] == "duplicate" and change["status"] == "cancelled"
+
+
+async def test_escalation_steps_record_what_became_of_the_text_and_the_call(database_url, redis_url):
+    """Issue #17 item 1: the SMS and voice steps showed ✓ with no provider configured. Each now records its outcome:
+    here not_configured (the recording notifier stands in for a missing SMS/voice provider)."""
+    ladder = dict(ack_timeout_other_s=0.2, escalation_steps_s=(0.0, 0.1, 0.2, 600.0), escalation_poll_s=0.05)
+    async with demo_city_server(database_url, redis_url, **ladder) as server:
+        dispatcher = Api(f"http://127.0.0.1:{server.config.port}", await make_user(server.ctx.pool, "disp-o", "dispatcher"))
+        incident = await new_incident(dispatcher)
+        _, assignment = await dispatcher.post(f"/api/v1/incidents/{incident['id']}/assignments", {"unit_id": "CB-BLS-03"})
+
+        async def both_recorded() -> bool:
+            stored = await server.ctx.store.get("assignments", assignment["id"])
+            return {"sms", "voice"} <= stored.step_results.keys()
+        assert await wait_until(both_recorded, 15)
+        stored = await server.ctx.store.get("assignments", assignment["id"])
+        assert {step: r["outcome"] for step, r in stored.step_results.items()} == {"sms": "not_configured",
+                                                                                  "voice": "not_configured"}
+        log = await server.ctx.store.events_since(0, limit=1000)
+        outcomes = [e.payload for e in log if e.type == "EscalationMessageOutcome"]
+        assert [(o["step"], o["outcome"]) for o in outcomes] == [("sms", "not_configured"), ("voice", "not_configured")]
+
+
 async def test_the_ladders_last_step_reassigns_a_silent_crews_incident_to_the_next_unit(database_url, redis_url):
     """Issue #13 item 8: the last step only named the next unit; the first assignment stayed awaiting_ack and no
     one else was sent. Now it is withdrawn, the next unit assigned and pushed to its tablet, and the dispatcher

@@ -208,6 +208,10 @@ async def test_sms_flood_from_one_number_is_throttled_and_others_flow(ems, twili
     assert [e for e in events["events"] if e["type"] == "RateLimitTripped" and e["payload"]["bucket"] == "sms"]
 
 
+async def _sms_result(server, assignment_id: int) -> bool:
+    return "sms" in (await server.ctx.store.get("assignments", assignment_id)).step_results
+
+
 async def test_a_silent_crew_gets_exactly_one_escalation_sms_through_twilio(database_url, redis_url, fake_twilio,
                                                                           mqtt_url):
     await reset_integrations(database_url, redis_url)
@@ -234,6 +238,10 @@ async def test_a_silent_crew_gets_exactly_one_escalation_sms_through_twilio(data
         assert sms.params["StatusCallback"] == f"{PUBLIC_URL}/twilio/status"
         stored = await servers[0].ctx.store.get("assignments", assignment["id"])
         assert stored.escalations == ["repush", "sms"]
+        # the step's real result is recorded (issue #17): Twilio took it, under the SID its callbacks will carry
+        assert await wait_until(lambda: _sms_result(servers[0], assignment["id"]), 10)
+        stored = await servers[0].ctx.store.get("assignments", assignment["id"])
+        assert stored.step_results["sms"]["outcome"] == "sent" and stored.step_results["sms"]["message_sid"].startswith("SM")
     finally:
         for server in servers:
             await server.stop()

@@ -43,6 +43,9 @@ async def test_a_closure_drawn_on_the_map_becomes_a_road_closure(browser, city):
     assert await console.is_hidden("#closure-form")
 
     await entry.locator("button[data-reopen]").click()
+    await expect(entry.locator("button[data-reopen]")).to_have_class("armed")  # a destructive move asks first
+    assert len(await _closures(api)) == 1
+    await entry.locator("button[data-reopen]").click()
     await console.locator("#closure-list li[data-closure]").wait_for(state="detached")
     assert await wait_until(lambda: _no_closures(api))
     assert console.errors == []

@@ -80,3 +80,38 @@ async def test_screenshots_of_console_tablet_and_board_in_thai(browser, city):
         assert page.errors == []
     for ctx in (tablet_ctx, phone_ctx, board_ctx, console_ctx):
         await ctx.close()
+
+
+async def test_screenshots_of_a_busy_queue_the_unit_board_and_the_dark_theme(browser, city):
+    """Issue #17: the queue with 120 open incidents (filters, waiting times, danger order), the unit status board
+    and the console at night (dark theme), in Thai at a dispatcher desk's size."""
+    import asyncio
+    import random
+    server, base, tokens = city
+    api = Api(base, tokens["dispatcher"])
+    rng = random.Random(17)
+    complaints = ["ปวดท้อง", "หกล้ม", "ไข้สูง", "หายใจเหนื่อย", "เจ็บหน้าอก", "รถล้ม", "ชัก", "แผลถูกมีดบาด"]
+    colours = ["yellow", "green", "white", "yellow", None]
+
+    async def one(n: int):
+        incident = await _incident(api, location={"lat": 13.30 + rng.random() * 0.1, "lon": 100.93 + rng.random() * 0.1},
+                                   chief_complaint=f"{rng.choice(complaints)} ({n})")
+        if colours[n % len(colours)]:
+            await api.post(f"/api/v1/incidents/{incident['id']}/triage", {"colour": colours[n % len(colours)],
+                                                                          "reason": "คัดแยกทางโทรศัพท์"})
+    for start in range(0, 120, 8):
+        await asyncio.gather(*(one(n) for n in range(start, start + 8)))
+    console_ctx, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}",
+                                           width=1440, height=900, locale="th-TH")
+    await console.locator("#incident-list li").nth(119).wait_for(state="attached")
+    await console.locator("#incident-list li").first.click()
+    await console.locator("#recommendations button[data-unit]").first.wait_for()
+    await console.screenshot(path=shot("console-queue-busy"))
+    await console.click("#units-btn")
+    await console.locator("#unit-board tr[data-unit]").first.wait_for()
+    await console.screenshot(path=shot("console-unit-board"))
+    await console.click("#theme-btn")
+    await console.click("#units-btn")
+    await console.screenshot(path=shot("console-dark"))
+    assert console.errors == []
+    await console_ctx.close()

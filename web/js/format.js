@@ -2,9 +2,14 @@
 import {html} from "./html.js";
 import {getLanguage, t} from "./i18n.js";
 
+const clockFormats = {};  // one formatter per language: toLocaleTimeString builds one per call (slow on long lists)
+
 export function clock(iso) {
-  return iso ? new Date(iso).toLocaleTimeString(getLanguage() === "th" ? "th-TH" : "en-GB",
-                                                {hour: "2-digit", minute: "2-digit", second: "2-digit"}) : "";
+  if (!iso) return "";
+  const lang = getLanguage();
+  clockFormats[lang] ||= new Intl.DateTimeFormat(lang === "th" ? "th-TH" : "en-GB",
+                                                 {hour: "2-digit", minute: "2-digit", second: "2-digit"});
+  return clockFormats[lang].format(new Date(iso));
 }
 
 // Seconds as m:ss ("—" when unknown).

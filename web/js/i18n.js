@@ -47,3 +47,13 @@ export function languageSelector(select, onChange) {
   select.addEventListener("change", () => { setLanguage(select.value); if (onChange) onChange(); });
   setLanguage(language);
 }
+
+// Every label's text per language, with {placeholders} left out (the browser tests compare what a page shows in
+// one language with the other language's labels).
+export function labelValues() {
+  const values = {th: [], en: []};
+  for (const entry of Object.values(dictionary)) {
+    for (const lang of ["th", "en"]) if (entry[lang] && !entry[lang].includes("{")) values[lang].push(entry[lang]);
+  }
+  return values;
+}

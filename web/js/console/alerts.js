@@ -26,6 +26,9 @@ export function alertText(type, payload) {
     case "OutboundMessageFailed":
       return `${payload.incident_id != null ? "#" + payload.incident_id + " " : ""}${t("alert.message_failed", {
         kind: labelOr("alert.kind." + payload.kind, payload.kind), status: payload.status})} ${payload.phone || ""}`;
+    case "EscalationMessageOutcome":  // the ladder's text or call did not reach the crew's provider
+      return payload.outcome === "sent" ? null : `#${payload.incident_id} ${t("alert.escalation_not_delivered", {
+        step: t("ladder." + payload.step), unit: payload.unit_id, result: t("ladder.result." + payload.outcome)})}`;
     case "DeviceAlertRaised":
       return `${labelOr("alert.device." + payload.kind, payload.kind)} · ${payload.device_id}${payload.detail ? " — " + payload.detail : ""}`;
     default:

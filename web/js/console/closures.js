@@ -7,6 +7,7 @@ import {t} from "../i18n.js";
 import {L} from "../leaflet.js";
 import {closeIntake} from "./intake.js";
 import {map} from "./map.js";
+import {askFirst} from "./confirm.js";
 
 export const closureLayer = L.layerGroup().addTo(map);
 const RETRIES = 20;
@@ -90,9 +91,12 @@ function renderClosures(list) {
       ${c.reason || ""}<div class="muted">${t("closure.segments", {n: c.edges})}</div></div>
       <button data-reopen="${c.id}">${t("closure.reopen")}</button></div></li>`)}`
     : html`<li class="muted">—</li>`);
-  box.querySelectorAll("button[data-reopen]").forEach(b => b.addEventListener("click", async () => {
-    try { await api("DELETE", `/api/v1/closures/${b.dataset.reopen}`); } catch (e) { alert(e.message); }
-    loadClosures();
+  box.querySelectorAll("button[data-reopen]").forEach(b => askFirst(b, {  // routing uses the road again at once
+    confirmText: () => t("confirm.reopen"),
+    action: async () => {
+      try { await api("DELETE", `/api/v1/closures/${b.dataset.reopen}`); } catch (e) { alert(e.message); }
+      loadClosures();
+    },
   }));
 }
 

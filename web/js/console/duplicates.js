@@ -2,6 +2,7 @@
 import {api} from "../api.js";
 import {html, render} from "../html.js";
 import {t} from "../i18n.js";
+import {askFirst} from "./confirm.js";
 import {select} from "./store.js";
 
 export async function loadDuplicates(id) {
@@ -13,9 +14,12 @@ export async function loadDuplicates(id) {
         <div class="muted">${d.chief_complaint || ""}</div>
         <button class="primary" data-merge="${d.incident_id}">${t("console.merge")} #${d.incident_id}</button>
         <button class="plain" data-apart="${d.incident_id}">${t("console.keep_apart")}</button></div>`)}` : html`—`);
-    box.querySelectorAll("button[data-merge]").forEach(b => b.addEventListener("click", async () => {
-      await api("POST", `/api/v1/incidents/${id}/merge`, {into_incident_id: Number(b.dataset.merge)});
-      select(Number(b.dataset.merge));
+    box.querySelectorAll("button[data-merge]").forEach(b => askFirst(b, {  // a merge closes this incident
+      confirmText: () => t("confirm.merge", {id: b.dataset.merge}),
+      action: async () => {
+        await api("POST", `/api/v1/incidents/${id}/merge`, {into_incident_id: Number(b.dataset.merge)});
+        select(Number(b.dataset.merge));
+      },
     }));
     box.querySelectorAll("button[data-apart]").forEach(b => b.addEventListener("click", async () => {
       await api("POST", `/api/v1/incidents/${id}/keep-apart`, {other_incident_id: Number(b.dataset.apart)});

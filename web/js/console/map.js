@@ -4,7 +4,7 @@ import {api} from "../api.js";
 import {element, html} from "../html.js";
 import {local, t} from "../i18n.js";
 import {L, addBaseMap} from "../leaflet.js";
-import {colourOf, isOpen, on, select, state} from "./store.js";
+import {colourOf, emit, isOpen, on, select, state} from "./store.js";
 
 const COLOURS = {red: "#c62828", yellow: "#f9a825", green: "#2e7d32", white: "#fafafa"};
 const MAJOR_ROADS = ["motorway", "trunk", "primary"];
@@ -47,26 +47,73 @@ export function panToIncident(incident) {
 }
 
 // A unit marker sits at its live position (AVL), else at its base; its label carries the status (colour: app.css).
+// Labels that would cover one another (units at a shared base, or bases close at this zoom) are lifted one above
+// the other (layoutUnits), so every unit stays readable at any zoom.
+const STACK_GAP_PX = 2;
+const LABEL_PX = 18;  // .unit-marker's height (console.css fixes its line height)
+const stackOf = new Map();  // unit id → how many label heights its label is lifted
+let shownUnit = null;
+
+function unitIcon(unitId) {
+  const unit = state.units.get(unitId) || {};
+  const status = unit.status || "available";
+  const lift_px = (stackOf.get(unitId) || 0) * (LABEL_PX + STACK_GAP_PX);
+  return L.divIcon({className: "", iconSize: null, iconAnchor: [-12, 8 + lift_px], html: element(html`
+    <div class="unit-marker unit-${status}${shownUnit === unitId ? " unit-chosen" : ""}" data-unit="${unitId}">${unitId} · ${t("unit." + status)}</div>`)});
+}
+
 export function placeUnit(position) {
   const unitId = position.unit_id || position.id;
   const unit = state.units.get(unitId) || {};
-  if (position.lat !== undefined) state.positions.set(unitId, {lat: position.lat, lon: position.lon});
+  if (position.lat !== undefined) state.positions.set(unitId, {lat: position.lat, lon: position.lon, at: position.at});
   const at = state.positions.get(unitId) || unit.base;
   if (!at) return;
-  const status = unit.status || "available";
-  const icon = L.divIcon({className: "", iconSize: null, iconAnchor: [-12, 8], html: element(html`
-    <div class="unit-marker unit-${status}" data-unit="${unitId}">${unitId} · ${t("unit." + status)}</div>`)});
   let marker = unitMarkers.get(unitId);
   if (!marker) {
-    marker = L.marker([at.lat, at.lon], {icon, keyboard: false, bubblingMouseEvents: true}).addTo(map);
+    marker = L.marker([at.lat, at.lon], {icon: unitIcon(unitId), keyboard: false, bubblingMouseEvents: true}).addTo(map);
     unitMarkers.set(unitId, marker);
   }
-  marker.setLatLng([at.lat, at.lon]).setIcon(icon);
+  marker.setLatLng([at.lat, at.lon]).setIcon(unitIcon(unitId));
+}
+
+// Lifts each label (in call-sign order) just enough not to cover a label placed before it.
+export function layoutUnits() {
+  const placed = [];
+  for (const unitId of [...unitMarkers.keys()].sort()) {
+    const marker = unitMarkers.get(unitId);
+    const p = map.latLngToLayerPoint(marker.getLatLng());
+    const width_px = marker.getElement()?.firstElementChild?.offsetWidth || 140;
+    const box = lift => ({left: p.x + 12, right: p.x + 12 + width_px, bottom: p.y - 8 - lift * (LABEL_PX + STACK_GAP_PX) + LABEL_PX,
+                          top: p.y - 8 - lift * (LABEL_PX + STACK_GAP_PX)});
+    let lift = 0;
+    while (lift < 20 && placed.some(b => overlaps(b, box(lift)))) lift += 1;
+    placed.push(box(lift));
+    if ((stackOf.get(unitId) || 0) !== lift) {
+      stackOf.set(unitId, lift);
+      marker.setIcon(unitIcon(unitId));
+    }
+  }
+}
+
+function overlaps(a, b) {
+  return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+}
+
+// Selects a unit on the map (the unit board's click): pans to it and rings its label.
+export function showUnit(unitId) {
+  const previous = shownUnit;
+  shownUnit = unitId;
+  for (const id of [previous, unitId]) unitMarkers.get(id)?.setIcon(unitIcon(id));
+  const marker = unitMarkers.get(unitId);
+  if (marker) map.panTo(marker.getLatLng());
 }
 
 export function placeUnits() {
   state.units.forEach(placeUnit);
+  layoutUnits();
 }
+
+map.on("zoomend", layoutUnits);
 
 let unitsRefresh = null;
 export function refreshUnitsSoon() {  // many unit events arrive together: one fetch for the lot
@@ -75,8 +122,9 @@ export function refreshUnitsSoon() {  // many unit events arrive together: one f
     try {
       const body = await api("GET", "/api/v1/units");
       for (const unit of body.units) state.units.set(unit.id, unit);
-      for (const [id, p] of Object.entries(body.positions || {})) state.positions.set(id, p);
+      for (const [id, p] of Object.entries(body.positions || {})) state.positions.set(id, {...state.positions.get(id), ...p});
       placeUnits();
+      emit("units");
     } catch (e) { /* the next event retries */ }
   }, 300);
 }

@@ -3,24 +3,44 @@
 // incident changes (each part loads itself from the API).
 import {vitalsHtml, clock} from "../format.js";
 import {html, render} from "../html.js";
-import {local, t} from "../i18n.js";
+import {labelOr, local, t} from "../i18n.js";
 import {loadAssignments} from "./assignments.js";
+import {closeoutHtml, wireCloseout} from "./closeout.js";
 import {loadDestinations} from "./destinations.js";
 import {loadDuplicates} from "./duplicates.js";
 import {hasPhone, isTextThread, loadCallerHistory, loadThread, wireReply} from "./messages.js";
-import {locationFlags} from "./queue.js";
+import {allUnitsReleased, locationFlags} from "./queue.js";
 import {loadRecommendations} from "./recommendations.js";
 import {colourOf, on, state} from "./store.js";
 import {groupOptions, renderCard} from "./triage.js";
 
 const panel = document.querySelector("#incident-panel");
 
-export function showIncident(incident) {
+// What the panel shows of an incident: a live event that changes none of it leaves the panel alone, so the
+// dispatcher's reading place, open sections and half-typed notes are not redrawn away.
+function panelSignature(incident) {
+  return JSON.stringify([incident.id, incident.status, incident.triage, incident.provisional_colour, incident.chief_complaint,
+                         incident.address, incident.location, incident.location_flags, incident.location_note,
+                         incident.callers, incident.vitals?.length, incident.assignment_ids, incident.unit_ids,
+                         incident.destination_hospital_id, incident.hospital_acknowledged_at, allUnitsReleased(incident)]);
+}
+let shown = null;
+
+export function showIncident(incident, force = false) {
+  const sig = panelSignature(incident);
+  if (!force && sig === shown) return;
+  shown = sig;
+  const detail = document.querySelector("#detail"), scroll_px = detail.scrollTop;
+  const typingNote = document.activeElement?.closest?.("#closeout") != null;
+  const sameIncident = panel.dataset.incident === String(incident.id);
+  const draft = sameIncident ? {disposition: panel.querySelector("#closeout select")?.value,
+                                note: panel.querySelector("#closeout textarea")?.value} : {};
+  const openSections = sameIncident ? [...panel.querySelectorAll("details[id]")].filter(d => d.open).map(d => d.id) : [];
   const typingReply = document.activeElement?.closest?.("#sms-reply") != null;
   const where = incident.location ? ` (${incident.location.lat.toFixed(5)}, ${incident.location.lon.toFixed(5)})` : "";
   render(panel, html`
     <h3><span class="badge colour-${colourOf(incident) || "none"}">${incident.triage?.code || "?"}</span> #${incident.id}</h3>
-    <div>${t("status." + incident.status)} · ${clock(incident.reported_at)} · ${incident.channel}</div>
+    <div>${t("status." + incident.status)} · ${clock(incident.reported_at)} · ${labelOr("channel." + incident.channel, incident.channel)}</div>
     <p><b>${incident.chief_complaint || ""}</b></p>
     <div class="muted">${incident.address || ""}${where}</div>
     ${locationFlags(incident)}
@@ -43,7 +63,14 @@ export function showIncident(incident) {
     <h4>${t("console.recommendations")}</h4>
     <div id="recommendations" class="muted">…</div>
     <h4>${t("console.destination")}</h4>
-    <div id="destinations" class="muted">…</div>`);
+    <div id="destinations" class="muted">…</div>
+    ${closeoutHtml(incident)}`);
+  panel.dataset.incident = incident.id;
+  openSections.forEach(id => { const d = panel.querySelector(`#${id}`); if (d) d.open = true; });
+  if (draft.note && panel.querySelector("#closeout textarea")) panel.querySelector("#closeout textarea").value = draft.note;
+  if (draft.disposition && panel.querySelector("#closeout select")) panel.querySelector("#closeout select").value = draft.disposition;
+  wireCloseout(incident);
+  if (sameIncident) detail.scrollTop = scroll_px;
   panel.querySelector("#cbd-group").addEventListener("change", e => renderCard(incident, Number(e.target.value)));
   if (incident.triage) renderCard(incident, incident.triage.group);
   loadAssignments(incident.id);
@@ -52,12 +79,45 @@ export function showIncident(incident) {
   if (hasPhone(incident)) loadCallerHistory(incident.id);
   if (isTextThread(incident)) { wireReply(incident.id); loadThread(incident.id); }
   if (typingReply) panel.querySelector("#sms-reply")?.body.focus();  // an event re-rendered the panel while the dispatcher typed
+  if (typingNote) panel.querySelector("#closeout textarea")?.focus({preventScroll: true});
   loadRecommendations(incident.id);
 }
 
 export function showSelected() {
   const incident = state.incidents.get(state.selected);
-  if (incident) showIncident(incident);
+  if (incident) showIncident(incident, true);
+}
+
+// A live event about the selected incident that one of the panel's loaded parts shows: that part reloads by
+// itself (after a short pause, once for a burst), the rest of the panel stays as the dispatcher left it.
+const PARTS_BY_EVENT = {
+  UnitAssigned: ["assignments", "recommendations"], AssignmentAcknowledged: ["assignments"],
+  AssignmentEscalated: ["assignments"], AssignmentCancelled: ["assignments", "recommendations"],
+  EscalationMessageOutcome: ["assignments"], OutboundMessageFailed: ["assignments", "thread"],
+  UnitStatusChanged: ["assignments"], SmsReceived: ["thread"], SmsSent: ["thread"], LineMessageReceived: ["thread"],
+  DestinationChosen: ["destinations"], InboundAcknowledged: ["destinations"], HospitalCapacityUpdated: ["destinations"],
+  IncidentMerged: ["duplicates"], IncidentsKeptApart: ["duplicates"], IncidentReported: ["duplicates"],
+};
+const dueParts = new Set();
+let partsTimer = null;
+
+export function refreshPanelParts(type, incidentId) {
+  const parts = PARTS_BY_EVENT[type];
+  const incident = state.incidents.get(state.selected);
+  const global = type === "HospitalCapacityUpdated" || type === "IncidentReported";  // not about this incident only
+  if (!parts || !incident || (!global && incidentId !== state.selected) || !panel.querySelector("#assignments")) return;
+  parts.forEach(p => dueParts.add(p));
+  clearTimeout(partsTimer);
+  partsTimer = setTimeout(() => {
+    const id = state.selected, current = state.incidents.get(id);
+    if (!current) return;
+    if (dueParts.has("assignments")) loadAssignments(id);
+    if (dueParts.has("recommendations")) loadRecommendations(id);
+    if (dueParts.has("destinations")) loadDestinations(current);
+    if (dueParts.has("duplicates")) loadDuplicates(id);
+    if (dueParts.has("thread") && isTextThread(current)) loadThread(id);
+    dueParts.clear();
+  }, 150);
 }
 
 // A console add-on's side panel (coverage, replay), hidden until its header button opens it.

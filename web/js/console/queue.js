@@ -1,37 +1,249 @@
-// The queue of open incidents, red first, then by time reported; a click selects one.
-import {clock} from "../format.js";
+// The queue of open incidents, ordered by danger and age: acknowledgements gone overdue pinned on top in red,
+// then calls not yet triaged, then red, yellow, green, white; oldest first within each. Each row shows how long
+// the call has waited (ticking). Filters (colour, status, channel) and a search narrow it. Rows are patched in
+// place, keyed by incident id, and only rows whose content changed are re-rendered, in one animation frame per
+// burst of events; the row the dispatcher is looking at keeps its place on screen and focus stays where it was.
+// Rows off screen skip layout and paint (content-visibility in console.css), so 500 open incidents stay smooth.
+import {clock, minutes} from "../format.js";
 import {html, render} from "../html.js";
-import {t} from "../i18n.js";
-import {colourOf, isOpen, on, select, state} from "./store.js";
+import {labelOr, t} from "../i18n.js";
+import {raiseAlarm, showWaiting} from "./alarm.js";
+import {colourOf, isOpen, isOverdue, on, select, state} from "./store.js";
 
-const ORDER = {red: 0, yellow: 1, green: 2, white: 3};
+const ORDER = {red: 1, yellow: 2, green: 3, white: 4};
+const STATUSES = ["received", "triaged", "assigned", "acknowledged", "en_route", "on_scene", "transporting", "at_hospital"];
+const CHANNELS = ["phone", "sms", "line", "app", "panic", "dispatcher"];
+const WAITING = ["received", "triaged"];  // no unit on it yet: counted in the tab title
+const UNIT_BUSY = ["assigned", "en_route", "on_scene", "transporting", "at_hospital"];
+
 const list = document.querySelector("#incident-list");
+const filters = document.querySelector("#queue-filters");
+const rows = new Map();  // incident id → {li, signature}
+const overdueShown = new Set();  // incidents whose overdue alarm has sounded
+// The rows on screen: only their waiting times tick (500 rows re-laid out every second were long tasks).
+const onScreen = new Set();
+const watcher = new IntersectionObserver(entries => entries.forEach(e => {
+  if (e.isIntersecting) { onScreen.add(e.target); tickRow(e.target, Date.now()); } else onScreen.delete(e.target);
+}), {root: list, rootMargin: "200px 0px"});
 
 export function locationFlags(incident) {
   return (incident.location_flags || []).map(f => html`<div class="flag">⚠ ${t("flag." + f)}</div>`);
 }
 
-export function renderQueue() {
-  const incidents = [...state.incidents.values()].filter(isOpen)
-    .sort((a, b) => (ORDER[colourOf(a)] ?? 4) - (ORDER[colourOf(b)] ?? 4) || a.reported_at.localeCompare(b.reported_at));
-  render(list, html`${incidents.map(i => html`
-    <li data-id="${i.id}" class="${state.selected === i.id ? "selected" : ""}">
-      <div class="incident-row">
-        <span class="badge colour-${colourOf(i) || "none"}">${i.triage?.code || "?"}</span>
-        <div class="what"><b>#${i.id}</b> ${i.chief_complaint || i.address || ""}
-          <div class="muted">${t("status." + i.status)} · ${clock(i.reported_at)} · ${i.channel}</div>
-          ${locationFlags(i)}
-        </div>
+// Danger first, then age: overdue 0, untriaged 1 (a provisional red from a panic press is still untriaged), then
+// calls still waiting for a unit red 2 … white 5, then calls a crew is working on red 6 … white 9 (a red with
+// an ambulance on scene is less in danger of being forgotten than a yellow nobody has been sent to).
+function rank(incident, now_ms) {
+  if (isOverdue(incident.id, now_ms)) return 0;
+  if (!incident.triage) return 1;
+  return 1 + (ORDER[colourOf(incident)] ?? 5) + (WAITING.includes(incident.status) ? 0 : 4);
+}
+
+// Whether every unit sent to a still-open incident has been released (back available, returning or out of
+// service): the dispatcher is asked to close it.
+export function allUnitsReleased(incident) {
+  if (!incident.unit_ids?.length || !["en_route", "on_scene", "transporting", "at_hospital", "acknowledged", "assigned"].includes(incident.status)) return false;
+  return incident.unit_ids.every(id => {
+    const unit = state.units.get(id);
+    return unit && !(unit.incident_id === incident.id && UNIT_BUSY.includes(unit.status));
+  });
+}
+
+function matches(incident, f) {
+  if (f.colour && (f.colour === "none" ? incident.triage : colourOf(incident) !== f.colour)) return false;
+  if (f.status && incident.status !== f.status) return false;
+  if (f.channel && incident.channel !== f.channel) return false;
+  if (f.text) {
+    const hay = [`#${incident.id}`, incident.chief_complaint, incident.address,
+                 ...(incident.callers || []).flatMap(c => [c.phone, c.name])].filter(Boolean).join(" ").toLowerCase();
+    if (!hay.includes(f.text)) return false;
+  }
+  return true;
+}
+
+function currentFilters() {
+  return {colour: filters.colour.value, status: filters.status.value, channel: filters.channel.value,
+          text: filters.text.value.trim().toLowerCase()};
+}
+
+function rowHtml(incident, overdue, released) {
+  const colour = colourOf(incident) || "none";
+  return html`<div class="incident-row">
+      <span class="badge colour-${colour}">${incident.triage?.code || (incident.triage ? t(`colour.${colour}`) : t("queue.untriaged"))}</span>
+      <div class="what"><b>#${incident.id}</b> ${incident.chief_complaint || incident.address || ""}
+        <div class="muted">${t("status." + incident.status)} · ${clock(incident.reported_at)} · ${labelOr("channel." + incident.channel, incident.channel)}</div>
+        ${overdue ? html`<div class="flag overdue-flag">⏰ ${t("queue.overdue")}</div>` : ""}
+        ${released ? html`<div class="flag released-flag">✔ ${t("closeout.released")}</div>` : ""}
+        ${locationFlags(incident)}
       </div>
-    </li>`)}`);
-  list.querySelectorAll("li").forEach(li => li.addEventListener("click", () => select(Number(li.dataset.id))));
+      <span class="elapsed" data-since="${Date.parse(incident.reported_at)}">${minutes((Date.now() - Date.parse(incident.reported_at)) / 1000)}</span>
+    </div>`;
+}
+
+function signature(incident, overdue, released) {
+  return [incident.status, colourOf(incident), incident.triage?.code, incident.chief_complaint, incident.address,
+          incident.channel, (incident.location_flags || []).join(), overdue, released, state.selected === incident.id].join("|");
+}
+
+// The rows in queue order, with what each shows.
+function ordered(now_ms) {
+  const f = currentFilters();
+  return [...state.incidents.values()].filter(i => isOpen(i) && matches(i, f))
+    .map(i => ({incident: i, rank: rank(i, now_ms), at: Date.parse(i.reported_at)}))
+    .sort((a, b) => a.rank - b.rank || a.at - b.at || a.incident.id - b.incident.id);
+}
+
+let frame = null;
+// Schedules one re-render for the next animation frame however many changes arrive before it.
+export function renderQueue() {
+  if (!frame) frame = requestAnimationFrame(renderNow);
+}
+
+export function renderNow() {
+  if (frame) cancelAnimationFrame(frame);
+  frame = null;
+  const now_ms = Date.now();
+  const items = ordered(now_ms);
+  const anchor = scrollAnchor();
+  const focused = list.contains(document.activeElement) ? document.activeElement : null;
+  const keep = new Set();
+  for (const {incident, rank: r} of items) {
+    const overdue = r === 0, released = allUnitsReleased(incident);
+    const sig = signature(incident, overdue, released);
+    let row = rows.get(incident.id);
+    if (!row) {
+      const li = document.createElement("li");
+      li.dataset.id = incident.id;
+      li.tabIndex = -1;
+      watcher.observe(li);
+      row = {li, signature: null};
+      rows.set(incident.id, row);
+    }
+    if (row.signature !== sig) {
+      render(row.li, rowHtml(incident, overdue, released));
+      row.li.className = [state.selected === incident.id ? "selected" : "", overdue ? "overdue" : "",
+                          `row-${colourOf(incident) || "none"}`].join(" ");
+      row.signature = sig;
+    }
+    keep.add(incident.id);
+  }
+  for (const [id, row] of rows) {
+    if (keep.has(id)) continue;
+    watcher.unobserve(row.li);
+    onScreen.delete(row.li);
+    row.li.remove();
+    rows.delete(id);
+  }
+  placeRows(items.map(({incident}) => rows.get(incident.id).li));
+  restoreScroll(anchor);
+  if (focused && document.activeElement !== focused && focused.isConnected) focused.focus({preventScroll: true});
+  document.querySelector("#queue-count").textContent = `${items.length} / ${[...state.incidents.values()].filter(isOpen).length}`;
+  showWaiting([...state.incidents.values()].filter(i => WAITING.includes(i.status)).length);
+}
+
+// Puts the rows in `wanted` order moving as few as possible: the longest run already in the right relative order
+// stays, every other row (new, or whose rank changed) is moved next to its new neighbour. A call that moves from
+// the top to the middle is one move, not one per row in between.
+function placeRows(wanted) {
+  const position = new Map(wanted.map((li, n) => [li, n]));
+  const stay = longestOrderedRun([...list.children].filter(li => position.has(li)), position);
+  let previous = null;
+  for (const li of wanted) {
+    if (!stay.has(li)) {
+      if (previous) previous.after(li); else list.prepend(li);
+    }
+    previous = li;
+  }
+}
+
+// The longest subsequence of `current` whose wanted positions increase (patience sorting, n log n), as a set.
+function longestOrderedRun(current, position) {
+  const tails = [], tailIndex = [], before = new Array(current.length);
+  current.forEach((li, i) => {
+    const p = position.get(li);
+    let lo = 0, hi = tails.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (tails[mid] < p) lo = mid + 1; else hi = mid; }
+    tails[lo] = p;
+    tailIndex[lo] = i;
+    before[i] = lo > 0 ? tailIndex[lo - 1] : -1;
+  });
+  const stay = new Set();
+  for (let i = tailIndex[tails.length - 1] ?? -1; i >= 0; i = before[i]) stay.add(current[i]);
+  return stay;
+}
+
+// The first row in view and its distance from the list's top edge; at the very top the list stays at the top
+// (new dangerous calls come in there).
+function scrollAnchor() {
+  if (list.scrollTop < 4) return null;
+  for (const li of list.children) {
+    if (li.offsetTop + li.offsetHeight > list.scrollTop) return {li, offset: li.offsetTop - list.scrollTop};
+  }
+  return null;
+}
+
+function restoreScroll(anchor) {
+  if (!anchor) return;
+  if (anchor.li.isConnected) list.scrollTop = anchor.li.offsetTop - anchor.offset;
 }
 
 // The ids in the order the queue shows them (the J/K shortcuts walk it).
 export function queuedIds() {
-  return [...list.querySelectorAll("li")].map(li => Number(li.dataset.id));
+  return [...list.children].map(li => Number(li.dataset.id));
 }
+
+// Every second: the waiting times tick, and an acknowledgement that has just gone overdue sounds and moves its
+// row to the top.
+function tickRow(li, now_ms) {
+  const span = li.querySelector(".elapsed");
+  if (span) span.textContent = minutes((now_ms - Number(span.dataset.since)) / 1000);
+}
+
+function tick() {
+  const now_ms = Date.now();
+  onScreen.forEach(li => tickRow(li, now_ms));
+  let moved = false;
+  for (const incident of state.incidents.values()) {
+    if (!isOpen(incident)) continue;
+    const overdue = isOverdue(incident.id, now_ms);
+    if (overdue && !overdueShown.has(incident.id)) {
+      overdueShown.add(incident.id);
+      raiseAlarm("overdue", "critical", `#${incident.id} ${t("queue.overdue")}`);
+      moved = true;
+    } else if (!overdue && overdueShown.delete(incident.id)) moved = true;
+  }
+  if (moved) renderQueue();
+}
+setInterval(tick, 1000);
+
+function fillFilters() {
+  const option = (value, label) => html`<option value="${value}">${label}</option>`;
+  const keep = currentFilters();
+  render(filters.colour, html`${option("", t("queue.all_colours"))}${option("none", t("queue.untriaged"))}${
+    ["red", "yellow", "green", "white"].map(c => option(c, t("colour." + c)))}`);
+  render(filters.status, html`${option("", t("queue.all_statuses"))}${STATUSES.map(s => option(s, t("status." + s)))}`);
+  render(filters.channel, html`${option("", t("queue.all_channels"))}${CHANNELS.map(c => option(c, t("channel." + c)))}`);
+  filters.colour.value = keep.colour; filters.status.value = keep.status; filters.channel.value = keep.channel;
+  filters.text.placeholder = t("queue.search");
+}
+
+// After a language switch every row is re-rendered.
+export function relabelQueue() {
+  fillFilters();
+  for (const row of rows.values()) row.signature = null;
+  renderNow();
+}
+
+fillFilters();
+filters.addEventListener("input", () => renderNow());
+filters.addEventListener("submit", e => e.preventDefault());
+list.addEventListener("click", e => {
+  const li = e.target.closest("li[data-id]");
+  if (li) select(Number(li.dataset.id));
+});
 
 on("select", renderQueue);
 on("incident", renderQueue);
 on("incidents", renderQueue);
+on("awaiting", renderQueue);
+on("units", renderQueue);

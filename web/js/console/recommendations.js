@@ -31,7 +31,15 @@ export async function loadRecommendations(id) {
   }
 }
 
+// A second assignment to the same incident within REPEAT_MS (A pressed twice, a double click) asks first: the
+// dispatcher confirms that a further unit is really wanted.
+const REPEAT_MS = 8000;
+const lastAssigned = new Map();  // incident id → {at_ms, unit_id}
+
 async function assign(incidentId, unitId) {
+  const last = lastAssigned.get(incidentId);
+  if (last && Date.now() - last.at_ms < REPEAT_MS && !confirm(t("assign.confirm_second", {unit: last.unit_id, next: unitId}))) return;
+  lastAssigned.set(incidentId, {at_ms: Date.now(), unit_id: unitId});
   try {
     await api("POST", `/api/v1/incidents/${incidentId}/assignments`, {unit_id: unitId});
   } catch (e) {

@@ -3,7 +3,7 @@
 import {api} from "../api.js";
 import {clock} from "../format.js";
 import {element, html, render} from "../html.js";
-import {defineLabels, t} from "../i18n.js";
+import {defineLabels, labelOr, t} from "../i18n.js";
 import {L} from "../leaflet.js";
 import {replayDetail} from "./calls.js";
 import {map} from "./map.js";
@@ -41,8 +41,11 @@ function draw(replay, time) {
   const happened = replay.events.filter(e => Date.parse(e.occurred_at) <= time);
   panel.querySelector("#replay-clock").textContent = new Date(time).toLocaleTimeString();
   render(panel.querySelector("#replay-events"), html`${happened.map(e => html`
-    <li><span class="muted">#${e.seq} ${clock(e.occurred_at)}</span> ${e.type}
-      ${e.payload.status || ""} ${e.payload.unit_id || ""} ${replayDetail(e)}</li>`)}`);
+    <li data-event="${e.type}"><span class="muted">#${e.seq} ${clock(e.occurred_at)}</span> ${labelOr("event." + e.type, e.type)}
+      ${e.payload.status ? labelOr("status." + e.payload.status, e.payload.status) : ""} ${e.payload.unit_id || ""}
+      ${e.payload.disposition ? html`<b class="disposition">${labelOr("disposition." + e.payload.disposition, e.payload.disposition)}</b>` : ""}
+      ${e.payload.disposition && e.payload.reason ? html`<span class="muted">— ${e.payload.reason}</span>` : ""}
+      ${replayDetail(e)}</li>`)}`);
 }
 
 async function open(incidentId) {

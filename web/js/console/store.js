@@ -1,19 +1,28 @@
-// The console's one copy of what it knows: open incidents, units and their last positions, and the selected
-// incident. The server's projection is the truth: every event about an incident refreshes that incident from
-// the API. Views subscribe to changes here instead of calling one another, so the modules import downward only.
+// The console's one copy of what it knows: open incidents, units and their last positions, the selected
+// incident, and the assignments still waiting for a crew's acknowledgement. The server's projection is the
+// truth: events patch what their payload says at once (status, triage) and the incidents they touch are
+// re-read from the API in batches (one request per incident per batch window, or the whole open list when many
+// changed), never one request per event. Views subscribe to changes here instead of calling one another, so the
+// modules import downward only.
 import {api} from "../api.js";
 
-export const state = {incidents: new Map(), units: new Map(), positions: new Map(), selected: null};
+export const state = {incidents: new Map(), units: new Map(), positions: new Map(), selected: null,
+                      awaiting: new Map(),  // assignment id → {incident_id, unit_id, ack_due_ms, escalations}
+                      failedMessages: new Set()};  // message SIDs an OutboundMessageFailed came back for
+
+const BATCH_MS = 250;  // events arriving together are folded into one fetch round
+const LIST_FETCH_OVER = 8;  // more changed incidents than this: one list request instead of one each
 
 const bus = new EventTarget();
 
 // on("select", id => …) after select(); on("incident", incident => …) after an incident changed;
-// on("incidents", () => …) after the whole list was replaced (snapshot).
+// on("incidents", () => …) after the whole list was replaced or many changed; on("awaiting", () => …) after
+// the acknowledgement watch changed.
 export function on(topic, listener) {
   bus.addEventListener(topic, event => listener(event.detail));
 }
 
-function emit(topic, detail) {
+export function emit(topic, detail) {
   bus.dispatchEvent(new CustomEvent(topic, {detail}));
 }
 
@@ -24,6 +33,7 @@ export function select(id) {
 
 export function putIncident(incident) {
   state.incidents.set(incident.id, incident);
+  if (!isOpen(incident)) forgetAssignments(incident.id);
   emit("incident", incident);
 }
 
@@ -33,8 +43,47 @@ export function replaceIncidents(incidents) {
   emit("incidents");
 }
 
-export async function refreshIncident(id) {
+// Changes an incident's fields from an event's payload at once (the batched re-read follows).
+export function patchIncident(id, fields) {
+  const incident = state.incidents.get(id);
+  if (incident) putIncident({...incident, ...fields});
+}
+
+const pending = new Set();
+let flushTimer = null;
+
+// Schedules a re-read of the incident: all ids asked for within BATCH_MS are fetched together.
+export function refreshIncident(id) {
+  pending.add(id);
+  if (!flushTimer) flushTimer = setTimeout(flush, BATCH_MS);
+}
+
+export const fetchCounts = {single: 0, list: 0};  // requests made (the bench and tests read it)
+
+async function flush() {
+  flushTimer = null;
+  const ids = [...pending];
+  pending.clear();
+  if (ids.length > LIST_FETCH_OVER) {
+    try {
+      fetchCounts.list += 1;
+      const body = await api("GET", "/api/v1/incidents?open=true&limit=5000");
+      const open = new Map(body.incidents.map(i => [i.id, i]));
+      for (const id of ids) {
+        const incident = open.get(id);
+        if (incident) state.incidents.set(id, incident);
+        else if (state.incidents.has(id)) singleFetch(id);  // closed since: read it to see how it ended
+      }
+      emit("incidents");
+    } catch (e) { ids.forEach(id => pending.add(id)); flushTimer = flushTimer || setTimeout(flush, BATCH_MS * 4); }
+    return;
+  }
+  ids.forEach(singleFetch);
+}
+
+async function singleFetch(id) {
   try {
+    fetchCounts.single += 1;
     putIncident(await api("GET", `/api/v1/incidents/${id}`));
   } catch (e) { /* a later event will refresh it */ }
 }
@@ -45,4 +94,49 @@ export function colourOf(incident) {
 
 export function isOpen(incident) {
   return !["closed", "cancelled"].includes(incident.status);
+}
+
+// The acknowledgement watch: an assignment waits from UnitAssigned until acknowledged or cancelled.
+export function watchAssignment(assignment) {
+  state.awaiting.set(assignment.id, {incident_id: assignment.incident_id, unit_id: assignment.unit_id,
+                                     ack_due_ms: Date.parse(assignment.ack_due_at),
+                                     escalations: [...(assignment.escalations || [])]});
+  emit("awaiting");
+}
+
+export function noteEscalation(assignmentId, step) {
+  const waiting = state.awaiting.get(assignmentId);
+  if (waiting && !waiting.escalations.includes(step)) waiting.escalations.push(step);
+  emit("awaiting");
+}
+
+export function unwatchAssignment(assignmentId) {
+  if (state.awaiting.delete(assignmentId)) emit("awaiting");
+}
+
+function forgetAssignments(incidentId) {
+  for (const [id, waiting] of state.awaiting) if (waiting.incident_id === incidentId) state.awaiting.delete(id);
+}
+
+// Whether a crew on this incident is past its acknowledgement deadline (the ladder is running), at `now_ms`.
+export function isOverdue(incidentId, now_ms = Date.now()) {
+  for (const waiting of state.awaiting.values()) {
+    if (waiting.incident_id === incidentId && waiting.ack_due_ms <= now_ms) return true;
+  }
+  return false;
+}
+
+// After a snapshot: the assignments of incidents still waiting for a crew, read a few at a time.
+export async function loadAwaiting(incidents) {
+  const assigned = incidents.filter(i => i.status === "assigned").map(i => i.id);
+  const workers = Array.from({length: 4}, async () => {
+    while (assigned.length) {
+      const id = assigned.shift();
+      try {
+        const body = await api("GET", `/api/v1/incidents/${id}/assignments`);
+        body.assignments.filter(a => a.status === "awaiting_ack").forEach(watchAssignment);
+      } catch (e) { /* the next event about it brings it back */ }
+    }
+  });
+  await Promise.all(workers);
 }

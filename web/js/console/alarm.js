@@ -1,0 +1,109 @@
+// The console's alarms: a generated tone (Web Audio, no audio files), a flash of the page and, while the tab is
+// hidden, a browser notification, for a new call, an acknowledgement gone overdue, a failed message and a panic
+// press. The tone says the urgency: "critical" (red call, overdue, panic) three high beeps, "high" (failed
+// message) two middle beeps, "normal" (any other new call) one low beep. A mute (remembered per browser) silences
+// the tone only: the flash, the alert list and the notification stay. The tab title counts the waiting calls.
+import {t} from "../i18n.js";
+
+const TONES = {  // urgency: [frequency Hz, beep s, gap s, beeps]
+  critical: [1320, 0.16, 0.08, 3],
+  high: [880, 0.2, 0.1, 2],
+  normal: [587, 0.25, 0, 1],
+};
+const FLASH_MS = 2400;
+
+// Every alarm raised on this page, newest last: {kind, urgency, at_ms, audible, text} (tests and the bench read it).
+export const raised = [];
+
+let audio = null;
+let muted = localStorage.getItem("ems.console.muted") === "1";
+const baseTitle = document.title;
+const muteButton = document.querySelector("#mute-btn");
+
+function context() {
+  if (!audio && (window.AudioContext || window.webkitAudioContext)) audio = new (window.AudioContext || window.webkitAudioContext)();
+  if (audio?.state === "suspended") audio.resume().catch(() => {});
+  return audio;
+}
+
+// Plays the urgency's beeps; returns whether sound could be started (false when muted or no audio device).
+function tone(urgency) {
+  if (muted) return false;
+  const ctx = context();
+  if (!ctx) return false;
+  const [hz, beep_s, gap_s, beeps] = TONES[urgency] || TONES.normal;
+  let at = ctx.currentTime + 0.01;
+  for (let n = 0; n < beeps; n++) {
+    const osc = ctx.createOscillator(), gain = ctx.createGain();
+    osc.type = urgency === "critical" ? "square" : "sine";
+    osc.frequency.value = hz;
+    gain.gain.setValueAtTime(0.0001, at);
+    gain.gain.exponentialRampToValueAtTime(0.3, at + 0.01);
+    gain.gain.exponentialRampToValueAtTime(0.0001, at + beep_s);
+    osc.connect(gain).connect(ctx.destination);
+    osc.start(at);
+    osc.stop(at + beep_s + 0.02);
+    at += beep_s + gap_s;
+  }
+  return ctx.state === "running";  // a suspended context (no gesture yet) plays nothing
+}
+
+const header = document.querySelector("header.bar");
+
+// The header flashes (not the body: a class on the body restyles every queue row, 500 of them, per alarm).
+function flash(urgency) {
+  header.classList.remove("flash-critical", "flash-high", "flash-normal");
+  void header.offsetWidth;  // restart the animation when alarms follow one another
+  header.classList.add(`flash-${urgency}`);
+  clearTimeout(flash.timer);
+  flash.timer = setTimeout(() => header.classList.remove(`flash-${urgency}`), FLASH_MS);
+}
+
+function notify(text, tag) {
+  if (!document.hidden || !("Notification" in window) || Notification.permission !== "granted") return;
+  try { new Notification(t("console.title"), {body: text, tag, renotify: true}); } catch (e) { /* not allowed here */ }
+}
+
+// Raises one alarm. kind: new_call | overdue | message_failed | panic; text: what the dispatcher should see.
+export function raiseAlarm(kind, urgency, text) {
+  const audible = tone(urgency);
+  flash(urgency);
+  notify(text, kind);
+  raised.push({kind, urgency, text, audible, at_ms: performance.timeOrigin + performance.now()});
+  if (raised.length > 200) raised.shift();
+}
+
+export function isMuted() { return muted; }
+
+export function setMuted(value) {
+  muted = value;
+  localStorage.setItem("ems.console.muted", muted ? "1" : "0");
+  showMute();
+}
+
+function showMute() {
+  if (!muteButton) return;
+  muteButton.classList.toggle("muted", muted);
+  muteButton.setAttribute("aria-pressed", String(muted));
+  // plain symbols: a dispatch desk may have no emoji font
+  muteButton.textContent = muted ? `⊘ ${t("alarm.muted")}` : `♪ ${t("alarm.sound_on")}`;
+}
+
+// "(3) Dispatch console": the calls still waiting for triage or a unit.
+export function showWaiting(count) {
+  const title = count > 0 ? `(${count}) ${t("console.title")}` : (t("console.title") || baseTitle);
+  if (document.title !== title) document.title = title;
+}
+
+// Browsers start sound and grant notifications only after a gesture: the first click or key does both.
+function unlock() {
+  context();
+  if ("Notification" in window && Notification.permission === "default") Notification.requestPermission().catch(() => {});
+  document.removeEventListener("pointerdown", unlock);
+  document.removeEventListener("keydown", unlock);
+}
+document.addEventListener("pointerdown", unlock);
+document.addEventListener("keydown", unlock);
+muteButton?.addEventListener("click", () => setMuted(!muted));
+export function refreshAlarmLabels() { showMute(); }
+showMute();
