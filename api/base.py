@@ -12,10 +12,10 @@ import time
 from datetime import date
 from typing import Any
 
-import msgspec
 import tornado.web
 
-from api.context import AppContext
+from app_context import AppContext
+from codec import to_json  # noqa: F401 - re-exported for handlers that encode by hand
 from db import audit
 from db.identity import Identity
 from dispatch.errors import Conflict, FieldError, Forbidden, Invalid, NotFound, Unavailable
@@ -34,24 +34,6 @@ class ApiError(tornado.web.HTTPError):
         self.message = message
         self.fields = fields or []
         self.headers = headers or {}
-
-
-def to_json(value: Any) -> bytes:
-    """Serialise structs, dataclasses, datetimes (ISO 8601, UTC) and enums; NaN/inf never leak out."""
-    return msgspec.json.encode(value, enc_hook=_enc_hook)
-
-
-def _enc_hook(value: Any) -> Any:
-    if hasattr(value, "item") and hasattr(value, "dtype"):  # a numpy scalar that slipped through
-        value = value.item()
-        return value if not isinstance(value, float) or math.isfinite(value) else None
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if hasattr(value, "to_json"):
-        return value.to_json()
-    if hasattr(value, "__dataclass_fields__"):
-        return {k: getattr(value, k) for k in value.__dataclass_fields__}
-    raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
 @tornado.web.stream_request_body

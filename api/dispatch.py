@@ -30,8 +30,7 @@ def _id_field(body: dict, name: str) -> str:
 
 
 class DispatchHandler(BaseHandler):
-    def service(self, name: str):
-        return self.ctx.services[name]
+    """Base of the dispatch handlers: each reads its service as a typed attribute (`self.ctx.assignments`)."""
 
 
 class TriageCardsHandler(DispatchHandler):
@@ -44,7 +43,7 @@ class TriageHandler(DispatchHandler):
     async def post(self, incident_id: str) -> None:
         identity = self.require()
         body = _object(self.json_body())
-        service = self.service("triage_dispatch")
+        service = self.ctx.triage_dispatch
         if "colour" in body:
             triaged = await service.override_colour(int(incident_id), body.get("colour"), body.get("reason"),
                                                     actor=identity.actor, role=identity.role)
@@ -57,7 +56,7 @@ class TriageHandler(DispatchHandler):
 class RecommendationsHandler(DispatchHandler):
     async def get(self, incident_id: str) -> None:
         self.require(*STAFF_ROLES)
-        recommendations = await self.service("recommendations").recommend(int(incident_id))
+        recommendations = await self.ctx.recommendations.recommend(int(incident_id))
         await self.audit("read", f"incident:{incident_id}:recommendations", {"count": len(recommendations)})
         self.send_json({"recommendations": recommendations})
 
@@ -65,7 +64,7 @@ class RecommendationsHandler(DispatchHandler):
 class AssignmentsHandler(DispatchHandler):
     async def get(self, incident_id: str) -> None:
         self.require(*STAFF_ROLES)
-        assignments = await self.service("assignments").for_incident(int(incident_id))
+        assignments = await self.ctx.assignments.for_incident(int(incident_id))
         await self.audit("read", f"incident:{incident_id}:assignments")
         self.send_json(assignments)
 
@@ -73,7 +72,7 @@ class AssignmentsHandler(DispatchHandler):
         identity = self.require()
         body = _object(self.json_body())
         unit_id = _id_field(body, "unit_id")
-        assignment = await self.service("assignments").assign(int(incident_id), unit_id, actor=identity.actor,
+        assignment = await self.ctx.assignments.assign(int(incident_id), unit_id, actor=identity.actor,
                                                               role=identity.role)
         self.send_json(assignment, 201)
 
@@ -83,7 +82,7 @@ class AcknowledgeHandler(DispatchHandler):
 
     async def post(self, assignment_id: str) -> None:
         identity = self.require()
-        self.send_json(await self.service("assignments").acknowledge(
+        self.send_json(await self.ctx.assignments.acknowledge(
             int(assignment_id), actor=identity.actor, role=identity.role, unit_id=identity.unit_id))
 
 
@@ -91,7 +90,7 @@ class IncidentStatusHandler(DispatchHandler):
     async def post(self, incident_id: str) -> None:
         identity = self.require()
         body = _object(self.json_body())
-        self.send_json(await self.service("fleet").change_incident_status(
+        self.send_json(await self.ctx.fleet.change_incident_status(
             int(incident_id), body.get("status"), actor=identity.actor, role=identity.role, reason=body.get("reason")))
 
 
@@ -109,7 +108,7 @@ class UnitStatusHandler(DispatchHandler):
     async def post(self, unit_id: str) -> None:
         identity = self.require()
         body = _object(self.json_body())
-        self.send_json(await self.service("fleet").change_unit_status(
+        self.send_json(await self.ctx.fleet.change_unit_status(
             unit_id, body.get("status"), actor=identity.actor, role=identity.role, own_unit=identity.unit_id))
 
 
@@ -123,7 +122,7 @@ class HospitalCapacityHandler(DispatchHandler):
     async def post(self, hospital_id: str) -> None:
         identity = self.require()
         body = _object(self.json_body())
-        self.send_json(await self.service("fleet").update_capacity(
+        self.send_json(await self.ctx.fleet.update_capacity(
             hospital_id, body.get("ed_beds_free"), body.get("diversion"), actor=identity.actor, role=identity.role,
             own_hospital=identity.hospital_id))
 
@@ -133,7 +132,7 @@ class InboundAckHandler(DispatchHandler):
 
     async def post(self, hospital_id: str, incident_id: str) -> None:
         identity = self.require()
-        incident = await self.service("destinations").acknowledge_inbound(
+        incident = await self.ctx.destinations.acknowledge_inbound(
             int(incident_id), hospital_id, actor=identity.actor, role=identity.role, own_hospital=identity.hospital_id)
         self.send_json({"incident_id": incident.id, "hospital_id": hospital_id,
                         "acknowledged_at": incident.hospital_acknowledged_at})
@@ -143,7 +142,7 @@ class DestinationsHandler(DispatchHandler):
     async def get(self, incident_id: str) -> None:
         identity = self.require(*STAFF_ROLES, "crew")
         await self.ensure_crew_may_see(identity, int(incident_id))
-        destinations = await self.service("destinations").recommend(int(incident_id))
+        destinations = await self.ctx.destinations.recommend(int(incident_id))
         await self.audit("read", f"incident:{incident_id}:destinations", {"count": len(destinations)})
         self.send_json({"destinations": destinations})
 
@@ -152,7 +151,7 @@ class DestinationsHandler(DispatchHandler):
         await self.ensure_crew_may_see(identity, int(incident_id))
         body = _object(self.json_body())
         hospital_id = _id_field(body, "hospital_id")
-        incident = await self.service("destinations").choose(int(incident_id), hospital_id, actor=identity.actor,
+        incident = await self.ctx.destinations.choose(int(incident_id), hospital_id, actor=identity.actor,
                                                              role=identity.role)
         self.send_json(view_for(identity, incident))
 
@@ -173,7 +172,7 @@ def _int_field(body: dict, name: str) -> int:
 class DuplicatesHandler(DispatchHandler):
     async def get(self, incident_id: str) -> None:
         self.require(*STAFF_ROLES)
-        duplicates = await self.service("duplicates").suggest(int(incident_id))
+        duplicates = await self.ctx.duplicates.suggest(int(incident_id))
         await self.audit("read", f"incident:{incident_id}:duplicates", {"count": len(duplicates)})
         self.send_json({"duplicates": duplicates})
 
@@ -184,7 +183,7 @@ class MergeHandler(DispatchHandler):
     async def post(self, incident_id: str) -> None:
         identity = self.require()
         body = _object(self.json_body())
-        self.send_json(await self.service("duplicates").merge(int(incident_id), _int_field(body, "into_incident_id"),
+        self.send_json(await self.ctx.duplicates.merge(int(incident_id), _int_field(body, "into_incident_id"),
                                                               actor=identity.actor, role=identity.role))
 
 
@@ -192,7 +191,7 @@ class KeepApartHandler(DispatchHandler):
     async def post(self, incident_id: str) -> None:
         identity = self.require()
         body = _object(self.json_body())
-        await self.service("duplicates").keep_apart(int(incident_id), _int_field(body, "other_incident_id"),
+        await self.ctx.duplicates.keep_apart(int(incident_id), _int_field(body, "other_incident_id"),
                                                     actor=identity.actor, role=identity.role)
         self.send_json({"kept_apart": True})
 
@@ -200,21 +199,21 @@ class KeepApartHandler(DispatchHandler):
 class MciHandler(DispatchHandler):
     async def post(self, incident_id: str) -> None:
         identity = self.require()
-        self.send_json(await self.service("mci").declare(int(incident_id), actor=identity.actor, role=identity.role))
+        self.send_json(await self.ctx.mci.declare(int(incident_id), actor=identity.actor, role=identity.role))
 
 
 class PatientsHandler(DispatchHandler):
     async def post(self, incident_id: str) -> None:
         identity = self.require()
         body = _object(self.json_body())
-        self.send_json(await self.service("mci").tag(int(incident_id), body.get("colours"), actor=identity.actor,
+        self.send_json(await self.ctx.mci.tag(int(incident_id), body.get("colours"), actor=identity.actor,
                                                      role=identity.role))
 
 
 class DistributeHandler(DispatchHandler):
     async def post(self, incident_id: str) -> None:
         identity = self.require()
-        self.send_json(await self.service("mci").distribute(int(incident_id), actor=identity.actor, role=identity.role))
+        self.send_json(await self.ctx.mci.distribute(int(incident_id), actor=identity.actor, role=identity.role))
 
 
 class VitalsHandler(DispatchHandler):
@@ -222,6 +221,6 @@ class VitalsHandler(DispatchHandler):
 
     async def post(self, incident_id: str) -> None:
         identity = self.require()
-        vitals = await self.service("vitals").record(int(incident_id), self.json_body(), actor=identity.actor,
+        vitals = await self.ctx.vitals.record(int(incident_id), self.json_body(), actor=identity.actor,
                                                      role=identity.role, own_unit=identity.unit_id)
         self.send_json({"incident_id": int(incident_id), "vitals": vitals}, 201)

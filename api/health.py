@@ -21,7 +21,7 @@ class HealthHandler(BaseHandler):
             "failing": failing,
             "checks": report,
             "realtime_degraded": self.ctx.realtime_degraded,
-            "routing": "loaded" if self.ctx.routing else "not loaded",
+            "routing": "loaded" if self.ctx.roads.ready else "not loaded",
         }
         self.send_json(body, 503 if failing else 200)
 

@@ -3,13 +3,10 @@ from __future__ import annotations
 
 import logging
 
-import msgspec
-
 from api.base import ApiError, BaseHandler
-from api.context import AppContext
-from dispatch.access import STAFF_ROLES, Identity, incident_audience, incident_view, may_read_incident
+from app_context import AppContext
+from dispatch.access import STAFF_ROLES, Identity, incident_audience, may_read_incident, view_for
 from dispatch.errors import DomainError
-from dispatch.lifecycle import intervals
 from dispatch.model import Incident
 
 log = logging.getLogger("ems.api")
@@ -52,13 +49,6 @@ async def readable_incident(ctx: AppContext, identity: Identity, incident_id: in
     return incident
 
 
-def view_for(identity: Identity, incident: Incident) -> dict:
-    """The incident with the fields this identity's role may see (dispatch.access.INCIDENT_FIELDS)."""
-    data = msgspec.to_builtins(incident)
-    data["intervals"] = intervals(incident)
-    return incident_view(identity, data)
-
-
 class IncidentHandler(BaseHandler):
     async def get(self, incident_id: str) -> None:
         identity = self.require()
@@ -80,7 +70,7 @@ class InboundHandler(BaseHandler):
         for incident in inbound:
             view = view_for(identity, incident)
             try:
-                eta = await self.ctx.services["destinations"].eta_update(incident.id)
+                eta = await self.ctx.destinations.eta_update(incident.id)
             except DomainError:  # e.g. the road graph still loading
                 eta = None
             if eta is None:  # the ETA given when the hospital was chosen, with its source

@@ -7,20 +7,20 @@ from datetime import datetime
 import shapely.geometry
 from shapely.errors import GEOSException
 
-from api.base import ApiError, BaseHandler, to_json
+from api.base import ApiError, BaseHandler
+from codec import to_json
 from dispatch.errors import FieldError, Invalid
 from dispatch.model import LatLon
 from dispatch.roads import RoadClosed, RoadReopened
 from routing.errors import InvalidCoordinates
+from routing.service import RoutingService
 
 MAX_CLOSURE_AREA_DEG2 = 0.05  # about 25 km × 25 km: larger is almost certainly a drawing mistake
 
 
 class RoutingHandler(BaseHandler):
-    def routing(self):
-        if self.ctx.routing is None:
-            raise ApiError(503, "the road graph is still loading; try again in a few seconds",
-                           headers={"Retry-After": "5"})
+    def routing(self) -> RoutingService:
+        """The road graph's routing service; RoadsNotReady (→ 503, Retry-After 5) while it is still loading."""
         return self.ctx.routing
 
 

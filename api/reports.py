@@ -4,24 +4,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from api.base import ApiError, BaseHandler
+from api.base import BaseHandler
 from api.openapi import PATHS, SCHEMAS, error_responses, json_response
 from db import reports
 from dispatch import kpi
-from dispatch.coverage import CoverageService
 from dispatch.errors import FieldError, Invalid, NotFound
 from dispatch.model import Capability
 
 READERS = ("dispatcher", "admin")
 MAX_REPORT_DAYS = 366
-
-
-def coverage_service(ctx) -> CoverageService:
-    """The live coverage service, built by the server once the road graph has loaded (503 until then)."""
-    service = ctx.services.get("coverage")
-    if service is None:
-        raise ApiError(503, "the road graph is still loading; try again in a few seconds", headers={"Retry-After": "5"})
-    return service
 
 
 class CoverageHandler(BaseHandler):
@@ -32,7 +23,7 @@ class CoverageHandler(BaseHandler):
             capability = Capability(raw)
         except ValueError:
             raise Invalid(FieldError("capability", "must be ALS, BLS or FR")) from None
-        coverage = await coverage_service(self.ctx).snapshot(capability)
+        coverage = await self.ctx.coverage.snapshot(capability)
         await self.audit("read", "coverage", {"capability": capability.value})  # the fleet, unit by unit
         self.send_json(coverage)
 
@@ -45,7 +36,7 @@ def _move_json(move) -> dict:
 class MoveUpsHandler(BaseHandler):
     async def get(self) -> None:
         self.require(*READERS)
-        suggestions = [_move_json(m) for m in await coverage_service(self.ctx).suggestions()]
+        suggestions = [_move_json(m) for m in await self.ctx.coverage.suggestions()]
         await self.audit("read", "coverage:moveups", {"count": len(suggestions)})
         self.send_json({"suggestions": suggestions})
 
@@ -61,7 +52,7 @@ class MoveUpsHandler(BaseHandler):
             errors.append(FieldError("gain", "must be a number from 0 to 1"))
         if errors:
             raise Invalid(errors)
-        unit = await coverage_service(self.ctx).accept(body["unit_id"], body["post_id"], actor=identity.actor,
+        unit = await self.ctx.coverage.accept(body["unit_id"], body["post_id"], actor=identity.actor,
                                                        role=identity.role, gain=gain)
         self.send_json(unit, 201)
 

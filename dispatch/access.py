@@ -21,7 +21,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from dispatch.events import Event
+from dispatch.lifecycle import intervals
 from dispatch.model import Incident, Unit
 from dispatch.ports import StoredEvent
 
@@ -372,3 +375,11 @@ class RateLimitTripped(Event, frozen=True):
     @property
     def stream(self) -> str:
         return "system-ratelimit"
+
+
+def view_for(identity: Identity, incident: Incident) -> dict:
+    """The incident as plain data with the fields this identity's role may see (INCIDENT_FIELDS), plus its
+    lifecycle intervals in seconds (``intervals``). Pure; never raises for a well-formed incident."""
+    data = msgspec.to_builtins(incident)
+    data["intervals"] = intervals(incident)
+    return incident_view(identity, data)

@@ -6,6 +6,8 @@ import logging
 import socket
 from typing import Any
 
+from app_context import Core
+from dispatch.ports import RecordingNotifier
 from integrations import openapi as _openapi  # noqa: F401 - adds the integrations' paths to the document
 from integrations.apps import handlers as app_handlers
 from integrations.apps.service import AppKeys
@@ -32,34 +34,43 @@ def mqtt_client_id(config: Any) -> str:
 
 
 class DomainNotifier:
-    """Without Twilio credentials: outbound texts go to whatever notifier the server has (a recording one)."""
+    """Without Twilio credentials: outbound texts go to the server's crew notifier (a recording one); the
+    Twilio-only keywords (incident_id, purpose) are accepted and dropped."""
 
-    def __init__(self, ctx: Any):
-        self.ctx = ctx
+    def __init__(self, notifier: Any):
+        self.notifier = notifier
 
     async def send_sms(self, to: str, body: str, **_: Any) -> str:
-        return await self.ctx.services["notifier"].send_sms(to, body)
+        """Text `body` to `to` through the crew notifier; returns its message id."""
+        return await self.notifier.send_sms(to, body)
 
     async def call(self, to: str, message: str, **_: Any) -> str:
-        return await self.ctx.services["notifier"].call(to, message)
+        """Ring `to` with `message` through the crew notifier; returns its call id."""
+        return await self.notifier.call(to, message)
+
+
+def crew_notifier(config: Any, pool: Any) -> Any:
+    """The escalation ladder's CrewNotifier: Twilio when its credentials are configured, else a recording one."""
+    if config.twilio_account_sid and config.twilio_auth_token:
+        return TwilioNotifier(config, pool)
+    return RecordingNotifier()
 
 
 class Integrations:
-    def __init__(self, ctx: Any):
+    """The channels (Twilio, LINE, panic buttons, app keys, hospital alerts), built once from the core by
+    bootstrap.build, plus their routes and background work."""
+
+    def __init__(self, ctx: Core):
         self.ctx = ctx
         self.after = AfterWork()
         config = ctx.config
-        if config.twilio_account_sid and config.twilio_auth_token:
-            notifier = TwilioNotifier(config, ctx.pool)
-            ctx.services["notifier"] = notifier  # the escalation ladder's CrewNotifier
-        else:
-            notifier = DomainNotifier(ctx)
+        notifier = ctx.notifier if isinstance(ctx.notifier, TwilioNotifier) else DomainNotifier(ctx.notifier)
         self.notifier = notifier
-        ctx.services["twilio"] = TwilioChannel(ctx, notifier, self.after)
-        ctx.services["panic"] = self.panic = PanicService(ctx)
-        ctx.services["apps"] = AppKeys(ctx)
-        ctx.services["line"] = LineChannel(ctx)
-        ctx.services["hospital_alerts"] = self.hospital_alerts = HospitalAlerts(ctx, notifier, self.after)
+        self.twilio = TwilioChannel(ctx, notifier, self.after)
+        self.panic = PanicService(ctx)
+        self.apps = AppKeys(ctx)
+        self.line = LineChannel(ctx)
+        self.hospital_alerts = HospitalAlerts(ctx, notifier, self.after)
         self.mqtt = MqttListener(config.mqtt_url or "mqtt://127.0.0.1:1883", self.panic, config.mqtt_retry_s,
                                  identifier=mqtt_client_id(config))
         self.tasks: list[asyncio.Task] = []

@@ -18,8 +18,8 @@ import tornado.iostream
 import tornado.web
 import tornado.websocket
 
-from api.base import to_json
-from api.context import AppContext
+from app_context import AppContext
+from codec import to_json
 from db import audit
 from db.audience import audience_events
 from dispatch.access import HistoryFilter
@@ -79,7 +79,7 @@ class EventSocket(tornado.websocket.WebSocketHandler):
             return self._send({"type": "error", "reason": "malformed JSON frame"})
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             return self._send({"type": "error", "reason": "a frame is a JSON object with a string 'type'"})
-        handler = self.ctx.services.get("ws_commands")
+        handler = self.ctx.ws_commands
         if frame["type"] == "ping":
             return self._send({"type": "pong", "id": frame.get("id")})
         if handler is None:
@@ -139,7 +139,7 @@ class EventSocket(tornado.websocket.WebSocketHandler):
         await self._send_events(events)
 
     async def _send_snapshot(self) -> None:
-        builder = self.ctx.services.get("snapshots")
+        builder = self.ctx.snapshots
         seq = self.ctx.feed.last_seq if self.ctx.feed else await self.ctx.store.last_seq()
         state = await builder.snapshot(self.client.identity) if builder else {
             "incidents": await self.ctx.store.list("incidents", open_only=True)

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.base import to_json
+from codec import to_json
 from db.identity import token_sha256
 from dispatch.access import Identity, Visibility, event_view, view_name
 from dispatch.ports import StoredEvent

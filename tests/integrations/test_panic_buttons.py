@@ -12,7 +12,7 @@ import aiomqtt
 from dispatch.ports import SystemClock
 from integrations.panic.mqtt import PRESS_RETRY_DELAYS_S
 from integrations.panic.signing import sign
-from ops import local_services
+from runtime import local_services
 from server import Server
 from tests.conftest import fresh_rate_window, Api, make_user, wait_until
 from tests.integrations.conftest import TEST_VAR, integration_config, reset_integrations

@@ -172,7 +172,7 @@ async def test_dispatcher_replies_through_twilio_and_status_only_moves_forward(e
 
 
 async def test_failed_delivery_alerts_the_dispatcher_once(ems, twilio, fake_twilio, dispatcher):
-    sid = await ems.ctx.services["notifier"].send_sms("+66811111111", "ack incident 5")  # the ladder's path
+    sid = await ems.ctx.notifier.send_sms("+66811111111", "ack incident 5")  # the ladder's path
     for update in ("sent", "undelivered", "undelivered", "delivered", "sent"):
         await twilio.post("/twilio/status", {"MessageSid": sid, "MessageStatus": update, "ErrorCode": "30003"})
     _, events = await dispatcher.get("/api/v1/events?since=0")
@@ -182,7 +182,7 @@ async def test_failed_delivery_alerts_the_dispatcher_once(ems, twilio, fake_twil
 
 
 async def test_outbound_call_and_twilio_errors_through_the_real_sdk(ems, fake_twilio):
-    notifier = ems.ctx.services["notifier"]
+    notifier = ems.ctx.notifier
     sid = await notifier.call("+66822222222", "มีเหตุ #7 กรุณากดรับทราบ")
     assert sid.startswith("CA")
     [call] = fake_twilio.sent("voice")
