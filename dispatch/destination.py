@@ -10,7 +10,7 @@ from dispatch.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from dispatch.events import DestinationChosen, HospitalAlerted, InboundAcknowledged
 from dispatch.model import Hospital, Incident, LatLon
 from dispatch.policies import require
-from dispatch.ports import Clock, EtaProvider, EventStore, RoadEta, UnitPositions
+from dispatch.ports import Clock, EtaProvider, EventStore, RoadEta, UnitPositions, get_or_not_found
 from dispatch.recommendation import eta_reasons
 
 # CBD group → the capability the receiving hospital should have
@@ -65,9 +65,7 @@ class DestinationService:
         return incident.location
 
     async def recommend(self, incident_id: int) -> list[DestinationOption]:
-        incident = await self.store.get("incidents", incident_id)
-        if incident is None:
-            raise NotFound(f"no incident {incident_id}")
+        incident = await get_or_not_found(self.store, "incidents", incident_id)
         origin = await self._from_where(incident)
         hospitals: list[Hospital] = await self.store.list("hospitals")
         need = needed_capability(incident)
@@ -92,9 +90,7 @@ class DestinationService:
 
     async def choose(self, incident_id: int, hospital_id: str, *, actor: str, role: str):
         require(role, "choose_destination")
-        incident = await self.store.get("incidents", incident_id)
-        if incident is None:
-            raise NotFound(f"no incident {incident_id}")
+        incident = await get_or_not_found(self.store, "incidents", incident_id)
         hospital = await self.store.get("hospitals", hospital_id)
         if hospital is None:
             raise Invalid(FieldError("hospital_id", "no such hospital"))

@@ -10,7 +10,7 @@ from dispatch.errors import Conflict, FieldError, Invalid, NotFound
 from dispatch.events import CallersAdded, IncidentMerged, IncidentsKeptApart
 from dispatch.model import Incident, distance_m
 from dispatch.policies import require
-from dispatch.ports import Clock, EventStore
+from dispatch.ports import Clock, EventStore, get_or_not_found
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,7 @@ class DuplicateService:
         self.window = timedelta(minutes=window_min)
 
     async def suggest(self, incident_id: int) -> list[DuplicateSuggestion]:
-        incident = await self.store.get("incidents", incident_id)
-        if incident is None:
-            raise NotFound(f"no incident {incident_id}")
+        incident = await get_or_not_found(self.store, "incidents", incident_id)
         others = await self.store.list("incidents", open_only=True, limit=10_000)
         return suggest_for(incident, others, within_m=self.within_m, window=self.window)
 

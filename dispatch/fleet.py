@@ -9,7 +9,7 @@ from dispatch.events import (
 from dispatch.lifecycle import can_move
 from dispatch.model import AssignmentStatus, IncidentStatus, UnitStatus as U
 from dispatch.policies import require
-from dispatch.ports import Clock, EventStore
+from dispatch.ports import Clock, EventStore, get_or_not_found
 
 UNIT_NEXT: dict[U, set[U]] = {
     U.AVAILABLE: {U.OUT_OF_SERVICE},
@@ -54,9 +54,7 @@ class FleetService:
         except ValueError:
             raise Invalid(FieldError("status", f"must be one of {', '.join(s.value for s in U)}")) from None
         async def work(uow):
-            unit = await uow.get("units", unit_id, lock=True)
-            if unit is None:
-                raise NotFound(f"no unit {unit_id}")
+            unit = await get_or_not_found(uow, "units", unit_id, lock=True)
             if unit.status is new:
                 return unit  # a repeated tap
             if new not in UNIT_NEXT[unit.status]:
@@ -110,9 +108,7 @@ class FleetService:
             raise Invalid(FieldError("status", f"must be one of {', '.join(s.value for s in IncidentStatus)}")) from None
         require(role, "close" if new in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED) else "triage")
         async def work(uow):
-            incident = await uow.get("incidents", incident_id, lock=True)
-            if incident is None:
-                raise NotFound(f"no incident {incident_id}")
+            incident = await get_or_not_found(uow, "incidents", incident_id, lock=True)
             if not can_move(incident.status, new):
                 raise Conflict(f"incident {incident_id} cannot go from {incident.status.value} to {new.value}")
             now = self.clock.now()

@@ -4,11 +4,11 @@ diversion or already full)."""
 from __future__ import annotations
 
 from dispatch.destination import needed_capability
-from dispatch.errors import Conflict, FieldError, Invalid, NotFound
+from dispatch.errors import Conflict, FieldError, Invalid
 from dispatch.events import MciDeclared, PatientsDistributed, PatientsTagged
 from dispatch.model import Colour, Hospital, Incident, Patient
 from dispatch.policies import require
-from dispatch.ports import Clock, EtaProvider, EventStore
+from dispatch.ports import Clock, EtaProvider, EventStore, get_or_not_found
 
 SEVERITY = {Colour.RED: 0, Colour.YELLOW: 1, Colour.GREEN: 2, Colour.WHITE: 3}
 MAX_PATIENTS_PER_CALL = 500
@@ -81,9 +81,7 @@ class MciService:
 
     async def distribute(self, incident_id: int, *, actor: str, role: str) -> Incident:
         require(role, "triage")
-        incident = await self.store.get("incidents", incident_id)
-        if incident is None:
-            raise NotFound(f"no incident {incident_id}")
+        incident = await get_or_not_found(self.store, "incidents", incident_id)
         if incident.location is None:
             raise Conflict("the incident has no location yet")
         hospitals = await self.store.list("hospitals")
@@ -100,9 +98,7 @@ class MciService:
 
     @staticmethod
     async def _open(uow, incident_id: int) -> Incident:
-        incident = await uow.get("incidents", incident_id, lock=True)
-        if incident is None:
-            raise NotFound(f"no incident {incident_id}")
+        incident = await get_or_not_found(uow, "incidents", incident_id, lock=True)
         if not incident.is_open:
             raise Conflict(f"incident {incident_id} is {incident.status.value}")
         return incident

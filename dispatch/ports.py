@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from dispatch.errors import NotFound
 from dispatch.events import Event
 
 
@@ -148,3 +149,36 @@ class RecordingNotifier:
     async def call(self, to: str, message: str) -> str:
         self.sent.append(("voice", to, message))
         return f"local-call-{len(self.sent)}"
+
+
+_SINGULAR = {"incidents": "incident", "units": "unit", "assignments": "assignment", "hospitals": "hospital"}
+
+
+async def get_or_not_found(reader: EventStore | UnitOfWork, projection: str, key: Any, *, lock: bool = False) -> Any:
+    """The projection row `key` of `projection`, read through a store or a unit of work.
+
+    Parameters
+    ----------
+    reader : EventStore or UnitOfWork
+        Where to read; inside a unit of work the read sees its own uncommitted writes.
+    projection : str
+        "incidents", "units", "assignments" or "hospitals" (any projection name works; the message uses it).
+    key : Any
+        The row's id (int for incidents and assignments, str for units and hospitals).
+    lock : bool
+        Lock the row until the unit of work ends (only on a UnitOfWork).
+
+    Returns
+    -------
+    Any
+        The row's domain object.
+
+    Raises
+    ------
+    NotFound
+        "no <incident|unit|...> <key>" when there is no such row (→ 404).
+    """
+    row = await (reader.get(projection, key, lock=True) if lock else reader.get(projection, key))
+    if row is None:
+        raise NotFound(f"no {_SINGULAR.get(projection, projection)} {key}")
+    return row

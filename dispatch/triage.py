@@ -9,11 +9,11 @@ import functools
 import json
 from pathlib import Path
 
-from dispatch.errors import Conflict, FieldError, Invalid, NotFound
+from dispatch.errors import Conflict, FieldError, Invalid
 from dispatch.events import IncidentTriaged
 from dispatch.model import Capability, Colour, Triage
 from dispatch.policies import require
-from dispatch.ports import Clock, EventStore
+from dispatch.ports import Clock, EventStore, get_or_not_found
 
 CARDS_FILE = Path(__file__).parent / "data" / "cbd_cards.json"
 COLOUR_LETTER = {Colour.RED: "R", Colour.YELLOW: "Y", Colour.GREEN: "G", Colour.WHITE: "W"}
@@ -66,9 +66,7 @@ class TriageService:
             raise Invalid(FieldError("colour", "must be red, yellow, green or white")) from None
         if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
             raise Invalid(FieldError("reason", "is required (at most 500 characters)"))
-        incident = await self.store.get("incidents", incident_id)
-        if incident is None:
-            raise NotFound(f"no incident {incident_id}")
+        incident = await get_or_not_found(self.store, "incidents", incident_id)
         base = incident.triage or assess(12, 1)  # untriaged: start from "sick person, unknown problem"
         capability = CAPABILITY_FOR_COLOUR[new_colour] if not incident.triage else (
             base.capability if new_colour is base.colour else CAPABILITY_FOR_COLOUR[new_colour])
@@ -81,9 +79,7 @@ class TriageService:
 
     async def _record(self, incident_id: int, triage: Triage, actor: str):
         async def work(uow):
-            incident = await uow.get("incidents", incident_id, lock=True)
-            if incident is None:
-                raise NotFound(f"no incident {incident_id}")
+            incident = await get_or_not_found(uow, "incidents", incident_id, lock=True)
             if not incident.is_open:
                 raise Conflict(f"incident {incident_id} is {incident.status.value}")
             await uow.append(IncidentTriaged(at=self.clock.now(), incident_id=incident_id, triage=triage))

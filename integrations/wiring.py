@@ -7,6 +7,7 @@ import socket
 from typing import Any
 
 from app_context import Core
+from dispatch.loops import BackgroundLoop
 from dispatch.ports import RecordingNotifier
 from integrations import openapi as _openapi  # noqa: F401 - adds the integrations' paths to the document
 from integrations.apps import handlers as app_handlers
@@ -73,7 +74,12 @@ class Integrations:
         self.hospital_alerts = HospitalAlerts(ctx, notifier, self.after)
         self.mqtt = MqttListener(config.mqtt_url or "mqtt://127.0.0.1:1883", self.panic, config.mqtt_retry_s,
                                  identifier=mqtt_client_id(config))
-        self.tasks: list[asyncio.Task] = []
+        self.loops = [
+            BackgroundLoop("heartbeat check", self.panic.check_heartbeats, interval_s=config.device_check_interval_s,
+                           logger=log, delay_first=True),
+            BackgroundLoop("hospital alerts", self.hospital_alerts.deliver_pending,
+                           interval_s=config.hospital_alert_poll_s, logger=log, delay_first=True),
+        ]
 
     def routes(self) -> list[tuple]:
         """Extra (pattern, handler[, kwargs]) routes, added to the Tornado application."""
@@ -96,36 +102,11 @@ class Integrations:
     async def start(self) -> None:
         """Start background work (e.g. the MQTT listener). Must not block start-up if a broker is absent."""
         self.mqtt.start()
-        config = self.ctx.config
-        self.tasks += [
-            asyncio.create_task(self._every(config.device_check_interval_s, self.panic.check_heartbeats,
-                                            "heartbeat check")),
-            asyncio.create_task(self._every(config.hospital_alert_poll_s, self.hospital_alerts.deliver_pending,
-                                            "hospital alerts")),
-        ]
+        for loop in self.loops:
+            loop.start()
 
     async def stop(self) -> None:
         """Stop what start() started."""
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await asyncio.gather(*(loop.stop() for loop in self.loops))
         await self.mqtt.stop()
         await self.after.drain()
-
-    @staticmethod
-    async def _every(interval_s: float, job, what: str) -> None:
-        """Run `job` every `interval_s`; a failure is logged once per outage (e.g. PostgreSQL restarting)."""
-        failing = False
-        while True:
-            await asyncio.sleep(interval_s)
-            try:
-                await job()
-                if failing:
-                    log.info("periodic %s recovered", what)
-                failing = False
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                if not failing:
-                    log.exception("periodic %s failed; retrying every %.1f s", what, interval_s)
-                failing = True
