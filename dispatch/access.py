@@ -49,6 +49,7 @@ class Identity:
 
     @property
     def is_staff(self) -> bool:
+        """True for dispatchers and admins, who see every field of every incident."""
         return self.role in STAFF_ROLES
 
 
@@ -214,6 +215,7 @@ def incident_view(identity: Identity, incident: dict) -> dict:
 
 
 def unit_view(identity: Identity, unit: dict) -> dict:
+    """A unit (as builtins) with the fields this identity's role may see; nothing for unknown roles."""
     return unit if identity.is_staff else pick(unit, UNIT_FIELDS.get(identity.role, {}))
 
 
@@ -302,9 +304,11 @@ class Visibility:
         return hospitals
 
     def audience(self, event: StoredEvent) -> Audience:
+        """Which units' crews and which hospitals may see `event`, from what this process knows now."""
         return Audience(frozenset(self.units_for(event)), frozenset(self.hospitals_for(event)))
 
     def can_see(self, identity: Identity, event: StoredEvent) -> bool:
+        """True if `identity` is in the event's audience and its role is shown this event type at all."""
         return may_see(identity, self.audience(event)) and event_view(identity, event.type, event.payload) is not None
 
     def admit(self, identity: Identity, event: StoredEvent) -> bool:
@@ -346,6 +350,7 @@ class HistoryFilter:
             self.visibility.observe(event)
 
     def admit(self, events: Iterable[StoredEvent]) -> list[StoredEvent]:
+        """The events of a replayed stretch that this identity may see, in order (staff see all)."""
         if self.identity.is_staff:
             return list(events)
         return [event for event in events if self.visibility.admit(self.identity, event)]
@@ -362,6 +367,7 @@ class AccessRevoked(Event, frozen=True):
 
     @property
     def stream(self) -> str:
+        """The user's own stream (`user-<id>`)."""
         return f"user-{self.user_id}"
 
 
@@ -374,6 +380,7 @@ class RateLimitTripped(Event, frozen=True):
 
     @property
     def stream(self) -> str:
+        """One stream for every rate-limit alert."""
         return "system-ratelimit"
 
 

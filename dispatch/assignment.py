@@ -71,6 +71,8 @@ class DispatchPolicy:
                                                                      (30.0, "voice"), (45.0, "next_unit")])
 
     def ack_timeout_s(self, incident: Incident) -> float:
+        """Seconds a crew has to acknowledge an assignment to `incident`: the red timeout for red calls, else the other
+        one."""
         return self.ack_timeout_red_s if incident.colour == Colour.RED.value else self.ack_timeout_other_s
 
 

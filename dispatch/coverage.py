@@ -163,6 +163,8 @@ def covered_share(rows: np.ndarray, cells: Sequence[Cell]) -> float:
 
 
 def covers(matrix: np.ndarray, travel_budget_s: float) -> np.ndarray:
+    """Boolean matrix: True where a travel time (seconds) is within `travel_budget_s`; NaN (unreachable) is never
+    covered."""
     return matrix <= travel_budget_s
 
 

@@ -31,10 +31,12 @@ class FleetService:
         self.clock = clock
 
     async def register_unit(self, event: UnitRegistered, *, actor: str) -> None:
+        """Append a unit's registration (new, or updated keeping its live status) in its own unit of work."""
         async with self.store.unit_of_work(actor) as uow:
             await uow.append(event)
 
     async def register_hospital(self, event: HospitalRegistered, *, actor: str) -> None:
+        """Append a hospital's registration in its own unit of work."""
         async with self.store.unit_of_work(actor) as uow:
             await uow.append(event)
 
@@ -80,6 +82,17 @@ class FleetService:
 
     async def update_capacity(self, hospital_id: str, ed_beds_free, diversion, *, actor: str, role: str,
                               own_hospital: str | None = None):
+        """Set a hospital's free emergency beds (0 to 1000) and diversion flag; returns the hospital.
+
+        Raises
+        ------
+        Forbidden
+            The role may not, or hospital staff update another hospital.
+        Invalid
+            `ed_beds_free` is not a whole number from 0 to 1000, or `diversion` not a boolean (every field listed).
+        NotFound
+            No such hospital.
+        """
         require(role, "hospital_capacity")
         if role == "hospital" and own_hospital != hospital_id:
             raise Forbidden("hospital staff may update only their own hospital")

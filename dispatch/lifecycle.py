@@ -30,6 +30,7 @@ INTERVALS = {  # name: (from status, to status)
 
 
 def can_move(current: S, new: S) -> bool:
+    """True if an incident may go from status `current` to `new` (the lifecycle's allowed moves)."""
     return new in NEXT[current]
 
 

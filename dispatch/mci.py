@@ -57,6 +57,8 @@ class MciService:
         self.etas = etas
 
     async def declare(self, incident_id: int, *, actor: str, role: str) -> Incident:
+        """Declare the incident a mass-casualty incident (idempotent); returns it. Forbidden, NotFound or Conflict
+        (closed) as for every MCI command."""
         require(role, "triage")
         async with self.store.unit_of_work(actor) as uow:
             incident = await self._open(uow, incident_id)
@@ -65,6 +67,17 @@ class MciService:
             return await uow.get("incidents", incident_id)
 
     async def tag(self, incident_id: int, colours: list, *, actor: str, role: str) -> Incident:
+        """Add triage tags (1 to MAX_PATIENTS_PER_CALL colours) to a declared MCI; returns the incident.
+
+        Raises
+        ------
+        Forbidden
+            The role may not triage.
+        Invalid
+            `colours` is not a list of red/yellow/green/white of allowed length.
+        NotFound, Conflict
+            No such incident; it is closed, or no MCI was declared.
+        """
         require(role, "triage")
         if not isinstance(colours, list) or not 1 <= len(colours) <= MAX_PATIENTS_PER_CALL:
             raise Invalid(FieldError("colours", f"must be a list of 1 to {MAX_PATIENTS_PER_CALL} colours"))
@@ -80,6 +93,19 @@ class MciService:
             return await uow.get("incidents", incident_id)
 
     async def distribute(self, incident_id: int, *, actor: str, role: str) -> Incident:
+        """Spread the tagged patients over the nearest hospitals by road ETA and free beds; returns the incident.
+
+        Raises
+        ------
+        Forbidden
+            The role may not triage.
+        NotFound
+            No such incident.
+        Conflict
+            The incident has no location, is not an MCI, or is closed.
+        Unavailable
+            The road graph is not loaded yet.
+        """
         require(role, "triage")
         incident = await get_or_not_found(self.store, "incidents", incident_id)
         if incident.location is None:

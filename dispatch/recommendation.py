@@ -33,10 +33,12 @@ class Recommendation:
     snap_distance_m: float  # the farther of incident and unit from its nearest mapped road
 
     def to_json(self) -> dict:
+        """The recommendation as a JSON-ready dict (ETA in seconds, distance in metres, as named)."""
         return dict(self.__dict__)
 
 
 def required_capability(incident: Incident) -> Capability:
+    """The unit level the incident needs: its triage's, else ALS for a provisional red, else BLS."""
     if incident.triage:
         return incident.triage.capability
     return Capability.ALS if incident.provisional_colour == "red" else Capability.BLS

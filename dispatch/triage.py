@@ -24,11 +24,14 @@ CAPABILITY_FOR_COLOUR = {Colour.RED: Capability.ALS, Colour.YELLOW: Capability.B
 
 @functools.cache
 def cards() -> dict[int, dict]:
+    """The Thai CBD triage cards by group number, read from dispatch/data/cbd_cards.json (OSError/ValueError if missing
+    or malformed)."""
     data = json.loads(CARDS_FILE.read_text(encoding="utf-8"))
     return {card["group"]: card for card in data["groups"]}
 
 
 def code(group: int, colour: Colour, capability: Capability) -> str:
+    """The CBD code of a triage, e.g. `7RA` (group, colour letter, level letter)."""
     return f"{group}{COLOUR_LETTER[colour]}{LEVEL[capability]}"
 
 
@@ -54,6 +57,17 @@ class TriageService:
         self.clock = clock
 
     async def triage(self, incident_id: int, group: int, determinant: int, *, actor: str, role: str):
+        """Triage by CBD group and determinant and record it; returns the incident.
+
+        Raises
+        ------
+        Forbidden
+            The role may not triage.
+        Invalid
+            Unknown group or determinant.
+        NotFound, Conflict
+            No such incident; it is closed or cancelled.
+        """
         require(role, "triage")
         return await self._record(incident_id, assess(group, determinant), actor)
 

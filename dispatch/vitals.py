@@ -68,6 +68,7 @@ def readings(vitals: VitalSigns) -> dict[str, int | float]:
 
 
 def vitals_recorded(incident: Incident, e: VitalsRecorded) -> Incident:
+    """Projection: the new vitals reading, keeping the last KEPT_PER_INCIDENT."""
     incident.vitals = [*incident.vitals, e.vitals][-KEPT_PER_INCIDENT:]
     return incident
 
