@@ -35,12 +35,15 @@ class DispatchHandler(BaseHandler):
 
 class TriageCardsHandler(DispatchHandler):
     async def get(self) -> None:
+        """GET the Thai CBD triage cards (any signed-in role)."""
         self.require()
         self.send_json({"groups": list(cards().values())})
 
 
 class TriageHandler(DispatchHandler):
     async def post(self, incident_id: str) -> None:
+        """POST a triage (group, determinant or colour, reason); may auto-dispatch a red call. 422 on bad fields, 404
+        no incident."""
         identity = self.require()
         body = _object(self.json_body())
         service = self.ctx.triage_dispatch
@@ -55,6 +58,7 @@ class TriageHandler(DispatchHandler):
 
 class RecommendationsHandler(DispatchHandler):
     async def get(self, incident_id: str) -> None:
+        """GET units ranked by road ETA for the incident (staff); 503 while the road graph loads."""
         self.require(*STAFF_ROLES)
         recommendations = await self.ctx.recommendations.recommend(int(incident_id))
         await self.audit("read", f"incident:{incident_id}:recommendations", {"count": len(recommendations)})
@@ -63,12 +67,14 @@ class RecommendationsHandler(DispatchHandler):
 
 class AssignmentsHandler(DispatchHandler):
     async def get(self, incident_id: str) -> None:
+        """GET the incident's assignments (staff)."""
         self.require(*STAFF_ROLES)
         assignments = await self.ctx.assignments.for_incident(int(incident_id))
         await self.audit("read", f"incident:{incident_id}:assignments")
         self.send_json(assignments)
 
     async def post(self, incident_id: str) -> None:
+        """POST an assignment of `unit_id` to the incident; 201, 409 if the unit is taken, 422 on bad fields."""
         identity = self.require()
         body = _object(self.json_body())
         unit_id = _id_field(body, "unit_id")
@@ -81,6 +87,7 @@ class AcknowledgeHandler(DispatchHandler):
     """HTTP fallback of the WebSocket `ack` frame."""
 
     async def post(self, assignment_id: str) -> None:
+        """POST a crew's acknowledgement of its assignment; 403 for another unit's, 409 if no longer awaited."""
         identity = self.require()
         self.send_json(await self.ctx.assignments.acknowledge(
             int(assignment_id), actor=identity.actor, role=identity.role, unit_id=identity.unit_id))
@@ -88,6 +95,7 @@ class AcknowledgeHandler(DispatchHandler):
 
 class IncidentStatusHandler(DispatchHandler):
     async def post(self, incident_id: str) -> None:
+        """POST an incident status change; 409 for a move the lifecycle does not allow."""
         identity = self.require()
         body = _object(self.json_body())
         self.send_json(await self.ctx.fleet.change_incident_status(
@@ -96,6 +104,7 @@ class IncidentStatusHandler(DispatchHandler):
 
 class UnitsHandler(DispatchHandler):
     async def get(self) -> None:
+        """GET the units this role may see, with their latest positions."""
         identity = self.require()
         units = [u for u in await self.ctx.store.list("units") if may_read_unit(identity, u)]
         positions = await self.ctx.avl.latest([u.id for u in units])
@@ -106,6 +115,7 @@ class UnitsHandler(DispatchHandler):
 
 class UnitStatusHandler(DispatchHandler):
     async def post(self, unit_id: str) -> None:
+        """POST a unit status change (a crew only its own unit); 409 for a move not allowed."""
         identity = self.require()
         body = _object(self.json_body())
         self.send_json(await self.ctx.fleet.change_unit_status(
@@ -114,12 +124,14 @@ class UnitStatusHandler(DispatchHandler):
 
 class HospitalsHandler(DispatchHandler):
     async def get(self) -> None:
+        """GET every hospital with its capabilities and free beds."""
         self.require()
         self.send_json({"hospitals": await self.ctx.store.list("hospitals")})
 
 
 class HospitalCapacityHandler(DispatchHandler):
     async def post(self, hospital_id: str) -> None:
+        """POST a hospital's free ED beds (0-1000) and diversion flag (its own staff or a dispatcher)."""
         identity = self.require()
         body = _object(self.json_body())
         self.send_json(await self.ctx.fleet.update_capacity(
@@ -131,6 +143,7 @@ class InboundAckHandler(DispatchHandler):
     """The ED board's "seen": recorded as an event, so it survives reloads and shows on every screen."""
 
     async def post(self, hospital_id: str, incident_id: str) -> None:
+        """POST a hospital's acknowledgement of an inbound patient's pre-arrival alert."""
         identity = self.require()
         incident = await self.ctx.destinations.acknowledge_inbound(
             int(incident_id), hospital_id, actor=identity.actor, role=identity.role, own_hospital=identity.hospital_id)
@@ -140,6 +153,7 @@ class InboundAckHandler(DispatchHandler):
 
 class DestinationsHandler(DispatchHandler):
     async def get(self, incident_id: str) -> None:
+        """GET hospitals ranked by road ETA for the incident (staff, or the crew on it)."""
         identity = self.require(*STAFF_ROLES, "crew")
         await self.ensure_crew_may_see(identity, int(incident_id))
         destinations = await self.ctx.destinations.recommend(int(incident_id))
@@ -147,6 +161,7 @@ class DestinationsHandler(DispatchHandler):
         self.send_json({"destinations": destinations})
 
     async def post(self, incident_id: str) -> None:
+        """POST the chosen destination hospital; alerts it. 422 unknown hospital, 409 closed incident."""
         identity = self.require()
         await self.ensure_crew_may_see(identity, int(incident_id))
         body = _object(self.json_body())
@@ -171,6 +186,7 @@ def _int_field(body: dict, name: str) -> int:
 
 class DuplicatesHandler(DispatchHandler):
     async def get(self, incident_id: str) -> None:
+        """GET open incidents that may be the same emergency (staff)."""
         self.require(*STAFF_ROLES)
         duplicates = await self.ctx.duplicates.suggest(int(incident_id))
         await self.audit("read", f"incident:{incident_id}:duplicates", {"count": len(duplicates)})
@@ -181,6 +197,7 @@ class MergeHandler(DispatchHandler):
     """This incident was a repeat call: merge it into `into_incident_id` (its callers move there)."""
 
     async def post(self, incident_id: str) -> None:
+        """POST a merge of this incident into `into_incident_id`; returns the surviving incident."""
         identity = self.require()
         body = _object(self.json_body())
         self.send_json(await self.ctx.duplicates.merge(int(incident_id), _int_field(body, "into_incident_id"),
@@ -189,6 +206,7 @@ class MergeHandler(DispatchHandler):
 
 class KeepApartHandler(DispatchHandler):
     async def post(self, incident_id: str) -> None:
+        """POST that this incident and `other_incident_id` are different emergencies."""
         identity = self.require()
         body = _object(self.json_body())
         await self.ctx.duplicates.keep_apart(int(incident_id), _int_field(body, "other_incident_id"),
@@ -198,12 +216,14 @@ class KeepApartHandler(DispatchHandler):
 
 class MciHandler(DispatchHandler):
     async def post(self, incident_id: str) -> None:
+        """POST a mass-casualty declaration for the incident (idempotent)."""
         identity = self.require()
         self.send_json(await self.ctx.mci.declare(int(incident_id), actor=identity.actor, role=identity.role))
 
 
 class PatientsHandler(DispatchHandler):
     async def post(self, incident_id: str) -> None:
+        """POST triage tag colours of patients at a declared MCI."""
         identity = self.require()
         body = _object(self.json_body())
         self.send_json(await self.ctx.mci.tag(int(incident_id), body.get("colours"), actor=identity.actor,
@@ -212,6 +232,7 @@ class PatientsHandler(DispatchHandler):
 
 class DistributeHandler(DispatchHandler):
     async def post(self, incident_id: str) -> None:
+        """POST: spread the MCI's tagged patients over hospitals by ETA and free beds."""
         identity = self.require()
         self.send_json(await self.ctx.mci.distribute(int(incident_id), actor=identity.actor, role=identity.role))
 
@@ -220,6 +241,7 @@ class VitalsHandler(DispatchHandler):
     """A set of vital signs from the incident's crew (tablet) or a dispatcher."""
 
     async def post(self, incident_id: str) -> None:
+        """POST a vitals reading for the incident's patient (the crew on it, or staff); 422 on out-of-range values."""
         identity = self.require()
         vitals = await self.ctx.vitals.record(int(incident_id), self.json_body(), actor=identity.actor,
                                                      role=identity.role, own_unit=identity.unit_id)

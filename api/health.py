@@ -12,6 +12,8 @@ CHECK_TIMEOUT_S = 2.0
 
 class HealthHandler(BaseHandler):
     async def get(self) -> None:
+        """GET liveness: PostgreSQL and Redis checks with timings, road graph and realtime state; 503 if a store is
+        down."""
         checks = {"postgresql": self._postgres(), "redis": self._redis()}
         results = await asyncio.gather(*(self._timed(c) for c in checks.values()))
         report = dict(zip(checks, results))
@@ -41,5 +43,6 @@ class HealthHandler(BaseHandler):
 
 class MetricsHandler(BaseHandler):
     async def get(self) -> None:
+        """GET Prometheus metrics in the text exposition format."""
         self.set_header("Content-Type", CONTENT_TYPE_LATEST)
         self.finish(generate_latest())

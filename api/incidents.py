@@ -16,6 +16,7 @@ INTAKE_ROLES = ("dispatcher", "admin", "device")
 
 class IncidentsHandler(BaseHandler):
     async def post(self) -> None:
+        """POST a new incident (staff or devices, with Idempotency-Key); 201 new, 200 repeat, 422 bad fields."""
         identity = self.require(*INTAKE_ROLES)
         if identity.role not in ("dispatcher", "admin"):
             await self.throttle("intake", self.ctx.config.rate_intake_per_min)
@@ -29,6 +30,7 @@ class IncidentsHandler(BaseHandler):
         self.send_json(incident, 201 if created else 200)
 
     async def get(self) -> None:
+        """GET incidents (open only by default, at most `limit`) for staff."""
         self.require(*STAFF_ROLES)
         open_only = self.bool_argument("open", True)
         limit = self.int_argument("limit", 500, low=1, high=5000)
@@ -51,6 +53,7 @@ async def readable_incident(ctx: AppContext, identity: Identity, incident_id: in
 
 class IncidentHandler(BaseHandler):
     async def get(self, incident_id: str) -> None:
+        """GET one incident as this role may see it; 404 when it may not (same as absent)."""
         identity = self.require()
         incident = await readable_incident(self.ctx, identity, int(incident_id))
         await self.audit("read", f"incident:{incident.id}")
@@ -61,6 +64,7 @@ class InboundHandler(BaseHandler):
     """A hospital board's inbound patients, with ETAs recomputed from the ambulances' positions."""
 
     async def get(self, hospital_id: str) -> None:
+        """GET patients inbound to a hospital (its staff, or dispatchers), with ETAs."""
         identity = self.require("hospital", "dispatcher", "admin")
         if identity.role == "hospital" and identity.hospital_id != hospital_id:
             raise ApiError(404, "no such hospital")

@@ -17,6 +17,7 @@ MAX_REPORT_DAYS = 366
 
 class CoverageHandler(BaseHandler):
     async def get(self) -> None:
+        """GET the live coverage of one capability (ALS by default) over the demand grid; 503 while the graph loads."""
         self.require(*READERS)
         raw = self.get_query_argument("capability", "ALS")
         try:
@@ -35,12 +36,14 @@ def _move_json(move) -> dict:
 
 class MoveUpsHandler(BaseHandler):
     async def get(self) -> None:
+        """GET suggested unit move-ups that would improve coverage."""
         self.require(*READERS)
         suggestions = [_move_json(m) for m in await self.ctx.coverage.suggestions()]
         await self.audit("read", "coverage:moveups", {"count": len(suggestions)})
         self.send_json({"suggestions": suggestions})
 
     async def post(self) -> None:
+        """POST acceptance of a move-up (unit to post); logged UnitRelocated."""
         identity = self.require(*READERS)
         body = self.json_body()
         if not isinstance(body, dict):
@@ -75,12 +78,14 @@ async def kpi_report(handler: BaseHandler) -> dict[str, Any]:
 
 class KpiHandler(BaseHandler):
     async def get(self) -> None:
+        """GET the KPI report for a date range (Thailand local days, at most MAX_REPORT_DAYS)."""
         self.require(*READERS)
         self.send_json(await kpi_report(self))
 
 
 class KpiCsvHandler(BaseHandler):
     async def get(self) -> None:
+        """GET the same KPI report as CSV."""
         self.require(*READERS)
         report = await kpi_report(self)
         self.set_header("Content-Type", "text/csv; charset=utf-8")
@@ -90,6 +95,7 @@ class KpiCsvHandler(BaseHandler):
 
 class ReplayHandler(BaseHandler):
     async def get(self, incident_id: str) -> None:
+        """GET an incident's replay: its events with unit tracks; 404 if absent."""
         self.require(*READERS)
         replay = await reports.incident_replay(self.ctx.store, int(incident_id), self.ctx.clock.now())
         if replay is None:
