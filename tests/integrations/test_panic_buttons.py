@@ -6,10 +6,10 @@ import json
 import secrets
 import subprocess
 import time
+from datetime import timedelta
 
 import aiomqtt
 
-from dispatch.ports import SystemClock
 from integrations.panic.mqtt import PRESS_RETRY_DELAYS_S
 from integrations.panic.signing import sign
 from runtime import local_services
@@ -256,7 +256,7 @@ async def test_identical_presses_without_an_id_are_one_message_only_within_the_w
     for _ in range(2):  # a device that sends no message id, its press delivered twice
         await publish(mqtt_url, "ems/panic/PB-0001/press", b"{}")
     assert await wait_until(lambda: _count(dispatcher, 1), 15)
-    ems.ctx.clock = SystemClock(offset_s=ems.config.panic_repeat_window_s * 2)  # two windows later
+    ems.ctx.clock.offset = timedelta(seconds=ems.config.panic_repeat_window_s * 2)  # the server's one clock: two windows on
     await publish(mqtt_url, "ems/panic/PB-0001/press", b"{}")  # a new emergency: never dropped as a duplicate
     assert await wait_until(lambda: _count(dispatcher, 2), 15)
     assert [p["repeat"] for p in await _panic_presses(dispatcher)] == [False, False]

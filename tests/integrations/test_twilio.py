@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 
 from dispatch import demo
-from dispatch.ports import SystemClock
 from server import Server
 from tests.conftest import Api, fresh_rate_window, make_user, routing_ready, wait_until
 from tests.integrations.conftest import FROM_NUMBER, PUBLIC_URL, TwilioCaller, integration_config, reset_integrations
@@ -122,7 +122,7 @@ async def test_an_unused_location_link_expires(ems, twilio, fake_twilio, dispatc
     await twilio.post("/twilio/voice", call_params("CA" + "a" * 32))
     await ems.integrations.after.drain()
     token = fake_twilio.sent("sms")[0].params["Body"].split("#t=")[1]
-    ems.ctx.clock = SystemClock(offset_s=ems.config.share_link_ttl_s + 1)  # the caller taps it too late
+    ems.ctx.clock.offset = timedelta(seconds=ems.config.share_link_ttl_s + 1)  # the server's one clock: tapped too late
     public = Api(dispatcher.base_url, None)
     status, _ = await public.post("/api/v1/share/location", {"token": token, "location": {"lat": 13.36, "lon": 100.98}})
     assert status == 404
