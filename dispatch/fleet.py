@@ -1,7 +1,7 @@
 """Units and hospitals: registration, crew status changes (mirrored onto the incident), ED capacity."""
 from __future__ import annotations
 
-from dispatch.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from dispatch.errors import Conflict, FieldError, Forbidden, Invalid
 from dispatch.events import (
     AssignmentAcknowledged, AssignmentCancelled, HospitalCapacityUpdated, HospitalRegistered, IncidentStatusChanged, UnitRegistered,
     UnitStatusChanged,
@@ -104,8 +104,7 @@ class FleetService:
         if errors:
             raise Invalid(errors)
         async def work(uow):
-            if await uow.get("hospitals", hospital_id, lock=True) is None:
-                raise NotFound(f"no hospital {hospital_id}")
+            await get_or_not_found(uow, "hospitals", hospital_id, lock=True)
             await uow.append(HospitalCapacityUpdated(at=self.clock.now(), hospital_id=hospital_id,
                                                      ed_beds_free=ed_beds_free, diversion=diversion))
             return await uow.get("hospitals", hospital_id)

@@ -180,8 +180,7 @@ class TwilioChannel:
         return {"incident_id": incident_id, "message_sid": sid, "seq": uow.last_seq, "status": "queued"}
 
     async def thread(self, incident_id: int) -> dict[str, Any]:
-        if await self.ctx.store.get("incidents", incident_id) is None:
-            raise NotFound(f"no incident {incident_id}")
+        await get_or_not_found(self.ctx.store, "incidents", incident_id)
         statuses = await store.messages_for(self.ctx.pool, incident_id)
         messages = []
         for row in await store.thread_events(self.ctx.pool, incident_id):
