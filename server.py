@@ -24,6 +24,7 @@ from db.migrate import migrate
 from db.pool import create_pool, ensure_database
 from dispatch.coverage import CoverageService, demand_grid
 from dispatch.assignment import EscalationLadder
+from dispatch.loops import BackgroundLoop
 from integrations.wiring import Integrations
 from routing.build import load_graph
 from routing.closures import apply_road_event
@@ -49,6 +50,7 @@ class Server:
     http: tornado.httpserver.HTTPServer | None = None
     local: list[local_services.LocalService] = field(default_factory=list)
     background: list[asyncio.Task] = field(default_factory=list)
+    loops: list[BackgroundLoop] = field(default_factory=list)
     integrations: Integrations | None = None
     ladder: EscalationLadder | None = None
 
@@ -74,8 +76,11 @@ class Server:
         store, hub = ctx.store, ctx.hub
         hub.visibility.load(await store.list("incidents", open_only=True, limit=100_000),
                             await store.list("units", limit=100_000))
-        self.background += [asyncio.create_task(hub.recheck_tokens(ctx.identities.verify, config.ws_token_recheck_s)),
-                            asyncio.create_task(ctx.avl.fan_out_to_dispatchers(hub, config.avl_fanout_interval_s))]
+        self.loops.append(BackgroundLoop("token recheck", lambda: hub.recheck_tokens(ctx.identities.verify),
+                                         interval_s=config.ws_token_recheck_s, logger=log, delay_first=True))
+        self.background.append(asyncio.create_task(ctx.avl.fan_out_to_dispatchers(hub, config.avl_fanout_interval_s)))
+        for loop in self.loops:
+            loop.start()
         await ctx.relay.start()
         await ctx.feed.start(from_seq=await store.last_seq())
         await self.ladder.start()
@@ -124,6 +129,8 @@ class Server:
             self.http.stop()
         for task in self.background:
             task.cancel()
+        for loop in self.loops:
+            await loop.stop()
         steps = []
         if self.integrations:
             steps.append(("integrations", self.integrations.stop()))
