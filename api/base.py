@@ -15,7 +15,7 @@ from typing import Any
 import tornado.web
 
 from app_context import AppContext
-from codec import to_json  # noqa: F401 - re-exported for handlers that encode by hand
+from codec import to_json
 from db import audit
 from db.identity import Identity
 from dispatch.errors import Conflict, FieldError, Forbidden, Invalid, NotFound, Unavailable
