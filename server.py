@@ -78,7 +78,9 @@ class Server:
                             await store.list("units", limit=100_000))
         self.loops.append(BackgroundLoop("token recheck", lambda: hub.recheck_tokens(ctx.identities.verify),
                                          interval_s=config.ws_token_recheck_s, logger=log, delay_first=True))
-        self.background.append(asyncio.create_task(ctx.avl.fan_out_to_dispatchers(hub, config.avl_fanout_interval_s)))
+        fan_out = BackgroundLoop("position fan-out", lambda: ctx.avl.fan_out_to_dispatchers(
+            hub, config.avl_fanout_interval_s, on_subscribed=fan_out.recovered), interval_s=1.0, logger=log)
+        self.loops.append(fan_out)
         for loop in self.loops:
             loop.start()
         await ctx.relay.start()

@@ -16,7 +16,8 @@ class BackgroundLoop:
     Each round awaits ``step()`` and then sleeps ``interval_s`` (with ``delay_first`` the sleep comes first). A
     step that raises is logged with its traceback once per outage, the loop goes on after ``interval_s``, and
     the first step that succeeds again logs "recovered". For a long-running step (a connection consumed until it
-    drops), ``interval_s`` is the pause before reconnecting. Cancellation (``stop``) is the only way out.
+    drops), ``interval_s`` is the pause before reconnecting, and the step calls `recovered` once it is connected
+    (it never returns to say so). Cancellation (``stop``) is the only way out.
 
     Parameters
     ----------
@@ -66,6 +67,12 @@ class BackgroundLoop:
             await self.run_once()
             await asyncio.sleep(self.interval_s)
 
+    def recovered(self) -> None:
+        """Mark the outage over (logs "recovered" once if there was one), so the next failure is logged again."""
+        if self.failing:
+            self.logger.info("%s recovered", self.name)
+        self.failing = False
+
     async def run_once(self) -> bool:
         """One step with the loop's failure handling; True if it succeeded. CancelledError propagates."""
         try:
@@ -77,7 +84,5 @@ class BackgroundLoop:
                 self.logger.exception("%s failed; retrying every %.2f s", self.name, self.interval_s)
             self.failing = True
             return False
-        if self.failing:
-            self.logger.info("%s recovered", self.name)
-        self.failing = False
+        self.recovered()
         return True

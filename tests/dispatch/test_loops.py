@@ -69,3 +69,25 @@ async def test_get_or_not_found_returns_the_row_or_raises_not_found_naming_it():
         await uow.append(UnitRegistered(at=SystemClock().now(), unit_id="CB-1", capability=Capability.BLS,
                                         station_id="st-1", station_name="Station 1", base=LatLon(13.36, 100.98)))
     assert (await get_or_not_found(store, "units", "CB-1")).id == "CB-1"
+
+
+async def test_a_long_running_step_marks_itself_recovered_so_the_next_outage_is_logged_again(caplog):
+    sessions, third = [], asyncio.Event()
+    loop: BackgroundLoop
+
+    async def session():  # connects, then "drops": as a subscription that fails after it was up
+        sessions.append(1)
+        if len(sessions) == 3:
+            third.set()
+            await asyncio.Event().wait()
+        loop.recovered()
+        raise ConnectionError("connection lost")
+
+    loop = BackgroundLoop("session", session, interval_s=0, logger=logging.getLogger("ems.test.sessions"))
+    with caplog.at_level(logging.INFO, logger="ems.test.sessions"):
+        loop.start()
+        await asyncio.wait_for(third.wait(), 5)
+        await loop.stop()
+    messages = [r.getMessage() for r in caplog.records if r.name == "ems.test.sessions"]
+    assert messages == ["session failed; retrying every 0.00 s", "session recovered",
+                        "session failed; retrying every 0.00 s"]
