@@ -12,56 +12,33 @@ import signal
 import sys
 import time
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 import tornado.httpserver
 
-from api.context import AppContext
-from api.health import HealthCheck
 from api.proxies import TrustedProxies, parse_networks
-from api.ratelimit import LoginThrottle, RateLimiter
-from api.routes import make_app
-from config import ESCALATION_STEPS, Config, ConfigError
-from db.event_store import PostgresEventStore
+from app_context import AppContext
+from bootstrap import build, make_app
+from config import Config, ConfigError
 from db.gazetteer import Gazetteer
-from db.identity import IdentityStore
 from db.migrate import migrate
 from db.pool import create_pool, ensure_database
-from dispatch.assignment import AssignmentService, DispatchPolicy, EscalationLadder
-from dispatch.autodispatch import TriageDispatchService
 from dispatch.coverage import CoverageService, demand_grid
-from dispatch.destination import DestinationService
-from dispatch.duplicates import DuplicateService
-from dispatch.mci import MciService
-from dispatch.places import AutoLocator, LocationService, PlaceService, RankingSettings
-from dispatch.errors import Unavailable
-from dispatch.fleet import FleetService
-from dispatch.interview import InterviewService
-from dispatch.intake import IntakeService, ServiceArea
-from dispatch.ports import RecordingNotifier, SystemClock
-from dispatch.recommendation import RecommendationService
-from dispatch.triage import TriageService
-from dispatch.vitals import VitalsService
+from dispatch.assignment import EscalationLadder
+from dispatch.loops import BackgroundLoop
+from dispatch.places import AutoLocator, PlaceService, RankingSettings
 from integrations.wiring import Integrations
-from ops import local_services
-from ops.event_loop import install_fast_loop
-from telemetry import logs, metrics
 from routing.build import load_graph
 from routing.closures import apply_road_event
 from routing.eta import StraightLine
 from routing.places import build_records, fleet_records, nearest_named_road, poi_files, source_key
 from routing.search import measure_search_cost_ms, search_engine
 from routing.service import RoutingService
-from ws.access import AccessControl
-from ws.avl import Avl
-from ws.commands import WsCommands
-from ws.fanout import EventFeed, Relay
-from ws.hub import Hub
-from ws.snapshots import Snapshots
-from dispatch.access import Visibility
+from runtime import local_services
+from runtime.event_loop import install_fast_loop
+from telemetry import logs, metrics
 
 log = logging.getLogger("ems.server")
 
@@ -79,6 +56,7 @@ class Server:
     http: tornado.httpserver.HTTPServer | None = None
     local: list[local_services.LocalService] = field(default_factory=list)
     background: list[asyncio.Task] = field(default_factory=list)
+    loops: list[BackgroundLoop] = field(default_factory=list)
     integrations: Integrations | None = None
     ladder: EscalationLadder | None = None
     chores: set[asyncio.Task] = field(default_factory=set)  # short tasks started by events (geocoding, fleet sites)
@@ -99,36 +77,22 @@ class Server:
         await ensure_database(database_url)
         pool = await create_pool(database_url)
         applied = await migrate(pool)
-        store = PostgresEventStore(pool, lock_timeout_s=config.append_lock_timeout_s)
         redis = aioredis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10)
-        relay = Relay(store, redis, stream=f"{config.redis_namespace}:events", idle_poll_s=config.relay_idle_poll_s)
-        store.on_commit = relay.wake
-        identities = IdentityStore(pool, verify_cache_s=config.token_verify_cache_s)
-        hub = Hub(Visibility(), on_access_revoked=identities.forget)
-        feed = EventFeed(store, redis, self._on_event, stream=f"{config.redis_namespace}:events",
-                         poll_s=config.feed_poll_s)
-        feed.on_degraded_change = lambda degraded: hub.broadcast_alert({"kind": "realtime_degraded", "active": degraded})
-        clock = SystemClock(config.clock_offset_s)
-        self.ctx = ctx = AppContext(
-            config=config, pool=pool, redis=redis, store=store, identities=identities,
-            intake=IntakeService(store, clock, ServiceArea(*config.service_area)), clock=clock,
-            hub=hub, feed=feed, relay=relay,
-        )
-        ctx.access = AccessControl(ctx.identities, store, clock, token_ttl=timedelta(hours=config.token_ttl_hours))
-        ctx.avl = Avl(redis, pool, config.redis_namespace, min_interval_s=config.avl_min_interval_s,
-                      track_every_s=config.avl_track_every_s, track_min_move_m=config.avl_track_min_move_m)
-        self._build_dispatch(ctx, clock)
+        wired = build(config, pool, redis, self._on_event)
+        self.ctx = ctx = wired.ctx
+        self.ladder, self.integrations = wired.ladder, wired.integrations
+        store, hub = ctx.store, ctx.hub
         hub.visibility.load(await store.list("incidents", open_only=True, limit=100_000),
                             await store.list("units", limit=100_000))
-        ctx.rate_limiter = RateLimiter(redis, config.redis_namespace, on_trip=ctx.access.rate_limit_tripped)
-        ctx.services["login_throttle"] = LoginThrottle.from_config(redis, config, on_trip=ctx.access.rate_limit_tripped)
-        ctx.services["ws_commands"] = WsCommands(ctx)
-        ctx.services["health"] = HealthCheck(ctx, config.health_cache_s, config.health_redis_slow_ms)
-        self.background += [asyncio.create_task(hub.recheck_tokens(ctx.identities.verify, config.ws_token_recheck_s)),
-                            asyncio.create_task(ctx.avl.fan_out_to_dispatchers(hub, config.avl_fanout_interval_s))]
-        self.integrations = Integrations(ctx)
-        await relay.start()
-        await feed.start(from_seq=await store.last_seq())
+        self.loops.append(BackgroundLoop("token recheck", lambda: hub.recheck_tokens(ctx.identities.verify),
+                                         interval_s=config.ws_token_recheck_s, logger=log, delay_first=True))
+        fan_out = BackgroundLoop("position fan-out", lambda: ctx.avl.fan_out_to_dispatchers(
+            hub, config.avl_fanout_interval_s, on_subscribed=fan_out.recovered), interval_s=1.0, logger=log)
+        self.loops.append(fan_out)
+        for loop in self.loops:
+            loop.start()
+        await ctx.relay.start()
+        await ctx.feed.start(from_seq=await store.last_seq())
         await self.ladder.start()
         self.background.append(asyncio.create_task(self._load_routing()))
         # forwarding headers are believed from EMS_TRUSTED_PROXIES only (not Tornado's xheaders: from anyone)
@@ -142,51 +106,23 @@ class Server:
                                      "startup_s": round(time.monotonic() - started, 2),
                                      "database": urlsplit(database_url).netloc, "redis": urlsplit(redis_url).netloc})
         if config.demo:
-            from ops.demo import seed_demo
+            from runtime.demo import seed_demo
 
             await seed_demo(ctx)
         await self.integrations.start()
 
-    def _build_dispatch(self, ctx: AppContext, clock: SystemClock) -> None:
-        config = self.config
-        policy = DispatchPolicy(ack_timeout_red_s=config.ack_timeout_red_s,
-                                ack_timeout_other_s=config.ack_timeout_other_s,
-                                auto_dispatch_red=config.auto_dispatch_red,
-                                ladder=list(zip(config.escalation_steps_s, ESCALATION_STEPS)))
-        roads = RoutingPort(ctx)
-        recommendations = RecommendationService(ctx.store, roads, ctx.avl)
-        triage = TriageService(ctx.store, clock)
-        assignments = AssignmentService(ctx.store, clock, recommendations, policy)
-        ctx.services.update(
-            triage=triage,
-            triage_dispatch=TriageDispatchService(triage, assignments),
-            fleet=FleetService(ctx.store, clock),
-            recommendations=recommendations,
-            assignments=assignments,
-            destinations=DestinationService(ctx.store, clock, roads, ctx.avl),
-            snapshots=Snapshots(ctx),
-            duplicates=DuplicateService(ctx.store, clock),
-            mci=MciService(ctx.store, clock, roads),
-            vitals=VitalsService(ctx.store, clock),
-            interview=InterviewService(clock, TriageDispatchService(triage, assignments)),
-            notifier=ctx.services.get("notifier") or RecordingNotifier(),
-            locations=LocationService(ctx.store, clock, ctx.intake.area, describe_point=self._describe_point),
-        )
-        self.ladder = EscalationLadder(ctx.store, clock, policy, NotifierPort(ctx), recommendations,
-                                       poll_s=config.escalation_poll_s)
-
     def _on_event(self, event) -> None:
         """Every committed event, once, in seq order (from the EventFeed)."""
         self.ctx.hub.deliver(event)
-        if event.stream == "roads" and self.ctx.routing is not None:
+        if event.stream == "roads" and self.ctx.roads.ready:
             apply_road_event(self.ctx.routing, event.type, event.payload)
         if event.type == "IncidentReported" and event.payload.get("location") is None:
             text = event.payload.get("address") or (  # a text message is often where the caller is
                 event.payload.get("chief_complaint") if event.payload.get("channel") == "sms" else None)
             if text:
                 self._chore(self._locate(event.payload["incident_id"], text))
-        elif event.type in ("HospitalRegistered", "UnitRegistered") and "places" in self.ctx.services:
-            self._chore(self._refresh_fleet_sites())
+        elif event.type in ("HospitalRegistered", "UnitRegistered") and self.ctx.places.ready:
+            self._chore(self._refresh_fleet_sites(self.ctx.places.search.gazetteer))
 
     def _chore(self, coroutine) -> None:
         task = asyncio.create_task(coroutine)
@@ -195,7 +131,7 @@ class Server:
 
     async def _locate(self, incident_id: int, address: str) -> None:
         """Place an address-only report by its best geocoder candidate (after intake committed; never fatal)."""
-        locator = self.ctx.services.get("auto_locator")
+        locator = self.ctx.places.locator
         if locator is None:
             return  # the gazetteer is still loading: _load_places looks at open incidents when it is ready
         try:
@@ -203,13 +139,9 @@ class Server:
         except Exception:
             log.exception("automatic geocoding failed", extra={"incident": incident_id})
 
-    async def _describe_point(self, lat: float, lon: float) -> dict | None:
-        places = self.ctx.services.get("places")
-        return await places.reverse(lat, lon) if places is not None else None
-
-    async def _refresh_fleet_sites(self) -> None:
+    async def _refresh_fleet_sites(self, gazetteer: Gazetteer) -> None:
         try:
-            await self.ctx.services["places"].gazetteer.replace_fleet(fleet_records(
+            await gazetteer.replace_fleet(fleet_records(
                 await self.ctx.store.list("hospitals", limit=100_000), await self.ctx.store.list("units", limit=100_000)))
         except Exception:
             log.exception("gazetteer: fleet sites not refreshed")
@@ -234,10 +166,9 @@ class Server:
                                   landmark_max_m=config.reverse_landmark_max_m,
                                   nearest_road=lambda lat, lon: nearest_named_road(routing, lat, lon,
                                                                                    config.reverse_road_max_m))
-            ctx.services["places"] = places
-            await self._refresh_fleet_sites()
-            ctx.services["auto_locator"] = AutoLocator(ctx.store, ctx.clock, places, config.geocode_auto_min_confidence,
-                                                       area=ctx.intake.area)
+            await self._refresh_fleet_sites(gazetteer)
+            ctx.places.loaded(places, AutoLocator(ctx.store, ctx.clock, places, config.geocode_auto_min_confidence,
+                                                  area=ctx.intake.area))
             for incident in await ctx.store.list("incidents", open_only=True, limit=100_000):
                 if incident.location is None and incident.address:  # reported while the gazetteer was loading
                     self._chore(self._locate(incident.id, incident.address))
@@ -257,10 +188,9 @@ class Server:
             for event in await ctx.store.stream_events("roads"):
                 apply_road_event(routing, event.type, event.payload)
             nodes = graph.usable_nodes()  # demand where the roads are: road density as the population proxy
-            ctx.services["coverage"] = CoverageService(ctx.store, ctx.clock, routing, ctx.avl, demand_grid(
+            ctx.roads.loaded(routing, CoverageService(ctx.store, ctx.clock, routing, ctx.avl, demand_grid(
                 graph.bounds, config.coverage_cell_m, graph.node_lat[nodes], graph.node_lon[nodes]),
-                post_rows_ttl_s=config.coverage_post_rows_ttl_s)
-            ctx.routing = routing
+                post_rows_ttl_s=config.coverage_post_rows_ttl_s))
             log.info("road graph ready", extra={"nodes": graph.node_count, "edges": graph.edge_count})
             self.background.append(asyncio.create_task(self._load_places(graph, routing)))
             engine, cost_ms = await asyncio.get_running_loop().run_in_executor(None, _search_engine_and_cost, graph,
@@ -275,6 +205,8 @@ class Server:
             self.http.stop()
         for task in [*self.background, *self.chores]:
             task.cancel()
+        for loop in self.loops:
+            await loop.stop()
         steps = []
         if self.integrations:
             steps.append(("integrations", self.integrations.stop()))
@@ -303,31 +235,6 @@ def _search_engine_and_cost(graph, max_eta_s: float) -> tuple[str, float]:
     metrics.ROUTING_SEARCH_ENGINE.info({"engine": engine})
     metrics.ROUTING_SEARCH_COST.set(cost_ms)
     return engine, cost_ms
-
-
-class RoutingPort:
-    """The domain's EtaProvider: the road graph once it has loaded, 503 until then."""
-
-    def __init__(self, ctx: AppContext):
-        self.ctx = ctx
-
-    async def etas_to(self, target, origins):
-        if self.ctx.routing is None:
-            raise Unavailable("the road graph is still loading; try again in a few seconds")
-        return await self.ctx.routing.etas_to(target, origins)
-
-
-class NotifierPort:
-    """The crew SMS/voice sender chosen at the edge (Twilio when configured), looked up at send time."""
-
-    def __init__(self, ctx: AppContext):
-        self.ctx = ctx
-
-    async def send_sms(self, to: str, body: str) -> str:
-        return await self.ctx.services["notifier"].send_sms(to, body)
-
-    async def call(self, to: str, message: str) -> str:
-        return await self.ctx.services["notifier"].call(to, message)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

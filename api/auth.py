@@ -15,7 +15,7 @@ class LoginHandler(BaseHandler):
         errors = [FieldError(k, "is required") for k in ("user_id", "password") if not isinstance(body.get(k), str)]
         if errors:
             raise Invalid(errors)
-        throttle, address = self.ctx.services["login_throttle"], self.request.remote_ip
+        throttle, address = self.ctx.login_throttle, self.request.remote_ip
         retry_after_s = await throttle.admit(body["user_id"], address)
         if retry_after_s is not None:  # refused before any hashing, even with the right password
             raise ApiError(429, "too many failed logins; try again later / เข้าสู่ระบบผิดหลายครั้ง โปรดลองใหม่ภายหลัง",

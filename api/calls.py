@@ -5,7 +5,7 @@ from __future__ import annotations
 from api.base import BaseHandler
 from api.dispatch import _object
 from api.openapi import INCIDENT_ID, OBJECT, PATHS, _op, _path_param, json_response
-from dispatch.errors import FieldError, Invalid, Unavailable
+from dispatch.errors import FieldError, Invalid
 from dispatch.interview import instructions_for
 
 DISPATCH_ROLES = ("dispatcher", "admin")
@@ -16,10 +16,7 @@ class _CallQueueHandler(BaseHandler):
     405 answers list exactly those in Allow)."""
 
     def calls(self):
-        channel = self.ctx.services.get("twilio")
-        if channel is None:
-            raise Unavailable("Twilio is not configured on this server")
-        return channel.calls
+        return self.ctx.twilio.calls
 
 
 class CallsHandler(_CallQueueHandler):
@@ -70,7 +67,7 @@ class InterviewHandler(BaseHandler):
     async def post(self, incident_id: str) -> None:
         identity = self.require(*DISPATCH_ROLES)
         body = _object(self.json_body())
-        result = await self.ctx.services["interview"].record(int(incident_id), body, actor=identity.actor,
+        result = await self.ctx.interview.record(int(incident_id), body, actor=identity.actor,
                                                               role=identity.role)
         self.send_json(result, 200 if body.get("propose_only") is True else 201)
 

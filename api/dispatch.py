@@ -30,21 +30,23 @@ def _id_field(body: dict, name: str) -> str:
 
 
 class DispatchHandler(BaseHandler):
-    def service(self, name: str):
-        return self.ctx.services[name]
+    """Base of the dispatch handlers: each reads its service as a typed attribute (`self.ctx.assignments`)."""
 
 
 class TriageCardsHandler(DispatchHandler):
     async def get(self) -> None:
+        """GET the Thai CBD triage cards (any signed-in role)."""
         self.require()
         self.send_json({"groups": list(cards().values())})
 
 
 class TriageHandler(DispatchHandler):
     async def post(self, incident_id: str) -> None:
+        """POST a triage (group, determinant or colour, reason); may auto-dispatch a red call. 422 on bad fields, 404
+        no incident."""
         identity = self.require()
         body = _object(self.json_body())
-        service = self.service("triage_dispatch")
+        service = self.ctx.triage_dispatch
         if "colour" in body:
             triaged = await service.override_colour(int(incident_id), body.get("colour"), body.get("reason"),
                                                     actor=identity.actor, role=identity.role)
@@ -56,24 +58,27 @@ class TriageHandler(DispatchHandler):
 
 class RecommendationsHandler(DispatchHandler):
     async def get(self, incident_id: str) -> None:
+        """GET units ranked by road ETA for the incident (staff); 503 while the road graph loads."""
         self.require(*STAFF_ROLES)
-        recommendations = await self.service("recommendations").recommend(int(incident_id))
+        recommendations = await self.ctx.recommendations.recommend(int(incident_id))
         await self.audit("read", f"incident:{incident_id}:recommendations", {"count": len(recommendations)})
         self.send_json({"recommendations": recommendations})
 
 
 class AssignmentsHandler(DispatchHandler):
     async def get(self, incident_id: str) -> None:
+        """GET the incident's assignments (staff)."""
         self.require(*STAFF_ROLES)
-        assignments = await self.service("assignments").for_incident(int(incident_id))
+        assignments = await self.ctx.assignments.for_incident(int(incident_id))
         await self.audit("read", f"incident:{incident_id}:assignments")
         self.send_json(assignments)
 
     async def post(self, incident_id: str) -> None:
+        """POST an assignment of `unit_id` to the incident; 201, 409 if the unit is taken, 422 on bad fields."""
         identity = self.require()
         body = _object(self.json_body())
         unit_id = _id_field(body, "unit_id")
-        assignment = await self.service("assignments").assign(int(incident_id), unit_id, actor=identity.actor,
+        assignment = await self.ctx.assignments.assign(int(incident_id), unit_id, actor=identity.actor,
                                                               role=identity.role)
         self.send_json(assignment, 201)
 
@@ -82,22 +87,25 @@ class AcknowledgeHandler(DispatchHandler):
     """HTTP fallback of the WebSocket `ack` frame."""
 
     async def post(self, assignment_id: str) -> None:
+        """POST a crew's acknowledgement of its assignment; 403 for another unit's, 409 if no longer awaited."""
         identity = self.require()
-        self.send_json(await self.service("assignments").acknowledge(
+        self.send_json(await self.ctx.assignments.acknowledge(
             int(assignment_id), actor=identity.actor, role=identity.role, unit_id=identity.unit_id))
 
 
 class IncidentStatusHandler(DispatchHandler):
     async def post(self, incident_id: str) -> None:
+        """POST an incident status change; 409 for a move the lifecycle does not allow."""
         identity = self.require()
         body = _object(self.json_body())
-        self.send_json(await self.service("fleet").change_incident_status(
+        self.send_json(await self.ctx.fleet.change_incident_status(
             int(incident_id), body.get("status"), actor=identity.actor, role=identity.role, reason=body.get("reason"),
             disposition=body.get("disposition")))
 
 
 class UnitsHandler(DispatchHandler):
     async def get(self) -> None:
+        """GET the units this role may see, with their latest positions."""
         identity = self.require()
         units = [u for u in await self.ctx.store.list("units") if may_read_unit(identity, u)]
         positions = await self.ctx.avl.latest([u.id for u in units])
@@ -108,23 +116,26 @@ class UnitsHandler(DispatchHandler):
 
 class UnitStatusHandler(DispatchHandler):
     async def post(self, unit_id: str) -> None:
+        """POST a unit status change (a crew only its own unit); 409 for a move not allowed."""
         identity = self.require()
         body = _object(self.json_body())
-        self.send_json(await self.service("fleet").change_unit_status(
+        self.send_json(await self.ctx.fleet.change_unit_status(
             unit_id, body.get("status"), actor=identity.actor, role=identity.role, own_unit=identity.unit_id))
 
 
 class HospitalsHandler(DispatchHandler):
     async def get(self) -> None:
+        """GET every hospital with its capabilities and free beds."""
         self.require()
         self.send_json({"hospitals": await self.ctx.store.list("hospitals")})
 
 
 class HospitalCapacityHandler(DispatchHandler):
     async def post(self, hospital_id: str) -> None:
+        """POST a hospital's free ED beds (0-1000) and diversion flag (its own staff or a dispatcher)."""
         identity = self.require()
         body = _object(self.json_body())
-        self.send_json(await self.service("fleet").update_capacity(
+        self.send_json(await self.ctx.fleet.update_capacity(
             hospital_id, body.get("ed_beds_free"), body.get("diversion"), actor=identity.actor, role=identity.role,
             own_hospital=identity.hospital_id))
 
@@ -133,8 +144,9 @@ class InboundAckHandler(DispatchHandler):
     """The ED board's "seen": recorded as an event, so it survives reloads and shows on every screen."""
 
     async def post(self, hospital_id: str, incident_id: str) -> None:
+        """POST a hospital's acknowledgement of an inbound patient's pre-arrival alert."""
         identity = self.require()
-        incident = await self.service("destinations").acknowledge_inbound(
+        incident = await self.ctx.destinations.acknowledge_inbound(
             int(incident_id), hospital_id, actor=identity.actor, role=identity.role, own_hospital=identity.hospital_id)
         self.send_json({"incident_id": incident.id, "hospital_id": hospital_id,
                         "acknowledged_at": incident.hospital_acknowledged_at})
@@ -142,18 +154,20 @@ class InboundAckHandler(DispatchHandler):
 
 class DestinationsHandler(DispatchHandler):
     async def get(self, incident_id: str) -> None:
+        """GET hospitals ranked by road ETA for the incident (staff, or the crew on it)."""
         identity = self.require(*STAFF_ROLES, "crew")
         await self.ensure_crew_may_see(identity, int(incident_id))
-        destinations = await self.service("destinations").recommend(int(incident_id))
+        destinations = await self.ctx.destinations.recommend(int(incident_id))
         await self.audit("read", f"incident:{incident_id}:destinations", {"count": len(destinations)})
         self.send_json({"destinations": destinations})
 
     async def post(self, incident_id: str) -> None:
+        """POST the chosen destination hospital; alerts it. 422 unknown hospital, 409 closed incident."""
         identity = self.require()
         await self.ensure_crew_may_see(identity, int(incident_id))
         body = _object(self.json_body())
         hospital_id = _id_field(body, "hospital_id")
-        incident = await self.service("destinations").choose(int(incident_id), hospital_id, actor=identity.actor,
+        incident = await self.ctx.destinations.choose(int(incident_id), hospital_id, actor=identity.actor,
                                                              role=identity.role)
         self.send_json(view_for(identity, incident))
 
@@ -173,8 +187,9 @@ def _int_field(body: dict, name: str) -> int:
 
 class DuplicatesHandler(DispatchHandler):
     async def get(self, incident_id: str) -> None:
+        """GET open incidents that may be the same emergency (staff)."""
         self.require(*STAFF_ROLES)
-        duplicates = await self.service("duplicates").suggest(int(incident_id))
+        duplicates = await self.ctx.duplicates.suggest(int(incident_id))
         await self.audit("read", f"incident:{incident_id}:duplicates", {"count": len(duplicates)})
         self.send_json({"duplicates": duplicates})
 
@@ -183,46 +198,52 @@ class MergeHandler(DispatchHandler):
     """This incident was a repeat call: merge it into `into_incident_id` (its callers move there)."""
 
     async def post(self, incident_id: str) -> None:
+        """POST a merge of this incident into `into_incident_id`; returns the surviving incident."""
         identity = self.require()
         body = _object(self.json_body())
-        self.send_json(await self.service("duplicates").merge(int(incident_id), _int_field(body, "into_incident_id"),
+        self.send_json(await self.ctx.duplicates.merge(int(incident_id), _int_field(body, "into_incident_id"),
                                                               actor=identity.actor, role=identity.role))
 
 
 class KeepApartHandler(DispatchHandler):
     async def post(self, incident_id: str) -> None:
+        """POST that this incident and `other_incident_id` are different emergencies."""
         identity = self.require()
         body = _object(self.json_body())
-        await self.service("duplicates").keep_apart(int(incident_id), _int_field(body, "other_incident_id"),
+        await self.ctx.duplicates.keep_apart(int(incident_id), _int_field(body, "other_incident_id"),
                                                     actor=identity.actor, role=identity.role)
         self.send_json({"kept_apart": True})
 
 
 class MciHandler(DispatchHandler):
     async def post(self, incident_id: str) -> None:
+        """POST a mass-casualty declaration for the incident (idempotent)."""
         identity = self.require()
-        self.send_json(await self.service("mci").declare(int(incident_id), actor=identity.actor, role=identity.role))
+        self.send_json(await self.ctx.mci.declare(int(incident_id), actor=identity.actor, role=identity.role))
 
 
 class PatientsHandler(DispatchHandler):
     async def post(self, incident_id: str) -> None:
+        """POST triage tag colours of patients at a declared MCI."""
         identity = self.require()
         body = _object(self.json_body())
-        self.send_json(await self.service("mci").tag(int(incident_id), body.get("colours"), actor=identity.actor,
+        self.send_json(await self.ctx.mci.tag(int(incident_id), body.get("colours"), actor=identity.actor,
                                                      role=identity.role))
 
 
 class DistributeHandler(DispatchHandler):
     async def post(self, incident_id: str) -> None:
+        """POST: spread the MCI's tagged patients over hospitals by ETA and free beds."""
         identity = self.require()
-        self.send_json(await self.service("mci").distribute(int(incident_id), actor=identity.actor, role=identity.role))
+        self.send_json(await self.ctx.mci.distribute(int(incident_id), actor=identity.actor, role=identity.role))
 
 
 class VitalsHandler(DispatchHandler):
     """A set of vital signs from the incident's crew (tablet) or a dispatcher."""
 
     async def post(self, incident_id: str) -> None:
+        """POST a vitals reading for the incident's patient (the crew on it, or staff); 422 on out-of-range values."""
         identity = self.require()
-        vitals = await self.service("vitals").record(int(incident_id), self.json_body(), actor=identity.actor,
+        vitals = await self.ctx.vitals.record(int(incident_id), self.json_body(), actor=identity.actor,
                                                      role=identity.role, own_unit=identity.unit_id)
         self.send_json({"incident_id": int(incident_id), "vitals": vitals}, 201)

@@ -7,6 +7,7 @@ from db import audit
 
 class EventsHandler(BaseHandler):
     async def get(self) -> None:
+        """GET committed events after `since` (seq), at most `limit` (staff)."""
         self.require("dispatcher", "admin")
         since = self.int_argument("since", 0)
         limit = self.int_argument("limit", 500, low=1, high=5000)
@@ -18,6 +19,7 @@ class EventsHandler(BaseHandler):
 
 class AuditHandler(BaseHandler):
     async def get(self) -> None:
+        """GET audit-log rows after id `after`, at most `limit` (staff)."""
         self.require("admin", "dispatcher")
         after = self.int_argument("after", 0)
         limit = self.int_argument("limit", 500, low=1, high=5000)

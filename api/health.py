@@ -67,9 +67,9 @@ class HealthHandler(BaseHandler):
         self.limit_body()  # no token and no rate budget; the check itself is cached (HealthCheck)
 
     async def get(self) -> None:
-        health = self.ctx.services["health"]
+        health = self.ctx.health
         report = dict(await health.report())
-        listener = self.ctx.services.get("mqtt_listener")
+        listener = self.ctx.mqtt_listener
         if listener is not None:  # panic-button intake: a crashed listener fails health until it runs again
             report["mqtt_listener"] = listener.health
         failing = [name for name, result in report.items() if result != "ok"]
@@ -79,12 +79,13 @@ class HealthHandler(BaseHandler):
             "checks": report,
             "realtime_degraded": self.ctx.realtime_degraded or health.redis_slow,
             "redis_ping_ms": None if health.redis_ping_ms is None else round(health.redis_ping_ms, 1),
-            "routing": "loaded" if self.ctx.routing else "not loaded",
+            "routing": "loaded" if self.ctx.roads.ready else "not loaded",
         }
         self.send_json(body, 503 if failing else 200)
 
 
 class MetricsHandler(BaseHandler):
     async def get(self) -> None:
+        """GET Prometheus metrics in the text exposition format."""
         self.set_header("Content-Type", CONTENT_TYPE_LATEST)
         self.finish(generate_latest())

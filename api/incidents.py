@@ -3,13 +3,10 @@ from __future__ import annotations
 
 import logging
 
-import msgspec
-
 from api.base import ApiError, BaseHandler
-from api.context import AppContext
-from dispatch.access import STAFF_ROLES, Identity, incident_audience, incident_view, may_read_incident
+from app_context import AppContext
+from dispatch.access import STAFF_ROLES, Identity, incident_audience, may_read_incident, view_for
 from dispatch.errors import DomainError
-from dispatch.lifecycle import intervals
 from dispatch.model import Incident
 
 log = logging.getLogger("ems.api")
@@ -19,6 +16,7 @@ INTAKE_ROLES = ("dispatcher", "admin", "device")
 
 class IncidentsHandler(BaseHandler):
     async def post(self) -> None:
+        """POST a new incident (staff or devices, with Idempotency-Key); 201 new, 200 repeat, 422 bad fields."""
         identity = self.require(*INTAKE_ROLES)
         if identity.role not in ("dispatcher", "admin"):
             await self.throttle("intake", self.ctx.config.rate_intake_per_min)
@@ -32,6 +30,7 @@ class IncidentsHandler(BaseHandler):
         self.send_json(incident, 201 if created else 200)
 
     async def get(self) -> None:
+        """GET incidents (open only by default, at most `limit`) for staff."""
         self.require(*STAFF_ROLES)
         open_only = self.bool_argument("open", True)
         limit = self.int_argument("limit", 500, low=1, high=5000)
@@ -52,22 +51,15 @@ async def readable_incident(ctx: AppContext, identity: Identity, incident_id: in
     return incident
 
 
-def view_for(identity: Identity, incident: Incident) -> dict:
-    """The incident with the fields this identity's role may see (dispatch.access.INCIDENT_FIELDS)."""
-    data = msgspec.to_builtins(incident)
-    data["intervals"] = intervals(incident)
-    return incident_view(identity, data)
-
-
 class IncidentHandler(BaseHandler):
     async def get(self, incident_id: str) -> None:
+        """GET one incident as this role may see it; 404 when it may not (same as absent)."""
         identity = self.require()
         incident = await readable_incident(self.ctx, identity, int(incident_id))
         await self.audit("read", f"incident:{incident.id}")
         view = view_for(identity, incident)
-        places = self.ctx.services.get("places")
-        if places is not None and incident.location is not None:  # where it is, in words (issue #16)
-            view["place"] = await places.reverse(incident.location.lat, incident.location.lon)
+        if incident.location is not None:  # where it is, in words (issue #16); None while places load
+            view["place"] = await self.ctx.places.describe(incident.location.lat, incident.location.lon)
         self.send_json(view)
 
 
@@ -75,6 +67,7 @@ class InboundHandler(BaseHandler):
     """A hospital board's inbound patients, with ETAs recomputed from the ambulances' positions."""
 
     async def get(self, hospital_id: str) -> None:
+        """GET patients inbound to a hospital (its staff, or dispatchers), with ETAs."""
         identity = self.require("hospital", "dispatcher", "admin")
         if identity.role == "hospital" and identity.hospital_id != hospital_id:
             raise ApiError(404, "no such hospital")
@@ -84,7 +77,7 @@ class InboundHandler(BaseHandler):
         for incident in inbound:
             view = view_for(identity, incident)
             try:
-                eta = await self.ctx.services["destinations"].eta_update(incident.id)
+                eta = await self.ctx.destinations.eta_update(incident.id)
             except DomainError:  # e.g. the road graph still loading
                 eta = None
             if eta is None:  # the ETA given when the hospital was chosen, with its source

@@ -7,20 +7,20 @@ from datetime import datetime
 import shapely.geometry
 from shapely.errors import GEOSException
 
-from api.base import ApiError, BaseHandler, to_json
+from api.base import ApiError, BaseHandler
+from codec import to_json
 from dispatch.errors import FieldError, Invalid
 from dispatch.model import LatLon
 from dispatch.roads import RoadClosed, RoadReopened
 from routing.errors import InvalidCoordinates
+from routing.service import RoutingService
 
 MAX_CLOSURE_AREA_DEG2 = 0.05  # about 25 km × 25 km: larger is almost certainly a drawing mistake
 
 
 class RoutingHandler(BaseHandler):
-    def routing(self):
-        if self.ctx.routing is None:
-            raise ApiError(503, "the road graph is still loading; try again in a few seconds",
-                           headers={"Retry-After": "5"})
+    def routing(self) -> RoutingService:
+        """The road graph's routing service; RoadsNotReady (→ 503, Retry-After 5) while it is still loading."""
         return self.ctx.routing
 
 
@@ -28,6 +28,7 @@ class RoadsLayerHandler(RoutingHandler):
     _cache: dict[tuple[int, str], bytes] = {}
 
     async def get(self) -> None:
+        """GET the road graph as GeoJSON (optionally only classes from `min_class` up); cached per graph."""
         self.require()
         min_class = self.get_query_argument("min_class", None)
         routing = self.routing()
@@ -49,6 +50,7 @@ def _float_argument(handler: BaseHandler, name: str) -> float:
 
 class RouteHandler(RoutingHandler):
     async def get(self) -> None:
+        """GET the fastest road route between two points (degrees); 404 if unreachable, 503 while the graph loads."""
         self.require("dispatcher", "admin", "crew")
         names = ("from_lat", "from_lon", "to_lat", "to_lon")
         values = {n: _float_argument(self, n) for n in names}
@@ -64,12 +66,14 @@ class RouteHandler(RoutingHandler):
 
 class ClosuresHandler(RoutingHandler):
     async def get(self) -> None:
+        """GET the road closures and slowdowns in force, with their geometry."""
         self.require()
         routing = self.routing()
         self.send_json({"closures": [{**o.to_json(), "geometry": routing.edges_geojson(o.edges)}
                                      for o in routing.list_overrides()]})
 
     async def post(self) -> None:
+        """POST a closure or slowdown (polygon, factor, expiry) as a logged RoadClosed event; 201."""
         identity = self.require("dispatcher", "admin")
         body = self.json_body()
         if not isinstance(body, dict):
@@ -108,6 +112,7 @@ class ClosuresHandler(RoutingHandler):
 
 class ClosureHandler(RoutingHandler):
     async def delete(self, closure_id: str) -> None:
+        """DELETE a closure (logged RoadReopened); answers its id and `reopened`."""
         identity = self.require("dispatcher", "admin")
         async with self.ctx.store.unit_of_work(identity.actor) as uow:
             await uow.append(RoadReopened(at=self.ctx.clock.now(), closure_id=closure_id))

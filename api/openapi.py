@@ -167,6 +167,7 @@ SCHEMAS["InboundPatient"] = {
 
 
 def error_responses(*statuses: int) -> dict[str, Any]:
+    """OpenAPI response objects for the given error statuses, each with the one error body schema."""
     text = {400: "Malformed JSON", 401: "No valid bearer token", 403: "Role not allowed", 404: "Not found",
             409: "Conflicts with the current state", 413: "Body over 1 MB", 422: "Invalid fields (each listed)",
             429: "Too many requests from this source (Retry-After says when to retry)",
@@ -175,6 +176,7 @@ def error_responses(*statuses: int) -> dict[str, Any]:
 
 
 def json_response(description: str, schema: dict) -> dict[str, Any]:
+    """An OpenAPI response object with a JSON body of `schema`."""
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
@@ -297,6 +299,7 @@ SCHEMAS["StorableValue"] = {
 
 
 def build_document() -> dict[str, Any]:
+    """The OpenAPI 3 document of the API (every operation may answer 429)."""
     for methods in PATHS.values():  # every API call may be throttled
         for operation in methods.values():
             operation["responses"].setdefault("429", error_responses(429)["429"])
@@ -330,6 +333,7 @@ def _storable_body(operation: dict) -> dict:
 
 class OpenApiHandler(BaseHandler):
     async def get(self) -> None:
+        """GET the OpenAPI document."""
         self.send_json(build_document())
 
 

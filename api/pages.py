@@ -17,7 +17,6 @@ import os
 import re
 from urllib.parse import urlsplit
 
-import tornado.web
 
 from api.static import StaticFiles
 
@@ -69,11 +68,13 @@ class PageHandler(StaticFiles):
     """Serves a directory of static files with SECURITY_HEADERS and the Content-Security-Policy."""
 
     def set_default_headers(self) -> None:
+        """Security headers and the Content-Security-Policy on every static response."""
         for name, value in SECURITY_HEADERS.items():
             self.set_header(name, value)
         self.set_header("Content-Security-Policy", content_security_policy(socket_origin=self._socket_origin()))
 
     def set_extra_headers(self, path: str) -> None:
+        """For an HTML page, a CSP that also allows the image origins that page names."""
         if self.absolute_path and self.absolute_path.endswith(".html"):
             origins = _page_image_origins(self.absolute_path, os.stat(self.absolute_path).st_mtime_ns)
             self.set_header("Content-Security-Policy", content_security_policy(origins, self._socket_origin()))

@@ -27,11 +27,7 @@ def _bad_request(errors: list[FieldError]) -> ApiError:
 
 class PlacesHandler(BaseHandler):
     def places(self):
-        places = self.ctx.services.get("places")
-        if places is None:
-            raise ApiError(503, "the place index is still loading; try again in a few seconds",
-                           headers={"Retry-After": "5"})
-        return places
+        return self.ctx.places.search  # 503 with Retry-After until the gazetteer has loaded
 
     def coordinate(self, name: str, raw: str | None, low: float, high: float, errors: list[FieldError]) -> float | None:
         if raw is None or raw.strip() == "":
@@ -99,6 +95,6 @@ class ReverseHandler(PlacesHandler):
 class IncidentLocationHandler(BaseHandler):
     async def post(self, incident_id: str) -> None:
         identity = self.require("dispatcher", "admin")
-        incident = await self.ctx.services["locations"].confirm(int(incident_id), self.json_body(),
+        incident = await self.ctx.locations.confirm(int(incident_id), self.json_body(),
                                                                 actor=identity.actor, user_id=identity.user_id)
         self.send_json(view_for(identity, incident))

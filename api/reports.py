@@ -4,11 +4,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from api.base import ApiError, BaseHandler
+from api.base import BaseHandler
 from api.openapi import PATHS, SCHEMAS, error_responses, json_response
 from db import reports
 from dispatch import kpi
-from dispatch.coverage import CoverageService
 from dispatch.errors import FieldError, Invalid, NotFound
 from dispatch.model import Capability
 
@@ -16,23 +15,16 @@ READERS = ("dispatcher", "admin")
 MAX_REPORT_DAYS = 366
 
 
-def coverage_service(ctx) -> CoverageService:
-    """The live coverage service, built by the server once the road graph has loaded (503 until then)."""
-    service = ctx.services.get("coverage")
-    if service is None:
-        raise ApiError(503, "the road graph is still loading; try again in a few seconds", headers={"Retry-After": "5"})
-    return service
-
-
 class CoverageHandler(BaseHandler):
     async def get(self) -> None:
+        """GET the live coverage of one capability (ALS by default) over the demand grid; 503 while the graph loads."""
         self.require(*READERS)
         raw = self.get_query_argument("capability", "ALS")
         try:
             capability = Capability(raw)
         except ValueError:
             raise Invalid(FieldError("capability", "must be ALS, BLS or FR")) from None
-        coverage = await coverage_service(self.ctx).snapshot(capability)
+        coverage = await self.ctx.coverage.snapshot(capability)
         await self.audit("read", "coverage", {"capability": capability.value})  # the fleet, unit by unit
         self.send_json(coverage)
 
@@ -44,12 +36,14 @@ def _move_json(move) -> dict:
 
 class MoveUpsHandler(BaseHandler):
     async def get(self) -> None:
+        """GET suggested unit move-ups that would improve coverage."""
         self.require(*READERS)
-        suggestions = [_move_json(m) for m in await coverage_service(self.ctx).suggestions()]
+        suggestions = [_move_json(m) for m in await self.ctx.coverage.suggestions()]
         await self.audit("read", "coverage:moveups", {"count": len(suggestions)})
         self.send_json({"suggestions": suggestions})
 
     async def post(self) -> None:
+        """POST acceptance of a move-up (unit to post); logged UnitRelocated."""
         identity = self.require(*READERS)
         body = self.json_body()
         if not isinstance(body, dict):
@@ -61,7 +55,7 @@ class MoveUpsHandler(BaseHandler):
             errors.append(FieldError("gain", "must be a number from 0 to 1"))
         if errors:
             raise Invalid(errors)
-        unit = await coverage_service(self.ctx).accept(body["unit_id"], body["post_id"], actor=identity.actor,
+        unit = await self.ctx.coverage.accept(body["unit_id"], body["post_id"], actor=identity.actor,
                                                        role=identity.role, gain=gain)
         self.send_json(unit, 201)
 
@@ -87,12 +81,14 @@ async def kpi_report(handler: BaseHandler) -> dict[str, Any]:
 
 class KpiHandler(BaseHandler):
     async def get(self) -> None:
+        """GET the KPI report for a date range (Thailand local days, at most MAX_REPORT_DAYS)."""
         self.require(*READERS)
         self.send_json(await kpi_report(self))
 
 
 class KpiCsvHandler(BaseHandler):
     async def get(self) -> None:
+        """GET the same KPI report as CSV."""
         self.require(*READERS)
         report = await kpi_report(self)
         self.set_header("Content-Type", "text/csv; charset=utf-8")
@@ -102,6 +98,7 @@ class KpiCsvHandler(BaseHandler):
 
 class ReplayHandler(BaseHandler):
     async def get(self, incident_id: str) -> None:
+        """GET an incident's replay: its events with unit tracks; 404 if absent."""
         self.require(*READERS)
         replay = await reports.incident_replay(self.ctx.store, int(incident_id), self.ctx.clock.now())
         if replay is None:

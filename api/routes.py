@@ -1,19 +1,11 @@
-"""The Tornado application: every URL in one table."""
+"""The API's URL table; the composition root (bootstrap.make_app) adds it to the Tornado application."""
 from __future__ import annotations
 
-from pathlib import Path
-
-import tornado.web
-import xstatic.pkg.leaflet
-
 from api.auth import LoginHandler, LogoutHandler, MeHandler, RevokeUserHandler
-from api.base import NotFoundHandler
 from api.calls import (
     AnswerCallHandler, CallsHandler, DeskLineHandler, InstructionsHandler, InterviewHandler, RecordingLinkHandler,
 )
-from api.context import AppContext
 from api.events import AuditHandler, EventsHandler
-from api.health import HealthHandler, MetricsHandler
 from api.dispatch import (
     AcknowledgeHandler, AssignmentsHandler, DestinationsHandler, DistributeHandler, DuplicatesHandler,
     HospitalCapacityHandler, HospitalsHandler, InboundAckHandler, IncidentStatusHandler, KeepApartHandler, MciHandler,
@@ -23,13 +15,8 @@ from api.dispatch import (
 from api.incidents import IncidentHandler, IncidentsHandler, InboundHandler
 from api.maps import ClosureHandler, ClosuresHandler, RoadsLayerHandler, RouteHandler
 from api.openapi import OpenApiHandler
-from api.pages import PageHandler
 from api.places import GeocodeHandler, IncidentLocationHandler, ReverseHandler
 from api.reports import CoverageHandler, KpiCsvHandler, KpiHandler, MoveUpsHandler, ReplayHandler
-from telemetry.logs import log_request
-from ws.handler import EventSocket
-
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 API_ROUTES: list[tuple] = [
     (r"/api/v1/incidents", IncidentsHandler),
@@ -81,25 +68,3 @@ API_ROUTES: list[tuple] = [
     (r"/api/v1/users/([A-Za-z0-9_.:-]{1,100})/revoke", RevokeUserHandler),
 ]
 
-
-def make_app(ctx: AppContext, extra_routes: list[tuple] | None = None) -> tornado.web.Application:
-    routes = [
-        (r"/healthz", HealthHandler),
-        (r"/metrics", MetricsHandler),
-        (r"/ws", EventSocket),
-        *API_ROUTES,
-        *(extra_routes or []),
-        (r"/api/.*", NotFoundHandler),
-    ]
-    routes.append((r"/static/leaflet/(.*)", PageHandler, {"path": xstatic.pkg.leaflet.BASE_DIR}))
-    if WEB_DIR.exists():
-        routes.append((r"/(.*)", PageHandler, {"path": str(WEB_DIR), "default_filename": "index.html"}))
-    return tornado.web.Application(
-        routes,
-        ctx=ctx,
-        default_handler_class=NotFoundHandler,
-        log_function=log_request,
-        websocket_max_message_size=ctx.config.ws_max_message_bytes,
-        websocket_ping_interval=20,
-        websocket_ping_timeout=20,
-    )

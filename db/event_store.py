@@ -143,12 +143,26 @@ class PgUnitOfWork:
         return key
 
     async def next_incident_id(self) -> int:
+        """A new incident id from its PostgreSQL sequence (never reused, even if this unit of work rolls back)."""
         return await self._next_id("incidents", "incident_id_seq")
 
     async def next_assignment_id(self) -> int:
+        """A new assignment id from its PostgreSQL sequence (never reused, even if this unit of work rolls back)."""
         return await self._next_id("assignments", "assignment_id_seq")
 
     async def get(self, projection: str, key: Any, *, lock: bool = False) -> Any | None:
+        """The row as this unit of work sees it (its own appends included), or None.
+
+        Parameters
+        ----------
+        projection : str
+            A registered projection ("incidents", "units", ...); KeyError otherwise.
+        key : Any
+            The row id.
+        lock : bool
+            Lock the row until commit (serialised units of work); a row read unlocked has its version checked at
+            commit instead (optimistic units), and a conflict re-runs the body.
+        """
         p = _projection(projection)
         if (p.name, key) not in self._rows:
             await self._read(p, key, lock=lock)
@@ -162,6 +176,8 @@ class PgUnitOfWork:
 
     # -- writes (kept in memory until commit) ------------------------------------------------------------------
     async def append(self, event: Event) -> None:
+        """Queue `event` for the log and fold it into every projection it touches; written when the unit commits
+        (KeyError for an unregistered type)."""
         type_name, payload = encode_event(event)
         self._events.append({"stream": event.stream, "type": type_name, "payload": payload, "occurred_at": event.at})
         for p in PROJECTIONS:
@@ -177,6 +193,8 @@ class PgUnitOfWork:
             self._written[(p.name, row_id)] = (is_open, len(self._events))
 
     async def claim_idempotency(self, scope: str, key: str) -> dict[str, Any] | None:
+        """The stored reply for (scope, key) if a committed unit already claimed it, else None (the claim is written at
+        commit; a concurrent claimer conflicts there)."""
         if (scope, key) in self._claims:
             return self._claims[(scope, key)][0]
         if self.serialised:
@@ -358,11 +376,14 @@ class PostgresEventStore:
             return result
 
     async def get(self, projection: str, key: Any) -> Any | None:
+        """The committed row, or None. KeyError for an unknown projection; asyncpg errors if the database is
+        unreachable."""
         p = _projection(projection)
         doc = await self.pool.fetchval(f"SELECT doc FROM {p.name} WHERE id = $1", key)
         return None if doc is None else msgspec.convert(doc, p.state_type)
 
     async def list(self, projection: str, *, open_only: bool = False, limit: int = 1000) -> list[Any]:
+        """Up to `limit` committed rows by id; `open_only` keeps open ones. KeyError for an unknown projection."""
         p = _projection(projection)
         rows = await self.pool.fetch(
             f"SELECT doc FROM {p.name} WHERE is_open OR NOT $1 ORDER BY id LIMIT $2", open_only, limit
@@ -370,6 +391,7 @@ class PostgresEventStore:
         return [msgspec.convert(r["doc"], p.state_type) for r in rows]
 
     async def events_since(self, seq: int, *, limit: int = 1000, until: int | None = None) -> list[StoredEvent]:
+        """Up to `limit` committed events with `seq` < seq-number < `until` (no upper bound when None), in seq order."""
         rows = await self.pool.fetch(
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq > $1 AND ($2::bigint IS NULL OR seq < $2)"
             " ORDER BY seq LIMIT $3",
@@ -384,6 +406,7 @@ class PostgresEventStore:
             " ORDER BY seq LIMIT $2", seq, limit)
 
     async def stream_events(self, stream: str) -> list[StoredEvent]:
+        """Every event of one stream (e.g. "roads"), in seq order; unbounded, for small streams only."""
         rows = await self.pool.fetch(f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream = $1 ORDER BY seq", stream)
         return [_stored(r) for r in rows]
 
@@ -395,6 +418,7 @@ class PostgresEventStore:
         return [_stored(r) for r in rows]
 
     async def last_seq(self) -> int:
+        """The highest committed seq (0 for an empty log)."""
         return await self.pool.fetchval("SELECT coalesce(max(seq), 0) FROM events")
 
     async def rebuild_projections(self, batch: int = 5000) -> int:

@@ -25,6 +25,7 @@ def _hash(token: str) -> bytes:
 
 
 def token_sha256(token: str) -> str:
+    """The token's SHA-256 as hex: how a token is stored and named in events (never the token itself)."""
     return _hash(token).hex()
 
 
@@ -37,6 +38,8 @@ VERIFY_CACHE_MAX = 50_000
 
 
 def hash_password(password: str) -> str:
+    """A salted scrypt hash (n=2^14, r=8, p=1) as `scrypt$n$r$p$salt$digest`; CPU-heavy (tens of ms), run it off the
+    event loop."""
     salt = secrets.token_bytes(16)
     n, r, p = _SCRYPT
     digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p)
@@ -44,6 +47,8 @@ def hash_password(password: str) -> str:
 
 
 def check_password(password: str, stored: str | None) -> bool:
+    """True if `password` matches the stored scrypt hash (constant-time compare); False for a missing or unknown-format
+    hash."""
     if not stored or not stored.startswith("scrypt$"):
         return False
     _, n, r, p, salt, digest = stored.split("$")
@@ -73,6 +78,7 @@ class IdentityStore:
         self, user_id: str, name: str, role: str, *, unit_id: str | None = None, hospital_id: str | None = None,
         phone: str | None = None, password: str | None = None,
     ) -> None:
+        """Create or update a user (password hashed off the event loop when given). ValueError for an unknown role."""
         if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}")
         password_hash = await asyncio.to_thread(hash_password, password) if password else None
@@ -144,6 +150,7 @@ class IdentityStore:
             _hash(token))
 
     async def revoke(self, token: str) -> bool:
+        """Revoke one token now (and drop it from this process's verify cache); True if it was active."""
         status = await self.pool.execute(
             "UPDATE tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL", _hash(token)
         )
@@ -151,6 +158,7 @@ class IdentityStore:
         return status.endswith(" 1")
 
     async def revoke_user(self, user_id: str) -> int:
+        """Revoke every active token of a user; returns how many were revoked."""
         status = await self.pool.execute(
             "UPDATE tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", user_id
         )
@@ -158,6 +166,7 @@ class IdentityStore:
         return int(status.split()[-1])
 
     async def exists(self, user_id: str) -> bool:
+        """True if a user with this id exists."""
         return bool(await self.pool.fetchval("SELECT true FROM users WHERE id = $1", user_id))
 
     async def desk_line(self, user_id: str) -> str | None:

@@ -21,7 +21,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from dispatch.events import Event
+from dispatch.lifecycle import intervals
 from dispatch.model import Incident, Unit
 from dispatch.ports import StoredEvent
 
@@ -46,6 +49,7 @@ class Identity:
 
     @property
     def is_staff(self) -> bool:
+        """True for dispatchers and admins, who see every field of every incident."""
         return self.role in STAFF_ROLES
 
 
@@ -213,6 +217,7 @@ def incident_view(identity: Identity, incident: dict) -> dict:
 
 
 def unit_view(identity: Identity, unit: dict) -> dict:
+    """A unit (as builtins) with the fields this identity's role may see; nothing for unknown roles."""
     return unit if identity.is_staff else pick(unit, UNIT_FIELDS.get(identity.role, {}))
 
 
@@ -301,9 +306,11 @@ class Visibility:
         return hospitals
 
     def audience(self, event: StoredEvent) -> Audience:
+        """Which units' crews and which hospitals may see `event`, from what this process knows now."""
         return Audience(frozenset(self.units_for(event)), frozenset(self.hospitals_for(event)))
 
     def can_see(self, identity: Identity, event: StoredEvent) -> bool:
+        """True if `identity` is in the event's audience and its role is shown this event type at all."""
         return may_see(identity, self.audience(event)) and event_view(identity, event.type, event.payload) is not None
 
     def admit(self, identity: Identity, event: StoredEvent) -> bool:
@@ -345,6 +352,7 @@ class HistoryFilter:
             self.visibility.observe(event)
 
     def admit(self, events: Iterable[StoredEvent]) -> list[StoredEvent]:
+        """The events of a replayed stretch that this identity may see, in order (staff see all)."""
         if self.identity.is_staff:
             return list(events)
         return [event for event in events if self.visibility.admit(self.identity, event)]
@@ -361,6 +369,7 @@ class AccessRevoked(Event, frozen=True):
 
     @property
     def stream(self) -> str:
+        """The user's own stream (`user-<id>`)."""
         return f"user-{self.user_id}"
 
 
@@ -373,4 +382,13 @@ class RateLimitTripped(Event, frozen=True):
 
     @property
     def stream(self) -> str:
+        """One stream for every rate-limit alert."""
         return "system-ratelimit"
+
+
+def view_for(identity: Identity, incident: Incident) -> dict:
+    """The incident as plain data with the fields this identity's role may see (INCIDENT_FIELDS), plus its
+    lifecycle intervals in seconds (``intervals``). Pure; never raises for a well-formed incident."""
+    data = msgspec.to_builtins(incident)
+    data["intervals"] = intervals(incident)
+    return incident_view(identity, data)

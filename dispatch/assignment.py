@@ -24,8 +24,9 @@ from dispatch.events import (
 from dispatch.model import (
     CAPABILITY_RANK, Assignment, AssignmentStatus, Capability, Colour, Incident, LocationFlag, UnitStatus,
 )
+from dispatch.loops import BackgroundLoop
 from dispatch.policies import require
-from dispatch.ports import Clock, CrewNotifier, EventStore
+from dispatch.ports import Clock, CrewNotifier, EventStore, get_or_not_found
 from dispatch.recommendation import RecommendationService, required_capability
 from dispatch.road_coverage import INCIDENT_OUTSIDE, UNIT_OUTSIDE, AutoDispatchWithheld
 
@@ -71,6 +72,8 @@ class DispatchPolicy:
                                                                      (30.0, "voice"), (45.0, "next_unit")])
 
     def ack_timeout_s(self, incident: Incident) -> float:
+        """Seconds a crew has to acknowledge an assignment to `incident`: the red timeout for red calls, else the other
+        one."""
         return self.ack_timeout_red_s if incident.colour == Colour.RED.value else self.ack_timeout_other_s
 
 
@@ -90,9 +93,7 @@ class AssignmentService:
         # The road ETA is computed before the unit of work, which then takes these two reads as its own.
         eta = await self.recommendations.eta_for(incident, unit) if incident and unit else None
         async def work(uow):
-            incident = await uow.get("incidents", incident_id, lock=True)
-            if incident is None:
-                raise NotFound(f"no incident {incident_id}")
+            incident = await get_or_not_found(uow, "incidents", incident_id, lock=True)
             if incident.status.value not in ASSIGNABLE_INCIDENT:
                 raise Conflict(f"incident {incident_id} is {incident.status.value}")
             unit = await uow.get("units", unit_id, lock=True)
@@ -177,9 +178,7 @@ class AssignmentService:
 
     async def for_incident(self, incident_id: int) -> dict:
         """The incident's assignments, newest first, with the ladder (seconds after the ack was due, step)."""
-        incident = await self.store.get("incidents", incident_id)
-        if incident is None:
-            raise NotFound(f"no incident {incident_id}")
+        incident = await get_or_not_found(self.store, "incidents", incident_id)
         assignments = await asyncio.gather(
             *(self.store.get("assignments", a) for a in reversed(incident.assignment_ids)))
         return {"assignments": [a for a in assignments if a is not None],
@@ -243,25 +242,15 @@ class EscalationLadder:
         self.notifier = notifier
         self.recommendations = recommendations
         self.poll_s = poll_s
-        self._task: asyncio.Task | None = None
+        self._loop = BackgroundLoop("escalation ladder", self.tick, interval_s=poll_s, logger=log)
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="escalation-ladder")
+        """Tick every `poll_s` seconds in the background; a failing tick is logged once per outage and retried."""
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("escalation ladder tick failed")
-            await asyncio.sleep(self.poll_s)
+        """Stop ticking (a tick in flight is cancelled; its unit of work rolls back)."""
+        await self._loop.stop()
 
     async def tick(self) -> int:
         """Take every step that is due now; returns how many were taken by this process."""

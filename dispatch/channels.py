@@ -114,6 +114,7 @@ class DeviceAlertRaised(Event, frozen=True):
 
     @property
     def stream(self) -> str:
+        """The device's own stream (`device-<id>`)."""
         return f"device-{self.device_id}"
 
 
@@ -129,6 +130,8 @@ class HospitalNotified(Event, frozen=True):
 
 
 def caller_location(incident: Incident, e: CallerLocationShared) -> Incident:
+    """Projection: the caller's shared location replaces the incident's, flagged caller-provided (and outside the
+    service area when so)."""
     incident.location = e.location
     flags = [LocationFlag.CALLER_PROVIDED]
     if e.outside_service_area:
@@ -139,6 +142,8 @@ def caller_location(incident: Incident, e: CallerLocationShared) -> Incident:
 
 
 def panic_pressed(incident: Incident, e: PanicPressed) -> Incident:
+    """Projection: a first press makes an untriaged incident provisionally red and adds the registry's medical notes;
+    repeats change nothing."""
     if not e.repeat:
         if incident.triage is None:
             incident.provisional_colour = "red"  # until a dispatcher triages
@@ -148,12 +153,14 @@ def panic_pressed(incident: Incident, e: PanicPressed) -> Incident:
 
 
 def sms_received(incident: Incident, e: SmsReceived) -> Incident:
+    """Projection: the sender's phone joins the incident's callers once."""
     if e.phone and not any(c.phone == e.phone for c in incident.callers):
         incident.callers.append(Caller(phone=e.phone, channel="sms"))
     return incident
 
 
 def line_message_received(incident: Incident, e: LineMessageReceived) -> Incident:
+    """Projection: the LINE user joins the incident's callers once."""
     if not any(c.line_user_id == e.line_user_id for c in incident.callers):
         incident.callers.append(Caller(channel="line", line_user_id=e.line_user_id))
     return incident

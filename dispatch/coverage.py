@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dispatch.errors import Conflict, FieldError, Invalid, NotFound
+from dispatch.errors import Conflict, FieldError, Invalid
 from dispatch.kpi import TARGET_RESPONSE_S
 from dispatch.model import CAPABILITY_RANK, EARTH_RADIUS_M, Capability, LatLon, Unit, UnitStatus
 from dispatch.moveup import UnitRelocated
 from dispatch.policies import require
-from dispatch.ports import Clock, EtaProvider, EventStore, UnitPositions
+from dispatch.ports import Clock, EtaProvider, EventStore, UnitPositions, get_or_not_found
 
 PRE_TRAVEL_S = 150.0  # expected call processing + turnout before the wheels roll
 POST_ROWS_TTL_S = 300.0
@@ -163,6 +163,8 @@ def covered_share(rows: np.ndarray, cells: Sequence[Cell]) -> float:
 
 
 def covers(matrix: np.ndarray, travel_budget_s: float) -> np.ndarray:
+    """Boolean matrix: True where a travel time (seconds) is within `travel_budget_s`; NaN (unreachable) is never
+    covered."""
     return matrix <= travel_budget_s
 
 
@@ -266,9 +268,7 @@ class CoverageService:
         if post is None:
             raise Invalid(FieldError("post_id", "no such post"))
         async with self.store.unit_of_work(actor) as uow:
-            unit = await uow.get("units", unit_id, lock=True)
-            if unit is None:
-                raise NotFound(f"no unit {unit_id}")
+            unit = await get_or_not_found(uow, "units", unit_id, lock=True)
             if unit.status not in (UnitStatus.AVAILABLE, UnitStatus.RETURNING):
                 raise Conflict(f"unit {unit_id} is {unit.status.value}")
             await uow.append(UnitRelocated(at=self.clock.now(), unit_id=unit_id, post_id=post.id,

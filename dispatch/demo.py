@@ -43,6 +43,13 @@ def _pois() -> dict[str, dict]:
 
 
 def demo_events(at: datetime | None = None) -> list:
+    """The Chonburi demo fleet as registration events (hospitals, stations, units), stamped `at` (default now, UTC).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the bundled OSM points of interest file is missing.
+    """
     at = at or datetime.now(UTC)
     pois = _pois()
     events: list = []

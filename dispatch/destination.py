@@ -10,7 +10,7 @@ from dispatch.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from dispatch.events import DestinationChosen, HospitalAlerted, InboundAcknowledged
 from dispatch.model import Hospital, Incident, LatLon
 from dispatch.policies import require
-from dispatch.ports import Clock, EtaProvider, EventStore, RoadEta, UnitPositions
+from dispatch.ports import Clock, EtaProvider, EventStore, RoadEta, UnitPositions, get_or_not_found
 from dispatch.recommendation import eta_reasons
 
 # CBD group → the capability the receiving hospital should have
@@ -39,10 +39,12 @@ class DestinationOption:
     snap_distance_m: float  # the farther of the two from its nearest mapped road
 
     def to_json(self) -> dict:
+        """The option as a JSON-ready dict (every field; seconds and metres as named)."""
         return dict(self.__dict__)
 
 
 def needed_capability(incident: Incident) -> str | None:
+    """The hospital capability the incident's triage group needs (stemi, stroke, ...), or None."""
     return NEEDS.get(incident.triage.group) if incident.triage else None
 
 
@@ -65,9 +67,26 @@ class DestinationService:
         return incident.location
 
     async def recommend(self, incident_id: int) -> list[DestinationOption]:
-        incident = await self.store.get("incidents", incident_id)
-        if incident is None:
-            raise NotFound(f"no incident {incident_id}")
+        """Hospitals ranked for this incident: by road ETA (seconds) from the unit on scene, or from the incident.
+
+        Parameters
+        ----------
+        incident_id : int
+            The incident.
+
+        Returns
+        -------
+        list of DestinationOption
+            Best first; hospitals without a usable ETA last.
+
+        Raises
+        ------
+        NotFound
+            No such incident.
+        Unavailable
+            The road graph is not loaded yet (RoadsNotReady).
+        """
+        incident = await get_or_not_found(self.store, "incidents", incident_id)
         origin = await self._from_where(incident)
         hospitals: list[Hospital] = await self.store.list("hospitals")
         need = needed_capability(incident)
@@ -91,10 +110,37 @@ class DestinationService:
         return options
 
     async def choose(self, incident_id: int, hospital_id: str, *, actor: str, role: str):
+        """Send the incident's patient to `hospital_id` and alert that hospital, in one unit of work.
+
+        Parameters
+        ----------
+        incident_id : int
+            The incident.
+        hospital_id : str
+            The chosen hospital.
+        actor, role : str
+            Who chooses (written to the log) and their role (dispatcher, admin or crew).
+
+        Returns
+        -------
+        Incident
+            The incident after the choice.
+
+        Raises
+        ------
+        Forbidden
+            The role may not choose a destination.
+        NotFound
+            No such incident.
+        Invalid
+            `hospital_id` names no hospital.
+        Conflict
+            The incident is closed or cancelled.
+        Unavailable
+            The road graph is not loaded yet.
+        """
         require(role, "choose_destination")
-        incident = await self.store.get("incidents", incident_id)
-        if incident is None:
-            raise NotFound(f"no incident {incident_id}")
+        incident = await get_or_not_found(self.store, "incidents", incident_id)
         hospital = await self.store.get("hospitals", hospital_id)
         if hospital is None:
             raise Invalid(FieldError("hospital_id", "no such hospital"))

@@ -10,7 +10,7 @@ from dispatch.errors import Conflict, FieldError, Invalid, NotFound
 from dispatch.events import CallersAdded, IncidentMerged, IncidentsKeptApart
 from dispatch.model import Incident, distance_m
 from dispatch.policies import require
-from dispatch.ports import Clock, EventStore
+from dispatch.ports import Clock, EventStore, get_or_not_found
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class DuplicateSuggestion:
     chief_complaint: str | None
 
     def to_json(self) -> dict:
+        """The suggestion as a JSON-ready dict (distance in metres, gap in seconds, as named)."""
         return dict(self.__dict__)
 
 
@@ -51,9 +52,9 @@ class DuplicateService:
         self.window = timedelta(minutes=window_min)
 
     async def suggest(self, incident_id: int) -> list[DuplicateSuggestion]:
-        incident = await self.store.get("incidents", incident_id)
-        if incident is None:
-            raise NotFound(f"no incident {incident_id}")
+        """Open incidents that may be the same emergency as `incident_id` (near in space and time), best first; NotFound
+        if it does not exist."""
+        incident = await get_or_not_found(self.store, "incidents", incident_id)
         others = await self.store.list("incidents", open_only=True, limit=10_000)
         return suggest_for(incident, others, within_m=self.within_m, window=self.window)
 
@@ -80,6 +81,17 @@ class DuplicateService:
             return await uow.get("incidents", into_id)
 
     async def keep_apart(self, incident_id: int, other_id: int, *, actor: str, role: str) -> None:
+        """Record that two incidents are different emergencies, so neither is suggested as the other's duplicate again.
+
+        Raises
+        ------
+        Forbidden
+            The role may not merge.
+        NotFound
+            `incident_id` does not exist.
+        Invalid
+            `other_id` does not exist, or equals `incident_id`.
+        """
         require(role, "merge")
         async with self.store.unit_of_work(actor) as uow:
             for a, b in ((incident_id, other_id), (other_id, incident_id)):

@@ -48,3 +48,23 @@ class Invalid(DomainError):
     def __init__(self, errors: list[FieldError] | FieldError):
         self.errors = [errors] if isinstance(errors, FieldError) else list(errors)
         super().__init__("; ".join(f"{e.field}: {e.reason}" for e in self.errors))
+
+
+class RoadsNotReady(Unavailable):
+    """The road graph has not loaded yet (or failed to load): routing, recommendations and coverage answer 503
+    with Retry-After until it has."""
+
+    retry_after_s = 5.0
+
+    def __init__(self) -> None:
+        super().__init__("the road graph is still loading; try again in a few seconds")
+
+
+class PlacesNotReady(Unavailable):
+    """The gazetteer has not loaded yet (it is built after the road graph): place search answers 503 with
+    Retry-After until it has."""
+
+    retry_after_s = 5.0
+
+    def __init__(self) -> None:
+        super().__init__("the place index is still loading; try again in a few seconds")

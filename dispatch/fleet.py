@@ -1,7 +1,7 @@
 """Units and hospitals: registration, crew status changes (mirrored onto the incident), ED capacity."""
 from __future__ import annotations
 
-from dispatch.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from dispatch.errors import Conflict, FieldError, Forbidden, Invalid
 from dispatch.events import (
     AssignmentAcknowledged, AssignmentCancelled, HospitalCapacityUpdated, HospitalRegistered, IncidentStatusChanged, UnitRegistered,
     UnitStatusChanged,
@@ -9,7 +9,7 @@ from dispatch.events import (
 from dispatch.lifecycle import can_move, disposition_problem
 from dispatch.model import AssignmentStatus, IncidentStatus, UnitStatus as U
 from dispatch.policies import require
-from dispatch.ports import Clock, EventStore
+from dispatch.ports import Clock, EventStore, get_or_not_found
 
 UNIT_NEXT: dict[U, set[U]] = {
     U.AVAILABLE: {U.OUT_OF_SERVICE},
@@ -31,10 +31,12 @@ class FleetService:
         self.clock = clock
 
     async def register_unit(self, event: UnitRegistered, *, actor: str) -> None:
+        """Append a unit's registration (new, or updated keeping its live status) in its own unit of work."""
         async with self.store.unit_of_work(actor) as uow:
             await uow.append(event)
 
     async def register_hospital(self, event: HospitalRegistered, *, actor: str) -> None:
+        """Append a hospital's registration in its own unit of work."""
         async with self.store.unit_of_work(actor) as uow:
             await uow.append(event)
 
@@ -54,9 +56,7 @@ class FleetService:
         except ValueError:
             raise Invalid(FieldError("status", f"must be one of {', '.join(s.value for s in U)}")) from None
         async def work(uow):
-            unit = await uow.get("units", unit_id, lock=True)
-            if unit is None:
-                raise NotFound(f"no unit {unit_id}")
+            unit = await get_or_not_found(uow, "units", unit_id, lock=True)
             if unit.status is new:
                 return unit  # a repeated tap
             if new not in UNIT_NEXT[unit.status]:
@@ -82,6 +82,17 @@ class FleetService:
 
     async def update_capacity(self, hospital_id: str, ed_beds_free, diversion, *, actor: str, role: str,
                               own_hospital: str | None = None):
+        """Set a hospital's free emergency beds (0 to 1000) and diversion flag; returns the hospital.
+
+        Raises
+        ------
+        Forbidden
+            The role may not, or hospital staff update another hospital.
+        Invalid
+            `ed_beds_free` is not a whole number from 0 to 1000, or `diversion` not a boolean (every field listed).
+        NotFound
+            No such hospital.
+        """
         require(role, "hospital_capacity")
         if role == "hospital" and own_hospital != hospital_id:
             raise Forbidden("hospital staff may update only their own hospital")
@@ -93,8 +104,7 @@ class FleetService:
         if errors:
             raise Invalid(errors)
         async def work(uow):
-            if await uow.get("hospitals", hospital_id, lock=True) is None:
-                raise NotFound(f"no hospital {hospital_id}")
+            await get_or_not_found(uow, "hospitals", hospital_id, lock=True)
             await uow.append(HospitalCapacityUpdated(at=self.clock.now(), hospital_id=hospital_id,
                                                      ed_beds_free=ed_beds_free, diversion=diversion))
             return await uow.get("hospitals", hospital_id)
@@ -117,9 +127,7 @@ class FleetService:
             raise Invalid(FieldError("reason", "must be text of at most 500 characters"))
         require(role, "close" if new in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED) else "triage")
         async def work(uow):
-            incident = await uow.get("incidents", incident_id, lock=True)
-            if incident is None:
-                raise NotFound(f"no incident {incident_id}")
+            incident = await get_or_not_found(uow, "incidents", incident_id, lock=True)
             if not can_move(incident.status, new):
                 raise Conflict(f"incident {incident_id} cannot go from {incident.status.value} to {new.value}")
             now = self.clock.now()

@@ -29,6 +29,7 @@ class ServiceArea:
     max_lon: float
 
     def contains(self, lat: float, lon: float) -> bool:
+        """True if (lat, lon) in degrees lies inside the bounding box, edges included."""
         return self.min_lat <= lat <= self.max_lat and self.min_lon <= lon <= self.max_lon
 
 

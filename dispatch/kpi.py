@@ -24,10 +24,12 @@ CSV_COLUMNS = ["day", "colour", "interval", "n", "p50_s", "p90_s", "mean_s"]
 
 
 def local_date(at: datetime) -> date:
+    """The calendar date of UTC instant `at` in Thailand (UTC+7)."""
     return (at + LOCAL_OFFSET).date()
 
 
 def local_day(at: datetime) -> str:
+    """`local_date` as an ISO 8601 string (YYYY-MM-DD)."""
     return local_date(at).isoformat()
 
 
@@ -76,6 +78,7 @@ def interval_summary(rows: Sequence[dict]) -> list[dict]:
 
 
 def to_csv(summary: Sequence[dict]) -> str:
+    """The KPI summary rows as CSV text (CSV_COLUMNS, a header line, None as an empty cell)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()

@@ -51,6 +51,7 @@ def disposition_problem(new: S, disposition: object) -> str | None:
 
 
 def can_move(current: S, new: S) -> bool:
+    """True if an incident may go from status `current` to `new` (the lifecycle's allowed moves)."""
     return new in NEXT[current]
 
 

@@ -4,11 +4,11 @@ diversion or already full)."""
 from __future__ import annotations
 
 from dispatch.destination import needed_capability
-from dispatch.errors import Conflict, FieldError, Invalid, NotFound
+from dispatch.errors import Conflict, FieldError, Invalid
 from dispatch.events import MciDeclared, PatientsDistributed, PatientsTagged
 from dispatch.model import Colour, Hospital, Incident, Patient
 from dispatch.policies import require
-from dispatch.ports import Clock, EtaProvider, EventStore
+from dispatch.ports import Clock, EtaProvider, EventStore, get_or_not_found
 
 SEVERITY = {Colour.RED: 0, Colour.YELLOW: 1, Colour.GREEN: 2, Colour.WHITE: 3}
 MAX_PATIENTS_PER_CALL = 500
@@ -57,6 +57,8 @@ class MciService:
         self.etas = etas
 
     async def declare(self, incident_id: int, *, actor: str, role: str) -> Incident:
+        """Declare the incident a mass-casualty incident (idempotent); returns it. Forbidden, NotFound or Conflict
+        (closed) as for every MCI command."""
         require(role, "triage")
         async with self.store.unit_of_work(actor) as uow:
             incident = await self._open(uow, incident_id)
@@ -65,6 +67,17 @@ class MciService:
             return await uow.get("incidents", incident_id)
 
     async def tag(self, incident_id: int, colours: list, *, actor: str, role: str) -> Incident:
+        """Add triage tags (1 to MAX_PATIENTS_PER_CALL colours) to a declared MCI; returns the incident.
+
+        Raises
+        ------
+        Forbidden
+            The role may not triage.
+        Invalid
+            `colours` is not a list of red/yellow/green/white of allowed length.
+        NotFound, Conflict
+            No such incident; it is closed, or no MCI was declared.
+        """
         require(role, "triage")
         if not isinstance(colours, list) or not 1 <= len(colours) <= MAX_PATIENTS_PER_CALL:
             raise Invalid(FieldError("colours", f"must be a list of 1 to {MAX_PATIENTS_PER_CALL} colours"))
@@ -80,10 +93,21 @@ class MciService:
             return await uow.get("incidents", incident_id)
 
     async def distribute(self, incident_id: int, *, actor: str, role: str) -> Incident:
+        """Spread the tagged patients over the nearest hospitals by road ETA and free beds; returns the incident.
+
+        Raises
+        ------
+        Forbidden
+            The role may not triage.
+        NotFound
+            No such incident.
+        Conflict
+            The incident has no location, is not an MCI, or is closed.
+        Unavailable
+            The road graph is not loaded yet.
+        """
         require(role, "triage")
-        incident = await self.store.get("incidents", incident_id)
-        if incident is None:
-            raise NotFound(f"no incident {incident_id}")
+        incident = await get_or_not_found(self.store, "incidents", incident_id)
         if incident.location is None:
             raise Conflict("the incident has no location yet")
         hospitals = await self.store.list("hospitals")
@@ -100,9 +124,7 @@ class MciService:
 
     @staticmethod
     async def _open(uow, incident_id: int) -> Incident:
-        incident = await uow.get("incidents", incident_id, lock=True)
-        if incident is None:
-            raise NotFound(f"no incident {incident_id}")
+        incident = await get_or_not_found(uow, "incidents", incident_id, lock=True)
         if not incident.is_open:
             raise Conflict(f"incident {incident_id} is {incident.status.value}")
         return incident

@@ -27,17 +27,22 @@ class MemoryUnitOfWork:
         self.last_seq = 0  # set at commit (see dispatch.ports.UnitOfWork)
 
     async def next_incident_id(self) -> int:
+        """The next id (shared counter for incidents and assignments in memory)."""
         self.next_id += 1
         return self.next_id
 
     async def next_assignment_id(self) -> int:
+        """The next id (shared counter for incidents and assignments in memory)."""
         self.next_id += 1
         return self.next_id
 
     async def get(self, projection: str, key: Any, *, lock: bool = False) -> Any | None:
+        """A copy of the row as this unit of work sees it, or None; `lock` is implied (one writer at a time)."""
         return copy.deepcopy(self.rows[projection].get(key))
 
     async def append(self, event: Event) -> None:
+        """Record `event` with the next seq and apply it to every projection it touches (KeyError for an unregistered
+        event type)."""
         seq = self.store.last_seq + len(self.events) + 1
         type_name, payload = encode_event(event)
         self.events.append(StoredEvent(seq, event.stream, type_name, payload, self.actor, event.at))
@@ -48,9 +53,11 @@ class MemoryUnitOfWork:
                 self.rows[projection.name][key] = project(projection, state, event, seq)
 
     async def claim_idempotency(self, scope: str, key: str) -> dict[str, Any] | None:
+        """The stored reply for (scope, key) if one was remembered, else None."""
         return self.idempotency.get((scope, key))
 
     async def remember(self, scope: str, key: str, result: dict[str, Any]) -> None:
+        """Store `result` as the reply for (scope, key), committed with the unit of work."""
         self.idempotency[(scope, key)] = result
 
 
@@ -64,10 +71,12 @@ class MemoryEventStore:
 
     @property
     def last_seq(self) -> int:
+        """The seq of the last committed event (0 when empty)."""
         return self.log[-1].seq if self.log else 0
 
     @asynccontextmanager
     async def unit_of_work(self, actor: str) -> AsyncIterator[MemoryUnitOfWork]:
+        """One unit of work at a time; committed when the block ends, discarded if it raises."""
         async with self._lock:
             uow = MemoryUnitOfWork(self, actor)
             yield uow
@@ -76,15 +85,19 @@ class MemoryEventStore:
             uow.last_seq = uow.events[-1].seq if uow.events else 0
 
     async def run(self, actor: str, body, *, known=()):
+        """`body(uow)` in one unit of work; returns its result (`known` is accepted for the port's signature)."""
         async with self.unit_of_work(actor) as uow:
             return await body(uow)
 
     async def get(self, projection: str, key: Any) -> Any | None:
+        """A copy of the committed row, or None (KeyError for an unknown projection)."""
         return copy.deepcopy(self.rows[projection].get(key))
 
     async def list(self, projection: str, *, open_only: bool = False, limit: int = 1000) -> list[Any]:
+        """Copies of up to `limit` committed rows, in insertion order; `open_only` keeps open ones."""
         rows = [r for r in self.rows[projection].values() if not open_only or getattr(r, "is_open", True)]
         return copy.deepcopy(rows[:limit])
 
     async def events_since(self, seq: int, *, limit: int = 1000) -> list[StoredEvent]:
+        """Up to `limit` committed events with seq > `seq`, in seq order."""
         return [e for e in self.log if e.seq > seq][:limit]

@@ -99,10 +99,12 @@ class Incident(msgspec.Struct, kw_only=True):
 
     @property
     def is_open(self) -> bool:
+        """False once the incident is closed or cancelled."""
         return self.status not in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED)
 
     @property
     def colour(self) -> str | None:
+        """The triage colour, else the provisional one (e.g. red from a panic button), else None."""
         return self.triage.colour.value if self.triage else self.provisional_colour
 
 

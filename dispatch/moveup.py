@@ -16,5 +16,6 @@ class UnitRelocated(Event, frozen=True):
 
 
 def unit_relocated(unit: Unit, e: UnitRelocated) -> Unit:
+    """Projection: the unit now stands by at the move-up post (its standby location)."""
     unit.standby_post_id, unit.standby = e.post_id, e.location
     return unit

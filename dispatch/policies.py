@@ -22,5 +22,6 @@ ALLOWED = {
 
 
 def require(role: str, action: str) -> None:
+    """Nothing if `role` may do `action`; raises Forbidden otherwise (KeyError for an unknown action)."""
     if role not in ALLOWED[action]:
         raise Forbidden(f"role {role} may not {action.replace('_', ' ')}")

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from dispatch.errors import NotFound
 from dispatch.events import Event
 
 
@@ -40,11 +41,15 @@ class UnitOfWork(Protocol):
     actor: str
     last_seq: int
 
-    async def next_incident_id(self) -> int: ...
+    async def next_incident_id(self) -> int:
+        """A new, never reused incident id."""
 
-    async def next_assignment_id(self) -> int: ...
+    async def next_assignment_id(self) -> int:
+        """A new, never reused assignment id."""
 
-    async def get(self, projection: str, key: Any, *, lock: bool = False) -> Any | None: ...
+    async def get(self, projection: str, key: Any, *, lock: bool = False) -> Any | None:
+        """The row as this unit of work sees it, or None; `lock` holds it until commit. KeyError for an unknown
+        projection."""
 
     async def append(self, event: Event) -> None:
         """Record the event and fold it into every projection it touches; written when the unit commits."""
@@ -78,15 +83,19 @@ class EventStore(Protocol):
         its own reads. Raises StoreBusy (nothing written) when the log stays busy."""
         ...
 
-    async def get(self, projection: str, key: Any) -> Any | None: ...
+    async def get(self, projection: str, key: Any) -> Any | None:
+        """The committed row, or None. KeyError for an unknown projection."""
 
-    async def list(self, projection: str, *, open_only: bool = False, limit: int = 1000) -> list[Any]: ...
+    async def list(self, projection: str, *, open_only: bool = False, limit: int = 1000) -> list[Any]:
+        """Up to `limit` committed rows by id; `open_only` keeps open ones. KeyError for an unknown projection."""
 
-    async def events_since(self, seq: int, *, limit: int = 1000) -> list[StoredEvent]: ...
+    async def events_since(self, seq: int, *, limit: int = 1000) -> list[StoredEvent]:
+        """Up to `limit` committed events with seq > `seq`, in seq order."""
 
 
 class Clock(Protocol):
-    def now(self) -> datetime: ...
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
 
 
 class SystemClock:
@@ -96,6 +105,7 @@ class SystemClock:
         self.offset = timedelta(seconds=offset_s)
 
     def now(self) -> datetime:
+        """Wall-clock UTC plus the configured offset."""
         return datetime.now(UTC) + self.offset
 
 
@@ -113,7 +123,9 @@ class RoadEta(Protocol):
 
 
 class EtaProvider(Protocol):
-    async def etas_to(self, target: Position, origins: Sequence[Position]) -> Sequence[RoadEta]: ...
+    async def etas_to(self, target: Position, origins: Sequence[Position]) -> Sequence[RoadEta]:
+        """One RoadEta (seconds, metres, flags) per origin, in order, to `target`; raises Unavailable when it cannot
+        answer yet."""
 
 
 class UnitPositions(Protocol):
@@ -125,13 +137,16 @@ class UnitPositions(Protocol):
 class CrewNotifier(Protocol):
     """SMS and voice to a crew's phone (Twilio at the edge; a recording fake in domain tests)."""
 
-    async def send_sms(self, to: str, body: str) -> str: ...
+    async def send_sms(self, to: str, body: str) -> str:
+        """Text `body` to `to` (E.164); returns the provider's message id; raises Unavailable if refused."""
 
-    async def call(self, to: str, message: str) -> str: ...
+    async def call(self, to: str, message: str) -> str:
+        """Ring `to` and read `message`; returns the provider's call id; raises Unavailable if refused."""
 
 
 class NoPositions:
     async def latest(self, unit_ids: list[str]) -> dict[str, Any]:
+        """No unit has a known position."""
         return {}
 
 
@@ -142,9 +157,44 @@ class RecordingNotifier:
         self.sent: list[tuple[str, str, str]] = []
 
     async def send_sms(self, to: str, body: str) -> str:
+        """Record the text; returns a local message id. Never fails."""
         self.sent.append(("sms", to, body))
         return f"local-sms-{len(self.sent)}"
 
     async def call(self, to: str, message: str) -> str:
+        """Record the call; returns a local call id. Never fails."""
         self.sent.append(("voice", to, message))
         return f"local-call-{len(self.sent)}"
+
+
+_SINGULAR = {"incidents": "incident", "units": "unit", "assignments": "assignment", "hospitals": "hospital"}
+
+
+async def get_or_not_found(reader: EventStore | UnitOfWork, projection: str, key: Any, *, lock: bool = False) -> Any:
+    """The projection row `key` of `projection`, read through a store or a unit of work.
+
+    Parameters
+    ----------
+    reader : EventStore or UnitOfWork
+        Where to read; inside a unit of work the read sees its own uncommitted writes.
+    projection : str
+        "incidents", "units", "assignments" or "hospitals" (any projection name works; the message uses it).
+    key : Any
+        The row's id (int for incidents and assignments, str for units and hospitals).
+    lock : bool
+        Lock the row until the unit of work ends (only on a UnitOfWork).
+
+    Returns
+    -------
+    Any
+        The row's domain object.
+
+    Raises
+    ------
+    NotFound
+        "no <incident|unit|...> <key>" when there is no such row (→ 404).
+    """
+    row = await (reader.get(projection, key, lock=True) if lock else reader.get(projection, key))
+    if row is None:
+        raise NotFound(f"no {_SINGULAR.get(projection, projection)} {key}")
+    return row

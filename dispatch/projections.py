@@ -53,6 +53,7 @@ def project(projection: Projection, state: Any | None, event: Event, seq: int) -
 
 
 def incident_reported(_: Incident | None, e: IncidentReported) -> Incident:
+    """Projection: a new incident in status received, with the report's channel, location and callers."""
     return Incident(
         id=e.incident_id,
         status=IncidentStatus.RECEIVED,
@@ -89,6 +90,7 @@ def _reach(state, status, at) -> None:
 
 
 def incident_triaged(incident: Incident, e: IncidentTriaged) -> Incident:
+    """Projection: the triage replaces the previous one; a received incident becomes triaged."""
     incident.triage = e.triage
     if incident.status is IncidentStatus.RECEIVED:
         _reach(incident, IncidentStatus.TRIAGED, e.at)
@@ -96,6 +98,7 @@ def incident_triaged(incident: Incident, e: IncidentTriaged) -> Incident:
 
 
 def incident_status(incident: Incident, e: IncidentStatusChanged) -> Incident:
+    """Projection: the incident reaches the new status (timestamped); closing or cancelling frees its units."""
     _reach(incident, e.status, e.at)
     if e.status in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED):
         incident.unit_ids = []
@@ -105,6 +108,7 @@ def incident_status(incident: Incident, e: IncidentStatusChanged) -> Incident:
 
 
 def incident_assigned(incident: Incident, e: UnitAssigned) -> Incident:
+    """Projection: the assignment and unit join the incident; a received or triaged incident becomes assigned."""
     incident.assignment_ids.append(e.assignment_id)
     if e.unit_id not in incident.unit_ids:
         incident.unit_ids.append(e.unit_id)
@@ -114,12 +118,14 @@ def incident_assigned(incident: Incident, e: UnitAssigned) -> Incident:
 
 
 def incident_acknowledged(incident: Incident, e: AssignmentAcknowledged) -> Incident:
+    """Projection: an assigned incident becomes acknowledged."""
     if incident.status is IncidentStatus.ASSIGNED:
         _reach(incident, IncidentStatus.ACKNOWLEDGED, e.at)
     return incident
 
 
 def incident_unassigned(incident: Incident, e: AssignmentCancelled) -> Incident:
+    """Projection: the unit leaves the incident; with none left, it falls back to triaged (or received)."""
     incident.unit_ids = [u for u in incident.unit_ids if u != e.unit_id]
     if not incident.unit_ids and incident.status in (IncidentStatus.ASSIGNED, IncidentStatus.ACKNOWLEDGED):
         incident.status = IncidentStatus.TRIAGED if incident.triage else IncidentStatus.RECEIVED
@@ -127,6 +133,7 @@ def incident_unassigned(incident: Incident, e: AssignmentCancelled) -> Incident:
 
 
 def incident_destination(incident: Incident, e: DestinationChosen) -> Incident:
+    """Projection: the chosen hospital and ETA (seconds); a new hospital has not acknowledged yet."""
     if incident.destination_hospital_id != e.hospital_id:
         incident.hospital_acknowledged_at = None  # a new hospital has not seen the alert yet
     incident.destination_hospital_id = e.hospital_id
@@ -136,11 +143,13 @@ def incident_destination(incident: Incident, e: DestinationChosen) -> Incident:
 
 
 def inbound_acknowledged(incident: Incident, e: InboundAcknowledged) -> Incident:
+    """Projection: the destination hospital acknowledged the pre-arrival alert at the event's time."""
     incident.hospital_acknowledged_at = e.at
     return incident
 
 
 def unit_registered(unit: Unit | None, e: UnitRegistered) -> Unit:
+    """Projection: the unit's registration; a re-registration keeps its live status and assignment."""
     registered = Unit(id=e.unit_id, capability=e.capability, station_id=e.station_id, station_name=e.station_name,
                       base=e.base, crew=list(e.crew), phone=e.phone)
     if unit is not None:  # re-registration keeps the live status
@@ -150,6 +159,7 @@ def unit_registered(unit: Unit | None, e: UnitRegistered) -> Unit:
 
 
 def unit_status(unit: Unit, e: UnitStatusChanged) -> Unit:
+    """Projection: the unit's new status (timestamped); available, returning or out of service frees it."""
     unit.status = e.status
     unit.status_times[e.status.value] = e.at
     if e.status in (UnitStatus.AVAILABLE, UnitStatus.OUT_OF_SERVICE, UnitStatus.RETURNING):
@@ -160,12 +170,14 @@ def unit_status(unit: Unit, e: UnitStatusChanged) -> Unit:
 
 
 def unit_assigned(unit: Unit, e: UnitAssigned) -> Unit:
+    """Projection: the unit is assigned to the incident."""
     unit.status, unit.incident_id, unit.assignment_id = UnitStatus.ASSIGNED, e.incident_id, e.assignment_id
     unit.status_times[UnitStatus.ASSIGNED.value] = e.at
     return unit
 
 
 def unit_released(unit: Unit, e: AssignmentCancelled) -> Unit:
+    """Projection: the unit becomes available if the cancelled assignment was its current one."""
     if unit.assignment_id == e.assignment_id:
         unit.status, unit.incident_id, unit.assignment_id = UnitStatus.AVAILABLE, None, None
         unit.status_times[UnitStatus.AVAILABLE.value] = e.at
@@ -173,28 +185,34 @@ def unit_released(unit: Unit, e: AssignmentCancelled) -> Unit:
 
 
 def hospital_registered(hospital: Hospital | None, e: HospitalRegistered) -> Hospital:
+    """Projection: the hospital's registration; a re-registration keeps its diversion flag."""
     return Hospital(id=e.hospital_id, name_th=e.name_th, name_en=e.name_en, location=e.location,
                     capabilities=list(e.capabilities), ed_beds_free=e.ed_beds_free, phone=e.phone,
                     diversion=hospital.diversion if hospital else False)
 
 
 def hospital_capacity(hospital: Hospital, e: HospitalCapacityUpdated) -> Hospital:
+    """Projection: free emergency beds and diversion flag."""
     hospital.ed_beds_free, hospital.diversion = e.ed_beds_free, e.diversion
     return hospital
 
 
 def assignment_created(_: None, e: UnitAssigned) -> Assignment:
+    """Projection: a new assignment awaiting acknowledgement, due at `ack_due_at`, with its ETA (seconds) and distance
+    (metres)."""
     return Assignment(id=e.assignment_id, incident_id=e.incident_id, unit_id=e.unit_id,
                       status=AssignmentStatus.AWAITING_ACK, assigned_at=e.at, ack_due_at=e.ack_due_at,
                       eta_s=e.eta_s, distance_m=e.distance_m, eta_source=e.eta_source)
 
 
 def assignment_acknowledged(assignment: Assignment, e: AssignmentAcknowledged) -> Assignment:
+    """Projection: the crew acknowledged at the event's time."""
     assignment.status, assignment.acknowledged_at = AssignmentStatus.ACKNOWLEDGED, e.at
     return assignment
 
 
 def assignment_escalated(assignment: Assignment, e: AssignmentEscalated) -> Assignment:
+    """Projection: one more ladder step taken."""
     assignment.escalations.append(e.step)
     return assignment
 
@@ -205,12 +223,14 @@ def escalation_outcome(assignment: Assignment, e: EscalationMessageOutcome) -> A
 
 
 def assignment_cancelled(assignment: Assignment, e: AssignmentCancelled) -> Assignment:
+    """Projection: the assignment is cancelled."""
     assignment.status = AssignmentStatus.CANCELLED
     return assignment
 
 
 
 def incident_merged(incident: Incident, e: IncidentMerged) -> Incident:
+    """Projection: the duplicate is cancelled, pointing at the incident it was merged into."""
     incident.merged_into = e.into_incident_id
     _reach(incident, IncidentStatus.CANCELLED, e.at)
     incident.unit_ids = []
@@ -218,6 +238,7 @@ def incident_merged(incident: Incident, e: IncidentMerged) -> Incident:
 
 
 def callers_added(incident: Incident, e: CallersAdded) -> Incident:
+    """Projection: callers from a merged duplicate join the incident, with a note of where from."""
     incident.callers.extend(e.callers)
     if e.merged_from is not None:
         incident.notes.append(f"merged incident #{e.merged_from}")
@@ -225,23 +246,27 @@ def callers_added(incident: Incident, e: CallersAdded) -> Incident:
 
 
 def kept_apart(incident: Incident, e: IncidentsKeptApart) -> Incident:
+    """Projection: the other incident is marked as a different emergency."""
     if e.other_incident_id not in incident.kept_apart:
         incident.kept_apart.append(e.other_incident_id)
     return incident
 
 
 def mci_declared(incident: Incident, e: MciDeclared) -> Incident:
+    """Projection: the incident is a mass-casualty incident."""
     incident.mci = True
     return incident
 
 
 def patients_tagged(incident: Incident, e: PatientsTagged) -> Incident:
+    """Projection: one numbered patient per tag colour, numbered on from the patients already tagged."""
     start = len(incident.patients)
     incident.patients.extend(Patient(number=start + n + 1, colour=c) for n, c in enumerate(e.colours))
     return incident
 
 
 def patients_distributed(incident: Incident, e: PatientsDistributed) -> Incident:
+    """Projection: each allocated patient (by number) gets its hospital; the others keep theirs."""
     for patient in incident.patients:
         patient.hospital_id = e.allocations.get(str(patient.number), patient.hospital_id)
     return incident

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dispatch.errors import Conflict, NotFound
+from dispatch.errors import Conflict
 from dispatch.model import CAPABILITY_RANK, Capability, Incident, LatLon, Unit, UnitStatus
-from dispatch.ports import EtaProvider, EventStore, UnitPositions
+from dispatch.ports import EtaProvider, EventStore, UnitPositions, get_or_not_found
 
 RETURNING_PENALTY_S = 60.0  # a unit driving back may still need to restock
 OVER_CAPABILITY_PENALTY_S = 90.0  # keep ALS crews free for red calls unless they are clearly closer
@@ -33,10 +33,12 @@ class Recommendation:
     snap_distance_m: float  # the farther of incident and unit from its nearest mapped road
 
     def to_json(self) -> dict:
+        """The recommendation as a JSON-ready dict (ETA in seconds, distance in metres, as named)."""
         return dict(self.__dict__)
 
 
 def required_capability(incident: Incident) -> Capability:
+    """The unit level the incident needs: its triage's, else ALS for a provisional red, else BLS."""
     if incident.triage:
         return incident.triage.capability
     return Capability.ALS if incident.provisional_colour == "red" else Capability.BLS
@@ -60,9 +62,7 @@ class RecommendationService:
     async def recommend(self, incident_id: int, *, limit: int = 10, exclude: set[str] = frozenset(),
                         capability: Capability | None = None) -> list[Recommendation]:
         """`capability`: rank for this level instead of the triage's (the second unit of a mix, e.g. BLS)."""
-        incident = await self.store.get("incidents", incident_id)
-        if incident is None:
-            raise NotFound(f"no incident {incident_id}")
+        incident = await get_or_not_found(self.store, "incidents", incident_id)
         if incident.location is None:
             raise Conflict("the incident has no verified location yet: set one to get road ETAs")
         needed = capability or required_capability(incident)

@@ -21,6 +21,7 @@ class AutoDispatchWithheld(Event, frozen=True):
 
 
 def auto_dispatch_withheld(incident: Incident, e: AutoDispatchWithheld) -> Incident:
+    """Projection: an incident found outside road coverage is flagged so (once); other reasons change nothing."""
     if e.reason == INCIDENT_OUTSIDE and LocationFlag.OUTSIDE_ROAD_COVERAGE not in incident.location_flags:
         incident.location_flags = [*incident.location_flags, LocationFlag.OUTSIDE_ROAD_COVERAGE]
     return incident

@@ -18,6 +18,7 @@ class RoadClosed(Event, frozen=True):
 
     @property
     def stream(self) -> str:
+        """Every road event goes to the `roads` stream (replayed into the graph at start)."""
         return "roads"
 
 
@@ -26,4 +27,5 @@ class RoadReopened(Event, frozen=True):
 
     @property
     def stream(self) -> str:
+        """Every road event goes to the `roads` stream (replayed into the graph at start)."""
         return "roads"

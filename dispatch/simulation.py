@@ -147,6 +147,7 @@ class StraightLineEtas:
         self.mps = kmh / 3.6
 
     async def etas_to(self, target, origins: Sequence) -> list[StraightEta]:
+        """Straight-line ETAs: distance in metres over the configured speed (m/s), per origin."""
         return [StraightEta(d / self.mps, d) for d in (distance_m(o, target) for o in origins)]
 
 
@@ -156,6 +157,7 @@ class SimClock:
         self.t = 0.0
 
     def now(self) -> datetime:
+        """Simulated UTC time: the start plus the simulated seconds elapsed."""
         return self.start + timedelta(seconds=self.t)
 
 
@@ -195,9 +197,11 @@ class SimUnit:
     plan: int = 0  # bumped on every new task, so stale timers are ignored
 
     def position(self, t: float) -> LatLon:
+        """Where the unit is at simulated second `t`: on its way, or at its post."""
         return self.motion.at(t) if self.motion else self.post
 
     def arrive(self) -> None:
+        """The unit reaches its destination, which becomes its post."""
         self.post, self.motion = self.motion.destination, None
 
 
@@ -209,6 +213,7 @@ class SimPositions:
         self.destinations = destinations  # report where moving units are heading (for coverage decisions)
 
     async def latest(self, unit_ids: list[str]) -> dict[str, LatLon]:
+        """Simulated positions of the known units (their destination when `destinations`), unknown ids absent."""
         found = {}
         for unit_id in unit_ids:
             unit = self.sim.units.get(unit_id)
@@ -231,6 +236,7 @@ class SimResult:
     events: int
 
     def json_line(self) -> dict:
+        """The headline figures (policy, incidents, % red within 8 min, p90 and mean response in seconds)."""
         return {key: self.summary[key] for key in
                 ("policy", "incidents", "red_within_8min_pct", "p90_response_s", "mean_response_s")}
 
@@ -273,10 +279,13 @@ class Simulation:
 
     # ---- the event loop ---------------------------------------------------------------------------------------
     def at(self, t: float, action: Callable) -> None:
+        """Schedule `action()` at simulated second `t` (ties run in scheduling order)."""
         self._timer_seq += 1
         heapq.heappush(self._timers, (t, self._timer_seq, action))
 
     async def run(self, progress: Callable[[], None] | None = None) -> SimResult:
+        """Register the fleet, play every call through the real dispatch services on simulated time, and summarise;
+        `progress` is called once per call."""
         async with self.store.unit_of_work("sim:setup") as uow:
             for event in self.fleet_events:
                 await uow.append(event)

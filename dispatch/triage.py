@@ -9,11 +9,11 @@ import functools
 import json
 from pathlib import Path
 
-from dispatch.errors import Conflict, FieldError, Invalid, NotFound
+from dispatch.errors import Conflict, FieldError, Invalid
 from dispatch.events import Event, IncidentTriaged
 from dispatch.model import Capability, Colour, Triage
 from dispatch.policies import require
-from dispatch.ports import Clock, EventStore
+from dispatch.ports import Clock, EventStore, get_or_not_found
 
 CARDS_FILE = Path(__file__).parent / "data" / "cbd_cards.json"
 COLOUR_LETTER = {Colour.RED: "R", Colour.YELLOW: "Y", Colour.GREEN: "G", Colour.WHITE: "W"}
@@ -24,11 +24,14 @@ CAPABILITY_FOR_COLOUR = {Colour.RED: Capability.ALS, Colour.YELLOW: Capability.B
 
 @functools.cache
 def cards() -> dict[int, dict]:
+    """The Thai CBD triage cards by group number, read from dispatch/data/cbd_cards.json (OSError/ValueError if missing
+    or malformed)."""
     data = json.loads(CARDS_FILE.read_text(encoding="utf-8"))
     return {card["group"]: card for card in data["groups"]}
 
 
 def code(group: int, colour: Colour, capability: Capability) -> str:
+    """The CBD code of a triage, e.g. `7RA` (group, colour letter, level letter)."""
     return f"{group}{COLOUR_LETTER[colour]}{LEVEL[capability]}"
 
 
@@ -55,8 +58,19 @@ class TriageService:
 
     async def triage(self, incident_id: int, group: int, determinant: int, *, actor: str, role: str,
                      with_events: tuple[Event, ...] = ()):
-        """Record the determinant's triage; `with_events` (e.g. the interview that chose it) are appended first, in
-        the same transaction, so the log never holds one without the other."""
+        """Triage by CBD group and determinant and record it; returns the incident. `with_events` (e.g. the
+        interview that chose it) are appended first, in the same transaction, so the log never holds one without
+        the other.
+
+        Raises
+        ------
+        Forbidden
+            The role may not triage.
+        Invalid
+            Unknown group or determinant.
+        NotFound, Conflict
+            No such incident; it is closed or cancelled.
+        """
         require(role, "triage")
         return await self._record(incident_id, assess(group, determinant), actor, with_events)
 
@@ -69,9 +83,7 @@ class TriageService:
             raise Invalid(FieldError("colour", "must be red, yellow, green or white")) from None
         if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
             raise Invalid(FieldError("reason", "is required (at most 500 characters)"))
-        incident = await self.store.get("incidents", incident_id)
-        if incident is None:
-            raise NotFound(f"no incident {incident_id}")
+        incident = await get_or_not_found(self.store, "incidents", incident_id)
         base = incident.triage or assess(12, 1)  # untriaged: start from "sick person, unknown problem"
         capability = CAPABILITY_FOR_COLOUR[new_colour] if not incident.triage else (
             base.capability if new_colour is base.colour else CAPABILITY_FOR_COLOUR[new_colour])
@@ -84,9 +96,7 @@ class TriageService:
 
     async def _record(self, incident_id: int, triage: Triage, actor: str, with_events: tuple[Event, ...] = ()):
         async def work(uow):
-            incident = await uow.get("incidents", incident_id, lock=True)
-            if incident is None:
-                raise NotFound(f"no incident {incident_id}")
+            incident = await get_or_not_found(uow, "incidents", incident_id, lock=True)
             if not incident.is_open:
                 raise Conflict(f"incident {incident_id} is {incident.status.value}")
             for event in with_events:

@@ -6,11 +6,11 @@ import math
 from typing import Any
 
 from dispatch.access import unit_on_incident
-from dispatch.errors import FieldError, Forbidden, Invalid, NotFound
+from dispatch.errors import FieldError, Forbidden, Invalid
 from dispatch.events import Event
 from dispatch.model import Incident, VitalSigns
 from dispatch.policies import require
-from dispatch.ports import Clock, EventStore
+from dispatch.ports import Clock, EventStore, get_or_not_found
 
 # Measure → (lowest, highest accepted, whole numbers only). Wide enough for any living (or arrested) patient,
 # narrow enough to catch a slip of the finger such as 1200 for 120.
@@ -68,6 +68,7 @@ def readings(vitals: VitalSigns) -> dict[str, int | float]:
 
 
 def vitals_recorded(incident: Incident, e: VitalsRecorded) -> Incident:
+    """Projection: the new vitals reading, keeping the last KEPT_PER_INCIDENT."""
     incident.vitals = [*incident.vitals, e.vitals][-KEPT_PER_INCIDENT:]
     return incident
 
@@ -83,9 +84,7 @@ class VitalsService:
         require(role, "record_vitals")
         values = parse_vitals(body)
         async def work(uow):
-            incident = await uow.get("incidents", incident_id)
-            if incident is None:
-                raise NotFound(f"no incident {incident_id}")
+            incident = await get_or_not_found(uow, "incidents", incident_id)
             if role == "crew" and not unit_on_incident(await uow.get("units", own_unit) if own_unit else None, incident):
                 raise Forbidden("a crew may record vitals only for the incident its unit is on")
             now = self.clock.now()

@@ -6,6 +6,9 @@ import logging
 import socket
 from typing import Any
 
+from app_context import Core
+from dispatch.loops import BackgroundLoop
+from dispatch.ports import RecordingNotifier
 from integrations import openapi as _openapi  # noqa: F401 - adds the integrations' paths to the document
 from integrations.apps import handlers as app_handlers
 from integrations.apps.service import AppKeys
@@ -32,39 +35,54 @@ def mqtt_client_id(config: Any) -> str:
 
 
 class DomainNotifier:
-    """Without Twilio credentials: outbound texts go to whatever notifier the server has (a recording one)."""
+    """Without Twilio credentials: outbound texts go to the server's crew notifier (a recording one); the
+    Twilio-only keywords (incident_id, purpose) are accepted and dropped."""
 
-    def __init__(self, ctx: Any):
-        self.ctx = ctx
+    def __init__(self, notifier: Any):
+        self.notifier = notifier
 
     async def send_sms(self, to: str, body: str, **_: Any) -> str:
-        return await self.ctx.services["notifier"].send_sms(to, body)
+        """Text `body` to `to` through the crew notifier; returns its message id."""
+        return await self.notifier.send_sms(to, body)
 
     async def call(self, to: str, message: str, **_: Any) -> str:
-        return await self.ctx.services["notifier"].call(to, message)
+        """Ring `to` with `message` through the crew notifier; returns its call id."""
+        return await self.notifier.call(to, message)
+
+
+def crew_notifier(config: Any, pool: Any) -> Any:
+    """The escalation ladder's CrewNotifier: Twilio when its credentials are configured, else a recording one."""
+    if config.twilio_account_sid and config.twilio_auth_token:
+        return TwilioNotifier(config, pool)
+    return RecordingNotifier()
 
 
 class Integrations:
-    def __init__(self, ctx: Any):
+    """The channels (Twilio, LINE, panic buttons, app keys, hospital alerts), built once from the core by
+    bootstrap.build, plus their routes and background work."""
+
+    def __init__(self, ctx: Core):
         self.ctx = ctx
         self.after = AfterWork()
         config = ctx.config
-        if config.twilio_account_sid and config.twilio_auth_token:
-            notifier = TwilioNotifier(config, ctx.pool)
-            ctx.services["notifier"] = notifier  # the escalation ladder's CrewNotifier
-        else:
-            notifier = DomainNotifier(ctx)
+        notifier = ctx.notifier if isinstance(ctx.notifier, TwilioNotifier) else DomainNotifier(ctx.notifier)
         self.notifier = notifier
-        ctx.services["twilio"] = TwilioChannel(ctx, notifier, self.after)
-        ctx.services["panic"] = self.panic = PanicService(ctx)
-        ctx.services["apps"] = AppKeys(ctx)
-        ctx.services["line"] = LineChannel(ctx)
-        ctx.services["hospital_alerts"] = self.hospital_alerts = HospitalAlerts(ctx, notifier, self.after)
+        self.twilio = TwilioChannel(ctx, notifier, self.after)
+        self.panic = PanicService(ctx)
+        self.apps = AppKeys(ctx)
+        self.line = LineChannel(ctx)
+        self.hospital_alerts = HospitalAlerts(ctx, notifier, self.after)
         self.mqtt = MqttListener(config.mqtt_url or "mqtt://127.0.0.1:1883", self.panic, config.mqtt_retry_s,
                                  identifier=mqtt_client_id(config), restart_max_s=config.mqtt_restart_max_s,
                                  signed_only=config.mqtt_signed_only, max_payload_bytes=config.max_body_bytes)
-        ctx.services["mqtt_listener"] = self.mqtt  # /healthz fails while it is down
-        self.tasks: list[asyncio.Task] = []
+        self.loops = [
+            BackgroundLoop("heartbeat check", self.panic.check_heartbeats, interval_s=config.device_check_interval_s,
+                           logger=log, delay_first=True),
+            BackgroundLoop("hospital alerts", self.hospital_alerts.deliver_pending,
+                           interval_s=config.hospital_alert_poll_s, logger=log, delay_first=True),
+            BackgroundLoop("call queue check", self.twilio.calls.alert_overdue, interval_s=config.call_queue_check_s,
+                           logger=log, delay_first=True),
+        ]
 
     def routes(self) -> list[tuple]:
         """Extra (pattern, handler[, kwargs]) routes, added to the Tornado application."""
@@ -90,38 +108,11 @@ class Integrations:
     async def start(self) -> None:
         """Start background work (e.g. the MQTT listener). Must not block start-up if a broker is absent."""
         self.mqtt.start()
-        config = self.ctx.config
-        self.tasks += [
-            asyncio.create_task(self._every(config.device_check_interval_s, self.panic.check_heartbeats,
-                                            "heartbeat check")),
-            asyncio.create_task(self._every(config.hospital_alert_poll_s, self.hospital_alerts.deliver_pending,
-                                            "hospital alerts")),
-            asyncio.create_task(self._every(config.call_queue_check_s, self.ctx.services["twilio"].calls.alert_overdue,
-                                            "call queue check")),
-        ]
+        for loop in self.loops:
+            loop.start()
 
     async def stop(self) -> None:
         """Stop what start() started."""
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await asyncio.gather(*(loop.stop() for loop in self.loops))
         await self.mqtt.stop()
         await self.after.drain()
-
-    @staticmethod
-    async def _every(interval_s: float, job, what: str) -> None:
-        """Run `job` every `interval_s`; a failure is logged once per outage (e.g. PostgreSQL restarting)."""
-        failing = False
-        while True:
-            await asyncio.sleep(interval_s)
-            try:
-                await job()
-                if failing:
-                    log.info("periodic %s recovered", what)
-                failing = False
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                if not failing:
-                    log.exception("periodic %s failed; retrying every %.1f s", what, interval_s)
-                failing = True

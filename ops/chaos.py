@@ -29,7 +29,7 @@ from db.migrate import migrate
 from dispatch import demo
 from db.pool import create_pool, ensure_database
 from ops.clients import Api, Socket
-from ops.local_services import PostgresCluster, ServerProcess, redis_server
+from runtime.local_services import PostgresCluster, ServerProcess, redis_server
 from ops.processes import ServerProcess as EmsProcess
 from ops.tcp_proxy import TcpProxy
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import tornado.httpclient
 
-from ops.local_services import free_port
+from runtime.local_services import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ops.local_services import HOST, free_port
+from runtime.local_services import HOST, free_port
 
 
 class TcpProxy:

@@ -40,6 +40,8 @@ NO_MERGE_ACROSS = ("highway", "maxspeed", "emergency", *ACCESS_TAGS)
 
 
 def file_sha256(path: Path) -> str:
+    """SHA-256 (hex) of a file's bytes, read 1 MiB at a time: the OSM file's identity for the graph cache. OSError if
+    unreadable."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

@@ -9,6 +9,8 @@ from routing.service import RoutingService
 
 
 def apply_road_event(routing: RoutingService, event_type: str, payload: dict) -> None:
+    """Apply a logged RoadClosed/RoadReopened to the live graph's overrides (idempotent: a closure replaces its earlier
+    self); other event types are ignored."""
     if event_type == "RoadReopened":
         routing.remove_override(payload["closure_id"])
     elif event_type == "RoadClosed":

@@ -45,10 +45,12 @@ class RoadGraph:
 
     @property
     def node_count(self) -> int:
+        """Number of graph nodes (intersections and dead ends)."""
         return len(self.node_lat)
 
     @property
     def edge_count(self) -> int:
+        """Number of directed edges."""
         return len(self.edge_src)
 
     @property
@@ -73,19 +75,25 @@ class RoadGraph:
         return (np.asarray(lon) - lon0) * k * math.cos(math.radians(lat0)), (np.asarray(lat) - lat0) * k
 
     def unproject(self, x, y):
+        """Projected metres (x east, y north of the graph's origin) back to (lat, lon) degrees; arrays in, arrays
+        out."""
         lat0, lon0 = self.origin
         k = math.radians(1) * EARTH_RADIUS_M
         return np.asarray(y) / k + lat0, np.asarray(x) / (k * math.cos(math.radians(lat0))) + lon0
 
     def edge_coords(self, edge: int) -> tuple[np.ndarray, np.ndarray]:
+        """The edge's geometry as (lat, lon) degree arrays, from its source to its target."""
         a, b = self.geom_offsets[edge], self.geom_offsets[edge + 1]
         return self.geom_lat[a:b], self.geom_lon[a:b]
 
     def edge_label(self, edge: int) -> tuple[str | None, str | None]:
+        """The edge's street name as (Thai, English); (None, None) for an unnamed road."""
         index = int(self.edge_name[edge])
         return self.names[index] if index >= 0 else (None, None)
 
     def save(self, path: Path) -> None:
+        """Write the compiled graph to `path` (.npz) atomically (temporary file, then rename). OSError if the folder is
+        not writable."""
         arrays = {f.name: getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), np.ndarray)}
         text = json.dumps({"names": self.names, "highways": self.highways, "meta": self.meta}, ensure_ascii=False)
         tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")  # one per writer; the rename is atomic
@@ -94,6 +102,8 @@ class RoadGraph:
 
     @classmethod
     def load(cls, path: Path) -> RoadGraph:
+        """Read a graph written by `save` (no pickles). OSError/KeyError/ValueError if the file is missing or not such a
+        graph."""
         with np.load(path, allow_pickle=False) as data:
             tables = json.loads(bytes(data["tables"]).decode())
             arrays = {name: data[name] for name in data.files if name != "tables"}

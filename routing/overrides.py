@@ -18,9 +18,11 @@ class Override:
     reason: str | None = None
 
     def active(self, now: datetime) -> bool:
+        """True until `expires_at` (UTC); an override without one stays until removed."""
         return self.expires_at is None or now < self.expires_at
 
     def to_json(self) -> dict:
+        """The override as a JSON-ready dict (edge count, factor or closed, expiry as ISO 8601, reason)."""
         return {"id": self.id, "edges": len(self.edges), "factor": self.factor, "closed": self.factor is None,
                 "expires_at": self.expires_at.isoformat() if self.expires_at else None, "reason": self.reason}
 
@@ -38,6 +40,8 @@ class Overrides:
 
     def add(self, edges, *, factor: float | None, expires_at: datetime | None, reason: str | None = None,
             override_id: str | None = None) -> Override:
+        """Add (or replace, by id) an override on `edges`: travel times × `factor` (≥ 1), or closed when None.
+        ValueError for a bad factor."""
         if factor is not None and not (factor >= 1.0 and np.isfinite(factor)):
             raise ValueError("factor must be a finite number ≥ 1 (None closes the road)")
         with self._lock:
@@ -47,10 +51,12 @@ class Overrides:
             return override
 
     def remove(self, override_id: str) -> bool:
+        """Remove the override; True if it existed."""
         with self._lock:
             return self._items.pop(override_id, None) is not None
 
     def active(self, now: datetime | None = None) -> list[Override]:
+        """The overrides in force at `now` (default: the current UTC time)."""
         now = now or datetime.now(UTC)
         with self._lock:
             return [o for o in self._items.values() if o.active(now)]

@@ -39,6 +39,8 @@ class Route:
         return self.origin_off_network or self.destination_off_network
 
     def to_json(self) -> dict:
+        """The route as a JSON-ready dict: duration (s), distance (m), GeoJSON geometry, instructions, coverage and snap
+        flags."""
         return {"duration_s": round(self.duration_s, 1), "distance_m": round(self.distance_m, 1),
                 "geometry": self.geometry, "instructions": self.instructions,
                 "outside_coverage": self.outside_coverage,

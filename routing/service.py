@@ -48,6 +48,8 @@ class RoutingService:
 
     # ---- sync core (runs in the executor; also used directly by benchmarks and tests) ------------------------
     def snap(self, lat: float, lon: float) -> Snapped:
+        """The nearest road position to (lat, lon) degrees, with its snap distance in metres and whether it is off the
+        network."""
         return self.snapper.snap(lat, lon)
 
     def etas_to_sync(self, target, origins: Sequence) -> list[EtaResult]:
@@ -176,6 +178,13 @@ class RoutingService:
         return await asyncio.get_running_loop().run_in_executor(self.executor, self.etas_to_sync, target, origins)
 
     async def route(self, origin, destination) -> Route | None:
+        """The fastest road route (computed off the event loop), or None if unreachable within the ETA bound.
+
+        Raises
+        ------
+        InvalidCoordinates
+            An end point is not a valid (lat, lon) in degrees (field named origin.* / destination.*).
+        """
         self._validate(origin, "origin.")
         self._validate(destination, "destination.")
         return await asyncio.get_running_loop().run_in_executor(self.executor, self.route_sync, origin, destination)
@@ -193,9 +202,11 @@ class RoutingService:
                                   override_id=closure_id).id
 
     def remove_override(self, override_id: str) -> bool:
+        """Remove a closure or slowdown; True if it existed. ETAs change from the next query."""
         return self.overrides.remove(override_id)
 
     def list_overrides(self) -> list[Override]:
+        """The closures and slowdowns in force now."""
         return self.overrides.active()
 
     # ---- base map -----------------------------------------------------------------------------------------------

@@ -52,10 +52,14 @@ def parse_maxspeed(raw) -> float | None:
 
 
 def speed_kmh(highway, maxspeed) -> float:
+    """Speed in km/h: the OSM maxspeed when parseable, else the Thai default for the highway class, else
+    FALLBACK_KMH."""
     return parse_maxspeed(maxspeed) or THAI_DEFAULT_KMH.get(highway_class(highway), FALLBACK_KMH)
 
 
 def travel_time_s(length_m: float, kmh: float, speed_factor: float = 1.0) -> float:
+    """Seconds to drive `length_m` metres at `kmh` km/h, divided by `speed_factor`. ValueError unless all are positive
+    and finite."""
     if not (length_m >= 0 and kmh > 0 and speed_factor > 0) or math.isinf(length_m):
         raise ValueError("length, speed and factor must be positive and finite")
     return length_m / (kmh / 3.6) / speed_factor

@@ -1,5 +1,5 @@
 """Real services for every test: PostgreSQL, Redis and Mosquitto found running on loopback or started under
-var/test/ (see ops/local_services.py). One fresh database per test session; tables emptied before each test
+var/test/ (see runtime/local_services.py). One fresh database per test session; tables emptied before each test
 that asks for the store or a server."""
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from db.migrate import migrate
 from db.pool import create_pool
 from dispatch import demo
 from dispatch.registry import PROJECTIONS
-from ops import local_services
+from runtime import local_services
 from ops.clients import Api, Socket  # noqa: F401 - re-exported for the tests
 from ops.processes import ServerProcess
 from server import Server
@@ -185,7 +185,7 @@ def server_config(database_url: str, redis_url: str, **overrides) -> Config:
 async def routing_ready(server, timeout_s: float = 60) -> None:
     """Until the in-process server has loaded its road graph (it loads in the background after start)."""
     for _ in range(int(timeout_s / 0.1)):
-        if server.ctx.routing is not None:
+        if server.ctx.roads.ready:
             return
         await asyncio.sleep(0.1)
     raise TimeoutError("road graph did not load")

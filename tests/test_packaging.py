@@ -19,7 +19,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from ops.local_services import free_port
+from runtime.local_services import free_port
 from tests.conftest import REPO
 
 STEP_TIMEOUT_S = 180

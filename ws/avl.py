@@ -5,11 +5,11 @@ Positions are not events: losing one ping is harmless, the next one replaces it.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,6 +51,7 @@ class Avl:
         self.track_min_move_m = track_min_move_m
         self._last_accepted: dict[str, float] = {}
         self._last_tracked: dict[str, tuple[float, tuple[float, float]]] = {}
+        self._unsent: dict[str, dict] = {}  # latest position per unit, gathered since the last send to dispatchers
 
     def parse(self, frame: dict) -> dict[str, Any]:
         """Validate a position frame; raises Invalid naming each bad field."""
@@ -113,31 +114,29 @@ class Avl:
                 found[unit_id] = LatLon(lat, lon)
         return found
 
-    async def fan_out_to_dispatchers(self, hub, interval_s: float = 1.0) -> None:
-        """Forever: gather positions published by any process; send them to dispatchers at most once a second."""
-        pending: dict[str, dict] = {}
-        while True:
-            pubsub = self.redis.pubsub()
+    async def fan_out_to_dispatchers(self, hub, interval_s: float = 1.0,
+                                     on_subscribed: Callable[[], None] = lambda: None) -> None:
+        """One subscription session: gather positions published by any process and send them to dispatchers at
+        most once every `interval_s` seconds, until the Redis connection fails (raised). The server runs it in a
+        dispatch.loops.BackgroundLoop that reconnects after 1 s; positions gathered but not sent are kept.
+        `on_subscribed` is called once the subscription is up (the loop's `recovered`)."""
+        pubsub = self.redis.pubsub()
+        try:
+            await pubsub.subscribe(self.channel)
+            on_subscribed()
+            next_flush = time.monotonic() + interval_s
+            while True:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=interval_s)
+                if message and message.get("type") == "message":
+                    record = json.loads(message["data"])
+                    self._unsent[record["unit_id"]] = record
+                if time.monotonic() >= next_flush:
+                    if self._unsent:
+                        hub.broadcast_alert({"units": list(self._unsent.values())}, frame_type="positions")
+                        self._unsent = {}
+                    next_flush = time.monotonic() + interval_s
+        finally:
             try:
-                await pubsub.subscribe(self.channel)
-                next_flush = time.monotonic() + interval_s
-                while True:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=interval_s)
-                    if message and message.get("type") == "message":
-                        record = json.loads(message["data"])
-                        pending[record["unit_id"]] = record
-                    if time.monotonic() >= next_flush:
-                        if pending:
-                            hub.broadcast_alert({"units": list(pending.values())}, frame_type="positions")
-                            pending = {}
-                        next_flush = time.monotonic() + interval_s
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("avl: position fan-out paused: %s", exc)
-                await asyncio.sleep(1)
-            finally:
-                try:
-                    await pubsub.aclose()
-                except Exception:
-                    pass
+                await pubsub.aclose()
+            except Exception:
+                pass

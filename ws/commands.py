@@ -14,7 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from api.base import to_json
+from app_context import Core
+from codec import to_json
 from dispatch.access import Identity
 from dispatch.errors import Conflict, DomainError, FieldError, Forbidden, Invalid, NotFound, Unavailable
 
@@ -26,7 +27,7 @@ UnitOfWorkBody = Callable[[Any], Awaitable[Any]]
 
 
 class WsCommands:
-    def __init__(self, ctx: Any):
+    def __init__(self, ctx: Core):
         self.ctx = ctx
 
     async def handle(self, identity: Identity, frame: dict) -> dict | None:
@@ -67,11 +68,11 @@ class WsCommands:
         assignment_id = frame.get("assignment_id")
         if isinstance(assignment_id, bool) or not isinstance(assignment_id, int) or not 1 <= assignment_id < 2**63:
             raise Invalid(FieldError("assignment_id", "must be an integer"))
-        return self.ctx.services["assignments"].acknowledgement(assignment_id, role=identity.role, unit_id=unit_id)
+        return self.ctx.assignments.acknowledgement(assignment_id, role=identity.role, unit_id=unit_id)
 
     def _cmd_status(self, identity: Identity, frame: dict) -> UnitOfWorkBody:
         unit_id = self._own_unit(identity)
-        return self.ctx.services["fleet"].unit_status_change(unit_id, frame.get("status"), role=identity.role,
+        return self.ctx.fleet.unit_status_change(unit_id, frame.get("status"), role=identity.role,
                                                              own_unit=unit_id)
 
 

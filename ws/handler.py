@@ -22,9 +22,10 @@ import msgspec
 import tornado.web
 import tornado.websocket
 
-from api.base import ApiError, to_json, unstorable_text, write_json_error
-from api.context import AppContext
-from api.tornado_adapter import preframed_writer
+from app_context import AppContext
+from codec import to_json
+from http_errors import ApiError, unstorable_text, write_json_error
+from tornado_adapter import preframed_writer
 from db import audit
 from db.audience import audience_events
 from dispatch.access import HistoryFilter
@@ -126,7 +127,7 @@ class EventSocket(tornado.websocket.WebSocketHandler):
             return self._send({"type": "error", "id": _echo(frame.get("id")), "status": 422,
                                "reason": "the frame has text that cannot be stored",
                                "fields": [{"field": printable(f), "reason": r} for f, r in bad_text[:20]]})
-        handler = self.ctx.services.get("ws_commands")
+        handler = self.ctx.ws_commands
         if frame["type"] == "ping":
             return self._send({"type": "pong", "id": frame.get("id")})
         if handler is None:
@@ -189,7 +190,7 @@ class EventSocket(tornado.websocket.WebSocketHandler):
         await self._send_events(events)
 
     async def _send_snapshot(self) -> None:
-        builder = self.ctx.services.get("snapshots")
+        builder = self.ctx.snapshots
         seq = self.ctx.feed.last_seq if self.ctx.feed else await self.ctx.store.last_seq()
         state = await builder.snapshot(self.client.identity) if builder else {
             "incidents": await self.ctx.store.list("incidents", open_only=True)

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.base import to_json
+from codec import to_json
 from db.identity import token_sha256
 from dispatch.access import Identity, Visibility, event_view, view_name
 from dispatch.ports import StoredEvent
@@ -165,15 +165,14 @@ class Hub:
             self.remove(client)
             client.close(4401, "access revoked")
 
-    async def recheck_tokens(self, verify: Callable[[str], Awaitable[Identity | None]], interval_s: float = 30) -> None:
-        """Forever: close sockets whose token expired or was revoked (belt and braces for the event path)."""
-        while True:
-            await asyncio.sleep(interval_s)
-            for client in list(self.clients):
-                try:
-                    still_valid = await verify(client.token) is not None
-                except Exception:  # database briefly down: keep the socket, check again next round
-                    continue
-                if not still_valid:
-                    self.remove(client)
-                    client.close(4401, "token expired or revoked")
+    async def recheck_tokens(self, verify: Callable[[str], Awaitable[Identity | None]]) -> None:
+        """One round: close sockets whose token expired or was revoked (belt and braces for the event path); the
+        server runs it every `ws_token_recheck_s` seconds (dispatch.loops.BackgroundLoop)."""
+        for client in list(self.clients):
+            try:
+                still_valid = await verify(client.token) is not None
+            except Exception:  # database briefly down: keep the socket, check again next round
+                continue
+            if not still_valid:
+                self.remove(client)
+                client.close(4401, "token expired or revoked")

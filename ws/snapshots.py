@@ -1,16 +1,14 @@
 """What each role sees in a `snapshot` frame: the current state it is allowed to know."""
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
-from api.incidents import view_for
-from dispatch.access import Identity, incident_audience, may_read_incident, unit_view
+from app_context import Core
+from dispatch.access import Identity, incident_audience, may_read_incident, unit_view, view_for
 
 
 class Snapshots:
-    def __init__(self, ctx: Any):
+    def __init__(self, ctx: Core):
         self.ctx = ctx
 
     async def snapshot(self, identity: Identity) -> dict:

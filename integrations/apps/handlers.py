@@ -9,23 +9,23 @@ from integrations.webhook_base import SignedWebhookHandler
 class AppKeysHandler(BaseHandler):
     async def post(self) -> None:
         self.require("admin")
-        self.send_json(await self.ctx.services["apps"].create(self.json_body()), 201)
+        self.send_json(await self.ctx.apps.create(self.json_body()), 201)
 
     async def get(self) -> None:
         self.require("admin")
-        self.send_json({"keys": await self.ctx.services["apps"].list()})
+        self.send_json({"keys": await self.ctx.apps.list()})
 
 
 class AppKeyHandler(BaseHandler):
     async def delete(self, key_id: str) -> None:
         self.require("admin")
-        await self.ctx.services["apps"].revoke(key_id)
+        await self.ctx.apps.revoke(key_id)
         self.send_json({"id": key_id, "revoked": True})
 
 
 class AppIncidentsHandler(SignedWebhookHandler):
     async def post(self) -> None:
-        apps = self.ctx.services["apps"]
+        apps = self.ctx.apps
         try:
             key = await apps.admit(self.request.headers.get("X-Api-Key"))
         except KeyRejected as exc:

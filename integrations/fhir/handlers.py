@@ -7,4 +7,4 @@ from api.base import BaseHandler
 class HospitalEndpointHandler(BaseHandler):
     async def put(self, hospital_id: str) -> None:
         self.require("admin", "dispatcher")
-        self.send_json(await self.ctx.services["hospital_alerts"].configure(hospital_id, self.json_body()))
+        self.send_json(await self.ctx.hospital_alerts.configure(hospital_id, self.json_body()))

@@ -21,9 +21,10 @@ from typing import Any
 import tornado.httpclient
 
 from dispatch.channels import HospitalNotified
-from dispatch.errors import DomainError, FieldError, Invalid, NotFound
+from dispatch.errors import DomainError, FieldError, Invalid
 from dispatch.intake import PHONE_CHARS
 from dispatch.model import IncidentStatus
+from dispatch.ports import get_or_not_found
 from dispatch.vitals import readings
 from integrations.background import AfterWork
 from integrations.fhir import store
@@ -47,8 +48,7 @@ class HospitalAlerts:
 
     async def configure(self, hospital_id: str, body: Any) -> dict[str, Any]:
         """Set where a hospital receives FHIR bundles (`fhir_url`) and fallback texts (`sms_phone`)."""
-        if await self.ctx.store.get("hospitals", hospital_id) is None:
-            raise NotFound(f"no hospital {hospital_id}")
+        await get_or_not_found(self.ctx.store, "hospitals", hospital_id)
         if not isinstance(body, dict):
             raise Invalid(FieldError("body", "must be a JSON object"))
         errors = []

@@ -23,4 +23,4 @@ class LineWebhookHandler(SignedWebhookHandler):
         events = message_events(body)
         for user_id in sorted({e["source"]["userId"] for e in events}):  # one flooding sender is throttled
             await self.throttle_source("line", user_id, self.ctx.config.rate_intake_per_min)
-        self.send_json({"incident_ids": await self.ctx.services["line"].receive(events)})
+        self.send_json({"incident_ids": await self.ctx.line.receive(events)})

@@ -33,13 +33,13 @@ def check_storable(body: bytes) -> None:
 class DevicesHandler(BaseHandler):
     async def post(self) -> None:
         self.require(*REGISTRY_ROLES)
-        device = await self.ctx.services["panic"].register(self.json_body())
+        device = await self.ctx.panic.register(self.json_body())
         await self.audit("create", f"device:{device['id']}")
         self.send_json(device, 201)
 
     async def get(self) -> None:
         self.require(*REGISTRY_ROLES)
-        devices = await self.ctx.services["panic"].list()
+        devices = await self.ctx.panic.list()
         await self.audit("list", "devices", {"count": len(devices)})
         self.send_json({"devices": devices})
 
@@ -48,7 +48,7 @@ class DeviceWebhookHandler(SignedWebhookHandler):
     """POST /api/v1/devices/<id>/press|heartbeat, signed with the device secret (see integrations/panic/signing.py)."""
 
     async def post(self, device_id: str, kind: str) -> None:
-        panic = self.ctx.services["panic"]
+        panic = self.ctx.panic
         if not self.request.headers.get("X-EMS-Timestamp") or not self.request.headers.get("X-EMS-Signature"):
             raise ApiError(401, "X-EMS-Timestamp and X-EMS-Signature are required")  # unsigned: no budget spent
         check_storable(self.raw_body())

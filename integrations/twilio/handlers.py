@@ -30,7 +30,7 @@ class TwilioHandler(SignedWebhookHandler):
 
     @property
     def channel(self):
-        return self.ctx.services["twilio"]
+        return self.ctx.twilio
 
     async def twilio_params(self) -> dict[str, str]:
         token = self.ctx.config.twilio_auth_token
@@ -99,7 +99,7 @@ class RecordingMediaHandler(SignedWebhookHandler):
 
     @property
     def channel(self):
-        return self.ctx.services["twilio"]
+        return self.ctx.twilio
 
 
 class ShareLocationHandler(SignedWebhookHandler):
@@ -110,7 +110,7 @@ class ShareLocationHandler(SignedWebhookHandler):
         body = self.json_body()
         if not isinstance(body, dict):
             raise ApiError(422, "body must be a JSON object")
-        incident = await self.ctx.services["twilio"].share_location(body.get("token"), body.get("location"),
+        incident = await self.ctx.twilio.share_location(body.get("token"), body.get("location"),
                                                                    body.get("accuracy_m"))
         self.send_json({"incident_id": incident.id, "received": True})
 
@@ -120,7 +120,7 @@ class MessagesHandler(BaseHandler):
 
     async def get(self, incident_id: str) -> None:
         self.require(*DISPATCH_ROLES)
-        thread = await self.ctx.services["twilio"].thread(int(incident_id))
+        thread = await self.ctx.twilio.thread(int(incident_id))
         await self.audit("read", f"incident:{incident_id}:messages")
         self.send_json(thread)
 
@@ -128,13 +128,13 @@ class MessagesHandler(BaseHandler):
         identity = self.require(*DISPATCH_ROLES)
         body = self.json_body()
         text = body.get("body") if isinstance(body, dict) else None
-        sent = await self.ctx.services["twilio"].reply(int(incident_id), text, actor=identity.actor)
+        sent = await self.ctx.twilio.reply(int(incident_id), text, actor=identity.actor)
         self.send_json(sent, 201)
 
 
 class CallerHistoryHandler(BaseHandler):
     async def get(self, incident_id: str) -> None:
         self.require(*DISPATCH_ROLES)
-        history = await self.ctx.services["twilio"].caller_history(int(incident_id))
+        history = await self.ctx.twilio.caller_history(int(incident_id))
         await self.audit("read", f"incident:{incident_id}:caller-history", {"count": len(history["incidents"])})
         self.send_json(history)

@@ -26,6 +26,7 @@ from dispatch.channels import (
 from dispatch.errors import Conflict, DomainError, FieldError, Invalid, NotFound
 from dispatch.intake import parse_location
 from dispatch.model import Channel, Incident
+from dispatch.ports import get_or_not_found
 from integrations.background import AfterWork
 from integrations.caller_store import caller_thread, incidents_with_caller
 from integrations.twilio import store
@@ -93,9 +94,7 @@ class TwilioChannel:
 
     async def caller_history(self, incident_id: int) -> dict[str, Any]:
         """Earlier incidents from the numbers that called about this one, newest first."""
-        incident = await self.ctx.store.get("incidents", incident_id)
-        if incident is None:
-            raise NotFound(f"no incident {incident_id}")
+        incident = await get_or_not_found(self.ctx.store, "incidents", incident_id)
         phones = sorted({c.phone for c in incident.callers if c.phone})
         earlier = {}
         for phone in phones:
@@ -174,9 +173,7 @@ class TwilioChannel:
             raise Invalid(FieldError("body", "must be a non-empty string"))
         if len(text) > SMS_MAX or "\x00" in text:
             raise Invalid(FieldError("body", f"must be at most {SMS_MAX} characters, without NUL"))
-        incident = await self.ctx.store.get("incidents", incident_id)
-        if incident is None:
-            raise NotFound(f"no incident {incident_id}")
+        incident = await get_or_not_found(self.ctx.store, "incidents", incident_id)
         phones = [c.phone for c in incident.callers if c.phone and c.channel == "sms"] or \
                  [c.phone for c in incident.callers if c.phone]
         if not phones:
@@ -188,8 +185,7 @@ class TwilioChannel:
         return {"incident_id": incident_id, "message_sid": sid, "seq": uow.last_seq, "status": "queued"}
 
     async def thread(self, incident_id: int) -> dict[str, Any]:
-        if await self.ctx.store.get("incidents", incident_id) is None:
-            raise NotFound(f"no incident {incident_id}")
+        await get_or_not_found(self.ctx.store, "incidents", incident_id)
         statuses = await store.messages_for(self.ctx.pool, incident_id)
         messages = []
         for row in await store.thread_events(self.ctx.pool, incident_id):

@@ -28,7 +28,7 @@ import asyncpg
 from db.identity import IdentityStore
 from db.migrate import migrate
 from db.pool import create_pool, ensure_database
-from ops import local_services
+from runtime import local_services
 from ops.clients import Api
 from ops.processes import ServerProcess
 

@@ -39,7 +39,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from db.identity import IdentityStore
 from db.pool import create_pool
 from dispatch.places import distance_m, normalise
-from ops import local_services
+from runtime import local_services
 from ops.clients import Api
 from ops.processes import ServerProcess
 

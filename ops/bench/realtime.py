@@ -35,9 +35,9 @@ from db.migrate import migrate
 from db.pool import create_pool, ensure_database
 from dispatch.events import UnitRegistered
 from dispatch.model import Capability, LatLon
-from ops import local_services
+from runtime import local_services
 from ops.clients import Api, Socket
-from ops.event_loop import install_fast_loop
+from runtime.event_loop import install_fast_loop
 from ops.processes import ServerProcess
 
 REPO = Path(__file__).resolve().parents[2]

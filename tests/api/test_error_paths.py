@@ -1,7 +1,7 @@
 """Every error path answers (issue #14 items 2, 13, 15): a clear 4xx with field and reason, never silence or a 500."""
 import tornado.httpclient
 
-from api.base import error_body
+from http_errors import error_body
 from dispatch.errors import FieldError
 from server import Server
 from tests.conftest import Api, fresh_rate_window, reset_state, server_config

@@ -90,7 +90,7 @@ async def test_backoff_grows_and_a_success_after_the_lock_clears_the_count(datab
                                          login_lockout_s=60.0, login_lockout_max_s=300.0)
     try:
         assert [(await login(base, "disp-1", "x"))[0] for _ in range(2)] == [401, 401]  # locked for 60 s
-        throttle = running.ctx.services["login_throttle"]
+        throttle = running.ctx.login_throttle
         first_lock_s = await throttle.locked_for("disp-1", "127.0.0.1")
         assert first_lock_s is not None and first_lock_s <= 60
         await throttle.failed("disp-1", "127.0.0.1")  # a third failure: 120 s

@@ -7,8 +7,8 @@ import tornado.httpserver
 import tornado.web
 import tornado.websocket
 
-from api.tornado_adapter import preframed_writer
-from ops.local_services import free_port
+from tornado_adapter import preframed_writer
+from runtime.local_services import free_port
 from ws.hub import EventFrame
 
 SIZES = (5, 125, 126, 300, 65_535, 65_536, 70_000)  # every length encoding of RFC 6455 §5.2, and its edges

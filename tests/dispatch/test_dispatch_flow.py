@@ -190,7 +190,7 @@ async def test_silent_crew_gets_exactly_one_sms_even_with_two_ladders_and_late_a
                 break
             await asyncio.sleep(0.1)
         assert stored.escalations == ["repush", "sms"]
-        sent = [m for s in servers for m in s.ctx.services["notifier"].sent if m[0] == "sms"]
+        sent = [m for s in servers for m in s.ctx.notifier.sent if m[0] == "sms"]
         assert len(sent) == 1 and sent[0][1] == "+66800000006"
         crew = Api(dispatcher.base_url, await make_user(servers[0].ctx.pool, "crew-s", "crew", unit_id="CB-BLS-03"))
         status, acked = await crew.post(f"/api/v1/assignments/{assignment['id']}/ack")

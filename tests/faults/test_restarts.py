@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from ops.local_services import PostgresCluster, redis_server
+from runtime.local_services import PostgresCluster, redis_server
 from server import Server
 from tests.conftest import GOOD_REPORT, TEST_VAR, Api, Socket, make_user, reset_state, server_config, wait_until
 

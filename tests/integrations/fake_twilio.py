@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 import tornado.web
 
-from ops import local_services
+from runtime import local_services
 
 
 @dataclass

@@ -8,7 +8,7 @@ CALLER = "+66812345678"
 
 @pytest.fixture
 async def sms_incident(ems) -> int:
-    incident, _, _ = await ems.ctx.services["twilio"].inbound_sms(
+    incident, _, _ = await ems.ctx.twilio.inbound_sms(
         {"MessageSid": "SM" + "6" * 32, "From": CALLER, "Body": "help"})
     return incident.id
 

@@ -18,7 +18,7 @@ from dispatch.events import (
 )
 from dispatch.model import IncidentStatus, LatLon
 from integrations.fhir.bundle import build_bundle
-from ops import local_services
+from runtime import local_services
 from server import Server
 from tests.conftest import wait_until
 from tests.integrations.conftest import integration_config
@@ -96,7 +96,7 @@ def _resources(bundle: dict) -> dict[str, list]:
 
 @pytest.fixture
 def quick_retries(ems):
-    ems.ctx.services["hospital_alerts"].retry_delays_s = (0.05, 0.1)  # three tries, not six over 15 s
+    ems.ctx.hospital_alerts.retry_delays_s = (0.05, 0.1)  # three tries, not six over 15 s
 
 
 async def test_fhir_bundle_validates_planned_then_arrived_without_the_callers_number(ems, dispatcher, fake_twilio):
@@ -137,7 +137,7 @@ async def test_an_endpoint_answering_500_is_retried_and_the_alert_delivered_once
         await _inbound_patient(ems, dispatcher, fhir_url=url)
         assert await wait_until(lambda: _len(_notified(dispatcher), 1), 10)
         assert len(received) == 2 and received[0][1] == received[1][1]  # the same Bundle, byte for byte
-        assert await ems.ctx.services["hospital_alerts"].deliver_pending() == 0  # already claimed: never resent
+        assert await ems.ctx.hospital_alerts.deliver_pending() == 0  # already claimed: never resent
         await ems.integrations.after.drain()
         assert len(received) == 2
         assert [(n["via"], n["ok"], n["detail"]) for n in await _notified(dispatcher)] == [("fhir", True, None)]
@@ -215,7 +215,7 @@ async def test_two_processes_deliver_each_alert_version_once(ems, dispatcher, da
                                              eta_s=300, colour="red", summary="chest pain"))
         assert await wait_until(lambda: _len(_notified(dispatcher), 2), 10)
         for process in (ems, other):
-            assert await process.ctx.services["hospital_alerts"].deliver_pending() == 0
+            assert await process.ctx.hospital_alerts.deliver_pending() == 0
             await process.integrations.after.drain()
         versions = [bundle["identifier"]["value"] for _, bundle in received]
         assert len(versions) == 2 and len(set(versions)) == 2
@@ -266,6 +266,6 @@ async def test_vitals_for_a_hospital_without_fhir_send_no_extra_sms(ems, dispatc
     incident_id = await _inbound_patient(ems, dispatcher)
     assert await wait_until(lambda: _len(_notified(dispatcher), 1), 10)
     await dispatcher.post(f"/api/v1/incidents/{incident_id}/vitals", {"heart_rate": 90})
-    await ems.ctx.services["hospital_alerts"].deliver_pending()
+    await ems.ctx.hospital_alerts.deliver_pending()
     await ems.integrations.after.drain()
     assert len(await _notified(dispatcher)) == 1 and len(fake_twilio.sent("sms")) == 1  # the alert's SMS only

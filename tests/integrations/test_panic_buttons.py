@@ -6,13 +6,13 @@ import json
 import secrets
 import subprocess
 import time
+from datetime import timedelta
 
 import aiomqtt
 
-from dispatch.ports import SystemClock
 from integrations.panic.mqtt import PRESS_RETRY_DELAYS_S
 from integrations.panic.signing import frame, sign
-from ops import local_services
+from runtime import local_services
 from server import Server
 from tests.conftest import fresh_rate_window, Api, make_user, wait_until
 from tests.integrations.conftest import TEST_VAR, integration_config, reset_integrations
@@ -265,7 +265,7 @@ async def test_identical_presses_without_an_id_are_one_message_only_within_the_w
     for _ in range(2):  # its press delivered twice
         await publish(mqtt_url, "ems/panic/PB-0001/press", press)
     assert await wait_until(lambda: _count(dispatcher, 1), 15)
-    ems.ctx.clock = SystemClock(offset_s=ems.config.panic_repeat_window_s * 2)  # two windows later
+    ems.ctx.clock.offset = timedelta(seconds=ems.config.panic_repeat_window_s * 2)  # the server's one clock: two windows on
     await publish(mqtt_url, "ems/panic/PB-0001/press", signed(device, {}))  # a new emergency, never a duplicate
     assert await wait_until(lambda: _count(dispatcher, 2), 15)
     assert [p["repeat"] for p in await _panic_presses(dispatcher)] == [False, False]

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 
 from dispatch import demo
-from dispatch.ports import SystemClock
 from server import Server
 from tests.conftest import Api, fresh_rate_window, make_user, routing_ready, wait_until
 from tests.integrations.conftest import FROM_NUMBER, PUBLIC_URL, TwilioCaller, integration_config, reset_integrations
@@ -122,7 +122,7 @@ async def test_an_unused_location_link_expires(ems, twilio, fake_twilio, dispatc
     await twilio.post("/twilio/voice", call_params("CA" + "a" * 32))
     await ems.integrations.after.drain()
     token = fake_twilio.sent("sms")[0].params["Body"].split("#t=")[1]
-    ems.ctx.clock = SystemClock(offset_s=ems.config.share_link_ttl_s + 1)  # the caller taps it too late
+    ems.ctx.clock.offset = timedelta(seconds=ems.config.share_link_ttl_s + 1)  # the server's one clock: tapped too late
     public = Api(dispatcher.base_url, None)
     status, _ = await public.post("/api/v1/share/location", {"token": token, "location": {"lat": 13.36, "lon": 100.98}})
     assert status == 404
@@ -172,7 +172,7 @@ async def test_dispatcher_replies_through_twilio_and_status_only_moves_forward(e
 
 
 async def test_failed_delivery_alerts_the_dispatcher_once(ems, twilio, fake_twilio, dispatcher):
-    sid = await ems.ctx.services["notifier"].send_sms("+66811111111", "ack incident 5")  # the ladder's path
+    sid = await ems.ctx.notifier.send_sms("+66811111111", "ack incident 5")  # the ladder's path
     for update in ("sent", "undelivered", "undelivered", "delivered", "sent"):
         await twilio.post("/twilio/status", {"MessageSid": sid, "MessageStatus": update, "ErrorCode": "30003"})
     _, events = await dispatcher.get("/api/v1/events?since=0")
@@ -182,7 +182,7 @@ async def test_failed_delivery_alerts_the_dispatcher_once(ems, twilio, fake_twil
 
 
 async def test_outbound_call_and_twilio_errors_through_the_real_sdk(ems, fake_twilio):
-    notifier = ems.ctx.services["notifier"]
+    notifier = ems.ctx.notifier
     sid = await notifier.call("+66822222222", "มีเหตุ #7 กรุณากดรับทราบ")
     assert sid.startswith("CA")
     [call] = fake_twilio.sent("voice")

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from ops import local_services
+from runtime import local_services
 from tests.conftest import TEST_VAR
 
 DEPLOY = Path(__file__).resolve().parents[2] / "ops" / "deploy"

@@ -95,7 +95,7 @@ async def test_address_only_report_is_geocoded_and_flagged(ready, server):
 
 async def test_unplaceable_address_stays_unverified(ready, server):
     _, incident = await ready.post("/api/v1/incidents", {"channel": "app", "address": "zzqx วววว 99999"})
-    assert await server.ctx.services["auto_locator"].locate(incident["id"], "zzqx วววว 99999") is False
+    assert await server.ctx.places.locator.locate(incident["id"], "zzqx วววว 99999") is False
     still = await _incident(ready, incident["id"])
     assert still["location"] is None and still["location_flags"] == ["location_unverified"]
 

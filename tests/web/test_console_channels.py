@@ -15,7 +15,7 @@ async def test_dispatcher_sees_caller_history_and_replies_to_the_sms_thread(brow
     _, earlier = await api.post("/api/v1/incidents", {"channel": "phone", "chief_complaint": "ล้มในห้องน้ำ fall", "location": {"lat": 13.3611, "lon": 100.9847},
                                                       "caller": {"phone": CALLER}})
     await api.post(f"/api/v1/incidents/{earlier['id']}/status", {"status": "cancelled"})
-    incident, opened, _ = await server.ctx.services["twilio"].inbound_sms(
+    incident, opened, _ = await server.ctx.twilio.inbound_sms(
         {"MessageSid": "SM" + "4" * 32, "From": CALLER, "Body": "แม่หายใจไม่ออก can't breathe"})
     assert opened
 
@@ -33,11 +33,11 @@ async def test_dispatcher_sees_caller_history_and_replies_to_the_sms_thread(brow
     await console.locator("#sms-thread .sms-out", has_text=reply).wait_for()  # markup shown as text
     assert await console.locator("#sms-thread .sms-out b").count() == 0
     assert await console.input_value("#sms-reply textarea") == ""
-    notifier = server.ctx.services["notifier"]
+    notifier = server.ctx.notifier
     assert ("sms", CALLER, reply) in notifier.sent
 
     # a later text from the caller appears in the open thread without a reload
-    await server.ctx.services["twilio"].inbound_sms({"MessageSid": "SM" + "5" * 32, "From": CALLER,
+    await server.ctx.twilio.inbound_sms({"MessageSid": "SM" + "5" * 32, "From": CALLER,
                                                      "Body": "บ้านเลขที่ 12"})
     await console.locator("#sms-thread .sms-in", has_text="บ้านเลขที่ 12").wait_for()
     await console.screenshot(path=shot("console-sms-thread"))
@@ -64,7 +64,7 @@ async def test_a_line_thread_shows_without_an_sms_reply_box(browser, city):
     server, base, tokens = city
     event = {"type": "message", "webhookEventId": "01J" + "L" * 23, "source": {"type": "user", "userId": "U" + "7" * 32},
              "message": {"type": "text", "id": "1", "text": "ช่วยด้วย LINE"}}
-    [incident_id] = await server.ctx.services["line"].receive([event])
+    [incident_id] = await server.ctx.line.receive([event])
     context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
     await console.wait_for_selector("text=Connected")
     await console.click(f"#incident-list li[data-id='{incident_id}']")

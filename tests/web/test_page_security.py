@@ -6,7 +6,7 @@ import tornado.httpclient
 import tornado.web
 
 from api.pages import PageHandler, content_security_policy, tile_origin
-from ops import local_services
+from runtime import local_services
 from tests.conftest import Api, wait_until
 from tests.web.conftest import open_page
 
@@ -135,7 +135,7 @@ async def test_the_share_page_sends_the_callers_location_under_the_policy(browse
     status, incident = await api.post("/api/v1/incidents", {"channel": "phone", "address": "ใกล้ตลาด near the market",
                                                             "caller": {"phone": "+66812345670"}})
     assert status == 201, incident
-    token = await server.ctx.services["twilio"].send_share_link(incident["id"], "+66812345670")
+    token = await server.ctx.twilio.send_share_link(incident["id"], "+66812345670")
     here = {"latitude": 13.3625, "longitude": 100.9861}
     context, page = await open_page(browser, f"{base}/share.html#t={token}", width=390, height=844,
                                     permissions=["geolocation"], geolocation=here)

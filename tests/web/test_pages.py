@@ -2,7 +2,7 @@
 queue of the crew tablet, and the console's degraded banner."""
 import asyncio
 
-from ops.local_services import redis_server
+from runtime.local_services import redis_server
 from server import Server
 from tests.conftest import Api, make_user, reset_state, server_config, wait_until
 from tests.web.conftest import open_page, shot

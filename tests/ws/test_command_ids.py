@@ -53,7 +53,7 @@ async def test_one_command_id_sent_on_two_sockets_at_once_runs_once(server):
     sockets = [await Socket.connect(server.config.port, token) for _ in range(2)]
     for socket in sockets:
         await socket.next_of("snapshot")
-    server.ctx.services["ws_commands"] = NoteCommands(server.ctx, meet=2)
+    server.ctx.ws_commands = NoteCommands(server.ctx, meet=2)
     for socket in sockets:
         await socket.conn.write_message('{"type": "note", "id": "cmd-1"}')
     replies = [await reply_to(socket, "cmd-1") for socket in sockets]

@@ -33,3 +33,23 @@ def test_hospital_view_never_contains_phone_numbers():
     assert "+668" not in str(event_view(hospital, "IncidentReported", payload))
     other = Identity("h2", "H2", "hospital", hospital_id="H2")
     assert not visibility.can_see(other, event(2, **payload))
+
+
+async def test_a_token_recheck_round_closes_only_the_sockets_whose_token_no_longer_verifies():
+    hub = Hub(Visibility())
+    closed: dict[str, tuple[int, str]] = {}
+    clients = {}
+    for token in ("valid", "revoked", "db-error"):
+        client = Client(Identity(token, token, "dispatcher"), queue_size=10, token=token)
+        client.close = lambda code, reason, token=token: closed.__setitem__(token, (code, reason))
+        hub.add(client)
+        clients[token] = client
+
+    async def verify(token: str):
+        if token == "db-error":
+            raise ConnectionError("database restarting")  # kept: checked again next round
+        return Identity(token, token, "dispatcher") if token == "valid" else None
+
+    await hub.recheck_tokens(verify)
+    assert closed == {"revoked": (4401, "token expired or revoked")}
+    assert clients["revoked"] not in hub.clients and clients["valid"] in hub.clients and clients["db-error"] in hub.clients

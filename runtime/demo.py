@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from api.context import AppContext
+from app_context import AppContext
 
 log = logging.getLogger("ems.demo")
 
