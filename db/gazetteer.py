@@ -32,6 +32,7 @@ class Gazetteer:
         self.part_weight = float(part_weight)
 
     async def loaded_key(self) -> str | None:
+        """The source key (hash of extract, POI files and normaliser) of the stored gazetteer, or None when empty."""
         return await self.pool.fetchval("SELECT source_key FROM gazetteer_builds ORDER BY built_at DESC LIMIT 1")
 
     async def replace(self, source_key: str, records: Sequence[PlaceRecord], detail: dict | None = None) -> bool:
@@ -117,6 +118,7 @@ class Gazetteer:
         return Landmark(row["name"], row["name_en"], row["lat"], row["lon"], row["kind"], subdistrict)
 
     async def count(self) -> int:
+        """How many places are stored."""
         return await self.pool.fetchval("SELECT count(*) FROM places")
 
 

@@ -44,6 +44,7 @@ class InterviewRecorded(Event, frozen=True):
 
 @functools.cache
 def interview_data() -> dict[str, Any]:
+    """The key-question data file (dispatch/data/cbd_interview.json), read once."""
     return json.loads(INTERVIEW_FILE.read_text(encoding="utf-8"))
 
 

@@ -260,6 +260,7 @@ class Candidate:
     score: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
+        """The API's result shape for this candidate."""
         out = {"name": self.name, "name_en": self.name_en, "kind": self.kind, "lat": round(self.lat, 6),
                "lon": round(self.lon, 6), "score": round(self.score, 3), "source": self.source,
                "in_road_graph": self.in_road_graph}
@@ -391,11 +392,17 @@ def describe(lat: float, lon: float, road: tuple[str | None, str | None, float] 
 # ---- automatic location of address-only reports ----------------------------------------------------------------
 class GazetteerPort(Protocol):
     async def candidates(self, key: str, core: str, *, kinds: Sequence[str] | None = None,
-                         limit: int = 40) -> list[Candidate]: ...
+                         limit: int = 40) -> list[Candidate]:
+        """Places whose folded names are similar to `key` (and contain `core`), best first; at most `limit`."""
+        ...
 
-    async def junctions(self, a: tuple[str, str], b: tuple[str, str]) -> list[Candidate]: ...
+    async def junctions(self, a: tuple[str, str], b: tuple[str, str]) -> list[Candidate]:
+        """Junctions joining a road named like `a` with one named like `b`."""
+        ...
 
-    async def nearest_landmark(self, lat: float, lon: float, max_m: float) -> Landmark | None: ...
+    async def nearest_landmark(self, lat: float, lon: float, max_m: float) -> Landmark | None:
+        """The landmark nearest to the point within `max_m` metres, or None."""
+        ...
 
 
 MAX_QUERY_CHARS = 200
@@ -443,7 +450,9 @@ class PlaceService:
 
 class Geocoder(Protocol):
     async def geocode(self, text: str, *, near: tuple[float, float] | None = None,
-                      limit: int = 5) -> list[Candidate]: ...
+                      limit: int = 5) -> list[Candidate]:
+        """Up to `limit` places best matching `text`, best first."""
+        ...
 
 
 MAX_PHRASES = 6

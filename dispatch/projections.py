@@ -218,6 +218,7 @@ def assignment_escalated(assignment: Assignment, e: AssignmentEscalated) -> Assi
 
 
 def escalation_outcome(assignment: Assignment, e: EscalationMessageOutcome) -> Assignment:
+    """What became of a ladder step's text or call (sent, failed, not configured), on the assignment."""
     assignment.step_results = {**assignment.step_results, e.step: {"outcome": e.outcome, "message_sid": e.message_sid}}
     return assignment
 

@@ -118,6 +118,7 @@ class SearchSpace:
 
     @property
     def engine(self) -> str:
+        """"native-c" when the compiled search is loaded, else "python" (same answers, slower)."""
         return "native-c" if self.lib is not None else "python"
 
     def run(self, offsets: np.ndarray, targets: np.ndarray, edge_ids: np.ndarray, weights: np.ndarray,
