@@ -106,7 +106,9 @@ PATHS.update({
     "/api/v1/me/desk-line": {
         "get": _op("Where this dispatcher's answered calls ring", errors=(401, 403, 429, 503)),
         "put": _op("Set the desk line: an E.164 number or a sip: address (empty or null clears it)",
-                   body={"type": "object", "properties": {"desk_line": {"type": ["string", "null"], "maxLength": 260}}},
+                   body={"type": "object", "properties": {"desk_line": {
+                       "type": ["string", "null"], "maxLength": 260,
+                       "pattern": "^(\\+[1-9][0-9]{7,14}|sips?:[A-Za-z0-9._~+-]{1,64}@[A-Za-z0-9.-]{1,190}(:[0-9]{1,5})?)?$"}}},
                    errors=(400, 401, 403, 413, 422, 429, 503))},
     "/api/v1/incidents/{incident_id}/interview": {"post": _op(
         "Record the CBD card's key questions and answers, propose the determinant from them and triage the incident "

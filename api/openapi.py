@@ -512,7 +512,8 @@ PATHS.update({
         "summary": "Find places by what the caller said: Thai or English names, abbreviations (รพ. ร.ร. ถ. ซ. …), soi"
                    " numbers, junctions (A ตัด B, แยก A B, A x B); ranked by match and nearness to `near`",
         "parameters": [
-            {"name": "q", "in": "query", "required": True, "schema": {"type": "string", "maxLength": 200}},
+            {"name": "q", "in": "query", "required": True,
+             "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S"}},
             {"name": "near", "in": "query", "schema": {"type": "string", "pattern": "^-?[0-9.]+,-?[0-9.]+$"},
              "description": "lat,lon: nearer places rank higher"},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5}}],
@@ -522,7 +523,9 @@ PATHS.update({
     "/api/v1/reverse": {"get": {
         "summary": "Describe a point: nearest named road, nearest landmark with distance and direction, sub-district"
                    " when known, in Thai and English",
-        "parameters": [{"name": n, "in": "query", "required": True, "schema": {"type": "number"}} for n in ("lat", "lon")],
+        "parameters": [{"name": n, "in": "query", "required": True,
+                        "schema": {"type": "number", "minimum": -limit, "maximum": limit}}
+                       for n, limit in (("lat", 90), ("lon", 180))],
         "responses": {"200": json_response("The point described", {
             "type": "object", "required": ["lat", "lon", "description_th", "description_en"], "properties": {
                 "lat": {"type": "number"}, "lon": {"type": "number"},
