@@ -5,6 +5,8 @@ deliberate press. The API's flags (`outside_coverage`, `eta_source`, `snap_dista
 responses by routing them in the browser, so these tests do not depend on the server computing them."""
 import json
 
+from playwright.async_api import Error as PlaywrightError
+
 from tests.conftest import Api, wait_until
 from tests.web.conftest import inbound_patient, open_page, shot
 
@@ -21,8 +23,14 @@ def flag_first(key: str):
         if route.request.method != "GET":
             await route.continue_()
             return
-        response = await route.fetch()
-        body = await response.json()
+        try:
+            response = await route.fetch()
+            body = await response.json()
+        except PlaywrightError:
+            return  # the page went away while a poll was in flight (e.g. the board closing): nothing to show
+        if not response.ok:
+            await route.fulfill(response=response)
+            return
         entries = body[key] if key else [body]
         for n, entry in enumerate(entries):
             entry.update(ESTIMATE if n == 0 else {"outside_coverage": False, "eta_source": "road", "snap_distance_m": 8.0})

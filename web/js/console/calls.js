@@ -44,9 +44,10 @@ function waitNow(call) {
   return call.state === "waiting" ? call.wait_s + (Date.now() - loadedAt) / 1000 : call.wait_s;
 }
 
-render(box, html`<h3>${t("calls.title")}</h3><ul id="call-list" class="list"></ul><p class="error" id="call-error"></p>
-  <details><summary>${t("calls.desk")}</summary><input id="desk-line" inputmode="tel" maxlength="200">
-    <button class="plain" id="desk-line-save">${t("calls.save")}</button></details>`);
+// data-t: the page's language switch relabels these fixed parts (translatePage)
+render(box, html`<h3 data-t="calls.title">${t("calls.title")}</h3><ul id="call-list" class="list"></ul><p class="error" id="call-error"></p>
+  <details><summary data-t="calls.desk">${t("calls.desk")}</summary><input id="desk-line" inputmode="tel" maxlength="200">
+    <button class="plain" id="desk-line-save" data-t="calls.save">${t("calls.save")}</button></details>`);
 
 // Only the list is redrawn (every second while calls wait), so the desk-line field keeps what is typed in it.
 function draw() {
