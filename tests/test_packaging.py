@@ -59,12 +59,12 @@ def install_wheel(tmp_path: Path, name: str, build_env: dict) -> Path:
 PROBE = """
 import json, sys, sysconfig
 from pathlib import Path
-import api.routes, config, routing, routing.search
+import bootstrap, config, routing, routing.search
 site = Path(sysconfig.get_paths()["purelib"]).resolve()
 cfg = config.Config.from_env({})
 print(json.dumps({
-    "site": str(site), "routing": routing.__file__, "web": str(api.routes.WEB_DIR),
-    "web_exists": (api.routes.WEB_DIR / "console.html").exists(), "osm_exists": cfg.osm_file.exists(),
+    "site": str(site), "routing": routing.__file__, "web": str(bootstrap.WEB_DIR),
+    "web_exists": (bootstrap.WEB_DIR / "console.html").exists(), "osm_exists": cfg.osm_file.exists(),
     "var_dir": str(cfg.var_dir), "engine": routing.search.search_engine(),
 }))
 """
