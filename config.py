@@ -181,6 +181,8 @@ class Config:
     twilio_account_sid: str | None = setting(None, "Twilio account SID (unset: SMS/voice are only recorded)")
     twilio_auth_token: str | None = setting(None, "Twilio auth token (also verifies webhook signatures)")
     twilio_from_number: str | None = setting(None, "the number SMS and calls come from")
+    twilio_timeout_s: float = setting(10.0, "longest wait for one Twilio REST call (SMS, voice, answering a call); "
+                                            "then it counts as failed and the dispatcher is told", above=0, max=120)
     twilio_api_base: str | None = setting(None, "override of Twilio's REST base URL (tests use a loopback fake)",
                                           check=_url("http", "https"))
     log_level: str = setting("INFO", "log level", choices=LOG_LEVELS)

@@ -7,12 +7,14 @@ status, which status callbacks then only move forward (see integrations/twilio/s
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import functools
 import logging
 
 import asyncpg
 from tornado.httpclient import AsyncHTTPClient
 from twilio.base.exceptions import TwilioException
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -24,13 +26,19 @@ from integrations.twilio import store
 log = logging.getLogger("ems.twilio")
 
 STATUS_PATH = "/twilio/status"
+# One small pool per process for Twilio's blocking SDK calls (each bounded by EMS_TWILIO_TIMEOUT_S).
+TWILIO_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="twilio")
 
 
 class TwilioNotifier:
     """SMS and voice calls; each method returns the Twilio SID, or raises Unavailable if Twilio refused."""
 
     def __init__(self, config: Config, pool: asyncpg.Pool, client: Client | None = None):
-        self.client = client or Client(config.twilio_account_sid, config.twilio_auth_token)
+        # a bounded wait on Twilio's REST API, on threads of its own: answering a 1669 call or texting a crew never
+        # queues behind CPU work (graph or gazetteer builds) on the event loop's shared executor, nor hangs
+        self.client = client or Client(config.twilio_account_sid, config.twilio_auth_token,
+                                       http_client=TwilioHttpClient(timeout=config.twilio_timeout_s))
+        self.executor = TWILIO_THREADS
         if config.twilio_api_base:
             self.client.api.base_url = config.twilio_api_base.rstrip("/")
         self.pool = pool
@@ -87,7 +95,7 @@ class TwilioNotifier:
 
     async def _run(self, fn, kind: str, to: str):
         try:
-            return await asyncio.get_running_loop().run_in_executor(None, fn)
+            return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
         except TwilioException as exc:
             log.warning("twilio refused", extra={"kind": kind, "error": str(exc)[:300]})
             raise Unavailable(f"Twilio refused the {kind}: {getattr(exc, 'msg', exc)}") from None
