@@ -162,7 +162,12 @@ def test_wheel_install_serves_the_demo_with_native_routing_from_another_director
     finally:
         server.terminate()
         server.wait(15)
-        asyncio.run(_drop_database(pg_admin_url, name))
+        # a loop of its own, never made current: asyncio.run would leave the session's loop unset for later tests
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(_drop_database(pg_admin_url, name))
+        finally:
+            loop.close()
     assert (home / ".local" / "state" / "chonburi-ems" / "cache").is_dir()  # the graph cache, not site-packages
     assert not list(Path(facts["site"]).glob("var*")), "the server wrote into site-packages"
 

@@ -34,7 +34,9 @@ async def reset_integrations(database_url: str, redis_url: str) -> None:
 
 
 @pytest.fixture
-def fake_twilio():
+async def fake_twilio():
+    # async: the fake must listen on the running session loop; a sync fixture would bind it to whatever loop
+    # asyncio.get_event_loop() returns, which after any asyncio.run() elsewhere is a new loop that never runs
     fake = FakeTwilio().start()
     yield fake
     fake.stop()
