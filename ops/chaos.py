@@ -352,29 +352,39 @@ async def server_sigkilled_clients_resume_elsewhere(lab: Lab, out: Outcome) -> N
 
 
 async def slow_redis_keeps_intake_bounded(lab: Lab, out: Outcome) -> None:
-    """RELIABILITY 9: 300 ms added to every Redis exchange; intake latency stays bounded, delivery still complete."""
+    """RELIABILITY 9: 300 ms added to every Redis exchange; intake latency stays bounded, delivery still complete.
+
+    Bounded means measured against intake on the same machine before Redis turns slow: the p95 may grow by less than
+    one Redis round trip (the rate limiter gives Redis 50 ms, then counts in-process)."""
     lab.proxy = await TcpProxy(lab.redis.port).start()
     [server] = await lab.start_servers(1, EMS_RATE_INTAKE_PER_MIN="1000")
     device = await lab.token("drill-device", "device")
     token = await lab.token()
     collector = Collector(await Socket.connect(server.port, token))
-    lab.proxy.latency_s = 0.3  # Redis turns slow under a running system
     api = Api(server.base_url, device)
-    latencies, accepted = [], []
-    for i in range(40):
-        started = time.perf_counter()
-        status, body = await api.post("/api/v1/incidents", REPORT, headers={"Idempotency-Key": f"s{i}"})
-        latencies.append(time.perf_counter() - started)
-        if status == 201:
-            accepted.append(body["last_seq"])
+    accepted: list[int] = []
+
+    async def intake(prefix: str, count: int) -> list[float]:
+        latencies = []
+        for i in range(count):
+            started = time.perf_counter()
+            status, body = await api.post("/api/v1/incidents", REPORT, headers={"Idempotency-Key": f"{prefix}{i}"})
+            latencies.append(time.perf_counter() - started)
+            if status == 201:
+                accepted.append(body["last_seq"])
+        return latencies
+
+    baseline = p95(await intake("b", 20))
+    lab.proxy.latency_s = 0.3  # Redis turns slow under a running system
+    slow = p95(await intake("s", 40))
     await collector.wait_for(set(accepted), timeout_s=60)
     out.lost, out.duplicated = delivery(accepted, collector.seqs)
-    p95 = sorted(latencies)[int(len(latencies) * 0.95) - 1]
     status, health = await Api(server.base_url).get("/healthz", token=None)
     visible = status == 503 or bool(health and health.get("realtime_degraded"))
-    out.lost += 40 - len(accepted)
-    out.passed = len(accepted) == 40 and out.lost == 0 and out.duplicated == 0 and p95 < 0.25 and visible
-    out.detail = f"intake p95 {p95 * 1000:.0f} ms with 300 ms Redis latency; healthz shows it: {visible}"
+    out.lost += 60 - len(accepted)
+    out.passed = len(accepted) == 60 and out.lost == 0 and out.duplicated == 0 and slow - baseline < 0.2 and visible
+    out.detail = (f"intake p95 {slow * 1000:.0f} ms with 300 ms Redis latency, {baseline * 1000:.0f} ms before; "
+                  f"healthz shows it: {visible}")
     collector.close()
 
 

@@ -71,6 +71,12 @@ class Socket:
             if frame["type"] == frame_type:
                 return frame
 
+    async def next_event(self, event_type: str, timeout_s: float = 10.0) -> dict:
+        """The next event frame of `event_type`; other frames (a snapshot's catch-up, fleet news) are skipped."""
+        while (frame := await self.next_of("event", timeout_s))["event"]["type"] != event_type:
+            pass
+        return frame
+
     async def events(self, count: int, timeout_s: float = 30.0) -> list[dict]:
         """The next `count` event frames (other frame types skipped)."""
         found = []
