@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from config import Config
     from db.event_store import PostgresEventStore
     from db.identity import IdentityStore
+    from dispatch.agencies import AgencyService
     from dispatch.assignment import AssignmentService
     from dispatch.autodispatch import TriageDispatchService
     from dispatch.coverage import CoverageService
@@ -38,9 +39,11 @@ if TYPE_CHECKING:
     from dispatch.intake import IntakeService
     from dispatch.interview import InterviewService
     from dispatch.mci import MciService
+    from dispatch.mutual_aid import MutualAidService
     from dispatch.places import AutoLocator, LocationService, PlaceService
     from dispatch.ports import Clock, CrewNotifier
     from dispatch.recommendation import RecommendationService
+    from dispatch.shifts import ShiftService
     from dispatch.triage import TriageService
     from dispatch.vitals import VitalsService
     from integrations.apps.service import AppKeys
@@ -154,6 +157,9 @@ class Core:
     interview: InterviewService
     places: Places
     locations: LocationService
+    agencies: AgencyService
+    shifts: ShiftService
+    mutual_aid: MutualAidService
 
     @property
     def routing(self) -> RoutingService:

@@ -24,6 +24,7 @@ from config import ESCALATION_STEPS, Config
 from db.event_store import PostgresEventStore
 from db.identity import IdentityStore
 from dispatch.access import Visibility
+from dispatch.agencies import AgencyService
 from dispatch.assignment import AssignmentService, DispatchPolicy, EscalationLadder
 from dispatch.autodispatch import TriageDispatchService
 from dispatch.destination import DestinationService
@@ -32,9 +33,11 @@ from dispatch.fleet import FleetService
 from dispatch.intake import IntakeService, ServiceArea
 from dispatch.interview import InterviewService
 from dispatch.mci import MciService
+from dispatch.mutual_aid import MutualAidService
 from dispatch.places import LocationService
 from dispatch.ports import SystemClock
 from dispatch.recommendation import RecommendationService
+from dispatch.shifts import ShiftService
 from dispatch.triage import TriageService
 from dispatch.vitals import VitalsService
 from integrations.wiring import Integrations, crew_notifier
@@ -132,6 +135,9 @@ def build(config: Config, pool: asyncpg.Pool, redis: aioredis.Redis, on_event) -
         interview=InterviewService(clock, triage_dispatch),
         places=places,
         locations=LocationService(store, clock, intake.area, describe_point=places.describe),
+        agencies=AgencyService(store, clock),
+        shifts=ShiftService(store, clock),
+        mutual_aid=MutualAidService(store, clock, assignments, answer_timeout_s=config.mutual_aid_answer_timeout_s),
     )
     integrations = Integrations(core)
     ctx = AppContext.from_core(

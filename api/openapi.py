@@ -332,6 +332,8 @@ def _storable_body(operation: dict) -> dict:
 
 
 class OpenApiHandler(BaseHandler):
+    agency_scope = "open"
+
     async def get(self) -> None:
         """GET the OpenAPI document."""
         self.send_json(build_document())

@@ -76,18 +76,19 @@ class IdentityStore:
 
     async def upsert_user(
         self, user_id: str, name: str, role: str, *, unit_id: str | None = None, hospital_id: str | None = None,
-        phone: str | None = None, password: str | None = None,
+        phone: str | None = None, password: str | None = None, agency_id: str | None = None,
     ) -> None:
-        """Create or update a user (password hashed off the event loop when given). ValueError for an unknown role."""
+        """Create or update a user (password hashed off the event loop when given). ValueError for an unknown role.
+        `agency_id`: the user's agency (None: the 1669 centre)."""
         if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}")
         password_hash = await asyncio.to_thread(hash_password, password) if password else None
         await self.pool.execute(
-            "INSERT INTO users (id, name, role, unit_id, hospital_id, phone, password_hash)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            "INSERT INTO users (id, name, role, unit_id, hospital_id, phone, password_hash, agency_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             " ON CONFLICT (id) DO UPDATE SET name = $2, role = $3, unit_id = $4, hospital_id = $5, phone = $6,"
-            " password_hash = coalesce($7, users.password_hash)",
-            user_id, name, role, unit_id, hospital_id, phone, password_hash,
+            " password_hash = coalesce($7, users.password_hash), agency_id = $8",
+            user_id, name, role, unit_id, hospital_id, phone, password_hash, agency_id,
         )
         self.forget(user_id)  # role, unit or hospital may have changed
 
@@ -126,14 +127,14 @@ class IdentityStore:
             self._verified.pop(token_hash, None)
         asked_at = time.monotonic()
         row = await self.pool.fetchrow(
-            "SELECT u.id, u.name, u.role, u.unit_id, u.hospital_id, t.expires_at FROM tokens t"
+            "SELECT u.id, u.name, u.role, u.unit_id, u.hospital_id, u.agency_id, t.expires_at FROM tokens t"
             " JOIN users u ON u.id = t.user_id"
             " WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now() AND u.disabled_at IS NULL",
             token_hash,
         )
         if row is None:
             return None
-        identity = Identity(row["id"], row["name"], row["role"], row["unit_id"], row["hospital_id"])
+        identity = Identity(row["id"], row["name"], row["role"], row["unit_id"], row["hospital_id"], row["agency_id"])
         if self.verify_cache_s > 0 and asked_at > self._last_revocation:
             if len(self._verified) >= VERIFY_CACHE_MAX:
                 self._verified.clear()

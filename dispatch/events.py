@@ -72,12 +72,15 @@ class UnitRegistered(Event, frozen=True):
     base: LatLon
     crew: list[str] = []
     phone: str | None = None
+    agency_id: str | None = None  # None: the 1669 centre's
 
 
 class UnitStatusChanged(Event, frozen=True):
     unit_id: str
     status: UnitStatus
     incident_id: int | None = None
+    reason: str | None = None  # out of service: why
+    back_at: datetime | None = None  # out of service: when it is expected back (UTC)
 
 
 class HospitalRegistered(Event, frozen=True):

@@ -18,6 +18,9 @@ ALLOWED = {
     "hospital_capacity": {"hospital", "admin", "dispatcher"},
     "acknowledge_inbound": {"hospital", "admin"},
     "record_vitals": {"crew", "dispatcher", "admin"},
+    "manage_agencies": {"admin"},
+    "log_shift": {"crew", "dispatcher", "admin"},
+    "mutual_aid": {"dispatcher", "admin"},
 }
 
 
