@@ -11,8 +11,12 @@ from typing import Any
 import msgspec
 
 from api.base import BaseHandler, readable_incident
+from api.openapi import PATHS, _op, _path_param
 from dispatch.access import STAFF_ROLES, may_read_unit, unit_view
+from dispatch.agencies import AGENCY_ID_PATTERN, AGENCY_KINDS
 from dispatch.errors import FieldError, Invalid
+from dispatch.mutual_aid import REQUEST_ID_PATTERN
+from dispatch.shifts import MAX_CREW
 
 SHIFT_ROLES = (*STAFF_ROLES, "crew")
 
@@ -162,3 +166,63 @@ class ShiftHandler(BaseHandler):
         unit = await self.ctx.shifts.log_off(unit_id, reason, actor=identity.actor, role=identity.role,
                                              own_unit=identity.unit_id)
         self.send_json(staffing(identity, unit))
+
+
+AGENCY_ID = _path_param("agency_id", {"type": "string", "pattern": AGENCY_ID_PATTERN})
+UNIT_ID = _path_param("unit_id", {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,40}$"})
+REQUEST_ID = _path_param("request_id", {"type": "string", "pattern": REQUEST_ID_PATTERN})
+TEXT = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S"}
+AGENCY_FIELDS = {"name_th": TEXT, "name_en": TEXT, "kind": {"type": "string", "enum": list(AGENCY_KINDS)},
+                 "phone": {"type": ["string", "null"], "maxLength": 32}}
+CREW_MEMBER = {"type": "object", "required": ["name", "qualification"], "properties": {
+    "name": {**TEXT, "maxLength": 100}, "qualification": {**TEXT, "maxLength": 100},
+    "user_id": {"type": ["string", "null"], "maxLength": 100}}}
+OPEN_ONLY = {"name": "open", "in": "query", "schema": {"type": "string", "enum": ["true", "false"]}}
+PATHS.update({
+    "/api/v1/agencies": {
+        "get": _op("Agencies (ambulance services under the 1669 centre); `retired=true` includes retired ones",
+                   params=[{"name": "retired", "in": "query", "schema": {"type": "string", "enum": ["true", "false"]}}],
+                   errors=(401, 422, 429)),
+        "post": _op("Register an agency (the 1669 centre's admins); the id is a short slug, e.g. cb-pao", ok="201",
+                    body={"type": "object", "required": ["id", "name_th", "name_en", "kind"], "properties": {
+                        "id": {"type": "string", "pattern": AGENCY_ID_PATTERN}, **AGENCY_FIELDS}},
+                    errors=(400, 401, 403, 409, 413, 422, 429))},
+    "/api/v1/agencies/{agency_id}": {"patch": _op(
+        "Change an agency's names, kind or phone (the centre's admins); 409 for a retired agency", params=[AGENCY_ID],
+        body={"type": "object", "properties": AGENCY_FIELDS}, errors=(400, 401, 403, 404, 409, 413, 422, 429))},
+    "/api/v1/agencies/{agency_id}/retire": {"post": _op(
+        "Retire an agency (the centre's admins); its history stays. The 1669 centre cannot be retired",
+        params=[AGENCY_ID], body={"type": "object", "properties": {"reason": {"type": ["string", "null"],
+                                                                             "maxLength": 500}}},
+        errors=(400, 401, 403, 404, 409, 413, 422, 429))},
+    "/api/v1/mutual-aid": {
+        "get": _op("Mutual-aid requests asked of or made by the caller's agency (the centre: all); open ones unless "
+                   "open=false", params=[OPEN_ONLY], errors=(401, 403, 422, 429)),
+        "post": _op("Ask another agency for a free, staffed unit for an incident the caller sees; shares the incident "
+                    "with that agency until it answers (answer timeout: mutual_aid_answer_timeout_s, then the 1669 "
+                    "centre is alerted)", ok="201",
+                    body={"type": "object", "required": ["incident_id", "unit_id"], "properties": {
+                        "incident_id": {"type": "integer", "minimum": 1}, "unit_id": TEXT,
+                        "note": {"type": ["string", "null"], "maxLength": 500}}},
+                    errors=(400, 401, 403, 404, 409, 413, 422, 429, 503))},
+    "/api/v1/mutual-aid/{request_id}/accept": {"post": _op(
+        "The asked agency lends the unit: it is assigned to the incident at once ({request, assignment})",
+        params=[REQUEST_ID], errors=(401, 403, 404, 409, 422, 429, 503))},
+    "/api/v1/mutual-aid/{request_id}/decline": {"post": _op(
+        "The asked agency refuses, with a reason; the 1669 centre is alerted (MutualAidEscalated)",
+        params=[REQUEST_ID], body={"type": "object", "required": ["reason"], "properties": {
+            "reason": {**TEXT, "maxLength": 500}}}, errors=(400, 401, 403, 404, 409, 413, 422, 429))},
+    "/api/v1/shifts": {
+        "get": _op("Staffing of the units the caller sees: crew on shift with qualifications, out-of-service reason "
+                   "and expected return", errors=(401, 403, 429)),
+        "post": _op("A crew logs on to a unit; a unit with no crew on shift is not recommended", ok="201",
+                    body={"type": "object", "required": ["unit_id", "crew"], "properties": {
+                        "unit_id": TEXT, "crew": {"type": "array", "minItems": 1, "maxItems": MAX_CREW,
+                                                  "items": CREW_MEMBER},
+                        "ends_at": {"type": ["string", "null"], "format": "date-time"}}},
+                    errors=(400, 401, 403, 404, 409, 413, 422, 429))},
+    "/api/v1/shifts/{unit_id}": {"delete": _op(
+        "The unit's crew logs off (not while the unit is on an incident)", params=[
+            UNIT_ID, {"name": "reason", "in": "query", "schema": {"type": "string", "maxLength": 500}}],
+        errors=(401, 403, 404, 409, 422, 429))},
+})
