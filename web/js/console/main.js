@@ -15,6 +15,7 @@ import "./coverage.js";
 import {fillLocation} from "./intake.js";
 import "./interview.js";
 import "./keyboard.js";
+import {aidAlert, drawAid, loadAid} from "./mutualaid.js";
 import {layoutUnits, map, panToIncident, placeHospital, placeUnit, placeUnits, refreshHospitals, refreshUnitsSoon} from "./map.js";
 import {refreshPanelParts} from "./panel.js";
 import {relabelQueue} from "./queue.js";
@@ -80,7 +81,8 @@ function onFrame(frame) {
     onCallEvent(type, payload);
     if (type === "HospitalCapacityUpdated") refreshHospitals();
     if (type === "RoadClosed" || type === "RoadReopened") loadClosures(type === "RoadClosed" ? payload.closure_id : null);
-    const alert = alertText(type, payload);
+    if (type.startsWith("MutualAid")) loadAid();
+    const alert = alertText(type, payload) || aidAlert(type, payload);
     if (alert) addAlert(alert);
     alarmFor(type, payload, alert);
   } else if (frame.type === "positions") {
@@ -104,6 +106,7 @@ if (requireLogin()) {
   languageSelector(document.querySelector("#lang"), () => {
     relabelQueue();
     relabelBoard();
+    drawAid();
     refreshAlarmLabels();
     onState(lastState);
     placeUnits();

@@ -1,0 +1,42 @@
+"""Issue #19 in a real browser: an agency's dispatcher console shows its agency and only its units, with the crew
+on shift; the 1669 centre's shows every agency's units; a mutual-aid request can be accepted from the console."""
+from dispatch import demo
+from tests.api.conftest import agency_tokens
+from tests.conftest import Api
+from tests.web.conftest import open_page, shot
+
+PAO_UNITS = ["CB-BLS-02", "CB-BLS-03", "CB-BLS-04"]
+
+
+async def board_units(page) -> list[str]:
+    await page.click("#units-btn")
+    await page.wait_for_selector("#unit-rows tr[data-unit]")
+    return await page.eval_on_selector_all("#unit-rows tr[data-unit]", "rows => rows.map(r => r.dataset.unit)")
+
+
+async def test_an_agency_console_shows_only_its_units_and_answers_mutual_aid(browser, city):
+    server, base, _ = city
+    tokens = await agency_tokens(server)
+    context, console = await open_page(browser, f"{base}/console.html#token={tokens[demo.PAO]}")
+    await console.wait_for_selector("text=Connected")
+    await console.wait_for_selector("#agency-badge:has-text('cb-pao')")
+    assert sorted(await board_units(console)) == PAO_UNITS
+    crew = await console.inner_text("#unit-rows tr[data-unit='CB-BLS-02'] td.crew")
+    assert "(EMT-B)" in crew  # who is on board, with their qualification
+    # the centre asks the PAO for a unit; the PAO's console shows the request and accepts it
+    centre = Api(base, tokens["centre"])
+    _, incident = await centre.post("/api/v1/incidents", {"channel": "phone", "location": {"lat": 13.3611, "lon": 100.9847}})
+    status, request = await centre.post("/api/v1/mutual-aid", {"incident_id": incident["id"], "unit_id": "CB-BLS-03"})
+    assert status == 201
+    await console.click(f"#mutual-aid button[data-accept='{request['id']}']")
+    await console.wait_for_selector(f"#mutual-aid li[data-request='{request['id']}']", state="detached")
+    assert (await server.ctx.store.get("units", "CB-BLS-03")).incident_id == incident["id"]
+    await console.wait_for_selector(f"#unit-rows tr[data-unit='CB-BLS-03'] button[data-incident='{incident['id']}']")
+    await console.screenshot(path=shot("console-agency-pao"))
+    assert console.errors == []
+    await context.close()
+    context, whole = await open_page(browser, f"{base}/console.html#token={tokens['centre']}")
+    await whole.wait_for_selector("text=Connected")
+    assert len(await board_units(whole)) == len(demo.FLEET)
+    assert whole.errors == []
+    await context.close()
