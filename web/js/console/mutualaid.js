@@ -20,7 +20,8 @@ defineLabels({
   "aid.decline": {th: "ปฏิเสธ", en: "Decline"},
   "aid.reason": {th: "เหตุผลที่ปฏิเสธ", en: "Reason for declining"},
   "aid.unit": {th: "รหัสรถหน่วยงานอื่น", en: "Another agency's unit"},
-  "aid.request": {th: "ขอรถไปเหตุที่เลือก", en: "Ask for it for the selected incident"},
+  "aid.request": {th: "ขอรถหน่วยงานอื่นไปเหตุที่เลือก", en: "Ask another agency for a unit for the selected incident"},
+  "aid.ask": {th: "ส่งคำขอ", en: "Ask"},
   "aid.pick_incident": {th: "เลือกเหตุก่อน", en: "Select an incident first"},
   "alert.aid_requested": {th: "#{incident} มีคำขอ {unit} จาก {from}", en: "#{incident} {from} asks for {unit}"},
   "alert.aid_escalated.declined": {th: "#{incident} {agency} ปฏิเสธการส่ง {unit} — ศูนย์ 1669 ต้องหารถอื่น",
@@ -63,12 +64,16 @@ function requestLine(r) {
       <button type="button" class="plain" data-decline="${r.id}">${t("aid.decline")}</button></div>` : ""}</li>`;
 }
 
+// The centre dispatches every unit itself: its console shows the panel only while requests are open, so the call
+// queue keeps its room. An agency's console always has it (asking another agency is how it gets more units).
 export function drawAid() {
   drawBadge();
+  box.hidden = myAgency() === CENTRE && !requests.length;
   render(box, html`<h3>${t("aid.title")}</h3>
     <ul class="list" id="aid-list">${requests.length ? requests.map(requestLine) : html`<li class="muted">${t("aid.none")}</li>`}</ul>
-    <form id="aid-form"><input name="unit_id" maxlength="40" placeholder="${t("aid.unit")}" required>
-      <button class="plain">${t("aid.request")}</button></form>
+    <details><summary>${t("aid.request")}</summary><form id="aid-form">
+      <input name="unit_id" maxlength="40" placeholder="${t("aid.unit")}" required>
+      <button class="plain">${t("aid.ask")}</button></form></details>
     <p class="error" id="aid-error"></p>`);
 }
 
