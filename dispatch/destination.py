@@ -88,7 +88,7 @@ class DestinationService:
         """
         incident = await get_or_not_found(self.store, "incidents", incident_id)
         origin = await self._from_where(incident)
-        hospitals: list[Hospital] = await self.store.list("hospitals")
+        hospitals: list[Hospital] = await self.store.list("hospitals", open_only=True)  # retired ones take none
         need = needed_capability(incident)
         options = []
         for hospital in hospitals:
