@@ -74,7 +74,8 @@ async def closed_operations(pool: asyncpg.Pool, start: datetime, end: datetime) 
             unit_ids.add(event.payload["unit_id"])
     unit_rows = await pool.fetch(
         "SELECT seq, stream, type, payload, actor, occurred_at FROM events WHERE type = 'UnitStatusChanged'"
-        " AND payload->>'unit_id' = ANY($1::text[]) AND occurred_at >= $2 AND occurred_at < $3 + interval '1 day'"
+        " AND payload->>'unit_id' = ANY($1::text[])"
+        " AND occurred_at >= $2 AND occurred_at < $3::timestamptz + interval '1 day'"
         " ORDER BY seq", sorted(unit_ids), start, end)
     unit_events = [StoredEvent(r["seq"], r["stream"], r["type"], r["payload"], r["actor"], r["occurred_at"])
                    for r in unit_rows]
