@@ -6,7 +6,9 @@ recommended (units) nor offered as a destination (hospitals).
 Fields and how each is read: dispatch/resource_fields.py. Files to rows: dispatch/imports.py.
 Agencies are plain ids here (default the 1669 centre); whether one is registered is checked by the agencies work.
 User accounts live in the `users` table (db/identity.py, behind the `Accounts` port); their changes are events too
-(UserRegistered, UserRetired), appended in the same unit of work as the account is written.
+(UserRegistered, UserRetired). The account is written inside the unit of work, before it commits: a failed account
+write appends nothing; should the commit then fail (StoreBusy), the account stands without its event, and the same
+request, repeated, records it.
 """
 from __future__ import annotations
 

@@ -212,6 +212,8 @@ async function retire(id) {
 
 function detailOf(row) {
   const parts = [];
+  const named = row.changes?.name_th?.to ?? row.changes?.name?.to ?? row.changes?.capability?.to;
+  if (row.action === "create" && named) parts.push(html`<div>${named}</div>`);
   for (const [name, change] of Object.entries(row.changes || {})) {
     if (row.action === "change") parts.push(html`<div>${fieldLabel(name)}: ${JSON.stringify(change.from)} → ${JSON.stringify(change.to)}</div>`);
   }
