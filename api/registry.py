@@ -184,8 +184,9 @@ for _kind, _noun in (("stations", "station or standby post"), ("units", "unit"),
     if _kind in ("stations", "users"):
         PATHS[f"/api/v1/{_kind}"]["get"] = _op(f"Every {_noun} (dispatchers and admins)", params=[_RETIRED_QUERY],
                                                errors=(401, 403, 422, 429))
-    else:
+    else:  # the console's lists (api/openapi.py), now with retired records on request
         PATHS[f"/api/v1/{_kind}"]["get"]["parameters"] = [_RETIRED_QUERY]
+        PATHS[f"/api/v1/{_kind}"]["get"]["responses"].update(error_responses(422))
     PATHS[f"/api/v1/{_kind}/{{{_kind[:-1]}_id}}"] = {"patch": _op(
         f"Edit a {_noun} (admins); a retired one cannot be edited", params=_param, errors=_WRITE_ERRORS,
         body=_input(_kind, creating=False))}
