@@ -106,7 +106,8 @@ class ImportHandler(BaseHandler):
 
 # ---- OpenAPI --------------------------------------------------------------------------------------------------
 _ID = {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,60}$"}
-_TEXT = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f]*\\S[^\\u0000-\\u001f\\u007f]*$"}
+_PRINTABLE = "[^\\u0000-\\u001f\\u007f]*"
+_TEXT = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": f"^{_PRINTABLE}\\S{_PRINTABLE}$"}
 _AGENCY = {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,40}$", "description": "the agency (default 1669-cb)"}
 _PHONE = {"type": "string", "pattern": "^\\+[1-9][0-9]{7,14}$", "description": "E.164, e.g. +66812345678 (Thai"
           " 0xx numbers are accepted too and stored as +66)"}
@@ -207,5 +208,6 @@ PATHS["/api/v1/registry/import"] = {"post": {
     "requestBody": {"required": True, "content": {
         "text/csv": {"schema": {"type": "string"}},
         "application/geo+json": {"schema": {"type": "object"}}}},
-    "responses": {"200": json_response("The plan (and whether it was applied)", {"$ref": "#/components/schemas/ImportPlan"}),
+    "responses": {"200": json_response("The plan (and whether it was applied)",
+                                       {"$ref": "#/components/schemas/ImportPlan"}),
                   **error_responses(400, 401, 403, 413, 422, 429)}}}

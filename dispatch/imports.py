@@ -106,9 +106,9 @@ def _feature_row(number: int, feature: dict, properties: dict, kind: str) -> Imp
     if kind != "units":
         values["name_th"], values["name_en"] = name_th, name_en
     geometry = feature.get("geometry")
-    if isinstance(geometry, dict) and geometry.get("type") == "Point" and isinstance(geometry.get("coordinates"), list) \
-            and len(geometry["coordinates"]) >= 2:
-        values["lon"], values["lat"] = geometry["coordinates"][:2]
+    coordinates = geometry.get("coordinates") if isinstance(geometry, dict) else None
+    if isinstance(coordinates, list) and len(coordinates) >= 2 and geometry.get("type") == "Point":
+        values["lon"], values["lat"] = coordinates[:2]
     elif "lat" not in values:
         values["location"] = "not a Point"  # read_fields names the field
     return row

@@ -65,7 +65,8 @@ def _responding_unit(events: list[StoredEvent]) -> str | None:
     return (kept or assigned or [None])[0]
 
 
-def _first(events: Iterable[StoredEvent], unit_id: str, statuses: tuple[str, ...], after_seq: int = 0) -> StoredEvent | None:
+def _first(events: Iterable[StoredEvent], unit_id: str, statuses: tuple[str, ...],
+           after_seq: int = 0) -> StoredEvent | None:
     return next((e for e in events if e.type == "UnitStatusChanged" and e.seq > after_seq
                  and e.payload.get("unit_id") == unit_id and e.payload.get("status") in statuses), None)
 

@@ -41,8 +41,9 @@ async def test_a_csv_of_hospitals_shows_its_dry_run_then_the_hospitals_appear(se
     _, listed = await dispatcher_api.get("/api/v1/hospitals")
     by_id = {h["id"]: h for h in listed["hospitals"]}
     assert sorted(by_id) == ["h-banglamung", "h-pattaya", "h-sattahip"]
-    assert by_id["h-sattahip"]["capabilities"] == ["obstetric"] and by_id["h-sattahip"]["name_en"] == "โรงพยาบาลสัตหีบ กม.10"
-    assert by_id["h-pattaya"]["fhir_endpoint"] == "https://fhir.pattaya.example/r4" and by_id["h-pattaya"]["ed_beds"] == 10
+    sattahip, pattaya = by_id["h-sattahip"], by_id["h-pattaya"]
+    assert sattahip["capabilities"] == ["obstetric"] and sattahip["name_en"] == "โรงพยาบาลสัตหีบ กม.10"  # Thai stands in
+    assert pattaya["fhir_endpoint"] == "https://fhir.pattaya.example/r4" and pattaya["ed_beds"] == 10
 
     again = ("hospital_id,name_th,lat,lon,ed_beds_free,retire\n"
              "h-banglamung,โรงพยาบาลบางละมุง,12.9767,100.9068,2,\n"
@@ -102,7 +103,8 @@ async def test_the_osm_hospitals_import_from_geojson_with_their_names(server, di
     _, listed = await dispatcher_api.get("/api/v1/hospitals")
     by_id = {h["id"]: h for h in listed["hospitals"]}
     assert len(by_id) == 58
-    assert by_id["way-115844597"]["name_en"] == "Aikchol Hospital" and by_id["way-115844597"]["name_th"] == "โรงพยาบาลเอกชล"
+    aikchol = by_id["way-115844597"]
+    assert aikchol["name_en"] == "Aikchol Hospital" and aikchol["name_th"] == "โรงพยาบาลเอกชล"
     assert "stroke" in by_id["way-115844597"]["capabilities"]  # the demo's capabilities survive the import
     features = json.loads(POIS.read_text())["features"]
     names = {f["properties"]["id"].replace("/", "-"): f["properties"].get("name:th") or f["properties"].get("name")
