@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from dispatch.places import AutoLocator, LocationService, PlaceService
     from dispatch.ports import Clock, CrewNotifier
     from dispatch.recommendation import RecommendationService
+    from dispatch.resources import ResourceService
     from dispatch.triage import TriageService
     from dispatch.vitals import VitalsService
     from integrations.apps.service import AppKeys
@@ -154,6 +155,7 @@ class Core:
     interview: InterviewService
     places: Places
     locations: LocationService
+    resources: ResourceService  # the editable registry: stations, units, hospitals, users (issue #19)
 
     @property
     def routing(self) -> RoutingService:

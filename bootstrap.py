@@ -35,6 +35,7 @@ from dispatch.mci import MciService
 from dispatch.places import LocationService
 from dispatch.ports import SystemClock
 from dispatch.recommendation import RecommendationService
+from dispatch.resources import ResourceService
 from dispatch.triage import TriageService
 from dispatch.vitals import VitalsService
 from integrations.wiring import Integrations, crew_notifier
@@ -132,6 +133,7 @@ def build(config: Config, pool: asyncpg.Pool, redis: aioredis.Redis, on_event) -
         interview=InterviewService(clock, triage_dispatch),
         places=places,
         locations=LocationService(store, clock, intake.area, describe_point=places.describe),
+        resources=ResourceService(store, clock, identities),
     )
     integrations = Integrations(core)
     ctx = AppContext.from_core(
