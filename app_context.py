@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from dispatch.places import AutoLocator, LocationService, PlaceService
     from dispatch.ports import Clock, CrewNotifier
     from dispatch.recommendation import RecommendationService
+    from dispatch.resources import ResourceService
     from dispatch.shifts import ShiftService
     from dispatch.triage import TriageService
     from dispatch.vitals import VitalsService
@@ -157,6 +158,7 @@ class Core:
     interview: InterviewService
     places: Places
     locations: LocationService
+    resources: ResourceService  # the editable registry: stations, units, hospitals, users (issue #19)
     agencies: AgencyService
     shifts: ShiftService
     mutual_aid: MutualAidService

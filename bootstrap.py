@@ -37,6 +37,7 @@ from dispatch.mutual_aid import MutualAidService
 from dispatch.places import LocationService
 from dispatch.ports import SystemClock
 from dispatch.recommendation import RecommendationService
+from dispatch.resources import ResourceService
 from dispatch.shifts import ShiftService
 from dispatch.triage import TriageService
 from dispatch.vitals import VitalsService
@@ -135,6 +136,7 @@ def build(config: Config, pool: asyncpg.Pool, redis: aioredis.Redis, on_event) -
         interview=InterviewService(clock, triage_dispatch),
         places=places,
         locations=LocationService(store, clock, intake.area, describe_point=places.describe),
+        resources=ResourceService(store, clock, identities),
         agencies=AgencyService(store, clock),
         shifts=ShiftService(store, clock),
         mutual_aid=MutualAidService(store, clock, assignments, answer_timeout_s=config.mutual_aid_answer_timeout_s),

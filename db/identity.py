@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from dispatch.access import ROLES, Identity
+from dispatch.model import DEFAULT_AGENCY
 
 # The type and the roles are domain ideas (dispatch/access.py); re-exported while callers move over.
 __all__ = ["ROLES", "Identity", "IdentityStore", "token_sha256"]
@@ -79,16 +80,16 @@ class IdentityStore:
         phone: str | None = None, password: str | None = None, agency_id: str | None = None,
     ) -> None:
         """Create or update a user (password hashed off the event loop when given). ValueError for an unknown role.
-        `agency_id`: the user's agency (None: the 1669 centre)."""
+        `agency_id`: the user's agency (None: the centre for a new user, unchanged for an existing one)."""
         if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}")
         password_hash = await asyncio.to_thread(hash_password, password) if password else None
         await self.pool.execute(
             "INSERT INTO users (id, name, role, unit_id, hospital_id, phone, password_hash, agency_id)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, $9))"
             " ON CONFLICT (id) DO UPDATE SET name = $2, role = $3, unit_id = $4, hospital_id = $5, phone = $6,"
-            " password_hash = coalesce($7, users.password_hash), agency_id = $8",
-            user_id, name, role, unit_id, hospital_id, phone, password_hash, agency_id,
+            " password_hash = coalesce($7, users.password_hash), agency_id = coalesce($8, users.agency_id)",
+            user_id, name, role, unit_id, hospital_id, phone, password_hash, agency_id, DEFAULT_AGENCY,
         )
         self.forget(user_id)  # role, unit or hospital may have changed
 
@@ -165,6 +166,35 @@ class IdentityStore:
         )
         self.forget(user_id)
         return int(status.split()[-1])
+
+    async def save_account(self, user_id: str, *, name: str, role: str, agency_id: str, unit_id: str | None,
+                           hospital_id: str | None, phone: str | None, password: str | None) -> None:
+        """The registry's account write (dispatch.ports.Accounts): `upsert_user` with the agency."""
+        await self.upsert_user(user_id, name, role, unit_id=unit_id, hospital_id=hospital_id, phone=phone,
+                               password=password, agency_id=agency_id)
+
+    async def account(self, user_id: str) -> dict | None:
+        """One account without its password hash (`has_password` instead), or None."""
+        rows = await self._accounts(user_id)
+        return rows[0] if rows else None
+
+    async def accounts(self) -> list[dict]:
+        """Every account by id, disabled ones with `retired_at` set; no password hashes."""
+        return await self._accounts(None)
+
+    async def _accounts(self, user_id: str | None) -> list[dict]:
+        rows = await self.pool.fetch(
+            "SELECT id, name, role, agency_id, unit_id, hospital_id, phone, password_hash IS NOT NULL AS has_password,"
+            " disabled_at, created_at FROM users WHERE $1::text IS NULL OR id = $1 ORDER BY id LIMIT 100000", user_id)
+        return [{"user_id": r["id"], "name": r["name"], "role": r["role"], "agency_id": r["agency_id"],
+                 "unit_id": r["unit_id"], "hospital_id": r["hospital_id"], "phone": r["phone"],
+                 "has_password": r["has_password"], "retired_at": r["disabled_at"], "created_at": r["created_at"]}
+                for r in rows]
+
+    async def disable_account(self, user_id: str) -> int:
+        """Disable the account (it can no longer log in) and revoke every token it holds; returns the count."""
+        await self.pool.execute("UPDATE users SET disabled_at = coalesce(disabled_at, now()) WHERE id = $1", user_id)
+        return await self.revoke_user(user_id)
 
     async def exists(self, user_id: str) -> bool:
         """True if a user with this id exists."""

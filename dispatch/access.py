@@ -189,7 +189,10 @@ EVENT_FIELDS: dict[str, dict[str, dict[str, Any]]] = {
         "CallersAdded": _fields("incident_id", "merged_from", callers=CALLER_FOR_CREW),
         "CallerLocationShared": _fields("incident_id", "location", "accuracy_m", "outside_service_area"),
         "PanicPressed": _fields("incident_id", "repeat", "press_number", "person", "medical_notes"),
-        "UnitRegistered": _fields("unit_id", "capability", "station_id", "station_name", "base", "crew", "phone"),
+        "UnitRegistered": _fields("unit_id", "capability", "station_id", "station_name", "base", "crew", "phone",
+                                  "agency_id"),
+        "ShiftStarted": _fields("unit_id", "shift_id", "crew", "ends_at"),  # its own crew's log-on and off
+        "ShiftEnded": _fields("unit_id", "shift_id", "reason"),
         "UnitStatusChanged": _fields("unit_id", "status", "incident_id"),
         "UnitRelocated": _fields("unit_id", "post_id", "post_name", "location", "gain"),
         "UnitAssigned": _fields("assignment_id", "incident_id", "unit_id", "ack_due_at", "eta_s", "distance_m",

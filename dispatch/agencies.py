@@ -19,10 +19,11 @@ import msgspec
 
 from dispatch.errors import Conflict, FieldError, Invalid, NotFound
 from dispatch.events import Event
+from dispatch.model import DEFAULT_AGENCY
 from dispatch.policies import require
 from dispatch.ports import Clock, EventStore
 
-CENTRE_AGENCY_ID = "1669-cb"  # the provincial 1669 command centre: sees and dispatches everything
+CENTRE_AGENCY_ID = DEFAULT_AGENCY  # the provincial 1669 command centre ("1669-cb"): sees and dispatches everything
 AGENCY_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$"  # 1-40 characters: lowercase, digits, inner hyphens
 AGENCY_KINDS = ("centre", "hospital", "pao", "municipality", "foundation", "private")
 _AGENCY_ID = re.compile(AGENCY_ID_PATTERN)

@@ -26,10 +26,11 @@ from dispatch.events import (
     EscalationMessageOutcome,
     HospitalAlerted, HospitalCapacityUpdated, HospitalRegistered, InboundAcknowledged, IncidentMerged,
     IncidentReported, IncidentsKeptApart, IncidentStatusChanged, IncidentTriaged, MciDeclared, PatientsDistributed,
-    PatientsTagged, UnitAssigned, UnitRegistered, UnitStatusChanged, LocationConfirmed,
+    PatientsTagged, UnitAssigned, UnitRegistered, UnitStatusChanged, LocationConfirmed, HospitalRetired,
+    StationRegistered, StationRetired, UnitRetired, UserRegistered, UserRetired,
 )
 from dispatch.interview import InterviewRecorded
-from dispatch.model import Assignment, Hospital, Incident, Unit
+from dispatch.model import Assignment, Hospital, Incident, Station, Unit
 from dispatch.moveup import UnitRelocated
 from dispatch.mutual_aid import (
     MutualAidAccepted, MutualAidDeclined, MutualAidEscalated, MutualAidRequest, MutualAidRequested,
@@ -59,6 +60,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     AutoDispatchWithheld, DispatchShortfall,
     # the call itself: queue, answer, recording, and the guided CBD interview (dispatch/calls.py, interview.py)
     CallAnswered, CallAbandoned, CallAnswerOverdue, CallRecorded, InterviewRecorded,
+    # the registry: stations and posts, units, hospitals and user accounts edited and retired (dispatch/resources.py)
+    StationRegistered, StationRetired, UnitRetired, HospitalRetired, UserRegistered, UserRetired,
     # agencies, shifts and mutual aid (dispatch/agencies.py, shifts.py, mutual_aid.py)
     AgencyRegistered, AgencyUpdated, AgencyRetired, ShiftStarted, ShiftEnded,
     MutualAidRequested, MutualAidAccepted, MutualAidDeclined, MutualAidEscalated,
@@ -96,12 +99,18 @@ UNITS = Projection("units", Unit, "unit_id", {
     UnitAssigned: fold.unit_assigned,
     AssignmentCancelled: fold.unit_released,
     UnitRelocated: moveup.unit_relocated,
+    UnitRetired: fold.unit_retired,
     ShiftStarted: shifts.shift_started,
     ShiftEnded: shifts.shift_ended,
 })
 HOSPITALS = Projection("hospitals", Hospital, "hospital_id", {
     HospitalRegistered: fold.hospital_registered,
     HospitalCapacityUpdated: fold.hospital_capacity,
+    HospitalRetired: fold.hospital_retired,
+})
+STATIONS = Projection("stations", Station, "station_id", {
+    StationRegistered: fold.station_registered,
+    StationRetired: fold.station_retired,
 })
 ASSIGNMENTS = Projection("assignments", Assignment, "assignment_id", {
     UnitAssigned: fold.assignment_created,
@@ -121,9 +130,9 @@ MUTUAL_AID = Projection("mutual_aid", MutualAidRequest, "request_id", {
     MutualAidDeclined: mutual_aid.request_declined,
     MutualAidEscalated: mutual_aid.request_escalated,
 })
-# Folded in this order for every event; each is a table of the same name (db/migrations/0013_projection_tables.sql,
-# 0040_agencies.sql).
-PROJECTIONS: tuple[Projection, ...] = (INCIDENTS, UNITS, HOSPITALS, ASSIGNMENTS, AGENCIES, MUTUAL_AID)
+# Folded in this order for every event; each is a table of the same name (db/migrations/0013_unit_document.sql,
+# stations: 0050_registry.sql, agencies and mutual_aid: 0040_agencies.sql).
+PROJECTIONS: tuple[Projection, ...] = (INCIDENTS, UNITS, HOSPITALS, ASSIGNMENTS, STATIONS, AGENCIES, MUTUAL_AID)
 PROJECTIONS_BY_NAME: dict[str, Projection] = {p.name: p for p in PROJECTIONS}
 
 _BY_TYPE_NAME: dict[str, type[Event]] = {cls.__name__: cls for cls in EVENT_TYPES}

@@ -14,14 +14,16 @@ class Snapshots:
     async def snapshot(self, identity: Identity) -> dict:
         store = self.ctx.store
         if identity.sees_all:
-            return {"incidents": await store.list("incidents", open_only=True), "units": await store.list("units"),
-                    "hospitals": await store.list("hospitals")}
+            # open_only: open incidents; for units and hospitals, those not retired from the registry
+            return {"incidents": await store.list("incidents", open_only=True),
+                    "units": await store.list("units", open_only=True),
+                    "hospitals": await store.list("hospitals", open_only=True)}
         if identity.is_staff:  # an agency's dispatcher: its units and the incidents it may see
-            units = await store.list("units", limit=100_000)
+            units = await store.list("units", open_only=True, limit=100_000)
             return {"incidents": [i for i in await store.list("incidents", open_only=True)
                                   if may_read_incident(identity, i, units)],
                     "units": [u for u in units if may_read_unit(identity, u)],
-                    "hospitals": await store.list("hospitals")}
+                    "hospitals": await store.list("hospitals", open_only=True)}
         if identity.role == "crew":
             unit = await store.get("units", identity.unit_id) if identity.unit_id else None
             incident = await store.get("incidents", unit.incident_id) if unit and unit.incident_id else None

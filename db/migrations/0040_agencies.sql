@@ -1,5 +1,6 @@
 -- Agencies and mutual aid (issue #19): two more projection tables of the same shape as 0013's (dispatch/registry.py
--- AGENCIES and MUTUAL_AID), and the agency a user belongs to (NULL: the 1669 centre, dispatch/agencies.py).
+-- AGENCIES and MUTUAL_AID), and the agency a user belongs to (the 1669 centre unless told otherwise; the same
+-- column as 0050_registry.sql's, which is skipped or skips this one, whichever runs first).
 CREATE TABLE IF NOT EXISTS agencies (
     id        text    PRIMARY KEY,
     is_open   boolean NOT NULL,
@@ -16,4 +17,4 @@ CREATE TABLE IF NOT EXISTS mutual_aid (
 );
 CREATE INDEX IF NOT EXISTS mutual_aid_open ON mutual_aid (is_open) WHERE is_open;
 
-ALTER TABLE users ADD COLUMN IF NOT EXISTS agency_id text;
+ALTER TABLE users ADD COLUMN IF NOT EXISTS agency_id text NOT NULL DEFAULT '1669-cb';

@@ -16,7 +16,9 @@ import {fillLocation} from "./intake.js";
 import "./interview.js";
 import "./keyboard.js";
 import {aidAlert, drawAid, loadAid} from "./mutualaid.js";
-import {layoutUnits, map, panToIncident, placeHospital, placeUnit, placeUnits, refreshHospitals, refreshUnitsSoon} from "./map.js";
+import {
+  layoutUnits, map, panToIncident, placeHospital, placeUnit, placeUnits, refreshHospitals, refreshUnitsSoon, removeUnit,
+} from "./map.js";
 import {refreshPanelParts} from "./panel.js";
 import {relabelQueue} from "./queue.js";
 import "./theme.js";
@@ -79,7 +81,8 @@ function onFrame(frame) {
     refreshPanelParts(type, payload.incident_id ?? state.selected);
     if (payload.unit_id !== undefined) refreshUnitsSoon();
     onCallEvent(type, payload);
-    if (type === "HospitalCapacityUpdated") refreshHospitals();
+    if (["HospitalCapacityUpdated", "HospitalRegistered", "HospitalRetired"].includes(type)) refreshHospitals();
+    if (type === "UnitRetired") removeUnit(payload.unit_id);
     if (type === "RoadClosed" || type === "RoadReopened") loadClosures(type === "RoadClosed" ? payload.closure_id : null);
     if (type.startsWith("MutualAid")) loadAid();
     const alert = alertText(type, payload) || aidAlert(type, payload);
