@@ -1,8 +1,9 @@
 """Issue #19 in a real browser: an agency's dispatcher console shows its agency and only its units, with the crew
-on shift; the 1669 centre's shows every agency's units; a mutual-aid request can be accepted from the console."""
+on shift; the 1669 centre's shows every agency's units; a mutual-aid request can be accepted from the console; the
+admin page registers, edits and retires agencies."""
 from dispatch import demo
 from tests.api.conftest import agency_tokens
-from tests.conftest import Api
+from tests.conftest import Api, make_user
 from tests.web.conftest import open_page, shot
 
 PAO_UNITS = ["CB-BLS-02", "CB-BLS-03", "CB-BLS-04"]
@@ -39,4 +40,31 @@ async def test_an_agency_console_shows_only_its_units_and_answers_mutual_aid(bro
     await whole.wait_for_selector("text=Connected")
     assert len(await board_units(whole)) == len(demo.FLEET)
     assert whole.errors == []
+    await context.close()
+
+
+async def test_the_admin_page_registers_edits_and_retires_an_agency(browser, server):
+    token = await make_user(server.ctx.pool, "admin-agencies", "admin")
+    base = f"http://127.0.0.1:{server.config.port}"
+    context, page = await open_page(browser, f"{base}/admin.html#token={token}")
+    await page.click("#tabs button[data-kind='agencies']")
+    await page.wait_for_selector("#list >> text=Nothing registered yet")
+    await page.fill("#f-id", "saen-suk-muni")
+    await page.fill("#f-name_th", "เทศบาลเมืองแสนสุข")
+    await page.fill("#f-name_en", "Saen Suk municipality")
+    await page.select_option("#f-kind", "municipality")
+    await page.click("#save")
+    row = page.locator("#list tr[data-id='saen-suk-muni']")
+    await row.wait_for()
+    assert "municipality" in await row.inner_text()
+    await row.locator("button.edit").click()
+    await page.fill("#f-phone", "038000000")
+    await page.click("#save")
+    await page.wait_for_selector("#list tr[data-id='saen-suk-muni'] >> text=038000000")
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.locator("#list tr[data-id='saen-suk-muni'] button.retire").click()
+    await page.wait_for_selector("#list tr[data-id='saen-suk-muni']", state="detached")
+    agency = await server.ctx.store.get("agencies", "saen-suk-muni")
+    assert agency.phone == "038000000" and agency.retired_at is not None
+    assert page.errors == []
     await context.close()
