@@ -68,3 +68,23 @@ async def test_the_admin_page_registers_edits_and_retires_an_agency(browser, ser
     assert agency.phone == "038000000" and agency.retired_at is not None
     assert page.errors == []
     await context.close()
+
+
+async def test_a_crew_logs_off_and_on_from_the_tablet(browser, city):
+    server, base, tokens = city
+    context, tablet = await open_page(browser, f"{base}/tablet.html#token={tokens['CB-FR-02']}", width=768,
+                                      height=1024)
+    crew = tablet.locator("#shift-crew li")
+    await crew.first.wait_for()
+    assert "อาสากู้ภัย" in await crew.first.inner_text()  # the demo's crew on shift, with their qualification
+    await tablet.click("#log-off")
+    await tablet.wait_for_selector("#shift-panel .flag")
+    assert not (await server.ctx.store.get("units", "CB-FR-02")).staffed
+    await tablet.fill("#log-on input[name=name-0]", "Anan")
+    await tablet.fill("#log-on input[name=qualification-0]", "FR")
+    await tablet.click("#log-on button.primary")
+    await tablet.wait_for_selector("#shift-crew >> text=Anan · FR")
+    unit = await server.ctx.store.get("units", "CB-FR-02")
+    assert unit.staffed and [m.name for m in unit.shift.crew] == ["Anan"]
+    assert tablet.errors == []
+    await context.close()
