@@ -138,3 +138,23 @@ async def test_me_says_which_agency_a_user_acts_for(province):
 
 async def _agency_admin(province, agency_id: str) -> str:
     return await make_user(province.server.ctx.pool, f"admin-{agency_id}", "admin", agency_id=agency_id)
+
+
+async def test_an_agency_exports_the_items_record_of_its_own_operations_only(province):
+    for unit_id in ("CB-BLS-02", "CB-FR-01"):  # one PAO and one foundation operation, both closed
+        incident_id = await province.report()
+        status, _ = await province.centre.post(f"/api/v1/incidents/{incident_id}/assignments", {"unit_id": unit_id})
+        assert status == 201
+        crew = province.api(await make_user(province.server.ctx.pool, f"crew-{unit_id}", "crew", unit_id=unit_id))
+        for step in ("en_route", "on_scene"):
+            assert (await crew.post(f"/api/v1/units/{unit_id}/status", {"status": step}))[0] == 200
+        status, body = await province.centre.post(f"/api/v1/incidents/{incident_id}/status", {"status": "closed"})
+        assert status == 200, body
+    status, everything = await province.centre.get("/api/v1/reports/items-completeness")
+    assert status == 200 and {r["agency_id"] for r in everything["incomplete"]} == {demo.PAO, demo.FOUNDATION}
+    status, own = await province.pao.get("/api/v1/reports/items-completeness")
+    assert status == 200 and {r["agency_id"] for r in own["incomplete"]} == {demo.PAO}
+    status, body = await province.pao.get(f"/api/v1/reports/items-completeness?agency={demo.FOUNDATION}")
+    assert status == 403 and "another agency" in body["error"]["message"]
+    status, _ = await province.pao.get("/api/v1/reports/items.csv")
+    assert status == 200
