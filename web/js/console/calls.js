@@ -6,6 +6,7 @@ import {api} from "../api.js";
 import {html, render} from "../html.js";
 import {defineLabels, local, t} from "../i18n.js";
 import {addAlert} from "./alerts.js";
+import {openIntake} from "./intake.js";
 import {refreshIncident, select} from "./store.js";
 
 defineLabels({
@@ -79,6 +80,7 @@ async function answer(sid) {
     error.textContent = "";
     await refreshIncident(call.incident_id);
     select(call.incident_id);
+    openIntake(call.incident_id);  // the call's timer starts; the location box locates the call's incident
   } catch (e) {
     error.textContent = e.status === 409 ? t("calls.taken") : e.message;
   }
