@@ -11,13 +11,14 @@ from urllib.parse import quote
 
 from dispatch import demo
 from dispatch.places import distance_m
+from ops.bench.geocode import BROWSER_LANDMARK, BROWSER_TYPED, pick_suggestion, type_a_new_call
 from tests.conftest import Api, make_user, routing_ready, wait_until
 from tests.integrations.conftest import dispatcher, ems, fake_twilio, twilio  # noqa: F401 - fixtures
+from tests.integrations.test_twilio import call_params
 from tests.places.conftest import places_ready
 from tests.web.conftest import open_page, shot
 
-LANDMARK = "โรงพยาบาลชลบุรี"
-TYPED = "รพ.ชลบุรี"  # as a dispatcher types it
+LANDMARK, TYPED = BROWSER_LANDMARK, BROWSER_TYPED  # a hospital of the province POI file, as a dispatcher types it
 LOCATED_WITHIN_S = 20  # issue #16: a located incident within 20 s of answering, by keystrokes
 
 
@@ -37,26 +38,6 @@ async def _location_events(server, incident_id: int) -> list[dict]:
     return [json.loads(r["payload"]) if isinstance(r["payload"], str) else r["payload"] for r in rows]
 
 
-async def new_call_to_located_incident(page, api: Api, typed: str, landmark: str) -> tuple[dict, float]:
-    """Press N on the console, type `typed` into the location box, move to the suggestion named `landmark` with the
-    arrow keys and pick it with Enter: (the located incident, seconds from N to the incident existing with its
-    location on the server). Keystrokes only."""
-    started = time.monotonic()
-    await page.keyboard.press("n")
-    await page.keyboard.type(typed)
-    suggestions = page.locator("#locate-suggestions li[data-index]")
-    await suggestions.first.wait_for(timeout=10_000)
-    names = await suggestions.all_inner_texts()
-    index = next(n for n, text in enumerate(names) if landmark in text)
-    for _ in range(index):
-        await page.keyboard.press("ArrowDown")
-    await page.keyboard.press("Enter")
-    assert await wait_until(lambda: _located(api), LOCATED_WITHIN_S)
-    seconds = time.monotonic() - started
-    [incident] = await _located(api)
-    return incident, seconds
-
-
 async def test_a_thai_landmark_typed_and_picked_by_keyboard_is_triaged_and_assigned_without_the_map(browser, city):
     server, base, tokens = city
     await places_ready(server)
@@ -67,22 +48,15 @@ async def test_a_thai_landmark_typed_and_picked_by_keyboard_is_triaged_and_assig
     await console.wait_for_selector("#status-line:has-text('เชื่อมต่อแล้ว')")
 
     started = time.monotonic()
-    await console.keyboard.press("n")
-    assert await console.evaluate("document.activeElement.id") == "locate-q"  # N puts the cursor in the location box
-    await console.keyboard.type(TYPED)
-    suggestions = console.locator("#locate-suggestions li[data-index]")
-    await suggestions.first.wait_for(timeout=10_000)
-    names = await suggestions.all_inner_texts()
+    names = await type_a_new_call(console, TYPED)  # the benchmark's steps (ops/bench/geocode.py)
+    assert await console.evaluate("document.activeElement.id") == "locate-q"  # N put the cursor in the location box
     assert any(LANDMARK in n for n in names)
     assert await console.locator(".candidate-pin").count() == len(names)  # each suggestion drawn on the map
     await console.keyboard.press("ArrowDown")
     assert await console.locator("#locate-suggestions li.active").get_attribute("data-index") == str(1 % len(names))
     await console.keyboard.press("ArrowUp")
     await console.screenshot(path=shot("console-new-call"))
-    index = next(n for n, text in enumerate(names) if LANDMARK in text)
-    for _ in range(index):
-        await console.keyboard.press("ArrowDown")
-    await console.keyboard.press("Enter")
+    await pick_suggestion(console, next(n for n, text in enumerate(names) if LANDMARK in text))
     assert await wait_until(lambda: _located(api), LOCATED_WITHIN_S)
     located_s = time.monotonic() - started
     print(f"\nNew call (N) to located incident: {located_s:.1f} s")
@@ -134,15 +108,8 @@ async def test_a_wrong_suggestion_is_corrected_by_dragging_the_pin(browser, city
     hospital = await _place(api, LANDMARK)
     context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
     await console.wait_for_selector("text=Connected")
-    await console.keyboard.press("n")
-    await console.keyboard.type(TYPED)
-    suggestions = console.locator("#locate-suggestions li[data-index]")
-    await suggestions.first.wait_for(timeout=10_000)
-    names = await suggestions.all_inner_texts()
-    wrong = next(n for n, text in enumerate(names) if LANDMARK not in text)  # the dispatcher slips
-    for _ in range(wrong):
-        await console.keyboard.press("ArrowDown")
-    await console.keyboard.press("Enter")
+    names = await type_a_new_call(console, TYPED)
+    await pick_suggestion(console, next(n for n, text in enumerate(names) if LANDMARK not in text))  # a slip
     assert await wait_until(lambda: _located(api), LOCATED_WITHIN_S)
     [incident] = await _located(api)
     assert distance_m(incident["location"]["lat"], incident["location"]["lon"], hospital["lat"], hospital["lon"]) > 50
@@ -204,5 +171,51 @@ async def test_an_address_only_sms_arrives_geocoded_with_its_confidence_on_the_c
     _, full = await dispatcher.get(f"/api/v1/incidents/{incident['id']}")
     await console.locator("#place-description").filter(has_text=full["place"]["description_en"]).wait_for(timeout=10_000)
     await console.locator(".locate-pin").wait_for()  # the dispatcher can drag it to confirm or correct
+    assert console.errors == []
+    await context.close()
+
+
+async def test_an_answered_call_shows_the_callers_shared_location_with_its_accuracy_and_searches_near_it(
+        browser, ems, twilio, fake_twilio, dispatcher):
+    await demo.seed(ems.ctx.store)
+    await routing_ready(ems)
+    await places_ready(ems)
+    sid = "CA" + "d" * 32
+    assert (await twilio.post("/twilio/voice", call_params(sid)))[0] == 200
+    await ems.integrations.after.drain()
+    [sms] = fake_twilio.sent("sms")
+    shared = {"lat": 13.3500, "lon": 100.9800}
+    status, body = await Api(dispatcher.base_url, None).post(
+        "/api/v1/share/location", {"token": sms.params["Body"].split("#t=")[1], "location": shared, "accuracy_m": 35})
+    assert status == 200
+    incident_id = body["incident_id"]
+
+    await dispatcher.call("PUT", "/api/v1/me/desk-line", {"desk_line": "+66380001669"})
+    context, console = await open_page(browser, f"{dispatcher.base_url}/console.html#token={dispatcher.token}")
+    searches: list[str] = []
+    console.on("request", lambda r: searches.append(r.url) if "/api/v1/geocode" in r.url else None)
+    await console.locator(f'#call-list li[data-sid="{sid}"] button.answer-call').click(timeout=15_000)
+    await console.locator("#new-incident:not([hidden])").wait_for(timeout=10_000)
+    assert await console.evaluate("document.activeElement.id") == "locate-q"  # the call's timer runs, ready to type
+    assert "Call" in await console.inner_text("#call-timer")
+    caller = console.locator("#incident-panel .caller-location")
+    await caller.wait_for(timeout=10_000)
+    assert "±35 m" in await caller.inner_text()
+    radius = await console.evaluate("""import('/js/console/place.js').then(async ({accuracy}) => {
+        const {map} = await import('/js/console/map.js'); return map.hasLayer(accuracy) ? accuracy.getRadius() : null; })""")
+    assert radius == 35  # drawn on the map as a circle of that radius
+
+    await console.keyboard.type(TYPED)
+    await console.locator("#locate-suggestions li[data-index]").first.wait_for(timeout=10_000)
+    assert any(f"near={shared['lat']:.5f}%2C{shared['lon']:.5f}" in url for url in searches), searches
+    await console.keyboard.press("Enter")  # the best suggestion places the call's incident (no new incident)
+
+    async def moved() -> bool:
+        events = await _location_events(ems, incident_id)
+        return bool(events) and events[-1]["source"] == "typed_address"
+    assert await wait_until(moved, 10)
+    _, located = await dispatcher.get("/api/v1/incidents")
+    assert [i["id"] for i in located["incidents"]] == [incident_id]
+    await console.locator("#incident-panel .caller-location").wait_for(state="detached", timeout=10_000)
     assert console.errors == []
     await context.close()

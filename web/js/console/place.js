@@ -14,7 +14,7 @@ map.createPane("locate-pin").style.zIndex = 700;  // above the incidents' pane: 
 const pin = L.marker([0, 0], {draggable: true, keyboard: false, pane: "locate-pin", autoPan: true,
                               icon: L.divIcon({className: "", iconSize: null, iconAnchor: [14, 34],
                                                html: element(html`<div class="locate-pin"><span></span></div>`)})});
-const accuracy = L.circle([0, 0], {radius: 1, color: "#0d47a1", weight: 1, fillOpacity: 0.08, interactive: false});
+export const accuracy = L.circle([0, 0], {radius: 1, color: "#0d47a1", weight: 1, fillOpacity: 0.08, interactive: false});
 let pinnedId = null;
 
 function showPin(incident) {
