@@ -18,6 +18,7 @@ const status = document.querySelector("#locate-status");
 const error = document.querySelector("#new-incident-error");
 const submitButton = form.querySelector("button[type=submit]");
 
+const PICKED_ZOOM = 16;  // a picked place is shown at street level, so a wrong one is seen at once
 let call = null;  // {key, incidentId, creating (a promise of the id), near, group}
 
 // The point suggestions are ranked by: the caller's shared location when the call's incident has one, else the
@@ -76,8 +77,14 @@ async function create(location) {
   bindCall(incident.id);
   select(incident.id);
   submitButton.textContent = t("locate.done");
-  if (call.group) openCard(incident.id, call.group).catch(() => {});
+  if (call.group) showCard(incident.id, call.group);
   return incident.id;
+}
+
+// The chief complaint's card opens in the interview panel, brought into view under the form.
+function showCard(incidentId, group) {
+  openCard(incidentId, group).then(() => document.querySelector("#interview-panel")?.scrollIntoView({block: "nearest"}))
+    .catch(() => {});
 }
 
 // The call's location is known: create the incident with it, or move the incident there; record the source (and
@@ -117,14 +124,17 @@ async function submit(event) {
 
 const locationBox = wireLocationBox({
   input: form.place, list: document.querySelector("#locate-suggestions"), status, near: () => call?.near,
-  onPick: candidate => locate({lat: candidate.lat, lon: candidate.lon}, "typed_address", candidate.name),
+  onPick: candidate => {
+    map.setView([candidate.lat, candidate.lon], Math.max(map.getZoom(), PICKED_ZOOM), {animate: false});
+    locate({lat: candidate.lat, lon: candidate.lon}, "typed_address", candidate.name);
+  },
 });
 
 const complaintBox = wireComplaint({
   input: form.chief_complaint, list: document.querySelector("#complaint-cards"),
   onCard: group => {
     call.group = group;
-    if (call.incidentId != null) openCard(call.incidentId, group).catch(() => {});
+    if (call.incidentId != null) showCard(call.incidentId, group);
   },
 });
 
