@@ -97,6 +97,9 @@ async def test_a_thai_landmark_typed_and_picked_by_keyboard_is_triaged_and_assig
     assert timing["incident_id"] == incident["id"] and 0 < timing["answer_to_dispatch_s"] < time.monotonic() - started
     print(f"Answer to dispatch (console timer): {timing['answer_to_dispatch_s']} s")
     assert str(timing["answer_to_dispatch_s"]) in await console.inner_text("#call-timer")
+    _, report = await api.get("/api/v1/reports/kpi")  # the figure reaches the NFPA 1225 call KPIs
+    assert report["calls"]["console_calls"] == 1 and report["calls"]["intervals"]["to_dispatch"]["n"] == 1
+    assert abs(report["calls"]["intervals"]["to_dispatch"]["p50_s"] - timing["answer_to_dispatch_s"]) < 2
     assert console.errors == []
     await context.close()
 

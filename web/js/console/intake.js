@@ -38,7 +38,7 @@ export function openIntake(incidentId = null) {
   status.textContent = t("console.click_map");
   submitButton.textContent = t("console.create");
   call = {key: crypto.randomUUID ? crypto.randomUUID() : String(Date.now()), incidentId, creating: null,
-          near: nearPoint(incidentId), group: null};
+          near: nearPoint(incidentId), group: null, answered_ms: performance.now()};
   answerCall(incidentId);
   form.hidden = false;
   const detail = document.querySelector("#detail");
@@ -64,6 +64,8 @@ function body(location) {
   const b = {channel: form.channel.value, address: form.address.value || typed || undefined,
              chief_complaint: form.chief_complaint.value || undefined};
   if (location) b.location = location;
+  // how long ago this call was answered (a duration from the page's monotonic clock): the call KPIs' start
+  b.answered_s_before = Math.round((performance.now() - call.answered_ms) / 100) / 10;
   if (form.caller_phone.value || form.caller_name.value) {
     b.caller = {phone: form.caller_phone.value || undefined, name: form.caller_name.value || undefined};
   }
