@@ -100,6 +100,13 @@ async def test_a_thai_landmark_typed_and_picked_by_keyboard_is_triaged_and_assig
     _, report = await api.get("/api/v1/reports/kpi")  # the figure reaches the NFPA 1225 call KPIs
     assert report["calls"]["console_calls"] == 1 and report["calls"]["intervals"]["to_dispatch"]["n"] == 1
     assert abs(report["calls"]["intervals"]["to_dispatch"]["p50_s"] - timing["answer_to_dispatch_s"]) < 2
+
+    # the crew's tablet shows the place in words beside the address and coordinates
+    tablet_ctx, tablet = await open_page(browser, f"{base}/tablet.html#token={tokens[assigned['unit_ids'][0]]}",
+                                         width=768, height=1024, locale="th-TH")
+    await tablet.locator("#job-address").filter(has_text=LANDMARK).wait_for(timeout=15_000)
+    assert TYPED in await tablet.inner_text("#job-address") and tablet.errors == []
+    await tablet_ctx.close()
     assert console.errors == []
     await context.close()
 
