@@ -180,7 +180,13 @@ async def test_an_address_only_sms_arrives_geocoded_with_its_confidence_on_the_c
     assert float(await confidence.get_attribute("data-confidence")) == incident["location_confidence"]
     _, full = await dispatcher.get(f"/api/v1/incidents/{incident['id']}")
     await console.locator("#place-description").filter(has_text=full["place"]["description_en"]).wait_for(timeout=10_000)
-    await console.locator(".locate-pin").wait_for()  # the dispatcher can drag it to confirm or correct
+    await console.locator(".locate-pin").wait_for()  # the dispatcher can drag it to correct it
+
+    await confidence.locator("#confirm-place").click()  # or confirm the candidate as it is
+    await confidence.wait_for(state="detached", timeout=10_000)
+    _, confirmed = await dispatcher.get(f"/api/v1/incidents/{incident['id']}")
+    assert confirmed["location"] == incident["location"] and "location_unverified" not in confirmed["location_flags"]
+    assert (await _location_events(ems, incident["id"]))[-1]["confirmed_by"] == "disp-sms"
     assert console.errors == []
     await context.close()
 

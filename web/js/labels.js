@@ -179,6 +179,7 @@ defineLabels({
   "locate.moved": {th: "ย้ายตำแหน่งเหตุ #{id} แล้ว", en: "Incident #{id} moved"},
   "locate.done": {th: "เสร็จสิ้น", en: "Done"},
   "locate.more": {th: "ช่องทาง ชื่อผู้แจ้ง ที่อยู่ พิกัด", en: "Channel, caller name, address, coordinates"},
+  "locate.confirm": {th: "ยืนยันตำแหน่งนี้", en: "Confirm this location"},
   "locate.drag_pin": {th: "ลากหมุดบนแผนที่เพื่อแก้ตำแหน่ง", en: "Drag the pin on the map to correct the location"},
   "locate.confidence": {th: "ระบบค้นหาวางตำแหน่งจากข้อความ ความมั่นใจ {pct}% — โปรดยืนยัน", en: "Placed by the geocoder from the text, confidence {pct}% — please confirm"},
   "locate.caller": {th: "ตำแหน่งจากโทรศัพท์ผู้แจ้ง ±{m} ม.", en: "Caller's location ±{m} m"},

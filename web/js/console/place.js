@@ -59,7 +59,8 @@ export function placeHtml(incident) {
     ${incident.location_label ? html`<div class="muted" id="place-label">${incident.location_label}${incident.location_source
       ? ` · ${labelOr("locate.source." + incident.location_source, incident.location_source)}` : ""}</div>` : ""}
     ${geocoded ? html`<div class="flag geocoded-confidence" data-confidence="${incident.location_confidence}">⚠ ${
-      t("locate.confidence", {pct: Math.round(incident.location_confidence * 100)})}</div>` : ""}
+      t("locate.confidence", {pct: Math.round(incident.location_confidence * 100)})}
+      <button class="plain" id="confirm-place">${t("locate.confirm")}</button></div>` : ""}
     ${caller ? html`<div class="caller-location">${incident.location_accuracy_m != null
       ? t("locate.caller", {m: Math.round(incident.location_accuracy_m)}) : t("locate.caller_unknown")}</div>` : ""}
   </div>`;
@@ -87,6 +88,21 @@ export async function loadPlace(incident) {
   const current = state.incidents.get(state.selected);
   if (box && current?.location && pointKey(current.location) === key) box.textContent = describedText(current);
 }
+
+// The dispatcher agrees with the geocoder's candidate (read back to the caller): the same point, now chosen by a
+// person from the address, which lifts the unverified flag (auto-dispatch may follow).
+document.querySelector("#incident-panel").addEventListener("click", async event => {
+  if (event.target.id !== "confirm-place") return;
+  const incident = state.incidents.get(state.selected);
+  event.target.disabled = true;
+  try {
+    putIncident(await api("POST", `/api/v1/incidents/${incident.id}/location`, {
+      ...incident.location, source: "typed_address", label: incident.location_label || undefined}));
+  } catch (e) {
+    event.target.disabled = false;
+    alert(e.message);
+  }
+});
 
 on("select", id => showPin(state.incidents.get(id)));
 on("incident", incident => { if (incident.id === state.selected) showPin(incident); });
