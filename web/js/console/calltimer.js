@@ -58,4 +58,4 @@ on("incident", incident => {
   draw();
 });
 
-setInterval(() => { if (call && call.dispatched_s == null) draw(); }, TICK_MS);
+setInterval(() => { if (call) draw(); }, TICK_MS);  // a dispatched call's figure too: a language switch relabels it

@@ -18,6 +18,12 @@ const status = document.querySelector("#locate-status");
 const error = document.querySelector("#new-incident-error");
 const submitButton = form.querySelector("button[type=submit]");
 
+// A fixed label that the page's language switch relabels (translatePage reads data-t).
+function setLabel(element, key) {
+  element.dataset.t = key;
+  element.textContent = t(key);
+}
+
 const PICKED_ZOOM = 16;  // a picked place is shown at street level, so a wrong one is seen at once
 let call = null;  // {key, incidentId, creating (a promise of the id), near, group}
 
@@ -36,7 +42,7 @@ export function openIntake(incidentId = null) {
   form.reset();
   error.textContent = "";
   status.textContent = t("console.click_map");
-  submitButton.textContent = t("console.create");
+  setLabel(submitButton, "console.create");
   call = {key: crypto.randomUUID ? crypto.randomUUID() : String(Date.now()), incidentId, creating: null,
           near: nearPoint(incidentId), group: null, answered_ms: performance.now()};
   answerCall(incidentId);
@@ -78,7 +84,7 @@ async function create(location) {
   call.incidentId = incident.id;
   bindCall(incident.id);
   select(incident.id);
-  submitButton.textContent = t("locate.done");
+  setLabel(submitButton, "locate.done");
   if (call.group) showCard(incident.id, call.group);
   return incident.id;
 }
