@@ -128,6 +128,7 @@ class DatabaseWatch:
         self.primary: str | None = None  # "host:port" as the pool reached it
         self.since: float | None = None  # monotonic time the current failover began
         self.on_change: Callable[[bool], None] | None = None
+        self._expiring: asyncio.Task | None = None
 
     def lost(self, exc: BaseException) -> None:
         """A connection to the primary failed: the database is failing over (or down) until `reached`."""
@@ -135,7 +136,8 @@ class DatabaseWatch:
             self.degraded, self.since = True, time.monotonic()
             DATABASE_DEGRADED.set(1)
             log.warning("database DEGRADED: primary %s lost: %s", self.primary, exc)
-            self.pool.expire_connections()  # idle ones may point at the lost primary: reconnect on next use
+            # idle connections may point at the lost primary: each reconnects on its next use
+            self._expiring = asyncio.get_running_loop().create_task(self.pool.expire_connections())
             if self.on_change:
                 self.on_change(True)
 
