@@ -22,11 +22,13 @@ from telemetry.metrics import DATABASE_DEGRADED, DATABASE_PRIMARY
 
 log = logging.getLogger("ems.db")
 
-# What a lost or not-yet-writable primary raises: the connection is gone (killed, demoted, cut off, timed out),
-# the server is shutting down or starting, or it is a standby now (read-only).
+# What a lost or not-yet-writable primary raises: the connection is gone (killed, demoted, cut off, timed out, or
+# left by the server mid-operation, which asyncpg reports as an internal state error), the server is shutting down
+# or starting, or it is a standby now (read-only).
 _LOST_SQLSTATE_CLASSES = ("08", "57")
-_LOST_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
-                asyncpg.ReadOnlySQLTransactionError, asyncpg.TargetServerAttributeNotMatched)
+_LOST_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.InterfaceError, asyncpg.InternalClientError,
+                asyncpg.PostgresConnectionError, asyncpg.ReadOnlySQLTransactionError,
+                asyncpg.TargetServerAttributeNotMatched)
 
 
 def is_connection_loss(exc: BaseException) -> bool:

