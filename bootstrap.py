@@ -72,7 +72,8 @@ class RoadEtas:
         return await self.roads.routing.etas_to(target, origins)
 
 
-def build(config: Config, pool: asyncpg.Pool, redis: aioredis.Redis, on_event) -> Wired:
+def build(config: Config, pool: asyncpg.Pool, redis: aioredis.Redis, on_event, *,
+          database_url: str | None = None) -> Wired:
     """Build every service once, in dependency order, from connected resources. Starts nothing (no tasks, no I/O).
 
     Parameters
@@ -83,13 +84,15 @@ def build(config: Config, pool: asyncpg.Pool, redis: aioredis.Redis, on_event) -
         The connected PostgreSQL pool (schema migrated) and Redis client.
     on_event : callable
         Called with every committed event, once, in seq order, by the EventFeed (the server's fan-out hook).
+    database_url : str, optional
+        The pool's URL (every node of a highly available cluster), for the database watch's own probes.
 
     Returns
     -------
     Wired
         The typed context, the escalation ladder and the integrations (both still to be started).
     """
-    database = DatabaseWatch(pool)
+    database = DatabaseWatch(pool, database_url or config.database_url, connect_timeout_s=config.db_connect_timeout_s)
     store = PostgresEventStore(pool, lock_timeout_s=config.append_lock_timeout_s,
                                failover_wait_s=config.db_failover_wait_s, watch=database)
     stream = f"{config.redis_namespace}:events"

@@ -88,8 +88,8 @@ class Config:
                                                 "longer answers 503 with Retry-After", above=0, max=60)
     db_failover_wait_s: float = setting(10.0, "how long a write cut by a database failover is retried on the new "
                                               "primary before it answers 503 (intake held, not queued)", min=0, max=60)
-    db_connect_timeout_s: float = setting(3.0, "longest wait for one PostgreSQL host when connecting (a host cut off "
-                                               "the network costs this, then the next host of the URL is tried)",
+    db_connect_timeout_s: float = setting(3.0, "longest wait for a PostgreSQL host when connecting (all hosts of the "
+                                               "URL are asked at once; one cut off the network answers never)",
                                           above=0, max=60)
     db_command_timeout_s: float = setting(15.0, "longest wait for one statement; a primary cut off the network "
                                                 "holds a query this long before it counts as lost", above=0, max=600)

@@ -80,7 +80,7 @@ class Server:
                                  command_timeout_s=config.db_command_timeout_s)
         applied = await migrate(pool)
         redis = connect_redis(config, redis_url)
-        wired = build(config, pool, redis, self._on_event)
+        wired = build(config, pool, redis, self._on_event, database_url=database_url)
         self.ctx = ctx = wired.ctx
         self.ladder, self.integrations = wired.ladder, wired.integrations
         store, hub = ctx.store, ctx.hub

@@ -1,10 +1,10 @@
 """asyncpg pool: one per process, created at start, closed at stop.
 
 A highly available PostgreSQL is reached through a multi-host URL
-(`postgresql://h1:p1,h2:p2/ems?target_session_attrs=read-write`): every new connection tries the hosts in turn,
-each for at most `connect_timeout_s`, and keeps the first that accepts writes. A host cut off the network (its
-TCP handshake hangs) therefore costs one host's timeout, not the whole connect (asyncpg's own multi-host connect
-spends one timeout on all hosts). After a failover the broken connections are dropped and new ones find the new
+(`postgresql://h1:p1,h2:p2/ems?target_session_attrs=read-write`): every new connection asks all hosts at once,
+each for at most `connect_timeout_s`, and keeps the one that accepts writes. A host cut off the network (its
+handshake hangs) therefore delays nothing (asyncpg's own multi-host connect tries the hosts in turn within one
+timeout, so a hanging first host would use it all up). After a failover the broken connections are dropped and new ones find the new
 primary by themselves. `DatabaseWatch` tells which node is primary and whether the database is failing over.
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
@@ -53,25 +54,39 @@ def single_host_urls(url: str) -> list[str]:
 
 
 def connector(connect_timeout_s: float):
-    """An asyncpg `connect` for pools: tries each host of the URL in turn, each for at most `connect_timeout_s`,
-    and returns the first connection that meets the URL's target_session_attrs (asyncpg checks them)."""
+    """An asyncpg `connect` for pools: asks every host of the URL at once, each for at most `connect_timeout_s`,
+    and keeps the first connection that meets the URL's target_session_attrs (asyncpg checks them), so a host cut
+    off the network delays nothing while another is the primary. The others are closed."""
 
     async def connect(dsn: str, **kwargs):
         kwargs["timeout"] = connect_timeout_s
-        last: BaseException | None = None
-        for url in single_host_urls(dsn):
-            try:
-                return await asyncpg.connect(url, **kwargs)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # down, cut off, or a standby: try the next host
-                last = exc
-        raise last or OSError(f"no host in {hosts_of(dsn)}")
+        attempts = [asyncio.ensure_future(asyncpg.connect(url, **kwargs)) for url in single_host_urls(dsn)]
+        chosen = last = None
+        try:
+            for attempt in asyncio.as_completed(attempts):
+                try:
+                    chosen = await attempt
+                    return chosen
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # down, cut off, or a standby
+                    last = exc
+            raise last or OSError(f"no host in {hosts_of(dsn)}")
+        finally:
+            for attempt in attempts:
+                if not attempt.done():
+                    attempt.cancel()
+                elif not attempt.cancelled() and attempt.exception() is None and attempt.result() is not chosen:
+                    attempt.result().terminate()
 
     return connect
 
 
+_CONNECTIONS: weakref.WeakSet = weakref.WeakSet()  # every pooled connection of the process (DatabaseWatch)
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
+    _CONNECTIONS.add(conn)
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
     await conn.execute("SET TIME ZONE 'UTC'")
 
@@ -118,19 +133,24 @@ def _address(conn) -> str | None:
 class DatabaseWatch:
     """Which PostgreSQL node the pool writes to, and whether the database is failing over.
 
-    `check()` (a background loop calls it every second) asks the pool for the primary's address; `lost()` and
-    `reached()` are also told by the event store as units of work fail or succeed, so the state changes within a
-    request, not only at the next check. `on_change(degraded)` is called on every change (the console banner).
+    `check()` (a background loop calls it every second) opens a fresh connection to the primary of `url` (never
+    one of the pool's: a pooled connection to a primary cut off the network hangs, and so would its release).
+    `lost()` and `reached()` are also told by the event store as units of work fail or succeed, so the state
+    changes within a request, not only at the next check. When the primary changes, or the pool's primary has
+    not accepted a connection in two checks running, the pool's connections to it are terminated: they are dead
+    or hanging, and terminating them ends the statements waiting on them at once (a graceful close would wait).
+    `on_change(degraded)` is called on every change (the console banner).
     """
 
-    def __init__(self, pool: asyncpg.Pool, *, check_timeout_s: float = 2.0):
+    def __init__(self, pool: asyncpg.Pool, url: str | None = None, *, connect_timeout_s: float = 2.0):
         self.pool = pool
-        self.check_timeout_s = check_timeout_s
+        self.url = url
+        self.connect_timeout_s = connect_timeout_s
         self.degraded = False
         self.primary: str | None = None  # "host:port" as the pool reached it
         self.since: float | None = None  # monotonic time the current failover began
         self.on_change: Callable[[bool], None] | None = None
-        self._expiring: asyncio.Task | None = None
+        self._unanswered = 0  # checks running in which the pool's primary accepted no connection
 
     def lost(self, exc: BaseException) -> None:
         """A connection to the primary failed: the database is failing over (or down) until `reached`."""
@@ -138,14 +158,15 @@ class DatabaseWatch:
             self.degraded, self.since = True, time.monotonic()
             DATABASE_DEGRADED.set(1)
             log.warning("database DEGRADED: primary %s lost: %s", self.primary, exc)
-            # idle connections may point at the lost primary: each reconnects on its next use
-            self._expiring = asyncio.get_running_loop().create_task(self.pool.expire_connections())
             if self.on_change:
                 self.on_change(True)
 
     def reached(self, primary: str | None = None) -> None:
         """A unit of work committed or a check succeeded: the database is writable again."""
         if primary and primary != self.primary:
+            if self.primary is not None:
+                log.warning("database primary moved from %s to %s", self.primary, primary)
+                drop_connections_to(self.primary)  # read-only or gone: nothing more to do on them
             self.primary = primary
             DATABASE_PRIMARY.info({"address": primary})
         if self.degraded:
@@ -157,19 +178,68 @@ class DatabaseWatch:
                 self.on_change(False)
 
     async def check(self) -> None:
-        """Ask the pool for the primary (read-write) node; a failure marks the database degraded."""
+        """Find the primary (read-write) node; none answering marks the database degraded."""
+        primary, unanswered = await (self._probe() if self.url else self._probe_pool())
+        if self.primary is not None and self.primary in unanswered:
+            self._unanswered += 1
+            if self._unanswered >= 2:
+                drop_connections_to(self.primary)
+        else:
+            self._unanswered = 0
+        if primary is None:
+            self.lost(OSError(f"no writable primary among {hosts_of(self.url) if self.url else 'the pool'}"))
+        else:
+            self.reached(primary)
+
+    async def _probe(self) -> tuple[str | None, set[str]]:
+        """(the first host of `url` that accepts writes or None, the hosts that accepted no connection)."""
+        unanswered = set()
+        for url, host in zip(single_host_urls(self.url), hosts_of(self.url)):
+            try:
+                conn = await asyncpg.connect(_any_session(url), timeout=self.connect_timeout_s)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                unanswered.add(host)
+                continue
+            try:
+                if not await conn.fetchval("SELECT pg_is_in_recovery()", timeout=self.connect_timeout_s):
+                    return _address(conn) or host, unanswered
+            except Exception:
+                unanswered.add(host)
+            finally:
+                conn.terminate()
+        return None, unanswered
+
+    async def _probe_pool(self) -> tuple[str | None, set[str]]:
         try:
-            async with asyncio.timeout(self.check_timeout_s):
+            async with asyncio.timeout(self.connect_timeout_s):
                 async with self.pool.acquire() as conn:
-                    read_only = await conn.fetchval("SELECT pg_is_in_recovery()")
-                    address = _address(conn)
-            if read_only:
-                raise asyncpg.ReadOnlySQLTransactionError("connected to a standby")
+                    if not await conn.fetchval("SELECT pg_is_in_recovery()"):
+                        return _address(conn), set()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            if is_connection_loss(exc):
-                self.lost(exc)
-                return
-            raise
-        self.reached(address)
+            if not is_connection_loss(exc):
+                raise
+        return None, set()
+
+
+def _any_session(url: str) -> str:
+    """`url` without target_session_attrs (the probe asks each host itself whether it is in recovery)."""
+    parts = urlsplit(url)
+    query = "&".join(p for p in parts.query.split("&") if p and not p.startswith("target_session_attrs="))
+    return urlunsplit(parts._replace(query=query))
+
+
+def drop_connections_to(address: str) -> int:
+    """Terminate every pooled connection to `address` (host:port); returns how many. Their statements fail at
+    once with a connection error, which the event store retries on the new primary."""
+    dropped = 0
+    for conn in list(_CONNECTIONS):
+        if not conn.is_closed() and _address(conn) == address:
+            conn.terminate()
+            dropped += 1
+    if dropped:
+        log.warning("terminated %s connections to the lost primary %s", dropped, address)
+    return dropped

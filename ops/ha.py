@@ -24,6 +24,7 @@ import json
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -85,7 +86,9 @@ def patroni_config(name: str, root: Path, *, pg_port: int, pg_address: int, api_
     return {
         "scope": SCOPE, "name": name,
         "restapi": {"listen": f"{HOST}:{api_port}", "connect_address": f"{HOST}:{api_address}"},
-        "etcd3": {"hosts": [f"{HOST}:{etcd_port}"]},
+        # use_proxies: talk to etcd only at this address (no discovery of the members' own addresses), so the
+        # node's etcd proxy really is its only way to etcd
+        "etcd3": {"hosts": [f"{HOST}:{etcd_port}"], "use_proxies": True},
         "bootstrap": {
             "dcs": {**PATRONI_TIMING, "maximum_lag_on_failover": 1048576, "synchronous_mode": True,
                     "postgresql": {"use_pg_rewind": True, "use_slots": True,
@@ -674,6 +677,15 @@ async def drill(names: list[str] | None) -> list[dict]:
         await cluster.close()
 
 
+async def _until_signalled(work):
+    """Run `work`; SIGTERM or SIGINT cancel it, so its clean-up still stops every process it started."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    return await task
+
+
 def summary(results: list[dict]) -> dict:
     outages = [r["outage_s"] for r in results if r["outage_s"] is not None]
     return {"scenarios": len(results), "passed": sum(r["passed"] for r in results),
@@ -687,7 +699,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="one JSON line per scenario, then the sum")
     parser.add_argument("--only", nargs="*", choices=SCENARIOS, help="run only these scenarios")
     args = parser.parse_args()
-    results = asyncio.run(drill(args.only))
+    results = asyncio.run(_until_signalled(drill(args.only)))
     total = summary(results)
     for line in [*results, total]:
         print(json.dumps(line) if args.json else line, flush=True)
