@@ -147,7 +147,8 @@ class DatabaseWatch:
         self.url = url
         self.connect_timeout_s = connect_timeout_s
         self.degraded = False
-        self.primary: str | None = None  # "host:port" as the pool reached it
+        self.primary: str | None = None  # "host:port" of the primary as the URL names it
+        self._primary_address: str | None = None  # the address its connections are to (host resolved)
         self.since: float | None = None  # monotonic time the current failover began
         self.on_change: Callable[[bool], None] | None = None
         self._unanswered = 0  # checks running in which the pool's primary accepted no connection
@@ -161,13 +162,14 @@ class DatabaseWatch:
             if self.on_change:
                 self.on_change(True)
 
-    def reached(self, primary: str | None = None) -> None:
-        """A unit of work committed or a check succeeded: the database is writable again."""
+    def reached(self, primary: str | None = None, address: str | None = None) -> None:
+        """A unit of work committed or a check succeeded: the database is writable again (at `primary`, whose
+        connections go to `address`, when a check found it)."""
         if primary and primary != self.primary:
-            if self.primary is not None:
+            if self._primary_address is not None:
                 log.warning("database primary moved from %s to %s", self.primary, primary)
-                drop_connections_to(self.primary)  # read-only or gone: nothing more to do on them
-            self.primary = primary
+                drop_connections_to(self._primary_address)  # read-only or gone: nothing more to do on them
+            self.primary, self._primary_address = primary, address or primary
             DATABASE_PRIMARY.info({"address": primary})
         if self.degraded:
             took = time.monotonic() - (self.since or time.monotonic())
@@ -179,22 +181,24 @@ class DatabaseWatch:
 
     async def check(self) -> None:
         """Find the primary (read-write) node; none answering marks the database degraded."""
-        primary, unanswered = await (self._probe() if self.url else self._probe_pool())
+        primary, address, unanswered = await (self._probe() if self.url else self._probe_pool())
         if self.primary is not None and self.primary in unanswered:
             self._unanswered += 1
             if self._unanswered >= 2:
-                drop_connections_to(self.primary)
+                drop_connections_to(self._primary_address)
         else:
             self._unanswered = 0
         if primary is None:
             self.lost(OSError(f"no writable primary among {hosts_of(self.url) if self.url else 'the pool'}"))
         else:
-            self.reached(primary)
+            self.reached(primary, address)
 
-    async def _probe(self) -> tuple[str | None, set[str]]:
-        """(the first host of `url` that accepts writes or None, the hosts that accepted no connection)."""
+    async def _probe(self) -> tuple[str | None, str | None, set[str]]:
+        """(the first host of `url` that accepts writes, the address its connection went to — both None when no
+        host does —, the hosts that accepted no connection)."""
         unanswered = set()
-        for url, host in zip(single_host_urls(self.url), hosts_of(self.url)):
+        hosts = sorted(zip(single_host_urls(self.url), hosts_of(self.url)), key=lambda h: h[1] != self.primary)
+        for url, host in hosts:  # the known primary first: one connection a check while nothing changes
             try:
                 conn = await asyncpg.connect(_any_session(url), timeout=self.connect_timeout_s)
             except asyncio.CancelledError:
@@ -204,25 +208,25 @@ class DatabaseWatch:
                 continue
             try:
                 if not await conn.fetchval("SELECT pg_is_in_recovery()", timeout=self.connect_timeout_s):
-                    return _address(conn) or host, unanswered
+                    return host, _address(conn), unanswered
             except Exception:
                 unanswered.add(host)
             finally:
                 conn.terminate()
-        return None, unanswered
+        return None, None, unanswered
 
-    async def _probe_pool(self) -> tuple[str | None, set[str]]:
+    async def _probe_pool(self) -> tuple[str | None, str | None, set[str]]:
         try:
             async with asyncio.timeout(self.connect_timeout_s):
                 async with self.pool.acquire() as conn:
                     if not await conn.fetchval("SELECT pg_is_in_recovery()"):
-                        return _address(conn), set()
+                        return _address(conn), _address(conn), set()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             if not is_connection_loss(exc):
                 raise
-        return None, set()
+        return None, None, set()
 
 
 def _any_session(url: str) -> str:

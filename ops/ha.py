@@ -249,7 +249,9 @@ class HaCluster:
             if members and condition(members):
                 return members
             await asyncio.sleep(0.5)
-        raise TimeoutError(f"no {what} within {timeout_s:.0f} s: {members}")
+        logs = {n.name: (n.root / "patroni.log").read_text(errors="replace")[-600:] for n in self.nodes
+                if (n.root / "patroni.log").exists()}
+        raise TimeoutError(f"no {what} within {timeout_s:.0f} s: {members}; Patroni logs end: {logs}")
 
     async def healthy(self, timeout_s: float = 180) -> None:
         """Every node running, a leader, a synchronous standby, every replica streaming."""
@@ -436,6 +438,16 @@ class Traffic:
             await asyncio.sleep(0.2)
         return 0, None
 
+    async def _read(self, path: str, patience_s: float = 60):
+        """GET until 200 (reads too are refused while no primary answers)."""
+        deadline = time.monotonic() + patience_s
+        while time.monotonic() < deadline:
+            status, reply = await self.dispatcher.get(path)
+            if status == 200:
+                return reply
+            await asyncio.sleep(0.2)
+        return None
+
     async def report(self, key: str) -> int | None:
         status, body = await self._until_answered("/api/v1/incidents", {**REPORT, "chief_complaint": self.tag},
                                                   headers={"Idempotency-Key": key})
@@ -466,8 +478,8 @@ class Traffic:
             status, body = await self._until_answered(f"/api/v1/incidents/{incident_id}/assignments",
                                                       {"unit_id": unit_id})
             if status == 409:  # an attempt cut by a failover may have committed: look before trying again
-                _, mine = await self.dispatcher.get(f"/api/v1/incidents/{incident_id}/assignments")
-                found = [a for a in mine or [] if isinstance(a, dict) and a.get("unit_id") == unit_id]
+                mine = await self._read(f"/api/v1/incidents/{incident_id}/assignments") or {}
+                found = [a for a in mine.get("assignments", []) if a["unit_id"] == unit_id]
                 if not found:
                     self.errors.append(f"assign {unit_id}: {body}")
                     await asyncio.sleep(1)
@@ -556,7 +568,7 @@ class Drill:
         passed = (outage <= target_s and lost == 0 and duplicated == 0 and acked_then_lost == 0 and misrouted == 0
                   and not traffic.errors)
         rate = traffic.writes / (time.monotonic() - traffic.started_at)
-        detail = (f"{rate:.1f} writes/s; {len(traffic.acked)} reports acknowledged ({len(traffic.refused)} refusals answered 503), "
+        detail = (f"{rate:.1f} writes/s; {len(traffic.acked)} reports acknowledged ({len(traffic.refused)} tries refused or unanswered, then retried), "
                   f"{len(traffic.made)} assignments; errors {traffic.errors[:2]}")
         print(f"{'PASS' if passed else 'FAIL'}  {name:<34} outage {outage:>5} s  {detail}", file=sys.stderr, flush=True)
         return {"scenario": name, "outage_s": outage, "lost": lost, "duplicated": duplicated,
