@@ -45,7 +45,6 @@ from runtime.local_services import (
 
 REPO = Path(__file__).resolve().parent.parent
 HA_VAR = REPO / "var" / "ha"
-DEPLOY = REPO / "ops" / "deploy"
 SCOPE = "ems-ha"
 REDIS_SERVICE = "ems"
 # Patroni timing (ops/deploy/patroni.yml holds the same): the leader key lives `ttl` s unless renewed every
@@ -217,6 +216,7 @@ class HaCluster:
             "--initial-advertise-peer-urls", f"http://{HOST}:{self.etcd_peer_port}",
             "--initial-cluster", f"drill=http://{HOST}:{self.etcd_peer_port}",
             "--heartbeat-interval", "100", "--election-timeout", "1000"], self.etcd_port, etcd_dir / "etcd.log").start()
+        await self.etcd_ready()
         for node in self.nodes:
             await node.open_network()
         self.nodes[0].start()  # the first bootstraps the cluster, the others clone it
@@ -231,6 +231,16 @@ class HaCluster:
                                          down_after_ms=SENTINEL_DOWN_AFTER_MS, failover_timeout_ms=10_000).start()
                           for i in range(3)]
         await self.healthy(180)
+
+    async def etcd_ready(self, timeout_s: float = 60) -> None:
+        """Until etcd has elected itself (before that it tells its version as "not_decided", and Patroni fails)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            status, body = await http_json(f"http://{HOST}:{self.etcd_port}/version")
+            if status == 200 and isinstance(body, dict) and body.get("etcdcluster", "not_decided") != "not_decided":
+                return
+            await asyncio.sleep(0.2)
+        raise TimeoutError(f"etcd not ready within {timeout_s:.0f} s")
 
     async def members(self) -> list[dict]:
         """The cluster as Patroni sees it (asked of any node that answers)."""
