@@ -1,4 +1,5 @@
-"""Outage drill on a highly available cluster of the real engines: `python -m ops.ha [--json] [--only NAME ...]`.
+"""Outage drill on a highly available cluster of the real engines: `python -m ops.ha [--json] [--only NAME ...]`
+(`./ops/ha-drill` installs the engines first).
 
 Starts on this machine, under var/ha/: etcd, three PostgreSQL nodes managed by Patroni (synchronous_mode), a Redis
 master + replica watched by three Sentinels, and two ems server processes that reach PostgreSQL by a multi-host URL
@@ -205,6 +206,9 @@ class HaCluster:
         return ",".join(f"{HOST}:{s.port}" for s in self.sentinels)
 
     async def start(self) -> None:
+        missing = [tool for tool in ("etcd", "patroni", "redis-server", "redis-cli") if shutil.which(tool) is None]
+        if missing:
+            raise RuntimeError(f"{', '.join(missing)} not installed: run ./ops/ha-drill, which installs them")
         shutil.rmtree(self.root, ignore_errors=True)
         self.root.mkdir(parents=True)
         etcd_dir = self.root / "etcd"
