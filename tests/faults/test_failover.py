@@ -99,6 +99,7 @@ async def test_postgres_primary_killed_standby_promoted_intake_resumes_nothing_a
                 health["database_degraded"])
 
         assert await wait_until(names_the_standby, timeout_s=5), "/healthz does not name the new primary"
+        assert f'ems_database_primary_info{{address="127.0.0.1:{standby.port}"}} 1.0' in await _metrics(api)
         status, _ = await api.post("/api/v1/incidents", GOOD_REPORT, headers={"Idempotency-Key": "after"})
         assert status == 201
     finally:
@@ -152,6 +153,7 @@ async def test_redis_master_killed_sentinel_fails_over_and_fan_out_loses_no_fram
             return health["redis_master"] == f"127.0.0.1:{replica.port}" and not health["realtime_degraded"]
 
         assert await wait_until(promoted, timeout_s=20), "Sentinel did not hand the server the replica"
+        assert f'ems_redis_master_info{{address="127.0.0.1:{replica.port}"}} 1.0' in await _metrics(api)
         later = []
         for i in range(10):  # published through the new master
             status, body = await api.post("/api/v1/incidents", GOOD_REPORT, headers={"Idempotency-Key": f"s{i}"})
@@ -169,3 +171,9 @@ async def test_redis_master_killed_sentinel_fails_over_and_fan_out_loses_no_fram
 
 async def _have(seen: list[int], expected: list[int]) -> bool:
     return set(expected) <= set(seen)
+
+
+async def _metrics(api) -> str:
+    status, text = await api.get("/metrics", token=None)
+    assert status == 200
+    return text
