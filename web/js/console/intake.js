@@ -21,8 +21,14 @@ export function fillLocation(latlng) {
   form.lon.value = latlng.lng.toFixed(6);
 }
 
+// One key per report, kept until it is acknowledged: a resend after a refusal (a database failover) cannot make a
+// second incident even if the first try was stored after all.
+let reportKey = null;
+const newKey = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`);
+
 async function submit(event) {
   event.preventDefault();
+  reportKey = reportKey || newKey();
   const body = {channel: form.channel.value, address: form.address.value || undefined,
                 chief_complaint: form.chief_complaint.value || undefined};
   if (form.lat.value || form.lon.value) body.location = {lat: Number(form.lat.value), lon: Number(form.lon.value)};
@@ -30,8 +36,8 @@ async function submit(event) {
     body.caller = {phone: form.caller_phone.value || undefined, name: form.caller_name.value || undefined};
   }
   try {
-    const incident = await api("POST", "/api/v1/incidents", body,
-                               {"Idempotency-Key": crypto.randomUUID ? crypto.randomUUID() : String(Date.now())});
+    const incident = await api("POST", "/api/v1/incidents", body, {"Idempotency-Key": reportKey});
+    reportKey = null;
     putIncident(incident);
     form.reset();
     form.hidden = true;
@@ -42,5 +48,8 @@ async function submit(event) {
   }
 }
 
-document.querySelector("#new-incident-btn").addEventListener("click", () => { form.hidden = !form.hidden; });
+document.querySelector("#new-incident-btn").addEventListener("click", () => {
+  form.hidden = !form.hidden;
+  reportKey = null;  // opened or closed: the next send is a new report
+});
 form.addEventListener("submit", submit);
