@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from config import Config
     from db.event_store import PostgresEventStore
     from db.identity import IdentityStore
+    from db.pool import DatabaseWatch
     from dispatch.assignment import AssignmentService
     from dispatch.autodispatch import TriageDispatchService
     from dispatch.coverage import CoverageService
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from dispatch.places import AutoLocator, LocationService, PlaceService
     from dispatch.ports import Clock, CrewNotifier
     from dispatch.recommendation import RecommendationService
+    from dispatch.resources import ResourceService
     from dispatch.triage import TriageService
     from dispatch.vitals import VitalsService
     from integrations.apps.service import AppKeys
@@ -128,6 +130,7 @@ class Core:
 
     config: Config
     pool: asyncpg.Pool
+    database: DatabaseWatch  # which PostgreSQL node is primary; degraded while it fails over
     redis: aioredis.Redis
     store: PostgresEventStore
     identities: IdentityStore
@@ -154,6 +157,7 @@ class Core:
     interview: InterviewService
     places: Places
     locations: LocationService
+    resources: ResourceService  # the editable registry: stations, units, hospitals, users (issue #19)
 
     @property
     def routing(self) -> RoutingService:

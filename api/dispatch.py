@@ -8,6 +8,7 @@ import msgspec
 
 from api.base import BaseHandler
 from api.incidents import readable_incident, view_for
+from api.registry import create_record
 from dispatch.access import STAFF_ROLES, may_read_unit, unit_view
 from dispatch.errors import FieldError, Invalid
 from dispatch.triage import cards
@@ -105,13 +106,18 @@ class IncidentStatusHandler(DispatchHandler):
 
 class UnitsHandler(DispatchHandler):
     async def get(self) -> None:
-        """GET the units this role may see, with their latest positions."""
+        """GET the units this role may see (retired ones only with retired=true), with their latest positions."""
         identity = self.require()
-        units = [u for u in await self.ctx.store.list("units") if may_read_unit(identity, u)]
+        units = [u for u in await self.ctx.store.list("units", open_only=not self.bool_argument("retired", False))
+                 if may_read_unit(identity, u)]
         positions = await self.ctx.avl.latest([u.id for u in units])
         await self.audit("list", "units", {"count": len(units)})
         self.send_json({"units": [unit_view(identity, msgspec.to_builtins(u)) for u in units],
                         "positions": {k: {"lat": v.lat, "lon": v.lon} for k, v in positions.items()}})
+
+    async def post(self) -> None:
+        """POST a new unit (admins; api/registry.py)."""
+        await create_record(self, "units")
 
 
 class UnitStatusHandler(DispatchHandler):
@@ -125,9 +131,14 @@ class UnitStatusHandler(DispatchHandler):
 
 class HospitalsHandler(DispatchHandler):
     async def get(self) -> None:
-        """GET every hospital with its capabilities and free beds."""
+        """GET every hospital with its capabilities and free beds (retired ones only with retired=true)."""
         self.require()
-        self.send_json({"hospitals": await self.ctx.store.list("hospitals")})
+        self.send_json({"hospitals": await self.ctx.store.list(
+            "hospitals", open_only=not self.bool_argument("retired", False), limit=100_000)})
+
+    async def post(self) -> None:
+        """POST a new hospital (admins; api/registry.py)."""
+        await create_record(self, "hospitals")
 
 
 class HospitalCapacityHandler(DispatchHandler):

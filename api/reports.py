@@ -7,9 +7,10 @@ from typing import Any
 from api.base import BaseHandler
 from api.openapi import PATHS, SCHEMAS, error_responses, json_response
 from db import reports
-from dispatch import kpi
+from dispatch import items, kpi
 from dispatch.errors import FieldError, Invalid, NotFound
 from dispatch.model import Capability
+from dispatch.policies import require
 
 READERS = ("dispatcher", "admin")
 MAX_REPORT_DAYS = 366
@@ -60,16 +61,22 @@ class MoveUpsHandler(BaseHandler):
         self.send_json(unit, 201)
 
 
-async def kpi_report(handler: BaseHandler) -> dict[str, Any]:
-    """Intervals for incidents reported on local (Thai) days `from`..`to` inclusive; the last 7 days by default."""
+def report_days(handler: BaseHandler, default_days: int = 7):
+    """The local (Thai) days `from`..`to` of a report (the last `default_days` by default), and the UTC instants
+    [start, end) they span; 422 when `to` is before `from` or the range is over MAX_REPORT_DAYS."""
     today = kpi.local_date(handler.ctx.clock.now())
-    first = handler.date_argument("from", today - timedelta(days=6))
+    first = handler.date_argument("from", today - timedelta(days=default_days - 1))
     last = handler.date_argument("to", today)
     if last < first:
         raise Invalid(FieldError("to", "must not be before from"))
     if (last - first).days >= MAX_REPORT_DAYS:
         raise Invalid(FieldError("to", f"a report covers at most {MAX_REPORT_DAYS} days"))
-    start, end = kpi.local_days_utc(first, last)
+    return first, last, *kpi.local_days_utc(first, last)
+
+
+async def kpi_report(handler: BaseHandler) -> dict[str, Any]:
+    """Intervals for incidents reported on local (Thai) days `from`..`to` inclusive; the last 7 days by default."""
+    first, last, start, end = report_days(handler)
     rows = kpi.incident_rows(await reports.incidents_reported_between(handler.ctx.pool, start, end))
     calls = kpi.call_rows(await reports.call_events_between(handler.ctx.pool, start, end, kpi.CALL_EVENT_TYPES))
     await handler.audit("report", "kpi", {"from": first.isoformat(), "to": last.isoformat(), "count": len(rows)})
@@ -94,6 +101,45 @@ class KpiCsvHandler(BaseHandler):
         self.set_header("Content-Type", "text/csv; charset=utf-8")
         self.set_header("Content-Disposition", f'attachment; filename="kpi-{report["from"]}-{report["to"]}.csv"')
         self.finish(kpi.to_csv(report["intervals"]))
+
+
+async def items_records(handler: BaseHandler) -> tuple[Any, Any, list[dict[str, Any]]]:
+    """The ITEMS records of the operations closed among the calls of local days `from`..`to` (today by default),
+    of one agency's units when `agency` is given; the read is audited (the records name patients' hospitals)."""
+    identity = handler.require()
+    require(identity.role, "read_items")
+    first, last, start, end = report_days(handler, default_days=1)
+    agency = handler.get_query_argument("agency", None)
+    if agency is not None and not (0 < len(agency) <= 40 and agency.replace("-", "").replace("_", "").replace(
+            ".", "").isalnum() and agency.isascii()):
+        raise Invalid(FieldError("agency", "must be an agency id (1 to 40 letters, digits or _ . -)"))
+    data = await reports.closed_operations(handler.ctx.pool, start, end)
+    records = [items.operation_record(i, data["events"][i.id], data["unit_events"], data["units"], data["hospitals"])
+               for i in data["incidents"]]
+    records = [r for r in records if agency is None or r["agency_id"] == agency]
+    await handler.audit("report", "items", {"from": first.isoformat(), "to": last.isoformat(), "agency": agency,
+                                            "count": len(records)})
+    return first, last, records
+
+
+class ItemsCsvHandler(BaseHandler):
+    async def get(self) -> None:
+        """GET the closed operations as NIEMS ITEMS CSV (dispatchers and admins; docs/items.md)."""
+        first, last, records = await items_records(self)
+        self.set_header("Content-Type", "text/csv; charset=utf-8")
+        self.set_header("Content-Disposition", f'attachment; filename="items-{first}-{last}.csv"')
+        self.finish(items.to_csv(records))
+
+
+class ItemsCompletenessHandler(BaseHandler):
+    async def get(self) -> None:
+        """GET which closed operations lack ITEMS fields, and which fields."""
+        first, last, records = await items_records(self)
+        incomplete = [{"operation_number": r["operation_number"], "incident_id": r["incident_id"],
+                       "agency_id": r["agency_id"], "unit_id": r["unit_id"], "missing": missing}
+                      for r in records if (missing := items.missing_fields(r))]
+        self.send_json({"from": first.isoformat(), "to": last.isoformat(), "operations": len(records),
+                        "complete": len(records) - len(incomplete), "incomplete": incomplete})
 
 
 class ReplayHandler(BaseHandler):
@@ -131,6 +177,8 @@ _DAY = {"type": "string", "format": "date", "pattern": "^20[0-9]{2}-(0[1-9]|1[0-
 _DAYS = [{"name": n, "in": "query", "schema": _DAY,
           "description": "local (Thai) day, 2000-01-01 to 2099-12-31; `to` not before `from`, at most 366 days"}
          for n in ("from", "to")]
+_AGENCY = {"name": "agency", "in": "query", "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,40}$"},
+           "description": "only operations of this agency's units"}
 _KPI = {"type": "object", "required": ["from", "to", "response", "intervals"], "properties": {
     "from": {"type": "string"}, "to": {"type": "string"}, "response": {"type": "object"},
     "intervals": {"type": "array", "items": {"$ref": "#/components/schemas/KpiInterval"}}}}
@@ -162,6 +210,28 @@ PATHS.update({
         "summary": "The same intervals as CSV (day, colour, interval, n, p50_s, p90_s, mean_s)", "parameters": _DAYS,
         "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
                       **error_responses(401, 403, 422)}}},
+    "/api/v1/reports/items.csv": {"get": {
+        "summary": "NIEMS ITEMS export: each closed operation of the calls of local days from..to (today by default)"
+                   " with operation number, agency and unit level, CBD code and colour, the seven times, outcome"
+                   " category and hospital (columns: docs/items.md); one agency's units with `agency`",
+        "parameters": [*_DAYS, _AGENCY],
+        "responses": {"200": {"description": "CSV (UTF-8 with a byte-order mark)",
+                              "content": {"text/csv": {"schema": {"type": "string"}}}},
+                      **error_responses(401, 403, 422)}}},
+    "/api/v1/reports/items-completeness": {"get": {
+        "summary": "Closed operations missing ITEMS fields (hospital and arrival only for a transport), by field",
+        "parameters": [*_DAYS, _AGENCY],
+        "responses": {"200": json_response("The completeness report", {
+            "type": "object", "required": ["from", "to", "operations", "complete", "incomplete"], "properties": {
+                "from": {"type": "string"}, "to": {"type": "string"}, "operations": {"type": "integer"},
+                "complete": {"type": "integer"},
+                "incomplete": {"type": "array", "items": {"type": "object", "required": ["operation_number", "missing"],
+                               "properties": {"operation_number": {"type": "string"},
+                                              "incident_id": {"type": "integer"},
+                                              "agency_id": {"type": ["string", "null"]},
+                                              "unit_id": {"type": ["string", "null"]},
+                                              "missing": {"type": "array", "items": {"type": "string"}}}}}}}),
+            **error_responses(401, 403, 422)}}},
     "/api/v1/incidents/{incident_id}/replay": {"get": {
         "summary": "The incident's events in seq order and its units' AVL tracks, for playback",
         "parameters": [{"name": "incident_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}],

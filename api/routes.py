@@ -16,7 +16,14 @@ from api.incidents import IncidentHandler, IncidentsHandler, InboundHandler
 from api.maps import ClosureHandler, ClosuresHandler, RoadsLayerHandler, RouteHandler
 from api.openapi import OpenApiHandler
 from api.places import GeocodeHandler, IncidentLocationHandler, ReverseHandler
-from api.reports import CoverageHandler, KpiCsvHandler, KpiHandler, MoveUpsHandler, ReplayHandler
+from api.registry import ImportHandler, RecordHandler, RecordsHandler, RetireHandler
+from api.reports import (
+    CoverageHandler, ItemsCompletenessHandler, ItemsCsvHandler, KpiCsvHandler, KpiHandler, MoveUpsHandler,
+    ReplayHandler,
+)
+
+# Record ids as the registry reads them (dispatch/resource_fields.py): units 40, stations and hospitals 60, users 100.
+_UNIT, _PLACE, _USER = r"([A-Za-z0-9_.-]{1,40})", r"([A-Za-z0-9_.-]{1,60})", r"([A-Za-z0-9_.:-]{1,100})"
 
 API_ROUTES: list[tuple] = [
     (r"/api/v1/incidents", IncidentsHandler),
@@ -66,5 +73,19 @@ API_ROUTES: list[tuple] = [
     (r"/api/v1/logout", LogoutHandler),
     (r"/api/v1/me", MeHandler),
     (r"/api/v1/users/([A-Za-z0-9_.:-]{1,100})/revoke", RevokeUserHandler),
+    # the registry (issue #19): api/registry.py
+    (r"/api/v1/stations", RecordsHandler, {"kind": "stations"}),
+    (rf"/api/v1/stations/{_PLACE}", RecordHandler, {"kind": "stations"}),
+    (rf"/api/v1/stations/{_PLACE}/retire", RetireHandler, {"kind": "stations"}),
+    (rf"/api/v1/units/{_UNIT}", RecordHandler, {"kind": "units"}),
+    (rf"/api/v1/units/{_UNIT}/retire", RetireHandler, {"kind": "units"}),
+    (rf"/api/v1/hospitals/{_PLACE}", RecordHandler, {"kind": "hospitals"}),
+    (rf"/api/v1/hospitals/{_PLACE}/retire", RetireHandler, {"kind": "hospitals"}),
+    (r"/api/v1/users", RecordsHandler, {"kind": "users"}),
+    (rf"/api/v1/users/{_USER}", RecordHandler, {"kind": "users"}),
+    (rf"/api/v1/users/{_USER}/retire", RetireHandler, {"kind": "users"}),
+    (r"/api/v1/registry/import", ImportHandler),
+    (r"/api/v1/reports/items\.csv", ItemsCsvHandler),
+    (r"/api/v1/reports/items-completeness", ItemsCompletenessHandler),
 ]
 

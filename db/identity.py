@@ -165,6 +165,36 @@ class IdentityStore:
         self.forget(user_id)
         return int(status.split()[-1])
 
+    async def save_account(self, user_id: str, *, name: str, role: str, agency_id: str, unit_id: str | None,
+                           hospital_id: str | None, phone: str | None, password: str | None) -> None:
+        """The registry's account write (dispatch.ports.Accounts): `upsert_user` plus the agency (migration 0050)."""
+        await self.upsert_user(user_id, name, role, unit_id=unit_id, hospital_id=hospital_id, phone=phone,
+                               password=password)
+        await self.pool.execute("UPDATE users SET agency_id = $2 WHERE id = $1", user_id, agency_id)
+
+    async def account(self, user_id: str) -> dict | None:
+        """One account without its password hash (`has_password` instead), or None."""
+        rows = await self._accounts(user_id)
+        return rows[0] if rows else None
+
+    async def accounts(self) -> list[dict]:
+        """Every account by id, disabled ones with `retired_at` set; no password hashes."""
+        return await self._accounts(None)
+
+    async def _accounts(self, user_id: str | None) -> list[dict]:
+        rows = await self.pool.fetch(
+            "SELECT id, name, role, agency_id, unit_id, hospital_id, phone, password_hash IS NOT NULL AS has_password,"
+            " disabled_at, created_at FROM users WHERE $1::text IS NULL OR id = $1 ORDER BY id LIMIT 100000", user_id)
+        return [{"user_id": r["id"], "name": r["name"], "role": r["role"], "agency_id": r["agency_id"],
+                 "unit_id": r["unit_id"], "hospital_id": r["hospital_id"], "phone": r["phone"],
+                 "has_password": r["has_password"], "retired_at": r["disabled_at"], "created_at": r["created_at"]}
+                for r in rows]
+
+    async def disable_account(self, user_id: str) -> int:
+        """Disable the account (it can no longer log in) and revoke every token it holds; returns the count."""
+        await self.pool.execute("UPDATE users SET disabled_at = coalesce(disabled_at, now()) WHERE id = $1", user_id)
+        return await self.revoke_user(user_id)
+
     async def exists(self, user_id: str) -> bool:
         """True if a user with this id exists."""
         return bool(await self.pool.fetchval("SELECT true FROM users WHERE id = $1", user_id))

@@ -1,4 +1,5 @@
-"""Read-only queries for reports and replay: incidents by report time, one incident's events and units' tracks."""
+"""Read-only queries for reports and replay: incidents by report time, one incident's events and units' tracks,
+and the closed operations of the NIEMS ITEMS export."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,7 +10,8 @@ import msgspec
 
 from db import tracks
 from db.event_store import PostgresEventStore
-from dispatch.model import Incident
+from dispatch.model import Hospital, Incident, Unit
+from dispatch.ports import StoredEvent
 
 
 async def incidents_reported_between(pool: asyncpg.Pool, start: datetime, end: datetime, *,
@@ -49,3 +51,38 @@ async def call_events_between(pool: asyncpg.Pool, start: datetime, end: datetime
         " SELECT type, payload, occurred_at FROM events WHERE type = ANY($3::text[])"
         " AND stream IN (SELECT stream FROM answered) ORDER BY seq", start, end, list(types))
     return [dict(r) for r in rows]
+
+
+async def closed_operations(pool: asyncpg.Pool, start: datetime, end: datetime) -> dict[str, Any]:
+    """What the ITEMS export needs for the closed incidents reported in [start, end): the incidents (oldest
+    first), the events about each (by incident id, seq order), the units' status changes from `start` until a
+    day after `end` (for "back at base"), and every unit and hospital row, retired ones included."""
+    incidents = [i for i in await incidents_reported_between(pool, start, end) if i.status.value == "closed"]
+    ids = [i.id for i in incidents]
+    rows = await pool.fetch(
+        "SELECT seq, stream, type, payload, actor, occurred_at FROM events"
+        " WHERE stream = ANY($1::text[]) OR (payload ? 'incident_id' AND payload->>'incident_id' = ANY($2::text[]))"
+        " ORDER BY seq", [f"incident-{i}" for i in ids], [str(i) for i in ids])
+    by_incident: dict[int, list[StoredEvent]] = {i: [] for i in ids}
+    unit_ids: set[str] = set()
+    for row in rows:
+        event = StoredEvent(row["seq"], row["stream"], row["type"], row["payload"], row["actor"], row["occurred_at"])
+        incident_id = event.payload.get("incident_id")
+        if incident_id is None and event.stream.startswith("incident-"):
+            incident_id = int(event.stream.removeprefix("incident-"))
+        if incident_id in by_incident:
+            by_incident[incident_id].append(event)
+        if isinstance(event.payload.get("unit_id"), str):
+            unit_ids.add(event.payload["unit_id"])
+    unit_rows = await pool.fetch(
+        "SELECT seq, stream, type, payload, actor, occurred_at FROM events WHERE type = 'UnitStatusChanged'"
+        " AND payload->>'unit_id' = ANY($1::text[])"
+        " AND occurred_at >= $2 AND occurred_at < $3::timestamptz + interval '1 day'"
+        " ORDER BY seq", sorted(unit_ids), start, end)
+    unit_events = [StoredEvent(r["seq"], r["stream"], r["type"], r["payload"], r["actor"], r["occurred_at"])
+                   for r in unit_rows]
+    units = {r["id"]: msgspec.convert(r["doc"], Unit) for r in await pool.fetch("SELECT id, doc FROM units")}
+    hospitals = {r["id"]: msgspec.convert(r["doc"], Hospital)
+                 for r in await pool.fetch("SELECT id, doc FROM hospitals")}
+    return {"incidents": incidents, "events": by_incident, "unit_events": unit_events, "units": units,
+            "hospitals": hospitals}

@@ -99,6 +99,8 @@ class AssignmentService:
             unit = await uow.get("units", unit_id, lock=True)
             if unit is None:
                 raise Invalid(FieldError("unit_id", "no such unit"))
+            if not unit.is_open:
+                raise Conflict(f"unit {unit_id} is retired")
             if unit.status not in (UnitStatus.AVAILABLE, UnitStatus.RETURNING):
                 raise Conflict(f"unit {unit_id} is {unit.status.value}"
                                + (f" on incident {unit.incident_id}" if unit.incident_id else ""))

@@ -197,15 +197,15 @@ class CoverageService:
         return await self._posts(await self.store.list("units"))
 
     async def _posts(self, units: Sequence[Unit]) -> list[Post]:
-        found = {u.station_id: Post(u.station_id, u.station_name, u.base) for u in units}
-        for h in await self.store.list("hospitals"):
+        found = {u.station_id: Post(u.station_id, u.station_name, u.base) for u in units if u.is_open}
+        for h in await self.store.list("hospitals", open_only=True):
             found.setdefault(h.id, Post(h.id, h.name_en or h.name_th, h.location))
         return sorted(found.values(), key=lambda p: p.id)
 
     async def _idle(self, units: Sequence[Unit],
                     capability: Capability | None = None) -> tuple[list[Unit], list[LatLon]]:
         """The available units (able to take a call needing `capability`, if given) and where each stands."""
-        idle = [u for u in units if u.status is UnitStatus.AVAILABLE
+        idle = [u for u in units if u.status is UnitStatus.AVAILABLE and u.is_open
                 and (capability is None or CAPABILITY_RANK[u.capability] >= CAPABILITY_RANK[capability])]
         live = await self.positions.latest([u.id for u in idle]) if idle else {}
         return idle, [unit_position(u, live) for u in idle]

@@ -88,7 +88,7 @@ class DestinationService:
         """
         incident = await get_or_not_found(self.store, "incidents", incident_id)
         origin = await self._from_where(incident)
-        hospitals: list[Hospital] = await self.store.list("hospitals")
+        hospitals: list[Hospital] = await self.store.list("hospitals", open_only=True)  # retired ones take none
         need = needed_capability(incident)
         options = []
         for hospital in hospitals:
@@ -133,7 +133,7 @@ class DestinationService:
         NotFound
             No such incident.
         Invalid
-            `hospital_id` names no hospital.
+            `hospital_id` names no hospital, or a retired one.
         Conflict
             The incident is closed or cancelled.
         Unavailable
@@ -144,6 +144,8 @@ class DestinationService:
         hospital = await self.store.get("hospitals", hospital_id)
         if hospital is None:
             raise Invalid(FieldError("hospital_id", "no such hospital"))
+        if not hospital.is_open:
+            raise Invalid(FieldError("hospital_id", "the hospital is retired from the registry"))
         [eta] = await self.etas.etas_to(hospital.location, [await self._from_where(incident)])
         async with self.store.unit_of_work(actor) as uow:
             incident = await uow.get("incidents", incident_id, lock=True)

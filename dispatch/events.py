@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from dispatch.model import (
-    Capability, Caller, Channel, Colour, IncidentStatus, LatLon, LocationFlag, Triage, UnitStatus,
+    DEFAULT_AGENCY, Capability, Caller, Channel, Colour, IncidentStatus, LatLon, LocationFlag, Triage, UnitStatus,
 )
 
 
@@ -24,7 +24,8 @@ class Event(msgspec.Struct, kw_only=True, frozen=True, tag_field="type", tag=Tru
     @property
     def stream(self) -> str:
         """The aggregate this event belongs to, e.g. 'incident-42' or 'unit-CB01'."""
-        for attr, prefix in (("incident_id", "incident"), ("unit_id", "unit"), ("hospital_id", "hospital")):
+        for attr, prefix in (("incident_id", "incident"), ("unit_id", "unit"), ("hospital_id", "hospital"),
+                             ("station_id", "station")):
             value = getattr(self, attr, None)
             if value is not None:
                 return f"{prefix}-{value}"
@@ -68,6 +69,8 @@ class IncidentStatusChanged(Event, frozen=True):
 
 
 class UnitRegistered(Event, frozen=True):
+    """A unit joined the registry, or its details were edited (the whole record again; live status is kept)."""
+
     unit_id: str
     capability: Capability
     station_id: str
@@ -75,6 +78,7 @@ class UnitRegistered(Event, frozen=True):
     base: LatLon
     crew: list[str] = []
     phone: str | None = None
+    agency_id: str = DEFAULT_AGENCY
 
 
 class UnitStatusChanged(Event, frozen=True):
@@ -84,6 +88,8 @@ class UnitStatusChanged(Event, frozen=True):
 
 
 class HospitalRegistered(Event, frozen=True):
+    """A hospital joined the registry, or its details were edited (the whole record again; diversion is kept)."""
+
     hospital_id: str
     name_th: str
     name_en: str
@@ -91,6 +97,68 @@ class HospitalRegistered(Event, frozen=True):
     capabilities: list[str] = []
     ed_beds_free: int = 0
     phone: str | None = None
+    ed_beds: int | None = None
+    fhir_endpoint: str | None = None
+
+
+class UnitRetired(Event, frozen=True):
+    """The unit left the registry: its history stays, it is never recommended again."""
+
+    unit_id: str
+    reason: str | None = None
+
+
+class HospitalRetired(Event, frozen=True):
+    """The hospital left the registry: its history stays, it is never offered as a destination again."""
+
+    hospital_id: str
+    reason: str | None = None
+
+
+class StationRegistered(Event, frozen=True):
+    """A station or standby post joined the registry, or its details were edited (the whole record again)."""
+
+    station_id: str
+    name_th: str
+    name_en: str
+    location: LatLon
+    agency_id: str = DEFAULT_AGENCY
+    kind: str = "station"
+
+
+class StationRetired(Event, frozen=True):
+    station_id: str
+    reason: str | None = None
+
+
+class UserRegistered(Event, frozen=True):
+    """A person's account was created or edited (never the password: only whether it was set)."""
+
+    user_id: str
+    name: str
+    role: str
+    agency_id: str = DEFAULT_AGENCY
+    unit_id: str | None = None
+    hospital_id: str | None = None
+    phone: str | None = None
+    password_set: bool = False
+
+    @property
+    def stream(self) -> str:
+        """The user's own stream (`user-<id>`)."""
+        return f"user-{self.user_id}"
+
+
+class UserRetired(Event, frozen=True):
+    """The account was disabled: it can no longer log in, its tokens are revoked, its history stays."""
+
+    user_id: str
+    reason: str | None = None
+
+    @property
+    def stream(self) -> str:
+        """The user's own stream (`user-<id>`)."""
+        return f"user-{self.user_id}"
 
 
 class HospitalCapacityUpdated(Event, frozen=True):

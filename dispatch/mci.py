@@ -110,7 +110,7 @@ class MciService:
         incident = await get_or_not_found(self.store, "incidents", incident_id)
         if incident.location is None:
             raise Conflict("the incident has no location yet")
-        hospitals = await self.store.list("hospitals")
+        hospitals = await self.store.list("hospitals", open_only=True)
         pairs = []
         for hospital in hospitals:
             [eta] = await self.etas.etas_to(hospital.location, [incident.location])

@@ -156,6 +156,9 @@ class Triage(msgspec.Struct, kw_only=True):
         return list(self.mix) if len(self.mix) == self.units else [self.capability] * max(1, self.units)
 
 
+DEFAULT_AGENCY = "1669-cb"  # the provincial 1669 centre: the agency of records that name none
+
+
 class Unit(msgspec.Struct, kw_only=True):
     id: str  # call sign, e.g. "CB-ALS-01"
     capability: Capability
@@ -164,6 +167,8 @@ class Unit(msgspec.Struct, kw_only=True):
     base: LatLon
     crew: list[str] = []
     phone: str | None = None  # the crew's mobile, for SMS/voice escalation
+    agency_id: str = DEFAULT_AGENCY
+    retired_at: datetime | None = None  # retired from the registry: kept for the record, never recommended
     status: UnitStatus = UnitStatus.AVAILABLE
     incident_id: int | None = None
     assignment_id: int | None = None
@@ -171,6 +176,11 @@ class Unit(msgspec.Struct, kw_only=True):
     standby_post_id: str | None = None  # moved up to this post (dispatch/moveup.py); None: at its station
     standby: LatLon | None = None
     last_seq: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        """False once retired (its row's `is_open`): `list("units", open_only=True)` is the active fleet."""
+        return self.retired_at is None
 
 
 class Hospital(msgspec.Struct, kw_only=True):
@@ -182,7 +192,33 @@ class Hospital(msgspec.Struct, kw_only=True):
     ed_beds_free: int = 0
     diversion: bool = False
     phone: str | None = None
+    ed_beds: int | None = None  # emergency department beds in all (ed_beds_free of them free now)
+    fhir_endpoint: str | None = None  # the hospital's FHIR base URL for pre-arrival alerts, when it has one
+    retired_at: datetime | None = None  # retired from the registry: kept for the record, never a destination
     last_seq: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        """False once retired: `list("hospitals", open_only=True)` is every hospital that takes patients."""
+        return self.retired_at is None
+
+
+class Station(msgspec.Struct, kw_only=True):
+    """A station (where units are based) or a standby post, of one agency."""
+
+    id: str
+    name_th: str
+    name_en: str
+    location: LatLon
+    agency_id: str = DEFAULT_AGENCY
+    kind: str = "station"  # station | post
+    retired_at: datetime | None = None
+    last_seq: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        """False once retired."""
+        return self.retired_at is None
 
 
 class AssignmentStatus(str, enum.Enum):

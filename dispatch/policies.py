@@ -18,6 +18,9 @@ ALLOWED = {
     "hospital_capacity": {"hospital", "admin", "dispatcher"},
     "acknowledge_inbound": {"hospital", "admin"},
     "record_vitals": {"crew", "dispatcher", "admin"},
+    "read_registry": {"dispatcher", "admin"},  # stations, units, hospitals, users as the admin page lists them
+    "manage_registry": {"admin"},  # create, edit, retire and import registry records
+    "read_items": {"dispatcher", "admin"},  # the NIEMS ITEMS export and its completeness report
 }
 
 

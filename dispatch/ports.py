@@ -144,6 +144,23 @@ class CrewNotifier(Protocol):
         """Ring `to` and read `message`; returns the provider's call id; raises Unavailable if refused."""
 
 
+class Accounts(Protocol):
+    """People's accounts (db/identity.py): what the registry needs to create, edit, list and disable them."""
+
+    async def save_account(self, user_id: str, *, name: str, role: str, agency_id: str, unit_id: str | None,
+                           hospital_id: str | None, phone: str | None, password: str | None) -> None:
+        """Create or update an account; a None password keeps the current one (or none: it cannot log in)."""
+
+    async def account(self, user_id: str) -> dict[str, Any] | None:
+        """One account as plain data (never its password hash), or None."""
+
+    async def accounts(self) -> list[dict[str, Any]]:
+        """Every account by id, disabled ones included (`retired_at` set)."""
+
+    async def disable_account(self, user_id: str) -> int:
+        """Stop the account logging in and revoke its tokens; returns how many tokens were revoked."""
+
+
 class NoPositions:
     async def latest(self, unit_ids: list[str]) -> dict[str, Any]:
         """No unit has a known position."""

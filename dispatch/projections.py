@@ -18,10 +18,11 @@ from dispatch.events import (
     AssignmentAcknowledged, AssignmentCancelled, AssignmentEscalated, EscalationMessageOutcome, DestinationChosen,
     Event, HospitalCapacityUpdated, HospitalRegistered, InboundAcknowledged, IncidentReported, IncidentStatusChanged,
     IncidentTriaged, UnitAssigned, UnitRegistered, UnitStatusChanged, IncidentMerged, CallersAdded, IncidentsKeptApart,
-    MciDeclared, PatientsTagged, PatientsDistributed, LocationConfirmed,
+    MciDeclared, PatientsTagged, PatientsDistributed, LocationConfirmed, HospitalRetired, StationRegistered,
+    StationRetired, UnitRetired,
 )
 from dispatch.model import (
-    Assignment, AssignmentStatus, Hospital, Incident, IncidentStatus, LocationFlag, Patient, Unit, UnitStatus,
+    Assignment, AssignmentStatus, Hospital, Incident, IncidentStatus, LocationFlag, Patient, Station, Unit, UnitStatus,
 )
 
 
@@ -152,9 +153,11 @@ def inbound_acknowledged(incident: Incident, e: InboundAcknowledged) -> Incident
 def unit_registered(unit: Unit | None, e: UnitRegistered) -> Unit:
     """Projection: the unit's registration; a re-registration keeps its live status and assignment."""
     registered = Unit(id=e.unit_id, capability=e.capability, station_id=e.station_id, station_name=e.station_name,
-                      base=e.base, crew=list(e.crew), phone=e.phone)
-    if unit is not None:  # re-registration keeps the live status
+                      base=e.base, crew=list(e.crew), phone=e.phone, agency_id=e.agency_id)
+    if unit is not None:  # re-registration keeps the live status (and a retirement, which only the record shows)
         registered.status, registered.incident_id, registered.assignment_id = unit.status, unit.incident_id, unit.assignment_id
+        registered.status_times, registered.retired_at = unit.status_times, unit.retired_at
+        registered.standby_post_id, registered.standby = unit.standby_post_id, unit.standby
     registered.status_times.setdefault(registered.status.value, e.at)
     return registered
 
@@ -189,7 +192,33 @@ def hospital_registered(hospital: Hospital | None, e: HospitalRegistered) -> Hos
     """Projection: the hospital's registration; a re-registration keeps its diversion flag."""
     return Hospital(id=e.hospital_id, name_th=e.name_th, name_en=e.name_en, location=e.location,
                     capabilities=list(e.capabilities), ed_beds_free=e.ed_beds_free, phone=e.phone,
-                    diversion=hospital.diversion if hospital else False)
+                    ed_beds=e.ed_beds, fhir_endpoint=e.fhir_endpoint,
+                    diversion=hospital.diversion if hospital else False,
+                    retired_at=hospital.retired_at if hospital else None)
+
+
+def unit_retired(unit: Unit, e: UnitRetired) -> Unit:
+    """Projection: the unit is retired at the event's time (its row stays, no longer open)."""
+    unit.retired_at = e.at
+    return unit
+
+
+def hospital_retired(hospital: Hospital, e: HospitalRetired) -> Hospital:
+    """Projection: the hospital is retired at the event's time (its row stays, no longer open)."""
+    hospital.retired_at = e.at
+    return hospital
+
+
+def station_registered(station: Station | None, e: StationRegistered) -> Station:
+    """Projection: the station's or post's registration; an edit keeps a retirement."""
+    return Station(id=e.station_id, name_th=e.name_th, name_en=e.name_en, location=e.location,
+                   agency_id=e.agency_id, kind=e.kind, retired_at=station.retired_at if station else None)
+
+
+def station_retired(station: Station, e: StationRetired) -> Station:
+    """Projection: the station is retired at the event's time."""
+    station.retired_at = e.at
+    return station
 
 
 def hospital_capacity(hospital: Hospital, e: HospitalCapacityUpdated) -> Hospital:

@@ -66,7 +66,7 @@ class RecommendationService:
         if incident.location is None:
             raise Conflict("the incident has no verified location yet: set one to get road ETAs")
         needed = capability or required_capability(incident)
-        units: list[Unit] = [u for u in await self.store.list("units")
+        units: list[Unit] = [u for u in await self.store.list("units", open_only=True)
                              if u.status in (UnitStatus.AVAILABLE, UnitStatus.RETURNING) and u.id not in exclude]
         qualified = [u for u in units if CAPABILITY_RANK[u.capability] >= CAPABILITY_RANK[needed]]
         candidates = qualified or units  # nobody qualified free: show the rest, flagged, rather than nothing

@@ -25,10 +25,11 @@ from dispatch.events import (
     EscalationMessageOutcome,
     HospitalAlerted, HospitalCapacityUpdated, HospitalRegistered, InboundAcknowledged, IncidentMerged,
     IncidentReported, IncidentsKeptApart, IncidentStatusChanged, IncidentTriaged, MciDeclared, PatientsDistributed,
-    PatientsTagged, UnitAssigned, UnitRegistered, UnitStatusChanged, LocationConfirmed,
+    PatientsTagged, UnitAssigned, UnitRegistered, UnitStatusChanged, LocationConfirmed, HospitalRetired,
+    StationRegistered, StationRetired, UnitRetired, UserRegistered, UserRetired,
 )
 from dispatch.interview import InterviewRecorded
-from dispatch.model import Assignment, Hospital, Incident, Unit
+from dispatch.model import Assignment, Hospital, Incident, Station, Unit
 from dispatch.moveup import UnitRelocated
 from dispatch.projections import Projection
 from dispatch.road_coverage import AutoDispatchWithheld
@@ -54,6 +55,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     AutoDispatchWithheld, DispatchShortfall,
     # the call itself: queue, answer, recording, and the guided CBD interview (dispatch/calls.py, interview.py)
     CallAnswered, CallAbandoned, CallAnswerOverdue, CallRecorded, InterviewRecorded,
+    # the registry: stations and posts, units, hospitals and user accounts edited and retired (dispatch/resources.py)
+    StationRegistered, StationRetired, UnitRetired, HospitalRetired, UserRegistered, UserRetired,
 )
 
 INCIDENTS = Projection("incidents", Incident, "incident_id", {
@@ -85,10 +88,16 @@ UNITS = Projection("units", Unit, "unit_id", {
     UnitAssigned: fold.unit_assigned,
     AssignmentCancelled: fold.unit_released,
     UnitRelocated: moveup.unit_relocated,
+    UnitRetired: fold.unit_retired,
 })
 HOSPITALS = Projection("hospitals", Hospital, "hospital_id", {
     HospitalRegistered: fold.hospital_registered,
     HospitalCapacityUpdated: fold.hospital_capacity,
+    HospitalRetired: fold.hospital_retired,
+})
+STATIONS = Projection("stations", Station, "station_id", {
+    StationRegistered: fold.station_registered,
+    StationRetired: fold.station_retired,
 })
 ASSIGNMENTS = Projection("assignments", Assignment, "assignment_id", {
     UnitAssigned: fold.assignment_created,
@@ -97,8 +106,9 @@ ASSIGNMENTS = Projection("assignments", Assignment, "assignment_id", {
     EscalationMessageOutcome: fold.escalation_outcome,
     AssignmentCancelled: fold.assignment_cancelled,
 })
-# Folded in this order for every event; each is a table of the same name (db/migrations/0013_unit_document.sql).
-PROJECTIONS: tuple[Projection, ...] = (INCIDENTS, UNITS, HOSPITALS, ASSIGNMENTS)
+# Folded in this order for every event; each is a table of the same name (db/migrations/0013_unit_document.sql,
+# stations: 0050_registry.sql).
+PROJECTIONS: tuple[Projection, ...] = (INCIDENTS, UNITS, HOSPITALS, ASSIGNMENTS, STATIONS)
 PROJECTIONS_BY_NAME: dict[str, Projection] = {p.name: p for p in PROJECTIONS}
 
 _BY_TYPE_NAME: dict[str, type[Event]] = {cls.__name__: cls for cls in EVENT_TYPES}

@@ -14,8 +14,10 @@ class Snapshots:
     async def snapshot(self, identity: Identity) -> dict:
         store = self.ctx.store
         if identity.is_staff:
-            return {"incidents": await store.list("incidents", open_only=True), "units": await store.list("units"),
-                    "hospitals": await store.list("hospitals")}
+            # open_only: open incidents; for units and hospitals, those not retired from the registry
+            return {"incidents": await store.list("incidents", open_only=True),
+                    "units": await store.list("units", open_only=True),
+                    "hospitals": await store.list("hospitals", open_only=True)}
         if identity.role == "crew":
             unit = await store.get("units", identity.unit_id) if identity.unit_id else None
             incident = await store.get("incidents", unit.incident_id) if unit and unit.incident_id else None

@@ -49,8 +49,7 @@ class TwilioHandler(SignedWebhookHandler):
 
 class VoiceHandler(TwilioHandler):
     async def post(self) -> None:
-        _, twiml = await self.channel.inbound_call(await self.twilio_params())
-        self.send_twiml(twiml)
+        self.send_twiml(await self.channel.answer_call(await self.twilio_params()))
 
 
 class SmsHandler(TwilioHandler):
@@ -58,7 +57,7 @@ class SmsHandler(TwilioHandler):
         params = await self.twilio_params()
         if params.get("From"):
             await self.throttle_source("sms", params["From"], self.ctx.config.rate_intake_per_min)
-        await self.channel.inbound_sms(params)
+        await self.channel.receive_sms(params)
         self.send_twiml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
 
 

@@ -5,6 +5,7 @@ before the answer, and the slow parts (caller history, texting the location link
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import secrets
@@ -23,7 +24,7 @@ from dispatch.channels import (
     SmsSent,
     status_rank,
 )
-from dispatch.errors import Conflict, DomainError, FieldError, Invalid, NotFound
+from dispatch.errors import Conflict, DomainError, FieldError, Invalid, NotFound, Unavailable
 from dispatch.intake import parse_location
 from dispatch.model import Channel, Incident
 from dispatch.ports import get_or_not_found
@@ -38,6 +39,13 @@ GREETING_TH = "ศูนย์รับแจ้งเหตุฉุกเฉ�
 GREETING_EN = ("Chonburi emergency medical services, 1669. Please stay on the line; a dispatcher will answer now. "
                "We are texting you a link to share your location.")
 SMS_MAX = 1600  # Twilio's limit for one (concatenated) message body
+STORE_RETRY_S = (1, 2, 4, 8, 15, 30)  # waits between tries to store a call or text the database refused; then 30 s
+STORE_RETRY_FOR_S = 3600  # a call or text not stored within this is left to the error log (raw parameters kept)
+
+
+def _storage_fault(exc: Exception) -> bool:
+    """True when `exc` is about the database (down, failing over, busy), not about the request: worth a retry."""
+    return isinstance(exc, Unavailable) or not isinstance(exc, DomainError)
 
 
 def share_token_hash(token: str) -> str:
@@ -54,6 +62,18 @@ class TwilioChannel:
         self.calls = CallQueue(ctx, notifier)
 
     # -- voice -------------------------------------------------------------------------------------------------
+    async def answer_call(self, params: dict[str, str]) -> str:
+        """The TwiML answer to a 1669 call. The caller is greeted and queued for a dispatcher even when the incident
+        cannot be stored now (database down, failing over or busy: Twilio would play an error and hang up on a
+        5xx); the incident is then stored in the background as soon as the database takes it, once per CallSid."""
+        try:
+            await self.inbound_call(params)
+        except Exception as exc:
+            if not _storage_fault(exc):
+                raise
+            self._store_later(lambda: self.inbound_call(params), f"call {params.get('CallSid')}", params)
+        return self.answer_twiml()
+
     async def inbound_call(self, params: dict[str, str]) -> tuple[Incident, str]:
         """Open the incident for a call (once per CallSid) and return it with the TwiML answer.
 
@@ -145,6 +165,16 @@ class TwilioChannel:
             return await uow.get("incidents", incident_id)
 
     # -- SMS ---------------------------------------------------------------------------------------------------
+    async def receive_sms(self, params: dict[str, str]) -> None:
+        """Take a text to 1669. Twilio does not retry a text the server failed to take, so one the database cannot
+        store now is kept in memory and stored in the background once it can (once per MessageSid)."""
+        try:
+            await self.inbound_sms(params)
+        except Exception as exc:
+            if not _storage_fault(exc):
+                raise
+            self._store_later(lambda: self.inbound_sms(params), f"text {params.get('MessageSid')}", params)
+
     async def inbound_sms(self, params: dict[str, str]) -> tuple[Incident, bool, bool]:
         """A text to 1669 continues the sender's open incident, or opens one. Returns (incident, opened, duplicate).
 
@@ -197,6 +227,30 @@ class TwilioChannel:
                              "at": row["occurred_at"], "actor": row["actor"],
                              "status": statuses.get(p["message_sid"]) if sent else "received"})
         return {"incident_id": incident_id, "messages": messages}
+
+    def _store_later(self, store_it, what: str, params: dict[str, str]) -> None:
+        log.error("%s could not be stored now; retrying in the background", what, exc_info=True)
+
+        async def until_stored() -> None:
+            waited, attempt = 0.0, 0
+            try:
+                while True:
+                    wait = STORE_RETRY_S[min(attempt, len(STORE_RETRY_S) - 1)]
+                    await asyncio.sleep(wait)
+                    waited, attempt = waited + wait, attempt + 1
+                    try:
+                        await store_it()
+                        log.warning("%s stored after %.0f s of retries", what, waited)
+                        return
+                    except Exception as exc:
+                        if not _storage_fault(exc) or waited >= STORE_RETRY_FOR_S:
+                            log.error("%s was not stored; its Twilio parameters: %r", what, params, exc_info=True)
+                            return
+            except asyncio.CancelledError:  # shutting down: say what would otherwise vanish
+                log.error("%s was not stored before shutdown; its Twilio parameters: %r", what, params)
+                raise
+
+        self.after.run(until_stored(), f"storing {what}")
 
     # -- status callbacks --------------------------------------------------------------------------------------
     async def status_callback(self, params: dict[str, str]) -> bool:

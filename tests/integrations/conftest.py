@@ -9,6 +9,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from twilio.request_validator import RequestValidator
 
+from db.event_store import APPEND_LOCK
 from integrations.wiring import mqtt_client_id
 from server import Server
 from tests.conftest import TEST_VAR, Api, make_user, reset_state, server_config  # noqa: F401
@@ -101,3 +102,28 @@ class TwilioCaller:
 @pytest.fixture
 def twilio(ems) -> TwilioCaller:
     return TwilioCaller(ems)
+
+
+class AppendLockHolder:
+    """Another connection that holds the event log's append lock, as a hung transaction would: writes wait, then
+    fail as StoreBusy, until it lets go."""
+
+    def __init__(self, database_url: str):
+        self.database_url = database_url
+        self.conn: asyncpg.Connection | None = None
+
+    async def hold(self) -> None:
+        self.conn = await asyncpg.connect(self.database_url)
+        await self.conn.execute("SELECT pg_advisory_lock($1)", APPEND_LOCK)
+
+    async def release(self) -> None:
+        if self.conn is not None:
+            await self.conn.close()  # a closed session lets go of its advisory locks
+            self.conn = None
+
+
+@pytest.fixture
+async def stuck_append_lock(database_url):
+    holder = AppendLockHolder(database_url)
+    yield holder
+    await holder.release()

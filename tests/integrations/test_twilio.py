@@ -246,3 +246,32 @@ async def test_a_silent_crew_gets_exactly_one_escalation_sms_through_twilio(data
     finally:
         for server in servers:
             await server.stop()
+
+
+async def test_a_call_and_a_text_while_the_database_refuses_writes_are_answered_then_stored(
+        database_url, redis_url, fake_twilio, mqtt_url, stuck_append_lock):
+    """A 5xx makes Twilio play an error and hang up on a caller (and drop a text): the caller is greeted and queued
+    for a dispatcher at once, and the incident is stored once the database takes writes again."""
+    await reset_integrations(database_url, redis_url)
+    server = Server(integration_config(database_url, redis_url, fake_twilio, mqtt_url, append_lock_timeout_s=0.2))
+    await server.start()
+    try:
+        caller, dispatcher = TwilioCaller(server), Api(f"http://127.0.0.1:{server.config.port}",
+                                                       await make_user(server.ctx.pool, "disp-db", "dispatcher"))
+        await stuck_append_lock.hold()
+        status, twiml = await caller.post("/twilio/voice", call_params("CA" + "7" * 32))
+        assert status == 200 and "<Enqueue" in twiml and 'language="th-TH"' in twiml
+        status, _ = await caller.post("/twilio/sms", {"MessageSid": "SM" + "7" * 32, "From": "+66899990000",
+                                                      "Body": "หมดสติ ตลาดหนองมน"})
+        assert status == 200
+        assert await incidents(dispatcher) == []  # nothing could be written yet
+        await stuck_append_lock.release()
+
+        async def both_stored():
+            return sorted(i["channel"] for i in await incidents(dispatcher)) == ["phone", "sms"]
+
+        assert await wait_until(both_stored, 20)
+        status, _ = await caller.post("/twilio/voice", call_params("CA" + "7" * 32))  # Twilio's retry: no second
+        assert status == 200 and len(await incidents(dispatcher)) == 2
+    finally:
+        await server.stop()

@@ -3,6 +3,8 @@ import {defineLabels} from "./i18n.js";
 
 defineLabels({
   "common.degraded": {th: "ระบบเรียลไทม์ขัดข้อง — ข้อมูลอาจล่าช้า", en: "Realtime degraded — updates may be delayed"},
+  "common.database_degraded": {th: "ฐานข้อมูลกำลังสลับไปเครื่องสำรอง — การรับแจ้งอาจถูกปฏิเสธชั่วคราว ให้ส่งซ้ำ (ข้อมูลยังอยู่ในแบบฟอร์ม)",
+                               en: "Database failing over to its standby — new reports may be refused for a few seconds; resend (the form keeps them)"},
   "common.online": {th: "เชื่อมต่อแล้ว", en: "Connected"},
   "common.offline": {th: "ออฟไลน์", en: "Offline"},
   "common.queued": {th: "รอส่ง {n} รายการ", en: "{n} queued"},

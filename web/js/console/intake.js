@@ -2,8 +2,9 @@
 // incident is created the moment there is a location (a suggestion picked, or a click on the map), whatever else is
 // still empty, so recommendations appear at once; later picks and clicks move it (each a LocationConfirmed with its
 // source). The chief complaint opens its CBD card. Enter elsewhere creates the incident without a location (an
-// address alone is geocoded by the server) or, once created, closes the form. One idempotency key per call, so a
-// retried request creates one incident.
+// address alone is geocoded by the server) or, once created, closes the form. One idempotency key per call, kept
+// until the next call: a resend after a refusal (a database failover) cannot make a second incident even if the
+// first try was stored after all.
 import {api, errorText} from "../api.js";
 import {t} from "../i18n.js";
 import {answerCall, bindCall} from "./calltimer.js";

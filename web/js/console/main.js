@@ -15,7 +15,9 @@ import "./coverage.js";
 import {fillLocation} from "./intake.js";
 import "./interview.js";
 import "./keyboard.js";
-import {layoutUnits, map, panToIncident, placeHospital, placeUnit, placeUnits, refreshHospitals, refreshUnitsSoon} from "./map.js";
+import {
+  layoutUnits, map, panToIncident, placeHospital, placeUnit, placeUnits, refreshHospitals, refreshUnitsSoon, removeUnit,
+} from "./map.js";
 import {refreshPanelParts} from "./panel.js";
 import {relabelQueue} from "./queue.js";
 import "./theme.js";
@@ -78,7 +80,8 @@ function onFrame(frame) {
     refreshPanelParts(type, payload.incident_id ?? state.selected);
     if (payload.unit_id !== undefined) refreshUnitsSoon();
     onCallEvent(type, payload);
-    if (type === "HospitalCapacityUpdated") refreshHospitals();
+    if (["HospitalCapacityUpdated", "HospitalRegistered", "HospitalRetired"].includes(type)) refreshHospitals();
+    if (type === "UnitRetired") removeUnit(payload.unit_id);
     if (type === "RoadClosed" || type === "RoadReopened") loadClosures(type === "RoadClosed" ? payload.closure_id : null);
     const alert = alertText(type, payload);
     if (alert) addAlert(alert);
@@ -94,7 +97,7 @@ function onState(s) {
   lastState = s;
   const banner = document.querySelector("#degraded");
   banner.classList.toggle("show", !!s.degraded || !!s.revoked);
-  if (s.revoked) banner.textContent = t("common.revoked");
+  banner.textContent = t(s.revoked ? "common.revoked" : s.databaseDegraded ? "common.database_degraded" : "common.degraded");
   document.querySelector("#status-line").textContent = s.connected ? t("common.online") : t("common.offline");
 }
 

@@ -139,8 +139,21 @@ export function placeHospital(hospital) {
   hospitalMarkers.set(hospital.id, marker);
 }
 
+// Every hospital the registry lists now: new ones placed, retired ones taken off the map.
 export async function refreshHospitals() {
-  try { (await api("GET", "/api/v1/hospitals")).hospitals.forEach(placeHospital); } catch (e) { /* next event */ }
+  try {
+    const hospitals = (await api("GET", "/api/v1/hospitals")).hospitals;
+    hospitals.forEach(placeHospital);
+    const listed = new Set(hospitals.map(h => h.id));
+    for (const [id, marker] of hospitalMarkers) if (!listed.has(id)) { marker.remove(); hospitalMarkers.delete(id); }
+  } catch (e) { /* next event */ }
+}
+
+// A unit retired from the registry leaves the board and the map.
+export function removeUnit(unitId) {
+  state.units.delete(unitId);
+  unitMarkers.get(unitId)?.remove();
+  unitMarkers.delete(unitId);
 }
 
 on("select", placeIncidents);
