@@ -43,8 +43,9 @@ export function openIntake(incidentId = null) {
   form.reset();
   error.textContent = "";
   status.textContent = t("console.click_map");
-  setLabel(submitButton, "console.create");
-  call = {key: crypto.randomUUID ? crypto.randomUUID() : String(Date.now()), incidentId, creating: null,
+  setLabel(submitButton, incidentId == null ? "console.create" : "locate.done");
+  const key = crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  call = {key, incidentId, creating: null,
           near: nearPoint(incidentId), group: null, answered_ms: performance.now()};
   answerCall(incidentId);
   form.hidden = false;
