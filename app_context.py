@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from config import Config
     from db.event_store import PostgresEventStore
     from db.identity import IdentityStore
+    from db.pool import DatabaseWatch
     from dispatch.agencies import AgencyService
     from dispatch.assignment import AssignmentService
     from dispatch.autodispatch import TriageDispatchService
@@ -132,6 +133,7 @@ class Core:
 
     config: Config
     pool: asyncpg.Pool
+    database: DatabaseWatch  # which PostgreSQL node is primary; degraded while it fails over
     redis: aioredis.Redis
     store: PostgresEventStore
     identities: IdentityStore

@@ -23,6 +23,7 @@ from app_context import AppContext, Core, Places, Roads
 from config import ESCALATION_STEPS, Config
 from db.event_store import PostgresEventStore
 from db.identity import IdentityStore
+from db.pool import DatabaseWatch
 from dispatch.access import Visibility
 from dispatch.agencies import AgencyService
 from dispatch.assignment import AssignmentService, DispatchPolicy, EscalationLadder
@@ -75,7 +76,8 @@ class RoadEtas:
         return await self.roads.routing.etas_to(target, origins)
 
 
-def build(config: Config, pool: asyncpg.Pool, redis: aioredis.Redis, on_event) -> Wired:
+def build(config: Config, pool: asyncpg.Pool, redis: aioredis.Redis, on_event, *,
+          database_url: str | None = None) -> Wired:
     """Build every service once, in dependency order, from connected resources. Starts nothing (no tasks, no I/O).
 
     Parameters
@@ -86,13 +88,17 @@ def build(config: Config, pool: asyncpg.Pool, redis: aioredis.Redis, on_event) -
         The connected PostgreSQL pool (schema migrated) and Redis client.
     on_event : callable
         Called with every committed event, once, in seq order, by the EventFeed (the server's fan-out hook).
+    database_url : str, optional
+        The pool's URL (every node of a highly available cluster), for the database watch's own probes.
 
     Returns
     -------
     Wired
         The typed context, the escalation ladder and the integrations (both still to be started).
     """
-    store = PostgresEventStore(pool, lock_timeout_s=config.append_lock_timeout_s)
+    database = DatabaseWatch(pool, database_url or config.database_url, connect_timeout_s=config.db_connect_timeout_s)
+    store = PostgresEventStore(pool, lock_timeout_s=config.append_lock_timeout_s,
+                               failover_wait_s=config.db_failover_wait_s, watch=database)
     stream = f"{config.redis_namespace}:events"
     relay = Relay(store, redis, stream=stream, idle_poll_s=config.relay_idle_poll_s)
     store.on_commit = relay.wake
@@ -100,6 +106,7 @@ def build(config: Config, pool: asyncpg.Pool, redis: aioredis.Redis, on_event) -
     hub = Hub(Visibility(), on_access_revoked=identities.forget)
     feed = EventFeed(store, redis, on_event, stream=stream, poll_s=config.feed_poll_s)
     feed.on_degraded_change = lambda degraded: hub.broadcast_alert({"kind": "realtime_degraded", "active": degraded})
+    database.on_change = lambda degraded: hub.broadcast_alert({"kind": "database_degraded", "active": degraded})
     clock = SystemClock(config.clock_offset_s)
     access = AccessControl(identities, store, clock, token_ttl=timedelta(hours=config.token_ttl_hours))
     avl = Avl(redis, pool, config.redis_namespace, min_interval_s=config.avl_min_interval_s,
@@ -118,7 +125,7 @@ def build(config: Config, pool: asyncpg.Pool, redis: aioredis.Redis, on_event) -
     intake = IntakeService(store, clock, ServiceArea(*config.service_area))
     places = Places()
     core = Core(
-        config=config, pool=pool, redis=redis, store=store, identities=identities, clock=clock,
+        config=config, pool=pool, database=database, redis=redis, store=store, identities=identities, clock=clock,
         hub=hub, feed=feed, relay=relay, access=access, avl=avl,
         rate_limiter=RateLimiter(redis, config.redis_namespace, on_trip=access.rate_limit_tripped),
         login_throttle=LoginThrottle.from_config(redis, config, on_trip=access.rate_limit_tripped),

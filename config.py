@@ -86,8 +86,21 @@ class Config:
                                        check=_url("postgres", "postgresql"))
     append_lock_timeout_s: float = setting(2.0, "longest wait for the event log's append lock; a write waiting "
                                                 "longer answers 503 with Retry-After", above=0, max=60)
+    db_failover_wait_s: float = setting(10.0, "how long a write cut by a database failover is retried on the new "
+                                              "primary before it answers 503 (intake held, not queued)", min=0, max=60)
+    db_connect_timeout_s: float = setting(3.0, "longest wait for a PostgreSQL host when connecting (all hosts of the "
+                                               "URL are asked at once; one cut off the network answers never)",
+                                          above=0, max=60)
+    db_command_timeout_s: float = setting(15.0, "longest wait for one statement; a primary cut off the network "
+                                                "holds a query this long before it counts as lost", above=0, max=600)
     redis_url: str | None = setting(None, "Redis URL; unset: a local one on 6379, else an embedded one under var/",
                                     check=_url("redis", "rediss", "unix", "redis+sentinel"))
+    redis_sentinels: tuple[str, ...] = setting((), "comma-separated host:port of Redis Sentinels; set: the Redis "
+                                                   "master is asked of them (EMS_REDIS_URL then unused)",
+                                               check=lambda v: next((f"{x!r} is not host:port" for x in v
+                                                                     if not x.rpartition(":")[2].isdigit()), None))
+    redis_service: str = setting("ems", "the master's name the Sentinels monitor (EMS_REDIS_SENTINELS)",
+                                 check=lambda v: None if v.strip() else "must not be empty")
     redis_namespace: str = setting("ems", "key prefix, so several deployments (or test runs) can share one Redis",
                                    check=lambda v: None if v.strip() else "must not be empty")
     mqtt_url: str | None = setting(None, "MQTT broker URL; unset: a local Mosquitto on 1883 if present (panic buttons)",

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 import tornado.httpserver
+from redis.asyncio.sentinel import Sentinel
 
 from api.proxies import TrustedProxies, parse_networks
 from app_context import AppContext
@@ -70,15 +71,16 @@ class Server:
             service = local_services.postgres(config.var_dir)
             self.local.append(service)
             database_url = _with_database(service.url, "ems")
-        if redis_url is None:
+        if redis_url is None and not config.redis_sentinels:
             service = local_services.redis(config.var_dir)
             self.local.append(service)
             redis_url = service.url
-        await ensure_database(database_url)
-        pool = await create_pool(database_url)
+        await ensure_database(database_url, connect_timeout_s=config.db_connect_timeout_s)
+        pool = await create_pool(database_url, connect_timeout_s=config.db_connect_timeout_s,
+                                 command_timeout_s=config.db_command_timeout_s)
         applied = await migrate(pool)
-        redis = aioredis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10)
-        wired = build(config, pool, redis, self._on_event)
+        redis = connect_redis(config, redis_url)
+        wired = build(config, pool, redis, self._on_event, database_url=database_url)
         self.ctx = ctx = wired.ctx
         self.ladder, self.integrations = wired.ladder, wired.integrations
         store, hub = ctx.store, ctx.hub
@@ -89,6 +91,7 @@ class Server:
         fan_out = BackgroundLoop("position fan-out", lambda: ctx.avl.fan_out_to_dispatchers(
             hub, config.avl_fanout_interval_s, on_subscribed=fan_out.recovered), interval_s=1.0, logger=log)
         self.loops.append(fan_out)
+        self.loops.append(BackgroundLoop("database watch", ctx.database.check, interval_s=1.0, logger=log))
         self.loops.append(BackgroundLoop("mutual-aid timeouts", ctx.mutual_aid.expire_due,
                                          interval_s=config.mutual_aid_poll_s, logger=log))
         for loop in self.loops:
@@ -106,7 +109,8 @@ class Server:
         self.http.listen(config.port, address=config.host)
         log.info("listening", extra={"url": config.base_url, "migrations_applied": applied,
                                      "startup_s": round(time.monotonic() - started, 2),
-                                     "database": urlsplit(database_url).netloc, "redis": urlsplit(redis_url).netloc})
+                                     "database": urlsplit(database_url).netloc.rsplit("@", 1)[-1],
+                                     "redis": ",".join(config.redis_sentinels) or urlsplit(redis_url).netloc})
         if config.demo:
             from runtime.demo import seed_demo
 
@@ -226,6 +230,17 @@ class Server:
                     self.ctx.pool.terminate()
         for service in reversed(self.local):
             service.stop()
+
+
+def connect_redis(config: Config, url: str | None) -> aioredis.Redis:
+    """The one Redis client of the process: the master named by the Sentinels when EMS_REDIS_SENTINELS is set
+    (after a failover its connections find the new master by themselves), else the one at `url`."""
+    options = dict(socket_timeout=5, socket_connect_timeout=2, health_check_interval=10)
+    if config.redis_sentinels:
+        sentinels = [(host, int(port)) for host, _, port in (s.rpartition(":") for s in config.redis_sentinels)]
+        sentinel = Sentinel(sentinels, sentinel_kwargs={"socket_timeout": 1, "socket_connect_timeout": 1})
+        return sentinel.master_for(config.redis_service, **options)
+    return aioredis.from_url(url, **options)
 
 
 def _search_engine_and_cost(graph, max_eta_s: float) -> tuple[str, float]:

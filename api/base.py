@@ -17,8 +17,9 @@ from app_context import AppContext
 from codec import to_json
 from db import audit
 from db.identity import Identity
+from db.pool import is_connection_loss
 from dispatch.access import may_dispatch_unit, may_read_incident
-from dispatch.errors import DomainError, FieldError, Invalid
+from dispatch.errors import DatabaseFailingOver, DomainError, FieldError, Invalid
 from dispatch.model import Incident
 from http_errors import ApiError, text_fault, unstorable_text, write_json_error  # noqa: F401 - the API's names
 from telemetry.logs import log_uncaught
@@ -202,13 +203,20 @@ class BaseHandler(tornado.web.RequestHandler):
         (tokens redacted), never the raw URL."""
         if isinstance(value, DomainError):
             return
+        if value is not None and is_connection_loss(value):  # a read cut by a failover: answered 503, not a bug
+            log.warning("request cut by a database failover", extra={"path": self.request.path, "error": repr(value)[:200]})
+            return
         log_uncaught(self.request, value, (typ, value, tb))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Every error answer, in the one JSON shape (see `write_json_error`)."""
         if status_code == 405:
             self.set_header("Allow", ", ".join(self.allowed_methods()))
-        write_json_error(self, status_code, kwargs.get("exc_info", (None, None, None))[1])
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if exc is not None and not isinstance(exc, DomainError) and is_connection_loss(exc):
+            self.ctx.database.lost(exc)
+            exc = DatabaseFailingOver(0)
+        write_json_error(self, status_code, exc)
 
     def on_finish(self) -> None:
         REQUEST_SECONDS.labels(self.request.method, type(self).__name__, str(self.get_status())).observe(

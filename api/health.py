@@ -8,6 +8,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.base import BaseHandler
+from telemetry.metrics import REDIS_MASTER
 
 CHECK_TIMEOUT_S = 2.0
 
@@ -21,6 +22,7 @@ class HealthCheck:
         self.cache_s = cache_s
         self.redis_slow_ms = redis_slow_ms
         self.redis_ping_ms: float | None = None  # the last probe's Redis round trip
+        self.redis_master: str | None = None  # host:port of the Redis master (Sentinel's answer when configured)
         self._report: dict[str, str] | None = None
         self._checked_at = float("-inf")  # monotonic seconds
         self._running: asyncio.Task | None = None
@@ -53,11 +55,25 @@ class HealthCheck:
         started = time.perf_counter()
         await self.ctx.redis.ping()
         self.redis_ping_ms = (time.perf_counter() - started) * 1000
+        master = await redis_master(self.ctx.redis)
+        if master != self.redis_master:
+            self.redis_master = master
+            REDIS_MASTER.info({"address": master or ""})
 
     @property
     def redis_slow(self) -> bool:
         """Redis answers, but slower than fan-out can keep up with: live frames lag (RELIABILITY 9)."""
         return self.redis_ping_ms is not None and self.redis_ping_ms > self.redis_slow_ms
+
+
+async def redis_master(redis) -> str | None:
+    """host:port of the Redis master: asked of the Sentinels for a Sentinel-managed client, else its URL's."""
+    pool = redis.connection_pool
+    if hasattr(pool, "get_master_address"):
+        host, port = await pool.get_master_address()
+    else:
+        host, port = pool.connection_kwargs.get("host"), pool.connection_kwargs.get("port")
+    return f"{host}:{port}" if host else None
 
 
 class HealthHandler(BaseHandler):
@@ -80,6 +96,9 @@ class HealthHandler(BaseHandler):
             "failing": failing,
             "checks": report,
             "realtime_degraded": self.ctx.realtime_degraded or health.redis_slow,
+            "database_degraded": self.ctx.database.degraded,
+            "database_primary": self.ctx.database.primary,
+            "redis_master": health.redis_master,
             "redis_ping_ms": None if health.redis_ping_ms is None else round(health.redis_ping_ms, 1),
             "routing": "loaded" if self.ctx.roads.ready else "not loaded",
         }

@@ -24,8 +24,8 @@ class IncidentsHandler(BaseHandler):
         if key is not None and not 1 <= len(key) <= 200:
             raise ApiError(400, "Idempotency-Key must be 1 to 200 characters")
         incident, created = await self.ctx.intake.report(
-            self.json_body(), actor=identity.actor, idempotency_key=key, strict=True
-        )
+            self.json_body(), actor=identity.actor, idempotency_key=key, strict=True,
+            console_call=identity.role in ("dispatcher", "admin"))
         self.set_header("Location", f"/api/v1/incidents/{incident.id}")
         self.send_json(incident, 201 if created else 200)
 

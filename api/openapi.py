@@ -45,6 +45,9 @@ SCHEMAS: dict[str, Any] = {
             "caller": {"type": ["object", "null"], "properties": {
                 "phone": {"type": ["string", "null"], "maxLength": 32, "pattern": "^[0-9+() .-]*$"},
                 "name": {"type": ["string", "null"], "maxLength": 200}}},
+            "answered_s_before": {"type": ["number", "null"], "minimum": 0, "maximum": 3600,
+                                  "description": "A call taken on the console: seconds from answering it to this"
+                                                 " report (kept for dispatchers' reports only; the call KPIs)."},
         },
         "anyOf": [{"required": ["location"], "properties": {"location": {"type": "object"}}},
                   {"required": ["address"], "properties": {"address": {"type": "string", "minLength": 1}}}],

@@ -25,6 +25,14 @@ The wait for the append lock is bounded (`lock_timeout_s`; PostgreSQL's `lock_ti
 backoff, and `unit_of_work` (whose body cannot be replayed) or a `run` out of attempts raises `StoreBusy`
 (503 with Retry-After; nothing was written, so the same request may simply be repeated).
 
+A unit cut by a database failover (the connection lost, the primary gone, demoted or cut off: see
+`db.pool.is_connection_loss`) is run again on a fresh connection, which finds the new primary, until
+`failover_wait_s` has passed; then DatabaseFailingOver (503 with Retry-After) is raised. A unit lost before its
+commit statement wrote nothing, so running it again is safe. One lost during the commit statement may or may not
+have committed: it is run again only when it claimed an idempotency key (the retry then finds the first result, so
+it is answered once); otherwise it is refused, never doubled. `unit_of_work` bodies cannot be replayed: a lost one
+is refused at once.
+
 Projection tables are caches derived from the log, created by migrations (0013); `rebuild_projections` replays
 the log into them.
 """
@@ -42,7 +50,8 @@ from typing import Any, TypeVar
 import asyncpg
 import msgspec
 
-from dispatch.errors import StoreBusy
+from db.pool import DatabaseWatch, is_connection_loss
+from dispatch.errors import DatabaseFailingOver, StoreBusy
 from dispatch.events import Event, encode_event
 from dispatch.ports import StoredEvent
 from dispatch.projections import Projection, project
@@ -104,6 +113,12 @@ class PgUnitOfWork:
         self._written: dict[Row, tuple[bool, int]] = {}  # row -> (is_open, 1-based index of its last event)
         self._claims: dict[tuple[str, str], tuple[dict[str, Any] | None, bool]] = {}  # -> (result, fresh)
         self._handed_out: list[tuple[Row, Any]] = []  # states of written rows given to the caller
+        self.committing = False  # the commit statement was sent: a lost connection leaves its outcome unknown
+
+    @property
+    def claimed_key(self) -> bool:
+        """Whether this unit claimed an idempotency key (a retry of it is then answered once)."""
+        return bool(self._claims)
 
     # -- reads -------------------------------------------------------------------------------------------------
     async def _locked_read(self, *args: Any) -> Any:
@@ -233,6 +248,7 @@ class PgUnitOfWork:
         started = time.perf_counter()
         if self.lock_taken_at is None and self.serialised:
             self.lock_taken_at = started  # no read took it: the commit statement does
+        self.committing = True
         try:
             seqs = await self.conn.fetchval("SELECT ems_commit_unit($1::text::jsonb)",
                                             msgspec.json.encode(unit).decode())
@@ -265,11 +281,13 @@ class PostgresEventStore:
     conflict_attempts : optimistic runs of a `run` body before it runs serialised.
     busy_attempts : tries of a `run` unit whose lock wait timed out before it raises StoreBusy.
     busy_backoff_s : first pause after a timed-out wait, doubled (with jitter) for each further one, seconds.
+    failover_wait_s : how long a unit cut by a database failover keeps being retried before 503 (0: never).
+    watch : told of lost and regained connections (the console's database banner, /healthz).
     """
 
     def __init__(self, pool: asyncpg.Pool, *, on_commit: Callable[[int], None] | None = None,
                  lock_timeout_s: float = 2.0, conflict_attempts: int = 5, busy_attempts: int = 2,
-                 busy_backoff_s: float = 0.05):
+                 busy_backoff_s: float = 0.05, failover_wait_s: float = 0.0, watch: DatabaseWatch | None = None):
         if not lock_timeout_s > 0:  # PostgreSQL reads lock_timeout = 0 as "wait for ever"
             raise ValueError("lock_timeout_s must be greater than 0")
         self.pool = pool
@@ -278,6 +296,16 @@ class PostgresEventStore:
         self.conflict_attempts = conflict_attempts
         self.busy_attempts = max(1, busy_attempts)
         self.busy_backoff_s = busy_backoff_s
+        self.failover_wait_s = failover_wait_s
+        self.watch = watch
+
+    def _lost(self, exc: BaseException) -> None:
+        if self.watch is not None:
+            self.watch.lost(exc)
+
+    def _reached(self) -> None:
+        if self.watch is not None and self.watch.degraded:
+            self.watch.reached()
 
     def _new_unit(self, conn: asyncpg.Connection, actor: str, *, serialised: bool) -> PgUnitOfWork:
         return PgUnitOfWork(conn, actor, serialised=serialised, lock_timeout_ms=max(1, round(self.lock_timeout_s * 1000)))
@@ -319,6 +347,12 @@ class PostgresEventStore:
         except asyncpg.LockNotAvailableError:
             APPEND_LOCK_TIMEOUTS.labels("serialised").inc()
             raise self._refused(actor, "serialised", 1, time.perf_counter() - started) from None
+        except Exception as exc:
+            if not is_connection_loss(exc):
+                raise
+            self._lost(exc)
+            raise DatabaseFailingOver(time.perf_counter() - started) from None
+        self._reached()
 
     async def run(self, actor: str, body: Callable[[Any], Awaitable[T]], *, known: tuple[tuple[str, Any], ...] = (),
                   attempts: int | None = None) -> T:
@@ -332,10 +366,11 @@ class PostgresEventStore:
         runs again after a backoff, up to `busy_attempts` tries, then StoreBusy is raised (nothing written).
         """
         attempts = self.conflict_attempts if attempts is None else attempts
-        conflicts = timeouts = 0
+        conflicts = timeouts = losses = 0
         started = time.perf_counter()
         while True:
             serialised = conflicts >= attempts
+            uow = None
             try:
                 if serialised:
                     async with self._serialised(actor) as uow:
@@ -343,7 +378,7 @@ class PostgresEventStore:
                 else:
                     async with self.pool.acquire() as conn:
                         uow = self._new_unit(conn, actor, serialised=False)
-                        if conflicts == timeouts == 0:
+                        if conflicts == timeouts == losses == 0:
                             for projection, state in known:
                                 uow.take_as_read(projection, state)
                         result = await body(uow)
@@ -369,6 +404,25 @@ class PostgresEventStore:
                                    "lock_timeout_s": self.lock_timeout_s})
                 await asyncio.sleep(pause_s)
                 continue
+            except Exception as exc:
+                if not is_connection_loss(exc):
+                    raise
+                self._lost(exc)
+                losses += 1
+                waited_s = time.perf_counter() - started
+                ambiguous = uow is not None and uow.committing and not uow.claimed_key
+                if ambiguous or waited_s + 0.5 > self.failover_wait_s:
+                    log.warning("unit of work cut by a database failover: refused",
+                                extra={"actor": actor, "attempts": losses, "waited_s": round(waited_s, 2),
+                                       "commit_outcome_unknown": ambiguous, "error": repr(exc)[:200]})
+                    raise DatabaseFailingOver(waited_s) from None
+                await asyncio.sleep(min(0.5, 0.1 * losses))
+                continue
+            if losses:
+                log.info("unit of work retried after a database failover",
+                         extra={"actor": actor, "attempts": losses + 1,
+                                "waited_s": round(time.perf_counter() - started, 2)})
+            self._reached()
             if timeouts:
                 STORE_BUSY_SECONDS.observe(time.perf_counter() - started)
             if not serialised:

@@ -16,6 +16,7 @@ import asyncpg
 from dispatch.places import Candidate, Landmark, PlaceRecord, name_keys
 
 GAZETTEER_LOCK = 0x454D535F504C4345  # 'EMS_PLCE': one loader at a time across processes
+BULK_TIMEOUT_S = 600  # a bulk load (and the wait for another process's) may outlast the pool's statement timeout
 FLEET_SOURCE = "fleet"
 LANDMARK_SOURCES = ("osm_pois", FLEET_SOURCE)
 M_PER_DEG_LAT = 111_195.0  # on the mean-radius sphere (dispatch.model.EARTH_RADIUS_M): a bounding box pre-filter
@@ -39,7 +40,7 @@ class Gazetteer:
         """Load `records` as the gazetteer for `source_key` (one transaction); False if that key is already
         loaded (another process did it). Fleet rows are kept."""
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", GAZETTEER_LOCK)
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", GAZETTEER_LOCK, timeout=BULK_TIMEOUT_S)
             if await conn.fetchval("SELECT 1 FROM gazetteer_builds WHERE source_key = $1", source_key):
                 return False
             await conn.execute("DELETE FROM places WHERE source <> $1", FLEET_SOURCE)
@@ -52,7 +53,7 @@ class Gazetteer:
     async def replace_fleet(self, records: Sequence[PlaceRecord]) -> None:
         """The fleet's hospitals and stations, replacing the previous set."""
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", GAZETTEER_LOCK)
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", GAZETTEER_LOCK, timeout=BULK_TIMEOUT_S)
             await conn.execute("DELETE FROM places WHERE source = $1", FLEET_SOURCE)
             await self._insert(conn, records)
 
@@ -81,10 +82,11 @@ class Gazetteer:
                     name_rows.append((place_id, keys.key, keys.core))
         await conn.copy_records_to_table("places", records=place_rows, columns=[
             "id", "kind", "name", "name_en", "lat", "lon", "source", "in_road_graph", "subdistrict", "road_a",
-            "road_b"])
-        await conn.copy_records_to_table("place_names", records=name_rows, columns=["place_id", "key", "core"])
+            "road_b"], timeout=BULK_TIMEOUT_S)
+        await conn.copy_records_to_table("place_names", records=name_rows, columns=["place_id", "key", "core"],
+                                         timeout=BULK_TIMEOUT_S)
         await conn.execute("SELECT setval(pg_get_serial_sequence('places', 'id'), greatest((SELECT max(id) FROM places), 1))")
-        await conn.execute("ANALYZE places, place_names")
+        await conn.execute("ANALYZE places, place_names", timeout=BULK_TIMEOUT_S)
 
     async def candidates(self, key: str, core: str, *, kinds: Sequence[str] | None = None,
                          limit: int = 40) -> list[Candidate]:

@@ -42,9 +42,11 @@ async def incident_replay(store: PostgresEventStore, incident_id: int, now: date
 
 
 async def call_events_between(pool: asyncpg.Pool, start: datetime, end: datetime, types: tuple[str, ...]) -> list[dict]:
-    """Events of `types` about the incidents whose 1669 call was answered or abandoned in [start, end), by seq."""
+    """Events of `types` about the incidents whose 1669 call was answered or abandoned in [start, end), or that a
+    dispatcher reported from a call taken on the console (`answered_s_before`) then, by seq."""
     rows = await pool.fetch(
-        "WITH answered AS (SELECT DISTINCT stream FROM events WHERE type IN ('CallAnswered', 'CallAbandoned')"
+        "WITH answered AS (SELECT DISTINCT stream FROM events WHERE (type IN ('CallAnswered', 'CallAbandoned')"
+        "  OR (type = 'IncidentReported' AND payload->>'answered_s_before' IS NOT NULL))"
         "  AND occurred_at >= $1 AND occurred_at < $2)"
         " SELECT type, payload, occurred_at FROM events WHERE type = ANY($3::text[])"
         " AND stream IN (SELECT stream FROM answered) ORDER BY seq", start, end, list(types))

@@ -133,6 +133,7 @@ def caller_location(incident: Incident, e: CallerLocationShared) -> Incident:
     """Projection: the caller's shared location replaces the incident's, flagged caller-provided (and outside the
     service area when so)."""
     incident.location = e.location
+    incident.location_accuracy_m = e.accuracy_m
     flags = [LocationFlag.CALLER_PROVIDED]
     if e.outside_service_area:
         flags.append(LocationFlag.OUTSIDE_SERVICE_AREA)

@@ -36,6 +36,16 @@ class StoreBusy(Unavailable):
         self.retry_after_s = retry_after_s
 
 
+class DatabaseFailingOver(Unavailable):
+    """The primary database was lost and no new primary took over within the configured wait. Nothing was
+    acknowledged; the same request (same idempotency key) may be repeated after `retry_after_s` (→ 503)."""
+
+    def __init__(self, waited_s: float, retry_after_s: float = 2.0):
+        super().__init__(f"the database is failing over to its standby (waited {waited_s:.0f} s); nothing was "
+                         f"stored, retry in {retry_after_s:g} s with the same Idempotency-Key")
+        self.retry_after_s = retry_after_s
+
+
 @dataclass(frozen=True)
 class FieldError:
     field: str

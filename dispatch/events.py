@@ -42,6 +42,9 @@ class IncidentReported(Event, frozen=True):
     chief_complaint: str | None = None
     caller: Caller | None = None
     intake_issues: list[str] = []
+    # A call taken on the console (New call): seconds from the dispatcher answering it to this report, measured by
+    # the console (a duration, never a browser clock), so the call's answer-to-dispatch time reaches the KPIs.
+    answered_s_before: float | None = None
 
 
 def encode_event(event: Event) -> tuple[str, dict[str, Any]]:

@@ -17,6 +17,7 @@ from dispatch.ports import Clock, EventStore
 
 MAX_TEXT = {"address": 500, "chief_complaint": 2000, "caller.name": 200, "caller.phone": 32}
 PHONE_CHARS = set("+0123456789 -().")
+MAX_ANSWERED_S_BEFORE = 3600.0  # a call answered over an hour before its report is not a call-taking time
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class ParsedReport:
     chief_complaint: str | None
     caller: Caller | None
     errors: list[FieldError]
+    answered_s_before: float | None = None  # a console call: seconds from its answer to this report
 
 
 def _number(value: Any, field: str, low: float, high: float, errors: list[FieldError]) -> float | None:
@@ -133,6 +135,9 @@ def parse_report(body: Any, area: ServiceArea, *, default_channel: Channel | Non
             caller = Caller(phone=phone, name=name, channel=channel.value if channel else None)
     elif raw_caller is not None:
         errors.append(FieldError("caller", "must be an object with phone and name"))
+    answered_s_before = None
+    if body.get("answered_s_before") is not None:
+        answered_s_before = _number(body["answered_s_before"], "answered_s_before", 0, MAX_ANSWERED_S_BEFORE, errors)
     if location is None and address is None and not any(e.field.startswith("location") for e in errors):
         errors.append(FieldError("location", "is required (or give an address)"))
     note = "; ".join(f"{e.field} {e.reason}" for e in location_errors) or None
@@ -145,6 +150,7 @@ def parse_report(body: Any, area: ServiceArea, *, default_channel: Channel | Non
         chief_complaint=complaint,
         caller=caller,
         errors=errors,
+        answered_s_before=answered_s_before,
     )
 
 
@@ -164,10 +170,13 @@ class IntakeService:
         idempotency_key: str | None = None,
         strict: bool = True,
         default_channel: Channel | None = None,
+        console_call: bool = False,
     ) -> tuple[Incident, bool]:
         """Store a new incident; returns (incident, created). A repeated key returns the first incident.
 
         strict: raise `Invalid` listing every field problem. Lenient: keep the incident, flag what was wrong.
+        console_call: a dispatcher's console reports it, so its `answered_s_before` (seconds from answering the call)
+        is kept for the call KPIs; from anyone else that field is ignored.
         """
         parsed = parse_report(body, self.area, default_channel=default_channel)
         if strict and parsed.errors:
@@ -193,6 +202,7 @@ class IntakeService:
                     chief_complaint=parsed.chief_complaint,
                     caller=parsed.caller,
                     intake_issues=[f"{e.field}: {e.reason}" for e in parsed.errors],
+                    answered_s_before=parsed.answered_s_before if console_call else None,
                 )
             )
             if idempotency_key:

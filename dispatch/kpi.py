@@ -143,14 +143,18 @@ def unit_utilisation(events: Iterable, start: datetime, end: datetime) -> dict[s
 
 # -- the call itself (issue #18): NFPA 1225 call-answer and alarm-processing times, from the call's events -------
 CALL_INTERVALS = ("answer", "to_location", "to_code", "to_dispatch")
-CALL_EVENT_TYPES = ("CallAnswered", "CallAbandoned", "CallerLocationShared", "IncidentTriaged", "UnitAssigned")
+CALL_EVENT_TYPES = ("CallAnswered", "CallAbandoned", "CallerLocationShared", "IncidentTriaged", "UnitAssigned",
+                    "IncidentReported")
 
 
 def call_rows(events: Iterable[dict]) -> list[dict]:
     """One row per 1669 call from stored events ({type, payload, occurred_at}, in seq order): `answer` (queued →
     answered, s), then from the answer `to_location` (first location shared), `to_code` (first CBD code) and
     `to_dispatch` (first unit assigned); None where that never happened. A step done before the answer (e.g. a
-    location texted while waiting) counts as 0 s. Abandoned calls have `abandoned` True and no answer time."""
+    location texted while waiting) counts as 0 s. Abandoned calls have `abandoned` True and no answer time.
+    A call taken on the console (New call: an IncidentReported with `answered_s_before`) is a row too, with
+    `call_sid` None and no queue time (`answer` None), answered that many seconds before its report; its
+    `to_location` is the report itself when the report had a location."""
     calls: dict[str, dict] = {}
     firsts: dict[int, dict[str, datetime]] = {}
     step_of = {"CallerLocationShared": "to_location", "IncidentTriaged": "to_code", "UnitAssigned": "to_dispatch"}
@@ -164,6 +168,13 @@ def call_rows(events: Iterable[dict]) -> list[dict]:
                                           "day": local_day(event["occurred_at"]), "abandoned": kind == "CallAbandoned",
                                           "answered_at": event["occurred_at"] if kind == "CallAnswered" else None,
                                           "answer": payload["wait_s"] if kind == "CallAnswered" else None}
+        elif kind == "IncidentReported" and payload.get("answered_s_before") is not None:
+            answered_at = event["occurred_at"] - timedelta(seconds=payload["answered_s_before"])
+            calls[f"console-{incident_id}"] = {"call_sid": None, "incident_id": incident_id,
+                                               "day": local_day(answered_at), "abandoned": False,
+                                               "answered_at": answered_at, "answer": None}
+            if payload.get("location") is not None:
+                firsts.setdefault(incident_id, {}).setdefault("to_location", event["occurred_at"])
     rows = []
     for call in calls.values():
         answered_at = call.pop("answered_at")
@@ -176,13 +187,14 @@ def call_rows(events: Iterable[dict]) -> list[dict]:
 
 def call_summary(rows: Sequence[dict], answer_target_s: float, dispatch_target_s: float) -> dict:
     """p50/p90/mean of each call interval, abandoned calls, and the NFPA 1225 shares: calls answered within
-    `answer_target_s` (of all calls; an abandoned call is a miss) and answered calls dispatched within
-    `dispatch_target_s` of the answer (one never dispatched is a miss)."""
+    `answer_target_s` (of the queued calls; an abandoned call is a miss; console calls have no queue time) and
+    answered calls dispatched within `dispatch_target_s` of the answer (one never dispatched is a miss)."""
     answered = [r for r in rows if not r["abandoned"]]
-    in_answer = sum(1 for r in answered if r["answer"] <= answer_target_s)
+    queued = [r for r in rows if r["call_sid"] is not None]
+    in_answer = sum(1 for r in queued if not r["abandoned"] and r["answer"] <= answer_target_s)
     in_dispatch = sum(1 for r in answered if r["to_dispatch"] is not None and r["to_dispatch"] <= dispatch_target_s)
-    return {"calls": len(rows), "abandoned": len(rows) - len(answered),
+    return {"calls": len(rows), "abandoned": len(rows) - len(answered), "console_calls": len(rows) - len(queued),
             "answer_target_s": answer_target_s, "dispatch_target_s": dispatch_target_s,
-            "answered_within_target_pct": round(100 * in_answer / len(rows), 1) if rows else None,
+            "answered_within_target_pct": round(100 * in_answer / len(queued), 1) if queued else None,
             "dispatched_within_target_pct": round(100 * in_dispatch / len(answered), 1) if answered else None,
             "intervals": {name: _stats([r[name] for r in answered if r[name] is not None]) for name in CALL_INTERVALS}}

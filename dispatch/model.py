@@ -74,6 +74,7 @@ class Incident(msgspec.Struct, kw_only=True):
     location_label: str | None = None  # the place chosen or found (LocationConfirmed), e.g. a geocoder candidate
     location_source: str | None = None  # where the last location change came from (LocationConfirmed.source)
     location_confidence: float | None = None  # the geocoder's score (0..1) when the geocoder placed it
+    location_accuracy_m: float | None = None  # the caller's phone's stated accuracy, while its shared position holds
     address: str | None = None
     chief_complaint: str | None = None
     callers: list[Caller] = []

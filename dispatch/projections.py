@@ -75,6 +75,7 @@ def location_confirmed(incident: Incident, e: LocationConfirmed) -> Incident:
     """A geocoder's guess stays unverified (no auto-dispatch) until a person confirms a location."""
     incident.location = e.location
     incident.location_label, incident.location_source, incident.location_confidence = e.label, e.source, e.confidence
+    incident.location_accuracy_m = None  # a new position: the caller's phone's accuracy no longer applies
     flags = [LocationFlag.UNVERIFIED, LocationFlag.GEOCODED] if e.source == "geocoder" else []
     if e.source == "sms_link":
         flags.append(LocationFlag.CALLER_PROVIDED)

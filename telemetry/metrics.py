@@ -28,6 +28,9 @@ RELAY_PUBLISHED = Counter("ems_relay_published_total", "Events published to the 
 RELAY_STREAM_RESETS = Counter("ems_relay_stream_resets_total",
                               "Redis streams found to hold another database history (restore) and reset")
 REALTIME_DEGRADED = Gauge("ems_realtime_degraded", "1 while Redis fan-out is unavailable (falling back to polling)")
+DATABASE_DEGRADED = Gauge("ems_database_degraded", "1 while the PostgreSQL primary is lost (failing over)")
+DATABASE_PRIMARY = Info("ems_database_primary", "The PostgreSQL node this process writes to (host:port it reached)")
+REDIS_MASTER = Info("ems_redis_master", "The Redis node this process publishes to (from Sentinel when configured)")
 WS_CLIENTS = Gauge("ems_ws_clients", "Connected WebSocket clients", ["role"])
 WS_FRAMES = Counter("ems_ws_frames_sent_total", "Frames sent to WebSocket clients", ["type"])
 MQTT_DEAD_LETTERS = Counter("ems_mqtt_dead_letters_total", "MQTT messages acknowledged without use, kept for review",

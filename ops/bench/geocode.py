@@ -21,6 +21,11 @@ How the query set is built (rules only; nothing hand-picked):
 3. A query is answered correctly at rank k when the k-th result has the target's name and lies within 150 m of
    it (a place mapped twice, e.g. a hospital as an OSM POI and as a fleet site, counts either way).
 Targets: top-1 ≥ 85 %, top-5 ≥ 95 %, p99 ≤ 50 ms (see docs/operations.md).
+
+With Playwright and Chromium installed (the test extra), the run also times the call-taker flow in the console,
+by keystrokes only, as the browser test does (tests/web/test_call_taker.py, same steps): N, the landmark typed as a
+dispatcher types it (BROWSER_TYPED), arrow keys to its suggestion, Enter; `browser_new_call_to_located_s` is the
+time from N until the server holds the located incident (target ≤ 20 s). Without them it is null.
 """
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ import asyncio
 import json
 import random
 import re
+import shutil
 import statistics
 import sys
 import time
@@ -48,6 +54,7 @@ VAR = REPO / "var" / "bench"
 DATABASE = "ems_bench_geocode"
 CORRECT_WITHIN_M = 150.0
 WARMUP = 10
+BROWSER_TYPED, BROWSER_LANDMARK = "รพ.ชลบุรี", "โรงพยาบาลชลบุรี"  # a province POI file's hospital, as typed
 
 CATEGORY_ABBREVIATIONS = (("โรงพยาบาล", "รพ."), ("โรงเรียน", "ร.ร."), ("สถานีตำรวจภูธร", "สภ."), ("ถนน", "ถ."),
                           ("ซอย", "ซ."))
@@ -198,8 +205,9 @@ def summarise(rows: list[tuple[BenchQuery, int | None, float]]) -> dict:
 
 
 async def run(limit: int | None, seed: int, database_url: str | None = None, redis_url: str | None = None,
-              var_dir: Path = VAR, timeout_s: float = 300.0) -> dict:
-    """Start a server process, ask the query set (the first `limit` queries when given), stop it; the figures."""
+              var_dir: Path = VAR, timeout_s: float = 300.0, browser: bool = True) -> dict:
+    """Start a server process, ask the query set (the first `limit` queries when given), time the console's new
+    call in Chromium when `browser` (and Playwright is there), stop it; the figures."""
     if database_url is None:
         admin = local_services.postgres(VAR).url
         database_url = urlunsplit(urlsplit(admin)._replace(path=f"/{DATABASE}"))
@@ -235,10 +243,12 @@ async def run(limit: int | None, seed: int, database_url: str | None = None, red
             if status != 200:
                 raise RuntimeError(f"geocode {q.text!r} answered {status}: {body}")
             rows.append((q, rank_of(q, body["results"]), elapsed_ms))
+        located_s = await browser_new_call_to_located_s(server.base_url, api.token, api) if browser else None
     finally:
         server.stop()
     result = summarise(rows)
     result["generated"] = generated
+    result["browser_new_call_to_located_s"] = located_s
     result["splits"] = {s: summarise([r for r in rows if r[0].split == s]) for s in ("dev", "heldout")}
     result["rules"] = {rule: summarise([r for r in rows if r[0].rule == rule])
                        for rule in sorted({q.rule for q, _, _ in rows})}
@@ -247,19 +257,70 @@ async def run(limit: int | None, seed: int, database_url: str | None = None, red
     return result
 
 
+async def type_a_new_call(page, typed: str) -> list[str]:
+    """On an open console: press N and type `typed` into the location box; the suggestions' texts once listed."""
+    await page.keyboard.press("n")
+    await page.keyboard.type(typed)
+    suggestions = page.locator("#locate-suggestions li[data-index]")
+    await suggestions.first.wait_for(timeout=10_000)
+    return await suggestions.all_inner_texts()
+
+
+async def pick_suggestion(page, index: int) -> None:
+    """Move from the first suggestion to the `index`-th (from 0) with the arrow key and pick it with Enter."""
+    for _ in range(index):
+        await page.keyboard.press("ArrowDown")
+    await page.keyboard.press("Enter")
+
+
+async def browser_new_call_to_located_s(base_url: str, token: str, api: Api, timeout_s: float = 30.0) -> float | None:
+    """Seconds from N on the console to the located incident existing on the server (keystrokes only); None when
+    Playwright or Chromium is missing."""
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        return None
+    from ops.bench.console import CHROMIUM_ARGS
+
+    async with async_playwright() as p:
+        try:
+            browser = await p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                                              headless=True, args=CHROMIUM_ARGS)
+        except Exception:  # noqa: BLE001 - no browser on this machine: the figure is simply absent
+            return None
+        try:
+            page = await (await browser.new_context(viewport={"width": 1440, "height": 900})).new_page()
+            await page.goto(f"{base_url}/console.html#token={token}")
+            await page.wait_for_function("document.querySelector('#status-line').textContent.length > 0")
+            before = {i["id"] for i in (await api.get("/api/v1/incidents?limit=5000"))[1]["incidents"]}
+            started = time.monotonic()
+            names = await type_a_new_call(page, BROWSER_TYPED)
+            await pick_suggestion(page, next(n for n, text in enumerate(names) if BROWSER_LANDMARK in text))
+            while time.monotonic() - started < timeout_s:
+                _, body = await api.get("/api/v1/incidents?limit=5000")
+                if any(i["location"] is not None and i["id"] not in before for i in body["incidents"]):
+                    return round(time.monotonic() - started, 2)
+                await asyncio.sleep(0.1)
+            raise TimeoutError("no located incident from the console")
+        finally:
+            await browser.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m ops.bench.geocode", description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     parser.add_argument("--limit", type=int, help="ask only the first N queries (a bounded run)")
     parser.add_argument("--seed", type=int, default=1669)
+    parser.add_argument("--no-browser", action="store_true", help="skip the console's new-call timing (Chromium)")
     args = parser.parse_args()
-    result = asyncio.run(run(args.limit, args.seed))
+    result = asyncio.run(run(args.limit, args.seed, browser=not args.no_browser))
     if not args.json:
         print(f"{'rule':<20}{'split':>8}{'n':>6}{'top1%':>8}{'top5%':>8}{'p50ms':>8}{'p99ms':>8}")
         for rule, s in result["rules"].items():
             print(f"{rule:<20}{'':>8}{s['queries']:>6}{s['top1_pct']:>8}{s['top5_pct']:>8}{s['p50_ms']:>8}{s['p99_ms']:>8}")
         for split, s in result["splits"].items():
             print(f"{'(all)':<20}{split:>8}{s['queries']:>6}{s['top1_pct']:>8}{s['top5_pct']:>8}{s['p50_ms']:>8}{s['p99_ms']:>8}")
+        print(f"console: New call to located incident {result['browser_new_call_to_located_s']} s (target 20 s)")
         for miss in result["misses"]:
             print(f"  miss: {miss}", file=sys.stderr)
     print(json.dumps({k: v for k, v in result.items() if k != "misses"}, ensure_ascii=False))

@@ -77,3 +77,22 @@ async def test_red_within_eight_minutes_and_unit_utilisation(store):
     busy = kpi.unit_utilisation(store.log, T0, T0 + timedelta(hours=10))
     assert busy["U1"] == pytest.approx((3000 - 60) / 36000, abs=1e-3)
     assert busy["U2"] == pytest.approx((36000 - 7200 - 60) / 36000, abs=1e-3)  # never freed: busy to the end
+
+
+def test_a_call_taken_on_the_console_counts_from_its_answer_to_dispatch():
+    """A New call on the console (IncidentReported with answered_s_before) is a call row: its answer is that many
+    seconds before the report; it has no queue time, so it leaves the answering share to the queued calls."""
+    t0 = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+    events = [
+        {"type": "IncidentReported", "occurred_at": t0,
+         "payload": {"incident_id": 7, "location": {"lat": 13.36, "lon": 100.98}, "answered_s_before": 9.5}},
+        {"type": "IncidentTriaged", "occurred_at": t0 + timedelta(seconds=20), "payload": {"incident_id": 7}},
+        {"type": "UnitAssigned", "occurred_at": t0 + timedelta(seconds=30), "payload": {"incident_id": 7}},
+        {"type": "IncidentReported", "occurred_at": t0, "payload": {"incident_id": 8, "answered_s_before": None}},
+    ]
+    [row] = kpi.call_rows(events)
+    assert row == {"call_sid": None, "incident_id": 7, "day": row["day"], "abandoned": False, "answer": None,
+                   "to_location": 9.5, "to_code": 29.5, "to_dispatch": 39.5}
+    summary = kpi.call_summary([row], 15.0, 60.0)
+    assert summary["console_calls"] == 1 and summary["answered_within_target_pct"] is None
+    assert summary["dispatched_within_target_pct"] == 100.0 and summary["intervals"]["to_dispatch"]["n"] == 1

@@ -111,6 +111,7 @@ async def test_shared_location_lands_on_the_incident_once(ems, twilio, fake_twil
     _, incident = await dispatcher.get(f"/api/v1/incidents/{body['incident_id']}")
     assert incident["location"] == {"lat": 13.36, "lon": 100.98}
     assert incident["location_flags"] == ["caller_provided"]
+    assert incident["location_accuracy_m"] == 12  # the console shows it beside the caller's location
     status, _ = await public.post("/api/v1/share/location", {"token": token, "location": {"lat": 13.0, "lon": 101.0}})
     assert status == 404  # one-time link
     status, _ = await public.post("/api/v1/share/location",

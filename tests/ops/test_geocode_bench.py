@@ -14,6 +14,7 @@ async def test_bounded_geocode_benchmark_run(database_url, redis_url):
     assert 0 <= result["top1_pct"] <= result["top5_pct"] <= 100
     assert result["top5_pct"] >= 80  # far below the target: this guards against a broken search, not tuning
     assert set(result["splits"]) == {"dev", "heldout"}
+    assert result["browser_new_call_to_located_s"] > 0  # the console's new call, timed in Chromium
     assert sum(s["queries"] for s in result["splits"].values()) == 40
 
 

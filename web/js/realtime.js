@@ -43,7 +43,8 @@ export class Realtime {
   }
 
   report() {
-    this.onState({connected: this.connected, degraded: !this.connected || this.serverDegraded, queued: this.queue().length});
+    this.onState({connected: this.connected, degraded: !this.connected || this.serverDegraded || this.databaseDegraded,
+                  databaseDegraded: !!this.databaseDegraded, queued: this.queue().length});
   }
 
   receive(frame) {
@@ -53,6 +54,10 @@ export class Realtime {
     }
     if (frame.type === "alert" && frame.kind === "realtime_degraded") {
       this.serverDegraded = frame.active;
+      this.report();
+    }
+    if (frame.type === "alert" && frame.kind === "database_degraded") {  // the primary database is failing over
+      this.databaseDegraded = frame.active;
       this.report();
     }
     if ((frame.type === "ok" || frame.type === "error") && frame.id) {

@@ -58,7 +58,9 @@ function renderJob() {
   $("#job-badge").textContent = job.triage ? job.triage.code : "?";
   $("#job-title").textContent = `#${job.id} · ${t("status." + job.status)}`;
   $("#job-complaint").textContent = job.chief_complaint || (job.triage ? local(job.triage, "text") : "");
-  $("#job-address").textContent = job.address || (job.location ? `${job.location.lat.toFixed(5)}, ${job.location.lon.toFixed(5)}` : "");
+  // the place in words (the server's reverse geocoding) beside the address and the coordinates
+  const where = job.location ? `${job.location.lat.toFixed(5)}, ${job.location.lon.toFixed(5)}` : "";
+  $("#job-address").textContent = [job.address, job.place ? local(job.place, "description") : null, where].filter(Boolean).join(" · ");
   render($("#job-flags"), html`${(job.location_flags || []).map(f => html`<span class="flag">⚠ ${t("flag." + f)}</span> `)}`);
   const unitStatus = state.unit ? state.unit.status : "";
   $("#unit-status").textContent = unitStatus ? t("unit." + unitStatus) : "";

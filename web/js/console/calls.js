@@ -6,6 +6,7 @@ import {api} from "../api.js";
 import {html, render} from "../html.js";
 import {defineLabels, local, t} from "../i18n.js";
 import {addAlert} from "./alerts.js";
+import {openIntake} from "./intake.js";
 import {refreshIncident, select} from "./store.js";
 
 defineLabels({
@@ -61,7 +62,7 @@ function draw() {
         ${call.times ? html`<div class="call-times muted">${["answer", "to_location", "to_code", "to_dispatch"].map(name =>
           html`<span data-time="${name}">${t("calls.time." + name)} ${call.times[name] ?? "…"} s</span> `)}</div>` : ""}
         ${call.state === "waiting" ? html` <button class="primary answer-call" data-sid="${call.call_sid}">${t("calls.answer")}</button>` : ""}</li>`;
-    }) : html`<li class="muted">${t("calls.none")}</li>`}`);
+    }) : html`<li class="muted" data-t="calls.none">${t("calls.none")}</li>`}`);  // data-t: relabelled at once on a language switch
 }
 
 export async function loadCalls() {
@@ -79,6 +80,7 @@ async function answer(sid) {
     error.textContent = "";
     await refreshIncident(call.incident_id);
     select(call.incident_id);
+    openIntake(call.incident_id);  // the call's timer starts; the location box locates the call's incident
   } catch (e) {
     error.textContent = e.status === 409 ? t("calls.taken") : e.message;
   }

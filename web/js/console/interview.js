@@ -88,6 +88,14 @@ async function chooseCard(group) {
   draw();
 }
 
+// The call-taker's chief complaint chose the card (complaint.js): the incident's interview opens on it.
+export function openCard(incidentId, group) {
+  if (session?.incidentId !== incidentId) {
+    session = {incidentId, group: null, guide: null, answers: [], proposal: null, recorded: null, cpr: false};
+  }
+  return chooseCard(group);
+}
+
 async function answer(question, value) {
   const index = session.guide.questions.findIndex(q => q.id === question);
   // changing an earlier answer drops the later ones: the order of the card decides

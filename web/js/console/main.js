@@ -99,7 +99,7 @@ function onState(s) {
   lastState = s;
   const banner = document.querySelector("#degraded");
   banner.classList.toggle("show", !!s.degraded || !!s.revoked);
-  if (s.revoked) banner.textContent = t("common.revoked");
+  banner.textContent = t(s.revoked ? "common.revoked" : s.databaseDegraded ? "common.database_degraded" : "common.degraded");
   document.querySelector("#status-line").textContent = s.connected ? t("common.online") : t("common.offline");
 }
 

@@ -10,6 +10,7 @@ import {loadDestinations} from "./destinations.js";
 import {loadDuplicates} from "./duplicates.js";
 import {hasPhone, isTextThread, loadCallerHistory, loadThread, wireReply} from "./messages.js";
 import {allUnitsReleased, locationFlags} from "./queue.js";
+import {loadPlace, placeHtml} from "./place.js";
 import {loadRecommendations} from "./recommendations.js";
 import {colourOf, on, state} from "./store.js";
 import {groupOptions, renderCard} from "./triage.js";
@@ -21,6 +22,8 @@ const panel = document.querySelector("#incident-panel");
 function panelSignature(incident) {
   return JSON.stringify([incident.id, incident.status, incident.triage, incident.provisional_colour, incident.chief_complaint,
                          incident.address, incident.location, incident.location_flags, incident.location_note,
+                         incident.location_label, incident.location_source, incident.location_confidence,
+                         incident.location_accuracy_m,
                          incident.callers, incident.vitals?.length, incident.assignment_ids, incident.unit_ids,
                          incident.destination_hospital_id, incident.hospital_acknowledged_at, allUnitsReleased(incident)]);
 }
@@ -43,6 +46,7 @@ export function showIncident(incident, force = false) {
     <div>${t("status." + incident.status)} · ${clock(incident.reported_at)} · ${labelOr("channel." + incident.channel, incident.channel)}</div>
     <p><b>${incident.chief_complaint || ""}</b></p>
     <div class="muted">${incident.address || ""}${where}</div>
+    ${placeHtml(incident)}
     ${locationFlags(incident)}
     ${incident.location_note ? html`<div class="flag">${incident.location_note}</div>` : ""}
     <div>${(incident.callers || []).map((c, n) => html`${n ? html`<br>` : ""}${c.name || ""} ${c.phone || ""}`)}</div>
@@ -73,6 +77,7 @@ export function showIncident(incident, force = false) {
   if (sameIncident) detail.scrollTop = scroll_px;
   panel.querySelector("#cbd-group").addEventListener("change", e => renderCard(incident, Number(e.target.value)));
   if (incident.triage) renderCard(incident, incident.triage.group);
+  loadPlace(incident);
   loadAssignments(incident.id);
   loadDestinations(incident);
   loadDuplicates(incident.id);
