@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from db.event_store import PostgresEventStore
     from db.identity import IdentityStore
     from db.pool import DatabaseWatch
+    from dispatch.agencies import AgencyService
     from dispatch.assignment import AssignmentService
     from dispatch.autodispatch import TriageDispatchService
     from dispatch.coverage import CoverageService
@@ -39,10 +40,12 @@ if TYPE_CHECKING:
     from dispatch.intake import IntakeService
     from dispatch.interview import InterviewService
     from dispatch.mci import MciService
+    from dispatch.mutual_aid import MutualAidService
     from dispatch.places import AutoLocator, LocationService, PlaceService
     from dispatch.ports import Clock, CrewNotifier
     from dispatch.recommendation import RecommendationService
     from dispatch.resources import ResourceService
+    from dispatch.shifts import ShiftService
     from dispatch.triage import TriageService
     from dispatch.vitals import VitalsService
     from integrations.apps.service import AppKeys
@@ -158,6 +161,9 @@ class Core:
     places: Places
     locations: LocationService
     resources: ResourceService  # the editable registry: stations, units, hospitals, users (issue #19)
+    agencies: AgencyService
+    shifts: ShiftService
+    mutual_aid: MutualAidService
 
     @property
     def routing(self) -> RoutingService:

@@ -25,6 +25,7 @@ from db.event_store import PostgresEventStore
 from db.identity import IdentityStore
 from db.pool import DatabaseWatch
 from dispatch.access import Visibility
+from dispatch.agencies import AgencyService
 from dispatch.assignment import AssignmentService, DispatchPolicy, EscalationLadder
 from dispatch.autodispatch import TriageDispatchService
 from dispatch.destination import DestinationService
@@ -33,10 +34,12 @@ from dispatch.fleet import FleetService
 from dispatch.intake import IntakeService, ServiceArea
 from dispatch.interview import InterviewService
 from dispatch.mci import MciService
+from dispatch.mutual_aid import MutualAidService
 from dispatch.places import LocationService
 from dispatch.ports import SystemClock
 from dispatch.recommendation import RecommendationService
 from dispatch.resources import ResourceService
+from dispatch.shifts import ShiftService
 from dispatch.triage import TriageService
 from dispatch.vitals import VitalsService
 from integrations.wiring import Integrations, crew_notifier
@@ -141,6 +144,9 @@ def build(config: Config, pool: asyncpg.Pool, redis: aioredis.Redis, on_event, *
         places=places,
         locations=LocationService(store, clock, intake.area, describe_point=places.describe),
         resources=ResourceService(store, clock, identities),
+        agencies=AgencyService(store, clock),
+        shifts=ShiftService(store, clock),
+        mutual_aid=MutualAidService(store, clock, assignments, answer_timeout_s=config.mutual_aid_answer_timeout_s),
     )
     integrations = Integrations(core)
     ctx = AppContext.from_core(

@@ -191,6 +191,10 @@ class Config:
         + " (the last re-assigns the incident to the next unit)", length=len(ESCALATION_STEPS), min=0, max=3600,
         check=_ordered)
     escalation_poll_s: float = setting(0.25, "how often the escalation ladder looks for due steps", above=0, max=60)
+    mutual_aid_answer_timeout_s: float = setting(
+        120.0, "an agency asked to lend a unit must accept or decline within this; then the 1669 centre is alerted",
+        above=0, max=3600)
+    mutual_aid_poll_s: float = setting(1.0, "how often overdue mutual-aid requests are looked for", above=0, max=60)
     twilio_account_sid: str | None = setting(None, "Twilio account SID (unset: SMS/voice are only recorded)")
     twilio_auth_token: str | None = setting(None, "Twilio auth token (also verifies webhook signatures)")
     twilio_from_number: str | None = setting(None, "the number SMS and calls come from")

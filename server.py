@@ -92,6 +92,8 @@ class Server:
             hub, config.avl_fanout_interval_s, on_subscribed=fan_out.recovered), interval_s=1.0, logger=log)
         self.loops.append(fan_out)
         self.loops.append(BackgroundLoop("database watch", ctx.database.check, interval_s=1.0, logger=log))
+        self.loops.append(BackgroundLoop("mutual-aid timeouts", ctx.mutual_aid.expire_due,
+                                         interval_s=config.mutual_aid_poll_s, logger=log))
         for loop in self.loops:
             loop.start()
         await ctx.relay.start()

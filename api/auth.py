@@ -34,6 +34,8 @@ class LoginHandler(BaseHandler):
 
 
 class LogoutHandler(BaseHandler):
+    agency_scope = "open"
+
     async def post(self) -> None:
         identity = self.require()
         await self.ctx.access.revoke_token(self._bearer_token(), actor=identity.actor)
@@ -48,6 +50,8 @@ class RevokeUserHandler(BaseHandler):
 
 
 class MeHandler(BaseHandler):
+    agency_scope = "open"
+
     async def get(self) -> None:
         identity = self.require()
         self.send_json(identity)

@@ -18,7 +18,9 @@ from codec import to_json
 from db import audit
 from db.identity import Identity
 from db.pool import is_connection_loss
+from dispatch.access import may_dispatch_unit, may_read_incident
 from dispatch.errors import DatabaseFailingOver, DomainError, FieldError, Invalid
+from dispatch.model import Incident
 from http_errors import ApiError, text_fault, unstorable_text, write_json_error  # noqa: F401 - the API's names
 from telemetry.logs import log_uncaught
 from telemetry.metrics import REQUEST_SECONDS
@@ -31,6 +33,12 @@ class BaseHandler(tornado.web.RequestHandler):
     """Reads at most `config.max_body_bytes` of body (413 beyond), parses JSON on demand (400 if malformed)."""
 
     identity: Identity | None = None
+    # What another agency's dispatchers and admins (not the 1669 centre's) may reach here, per HTTP method or for all
+    # (dispatch/access.py has the rule): "centre": nothing (the default, so a new route stays the centre's until
+    # somebody decides), "open": the handler filters what it returns (or it is no agency's data), "incident": the
+    # first path argument is an incident it may see (404 otherwise, as if absent), "unit": the first path argument
+    # is one of its agency's units (403 otherwise; 404 if there is none).
+    agency_scope: str | dict[str, str] = "centre"
 
     @property
     def ctx(self) -> AppContext:
@@ -60,6 +68,37 @@ class BaseHandler(tornado.web.RequestHandler):
         self.identity = await self.ctx.identities.verify(token) if token else None
         if self.identity is None or self.identity.role not in ("dispatcher", "admin"):
             await self.throttle("api", self.ctx.config.rate_api_per_min)
+        if self.identity is not None and self.identity.is_staff and not self.identity.sees_all:
+            await self.check_agency_scope(self.identity)
+
+    async def check_agency_scope(self, identity: Identity) -> None:
+        """Refuse an agency's dispatcher what its agency may not reach here (see `agency_scope`)."""
+        scope = self.agency_scope
+        if isinstance(scope, dict):
+            scope = scope.get(self.request.method, "centre")
+        if scope == "open":
+            return
+        if scope == "incident" and self.path_args:
+            await readable_incident(self.ctx, identity, int(self.path_args[0]))
+            return
+        if scope == "unit" and self.path_args:
+            await self.dispatchable_unit(identity, self.path_args[0])
+            return
+        log.warning("forbidden outside the agency", extra={"user": identity.user_id, "path": self.request.path})
+        raise ApiError(403, f"only the 1669 centre may do this (you act for agency {identity.agency})")
+
+    async def dispatchable_unit(self, identity: Identity, unit_id: str, *, field: str | None = None):
+        """The unit if `identity` may assign, move or staff it (the centre any, an agency its own); 403 naming the
+        unit (and `field`, when it came in the body) otherwise, 404 (422 for a body field) when there is none."""
+        unit = await self.ctx.store.get("units", unit_id)
+        if unit is None:
+            if field:
+                raise Invalid(FieldError(field, "no such unit"))
+            raise ApiError(404, f"no unit {unit_id}")
+        if not may_dispatch_unit(identity, unit):
+            log.warning("forbidden unit of another agency", extra={"user": identity.user_id, "unit": unit_id})
+            raise ApiError(403, f"unit {unit_id} belongs to another agency: ask for it through /api/v1/mutual-aid")
+        return unit
 
     def data_received(self, chunk: bytes) -> None:
         self._size += len(chunk)
@@ -183,6 +222,23 @@ class BaseHandler(tornado.web.RequestHandler):
         REQUEST_SECONDS.labels(self.request.method, type(self).__name__, str(self.get_status())).observe(
             time.perf_counter() - self._started
         )
+
+
+async def readable_incident(ctx: AppContext, identity: Identity, incident_id: int) -> Incident:
+    """The incident if `identity` may read it now (dispatch.access: a crew only while its unit is on it, a hospital
+    only while its patient is bound for it, an agency while its unit is on it or it is shared with it); 404
+    otherwise, the same answer whether it exists or not."""
+    incident = await ctx.store.get("incidents", incident_id)
+    units = None
+    if incident is not None and identity.role == "crew" and identity.unit_id:
+        units = await ctx.store.get("units", identity.unit_id)
+    elif incident is not None and identity.is_staff and not identity.sees_all:
+        units = [u for u in [await ctx.store.get("units", u) for u in incident.unit_ids] if u is not None]
+    if incident is None or not may_read_incident(identity, incident, units):
+        if incident is not None:
+            log.warning("forbidden incident read", extra={"user": identity.user_id, "incident": incident.id})
+        raise ApiError(404, "no such incident")
+    return incident
 
 
 class NotFoundHandler(BaseHandler):

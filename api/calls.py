@@ -75,6 +75,8 @@ class InterviewHandler(BaseHandler):
 class InstructionsHandler(BaseHandler):
     """GET /api/v1/triage/cards/{card}/instructions[?determinant=n]: key questions and pre-arrival instructions."""
 
+    agency_scope = "open"
+
     async def get(self, card: str) -> None:
         self.require()
         raw = self.get_query_argument("determinant", None)

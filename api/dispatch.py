@@ -7,7 +7,8 @@ from typing import Any
 import msgspec
 
 from api.base import BaseHandler
-from api.incidents import readable_incident, view_for
+from api.base import readable_incident
+from api.incidents import view_for
 from api.registry import create_record
 from dispatch.access import STAFF_ROLES, may_read_unit, unit_view
 from dispatch.errors import FieldError, Invalid
@@ -35,6 +36,8 @@ class DispatchHandler(BaseHandler):
 
 
 class TriageCardsHandler(DispatchHandler):
+    agency_scope = "open"
+
     async def get(self) -> None:
         """GET the Thai CBD triage cards (any signed-in role)."""
         self.require()
@@ -42,6 +45,8 @@ class TriageCardsHandler(DispatchHandler):
 
 
 class TriageHandler(DispatchHandler):
+    agency_scope = "incident"
+
     async def post(self, incident_id: str) -> None:
         """POST a triage (group, determinant or colour, reason); may auto-dispatch a red call. 422 on bad fields, 404
         no incident."""
@@ -58,15 +63,21 @@ class TriageHandler(DispatchHandler):
 
 
 class RecommendationsHandler(DispatchHandler):
+    agency_scope = "incident"
+
     async def get(self, incident_id: str) -> None:
         """GET units ranked by road ETA for the incident (staff); 503 while the road graph loads."""
-        self.require(*STAFF_ROLES)
-        recommendations = await self.ctx.recommendations.recommend(int(incident_id))
+        identity = self.require(*STAFF_ROLES)
+        # an agency's dispatcher is offered its own units (another agency's through mutual aid)
+        recommendations = await self.ctx.recommendations.recommend(
+            int(incident_id), agency=None if identity.sees_all else identity.agency)
         await self.audit("read", f"incident:{incident_id}:recommendations", {"count": len(recommendations)})
         self.send_json({"recommendations": recommendations})
 
 
 class AssignmentsHandler(DispatchHandler):
+    agency_scope = "incident"
+
     async def get(self, incident_id: str) -> None:
         """GET the incident's assignments (staff)."""
         self.require(*STAFF_ROLES)
@@ -79,6 +90,8 @@ class AssignmentsHandler(DispatchHandler):
         identity = self.require()
         body = _object(self.json_body())
         unit_id = _id_field(body, "unit_id")
+        if identity.is_staff:
+            await self.dispatchable_unit(identity, unit_id, field="unit_id")
         assignment = await self.ctx.assignments.assign(int(incident_id), unit_id, actor=identity.actor,
                                                               role=identity.role)
         self.send_json(assignment, 201)
@@ -95,6 +108,8 @@ class AcknowledgeHandler(DispatchHandler):
 
 
 class IncidentStatusHandler(DispatchHandler):
+    agency_scope = "incident"
+
     async def post(self, incident_id: str) -> None:
         """POST an incident status change; 409 for a move the lifecycle does not allow."""
         identity = self.require()
@@ -105,6 +120,8 @@ class IncidentStatusHandler(DispatchHandler):
 
 
 class UnitsHandler(DispatchHandler):
+    agency_scope = {"GET": "open"}  # the list is filtered; registering units is the centre's
+
     async def get(self) -> None:
         """GET the units this role may see (retired ones only with retired=true), with their latest positions."""
         identity = self.require()
@@ -121,15 +138,22 @@ class UnitsHandler(DispatchHandler):
 
 
 class UnitStatusHandler(DispatchHandler):
+    agency_scope = "unit"
+
     async def post(self, unit_id: str) -> None:
-        """POST a unit status change (a crew only its own unit); 409 for a move not allowed."""
+        """POST a unit status change (a crew only its own unit, an agency's dispatcher only its agency's); out of
+        service may carry a `reason` and `back_at` (ISO 8601, when it is expected back); 409 for a move not
+        allowed."""
         identity = self.require()
         body = _object(self.json_body())
         self.send_json(await self.ctx.fleet.change_unit_status(
-            unit_id, body.get("status"), actor=identity.actor, role=identity.role, own_unit=identity.unit_id))
+            unit_id, body.get("status"), actor=identity.actor, role=identity.role, own_unit=identity.unit_id,
+            reason=body.get("reason"), back_at=body.get("back_at")))
 
 
 class HospitalsHandler(DispatchHandler):
+    agency_scope = {"GET": "open"}
+
     async def get(self) -> None:
         """GET every hospital with its capabilities and free beds (retired ones only with retired=true)."""
         self.require()
@@ -164,6 +188,8 @@ class InboundAckHandler(DispatchHandler):
 
 
 class DestinationsHandler(DispatchHandler):
+    agency_scope = "incident"
+
     async def get(self, incident_id: str) -> None:
         """GET hospitals ranked by road ETA for the incident (staff, or the crew on it)."""
         identity = self.require(*STAFF_ROLES, "crew")
@@ -227,6 +253,8 @@ class KeepApartHandler(DispatchHandler):
 
 
 class MciHandler(DispatchHandler):
+    agency_scope = "incident"
+
     async def post(self, incident_id: str) -> None:
         """POST a mass-casualty declaration for the incident (idempotent)."""
         identity = self.require()
@@ -234,6 +262,8 @@ class MciHandler(DispatchHandler):
 
 
 class PatientsHandler(DispatchHandler):
+    agency_scope = "incident"
+
     async def post(self, incident_id: str) -> None:
         """POST triage tag colours of patients at a declared MCI."""
         identity = self.require()
@@ -243,6 +273,8 @@ class PatientsHandler(DispatchHandler):
 
 
 class DistributeHandler(DispatchHandler):
+    agency_scope = "incident"
+
     async def post(self, incident_id: str) -> None:
         """POST: spread the MCI's tagged patients over hospitals by ETA and free beds."""
         identity = self.require()
@@ -251,6 +283,8 @@ class DistributeHandler(DispatchHandler):
 
 class VitalsHandler(DispatchHandler):
     """A set of vital signs from the incident's crew (tablet) or a dispatcher."""
+
+    agency_scope = "incident"
 
     async def post(self, incident_id: str) -> None:
         """POST a vitals reading for the incident's patient (the crew on it, or staff); 422 on out-of-range values."""

@@ -79,6 +79,8 @@ async def redis_master(redis) -> str | None:
 class HealthHandler(BaseHandler):
     """Not throttled: a load balancer polls it from one address, and a 429 would take a healthy node out."""
 
+    agency_scope = "open"
+
     async def prepare(self) -> None:
         self.limit_body()  # no token and no rate budget; the check itself is cached (HealthCheck)
 
@@ -104,6 +106,8 @@ class HealthHandler(BaseHandler):
 
 
 class MetricsHandler(BaseHandler):
+    agency_scope = "open"
+
     async def get(self) -> None:
         """GET Prometheus metrics in the text exposition format."""
         self.set_header("Content-Type", CONTENT_TYPE_LATEST)

@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import logging
 
-from api.base import ApiError, BaseHandler
-from app_context import AppContext
-from dispatch.access import STAFF_ROLES, Identity, incident_audience, may_read_incident, view_for
+from api.base import ApiError, BaseHandler, readable_incident
+from dispatch.access import STAFF_ROLES, incident_audience, may_read_incident, view_for
 from dispatch.errors import DomainError
-from dispatch.model import Incident
 
 log = logging.getLogger("ems.api")
 
@@ -15,6 +13,8 @@ INTAKE_ROLES = ("dispatcher", "admin", "device")
 
 
 class IncidentsHandler(BaseHandler):
+    agency_scope = {"GET": "open"}  # the list is filtered; intake is the centre's
+
     async def post(self) -> None:
         """POST a new incident (staff or devices, with Idempotency-Key); 201 new, 200 repeat, 422 bad fields."""
         identity = self.require(*INTAKE_ROLES)
@@ -35,23 +35,17 @@ class IncidentsHandler(BaseHandler):
         open_only = self.bool_argument("open", True)
         limit = self.int_argument("limit", 500, low=1, high=5000)
         incidents = await self.ctx.store.list("incidents", open_only=open_only, limit=limit)
+        identity = self.identity
+        if not identity.sees_all:  # an agency's dispatcher: the incidents its units are on, or shared with it
+            units = await self.ctx.store.list("units", limit=100_000)
+            incidents = [i for i in incidents if may_read_incident(identity, i, units)]
         await self.audit("list", "incidents", {"count": len(incidents), "open_only": open_only})
         self.send_json({"incidents": incidents})
 
 
-async def readable_incident(ctx: AppContext, identity: Identity, incident_id: int) -> Incident:
-    """The incident if `identity` may read it now (dispatch.access: a crew only while its unit is on it, a hospital
-    only while its patient is bound for it); 404 otherwise, the same answer whether it exists or not."""
-    incident = await ctx.store.get("incidents", incident_id)
-    own_unit = await ctx.store.get("units", identity.unit_id) if identity.role == "crew" and identity.unit_id else None
-    if incident is None or not may_read_incident(identity, incident, own_unit):
-        if incident is not None:
-            log.warning("forbidden incident read", extra={"user": identity.user_id, "incident": incident.id})
-        raise ApiError(404, "no such incident")
-    return incident
-
-
 class IncidentHandler(BaseHandler):
+    agency_scope = "incident"
+
     async def get(self, incident_id: str) -> None:
         """GET one incident as this role may see it; 404 when it may not (same as absent)."""
         identity = self.require()

@@ -25,6 +25,8 @@ class RoutingHandler(BaseHandler):
 
 
 class RoadsLayerHandler(RoutingHandler):
+    agency_scope = "open"
+
     _cache: dict[tuple[int, str], bytes] = {}
 
     async def get(self) -> None:
@@ -49,6 +51,8 @@ def _float_argument(handler: BaseHandler, name: str) -> float:
 
 
 class RouteHandler(RoutingHandler):
+    agency_scope = "open"
+
     async def get(self) -> None:
         """GET the fastest road route between two points (degrees); 404 if unreachable, 503 while the graph loads."""
         self.require("dispatcher", "admin", "crew")
@@ -65,6 +69,8 @@ class RouteHandler(RoutingHandler):
 
 
 class ClosuresHandler(RoutingHandler):
+    agency_scope = {"GET": "open"}
+
     async def get(self) -> None:
         """GET the road closures and slowdowns in force, with their geometry."""
         self.require()

@@ -335,6 +335,8 @@ def _storable_body(operation: dict) -> dict:
 
 
 class OpenApiHandler(BaseHandler):
+    agency_scope = "open"
+
     async def get(self) -> None:
         """GET the OpenAPI document."""
         self.send_json(build_document())
@@ -445,10 +447,14 @@ PATHS.update({
     "/api/v1/triage/cards": {"get": _op("The 25 CBD cards with questions and determinants", errors=(401, 429))},
     "/api/v1/units": {"get": _op("Units with status and latest positions", errors=(401, 429))},
     "/api/v1/units/{unit_id}/status": {"post": _op(
-        "A unit's status (a crew only for its own unit)", params=[_path_param("unit_id", {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,40}$"})],
+        "A unit's status (a crew only for its own unit, an agency's dispatcher only its agency's)", params=[_path_param("unit_id", {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,40}$"})],
         errors=(400, 401, 403, 404, 409, 413, 422, 429),
         body={"type": "object", "required": ["status"], "properties": {
-            "status": {"type": "string", "enum": [s.value for s in UnitStatus]}}})},
+            "status": {"type": "string", "enum": [s.value for s in UnitStatus]},
+            "reason": {"type": ["string", "null"], "minLength": 1, "maxLength": 200, "pattern": "\\S",
+                       "description": "out_of_service only: why"},
+            "back_at": {"type": ["string", "null"], "format": "date-time",
+                        "description": "out_of_service only: when it is expected back (in the future)"}}})},
     "/api/v1/hospitals": {"get": _op("Hospitals with capabilities, free ED beds and diversion", errors=(401, 429))},
     "/api/v1/hospitals/{hospital_id}/capacity": {"post": _op(
         "Update free ED beds and diversion (that hospital's staff, dispatchers)",

@@ -45,6 +45,8 @@ class PlacesHandler(BaseHandler):
 
 
 class GeocodeHandler(PlacesHandler):
+    agency_scope = "open"
+
     async def get(self) -> None:
         self.require(*GEOCODE_ROLES)
         errors: list[FieldError] = []
@@ -82,6 +84,8 @@ class GeocodeHandler(PlacesHandler):
 
 
 class ReverseHandler(PlacesHandler):
+    agency_scope = "open"
+
     async def get(self) -> None:
         self.require(*REVERSE_ROLES)
         errors: list[FieldError] = []
@@ -93,6 +97,8 @@ class ReverseHandler(PlacesHandler):
 
 
 class IncidentLocationHandler(BaseHandler):
+    agency_scope = "incident"
+
     async def post(self, incident_id: str) -> None:
         identity = self.require("dispatcher", "admin")
         incident = await self.ctx.locations.confirm(int(incident_id), self.json_body(),

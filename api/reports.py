@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from api.base import BaseHandler
+from api.base import ApiError, BaseHandler
 from api.openapi import PATHS, SCHEMAS, error_responses, json_response
 from db import reports
 from dispatch import items, kpi
@@ -105,7 +105,8 @@ class KpiCsvHandler(BaseHandler):
 
 async def items_records(handler: BaseHandler) -> tuple[Any, Any, list[dict[str, Any]]]:
     """The ITEMS records of the operations closed among the calls of local days `from`..`to` (today by default),
-    of one agency's units when `agency` is given; the read is audited (the records name patients' hospitals)."""
+    of one agency's units when `agency` is given; the read is audited (the records name patients' hospitals). An
+    agency's own dispatchers and admins get their agency's operations only (403 for another agency's)."""
     identity = handler.require()
     require(identity.role, "read_items")
     first, last, start, end = report_days(handler, default_days=1)
@@ -113,6 +114,11 @@ async def items_records(handler: BaseHandler) -> tuple[Any, Any, list[dict[str, 
     if agency is not None and not (0 < len(agency) <= 40 and agency.replace("-", "").replace("_", "").replace(
             ".", "").isalnum() and agency.isascii()):
         raise Invalid(FieldError("agency", "must be an agency id (1 to 40 letters, digits or _ . -)"))
+    if not identity.sees_all:
+        if agency not in (None, identity.agency):
+            raise ApiError(403, f"only the 1669 centre may export another agency's operations (you act for"
+                                f" agency {identity.agency})")
+        agency = identity.agency
     data = await reports.closed_operations(handler.ctx.pool, start, end)
     records = [items.operation_record(i, data["events"][i.id], data["unit_events"], data["units"], data["hospitals"])
                for i in data["incidents"]]
@@ -123,6 +129,8 @@ async def items_records(handler: BaseHandler) -> tuple[Any, Any, list[dict[str, 
 
 
 class ItemsCsvHandler(BaseHandler):
+    agency_scope = "open"  # an agency exports its own units' operations (items_records)
+
     async def get(self) -> None:
         """GET the closed operations as NIEMS ITEMS CSV (dispatchers and admins; docs/items.md)."""
         first, last, records = await items_records(self)
@@ -132,6 +140,8 @@ class ItemsCsvHandler(BaseHandler):
 
 
 class ItemsCompletenessHandler(BaseHandler):
+    agency_scope = "open"
+
     async def get(self) -> None:
         """GET which closed operations lack ITEMS fields, and which fields."""
         first, last, records = await items_records(self)

@@ -1,6 +1,10 @@
 """The API's URL table; the composition root (bootstrap.make_app) adds it to the Tornado application."""
 from __future__ import annotations
 
+from api.agencies import (
+    AgenciesHandler, AgencyHandler, AgencyRetireHandler, MutualAidAnswerHandler, MutualAidHandler, ShiftHandler,
+    ShiftsHandler,
+)
 from api.auth import LoginHandler, LogoutHandler, MeHandler, RevokeUserHandler
 from api.calls import (
     AnswerCallHandler, CallsHandler, DeskLineHandler, InstructionsHandler, InterviewHandler, RecordingLinkHandler,
@@ -87,5 +91,12 @@ API_ROUTES: list[tuple] = [
     (r"/api/v1/registry/import", ImportHandler),
     (r"/api/v1/reports/items\.csv", ItemsCsvHandler),
     (r"/api/v1/reports/items-completeness", ItemsCompletenessHandler),
+    (r"/api/v1/agencies", AgenciesHandler),
+    (r"/api/v1/agencies/([a-z0-9-]{1,40})", AgencyHandler),
+    (r"/api/v1/agencies/([a-z0-9-]{1,40})/retire", AgencyRetireHandler),
+    (r"/api/v1/mutual-aid", MutualAidHandler),
+    (r"/api/v1/mutual-aid/([0-9]{1,18}-[0-9]{1,4})/(accept|decline)", MutualAidAnswerHandler),
+    (r"/api/v1/shifts", ShiftsHandler),
+    (r"/api/v1/shifts/([A-Za-z0-9_.-]{1,40})", ShiftHandler),
 ]
 

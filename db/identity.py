@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from dispatch.access import ROLES, Identity
+from dispatch.model import DEFAULT_AGENCY
 
 # The type and the roles are domain ideas (dispatch/access.py); re-exported while callers move over.
 __all__ = ["ROLES", "Identity", "IdentityStore", "token_sha256"]
@@ -76,18 +77,19 @@ class IdentityStore:
 
     async def upsert_user(
         self, user_id: str, name: str, role: str, *, unit_id: str | None = None, hospital_id: str | None = None,
-        phone: str | None = None, password: str | None = None,
+        phone: str | None = None, password: str | None = None, agency_id: str | None = None,
     ) -> None:
-        """Create or update a user (password hashed off the event loop when given). ValueError for an unknown role."""
+        """Create or update a user (password hashed off the event loop when given). ValueError for an unknown role.
+        `agency_id`: the user's agency (None: the centre for a new user, unchanged for an existing one)."""
         if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}")
         password_hash = await asyncio.to_thread(hash_password, password) if password else None
         await self.pool.execute(
-            "INSERT INTO users (id, name, role, unit_id, hospital_id, phone, password_hash)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            "INSERT INTO users (id, name, role, unit_id, hospital_id, phone, password_hash, agency_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, $9))"
             " ON CONFLICT (id) DO UPDATE SET name = $2, role = $3, unit_id = $4, hospital_id = $5, phone = $6,"
-            " password_hash = coalesce($7, users.password_hash)",
-            user_id, name, role, unit_id, hospital_id, phone, password_hash,
+            " password_hash = coalesce($7, users.password_hash), agency_id = coalesce($8, users.agency_id)",
+            user_id, name, role, unit_id, hospital_id, phone, password_hash, agency_id, DEFAULT_AGENCY,
         )
         self.forget(user_id)  # role, unit or hospital may have changed
 
@@ -126,14 +128,14 @@ class IdentityStore:
             self._verified.pop(token_hash, None)
         asked_at = time.monotonic()
         row = await self.pool.fetchrow(
-            "SELECT u.id, u.name, u.role, u.unit_id, u.hospital_id, t.expires_at FROM tokens t"
+            "SELECT u.id, u.name, u.role, u.unit_id, u.hospital_id, u.agency_id, t.expires_at FROM tokens t"
             " JOIN users u ON u.id = t.user_id"
             " WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now() AND u.disabled_at IS NULL",
             token_hash,
         )
         if row is None:
             return None
-        identity = Identity(row["id"], row["name"], row["role"], row["unit_id"], row["hospital_id"])
+        identity = Identity(row["id"], row["name"], row["role"], row["unit_id"], row["hospital_id"], row["agency_id"])
         if self.verify_cache_s > 0 and asked_at > self._last_revocation:
             if len(self._verified) >= VERIFY_CACHE_MAX:
                 self._verified.clear()
@@ -167,10 +169,9 @@ class IdentityStore:
 
     async def save_account(self, user_id: str, *, name: str, role: str, agency_id: str, unit_id: str | None,
                            hospital_id: str | None, phone: str | None, password: str | None) -> None:
-        """The registry's account write (dispatch.ports.Accounts): `upsert_user` plus the agency (migration 0050)."""
+        """The registry's account write (dispatch.ports.Accounts): `upsert_user` with the agency."""
         await self.upsert_user(user_id, name, role, unit_id=unit_id, hospital_id=hospital_id, phone=phone,
-                               password=password)
-        await self.pool.execute("UPDATE users SET agency_id = $2 WHERE id = $1", user_id, agency_id)
+                               password=password, agency_id=agency_id)
 
     async def account(self, user_id: str) -> dict | None:
         """One account without its password hash (`has_password` instead), or None."""

@@ -4,7 +4,12 @@ HTTP handlers, WebSocket fan-out, reconnect replay, snapshots and exports all as
 by itself. Pure domain: no tornado, asyncpg or redis.
 
 Read rule (Thailand's PDPA: minimum necessary):
-- dispatchers and admins see every incident, unit and event, every field (they run the emergency);
+- the 1669 centre's dispatchers and admins see every incident, unit and event, every field (they run the
+  emergency); so do dispatchers and admins without an agency (dispatch/agencies.py: they belong to the centre);
+- another agency's dispatchers and admins see every field of what is theirs: their agency's units, the open
+  incidents those units are on now, and the open incidents shared with their agency (a mutual-aid request for one
+  of their units shares its incident, dispatch/mutual_aid.py); they act only on those, and dispatch only their own
+  units (the rest through mutual aid);
 - a crew sees its own unit and the incident its unit is on *now*: once the unit is released (back to available,
   returning, out of service, unassigned) or the incident ends, the crew stops seeing it, over HTTP and WebSocket;
 - a hospital sees the incidents whose patients are bound for it now (the destination, or an MCI patient's
@@ -23,6 +28,7 @@ from typing import Any
 
 import msgspec
 
+from dispatch.agencies import CENTRE_AGENCY_ID, agency_of
 from dispatch.events import Event
 from dispatch.lifecycle import intervals
 from dispatch.model import Incident, Unit
@@ -41,6 +47,17 @@ class Identity:
     role: str
     unit_id: str | None = None
     hospital_id: str | None = None
+    agency_id: str | None = None  # None: the 1669 centre
+
+    @property
+    def agency(self) -> str:
+        """The agency this identity acts for (the centre when it has none)."""
+        return agency_of(self.agency_id)
+
+    @property
+    def sees_all(self) -> bool:
+        """True for the centre's dispatchers and admins: every incident, unit and event."""
+        return self.is_staff and self.agency == CENTRE_AGENCY_ID
 
     @property
     def actor(self) -> str:
@@ -49,7 +66,7 @@ class Identity:
 
     @property
     def is_staff(self) -> bool:
-        """True for dispatchers and admins, who see every field of every incident."""
+        """True for dispatchers and admins, who see every field of what they may see (`sees_all`: everything)."""
         return self.role in STAFF_ROLES
 
 
@@ -57,16 +74,20 @@ class Identity:
 
 @dataclass(frozen=True)
 class Audience:
-    """The crews (by unit) and hospitals that may see something, besides dispatchers and admins."""
+    """The crews (by unit), hospitals and agencies (their dispatchers) that may see something, besides the
+    centre."""
 
     unit_ids: frozenset[str] = frozenset()
     hospital_ids: frozenset[str] = frozenset()
+    agency_ids: frozenset[str] = frozenset()
 
 
 def may_see(identity: Identity, audience: Audience) -> bool:
     """The read rule, for events and stored rows alike."""
-    if identity.is_staff:
+    if identity.sees_all:
         return True
+    if identity.is_staff:
+        return identity.agency in audience.agency_ids
     if identity.role == "crew":
         return bool(identity.unit_id) and identity.unit_id in audience.unit_ids
     if identity.role == "hospital":
@@ -88,7 +109,9 @@ def incident_audience(incident: Incident, units: Iterable[Unit]) -> Audience:
     hospitals = patient_hospitals(incident)
     if incident.destination_hospital_id:
         hospitals.add(incident.destination_hospital_id)
-    return Audience(frozenset(u.id for u in units if unit_on_incident(u, incident)), frozenset(hospitals))
+    on_it = [u for u in units if unit_on_incident(u, incident)]
+    return Audience(frozenset(u.id for u in on_it), frozenset(hospitals),
+                    frozenset({agency_of(u.agency_id) for u in on_it} | set(incident.shared_with)))
 
 
 def patient_hospitals(incident: Incident) -> set[str]:
@@ -96,16 +119,27 @@ def patient_hospitals(incident: Incident) -> set[str]:
     return {p.hospital_id for p in incident.patients if p.hospital_id}
 
 
-def may_read_incident(identity: Identity, incident: Incident, own_unit: Unit | None) -> bool:
-    """The read rule for one stored incident; `own_unit`: the crew's unit row (None for other roles)."""
-    return may_see(identity, incident_audience(incident, [own_unit] if own_unit is not None else []))
+def may_read_incident(identity: Identity, incident: Incident, units: Unit | Iterable[Unit] | None) -> bool:
+    """The read rule for one stored incident. `units`: the crew's own unit row (None for other roles), or for an
+    agency's dispatcher the rows of the units on the incident (`incident.unit_ids`)."""
+    rows = [] if units is None else [units] if isinstance(units, Unit) else list(units)
+    return may_see(identity, incident_audience(incident, rows))
 
 
 def may_read_unit(identity: Identity, unit: Unit) -> bool:
-    """Dispatchers see every unit, hospitals the fleet's public fields (see UNIT_FIELDS), a crew its own unit."""
-    if identity.is_staff or identity.role == "hospital":
+    """The centre sees every unit, an agency's dispatchers their agency's, hospitals the fleet's public fields
+    (see UNIT_FIELDS), a crew its own unit."""
+    if identity.sees_all or identity.role == "hospital":
         return True
+    if identity.is_staff:
+        return agency_of(unit.agency_id) == identity.agency
     return identity.role == "crew" and unit.id == identity.unit_id
+
+
+def may_dispatch_unit(identity: Identity, unit: Unit) -> bool:
+    """Whether `identity` may assign, move or staff `unit` itself: the centre any unit, an agency's dispatchers
+    their own (another agency's only through mutual aid)."""
+    return identity.is_staff and (identity.sees_all or agency_of(unit.agency_id) == identity.agency)
 
 
 # ---- allow-lists of fields ------------------------------------------------------------------------------------
@@ -131,9 +165,10 @@ INCIDENT_FIELDS: dict[str, dict[str, Any]] = {
 }
 
 _FLEET = ("id", "capability", "station_id", "station_name", "base", "status", "standby_post_id", "standby",
-          "last_seq")
+          "agency_id", "last_seq")
 UNIT_FIELDS: dict[str, dict[str, Any]] = {
-    "crew": dict.fromkeys((*_FLEET, "crew", "phone", "incident_id", "assignment_id", "status_times")),  # its own
+    "crew": dict.fromkeys((*_FLEET, "crew", "phone", "incident_id", "assignment_id", "status_times", "shift",
+                           "off_shift_since", "out_of_service_reason", "back_at")),  # its own
     "hospital": dict.fromkeys(_FLEET),  # no crew names, crew phones or current incident
 }
 
@@ -154,7 +189,10 @@ EVENT_FIELDS: dict[str, dict[str, dict[str, Any]]] = {
         "CallersAdded": _fields("incident_id", "merged_from", callers=CALLER_FOR_CREW),
         "CallerLocationShared": _fields("incident_id", "location", "accuracy_m", "outside_service_area"),
         "PanicPressed": _fields("incident_id", "repeat", "press_number", "person", "medical_notes"),
-        "UnitRegistered": _fields("unit_id", "capability", "station_id", "station_name", "base", "crew", "phone"),
+        "UnitRegistered": _fields("unit_id", "capability", "station_id", "station_name", "base", "crew", "phone",
+                                  "agency_id"),
+        "ShiftStarted": _fields("unit_id", "shift_id", "crew", "ends_at"),  # its own crew's log-on and off
+        "ShiftEnded": _fields("unit_id", "shift_id", "reason"),
         "UnitStatusChanged": _fields("unit_id", "status", "incident_id"),
         "UnitRelocated": _fields("unit_id", "post_id", "post_name", "location", "gain"),
         "UnitAssigned": _fields("assignment_id", "incident_id", "unit_id", "ack_due_at", "eta_s", "distance_m",
@@ -235,22 +273,31 @@ RELEASED_UNIT_STATUSES = ("available", "out_of_service", "returning")  # the uni
 ENDED_INCIDENT_STATUSES = ("closed", "cancelled")
 # The event types that change an incident's audience (all of them are stored on the incident's stream).
 AUDIENCE_EVENT_TYPES = ("UnitAssigned", "AssignmentCancelled", "UnitStatusChanged", "DestinationChosen",
-                        "PatientsDistributed", "IncidentStatusChanged", "IncidentMerged")
+                        "PatientsDistributed", "IncidentStatusChanged", "IncidentMerged",
+                        "MutualAidRequested", "MutualAidDeclined", "MutualAidEscalated")
+# Events that say which agency a unit belongs to (UnitRegistered; the registry's later ones by the same rule).
+UNIT_AGENCY_EVENT_TYPES = ("UnitRegistered", "UnitUpdated")
+# Events that name the agencies they concern besides their unit's (mutual aid, the agency's own events).
+AGENCY_FIELDS = ("agency_id", "requesting_agency_id")
 
 
 class Visibility:
     """Which units and hospitals are on which open incident, kept current from the event stream itself, so every
     process (and every replay) agrees without extra queries. It holds the same rule as `incident_audience`."""
 
-    def __init__(self) -> None:
+    def __init__(self, unit_agencies: dict[str, str | None] | None = None) -> None:
         self.units_by_incident: dict[int, set[str]] = {}
         self.destination_by_incident: dict[int, str] = {}
         self.patient_hospitals_by_incident: dict[int, set[str]] = {}
+        self.shared_by_incident: dict[int, set[str]] = {}  # agencies a mutual-aid request shares it with
+        # unit id -> its agency; a unit not listed is the centre's
+        self.agency_by_unit: dict[str, str] = {u: agency_of(a) for u, a in (unit_agencies or {}).items()}
 
     def load(self, incidents: Iterable[Incident], units: Iterable[Unit]) -> None:
         """Start from the open incidents and the units' rows (at process start)."""
         by_incident: dict[int, list[Unit]] = {}
         for unit in units:
+            self.agency_by_unit[unit.id] = agency_of(unit.agency_id)
             if unit.incident_id is not None:
                 by_incident.setdefault(unit.incident_id, []).append(unit)
         for incident in incidents:
@@ -263,14 +310,18 @@ class Visibility:
                 self.destination_by_incident[incident.id] = incident.destination_hospital_id
             if allocated := patient_hospitals(incident):
                 self.patient_hospitals_by_incident[incident.id] = allocated
+            if incident.shared_with:
+                self.shared_by_incident[incident.id] = set(incident.shared_with)
 
     def observe(self, event: StoredEvent) -> None:
         """Keep the map current. Call once per event, in seq order."""
         p = event.payload
+        kind = event.type
+        if kind in UNIT_AGENCY_EVENT_TYPES and p.get("unit_id") and "agency_id" in p:
+            self.agency_by_unit[p["unit_id"]] = agency_of(p["agency_id"])
         incident_id = p.get("incident_id")
         if incident_id is None:
             return
-        kind = event.type
         if kind == "UnitAssigned":
             self.units_by_incident.setdefault(incident_id, set()).add(p["unit_id"])
         elif kind == "AssignmentCancelled" or (kind == "UnitStatusChanged"
@@ -280,11 +331,16 @@ class Visibility:
             self.destination_by_incident[incident_id] = p["hospital_id"]  # rerouted: the old hospital drops out
         elif kind == "PatientsDistributed":
             self.patient_hospitals_by_incident[incident_id] = {h for h in p.get("allocations", {}).values() if h}
+        elif kind == "MutualAidRequested":
+            self.shared_by_incident.setdefault(incident_id, set()).add(p["agency_id"])
+        elif kind in ("MutualAidDeclined", "MutualAidEscalated"):
+            self.shared_by_incident.get(incident_id, set()).discard(p.get("agency_id"))
         elif kind == "IncidentMerged" or (kind == "IncidentStatusChanged"
                                           and p.get("status") in ENDED_INCIDENT_STATUSES):
             self.units_by_incident.pop(incident_id, None)
             self.destination_by_incident.pop(incident_id, None)
             self.patient_hospitals_by_incident.pop(incident_id, None)
+            self.shared_by_incident.pop(incident_id, None)
 
     def units_for(self, event: StoredEvent) -> set[str]:
         """Units whose crews may see this event: those on its incident, and the unit it names."""
@@ -305,9 +361,24 @@ class Visibility:
             hospitals.add(p["hospital_id"])
         return hospitals
 
+    def unit_agency(self, unit_id: str) -> str:
+        """The agency of a unit (the centre for one never registered with an agency)."""
+        return self.agency_by_unit.get(unit_id, CENTRE_AGENCY_ID)
+
+    def agencies_for(self, event: StoredEvent, units: set[str] | None = None) -> set[str]:
+        """Agencies whose dispatchers may see this event: those of the units on its incident and of the unit it
+        names (`units`, when already found), those its incident is shared with, and the agencies it names."""
+        p = event.payload
+        agencies = {self.unit_agency(u) for u in (self.units_for(event) if units is None else units)}
+        agencies |= self.shared_by_incident.get(p.get("incident_id"), set())
+        agencies |= {p[name] for name in AGENCY_FIELDS if isinstance(p.get(name), str)}
+        return agencies
+
     def audience(self, event: StoredEvent) -> Audience:
-        """Which units' crews and which hospitals may see `event`, from what this process knows now."""
-        return Audience(frozenset(self.units_for(event)), frozenset(self.hospitals_for(event)))
+        """Which units' crews, hospitals and agencies may see `event`, from what this process knows now."""
+        units = self.units_for(event)
+        return Audience(frozenset(units), frozenset(self.hospitals_for(event)),
+                        frozenset(self.agencies_for(event, units)))
 
     def can_see(self, identity: Identity, event: StoredEvent) -> bool:
         """True if `identity` is in the event's audience and its role is shown this event type at all."""
@@ -332,14 +403,16 @@ class HistoryFilter:
         visible = history.admit(page)
     """
 
-    def __init__(self, identity: Identity):
+    def __init__(self, identity: Identity, unit_agencies: dict[str, str | None] | None = None):
+        """`unit_agencies`: unit id -> agency id, for an agency's dispatcher (units change agency rarely, so
+        today's map stands in for the one of the replayed stretch)."""
         self.identity = identity
-        self.visibility = Visibility()
+        self.visibility = Visibility(unit_agencies)
         self._known: set[int] = set()
 
     def unknown_incidents(self, events: Iterable[StoredEvent]) -> set[int]:
-        """Incidents named in `events` whose earlier history has not been learnt yet (none for staff)."""
-        if self.identity.is_staff:
+        """Incidents named in `events` whose earlier history has not been learnt yet (none for the centre)."""
+        if self.identity.sees_all:
             return set()
         named = {e.payload["incident_id"] for e in events if isinstance(e.payload.get("incident_id"), int)}
         unknown = named - self._known
@@ -352,8 +425,8 @@ class HistoryFilter:
             self.visibility.observe(event)
 
     def admit(self, events: Iterable[StoredEvent]) -> list[StoredEvent]:
-        """The events of a replayed stretch that this identity may see, in order (staff see all)."""
-        if self.identity.is_staff:
+        """The events of a replayed stretch that this identity may see, in order (the centre sees all)."""
+        if self.identity.sees_all:
             return list(events)
         return [event for event in events if self.visibility.admit(self.identity, event)]
 

@@ -92,6 +92,12 @@ class AssignmentService:
                                               self.store.get("units", unit_id))
         # The road ETA is computed before the unit of work, which then takes these two reads as its own.
         eta = await self.recommendations.eta_for(incident, unit) if incident and unit else None
+        return await self.store.run(actor, self.assignment(incident_id, unit_id, eta, auto=auto),
+                                    known=(("incidents", incident), ("units", unit)))
+
+    def assignment(self, incident_id: int, unit_id: str, eta, *, auto: bool = False):
+        """`assign` as a unit-of-work body (the role already checked, `eta` computed), for a caller that records
+        more in the same unit (e.g. an accepted mutual-aid request). The unit must be free and staffed."""
         async def work(uow):
             incident = await get_or_not_found(uow, "incidents", incident_id, lock=True)
             if incident.status.value not in ASSIGNABLE_INCIDENT:
@@ -104,9 +110,11 @@ class AssignmentService:
             if unit.status not in (UnitStatus.AVAILABLE, UnitStatus.RETURNING):
                 raise Conflict(f"unit {unit_id} is {unit.status.value}"
                                + (f" on incident {unit.incident_id}" if unit.incident_id else ""))
+            if not unit.staffed:
+                raise Conflict(f"unit {unit_id} has no crew on shift")
             return await append_assignment(uow, self.clock, self.policy, incident, unit_id, eta, auto=auto)
 
-        return await self.store.run(actor, work, known=(("incidents", incident), ("units", unit)))
+        return work
 
     async def auto_dispatch(self, incident_id: int) -> list[Assignment]:
         """For a red incident with a trusted location and no unit yet, send what its determinant asks for.

@@ -85,6 +85,8 @@ class UnitStatusChanged(Event, frozen=True):
     unit_id: str
     status: UnitStatus
     incident_id: int | None = None
+    reason: str | None = None  # out of service: why
+    back_at: datetime | None = None  # out of service: when it is expected back (UTC)
 
 
 class HospitalRegistered(Event, frozen=True):

@@ -1,6 +1,8 @@
 """Units and hospitals: registration, crew status changes (mirrored onto the incident), ED capacity."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from dispatch.errors import Conflict, FieldError, Forbidden, Invalid
 from dispatch.events import (
     AssignmentAcknowledged, AssignmentCancelled, HospitalCapacityUpdated, HospitalRegistered, IncidentStatusChanged, UnitRegistered,
@@ -41,13 +43,18 @@ class FleetService:
             await uow.append(event)
 
     async def change_unit_status(self, unit_id: str, status: str, *, actor: str, role: str,
-                                 own_unit: str | None = None):
-        """A crew's status button. En route on an unacknowledged assignment also acknowledges it ("Respond")."""
-        return await self.store.run(actor, self.unit_status_change(unit_id, status, role=role, own_unit=own_unit))
+                                 own_unit: str | None = None, reason=None, back_at=None):
+        """A crew's status button. En route on an unacknowledged assignment also acknowledges it ("Respond").
+        Out of service may say why (`reason`, at most 200 characters) and when the unit is expected back
+        (`back_at`, an ISO 8601 time in the future; UTC when it has no offset)."""
+        return await self.store.run(actor, self.unit_status_change(unit_id, status, role=role, own_unit=own_unit,
+                                                                   reason=reason, back_at=back_at))
 
-    def unit_status_change(self, unit_id: str, status: str, *, role: str, own_unit: str | None = None):
+    def unit_status_change(self, unit_id: str, status: str, *, role: str, own_unit: str | None = None,
+                           reason=None, back_at=None):
         """`change_unit_status` as a unit-of-work body, for a caller that runs it in its own unit (e.g. together
-        with the claim of a WebSocket command id). Refusals that need no reading (role, status name) raise at once."""
+        with the claim of a WebSocket command id). Refusals that need no reading (role, status name, reason and
+        return time) raise at once."""
         require(role, "crew_status")
         if role == "crew" and own_unit != unit_id:
             raise Forbidden("a crew may change only its own unit's status")
@@ -55,6 +62,7 @@ class FleetService:
             new = U(status)
         except ValueError:
             raise Invalid(FieldError("status", f"must be one of {', '.join(s.value for s in U)}")) from None
+        reason, back = self._out_of_service(new, reason, back_at)
         async def work(uow):
             unit = await get_or_not_found(uow, "units", unit_id, lock=True)
             if unit.status is new:
@@ -69,7 +77,8 @@ class FleetService:
                     await uow.append(AssignmentAcknowledged(at=now, assignment_id=assignment.id,
                                                             incident_id=assignment.incident_id, unit_id=unit_id,
                                                             late=bool(assignment.escalations)))
-            await uow.append(UnitStatusChanged(at=now, unit_id=unit_id, status=new, incident_id=incident_id))
+            await uow.append(UnitStatusChanged(at=now, unit_id=unit_id, status=new, incident_id=incident_id,
+                                               reason=reason, back_at=back))
             if incident_id is not None and new in MIRRORED:
                 incident = await uow.get("incidents", incident_id, lock=True)
                 target = MIRRORED[new]
@@ -79,6 +88,26 @@ class FleetService:
             return await uow.get("units", unit_id)
 
         return work
+
+    def _out_of_service(self, new: U, reason, back_at) -> tuple[str | None, datetime | None]:
+        """The checked reason and return time (UTC) of an out-of-service change; both None for other statuses."""
+        if new is not U.OUT_OF_SERVICE or (reason is None and back_at is None):
+            return None, None
+        errors, back = [], None
+        if reason is not None and (not isinstance(reason, str) or not reason.strip() or len(reason) > 200):
+            errors.append(FieldError("reason", "must be text of 1 to 200 characters"))
+        if back_at is not None:
+            try:
+                back = datetime.fromisoformat(back_at) if isinstance(back_at, str) and len(back_at) <= 40 else None
+            except ValueError:
+                back = None
+            if back is not None and back.tzinfo is None:
+                back = back.replace(tzinfo=UTC)
+            if back is None or back <= self.clock.now():
+                errors.append(FieldError("back_at", "must be an ISO 8601 time in the future"))
+        if errors:
+            raise Invalid(errors)
+        return (reason.strip() if reason else None), back
 
     async def update_capacity(self, hospital_id: str, ed_beds_free, diversion, *, actor: str, role: str,
                               own_hospital: str | None = None):

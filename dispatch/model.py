@@ -95,6 +95,8 @@ class Incident(msgspec.Struct, kw_only=True):
     patients: list["Patient"] = []  # MCI triage tags and where each patient goes
     vitals: list["VitalSigns"] = []  # recorded sets, oldest first (the last one is the latest)
     disposition: str | None = None  # close-out code of a closed or cancelled incident (dispatch.lifecycle)
+    shared_with: list[str] = []  # agencies the incident is shared with by a mutual-aid request (dispatch/access.py)
+    mutual_aid_ids: list[str] = []  # its mutual-aid requests, oldest first (dispatch/mutual_aid.py)
     close_note: str | None = None  # the dispatcher's note with the close or cancel
     last_seq: int = 0  # seq of the last event applied
 
@@ -175,12 +177,38 @@ class Unit(msgspec.Struct, kw_only=True):
     status_times: dict[str, datetime] = {}
     standby_post_id: str | None = None  # moved up to this post (dispatch/moveup.py); None: at its station
     standby: LatLon | None = None
+    shift: "Shift | None" = None  # the crew logged on now (dispatch/shifts.py)
+    off_shift_since: datetime | None = None  # set when a shift ends and no new one has started
+    out_of_service_reason: str | None = None  # why it is out of service, and when it should be back (UTC)
+    back_at: datetime | None = None
     last_seq: int = 0
 
     @property
     def is_open(self) -> bool:
         """False once retired (its row's `is_open`): `list("units", open_only=True)` is the active fleet."""
         return self.retired_at is None
+
+    @property
+    def staffed(self) -> bool:
+        """Whether a crew is on board: a shift is open, or shifts were never logged for it (the registered crew)."""
+        return self.shift is not None or self.off_shift_since is None
+
+
+class CrewMember(msgspec.Struct, kw_only=True):
+    """One person on board: their name, qualification (e.g. Paramedic, EMT-B, nurse, driver) and user id if any."""
+
+    name: str
+    qualification: str
+    user_id: str | None = None
+
+
+class Shift(msgspec.Struct, kw_only=True):
+    """A crew logged on to a unit: who is on board since when, until when it is planned to end (UTC)."""
+
+    id: str
+    crew: list[CrewMember]
+    started_at: datetime
+    ends_at: datetime | None = None
 
 
 class Hospital(msgspec.Struct, kw_only=True):

@@ -21,6 +21,9 @@ ALLOWED = {
     "read_registry": {"dispatcher", "admin"},  # stations, units, hospitals, users as the admin page lists them
     "manage_registry": {"admin"},  # create, edit, retire and import registry records
     "read_items": {"dispatcher", "admin"},  # the NIEMS ITEMS export and its completeness report
+    "manage_agencies": {"admin"},
+    "log_shift": {"crew", "dispatcher", "admin"},
+    "mutual_aid": {"dispatcher", "admin"},
 }
 
 

@@ -154,10 +154,12 @@ def unit_registered(unit: Unit | None, e: UnitRegistered) -> Unit:
     """Projection: the unit's registration; a re-registration keeps its live status and assignment."""
     registered = Unit(id=e.unit_id, capability=e.capability, station_id=e.station_id, station_name=e.station_name,
                       base=e.base, crew=list(e.crew), phone=e.phone, agency_id=e.agency_id)
-    if unit is not None:  # re-registration keeps the live status (and a retirement, which only the record shows)
+    if unit is not None:  # re-registration keeps the live status, the crew on shift (and a retirement)
         registered.status, registered.incident_id, registered.assignment_id = unit.status, unit.incident_id, unit.assignment_id
         registered.status_times, registered.retired_at = unit.status_times, unit.retired_at
         registered.standby_post_id, registered.standby = unit.standby_post_id, unit.standby
+        registered.shift, registered.off_shift_since = unit.shift, unit.off_shift_since
+        registered.out_of_service_reason, registered.back_at = unit.out_of_service_reason, unit.back_at
     registered.status_times.setdefault(registered.status.value, e.at)
     return registered
 
@@ -166,6 +168,8 @@ def unit_status(unit: Unit, e: UnitStatusChanged) -> Unit:
     """Projection: the unit's new status (timestamped); available, returning or out of service frees it."""
     unit.status = e.status
     unit.status_times[e.status.value] = e.at
+    out = e.status is UnitStatus.OUT_OF_SERVICE
+    unit.out_of_service_reason, unit.back_at = (e.reason, e.back_at) if out else (None, None)
     if e.status in (UnitStatus.AVAILABLE, UnitStatus.OUT_OF_SERVICE, UnitStatus.RETURNING):
         unit.incident_id = unit.assignment_id = None
     elif e.incident_id is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dispatch.agencies import agency_of
 from dispatch.errors import Conflict
 from dispatch.model import CAPABILITY_RANK, Capability, Incident, LatLon, Unit, UnitStatus
 from dispatch.ports import EtaProvider, EventStore, UnitPositions, get_or_not_found
@@ -60,14 +61,18 @@ class RecommendationService:
         return eta
 
     async def recommend(self, incident_id: int, *, limit: int = 10, exclude: set[str] = frozenset(),
-                        capability: Capability | None = None) -> list[Recommendation]:
-        """`capability`: rank for this level instead of the triage's (the second unit of a mix, e.g. BLS)."""
+                        capability: Capability | None = None, agency: str | None = None) -> list[Recommendation]:
+        """Free, staffed units ranked for the incident. `capability`: rank for this level instead of the
+        triage's (the second unit of a mix, e.g. BLS); `agency`: only that agency's units (an agency's own
+        dispatcher; None: every agency's, as the 1669 centre sees them). A unit whose crew has logged off is
+        never offered."""
         incident = await get_or_not_found(self.store, "incidents", incident_id)
         if incident.location is None:
             raise Conflict("the incident has no verified location yet: set one to get road ETAs")
         needed = capability or required_capability(incident)
         units: list[Unit] = [u for u in await self.store.list("units", open_only=True)
-                             if u.status in (UnitStatus.AVAILABLE, UnitStatus.RETURNING) and u.id not in exclude]
+                             if u.status in (UnitStatus.AVAILABLE, UnitStatus.RETURNING) and u.id not in exclude
+                             and u.staffed and (agency is None or agency_of(u.agency_id) == agency)]
         qualified = [u for u in units if CAPABILITY_RANK[u.capability] >= CAPABILITY_RANK[needed]]
         candidates = qualified or units  # nobody qualified free: show the rest, flagged, rather than nothing
         live = await self.positions.latest([u.id for u in candidates])

@@ -12,8 +12,9 @@ from typing import Any
 
 import msgspec
 
-from dispatch import channels, moveup, projections as fold, road_coverage, vitals
+from dispatch import agencies, channels, moveup, mutual_aid, projections as fold, road_coverage, shifts, vitals
 from dispatch.access import AccessRevoked, RateLimitTripped
+from dispatch.agencies import Agency, AgencyRegistered, AgencyRetired, AgencyUpdated
 from dispatch.assignment import DispatchShortfall
 from dispatch.calls import CallAbandoned, CallAnswered, CallAnswerOverdue, CallRecorded
 from dispatch.channels import (
@@ -31,9 +32,13 @@ from dispatch.events import (
 from dispatch.interview import InterviewRecorded
 from dispatch.model import Assignment, Hospital, Incident, Station, Unit
 from dispatch.moveup import UnitRelocated
+from dispatch.mutual_aid import (
+    MutualAidAccepted, MutualAidDeclined, MutualAidEscalated, MutualAidRequest, MutualAidRequested,
+)
 from dispatch.projections import Projection
 from dispatch.road_coverage import AutoDispatchWithheld
 from dispatch.roads import RoadClosed, RoadReopened
+from dispatch.shifts import ShiftEnded, ShiftStarted
 from dispatch.vitals import VitalsRecorded
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -57,6 +62,9 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     CallAnswered, CallAbandoned, CallAnswerOverdue, CallRecorded, InterviewRecorded,
     # the registry: stations and posts, units, hospitals and user accounts edited and retired (dispatch/resources.py)
     StationRegistered, StationRetired, UnitRetired, HospitalRetired, UserRegistered, UserRetired,
+    # agencies, shifts and mutual aid (dispatch/agencies.py, shifts.py, mutual_aid.py)
+    AgencyRegistered, AgencyUpdated, AgencyRetired, ShiftStarted, ShiftEnded,
+    MutualAidRequested, MutualAidAccepted, MutualAidDeclined, MutualAidEscalated,
 )
 
 INCIDENTS = Projection("incidents", Incident, "incident_id", {
@@ -81,6 +89,9 @@ INCIDENTS = Projection("incidents", Incident, "incident_id", {
     VitalsRecorded: vitals.vitals_recorded,
     AutoDispatchWithheld: road_coverage.auto_dispatch_withheld,
     LocationConfirmed: fold.location_confirmed,
+    MutualAidRequested: mutual_aid.incident_shared,
+    MutualAidDeclined: mutual_aid.incident_unshared,
+    MutualAidEscalated: mutual_aid.incident_unshared,
 })
 UNITS = Projection("units", Unit, "unit_id", {
     UnitRegistered: fold.unit_registered,
@@ -89,6 +100,8 @@ UNITS = Projection("units", Unit, "unit_id", {
     AssignmentCancelled: fold.unit_released,
     UnitRelocated: moveup.unit_relocated,
     UnitRetired: fold.unit_retired,
+    ShiftStarted: shifts.shift_started,
+    ShiftEnded: shifts.shift_ended,
 })
 HOSPITALS = Projection("hospitals", Hospital, "hospital_id", {
     HospitalRegistered: fold.hospital_registered,
@@ -106,9 +119,20 @@ ASSIGNMENTS = Projection("assignments", Assignment, "assignment_id", {
     EscalationMessageOutcome: fold.escalation_outcome,
     AssignmentCancelled: fold.assignment_cancelled,
 })
+AGENCIES = Projection("agencies", Agency, "agency_id", {
+    AgencyRegistered: agencies.agency_registered,
+    AgencyUpdated: agencies.agency_updated,
+    AgencyRetired: agencies.agency_retired,
+})
+MUTUAL_AID = Projection("mutual_aid", MutualAidRequest, "request_id", {
+    MutualAidRequested: mutual_aid.request_made,
+    MutualAidAccepted: mutual_aid.request_accepted,
+    MutualAidDeclined: mutual_aid.request_declined,
+    MutualAidEscalated: mutual_aid.request_escalated,
+})
 # Folded in this order for every event; each is a table of the same name (db/migrations/0013_unit_document.sql,
-# stations: 0050_registry.sql).
-PROJECTIONS: tuple[Projection, ...] = (INCIDENTS, UNITS, HOSPITALS, ASSIGNMENTS, STATIONS)
+# stations: 0050_registry.sql, agencies and mutual_aid: 0040_agencies.sql).
+PROJECTIONS: tuple[Projection, ...] = (INCIDENTS, UNITS, HOSPITALS, ASSIGNMENTS, STATIONS, AGENCIES, MUTUAL_AID)
 PROJECTIONS_BY_NAME: dict[str, Projection] = {p.name: p for p in PROJECTIONS}
 
 _BY_TYPE_NAME: dict[str, type[Event]] = {cls.__name__: cls for cls in EVENT_TYPES}

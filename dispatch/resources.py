@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from dispatch.access import AccessRevoked
+from dispatch.agencies import CENTRE_AGENCY_ID
 from dispatch.errors import Conflict, FieldError, Invalid, NotFound
 from dispatch.imports import ImportRow
 from dispatch.events import (
@@ -271,10 +272,17 @@ class ResourceService:
             plan.events = [_RETIRED[kind.name](at=at, reason=reason, **{kind.id_field: plan.id})]
 
     async def _complete(self, kind: Kind, record: dict[str, Any], current: Any, reader, plan: RowPlan) -> None:
-        """Fill what comes from other records and check references: a unit's home station (its name, and its
-        location when the unit has none), a user's unit or hospital; name_en defaults to name_th."""
+        """Fill what comes from other records and check references: a registered, active agency (the centre needs
+        no registration), a unit's home station (its name, and its location when the unit has none), a user's unit
+        or hospital; name_en defaults to name_th."""
         if "name_th" in record and not record.get("name_en"):
             record["name_en"] = record["name_th"]
+        agency_id = record.get("agency_id")
+        if agency_id and agency_id != CENTRE_AGENCY_ID:
+            agency = await reader.get("agencies", agency_id)
+            if agency is None or not agency.is_open:
+                plan.errors.append(FieldError("agency_id", f"no active agency {agency_id} (register it first:"
+                                                           " /api/v1/agencies)"))
         if kind.name == "units":
             station = await reader.get("stations", record["station_id"])
             if station is not None and _retired_at(station) and (current is None

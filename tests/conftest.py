@@ -214,9 +214,10 @@ async def server(database_url, redis_url):
     await running.stop()
 
 
-async def make_user(pool, user_id: str, role: str, *, unit_id=None, hospital_id=None) -> str:
+async def make_user(pool, user_id: str, role: str, *, unit_id=None, hospital_id=None, agency_id=None) -> str:
     identities = IdentityStore(pool)
-    await identities.upsert_user(user_id, user_id, role, unit_id=unit_id, hospital_id=hospital_id)
+    await identities.upsert_user(user_id, user_id, role, unit_id=unit_id, hospital_id=hospital_id,
+                                 agency_id=agency_id)
     token = await identities.issue_token(user_id)
     ISSUED_TOKENS.add(token)
     return token

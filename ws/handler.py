@@ -205,7 +205,10 @@ class EventSocket(tornado.websocket.WebSocketHandler):
             return await self._send_snapshot()
         cursor = since
         self.client.last_sent_seq = since
-        history = HistoryFilter(self.client.identity)  # each event judged by who could see it then
+        identity = self.client.identity
+        unit_agencies = ({u.id: u.agency_id for u in await self.ctx.store.list("units", limit=100_000)}
+                         if identity.is_staff and not identity.sees_all else None)
+        history = HistoryFilter(identity, unit_agencies)  # each event judged by who could see it then
         while events := await self.ctx.store.events_since(cursor, limit=500):
             if unknown := history.unknown_incidents(events):
                 history.learn(await audience_events(self.ctx.pool, unknown, until_seq=since))

@@ -74,7 +74,8 @@ class Hub:
         self.on_access_revoked = on_access_revoked  # (user_id, token SHA-256 or None): e.g. drop cached tokens
         self.clients: set[Client] = set()
         # Indexes so an event costs in proportion to its audience, not to every connected tablet.
-        self.watchers: set[Client] = set()  # dispatchers and admins: every event
+        self.watchers: set[Client] = set()  # the centre's dispatchers and admins: every event
+        self.by_agency: dict[str, set[Client]] = {}  # other agencies' dispatchers and admins: their agency's
         self.by_unit: dict[str, set[Client]] = {}
         self.by_hospital: dict[str, set[Client]] = {}
         self.per_user: dict[str, int] = {}  # open sockets per user id, for the per-user cap (ws/handler.py)
@@ -96,8 +97,10 @@ class Hub:
 
     def _index(self, client: Client) -> set[Client] | None:
         identity = client.identity
-        if identity.is_staff:
+        if identity.sees_all:
             return self.watchers
+        if identity.is_staff:
+            return self.by_agency.setdefault(identity.agency, set())
         if identity.role == "crew" and identity.unit_id:
             return self.by_unit.setdefault(identity.unit_id, set())
         if identity.role == "hospital" and identity.hospital_id:
@@ -128,10 +131,14 @@ class Hub:
 
     def _audience(self, event: StoredEvent) -> set[Client]:
         audience = set(self.watchers)
-        for unit_id in self.visibility.units_for(event):
+        units = self.visibility.units_for(event)
+        for unit_id in units:
             audience |= self.by_unit.get(unit_id, set())
         for hospital_id in self.visibility.hospitals_for(event):
             audience |= self.by_hospital.get(hospital_id, set())
+        if self.by_agency:
+            for agency in self.visibility.agencies_for(event, units):
+                audience |= self.by_agency.get(agency, set())
         return audience
 
     def deliver(self, event: StoredEvent) -> None:
@@ -149,10 +156,19 @@ class Hub:
     def broadcast_alert(
         self, alert: dict, *, roles: tuple[str, ...] = ("dispatcher", "admin"), frame_type: str = "alert"
     ) -> None:
-        """A non-event frame (realtime degraded, unit positions) to every client with one of `roles`."""
+        """A non-event frame (realtime degraded, unit positions) to every client with one of `roles`; an agency's
+        dispatchers get only their agency's units of a frame that lists `units` (positions)."""
         for client in list(self.clients):
-            if client.identity.role in roles:
-                client.offer({"type": frame_type, **alert})
+            identity = client.identity
+            if identity.role not in roles:
+                continue
+            frame = {"type": frame_type, **alert}
+            if "units" in alert and identity.is_staff and not identity.sees_all:
+                frame["units"] = [u for u in alert["units"]
+                                  if self.visibility.unit_agency(u.get("unit_id", "")) == identity.agency]
+                if not frame["units"]:
+                    continue
+            client.offer(frame)
 
     def _close_revoked(self, payload: dict) -> None:
         if self.on_access_revoked is not None:

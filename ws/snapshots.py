@@ -4,7 +4,7 @@ from __future__ import annotations
 import msgspec
 
 from app_context import Core
-from dispatch.access import Identity, incident_audience, may_read_incident, unit_view, view_for
+from dispatch.access import Identity, incident_audience, may_read_incident, may_read_unit, unit_view, view_for
 
 
 class Snapshots:
@@ -13,10 +13,16 @@ class Snapshots:
 
     async def snapshot(self, identity: Identity) -> dict:
         store = self.ctx.store
-        if identity.is_staff:
+        if identity.sees_all:
             # open_only: open incidents; for units and hospitals, those not retired from the registry
             return {"incidents": await store.list("incidents", open_only=True),
                     "units": await store.list("units", open_only=True),
+                    "hospitals": await store.list("hospitals", open_only=True)}
+        if identity.is_staff:  # an agency's dispatcher: its units and the incidents it may see
+            units = await store.list("units", open_only=True, limit=100_000)
+            return {"incidents": [i for i in await store.list("incidents", open_only=True)
+                                  if may_read_incident(identity, i, units)],
+                    "units": [u for u in units if may_read_unit(identity, u)],
                     "hospitals": await store.list("hospitals", open_only=True)}
         if identity.role == "crew":
             unit = await store.get("units", identity.unit_id) if identity.unit_id else None

@@ -64,7 +64,7 @@ async def test_a_days_closed_operations_export_as_items_csv_and_the_incomplete_o
     assert list(rows[0]) == list(items.COLUMNS)
     full = rows[0]
     assert all(full[column] for column in items.COLUMNS), {c: v for c, v in full.items() if not v}
-    assert full["unit_level"] == "ALS" and full["agency_id"] == "1669-cb" and full["cbd_code"] == "1R1"
+    assert full["unit_level"] == "ALS" and full["agency_id"] == demo.HOSPITAL_TEAM and full["cbd_code"] == "1R1"
     assert full["colour"] == "red" and full["colour_th"] == "แดง" and full["outcome"] == "transported"
     assert full["hospital_id"] == "way-525523960" and full["hospital_name"]
     times = [full[c] for c in items.TIME_COLUMNS]
@@ -79,6 +79,8 @@ async def test_a_days_closed_operations_export_as_items_csv_and_the_incomplete_o
 
     _, other = await dispatcher_api.get("/api/v1/reports/items-completeness?agency=sawang-cb")
     assert other["operations"] == 0
+    _, pao = await dispatcher_api.get(f"/api/v1/reports/items-completeness?agency={demo.PAO}")
+    assert pao["operations"] == 1  # CB-BLS-02's operation: the demo's PAO unit
     _, yesterday = await dispatcher_api.get("/api/v1/reports/items-completeness?from=2026-01-01&to=2026-01-02")
     assert yesterday["operations"] == 0
     status, body = await dispatcher_api.get("/api/v1/reports/items-completeness?from=2026-02-01&to=2026-01-01")

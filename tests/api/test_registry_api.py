@@ -11,6 +11,13 @@ async def admin_api(server) -> Api:
     return Api(f"http://127.0.0.1:{server.config.port}", await make_user(server.ctx.pool, "admin-1", "admin"))
 
 
+async def foundation_registered(admin: Api) -> None:
+    """The agency the records below belong to (an unregistered agency is refused, see the test of references)."""
+    status, body = await admin.post("/api/v1/agencies", {"id": "sawang-cb", "name_th": "มูลนิธิสว่างบริบูรณ์",
+                                                         "name_en": "Sawang Boriboon", "kind": "foundation"})
+    assert status == 201, body
+
+
 async def events_of(api: Api, *types: str) -> list[dict]:
     _, body = await api.get("/api/v1/events?since=0&limit=5000")
     return [e for e in body["events"] if e["type"] in types]
@@ -18,6 +25,7 @@ async def events_of(api: Api, *types: str) -> list[dict]:
 
 async def test_an_admin_registers_edits_and_retires_a_station_a_unit_and_a_hospital(server, dispatcher_api):
     admin = await admin_api(server)
+    await foundation_registered(admin)
     status, station = await admin.post("/api/v1/stations", STATION)
     assert status == 201 and station["agency_id"] == "sawang-cb" and station["name_en"] == "Bang Saen rescue station"
     status, unit = await admin.post("/api/v1/units", {"unit_id": "SW-FR-07", "capability": "fr",
@@ -74,11 +82,16 @@ async def test_bad_fields_are_each_named_and_references_checked(server):
                                                       "unit_id": "NO-SUCH"})
     assert status == 422 and body["error"]["fields"][0]["field"] == "unit_id"
     assert (await admin.call("PATCH", "/api/v1/stations/nope", {"name_th": "x"}))[0] == 404
+    status, body = await admin.post("/api/v1/stations", STATION)  # its agency is not registered
+    assert status == 422 and [f["field"] for f in body["error"]["fields"]] == ["agency_id"]
+    await foundation_registered(admin)
+    assert (await admin.post("/api/v1/stations", STATION))[0] == 201
 
 
 async def test_non_admins_may_read_but_not_write(server, dispatcher_api):
     base = f"http://127.0.0.1:{server.config.port}"
     admin = await admin_api(server)
+    await foundation_registered(admin)
     assert (await admin.post("/api/v1/stations", STATION))[0] == 201
     crew = Api(base, await make_user(server.ctx.pool, "crew-1", "crew", unit_id="X"))
     hospital = Api(base, await make_user(server.ctx.pool, "ed-1", "hospital", hospital_id="h"))

@@ -80,7 +80,8 @@ def test_every_event_class_of_dispatch_is_registered_once():
         pending.extend(cls.__subclasses__())
     assert len(EVENT_TYPES) == len(set(EVENT_TYPES))
     assert set(EVENT_TYPES) == defined
-    assert [p.name for p in PROJECTIONS] == ["incidents", "units", "hospitals", "assignments", "stations"]
+    assert [p.name for p in PROJECTIONS] == ["incidents", "units", "hospitals", "assignments", "stations",
+                                             "agencies", "mutual_aid"]
 
 
 # Run alone in a fresh interpreter: builds a sample payload for every registered type from its declared fields,

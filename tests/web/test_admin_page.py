@@ -1,5 +1,6 @@
 """The registry page (web/admin.html) in a real browser: an import's dry run, then the hospitals on the console;
 a station created, edited and retired through the form, in Thai; a dispatcher reads but may not write."""
+from tests.api.test_registry_api import foundation_registered
 from tests.conftest import Api, make_user
 from tests.web.conftest import open_page, shot
 
@@ -59,6 +60,7 @@ async def test_a_csv_import_shows_its_dry_run_then_the_hospitals_are_on_the_cons
 async def test_a_station_is_created_edited_and_retired_through_the_form_in_thai(browser, server):
     tokens = await tokens_for(server)
     base = f"http://127.0.0.1:{server.config.port}"
+    await foundation_registered(Api(base, tokens["admin"]))
     context, page = await open_page(browser, f"{base}/admin.html#token={tokens['admin']}", locale="th-TH")
     await page.wait_for_selector("#tabs >> text=สถานีและจุดจอด")
     assert await page.inner_text("#form-title") == "เพิ่ม: สถานีและจุดจอด"

@@ -1,5 +1,5 @@
-// The registry page (admins write, dispatchers read): stations and posts, units, hospitals and users listed,
-// created, edited and retired through /api/v1/{kind}; files imported through /api/v1/registry/import after a
+// The registry page (admins write, dispatchers read): stations and posts, units, hospitals, users and agencies
+// listed, created, edited and retired through /api/v1/{kind}; files imported through /api/v1/registry/import after a
 // dry run that shows every row's action and every bad row's field and reason.
 import {api, errorText, requireLogin, token} from "./api.js";
 import {html, render} from "./html.js";
@@ -7,7 +7,15 @@ import {defineLabels, languageSelector, local, t} from "./i18n.js";
 import "./labels.js";
 
 defineLabels({
-  "admin.title": {th: "ทะเบียนหน่วยงาน สถานี รถ โรงพยาบาล และผู้ใช้", en: "Registry: stations, units, hospitals, users"},
+  "admin.title": {th: "ทะเบียนหน่วยงาน สถานี รถ โรงพยาบาล และผู้ใช้", en: "Registry: agencies, stations, units, hospitals, users"},
+  "admin.kind.agencies": {th: "หน่วยงาน", en: "Agencies"},
+  "admin.field.id": {th: "รหัสหน่วยงาน (เช่น cb-pao)", en: "Agency id (e.g. cb-pao)"},
+  "admin.agency_kind.centre": {th: "ศูนย์สั่งการ 1669", en: "1669 centre"},
+  "admin.agency_kind.hospital": {th: "หน่วยกู้ชีพโรงพยาบาล", en: "hospital team"},
+  "admin.agency_kind.pao": {th: "องค์การบริหารส่วนจังหวัด", en: "provincial administration"},
+  "admin.agency_kind.municipality": {th: "เทศบาล / อปท.", en: "municipality"},
+  "admin.agency_kind.foundation": {th: "มูลนิธิกู้ภัย", en: "rescue foundation"},
+  "admin.agency_kind.private": {th: "เอกชน", en: "private"},
   "admin.console": {th: "ศูนย์สั่งการ", en: "Console"},
   "admin.kind.stations": {th: "สถานีและจุดจอด", en: "Stations and posts"},
   "admin.kind.units": {th: "หน่วยปฏิบัติการ", en: "Units"},
@@ -87,7 +95,8 @@ defineLabels({
   "admin.opt.admin": {th: "ผู้ดูแลระบบ", en: "admin"},
 });
 
-// The fields of each kind, in form order: [name, input kind, options]. Ids are fixed once created.
+// The fields of each kind, in form order: [name, input kind, options, option label group (default "opt")]. Ids
+// are fixed once created.
 const FORMS = {
   stations: [["station_id", "id"], ["name_th"], ["name_en"], ["lat", "number"], ["lon", "number"], ["agency_id"],
              ["kind", "select", ["station", "post"]]],
@@ -98,8 +107,11 @@ const FORMS = {
               ["ed_beds", "number"], ["ed_beds_free", "number"], ["phone"], ["fhir_endpoint"]],
   users: [["user_id", "id"], ["name"], ["role", "select", ["dispatcher", "crew", "hospital", "admin"]], ["agency_id"],
           ["unit_id"], ["hospital_id"], ["phone"], ["password", "password"]],
+  agencies: [["id", "id"], ["name_th"], ["name_en"],  // dispatch/agencies.py AGENCY_KINDS
+             ["kind", "select", ["hospital", "pao", "municipality", "foundation", "private", "centre"], "agency_kind"],
+             ["phone"]],
 };
-const ID_FIELD = {stations: "station_id", units: "unit_id", hospitals: "hospital_id", users: "user_id"};
+const ID_FIELD = {stations: "station_id", units: "unit_id", hospitals: "hospital_id", users: "user_id", agencies: "id"};
 const $ = selector => document.querySelector(selector);
 let kind = "stations";
 let records = [];
@@ -113,6 +125,8 @@ function summaryOf(record) {
   if (kind === "users") return `${record.name} · ${t(`admin.opt.${record.role}`)} · ${record.agency_id}`
     + (record.unit_id ? ` · ${record.unit_id}` : "") + (record.hospital_id ? ` · ${record.hospital_id}` : "");
   if (kind === "units") return `${t(`admin.opt.${record.capability}`)} · ${record.agency_id} · ${record.station_name}`
+    + (record.phone ? ` · ${record.phone}` : "");
+  if (kind === "agencies") return `${local(record, "name")} · ${t(`admin.agency_kind.${record.kind}`)}`
     + (record.phone ? ` · ${record.phone}` : "");
   if (kind === "hospitals") return `${local(record, "name")} · ${(record.capabilities || []).map(c => t(`admin.opt.${c}`)).join(", ")}`
     + ` · ${record.ed_beds_free}${record.ed_beds == null ? "" : "/" + record.ed_beds}`;
@@ -148,11 +162,11 @@ function valueOf(record, name) {
   return record[name] ?? "";
 }
 
-function fieldInput([name, type, options]) {
+function fieldInput([name, type, options, group = "opt"]) {
   const value = valueOf(editing, name);
   const label = html`<label for="f-${name}">${t(`admin.field.${name}`)}</label>`;
   if (type === "select") return html`${label}<select id="f-${name}" name="${name}">${options.map(o =>
-    html`<option value="${o}" ${o === value ? html`selected` : ""}>${t(`admin.opt.${o}`)}</option>`)}</select>`;
+    html`<option value="${o}" ${o === value ? html`selected` : ""}>${t(`admin.${group}.${o}`)}</option>`)}</select>`;
   if (type === "checks") return html`${label}<div class="checks" id="f-${name}">${options.map(o =>
     html`<label class="inline"><input type="checkbox" name="${name}" value="${o}" ${(editing?.[name] || []).includes(o) ? html`checked` : ""}>
       ${t(`admin.opt.${o}`)}</label>`)}</div>`;

@@ -1,5 +1,5 @@
 // Crew tablet: the current job with one-tap Respond (acknowledge + en route), big status buttons, route and
-// turn instructions, destination chooser, GPS pings. Commands go through the offline queue, so taps made
+// turn instructions, destination chooser, GPS pings, and the crew's shift (log on / off, web/js/shift.js). Commands go through the offline queue, so taps made
 // without signal are sent, in order and once, when the connection returns.
 import {api, errorText, requireLogin} from "./api.js";
 import {warningBadge} from "./eta.js";
@@ -9,6 +9,7 @@ import {languageSelector, local, t} from "./i18n.js";
 import "./labels.js";
 import {L, addBaseMap} from "./leaflet.js";
 import {Realtime} from "./realtime.js";
+import {loadShift, renderShift} from "./shift.js";
 
 const $ = sel => document.querySelector(sel);
 const state = {me: null, unit: null, incident: null, position: null, routeLayer: null, map: null, routeTo: null,
@@ -17,7 +18,7 @@ const state = {me: null, unit: null, incident: null, position: null, routeLayer:
 export const realtime = new Realtime({onFrame, onState, storageKey: "tablet"});
 
 async function start() {
-  languageSelector($("#lang"), () => { renderJob(); loadRoute(true); });
+  languageSelector($("#lang"), () => { renderJob(); renderShift(); loadRoute(true); });
   try { state.me = await api("GET", "/api/v1/me"); } catch (e) { if (e.status === 401) location.href = "/index.html"; }
   $("#unit-title").textContent = state.me ? state.me.unit_id : "";
   try { (await api("GET", "/api/v1/hospitals")).hospitals.forEach(h => state.hospitals.set(h.id, h)); } catch (e) { /* offline */ }
@@ -41,6 +42,7 @@ async function refresh() {
     state.incident = state.unit && state.unit.incident_id ? await api("GET", `/api/v1/incidents/${state.unit.incident_id}`) : null;
   } catch (e) { /* offline: keep what we have */ }
   renderJob();
+  loadShift();
 }
 
 function renderJob() {

@@ -15,6 +15,7 @@ import "./coverage.js";
 import {fillLocation} from "./intake.js";
 import "./interview.js";
 import "./keyboard.js";
+import {aidAlert, drawAid, loadAid} from "./mutualaid.js";
 import {
   layoutUnits, map, panToIncident, placeHospital, placeUnit, placeUnits, refreshHospitals, refreshUnitsSoon, removeUnit,
 } from "./map.js";
@@ -83,7 +84,8 @@ function onFrame(frame) {
     if (["HospitalCapacityUpdated", "HospitalRegistered", "HospitalRetired"].includes(type)) refreshHospitals();
     if (type === "UnitRetired") removeUnit(payload.unit_id);
     if (type === "RoadClosed" || type === "RoadReopened") loadClosures(type === "RoadClosed" ? payload.closure_id : null);
-    const alert = alertText(type, payload);
+    if (type.startsWith("MutualAid")) loadAid();
+    const alert = alertText(type, payload) || aidAlert(type, payload);
     if (alert) addAlert(alert);
     alarmFor(type, payload, alert);
   } else if (frame.type === "positions") {
@@ -107,6 +109,7 @@ if (requireLogin()) {
   languageSelector(document.querySelector("#lang"), () => {
     relabelQueue();
     relabelBoard();
+    drawAid();
     refreshAlarmLabels();
     onState(lastState);
     placeUnits();

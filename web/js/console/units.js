@@ -1,12 +1,20 @@
-// The unit status board: every unit with its status, time in that status, current incident, crew and how old its
-// last position is (stale GPS marked), sortable by any column and filterable by status or text. A click selects
+// The unit status board: every unit (of this dispatcher's agency; the 1669 centre sees all) with its agency, status
+// (out of service: why and when it is due back), time in that status, current incident, crew on shift with their
+// qualifications (a unit with nobody on shift is flagged: it is not recommended) and how old its last position is
+// (stale GPS marked), sortable by any column and filterable by status or text. A click selects
 // the unit on the map (panned to, its label ringed). Opened from the header; refreshed whenever units change.
-import {minutes} from "../format.js";
+import {clock, minutes} from "../format.js";
 import {html, render} from "../html.js";
-import {t} from "../i18n.js";
+import {defineLabels, t} from "../i18n.js";
 import {showUnit} from "./map.js";
 import {sidePanel} from "./panel.js";
 import {on, select, state} from "./store.js";
+
+defineLabels({
+  "units.col.agency": {th: "หน่วยงาน", en: "Agency"},
+  "units.no_crew": {th: "ไม่มีทีมเข้าเวร", en: "no crew on shift"},
+  "units.back_at": {th: "กลับ {time}", en: "back {time}"},
+});
 
 export const STALE_POSITION_S = 120;  // a tablet reports every few seconds: two minutes of silence is a lost fix
 const STATUSES = ["available", "assigned", "en_route", "on_scene", "transporting", "at_hospital", "returning", "out_of_service"];
@@ -16,7 +24,7 @@ let sortKey = "id", sortDown = false, chosen = null;
 function frame() {
   render(board, html`<h3>${t("units.title")}</h3>
     <form class="filters" id="unit-filters"><select name="status"></select><input name="text" type="search"></form>
-    <table class="unit-table"><thead><tr>${["id", "status", "since", "incident", "crew", "position"].map(k => html`
+    <table class="unit-table"><thead><tr>${["id", "agency", "status", "since", "incident", "crew", "position"].map(k => html`
       <th><button type="button" class="plain sort" data-sort="${k}">${t("units.col." + k)}</button></th>`)}</tr></thead>
       <tbody id="unit-rows"></tbody></table>`);
   filters = board.querySelector("#unit-filters");
@@ -51,10 +59,20 @@ function sortValue(unit, now_ms) {
     case "status": return STATUSES.indexOf(unit.status);
     case "since": return statusSince_s(unit, now_ms) ?? -1;
     case "incident": return unit.incident_id ?? -1;
-    case "crew": return (unit.crew || []).join(", ");
+    case "agency": return unit.agency_id || "";
+    case "crew": return staffed(unit) ? crewText(unit) : "";
     case "position": return positionAge_s(unit, now_ms) ?? Infinity;
     default: return unit.id;
   }
+}
+
+// Whether a crew is on board (dispatch/model.py Unit.staffed): a shift is open, or shifts were never logged.
+export function staffed(unit) {
+  return unit.shift != null || unit.off_shift_since == null;
+}
+
+function crewText(unit) {
+  return unit.shift ? unit.shift.crew.map(m => `${m.name} (${m.qualification})`).join(", ") : (unit.crew || []).join(", ");
 }
 
 export function renderBoard() {
@@ -71,10 +89,11 @@ export function renderBoard() {
     const age = positionAge_s(u, now_ms), stale = age === null || age > STALE_POSITION_S;
     return html`<tr data-unit="${u.id}" class="${chosen === u.id ? "selected" : ""}">
       <td><b>${u.id}</b> <span class="muted">${u.capability}</span></td>
-      <td><span class="unit-marker unit-${u.status}">${t("unit." + u.status)}</span></td>
+      <td class="muted">${u.agency_id || "—"}</td>
+      <td><span class="unit-marker unit-${u.status}">${t("unit." + u.status)}</span>${u.out_of_service_reason ? html` <span class="muted">${u.out_of_service_reason}</span>` : ""}${u.back_at ? html` <span class="muted">${t("units.back_at", {time: clock(u.back_at)})}</span>` : ""}</td>
       <td>${minutes(statusSince_s(u, now_ms))}</td>
       <td>${u.incident_id != null ? html`<button type="button" class="plain" data-incident="${u.incident_id}">#${u.incident_id}</button>` : "—"}</td>
-      <td>${(u.crew || []).join(", ") || "—"}</td>
+      <td class="crew">${staffed(u) ? crewText(u) || "—" : html`<span class="flag">⚠ ${t("units.no_crew")}</span>`}</td>
       <td class="${stale ? "stale" : ""}">${age === null ? t("units.no_fix") : minutes(age)}${stale ? html` <span class="flag">⚠ ${t("units.stale")}</span>` : ""}</td>
     </tr>`;
   })}`);
