@@ -11,6 +11,7 @@ defineLabels({
   "common.revoked": {th: "สิทธิ์ถูกเพิกถอน กรุณาเข้าสู่ระบบใหม่", en: "Access revoked — please log in again"},
   "console.title": {th: "ศูนย์สั่งการ 1669 ชลบุรี", en: "Chonburi 1669 dispatch"},
   "console.new": {th: "รับแจ้งเหตุใหม่", en: "New incident"},
+  "console.registry": {th: "ทะเบียน", en: "Registry"},
   "console.open_incidents": {th: "เหตุที่ยังไม่ปิด", en: "Open incidents"},
   "console.alerts": {th: "การแจ้งเตือน", en: "Alerts"},
   "console.pick": {th: "เลือกเหตุจากรายการหรือแผนที่", en: "Select an incident from the list or the map"},
