@@ -47,6 +47,7 @@ class Gazetteer:
             await self._insert(conn, records)
             await conn.execute("INSERT INTO gazetteer_builds (source_key, places, detail) VALUES ($1, $2, $3)",
                                source_key, len(records), json.dumps(detail or {}))
+        await self._vacuum()
         return True
 
     async def replace_fleet(self, records: Sequence[PlaceRecord]) -> None:
@@ -55,6 +56,12 @@ class Gazetteer:
             await conn.execute("SELECT pg_advisory_xact_lock($1)", GAZETTEER_LOCK)
             await conn.execute("DELETE FROM places WHERE source = $1", FLEET_SOURCE)
             await self._insert(conn, records)
+        await self._vacuum()
+
+    async def _vacuum(self) -> None:
+        """Drop the replaced rows now: a search's index scan visits dead entries too, and a whole gazetteer
+        replaced doubles them (autovacuum may be slow to come, or off)."""
+        await self.pool.execute("VACUUM (ANALYZE) places, place_names")
 
     @staticmethod
     async def _insert(conn: asyncpg.Connection, records: Sequence[PlaceRecord]) -> None:
@@ -85,7 +92,6 @@ class Gazetteer:
         await conn.copy_records_to_table("place_names", records=name_rows,
                                          columns=["place_id", "kind", "key", "core"])
         await conn.execute("SELECT setval(pg_get_serial_sequence('places', 'id'), greatest((SELECT max(id) FROM places), 1))")
-        await conn.execute("ANALYZE places, place_names")
 
     async def search(self, key: str, core: str, *, sides: Sequence[tuple[str, str]] = (),
                      pairs: Sequence[tuple[int, int]] = (), limit: int = 40, per_side: int = 8) -> list[Candidate]:
