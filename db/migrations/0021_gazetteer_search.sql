@@ -28,10 +28,12 @@ DROP FUNCTION IF EXISTS gazetteer_candidates(text, text, text[], integer, real, 
 
 -- The names most like (q_key, q_core), among those whose core passes the caller's thresholds
 -- (pg_trgm.similarity_threshold, pg_trgm.word_similarity_threshold) as in 0020: the `per_measure` nearest by each
--- measure the score takes the best of (similarity of the core, word similarity: the query inside a longer name,
--- and, when the query names a category, similarity of the whole name), scored as 0020 did. A name outside all
--- three nearest sets cannot outscore `per_measure` names of any one of them, so the best `per_measure` names come
--- out as an exhaustive scan would give them (up to ties).
+-- measure the score takes the best of (similarity of the core; word similarity, the query inside a longer name;
+-- and, when the query names a category, similarity of the whole name, whose nearest are then held to the core
+-- thresholds), scored as 0020 did. A name outside all three nearest sets cannot outscore `per_measure` names of
+-- the first two, so the best names come out as an exhaustive scan gives them, up to ties and to a name whose
+-- whole name carries it while `per_measure` nearer whole names fail the core thresholds
+-- (tests/places/test_ranking.py compares the two).
 CREATE OR REPLACE FUNCTION gazetteer_names(q_key text, q_core text, kinds text[], per_measure integer,
                                            part_weight real)
 RETURNS TABLE (place_id bigint, key text, sim real)
@@ -46,10 +48,12 @@ AS $$
          WHERE q_core <% n.core AND (kinds IS NULL OR n.kind = ANY(kinds))
          ORDER BY q_core <<-> n.core LIMIT per_measure)
         UNION
-        (SELECT n.place_id, n.key, n.core FROM place_names n
-         WHERE q_key <> q_core AND n.key % q_key AND (n.core % q_core OR q_core <% n.core)
-           AND (kinds IS NULL OR n.kind = ANY(kinds))
-         ORDER BY n.key <-> q_key LIMIT per_measure)
+        SELECT k.place_id, k.key, k.core FROM (
+            SELECT n.place_id, n.key, n.core FROM place_names n
+            WHERE q_key <> q_core AND n.key % q_key AND (kinds IS NULL OR n.kind = ANY(kinds))
+            ORDER BY n.key <-> q_key LIMIT per_measure
+        ) k
+        WHERE k.core % q_core OR q_core <% k.core
     )
     SELECT h.place_id, h.key,
            greatest(similarity(h.key, q_key), similarity(h.core, q_core),

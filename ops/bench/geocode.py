@@ -6,7 +6,8 @@ every query of a query set generated here from the gazetteer itself, one request
 Reports top-1 and top-5 accuracy and p50/p99 latency (client-side, loopback HTTP, after 10 untimed warm-up
 requests), overall, per rule and per split; the last line is JSON. The machine is shared, so each query is followed
 by a same-run baseline, an authenticated API round trip that searches nothing (`GET /api/v1/me`): `floor_p50_ms`,
-`floor_p99_ms`, and `p50_ratio`/`p99_ratio` (geocode ÷ baseline) say how much the search itself adds.
+`floor_p99_ms`, and `p50_ratio`/`p99_ratio` (geocode ÷ baseline) say how much the search itself adds; `sql_p50_ms`
+and `sql_p99_ms` time the query set's search statements alone (one per query, from this process).
 
 How the query set is built (rules only; nothing hand-picked):
 1. Targets: every place of the gazetteer whose folded name is unique (a name shared by two places, such as
@@ -38,9 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from db.gazetteer import Gazetteer
 from db.identity import IdentityStore
 from db.pool import create_pool
-from dispatch.places import distance_m, normalise
+from dispatch.places import distance_m, junction_sides, normalise, parse_query
 from runtime import local_services
 from ops.clients import Api
 from ops.processes import ServerProcess
@@ -205,6 +207,22 @@ def baseline_figures(search_ms: list[float], baseline_ms: list[float]) -> dict:
             "p99_ratio": round(percentile(search_ms, 99) / floor_p99, 2)}
 
 
+async def statement_figures(database_url: str, queries: list[BenchQuery]) -> dict:
+    """p50/p99 of each query's one search statement (db/gazetteer.py), without HTTP or ranking."""
+    pool = await create_pool(database_url, min_size=1, max_size=1)
+    try:
+        gazetteer, elapsed = Gazetteer(pool), []
+        for q in queries:
+            query = parse_query(q.text)
+            sides, pairs = junction_sides(query)
+            started = time.perf_counter()
+            await gazetteer.search(query.key, query.core, sides=sides, pairs=pairs)
+            elapsed.append((time.perf_counter() - started) * 1000)
+    finally:
+        await pool.close()
+    return {"sql_p50_ms": round(statistics.median(elapsed), 2), "sql_p99_ms": round(percentile(elapsed, 99), 2)}
+
+
 def summarise(rows: list[tuple[BenchQuery, int | None, float]]) -> dict:
     n = len(rows)
     top1 = sum(1 for _, r, _ in rows if r == 1)
@@ -256,6 +274,7 @@ async def run(limit: int | None, seed: int, database_url: str | None = None, red
         server.stop()
     result = summarise(rows)
     result.update(baseline_figures([t for _, _, t in rows], baseline_ms))
+    result.update(await statement_figures(database_url, queries))
     result["generated"] = generated
     result["splits"] = {s: summarise([r for r in rows if r[0].split == s]) for s in ("dev", "heldout")}
     result["rules"] = {rule: summarise([r for r in rows if r[0].rule == rule])
