@@ -1,5 +1,5 @@
 """The gazetteer in PostgreSQL: load what routing/places.py derives from the extract, search it by trigram
-similarity (a pg_trgm GiST index on the folded names), find the nearest landmark. Tables: db/migrations/0020 and 0021.
+similarity (pg_trgm GiST indexes on the folded names), find the nearest landmark. Tables: db/migrations/0020, 0021.
 
 Rebuilds are keyed by the source files' hash and serialised across processes by an advisory lock; a process that
 finds the key already loaded does nothing. Fleet sites (hospitals, stations) are replaced on their own, as the
