@@ -1,5 +1,5 @@
 """The gazetteer in PostgreSQL: load what routing/places.py derives from the extract, search it by trigram
-similarity (pg_trgm GIN indexes on the folded names), find the nearest landmark. Tables: db/migrations/0020.
+similarity (pg_trgm GiST indexes on the folded names), find the nearest landmark. Tables: db/migrations/0020, 0021.
 
 Rebuilds are keyed by the source files' hash and serialised across processes by an advisory lock; a process that
 finds the key already loaded does nothing. Fleet sites (hospitals, stations) are replaced on their own, as the
@@ -48,6 +48,7 @@ class Gazetteer:
             await self._insert(conn, records)
             await conn.execute("INSERT INTO gazetteer_builds (source_key, places, detail) VALUES ($1, $2, $3)",
                                source_key, len(records), json.dumps(detail or {}))
+        await self._vacuum()
         return True
 
     async def replace_fleet(self, records: Sequence[PlaceRecord]) -> None:
@@ -56,6 +57,12 @@ class Gazetteer:
             await conn.execute("SELECT pg_advisory_xact_lock($1)", GAZETTEER_LOCK, timeout=BULK_TIMEOUT_S)
             await conn.execute("DELETE FROM places WHERE source = $1", FLEET_SOURCE)
             await self._insert(conn, records)
+        await self._vacuum()
+
+    async def _vacuum(self) -> None:
+        """Drop the replaced rows now: a search's index scan visits dead entries too, and a whole gazetteer
+        replaced doubles them (autovacuum may be slow to come, or off)."""
+        await self.pool.execute("VACUUM (ANALYZE) places, place_names", timeout=BULK_TIMEOUT_S)
 
     @staticmethod
     async def _insert(conn: asyncpg.Connection, records: Sequence[PlaceRecord]) -> None:
@@ -79,28 +86,24 @@ class Gazetteer:
                 keys = name_keys(name, r.kind)
                 if keys.key and keys not in seen:
                     seen.add(keys)
-                    name_rows.append((place_id, keys.key, keys.core))
+                    name_rows.append((place_id, r.kind, keys.key, keys.core))
         await conn.copy_records_to_table("places", records=place_rows, columns=[
             "id", "kind", "name", "name_en", "lat", "lon", "source", "in_road_graph", "subdistrict", "road_a",
             "road_b"], timeout=BULK_TIMEOUT_S)
-        await conn.copy_records_to_table("place_names", records=name_rows, columns=["place_id", "key", "core"],
-                                         timeout=BULK_TIMEOUT_S)
+        await conn.copy_records_to_table("place_names", records=name_rows,
+                                         columns=["place_id", "kind", "key", "core"], timeout=BULK_TIMEOUT_S)
         await conn.execute("SELECT setval(pg_get_serial_sequence('places', 'id'), greatest((SELECT max(id) FROM places), 1))")
-        await conn.execute("ANALYZE places, place_names", timeout=BULK_TIMEOUT_S)
 
-    async def candidates(self, key: str, core: str, *, kinds: Sequence[str] | None = None,
-                         limit: int = 40) -> list[Candidate]:
-        """Places with a name similar to the folded `key` or `core` (dispatch.places), most similar first
-        (one call of gazetteer_candidates, migration 0020)."""
-        rows = await self.pool.fetch("SELECT * FROM gazetteer_candidates($1, $2, $3, $4, $5, $6)", key, core or key,
-                                     list(kinds) if kinds else None, limit, self.part_weight, self.threshold)
-        return [_candidate(r, r["sim"]) for r in rows]
-
-    async def junctions(self, a: tuple[str, str], b: tuple[str, str], *, per_side: int = 8) -> list[Candidate]:
-        """Junctions joining a road like `a` with a road like `b` ((key, core) each), either order; similarity is
-        the weaker road's. `per_side` roads are considered per side."""
-        rows = await self.pool.fetch("SELECT * FROM gazetteer_junctions($1, $2, $3, $4, $5, $6, $7)", a[0], a[1],
-                                     b[0], b[1], per_side, self.part_weight, self.threshold)
+    async def search(self, key: str, core: str, *, sides: Sequence[tuple[str, str]] = (),
+                     pairs: Sequence[tuple[int, int]] = (), limit: int = 40, per_side: int = 8) -> list[Candidate]:
+        """Places with a name similar to the folded `key`/`core` (dispatch.places), at most `limit` names, and the
+        junctions of each reading in `pairs`: (i, j) joins a road like `sides[i]` with one like `sides[j]`
+        ((key, core) each; `per_side` road names considered per side; similarity is the weaker road's).
+        One round trip: gazetteer_search, migration 0021."""
+        rows = await self.pool.fetch(
+            "SELECT * FROM gazetteer_search($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", key, core or key, limit,
+            [s[0] for s in sides], [s[1] or s[0] for s in sides], [a + 1 for a, _ in pairs],
+            [b + 1 for _, b in pairs], per_side, self.part_weight, self.threshold)
         return [_candidate(r, r["sim"]) for r in rows]
 
     async def nearest_landmark(self, lat: float, lon: float, max_m: float) -> Landmark | None:

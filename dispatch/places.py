@@ -70,13 +70,20 @@ LATIN_FOLDS = ((re.compile(r"\bsri"), "si"), (re.compile(r"([bcdgkpt])h"), r"\1"
                (re.compile(r"oo"), "u"), (re.compile(r"w"), "v"), (re.compile(r"([a-z])\1+"), r"\1"),
                (re.compile(r"y\b"), "i"))
 SOI_NUMBER = re.compile(r"(\d+(?:/\d+)?)")
+SPACES = re.compile(r"\s+")
+SLASH_BETWEEN_DIGITS = re.compile(r"(?<=\d)/(?=\d)")
+NOT_SEARCHABLE = re.compile(r"[^\w\x00\u0e01-\u0e2e\u0e30-\u0e45\u0e47-\u0e4e]|_")  # keeps Thai vowel signs
+# Each abbreviation at a word start (after a space, a digit or the start), longest first, with its full word.
+ABBREVIATION_PATTERNS = tuple(
+    (re.compile(r"(^|[\s(\-,])" + re.escape(short) + (r"(?=\s|\d|$|[\u0e00-\u0e7f])" if short[-1] != "." else "")),
+     f"\\g<1>{ABBREVIATIONS[short]} ")
+    for short in sorted(ABBREVIATIONS, key=len, reverse=True))
 
 
 def _expand_abbreviations(text: str) -> str:
     """Replace abbreviations at word starts (after a space, a digit or the start) by their full words."""
-    for short in sorted(ABBREVIATIONS, key=len, reverse=True):
-        pattern = r"(^|[\s(\-,])" + re.escape(short) + (r"(?=\s|\d|$|[\u0e00-\u0e7f])" if short[-1] != "." else "")
-        text = re.sub(pattern, lambda m, full=ABBREVIATIONS[short]: f"{m.group(1)}{full} ", text)
+    for pattern, replacement in ABBREVIATION_PATTERNS:
+        text = pattern.sub(replacement, text)
     return text
 
 
@@ -90,7 +97,7 @@ def clean(text: str) -> str:
     """Unicode NFKC, lower case, Thai digits as ASCII, invisible characters removed, spaces collapsed."""
     text = unicodedata.normalize("NFKC", text).translate(INVISIBLE).translate(THAI_DIGITS).lower()
     text = text.replace("\u0e4d\u0e32", "\u0e33")  # NFKC splits sara am (ำ) into nikhahit + aa: put it back
-    return re.sub(r"\s+", " ", text).strip()
+    return SPACES.sub(" ", text).strip()
 
 
 def fold(text: str) -> str:
@@ -98,8 +105,8 @@ def fold(text: str) -> str:
     transliterations folded, and every space, hyphen and punctuation mark removed ("13/1" keeps its slash)."""
     text = text.translate(TONE_MARKS).translate(THAI_LETTER_FOLD)
     text = _latin_fold(text)
-    text = re.sub(r"(?<=\d)/(?=\d)", "\x00", text)
-    text = re.sub(r"[^\w\x00\u0e01-\u0e2e\u0e30-\u0e45\u0e47-\u0e4e]|_", "", text)  # keeps Thai vowel signs
+    text = SLASH_BETWEEN_DIGITS.sub("\x00", text)
+    text = NOT_SEARCHABLE.sub("", text)
     return text.replace("\x00", "/")
 
 
@@ -108,28 +115,41 @@ def normalise(text: str) -> str:
     return fold(_expand_abbreviations(clean(text)))
 
 
-def _strip_words(text: str, words: Iterable[str], *, anywhere: bool = False) -> tuple[str, bool]:
-    """Remove the first of `words` found at the start of `text` (or anywhere); (rest, whether one was found)."""
-    for word in sorted(words, key=len, reverse=True):
-        w = fold(word)
+def _folded_longest_first(words: Iterable[str]) -> tuple[str, ...]:
+    return tuple(fold(w) for w in sorted(words, key=len, reverse=True))
+
+
+# The fixed words, folded once here rather than on every query.
+SOI, ROAD = fold("ซอย"), fold("ถนน")
+ROAD_WORDS = _folded_longest_first(("ซอย", "ถนน"))
+ADMIN_FOLDED = tuple(fold(w) for w in ADMIN_WORDS)
+THAI_KIND_WORDS = {kind: _folded_longest_first(w for w in words if not w.isascii())
+                   for kind, words in KIND_WORDS.items()}
+LATIN_KIND_WORDS = {kind: tuple(w for w in _folded_longest_first(words) if w.isascii())
+                    for kind, words in KIND_WORDS.items()}
+RELATIVE_LONGEST_FIRST = tuple(sorted(RELATIVE_WORDS, key=len, reverse=True))
+JUNCTION_LONGEST_FIRST = tuple(sorted(JUNCTION_WORDS, key=len, reverse=True))
+SOI_NAME = re.compile(r"(?:" + SOI + r")?(.+?)(?:" + SOI + r")?(\d+(?:/\d+)?)")
+
+
+def _strip_words(text: str, folded_words: Iterable[str]) -> tuple[str, bool]:
+    """Remove the first of `folded_words` found at the start of `text`; (rest, whether one was found)."""
+    for w in folded_words:
         if text.startswith(w):
             return text[len(w):], True
-        if anywhere and w in text and len(w) >= 3:
-            return text.replace(w, "", 1), True
     return text, False
 
 
 def kind_of(folded: str) -> tuple[str | None, str]:
     """(kind named by a leading category word, the rest) of a folded string; (None, text) when none."""
-    for kind, words in KIND_WORDS.items():
-        rest, found = _strip_words(folded, [w for w in words if not w.isascii()])
+    for kind, words in THAI_KIND_WORDS.items():
+        rest, found = _strip_words(folded, words)
         if found and rest:
             return kind, rest
     # English names put the category last: "aikchol hospital", "sukhumvit road".
-    for kind, words in KIND_WORDS.items():
-        for word in sorted(words, key=len, reverse=True):
-            w = fold(word)
-            if folded.endswith(w) and len(folded) > len(w) and w.isascii():
+    for kind, words in LATIN_KIND_WORDS.items():
+        for w in words:
+            if folded.endswith(w) and len(folded) > len(w):
                 return kind, folded[: -len(w)]
     return None, folded
 
@@ -164,14 +184,10 @@ class NameKeys:
 
 def soi_form(folded: str) -> str | None:
     """A soi name as "ซอย<base><number>" whichever way it was written ("ซอยX13", "Xซอย13", "X13"), else None."""
-    soi = fold("ซอย")
-    road = fold("ถนน")
-    text = folded
-    if text.startswith(road):
-        text = text[len(road):]
-    m = re.fullmatch(r"(?:" + soi + r")?(.+?)(?:" + soi + r")?(\d+(?:/\d+)?)", text)
+    text = folded.removeprefix(ROAD)
+    m = SOI_NAME.fullmatch(text)
     if m and m.group(1) and not m.group(1).isdigit():
-        return f"{soi}{m.group(1).removeprefix(soi)}{m.group(2)}"
+        return f"{SOI}{m.group(1).removeprefix(SOI)}{m.group(2)}"
     return None
 
 
@@ -184,7 +200,7 @@ def name_keys(name: str, kind: str) -> NameKeys:
             key = soi
     _, core = kind_of(key)
     if kind in ("road", "soi"):
-        core, _ = _strip_words(core, ("ซอย", "ถนน"))
+        core, _ = _strip_words(core, ROAD_WORDS)
     return NameKeys(key, core or key)
 
 
@@ -206,12 +222,12 @@ def parse_query(text: str) -> Query:
     """Read what a dispatcher typed: relative words dropped (หน้า, ใกล้ …), junctions split into their two roads
     (`A ตัด B`, `แยก A B`, `A x B`), soi numbers recognised (`ซอย X 13`, `X ซ.13`, `X ซอย 13/1`)."""
     cleaned = clean(text)
-    for word in sorted(RELATIVE_WORDS, key=len, reverse=True):
+    for word in RELATIVE_LONGEST_FIRST:
         if cleaned.startswith(word):
             cleaned = cleaned[len(word):].strip()
             break
     is_junction = False
-    for word in sorted(JUNCTION_WORDS, key=len, reverse=True):
+    for word in JUNCTION_LONGEST_FIRST:
         if cleaned.startswith(word):
             cleaned, is_junction = cleaned[len(word):].strip(), True
             break
@@ -226,14 +242,14 @@ def parse_query(text: str) -> Query:
         splits = tuple((fold(" ".join(words[:i])), fold(" ".join(words[i:]))) for i in range(1, len(words)))
     key = fold(cleaned)
     kind, core = kind_of(key)
-    soi = soi_form(key) if (fold("ซอย") in key or kind in ("road", "soi")) else None
+    soi = soi_form(key) if (SOI in key or kind in ("road", "soi")) else None
     if soi is not None:
         key, kind = soi, "soi"
-        core = _strip_words(soi, ("ซอย",))[0]
+        core = soi.removeprefix(SOI)
     elif kind == "road":
-        core = _strip_words(core, ("ซอย", "ถนน"))[0]
-    for word in ADMIN_WORDS:  # "ต.บ้านสวน" etc. name an area, not a place: keep it out of the core
-        core = core.replace(fold(word), "")
+        core = _strip_words(core, ROAD_WORDS)[0]
+    for word in ADMIN_FOLDED:  # "ต.บ้านสวน" etc. name an area, not a place: keep it out of the core
+        core = core.replace(word, "")
     numbers = tuple(SOI_NUMBER.findall(key))
     if is_junction or junction is not None:
         kind = "junction"
@@ -391,13 +407,10 @@ def describe(lat: float, lon: float, road: tuple[str | None, str | None, float] 
 
 # ---- automatic location of address-only reports ----------------------------------------------------------------
 class GazetteerPort(Protocol):
-    async def candidates(self, key: str, core: str, *, kinds: Sequence[str] | None = None,
-                         limit: int = 40) -> list[Candidate]:
-        """Places whose folded names are similar to `key` (and contain `core`), best first; at most `limit`."""
-        ...
-
-    async def junctions(self, a: tuple[str, str], b: tuple[str, str]) -> list[Candidate]:
-        """Junctions joining a road named like `a` with one named like `b`."""
+    async def search(self, key: str, core: str, *, sides: Sequence[tuple[str, str]] = (),
+                     pairs: Sequence[tuple[int, int]] = (), limit: int = 40) -> list[Candidate]:
+        """Places whose folded names are similar to `key`/`core` (at most `limit` names), and the junctions of
+        each reading (i, j) in `pairs` joining a road named like `sides[i]` with one named like `sides[j]`."""
         ...
 
     async def nearest_landmark(self, lat: float, lon: float, max_m: float) -> Landmark | None:
@@ -408,9 +421,18 @@ class GazetteerPort(Protocol):
 MAX_QUERY_CHARS = 200
 
 
-def _road_keys(folded: str) -> tuple[str, str]:
-    keys = name_keys(folded, "road")
-    return keys.key, keys.core
+def junction_sides(query: Query) -> tuple[list[tuple[str, str]], list[tuple[int, int]]]:
+    """The distinct road names (stored keys (key, core) each) a junction query may join, and its readings as
+    pairs of indexes into them: "A ตัด B" is one reading, "แยก A B C" one per split."""
+    sides: dict[tuple[str, str], int] = {}
+    pairs = []
+    for a, b in ([query.junction] if query.junction else []) + list(query.junction_splits):
+        ends = []
+        for road in (a, b):
+            keys = name_keys(road, "road")
+            ends.append(sides.setdefault((keys.key, keys.core), len(sides)))
+        pairs.append((ends[0], ends[1]))
+    return list(sides), pairs
 
 
 class PlaceService:
@@ -435,10 +457,9 @@ class PlaceService:
         query = parse_query(text)
         if not query.key:
             raise Invalid(FieldError("q", "has no letters or digits"))
-        pairs = ([query.junction] if query.junction else []) + list(query.junction_splits)
-        searches = [self.gazetteer.candidates(query.key, query.core, limit=self.candidate_count)]
-        searches += [self.gazetteer.junctions(_road_keys(a), _road_keys(b)) for a, b in pairs]
-        found = [c for batch in await asyncio.gather(*searches) for c in batch]  # separate connections, together
+        sides, pairs = junction_sides(query)
+        found = await self.gazetteer.search(query.key, query.core, sides=sides, pairs=pairs,
+                                            limit=self.candidate_count)
         return rank(query, found, self.settings, near, limit)
 
     async def reverse(self, lat: float, lon: float) -> dict[str, Any]:

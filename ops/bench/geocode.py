@@ -4,7 +4,10 @@ Starts a server process on its own database (`ems_bench_geocode`; the gazetteer 
 extract and POI files on first run, then reused while they are unchanged), and asks `GET /api/v1/geocode` for
 every query of a query set generated here from the gazetteer itself, one request at a time, as a dispatcher.
 Reports top-1 and top-5 accuracy and p50/p99 latency (client-side, loopback HTTP, after 10 untimed warm-up
-requests), overall, per rule and per split; the last line is JSON.
+requests), overall, per rule and per split; the last line is JSON. The machine is shared, so each query is followed
+by a same-run baseline, an authenticated API round trip that searches nothing (`GET /api/v1/me`): `floor_p50_ms`,
+`floor_p99_ms`, and `p50_ratio`/`p99_ratio` (geocode ÷ baseline) say how much the search itself adds; `sql_p50_ms`
+and `sql_p99_ms` time the query set's search statements alone (one per query, from this process).
 
 How the query set is built (rules only; nothing hand-picked):
 1. Targets: every place of the gazetteer whose folded name is unique (a name shared by two places, such as
@@ -42,9 +45,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from db.gazetteer import Gazetteer
 from db.identity import IdentityStore
 from db.pool import create_pool
-from dispatch.places import distance_m, normalise
+from dispatch.places import distance_m, junction_sides, normalise, parse_query
 from runtime import local_services
 from ops.clients import Api
 from ops.processes import ServerProcess
@@ -55,6 +59,7 @@ DATABASE = "ems_bench_geocode"
 CORRECT_WITHIN_M = 150.0
 WARMUP = 10
 BROWSER_TYPED, BROWSER_LANDMARK = "รพ.ชลบุรี", "โรงพยาบาลชลบุรี"  # a province POI file's hospital, as typed
+BASELINE_PATH = "/api/v1/me"  # through the same server, token check and JSON, but no search
 
 CATEGORY_ABBREVIATIONS = (("โรงพยาบาล", "รพ."), ("โรงเรียน", "ร.ร."), ("สถานีตำรวจภูธร", "สภ."), ("ถนน", "ถ."),
                           ("ซอย", "ซ."))
@@ -194,6 +199,37 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))] if ordered else 0.0
 
 
+async def timed_get(api: Api, path: str) -> tuple[float, int, object]:
+    """(milliseconds, status, body) of one GET."""
+    started = time.perf_counter()
+    status, body = await api.get(path)
+    return (time.perf_counter() - started) * 1000, status, body
+
+
+def baseline_figures(search_ms: list[float], baseline_ms: list[float]) -> dict:
+    """The same-run baseline's p50/p99 and the geocode latencies as multiples of it."""
+    floor_p50, floor_p99 = statistics.median(baseline_ms), percentile(baseline_ms, 99)
+    return {"floor_p50_ms": round(floor_p50, 2), "floor_p99_ms": round(floor_p99, 2),
+            "p50_ratio": round(statistics.median(search_ms) / floor_p50, 2),
+            "p99_ratio": round(percentile(search_ms, 99) / floor_p99, 2)}
+
+
+async def statement_figures(database_url: str, queries: list[BenchQuery]) -> dict:
+    """p50/p99 of each query's one search statement (db/gazetteer.py), without HTTP or ranking."""
+    pool = await create_pool(database_url, min_size=1, max_size=1)
+    try:
+        gazetteer, elapsed = Gazetteer(pool), []
+        for q in queries:
+            query = parse_query(q.text)
+            sides, pairs = junction_sides(query)
+            started = time.perf_counter()
+            await gazetteer.search(query.key, query.core, sides=sides, pairs=pairs)
+            elapsed.append((time.perf_counter() - started) * 1000)
+    finally:
+        await pool.close()
+    return {"sql_p50_ms": round(statistics.median(elapsed), 2), "sql_p99_ms": round(percentile(elapsed, 99), 2)}
+
+
 def summarise(rows: list[tuple[BenchQuery, int | None, float]]) -> dict:
     n = len(rows)
     top1 = sum(1 for _, r, _ in rows if r == 1)
@@ -235,18 +271,19 @@ async def run(limit: int | None, seed: int, database_url: str | None = None, red
             queries = queries[:limit]
         for q in queries[:WARMUP]:
             await api.get(f"/api/v1/geocode?q={quote(q.text)}&limit=5")
-        rows = []
+        rows, baseline_ms = [], []
         for q in queries:
-            started = time.perf_counter()
-            status, body = await api.get(f"/api/v1/geocode?q={quote(q.text)}&limit=5")
-            elapsed_ms = (time.perf_counter() - started) * 1000
+            elapsed_ms, status, body = await timed_get(api, f"/api/v1/geocode?q={quote(q.text)}&limit=5")
             if status != 200:
                 raise RuntimeError(f"geocode {q.text!r} answered {status}: {body}")
             rows.append((q, rank_of(q, body["results"]), elapsed_ms))
+            baseline_ms.append((await timed_get(api, BASELINE_PATH))[0])
         located_s = await browser_new_call_to_located_s(server.base_url, api.token, api) if browser else None
     finally:
         server.stop()
     result = summarise(rows)
+    result.update(baseline_figures([t for _, _, t in rows], baseline_ms))
+    result.update(await statement_figures(database_url, queries))
     result["generated"] = generated
     result["browser_new_call_to_located_s"] = located_s
     result["splits"] = {s: summarise([r for r in rows if r[0].split == s]) for s in ("dev", "heldout")}

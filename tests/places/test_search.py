@@ -4,30 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from db.gazetteer import Gazetteer
-from db.pool import create_pool
 from dispatch.places import PlaceService, RankingSettings
 from routing import places as derive
 from routing.build import load_graph
 from tests.places.conftest import CACHE, OSM
-
-
-@pytest.fixture(scope="module")
-async def gazetteer(database_url):
-    pool = await create_pool(database_url, min_size=1, max_size=4)
-    graph = load_graph(OSM, CACHE, progress=False)
-    pois = derive.poi_files(OSM)
-    g = Gazetteer(pool)
-    key = derive.source_key(OSM, pois)
-    if await g.loaded_key() != key:
-        await g.replace(key, derive.build_records(OSM, pois, graph))
-    yield g
-    await pool.close()
-
-
-@pytest.fixture
-def places(gazetteer) -> PlaceService:
-    return PlaceService(gazetteer, RankingSettings())
 
 
 def test_the_civic_pois_are_loaded_once_each():
