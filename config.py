@@ -93,6 +93,9 @@ class Config:
                                           above=0, max=60)
     db_command_timeout_s: float = setting(15.0, "longest wait for one statement; a primary cut off the network "
                                                 "holds a query this long before it counts as lost", above=0, max=600)
+    db_idle_close_s: float = setting(600.0, "a pooled PostgreSQL connection idle this long is closed; a new one "
+                                            "pays statement planning on its first search (50-200 ms)", above=0,
+                                     max=86400)
     redis_url: str | None = setting(None, "Redis URL; unset: a local one on 6379, else an embedded one under var/",
                                     check=_url("redis", "rediss", "unix", "redis+sentinel"))
     redis_sentinels: tuple[str, ...] = setting((), "comma-separated host:port of Redis Sentinels; set: the Redis "

@@ -77,7 +77,7 @@ class Server:
             redis_url = service.url
         await ensure_database(database_url, connect_timeout_s=config.db_connect_timeout_s)
         pool = await create_pool(database_url, connect_timeout_s=config.db_connect_timeout_s,
-                                 command_timeout_s=config.db_command_timeout_s)
+                                 command_timeout_s=config.db_command_timeout_s, idle_close_s=config.db_idle_close_s)
         applied = await migrate(pool)
         redis = connect_redis(config, redis_url)
         wired = build(config, pool, redis, self._on_event, database_url=database_url)

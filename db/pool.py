@@ -114,13 +114,13 @@ async def ensure_database(url: str, *, connect_timeout_s: float = 10.0) -> None:
 
 
 async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10, connect_timeout_s: float = 3.0,
-                      command_timeout_s: float = 30.0) -> asyncpg.Pool:
+                      command_timeout_s: float = 30.0, idle_close_s: float = 600.0) -> asyncpg.Pool:
     """A pool whose connections speak jsonb as Python objects and UTC; dead connections are replaced. New
     connections go to the first host of `url` that answers within `connect_timeout_s` and meets its
-    target_session_attrs (the primary, with `read-write`)."""
+    target_session_attrs (the primary, with `read-write`). A connection idle for `idle_close_s` is closed."""
     return await asyncpg.create_pool(
         url, min_size=min_size, max_size=max_size, init=_init_connection, reset=_keep_session,
-        command_timeout=command_timeout_s, max_inactive_connection_lifetime=60, connect=connector(connect_timeout_s),
+        command_timeout=command_timeout_s, max_inactive_connection_lifetime=idle_close_s, connect=connector(connect_timeout_s),
     )
 
 
