@@ -61,7 +61,7 @@ function draw() {
         ${call.times ? html`<div class="call-times muted">${["answer", "to_location", "to_code", "to_dispatch"].map(name =>
           html`<span data-time="${name}">${t("calls.time." + name)} ${call.times[name] ?? "…"} s</span> `)}</div>` : ""}
         ${call.state === "waiting" ? html` <button class="primary answer-call" data-sid="${call.call_sid}">${t("calls.answer")}</button>` : ""}</li>`;
-    }) : html`<li class="muted">${t("calls.none")}</li>`}`);
+    }) : html`<li class="muted" data-t="calls.none">${t("calls.none")}</li>`}`);
 }
 
 export async function loadCalls() {

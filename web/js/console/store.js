@@ -118,12 +118,11 @@ function forgetAssignments(incidentId) {
   for (const [id, waiting] of state.awaiting) if (waiting.incident_id === incidentId) state.awaiting.delete(id);
 }
 
-// Whether a crew on this incident is past its acknowledgement deadline (the ladder is running), at `now_ms`.
-export function isOverdue(incidentId, now_ms = Date.now()) {
-  for (const waiting of state.awaiting.values()) {
-    if (waiting.incident_id === incidentId && waiting.ack_due_ms <= now_ms) return true;
-  }
-  return false;
+// The incidents with a crew past its acknowledgement deadline (the ladder is running), at `now_ms`.
+export function overdueIncidents(now_ms = Date.now()) {
+  const overdue = new Set();
+  for (const waiting of state.awaiting.values()) if (waiting.ack_due_ms <= now_ms) overdue.add(waiting.incident_id);
+  return overdue;
 }
 
 // After a snapshot: the assignments of incidents still waiting for a crew, read a few at a time.

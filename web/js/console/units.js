@@ -100,4 +100,5 @@ board.addEventListener("click", e => {
 });
 document.querySelector("#units-btn").addEventListener("click", () => { board.hidden = !board.hidden; renderBoard(); });
 on("units", renderBoard);
+on("unit-chosen", unitId => { chosen = unitId; renderBoard(); });  // a label clicked on the map
 setInterval(renderBoard, 5000);  // times in status and position ages move on
