@@ -77,7 +77,8 @@ SCHEMAS: dict[str, Any] = {
                            "description": "straight_line: the incident or unit is outside road coverage"},
             "escalations": {"type": "array", "items": {"type": "string"}, "description": "ladder steps taken, in order"},
             "step_results": {"type": "object", "description": "sms/voice step → {outcome: sent, not_configured,"
-                             " no_phone or failed; message_sid}"},
+                             " no_phone or failed, then delivered or failed by the provider's delivery report;"
+                             " message_sid; status: the provider's last status}"},
         },
     },
     "Event": {

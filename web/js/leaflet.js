@@ -11,7 +11,7 @@ if (!L) throw new Error("Leaflet (/static/leaflet/leaflet.js) must load before t
 // the server's Content-Security-Policy admits that tile server's origin for images, see api/pages.py).
 // The roads are added a slice at a time, one patch of the map after another: the canvas redraws only the patch a
 // slice touched (added all at once the page froze for half a second; in slices spread over the whole map, every
-// slice redrew every road before it).
+// slice redrew every road before it). Returns the road layer (nothing for tiles).
 const ROADS_SLICE_MS = 12;  // work per slice: well under a 50 ms long task
 const ROADS_PATCH_DEG = 0.01;  // about a kilometre
 
@@ -30,6 +30,7 @@ export async function addBaseMap(map, {minClass, style} = {}) {
     await new Promise(resolve => setTimeout(resolve, 0));
   }
   layer.bringToBack();  // under what was drawn meanwhile (closures)
+  return layer;
 }
 
 // The features ordered by the patch of map their first point falls in (row by row).

@@ -15,18 +15,32 @@ L.control.scale({imperial: false}).addTo(map);
 map.attributionControl.addAttribution("© OpenStreetMap contributors");
 
 // The streets once the first picture of the calls is in (a dispatcher needs the queue before the streets: drawn
-// first, thousands of roads held the snapshot back by over a second), or after ROADS_LATEST_MS without one.
+// first, thousands of roads held the snapshot back by over a second), or after ROADS_LATEST_MS without one. At a
+// city-wide zoom only the main roads (tertiary and up) are drawn; the side streets, most of the road graph's
+// segments, are loaded the first time the dispatcher zooms in to STREETS_ZOOM, where they can be read.
 const ROADS_LATEST_MS = 3000;
-let roadsAsked = false;
+const STREETS_ZOOM = 15;
+const roadStyle = f => ({color: MAJOR_ROADS.includes(f.properties.highway) ? "#e08a3c" : "#9aa5b1",
+                         weight: [...MAJOR_ROADS, "secondary"].includes(f.properties.highway) ? 3 : 1});
+let roadsAsked = false, streetsAsked = false, streetsDrawn = false, mainRoads = null;
 function loadRoads() {
   if (roadsAsked) return;
   roadsAsked = true;
-  addBaseMap(map, {style: f => ({color: MAJOR_ROADS.includes(f.properties.highway) ? "#e08a3c" : "#9aa5b1",
-                                 weight: [...MAJOR_ROADS, "secondary"].includes(f.properties.highway) ? 3 : 1})})
+  if (map.getZoom() >= STREETS_ZOOM) return loadStreets();
+  addBaseMap(map, {minClass: "tertiary", style: roadStyle})
+    .then(layer => { if (streetsDrawn) layer?.remove(); else mainRoads = layer; })
     .catch(() => { /* no road layer: markers still work */ });
+}
+function loadStreets() {
+  if (streetsAsked) return;
+  streetsAsked = roadsAsked = true;
+  addBaseMap(map, {style: roadStyle})  // every road: the main ones again, so the first layer goes
+    .then(() => { streetsDrawn = true; mainRoads?.remove(); })
+    .catch(() => { streetsAsked = false; /* the next zoom tries again */ });
 }
 on("incidents", () => requestAnimationFrame(() => setTimeout(loadRoads, 0)));
 setTimeout(loadRoads, ROADS_LATEST_MS);
+map.on("zoomend", () => { if (map.getZoom() >= STREETS_ZOOM) loadStreets(); });
 
 const incidentMarkers = new Map(), unitMarkers = new Map(), hospitalMarkers = new Map();
 

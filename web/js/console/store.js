@@ -8,7 +8,8 @@ import {api} from "../api.js";
 
 export const state = {incidents: new Map(), units: new Map(), positions: new Map(), selected: null,
                       awaiting: new Map(),  // assignment id → {incident_id, unit_id, ack_due_ms, escalations}
-                      failedMessages: new Set()};  // message SIDs an OutboundMessageFailed came back for
+                      failedMessages: new Set(),  // message SIDs an OutboundMessageFailed came back for
+                      deliveredMessages: new Set()};  // … and an OutboundMessageDelivered
 
 const BATCH_MS = 250;  // events arriving together are folded into one fetch round
 const LIST_FETCH_OVER = 8;  // more changed incidents than this: one list request instead of one each
