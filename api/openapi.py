@@ -469,6 +469,9 @@ PATHS.update({
                 "incident_id": {"type": "integer"}, "hospital_id": {"type": "string"},
                 "acknowledged_at": {"type": "string", "format": "date-time"}}}),
             **error_responses(401, 403, 404, 429)}}},
+    "/api/v1/page-settings": {"get": _op("The browser pages' tunable numbers in seconds (stale GPS age, tablet GPS "
+                                         "period, hospital board refresh, confirm windows), from the server's settings",
+                                         errors=(401, 429))},
     "/api/v1/map/roads": {"get": _op("The road network as GeoJSON for the offline base map",
                                      params=[{"name": "min_class", "in": "query", "schema": {"type": "string"}}],
                                      errors=(401, 429, 503))},

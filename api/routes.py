@@ -17,6 +17,7 @@ from api.maps import ClosureHandler, ClosuresHandler, RoadsLayerHandler, RouteHa
 from api.openapi import OpenApiHandler
 from api.places import GeocodeHandler, IncidentLocationHandler, ReverseHandler
 from api.reports import CoverageHandler, KpiCsvHandler, KpiHandler, MoveUpsHandler, ReplayHandler
+from api.settings import PageSettingsHandler
 
 API_ROUTES: list[tuple] = [
     (r"/api/v1/incidents", IncidentsHandler),
@@ -50,6 +51,7 @@ API_ROUTES: list[tuple] = [
     (r"/api/v1/events", EventsHandler),
     (r"/api/v1/audit", AuditHandler),
     (r"/api/v1/map/roads", RoadsLayerHandler),
+    (r"/api/v1/page-settings", PageSettingsHandler),
     (r"/api/v1/route", RouteHandler),
     (r"/api/v1/closures", ClosuresHandler),
     (r"/api/v1/closures/([a-z0-9-]{1,40})", ClosureHandler),

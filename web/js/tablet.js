@@ -9,6 +9,7 @@ import {languageSelector, local, t} from "./i18n.js";
 import "./labels.js";
 import {L, addBaseMap} from "./leaflet.js";
 import {Realtime} from "./realtime.js";
+import {settingsReady} from "./settings.js";
 
 const $ = sel => document.querySelector(sel);
 const state = {me: null, unit: null, incident: null, position: null, routeLayer: null, map: null, routeTo: null,
@@ -164,9 +165,8 @@ function renderDestinations() {
   });
 }
 
-// The latest fix is sent every 5 s while connected, so a parked ambulance (no new fixes) still reports where it
-// is and a fix taken while offline is delivered after reconnect.
-const PING_INTERVAL_MS = 5000;
+// The latest fix is sent every pageSettings.tablet_ping_s while connected, so a parked ambulance (no new fixes)
+// still reports where it is and a fix taken while offline is delivered after reconnect.
 function watchPosition() {
   if (!navigator.geolocation) return;
   navigator.geolocation.watchPosition(p => {
@@ -177,7 +177,7 @@ function watchPosition() {
                  accuracy_m: p.coords.accuracy};
     if (first) sendFix();
   }, () => {}, {enableHighAccuracy: true, maximumAge: 5000});
-  setInterval(sendFix, PING_INTERVAL_MS);
+  settingsReady.then(settings => setInterval(sendFix, settings.tablet_ping_s * 1000));
 }
 
 function sendFix() {

@@ -4,11 +4,11 @@
 import {minutes} from "../format.js";
 import {html, render} from "../html.js";
 import {t} from "../i18n.js";
+import {pageSettings} from "../settings.js";
 import {showUnit} from "./map.js";
 import {sidePanel} from "./panel.js";
 import {on, select, state} from "./store.js";
 
-export const STALE_POSITION_S = 120;  // a tablet reports every few seconds: two minutes of silence is a lost fix
 const STATUSES = ["available", "assigned", "en_route", "on_scene", "transporting", "at_hospital", "returning", "out_of_service"];
 const board = sidePanel("unit-board");
 let sortKey = "id", sortDown = false, chosen = null;
@@ -68,7 +68,7 @@ export function renderBoard() {
       return (x < y ? -1 : x > y ? 1 : 0) * (sortDown ? -1 : 1) || a.id.localeCompare(b.id);
     });
   render(rows, html`${units.map(u => {
-    const age = positionAge_s(u, now_ms), stale = age === null || age > STALE_POSITION_S;
+    const age = positionAge_s(u, now_ms), stale = age === null || age > pageSettings.stale_position_s;
     return html`<tr data-unit="${u.id}" class="${chosen === u.id ? "selected" : ""}">
       <td><b>${u.id}</b> <span class="muted">${u.capability}</span></td>
       <td><span class="unit-marker unit-${u.status}">${t("unit." + u.status)}</span></td>
