@@ -2,12 +2,11 @@
 live patches that keep the dispatcher's place, alarms (tone, flash, mute, title), the overdue acknowledgement
 pinned on top, close-out with a disposition, a confirmation before a second assignment, and the dark theme's
 badge contrast."""
-import re
 
 from playwright.async_api import expect
 
 from tests.conftest import Api, demo_city_server, make_user, wait_until
-from tests.web.conftest import open_page
+from tests.web.conftest import open_page, wrong_language
 
 SCENE = {"lat": 13.3611, "lon": 100.9847}
 
@@ -341,22 +340,10 @@ async def test_a_second_window_follows_the_selection_and_can_be_all_map(browser,
 
 
 # Visible text nodes of the page, and the label table's values in both languages (labels.js through i18n.js).
-VISIBLE_TEXT = """(() => {
-  const out = [], walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  while (walker.nextNode()) {
-    const node = walker.currentNode, text = node.textContent.trim(), el = node.parentElement;
-    if (!text || !el || el.closest('script,style,kbd,[hidden]') || !el.checkVisibility()) continue;
-    out.push(text);
-  }
-  document.querySelectorAll('select:not([hidden]) option').forEach(o => { if (o.parentElement.checkVisibility()) out.push(o.textContent.trim()); });
-  document.querySelectorAll('input[placeholder],textarea[placeholder]').forEach(i => { if (i.checkVisibility()) out.push(i.placeholder); });
-  return out; })()"""
-FURNITURE_TEXT = """[...document.querySelectorAll(
-  'header.bar, h3, h4, summary, label, button, th, #queue-filters option, .closeout option')]
-  .filter(e => e.checkVisibility() && !e.closest('[data-recommendation], [data-unit]'))
-  .map(e => e.textContent.trim() + ' ' + (e.placeholder || ''))"""
-ALLOWED_LATIN = {"LINE", "English"}  # a product name written so in Thai too; the language choice itself
-LABEL_VALUES = """import('/js/i18n.js').then(m => m.labelValues())"""
+
+
+
+CONSOLE_FURNITURE = "header.bar, h3, h4, summary, label, button, th, #queue-filters option, .closeout option"
 
 
 async def test_every_console_string_is_in_the_page_language(browser, city):
@@ -373,14 +360,6 @@ async def test_every_console_string_is_in_the_page_language(browser, city):
         await console.click("#closeout summary")
         await console.click("#units-btn")
         await console.locator("#unit-board tr[data-unit]").first.wait_for()
-        values = await console.evaluate(LABEL_VALUES)
-        foreign = {v for v in values[other] if v not in values[lang]}
-        shown = await console.evaluate(VISIBLE_TEXT)
-        wrong = sorted({s for s in shown if s in foreign})
-        assert wrong == [], (lang, " | ".join(wrong))
-        if lang == "th":  # and no English word on the console's own furniture (data from callers and OSM aside)
-            furniture = await console.evaluate(FURNITURE_TEXT)
-            english = sorted({w for text in furniture for w in re.findall(r"[A-Za-z]{4,}", text)} - ALLOWED_LATIN)
-            assert english == [], english
+        assert await wrong_language(console, lang, CONSOLE_FURNITURE) == [], lang
         assert console.errors == []
         await context.close()

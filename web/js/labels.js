@@ -130,6 +130,7 @@ defineLabels({
   "sms.status.undelivered": {th: "ส่งไม่ถึง", en: "undelivered"},
   "sms.status.failed": {th: "ส่งไม่สำเร็จ", en: "failed"},
   "alert.message_failed": {th: "{kind} ส่งไม่สำเร็จ ({status})", en: "{kind} failed ({status})"},
+  "alert.rate_limit": {th: "จำกัดจำนวนคำขอ: {bucket} {source}", en: "Rate limit: {bucket} {source}"},
   "alert.shortfall": {th: "รถไม่พอตามที่ต้องการ: ขาด {missing} (ส่งแล้ว {assigned})", en: "Not enough units: missing {missing} (sent {assigned})"},
   "alert.withheld.incident_outside_road_coverage": {th: "นอกพื้นที่ถนน: ไม่ได้สั่งการอัตโนมัติ โปรดเลือกรถเอง", en: "Outside road coverage: not auto-dispatched, choose a unit"},
   "alert.withheld.unit_outside_road_coverage": {th: "{unit} อยู่นอกพื้นที่ถนนและอาจใกล้กว่า: ไม่ได้ส่งอัตโนมัติ", en: "{unit} is off the road graph and may be nearer: not sent automatically"},

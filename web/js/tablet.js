@@ -18,7 +18,7 @@ const state = {me: null, unit: null, incident: null, position: null, routeLayer:
 export const realtime = new Realtime({onFrame, onState, storageKey: "tablet"});
 
 async function start() {
-  languageSelector($("#lang"), () => { renderJob(); loadRoute(true); });
+  languageSelector($("#lang"), () => { renderJob(); loadRoute(true); onState(linkState); });
   try { state.me = await api("GET", "/api/v1/me"); } catch (e) { if (e.status === 401) location.href = "/index.html"; }
   $("#unit-title").textContent = state.me ? state.me.unit_id : "";
   try { (await api("GET", "/api/v1/hospitals")).hospitals.forEach(h => state.hospitals.set(h.id, h)); } catch (e) { /* offline */ }
@@ -199,7 +199,9 @@ function onFrame(frame) {
   }
 }
 
+let linkState = {};  // the last link state shown (shown again, relabelled, after a language switch)
 function onState(s) {
+  linkState = s;
   if (s.connected && !state.connected) sendFix();  // where we are, as soon as the link is back
   state.connected = !!s.connected;
   $("#degraded").classList.toggle("show", !s.connected || !!s.revoked);
