@@ -24,7 +24,7 @@ async def test_three_units_at_one_base_are_all_visible_counted_and_selectable(br
         await console.locator(f".unit-marker[data-unit='{unit_id}']").wait_for()
     await console.click("#units-btn")  # the board shows which unit a map click chose
     for zoom in (13, 11):  # zoomed out, other bases crowd in too
-        await console.evaluate(f"import('/js/console/map.js').then(m => m.map.setZoom({zoom}, {{animate: false}}))")
+        await console.evaluate(f"import('/js/console/map.js').then(m => {{ m.map.setZoom({zoom}, {{animate: false}}); }})")
         await expect(console.locator(".unit-count", has_text="3")).to_have_count(1)
         for unit_id in SHARED_BASE:
             assert await _uncovered(console, unit_id), (zoom, unit_id)

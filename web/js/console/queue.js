@@ -25,6 +25,9 @@ const filters = document.querySelector("#queue-filters");
 const rows = new Map();  // incident id → {li, signature}, for the rows in the page only
 const overdueShown = new Set();  // incidents whose overdue alarm has sounded
 let order = [];  // every row of the queue, in order: {incident, overdue}
+// The list's scroll position and height as last seen (scroll events, the resize observer): reading them from the
+// list at each render forced a layout of the rows just patched.
+const view = {top: 0, height: 0};
 
 export function locationFlags(incident) {
   return (incident.location_flags || []).map(f => html`<div class="flag">⚠ ${t("flag." + f)}</div>`);
@@ -116,8 +119,8 @@ export function renderNow() {
 // The rows in view (plus OVERSCAN_ROWS either side) into the page, in order; the spacers stand in for the
 // rest. Rows that stay are patched in place (only when their content changed) and moved as little as possible.
 function drawWindow() {
-  const first = Math.max(0, Math.floor(list.scrollTop / ROW_PX) - OVERSCAN_ROWS);
-  const last = Math.min(order.length, Math.ceil((list.scrollTop + list.clientHeight) / ROW_PX) + OVERSCAN_ROWS);
+  const first = Math.max(0, Math.floor(view.top / ROW_PX) - OVERSCAN_ROWS);
+  const last = Math.min(order.length, Math.ceil((view.top + view.height) / ROW_PX) + OVERSCAN_ROWS);
   const focused = list.contains(document.activeElement) ? document.activeElement : null;
   const shown = order.slice(first, last);
   const keep = new Set();
@@ -154,9 +157,15 @@ function drawWindow() {
 
 let scrollFrame = null;
 list.addEventListener("scroll", () => {
+  view.top = list.scrollTop;
   if (!scrollFrame) scrollFrame = requestAnimationFrame(() => { scrollFrame = null; drawWindow(); });
 }, {passive: true});
-new ResizeObserver(() => drawWindow()).observe(list);
+new ResizeObserver(entries => { view.height = entries[0].contentRect.height; drawWindow(); }).observe(list);
+
+function scrollTo(top) {
+  list.scrollTop = top;
+  view.top = list.scrollTop;  // clamped by the browser
+}
 
 // Puts the rows in `wanted` order moving as few as possible: the longest run already in the right relative order
 // stays, every other row (new, or whose rank changed) is moved next to its new neighbour. A call that moves from
@@ -192,9 +201,9 @@ function longestOrderedRun(current, position) {
 // The first row in view and its distance from the list's top edge (rows have one height: no layout is read); at
 // the very top the list stays at the top (new dangerous calls come in there).
 function scrollAnchor() {
-  if (list.scrollTop < 4 || !order.length) return null;
-  const index = Math.min(order.length - 1, Math.floor(list.scrollTop / ROW_PX));
-  return {id: order[index].incident.id, offset: index * ROW_PX - list.scrollTop};
+  if (view.top < 4 || !order.length) return null;
+  const index = Math.min(order.length - 1, Math.floor(view.top / ROW_PX));
+  return {id: order[index].incident.id, offset: index * ROW_PX - view.top};
 }
 
 function restoreScroll(anchor) {
@@ -202,7 +211,7 @@ function restoreScroll(anchor) {
   const index = order.findIndex(row => row.incident.id === anchor.id);
   if (index < 0) return;
   list.style.setProperty("--rows-below", `${order.length * ROW_PX}px`);  // room to scroll to before the rows are drawn
-  list.scrollTop = index * ROW_PX - anchor.offset;
+  scrollTo(index * ROW_PX - anchor.offset);
 }
 
 // Brings the selected incident's row into view (J/K walk past the rows in the page).
@@ -210,8 +219,8 @@ function revealSelected() {
   const index = order.findIndex(row => row.incident.id === state.selected);
   if (index < 0) return;
   const top = index * ROW_PX;
-  if (top < list.scrollTop) list.scrollTop = top;
-  else if (top + ROW_PX > list.scrollTop + list.clientHeight) list.scrollTop = top + ROW_PX - list.clientHeight;
+  if (top < view.top) scrollTo(top);
+  else if (top + ROW_PX > view.top + view.height) scrollTo(top + ROW_PX - view.height);
 }
 
 // The ids in the order the queue shows them (the J/K shortcuts walk it).
