@@ -22,6 +22,7 @@ const OVERSCAN_ROWS = 6;  // rows kept in the page above and below the view, so 
 
 const list = document.querySelector("#incident-list");
 const filters = document.querySelector("#queue-filters");
+const queueCount = document.querySelector("#queue-count");
 const rows = new Map();  // incident id → {li, signature}, for the rows in the page only
 const overdueShown = new Set();  // incidents whose overdue alarm has sounded
 let order = [];  // every row of the queue, in order: {incident, overdue}
@@ -111,9 +112,12 @@ export function renderNow() {
   restoreScroll(anchor);
   drawWindow();
   list.dataset.rows = order.length;  // the whole queue is known (the console bench waits for it)
-  const open = [...state.incidents.values()].filter(isOpen);
-  document.querySelector("#queue-count").textContent = `${order.length} / ${open.length}`;
-  showWaiting(open.filter(i => WAITING.includes(i.status)).length);
+  let open = 0, waiting = 0;
+  for (const incident of state.incidents.values()) {
+    if (isOpen(incident)) { open += 1; if (WAITING.includes(incident.status)) waiting += 1; }
+  }
+  queueCount.textContent = `${order.length} / ${open}`;
+  showWaiting(waiting);
 }
 
 // The rows in view (plus OVERSCAN_ROWS either side) into the page, in order; the spacers stand in for the
