@@ -236,7 +236,8 @@ export function queuedIds() {
 // row to the top.
 function tickRow(li, now_ms) {
   const span = li.querySelector(".elapsed");
-  if (span) span.textContent = minutes((now_ms - Number(span.dataset.since)) / 1000);
+  const text = span && minutes((now_ms - Number(span.dataset.since)) / 1000);
+  if (span && span.textContent !== text) span.textContent = text;  // unchanged text is not re-laid out
 }
 
 function tick() {
