@@ -69,6 +69,8 @@ async def test_live_calls_patch_the_queue_without_moving_the_dispatchers_place(b
     await expect(console.locator("#incident-list")).to_have_attribute("data-rows", "40")
     assert await console.locator("#incident-list li").count() < 40  # only the rows in view are drawn
     await console.evaluate("document.querySelector('#incident-list').scrollTop = 600")
+    # the rows now in view are drawn in the next frame
+    await console.evaluate("new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
     anchor_id = await console.evaluate("""(() => { const l = document.querySelector('#incident-list');
         return [...l.children].find(li => li.offsetTop + li.offsetHeight > l.scrollTop).dataset.id; })()""")
     anchor = console.locator(f"#incident-list li[data-id='{anchor_id}']")
