@@ -239,6 +239,18 @@ class Config:
     call_queue_check_s: float = setting(1.0, "how often the call queue is checked for calls waiting past "
                                              "call_answer_alert_s", above=0, max=60)
     call_recording: bool = setting(True, "record answered 1669 calls (Twilio Dial record) for quality review")
+    # The browser pages' tunable numbers (issue #17), served to every signed-in page by /api/v1/page-settings.
+    page_stale_position_s: float = setting(120.0, "unit board: a unit whose last GPS fix is older than this is "
+                                                  "marked stale (tablets report every page_tablet_ping_s)",
+                                           above=0, max=86_400)
+    page_tablet_ping_s: float = setting(5.0, "how often a crew tablet reports its GPS position (fresher positions "
+                                             "against battery and data)", min=1, max=600)
+    page_hospital_refresh_s: float = setting(15.0, "how often the hospital board re-reads inbound ETAs (events "
+                                                   "bring everything else at once)", min=1, max=3600)
+    page_confirm_window_s: float = setting(5.0, "a destructive button (close, cancel, reopen a road, merge) waits "
+                                                "this long for its second press", min=1, max=60)
+    page_repeat_assignment_s: float = setting(8.0, "a second assignment to the same incident within this many "
+                                                   "seconds asks the dispatcher first", min=0, max=600)
     recording_link_ttl_s: float = setting(300.0, "how long a link that plays a call recording in replay stays valid",
                                           above=0, max=86_400)
     call_recording_retention_days: int = setting(90, "recordings older than this are no longer offered for playback "

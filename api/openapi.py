@@ -80,7 +80,8 @@ SCHEMAS: dict[str, Any] = {
                            "description": "straight_line: the incident or unit is outside road coverage"},
             "escalations": {"type": "array", "items": {"type": "string"}, "description": "ladder steps taken, in order"},
             "step_results": {"type": "object", "description": "sms/voice step → {outcome: sent, not_configured,"
-                             " no_phone or failed; message_sid}"},
+                             " no_phone or failed, then delivered or failed by the provider's delivery report;"
+                             " message_sid; status: the provider's last status}"},
         },
     },
     "Event": {
@@ -477,6 +478,9 @@ PATHS.update({
                 "incident_id": {"type": "integer"}, "hospital_id": {"type": "string"},
                 "acknowledged_at": {"type": "string", "format": "date-time"}}}),
             **error_responses(401, 403, 404, 429)}}},
+    "/api/v1/page-settings": {"get": _op("The browser pages' tunable numbers in seconds (stale GPS age, tablet GPS "
+                                         "period, hospital board refresh, confirm windows), from the server's settings",
+                                         errors=(401, 429))},
     "/api/v1/map/roads": {"get": _op("The road network as GeoJSON for the offline base map",
                                      params=[{"name": "min_class", "in": "query", "schema": {"type": "string"}}],
                                      errors=(401, 429, 503))},

@@ -25,6 +25,7 @@ from api.reports import (
     CoverageHandler, ItemsCompletenessHandler, ItemsCsvHandler, KpiCsvHandler, KpiHandler, MoveUpsHandler,
     ReplayHandler,
 )
+from api.settings import PageSettingsHandler
 
 # Record ids as the registry reads them (dispatch/resource_fields.py): units 40, stations and hospitals 60, users 100.
 _UNIT, _PLACE, _USER = r"([A-Za-z0-9_.-]{1,40})", r"([A-Za-z0-9_.-]{1,60})", r"([A-Za-z0-9_.:-]{1,100})"
@@ -61,6 +62,7 @@ API_ROUTES: list[tuple] = [
     (r"/api/v1/events", EventsHandler),
     (r"/api/v1/audit", AuditHandler),
     (r"/api/v1/map/roads", RoadsLayerHandler),
+    (r"/api/v1/page-settings", PageSettingsHandler),
     (r"/api/v1/route", RouteHandler),
     (r"/api/v1/closures", ClosuresHandler),
     (r"/api/v1/closures/([a-z0-9-]{1,40})", ClosureHandler),

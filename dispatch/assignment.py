@@ -345,7 +345,9 @@ class EscalationLadder:
             if not phone:
                 outcome = "no_phone"
             else:
-                sid = await (self.notifier.send_sms(phone, text) if step == "sms" else self.notifier.call(phone, text))
+                send = self.notifier.send_sms if step == "sms" else self.notifier.call
+                # the incident goes with it: the provider's delivery report finds this step by it
+                sid = await send(phone, text, incident_id=assignment.incident_id)
                 # the recording notifier (no provider configured) hands out local ids: nothing left the building
                 outcome = "not_configured" if str(sid).startswith("local-") else "sent"
         except Exception as exc:

@@ -15,6 +15,8 @@ SMS_STATUS_RANK = {"accepted": 1, "scheduled": 1, "queued": 1, "sending": 2, "se
 CALL_STATUS_RANK = {"queued": 1, "initiated": 1, "ringing": 2, "in-progress": 3,
                     "completed": 4, "busy": 4, "no-answer": 4, "failed": 4, "canceled": 4}
 FAILED_STATUSES = frozenset({"undelivered", "failed", "busy", "no-answer", "canceled"})
+# Reached the person: a text on the handset (or read), a call answered and ended.
+DELIVERED_STATUSES = {"sms": frozenset({"delivered", "read"}), "voice": frozenset({"completed"})}
 
 
 def status_rank(kind: str, status: str) -> int | None:
@@ -79,7 +81,8 @@ class LineMessageReceived(Event, frozen=True):
 
 
 class OutboundMessageFailed(Event, frozen=True):
-    """An SMS or call we sent ended failed/undelivered/unanswered: the dispatcher must act."""
+    """An SMS or call we sent ended failed/undelivered/unanswered: the dispatcher must act. For an escalation
+    ladder's text or call, `assignment_id` and `step` name the ladder step it was (its result on the assignment)."""
 
     message_sid: str
     kind: str  # sms | voice
@@ -88,6 +91,22 @@ class OutboundMessageFailed(Event, frozen=True):
     purpose: str | None = None
     error_code: str | None = None
     incident_id: int | None = None
+    assignment_id: int | None = None
+    step: str | None = None  # sms | voice
+
+
+class OutboundMessageDelivered(Event, frozen=True):
+    """An SMS or call we sent reached the person, by the provider's own status callback (a text delivered, a call
+    answered and completed). For an escalation ladder's text or call, `assignment_id` and `step` name the step."""
+
+    message_sid: str
+    kind: str  # sms | voice
+    status: str
+    phone: str | None = None
+    purpose: str | None = None
+    incident_id: int | None = None
+    assignment_id: int | None = None
+    step: str | None = None  # sms | voice
 
 
 class PanicPressed(Event, frozen=True):

@@ -137,11 +137,13 @@ class UnitPositions(Protocol):
 class CrewNotifier(Protocol):
     """SMS and voice to a crew's phone (Twilio at the edge; a recording fake in domain tests)."""
 
-    async def send_sms(self, to: str, body: str) -> str:
-        """Text `body` to `to` (E.164); returns the provider's message id; raises Unavailable if refused."""
+    async def send_sms(self, to: str, body: str, *, incident_id: int | None = None) -> str:
+        """Text `body` to `to` (E.164) about `incident_id`; returns the provider's message id (its delivery
+        status comes back later, as an event); raises Unavailable if refused."""
 
-    async def call(self, to: str, message: str) -> str:
-        """Ring `to` and read `message`; returns the provider's call id; raises Unavailable if refused."""
+    async def call(self, to: str, message: str, *, incident_id: int | None = None) -> str:
+        """Ring `to` and read `message` about `incident_id`; returns the provider's call id; raises Unavailable
+        if refused."""
 
 
 class Accounts(Protocol):
@@ -173,12 +175,12 @@ class RecordingNotifier:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, str]] = []
 
-    async def send_sms(self, to: str, body: str) -> str:
+    async def send_sms(self, to: str, body: str, *, incident_id: int | None = None) -> str:
         """Record the text; returns a local message id. Never fails."""
         self.sent.append(("sms", to, body))
         return f"local-sms-{len(self.sent)}"
 
-    async def call(self, to: str, message: str) -> str:
+    async def call(self, to: str, message: str, *, incident_id: int | None = None) -> str:
         """Record the call; returns a local call id. Never fails."""
         self.sent.append(("voice", to, message))
         return f"local-call-{len(self.sent)}"

@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from dispatch.channels import OutboundMessageDelivered, OutboundMessageFailed
 from dispatch.events import (
     AssignmentAcknowledged, AssignmentCancelled, AssignmentEscalated, EscalationMessageOutcome, DestinationChosen,
     Event, HospitalCapacityUpdated, HospitalRegistered, InboundAcknowledged, IncidentReported, IncidentStatusChanged,
@@ -254,6 +255,24 @@ def assignment_escalated(assignment: Assignment, e: AssignmentEscalated) -> Assi
 def escalation_outcome(assignment: Assignment, e: EscalationMessageOutcome) -> Assignment:
     """What became of a ladder step's text or call (sent, failed, not configured), on the assignment."""
     assignment.step_results = {**assignment.step_results, e.step: {"outcome": e.outcome, "message_sid": e.message_sid}}
+    return assignment
+
+
+def escalation_message_delivered(assignment: Assignment, e: OutboundMessageDelivered) -> Assignment:
+    """The provider says a ladder step's text or call reached the crew: that step's result is delivered."""
+    return _message_result(assignment, e.step, e.message_sid, "delivered", e.status)
+
+
+def escalation_message_failed(assignment: Assignment, e: OutboundMessageFailed) -> Assignment:
+    """The provider says a ladder step's text or call did not reach the crew: that step's result is failed."""
+    return _message_result(assignment, e.step, e.message_sid, "failed", e.status)
+
+
+def _message_result(assignment: Assignment, step: str | None, message_sid: str, outcome: str, status: str) -> Assignment:
+    """The provider's own word on the step whose message it was; news of another message changes nothing."""
+    result = assignment.step_results.get(step or "")
+    if result is not None and result.get("message_sid") == message_sid:
+        assignment.step_results = {**assignment.step_results, step: {**result, "outcome": outcome, "status": status}}
     return assignment
 
 

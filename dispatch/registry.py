@@ -19,7 +19,7 @@ from dispatch.assignment import DispatchShortfall
 from dispatch.calls import CallAbandoned, CallAnswered, CallAnswerOverdue, CallRecorded
 from dispatch.channels import (
     CallerLocationShared, CallReceived, DeviceAlertRaised, HospitalNotified, LineMessageReceived,
-    OutboundMessageFailed, PanicPressed, ShareLinkSent, SmsReceived, SmsSent,
+    OutboundMessageDelivered, OutboundMessageFailed, PanicPressed, ShareLinkSent, SmsReceived, SmsSent,
 )
 from dispatch.events import (
     AssignmentAcknowledged, AssignmentCancelled, AssignmentEscalated, CallersAdded, DestinationChosen, Event,
@@ -53,7 +53,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     HospitalNotified,
     # intake channels and devices (dispatch/channels.py)
     CallReceived, ShareLinkSent, CallerLocationShared, SmsReceived, SmsSent, LineMessageReceived,
-    OutboundMessageFailed, PanicPressed, DeviceAlertRaised,
+    OutboundMessageFailed, OutboundMessageDelivered, PanicPressed, DeviceAlertRaised,
     # patient care, roads, access
     VitalsRecorded, RoadClosed, RoadReopened, AccessRevoked, RateLimitTripped,
     # dispatch held back for the dispatcher (dispatch/road_coverage.py)
@@ -117,6 +117,8 @@ ASSIGNMENTS = Projection("assignments", Assignment, "assignment_id", {
     AssignmentAcknowledged: fold.assignment_acknowledged,
     AssignmentEscalated: fold.assignment_escalated,
     EscalationMessageOutcome: fold.escalation_outcome,
+    OutboundMessageDelivered: fold.escalation_message_delivered,
+    OutboundMessageFailed: fold.escalation_message_failed,
     AssignmentCancelled: fold.assignment_cancelled,
 })
 AGENCIES = Projection("agencies", Agency, "agency_id", {

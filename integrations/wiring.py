@@ -36,18 +36,18 @@ def mqtt_client_id(config: Any) -> str:
 
 class DomainNotifier:
     """Without Twilio credentials: outbound texts go to the server's crew notifier (a recording one); the
-    Twilio-only keywords (incident_id, purpose) are accepted and dropped."""
+    Twilio-only keyword purpose is accepted and dropped."""
 
     def __init__(self, notifier: Any):
         self.notifier = notifier
 
-    async def send_sms(self, to: str, body: str, **_: Any) -> str:
+    async def send_sms(self, to: str, body: str, *, incident_id: int | None = None, **_: Any) -> str:
         """Text `body` to `to` through the crew notifier; returns its message id."""
-        return await self.notifier.send_sms(to, body)
+        return await self.notifier.send_sms(to, body, incident_id=incident_id)
 
-    async def call(self, to: str, message: str, **_: Any) -> str:
+    async def call(self, to: str, message: str, *, incident_id: int | None = None, **_: Any) -> str:
         """Ring `to` with `message` through the crew notifier; returns its call id."""
-        return await self.notifier.call(to, message)
+        return await self.notifier.call(to, message, incident_id=incident_id)
 
 
 def crew_notifier(config: Any, pool: Any) -> Any:

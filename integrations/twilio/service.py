@@ -15,9 +15,11 @@ from typing import Any
 from twilio.twiml.voice_response import VoiceResponse
 
 from dispatch.channels import (
+    DELIVERED_STATUSES,
     FAILED_STATUSES,
     CallerLocationShared,
     CallReceived,
+    OutboundMessageDelivered,
     OutboundMessageFailed,
     ShareLinkSent,
     SmsReceived,
@@ -254,7 +256,8 @@ class TwilioChannel:
 
     # -- status callbacks --------------------------------------------------------------------------------------
     async def status_callback(self, params: dict[str, str]) -> bool:
-        """Advance an outbound message's status (never backwards). A failure alerts the dispatcher once.
+        """Advance an outbound message's status (never backwards). A failure alerts the dispatcher once; a delivery
+        is recorded once; both name the escalation ladder step the message was, if it was one.
 
         Returns whether the status moved.
         """
@@ -274,18 +277,35 @@ class TwilioChannel:
         row = await store.record_status(self.ctx.pool, sid, kind, status, rank,
                                         error_code=params.get("ErrorCode") or None)
         if row is not None and row["status"] in FAILED_STATUSES:
-            await self.alert_failure(row)
+            await self.record_outcome(row, failed=True)
+        elif row is not None and row["status"] in DELIVERED_STATUSES[kind]:
+            await self.record_outcome(row, failed=False)
         return row is not None
 
-    async def alert_failure(self, row) -> None:
+    async def record_outcome(self, row, *, failed: bool) -> None:
+        """One OutboundMessageFailed or OutboundMessageDelivered per message (callbacks repeat)."""
+        scope = "twilio-failed" if failed else "twilio-delivered"
+        assignment_id, step = await self.ladder_step(row["incident_id"], row["sid"])
         async with self.ctx.store.unit_of_work("system:twilio") as uow:
-            if await uow.claim_idempotency("twilio-failed", row["sid"]) is not None:
+            if await uow.claim_idempotency(scope, row["sid"]) is not None:
                 return
-            await uow.append(OutboundMessageFailed(
-                at=self.ctx.clock.now(), message_sid=row["sid"], kind=row["kind"], status=row["status"],
-                phone=row["to_phone"], purpose=row["purpose"], error_code=row["error_code"],
-                incident_id=row["incident_id"]))
-            await uow.remember("twilio-failed", row["sid"], {"status": row["status"]})
+            common = dict(at=self.ctx.clock.now(), message_sid=row["sid"], kind=row["kind"], status=row["status"],
+                          phone=row["to_phone"], purpose=row["purpose"], incident_id=row["incident_id"],
+                          assignment_id=assignment_id, step=step)
+            await uow.append(OutboundMessageFailed(**common, error_code=row["error_code"]) if failed
+                             else OutboundMessageDelivered(**common))
+            await uow.remember(scope, row["sid"], {"status": row["status"]})
+
+    async def ladder_step(self, incident_id: int | None, sid: str) -> tuple[int | None, str | None]:
+        """The assignment and ladder step (sms | voice) that sent message `sid`, found among the incident's
+        assignments by the SID their step results hold; (None, None) for any other message."""
+        incident = await self.ctx.store.get("incidents", incident_id) if incident_id is not None else None
+        for assignment_id in (incident.assignment_ids if incident else []):
+            assignment = await self.ctx.store.get("assignments", assignment_id)
+            for step, result in (assignment.step_results if assignment else {}).items():
+                if result.get("message_sid") == sid:
+                    return assignment_id, step
+        return None, None
 
 
 def _required(params: dict[str, str], name: str) -> str:

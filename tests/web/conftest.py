@@ -1,3 +1,4 @@
+import re
 import shutil
 from pathlib import Path
 
@@ -83,3 +84,36 @@ async def click_map_at(page, lat: float, lon: float) -> None:
         const p = map.latLngToContainerPoint([{lat}, {lon}]); return [p.x, p.y]; }})""")
     box = await page.locator("#map").bounding_box()
     await page.mouse.click(box["x"] + point[0], box["y"] + point[1])
+
+
+# The language walk (issue #17): what a page shows, against the label table of both languages.
+VISIBLE_TEXT = """(() => {
+  const out = [], walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, text = node.textContent.trim(), el = node.parentElement;
+    if (!text || !el || el.closest('script,style,kbd,[hidden]') || !el.checkVisibility()) continue;
+    out.push(text);
+  }
+  document.querySelectorAll('select:not([hidden]) option').forEach(o => { if (o.parentElement.checkVisibility()) out.push(o.textContent.trim()); });
+  document.querySelectorAll('input[placeholder],textarea[placeholder]').forEach(i => { if (i.checkVisibility()) out.push(i.placeholder); });
+  return out; })()"""
+FURNITURE_TEXT = """selector => [...document.querySelectorAll(selector)]
+  .filter(e => e.checkVisibility() && !e.closest('[data-recommendation], [data-unit], [data-hospital], #lang'))
+  .map(e => e.innerText.trim() + ' ' + (e.placeholder || ''))"""
+ALLOWED_LATIN = {"LINE", "English", "mmHg", "NFPA"}  # written so in Thai too (a product, a unit, a standard); the
+# language choice itself
+LABEL_VALUES = """import('/js/i18n.js').then(m => m.labelValues())"""
+
+
+async def wrong_language(page, lang: str, furniture: str) -> list[str]:
+    """What `page` shows that belongs to the other language: any text that is a label of the other language only,
+    and, on a Thai page, any English word on its own furniture (`furniture`: a CSS selector of headings, labels,
+    buttons…; data from callers, crews and OSM aside)."""
+    other = "en" if lang == "th" else "th"
+    values = await page.evaluate(LABEL_VALUES)
+    foreign = {v for v in values[other] if v not in values[lang]}
+    wrong = sorted({text for text in await page.evaluate(VISIBLE_TEXT) if text in foreign})
+    if lang == "th":
+        shown = await page.evaluate(FURNITURE_TEXT, furniture)
+        wrong += sorted({w for text in shown for w in re.findall(r"[A-Za-z]{4,}", text)} - ALLOWED_LATIN)
+    return wrong

@@ -9,10 +9,10 @@ import {html, render} from "./html.js";
 import {languageSelector, local, t} from "./i18n.js";
 import "./labels.js";
 import {Realtime} from "./realtime.js";
+import {settingsReady} from "./settings.js";
 
 const $ = sel => document.querySelector(sel);
 const state = {me: null, hospital: null, patients: [], fetchedAt: Date.now(), editing: false};
-const REFRESH_INTERVAL_MS = 15000;  // ETAs drift as the ambulance drives; events cover everything else
 
 async function refresh() {
   try {
@@ -125,7 +125,8 @@ async function start() {
   capacity.onsubmit = saveCapacity;
   new Realtime({onFrame, onState: s => $("#degraded").classList.toggle("show", !!s.degraded),
                     storageKey: "hospital"}).start();
-  setInterval(refresh, REFRESH_INTERVAL_MS);
+  // ETAs drift as the ambulance drives (events cover everything else): re-read every hospital_refresh_s
+  settingsReady.then(settings => setInterval(refresh, settings.hospital_refresh_s * 1000));
   setInterval(tick, 1000);
   refresh();
 }

@@ -5,6 +5,8 @@ import {html, render} from "./html.js";
 import {defineLabels, t} from "./i18n.js";
 
 defineLabels({
+  "report.col.n": {th: "จำนวน", en: "n"},
+  "report.col.mean": {th: "ค่าเฉลี่ย", en: "mean"},
   "report.calls": {th: "การรับสาย 1669 (NFPA 1225)", en: "1669 calls (NFPA 1225)"},
   "report.calls.headline": {
     th: "รับสายภายใน {answer} วินาที {answer_pct}% · สั่งการภายใน {dispatch} วินาทีหลังรับสาย {dispatch_pct}% · {calls} สาย, วางสายก่อนรับ {abandoned}",
@@ -20,6 +22,9 @@ panel.className = "panel";
 panel.id = "calls-report";
 document.querySelector("main").append(panel);
 
+// The figure columns every KPI table shares (the intervals' table on the page too).
+export const figureHeadings = () => html`<th>${t("report.col.n")}</th><th>p50</th><th>p90</th><th>${t("report.col.mean")}</th>`;
+
 const seconds = value => (value === null || value === undefined ? "—" : `${value} s`);
 
 export function renderCalls(calls) {
@@ -29,7 +34,7 @@ export function renderCalls(calls) {
       answer: calls.answer_target_s, answer_pct: calls.answered_within_target_pct ?? "—",
       dispatch: calls.dispatch_target_s, dispatch_pct: calls.dispatched_within_target_pct ?? "—",
       calls: calls.calls, abandoned: calls.abandoned})}</div>
-    <table id="calls-table"><tr><th></th><th>n</th><th>p50</th><th>p90</th><th>mean</th></tr>
+    <table id="calls-table"><tr><th></th>${figureHeadings()}</tr>
     ${Object.entries(calls.intervals).map(([name, s]) => html`<tr data-interval="${name}"><td>${t("report.calls." + name)}</td>
       <td>${s.n}</td><td>${seconds(s.p50_s)}</td><td>${seconds(s.p90_s)}</td><td>${seconds(s.mean_s)}</td></tr>`)}</table>`);
 }

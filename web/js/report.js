@@ -1,11 +1,11 @@
 // KPI report page: NFPA-style intervals per colour and per day from /api/v1/reports/kpi, drawn as SVG charts,
 // with the same figures as CSV.
-import {api, token} from "./api.js";
+import {api, errorText, token} from "./api.js";
 import {minutes} from "./format.js";
 import {html, render} from "./html.js";
 import {defineLabels, languageSelector, t} from "./i18n.js";
 import "./labels.js";
-import {renderCalls} from "./report-calls.js";
+import {figureHeadings, renderCalls} from "./report-calls.js";
 
 defineLabels({
   "report.title": {th: "รายงานตัวชี้วัด EMS", en: "EMS KPI report"},
@@ -19,6 +19,17 @@ defineLabels({
   "report.by_colour": {th: "ค่ามัธยฐาน / เปอร์เซ็นไทล์ 90 ตามระดับสี (นาที)", en: "p50 / p90 by colour (minutes)"},
   "report.by_day": {th: "เวลาตอบสนองรายวัน p50 / p90 (นาที)", en: "Response p50 / p90 per day (minutes)"},
   "report.table": {th: "ทุกช่วงเวลา", en: "All intervals"},
+  "report.col.day": {th: "วัน", en: "day"},
+  "report.col.colour": {th: "ระดับสี", en: "colour"},
+  "report.col.interval": {th: "ช่วงเวลา", en: "interval"},
+  "report.all": {th: "ทั้งหมด", en: "all"},
+  "report.interval.call_processing": {th: "รับแจ้ง→สั่งการ", en: "call processing"},
+  "report.interval.turnout": {th: "สั่งการ→ออกรถ", en: "turnout"},
+  "report.interval.travel": {th: "ออกรถ→ถึงที่เกิดเหตุ", en: "travel"},
+  "report.interval.on_scene": {th: "ณ ที่เกิดเหตุ", en: "on scene"},
+  "report.interval.transport": {th: "นำส่ง", en: "transport"},
+  "report.interval.handover": {th: "ส่งมอบ", en: "handover"},
+  "report.interval.response": {th: "เวลาตอบสนอง", en: "response"},
   "report.headline": {th: "ผู้ป่วยสีแดงได้รับการช่วยเหลือภายใน 8 นาที {pct}% ({n} ราย)",
                       en: "Red patients reached within 8 minutes: {pct}% ({n} incidents)"},
 });
@@ -26,6 +37,8 @@ defineLabels({
 const COLOURS = {red: "#c62828", yellow: "#f9a825", green: "#2e7d32", white: "#90a4ae", all: "#1565c0"};
 const INTERVALS = ["call_processing", "turnout", "travel", "on_scene", "transport", "handover", "response"];
 const $ = selector => document.querySelector(selector);
+const intervalName = interval => t("report.interval." + interval);
+const colourName = colour => (colour === "all" ? t("report.all") : t("colour." + colour));
 
 function svgBars(svg, groups, series) {
   // groups: labels on the x axis; series: [{name, colour, values: [[p50, p90] per group]}]
@@ -54,13 +67,13 @@ function renderReport(report) {
   const pick = (day, colour, interval) => report.intervals.find(r => r.day === day && r.colour === colour && r.interval === interval);
   const red = report.response.by_colour.red;
   $("#headline").textContent = t("report.headline", {pct: report.response.red_within_8min_pct ?? "—", n: red.incidents});
-  svgBars($("#chart"), INTERVALS, ["red", "yellow", "green", "white"].map(colour => ({
-    name: colour, colour: COLOURS[colour], values: INTERVALS.map(i => { const r = pick("all", colour, i); return [r.p50_s, r.p90_s]; })})));
+  svgBars($("#chart"), INTERVALS.map(intervalName), ["red", "yellow", "green", "white"].map(colour => ({
+    name: colourName(colour), colour: COLOURS[colour], values: INTERVALS.map(i => { const r = pick("all", colour, i); return [r.p50_s, r.p90_s]; })})));
   const days = [...new Set(report.intervals.map(r => r.day).filter(d => d !== "all"))];
-  svgBars($("#daily"), days, [{name: "response", colour: COLOURS.all,
+  svgBars($("#daily"), days, [{name: intervalName("response"), colour: COLOURS.all,
                                values: days.map(d => { const r = pick(d, "all", "response"); return [r.p50_s, r.p90_s]; })}]);
-  render($("#table"), html`<table><tr><th>day</th><th>colour</th><th>interval</th><th>n</th><th>p50</th><th>p90</th><th>mean</th></tr>
-    ${report.intervals.filter(r => r.n > 0).map(r => html`<tr><td>${r.day}</td><td>${r.colour}</td><td>${r.interval}</td><td>${r.n}</td>
+  render($("#table"), html`<table><tr>${["day", "colour", "interval"].map(c => html`<th>${t("report.col." + c)}</th>`)}${figureHeadings()}</tr>
+    ${report.intervals.filter(r => r.n > 0).map(r => html`<tr><td>${r.day === "all" ? t("report.all") : r.day}</td><td>${colourName(r.colour)}</td><td>${intervalName(r.interval)}</td><td>${r.n}</td>
       <td>${minutes(r.p50_s)}</td><td>${minutes(r.p90_s)}</td><td>${minutes(r.mean_s)}</td></tr>`)}</table>`);
   renderCalls(report.calls);
 }
@@ -80,7 +93,7 @@ async function load() {
     $("#to").value = report.to;
     renderReport(report);
   } catch (error) {
-    $("#error").textContent = error.message;
+    $("#error").textContent = errorText(error);
   }
 }
 

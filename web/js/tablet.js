@@ -10,6 +10,7 @@ import "./labels.js";
 import {L, addBaseMap} from "./leaflet.js";
 import {Realtime} from "./realtime.js";
 import {loadShift, renderShift} from "./shift.js";
+import {settingsReady} from "./settings.js";
 
 const $ = sel => document.querySelector(sel);
 const state = {me: null, unit: null, incident: null, position: null, routeLayer: null, map: null, routeTo: null,
@@ -18,7 +19,7 @@ const state = {me: null, unit: null, incident: null, position: null, routeLayer:
 export const realtime = new Realtime({onFrame, onState, storageKey: "tablet"});
 
 async function start() {
-  languageSelector($("#lang"), () => { renderJob(); renderShift(); loadRoute(true); });
+  languageSelector($("#lang"), () => { renderJob(); renderShift(); loadRoute(true); onState(linkState); });
   try { state.me = await api("GET", "/api/v1/me"); } catch (e) { if (e.status === 401) location.href = "/index.html"; }
   $("#unit-title").textContent = state.me ? state.me.unit_id : "";
   try { (await api("GET", "/api/v1/hospitals")).hospitals.forEach(h => state.hospitals.set(h.id, h)); } catch (e) { /* offline */ }
@@ -168,9 +169,8 @@ function renderDestinations() {
   });
 }
 
-// The latest fix is sent every 5 s while connected, so a parked ambulance (no new fixes) still reports where it
-// is and a fix taken while offline is delivered after reconnect.
-const PING_INTERVAL_MS = 5000;
+// The latest fix is sent every pageSettings.tablet_ping_s while connected, so a parked ambulance (no new fixes)
+// still reports where it is and a fix taken while offline is delivered after reconnect.
 function watchPosition() {
   if (!navigator.geolocation) return;
   navigator.geolocation.watchPosition(p => {
@@ -181,7 +181,7 @@ function watchPosition() {
                  accuracy_m: p.coords.accuracy};
     if (first) sendFix();
   }, () => {}, {enableHighAccuracy: true, maximumAge: 5000});
-  setInterval(sendFix, PING_INTERVAL_MS);
+  settingsReady.then(settings => setInterval(sendFix, settings.tablet_ping_s * 1000));
 }
 
 function sendFix() {
@@ -203,7 +203,9 @@ function onFrame(frame) {
   }
 }
 
+let linkState = {};  // the last link state shown (shown again, relabelled, after a language switch)
 function onState(s) {
+  linkState = s;
   if (s.connected && !state.connected) sendFix();  // where we are, as soon as the link is back
   state.connected = !!s.connected;
   $("#degraded").classList.toggle("show", !s.connected || !!s.revoked);

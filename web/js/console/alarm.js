@@ -50,11 +50,14 @@ function tone(urgency) {
 
 const header = document.querySelector("header.bar");
 
-// The header flashes (not the body: a class on the body restyles every queue row, 500 of them, per alarm).
+// The header flashes (not the body: a class on the body restyles every queue row, 500 of them, per alarm). To
+// restart when alarms follow one another, the class comes back a frame after it went (reading the layout to force
+// the restart recalculated the whole page's style inside every live event).
+let flashFrame = null;
 function flash(urgency) {
   header.classList.remove("flash-critical", "flash-high", "flash-normal");
-  void header.offsetWidth;  // restart the animation when alarms follow one another
-  header.classList.add(`flash-${urgency}`);
+  cancelAnimationFrame(flashFrame);
+  flashFrame = requestAnimationFrame(() => { flashFrame = requestAnimationFrame(() => header.classList.add(`flash-${urgency}`)); });
   clearTimeout(flash.timer);
   flash.timer = setTimeout(() => header.classList.remove(`flash-${urgency}`), FLASH_MS);
 }

@@ -14,7 +14,7 @@ export function addAlert(text) {
 export function alertText(type, payload) {
   switch (type) {
     case "RateLimitTripped":
-      return `Rate limit: ${payload.bucket} ${payload.source_id}`;
+      return t("alert.rate_limit", {bucket: payload.bucket, source: payload.source_id});
     case "AssignmentEscalated":
       return `#${payload.incident_id} ${payload.unit_id}: ${t("ladder." + payload.step)}${payload.detail ? " → " + payload.detail : ""}`;
     case "DispatchShortfall":

@@ -32,16 +32,18 @@ function assignmentHtml(assignment, ladder) {
     ${warningBadge(assignment)}${ack}${steps}</div>`;
 }
 
-const RESULT_MARK = {done: "✓", sent: "✓", pending: "…", not_configured: "⚠", no_phone: "⚠", failed: "✕"};
+const RESULT_MARK = {done: "✓", sent: "✓", delivered: "✓✓", pending: "…", not_configured: "⚠", no_phone: "⚠", failed: "✕"};
 
 // What became of a step taken: the push and re-assign steps are done when taken; a text or call shows the
-// provider's answer (EscalationMessageOutcome), failed when a failure came back for its message later
-// (OutboundMessageFailed, matched by message_sid), pending while the answer is not in yet.
+// provider's answer (EscalationMessageOutcome: sent, failed, not configured, no phone), then its delivery report
+// (OutboundMessageDelivered / OutboundMessageFailed for its message_sid: delivered or failed, kept on the
+// assignment by the server, or seen live here first), pending while the answer is not in yet.
 function stepResult(assignment, step) {
   if (step !== "sms" && step !== "voice") return "done";
   const result = assignment.step_results?.[step];
   if (!result) return "pending";
   if (result.message_sid && state.failedMessages.has(result.message_sid)) return "failed";
+  if (result.message_sid && state.deliveredMessages.has(result.message_sid) && result.outcome === "sent") return "delivered";
   return result.outcome;
 }
 

@@ -103,7 +103,14 @@ box.addEventListener("click", async event => {
 export function onCallEvent(type, payload) {
   if (type === "CallAnswerOverdue") addAlert(`#${payload.incident_id} ${t("calls.overdue", {phone: payload.phone || "?", s: payload.limit_s})}`);
   if (["IncidentReported", "CallReceived", "CallAnswered", "CallAbandoned", "CallerLocationShared", "IncidentTriaged",
-       "UnitAssigned"].includes(type)) loadCalls();
+       "UnitAssigned"].includes(type)) loadCallsSoon();
+}
+
+// A burst of events (5 new calls a second, each reported then triaged) is one re-read of the call list, not one each.
+const CALLS_BATCH_MS = 250;
+let callsTimer = null;
+function loadCallsSoon() {
+  if (!callsTimer) callsTimer = setTimeout(() => { callsTimer = null; loadCalls(); }, CALLS_BATCH_MS);
 }
 
 setInterval(() => { if (listing.calls.some(c => c.state === "waiting")) draw(); }, 1000);

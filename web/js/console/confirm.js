@@ -1,7 +1,8 @@
 // Destructive actions ask first: the first press arms the button (it says what a second press will do), a second
-// press within ARM_MS acts, and after that the button goes back to its first state by itself. Used for close and
-// cancel, merging a repeat call into another incident, and reopening a closed road.
-export const ARM_MS = 5000;
+// press within the confirm window (pageSettings.confirm_window_s) acts, and after that the button goes back to its
+// first state by itself. Used for close and cancel, merging a repeat call into another incident, and reopening a
+// closed road.
+import {pageSettings} from "../settings.js";
 
 // button: the button; confirmText(): what the armed button says; action(): what the second press does;
 // ready() (optional): false to refuse the first press (e.g. a required choice is missing).
@@ -16,11 +17,12 @@ export function askFirst(button, {confirmText, action, ready = () => true}) {
   button.addEventListener("click", async () => {
     if (!ready()) return;
     if (Date.now() > armedUntil) {
-      armedUntil = Date.now() + ARM_MS;
+      const window_ms = pageSettings.confirm_window_s * 1000;
+      armedUntil = Date.now() + window_ms;
       button.classList.add("armed");
       button.textContent = confirmText();
       clearTimeout(timer);
-      timer = setTimeout(disarm, ARM_MS);
+      timer = setTimeout(disarm, window_ms);
       return;
     }
     clearTimeout(timer);

@@ -38,6 +38,7 @@ function applyPayload(type, payload) {
   else if (type === "AssignmentAcknowledged" || type === "AssignmentCancelled") unwatchAssignment(payload.assignment_id);
   else if (type === "AssignmentEscalated") noteEscalation(payload.assignment_id, payload.step);
   else if (type === "OutboundMessageFailed") state.failedMessages.add(payload.message_sid);
+  else if (type === "OutboundMessageDelivered") state.deliveredMessages.add(payload.message_sid);
   else if (type === "IncidentReported" && !state.incidents.has(payload.incident_id)) {
     // shown at once from the report itself: the call must be seen and heard before any fetch returns
     state.incidents.set(payload.incident_id, {id: payload.incident_id, status: "received", channel: payload.channel,

@@ -99,6 +99,7 @@ const PARTS_BY_EVENT = {
   UnitAssigned: ["assignments", "recommendations"], AssignmentAcknowledged: ["assignments"],
   AssignmentEscalated: ["assignments"], AssignmentCancelled: ["assignments", "recommendations"],
   EscalationMessageOutcome: ["assignments"], OutboundMessageFailed: ["assignments", "thread"],
+  OutboundMessageDelivered: ["assignments", "thread"],
   UnitStatusChanged: ["assignments"], SmsReceived: ["thread"], SmsSent: ["thread"], LineMessageReceived: ["thread"],
   DestinationChosen: ["destinations"], InboundAcknowledged: ["destinations"], HospitalCapacityUpdated: ["destinations"],
   IncidentMerged: ["duplicates"], IncidentsKeptApart: ["duplicates"], IncidentReported: ["duplicates"],

@@ -1,30 +1,34 @@
 // The queue of open incidents, ordered by danger and age: acknowledgements gone overdue pinned on top in red,
 // then calls not yet triaged, then red, yellow, green, white; oldest first within each. Each row shows how long
-// the call has waited (ticking). Filters (colour, status, channel) and a search narrow it. Rows are patched in
-// place, keyed by incident id, and only rows whose content changed are re-rendered, in one animation frame per
-// burst of events; the row the dispatcher is looking at keeps its place on screen and focus stays where it was.
-// Rows off screen skip layout and paint (content-visibility in console.css), so 500 open incidents stay smooth.
+// the call has waited (ticking). Filters (colour, status, channel) and a search narrow it.
+// Only the rows in view (and a few either side) are in the page: every row has the same height, so two spacers
+// (console.css) stand in for the rows above and below, and 500 open incidents cost what 20 do (all 500 in the page
+// made every new call re-lay out and re-observe the whole list: long tasks). Rows are keyed by incident id and
+// re-rendered only when their content changed, in one animation frame per burst of events; the row the
+// dispatcher is looking at keeps its place on screen and focus stays where it was.
 import {clock, minutes} from "../format.js";
 import {html, render} from "../html.js";
 import {labelOr, t} from "../i18n.js";
 import {raiseAlarm, showWaiting} from "./alarm.js";
-import {colourOf, isOpen, isOverdue, on, select, state} from "./store.js";
+import {colourOf, isOpen, on, overdueIncidents, select, state} from "./store.js";
 
 const ORDER = {red: 1, yellow: 2, green: 3, white: 4};
 const STATUSES = ["received", "triaged", "assigned", "acknowledged", "en_route", "on_scene", "transporting", "at_hospital"];
 const CHANNELS = ["phone", "sms", "line", "app", "panic", "dispatcher"];
 const WAITING = ["received", "triaged"];  // no unit on it yet: counted in the tab title
 const UNIT_BUSY = ["assigned", "en_route", "on_scene", "transporting", "at_hospital"];
+export const ROW_PX = 58;  // every row's height (console.css: #incident-list li)
+const OVERSCAN_ROWS = 6;  // rows kept in the page above and below the view, so a quick scroll shows no gap
 
 const list = document.querySelector("#incident-list");
 const filters = document.querySelector("#queue-filters");
-const rows = new Map();  // incident id → {li, signature}
+const queueCount = document.querySelector("#queue-count");
+const rows = new Map();  // incident id → {li, signature}, for the rows in the page only
 const overdueShown = new Set();  // incidents whose overdue alarm has sounded
-// The rows on screen: only their waiting times tick (500 rows re-laid out every second were long tasks).
-const onScreen = new Set();
-const watcher = new IntersectionObserver(entries => entries.forEach(e => {
-  if (e.isIntersecting) { onScreen.add(e.target); tickRow(e.target, Date.now()); } else onScreen.delete(e.target);
-}), {root: list, rootMargin: "200px 0px"});
+let order = [];  // every row of the queue, in order: {incident, overdue}
+// The list's scroll position and height as last seen (scroll events, the resize observer): reading them from the
+// list at each render forced a layout of the rows just patched.
+const view = {top: 0, height: 0};
 
 export function locationFlags(incident) {
   return (incident.location_flags || []).map(f => html`<div class="flag">⚠ ${t("flag." + f)}</div>`);
@@ -33,8 +37,8 @@ export function locationFlags(incident) {
 // Danger first, then age: overdue 0, untriaged 1 (a provisional red from a panic press is still untriaged), then
 // calls still waiting for a unit red 2 … white 5, then calls a crew is working on red 6 … white 9 (a red with
 // an ambulance on scene is less in danger of being forgotten than a yellow nobody has been sent to).
-function rank(incident, now_ms) {
-  if (isOverdue(incident.id, now_ms)) return 0;
+function rank(incident, overdue) {
+  if (overdue.has(incident.id)) return 0;
   if (!incident.triage) return 1;
   return 1 + (ORDER[colourOf(incident)] ?? 5) + (WAITING.includes(incident.status) ? 0 : 4);
 }
@@ -66,15 +70,16 @@ function currentFilters() {
           text: filters.text.value.trim().toLowerCase()};
 }
 
+// Two lines of one fixed height (ROW_PX): what and who, then the flags first and the status, time and channel.
 function rowHtml(incident, overdue, released) {
   const colour = colourOf(incident) || "none";
   return html`<div class="incident-row">
       <span class="badge colour-${colour}">${incident.triage?.code || (incident.triage ? t(`colour.${colour}`) : t("queue.untriaged"))}</span>
-      <div class="what"><b>#${incident.id}</b> ${incident.chief_complaint || incident.address || ""}
-        <div class="muted">${t("status." + incident.status)} · ${clock(incident.reported_at)} · ${labelOr("channel." + incident.channel, incident.channel)}</div>
-        ${overdue ? html`<div class="flag overdue-flag">⏰ ${t("queue.overdue")}</div>` : ""}
-        ${released ? html`<div class="flag released-flag">✔ ${t("closeout.released")}</div>` : ""}
-        ${locationFlags(incident)}
+      <div class="what"><div class="line"><b>#${incident.id}</b> ${incident.chief_complaint || incident.address || ""}</div>
+        <div class="line muted">${overdue ? html`<span class="flag overdue-flag">⏰ ${t("queue.overdue")}</span> ` : ""}${
+          released ? html`<span class="flag released-flag">✔ ${t("closeout.released")}</span> ` : ""}${
+          (incident.location_flags || []).map(f => html`<span class="flag">⚠ ${t("flag." + f)}</span> `)}${
+          t("status." + incident.status)} · ${clock(incident.reported_at)} · ${labelOr("channel." + incident.channel, incident.channel)}</div>
       </div>
       <span class="elapsed" data-since="${Date.parse(incident.reported_at)}">${minutes((Date.now() - Date.parse(incident.reported_at)) / 1000)}</span>
     </div>`;
@@ -87,9 +92,9 @@ function signature(incident, overdue, released) {
 
 // The rows in queue order, with what each shows.
 function ordered(now_ms) {
-  const f = currentFilters();
+  const f = currentFilters(), overdue = overdueIncidents(now_ms);
   return [...state.incidents.values()].filter(i => isOpen(i) && matches(i, f))
-    .map(i => ({incident: i, rank: rank(i, now_ms), at: Date.parse(i.reported_at)}))
+    .map(i => ({incident: i, rank: rank(i, overdue), at: Date.parse(i.reported_at)}))
     .sort((a, b) => a.rank - b.rank || a.at - b.at || a.incident.id - b.incident.id);
 }
 
@@ -102,20 +107,36 @@ export function renderQueue() {
 export function renderNow() {
   if (frame) cancelAnimationFrame(frame);
   frame = null;
-  const now_ms = Date.now();
-  const items = ordered(now_ms);
   const anchor = scrollAnchor();
+  order = ordered(Date.now()).map(({incident, rank: r}) => ({incident, overdue: r === 0}));
+  restoreScroll(anchor);
+  drawWindow();
+  list.dataset.rows = order.length;  // the whole queue is known (the console bench waits for it)
+  let open = 0, waiting = 0;
+  for (const incident of state.incidents.values()) {
+    if (isOpen(incident)) { open += 1; if (WAITING.includes(incident.status)) waiting += 1; }
+  }
+  queueCount.textContent = `${order.length} / ${open}`;
+  showWaiting(waiting);
+}
+
+// The rows in view (plus OVERSCAN_ROWS either side) into the page, in order; the spacers stand in for the
+// rest. Rows that stay are patched in place (only when their content changed) and moved as little as possible.
+function drawWindow() {
+  const first = Math.max(0, Math.floor(view.top / ROW_PX) - OVERSCAN_ROWS);
+  const last = Math.min(order.length, Math.ceil((view.top + view.height) / ROW_PX) + OVERSCAN_ROWS);
   const focused = list.contains(document.activeElement) ? document.activeElement : null;
+  const shown = order.slice(first, last);
   const keep = new Set();
-  for (const {incident, rank: r} of items) {
-    const overdue = r === 0, released = allUnitsReleased(incident);
+  const now_ms = Date.now();
+  for (const {incident, overdue} of shown) {
+    const released = allUnitsReleased(incident);
     const sig = signature(incident, overdue, released);
     let row = rows.get(incident.id);
     if (!row) {
       const li = document.createElement("li");
       li.dataset.id = incident.id;
       li.tabIndex = -1;
-      watcher.observe(li);
       row = {li, signature: null};
       rows.set(incident.id, row);
     }
@@ -124,21 +145,30 @@ export function renderNow() {
       row.li.className = [state.selected === incident.id ? "selected" : "", overdue ? "overdue" : "",
                           `row-${colourOf(incident) || "none"}`].join(" ");
       row.signature = sig;
-    }
+    } else tickRow(row.li, now_ms);
     keep.add(incident.id);
   }
   for (const [id, row] of rows) {
     if (keep.has(id)) continue;
-    watcher.unobserve(row.li);
-    onScreen.delete(row.li);
     row.li.remove();
     rows.delete(id);
   }
-  placeRows(items.map(({incident}) => rows.get(incident.id).li));
-  restoreScroll(anchor);
+  list.style.setProperty("--rows-above", `${first * ROW_PX}px`);
+  list.style.setProperty("--rows-below", `${(order.length - last) * ROW_PX}px`);
+  placeRows(shown.map(({incident}) => rows.get(incident.id).li));
   if (focused && document.activeElement !== focused && focused.isConnected) focused.focus({preventScroll: true});
-  document.querySelector("#queue-count").textContent = `${items.length} / ${[...state.incidents.values()].filter(isOpen).length}`;
-  showWaiting([...state.incidents.values()].filter(i => WAITING.includes(i.status)).length);
+}
+
+let scrollFrame = null;
+list.addEventListener("scroll", () => {
+  view.top = list.scrollTop;
+  if (!scrollFrame) scrollFrame = requestAnimationFrame(() => { scrollFrame = null; drawWindow(); });
+}, {passive: true});
+new ResizeObserver(entries => { view.height = entries[0].contentRect.height; drawWindow(); }).observe(list);
+
+function scrollTo(top) {
+  list.scrollTop = top;
+  view.top = list.scrollTop;  // clamped by the browser
 }
 
 // Puts the rows in `wanted` order moving as few as possible: the longest run already in the right relative order
@@ -172,40 +202,52 @@ function longestOrderedRun(current, position) {
   return stay;
 }
 
-// The first row in view and its distance from the list's top edge; at the very top the list stays at the top
-// (new dangerous calls come in there).
+// The first row in view and its distance from the list's top edge (rows have one height: no layout is read); at
+// the very top the list stays at the top (new dangerous calls come in there).
 function scrollAnchor() {
-  if (list.scrollTop < 4) return null;
-  for (const li of list.children) {
-    if (li.offsetTop + li.offsetHeight > list.scrollTop) return {li, offset: li.offsetTop - list.scrollTop};
-  }
-  return null;
+  if (view.top < 4 || !order.length) return null;
+  const index = Math.min(order.length - 1, Math.floor(view.top / ROW_PX));
+  return {id: order[index].incident.id, offset: index * ROW_PX - view.top};
 }
 
 function restoreScroll(anchor) {
   if (!anchor) return;
-  if (anchor.li.isConnected) list.scrollTop = anchor.li.offsetTop - anchor.offset;
+  const index = order.findIndex(row => row.incident.id === anchor.id);
+  if (index < 0) return;
+  list.style.setProperty("--rows-below", `${order.length * ROW_PX}px`);  // room to scroll to before the rows are drawn
+  scrollTo(index * ROW_PX - anchor.offset);
+}
+
+// Brings the selected incident's row into view (J/K walk past the rows in the page).
+function revealSelected() {
+  const index = order.findIndex(row => row.incident.id === state.selected);
+  if (index < 0) return;
+  const top = index * ROW_PX;
+  if (top < view.top) scrollTo(top);
+  else if (top + ROW_PX > view.top + view.height) scrollTo(top + ROW_PX - view.height);
 }
 
 // The ids in the order the queue shows them (the J/K shortcuts walk it).
 export function queuedIds() {
-  return [...list.children].map(li => Number(li.dataset.id));
+  return order.map(row => row.incident.id);
 }
 
 // Every second: the waiting times tick, and an acknowledgement that has just gone overdue sounds and moves its
 // row to the top.
 function tickRow(li, now_ms) {
   const span = li.querySelector(".elapsed");
-  if (span) span.textContent = minutes((now_ms - Number(span.dataset.since)) / 1000);
+  const text = span && minutes((now_ms - Number(span.dataset.since)) / 1000);
+  if (span && span.textContent !== text) span.textContent = text;  // unchanged text is not re-laid out
 }
 
 function tick() {
   const now_ms = Date.now();
-  onScreen.forEach(li => tickRow(li, now_ms));
+  for (const row of rows.values()) tickRow(row.li, now_ms);
+  const overdueNow = overdueIncidents(now_ms);
   let moved = false;
   for (const incident of state.incidents.values()) {
     if (!isOpen(incident)) continue;
-    const overdue = isOverdue(incident.id, now_ms);
+    const overdue = overdueNow.has(incident.id);
     if (overdue && !overdueShown.has(incident.id)) {
       overdueShown.add(incident.id);
       raiseAlarm("overdue", "critical", `#${incident.id} ${t("queue.overdue")}`);
@@ -242,7 +284,7 @@ list.addEventListener("click", e => {
   if (li) select(Number(li.dataset.id));
 });
 
-on("select", renderQueue);
+on("select", () => { renderNow(); revealSelected(); });
 on("incident", renderQueue);
 on("incidents", renderQueue);
 on("awaiting", renderQueue);

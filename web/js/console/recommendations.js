@@ -4,6 +4,7 @@ import {api} from "../api.js";
 import {confirmOutsideCoverage, warningBadge} from "../eta.js";
 import {html, render} from "../html.js";
 import {local, t} from "../i18n.js";
+import {pageSettings} from "../settings.js";
 
 const SHORT_LIST = 3;  // the rest behind "show all": the panel must still show assignments and hospitals
 
@@ -31,14 +32,13 @@ export async function loadRecommendations(id) {
   }
 }
 
-// A second assignment to the same incident within REPEAT_MS (A pressed twice, a double click) asks first: the
-// dispatcher confirms that a further unit is really wanted.
-const REPEAT_MS = 8000;
+// A second assignment to the same incident within pageSettings.repeat_assignment_s (A pressed twice, a double
+// click) asks first: the dispatcher confirms that a further unit is really wanted.
 const lastAssigned = new Map();  // incident id → {at_ms, unit_id}
 
 async function assign(incidentId, unitId) {
   const last = lastAssigned.get(incidentId);
-  if (last && Date.now() - last.at_ms < REPEAT_MS && !confirm(t("assign.confirm_second", {unit: last.unit_id, next: unitId}))) return;
+  if (last && Date.now() - last.at_ms < pageSettings.repeat_assignment_s * 1000 && !confirm(t("assign.confirm_second", {unit: last.unit_id, next: unitId}))) return;
   lastAssigned.set(incidentId, {at_ms: Date.now(), unit_id: unitId});
   try {
     await api("POST", `/api/v1/incidents/${incidentId}/assignments`, {unit_id: unitId});

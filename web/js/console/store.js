@@ -8,7 +8,8 @@ import {api} from "../api.js";
 
 export const state = {incidents: new Map(), units: new Map(), positions: new Map(), selected: null,
                       awaiting: new Map(),  // assignment id → {incident_id, unit_id, ack_due_ms, escalations}
-                      failedMessages: new Set()};  // message SIDs an OutboundMessageFailed came back for
+                      failedMessages: new Set(),  // message SIDs an OutboundMessageFailed came back for
+                      deliveredMessages: new Set()};  // … and an OutboundMessageDelivered
 
 const BATCH_MS = 250;  // events arriving together are folded into one fetch round
 const LIST_FETCH_OVER = 8;  // more changed incidents than this: one list request instead of one each
@@ -118,12 +119,11 @@ function forgetAssignments(incidentId) {
   for (const [id, waiting] of state.awaiting) if (waiting.incident_id === incidentId) state.awaiting.delete(id);
 }
 
-// Whether a crew on this incident is past its acknowledgement deadline (the ladder is running), at `now_ms`.
-export function isOverdue(incidentId, now_ms = Date.now()) {
-  for (const waiting of state.awaiting.values()) {
-    if (waiting.incident_id === incidentId && waiting.ack_due_ms <= now_ms) return true;
-  }
-  return false;
+// The incidents with a crew past its acknowledgement deadline (the ladder is running), at `now_ms`.
+export function overdueIncidents(now_ms = Date.now()) {
+  const overdue = new Set();
+  for (const waiting of state.awaiting.values()) if (waiting.ack_due_ms <= now_ms) overdue.add(waiting.incident_id);
+  return overdue;
 }
 
 // After a snapshot: the assignments of incidents still waiting for a crew, read a few at a time.

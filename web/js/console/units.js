@@ -6,6 +6,7 @@
 import {clock, minutes} from "../format.js";
 import {html, render} from "../html.js";
 import {defineLabels, t} from "../i18n.js";
+import {pageSettings} from "../settings.js";
 import {showUnit} from "./map.js";
 import {sidePanel} from "./panel.js";
 import {on, select, state} from "./store.js";
@@ -16,7 +17,6 @@ defineLabels({
   "units.back_at": {th: "กลับ {time}", en: "back {time}"},
 });
 
-export const STALE_POSITION_S = 120;  // a tablet reports every few seconds: two minutes of silence is a lost fix
 const STATUSES = ["available", "assigned", "en_route", "on_scene", "transporting", "at_hospital", "returning", "out_of_service"];
 const board = sidePanel("unit-board");
 let sortKey = "id", sortDown = false, chosen = null;
@@ -86,7 +86,7 @@ export function renderBoard() {
       return (x < y ? -1 : x > y ? 1 : 0) * (sortDown ? -1 : 1) || a.id.localeCompare(b.id);
     });
   render(rows, html`${units.map(u => {
-    const age = positionAge_s(u, now_ms), stale = age === null || age > STALE_POSITION_S;
+    const age = positionAge_s(u, now_ms), stale = age === null || age > pageSettings.stale_position_s;
     return html`<tr data-unit="${u.id}" class="${chosen === u.id ? "selected" : ""}">
       <td><b>${u.id}</b> <span class="muted">${u.capability}</span></td>
       <td class="muted">${u.agency_id || "—"}</td>
@@ -119,4 +119,5 @@ board.addEventListener("click", e => {
 });
 document.querySelector("#units-btn").addEventListener("click", () => { board.hidden = !board.hidden; renderBoard(); });
 on("units", renderBoard);
+on("unit-chosen", unitId => { chosen = unitId; renderBoard(); });  // a label clicked on the map
 setInterval(renderBoard, 5000);  // times in status and position ages move on
