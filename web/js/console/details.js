@@ -35,7 +35,7 @@ export function wireDetails({form, incidentId}) {
   function show(state, detail = "") {
     shownState = state;
     status.textContent = state ? t(`details.${state}`) + (detail ? ` · ${detail}` : "") : "";
-    status.className = state === "unsaved" ? "error" : "muted";
+    status.className = state === "unsaved" || state === "refused" ? "error" : "muted";
     retryButton.hidden = state !== "unsaved";
     retryButton.textContent = t("details.retry");
     if (!retryButton.hidden) status.append(" ", retryButton);
