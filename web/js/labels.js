@@ -284,6 +284,7 @@ defineLabels({
   // event names as the replay lists them
   "event.IncidentReported": {th: "รับแจ้งเหตุ", en: "Incident reported"},
   "event.IncidentTriaged": {th: "คัดแยกแล้ว", en: "Triaged"},
+  "event.IncidentDetailsUpdated": {th: "แก้ไขข้อมูลการแจ้ง", en: "Report details changed"},
   "event.IncidentStatusChanged": {th: "เปลี่ยนสถานะเหตุ", en: "Incident status"},
   "event.UnitAssigned": {th: "สั่งการรถ", en: "Unit assigned"},
   "event.AssignmentAcknowledged": {th: "รถรับทราบ", en: "Acknowledged"},
