@@ -26,6 +26,8 @@ export function wireDetails({form, incidentId}) {
   retryButton.type = "button";
   retryButton.id = "details-retry";
   retryButton.hidden = true;
+  retryButton.dataset.t = "details.retry";
+  retryButton.textContent = t("details.retry");
 
   let touched = new Set();  // the current call's fields typed into since they were last queued
   const pending = new Map();  // incident id → the PATCH body not saved yet (merged as edits arrive)
@@ -34,10 +36,14 @@ export function wireDetails({form, incidentId}) {
 
   function show(state, detail = "") {
     shownState = state;
-    status.textContent = state ? t(`details.${state}`) + (detail ? ` · ${detail}` : "") : "";
+    status.replaceChildren();
     status.className = state === "unsaved" || state === "refused" ? "error" : "muted";
     retryButton.hidden = state !== "unsaved";
-    retryButton.textContent = t("details.retry");
+    if (!state) return;
+    const label = document.createElement("span");
+    label.dataset.t = `details.${state}`;  // relabelled by the page's language switch
+    label.textContent = t(label.dataset.t);
+    status.append(label, detail ? ` · ${detail}` : "");
     if (!retryButton.hidden) status.append(" ", retryButton);
   }
 
