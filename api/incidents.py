@@ -56,6 +56,13 @@ class IncidentHandler(BaseHandler):
             view["place"] = await self.ctx.places.describe(incident.location.lat, incident.location.lon)
         self.send_json(view)
 
+    async def patch(self, incident_id: str) -> None:
+        """PATCH what was reported (caller's name and phone, chief complaint, address, channel; dispatchers and
+        admins): one IncidentDetailsUpdated with only what changed, nothing when nothing did; 409 once closed."""
+        identity = self.require(*STAFF_ROLES)
+        incident = await self.ctx.intake.amend(int(incident_id), self.json_body(), actor=identity.actor)
+        self.send_json(view_for(identity, incident))
+
 
 class InboundHandler(BaseHandler):
     """A hospital board's inbound patients, with ETAs recomputed from the ambulances' positions."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.base import BaseHandler
+from dispatch.intake import DETAIL_KEYS, MAX_TEXT
 from dispatch.lifecycle import CANCEL_DISPOSITIONS, CLOSE_DISPOSITIONS
 from dispatch.model import Channel, IncidentStatus, UnitStatus
 from dispatch.triage import cards as triage_cards
@@ -16,6 +17,15 @@ STORABLE_TEXT = "^[^\\u0000]*$"
 MAX_QUERY_INT = 2**62  # api/base.int_argument's upper bound
 
 ERROR = {"$ref": "#/components/schemas/Error"}
+REPORT_PROPERTIES: dict[str, Any] = {  # dispatch/intake.py's rules (MAX_TEXT, PHONE_CHARS)
+    "channel": {"type": "string", "enum": [c.value for c in Channel]},
+    "location": {"oneOf": [{"$ref": "#/components/schemas/LatLon"}, {"type": "null"}]},
+    "address": {"type": ["string", "null"], "maxLength": MAX_TEXT["address"]},
+    "chief_complaint": {"type": ["string", "null"], "maxLength": MAX_TEXT["chief_complaint"]},
+    "caller": {"type": ["object", "null"], "properties": {
+        "phone": {"type": ["string", "null"], "maxLength": MAX_TEXT["caller.phone"], "pattern": "^[0-9+() .-]*$"},
+        "name": {"type": ["string", "null"], "maxLength": MAX_TEXT["caller.name"]}}},
+}
 SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
@@ -38,13 +48,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["channel"],
         "properties": {
-            "channel": {"type": "string", "enum": [c.value for c in Channel]},
-            "location": {"oneOf": [{"$ref": "#/components/schemas/LatLon"}, {"type": "null"}]},
-            "address": {"type": ["string", "null"], "maxLength": 500},
-            "chief_complaint": {"type": ["string", "null"], "maxLength": 2000},
-            "caller": {"type": ["object", "null"], "properties": {
-                "phone": {"type": ["string", "null"], "maxLength": 32, "pattern": "^[0-9+() .-]*$"},
-                "name": {"type": ["string", "null"], "maxLength": 200}}},
+            **REPORT_PROPERTIES,
             "answered_s_before": {"type": ["number", "null"], "minimum": 0, "maximum": 3600,
                                   "description": "A call taken on the console: seconds from answering it to this"
                                                  " report (kept for dispatchers' reports only; the call KPIs)."},
@@ -53,6 +57,12 @@ SCHEMAS: dict[str, Any] = {
                   {"required": ["address"], "properties": {"address": {"type": "string", "minLength": 1}}}],
         "description": "Either location or address is required (null or empty counts as absent). Coordinates outside"
                        " the service area are stored and flagged `outside_service_area`, never rejected.",
+    },
+    "IncidentDetails": {
+        "type": "object",
+        "properties": {key: value for key, value in REPORT_PROPERTIES.items() if key in DETAIL_KEYS},
+        "additionalProperties": False,
+        "description": "What a report says besides its location, as in IncidentReport; a field left out is kept.",
     },
     "Incident": {
         "type": "object",
@@ -215,6 +225,17 @@ PATHS: dict[str, Any] = {
             "responses": {"200": json_response("The incident", {"$ref": "#/components/schemas/Incident"}),
                           **error_responses(401, 403, 404)},
         },
+        "patch": {
+            "summary": "Change what was reported (dispatchers and admins): the caller's name and phone, the chief"
+                       " complaint, the address, the channel. Only the fields given change (null or empty text clears"
+                       " one); one IncidentDetailsUpdated event with just the changed fields, none when nothing"
+                       " differs. 409 once the incident is closed or cancelled. The location: POST …/location.",
+            "parameters": [{"name": "incident_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/IncidentDetails"}}}},
+            "responses": {"200": json_response("The incident", {"$ref": "#/components/schemas/Incident"}),
+                          **error_responses(400, 401, 403, 404, 409, 413, 422)},
+        },
     },
     "/api/v1/events": {
         "get": {
@@ -320,7 +341,7 @@ def build_document() -> dict[str, Any]:
     }
 
 
-INPUT_SCHEMAS = ("LatLon", "IncidentReport")  # components used in request bodies
+INPUT_SCHEMAS = ("LatLon", "IncidentReport", "IncidentDetails")  # components used in request bodies
 
 
 def _storable_input(name: str, schema: dict) -> dict:

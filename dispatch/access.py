@@ -184,6 +184,8 @@ EVENT_FIELDS: dict[str, dict[str, dict[str, Any]]] = {
         "IncidentReported": _fields("incident_id", "channel", "location", "location_flags", "location_note",
                                     "address", "chief_complaint", caller=CALLER_FOR_CREW),
         "IncidentTriaged": _fields("incident_id", "triage"),
+        "IncidentDetailsUpdated": _fields("incident_id", "channel", "address", "chief_complaint", "caller_name",
+                                          "caller_phone"),  # as CALLER_FOR_CREW: the crew may call back
         "IncidentStatusChanged": _fields("incident_id", "status", "unit_id", "reason"),
         "IncidentMerged": _fields("incident_id", "into_incident_id"),
         "CallersAdded": _fields("incident_id", "merged_from", callers=CALLER_FOR_CREW),
@@ -210,6 +212,7 @@ EVENT_FIELDS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "hospital": {
         "IncidentReported": _fields("incident_id", "chief_complaint"),
+        "IncidentDetailsUpdated": _fields("incident_id", "chief_complaint"),  # never who called or from where
         "IncidentTriaged": _fields("incident_id", "triage"),
         "IncidentStatusChanged": _fields("incident_id", "status"),
         "IncidentMerged": _fields("incident_id", "into_incident_id"),

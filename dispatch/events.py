@@ -290,3 +290,23 @@ class LocationConfirmed(Event, frozen=True):
     confidence: float | None = None
     confirmed_by: str | None = None
     outside_service_area: bool = False
+
+
+class IncidentDetailsUpdated(Event, frozen=True):
+    """A dispatcher changed what was reported after the incident was created (the call-taker keeps typing once the
+    location is known). Only the fields that changed are present (an absent field is `msgspec.UNSET`, left out of
+    the payload); None clears one. The values before the change stay in the earlier events; `actor` says who."""
+
+    incident_id: int
+    channel: Channel | msgspec.UnsetType = msgspec.UNSET
+    address: str | None | msgspec.UnsetType = msgspec.UNSET
+    chief_complaint: str | None | msgspec.UnsetType = msgspec.UNSET
+    caller_name: str | None | msgspec.UnsetType = msgspec.UNSET
+    caller_phone: str | None | msgspec.UnsetType = msgspec.UNSET
+
+    def changes(self) -> dict[str, Any]:
+        """The changed fields by name (those not UNSET), e.g. {"caller_phone": "081 234 5678", "address": None}."""
+        return {name: value for name in DETAIL_FIELDS if (value := getattr(self, name)) is not msgspec.UNSET}
+
+
+DETAIL_FIELDS = ("channel", "address", "chief_complaint", "caller_name", "caller_phone")

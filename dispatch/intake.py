@@ -10,8 +10,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from dispatch.errors import FieldError, Invalid
-from dispatch.events import IncidentReported
+from dispatch.errors import Conflict, FieldError, Invalid, NotFound
+from dispatch.events import IncidentDetailsUpdated, IncidentReported
 from dispatch.model import Caller, Channel, Incident, LatLon, LocationFlag
 from dispatch.ports import Clock, EventStore
 
@@ -79,6 +79,35 @@ def _text(body: dict[str, Any], key: str, field: str, errors: list[FieldError]) 
     return value or None
 
 
+def _channel(raw: Any, errors: list[FieldError]) -> Channel | None:
+    try:
+        return Channel(raw)
+    except ValueError:
+        allowed = ", ".join(c.value for c in Channel)
+        errors.append(FieldError("channel", "is required" if raw is None else f"must be one of {allowed}"))
+        return None
+
+
+def _phone(raw_caller: dict[str, Any], errors: list[FieldError]) -> str | None:
+    phone = _text(raw_caller, "phone", "caller.phone", errors)
+    if phone is not None and not set(phone) <= PHONE_CHARS:
+        errors.append(FieldError("caller.phone", "may contain only digits, spaces, + - ( ) ."))
+        return None
+    return phone
+
+
+def _caller_fields(raw_caller: Any, errors: list[FieldError]) -> dict[str, str | None]:
+    """The caller's `phone` and `name` that `raw_caller` gives (a key absent there is absent here; empty or bad text
+    is None); problems go to `errors`."""
+    if raw_caller is None:
+        return {}
+    if not isinstance(raw_caller, dict):
+        errors.append(FieldError("caller", "must be an object with phone and name"))
+        return {}
+    fields = {"phone": _phone(raw_caller, errors), "name": _text(raw_caller, "name", "caller.name", errors)}
+    return {key: value for key, value in fields.items() if key in raw_caller}
+
+
 def parse_location(raw: Any, area: ServiceArea, errors: list[FieldError]) -> tuple[LatLon | None, list[LocationFlag]]:
     """Validate `{lat, lon}`; append problems to `errors`. Outside the service area is a flag, not an error."""
     if raw is None:
@@ -112,29 +141,16 @@ def parse_report(body: Any, area: ServiceArea, *, default_channel: Channel | Non
     if not isinstance(body, dict):
         errors.append(FieldError("body", "must be a JSON object"))
         body = {}
-    channel = default_channel
-    raw_channel = body.get("channel", default_channel.value if default_channel else None)
-    try:
-        channel = Channel(raw_channel)
-    except ValueError:
-        allowed = ", ".join(c.value for c in Channel)
-        errors.append(FieldError("channel", "is required" if raw_channel is None else f"must be one of {allowed}"))
+    channel = _channel(body.get("channel", default_channel.value if default_channel else None), errors)
     location, flags = parse_location(body.get("location"), area, errors)
     location_errors = [e for e in errors if e.field.startswith("location")]
     address = _text(body, "address", "address", errors)
     complaint = _text(body, "chief_complaint", "chief_complaint", errors)
     caller = None
-    raw_caller = body.get("caller")
-    if isinstance(raw_caller, dict):
-        phone = _text(raw_caller, "phone", "caller.phone", errors)
-        if phone is not None and not set(phone) <= PHONE_CHARS:
-            errors.append(FieldError("caller.phone", "may contain only digits, spaces, + - ( ) ."))
-            phone = None
-        name = _text(raw_caller, "name", "caller.name", errors)
-        if phone or name:
-            caller = Caller(phone=phone, name=name, channel=channel.value if channel else None)
-    elif raw_caller is not None:
-        errors.append(FieldError("caller", "must be an object with phone and name"))
+    caller_fields = _caller_fields(body.get("caller"), errors)
+    if caller_fields.get("phone") or caller_fields.get("name"):
+        caller = Caller(phone=caller_fields.get("phone"), name=caller_fields.get("name"),
+                        channel=channel.value if channel else None)
     answered_s_before = None
     if body.get("answered_s_before") is not None:
         answered_s_before = _number(body["answered_s_before"], "answered_s_before", 0, MAX_ANSWERED_S_BEFORE, errors)
@@ -152,6 +168,29 @@ def parse_report(body: Any, area: ServiceArea, *, default_channel: Channel | Non
         errors=errors,
         answered_s_before=answered_s_before,
     )
+
+
+DETAIL_KEYS = ("channel", "address", "chief_complaint", "caller")
+
+
+def parse_details(body: Any) -> dict[str, Any]:
+    """The report fields an edit gives, by `IncidentDetailsUpdated` field name (channel, address, chief_complaint,
+    caller_name, caller_phone), checked by the same rules as a new report's; a field left out is not in the result,
+    null or empty text clears it. Raises `Invalid` naming every bad field (the location is changed elsewhere)."""
+    if not isinstance(body, dict):
+        raise Invalid(FieldError("body", "must be a JSON object"))
+    errors = [FieldError(key, "cannot be changed here" if key == "location" else "is not a detail of the report")
+              for key in body if key not in DETAIL_KEYS]
+    found: dict[str, Any] = {}
+    if "channel" in body:
+        found["channel"] = _channel(body["channel"], errors)
+    for key in ("address", "chief_complaint"):
+        if key in body:
+            found[key] = _text(body, key, key, errors)
+    found.update({f"caller_{key}": value for key, value in _caller_fields(body.get("caller"), errors).items()})
+    if errors:
+        raise Invalid(errors)
+    return found
 
 
 class IntakeService:
@@ -210,3 +249,30 @@ class IntakeService:
             return await uow.get("incidents", incident_id), True
 
         return await self.store.run(actor, record)
+
+    async def amend(self, incident_id: int, body: Any, *, actor: str) -> Incident:
+        """Record what changed in the report's details (see `parse_details`) as one `IncidentDetailsUpdated` and
+        return the incident. Nothing is written when nothing differs. `Invalid` (bad fields), `NotFound`, or
+        `Conflict` once the incident is closed or cancelled."""
+        wanted = parse_details(body)
+
+        async def record(uow) -> Incident:
+            incident = await uow.get("incidents", incident_id)
+            if incident is None:
+                raise NotFound("no such incident")
+            if not incident.is_open:
+                raise Conflict(f"incident {incident_id} is {incident.status.value}: its report can no longer change")
+            changed = {name: value for name, value in wanted.items() if _detail(incident, name) != value}
+            if not changed:
+                return incident
+            await uow.append(IncidentDetailsUpdated(at=self.clock.now(), incident_id=incident_id, **changed))
+            return await uow.get("incidents", incident_id)
+
+        return await self.store.run(actor, record)
+
+
+def _detail(incident: Incident, name: str) -> Any:
+    """The incident's current value of an `IncidentDetailsUpdated` field (the caller's: the first caller's)."""
+    if name.startswith("caller_"):
+        return getattr(incident.callers[0], name.removeprefix("caller_")) if incident.callers else None
+    return getattr(incident, name)

@@ -20,10 +20,10 @@ from dispatch.events import (
     Event, HospitalCapacityUpdated, HospitalRegistered, InboundAcknowledged, IncidentReported, IncidentStatusChanged,
     IncidentTriaged, UnitAssigned, UnitRegistered, UnitStatusChanged, IncidentMerged, CallersAdded, IncidentsKeptApart,
     MciDeclared, PatientsTagged, PatientsDistributed, LocationConfirmed, HospitalRetired, StationRegistered,
-    StationRetired, UnitRetired,
+    StationRetired, UnitRetired, IncidentDetailsUpdated,
 )
 from dispatch.model import (
-    Assignment, AssignmentStatus, Hospital, Incident, IncidentStatus, LocationFlag, Patient, Station, Unit, UnitStatus,
+    Assignment, AssignmentStatus, Caller, Hospital, Incident, IncidentStatus, LocationFlag, Patient, Station, Unit, UnitStatus,
 )
 
 
@@ -84,6 +84,22 @@ def location_confirmed(incident: Incident, e: LocationConfirmed) -> Incident:
         flags.append(LocationFlag.OUTSIDE_SERVICE_AREA)
     incident.location_flags = flags
     incident.location_note = None
+    return incident
+
+
+def incident_details_updated(incident: Incident, e: IncidentDetailsUpdated) -> Incident:
+    """The changed fields replace the reported ones; the caller's name and phone are those of the first caller (the
+    one who reported it), who is added when the report had none."""
+    changes = e.changes()
+    for name in ("channel", "address", "chief_complaint"):
+        if name in changes:
+            setattr(incident, name, changes[name])
+    caller = {key: changes[f"caller_{key}"] for key in ("name", "phone") if f"caller_{key}" in changes}
+    if caller:
+        if not incident.callers:
+            incident.callers = [Caller(channel=incident.channel.value)]
+        for key, value in caller.items():
+            setattr(incident.callers[0], key, value)
     return incident
 
 

@@ -25,7 +25,7 @@ from dispatch.events import (
     AssignmentAcknowledged, AssignmentCancelled, AssignmentEscalated, CallersAdded, DestinationChosen, Event,
     EscalationMessageOutcome,
     HospitalAlerted, HospitalCapacityUpdated, HospitalRegistered, InboundAcknowledged, IncidentMerged,
-    IncidentReported, IncidentsKeptApart, IncidentStatusChanged, IncidentTriaged, MciDeclared, PatientsDistributed,
+    IncidentDetailsUpdated, IncidentReported, IncidentsKeptApart, IncidentStatusChanged, IncidentTriaged, MciDeclared, PatientsDistributed,
     PatientsTagged, UnitAssigned, UnitRegistered, UnitStatusChanged, LocationConfirmed, HospitalRetired,
     StationRegistered, StationRetired, UnitRetired, UserRegistered, UserRetired,
 )
@@ -44,7 +44,7 @@ from dispatch.vitals import VitalsRecorded
 EVENT_TYPES: tuple[type[Event], ...] = (
     # incidents and their lifecycle (dispatch/events.py)
     IncidentReported, IncidentTriaged, IncidentStatusChanged, IncidentMerged, CallersAdded, IncidentsKeptApart,
-    MciDeclared, PatientsTagged, PatientsDistributed, LocationConfirmed,
+    MciDeclared, PatientsTagged, PatientsDistributed, LocationConfirmed, IncidentDetailsUpdated,
     # units, assignments and the escalation ladder
     UnitRegistered, UnitStatusChanged, UnitAssigned, AssignmentAcknowledged, AssignmentEscalated,
     AssignmentCancelled, UnitRelocated, EscalationMessageOutcome,
@@ -92,6 +92,7 @@ INCIDENTS = Projection("incidents", Incident, "incident_id", {
     MutualAidRequested: mutual_aid.incident_shared,
     MutualAidDeclined: mutual_aid.incident_unshared,
     MutualAidEscalated: mutual_aid.incident_unshared,
+    IncidentDetailsUpdated: fold.incident_details_updated,
 })
 UNITS = Projection("units", Unit, "unit_id", {
     UnitRegistered: fold.unit_registered,

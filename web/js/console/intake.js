@@ -9,6 +9,7 @@ import {api, errorText} from "../api.js";
 import {t} from "../i18n.js";
 import {answerCall, bindCall} from "./calltimer.js";
 import {wireComplaint} from "./complaint.js";
+import {wireDetails} from "./details.js";
 import {openCard} from "./interview.js";
 import {wireLocationBox} from "./locate.js";
 import {map} from "./map.js";
@@ -40,6 +41,7 @@ function nearPoint(incidentId) {
 // Answers a call: a fresh form, the timer started, the cursor in the location box. `incidentId`: the incident a
 // queued 1669 call already opened (the form then locates that one).
 export function openIntake(incidentId = null) {
+  details.startCall();
   form.reset();
   error.textContent = "";
   status.textContent = t("console.click_map");
@@ -84,6 +86,7 @@ async function create(location) {
   const incident = await api("POST", "/api/v1/incidents", body(location), {"Idempotency-Key": call.key});
   putIncident(incident);
   call.incidentId = incident.id;
+  details.created();
   bindCall(incident.id);
   select(incident.id);
   setLabel(submitButton, "locate.done");
@@ -147,6 +150,9 @@ const complaintBox = wireComplaint({
     if (call.incidentId != null) showCard(call.incidentId, group);
   },
 });
+
+// Typed after the incident exists: saved as it is typed (details.js).
+export const details = wireDetails({form, incidentId: () => call?.incidentId ?? null});
 
 document.querySelector("#new-incident-btn").addEventListener("click", () => (form.hidden ? openIntake() : closeIntake()));
 form.addEventListener("submit", submit);
