@@ -2,7 +2,7 @@
 reconnect replay judged by the visibility each event had when it happened."""
 import pytest
 
-from tests.conftest import Api, Socket, make_user
+from tests.conftest import Api, Socket, make_user, wait_until
 from tests.ws.test_abuse_crew_frames import crew_tablet, frames_until, is_event
 
 SCENE = {"lat": 13.3611, "lon": 100.9847}
@@ -57,6 +57,12 @@ async def test_a_hospital_the_patient_was_rerouted_away_from_gets_no_more_of_it(
     incident_id, _, tablet = await reported_and_assigned(server, dispatcher, "CB-ALS-01")
     status, _ = await dispatcher.post(f"/api/v1/incidents/{incident_id}/destinations", {"hospital_id": first})
     assert status == 200
+
+    async def first_alerted() -> bool:  # its pre-arrival alert is recorded before the reroute, as on a real shift
+        return any(e.type == "HospitalNotified" and e.payload["incident_id"] == incident_id
+                   and e.payload["hospital_id"] == first for e in await server.ctx.store.events_since(0, limit=10_000))
+
+    assert await wait_until(first_alerted, timeout_s=20)
     first_api, first_board = await hospital_board(server, first)
     second_api, second_board = await hospital_board(server, second)
     assert (await first_api.get(f"/api/v1/incidents/{incident_id}"))[0] == 200
