@@ -82,6 +82,10 @@ async def test_a_crew_logs_off_and_on_from_the_tablet(browser, city):
     assert not (await server.ctx.store.get("units", "CB-FR-02")).staffed
     await tablet.fill("#log-on input[name=name-0]", "Anan")
     await tablet.fill("#log-on input[name=qualification-0]", "FR")
+    # any live event redraws the panel (the tablet refreshes on every frame): what the crew typed stays
+    await tablet.evaluate('import("/js/shift.js").then(({renderShift}) => renderShift())')
+    assert await tablet.input_value("#log-on input[name=name-0]") == "Anan"
+    assert await tablet.evaluate("document.activeElement.name") == "qualification-0"
     await tablet.click("#log-on button.primary")
     await tablet.wait_for_selector("#shift-crew >> text=Anan · FR")
     unit = await server.ctx.store.get("units", "CB-FR-02")

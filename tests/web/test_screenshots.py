@@ -103,7 +103,11 @@ async def test_screenshots_of_a_busy_queue_the_unit_board_and_the_dark_theme(bro
         await asyncio.gather(*(one(n) for n in range(start, start + 8)))
     console_ctx, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}",
                                            width=1440, height=900, locale="th-TH")
-    await console.locator("#incident-list li").nth(119).wait_for(state="attached")
+    # only the rows in view are in the page (a virtual queue): wait until the whole queue is known
+    async def whole_queue() -> bool:
+        return int(await console.locator("#incident-list").get_attribute("data-rows") or 0) >= 120
+
+    assert await wait_until(whole_queue, timeout_s=30)
     await console.locator("#incident-list li").first.click()
     await console.locator("#recommendations button[data-unit]").first.wait_for()
     await console.screenshot(path=shot("console-queue-busy"))

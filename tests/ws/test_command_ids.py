@@ -21,7 +21,7 @@ class NoteCommands(WsCommands):
     """The real command path plus a `note` command that is not idempotent by itself (each run appends an event),
     so running it twice would show. `meet`: runs that must be in flight before any may go on (forces the race)."""
 
-    def __init__(self, ctx, *, meet: int = 1, fail_first_run: bool = False):
+    def __init__(self, ctx, *, meet: int = 1, fail_first_run: type[Exception] | None = None):
         super().__init__(ctx)
         self.meet, self.fail_first_run = meet, fail_first_run
         self.runs = 0
@@ -37,7 +37,7 @@ class NoteCommands(WsCommands):
             await uow.append(RateLimitTripped(at=self.ctx.clock.now(), bucket="ws-note", source_id=frame["id"],
                                               limit_per_minute=run))
             if self.fail_first_run and run == 1:
-                raise ConnectionError("database connection lost mid-command")
+                raise self.fail_first_run("the first run fails")
             return {"noted": frame["id"]}
         return work
 
@@ -67,12 +67,12 @@ async def test_one_command_id_sent_on_two_sockets_at_once_runs_once(server):
 
 
 async def test_a_command_whose_run_fails_leaves_no_claim_and_its_retry_runs(server):
-    commands = NoteCommands(server.ctx, fail_first_run=True)
+    commands = NoteCommands(server.ctx, fail_first_run=RuntimeError)
     crew = Identity("crew-retry", "Crew", "crew", unit_id="CB-BLS-02")
     try:
         await commands.handle(crew, {"type": "note", "id": "cmd-2"})
         raise AssertionError("the first run was meant to fail")
-    except ConnectionError:
+    except RuntimeError:
         pass
     assert await server.ctx.pool.fetchval("SELECT count(*) FROM idempotency WHERE key = 'cmd-2'") == 0
     assert await notes(server, "cmd-2") == 0  # the failed run's event went with it
@@ -80,6 +80,17 @@ async def test_a_command_whose_run_fails_leaves_no_claim_and_its_retry_runs(serv
     assert reply["type"] == "ok" and await notes(server, "cmd-2") == 1
     assert await commands.handle(crew, {"type": "note", "id": "cmd-2"}) == reply  # a repeat: the first answer
     assert await notes(server, "cmd-2") == 1
+
+
+async def test_a_command_cut_by_a_lost_connection_is_run_again_by_the_store_once(server):
+    """A connection lost mid-command looks like a failover: the store runs the claimed command again on a fresh
+    connection (issue #21), and the crew's one command leaves one event and one claim."""
+    commands = NoteCommands(server.ctx, fail_first_run=ConnectionError)
+    crew = Identity("crew-cut", "Crew", "crew", unit_id="CB-BLS-02")
+    reply = await commands.handle(crew, {"type": "note", "id": "cmd-3"})
+    assert reply["type"] == "ok" and commands.runs == 2
+    assert await notes(server, "cmd-3") == 1
+    assert await server.ctx.pool.fetchval("SELECT count(*) FROM idempotency WHERE key = 'cmd-3'") == 1
 
 
 async def test_a_refused_command_resent_after_the_unit_moved_on_is_run_again(city):

@@ -32,6 +32,7 @@ export function renderShift() {
   if (!unit) { panel.hidden = true; return; }
   const staffed = unit.shift != null || unit.off_shift_since == null;
   panel.hidden = unit.incident_id != null;
+  const typed = keepTyping();
   render(panel, html`<h3>${t("shift.title")}</h3>${unit.shift ? html`
       <p class="muted">${t("shift.on_board", {time: clock(unit.shift.started_at)})}</p>
       <ul class="list" id="shift-crew">${unit.shift.crew.map(m => html`<li>${m.name} · ${m.qualification}</li>`)}</ul>
@@ -41,6 +42,20 @@ export function renderShift() {
         <button type="button" class="plain" id="more-crew">${t("shift.more")}</button>
         <button class="big primary">${t("shift.log_on")}</button></form>`}
     <p class="error" id="shift-error"></p>`);
+  typed();
+}
+
+// Any live event redraws the panel: what the crew has typed into the log-on form, and where, stays as it was.
+function keepTyping() {
+  const values = [...panel.querySelectorAll("#log-on input")].map(input => [input.name, input.value]);
+  const focused = panel.contains(document.activeElement) ? document.activeElement.name : null;
+  return () => {
+    for (const [name, value] of values) {
+      const input = panel.querySelector(`#log-on input[name="${name}"]`);
+      if (input) input.value = value;
+    }
+    if (focused) panel.querySelector(`#log-on input[name="${focused}"]`)?.focus();
+  };
 }
 
 export async function loadShift() {

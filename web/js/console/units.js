@@ -93,7 +93,7 @@ export function renderBoard() {
       <td><span class="unit-marker unit-${u.status}">${t("unit." + u.status)}</span>${u.out_of_service_reason ? html` <span class="muted">${u.out_of_service_reason}</span>` : ""}${u.back_at ? html` <span class="muted">${t("units.back_at", {time: clock(u.back_at)})}</span>` : ""}</td>
       <td>${minutes(statusSince_s(u, now_ms))}</td>
       <td>${u.incident_id != null ? html`<button type="button" class="plain" data-incident="${u.incident_id}">#${u.incident_id}</button>` : "—"}</td>
-      <td class="crew">${staffed(u) ? crewText(u) || "—" : html`<span class="flag">⚠ ${t("units.no_crew")}</span>`}</td>
+      <td class="crew" title="${staffed(u) ? crewText(u) : ""}">${staffed(u) ? crewText(u) || "—" : html`<span class="flag">⚠ ${t("units.no_crew")}</span>`}</td>
       <td class="${stale ? "stale" : ""}">${age === null ? t("units.no_fix") : minutes(age)}${stale ? html` <span class="flag">⚠ ${t("units.stale")}</span>` : ""}</td>
     </tr>`;
   })}`);
