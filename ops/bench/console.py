@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from db.identity import IdentityStore
 from db.migrate import migrate
 from db.pool import create_pool, ensure_database
 from runtime import local_services
+from ops.bench import report
 from ops.clients import Api
 from ops.processes import ServerProcess
 
@@ -211,9 +210,7 @@ def main() -> None:
     args = parser.parse_args()
     VAR.mkdir(parents=True, exist_ok=True)
     result = asyncio.run(run(args))
-    print(table(result), file=sys.stderr if args.json else sys.stdout)
-    if args.json:
-        print(json.dumps(result))
+    report(result, table(result), as_json=args.json)
 
 
 if __name__ == "__main__":

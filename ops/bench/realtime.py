@@ -36,6 +36,7 @@ from db.pool import create_pool, ensure_database
 from dispatch.events import UnitRegistered
 from dispatch.model import Capability, LatLon
 from runtime import local_services
+from ops.bench import report
 from ops.clients import Api, Socket
 from runtime.event_loop import install_fast_loop
 from ops.processes import ServerProcess
@@ -354,9 +355,7 @@ def main() -> None:
     VAR.mkdir(parents=True, exist_ok=True)
     install_fast_loop()
     result = asyncio.run(run(args))
-    print(table(result), file=sys.stderr if args.json else sys.stdout)
-    if args.json:
-        print(json.dumps(result))
+    report(result, table(result), as_json=args.json)
 
 
 if __name__ == "__main__":
