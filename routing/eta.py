@@ -193,23 +193,34 @@ class UnitTrees:
     def get(self, origin: Snapped, weights_key) -> tuple[np.ndarray, np.ndarray] | None:
         return self._trees.get(self.key(origin, weights_key))
 
-    def note(self, space: SearchSpace, weights: np.ndarray, weights_key, origin: Snapped, max_eta_s: float) -> None:
-        """Count a sighting; build the tree on the second one."""
+    def sighted(self, origin: Snapped, weights_key) -> bool:
+        """Count a sighting; True exactly once, on the second, when the position deserves a tree."""
         key = self.key(origin, weights_key)
         if key in self._trees:
-            return
+            return False
         self._seen[key] = self._seen.get(key, 0) + 1
-        if self._seen[key] < 2:
-            if len(self._seen) > 100_000:
-                self._seen.clear()
-            return
+        if len(self._seen) > 100_000:
+            self._seen.clear()
+        return self._seen.get(key) == 2
+
+    def build(self, space: SearchSpace, weights: np.ndarray, weights_key, origin: Snapped,
+              max_eta_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """The forward tree from `origin` (one bounded search; no lock needed): pass it to `put`."""
         g = self.graph
-        tree = space.run(g.fwd_offsets, g.fwd_targets, g.fwd_edges, weights, g.edge_length_m,
+        return space.run(g.fwd_offsets, g.fwd_targets, g.fwd_edges, weights, g.edge_length_m,
                          exit_points(g, origin, weights), [], max_eta_s,
                          lambda dist, metres, _: (dist.astype(np.float32), metres.astype(np.float32)))
+
+    def put(self, origin: Snapped, weights_key, tree: tuple[np.ndarray, np.ndarray]) -> None:
+        """Keep a built tree (the oldest goes when the memory budget is full)."""
         if len(self._trees) >= self.max_trees:
             self._trees.pop(next(iter(self._trees)))  # oldest first
-        self._trees[key] = tree
+        self._trees[self.key(origin, weights_key)] = tree
+
+    def note(self, space: SearchSpace, weights: np.ndarray, weights_key, origin: Snapped, max_eta_s: float) -> None:
+        """Count a sighting; build the tree on the second one, here and now."""
+        if self.sighted(origin, weights_key):
+            self.put(origin, weights_key, self.build(space, weights, weights_key, origin, max_eta_s))
 
 
 def eta_from_tree(graph: RoadGraph, weights: np.ndarray, target: Snapped, origin: Snapped,
