@@ -41,14 +41,14 @@ class RoutingService:
 
     def __init__(self, graph: RoadGraph, *, executor: ThreadPoolExecutor | None = None, max_eta_s: float = 3600,
                  max_snap_distance_m: float = 500, straight_line: StraightLine | None = None, workers: int = 2,
-                 engine: str = "auto", unit_trees: bool = True):
+                 engine: str = "auto", unit_trees: bool = True, uturn_penalty_s: float = 30.0):
         if engine not in ENGINES:
             raise ValueError(f"routing engine must be one of {', '.join(ENGINES)}, not {engine!r}")
         if engine == "cch" and not cch_available():
             raise RuntimeError("routing engine cch needs the routingkit-cch package")
         self.graph = graph
         self.max_eta_s = max_eta_s
-        self.snapper = Snapper(graph, max_snap_distance_m=max_snap_distance_m)
+        self.snapper = Snapper(graph, max_snap_distance_m=max_snap_distance_m, uturn_penalty_s=uturn_penalty_s)
         self.straight_line = straight_line or StraightLine()
         self.overrides = Overrides(graph.edge_time_s)
         self.trees = UnitTrees(graph)
@@ -70,6 +70,11 @@ class RoutingService:
         network."""
         return self.snapper.snap(lat, lon)
 
+    def snap_origin(self, origin) -> Snapped:
+        """An origin's road position: with its heading when it has one (`heading_deg`, a moving unit's AVL fix),
+        so it is placed on the carriageway it drives and pays the U-turn penalty to go back."""
+        return self.snapper.snap(origin.lat, origin.lon, getattr(origin, "heading_deg", None))
+
     def etas_to_sync(self, target, origins: Sequence) -> list[EtaResult]:
         """Origins with a cached tree are answered from it; the rest share one bounded reverse search. An origin
         or target outside road coverage gets the straight-line estimate instead (never routed from the edge)."""
@@ -77,11 +82,11 @@ class RoutingService:
         if target_snap.off_network:
             return [self._straight_line(o, target, self.snap(o.lat, o.lon), target_snap) for o in origins]
         weights, weights_key = self.overrides.weights_with_key()  # one read: a tree's key matches its weights
-        batch_key = (tuple((o.lat, o.lon) for o in origins), weights_key)
+        batch_key = (tuple((o.lat, o.lon, getattr(o, "heading_deg", None)) for o in origins), weights_key)
         batch = self._batch
         if batch is not None and batch[0] == batch_key:
             return self._from_batch(weights, target_snap, *batch[1:])
-        origin_snaps = [self.snap(o.lat, o.lon) for o in origins]
+        origin_snaps = [self.snap_origin(o) for o in origins]
         if any(o.off_network for o in origin_snaps):  # never in the batch above: such origins get no tree
             return self._some_off_network(target, target_snap, origins, origin_snaps)
         if not self.unit_trees:
@@ -207,7 +212,7 @@ class RoutingService:
     def route_sync(self, origin, destination) -> Route | None:
         """The fastest road route, None if none within max_eta_s; a labelled straight line (outside_coverage)
         when an end is outside road coverage."""
-        origin_snap = self.snap(origin.lat, origin.lon)
+        origin_snap = self.snap_origin(origin)
         target_snap = self.snap(destination.lat, destination.lon)
         if origin_snap.off_network or target_snap.off_network:
             return straight_line_route(origin, destination, origin_snap, target_snap,

@@ -37,6 +37,7 @@ CLOSURE_EVERY_S = 60
 ORACLE_PER_MINUTE = 3  # plus the first incident after every closure event
 CAPABILITIES = (("ALS", 0.3), ("BLS", 0.5), ("FR", 0.2))
 MAX_ETA_S = 10_800.0
+UTURN_PENALTY_S = 30.0  # the server's default (config.uturn_penalty_s)
 ENGINES = ("dijkstra-trees", "cch", "cch+trees", "pandana")
 
 
@@ -190,7 +191,7 @@ class ServiceEngine:
 
         engine = "dijkstra" if name == "dijkstra-trees" else "cch"
         self.service = RoutingService(graph, max_eta_s=MAX_ETA_S, workers=1, engine=engine,
-                                      unit_trees=name != "cch")
+                                      unit_trees=name != "cch", uturn_penalty_s=UTURN_PENALTY_S)
         self.snapper = self.service.snapper
 
     def rank(self, target, origins) -> list[float | None]:
@@ -211,7 +212,7 @@ class PandanaEngine:
         from routing.snap import Snapper
 
         self.graph = graph
-        self.snapper = Snapper(graph)
+        self.snapper = Snapper(graph, uturn_penalty_s=UTURN_PENALTY_S)
         self.overrides = Overrides(graph.edge_time_s)
         self._build()
 
@@ -229,7 +230,7 @@ class PandanaEngine:
 
         g, w = self.graph, self.overrides.weights()
         t = self.snapper.snap(target.lat, target.lon)
-        snaps = [self.snapper.snap(o.lat, o.lon) for o in origins]
+        snaps = [self.snapper.snap(o.lat, o.lon, getattr(o, "heading_deg", None)) for o in origins]
         entries = entry_points(g, t, w)
         exits = [exit_points(g, s, w) for s in snaps]
         pairs = [(n, m) for points in exits for n, _, _ in points for m, _, _ in entries]
@@ -273,7 +274,11 @@ def percentile(values: list[float], q: float) -> float:
 
 def run_engine(name: str, side: int, minutes: int, out) -> None:
     """The whole churn workload on one engine; puts its result dict on `out`."""
-    from dispatch.model import LatLon
+    from dispatch.model import LatLon, MovingFix
+
+    def origin(position) -> LatLon | MovingFix:
+        lat, lon, heading = position
+        return LatLon(lat, lon) if heading is None else MovingFix(lat, lon, heading)
 
     graph = load_graph(side)
     started = time.perf_counter()
@@ -305,7 +310,7 @@ def run_engine(name: str, side: int, minutes: int, out) -> None:
             lat, lon, _ = point_on_edge(graph, edge, rng.random())
             capability = rng.choice([c for c, _ in CAPABILITIES])
             units = by_capability[capability]
-            origins = [LatLon(*positions[u][:2]) for u in units]
+            origins = [origin(positions[u]) for u in units]
             target = LatLon(lat, lon)
             cpu0, t0 = time.process_time(), time.perf_counter()
             etas = engine.rank(target, origins)
@@ -322,7 +327,8 @@ def run_engine(name: str, side: int, minutes: int, out) -> None:
                     weights[engine_closed_edges(engine, open_closure)] = np.inf
                 oracle.set_weights(weights)
                 snapper = engine.snapper
-                exact = oracle.etas(snapper.snap(lat, lon), [snapper.snap(o.lat, o.lon) for o in origins])
+                exact = oracle.etas(snapper.snap(lat, lon),
+                                    [snapper.snap(o.lat, o.lon, getattr(o, "heading_deg", None)) for o in origins])
                 checks += 1
                 for got, want in zip(etas, exact):
                     if (got is None) != (want is None):
@@ -331,7 +337,7 @@ def run_engine(name: str, side: int, minutes: int, out) -> None:
                         max_err = max(max_err, abs(got - want))
         mover = fleet.moving[second % len(fleet.moving)]  # one cold single-origin query a second
         cpu0, t0 = time.process_time(), time.perf_counter()
-        engine.rank(LatLon(*positions[(mover + 1) % UNITS][:2]), [LatLon(*positions[mover][:2])])
+        engine.rank(LatLon(*positions[(mover + 1) % UNITS][:2]), [origin(positions[mover])])
         single_ms.append((time.perf_counter() - t0) * 1000)
         cpu_total += time.process_time() - cpu0
         if second % 60 == 59:

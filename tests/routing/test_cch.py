@@ -43,7 +43,7 @@ def assert_same_etas(got, want):
     for a, b in zip(got, want):
         if a.eta_s is not None:
             assert abs(a.eta_s - b.eta_s) <= 0.5
-            if a.distance_m is not None:
+            if a.distance_m is not None and b.distance_m is not None:  # the CCH traces the fastest ten only
                 assert a.distance_m == pytest.approx(b.distance_m, abs=1.0)
 
 
