@@ -37,11 +37,12 @@ class RoutingService:
     needs `routingkit-cch`), "dijkstra" (one bounded reverse search), or "auto" (the CCH when installed).
     `unit_trees`: cache forward trees for positions seen twice (parked units). With the Dijkstra a tree is built
     in the query that sees the position the second time; with the CCH on a background thread, the CCH answering
-    until it exists (the churn benchmark's comparison is in docs/routing.md)."""
+    until it exists. None (the default): trees with the Dijkstra, none with the CCH, which the churn benchmark
+    found faster without them (docs/routing.md: half the p50, a fifth of the p99, less CPU and memory)."""
 
     def __init__(self, graph: RoadGraph, *, executor: ThreadPoolExecutor | None = None, max_eta_s: float = 3600,
                  max_snap_distance_m: float = 500, straight_line: StraightLine | None = None, workers: int = 2,
-                 engine: str = "auto", unit_trees: bool = True, uturn_penalty_s: float = 30.0):
+                 engine: str = "auto", unit_trees: bool | None = None, uturn_penalty_s: float = 30.0):
         if engine not in ENGINES:
             raise ValueError(f"routing engine must be one of {', '.join(ENGINES)}, not {engine!r}")
         if engine == "cch" and not cch_available():
@@ -53,7 +54,7 @@ class RoutingService:
         self.overrides = Overrides(graph.edge_time_s)
         self.trees = UnitTrees(graph)
         self.cch = CchIndex(graph) if engine == "cch" or (engine == "auto" and cch_available()) else None
-        self.unit_trees = unit_trees
+        self.unit_trees = self.cch is None if unit_trees is None else unit_trees
         self._tree_builder = TreeBuilder(self)
         if self.cch is not None:
             self.cch.warm(*self.overrides.weights_with_key())

@@ -42,10 +42,23 @@ ENGINES = ("dijkstra-trees", "cch", "cch+trees", "pandana")
 
 
 def server_engine() -> str:
-    """The churn engine name of what RoutingService picks by default (engine "auto", trees per engine)."""
+    """The churn engine name of what RoutingService runs by default (engine "auto": no trees with the CCH)."""
     from routing.cch import cch_available
 
     return "cch" if cch_available() else "dijkstra-trees"
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory. VmHWM, not ru_maxrss: a spawned process inherits its parent's
+    ru_maxrss across exec, which made every engine report the parent's peak."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def load_graph(side: int):
@@ -353,7 +366,7 @@ def run_engine(name: str, side: int, minutes: int, out) -> None:
         "closure_delay_s": round(max(delays), 3) if delays else None,
         "max_abs_err_s": round(max_err, 4) if math.isfinite(max_err) else "inf", "oracle_checks": checks,
         "cpu_s_per_min": round(cpu_total / minutes, 2), "build_s": round(build_s, 2),
-        "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_mb": round(peak_mb(), 1),
         "load_avg_1m": round(os.getloadavg()[0], 2), "per_minute": per_minute,
     })
 

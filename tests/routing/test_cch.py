@@ -81,10 +81,13 @@ def test_the_fastest_origins_carry_their_road_metres(services, road_graph):
         assert got[i].distance_m == pytest.approx(want[i].distance_m, abs=1.0)
 
 
-def test_concurrent_cch_rankings_while_closures_come_and_go(services, road_graph):
+@pytest.mark.parametrize("unit_trees", [False, True])
+def test_concurrent_cch_rankings_while_closures_come_and_go(services, road_graph, unit_trees):
     """Every answer on every thread is the oracle's for one of the two states (open or closed), never a mix and
-    never a crash, while a writer toggles the closure (each toggle swaps the two metrics)."""
-    cch, dijkstra = services
+    never a crash, while a writer toggles the closure (each toggle swaps the two metrics); with unit trees, the
+    background builder runs meanwhile too."""
+    _, dijkstra = services
+    cch = RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300, engine="cch", unit_trees=unit_trees)
     work = jobs(road_graph, 10, 20, seed=13)
     closed_edges = sorted(set(int(e) for e in np.flatnonzero(road_graph.usable)[::5]))
     open_answers = [[r.eta_s for r in dijkstra.etas_to_sync(t, o)] for t, o in work]
@@ -134,7 +137,7 @@ def test_without_routingkit_the_dijkstra_answers(road_graph, monkeypatch, servic
     expected = cch.etas_to_sync(target, origins)
     monkeypatch.setattr(routing.cch, "_rk", None)
     assert not cch_available()
-    fallback = RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300)  # engine "auto"
+    fallback = RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300)  # engine "auto", trees default
     assert fallback.cch is None and fallback.engine in ("native-c", "python") and fallback.unit_trees
     assert_same_etas(fallback.etas_to_sync(target, origins), expected)
     with pytest.raises(RuntimeError, match="routingkit-cch"):
