@@ -416,5 +416,6 @@ def print_churn(results: list[dict], as_json: bool) -> None:
     for r in results:
         print(" | ".join(f"{str(r[c]):>15}" for c in columns), file=sys.stderr)
     if as_json:
+        print(flush=True)  # pandana's contraction prints progress to stdout without a final newline
         for r in results:
             print(json.dumps(r))
