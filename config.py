@@ -126,6 +126,14 @@ class Config:
     speed_factor: float = setting(1.15, "ambulance speed relative to the car defaults in routing/speeds.py",
                                   above=0, max=5)
     max_eta_s: float = setting(3600.0, "recommendations ignore units farther than this by road", above=0, max=86_400)
+    # Issue #20: "auto" takes the customizable contraction hierarchy (routingkit-cch) when it is installed; it
+    # answers rankings of moving units in milliseconds where the bounded Dijkstra settles half a province.
+    routing_engine: str = setting("auto", "what answers ETAs from units without a cached tree: auto, cch or dijkstra",
+                                  choices=("auto", "cch", "dijkstra"))
+    # A moving unit drives on in its heading; turning back costs a stop, a three-point turn or a loop to a gap in
+    # the median. 30 s: a U-turn at a Thai median gap with traffic (a short wait plus the turn itself).
+    uturn_penalty_s: float = setting(30.0, "seconds added when a moving unit must turn around to reach a place "
+                                           "behind it", min=0, max=600)
     # Road coverage (issue #13): farther than this from every road of the graph a point is "outside road coverage":
     # never snapped to the graph's edge, answered with a labelled straight-line estimate, never auto-dispatched.
     # 500 m: GPS error, a house set back from its soi and private lanes OSM lacks can put real callers a few

@@ -188,9 +188,11 @@ class Server:
             graph = await asyncio.get_running_loop().run_in_executor(
                 None, lambda: load_graph(config.osm_file, Path(config.var_dir) / "cache",
                                          speed_factor=config.speed_factor, progress=sys.stderr.isatty()))
-            routing = RoutingService(graph, max_eta_s=config.max_eta_s, max_snap_distance_m=config.max_snap_distance_m,
-                                     straight_line=StraightLine(config.straight_line_speed_kmh,
-                                                                config.straight_line_detour_factor))
+            # Off the event loop too: the CCH orders and customizes the graph (seconds on a province).
+            routing = await asyncio.get_running_loop().run_in_executor(None, lambda: RoutingService(
+                graph, max_eta_s=config.max_eta_s, max_snap_distance_m=config.max_snap_distance_m,
+                straight_line=StraightLine(config.straight_line_speed_kmh, config.straight_line_detour_factor),
+                engine=config.routing_engine, uturn_penalty_s=config.uturn_penalty_s))
             for event in await ctx.store.stream_events("roads"):
                 apply_road_event(routing, event.type, event.payload)
             nodes = graph.usable_nodes()  # demand where the roads are: road density as the population proxy

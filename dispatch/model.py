@@ -46,6 +46,14 @@ class LatLon(msgspec.Struct, frozen=True):
     lon: float
 
 
+class MovingFix(msgspec.Struct, frozen=True):
+    """A driving unit's AVL position with its direction of travel (degrees clockwise from north): routing snaps it
+    to the carriageway it drives and charges a U-turn to go back (issue #20)."""
+    lat: float
+    lon: float
+    heading_deg: float
+
+
 EARTH_RADIUS_M = 6_371_008.8  # the mean radius; every distance and metre-per-degree in the project uses it
 
 

@@ -100,6 +100,8 @@ def _minutes(seconds: float) -> str:
 
 def eta_reasons(eta) -> list[tuple[str, str]]:
     """How an ETA was found, as (English, Thai) parts: by road, or a straight-line estimate and why."""
+    if eta.eta_source != "straight_line" and eta.distance_m is None:  # a far unit: its metres were not traced
+        return [(f"{_minutes(eta.eta_s)} min by road", f"{_minutes(eta.eta_s)} นาทีทางถนน")]
     km = eta.distance_m / 1000
     if eta.eta_source != "straight_line":
         return [(f"{_minutes(eta.eta_s)} min by road ({km:.1f} km)", f"{_minutes(eta.eta_s)} นาทีทางถนน ({km:.1f} กม.)")]

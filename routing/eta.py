@@ -91,7 +91,8 @@ def entry_points(graph: RoadGraph, target: Snapped, weights: np.ndarray) -> list
 
 
 def exit_points(graph: RoadGraph, origin: Snapped, weights: np.ndarray) -> list[tuple[int, float, float]]:
-    """(node, seconds, metres) reached first when leaving the origin point along its edge (either way if two-way)."""
+    """(node, seconds, metres) reached first when leaving the origin point along its edge (either way if two-way;
+    backwards with the origin's U-turn cost when it is a moving unit snapped with its heading)."""
     points = []
     edge, twin = origin.edge, int(graph.edge_twin[origin.edge])
     if origin.fraction <= AT_NODE:  # exactly at the start node: every road out of that node is open to it
@@ -99,8 +100,8 @@ def exit_points(graph: RoadGraph, origin: Snapped, weights: np.ndarray) -> list[
     if np.isfinite(weights[edge]):
         points.append((int(graph.edge_dst[edge]), (1 - origin.fraction) * weights[edge],
                        (1 - origin.fraction) * graph.edge_length_m[edge]))
-    if twin >= 0 and np.isfinite(weights[twin]):
-        points.append((int(graph.edge_dst[twin]), origin.fraction * weights[twin],
+    if twin >= 0 and np.isfinite(weights[twin]):  # backwards: a moving unit turns around first
+        points.append((int(graph.edge_dst[twin]), origin.fraction * weights[twin] + origin.uturn_s,
                        origin.fraction * graph.edge_length_m[twin]))
     return points
 
@@ -118,7 +119,8 @@ def same_edge(graph: RoadGraph, origin: Snapped, target: Snapped, weights: np.nd
     if t >= origin.fraction and np.isfinite(weights[edge]):
         options.append(((t - origin.fraction) * weights[edge], (t - origin.fraction) * graph.edge_length_m[edge]))
     if twin >= 0 and t <= origin.fraction and np.isfinite(weights[twin]):
-        options.append(((origin.fraction - t) * weights[twin], (origin.fraction - t) * graph.edge_length_m[twin]))
+        options.append(((origin.fraction - t) * weights[twin] + origin.uturn_s,
+                        (origin.fraction - t) * graph.edge_length_m[twin]))
     return min(options) if options else None
 
 
@@ -188,28 +190,39 @@ class UnitTrees:
 
     @staticmethod
     def key(origin: Snapped, weights_key) -> tuple:
-        return origin.edge, round(origin.fraction, 6), weights_key
+        return origin.edge, round(origin.fraction, 6), origin.uturn_s, weights_key
 
     def get(self, origin: Snapped, weights_key) -> tuple[np.ndarray, np.ndarray] | None:
         return self._trees.get(self.key(origin, weights_key))
 
-    def note(self, space: SearchSpace, weights: np.ndarray, weights_key, origin: Snapped, max_eta_s: float) -> None:
-        """Count a sighting; build the tree on the second one."""
+    def sighted(self, origin: Snapped, weights_key) -> bool:
+        """Count a sighting; True exactly once, on the second, when the position deserves a tree."""
         key = self.key(origin, weights_key)
         if key in self._trees:
-            return
+            return False
         self._seen[key] = self._seen.get(key, 0) + 1
-        if self._seen[key] < 2:
-            if len(self._seen) > 100_000:
-                self._seen.clear()
-            return
+        if len(self._seen) > 100_000:
+            self._seen.clear()
+        return self._seen.get(key) == 2
+
+    def build(self, space: SearchSpace, weights: np.ndarray, weights_key, origin: Snapped,
+              max_eta_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """The forward tree from `origin` (one bounded search; no lock needed): pass it to `put`."""
         g = self.graph
-        tree = space.run(g.fwd_offsets, g.fwd_targets, g.fwd_edges, weights, g.edge_length_m,
+        return space.run(g.fwd_offsets, g.fwd_targets, g.fwd_edges, weights, g.edge_length_m,
                          exit_points(g, origin, weights), [], max_eta_s,
                          lambda dist, metres, _: (dist.astype(np.float32), metres.astype(np.float32)))
+
+    def put(self, origin: Snapped, weights_key, tree: tuple[np.ndarray, np.ndarray]) -> None:
+        """Keep a built tree (the oldest goes when the memory budget is full)."""
         if len(self._trees) >= self.max_trees:
             self._trees.pop(next(iter(self._trees)))  # oldest first
-        self._trees[key] = tree
+        self._trees[self.key(origin, weights_key)] = tree
+
+    def note(self, space: SearchSpace, weights: np.ndarray, weights_key, origin: Snapped, max_eta_s: float) -> None:
+        """Count a sighting; build the tree on the second one, here and now."""
+        if self.sighted(origin, weights_key):
+            self.put(origin, weights_key, self.build(space, weights, weights_key, origin, max_eta_s))
 
 
 def eta_from_tree(graph: RoadGraph, weights: np.ndarray, target: Snapped, origin: Snapped,

@@ -31,10 +31,15 @@ class Snapped:
     lon: float
     distance_m: float  # from the given point to the nearest usable road, also when off_network
     off_network: bool  # outside road coverage (farther than the allowed snap distance): never routed
+    uturn_s: float = 0.0  # a moving unit's cost to leave against `edge`'s direction (0: parked, either way free)
 
 
 AT_END_M = 0.5
 OFF_NETWORK_EDGE = -1
+# With a heading, roads up to this much farther than the nearest one are candidates: the far carriageway of a
+# divided road (medians of 5-20 m) plus consumer-GPS error (~5-10 m).
+HEADING_SLACK_M = 25.0
+HEADING_MATCH_DEG = 90.0  # an edge whose direction is within this of the heading is driven along
 
 
 class Snapper:
@@ -44,10 +49,13 @@ class Snapper:
     `config.Config.max_snap_distance_m` for why 500 m). Raises ValueError unless it is a positive number.
     """
 
-    def __init__(self, graph: RoadGraph, *, max_snap_distance_m: float = 500.0):
+    def __init__(self, graph: RoadGraph, *, max_snap_distance_m: float = 500.0, uturn_penalty_s: float = 0.0):
         if not max_snap_distance_m > 0:
             raise ValueError(f"max_snap_distance_m must be positive, not {max_snap_distance_m!r}")
+        if not 0 <= uturn_penalty_s < float("inf"):
+            raise ValueError(f"uturn_penalty_s must be a finite number ≥ 0, not {uturn_penalty_s!r}")
         self.graph = graph
+        self.uturn_penalty_s = uturn_penalty_s
         self.max_snap_distance_m = max_snap_distance_m
         # The graph's local projection as plain floats: scalar maths here is several times cheaper than numpy.
         self.lat0, self.lon0 = graph.origin
@@ -62,18 +70,28 @@ class Snapper:
         self.lines = np.array(lines, dtype=object)
         self.tree = shapely.STRtree(self.lines)
 
-    def snap(self, lat: float, lon: float) -> Snapped:
+    def snap(self, lat: float, lon: float, heading_deg: float | None = None) -> Snapped:
         """Nearest usable edge, or an off-network answer (no edge) outside road coverage; repeated positions
-        (units parked at a station) come from a small cache. Raises InvalidCoordinates for bad input."""
+        (units parked at a station) come from a small cache. Raises InvalidCoordinates for bad input.
+
+        With `heading_deg` (a moving unit's direction of travel, degrees clockwise from north) the edge driven
+        along is chosen among those within `HEADING_SLACK_M` of the nearest — the right carriageway of a divided
+        road, the right direction of a two-way one — and leaving it backwards costs `uturn_penalty_s`."""
         lat, lon = check_coordinates(lat, lon)
-        return self._snap_cached(round(lat, 6), round(lon, 6))
+        if heading_deg is None or not math.isfinite(heading_deg):
+            return self._snap_cached(round(lat, 6), round(lon, 6), None)
+        return self._snap_cached(round(lat, 6), round(lon, 6), round(heading_deg % 360, 1))
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - one Snapper per graph, lives as long as the process
-    def _snap_cached(self, lat: float, lon: float) -> Snapped:
+    def _snap_cached(self, lat: float, lon: float, heading_deg: float | None) -> Snapped:
         point = shapely.Point((lon - self.lon0) * self.kx, (lat - self.lat0) * self.ky)
         [index], [distance] = self.tree.query_nearest(point, return_distance=True, all_matches=False)
         if float(distance) > self.max_snap_distance_m:
             return Snapped(OFF_NETWORK_EDGE, 0.0, lat, lon, float(distance), True)
+        uturn_s = 0.0
+        if heading_deg is not None:
+            index, distance = self._along_heading(point, heading_deg, int(index), float(distance))
+            uturn_s = self.uturn_penalty_s
         line = self.lines[index]
         along = float(shapely.line_locate_point(line, point))
         if along < AT_END_M:  # on the node itself: say so exactly, so every road at that node counts
@@ -84,7 +102,24 @@ class Snapper:
         snapped = shapely.line_interpolate_point(line, along)
         snap_lat, snap_lon = snapped.y / self.ky + self.lat0, snapped.x / self.kx + self.lon0
         return Snapped(int(self.edges[index]), min(max(fraction, 0.0), 1.0), snap_lat, snap_lon, float(distance),
-                       False)
+                       False, uturn_s)
+
+    def _along_heading(self, point, heading_deg: float, nearest: int, distance: float) -> tuple[int, float]:
+        """(index, distance) of the nearest candidate edge whose direction at the point is within
+        HEADING_MATCH_DEG of the heading; the nearest edge itself when none is."""
+        candidates = self.tree.query(point, predicate="dwithin", distance=distance + HEADING_SLACK_M)
+        best = None
+        for index in candidates.tolist():
+            line = self.lines[index]
+            along = float(shapely.line_locate_point(line, point))
+            ahead = shapely.line_interpolate_point(line, min(along + 1.0, line.length))
+            behind = shapely.line_interpolate_point(line, max(along - 1.0, 0.0))
+            bearing = math.degrees(math.atan2(ahead.x - behind.x, ahead.y - behind.y)) % 360
+            if abs((bearing - heading_deg + 180) % 360 - 180) <= HEADING_MATCH_DEG:
+                gap = float(shapely.distance(line, point))
+                if best is None or gap < best[1]:
+                    best = (index, gap)
+        return best or (nearest, distance)
 
     def edges_within(self, polygon_wgs84) -> np.ndarray:
         """Edge ids whose geometry intersects a WGS84 polygon (shapely), for closures."""

@@ -19,11 +19,21 @@ import redis.asyncio as aioredis
 from db import tracks
 from dispatch.errors import FieldError, Invalid
 from dispatch.intake import ServiceArea, parse_location
-from dispatch.model import LatLon, distance_m
+from dispatch.model import LatLon, MovingFix, distance_m
 
 log = logging.getLogger("ems.avl")
 
 _WHOLE_WORLD = ServiceArea(-90, -180, 90, 180)
+# Below this a GPS heading is noise (a unit creeping in a queue or parked): 2 m/s ≈ 7 km/h.
+HEADING_MIN_SPEED_MPS = 2.0
+
+
+def position_of(record: dict) -> LatLon | MovingFix:
+    """A stored AVL record as a routing origin: with its heading when the unit is driving, else a plain point."""
+    heading, speed = record.get("heading_deg"), record.get("speed_mps")
+    if heading is not None and speed is not None and speed >= HEADING_MIN_SPEED_MPS:
+        return MovingFix(record["lat"], record["lon"], float(heading))
+    return LatLon(record["lat"], record["lon"])
 
 
 def _optional(frame: dict, key: str, low: float, high: float, errors: list[FieldError]) -> float | None:
@@ -95,8 +105,9 @@ class Avl:
         await tracks.record_position(self.pool, unit_id, at, point.lat, point.lon, position["speed_mps"], position["heading_deg"],
                                      position["accuracy_m"])
 
-    async def latest(self, unit_ids: list[str]) -> dict[str, LatLon]:
-        """Latest known position per unit (Redis, else the PostgreSQL track); units never seen are absent."""
+    async def latest(self, unit_ids: list[str]) -> dict[str, LatLon | MovingFix]:
+        """Latest known position per unit (Redis, else the PostgreSQL track); units never seen are absent. A unit
+        driving with a known heading comes as a MovingFix (see `position_of`)."""
         found: dict[str, LatLon] = {}
         try:
             pipe = self.redis.pipeline(transaction=False)
@@ -104,8 +115,7 @@ class Avl:
                 pipe.hget(self.hash_prefix + unit_id, "json")
             for unit_id, raw in zip(unit_ids, await pipe.execute()):
                 if raw:
-                    record = json.loads(raw)
-                    found[unit_id] = LatLon(record["lat"], record["lon"])
+                    found[unit_id] = position_of(json.loads(raw))
         except Exception as exc:
             log.warning("avl: redis unavailable, reading the track: %s", exc)
         missing = [u for u in unit_ids if u not in found]

@@ -1,4 +1,6 @@
-"""Routing benchmark: `python -m ops.bench.routing [--json] [--incidents N] [--side N]`.
+"""Routing benchmark: `python -m ops.bench.routing [--json] [--incidents N] [--side N]`; with `--churn
+[--minutes N]` the live-fleet workload of ops/bench/churn.py instead (moving units, closures, one JSON line per
+engine).
 
 For (a) the real Chon Buri city graph and (b) a deterministic synthetic road-like grid (≥ 200,000 nodes: local
 streets, arterials every 10th line, highways every 50th, every third local street one-way), with 50 unit
@@ -97,8 +99,7 @@ def run_graph(name: str, incidents: int, side: int, out: multiprocessing.Queue) 
     incident_nodes = [int(rng.choice(usable)) for _ in range(incidents)]
 
     # Cold: every query is one bounded reverse search (units seen once, e.g. all moving).
-    cold = RoutingService(graph, max_eta_s=10_800, workers=1)
-    cold.trees.note = lambda *args, **kwargs: None
+    cold = RoutingService(graph, max_eta_s=10_800, workers=1, unit_trees=False)
     cold_ms = []
     for node in incident_nodes[:200]:
         t0 = time.perf_counter()
@@ -106,6 +107,7 @@ def run_graph(name: str, incidents: int, side: int, out: multiprocessing.Queue) 
         cold_ms.append((time.perf_counter() - t0) * 1000)
 
     service.etas_to_sync(at(int(usable[1])), units)  # second sighting of the parked units: their trees are built
+    service.wait_for_trees()  # with the CCH they are built in the background
     ours_ms, ours_results = [], []
     for node in incident_nodes:
         t0 = time.perf_counter()
@@ -161,7 +163,7 @@ def run_graph(name: str, incidents: int, side: int, out: multiprocessing.Queue) 
         "max_abs_err_s": round(max_err, 4), "build_s": round(build_s, 2),
         "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "incidents": incidents, "units": UNITS, "networkx_samples": nx_samples,
-        "native_search": service._spaces.get().is_native, "pandana_note": pandana_note,
+        "native_search": service._spaces.get().is_native, "engine": service.engine, "pandana_note": pandana_note,
     })
 
 
@@ -170,7 +172,15 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON line per graph after the table")
     parser.add_argument("--incidents", type=int, default=1000)
     parser.add_argument("--side", type=int, default=450, help="synthetic grid side (450 → 202,500 nodes)")
+    parser.add_argument("--churn", action="store_true", help="moving fleet + closures, one JSON line per engine")
+    parser.add_argument("--minutes", type=int, default=3, help="--churn: simulated minutes")
+    parser.add_argument("--engines", default=None, help="--churn: comma-separated subset of the engines")
     args = parser.parse_args()
+    if args.churn:
+        from ops.bench.churn import churn, print_churn
+
+        print_churn(churn(args.side, args.minutes, args.engines.split(",") if args.engines else None), args.json)
+        return
     results = []
     context = multiprocessing.get_context("spawn")
     for name in ("chonburi_city", "synthetic_grid"):

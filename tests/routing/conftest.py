@@ -20,4 +20,4 @@ def road_graph(nx_graph):
 
 @pytest.fixture
 def routing(road_graph):
-    return RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300)
+    return RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300, unit_trees=True)  # trees exercised

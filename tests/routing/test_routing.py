@@ -163,6 +163,7 @@ def test_cached_unit_trees_give_the_same_etas_as_the_reverse_search(routing, roa
     routing.etas_to_sync(incidents[0], units)
     assert routing.trees._trees == {}  # seen once: no tree yet
     routing.etas_to_sync(incidents[1], units)  # second sighting: trees are built
+    routing.wait_for_trees()  # with the CCH engine, on a background thread
     assert len(routing.trees._trees) == 20
     for incident in incidents:
         warm = routing.etas_to_sync(incident, units)

@@ -90,8 +90,8 @@ def test_concurrent_native_searches_match_the_single_threaded_oracle(grid):
 
 def test_concurrent_service_etas_and_routes_match_one_thread(road_graph, nx_graph):
     """Through RoutingService, as the server runs it: ETA searches and route searches on parallel threads."""
-    service = RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300, workers=THREADS)
-    service.trees.note = lambda *args, **kwargs: None  # no cached trees: every ETA call is a reverse search
+    service = RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300, workers=THREADS, engine="dijkstra",
+                             unit_trees=False)  # no cached trees: every ETA call is a reverse search
     usable = road_graph.usable_nodes()
     rng = random.Random(20)
     jobs = []
