@@ -100,6 +100,7 @@ class Server:
         await ctx.feed.start(from_seq=await store.last_seq())
         await self.ladder.start()
         self.background.append(asyncio.create_task(self._load_routing()))
+        await self.integrations.start()  # before the first request: alert delivery knows where it starts
         # forwarding headers are believed from EMS_TRUSTED_PROXIES only (not Tornado's xheaders: from anyone)
         self.http = tornado.httpserver.HTTPServer(
             TrustedProxies(make_app(ctx, self.integrations.routes()), trusted_proxies),
@@ -115,7 +116,6 @@ class Server:
             from runtime.demo import seed_demo
 
             await seed_demo(ctx)
-        await self.integrations.start()
 
     def _on_event(self, event) -> None:
         """Every committed event, once, in seq order (from the EventFeed)."""

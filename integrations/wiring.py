@@ -107,6 +107,7 @@ class Integrations:
 
     async def start(self) -> None:
         """Start background work (e.g. the MQTT listener). Must not block start-up if a broker is absent."""
+        await self.hospital_alerts.start()
         self.mqtt.start()
         for loop in self.loops:
             loop.start()
