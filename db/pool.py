@@ -124,8 +124,9 @@ async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10, connec
     )
 
 
-def _address(conn) -> str | None:
-    """The `host:port` a pooled connection reached (asyncpg keeps it on the raw connection)."""
+def connection_address(conn) -> str | None:
+    """The `host:port` a connection reached. The one read of asyncpg internals (the raw connection's `_addr`):
+    tests/db/test_pool_address.py pins it, so an asyncpg upgrade that moves it fails there, not in a failover."""
     addr = getattr(getattr(conn, "_con", conn), "_addr", None)
     return f"{addr[0]}:{addr[1]}" if isinstance(addr, tuple) else None
 
@@ -208,7 +209,7 @@ class DatabaseWatch:
                 continue
             try:
                 if not await conn.fetchval("SELECT pg_is_in_recovery()", timeout=self.connect_timeout_s):
-                    return host, _address(conn), unanswered
+                    return host, connection_address(conn), unanswered
             except Exception:
                 unanswered.add(host)
             finally:
@@ -220,7 +221,7 @@ class DatabaseWatch:
             async with asyncio.timeout(self.connect_timeout_s):
                 async with self.pool.acquire() as conn:
                     if not await conn.fetchval("SELECT pg_is_in_recovery()"):
-                        return _address(conn), _address(conn), set()
+                        return connection_address(conn), connection_address(conn), set()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -241,7 +242,7 @@ def drop_connections_to(address: str) -> int:
     once with a connection error, which the event store retries on the new primary."""
     dropped = 0
     for conn in list(_CONNECTIONS):
-        if not conn.is_closed() and _address(conn) == address:
+        if not conn.is_closed() and connection_address(conn) == address:
             conn.terminate()
             dropped += 1
     if dropped:

@@ -443,11 +443,6 @@ class AccessRevoked(Event, frozen=True):
     token_sha256: str | None = None
     reason: str | None = None
 
-    @property
-    def stream(self) -> str:
-        """The user's own stream (`user-<id>`)."""
-        return f"user-{self.user_id}"
-
 
 class RateLimitTripped(Event, frozen=True):
     """A source exceeded its request budget; dispatchers are alerted (one event per source and window)."""

@@ -54,11 +54,6 @@ class Agency(msgspec.Struct, kw_only=True):
         return self.retired_at is None
 
 
-def _agency_stream(event) -> str:
-    """The agency's own stream (`agency-<id>`)."""
-    return f"agency-{event.agency_id}"
-
-
 class AgencyRegistered(Event, frozen=True):
     """A new agency."""
 
@@ -67,7 +62,6 @@ class AgencyRegistered(Event, frozen=True):
     name_en: str
     kind: str
     phone: str | None = None
-    stream = property(_agency_stream)
 
 
 class AgencyUpdated(Event, frozen=True):
@@ -78,7 +72,6 @@ class AgencyUpdated(Event, frozen=True):
     name_en: str | None = None
     kind: str | None = None
     phone: str | None = None
-    stream = property(_agency_stream)
 
 
 class AgencyRetired(Event, frozen=True):
@@ -86,7 +79,6 @@ class AgencyRetired(Event, frozen=True):
 
     agency_id: str
     reason: str | None = None
-    stream = property(_agency_stream)
 
 
 def agency_registered(_: Agency | None, e: AgencyRegistered) -> Agency:

@@ -131,11 +131,6 @@ class DeviceAlertRaised(Event, frozen=True):
     # unauthenticated_press (MQTT)
     detail: str | None = None
 
-    @property
-    def stream(self) -> str:
-        """The device's own stream (`device-<id>`)."""
-        return f"device-{self.device_id}"
-
 
 class HospitalNotified(Event, frozen=True):
     """A pre-arrival alert reached (or failed to reach) the hospital: via FHIR, or SMS as the fallback."""

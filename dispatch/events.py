@@ -23,9 +23,11 @@ class Event(msgspec.Struct, kw_only=True, frozen=True, tag_field="type", tag=Tru
 
     @property
     def stream(self) -> str:
-        """The aggregate this event belongs to, e.g. 'incident-42' or 'unit-CB01'."""
-        for attr, prefix in (("incident_id", "incident"), ("unit_id", "unit"), ("hospital_id", "hospital"),
-                             ("station_id", "station")):
+        """The aggregate this event belongs to, e.g. 'incident-42', 'unit-CB01' or 'user-crew-1': the first of these
+        ids the event carries (a panic press is its incident's, a unit's registration the unit's)."""
+        for attr, prefix in (("user_id", "user"), ("incident_id", "incident"), ("unit_id", "unit"),
+                             ("hospital_id", "hospital"), ("station_id", "station"), ("device_id", "device"),
+                             ("agency_id", "agency")):
             value = getattr(self, attr, None)
             if value is not None:
                 return f"{prefix}-{value}"
@@ -145,22 +147,12 @@ class UserRegistered(Event, frozen=True):
     phone: str | None = None
     password_set: bool = False
 
-    @property
-    def stream(self) -> str:
-        """The user's own stream (`user-<id>`)."""
-        return f"user-{self.user_id}"
-
 
 class UserRetired(Event, frozen=True):
     """The account was disabled: it can no longer log in, its tokens are revoked, its history stays."""
 
     user_id: str
     reason: str | None = None
-
-    @property
-    def stream(self) -> str:
-        """The user's own stream (`user-<id>`)."""
-        return f"user-{self.user_id}"
 
 
 class HospitalCapacityUpdated(Event, frozen=True):

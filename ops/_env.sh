@@ -21,8 +21,10 @@ ensure_debian_packages() {
   for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "installing Debian packages: ${missing[*]}" >&2
-  apt-get update -qq >&2 || true
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  # Wait for a dpkg lock another installer holds (unattended upgrades on a fresh machine, a parallel run).
+  apt-get -o DPkg::Lock::Timeout=900 update -qq >&2 || true
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends \
+    "${missing[@]}" >&2
 }
 
 ensure_venv() {

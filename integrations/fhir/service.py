@@ -65,7 +65,7 @@ class HospitalAlerts:
     async def start(self) -> None:
         """Fix where delivery starts before the server takes requests: on a fresh deployment the cursor is the end
         of the log now, so an alert committed before the first delivery round is not skipped as old."""
-        await store.cursor(self.ctx.pool)
+        await store.start_cursor(self.ctx.pool)
 
     async def deliver_pending(self) -> int:
         """Start delivering every alert committed since the cursor; returns how many this process claimed."""

@@ -19,11 +19,19 @@ async def endpoint(pool: asyncpg.Pool, hospital_id: str) -> asyncpg.Record | Non
     return await pool.fetchrow("SELECT * FROM hospital_endpoints WHERE hospital_id = $1", hospital_id)
 
 
-async def cursor(pool: asyncpg.Pool) -> int:
-    """Where alert delivery is up to; a fresh deployment starts at the end of the log (no old alerts resent)."""
+async def start_cursor(pool: asyncpg.Pool) -> None:
+    """A fresh deployment starts delivery at the end of the log (no old alerts resent); a known cursor stays."""
     await pool.execute("INSERT INTO relay_cursor (name, last_seq) SELECT $1, coalesce(max(seq), 0) FROM events"
                        " ON CONFLICT (name) DO NOTHING", CURSOR)
-    return await pool.fetchval("SELECT last_seq FROM relay_cursor WHERE name = $1", CURSOR)
+
+
+async def cursor(pool: asyncpg.Pool) -> int:
+    """Where alert delivery is up to: one read a round; started here if start_cursor has not run."""
+    last_seq = await pool.fetchval("SELECT last_seq FROM relay_cursor WHERE name = $1", CURSOR)
+    if last_seq is None:
+        await start_cursor(pool)
+        last_seq = await pool.fetchval("SELECT last_seq FROM relay_cursor WHERE name = $1", CURSOR)
+    return last_seq
 
 
 async def advance(pool: asyncpg.Pool, seq: int) -> None:
