@@ -10,6 +10,7 @@ import pytest
 from dispatch.model import LatLon
 from ops.bench.routing import synthetic_graph
 from routing.build import compile_graph
+from routing.cch import cch_available
 from routing.search import SearchError, SearchSpace, search_engine
 from routing.service import RoutingService
 
@@ -88,10 +89,16 @@ def test_concurrent_native_searches_match_the_single_threaded_oracle(grid):
             assert seconds == pytest.approx(expected[nodes[t]], abs=1e-6)
 
 
-def test_concurrent_service_etas_and_routes_match_one_thread(road_graph, nx_graph):
-    """Through RoutingService, as the server runs it: ETA searches and route searches on parallel threads."""
-    service = RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300, workers=THREADS, engine="dijkstra",
-                             unit_trees=False)  # no cached trees: every ETA call is a reverse search
+@pytest.mark.parametrize("engine", ["dijkstra", "cch"])
+def test_concurrent_service_etas_and_routes_match_one_thread(road_graph, nx_graph, engine):
+    """Through RoutingService, as the server runs it: ETA searches and route searches on parallel threads. No
+    cached trees: every ETA call is a reverse search ("dijkstra") or a CCH sweep ("cch", the default engine, whose
+    routes are still searched by the Dijkstra beside it)."""
+    if engine == "cch" and not cch_available():
+        pytest.skip("routingkit-cch is not installed")
+    service = RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300, workers=THREADS, engine=engine,
+                             unit_trees=False)
+    assert service.engine == "cch" or service.engine == search_engine()
     usable = road_graph.usable_nodes()
     rng = random.Random(20)
     jobs = []
