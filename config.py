@@ -39,6 +39,10 @@ def _ordered(values: tuple[float, ...]) -> str | None:
     return None if list(values) == sorted(values) else "must not decrease"
 
 
+def _some(values: tuple) -> str | None:
+    return None if values else "must list at least one value"
+
+
 def _area(values: tuple[float, ...]) -> str | None:
     min_lat, min_lon, max_lat, max_lon = values
     if not (-90 <= min_lat < max_lat <= 90 and -180 <= min_lon < max_lon <= 180):
@@ -211,6 +215,12 @@ class Config:
     twilio_from_number: str | None = setting(None, "the number SMS and calls come from")
     twilio_timeout_s: float = setting(10.0, "longest wait for one Twilio REST call (SMS, voice, answering a call); "
                                             "then it counts as failed and the dispatcher is told", above=0, max=120)
+    twilio_store_retry_s: tuple[float, ...] = setting(
+        (1.0, 2.0, 4.0, 8.0, 15.0, 30.0), "waits between tries to store a 1669 call or text the database refused "
+        "(down, failing over, busy); the last repeats until twilio_store_retry_for_s", above=0, max=600,
+        check=_some)
+    twilio_store_retry_for_s: float = setting(3600.0, "a call or text not stored within this is given up (its "
+                                                      "Twilio parameters go to the error log)", above=0, max=86_400)
     twilio_api_base: str | None = setting(None, "override of Twilio's REST base URL (tests use a loopback fake)",
                                           check=_url("http", "https"))
     log_level: str = setting("INFO", "log level", choices=LOG_LEVELS)
@@ -281,6 +291,9 @@ class Config:
                                        "broker", above=0, max=3600)
     mqtt_restart_max_s: float = setting(60.0, "a crashed MQTT listener restarts after mqtt_retry_s, doubling up "
                                               "to this", above=0, max=3600)
+    panic_press_retry_s: tuple[float, ...] = setting(
+        (0.2, 0.5, 1.0, 2.0), "waits between in-process tries to store an MQTT panic press the database refused; "
+        "then it is left to the broker's redelivery", min=0, max=60)
     mqtt_dead_letter_max_bytes: int = setting(1_048_576, "raw bytes kept per unusable MQTT message (its length is "
                                                          "always kept)", min=0, max=1 << 30)
     mqtt_signed_only: bool = setting(True, "MQTT presses/heartbeats must be signed like the webhook; false only while "
@@ -288,6 +301,9 @@ class Config:
                                            "anyone who can reach the broker)")
     fhir_timeout_s: float = setting(5.0, "a hospital FHIR endpoint slower than this counts as failed (SMS "
                                          "fallback)", above=0, max=300)
+    fhir_retry_s: tuple[float, ...] = setting(
+        (0.5, 1.0, 2.0, 4.0, 8.0), "waits between tries to POST a pre-arrival alert to a hospital's FHIR endpoint; "
+        "then the SMS fallback", min=0, max=600)
     hospital_alert_poll_s: float = setting(0.5, "how often new hospital alerts are looked for in the event log",
                                            above=0, max=60)
     app_rate_per_min: int = setting(60, "default token-bucket rate of a new citizen-app API key", min=1,

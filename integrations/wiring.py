@@ -71,10 +71,11 @@ class Integrations:
         self.panic = PanicService(ctx)
         self.apps = AppKeys(ctx)
         self.line = LineChannel(ctx)
-        self.hospital_alerts = HospitalAlerts(ctx, notifier, self.after)
+        self.hospital_alerts = HospitalAlerts(ctx, notifier, self.after, config.fhir_retry_s)
         self.mqtt = MqttListener(config.mqtt_url or "mqtt://127.0.0.1:1883", self.panic, config.mqtt_retry_s,
                                  identifier=mqtt_client_id(config), restart_max_s=config.mqtt_restart_max_s,
-                                 signed_only=config.mqtt_signed_only, max_payload_bytes=config.max_body_bytes)
+                                 signed_only=config.mqtt_signed_only, max_payload_bytes=config.max_body_bytes,
+                                 press_retry_s=config.panic_press_retry_s)
         self.loops = [
             BackgroundLoop("heartbeat check", self.panic.check_heartbeats, interval_s=config.device_check_interval_s,
                            logger=log, delay_first=True),

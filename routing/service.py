@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -123,6 +124,25 @@ class RoutingService:
     def engine(self) -> str:
         """What answers an origin without a cached tree: "cch", or the bounded Dijkstra ("native-c"/"python")."""
         return "cch" if self.cch is not None else self._peek_space().engine
+
+    def measure_eta_cost_ms(self, *, origins: int = 50, samples: int = 5, seed: int = 1669) -> float:
+        """Mean wall time (ms) of one uncached ranking by this service's engine: `origins` random road nodes to a
+        random target, snapped and answered as origins without a tree are (the CCH sweep, or one bounded reverse
+        search). No tree or batch is kept. For the start-up log and /metrics."""
+        usable = self.graph.usable_nodes()
+        if not len(usable):
+            return 0.0
+        rng = np.random.default_rng(seed)
+        g = self.graph
+        weights, key = self.overrides.weights_with_key()
+        elapsed = 0.0
+        for _ in range(samples):
+            target, *rest = (int(n) for n in rng.choice(usable, size=origins + 1))
+            started = time.perf_counter()  # snapping counted: a ranking snaps every origin too
+            snap = [self.snap(float(g.node_lat[n]), float(g.node_lon[n])) for n in (target, *rest)]
+            self._cold(weights, key, snap[0], snap[1:])
+            elapsed += time.perf_counter() - started
+        return elapsed * 1000 / samples
 
     def _peek_space(self) -> SearchSpace:
         space = self._spaces.get()

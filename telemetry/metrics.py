@@ -36,7 +36,11 @@ WS_FRAMES = Counter("ems_ws_frames_sent_total", "Frames sent to WebSocket client
 MQTT_DEAD_LETTERS = Counter("ems_mqtt_dead_letters_total", "MQTT messages acknowledged without use, kept for review",
                             ["reason"])
 MQTT_LISTENER_CRASHES = Counter("ems_mqtt_listener_crashes_total", "MQTT listener crashes (each restarts with backoff)")
-ROUTING_SEARCH_ENGINE = Info("ems_routing_search_engine", "The road search this process runs: native-c (compiled at "
-                             "install) or python (fallback without a C compiler, same answers, slower)")
-ROUTING_SEARCH_COST = Gauge("ems_routing_search_cost_ms", "Measured at start-up: one full bounded search on the road "
-                            "graph with the engine in use (an uncached ETA query costs at most this)")
+ROUTING_SEARCH_ENGINE = Info("ems_routing_search_engine", "The road searches this process runs: engine, the Dijkstra "
+                             "of routes (native-c, compiled at install, or python, the fallback without a C "
+                             "compiler: same answers, slower); eta_engine, what ranks units without a cached tree "
+                             "(cch, or that Dijkstra)")
+ROUTING_SEARCH_COST = Gauge("ems_routing_search_cost_ms", "Measured at start-up: one full bounded Dijkstra on the road "
+                            "graph (a route search costs at most this)")
+ROUTING_ETA_COST = Gauge("ems_routing_eta_cost_ms", "Measured at start-up: one uncached ranking of 50 units by the "
+                         "ETA engine, snapping included")

@@ -45,6 +45,10 @@ def problems_of(env: dict[str, str]) -> dict[str, str]:
     ("EMS_LOG_LEVEL", "loud", "one of DEBUG"),
     ("EMS_PUBLIC_URL", "ems.example.org", "http:// or https://"),
     ("EMS_DATABASE_URL", "mysql://localhost/ems", "postgres://"),
+    ("EMS_PANIC_PRESS_RETRY_S", "0.2,nan", "finite"),  # retry delays are settings, not module constants
+    ("EMS_FHIR_RETRY_S", "0.5,-1", "between 0 and"),
+    ("EMS_TWILIO_STORE_RETRY_S", "1,0", "greater than 0"),
+    ("EMS_TWILIO_STORE_RETRY_FOR_S", "0", "greater than 0"),
 ])
 def test_a_bad_value_is_refused_naming_the_variable(name, raw, reason):
     found = problems_of({name: raw})
@@ -103,16 +107,18 @@ def test_the_server_exits_non_zero_listing_every_bad_variable():
 
 async def test_settings_reach_the_components_that_use_them(database_url, redis_url):
     """Passed down from the one config object: with the token cache off, a user disabled in SQL is refused at once;
-    the ladder polls and AVL thins at the configured rates."""
+    the ladder polls and AVL thins at the configured rates; the integrations retry with the configured waits."""
     from server import Server
     from tests.conftest import Api, make_user, reset_state, server_config
 
     await reset_state(database_url, redis_url)
     running = Server(server_config(database_url, redis_url, token_verify_cache_s=0, escalation_poll_s=0.1,
-                                   avl_min_interval_s=2.5))
+                                   avl_min_interval_s=2.5, panic_press_retry_s=(0.1, 0.3), fhir_retry_s=(0.7,)))
     await running.start()
     try:
         assert (running.ladder.poll_s, running.ctx.avl.min_interval_s) == (0.1, 2.5)
+        integrations = running.integrations
+        assert (integrations.mqtt.press_retry_s, integrations.hospital_alerts.retry_delays_s) == ((0.1, 0.3), (0.7,))
         api = Api(f"http://127.0.0.1:{running.config.port}", await make_user(running.ctx.pool, "d-off", "dispatcher"))
         assert (await api.get("/api/v1/incidents"))[0] == 200
         await running.ctx.pool.execute("UPDATE users SET disabled_at = now() WHERE id = 'd-off'")

@@ -19,6 +19,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from routing.cch import cch_available
 from runtime.local_services import free_port
 from tests.conftest import REPO
 
@@ -75,12 +76,12 @@ from dispatch.model import LatLon
 from routing.service import RoutingService
 from routing.synthetic import river_grid
 graph = river_grid()
-service = RoutingService(graph, max_eta_s=7200, workers=1)
+service = RoutingService(graph, max_eta_s=7200, workers=1, engine="dijkstra")  # ETAs by this search, not the CCH
 rng = random.Random(5)
 pick = lambda: LatLon(rng.uniform(13.01, 13.13), rng.uniform(101.21, 101.41))
 answers = [[r.eta_s for r in service.etas_to_sync(pick(), [pick() for _ in range(5)])] for _ in range(20)]
 route = service.route_sync(LatLon(13.02, 101.22), LatLon(13.12, 101.40))
-print(json.dumps({"etas": answers, "route_s": route.duration_s, "engine": service._spaces.get().engine}))
+print(json.dumps({"etas": answers, "route_s": route.duration_s, "engine": service.engine}))
 """
 
 
@@ -153,12 +154,17 @@ def test_wheel_install_serves_the_demo_with_native_routing_from_another_director
         # Said once the graph is serving (the cost is measured just after): in /metrics and the start-up log.
         def engine_logged():
             lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
-            return [line["routing_search_engine"] for line in lines if "routing_search_engine" in line]
+            return [line for line in lines if "routing_search_engine" in line]
 
-        assert wait_for(engine_logged, 60, "no start-up log line named the search engine", log) == ["native-c"]
+        [said] = wait_for(engine_logged, 60, "no start-up log line named the search engine", log)
+        eta_engine = "cch" if cch_available() else "native-c"  # the wheel's venv reads this venv's packages
+        assert (said["routing_search_engine"], said["routing_eta_engine"]) == ("native-c", eta_engine)
+        assert said["search_cost_ms"] > 0 and said["eta_cost_ms"] > 0
         metrics = http(base + "/metrics")[1].decode()
-        assert 'ems_routing_search_engine_info{engine="native-c"} 1.0' in metrics
-        assert "ems_routing_search_cost_ms" in metrics
+        assert f'ems_routing_search_engine_info{{engine="native-c",eta_engine="{eta_engine}"}} 1.0' in metrics
+        gauges = dict(line.rsplit(" ", 1) for line in metrics.splitlines() if line.startswith("ems_routing_"))
+        assert float(gauges["ems_routing_search_cost_ms"]) == said["search_cost_ms"]
+        assert float(gauges["ems_routing_eta_cost_ms"]) == said["eta_cost_ms"]
     finally:
         server.terminate()
         server.wait(15)

@@ -33,12 +33,11 @@ from integrations.fhir.bundle import build_bundle
 log = logging.getLogger("ems.fhir")
 
 URL = re.compile(r"^https?://[^\s/$.?#][^\s]{0,500}$")
-RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0)  # waits between POST attempts: six tries over about 15 s
 RETRYABLE = {408, 425, 429}
 
 
 class HospitalAlerts:
-    def __init__(self, ctx: Any, notifier: Any, after: AfterWork, retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S):
+    def __init__(self, ctx: Any, notifier: Any, after: AfterWork, retry_delays_s: tuple[float, ...]):
         self.ctx = ctx
         self.notifier = notifier
         self.after = after

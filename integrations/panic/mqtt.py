@@ -38,7 +38,6 @@ from telemetry.metrics import MQTT_DEAD_LETTERS, MQTT_LISTENER_CRASHES
 log = logging.getLogger("ems.mqtt")
 
 TOPICS = ("ems/panic/+/press", "ems/panic/+/heartbeat")
-PRESS_RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0)  # a press that fails (PostgreSQL restarting) is retried in-process
 GIVE_UP_AFTER_REDELIVERIES = 5  # then a press that keeps failing is dead-lettered with an alert, not retried forever
 # Devices send flat JSON; anything nested deeper is refused before other code walks it (json's C decoder and encoder
 # recurse: a payload 10,000 deep raised RecursionError, which ended the listener).
@@ -60,8 +59,9 @@ class MqttListener:
     crashes on every reconnect is one outage with growing backoff, not a stream of alerts.
     """
 
-    def __init__(self, url: str, panic, retry_s: float = 5.0, *, identifier: str = "ems", restart_max_s: float = 60.0,
-                 signed_only: bool = True, max_payload_bytes: int = 1_048_576):
+    def __init__(self, url: str, panic, retry_s: float = 5.0, *, press_retry_s: tuple[float, ...],
+                 identifier: str = "ems", restart_max_s: float = 60.0, signed_only: bool = True,
+                 max_payload_bytes: int = 1_048_576):
         parts = urlsplit(url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 1883
         self.username, self.password = parts.username, parts.password
@@ -71,6 +71,7 @@ class MqttListener:
         self.identifier = identifier
         self.signed_only = signed_only
         self.max_payload_bytes = max_payload_bytes  # larger bodies are not parsed (the HTTP body limit's twin)
+        self.press_retry_s = press_retry_s  # waits between in-process tries of a press the database refused
         self.connected = asyncio.Event()
         self.down_reason: str | None = None  # why the listener is not running (a crash), None while it runs
         self._outage = False  # an intake_down alert raised, its intake_restored not yet
@@ -238,7 +239,7 @@ class MqttListener:
         `GIVE_UP_AFTER_REDELIVERIES` rounds it is dead-lettered and the dispatcher alerted."""
         content = _as_bytes(raw)
         key = hashlib.sha256(device_id.encode() + b"\0" + content).hexdigest()
-        for delay_s in (*PRESS_RETRY_DELAYS_S, None):
+        for delay_s in (*self.press_retry_s, None):
             try:
                 await self.panic.press(device_id, payload, via="mqtt")
                 self._failures.pop(key, None)  # stored at last: forget its failed rounds

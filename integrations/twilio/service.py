@@ -41,8 +41,6 @@ GREETING_TH = "ศูนย์รับแจ้งเหตุฉุกเฉ�
 GREETING_EN = ("Chonburi emergency medical services, 1669. Please stay on the line; a dispatcher will answer now. "
                "We are texting you a link to share your location.")
 SMS_MAX = 1600  # Twilio's limit for one (concatenated) message body
-STORE_RETRY_S = (1, 2, 4, 8, 15, 30)  # waits between tries to store a call or text the database refused; then 30 s
-STORE_RETRY_FOR_S = 3600  # a call or text not stored within this is left to the error log (raw parameters kept)
 
 
 def _storage_fault(exc: Exception) -> bool:
@@ -235,9 +233,10 @@ class TwilioChannel:
 
         async def until_stored() -> None:
             waited, attempt = 0.0, 0
+            delays, give_up_s = self.ctx.config.twilio_store_retry_s, self.ctx.config.twilio_store_retry_for_s
             try:
                 while True:
-                    wait = STORE_RETRY_S[min(attempt, len(STORE_RETRY_S) - 1)]
+                    wait = delays[min(attempt, len(delays) - 1)]
                     await asyncio.sleep(wait)
                     waited, attempt = waited + wait, attempt + 1
                     try:
@@ -245,7 +244,7 @@ class TwilioChannel:
                         log.warning("%s stored after %.0f s of retries", what, waited)
                         return
                     except Exception as exc:
-                        if not _storage_fault(exc) or waited >= STORE_RETRY_FOR_S:
+                        if not _storage_fault(exc) or waited >= give_up_s:
                             log.error("%s was not stored; its Twilio parameters: %r", what, params, exc_info=True)
                             return
             except asyncio.CancelledError:  # shutting down: say what would otherwise vanish

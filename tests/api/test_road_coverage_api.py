@@ -178,3 +178,41 @@ async def test_a_dispatchers_assignment_outside_coverage_keeps_the_estimate_labe
     city_incident = await report(dispatcher, CITY)
     _, road = await dispatcher.post(f"/api/v1/incidents/{city_incident['id']}/assignments", {"unit_id": "CB-ALS-02"})
     assert road["eta_source"] == "road"
+
+
+async def test_the_crew_and_the_hospital_see_that_their_etas_are_straight_line_estimates(city):
+    """What the tablet and the hospital board read, as a crew and an emergency department (each role's allow-list
+    must keep the flags): the assignment pushed to the crew, its route and destinations, the chosen destination on
+    its incident; the alert pushed to the hospital."""
+    server, dispatcher, base = city
+    incident = await report(dispatcher, PATTAYA)
+    crew = Api(base, await make_user(server.ctx.pool, "crew-coverage", "crew", unit_id="CB-ALS-01"))
+    tablet = await Socket.connect(server.config.port, crew.token)
+    await tablet.next_of("snapshot")
+    status, _ = await dispatcher.post(f"/api/v1/incidents/{incident['id']}/assignments", {"unit_id": "CB-ALS-01"})
+    assert status == 201
+    pushed = await tablet.next_event("UnitAssigned")
+    assert pushed["event"]["payload"]["eta_source"] == "straight_line"
+    tablet.close()
+
+    _, units = await crew.get("/api/v1/units")
+    [unit] = [u for u in units["units"] if u["id"] == "CB-ALS-01"]
+    start = unit["base"]  # the tablet routes from its GPS fix, else from the base
+    status, route = await crew.get(f"/api/v1/route?from_lat={start['lat']}&from_lon={start['lon']}"
+                                   f"&to_lat={PATTAYA['lat']}&to_lon={PATTAYA['lon']}")
+    assert status == 200 and route["outside_coverage"] is True and route["eta_source"] == "straight_line"
+    status, body = await crew.get(f"/api/v1/incidents/{incident['id']}/destinations")
+    assert status == 200 and body["destinations"]
+    for option in body["destinations"]:
+        assert_labelled_straight_line(option)
+    chosen = body["destinations"][0]["hospital_id"]
+    board = await Socket.connect(server.config.port,
+                                 await make_user(server.ctx.pool, "ed-coverage-2", "hospital", hospital_id=chosen))
+    await board.next_of("snapshot")
+    status, chose = await crew.post(f"/api/v1/incidents/{incident['id']}/destinations", {"hospital_id": chosen})
+    assert status == 200 and chose["destination_eta_source"] == "straight_line"
+    alert = await board.next_event("HospitalAlerted")
+    assert alert["event"]["payload"]["eta_source"] == "straight_line"
+    board.close()
+    _, seen_by_crew = await crew.get(f"/api/v1/incidents/{incident['id']}")
+    assert seen_by_crew["destination_eta_source"] == "straight_line"

@@ -128,7 +128,8 @@ class StuckLockServer:
 @pytest.fixture
 async def stuck_server(database_url, redis_url):
     await reset_integrations(database_url, redis_url)
-    running = Server(server_config(database_url, redis_url, append_lock_timeout_s=BOUND_S))
+    running = Server(server_config(database_url, redis_url, append_lock_timeout_s=BOUND_S,
+                                   panic_press_retry_s=(0.05,)))
     await running.start()
     holder = await asyncpg.connect(database_url)
     try:
@@ -162,8 +163,7 @@ async def test_intake_answers_503_with_retry_after_and_the_retry_creates_the_inc
     assert len(await stuck_server.running.ctx.store.list("incidents")) == 1
 
 
-async def test_a_panic_press_over_mqtt_is_left_for_redelivery_not_dropped(stuck_server, monkeypatch):
-    monkeypatch.setattr(panic_mqtt, "PRESS_RETRY_DELAYS_S", (0.05,))
+async def test_a_panic_press_over_mqtt_is_left_for_redelivery_not_dropped(stuck_server):
     api = await stuck_server.dispatcher("disp-mqtt")
     status, device = await api.post("/api/v1/devices", {
         "id": "PB-LOCK", "person": "Somsri", "location": {"lat": 13.3611, "lon": 100.9847}})

@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import aiomqtt
 
-from integrations.panic.mqtt import PRESS_RETRY_DELAYS_S
 from integrations.panic.signing import frame, sign
 from runtime import local_services
 from server import Server
@@ -318,7 +317,7 @@ async def test_a_press_that_cannot_be_stored_is_not_acknowledged_and_comes_back(
     device = await register(dispatcher)
     listener = ems.integrations.mqtt
     assert await wait_until(lambda: _now(listener.connected.is_set()), 15)
-    flaky = listener.panic = FlakyPanic(listener.panic, failures=len(PRESS_RETRY_DELAYS_S) + 1)  # beyond the retries
+    flaky = listener.panic = FlakyPanic(listener.panic, failures=len(listener.press_retry_s) + 1)  # beyond the retries
     await publish(mqtt_url, "ems/panic/PB-0001/press", signed(device, {"message_id": "unlucky"}))
     assert await wait_until(lambda: _count(dispatcher, 1), 20)
     assert flaky.calls > flaky.failures  # given up in-process, redelivered by the broker after reconnecting

@@ -27,10 +27,9 @@ class FlakyPanicService:
         self.alerts.append((device_id, kind))
 
 
-async def test_a_press_that_is_stored_on_redelivery_leaves_no_failure_record(monkeypatch):
-    monkeypatch.setattr(mqtt, "PRESS_RETRY_DELAYS_S", (0, 0))
+async def test_a_press_that_is_stored_on_redelivery_leaves_no_failure_record():
     panic = FlakyPanicService(failures=3)  # the first delivery's three tries all fail
-    listener = MqttListener("mqtt://127.0.0.1:1", panic)
+    listener = MqttListener("mqtt://127.0.0.1:1", panic, press_retry_s=(0, 0))
     with pytest.raises(Redeliver):
         await listener._press("dev-1", {"lat": 13.36}, b'{"lat": 13.36}')
     assert len(listener._failures) == 1
@@ -38,10 +37,9 @@ async def test_a_press_that_is_stored_on_redelivery_leaves_no_failure_record(mon
     assert panic.stored == ["dev-1"] and listener._failures == {}
 
 
-async def test_a_press_that_keeps_failing_is_dropped_after_the_last_redelivery(monkeypatch):
-    monkeypatch.setattr(mqtt, "PRESS_RETRY_DELAYS_S", ())
+async def test_a_press_that_keeps_failing_is_dropped_after_the_last_redelivery():
     panic = FlakyPanicService(failures=100)
-    listener = MqttListener("mqtt://127.0.0.1:1", panic)
+    listener = MqttListener("mqtt://127.0.0.1:1", panic, press_retry_s=())
     for _ in range(mqtt.GIVE_UP_AFTER_REDELIVERIES - 1):
         with pytest.raises(Redeliver):
             await listener._press("dev-2", {}, b"{}")

@@ -4,6 +4,7 @@ import pytest
 
 from config import Config, ConfigError
 from dispatch.model import LatLon, distance_m
+from routing.cch import cch_available
 from routing.eta import StraightLine, etas_to
 from routing.search import SearchSpace
 from routing.service import RoutingService
@@ -13,6 +14,15 @@ PATTAYA = LatLon(12.93, 100.88)  # ~48 km south of the city graph
 LAEM_CHABANG = LatLon(13.08, 100.88)  # ~28 km south-west of it
 CITY = LatLon(13.3611, 100.9847)  # central Chon Buri, on a road
 CITY_UNITS = [LatLon(13.3400, 100.9700), LatLon(13.3800, 100.9950)]
+
+
+@pytest.fixture(params=["cch", "dijkstra"])
+def routing(road_graph, request):
+    """Each engine that can rank units (the CCH is the default), with unit trees kept (exercised)."""
+    if request.param == "cch" and not cch_available():
+        pytest.skip("routingkit-cch is not installed")
+    return RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300, engine=request.param,
+                          unit_trees=True)
 
 
 @pytest.mark.parametrize("place", [PATTAYA, LAEM_CHABANG])

@@ -10,6 +10,7 @@ import pytest
 from dispatch.model import LatLon
 from ops.bench.routing import synthetic_graph
 from routing.build import compile_graph
+from routing.cch import cch_available
 from routing.search import SearchError, SearchSpace, search_engine
 from routing.service import RoutingService
 
@@ -88,10 +89,16 @@ def test_concurrent_native_searches_match_the_single_threaded_oracle(grid):
             assert seconds == pytest.approx(expected[nodes[t]], abs=1e-6)
 
 
-def test_concurrent_service_etas_and_routes_match_one_thread(road_graph, nx_graph):
-    """Through RoutingService, as the server runs it: ETA searches and route searches on parallel threads."""
-    service = RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300, workers=THREADS, engine="dijkstra",
-                             unit_trees=False)  # no cached trees: every ETA call is a reverse search
+@pytest.mark.parametrize("engine", ["dijkstra", "cch"])
+def test_concurrent_service_etas_and_routes_match_one_thread(road_graph, nx_graph, engine):
+    """Through RoutingService, as the server runs it: ETA searches and route searches on parallel threads. No
+    cached trees: every ETA call is a reverse search ("dijkstra") or a CCH sweep ("cch", the default engine, whose
+    routes are still searched by the Dijkstra beside it)."""
+    if engine == "cch" and not cch_available():
+        pytest.skip("routingkit-cch is not installed")
+    service = RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300, workers=THREADS, engine=engine,
+                             unit_trees=False)
+    assert service.engine == "cch" or service.engine == search_engine()
     usable = road_graph.usable_nodes()
     rng = random.Random(20)
     jobs = []
@@ -228,3 +235,48 @@ def test_weights_and_their_key_are_read_together_while_closures_change(road_grap
     stop.set()
     writer.join()
     assert mismatches == []
+
+
+def test_a_route_walk_on_a_corrupt_tree_is_an_error_not_an_endless_loop(road_graph):
+    """The issue's spinning thread (100 % CPU, 21 GB): a route walked a search tree that overlapping searches had
+    corrupted into a cycle, appending edges for ever. A cycle now ends the walk with a SearchError."""
+    from routing.route import build_route
+
+    g = road_graph
+    service = RoutingService(g, max_eta_s=3600, max_snap_distance_m=300, workers=1, engine="dijkstra")
+    usable = g.usable_nodes()
+    origin, target = (service.snap(float(g.node_lat[n]), float(g.node_lon[n])) for n in (usable[10], usable[-10]))
+    weights = service.overrides.weights()
+
+    class CycleInTheTree:
+        """Runs the real search, then turns the tree's first step from each goal back on itself."""
+
+        def __init__(self):
+            self.real, self.cycles = SearchSpace(g.node_count), 0
+
+        def run(self, offsets, targets, edge_ids, weights, lengths, sources, goals, limit, extract):
+            def corrupt(dist, metres, next_edge):
+                for node in goals:
+                    edge = int(next_edge[node])
+                    if edge >= 0 and g.edge_twin[edge] >= 0 and next_edge[g.edge_dst[edge]] >= 0:
+                        next_edge[g.edge_dst[edge]] = g.edge_twin[edge]  # back to `node`: node -> y -> node ...
+                        self.cycles += 1
+                return extract(dist, metres, next_edge)
+            return self.real.run(offsets, targets, edge_ids, weights, lengths, sources, goals, limit, corrupt)
+
+    assert build_route(g, SearchSpace(g.node_count), weights, origin, target, 3600) is not None
+    corrupt_space, outcome = CycleInTheTree(), []
+
+    def walk():  # on a thread, so an endless walk fails the test instead of hanging it
+        try:
+            outcome.append(build_route(g, corrupt_space, weights, origin, target, 3600))
+        except BaseException as exc:  # reported below
+            outcome.append(exc)
+
+    walker = threading.Thread(target=walk, daemon=True)
+    walker.start()
+    walker.join(timeout=60)
+    assert outcome, "the route walk never ended"
+    assert corrupt_space.cycles >= 1
+    assert isinstance(outcome[0], SearchError) and "cycle" in str(outcome[0])
+    assert np.isinf(corrupt_space.real.dist).all()  # the space was left clean for the next search

@@ -1,0 +1,66 @@
+"""A 1669 call or text the database refused is stored in the background, waiting EMS_TWILIO_STORE_RETRY_S between
+tries and giving up after EMS_TWILIO_STORE_RETRY_FOR_S (settings, not module constants: issue #13 item 2)."""
+import asyncio
+from types import SimpleNamespace
+
+import pytest
+
+from config import Config
+from dispatch.errors import FieldError, Invalid
+from integrations.background import AfterWork
+from integrations.twilio.service import TwilioChannel
+
+
+def channel(delays: tuple[float, ...], give_up_s: float) -> tuple[TwilioChannel, AfterWork]:
+    after = AfterWork()
+    ctx = SimpleNamespace(config=Config(twilio_store_retry_s=delays, twilio_store_retry_for_s=give_up_s))
+    return TwilioChannel(ctx, notifier=None, after=after), after
+
+
+class Store:
+    """Refuses the first `failures` tries as a database outage would (or with `error`), then stores."""
+
+    def __init__(self, failures: int, error: Exception | None = None):
+        self.failures, self.error, self.tries = failures, error, 0
+
+    async def __call__(self) -> None:
+        self.tries += 1
+        if self.tries <= self.failures:
+            raise self.error or ConnectionError("database restarting")
+
+
+async def settle(after: AfterWork) -> None:
+    await asyncio.wait_for(asyncio.gather(*after.tasks), 10)
+
+
+@pytest.fixture
+def waits(monkeypatch) -> list[float]:
+    """The waits asked of asyncio.sleep, recorded without being spent."""
+    real_sleep, asked = asyncio.sleep, []
+
+    async def recorded(delay, *args):
+        asked.append(delay)
+        await real_sleep(0)
+
+    monkeypatch.setattr(asyncio, "sleep", recorded)
+    return asked
+
+
+async def test_waits_the_configured_delays_the_last_repeating_until_stored(waits):
+    twilio, after = channel((0.5, 2.0), give_up_s=60)
+    store = Store(failures=3)
+    twilio._store_later(store, "call CA1", {"CallSid": "CA1"})
+    await settle(after)
+    assert store.tries == 4 and waits == [0.5, 2.0, 2.0, 2.0]
+
+
+async def test_gives_up_after_the_configured_time_and_at_once_on_bad_data(waits):
+    twilio, after = channel((0.25,), give_up_s=1.0)
+    outage = Store(failures=1000)
+    twilio._store_later(outage, "call CA2", {"CallSid": "CA2"})
+    await settle(after)
+    assert outage.tries == 4 and waits == [0.25] * 4  # until 1 s had been waited in all
+    bad = Store(failures=1000, error=Invalid(FieldError("body", "no such field")))
+    twilio._store_later(bad, "text SM1", {"MessageSid": "SM1"})
+    await settle(after)
+    assert bad.tries == 1  # bad data is not a storage fault: no retry
