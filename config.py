@@ -129,6 +129,9 @@ class Config:
     # (EMS_SPEED_PROFILE) then corrects per class and hour from the fleet's own tracks.
     speed_factor: float = setting(1.0, "ambulance speed relative to the car defaults in routing/speeds.py",
                                   above=0, max=5)
+    speed_profile_file: Path | None = setting(None, "time-of-day speeds per road class learned from the fleet's AVL "
+                                                    "(python -m ops.learn_speeds); unset: var_dir/speed-profile.json "
+                                                    "when it exists, else the calibrated defaults all day")
     max_eta_s: float = setting(3600.0, "recommendations ignore units farther than this by road", above=0, max=86_400)
     # Issue #20: "auto" takes the customizable contraction hierarchy (routingkit-cch) when it is installed; it
     # answers rankings of moving units in milliseconds where the bounded Dijkstra settles half a province.

@@ -29,6 +29,7 @@ MOVING_MPS = 2.0  # slower than this between fixes: parked or crawling at a scen
 MIN_STEP_S = 30.0  # fixes closer than this are matched as one step
 MAX_STEP_S = 120.0  # a longer gap between fixes is not matched (the path between them is a guess)
 STEP_TOLERANCE = 2.5  # a step whose model time is this many times off the elapsed time (either way) is dropped
+MAX_DETOUR, GPS_SLACK_M = 1.5, 30.0  # a matched path longer than this x the straight line (+ slack) is a mismatch
 MIN_CLASS_S = 600.0  # driving seconds a class needs before its factor is learned at all
 MIN_HOUR_S = 300.0  # ... and an hour of it before that hour gets its own factor
 
@@ -49,6 +50,10 @@ class Step:
     elapsed_s: float
     pieces: tuple[tuple[int, float], ...]  # (edge, share of the edge driven)
     junctions: tuple[int, ...]  # edges whose end junction was crossed
+
+
+def _metres(a: Fix, b: Fix) -> float:
+    return math.hypot((b.lat - a.lat) * 111_320, (b.lon - a.lon) * 111_320 * math.cos(math.radians(a.lat)))
 
 
 def _bearing(a: Fix, b: Fix) -> float | None:
@@ -86,6 +91,9 @@ class Matcher:
             model = sum(share * self.weights[e] for e, share in pieces)
             if model <= 0 or not (1 / STEP_TOLERANCE <= elapsed / model <= STEP_TOLERANCE):
                 continue
+            metres = sum(share * self.graph.edge_length_m[e] for e, share in pieces)
+            if metres > MAX_DETOUR * _metres(a, b) + GPS_SLACK_M:
+                continue  # a fix snapped onto a side street: the path runs there and back
             steps.append(Step(local_hour(a.at), elapsed, tuple(pieces), tuple(junctions)))
         return steps
 
@@ -105,8 +113,7 @@ class Matcher:
             elapsed = (b.at - a.at).total_seconds()
             if not 0 < elapsed <= MAX_STEP_S:
                 continue
-            metres = math.hypot((b.lat - a.lat) * 111_320, (b.lon - a.lon) * 111_320 * math.cos(math.radians(a.lat)))
-            if metres / elapsed < MOVING_MPS:
+            if _metres(a, b) / elapsed < MOVING_MPS:
                 continue
             course = _bearing(a, b)
             yield a, b, (a.heading_deg if a.heading_deg is not None else course,

@@ -109,3 +109,37 @@ class SpeedProfile:
 
 
 NEUTRAL = SpeedProfile({})
+
+
+class ProfileHours:
+    """Keeps a routing service on the profile's current hour: `apply(now)` sets the hour's weights as the base
+    travel times when the local hour has changed since the last call (a partial CCH update, then warm)."""
+
+    def __init__(self, routing, profile: SpeedProfile):
+        self.routing = routing
+        self.profile = profile
+        self.hour: int | None = None
+
+    def apply(self, now: datetime) -> bool:
+        """True when the weights changed (a new hour)."""
+        hour = local_hour(now)
+        if hour == self.hour:
+            return False
+        graph = self.routing.graph
+        self.routing.overrides.set_base(self.profile.weights(graph, hour), f"{self.profile.version}@{hour:02d}")
+        if getattr(self.routing, "cch", None) is not None:
+            self.routing.cch.warm(*self.routing.overrides.weights_with_key())
+        self.hour = hour
+        return True
+
+
+def load_profile(path: Path | None, default: Path, speed_factor: float) -> SpeedProfile | None:
+    """The profile to run with: `path` (must exist), else `default` when it exists, else None (no profile).
+    OSError/ProfileError for an unreadable or unsuitable file."""
+    if path is None:
+        if not Path(default).exists():
+            return None
+        path = default
+    profile = SpeedProfile.load(path)
+    profile.check_for(speed_factor)
+    return profile
