@@ -497,7 +497,8 @@ class Simulation:
     async def _free(self, unit: SimUnit, incident_id: int, close: bool = True) -> None:
         """Call over (for this unit; `close`: for the incident too): the unit heads back (to its station, or to the
         best post under move-up) and may be reused."""
-        await self._status(unit.id, UnitStatus.RETURNING)
+        if (await self.store.get("units", unit.id)).status is not UnitStatus.AVAILABLE:
+            await self._status(unit.id, UnitStatus.RETURNING)  # (closing the incident may have freed it already)
         if close:
             await self.fleet.change_incident_status(incident_id, "closed", actor="sim:dispatcher", role="dispatcher")
         target = unit.home

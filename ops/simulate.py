@@ -39,6 +39,7 @@ from routing.drives import example_truth
 from routing.graph import RoadGraph
 from routing.profile import ProfileHours
 from routing.service import RoutingService
+from routing.speeds import CAR_DEFAULT_KMH, JunctionDelays
 from routing.synthetic import grid_km, grid_point, river_grid
 
 REPO = Path(__file__).resolve().parent.parent
@@ -73,7 +74,9 @@ SYNTHETIC_FLEET = [("ALS", "west"), ("ALS", "east"), ("ALS", "south-west"), ("AL
 
 def synthetic_region() -> Region:
     """Two towns facing each other across a river with bridges 5 km north and south of their centres."""
-    graph = river_grid(width_km=30, height_km=20, spacing_m=500, bridges_km=(5.0, 15.0))
+    graph = river_grid(width_km=30, height_km=20, spacing_m=500, bridges_km=(5.0, 15.0),
+                       local_kmh=CAR_DEFAULT_KMH["residential"], arterial_kmh=CAR_DEFAULT_KMH["primary"],
+                       junction_delays=JunctionDelays())  # the calibrated speeds and junction delays of a real extract
     at = datetime(2026, 1, 1, tzinfo=UTC)
     events: list[Event] = []
     for hospital_id, (x, y) in SYNTHETIC_HOSPITALS.items():

@@ -190,3 +190,18 @@ async def test_time_of_day_speeds_drive_the_simulated_units(river_town):
                         hourly=lambda service: ProfileHours(service, half).apply)
     travel = normal.summary["mean_response_s"] - 60 - 60  # call processing and turnout are 60 s each
     assert slow.summary["mean_response_s"] - 120 == pytest.approx(2 * travel, rel=0.02)
+
+
+async def test_a_supporting_unit_still_on_scene_when_the_lead_closes_the_call_goes_home(river_town):
+    """The lead unit closes a call it does not transport while the supporting unit is still on scene; closing
+    freed that unit already, so it heads back without a second status change (this used to stop the run with
+    'cannot go from available to returning')."""
+    graph, road = river_town
+    events = fleet(graph, ("ALS-1", "ALS", 0.6, 0.6), ("BLS-1", "BLS", 1.6, 1.6))
+    call = SimCall(at_s=60, location=point(graph, 0.6, 0.4), colour="red", group=6, determinant=1,
+                   call_processing_s=60, turnout_s=60, on_scene_s=300, transport=False, handover_s=600)
+    sim, result = await run(graph, road, [call], events, "road_eta", hours=2, missed_ack_share=0.0)
+    assert sorted(assigned_units(sim)) == ["ALS-1", "BLS-1"]
+    units = {u.id: u.status.value for u in await sim.store.list("units")}
+    assert units == {"ALS-1": "available", "BLS-1": "available"}
+    assert sim.units["BLS-1"].post == sim.units["BLS-1"].home  # it drove back to its station
