@@ -35,7 +35,7 @@ from routing.build import load_graph
 from routing.closures import apply_road_event
 from routing.eta import StraightLine
 from routing.places import build_records, fleet_records, nearest_named_road, poi_files, source_key
-from routing.profile import ProfileHours, load_profile
+from routing.profile import ProfileError, ProfileHours, load_profile
 from routing.search import measure_search_cost_ms, search_engine
 from routing.service import RoutingService
 from runtime import local_services
@@ -212,8 +212,12 @@ class Server:
     async def _speed_profile(self, routing: RoutingService) -> None:
         """Load the learned time-of-day profile, if any, apply the current hour and follow the clock."""
         config = self.config
-        profile = load_profile(config.speed_profile_file, Path(config.var_dir) / "speed-profile.json",
-                               config.speed_factor)
+        try:
+            profile = load_profile(config.speed_profile_file, Path(config.var_dir) / "speed-profile.json",
+                                   config.speed_factor)
+        except (OSError, ProfileError) as exc:  # routing goes on with the defaults: a bad file must not stop it
+            log.error("speed profile not used: %s", exc)
+            return
         if profile is None:
             log.info("speed profile: none, the calibrated defaults all day")
             return

@@ -49,3 +49,22 @@ def test_the_profile_follows_the_local_hour(tmp_path):
     delay = graph.junction_delays()
     np.testing.assert_allclose(eight - delay, 2 * (nine - delay))
     assert load_profile(None, Path(tmp_path / "absent.json"), 1.0) is None
+
+
+async def test_the_server_runs_on_the_profile_file_and_survives_a_bad_one(database_url, redis_url, tmp_path):
+    from tests.conftest import demo_city_server
+
+    good = tmp_path / "good.json"
+    SpeedProfile({"primary": [0.5] * HOURS}).save(good)
+    async with demo_city_server(database_url, redis_url, speed_profile_file=good) as server:
+        routing = server.ctx.routing
+        weights, key = routing.overrides.weights_with_key()
+        assert key and str(key[0]).startswith(f"base:{SpeedProfile.load(good).version}@")
+        primary = routing.graph.edge_highway == routing.graph.highways.index("primary")
+        delay = routing.graph.junction_delays()
+        np.testing.assert_allclose((weights - delay)[primary], 2 * (routing.graph.edge_time_s - delay)[primary])
+    bad = tmp_path / "bad.json"
+    SpeedProfile({"primary": [0.5] * HOURS}, speed_factor=1.15).save(bad)  # learned for another factor
+    async with demo_city_server(database_url, redis_url, speed_profile_file=bad) as server:
+        weights, key = server.ctx.routing.overrides.weights_with_key()
+        assert key == () and np.array_equal(weights, server.ctx.routing.graph.edge_time_s)
