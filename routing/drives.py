@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from routing.graph import RoadGraph
-from routing.learn import Fix
+from routing.learn import Fix, fastest_path
 from routing.profile import HOURS, SpeedProfile, local_hour
 from routing.search import SearchSpace
 
@@ -24,28 +24,26 @@ NIGHT_HOURS = {22, 23, 0, 1, 2, 3, 4, 5}
 M_PER_DEG = 111_320.0
 
 
+def _by_hour(day: float, rush: float, night: float) -> list[float]:
+    return [rush if h in RUSH_HOURS else night if h in NIGHT_HOURS else day for h in range(HOURS)]
+
+
 def example_truth(highways: list[str]) -> SpeedProfile:
     """The simulator's truth: speeds that differ from the defaults by class and hour, near them over a day (the
     hours' mean factor is 0.94 for arterials, 0.90 for small streets; the defaults are calibrated to the urban
     ambulance average): arterials lose most at rush hour and run fast at night, small streets (parked cars,
     markets, sois) are slower than the defaults by day and vary less."""
-    def row(base: float, rush: float, night: float) -> list[float]:
-        return [rush if h in RUSH_HOURS else night if h in NIGHT_HOURS else base for h in range(HOURS)]
-
     shapes = {"motorway": (1.0, 0.65, 1.15), "trunk": (0.95, 0.6, 1.15), "primary": (0.95, 0.6, 1.15),
               "secondary": (0.95, 0.65, 1.1), "tertiary": (0.95, 0.7, 1.1)}
-    return SpeedProfile({h: row(*shapes.get(h, (0.85, 0.75, 1.05))) for h in highways}, source="example truth")
+    return SpeedProfile({h: _by_hour(*shapes.get(h, (0.85, 0.75, 1.05))) for h in highways}, source="example truth")
 
 
 def slow_truth(highways: list[str]) -> SpeedProfile:
     """A city where the defaults are plainly wrong: every class slower all day (by 15-45 %), arterials worst at
     rush hour, only arterials at night near the defaults."""
-    def row(base: float, rush: float, night: float) -> list[float]:
-        return [rush if h in RUSH_HOURS else night if h in NIGHT_HOURS else base for h in range(HOURS)]
-
     shapes = {"motorway": (0.95, 0.6, 1.1), "trunk": (0.85, 0.55, 1.05), "primary": (0.8, 0.55, 1.0),
               "secondary": (0.8, 0.6, 0.95), "tertiary": (0.85, 0.65, 0.95)}
-    return SpeedProfile({h: row(*shapes.get(h, (0.7, 0.6, 0.85))) for h in highways}, source="slow truth")
+    return SpeedProfile({h: _by_hour(*shapes.get(h, (0.7, 0.6, 0.85))) for h in highways}, source="slow truth")
 
 
 TRUTHS = {"sim": example_truth, "slow": slow_truth}
@@ -58,23 +56,6 @@ class Drive:
     depart: datetime  # UTC
     true_s: float
     fixes: tuple[Fix, ...]
-
-
-def fastest_path(graph: RoadGraph, space: SearchSpace, weights: np.ndarray, origin: int,
-                 destination: int) -> tuple[float, list[int]] | None:
-    """(seconds, edges) of the fastest route between two nodes under `weights`; None if unreachable."""
-    def walk(dist, _metres, next_edge):
-        if not np.isfinite(dist[destination]):
-            return None
-        edges, node = [], destination
-        while node != origin:
-            edge = int(next_edge[node])
-            edges.append(edge)
-            node = int(graph.edge_src[edge])
-        return float(dist[destination]), edges[::-1]
-
-    return space.run(graph.fwd_offsets, graph.fwd_targets, graph.fwd_edges, weights, graph.edge_length_m,
-                     [(origin, 0.0, 0.0)], [destination], math.inf, walk)
 
 
 def simulate_drives(graph: RoadGraph, truth: SpeedProfile, count: int, *, seed: int, start: datetime,

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from routing.graph import RoadGraph
-from routing.profile import FACTOR_RANGE, HOURS, SpeedProfile
+from routing.profile import FACTOR_RANGE, HOURS, SpeedProfile, local_hour
 from routing.search import SearchSpace
 from routing.snap import Snapper
 
@@ -75,8 +75,6 @@ class Matcher:
 
     def match(self, fixes: Sequence[Fix]) -> list[Step]:
         """The matched steps of one unit's track (fixes oldest first)."""
-        from routing.profile import local_hour
-
         steps = []
         for a, b, heading in self._moving_pairs(fixes):
             sa = self.snapper.snap(a.lat, a.lon, heading[0])
@@ -123,26 +121,31 @@ class Matcher:
         g = self.graph
         if sa.edge == sb.edge and sb.fraction >= sa.fraction:
             return [(sa.edge, sb.fraction - sa.fraction)], []
-        start, goal = int(g.edge_dst[sa.edge]), int(g.edge_src[sb.edge])
-
-        def path(dist, _metres, next_edge):
-            if not np.isfinite(dist[goal]):
-                return None
-            edges, node = [], goal
-            while node != start:
-                edge = int(next_edge[node])
-                if edge < 0 or len(edges) > 10_000:
-                    return None
-                edges.append(edge)
-                node = int(g.edge_src[edge])
-            return edges[::-1]
-
-        edges = self.space.run(g.fwd_offsets, g.fwd_targets, g.fwd_edges, self.weights, g.edge_length_m,
-                               [(start, 0.0, 0.0)], [goal], MAX_STEP_S * STEP_TOLERANCE, path)
-        if edges is None:
+        found = fastest_path(g, self.space, self.weights, int(g.edge_dst[sa.edge]), int(g.edge_src[sb.edge]),
+                             limit_s=MAX_STEP_S * STEP_TOLERANCE)
+        if found is None:
             return None
+        edges = found[1]
         pieces = [(sa.edge, 1 - sa.fraction), *((e, 1.0) for e in edges), (sb.edge, sb.fraction)]
         return [p for p in pieces if p[1] > 0], [sa.edge, *edges]
+
+
+def fastest_path(graph: RoadGraph, space: SearchSpace, weights: np.ndarray, origin: int, destination: int, *,
+                 limit_s: float = math.inf) -> tuple[float, list[int]] | None:
+    """(seconds, edges) of the fastest route between two nodes under `weights`; None if unreachable within
+    `limit_s`."""
+    def walk(dist, _metres, next_edge):
+        if not np.isfinite(dist[destination]) or dist[destination] > limit_s:
+            return None
+        edges, node = [], destination
+        while node != origin:
+            edge = int(next_edge[node])
+            edges.append(edge)
+            node = int(graph.edge_src[edge])
+        return float(dist[destination]), edges[::-1]
+
+    return space.run(graph.fwd_offsets, graph.fwd_targets, graph.fwd_edges, weights, graph.edge_length_m,
+                     [(origin, 0.0, 0.0)], [destination], limit_s, walk)
 
 
 def learn_profile(graph: RoadGraph, steps: Iterable[Step], *, source: str = "avl", iterations: int = 12,
