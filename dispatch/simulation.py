@@ -269,7 +269,8 @@ class SimResult:
 
 @dataclass
 class Simulation:
-    """One run of one policy. `road` is the true travel (a routing.service.RoutingService or any EtaProvider).
+    """One run of one policy. `road` is the true travel (a routing.service.RoutingService or any EtaProvider);
+    `planning`, when given, is what the dispatch believes instead (e.g. the defaults while the truth varies by hour).
 
     Give each run its own routing service: its tree cache keeps float32 seconds, so a warm cache shifts ETAs by
     microseconds and a repeat run would differ in the last digits.
@@ -283,13 +284,15 @@ class Simulation:
     cells: list[Cell] = field(default_factory=list)
     area: ServiceArea = ServiceArea(-90, -180, 90, 180)
     hourly: Callable[[datetime], Any] | None = None  # told the simulated time before each step (time-of-day speeds)
+    planning: Any = None  # the ETAs the dispatch ranks, picks hospitals and posts by; default `road` (the truth)
 
     def __post_init__(self) -> None:
         self.clock = SimClock(SIM_START)
         self.store = MemoryEventStore()
         self.units: dict[str, SimUnit] = {}
         self.positions = SimPositions(self)
-        ranking = self.road if self.policy.road_ranking else StraightLineEtas(self.params.straight_line_kmh)
+        planning = self.road if self.planning is None else self.planning
+        ranking = planning if self.policy.road_ranking else StraightLineEtas(self.params.straight_line_kmh)
         self.recommendations = RecommendationService(self.store, ranking, self.positions)
         self.dispatch_policy = DispatchPolicy()
         self.assignments = AssignmentService(self.store, self.clock, self.recommendations, self.dispatch_policy)
@@ -300,8 +303,8 @@ class Simulation:
         self.intake = IntakeService(self.store, self.clock, self.area)
         self.triage = TriageDispatchService(TriageService(self.store, self.clock), self.assignments)
         self.fleet = FleetService(self.store, self.clock)
-        self.destinations = DestinationService(self.store, self.clock, self.road, self.positions)
-        self.coverage = CoverageService(self.store, self.clock, self.road, SimPositions(self, destinations=True),
+        self.destinations = DestinationService(self.store, self.clock, planning, self.positions)
+        self.coverage = CoverageService(self.store, self.clock, planning, SimPositions(self, destinations=True),
                                         self.cells, post_rows_ttl_s=math.inf)  # no closures in a simulated day
         self._timers: list[tuple[float, int, Callable]] = []
         self._timer_seq = 0

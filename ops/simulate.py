@@ -8,7 +8,8 @@
 `--demand layer.geojson` takes call locations from a supplied point layer (with `weight`) instead of road density.
 Units drive at time-of-day speeds per road class (`--speeds truth`, the default: `routing.drives.example_truth`,
 what the calibration benchmark learns back within a few per cent; the ranking uses the same profile, as a server
-running a learned one would), or at the calibrated defaults all day (`--speeds defaults`). A share of crews miss
+running a learned one would; `--planning defaults` ranks by the defaults instead, as a server without a profile),
+or at the calibrated defaults all day (`--speeds defaults`). A share of crews miss
 their acknowledgement and the live escalation ladder runs (`SimParams.missed_ack_share`).
 Every policy gets the same calls and fleet. Prints a table per policy (stderr with --json), writes PNG plots
 (response-time CDF per policy, coverage map) and results.json under --out, and with --json one line per policy
@@ -106,7 +107,7 @@ def with_demand_layer(region: Region, path: Path) -> Region:
 
 
 async def run(region: Region, params: SimParams, policies: list[str], cell_m: float,
-              progress: bool, speeds: str = "truth") -> tuple[list[SimResult], list[Cell]]:
+              progress: bool, speeds: str = "truth", planning: str = "learned") -> tuple[list[SimResult], list[Cell]]:
     cells = demand_grid(region.graph.bounds, cell_m, region.demand_lat, region.demand_lon, region.demand_weight)
     calls = generate_calls(params, region.demand_lat, region.demand_lon, region.demand_weight)
     results = []
@@ -118,7 +119,9 @@ async def run(region: Region, params: SimParams, policies: list[str], cell_m: fl
             # depend on which policy ran before it
             road = RoutingService(region.graph, max_eta_s=3600)
             hourly = ProfileHours(road, example_truth(region.graph.highways)).apply if speeds == "truth" else None
-            sim = Simulation(calls, region.fleet_events, road, POLICIES[name], params, cells=cells, hourly=hourly)
+            believed = RoutingService(region.graph, max_eta_s=3600) if planning == "defaults" else None
+            sim = Simulation(calls, region.fleet_events, road, POLICIES[name], params, cells=cells, hourly=hourly,
+                             planning=believed)
             results.append(await sim.run(progress=bar.update))
     return results, cells
 
@@ -195,6 +198,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=REPO / "var" / "sim", help="where plots and results.json go")
     parser.add_argument("--speeds", choices=["truth", "defaults"], default="truth",
                         help="time-of-day speeds per road class (truth) or the calibrated defaults all day")
+    parser.add_argument("--planning", choices=["learned", "defaults"], default="learned",
+                        help="what the dispatch ranks by: the hour's true speeds, as a learned profile gives them, "
+                             "or the calibrated defaults all day while units drive at the hour's speeds")
     parser.add_argument("--missed-ack-share", type=float, default=None, help="share of assignments a crew does not "
                         "acknowledge in time (default 0.05)")
     parser.add_argument("--json", action="store_true", help="one JSON line per policy on stdout")
@@ -220,7 +226,8 @@ def main(argv: list[str] | None = None) -> None:
                        **({} if args.missed_ack_share is None else {"missed_ack_share": args.missed_ack_share}))
     policies = args.policies.split(",")
     args.cell_m = args.cell_m or (500.0 if args.region == "city" else 1000.0)
-    results, cells = asyncio.run(run(region, params, policies, args.cell_m, sys.stderr.isatty(), args.speeds))
+    results, cells = asyncio.run(run(region, params, policies, args.cell_m, sys.stderr.isatty(), args.speeds,
+                                     args.planning))
     report = sys.stderr if args.json else sys.stdout
     print(f"{region.name}: {region.graph.node_count} road nodes, {len(cells)} demand cells of {args.cell_m:.0f} m, "
           f"{params.hours:g} h, seed {params.seed}, {params.calls_per_day:g} calls/day, speeds: {args.speeds}",
@@ -230,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{region.name}-results.json").write_text(json.dumps(
         {"region": region.name, "params": params.__dict__,
-         "speeds": args.speeds,
+         "speeds": args.speeds, "planning": args.planning,
          "policies": [{**r.summary, "utilisation": r.utilisation, "moveups": r.moveups, "missed_acks": r.missed_acks,
                        "reassigned": r.reassigned} for r in results]},
         indent=2))

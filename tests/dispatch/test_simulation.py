@@ -42,11 +42,11 @@ def red_call(location: LatLon, at_s: float = 60.0, group: int = 1, determinant: 
                    call_processing_s=60, turnout_s=60, on_scene_s=600, transport=True, handover_s=600)
 
 
-async def run(graph, _, calls, events, policy, hourly=None, **params):
+async def run(graph, _, calls, events, policy, hourly=None, planning=None, **params):
     road = RoutingService(graph)  # fresh: its tree cache keeps float32 seconds, so reuse would shift ETAs by µs
     sim = Simulation(calls, events, road, POLICIES[policy], SimParams(**params),
                      cells=demand_grid(graph.bounds, 400, graph.node_lat, graph.node_lon),
-                     hourly=hourly(road) if hourly else None)
+                     hourly=hourly(road) if hourly else None, planning=planning)
     return sim, await sim.run()
 
 
@@ -205,3 +205,16 @@ async def test_a_supporting_unit_still_on_scene_when_the_lead_closes_the_call_go
     units = {u.id: u.status.value for u in await sim.store.list("units")}
     assert units == {"ALS-1": "available", "BLS-1": "available"}
     assert sim.units["BLS-1"].post == sim.units["BLS-1"].home  # it drove back to its station
+
+
+async def test_the_dispatch_ranks_by_what_it_believes_and_units_drive_the_truth(river_town):
+    """`planning` is the dispatch's view of travel (here a straight line at 30 km/h, as a badly calibrated
+    model would be): it sends the unit across the river, which then drives the true roads round by the bridge."""
+    from dispatch.simulation import StraightLineEtas
+
+    graph, road = river_town
+    events = fleet(graph, ("ACROSS", "ALS", 2.3, 0.4), ("SAME-BANK", "ALS", 0.2, 0.4))
+    scene = point(graph, 1.9, 0.4)
+    sim, result = await run(graph, road, [red_call(scene)], events, "road_eta", hours=1,
+                            planning=StraightLineEtas(30.0))
+    assert assigned_units(sim) == ["ACROSS"] and result.summary["red_within_8min_pct"] == 0.0
