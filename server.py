@@ -226,7 +226,11 @@ class Server:
         async def follow_the_hour():
             await asyncio.get_running_loop().run_in_executor(None, hours.apply, self.ctx.clock.now())
 
-        await follow_the_hour()
+        try:
+            await follow_the_hour()
+        except ValueError as exc:  # as for a bad file: routing goes on with the defaults
+            log.error("speed profile not used: %s", exc)
+            return
         log.info("speed profile loaded", extra={"speed_profile": profile.version, "source": profile.source,
                                                 "classes": sorted(profile.factors)})
         loop = BackgroundLoop("speed profile hours", follow_the_hour, interval_s=60, logger=log, delay_first=True)

@@ -65,10 +65,10 @@ class Overrides:
     def set_base(self, weights: np.ndarray, tag: str) -> None:
         """Replace the base travel times (e.g. the speed profile's hour, routing/profile.py), named by `tag`: the
         weights' key changes with the tag, so trees and the CCH metric keyed by it start afresh. ValueError for
-        weights of another length or not positive."""
+        weights of another length, negative or not finite."""
         weights = np.asarray(weights, dtype=np.float64)
-        if weights.shape != self.base.shape or not np.all(weights > 0):
-            raise ValueError("base weights must be positive seconds, one per edge")
+        if weights.shape != self.base.shape or not np.all(np.isfinite(weights) & (weights >= 0)):
+            raise ValueError("base weights must be finite seconds (0 or more), one per edge")
         with self._lock:
             self.base, self._base_tag = weights, tag
             self._cached_key = None  # refilled on the next read
