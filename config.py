@@ -126,7 +126,7 @@ class Config:
     # Issue #20: the car defaults (OSRM's free-flow car speeds, maxspeed x 0.8) with junction delays already give
     # a median 40.6 km/h between the city's hospitals, the urban ambulance average (docs/routing.md); an ambulance
     # under lights and sirens keeps about free-flow speed through traffic, so 1.0. The learned time-of-day profile
-    # (EMS_SPEED_PROFILE) then corrects per class and hour from the fleet's own tracks.
+    # (EMS_SPEED_PROFILE_FILE) then corrects per class and hour from the fleet's own tracks.
     speed_factor: float = setting(1.0, "ambulance speed relative to the car defaults in routing/speeds.py",
                                   above=0, max=5)
     speed_profile_file: Path | None = setting(None, "time-of-day speeds per road class learned from the fleet's AVL "
