@@ -127,8 +127,15 @@ class Config:
                                                "installed package)")
     osm_file: Path = setting(REPO_ROOT / "data" / "osm" / "chonburi_city_roads.osm.pbf",
                              "any OSM extract (.osm.pbf, .osm, .osm.bz2) for the road graph")
-    speed_factor: float = setting(1.15, "ambulance speed relative to the car defaults in routing/speeds.py",
+    # Issue #20: the car defaults (OSRM's free-flow car speeds, maxspeed x 0.8) with junction delays already give
+    # a median 40.6 km/h between the city's hospitals, the urban ambulance average (docs/routing.md); an ambulance
+    # under lights and sirens keeps about free-flow speed through traffic, so 1.0. The learned time-of-day profile
+    # (EMS_SPEED_PROFILE_FILE) then corrects per class and hour from the fleet's own tracks.
+    speed_factor: float = setting(1.0, "ambulance speed relative to the car defaults in routing/speeds.py",
                                   above=0, max=5)
+    speed_profile_file: Path | None = setting(None, "time-of-day speeds per road class learned from the fleet's AVL "
+                                                    "(python -m ops.learn_speeds); unset: var_dir/speed-profile.json "
+                                                    "when it exists, else the calibrated defaults all day")
     max_eta_s: float = setting(3600.0, "recommendations ignore units farther than this by road", above=0, max=86_400)
     # Issue #20: "auto" takes the customizable contraction hierarchy (routingkit-cch) when it is installed; it
     # answers rankings of moving units in milliseconds where the bounded Dijkstra settles half a province.
@@ -147,7 +154,7 @@ class Config:
                                                 "straight-line ETA and is never auto-dispatched", above=0,
                                          max=100_000)
     # 1.4: driving distance averages about 1.4 x the straight line (Boscoe, Henry & Zdeb 2012; 1.2-1.6 by country,
-    # Ballou et al. 2002). 40 km/h: below the graph's usual ambulance speeds (~55 km/h across the city), on purpose:
+    # Ballou et al. 2002). 40 km/h: a little below the graph's ambulance speeds (~43 km/h across the city), on purpose:
     # with no roads known, an optimistic guess would rank an uncertain unit above one whose road ETA is real.
     straight_line_speed_kmh: float = setting(40.0, "speed of the straight-line estimate outside road coverage",
                                              above=0, max=200)

@@ -35,6 +35,7 @@ from routing.build import load_graph
 from routing.closures import apply_road_event
 from routing.eta import StraightLine
 from routing.places import build_records, fleet_records, nearest_named_road, poi_files, source_key
+from routing.profile import ProfileError, ProfileHours, load_profile
 from routing.search import measure_search_cost_ms, search_engine
 from routing.service import RoutingService
 from runtime import local_services
@@ -195,6 +196,7 @@ class Server:
                 engine=config.routing_engine, uturn_penalty_s=config.uturn_penalty_s))
             for event in await ctx.store.stream_events("roads"):
                 apply_road_event(routing, event.type, event.payload)
+            await self._speed_profile(routing)
             nodes = graph.usable_nodes()  # demand where the roads are: road density as the population proxy
             ctx.roads.loaded(routing, CoverageService(ctx.store, ctx.clock, routing, ctx.avl, demand_grid(
                 graph.bounds, config.coverage_cell_m, graph.node_lat[nodes], graph.node_lon[nodes]),
@@ -206,6 +208,34 @@ class Server:
             log.info("routing search engine", extra=said)
         except Exception:
             log.exception("road graph failed to load; recommendations will be unavailable")
+
+    async def _speed_profile(self, routing: RoutingService) -> None:
+        """Load the learned time-of-day profile, if any, apply the current hour and follow the clock."""
+        config = self.config
+        try:
+            profile = load_profile(config.speed_profile_file, Path(config.var_dir) / "speed-profile.json",
+                                   config.speed_factor)
+        except (OSError, ProfileError) as exc:  # routing goes on with the defaults: a bad file must not stop it
+            log.error("speed profile not used: %s", exc)
+            return
+        if profile is None:
+            log.info("speed profile: none, the calibrated defaults all day")
+            return
+        hours = ProfileHours(routing, profile)
+
+        async def follow_the_hour():
+            await asyncio.get_running_loop().run_in_executor(None, hours.apply, self.ctx.clock.now())
+
+        try:
+            await follow_the_hour()
+        except ValueError as exc:  # as for a bad file: routing goes on with the defaults
+            log.error("speed profile not used: %s", exc)
+            return
+        log.info("speed profile loaded", extra={"speed_profile": profile.version, "source": profile.source,
+                                                "classes": sorted(profile.factors)})
+        loop = BackgroundLoop("speed profile hours", follow_the_hour, interval_s=60, logger=log, delay_first=True)
+        self.loops.append(loop)
+        loop.start()
 
     async def stop(self) -> None:
         """Stop serving, then close everything; a part that does not stop within 5 s is abandoned and logged."""

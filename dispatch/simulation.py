@@ -11,7 +11,12 @@ Model (documented defaults in `SimParams`):
 - Call processing, turnout, on-scene and handover times are log-normal around the medians in `SimParams`;
   `TRANSPORT_SHARE` of patients per colour go to hospital (the destination service picks which).
 - Units drive on the road graph at the graph's travel times, along the road route; while driving, a unit's
-  position (for its next recommendation) moves along that route at an even pace.
+  position (for its next recommendation) moves along that route at an even pace. With `hourly` (ops/simulate.py)
+  those times follow the hour of the simulated day (time-of-day speeds per road class).
+- Crews acknowledge on the tablet (`ack_median_s`) and roll after turnout; a share of them
+  (`missed_ack_share`) miss the acknowledgement, and the live escalation ladder (`EscalationLadder`) runs on the
+  simulated clock: re-push, SMS, voice, then the next unit. A silent crew whose call was handed on is out of
+  service and reports back after `silent_crew_back_s`; one whose call could not be handed on answers late.
 - Calls are triaged through `TriageDispatchService`, the path the triage API takes, so red calls are
   auto-dispatched exactly as live (every unit the determinant asks for); other calls take the first
   recommendation. Calls with no unit free wait in a queue (red first) until a unit turns free. Of several units on
@@ -35,7 +40,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from dispatch import kpi
-from dispatch.assignment import AssignmentService, DispatchPolicy
+from dispatch.assignment import AssignmentService, DispatchPolicy, EscalationLadder
 from dispatch.autodispatch import TriageDispatchService
 from dispatch.coverage import Cell, CoverageService
 from dispatch.destination import DestinationService
@@ -44,7 +49,7 @@ from dispatch.events import Event
 from dispatch.fleet import FleetService
 from dispatch.intake import IntakeService, ServiceArea
 from dispatch.memory_store import MemoryEventStore
-from dispatch.model import Colour, LatLon, UnitStatus, distance_m
+from dispatch.model import AssignmentStatus, Colour, LatLon, UnitStatus, distance_m
 from dispatch.recommendation import RecommendationService
 from dispatch.triage import TriageService, cards
 
@@ -67,6 +72,10 @@ class SimParams:
     on_scene_median_s: float = 15 * 60.0
     handover_median_s: float = 15 * 60.0
     spread: float = 0.35  # log-normal sigma of every duration
+    ack_median_s: float = 10.0  # a crew's tap on Acknowledge after the assignment reaches the tablet
+    missed_ack_share: float = 0.05  # assignments a crew does not acknowledge in time (the ladder runs)
+    late_ack_after_due_s: float = 75.0  # a silent crew still holding its call answers this long after it was due
+    silent_crew_back_s: float = 600.0  # a silent crew taken off its call reports available again after this
     straight_line_kmh: float = 30.0  # what the straight-line baseline assumes a unit covers per hour, as the crow flies
     target_s: float = kpi.TARGET_RESPONSE_S
 
@@ -205,6 +214,20 @@ class SimUnit:
         self.post, self.motion = self.motion.destination, None
 
 
+class SilentPhones:
+    """The ladder's CrewNotifier in a simulation: SMS and voice go nowhere (the crew's answer is simulated)."""
+
+    def __init__(self):
+        self.sent = 0
+
+    async def send_sms(self, to: str, body: str, *, incident_id: int | None = None) -> str:
+        self.sent += 1
+        return f"local-sim-{self.sent}"
+
+    async def call(self, to: str, message: str, *, incident_id: int | None = None) -> str:
+        return await self.send_sms(to, message, incident_id=incident_id)
+
+
 class SimPositions:
     """The UnitPositions port: where the simulated units are (moving, or parked away from their station)."""
 
@@ -234,16 +257,20 @@ class SimResult:
     utilisation: dict[str, float]
     moveups: int
     events: int
+    missed_acks: int = 0
+    reassigned: int = 0  # calls the ladder handed to the next unit
 
     def json_line(self) -> dict:
         """The headline figures (policy, incidents, % red within 8 min, p90 and mean response in seconds)."""
-        return {key: self.summary[key] for key in
-                ("policy", "incidents", "red_within_8min_pct", "p90_response_s", "mean_response_s")}
+        return {**{key: self.summary[key] for key in
+                   ("policy", "incidents", "red_within_8min_pct", "p90_response_s", "mean_response_s")},
+                "missed_acks": self.missed_acks, "reassigned": self.reassigned}
 
 
 @dataclass
 class Simulation:
-    """One run of one policy. `road` is the true travel (a routing.service.RoutingService or any EtaProvider).
+    """One run of one policy. `road` is the true travel (a routing.service.RoutingService or any EtaProvider);
+    `planning`, when given, is what the dispatch believes instead (e.g. the defaults while the truth varies by hour).
 
     Give each run its own routing service: its tree cache keeps float32 seconds, so a warm cache shifts ETAs by
     microseconds and a repeat run would differ in the last digits.
@@ -256,20 +283,28 @@ class Simulation:
     params: SimParams
     cells: list[Cell] = field(default_factory=list)
     area: ServiceArea = ServiceArea(-90, -180, 90, 180)
+    hourly: Callable[[datetime], Any] | None = None  # told the simulated time before each step (time-of-day speeds)
+    planning: Any = None  # the ETAs the dispatch ranks, picks hospitals and posts by; default `road` (the truth)
 
     def __post_init__(self) -> None:
         self.clock = SimClock(SIM_START)
         self.store = MemoryEventStore()
         self.units: dict[str, SimUnit] = {}
         self.positions = SimPositions(self)
-        ranking = self.road if self.policy.road_ranking else StraightLineEtas(self.params.straight_line_kmh)
+        planning = self.road if self.planning is None else self.planning
+        ranking = planning if self.policy.road_ranking else StraightLineEtas(self.params.straight_line_kmh)
         self.recommendations = RecommendationService(self.store, ranking, self.positions)
-        self.assignments = AssignmentService(self.store, self.clock, self.recommendations, DispatchPolicy())
+        self.dispatch_policy = DispatchPolicy()
+        self.assignments = AssignmentService(self.store, self.clock, self.recommendations, self.dispatch_policy)
+        self.ladder = EscalationLadder(self.store, self.clock, self.dispatch_policy, SilentPhones(),
+                                       self.recommendations)
+        self._started: set[int] = set()  # assignment ids whose crew the simulation plays
+        self.missed_acks = 0
         self.intake = IntakeService(self.store, self.clock, self.area)
         self.triage = TriageDispatchService(TriageService(self.store, self.clock), self.assignments)
         self.fleet = FleetService(self.store, self.clock)
-        self.destinations = DestinationService(self.store, self.clock, self.road, self.positions)
-        self.coverage = CoverageService(self.store, self.clock, self.road, SimPositions(self, destinations=True),
+        self.destinations = DestinationService(self.store, self.clock, planning, self.positions)
+        self.coverage = CoverageService(self.store, self.clock, planning, SimPositions(self, destinations=True),
                                         self.cells, post_rows_ttl_s=math.inf)  # no closures in a simulated day
         self._timers: list[tuple[float, int, Callable]] = []
         self._timer_seq = 0
@@ -296,6 +331,8 @@ class Simulation:
         while self._timers:
             t, _, action = heapq.heappop(self._timers)
             self.clock.t = t
+            if self.hourly is not None:
+                self.hourly(self.clock.now())
             await action()
         return await self._result()
 
@@ -335,14 +372,7 @@ class Simulation:
         if not assignments:
             return False
         for n, assignment in enumerate(assignments):
-            unit = self.units[assignment.unit_id]
-            unit.plan += 1
-            was_moving = unit.motion is not None
-            unit.post = unit.position(self.clock.t)  # it stops where it is until the crew rolls
-            unit.motion = None
-            turnout = 5.0 if was_moving else self._call_of[incident_id].turnout_s  # a crew on the road is rolling
-            lead = n == 0
-            self._after(unit, turnout, lambda unit=unit, lead=lead: self._roll(unit.id, incident_id, lead))
+            self._crew_gets(assignment, lead=n == 0)
         if self.policy.move_up:
             await self._move_up()
         return True
@@ -357,6 +387,58 @@ class Simulation:
             heapq.heappush(self._waiting, entry)
 
     # ---- crews ------------------------------------------------------------------------------------------------
+    def _crew_gets(self, assignment, *, lead: bool) -> None:
+        """An assignment reaches a crew's tablet: it acknowledges and rolls after turnout, or misses it and the
+        ladder's steps fall due."""
+        self._started.add(assignment.id)
+        incident_id = assignment.incident_id
+        unit = self.units[assignment.unit_id]
+        unit.plan += 1
+        was_moving = unit.motion is not None
+        unit.post = unit.position(self.clock.t)  # it stops where it is until the crew rolls
+        unit.motion = None
+        call = self._call_of[incident_id]
+        draw = random.Random(f"{self.params.seed}:{incident_id}:{unit.id}")  # the same crews miss in every policy
+        if draw.random() < self.params.missed_ack_share:
+            self.missed_acks += 1
+            due_s = (assignment.ack_due_at - SIM_START).total_seconds()
+            for offset_s, _step in self.dispatch_policy.ladder:
+                self.at(due_s + offset_s, lambda: self._ladder_step(incident_id, lead))
+            self._after(unit, due_s + self.params.late_ack_after_due_s - self.clock.t,
+                        lambda: self._silent_crew(assignment.id, unit, incident_id, lead))
+            return
+        ack_s = min(self.params.ack_median_s * math.exp(draw.gauss(0, self.params.spread)), call.turnout_s)
+
+        async def acknowledge():
+            await self.assignments.acknowledge(assignment.id, actor=f"sim:crew:{unit.id}", role="crew",
+                                               unit_id=unit.id)
+        self._after(unit, ack_s, acknowledge)
+        turnout = 5.0 if was_moving else call.turnout_s  # a crew on the road is rolling
+        self._after(unit, max(turnout, ack_s), lambda: self._roll(unit.id, incident_id, lead))
+
+    async def _ladder_step(self, incident_id: int, lead: bool) -> None:
+        """The live ladder takes what is due; a unit it hands the call to gets it on its tablet."""
+        await self.ladder.tick()
+        incident = await self.store.get("incidents", incident_id)
+        for assignment_id in incident.assignment_ids:
+            if assignment_id not in self._started:
+                assignment = await self.store.get("assignments", assignment_id)
+                if assignment.status is AssignmentStatus.AWAITING_ACK:
+                    self._crew_gets(assignment, lead=lead)
+
+    async def _silent_crew(self, assignment_id: int, unit: SimUnit, incident_id: int, lead: bool) -> None:
+        """The crew that missed its acknowledgement surfaces: it answers late if the call is still its own, else
+        (handed on, out of service) it reports back later."""
+        assignment = await self.store.get("assignments", assignment_id)
+        if assignment.status is AssignmentStatus.AWAITING_ACK:
+            await self._roll(unit.id, incident_id, lead)  # en route also acknowledges, late
+            return
+
+        async def back_in_service():
+            await self._status(unit.id, UnitStatus.AVAILABLE)
+            await self._serve_waiting()
+        self._after(unit, self.params.silent_crew_back_s, back_in_service)
+
     def _after(self, unit: SimUnit, delay_s: float, action: Callable) -> None:
         plan = unit.plan
 
@@ -418,7 +500,8 @@ class Simulation:
     async def _free(self, unit: SimUnit, incident_id: int, close: bool = True) -> None:
         """Call over (for this unit; `close`: for the incident too): the unit heads back (to its station, or to the
         best post under move-up) and may be reused."""
-        await self._status(unit.id, UnitStatus.RETURNING)
+        if (await self.store.get("units", unit.id)).status is not UnitStatus.AVAILABLE:
+            await self._status(unit.id, UnitStatus.RETURNING)  # (closing the incident may have freed it already)
         if close:
             await self.fleet.change_incident_status(incident_id, "closed", actor="sim:dispatcher", role="dispatcher")
         target = unit.home
@@ -465,6 +548,8 @@ class Simulation:
         end = SIM_START + timedelta(hours=self.params.hours)
         summary = {"policy": self.policy.name, **kpi.response_summary(rows, self.params.target_s)}
         utilisation = kpi.unit_utilisation(self.store.log, SIM_START, end)
+        reassigned = sum(1 for e in self.store.log if e.type == "AssignmentEscalated"
+                         and e.payload.get("step") == "next_unit" and e.payload.get("detail"))
         return SimResult(self.policy.name, summary, [{"id": r["incident_id"], "colour": r["colour"],
                                                       "response_s": r["response"]} for r in rows],
-                         utilisation, self.moveups, len(self.store.log))
+                         utilisation, self.moveups, len(self.store.log), self.missed_acks, reassigned)

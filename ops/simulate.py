@@ -6,6 +6,11 @@
 `--region city` (default) runs on the Chon Buri city road graph with the demo fleet and hospitals;
 `--region synthetic` on a 30 x 20 km river town with two bridges (routing/synthetic.py) and its own fleet.
 `--demand layer.geojson` takes call locations from a supplied point layer (with `weight`) instead of road density.
+Units drive at time-of-day speeds per road class (`--speeds truth`, the default: `routing.drives.example_truth`,
+what the calibration benchmark learns back within a few per cent; the ranking uses the same profile, as a server
+running a learned one would; `--planning defaults` ranks by the defaults instead, as a server without a profile),
+or at the calibrated defaults all day (`--speeds defaults`). A share of crews miss
+their acknowledgement and the live escalation ladder runs (`SimParams.missed_ack_share`).
 Every policy gets the same calls and fleet. Prints a table per policy (stderr with --json), writes PNG plots
 (response-time CDF per policy, coverage map) and results.json under --out, and with --json one line per policy
 on stdout: policy, incidents, red_within_8min_pct, p90_response_s, mean_response_s.
@@ -31,8 +36,11 @@ from dispatch.kpi import TARGET_RESPONSE_S
 from dispatch.model import Capability, LatLon
 from dispatch.simulation import POLICIES, SimParams, SimResult, Simulation, generate_calls
 from routing.build import load_graph
+from routing.drives import example_truth
 from routing.graph import RoadGraph
+from routing.profile import ProfileHours
 from routing.service import RoutingService
+from routing.speeds import CAR_DEFAULT_KMH, JunctionDelays
 from routing.synthetic import grid_km, grid_point, river_grid
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,7 +75,9 @@ SYNTHETIC_FLEET = [("ALS", "west"), ("ALS", "east"), ("ALS", "south-west"), ("AL
 
 def synthetic_region() -> Region:
     """Two towns facing each other across a river with bridges 5 km north and south of their centres."""
-    graph = river_grid(width_km=30, height_km=20, spacing_m=500, bridges_km=(5.0, 15.0))
+    graph = river_grid(width_km=30, height_km=20, spacing_m=500, bridges_km=(5.0, 15.0),
+                       local_kmh=CAR_DEFAULT_KMH["residential"], arterial_kmh=CAR_DEFAULT_KMH["primary"],
+                       junction_delays=JunctionDelays())  # the calibrated speeds and junction delays of a real extract
     at = datetime(2026, 1, 1, tzinfo=UTC)
     events: list[Event] = []
     for hospital_id, (x, y) in SYNTHETIC_HOSPITALS.items():
@@ -97,7 +107,7 @@ def with_demand_layer(region: Region, path: Path) -> Region:
 
 
 async def run(region: Region, params: SimParams, policies: list[str], cell_m: float,
-              progress: bool) -> tuple[list[SimResult], list[Cell]]:
+              progress: bool, speeds: str = "truth", planning: str = "learned") -> tuple[list[SimResult], list[Cell]]:
     cells = demand_grid(region.graph.bounds, cell_m, region.demand_lat, region.demand_lon, region.demand_weight)
     calls = generate_calls(params, region.demand_lat, region.demand_lon, region.demand_weight)
     results = []
@@ -107,8 +117,11 @@ async def run(region: Region, params: SimParams, policies: list[str], cell_m: fl
             bar.set_postfix_str(name)
             # a fresh routing service per policy: its cached trees hold float32 seconds, and a run must not
             # depend on which policy ran before it
-            sim = Simulation(calls, region.fleet_events, RoutingService(region.graph, max_eta_s=3600),
-                             POLICIES[name], params, cells=cells)
+            road = RoutingService(region.graph, max_eta_s=3600)
+            hourly = ProfileHours(road, example_truth(region.graph.highways)).apply if speeds == "truth" else None
+            believed = RoutingService(region.graph, max_eta_s=3600) if planning == "defaults" else None
+            sim = Simulation(calls, region.fleet_events, road, POLICIES[name], params, cells=cells, hourly=hourly,
+                             planning=believed)
             results.append(await sim.run(progress=bar.update))
     return results, cells
 
@@ -120,7 +133,8 @@ def _minutes(seconds) -> str:
 def table(result: SimResult) -> str:
     s = result.summary
     lines = [f"\n{result.policy}: {s['incidents']} incidents, red within 8 min {s['red_within_8min_pct']}%, "
-             f"move-ups {result.moveups}, mean unit utilisation "
+             f"move-ups {result.moveups}, missed acknowledgements {result.missed_acks} (handed on by the ladder "
+             f"{result.reassigned}), mean unit utilisation "
              f"{100 * np.mean(list(result.utilisation.values())):.0f}%",
              f"  {'colour':<8}{'calls':>6}{'≤8 min %':>10}{'mean min':>10}{'p50 min':>9}{'p90 min':>9}"]
     for colour, c in s["by_colour"].items():
@@ -182,6 +196,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "come from (default: road density, or the synthetic towns)")
     parser.add_argument("--cell-m", type=float, default=None, help="coverage grid cell size (m); 500 city, 1000 synthetic")
     parser.add_argument("--out", type=Path, default=REPO / "var" / "sim", help="where plots and results.json go")
+    parser.add_argument("--speeds", choices=["truth", "defaults"], default="truth",
+                        help="time-of-day speeds per road class (truth) or the calibrated defaults all day")
+    parser.add_argument("--planning", choices=["learned", "defaults"], default="learned",
+                        help="what the dispatch ranks by: the hour's true speeds, as a learned profile gives them, "
+                             "or the calibrated defaults all day while units drive at the hour's speeds")
+    parser.add_argument("--missed-ack-share", type=float, default=None, help="share of assignments a crew does not "
+                        "acknowledge in time (default 0.05)")
     parser.add_argument("--json", action="store_true", help="one JSON line per policy on stdout")
     parser.add_argument("--no-plots", action="store_true")
     args = parser.parse_args(argv)
@@ -201,19 +222,24 @@ def main(argv: list[str] | None = None) -> None:
     if args.demand:
         region = with_demand_layer(region, args.demand)
     params = SimParams(hours=args.hours, seed=args.seed,
-                       calls_per_day=args.calls_per_day or (120.0 if args.region == "city" else 150.0))
+                       calls_per_day=args.calls_per_day or (120.0 if args.region == "city" else 150.0),
+                       **({} if args.missed_ack_share is None else {"missed_ack_share": args.missed_ack_share}))
     policies = args.policies.split(",")
     args.cell_m = args.cell_m or (500.0 if args.region == "city" else 1000.0)
-    results, cells = asyncio.run(run(region, params, policies, args.cell_m, sys.stderr.isatty()))
+    results, cells = asyncio.run(run(region, params, policies, args.cell_m, sys.stderr.isatty(), args.speeds,
+                                     args.planning))
     report = sys.stderr if args.json else sys.stdout
     print(f"{region.name}: {region.graph.node_count} road nodes, {len(cells)} demand cells of {args.cell_m:.0f} m, "
-          f"{params.hours:g} h, seed {params.seed}, {params.calls_per_day:g} calls/day", file=report)
+          f"{params.hours:g} h, seed {params.seed}, {params.calls_per_day:g} calls/day, speeds: {args.speeds}",
+          file=report)
     for result in results:
         print(table(result), file=report)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{region.name}-results.json").write_text(json.dumps(
         {"region": region.name, "params": params.__dict__,
-         "policies": [{**r.summary, "utilisation": r.utilisation, "moveups": r.moveups} for r in results]},
+         "speeds": args.speeds, "planning": args.planning,
+         "policies": [{**r.summary, "utilisation": r.utilisation, "moveups": r.moveups, "missed_acks": r.missed_acks,
+                       "reassigned": r.reassigned} for r in results]},
         indent=2))
     if not args.no_plots:
         for path in asyncio.run(plot(region, results, cells, args.out)):

@@ -2,7 +2,7 @@
 
 OSM → (osmium, for .pbf) XML → `osmnx.graph_from_xml`, unsimplified → drivable ways only (`drivable_by_ambulance`)
 → simplified, never across a change of class, speed limit or access (`NO_MERGE_ACROSS`) → travel time per edge
-(routing/speeds.py) → `RoadGraph` arrays in one `.npz` file named by the OSM file's SHA-256 and the build
+(routing/speeds.py) plus the delay of the junction it enters (`junction_delays`) → `RoadGraph` arrays in one `.npz` file named by the OSM file's SHA-256 and the build
 parameters. A later start with the same file loads the cache in well under a second; a changed file or speed
 factor rebuilds.
 
@@ -24,12 +24,13 @@ import numpy as np
 from tqdm import tqdm
 
 from routing.graph import RoadGraph, csr
-from routing.speeds import THAI_DEFAULT_KMH, highway_class, speed_kmh, travel_time_s
+from routing.speeds import (CAR_DEFAULT_KMH, MAJOR_CLASSES, JunctionDelays, highway_class, speed_kmh,
+                            travel_time_s)
 
 log = logging.getLogger("ems.routing")
 
-BUILD_VERSION = 2  # 2: access by the most specific tag, no merging across class/speed/access, sorted merges
-DRIVABLE = set(THAI_DEFAULT_KMH)
+BUILD_VERSION = 3  # 3: OSRM car speeds, maxspeed x 0.8, junction delays; 2: access by the most specific tag, ...
+DRIVABLE = set(CAR_DEFAULT_KMH)
 # OSM access tags from the most specific to the most general, for a motor car (the ambulance's class); the most
 # specific one present decides. `emergency` is checked first: ambulances may use emergency-only ways.
 ACCESS_TAGS = ("motorcar", "motor_vehicle", "vehicle", "access")
@@ -105,8 +106,53 @@ def _sorted_merges(G: nx.MultiDiGraph) -> None:
                 d[key] = sorted(value, key=lambda item: (type(item).__name__, str(item)))
 
 
-def networkx_graph(osm_path: str | Path, work_dir: str | Path, *, speed_factor: float = 1.0) -> nx.MultiDiGraph:
-    """The drivable osmnx graph with `travel_time` (s) on every edge: what we compile, and the test oracle."""
+def mark_controlled_nodes(G: nx.MultiDiGraph, delays: JunctionDelays) -> None:
+    """Give nodes whose OSM `highway` tag sets a delay (signals, crossing, stop, give way) a `junction_control`
+    attribute, before simplification: osmnx keeps a node with that attribute as a graph node, so a signal in the
+    middle of a way is not merged away."""
+    for node, data in G.nodes(data=True):
+        tag = _tag(data.get("highway"))
+        if delays.tagged(tag) is not None:
+            data["junction_control"] = tag
+
+
+def add_junction_delays(G: nx.MultiDiGraph, delays: JunctionDelays) -> None:
+    """Add to every edge's `travel_time` the delay of the junction it enters, kept as `junction_delay_s` too.
+
+    A node tagged `junction_control` costs its tag's delay to every edge entering it. Otherwise, at a node joined
+    to three or more neighbours: major roads on three or more sides → an inferred signal for every entering edge;
+    major roads on two sides → a minor road entering gives way (the major road passes free).
+    """
+    neighbours: dict = {}
+    major: dict = {}
+    for u, v, d in G.edges(data=True):
+        is_major = highway_class(d.get("highway")) in MAJOR_CLASSES
+        for a, b in ((u, v), (v, u)):
+            if a != b:
+                neighbours.setdefault(a, set()).add(b)
+                if is_major:
+                    major.setdefault(a, set()).add(b)
+    for _, v, d in G.edges(data=True):
+        control = G.nodes[v].get("junction_control")
+        if control is not None:
+            delay = delays.tagged(control) or 0.0
+        elif len(neighbours.get(v, ())) < 3:
+            delay = 0.0
+        elif len(major.get(v, ())) >= 3:
+            delay = delays.inferred_signals
+        elif len(major.get(v, ())) == 2 and highway_class(d.get("highway")) not in MAJOR_CLASSES:
+            delay = delays.minor_onto_major
+        else:
+            delay = 0.0
+        d["junction_delay_s"] = delay
+        d["travel_time"] = d["travel_time"] + delay
+
+
+def networkx_graph(osm_path: str | Path, work_dir: str | Path, *, speed_factor: float = 1.0,
+                   junction_delays: JunctionDelays | None = None) -> nx.MultiDiGraph:
+    """The drivable osmnx graph with `travel_time` (s) on every edge: what we compile, and the test oracle.
+    `junction_delays`: default `JunctionDelays()`; `speeds.NO_JUNCTION_DELAYS` for free-flowing junctions."""
+    delays = JunctionDelays() if junction_delays is None else junction_delays
     import osmnx as ox
 
     work_dir = Path(work_dir)
@@ -120,11 +166,13 @@ def networkx_graph(osm_path: str | Path, work_dir: str | Path, *, speed_factor: 
     G = ox.graph_from_xml(to_osm_xml(Path(osm_path), work_dir), simplify=False, retain_all=True)
     G.remove_edges_from([(u, v, k) for u, v, k, d in G.edges(keys=True, data=True) if not drivable_by_ambulance(d)])
     G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
-    G = ox.simplify_graph(G, edge_attrs_differ=list(NO_MERGE_ACROSS))
+    mark_controlled_nodes(G, delays)
+    G = ox.simplify_graph(G, node_attrs_include=["junction_control"], edge_attrs_differ=list(NO_MERGE_ACROSS))
     _sorted_merges(G)
     for _, _, d in G.edges(data=True):
         d["speed_kph"] = speed_kmh(d.get("highway"), d.get("maxspeed"))
         d["travel_time"] = travel_time_s(float(d["length"]), d["speed_kph"], speed_factor)
+    add_junction_delays(G, delays)
     return G
 
 
@@ -142,13 +190,14 @@ def compile_graph(G: nx.MultiDiGraph, meta: dict | None = None) -> RoadGraph:
     largest = max(nx.strongly_connected_components(G), key=len) if len(G) else set()
     names: dict[tuple, int] = {}
     highways: dict[str, int] = {}
-    src, dst, length, seconds, name_ids, highway_ids, usable = [], [], [], [], [], [], []
+    src, dst, length, seconds, delay, name_ids, highway_ids, usable = [], [], [], [], [], [], [], []
     geom_offsets, geom_lat, geom_lon = [0], [], []
     for u, v, d in G.edges(data=True):
         src.append(index[u])
         dst.append(index[v])
         length.append(float(d["length"]))
         seconds.append(float(d["travel_time"]))
+        delay.append(float(d.get("junction_delay_s", 0.0)))
         label = (_name(d.get("name")), _name(d.get("name:en")))
         name_ids.append(-1 if label == (None, None) else names.setdefault(label, len(names)))
         highway_ids.append(highways.setdefault(str(highway_class(d.get("highway"))), len(highways)))
@@ -178,16 +227,18 @@ def compile_graph(G: nx.MultiDiGraph, meta: dict | None = None) -> RoadGraph:
         geom_offsets=np.array(geom_offsets, dtype=np.int64), geom_lat=np.array(geom_lat), geom_lon=np.array(geom_lon),
         fwd_offsets=fwd[0], fwd_targets=fwd[1], fwd_edges=fwd[2], rev_offsets=rev[0], rev_targets=rev[1],
         rev_edges=rev[2], names=list(names), highways=list(highways), meta=meta or {},
+        edge_delay_s=np.array(delay),
     )
 
 
 def load_graph(osm_path: str | Path, cache_dir: str | Path, *, speed_factor: float = 1.0,
-               progress: bool = True) -> RoadGraph:
+               junction_delays: JunctionDelays | None = None, progress: bool = True) -> RoadGraph:
     """The compiled graph for `osm_path`, from the cache when the file and parameters are unchanged."""
     osm_path, cache_dir = Path(osm_path), Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     digest = file_sha256(osm_path)
-    key = hashlib.sha256(f"{digest}:{speed_factor}:{BUILD_VERSION}".encode()).hexdigest()[:16]
+    delays = JunctionDelays() if junction_delays is None else junction_delays
+    key = hashlib.sha256(f"{digest}:{speed_factor}:{delays.key()}:{BUILD_VERSION}".encode()).hexdigest()[:16]
     cached = cache_dir / f"roads-{key}.npz"
     if cached.exists():
         return RoadGraph.load(cached)
@@ -195,13 +246,14 @@ def load_graph(osm_path: str | Path, cache_dir: str | Path, *, speed_factor: flo
         fcntl.flock(lock, fcntl.LOCK_EX)  # processes starting together build once; the others wait and load
         if cached.exists():
             return RoadGraph.load(cached)
-        return _build_and_save(osm_path, digest, cached, speed_factor=speed_factor, progress=progress)
+        return _build_and_save(osm_path, digest, cached, speed_factor=speed_factor, delays=delays, progress=progress)
 
 
-def _build_and_save(osm_path: Path, digest: str, cached: Path, *, speed_factor: float, progress: bool) -> RoadGraph:
+def _build_and_save(osm_path: Path, digest: str, cached: Path, *, speed_factor: float, delays: JunctionDelays,
+                    progress: bool) -> RoadGraph:
     with tqdm(total=3, desc=f"road graph {osm_path.name}", unit="step", disable=not progress) as bar:
         bar.set_postfix_str("reading OSM")
-        G = networkx_graph(osm_path, cached.parent, speed_factor=speed_factor)
+        G = networkx_graph(osm_path, cached.parent, speed_factor=speed_factor, junction_delays=delays)
         bar.update()
         bar.set_postfix_str(f"compiling {len(G)} nodes")
         graph = compile_graph(G, {"source": osm_path.name, "sha256": digest, "speed_factor": speed_factor})

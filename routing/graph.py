@@ -1,7 +1,7 @@
 """The compiled road graph: flat numpy arrays, read-only and shared by every request.
 
 Nodes are 0..n-1 with WGS84 coordinates. Edges are directed (a two-way street is two edges, each other's
-`twin`), with length (m), free-flow travel time (s), a name and class index, and a polyline. Forward and reverse
+`twin`), with length (m), travel time (s, junction delay included: `edge_delay_s`), a name and class index, and a polyline. Forward and reverse
 adjacency are CSR arrays (`*_offsets[n+1]`, `*_targets`, `*_edges`). `usable[e]` marks edges inside the largest
 strongly connected part: only those are snapped to, so every snapped point can reach every other.
 """
@@ -42,6 +42,11 @@ class RoadGraph:
     names: list[tuple[str | None, str | None]] = field(default_factory=list)  # (Thai/local name, English name)
     highways: list[str] = field(default_factory=list)
     meta: dict = field(default_factory=dict)
+    edge_delay_s: np.ndarray | None = None  # the junction delay inside edge_time_s (entering edge_dst); None: none
+
+    def junction_delays(self) -> np.ndarray:
+        """Seconds of each edge's time spent at the junction it enters (zeros for a graph built without them)."""
+        return np.zeros(self.edge_count) if self.edge_delay_s is None else self.edge_delay_s
 
     @property
     def node_count(self) -> int:

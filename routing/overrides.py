@@ -32,6 +32,7 @@ class Overrides:
 
     def __init__(self, base_weights: np.ndarray):
         self.base = base_weights
+        self._base_tag: str | None = None  # which base is in force, once replaced (a time-of-day speed profile)
         self._items: dict[str, Override] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -61,6 +62,17 @@ class Overrides:
         with self._lock:
             return [o for o in self._items.values() if o.active(now)]
 
+    def set_base(self, weights: np.ndarray, tag: str) -> None:
+        """Replace the base travel times (e.g. the speed profile's hour, routing/profile.py), named by `tag`: the
+        weights' key changes with the tag, so trees and the CCH metric keyed by it start afresh. ValueError for
+        weights of another length, negative or not finite."""
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.shape != self.base.shape or not np.all(np.isfinite(weights) & (weights >= 0)):
+            raise ValueError("base weights must be finite seconds (0 or more), one per edge")
+        with self._lock:
+            self.base, self._base_tag = weights, tag
+            self._cached_key = None  # refilled on the next read
+
     @property
     def version(self) -> tuple:
         """Identifies the weights in force (which overrides are active); caches keyed by it stay correct."""
@@ -77,6 +89,8 @@ class Overrides:
         with self._lock:  # the check and the refill of the one-entry cache happen as one step
             active = [o for o in self._items.values() if o.active(now)]
             key = tuple(o.id for o in active)
+            if self._base_tag is not None:
+                key = (f"base:{self._base_tag}", *key)
             if key != self._cached_key:
                 weights = self.base.copy()
                 for override in active:

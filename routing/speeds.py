@@ -1,30 +1,66 @@
-"""Travel speeds. `maxspeed` where OSM has it, else these Thai defaults per highway class (km/h).
+"""Travel speeds. `maxspeed` where OSM has it, else a car default per highway class (km/h); junction delays.
 
-The defaults follow Thai legal limits (90 km/h outside towns, 120 on motorways, 80 in Bangkok-style urban
-arterials) reduced to typical free-flow urban speeds for an ambulance's unhurried baseline; `speed_factor`
-(config) scales them for emergency driving, e.g. 1.2 = 20 % faster than this table.
+Per-class defaults are OSRM's car profile (v5 `car.lua`, `speeds.highway`), the free-flow car speeds an
+independent router uses worldwide; a posted `maxspeed` counts at `MAXSPEED_SHARE` of its value (OSRM's
+`speed_reduction` of 0.8: traffic seldom drives at the limit). `speed_factor` (config `EMS_SPEED_FACTOR`) is the
+ambulance's factor on top of this car baseline, explicit and separate. Sources and measured effect: docs/routing.md.
 
 | highway | km/h |      | highway | km/h |
 |---|---|---|---|---|
-| motorway | 100 | | tertiary | 40 |
-| trunk | 80 | | unclassified | 35 |
-| primary | 60 | | residential | 30 |
-| secondary | 50 | | living_street | 15 |
-| *_link | 40 | | service | 20 |
+| motorway | 90 | | motorway_link | 45 |
+| trunk | 85 | | trunk_link | 40 |
+| primary | 65 | | primary_link | 30 |
+| secondary | 55 | | secondary_link | 25 |
+| tertiary | 40 | | tertiary_link | 20 |
+| unclassified | 25 | | residential | 25 |
+| living_street | 10 | | service | 15 |
 """
 from __future__ import annotations
 
 import math
 import re
+from dataclasses import asdict, dataclass
 
-THAI_DEFAULT_KMH = {
-    "motorway": 100.0, "trunk": 80.0, "primary": 60.0, "secondary": 50.0, "tertiary": 40.0,
-    "motorway_link": 40.0, "trunk_link": 40.0, "primary_link": 40.0, "secondary_link": 35.0,
-    "tertiary_link": 30.0, "unclassified": 35.0, "residential": 30.0, "living_street": 15.0, "service": 20.0,
-    "road": 30.0,
+CAR_DEFAULT_KMH = {
+    "motorway": 90.0, "trunk": 85.0, "primary": 65.0, "secondary": 55.0, "tertiary": 40.0,
+    "motorway_link": 45.0, "trunk_link": 40.0, "primary_link": 30.0, "secondary_link": 25.0,
+    "tertiary_link": 20.0, "unclassified": 25.0, "residential": 25.0, "living_street": 10.0, "service": 15.0,
+    "road": 25.0,  # class unknown to the mapper: as a residential street
 }
+MAXSPEED_SHARE = 0.8
 FALLBACK_KMH = 25.0
+MAJOR_CLASSES = frozenset({"motorway", "trunk", "primary", "secondary", "tertiary"})
 _NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mph)?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class JunctionDelays:
+    """Seconds added to an edge for entering a junction node (docs/routing.md: Junction delays).
+
+    Tagged nodes (OSM `highway=` on the node) pay their tag's delay. Where the extract has no node tags, a node
+    where major roads (tertiary and above) meet from three or more sides is taken as signalised, and a minor road
+    entering a major one gives way. Turn costs proper (left vs right vs straight) need an edge-based graph and
+    are not modelled; the U-turn of a moving unit is (`EMS_UTURN_PENALTY_S`).
+    """
+
+    traffic_signals: float = 8.0
+    crossing: float = 2.0
+    stop: float = 6.0
+    give_way: float = 3.0
+    inferred_signals: float = 8.0
+    minor_onto_major: float = 3.0
+
+    def tagged(self, tag) -> float | None:
+        """The delay for a node's OSM `highway` tag; None when the tag sets none."""
+        return {"traffic_signals": self.traffic_signals, "crossing": self.crossing, "stop": self.stop,
+                "give_way": self.give_way}.get(tag)
+
+    def key(self) -> str:
+        """Identifies these values in a graph cache's name."""
+        return ",".join(f"{v:g}" for v in asdict(self).values())
+
+
+NO_JUNCTION_DELAYS = JunctionDelays(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 def highway_class(value) -> str | None:
@@ -35,7 +71,7 @@ def highway_class(value) -> str | None:
         return value
     if not value:
         return None
-    return min(value, key=lambda h: (THAI_DEFAULT_KMH.get(h, FALLBACK_KMH), str(h)))
+    return min(value, key=lambda h: (CAR_DEFAULT_KMH.get(h, FALLBACK_KMH), str(h)))
 
 
 def parse_maxspeed(raw) -> float | None:
@@ -52,9 +88,12 @@ def parse_maxspeed(raw) -> float | None:
 
 
 def speed_kmh(highway, maxspeed) -> float:
-    """Speed in km/h: the OSM maxspeed when parseable, else the Thai default for the highway class, else
-    FALLBACK_KMH."""
-    return parse_maxspeed(maxspeed) or THAI_DEFAULT_KMH.get(highway_class(highway), FALLBACK_KMH)
+    """Speed in km/h: `MAXSPEED_SHARE` of the OSM maxspeed when parseable, else the car default for the highway
+    class, else FALLBACK_KMH."""
+    posted = parse_maxspeed(maxspeed)
+    if posted:
+        return posted * MAXSPEED_SHARE
+    return CAR_DEFAULT_KMH.get(highway_class(highway), FALLBACK_KMH)
 
 
 def travel_time_s(length_m: float, kmh: float, speed_factor: float = 1.0) -> float:

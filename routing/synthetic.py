@@ -8,8 +8,9 @@ import math
 import networkx as nx
 import numpy as np
 
-from routing.build import compile_graph
+from routing.build import add_junction_delays, compile_graph
 from routing.graph import RoadGraph
+from routing.speeds import JunctionDelays
 
 M_PER_DEG_LAT = 111_320.0
 
@@ -17,12 +18,14 @@ M_PER_DEG_LAT = 111_320.0
 def river_grid(*, width_km: float = 24.0, height_km: float = 16.0, spacing_m: float = 400.0,
                river_km: float | None = None, bridges_km: tuple[float, ...] = (2.0, 14.0),
                arterial_every: int = 5, local_kmh: float = 30.0, arterial_kmh: float = 60.0,
-               oneway_every: int = 3, origin: tuple[float, float] = (13.0, 101.2)) -> RoadGraph:
+               oneway_every: int = 3, origin: tuple[float, float] = (13.0, 101.2),
+               junction_delays: JunctionDelays | None = None) -> RoadGraph:
     """A `width_km` x `height_km` grid of streets `spacing_m` apart, south-west corner at `origin` (lat, lon).
 
     A river runs north-south just east of `river_km` from the west edge (the middle by default); only the east-west
     streets nearest to `bridges_km` (from the south edge) cross it. Every `arterial_every`-th street is an
     arterial; every `oneway_every`-th other north-south street is one-way, alternating north and south.
+    `junction_delays`: delays at junctions as a real extract gets them (routing/build.py); None: free junctions.
     """
     lat0, lon0 = origin
     m_per_deg_lon = M_PER_DEG_LAT * math.cos(math.radians(lat0))
@@ -55,6 +58,8 @@ def river_grid(*, width_km: float = 24.0, height_km: float = 16.0, spacing_m: fl
                 crosses = i * spacing_m < river_x <= (i + 1) * spacing_m
                 if not crosses or j in bridge_rows:
                     road(node, node + rows, j % arterial_every == 0 or j in bridge_rows, f"Avenue {j}")
+    if junction_delays is not None:
+        add_junction_delays(G, junction_delays)
     return compile_graph(G, {"source": "synthetic river grid", "width_km": width_km, "height_km": height_km,
                              "river_km": river_x / 1000, "bridges_km": list(bridges_km)})
 

@@ -1,6 +1,8 @@
 """Routing benchmark: `python -m ops.bench.routing [--json] [--incidents N] [--side N]`; with `--churn
 [--minutes N]` the live-fleet workload of ops/bench/churn.py instead (moving units, closures, one JSON line per
-engine).
+engine); with `--calibration [--graph city|synthetic] [--drives N]` speed learning against simulated drives of
+known true speeds (ops/bench/calibration.py: ETA error on held-out drives before and after); with `--build
+[--side 550]` the graph build's time and peak memory on a synthetic OSM extract (ops/bench/build.py).
 
 For (a) the real Chon Buri city graph and (b) a deterministic synthetic road-like grid (≥ 200,000 nodes: local
 streets, arterials every 10th line, highways every 50th, every third local street one-way), with 50 unit
@@ -175,7 +177,21 @@ def main() -> None:
     parser.add_argument("--churn", action="store_true", help="moving fleet + closures, one JSON line per engine")
     parser.add_argument("--minutes", type=int, default=3, help="--churn: simulated minutes")
     parser.add_argument("--engines", default=None, help="--churn: comma-separated subset of the engines")
+    parser.add_argument("--calibration", action="store_true", help="learn speeds from simulated drives, one JSON line")
+    parser.add_argument("--build", action="store_true", help="graph build time and memory on a side x side OSM grid")
+    parser.add_argument("--graph", choices=["city", "synthetic"], default="city", help="--calibration: which graph")
+    parser.add_argument("--drives", type=int, default=400, help="--calibration: training drives (half as many held out)")
     args = parser.parse_args()
+    if args.build:
+        from ops.bench.build import main as build
+
+        build(args.side if args.side != 450 else 550, args.json)
+        return
+    if args.calibration:
+        from ops.bench.calibration import main as calibration
+
+        calibration(args.graph, args.drives, args.json)
+        return
     if args.churn:
         from ops.bench.churn import churn, print_churn
 

@@ -42,10 +42,11 @@ def red_call(location: LatLon, at_s: float = 60.0, group: int = 1, determinant: 
                    call_processing_s=60, turnout_s=60, on_scene_s=600, transport=True, handover_s=600)
 
 
-async def run(graph, _, calls, events, policy, **params):
+async def run(graph, _, calls, events, policy, hourly=None, planning=None, **params):
     road = RoutingService(graph)  # fresh: its tree cache keeps float32 seconds, so reuse would shift ETAs by µs
     sim = Simulation(calls, events, road, POLICIES[policy], SimParams(**params),
-                     cells=demand_grid(graph.bounds, 400, graph.node_lat, graph.node_lon))
+                     cells=demand_grid(graph.bounds, 400, graph.node_lat, graph.node_lon),
+                     hourly=hourly(road) if hourly else None, planning=planning)
     return sim, await sim.run()
 
 
@@ -148,3 +149,72 @@ def test_dmexclp_prefers_the_uncovered_cell_and_suggests_moving_a_doubled_up_uni
                           post_rows, demand, 0.5)
     assert [m.post.id for m in moves] == ["east", "east"] and moves[0].gain == pytest.approx(0.5 * 0.5 - 0.5 * 0.25)
     assert suggest_moves(["a", "b"], post_rows, np.array([3, 3]), posts, post_rows, demand, 0.5) == []
+
+
+async def test_a_silent_crew_makes_the_live_ladder_hand_the_call_on(river_town):
+    """Issue #20 item 5: a crew that misses its acknowledgement gets the ladder's steps on the simulated clock;
+    the call goes to the next unit, the silent unit is out of service and reports back later. When nobody is left
+    to hand it to, the silent crew answers late and still goes."""
+    graph, road = river_town
+    events = fleet(graph, ("ALS-1", "ALS", 0.2, 0.4), ("ALS-2", "ALS", 0.4, 1.0))
+    calls = [red_call(point(graph, 0.6, 0.4))]
+    sim, result = await run(graph, road, calls, events, "road_eta", hours=2, missed_ack_share=1.0)
+    steps = [(e.payload["unit_id"], e.payload["step"]) for e in sim.store.log if e.type == "AssignmentEscalated"]
+    assert steps[:4] == [("ALS-1", "repush"), ("ALS-1", "sms"), ("ALS-1", "voice"), ("ALS-1", "next_unit")]
+    assert assigned_units(sim) == ["ALS-1", "ALS-2"]
+    assert ("ALS-2", "next_unit") in steps  # silent too, and nobody left: the ladder raises a shortfall ...
+    assert [e for e in sim.store.log if e.type == "DispatchShortfall"]
+    late = [e for e in sim.store.log if e.type == "AssignmentAcknowledged"]
+    assert [(e.payload["unit_id"], e.payload["late"]) for e in late] == [("ALS-2", True)]  # ... and ALS-2 goes late
+    statuses = [e.payload["status"] for e in sim.store.log
+                if e.type == "UnitStatusChanged" and e.payload["unit_id"] == "ALS-1"]
+    assert statuses == ["out_of_service", "available"]
+    assert result.missed_acks == 2 and result.reassigned == 1
+    assert result.summary["by_colour"]["red"]["n"] == 1  # the patient is reached all the same
+
+    _, prompt = await run(graph, road, calls, events, "road_eta", hours=2, missed_ack_share=0.0)
+    assert prompt.missed_acks == 0 and prompt.summary["mean_response_s"] < result.summary["mean_response_s"]
+
+
+async def test_time_of_day_speeds_drive_the_simulated_units(river_town):
+    """Issue #20 item 5: with `hourly` the units drive at the hour's speeds (here all roads at half speed from
+    01:00 local, when the call comes), so the same call takes longer to reach."""
+    from routing.profile import HOURS, ProfileHours, SpeedProfile
+
+    graph, road = river_town
+    events = fleet(graph, ("ALS-1", "ALS", 0.2, 0.4))
+    calls = [red_call(point(graph, 1.8, 3.0), at_s=3600 + 60)]
+    half = SpeedProfile({h: [1.0] + [0.5] * (HOURS - 1) for h in graph.highways})
+    _, normal = await run(graph, road, calls, events, "road_eta", hours=3, missed_ack_share=0.0)
+    _, slow = await run(graph, road, calls, events, "road_eta", hours=3, missed_ack_share=0.0,
+                        hourly=lambda service: ProfileHours(service, half).apply)
+    travel = normal.summary["mean_response_s"] - 60 - 60  # call processing and turnout are 60 s each
+    assert slow.summary["mean_response_s"] - 120 == pytest.approx(2 * travel, rel=0.02)
+
+
+async def test_a_supporting_unit_still_on_scene_when_the_lead_closes_the_call_goes_home(river_town):
+    """The lead unit closes a call it does not transport while the supporting unit is still on scene; closing
+    freed that unit already, so it heads back without a second status change (this used to stop the run with
+    'cannot go from available to returning')."""
+    graph, road = river_town
+    events = fleet(graph, ("ALS-1", "ALS", 0.6, 0.6), ("BLS-1", "BLS", 1.6, 1.6))
+    call = SimCall(at_s=60, location=point(graph, 0.6, 0.4), colour="red", group=6, determinant=1,
+                   call_processing_s=60, turnout_s=60, on_scene_s=300, transport=False, handover_s=600)
+    sim, result = await run(graph, road, [call], events, "road_eta", hours=2, missed_ack_share=0.0)
+    assert sorted(assigned_units(sim)) == ["ALS-1", "BLS-1"]
+    units = {u.id: u.status.value for u in await sim.store.list("units")}
+    assert units == {"ALS-1": "available", "BLS-1": "available"}
+    assert sim.units["BLS-1"].post == sim.units["BLS-1"].home  # it drove back to its station
+
+
+async def test_the_dispatch_ranks_by_what_it_believes_and_units_drive_the_truth(river_town):
+    """`planning` is the dispatch's view of travel (here a straight line at 30 km/h, as a badly calibrated
+    model would be): it sends the unit across the river, which then drives the true roads round by the bridge."""
+    from dispatch.simulation import StraightLineEtas
+
+    graph, road = river_town
+    events = fleet(graph, ("ACROSS", "ALS", 2.3, 0.4), ("SAME-BANK", "ALS", 0.2, 0.4))
+    scene = point(graph, 1.9, 0.4)
+    sim, result = await run(graph, road, [red_call(scene)], events, "road_eta", hours=1,
+                            planning=StraightLineEtas(30.0))
+    assert assigned_units(sim) == ["ACROSS"] and result.summary["red_within_8min_pct"] == 0.0

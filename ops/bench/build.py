@@ -1,0 +1,80 @@
+"""Graph build at province scale: `python -m ops.bench.routing --build [--side 550] [--json]` (one JSON line).
+
+No real OSM extract of the province is available offline (data/osm/README.md), so this writes a synthetic one as
+OSM XML: a `side` x `side` street grid, 100 m apart, every 10th line a primary and every 50th a trunk (maxspeed
+90), a signal node at every primary crossing. The server's builder (`routing.build.load_graph`: osmnx, access
+rules, simplification, speeds, junction delays, compilation, cache file) runs on it in a fresh process, which
+reports its wall time and peak memory (VmHWM). Target (issue #20): a 300k-node extract in ≤ 60 s and ≤ 2 GB.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_S, TARGET_MB = 60.0, 2048.0
+
+
+def write_grid_osm(path: Path, side: int) -> None:
+    """The synthetic extract (see the module's docstring)."""
+    d_lat, d_lon = 100 / 111_320, 100 / (111_320 * 0.9730)  # cos(13.3°)
+
+    def kind(line: int) -> tuple[str, str | None]:
+        if line % 50 == 0:
+            return "trunk", "90"
+        if line % 10 == 0:
+            return "primary", None
+        return "residential", None
+
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("<?xml version='1.0' encoding='UTF-8'?>\n<osm version=\"0.6\">\n")
+        for r in range(side):
+            for c in range(side):
+                node = r * side + c + 1
+                signal = r % 10 == 0 and c % 10 == 0
+                tag = '<tag k="highway" v="traffic_signals"/></node>' if signal else ""
+                f.write(f'<node id="{node}" lat="{13.0 + r * d_lat:.7f}" lon="{100.8 + c * d_lon:.7f}"'
+                        f'{">" + tag if signal else "/>"}\n')
+        way = 1
+        for line in range(side):
+            for vertical in (False, True):
+                nodes = [(i * side + line if vertical else line * side + i) + 1 for i in range(side)]
+                highway, maxspeed = kind(line)
+                f.write(f'<way id="{way}">' + "".join(f'<nd ref="{n}"/>' for n in nodes)
+                        + f'<tag k="highway" v="{highway}"/>'
+                        + (f'<tag k="maxspeed" v="{maxspeed}"/>' if maxspeed else "") + "</way>\n")
+                way += 1
+        f.write("</osm>\n")
+
+
+def _build(osm: str, cache: str, out: multiprocessing.Queue) -> None:
+    from routing.build import load_graph
+
+    started = time.perf_counter()
+    graph = load_graph(osm, cache, progress=False)
+    seconds = time.perf_counter() - started
+    peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+    out.put({"nodes": graph.node_count, "edges": graph.edge_count, "build_s": round(seconds, 1),
+             "peak_mb": round(peak_kb / 1024)})
+
+
+def main(side: int, as_json: bool) -> dict:
+    with tempfile.TemporaryDirectory(prefix="ems-build-bench-") as tmp:
+        osm = Path(tmp) / f"grid-{side}.osm"
+        write_grid_osm(osm, side)
+        context = multiprocessing.get_context("spawn")
+        queue = context.Queue()
+        process = context.Process(target=_build, args=(str(osm), str(Path(tmp) / "cache"), queue))
+        process.start()
+        result = queue.get()
+        process.join()
+    result = {"mode": "build", "side": side, **result, "target_s": TARGET_S, "target_mb": TARGET_MB,
+              "met": result["build_s"] <= TARGET_S and result["peak_mb"] <= TARGET_MB}
+    print(f"build of a {result['nodes']}-node synthetic extract: {result['build_s']} s, peak {result['peak_mb']} MB "
+          f"(target ≤ {TARGET_S:g} s, ≤ {TARGET_MB:g} MB)", file=sys.stderr)
+    if as_json:
+        print(json.dumps(result))
+    return result
