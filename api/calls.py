@@ -72,6 +72,16 @@ class InterviewHandler(BaseHandler):
         self.send_json(result, 200 if body.get("propose_only") is True else 201)
 
 
+class AedsHandler(BaseHandler):
+    """GET /api/v1/incidents/{incident_id}/aeds: the public AEDs nearest the patient (telephone-CPR coach)."""
+
+    agency_scope = "incident"
+
+    async def get(self, incident_id: str) -> None:
+        self.require(*DISPATCH_ROLES)
+        self.send_json(await self.ctx.interview.aeds_near(int(incident_id)))
+
+
 class InstructionsHandler(BaseHandler):
     """GET /api/v1/triage/cards/{card}/instructions[?determinant=n]: key questions and pre-arrival instructions."""
 
@@ -122,6 +132,10 @@ PATHS.update({
             "reason": {"type": ["string", "null"], "maxLength": 500},
             "propose_only": {"type": "boolean"}}},
         errors=(400, 401, 403, 404, 409, 413, 422, 429, 503))},
+    "/api/v1/incidents/{incident_id}/aeds": {"get": _op(
+        "The public AED points (EMS_AED_FILE) nearest the incident's location, within EMS_AED_SEARCH_M, nearest "
+        "first, each with distance_m; `known: false` when no AED points are loaded, `located: false` while the "
+        "incident has no location", params=[INCIDENT_ID], errors=(401, 403, 404, 429, 503))},
     "/api/v1/triage/cards/{card}/instructions": {"get": _op(
         "The card's key questions, each determinant's code and pre-arrival instruction keys, and the instruction "
         "texts in Thai and English (`cpr: true` for telephone-CPR coaching)",

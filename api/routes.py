@@ -7,7 +7,7 @@ from api.agencies import (
 )
 from api.auth import LoginHandler, LogoutHandler, MeHandler, RevokeUserHandler
 from api.calls import (
-    AnswerCallHandler, CallsHandler, DeskLineHandler, InstructionsHandler, InterviewHandler, RecordingLinkHandler,
+    AedsHandler, AnswerCallHandler, CallsHandler, DeskLineHandler, InstructionsHandler, InterviewHandler, RecordingLinkHandler,
 )
 from api.events import AuditHandler, EventsHandler
 from api.dispatch import (
@@ -53,6 +53,7 @@ API_ROUTES: list[tuple] = [
     (r"/api/v1/calls/(CA[0-9a-fA-F]{32})/recording", RecordingLinkHandler),
     (r"/api/v1/me/desk-line", DeskLineHandler),
     (r"/api/v1/incidents/([0-9]{1,18})/interview", InterviewHandler),
+    (r"/api/v1/incidents/([0-9]{1,18})/aeds", AedsHandler),
     (r"/api/v1/units", UnitsHandler),
     (r"/api/v1/units/([A-Za-z0-9_.-]{1,40})/status", UnitStatusHandler),
     (r"/api/v1/hospitals", HospitalsHandler),

@@ -3,7 +3,10 @@ cardiac-arrest interview to 6R1 with the telephone-CPR coach, and the incident's
 the call recording. Real server, PostgreSQL, Chromium; Twilio is the loopback fake."""
 from __future__ import annotations
 
+import json
+
 from dispatch import demo
+from dispatch.aed import read_aed_file
 from tests.conftest import Api, make_user, routing_ready, wait_until
 from tests.integrations.conftest import (  # noqa: F401 - fixtures
     TwilioCaller, dispatcher, ems, fake_twilio, twilio,
@@ -12,9 +15,11 @@ from tests.integrations.test_twilio import call_params
 from tests.web.conftest import open_page, shot
 
 SID = "CA" + "c" * 32
+PATIENT = {"lat": 13.3611, "lon": 100.9847}
 
 
-async def test_dispatcher_answers_a_queued_call_and_runs_a_cardiac_arrest_interview(ems, fake_twilio, twilio, browser):
+async def test_dispatcher_answers_a_queued_call_and_runs_a_cardiac_arrest_interview(ems, fake_twilio, twilio, browser,
+                                                                                     tmp_path):
     await demo.seed(ems.ctx.store)
     await routing_ready(ems)
     token = await make_user(ems.ctx.pool, "disp-calls", "dispatcher")
@@ -26,10 +31,21 @@ async def test_dispatcher_answers_a_queued_call_and_runs_a_cardiac_arrest_interv
         await page.locator("#desk-line-save").click()
         assert await wait_until(lambda: _desk_line(api), 10)
 
+        # the caller has called before, and shares the phone's position from the SMS link while waiting
+        assert (await api.post("/api/v1/incidents", {"channel": "phone", "caller": {"phone": "+66812345678"},
+                                                     "location": PATIENT}))[0] == 201
         assert (await twilio.post("/twilio/voice", call_params(SID)))[0] == 200
+        await ems.integrations.after.drain()
+        token = fake_twilio.sent("sms")[0].params["Body"].split("#t=")[1]
+        assert (await Api(api.base_url, None).post("/api/v1/share/location",
+                                                   {"token": token, "location": PATIENT, "accuracy_m": 10}))[0] == 200
         waiting = page.locator(f'#call-list li[data-sid="{SID}"]')
         await waiting.locator("button.answer-call").wait_for(timeout=15_000)
-        assert "+66812345678" in await waiting.inner_text()
+        await waiting.filter(has_text="location shared").wait_for(timeout=15_000)
+        row = await waiting.inner_text()
+        assert "+66812345678" in row and "1 earlier incidents" in row
+        assert await wait_until(lambda: _at_least(waiting.locator(".call-wait"), 1, suffix=" s"), 10)  # wait ticks
+        ems.ctx.interview.aed_points = read_aed_file(aed_file(tmp_path))  # as EMS_AED_FILE loads them at start
         await waiting.locator("button.answer-call").click()
         await page.locator("#interview-panel h3").wait_for(timeout=10_000)
         [update] = fake_twilio.sent("call_update")
@@ -44,7 +60,11 @@ async def test_dispatcher_answers_a_queued_call_and_runs_a_cardiac_arrest_interv
         await page.locator("#proposed-code").wait_for(timeout=10_000)
         assert await page.locator("#proposed-code").inner_text() == "6R1"
         await page.locator("#cpr-coach").wait_for()
-        assert "No AED points known" in await page.locator("#aed-points").inner_text()
+        nearest = page.locator("#aed-points li").first
+        await nearest.wait_for(timeout=10_000)
+        assert await nearest.get_attribute("data-aed") == "aed-school"
+        assert "m south-west" in await nearest.inner_text() and "Nurse's room" in await nearest.inner_text()
+        assert await page.locator("#aed-points li").count() == 2  # the one 1 km away is past the search radius
         assert await page.locator('[data-instructions="cpr"] li').count() >= 4
         await page.locator("#cpr-toggle").click()
         assert await wait_until(lambda: _at_least(page.locator("#cpr-count"), 3), 10)  # the metronome is beating
@@ -80,8 +100,21 @@ async def _desk_line(api: Api) -> bool:
     return body["desk_line"] == "+66380001669"
 
 
-async def _at_least(locator, n: int) -> bool:
-    return int(await locator.inner_text()) >= n
+async def _at_least(locator, n: int, suffix: str = "") -> bool:
+    return int((await locator.inner_text()).removesuffix(suffix)) >= n
+
+
+def aed_file(tmp_path):
+    def point(id_, lat, lon, access_en):
+        return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {"id": id_, "name_th": f"AED {id_}", "name_en": f"AED {id_}", "access_th": "ห้องพยาบาล",
+                               "access_en": access_en, "hours": "07:00-17:00"}}
+    path = tmp_path / "aeds.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        point("aed-school", 13.3600, 100.9836, "Nurse's room, ground floor"),
+        point("aed-mall", 13.3631, 100.9847, "Information desk"),
+        point("aed-far", 13.3611, 100.9947, "Lobby")]}), encoding="utf-8")
+    return path
 
 
 async def _fetched(fake) -> bool:

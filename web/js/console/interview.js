@@ -79,7 +79,7 @@ function draw() {
       ${session.recorded ? html`<p class="ok" id="interview-recorded">${t("interview.recorded", {code: session.recorded.code})}</p>` : ""}
       <div id="cpr-slot"></div>
       ${determinant ? instructionsHtml(determinant) : ""}` : ""}`);
-  if (session.cpr) showCpr(box.querySelector("#cpr-slot"));
+  if (session.cpr) showCpr(box.querySelector("#cpr-slot"), session.incidentId);
 }
 
 async function chooseCard(group) {
