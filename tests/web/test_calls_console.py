@@ -26,7 +26,9 @@ async def test_dispatcher_answers_a_queued_call_and_runs_a_cardiac_arrest_interv
     api = Api(f"http://127.0.0.1:{ems.config.port}", token)
     context, page = await open_page(browser, f"{api.base_url}/console.html#token={token}")
     try:
+        await page.locator("#call-list li", has_text="No calls waiting").wait_for(timeout=15_000)  # queue loaded
         await page.locator("#call-queue summary").click()
+        await page.locator("#desk-line").wait_for(state="visible", timeout=10_000)
         await page.locator("#desk-line").fill("+66380001669")
         await page.locator("#desk-line-save").click()
         assert await wait_until(lambda: _desk_line(api), 10)
