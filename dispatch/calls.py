@@ -34,6 +34,17 @@ class CallAbandoned(Event, frozen=True):
     wait_s: float
 
 
+class CallBackPlaced(Event, frozen=True):
+    """A dispatcher called back a caller who hung up in the queue: Twilio rang their desk line, then the caller
+    (`callback_sid`: that Twilio call). The call leaves the call-back list."""
+
+    incident_id: int
+    call_sid: str  # the abandoned call
+    dispatcher: str
+    phone: str
+    callback_sid: str
+
+
 class CallAnswerOverdue(Event, frozen=True):
     """A call has waited in the queue longer than the answer-alert setting: every dispatcher is alerted (once)."""
 

@@ -17,7 +17,7 @@ from typing import Any
 from twilio.twiml.voice_response import VoiceResponse
 
 from dispatch.calls import (
-    CallAbandoned, CallAnswered, CallAnswerOverdue, CallRecorded, parse_desk_line, seconds_between,
+    CallAbandoned, CallAnswered, CallAnswerOverdue, CallBackPlaced, CallRecorded, parse_desk_line, seconds_between,
 )
 from dispatch.kpi import CALL_EVENT_TYPES, CALL_INTERVALS, call_rows
 from dispatch.errors import Conflict, FieldError, Invalid, NotFound, Unavailable
@@ -98,13 +98,52 @@ class CallQueue:
                                           dispatcher=actor, wait_s=wait_s))
         return {**_call_json(row, now), "incident_id": row["incident_id"]}
 
-    def dial_twiml(self, line: str) -> str:
-        """TwiML that connects the caller to `line` (number or SIP), recorded when the setting says so."""
+    async def call_back(self, call_sid: str, *, user_id: str, actor: str) -> dict[str, Any]:
+        """Call back the caller of abandoned call `call_sid`: Twilio rings the dispatcher's desk line, then dials the
+        caller from the 1669 number (recorded like an answered call, the recording linked to this call).
+
+        Raises Invalid (desk_line) without a desk line, NotFound for an unknown call, Conflict (409) when the call is
+        not on the call-back list (another dispatcher called back first), Unavailable (503) when Twilio refused (the
+        call stays on the list).
+        """
+        line = await self.ctx.identities.desk_line(user_id)
+        if not line:
+            raise Invalid(FieldError("desk_line", "set your desk phone or SIP address in your profile first"))
+        if not hasattr(self.notifier, "connect_call"):
+            raise Unavailable("Twilio is not configured on this server")
+        existing = await store.call(self.ctx.pool, call_sid)
+        if existing is None:
+            raise NotFound(f"no call {call_sid}")
+        if not existing["phone"]:
+            raise Conflict(f"call {call_sid} has no caller number to call back")
+        now = self.ctx.clock.now()
+        row = await store.claim_callback(self.ctx.pool, call_sid, actor, now)
+        if row is None:
+            raise Conflict(f"call {call_sid} is not waiting for a call-back (it is {existing['state']})")
+        twiml = self.dial_twiml(row["phone"], recording_for=call_sid, caller_id=self.ctx.config.twilio_from_number)
+        try:
+            callback_sid = await self.notifier.connect_call(line, twiml)
+        except Exception:
+            await store.release_callback(self.ctx.pool, call_sid, actor)
+            raise
+        async with self.ctx.store.unit_of_work(actor) as uow:
+            await store.set_callback_sid(uow.conn, call_sid, callback_sid)
+            await uow.append(CallBackPlaced(at=now, incident_id=row["incident_id"], call_sid=call_sid,
+                                            dispatcher=actor, phone=row["phone"], callback_sid=callback_sid))
+        return {**_call_json(row, now), "callback_sid": callback_sid}
+
+    def dial_twiml(self, line: str, *, recording_for: str | None = None, caller_id: str | None = None) -> str:
+        """TwiML that connects the call to `line` (number or SIP), recorded when the setting says so.
+
+        `recording_for`: the queued call the recording belongs to when it is not the call running this TwiML (a
+        call-back), named in the recording callback's URL. `caller_id`: the number the far end sees.
+        """
         response = VoiceResponse()
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {"caller_id": caller_id} if caller_id else {}
         if self.ctx.config.call_recording:
-            options = {"record": "record-from-answer-dual", "recording_status_callback": self.url(RECORDING_PATH),
-                       "recording_status_callback_event": "completed"}
+            callback = self.url(RECORDING_PATH) + (f"?call={recording_for}" if recording_for else "")
+            options.update({"record": "record-from-answer-dual", "recording_status_callback": callback,
+                            "recording_status_callback_event": "completed"})
         dial = response.dial(**options)
         if line.startswith("sip"):
             dial.sip(line)
@@ -155,11 +194,14 @@ class CallQueue:
                                            phone=row["phone"], wait_s=seconds_between(row["queued_at"], now) or 0.0))
         return True
 
-    async def recording_done(self, params: dict[str, str]) -> bool:
-        """Twilio's recording status callback: link a completed recording to the call's incident (once)."""
+    async def recording_done(self, params: dict[str, str], for_call: str | None = None) -> bool:
+        """Twilio's recording status callback: link a completed recording to the call's incident (once).
+
+        `for_call`: the queued call named in the callback URL (a call-back's recording belongs to the abandoned call,
+        not to the Twilio call that rang the dispatcher)."""
         if (params.get("RecordingStatus") or "").lower() != "completed":
             return False
-        call_sid, recording_sid = params.get("CallSid") or "", params.get("RecordingSid") or ""
+        call_sid, recording_sid = for_call or params.get("CallSid") or "", params.get("RecordingSid") or ""
         url = params.get("RecordingUrl") or ""
         if not recording_sid or not url.startswith("https://"):
             raise Invalid(FieldError("RecordingSid",

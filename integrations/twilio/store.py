@@ -68,7 +68,7 @@ async def thread_events(pool: asyncpg.Pool, incident_id: int) -> list[dict[str, 
 
 # -- the 1669 call queue (migration 0030) ---------------------------------------------------------------------
 CALL_COLUMNS = ("call_sid, incident_id, phone, state, queued_at, answered_at, answered_by, ended_at, recording_sid,"
-                " recording_url, recording_duration_s")
+                " recording_url, recording_duration_s, called_back_by, called_back_at")
 
 
 async def add_call(pool: asyncpg.Pool, call_sid: str, incident_id: int, phone: str | None, at: datetime) -> None:
@@ -93,6 +93,24 @@ async def release_call(pool: asyncpg.Pool, call_sid: str, actor: str) -> None:
     """Put a call back in the queue when connecting it failed (only if `actor` still holds it)."""
     await pool.execute("UPDATE calls SET state = 'waiting', answered_by = NULL, answered_at = NULL"
                        " WHERE call_sid = $1 AND state = 'active' AND answered_by = $2", call_sid, actor)
+
+
+async def claim_callback(pool: asyncpg.Pool, call_sid: str, actor: str, at: datetime) -> asyncpg.Record | None:
+    """Take an abandoned call off the call-back list for `actor` (one winner, as claim_call); None when it is not
+    abandoned (someone called back already, or it was never abandoned)."""
+    return await pool.fetchrow(
+        f"UPDATE calls SET state = 'called_back', called_back_by = $2, called_back_at = $3 WHERE call_sid = $1"
+        f" AND state = 'abandoned' RETURNING {CALL_COLUMNS}", call_sid, actor, at)
+
+
+async def release_callback(pool: asyncpg.Pool, call_sid: str, actor: str) -> None:
+    """Put a call back on the call-back list when ringing failed (only if `actor` still holds it)."""
+    await pool.execute("UPDATE calls SET state = 'abandoned', called_back_by = NULL, called_back_at = NULL"
+                       " WHERE call_sid = $1 AND state = 'called_back' AND called_back_by = $2", call_sid, actor)
+
+
+async def set_callback_sid(conn: Any, call_sid: str, callback_sid: str) -> None:
+    await conn.execute("UPDATE calls SET callback_sid = $2 WHERE call_sid = $1", call_sid, callback_sid)
 
 
 async def end_call(conn: Any, call_sid: str, state: str, at: datetime,

@@ -157,3 +157,24 @@ async def test_a_call_waiting_past_the_setting_alerts_the_dispatcher_and_the_rep
             await context.close()
     finally:
         await running.stop()
+
+
+async def test_a_caller_who_hung_up_is_called_back_from_the_call_queue(ems, fake_twilio, twilio, browser):
+    token = await make_user(ems.ctx.pool, "disp-back", "dispatcher")
+    api = Api(f"http://127.0.0.1:{ems.config.port}", token)
+    await api.call("PUT", "/api/v1/me/desk-line", {"desk_line": "+66380001669"})
+    context, page = await open_page(browser, f"{api.base_url}/console.html#token={token}")
+    try:
+        assert (await twilio.post("/twilio/voice", call_params(SID)))[0] == 200
+        assert (await twilio.post("/twilio/queue", {"CallSid": SID, "QueueResult": "hangup"}))[0] == 200
+        row = page.locator(f'#call-list li.call-abandoned[data-sid="{SID}"]')
+        await row.locator("button.call-back").wait_for(timeout=15_000)
+        assert "hung up — call back" in await row.inner_text()
+        await row.locator("button.call-back").click()
+        await page.locator("#call-note", has_text="Calling +66812345678 back").wait_for(timeout=10_000)
+        [placed] = fake_twilio.sent("voice")
+        assert placed.params["To"] == "+66380001669" and "<Number>+66812345678</Number>" in placed.params["Twiml"]
+        await row.wait_for(state="detached", timeout=10_000)  # off the call-back list
+        assert page.errors == []
+    finally:
+        await context.close()
