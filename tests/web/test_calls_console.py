@@ -70,6 +70,19 @@ async def test_dispatcher_answers_a_queued_call_and_runs_a_cardiac_arrest_interv
         assert await page.locator('[data-instructions="cpr"] li').count() >= 4
         await page.locator("#cpr-toggle").click()
         assert await wait_until(lambda: _at_least(page.locator("#cpr-count"), 3), 10)  # the metronome is beating
+        # choosing another code shows its instructions at once, stops the coach, and asks for the reason
+        await page.locator("#interview-determinant").select_option("2")
+        await page.locator('[data-instructions="recovery_position"]').wait_for(timeout=5_000)
+        assert await page.locator("#cpr-coach").count() == 0 and await page.locator('[data-instructions="cpr"]').count() == 0
+        await page.locator("#interview-reason").fill("caller unsure")
+        await page.locator("#interview-determinant").select_option("1")  # back to the proposal, reason kept
+        await page.locator("#cpr-coach").wait_for(timeout=5_000)
+        assert await page.locator("#interview-reason").input_value() == "caller unsure"
+        await page.locator("#interview-reason").fill("")
+        await page.locator("#interview-determinant").select_option("2")
+        await page.locator("#interview-confirm").click()
+        await page.locator("#interview-error", has_text="reason").wait_for(timeout=5_000)  # an override needs one
+        await page.locator("#interview-determinant").select_option("1")
         await page.locator("#interview-confirm").click()
         await page.locator("#interview-recorded").wait_for(timeout=10_000)
         assert "6R1" in await page.locator("#interview-recorded").inner_text()
