@@ -162,7 +162,8 @@ async def test_a_call_waiting_past_the_setting_alerts_the_dispatcher_and_the_rep
         context, page = await open_page(browser, f"{api.base_url}/report.html#token={token}")
         try:
             await page.locator("#calls-headline").wait_for(timeout=10_000)
-            assert "Answered within 15 s" in await page.locator("#calls-headline").inner_text()
+            headline = await page.locator("#calls-headline").inner_text()
+            assert "Answered within 15 s:" in headline and "(target 90 % each)" in headline
             assert await page.locator('#calls-table tr[data-interval="answer"] td').nth(1).inner_text() == "1"
             assert await page.locator('#calls-table tr[data-interval="to_dispatch"]').count() == 1
             assert page.errors == []
