@@ -6,8 +6,8 @@ a match proposes its `default` determinant. The dispatcher may choose another de
 interview is one `InterviewRecorded` event on the incident's stream, followed by the usual `IncidentTriaged`, so
 replay shows the questions, the answers, the proposal and any override.
 
-Cards without key questions still show their card questions and the general instructions; the dispatcher then
-picks the determinant (no proposal).
+Cards without key questions still show their card questions and their instructions (the general ones when the card
+has none of its own); the dispatcher then picks the determinant (no proposal).
 """
 from __future__ import annotations
 
@@ -52,7 +52,8 @@ def interview_data() -> dict[str, Any]:
 
 def card_interview(group: int) -> dict[str, Any] | None:
     """The key questions of card `group` ({questions, default, instructions}), or None if the card has none."""
-    return interview_data()["groups"].get(str(group))
+    entry = interview_data()["groups"].get(str(group))
+    return entry if entry and entry.get("questions") else None
 
 
 def _card(group: Any) -> dict[str, Any]:
@@ -111,8 +112,8 @@ def propose(group: int, answers: list[dict[str, str]]) -> int | None:
 
 def instruction_keys(group: int, determinant: int | None) -> list[str]:
     """Keys of the pre-arrival instructions for a card's determinant (its own list, else the card's "*" list)."""
-    interview = card_interview(group)
-    by_determinant = (interview or {}).get("instructions", {})
+    # a card without key questions may still have its own instructions (the dispatcher picks the determinant)
+    by_determinant = interview_data()["groups"].get(str(group), {}).get("instructions", {})
     keys = by_determinant.get(str(determinant)) if determinant is not None else None
     return list(keys or by_determinant.get("*") or ["general"])
 

@@ -56,6 +56,9 @@ async def test_dispatcher_answers_a_queued_call_and_runs_a_cardiac_arrest_interv
         incident_id = listing["calls"][0]["incident_id"]
         assert f"#{incident_id}" in await page.locator("#interview-panel h3").inner_text()
 
+        await page.locator("#interview-card").select_option("15")  # no key questions: the first code's instructions
+        await page.locator('[data-instructions="seizure"]').wait_for(timeout=5_000)
+        assert "Do not hold the patient down" in await page.locator('[data-instructions="seizure"]').inner_text()
         await page.locator("#interview-card").select_option("6")
         for question in ("conscious", "breathing_normally"):
             await page.locator(f'#interview-questions li[data-question="{question}"] button[data-answer="no"]').click()
