@@ -112,7 +112,8 @@ ANSWERS = {"type": "array", "maxItems": 20, "items": {
 PATHS.update({
     "/api/v1/calls": {"get": _op(
         "1669 calls waiting in the Twilio queue, on the line, and abandoned (hung up while waiting; listed for "
-        "call-back while their incident is open, until a dispatcher calls back), with caller number, wait (s), earlier incidents from the number, "
+        "call-back while their incident is open, until a dispatcher calls back), with caller number, wait (s), "
+        "earlier incidents from the number, "
         "any shared location and, for calls on the line, the call times so far", errors=(401, 403, 429, 503))},
     "/api/v1/calls/{call_sid}/answer": {"post": _op(
         "Answer a waiting call: Twilio connects it to the dispatcher's desk line (recorded if configured). 409 when "

@@ -110,8 +110,9 @@ def compass(origin: LatLon, target: Any) -> str:
     bystander who runs for the AED."""
     lat1, lat2 = math.radians(origin.lat), math.radians(target.lat)
     d_lon = math.radians(target.lon - origin.lon)
-    bearing = math.degrees(math.atan2(math.sin(d_lon) * math.cos(lat2),
-                                      math.cos(lat1) * math.sin(lat2) - math.sin(lat1) * math.cos(lat2) * math.cos(d_lon)))
+    east = math.sin(d_lon) * math.cos(lat2)
+    north = math.cos(lat1) * math.sin(lat2) - math.sin(lat1) * math.cos(lat2) * math.cos(d_lon)
+    bearing = math.degrees(math.atan2(east, north))
     return COMPASS[round((bearing % 360) / 45) % 8]
 
 

@@ -80,7 +80,7 @@ class CallQueue:
         if not hasattr(self.notifier, "redirect_call"):
             raise Unavailable("Twilio is not configured on this server")
         now = self.ctx.clock.now()
-        row = await store.claim_call(self.ctx.pool, call_sid, actor, now)
+        row = await store.claim_call(self.ctx.pool, call_sid, "answer", actor, now)
         if row is None:
             existing = await store.call(self.ctx.pool, call_sid)
             if existing is None:
@@ -90,7 +90,7 @@ class CallQueue:
         try:
             await self.notifier.redirect_call(call_sid, self.dial_twiml(line))
         except Exception:
-            await store.release_call(self.ctx.pool, call_sid, actor)
+            await store.release_call(self.ctx.pool, call_sid, "answer", actor)
             raise
         wait_s = seconds_between(row["queued_at"], now) or 0.0
         async with self.ctx.store.unit_of_work(actor) as uow:
@@ -117,14 +117,14 @@ class CallQueue:
         if not existing["phone"]:
             raise Conflict(f"call {call_sid} has no caller number to call back")
         now = self.ctx.clock.now()
-        row = await store.claim_callback(self.ctx.pool, call_sid, actor, now)
+        row = await store.claim_call(self.ctx.pool, call_sid, "call_back", actor, now)
         if row is None:
             raise Conflict(f"call {call_sid} is not waiting for a call-back (it is {existing['state']})")
         twiml = self.dial_twiml(row["phone"], recording_for=call_sid, caller_id=self.ctx.config.twilio_from_number)
         try:
             callback_sid = await self.notifier.connect_call(line, twiml)
         except Exception:
-            await store.release_callback(self.ctx.pool, call_sid, actor)
+            await store.release_call(self.ctx.pool, call_sid, "call_back", actor)
             raise
         async with self.ctx.store.unit_of_work(actor) as uow:
             await store.set_callback_sid(uow.conn, call_sid, callback_sid)

@@ -81,32 +81,27 @@ async def call(pool: asyncpg.Pool, call_sid: str) -> asyncpg.Record | None:
     return await pool.fetchrow(f"SELECT {CALL_COLUMNS} FROM calls WHERE call_sid = $1", call_sid)
 
 
-async def claim_call(pool: asyncpg.Pool, call_sid: str, actor: str, at: datetime) -> asyncpg.Record | None:
-    """Take a waiting call for `actor`: one conditional UPDATE, so of two dispatchers answering at once exactly one
-    gets the row back; None when the call is not waiting (answered, abandoned, unknown)."""
+# How a dispatcher takes a call: from which state to which, and the columns that name who and when.
+TAKE = {"answer": ("waiting", "active", "answered_by", "answered_at"),
+        "call_back": ("abandoned", "called_back", "called_back_by", "called_back_at")}
+
+
+async def claim_call(pool: asyncpg.Pool, call_sid: str, how: str, actor: str,
+                     at: datetime) -> asyncpg.Record | None:
+    """Take a call for `actor` (`how`: answer a waiting call, or call_back an abandoned one): one conditional
+    UPDATE, so of two dispatchers at once exactly one gets the row back; None when the call is not in that state."""
+    before, after, who, when = TAKE[how]
     return await pool.fetchrow(
-        f"UPDATE calls SET state = 'active', answered_by = $2, answered_at = $3 WHERE call_sid = $1"
-        f" AND state = 'waiting' RETURNING {CALL_COLUMNS}", call_sid, actor, at)
+        f"UPDATE calls SET state = '{after}', {who} = $2, {when} = $3 WHERE call_sid = $1"
+        f" AND state = '{before}' RETURNING {CALL_COLUMNS}", call_sid, actor, at)
 
 
-async def release_call(pool: asyncpg.Pool, call_sid: str, actor: str) -> None:
-    """Put a call back in the queue when connecting it failed (only if `actor` still holds it)."""
-    await pool.execute("UPDATE calls SET state = 'waiting', answered_by = NULL, answered_at = NULL"
-                       " WHERE call_sid = $1 AND state = 'active' AND answered_by = $2", call_sid, actor)
-
-
-async def claim_callback(pool: asyncpg.Pool, call_sid: str, actor: str, at: datetime) -> asyncpg.Record | None:
-    """Take an abandoned call off the call-back list for `actor` (one winner, as claim_call); None when it is not
-    abandoned (someone called back already, or it was never abandoned)."""
-    return await pool.fetchrow(
-        f"UPDATE calls SET state = 'called_back', called_back_by = $2, called_back_at = $3 WHERE call_sid = $1"
-        f" AND state = 'abandoned' RETURNING {CALL_COLUMNS}", call_sid, actor, at)
-
-
-async def release_callback(pool: asyncpg.Pool, call_sid: str, actor: str) -> None:
-    """Put a call back on the call-back list when ringing failed (only if `actor` still holds it)."""
-    await pool.execute("UPDATE calls SET state = 'abandoned', called_back_by = NULL, called_back_at = NULL"
-                       " WHERE call_sid = $1 AND state = 'called_back' AND called_back_by = $2", call_sid, actor)
+async def release_call(pool: asyncpg.Pool, call_sid: str, how: str, actor: str) -> None:
+    """Undo claim_call when Twilio refused (only if `actor` still holds the call): back in the queue, or back on the
+    call-back list."""
+    before, after, who, when = TAKE[how]
+    await pool.execute(f"UPDATE calls SET state = '{before}', {who} = NULL, {when} = NULL"
+                       f" WHERE call_sid = $1 AND state = '{after}' AND {who} = $2", call_sid, actor)
 
 
 async def set_callback_sid(conn: Any, call_sid: str, callback_sid: str) -> None:

@@ -31,7 +31,8 @@ async def test_the_nearest_aeds_to_the_patient_are_listed(database_url, redis_ur
     running = Server(server_config(database_url, redis_url, aed_file=path, aed_search_m=400))
     await running.start()
     try:
-        api = Api(f"http://127.0.0.1:{running.config.port}", await make_user(running.ctx.pool, "disp-aed", "dispatcher"))
+        token = await make_user(running.ctx.pool, "disp-aed", "dispatcher")
+        api = Api(f"http://127.0.0.1:{running.config.port}", token)
         status, incident = await api.post("/api/v1/incidents", {"channel": "phone", "location": PATIENT,
                                                                  "chief_complaint": "หมดสติ"})
         assert status == 201
@@ -66,8 +67,9 @@ async def test_a_bad_aed_file_stops_the_server_naming_each_bad_feature(database_
     with pytest.raises(ConfigError) as error:
         await running.start()
     await running.stop()
-    assert error.value.problems == ["EMS_AED_FILE: features[1].properties.id: is required text of at most 500 characters",
-                                    "EMS_AED_FILE: features[2].geometry: must be a Point with [lon, lat] in WGS84"]
+    assert error.value.problems == [
+        "EMS_AED_FILE: features[1].properties.id: is required text of at most 500 characters",
+        "EMS_AED_FILE: features[2].geometry: must be a Point with [lon, lat] in WGS84"]
 
 
 def test_the_aed_file_setting_must_name_a_file(tmp_path):

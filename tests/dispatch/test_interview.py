@@ -71,7 +71,8 @@ def test_cards_without_key_questions_have_their_own_instructions_per_determinant
     guide = instructions_for(15)
     assert not guide["guided"] and guide["questions"] == []
     assert {d["determinant"]: d["instructions"] for d in guide["determinants"]}[1] == ["seizure", "general"]
-    assert guide["instructions"]["seizure"]["steps"][0]["th"] and guide["instructions"]["seizure"]["title"]["en"] == "Seizure"
+    seizure = guide["instructions"]["seizure"]
+    assert seizure["steps"][0]["th"] and seizure["title"]["en"] == "Seizure"
     assert is_cpr(23, 1) and not is_cpr(23, 2)  # a drowned patient not breathing: the CPR coach
     assert instructions_for(21, 3)["determinants"][0]["instructions"] == ["burns", "general"]
     assert set(instructions_for(2, 4)["instructions"]) == {"general"}  # mild itching: nothing special to say
