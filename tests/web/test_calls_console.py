@@ -160,6 +160,8 @@ async def test_a_call_waiting_past_the_setting_alerts_the_dispatcher_and_the_rep
             await page.locator("#alert-list li", has_text="waiting over 1").first.wait_for(timeout=15_000)
             await api.call("PUT", "/api/v1/me/desk-line", {"desk_line": "sip:desk@pbx.example.org"})
             assert (await api.post(f"/api/v1/calls/{SID}/answer", {}))[0] == 200
+            [update] = fake_twilio.sent("call_update")  # a SIP desk line is dialled as <Sip>
+            assert "<Sip>sip:desk@pbx.example.org</Sip>" in update.params["Twiml"]
             assert page.errors == []
         finally:
             await context.close()
