@@ -122,7 +122,8 @@ PATHS.update({
         errors=(401, 403, 404, 409, 422, 429, 503))},
     "/api/v1/calls/{call_sid}/callback": {"post": _op(
         "Call back an abandoned call: Twilio rings the dispatcher's desk line, then the caller from the 1669 number "
-        "(recorded if configured; the recording joins this call). The call leaves the call-back list. 409 when it is "
+        "(recorded if configured; the recording joins this call). The call leaves the call-back list (it returns if the "
+        "caller does not pick up). 409 when it is "
         "not on the list (another dispatcher called back first); 422 (desk_line) without a desk line; 503 when "
         "Twilio refused (the call stays on the list)", params=[CALL_SID], errors=(401, 403, 404, 409, 422, 429, 503))},
     "/api/v1/calls/{call_sid}/recording": {"post": _op(

@@ -45,6 +45,15 @@ class CallBackPlaced(Event, frozen=True):
     callback_sid: str
 
 
+class CallBackUnanswered(Event, frozen=True):
+    """The caller did not pick up a call-back (Twilio's DialCallStatus: busy, no-answer, failed): the call is listed
+    for call-back again."""
+
+    incident_id: int
+    call_sid: str
+    dial_status: str
+
+
 class CallAnswerOverdue(Event, frozen=True):
     """A call has waited in the queue longer than the answer-alert setting: every dispatcher is alerted (once)."""
 

@@ -17,7 +17,8 @@ from typing import Any
 from twilio.twiml.voice_response import VoiceResponse
 
 from dispatch.calls import (
-    CallAbandoned, CallAnswered, CallAnswerOverdue, CallBackPlaced, CallRecorded, parse_desk_line, seconds_between,
+    CallAbandoned, CallAnswered, CallAnswerOverdue, CallBackPlaced, CallBackUnanswered, CallRecorded, parse_desk_line,
+    seconds_between,
 )
 from dispatch.kpi import CALL_EVENT_TYPES, CALL_INTERVALS, call_rows
 from dispatch.errors import Conflict, FieldError, Invalid, NotFound, Unavailable
@@ -29,6 +30,8 @@ log = logging.getLogger("ems.twilio.calls")
 QUEUE_PATH = "/twilio/queue"  # <Enqueue action>: Twilio posts here when the caller leaves the queue
 RECORDINGS_PATH = "/recordings"  # where the browser plays a recording (a short-lived link, see recording_link)
 RECORDING_PATH = "/twilio/recording"  # <Dial recordingStatusCallback>
+CALL_BACK_PATH = "/twilio/call-back"  # a call-back's <Dial action>: whether the caller picked up
+UNANSWERED_DIALS = frozenset({"busy", "no-answer", "failed", "canceled"})  # DialCallStatus: the caller never spoke
 ABANDONED_RESULTS = frozenset({"hangup", "error", "system-error", "queue-full"})  # caller gone without an answer
 ENDED_STATUSES = frozenset({"completed", "canceled", "busy", "failed", "no-answer"})
 
@@ -120,7 +123,8 @@ class CallQueue:
         row = await store.claim_call(self.ctx.pool, call_sid, "call_back", actor, now)
         if row is None:
             raise Conflict(f"call {call_sid} is not waiting for a call-back (it is {existing['state']})")
-        twiml = self.dial_twiml(row["phone"], recording_for=call_sid, caller_id=self.ctx.config.twilio_from_number)
+        twiml = self.dial_twiml(row["phone"], recording_for=call_sid, caller_id=self.ctx.config.twilio_from_number,
+                                action=self.url(f"{CALL_BACK_PATH}?call={call_sid}"))
         try:
             callback_sid = await self.notifier.connect_call(line, twiml)
         except Exception:
@@ -132,14 +136,18 @@ class CallQueue:
                                             dispatcher=actor, phone=row["phone"], callback_sid=callback_sid))
         return {**_call_json(row, now), "callback_sid": callback_sid}
 
-    def dial_twiml(self, line: str, *, recording_for: str | None = None, caller_id: str | None = None) -> str:
+    def dial_twiml(self, line: str, *, recording_for: str | None = None, caller_id: str | None = None,
+                   action: str | None = None) -> str:
         """TwiML that connects the call to `line` (number or SIP), recorded when the setting says so.
 
         `recording_for`: the queued call the recording belongs to when it is not the call running this TwiML (a
-        call-back), named in the recording callback's URL. `caller_id`: the number the far end sees.
+        call-back), named in the recording callback's URL. `caller_id`: the number the far end sees. `action`: where
+        Twilio reports how the dial ended.
         """
         response = VoiceResponse()
         options: dict[str, Any] = {"caller_id": caller_id} if caller_id else {}
+        if action:
+            options.update({"action": action, "method": "POST"})
         if self.ctx.config.call_recording:
             callback = self.url(RECORDING_PATH) + (f"?call={recording_for}" if recording_for else "")
             options.update({"record": "record-from-answer-dual", "recording_status_callback": callback,
@@ -149,6 +157,21 @@ class CallQueue:
             dial.sip(line)
         else:
             dial.number(line)
+        return str(response)
+
+    async def call_back_ended(self, call_sid: str, dial_status: str) -> str:
+        """A call-back's <Dial action>: a caller who did not pick up (busy, no answer) is listed for call-back again
+        (one CallBackUnanswered per call-back). Returns TwiML telling the dispatcher on the desk line."""
+        response = VoiceResponse()
+        if dial_status not in UNANSWERED_DIALS:
+            return str(response)
+        async with self.ctx.store.unit_of_work(f"twilio:{call_sid}") as uow:
+            row = await store.reopen_call_back(uow.conn, call_sid)
+            if row is not None:
+                await uow.append(CallBackUnanswered(at=self.ctx.clock.now(), incident_id=row["incident_id"],
+                                                    call_sid=call_sid, dial_status=dial_status))
+        response.say("ผู้แจ้งไม่รับสาย ยังอยู่ในรายการโทรกลับ", language="th-TH")
+        response.say("The caller did not answer; the call is back on the call-back list.", language="en-US")
         return str(response)
 
     async def left_queue(self, params: dict[str, str]) -> bool:

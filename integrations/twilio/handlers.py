@@ -78,6 +78,17 @@ class QueueResultHandler(TwilioHandler):
         self.send_twiml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
 
 
+class CallBackResultHandler(TwilioHandler):
+    """A call-back's <Dial action>: Twilio says how dialling the caller ended (DialCallStatus)."""
+
+    async def post(self) -> None:
+        params = await self.twilio_params()
+        call_sid = self.get_query_argument("call", "")
+        if not CALL_SID.fullmatch(call_sid):
+            raise ApiError(400, "call must be a Twilio CallSid", fields=[FieldError("call", "must be CA + 32 hex")])
+        self.send_twiml(await self.channel.calls.call_back_ended(call_sid, params.get("DialCallStatus") or ""))
+
+
 class RecordingHandler(TwilioHandler):
     """<Dial recordingStatusCallback>: a finished recording is linked to the call's incident."""
 

@@ -104,6 +104,14 @@ async def release_call(pool: asyncpg.Pool, call_sid: str, how: str, actor: str) 
                        f" WHERE call_sid = $1 AND state = '{after}' AND {who} = $2", call_sid, actor)
 
 
+async def reopen_call_back(conn: Any, call_sid: str) -> asyncpg.Record | None:
+    """A call-back the caller did not pick up: back on the call-back list (None if it is not called back, e.g. a
+    repeated callback from Twilio)."""
+    return await conn.fetchrow(
+        f"UPDATE calls SET state = 'abandoned', called_back_by = NULL, called_back_at = NULL, callback_sid = NULL"
+        f" WHERE call_sid = $1 AND state = 'called_back' RETURNING {CALL_COLUMNS}", call_sid)
+
+
 async def set_callback_sid(conn: Any, call_sid: str, callback_sid: str) -> None:
     await conn.execute("UPDATE calls SET callback_sid = $2 WHERE call_sid = $1", call_sid, callback_sid)
 

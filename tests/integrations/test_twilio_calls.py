@@ -268,6 +268,7 @@ async def test_an_abandoned_call_is_called_back_from_the_dispatchers_desk_line_o
     twiml = placed.params["Twiml"]
     assert "<Number>+66812345678</Number>" in twiml and f'callerId="{FROM_NUMBER}"' in twiml
     assert f'recordingStatusCallback="{PUBLIC_URL}/twilio/recording?call={SID}"' in twiml
+    assert f'action="{PUBLIC_URL}/twilio/call-back?call={SID}"' in twiml
     _, listing = await dispatcher.get("/api/v1/calls")
     assert listing["calls"] == []  # off the call-back list
     _, events = await dispatcher.get("/api/v1/events?since=0")
@@ -283,3 +284,28 @@ async def test_an_abandoned_call_is_called_back_from_the_dispatchers_desk_line_o
     [recorded] = [e for e in replay["events"] if e["type"] == "CallRecorded"]
     assert recorded["payload"]["call_sid"] == SID
     assert (await dispatcher.post(f"/api/v1/calls/{SID}/recording", {}))[0] == 201
+
+    # the caller picked up: the call stays off the list; had they not, it would be listed again (next test)
+    status, twiml = await twilio.post(f"/twilio/call-back?call={SID}", {"CallSid": won["callback_sid"],
+                                                                         "DialCallStatus": "completed"})
+    assert status == 200 and "<Say" not in twiml
+    assert (await dispatcher.get("/api/v1/calls"))[1]["calls"] == []
+
+
+async def test_a_call_back_the_caller_does_not_pick_up_is_listed_for_call_back_again(ems, twilio, fake_twilio,
+                                                                                    dispatcher):
+    await desk(dispatcher)
+    await queued_call(twilio)
+    await twilio.post("/twilio/queue", {"CallSid": SID, "QueueResult": "hangup"})
+    _, placed = await dispatcher.post(f"/api/v1/calls/{SID}/callback", {})
+    unanswered = {"CallSid": placed["callback_sid"], "DialCallStatus": "no-answer"}
+    assert (await twilio.post(f"/twilio/call-back?call={SID}", unanswered, signature="Zm9yZ2Vk"))[0] == 403
+    for _ in range(2):  # Twilio retries
+        status, twiml = await twilio.post(f"/twilio/call-back?call={SID}", unanswered)
+        assert status == 200 and 'language="th-TH"' in twiml  # the dispatcher on the desk line is told
+    _, listing = await dispatcher.get("/api/v1/calls")
+    assert [(c["call_sid"], c["state"]) for c in listing["calls"]] == [(SID, "abandoned")]
+    _, events = await dispatcher.get("/api/v1/events?since=0")
+    [event] = [e for e in events["events"] if e["type"] == "CallBackUnanswered"]
+    assert event["payload"]["dial_status"] == "no-answer"
+    assert (await dispatcher.post(f"/api/v1/calls/{SID}/callback", {}))[0] == 200  # and can be called back again

@@ -17,6 +17,7 @@ defineLabels({
   "calls.called_back": {th: "โทรกลับ {phone} แล้ว — โทรศัพท์โต๊ะของคุณจะดังก่อน", en: "Calling {phone} back — your desk phone rings first"},
   "calls.callback_taken": {th: "เจ้าหน้าที่อื่นโทรกลับสายนี้แล้ว", en: "Another dispatcher already called this caller back"},
   "calls.callback_by": {th: "โทรกลับโดย {who}", en: "called back by {who}"},
+  "calls.callback_unanswered": {th: "ผู้แจ้งไม่รับสายที่โทรกลับ ({status})", en: "the caller did not pick up the call-back ({status})"},
   "calls.waiting": {th: "รอ", en: "waiting"},
   "calls.active": {th: "กำลังคุย", en: "on the line"},
   "calls.abandoned": {th: "วางสาย — โทรกลับ", en: "hung up — call back"},
@@ -124,7 +125,7 @@ box.addEventListener("click", async event => {
 // too long (the server's CallAnswerOverdue, sent to every dispatcher) is an alert.
 export function onCallEvent(type, payload) {
   if (type === "CallAnswerOverdue") addAlert(`#${payload.incident_id} ${t("calls.overdue", {phone: payload.phone || "?", s: payload.limit_s})}`);
-  if (["IncidentReported", "CallReceived", "CallAnswered", "CallAbandoned", "CallBackPlaced", "CallerLocationShared", "IncidentTriaged",
+  if (["IncidentReported", "CallReceived", "CallAnswered", "CallAbandoned", "CallBackPlaced", "CallBackUnanswered", "CallerLocationShared", "IncidentTriaged",
        "UnitAssigned"].includes(type)) loadCallsSoon();
 }
 
@@ -151,6 +152,7 @@ export function replayDetail(event) {
   }
   if (event.type === "CallAnswered") return html`${p.dispatcher} · ${t("calls.wait", {s: p.wait_s})}`;
   if (event.type === "CallBackPlaced") return html`${p.phone} · ${t("calls.callback_by", {who: p.dispatcher})}`;
+  if (event.type === "CallBackUnanswered") return t("calls.callback_unanswered", {status: p.dial_status});
   return "";
 }
 
