@@ -64,6 +64,8 @@ async def test_dispatcher_answers_a_queued_call_and_runs_a_cardiac_arrest_interv
             await page.locator(f'#interview-questions li[data-question="{question}"] button[data-answer="no"]').click()
         await page.locator("#proposed-code").wait_for(timeout=10_000)
         assert await page.locator("#proposed-code").inner_text() == "6R1"
+        proposal = await page.locator("#proposal").inner_text()  # colour, level of response and the card's words
+        assert "Red · ALS" in proposal and "breathing" in proposal.lower()
         await page.locator("#cpr-coach").wait_for()
         nearest = page.locator("#aed-points li").first
         await nearest.wait_for(timeout=10_000)

@@ -65,9 +65,21 @@ function shownDeterminant() {
   return session.guide && !session.guide.guided ? session.guide.determinants[0]?.determinant ?? null : null;
 }
 
+// What the card says of determinant `n` (colour, capability = the level of response, and its Thai/English text).
+function cardDeterminant(n) {
+  return cards.find(c => c.group === session.group)?.determinants[n - 1] ?? null;
+}
+
 function needsCpr(determinant) {
   const entry = session.guide?.determinants.find(d => d.determinant === determinant);
   return Boolean(entry?.instructions.some(key => session.guide.instructions[key]?.cpr));
+}
+
+// The proposal: its code, colour and level of response (ALS/BLS/FR), and what the card says of it.
+function proposalHtml(proposal) {
+  const det = cardDeterminant(proposal.proposed_determinant);
+  return html`<p id="proposal">${t("interview.proposed")}: <b id="proposed-code" class="badge colour-${det?.colour || "none"}">${proposal.proposed_code}</b>
+    ${det ? html` ${t("colour." + det.colour)} · ${det.capability} — <span class="muted">${local(det)}</span>` : ""}</p>`;
 }
 
 function draw() {
@@ -82,11 +94,11 @@ function draw() {
     ${session.guide ? html`
       ${session.guide.guided ? html`<ol id="interview-questions">${questionRows()}</ol>`
         : html`<p class="muted">${t("interview.unguided")}</p><ul class="muted">${session.guide.card_questions.map(q => html`<li>${local(q)}</li>`)}</ul>`}
-      ${proposal?.proposed_code ? html`<p>${t("interview.proposed")}: <b id="proposed-code" class="badge">${proposal.proposed_code}</b></p>` : ""}
+      ${proposal?.proposed_code ? proposalHtml(proposal) : ""}
       ${proposal?.proposed_code || !session.guide.guided ? html`
         <label>${t("interview.choose")}</label>
         <select id="interview-determinant">${session.guide.determinants.map(d => html`<option value="${d.determinant}" ${
-          d.determinant === determinant ? html`selected` : ""}>${d.code}</option>`)}</select>
+          d.determinant === determinant ? html`selected` : ""}>${d.code}${cardDeterminant(d.determinant) ? ` — ${local(cardDeterminant(d.determinant))}` : ""}</option>`)}</select>
         <label>${t("interview.reason")}</label><input id="interview-reason" maxlength="500" value="${session.reason || ""}">
         <button class="primary" id="interview-confirm">${t("interview.confirm")}</button>` : ""}
       <p class="error" id="interview-error"></p>
