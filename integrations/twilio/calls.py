@@ -77,11 +77,7 @@ class CallQueue:
         Raises Invalid (desk_line) when the dispatcher has none, NotFound for an unknown call, Conflict (409) when
         someone else answered it first or the caller hung up, Unavailable (503) when Twilio refused the update.
         """
-        line = await self.ctx.identities.desk_line(user_id)
-        if not line:
-            raise Invalid(FieldError("desk_line", "set your desk phone or SIP address in your profile first"))
-        if not hasattr(self.notifier, "redirect_call"):
-            raise Unavailable("Twilio is not configured on this server")
+        line = await self._desk_line_to_ring(user_id)
         now = self.ctx.clock.now()
         row = await store.claim_call(self.ctx.pool, call_sid, "answer", actor, now)
         if row is None:
@@ -101,6 +97,15 @@ class CallQueue:
                                           dispatcher=actor, wait_s=wait_s))
         return {**_call_json(row, now), "incident_id": row["incident_id"]}
 
+    async def _desk_line_to_ring(self, user_id: str) -> str:
+        """The dispatcher's desk line; Invalid (desk_line) when they have none, Unavailable without Twilio."""
+        line = await self.ctx.identities.desk_line(user_id)
+        if not line:
+            raise Invalid(FieldError("desk_line", "set your desk phone or SIP address in your profile first"))
+        if not hasattr(self.notifier, "redirect_call"):
+            raise Unavailable("Twilio is not configured on this server")
+        return line
+
     async def call_back(self, call_sid: str, *, user_id: str, actor: str) -> dict[str, Any]:
         """Call back the caller of abandoned call `call_sid`: Twilio rings the dispatcher's desk line, then dials the
         caller from the 1669 number (recorded like an answered call, the recording linked to this call).
@@ -109,11 +114,7 @@ class CallQueue:
         not on the call-back list (another dispatcher called back first), Unavailable (503) when Twilio refused (the
         call stays on the list).
         """
-        line = await self.ctx.identities.desk_line(user_id)
-        if not line:
-            raise Invalid(FieldError("desk_line", "set your desk phone or SIP address in your profile first"))
-        if not hasattr(self.notifier, "connect_call"):
-            raise Unavailable("Twilio is not configured on this server")
+        line = await self._desk_line_to_ring(user_id)
         existing = await store.call(self.ctx.pool, call_sid)
         if existing is None:
             raise NotFound(f"no call {call_sid}")
