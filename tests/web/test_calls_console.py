@@ -75,6 +75,12 @@ async def test_dispatcher_answers_a_queued_call_and_runs_a_cardiac_arrest_interv
         assert await page.locator('[data-instructions="cpr"] li').count() >= 4
         await page.locator("#cpr-toggle").click()
         assert await wait_until(lambda: _at_least(page.locator("#cpr-count"), 3), 10)  # the metronome is beating
+        for typed, beats in (("200", "120"), ("90", "100"), ("115", "115")):  # kept to 100-120 a minute
+            await page.locator("#cpr-rate").fill(typed)
+            await page.locator("#cpr-rate").dispatch_event("change")
+            assert await page.locator("#cpr-rate").get_attribute("data-rate") == beats
+            assert await page.locator("#cpr-rate").input_value() == beats
+        assert await page.locator("#cpr-toggle").inner_text() == "Stop"  # still beating at the new rate
         # choosing another code shows its instructions at once, stops the coach, and asks for the reason
         await page.locator("#interview-determinant").select_option("2")
         await page.locator('[data-instructions="recovery_position"]').wait_for(timeout=5_000)

@@ -30,6 +30,11 @@ defineLabels({
 
 const MIN_RATE = 100, MAX_RATE = 120, DEFAULT_RATE = 110;  // compressions per minute (resuscitation guidelines)
 let audio = null, timer = null, started = 0, count = 0;
+let rate = DEFAULT_RATE;  // the dispatcher's choice, kept across redraws; always within 100–120
+
+function clampRate(value) {
+  return Math.min(MAX_RATE, Math.max(MIN_RATE, Math.round(Number(value)) || DEFAULT_RATE));
+}
 const AED_FRESH_MS = 10000;  // the coach redraws with the interview: the AED list is re-read at most this often
 let aedFor = null, aedAt = 0, aedAnswer = null;  // the incident the list is for, when it was asked, the answer
 
@@ -62,7 +67,7 @@ export function stopCpr() {
   if (button) button.textContent = t("cpr.start");
 }
 
-function start(rate) {
+function start() {
   stopCpr();
   try { audio = audio || new AudioContext(); } catch (e) { audio = null; }  // no audio device: count silently
   started = started || Date.now();
@@ -97,13 +102,15 @@ export function showCpr(container, incidentId) {
   render(container, html`<div id="cpr-coach" class="panel cpr">
     <h4>${t("cpr.title")}</h4>
     <button class="big stop" id="cpr-toggle">${timer ? t("cpr.stop") : t("cpr.start")}</button>
-    <label><input id="cpr-rate" type="number" min="${MIN_RATE}" max="${MAX_RATE}" value="${DEFAULT_RATE}"> ${t("cpr.rate")}</label>
+    <label><input id="cpr-rate" type="number" min="${MIN_RATE}" max="${MAX_RATE}" value="${rate}" data-rate="${rate}"> ${t("cpr.rate")}</label>
     <div>${t("cpr.count")}: <b id="cpr-count">0</b> · ${t("cpr.elapsed")}: <b id="cpr-elapsed">0:00</b></div>
     <div id="aed-points"></div></div>`);
-  container.querySelector("#cpr-toggle").addEventListener("click", () => {
-    if (timer) { stopCpr(); return; }
-    const rate = Math.min(MAX_RATE, Math.max(MIN_RATE, Number(container.querySelector("#cpr-rate").value) || DEFAULT_RATE));
-    start(rate);
+  container.querySelector("#cpr-toggle").addEventListener("click", () => { if (timer) stopCpr(); else start(); });
+  // a new rate applies at once, kept to 100–120 a minute (data-rate: the rate the metronome beats)
+  container.querySelector("#cpr-rate").addEventListener("change", event => {
+    rate = clampRate(event.target.value);
+    event.target.value = event.target.dataset.rate = String(rate);
+    if (timer) start();
   });
   show();
   showAeds(incidentId);
