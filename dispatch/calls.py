@@ -23,6 +23,8 @@ class CallAnswered(Event, frozen=True):
     call_sid: str
     dispatcher: str  # the dispatcher's actor name, e.g. "dispatcher:disp-1"
     wait_s: float
+    # earlier calls from the same number that hung up in the queue: the caller is on the line, no call-back needed
+    settled_call_sids: list[str] = []
 
 
 class CallAbandoned(Event, frozen=True):

@@ -93,8 +93,9 @@ class CallQueue:
             raise
         wait_s = seconds_between(row["queued_at"], now) or 0.0
         async with self.ctx.store.unit_of_work(actor) as uow:
+            settled = await store.settle_call_backs(uow.conn, row["phone"], now) if row["phone"] else []
             await uow.append(CallAnswered(at=now, incident_id=row["incident_id"], call_sid=call_sid,
-                                          dispatcher=actor, wait_s=wait_s))
+                                          dispatcher=actor, wait_s=wait_s, settled_call_sids=settled))
         return {**_call_json(row, now), "incident_id": row["incident_id"]}
 
     async def _desk_line_to_ring(self, user_id: str) -> str:

@@ -112,6 +112,13 @@ async def reopen_call_back(conn: Any, call_sid: str) -> asyncpg.Record | None:
         f" WHERE call_sid = $1 AND state = 'called_back' RETURNING {CALL_COLUMNS}", call_sid)
 
 
+async def settle_call_backs(conn: Any, phone: str, at: datetime) -> list[str]:
+    """The caller of `phone` is on the line again: their calls waiting for a call-back end (the call sids)."""
+    rows = await conn.fetch("UPDATE calls SET state = 'ended', ended_at = $2 WHERE phone = $1 AND state = 'abandoned'"
+                            " RETURNING call_sid", phone, at)
+    return sorted(r["call_sid"] for r in rows)
+
+
 async def set_callback_sid(conn: Any, call_sid: str, callback_sid: str) -> None:
     await conn.execute("UPDATE calls SET callback_sid = $2 WHERE call_sid = $1", call_sid, callback_sid)
 

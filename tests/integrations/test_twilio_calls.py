@@ -309,3 +309,20 @@ async def test_a_call_back_the_caller_does_not_pick_up_is_listed_for_call_back_a
     [event] = [e for e in events["events"] if e["type"] == "CallBackUnanswered"]
     assert event["payload"]["dial_status"] == "no-answer"
     assert (await dispatcher.post(f"/api/v1/calls/{SID}/callback", {}))[0] == 200  # and can be called back again
+
+
+async def test_a_caller_who_hung_up_and_calls_again_needs_no_call_back_once_answered(ems, twilio, dispatcher):
+    first, again = "CA" + "1" * 32, "CA" + "2" * 32
+    await queued_call(twilio, first)
+    await twilio.post("/twilio/queue", {"CallSid": first, "QueueResult": "hangup"})
+    await queued_call(twilio, again)
+    _, listing = await dispatcher.get("/api/v1/calls")
+    assert [(c["call_sid"], c["state"]) for c in listing["calls"]] == [(first, "abandoned"), (again, "waiting")]
+    await desk(dispatcher)
+    assert (await dispatcher.post(f"/api/v1/calls/{again}/answer", {}))[0] == 200
+    _, listing = await dispatcher.get("/api/v1/calls")
+    assert [(c["call_sid"], c["state"]) for c in listing["calls"]] == [(again, "active")]  # no call-back left
+    _, events = await dispatcher.get("/api/v1/events?since=0")
+    [answered] = [e for e in events["events"] if e["type"] == "CallAnswered"]
+    assert answered["payload"]["settled_call_sids"] == [first]
+    assert (await dispatcher.post(f"/api/v1/calls/{first}/callback", {}))[0] == 409
