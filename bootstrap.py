@@ -20,16 +20,18 @@ from api.pages import PageHandler
 from api.ratelimit import LoginThrottle, RateLimiter
 from api.routes import API_ROUTES
 from app_context import AppContext, Core, Places, Roads
-from config import ESCALATION_STEPS, Config
+from config import ESCALATION_STEPS, Config, ConfigError
 from db.event_store import PostgresEventStore
 from db.identity import IdentityStore
 from db.pool import DatabaseWatch
 from dispatch.access import Visibility
+from dispatch.aed import AedPoint, read_aed_file
 from dispatch.agencies import AgencyService
 from dispatch.assignment import AssignmentService, DispatchPolicy, EscalationLadder
 from dispatch.autodispatch import TriageDispatchService
 from dispatch.destination import DestinationService
 from dispatch.duplicates import DuplicateService
+from dispatch.errors import Invalid
 from dispatch.fleet import FleetService
 from dispatch.intake import IntakeService, ServiceArea
 from dispatch.interview import InterviewService
@@ -76,8 +78,18 @@ class RoadEtas:
         return await self.roads.routing.etas_to(target, origins)
 
 
+def aed_points(config: Config) -> list[AedPoint]:
+    """The public AED points of EMS_AED_FILE (none when unset); ConfigError lists every bad feature of a bad file."""
+    if config.aed_file is None:
+        return []
+    try:
+        return read_aed_file(config.aed_file)
+    except Invalid as exc:
+        raise ConfigError([f"EMS_AED_FILE: {e.field}: {e.reason}" for e in exc.errors]) from None
+
+
 def build(config: Config, pool: asyncpg.Pool, redis: aioredis.Redis, on_event, *,
-          database_url: str | None = None) -> Wired:
+          database_url: str | None = None, aeds: list[AedPoint] | None = None) -> Wired:
     """Build every service once, in dependency order, from connected resources. Starts nothing (no tasks, no I/O).
 
     Parameters
@@ -90,6 +102,8 @@ def build(config: Config, pool: asyncpg.Pool, redis: aioredis.Redis, on_event, *
         Called with every committed event, once, in seq order, by the EventFeed (the server's fan-out hook).
     database_url : str, optional
         The pool's URL (every node of a highly available cluster), for the database watch's own probes.
+    aeds : list of AedPoint, optional
+        The public AED points, already read (server.py reads them before anything opens); None reads EMS_AED_FILE.
 
     Returns
     -------
@@ -140,7 +154,9 @@ def build(config: Config, pool: asyncpg.Pool, redis: aioredis.Redis, on_event, *
         duplicates=DuplicateService(store, clock),
         mci=MciService(store, clock, etas),
         vitals=VitalsService(store, clock),
-        interview=InterviewService(clock, triage_dispatch),
+        interview=InterviewService(clock, triage_dispatch, store,
+                                   aed_points=aed_points(config) if aeds is None else aeds,
+                                   aed_search_m=config.aed_search_m),
         places=places,
         locations=LocationService(store, clock, intake.area, describe_point=places.describe),
         resources=ResourceService(store, clock, identities),

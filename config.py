@@ -264,6 +264,13 @@ class Config:
     call_queue_check_s: float = setting(1.0, "how often the call queue is checked for calls waiting past "
                                              "call_answer_alert_s", above=0, max=60)
     call_recording: bool = setting(True, "record answered 1669 calls (Twilio Dial record) for quality review")
+    # ERC guidance: an AED a bystander can fetch and bring back within a few minutes; 500 m is a run of about 4 min
+    # there and back, farther and CPR without it is the better use of the bystander.
+    aed_file: Path | None = setting(None, "public AED points (GeoJSON FeatureCollection of Points, shape in "
+                                          "docs/operations.md) shown by the telephone-CPR coach; unset: none known",
+                                    check=lambda p: None if p.is_file() else "no such file")
+    aed_search_m: float = setting(500.0, "the CPR coach lists AED points within this straight-line distance of the "
+                                         "patient", above=0, max=5000)
     # The browser pages' tunable numbers (issue #17), served to every signed-in page by /api/v1/page-settings.
     page_stale_position_s: float = setting(120.0, "unit board: a unit whose last GPS fix is older than this is "
                                                   "marked stale (tablets report every page_tablet_ping_s)",

@@ -21,7 +21,7 @@ from redis.asyncio.sentinel import Sentinel
 
 from api.proxies import TrustedProxies, parse_networks
 from app_context import AppContext
-from bootstrap import build, make_app
+from bootstrap import aed_points, build, make_app
 from config import Config, ConfigError
 from db.gazetteer import Gazetteer
 from db.migrate import migrate
@@ -67,6 +67,7 @@ class Server:
         config = self.config
         started = time.monotonic()
         trusted_proxies = parse_networks(config.trusted_proxies)  # a bad EMS_TRUSTED_PROXIES fails before anything opens
+        aeds = aed_points(config)  # so does a bad EMS_AED_FILE (ConfigError naming each bad feature)
         database_url, redis_url = config.database_url, config.redis_url
         if database_url is None:
             service = local_services.postgres(config.var_dir)
@@ -81,7 +82,7 @@ class Server:
                                  command_timeout_s=config.db_command_timeout_s, idle_close_s=config.db_idle_close_s)
         applied = await migrate(pool)
         redis = connect_redis(config, redis_url)
-        wired = build(config, pool, redis, self._on_event, database_url=database_url)
+        wired = build(config, pool, redis, self._on_event, database_url=database_url, aeds=aeds)
         self.ctx = ctx = wired.ctx
         self.ladder, self.integrations = wired.ladder, wired.integrations
         store, hub = ctx.store, ctx.hub

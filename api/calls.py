@@ -38,6 +38,14 @@ class AnswerCallHandler(_CallQueueHandler):
         self.send_json(answered)
 
 
+class CallBackHandler(_CallQueueHandler):
+    """POST /api/v1/calls/{call_sid}/callback: ring the dispatcher's desk line, then the caller who hung up."""
+
+    async def post(self, call_sid: str) -> None:
+        identity = self.require(*DISPATCH_ROLES)
+        self.send_json(await self.calls().call_back(call_sid, user_id=identity.user_id, actor=identity.actor))
+
+
 class RecordingLinkHandler(_CallQueueHandler):
     """POST /api/v1/calls/{call_sid}/recording: a short-lived link that plays the call's recording (replay)."""
 
@@ -72,6 +80,16 @@ class InterviewHandler(BaseHandler):
         self.send_json(result, 200 if body.get("propose_only") is True else 201)
 
 
+class AedsHandler(BaseHandler):
+    """GET /api/v1/incidents/{incident_id}/aeds: the public AEDs nearest the patient (telephone-CPR coach)."""
+
+    agency_scope = "incident"
+
+    async def get(self, incident_id: str) -> None:
+        self.require(*DISPATCH_ROLES)
+        self.send_json(await self.ctx.interview.aeds_near(int(incident_id)))
+
+
 class InstructionsHandler(BaseHandler):
     """GET /api/v1/triage/cards/{card}/instructions[?determinant=n]: key questions and pre-arrival instructions."""
 
@@ -94,13 +112,20 @@ ANSWERS = {"type": "array", "maxItems": 20, "items": {
 PATHS.update({
     "/api/v1/calls": {"get": _op(
         "1669 calls waiting in the Twilio queue, on the line, and abandoned (hung up while waiting; listed for "
-        "call-back while their incident is open), with caller number, wait (s), earlier incidents from the number, "
+        "call-back while their incident is open, until a dispatcher calls back), with caller number, wait (s), "
+        "earlier incidents from the number, "
         "any shared location and, for calls on the line, the call times so far", errors=(401, 403, 429, 503))},
     "/api/v1/calls/{call_sid}/answer": {"post": _op(
         "Answer a waiting call: Twilio connects it to the dispatcher's desk line (recorded if configured). 409 when "
         "another dispatcher answered first or the caller hung up; 422 (desk_line) when the dispatcher has none; 503 "
         "when Twilio refused (the call stays in the queue)", params=[CALL_SID],
         errors=(401, 403, 404, 409, 422, 429, 503))},
+    "/api/v1/calls/{call_sid}/callback": {"post": _op(
+        "Call back an abandoned call: Twilio rings the dispatcher's desk line, then the caller from the 1669 number "
+        "(recorded if configured; the recording joins this call). The call leaves the call-back list (it returns if the "
+        "caller does not pick up). 409 when it is "
+        "not on the list (another dispatcher called back first); 422 (desk_line) without a desk line; 503 when "
+        "Twilio refused (the call stays on the list)", params=[CALL_SID], errors=(401, 403, 404, 409, 422, 429, 503))},
     "/api/v1/calls/{call_sid}/recording": {"post": _op(
         "A short-lived link (recording_link_ttl_s) that plays the call's recording; 404 when there is none or it is "
         "past its retention (call_recording_retention_days)", ok="201", params=[CALL_SID],
@@ -122,6 +147,10 @@ PATHS.update({
             "reason": {"type": ["string", "null"], "maxLength": 500},
             "propose_only": {"type": "boolean"}}},
         errors=(400, 401, 403, 404, 409, 413, 422, 429, 503))},
+    "/api/v1/incidents/{incident_id}/aeds": {"get": _op(
+        "The public AED points (EMS_AED_FILE) nearest the incident's location, within EMS_AED_SEARCH_M, nearest "
+        "first, each with distance_m; `known: false` when no AED points are loaded, `located: false` while the "
+        "incident has no location", params=[INCIDENT_ID], errors=(401, 403, 404, 429, 503))},
     "/api/v1/triage/cards/{card}/instructions": {"get": _op(
         "The card's key questions, each determinant's code and pre-arrival instruction keys, and the instruction "
         "texts in Thai and English (`cpr: true` for telephone-CPR coaching)",

@@ -7,7 +7,8 @@ from api.agencies import (
 )
 from api.auth import LoginHandler, LogoutHandler, MeHandler, RevokeUserHandler
 from api.calls import (
-    AnswerCallHandler, CallsHandler, DeskLineHandler, InstructionsHandler, InterviewHandler, RecordingLinkHandler,
+    AedsHandler, AnswerCallHandler, CallBackHandler, CallsHandler, DeskLineHandler, InstructionsHandler,
+    InterviewHandler, RecordingLinkHandler,
 )
 from api.events import AuditHandler, EventsHandler
 from api.dispatch import (
@@ -50,9 +51,11 @@ API_ROUTES: list[tuple] = [
     (r"/api/v1/triage/cards/([0-9]{1,3})/instructions", InstructionsHandler),
     (r"/api/v1/calls", CallsHandler),
     (r"/api/v1/calls/(CA[0-9a-fA-F]{32})/answer", AnswerCallHandler),
+    (r"/api/v1/calls/(CA[0-9a-fA-F]{32})/callback", CallBackHandler),
     (r"/api/v1/calls/(CA[0-9a-fA-F]{32})/recording", RecordingLinkHandler),
     (r"/api/v1/me/desk-line", DeskLineHandler),
     (r"/api/v1/incidents/([0-9]{1,18})/interview", InterviewHandler),
+    (r"/api/v1/incidents/([0-9]{1,18})/aeds", AedsHandler),
     (r"/api/v1/units", UnitsHandler),
     (r"/api/v1/units/([A-Za-z0-9_.-]{1,40})/status", UnitStatusHandler),
     (r"/api/v1/hospitals", HospitalsHandler),

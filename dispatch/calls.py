@@ -23,6 +23,8 @@ class CallAnswered(Event, frozen=True):
     call_sid: str
     dispatcher: str  # the dispatcher's actor name, e.g. "dispatcher:disp-1"
     wait_s: float
+    # earlier calls from the same number that hung up in the queue: the caller is on the line, no call-back needed
+    settled_call_sids: list[str] = []
 
 
 class CallAbandoned(Event, frozen=True):
@@ -32,6 +34,26 @@ class CallAbandoned(Event, frozen=True):
     call_sid: str
     phone: str | None
     wait_s: float
+
+
+class CallBackPlaced(Event, frozen=True):
+    """A dispatcher called back a caller who hung up in the queue: Twilio rang their desk line, then the caller
+    (`callback_sid`: that Twilio call). The call leaves the call-back list."""
+
+    incident_id: int
+    call_sid: str  # the abandoned call
+    dispatcher: str
+    phone: str
+    callback_sid: str
+
+
+class CallBackUnanswered(Event, frozen=True):
+    """The caller did not pick up a call-back (Twilio's DialCallStatus: busy, no-answer, failed): the call is listed
+    for call-back again."""
+
+    incident_id: int
+    call_sid: str
+    dial_status: str
 
 
 class CallAnswerOverdue(Event, frozen=True):

@@ -6,8 +6,8 @@ a match proposes its `default` determinant. The dispatcher may choose another de
 interview is one `InterviewRecorded` event on the incident's stream, followed by the usual `IncidentTriaged`, so
 replay shows the questions, the answers, the proposal and any override.
 
-Cards without key questions still show their card questions and the general instructions; the dispatcher then
-picks the determinant (no proposal).
+Cards without key questions still show their card questions and their instructions (the general ones when the card
+has none of its own); the dispatcher then picks the determinant (no proposal).
 """
 from __future__ import annotations
 
@@ -16,15 +16,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+from dispatch.aed import AedPoint, nearest
 from dispatch.errors import FieldError, Invalid
 from dispatch.events import Event
 from dispatch.policies import require
-from dispatch.ports import Clock
+from dispatch.ports import Clock, EventStore, get_or_not_found
 from dispatch.triage import assess, cards
 
 INTERVIEW_FILE = Path(__file__).parent / "data" / "cbd_interview.json"
 ANSWERS = ("yes", "no", "unknown")
 REASON_MAX = 500
+AED_LIST_MAX = 3  # the coach names the nearest few: one to send a bystander to, and the next if it is locked
 
 
 class InterviewRecorded(Event, frozen=True):
@@ -50,7 +52,8 @@ def interview_data() -> dict[str, Any]:
 
 def card_interview(group: int) -> dict[str, Any] | None:
     """The key questions of card `group` ({questions, default, instructions}), or None if the card has none."""
-    return interview_data()["groups"].get(str(group))
+    entry = interview_data()["groups"].get(str(group))
+    return entry if entry and entry.get("questions") else None
 
 
 def _card(group: Any) -> dict[str, Any]:
@@ -109,8 +112,8 @@ def propose(group: int, answers: list[dict[str, str]]) -> int | None:
 
 def instruction_keys(group: int, determinant: int | None) -> list[str]:
     """Keys of the pre-arrival instructions for a card's determinant (its own list, else the card's "*" list)."""
-    interview = card_interview(group)
-    by_determinant = (interview or {}).get("instructions", {})
+    # a card without key questions may still have its own instructions (the dispatcher picks the determinant)
+    by_determinant = interview_data()["groups"].get(str(group), {}).get("instructions", {})
     keys = by_determinant.get(str(determinant)) if determinant is not None else None
     return list(keys or by_determinant.get("*") or ["general"])
 
@@ -150,9 +153,25 @@ def is_cpr(group: int, determinant: int) -> bool:
 class InterviewService:
     """Records an interview and triages the incident with the chosen determinant (auto-dispatch if red)."""
 
-    def __init__(self, clock: Clock, triage_dispatch: Any):
+    def __init__(self, clock: Clock, triage_dispatch: Any, store: EventStore, *,
+                 aed_points: list[AedPoint] = (), aed_search_m: float = 500.0):
         self.clock = clock
         self.triage_dispatch = triage_dispatch  # dispatch.autodispatch.TriageDispatchService
+        self.store = store
+        self.aed_points = list(aed_points)  # public defibrillators (EMS_AED_FILE), read once at start
+        self.aed_search_m = aed_search_m
+
+    async def aeds_near(self, incident_id: int) -> dict[str, Any]:
+        """The AED points nearest the incident's location for the CPR coach: {known, searched_m, location, aeds}.
+
+        `known` says whether any AED points are loaded at all (the coach then says "none within 500 m" rather than
+        "no AED data"); `aeds` is empty while the incident has no location. NotFound for an unknown incident.
+        """
+        incident = await get_or_not_found(self.store, "incidents", incident_id)
+        aeds = nearest(self.aed_points, incident.location, within_m=self.aed_search_m,
+                       limit=AED_LIST_MAX) if incident.location else []
+        return {"incident_id": incident_id, "known": bool(self.aed_points), "searched_m": self.aed_search_m,
+                "located": incident.location is not None, "aeds": aeds}
 
     async def record(self, incident_id: int, body: dict[str, Any], *, actor: str, role: str) -> dict[str, Any]:
         """Validate the answers, propose the determinant, and record the interview with the triage it chose (one

@@ -143,13 +143,15 @@ def unit_utilisation(events: Iterable, start: datetime, end: datetime) -> dict[s
 
 # -- the call itself (issue #18): NFPA 1225 call-answer and alarm-processing times, from the call's events -------
 CALL_INTERVALS = ("answer", "to_location", "to_code", "to_dispatch")
-CALL_EVENT_TYPES = ("CallAnswered", "CallAbandoned", "CallerLocationShared", "IncidentTriaged", "UnitAssigned",
-                    "IncidentReported")
+CALL_EVENT_TYPES = ("CallAnswered", "CallAbandoned", "CallerLocationShared", "LocationConfirmed", "IncidentTriaged",
+                    "UnitAssigned", "IncidentReported")
+NFPA_1225_SHARE_PCT = 90.0  # NFPA 1225: 90 % of calls answered within 15 s, 90 % of answered calls dispatched in 60 s
 
 
 def call_rows(events: Iterable[dict]) -> list[dict]:
     """One row per 1669 call from stored events ({type, payload, occurred_at}, in seq order): `answer` (queued →
-    answered, s), then from the answer `to_location` (first location shared), `to_code` (first CBD code) and
+    answered, s), then from the answer `to_location` (first location shared by the caller's phone or chosen by a
+    dispatcher; the geocoder's unconfirmed guess does not count), `to_code` (first CBD code) and
     `to_dispatch` (first unit assigned); None where that never happened. A step done before the answer (e.g. a
     location texted while waiting) counts as 0 s. Abandoned calls have `abandoned` True and no answer time.
     A call taken on the console (New call: an IncidentReported with `answered_s_before`) is a row too, with
@@ -163,6 +165,8 @@ def call_rows(events: Iterable[dict]) -> list[dict]:
         incident_id = payload.get("incident_id")
         if kind in step_of:
             firsts.setdefault(incident_id, {}).setdefault(step_of[kind], event["occurred_at"])
+        elif kind == "LocationConfirmed" and (payload.get("confirmed_by") or payload.get("source") != "geocoder"):
+            firsts.setdefault(incident_id, {}).setdefault("to_location", event["occurred_at"])
         elif kind in ("CallAnswered", "CallAbandoned") and payload["call_sid"] not in calls:
             calls[payload["call_sid"]] = {"call_sid": payload["call_sid"], "incident_id": incident_id,
                                           "day": local_day(event["occurred_at"]), "abandoned": kind == "CallAbandoned",
@@ -195,6 +199,7 @@ def call_summary(rows: Sequence[dict], answer_target_s: float, dispatch_target_s
     in_dispatch = sum(1 for r in answered if r["to_dispatch"] is not None and r["to_dispatch"] <= dispatch_target_s)
     return {"calls": len(rows), "abandoned": len(rows) - len(answered), "console_calls": len(rows) - len(queued),
             "answer_target_s": answer_target_s, "dispatch_target_s": dispatch_target_s,
+            "target_share_pct": NFPA_1225_SHARE_PCT,
             "answered_within_target_pct": round(100 * in_answer / len(queued), 1) if queued else None,
             "dispatched_within_target_pct": round(100 * in_dispatch / len(answered), 1) if answered else None,
             "intervals": {name: _stats([r[name] for r in answered if r[name] is not None]) for name in CALL_INTERVALS}}

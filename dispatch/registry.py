@@ -16,7 +16,9 @@ from dispatch import agencies, channels, moveup, mutual_aid, projections as fold
 from dispatch.access import AccessRevoked, RateLimitTripped
 from dispatch.agencies import Agency, AgencyRegistered, AgencyRetired, AgencyUpdated
 from dispatch.assignment import DispatchShortfall
-from dispatch.calls import CallAbandoned, CallAnswered, CallAnswerOverdue, CallRecorded
+from dispatch.calls import (
+    CallAbandoned, CallAnswered, CallAnswerOverdue, CallBackPlaced, CallBackUnanswered, CallRecorded,
+)
 from dispatch.channels import (
     CallerLocationShared, CallReceived, DeviceAlertRaised, HospitalNotified, LineMessageReceived,
     OutboundMessageDelivered, OutboundMessageFailed, PanicPressed, ShareLinkSent, SmsReceived, SmsSent,
@@ -59,7 +61,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     # dispatch held back for the dispatcher (dispatch/road_coverage.py)
     AutoDispatchWithheld, DispatchShortfall,
     # the call itself: queue, answer, recording, and the guided CBD interview (dispatch/calls.py, interview.py)
-    CallAnswered, CallAbandoned, CallAnswerOverdue, CallRecorded, InterviewRecorded,
+    CallAnswered, CallAbandoned, CallAnswerOverdue, CallBackPlaced, CallBackUnanswered, CallRecorded,
+    InterviewRecorded,
     # the registry: stations and posts, units, hospitals and user accounts edited and retired (dispatch/resources.py)
     StationRegistered, StationRetired, UnitRetired, HospitalRetired, UserRegistered, UserRetired,
     # agencies, shifts and mutual aid (dispatch/agencies.py, shifts.py, mutual_aid.py)

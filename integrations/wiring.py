@@ -93,6 +93,7 @@ class Integrations:
             (r"/twilio/status", twilio_handlers.StatusHandler),
             (r"/twilio/queue", twilio_handlers.QueueResultHandler),
             (r"/twilio/recording", twilio_handlers.RecordingHandler),
+            (r"/twilio/call-back", twilio_handlers.CallBackResultHandler),
             (r"/recordings/([A-Za-z0-9_-]{20,100})", twilio_handlers.RecordingMediaHandler),
             (r"/line/webhook", LineWebhookHandler),
             (r"/api/v1/share/location", twilio_handlers.ShareLocationHandler),

@@ -17,7 +17,8 @@ from typing import Any
 from twilio.twiml.voice_response import VoiceResponse
 
 from dispatch.calls import (
-    CallAbandoned, CallAnswered, CallAnswerOverdue, CallRecorded, parse_desk_line, seconds_between,
+    CallAbandoned, CallAnswered, CallAnswerOverdue, CallBackPlaced, CallBackUnanswered, CallRecorded, parse_desk_line,
+    seconds_between,
 )
 from dispatch.kpi import CALL_EVENT_TYPES, CALL_INTERVALS, call_rows
 from dispatch.errors import Conflict, FieldError, Invalid, NotFound, Unavailable
@@ -29,6 +30,8 @@ log = logging.getLogger("ems.twilio.calls")
 QUEUE_PATH = "/twilio/queue"  # <Enqueue action>: Twilio posts here when the caller leaves the queue
 RECORDINGS_PATH = "/recordings"  # where the browser plays a recording (a short-lived link, see recording_link)
 RECORDING_PATH = "/twilio/recording"  # <Dial recordingStatusCallback>
+CALL_BACK_PATH = "/twilio/call-back"  # a call-back's <Dial action>: whether the caller picked up
+UNANSWERED_DIALS = frozenset({"busy", "no-answer", "failed", "canceled"})  # DialCallStatus: the caller never spoke
 ABANDONED_RESULTS = frozenset({"hangup", "error", "system-error", "queue-full"})  # caller gone without an answer
 ENDED_STATUSES = frozenset({"completed", "canceled", "busy", "failed", "no-answer"})
 
@@ -74,13 +77,9 @@ class CallQueue:
         Raises Invalid (desk_line) when the dispatcher has none, NotFound for an unknown call, Conflict (409) when
         someone else answered it first or the caller hung up, Unavailable (503) when Twilio refused the update.
         """
-        line = await self.ctx.identities.desk_line(user_id)
-        if not line:
-            raise Invalid(FieldError("desk_line", "set your desk phone or SIP address in your profile first"))
-        if not hasattr(self.notifier, "redirect_call"):
-            raise Unavailable("Twilio is not configured on this server")
+        line = await self._desk_line_to_ring(user_id)
         now = self.ctx.clock.now()
-        row = await store.claim_call(self.ctx.pool, call_sid, actor, now)
+        row = await store.claim_call(self.ctx.pool, call_sid, "answer", actor, now)
         if row is None:
             existing = await store.call(self.ctx.pool, call_sid)
             if existing is None:
@@ -90,26 +89,91 @@ class CallQueue:
         try:
             await self.notifier.redirect_call(call_sid, self.dial_twiml(line))
         except Exception:
-            await store.release_call(self.ctx.pool, call_sid, actor)
+            await store.release_call(self.ctx.pool, call_sid, "answer", actor)
             raise
         wait_s = seconds_between(row["queued_at"], now) or 0.0
         async with self.ctx.store.unit_of_work(actor) as uow:
+            settled = await store.settle_call_backs(uow.conn, row["phone"], now) if row["phone"] else []
             await uow.append(CallAnswered(at=now, incident_id=row["incident_id"], call_sid=call_sid,
-                                          dispatcher=actor, wait_s=wait_s))
+                                          dispatcher=actor, wait_s=wait_s, settled_call_sids=settled))
         return {**_call_json(row, now), "incident_id": row["incident_id"]}
 
-    def dial_twiml(self, line: str) -> str:
-        """TwiML that connects the caller to `line` (number or SIP), recorded when the setting says so."""
+    async def _desk_line_to_ring(self, user_id: str) -> str:
+        """The dispatcher's desk line; Invalid (desk_line) when they have none, Unavailable without Twilio."""
+        line = await self.ctx.identities.desk_line(user_id)
+        if not line:
+            raise Invalid(FieldError("desk_line", "set your desk phone or SIP address in your profile first"))
+        if not hasattr(self.notifier, "redirect_call"):
+            raise Unavailable("Twilio is not configured on this server")
+        return line
+
+    async def call_back(self, call_sid: str, *, user_id: str, actor: str) -> dict[str, Any]:
+        """Call back the caller of abandoned call `call_sid`: Twilio rings the dispatcher's desk line, then dials the
+        caller from the 1669 number (recorded like an answered call, the recording linked to this call).
+
+        Raises Invalid (desk_line) without a desk line, NotFound for an unknown call, Conflict (409) when the call is
+        not on the call-back list (another dispatcher called back first), Unavailable (503) when Twilio refused (the
+        call stays on the list).
+        """
+        line = await self._desk_line_to_ring(user_id)
+        existing = await store.call(self.ctx.pool, call_sid)
+        if existing is None:
+            raise NotFound(f"no call {call_sid}")
+        if not existing["phone"]:
+            raise Conflict(f"call {call_sid} has no caller number to call back")
+        now = self.ctx.clock.now()
+        row = await store.claim_call(self.ctx.pool, call_sid, "call_back", actor, now)
+        if row is None:
+            raise Conflict(f"call {call_sid} is not waiting for a call-back (it is {existing['state']})")
+        twiml = self.dial_twiml(row["phone"], recording_for=call_sid, caller_id=self.ctx.config.twilio_from_number,
+                                action=self.url(f"{CALL_BACK_PATH}?call={call_sid}"))
+        try:
+            callback_sid = await self.notifier.connect_call(line, twiml)
+        except Exception:
+            await store.release_call(self.ctx.pool, call_sid, "call_back", actor)
+            raise
+        async with self.ctx.store.unit_of_work(actor) as uow:
+            await store.set_callback_sid(uow.conn, call_sid, callback_sid)
+            await uow.append(CallBackPlaced(at=now, incident_id=row["incident_id"], call_sid=call_sid,
+                                            dispatcher=actor, phone=row["phone"], callback_sid=callback_sid))
+        return {**_call_json(row, now), "callback_sid": callback_sid}
+
+    def dial_twiml(self, line: str, *, recording_for: str | None = None, caller_id: str | None = None,
+                   action: str | None = None) -> str:
+        """TwiML that connects the call to `line` (number or SIP), recorded when the setting says so.
+
+        `recording_for`: the queued call the recording belongs to when it is not the call running this TwiML (a
+        call-back), named in the recording callback's URL. `caller_id`: the number the far end sees. `action`: where
+        Twilio reports how the dial ended.
+        """
         response = VoiceResponse()
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {"caller_id": caller_id} if caller_id else {}
+        if action:
+            options.update({"action": action, "method": "POST"})
         if self.ctx.config.call_recording:
-            options = {"record": "record-from-answer-dual", "recording_status_callback": self.url(RECORDING_PATH),
-                       "recording_status_callback_event": "completed"}
+            callback = self.url(RECORDING_PATH) + (f"?call={recording_for}" if recording_for else "")
+            options.update({"record": "record-from-answer-dual", "recording_status_callback": callback,
+                            "recording_status_callback_event": "completed"})
         dial = response.dial(**options)
         if line.startswith("sip"):
             dial.sip(line)
         else:
             dial.number(line)
+        return str(response)
+
+    async def call_back_ended(self, call_sid: str, dial_status: str) -> str:
+        """A call-back's <Dial action>: a caller who did not pick up (busy, no answer) is listed for call-back again
+        (one CallBackUnanswered per call-back). Returns TwiML telling the dispatcher on the desk line."""
+        response = VoiceResponse()
+        if dial_status not in UNANSWERED_DIALS:
+            return str(response)
+        async with self.ctx.store.unit_of_work(f"twilio:{call_sid}") as uow:
+            row = await store.reopen_call_back(uow.conn, call_sid)
+            if row is not None:
+                await uow.append(CallBackUnanswered(at=self.ctx.clock.now(), incident_id=row["incident_id"],
+                                                    call_sid=call_sid, dial_status=dial_status))
+        response.say("ผู้แจ้งไม่รับสาย ยังอยู่ในรายการโทรกลับ", language="th-TH")
+        response.say("The caller did not answer; the call is back on the call-back list.", language="en-US")
         return str(response)
 
     async def left_queue(self, params: dict[str, str]) -> bool:
@@ -155,11 +219,14 @@ class CallQueue:
                                            phone=row["phone"], wait_s=seconds_between(row["queued_at"], now) or 0.0))
         return True
 
-    async def recording_done(self, params: dict[str, str]) -> bool:
-        """Twilio's recording status callback: link a completed recording to the call's incident (once)."""
+    async def recording_done(self, params: dict[str, str], for_call: str | None = None) -> bool:
+        """Twilio's recording status callback: link a completed recording to the call's incident (once).
+
+        `for_call`: the queued call named in the callback URL (a call-back's recording belongs to the abandoned call,
+        not to the Twilio call that rang the dispatcher)."""
         if (params.get("RecordingStatus") or "").lower() != "completed":
             return False
-        call_sid, recording_sid = params.get("CallSid") or "", params.get("RecordingSid") or ""
+        call_sid, recording_sid = for_call or params.get("CallSid") or "", params.get("RecordingSid") or ""
         url = params.get("RecordingUrl") or ""
         if not recording_sid or not url.startswith("https://"):
             raise Invalid(FieldError("RecordingSid",

@@ -1,6 +1,8 @@
 """Twilio webhooks (voice, SMS, status callbacks), the caller's location link, and the console's SMS/history API."""
 from __future__ import annotations
 
+import re
+
 from twilio.request_validator import RequestValidator
 
 from api.base import ApiError, BaseHandler, text_fault
@@ -9,6 +11,7 @@ from dispatch.errors import FieldError, Unavailable
 from integrations.webhook_base import SignedWebhookHandler
 
 DISPATCH_ROLES = ("dispatcher", "admin")
+CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
 ID_PARAMS = ("CallSid", "MessageSid", "SmsSid", "AccountSid")  # stored as keys: refused (400) if not storable
 
 
@@ -75,11 +78,26 @@ class QueueResultHandler(TwilioHandler):
         self.send_twiml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
 
 
+class CallBackResultHandler(TwilioHandler):
+    """A call-back's <Dial action>: Twilio says how dialling the caller ended (DialCallStatus)."""
+
+    async def post(self) -> None:
+        params = await self.twilio_params()
+        call_sid = self.get_query_argument("call", "")
+        if not CALL_SID.fullmatch(call_sid):
+            raise ApiError(400, "call must be a Twilio CallSid", fields=[FieldError("call", "must be CA + 32 hex")])
+        self.send_twiml(await self.channel.calls.call_back_ended(call_sid, params.get("DialCallStatus") or ""))
+
+
 class RecordingHandler(TwilioHandler):
     """<Dial recordingStatusCallback>: a finished recording is linked to the call's incident."""
 
     async def post(self) -> None:
-        await self.channel.calls.recording_done(await self.twilio_params())
+        params = await self.twilio_params()
+        for_call = self.get_query_argument("call", None)  # a call-back's recording names its abandoned call
+        if for_call is not None and not CALL_SID.fullmatch(for_call):
+            raise ApiError(400, "call must be a Twilio CallSid", fields=[FieldError("call", "must be CA + 32 hex")])
+        await self.channel.calls.recording_done(params, for_call)
         self.send_twiml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
 
 

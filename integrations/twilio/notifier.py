@@ -80,6 +80,13 @@ class TwilioNotifier:
         update = functools.partial(self.client.calls(call_sid).update, twiml=twiml)
         await self._run(update, "call update", call_sid)
 
+    async def connect_call(self, to: str, twiml: str) -> str:
+        """Ring `to` (a dispatcher's desk line) and, when answered, run `twiml` (e.g. <Dial> the caller back).
+        Returns the CallSid; raises Unavailable if Twilio refused or is unreachable."""
+        create = functools.partial(self.client.calls.create, to=to, from_=self.from_number, twiml=twiml)
+        placed = await self._run(create, "call-back", to)
+        return placed.sid
+
     async def fetch_recording(self, recording_sid: str) -> bytes:
         """The MP3 of recording `recording_sid`, fetched with the account's credentials (Twilio's media URLs are
         authenticated). The URL is built from the configured API base, never taken from a callback. Raises

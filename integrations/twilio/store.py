@@ -68,7 +68,7 @@ async def thread_events(pool: asyncpg.Pool, incident_id: int) -> list[dict[str, 
 
 # -- the 1669 call queue (migration 0030) ---------------------------------------------------------------------
 CALL_COLUMNS = ("call_sid, incident_id, phone, state, queued_at, answered_at, answered_by, ended_at, recording_sid,"
-                " recording_url, recording_duration_s")
+                " recording_url, recording_duration_s, called_back_by, called_back_at")
 
 
 async def add_call(pool: asyncpg.Pool, call_sid: str, incident_id: int, phone: str | None, at: datetime) -> None:
@@ -81,18 +81,46 @@ async def call(pool: asyncpg.Pool, call_sid: str) -> asyncpg.Record | None:
     return await pool.fetchrow(f"SELECT {CALL_COLUMNS} FROM calls WHERE call_sid = $1", call_sid)
 
 
-async def claim_call(pool: asyncpg.Pool, call_sid: str, actor: str, at: datetime) -> asyncpg.Record | None:
-    """Take a waiting call for `actor`: one conditional UPDATE, so of two dispatchers answering at once exactly one
-    gets the row back; None when the call is not waiting (answered, abandoned, unknown)."""
+# How a dispatcher takes a call: from which state to which, and the columns that name who and when.
+TAKE = {"answer": ("waiting", "active", "answered_by", "answered_at"),
+        "call_back": ("abandoned", "called_back", "called_back_by", "called_back_at")}
+
+
+async def claim_call(pool: asyncpg.Pool, call_sid: str, how: str, actor: str,
+                     at: datetime) -> asyncpg.Record | None:
+    """Take a call for `actor` (`how`: answer a waiting call, or call_back an abandoned one): one conditional
+    UPDATE, so of two dispatchers at once exactly one gets the row back; None when the call is not in that state."""
+    before, after, who, when = TAKE[how]
     return await pool.fetchrow(
-        f"UPDATE calls SET state = 'active', answered_by = $2, answered_at = $3 WHERE call_sid = $1"
-        f" AND state = 'waiting' RETURNING {CALL_COLUMNS}", call_sid, actor, at)
+        f"UPDATE calls SET state = '{after}', {who} = $2, {when} = $3 WHERE call_sid = $1"
+        f" AND state = '{before}' RETURNING {CALL_COLUMNS}", call_sid, actor, at)
 
 
-async def release_call(pool: asyncpg.Pool, call_sid: str, actor: str) -> None:
-    """Put a call back in the queue when connecting it failed (only if `actor` still holds it)."""
-    await pool.execute("UPDATE calls SET state = 'waiting', answered_by = NULL, answered_at = NULL"
-                       " WHERE call_sid = $1 AND state = 'active' AND answered_by = $2", call_sid, actor)
+async def release_call(pool: asyncpg.Pool, call_sid: str, how: str, actor: str) -> None:
+    """Undo claim_call when Twilio refused (only if `actor` still holds the call): back in the queue, or back on the
+    call-back list."""
+    before, after, who, when = TAKE[how]
+    await pool.execute(f"UPDATE calls SET state = '{before}', {who} = NULL, {when} = NULL"
+                       f" WHERE call_sid = $1 AND state = '{after}' AND {who} = $2", call_sid, actor)
+
+
+async def reopen_call_back(conn: Any, call_sid: str) -> asyncpg.Record | None:
+    """A call-back the caller did not pick up: back on the call-back list (None if it is not called back, e.g. a
+    repeated callback from Twilio)."""
+    return await conn.fetchrow(
+        f"UPDATE calls SET state = 'abandoned', called_back_by = NULL, called_back_at = NULL, callback_sid = NULL"
+        f" WHERE call_sid = $1 AND state = 'called_back' RETURNING {CALL_COLUMNS}", call_sid)
+
+
+async def settle_call_backs(conn: Any, phone: str, at: datetime) -> list[str]:
+    """The caller of `phone` is on the line again: their calls waiting for a call-back end (the call sids)."""
+    rows = await conn.fetch("UPDATE calls SET state = 'ended', ended_at = $2 WHERE phone = $1 AND state = 'abandoned'"
+                            " RETURNING call_sid", phone, at)
+    return sorted(r["call_sid"] for r in rows)
+
+
+async def set_callback_sid(conn: Any, call_sid: str, callback_sid: str) -> None:
+    await conn.execute("UPDATE calls SET callback_sid = $2 WHERE call_sid = $1", call_sid, callback_sid)
 
 
 async def end_call(conn: Any, call_sid: str, state: str, at: datetime,

@@ -33,6 +33,10 @@ def test_every_key_question_card_is_consistent_with_the_cards():
     for key, interview in interview_data()["groups"].items():
         card = cards()[int(key)]
         count = len(card["determinants"])
+        assert all(d == "*" or 1 <= int(d) <= count for d in interview["instructions"])
+        if "questions" not in interview:  # instructions only: the dispatcher picks the determinant
+            assert set(interview) == {"instructions"} and card_interview(int(key)) is None
+            continue
         assert 1 <= interview["default"] <= count
         for question in interview["questions"]:
             assert question["th"] and question["en"]
@@ -60,3 +64,17 @@ def test_instructions_for_a_card_without_key_questions_are_the_general_ones():
     assert not guide["guided"] and guide["card_questions"] and set(guide["instructions"]) == {"general"}
     with pytest.raises(Invalid):
         instructions_for(6, 3)
+
+
+def test_cards_without_key_questions_have_their_own_instructions_per_determinant():
+    """Seizures, burns, drowning, poisoning…: no proposal, but what to tell the caller for the code picked."""
+    guide = instructions_for(15)
+    assert not guide["guided"] and guide["questions"] == []
+    assert {d["determinant"]: d["instructions"] for d in guide["determinants"]}[1] == ["seizure", "general"]
+    seizure = guide["instructions"]["seizure"]
+    assert seizure["steps"][0]["th"] and seizure["title"]["en"] == "Seizure"
+    assert is_cpr(23, 1) and not is_cpr(23, 2)  # a drowned patient not breathing: the CPR coach
+    assert instructions_for(21, 3)["determinants"][0]["instructions"] == ["burns", "general"]
+    assert set(instructions_for(2, 4)["instructions"]) == {"general"}  # mild itching: nothing special to say
+    for group in (2, 9, 10, 13, 15, 21, 23):
+        assert card_interview(group) is None and propose(group, []) is None

@@ -96,3 +96,27 @@ def test_a_call_taken_on_the_console_counts_from_its_answer_to_dispatch():
     summary = kpi.call_summary([row], 15.0, 60.0)
     assert summary["console_calls"] == 1 and summary["answered_within_target_pct"] is None
     assert summary["dispatched_within_target_pct"] == 100.0 and summary["intervals"]["to_dispatch"]["n"] == 1
+
+
+def test_time_to_location_counts_a_dispatchers_choice_and_the_callers_phone_not_the_geocoders_guess():
+    t0 = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+
+    def call(incident_id, *located):
+        sid = f"CA{incident_id:032d}"
+        return [{"type": "CallAnswered", "occurred_at": t0, "payload": {"incident_id": incident_id, "call_sid": sid,
+                                                                         "wait_s": 4.0}}, *located]
+
+    def confirmed(incident_id, after_s, **payload):
+        return {"type": "LocationConfirmed", "occurred_at": t0 + timedelta(seconds=after_s),
+                "payload": {"incident_id": incident_id, **payload}}
+
+    events = [*call(1, confirmed(1, 5, source="geocoder"), confirmed(1, 25, source="typed_address",
+                                                                      confirmed_by="dispatcher:d1")),
+              *call(2, confirmed(2, 12, source="geocoder", confirmed_by="dispatcher:d1")),
+              *call(3, {"type": "CallerLocationShared", "occurred_at": t0 + timedelta(seconds=40),
+                        "payload": {"incident_id": 3}}),
+              *call(4, confirmed(4, 8, source="geocoder"))]
+    rows = {r["incident_id"]: r for r in kpi.call_rows(events)}
+    assert [rows[i]["to_location"] for i in (1, 2, 3, 4)] == [25.0, 12.0, 40.0, None]
+    summary = kpi.call_summary(list(rows.values()), 15.0, 60.0)
+    assert summary["intervals"]["to_location"]["n"] == 3 and summary["target_share_pct"] == 90.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.conftest import Api, make_user, wait_until
-from tests.integrations.conftest import PUBLIC_URL
+from tests.integrations.conftest import FROM_NUMBER, PUBLIC_URL
 from tests.integrations.test_twilio import call_params
 
 SID = "CA" + "a" * 32
@@ -239,3 +239,90 @@ async def test_interview_fields_of_the_wrong_type_are_refused_even_for_a_proposa
                         ({"group": 6, "propose_only": True, "reason": 7}, "reason")):
         status, answer = await dispatcher.post(path, body)
         assert status == 422 and answer["error"]["fields"][0]["field"] == field
+
+
+async def test_an_abandoned_call_is_called_back_from_the_dispatchers_desk_line_once(ems, twilio, fake_twilio,
+                                                                                  dispatcher):
+    other = Api(dispatcher.base_url, await make_user(ems.ctx.pool, "disp-back", "dispatcher"))
+    await queued_call(twilio)
+    assert (await twilio.post("/twilio/queue", {"CallSid": SID, "QueueResult": "hangup"}))[0] == 200
+    status, body = await dispatcher.post(f"/api/v1/calls/{SID}/callback", {})
+    assert status == 422 and body["error"]["fields"][0]["field"] == "desk_line"
+    await desk(dispatcher)
+    await desk(other, "sip:desk2@pbx.example.org")
+
+    fake_twilio.fail_with = (400, 13223, "Invalid phone number")
+    assert (await dispatcher.post(f"/api/v1/calls/{SID}/callback", {}))[0] == 503
+    _, listing = await dispatcher.get("/api/v1/calls")
+    assert [c["state"] for c in listing["calls"]] == ["abandoned"]  # still on the call-back list
+    fake_twilio.fail_with = None
+    before = len(fake_twilio.sent("voice"))
+
+    answers = await asyncio.gather(dispatcher.post(f"/api/v1/calls/{SID}/callback", {}),
+                                   other.post(f"/api/v1/calls/{SID}/callback", {}))
+    assert sorted(status for status, _ in answers) == [200, 409]
+    [placed] = fake_twilio.sent("voice")[before:]  # the loser never rang anyone
+    [(_, won)] = [a for a in answers if a[0] == 200]
+    desk_line = "+66380001669" if won["called_back_by"] == "dispatcher:disp-int" else "sip:desk2@pbx.example.org"
+    assert placed.params["To"] == desk_line and placed.params["From"] == FROM_NUMBER
+    twiml = placed.params["Twiml"]
+    assert "<Number>+66812345678</Number>" in twiml and f'callerId="{FROM_NUMBER}"' in twiml
+    assert f'recordingStatusCallback="{PUBLIC_URL}/twilio/recording?call={SID}"' in twiml
+    assert f'action="{PUBLIC_URL}/twilio/call-back?call={SID}"' in twiml
+    _, listing = await dispatcher.get("/api/v1/calls")
+    assert listing["calls"] == []  # off the call-back list
+    _, events = await dispatcher.get("/api/v1/events?since=0")
+    [event] = [e for e in events["events"] if e["type"] == "CallBackPlaced"]
+    assert event["payload"]["call_sid"] == SID and event["payload"]["callback_sid"] == won["callback_sid"]
+
+    # the call-back's recording (Twilio names the call that rang the desk) joins the abandoned call's incident
+    done = {"CallSid": won["callback_sid"], "RecordingSid": "RE" + "3" * 32, "RecordingStatus": "completed",
+            "RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE" + "3" * 32}
+    assert (await twilio.post(f"/twilio/recording?call={SID}", done))[0] == 200
+    assert (await twilio.post("/twilio/recording?call=nope", done))[0] == 400
+    _, replay = await dispatcher.get(f"/api/v1/incidents/{won['incident_id']}/replay")
+    [recorded] = [e for e in replay["events"] if e["type"] == "CallRecorded"]
+    assert recorded["payload"]["call_sid"] == SID
+    assert (await dispatcher.post(f"/api/v1/calls/{SID}/recording", {}))[0] == 201
+
+    # the caller picked up: the call stays off the list; had they not, it would be listed again (next test)
+    status, twiml = await twilio.post(f"/twilio/call-back?call={SID}", {"CallSid": won["callback_sid"],
+                                                                         "DialCallStatus": "completed"})
+    assert status == 200 and "<Say" not in twiml
+    assert (await dispatcher.get("/api/v1/calls"))[1]["calls"] == []
+
+
+async def test_a_call_back_the_caller_does_not_pick_up_is_listed_for_call_back_again(ems, twilio, fake_twilio,
+                                                                                    dispatcher):
+    await desk(dispatcher)
+    await queued_call(twilio)
+    await twilio.post("/twilio/queue", {"CallSid": SID, "QueueResult": "hangup"})
+    _, placed = await dispatcher.post(f"/api/v1/calls/{SID}/callback", {})
+    unanswered = {"CallSid": placed["callback_sid"], "DialCallStatus": "no-answer"}
+    assert (await twilio.post(f"/twilio/call-back?call={SID}", unanswered, signature="Zm9yZ2Vk"))[0] == 403
+    for _ in range(2):  # Twilio retries
+        status, twiml = await twilio.post(f"/twilio/call-back?call={SID}", unanswered)
+        assert status == 200 and 'language="th-TH"' in twiml  # the dispatcher on the desk line is told
+    _, listing = await dispatcher.get("/api/v1/calls")
+    assert [(c["call_sid"], c["state"]) for c in listing["calls"]] == [(SID, "abandoned")]
+    _, events = await dispatcher.get("/api/v1/events?since=0")
+    [event] = [e for e in events["events"] if e["type"] == "CallBackUnanswered"]
+    assert event["payload"]["dial_status"] == "no-answer"
+    assert (await dispatcher.post(f"/api/v1/calls/{SID}/callback", {}))[0] == 200  # and can be called back again
+
+
+async def test_a_caller_who_hung_up_and_calls_again_needs_no_call_back_once_answered(ems, twilio, dispatcher):
+    first, again = "CA" + "1" * 32, "CA" + "2" * 32
+    await queued_call(twilio, first)
+    await twilio.post("/twilio/queue", {"CallSid": first, "QueueResult": "hangup"})
+    await queued_call(twilio, again)
+    _, listing = await dispatcher.get("/api/v1/calls")
+    assert [(c["call_sid"], c["state"]) for c in listing["calls"]] == [(first, "abandoned"), (again, "waiting")]
+    await desk(dispatcher)
+    assert (await dispatcher.post(f"/api/v1/calls/{again}/answer", {}))[0] == 200
+    _, listing = await dispatcher.get("/api/v1/calls")
+    assert [(c["call_sid"], c["state"]) for c in listing["calls"]] == [(again, "active")]  # no call-back left
+    _, events = await dispatcher.get("/api/v1/events?since=0")
+    [answered] = [e for e in events["events"] if e["type"] == "CallAnswered"]
+    assert answered["payload"]["settled_call_sids"] == [first]
+    assert (await dispatcher.post(f"/api/v1/calls/{first}/callback", {}))[0] == 409

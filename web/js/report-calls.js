@@ -9,8 +9,8 @@ defineLabels({
   "report.col.mean": {th: "ค่าเฉลี่ย", en: "mean"},
   "report.calls": {th: "การรับสาย 1669 (NFPA 1225)", en: "1669 calls (NFPA 1225)"},
   "report.calls.headline": {
-    th: "รับสายภายใน {answer} วินาที {answer_pct}% · สั่งการภายใน {dispatch} วินาทีหลังรับสาย {dispatch_pct}% · {calls} สาย, วางสายก่อนรับ {abandoned}",
-    en: "Answered within {answer} s: {answer_pct}% · dispatched within {dispatch} s of answer: {dispatch_pct}% · {calls} calls, {abandoned} abandoned"},
+    th: "รับสายภายใน {answer} วินาที {answer_pct}% · สั่งการภายใน {dispatch} วินาทีหลังรับสาย {dispatch_pct}% (เป้าหมาย {share}%) · {calls} สาย, วางสายก่อนรับ {abandoned}",
+    en: "Answered within {answer} s: {answer_pct}% · dispatched within {dispatch} s of answer: {dispatch_pct}% (target {share} % each) · {calls} calls, {abandoned} abandoned"},
   "report.calls.answer": {th: "รอรับสาย", en: "Answer time"},
   "report.calls.to_location": {th: "รับสาย → ได้ตำแหน่ง", en: "Answer → location"},
   "report.calls.to_code": {th: "รับสาย → ได้รหัส CBD", en: "Answer → CBD code"},
@@ -33,7 +33,7 @@ export function renderCalls(calls) {
     <div class="headline" id="calls-headline">${t("report.calls.headline", {
       answer: calls.answer_target_s, answer_pct: calls.answered_within_target_pct ?? "—",
       dispatch: calls.dispatch_target_s, dispatch_pct: calls.dispatched_within_target_pct ?? "—",
-      calls: calls.calls, abandoned: calls.abandoned})}</div>
+      share: calls.target_share_pct, calls: calls.calls, abandoned: calls.abandoned})}</div>
     <table id="calls-table"><tr><th></th>${figureHeadings()}</tr>
     ${Object.entries(calls.intervals).map(([name, s]) => html`<tr data-interval="${name}"><td>${t("report.calls." + name)}</td>
       <td>${s.n}</td><td>${seconds(s.p50_s)}</td><td>${seconds(s.p90_s)}</td><td>${seconds(s.mean_s)}</td></tr>`)}</table>`);

@@ -13,6 +13,11 @@ defineLabels({
   "calls.title": {th: "สายรอรับ 1669", en: "1669 calls"},
   "calls.none": {th: "ไม่มีสายรอ", en: "No calls waiting"},
   "calls.answer": {th: "รับสาย", en: "Answer"},
+  "calls.call_back": {th: "โทรกลับ", en: "Call back"},
+  "calls.called_back": {th: "โทรกลับ {phone} แล้ว — โทรศัพท์โต๊ะของคุณจะดังก่อน", en: "Calling {phone} back — your desk phone rings first"},
+  "calls.callback_taken": {th: "เจ้าหน้าที่อื่นโทรกลับสายนี้แล้ว", en: "Another dispatcher already called this caller back"},
+  "calls.callback_by": {th: "โทรกลับโดย {who}", en: "called back by {who}"},
+  "calls.callback_unanswered": {th: "ผู้แจ้งไม่รับสายที่โทรกลับ ({status})", en: "the caller did not pick up the call-back ({status})"},
   "calls.waiting": {th: "รอ", en: "waiting"},
   "calls.active": {th: "กำลังคุย", en: "on the line"},
   "calls.abandoned": {th: "วางสาย — โทรกลับ", en: "hung up — call back"},
@@ -46,7 +51,7 @@ function waitNow(call) {
 }
 
 // data-t: the page's language switch relabels these fixed parts (translatePage)
-render(box, html`<h3 data-t="calls.title">${t("calls.title")}</h3><ul id="call-list" class="list"></ul><p class="error" id="call-error"></p>
+render(box, html`<h3 data-t="calls.title">${t("calls.title")}</h3><ul id="call-list" class="list"></ul><p class="error" id="call-error"></p><p class="ok" id="call-note"></p>
   <details><summary data-t="calls.desk">${t("calls.desk")}</summary><input id="desk-line" inputmode="tel" maxlength="200">
     <button class="plain" id="desk-line-save" data-t="calls.save">${t("calls.save")}</button></details>`);
 
@@ -61,7 +66,8 @@ function draw() {
         ${call.location ? html`<span class="muted"> · ${t("calls.located")}</span>` : ""}
         ${call.times ? html`<div class="call-times muted">${["answer", "to_location", "to_code", "to_dispatch"].map(name =>
           html`<span data-time="${name}">${t("calls.time." + name)} ${call.times[name] ?? "…"} s</span> `)}</div>` : ""}
-        ${call.state === "waiting" ? html` <button class="primary answer-call" data-sid="${call.call_sid}">${t("calls.answer")}</button>` : ""}</li>`;
+        ${call.state === "waiting" ? html` <button class="primary answer-call" data-sid="${call.call_sid}">${t("calls.answer")}</button>` : ""}
+        ${call.state === "abandoned" && call.phone ? html` <button class="plain call-back" data-sid="${call.call_sid}">${t("calls.call_back")}</button>` : ""}</li>`;
     }) : html`<li class="muted" data-t="calls.none">${t("calls.none")}</li>`}`);  // data-t: relabelled at once on a language switch
 }
 
@@ -87,9 +93,26 @@ async function answer(sid) {
   loadCalls();
 }
 
+// Calling back a caller who hung up: the desk phone rings, then Twilio dials the caller from the 1669 number.
+async function callBack(sid) {
+  const error = box.querySelector("#call-error");
+  try {
+    const call = await api("POST", `/api/v1/calls/${sid}/callback`, {});
+    error.textContent = "";
+    box.querySelector("#call-note").textContent = t("calls.called_back", {phone: call.phone});
+    await refreshIncident(call.incident_id);
+    select(call.incident_id);
+  } catch (e) {
+    error.textContent = e.status === 409 ? t("calls.callback_taken") : e.message;
+  }
+  loadCalls();
+}
+
 box.addEventListener("click", async event => {
   const button = event.target.closest(".answer-call");
   if (button) { button.disabled = true; answer(button.dataset.sid); return; }
+  const back = event.target.closest(".call-back");
+  if (back) { back.disabled = true; callBack(back.dataset.sid); return; }
   if (event.target.id === "desk-line-save") {
     try {
       await api("PUT", "/api/v1/me/desk-line", {desk_line: box.querySelector("#desk-line").value.trim()});
@@ -102,7 +125,7 @@ box.addEventListener("click", async event => {
 // too long (the server's CallAnswerOverdue, sent to every dispatcher) is an alert.
 export function onCallEvent(type, payload) {
   if (type === "CallAnswerOverdue") addAlert(`#${payload.incident_id} ${t("calls.overdue", {phone: payload.phone || "?", s: payload.limit_s})}`);
-  if (["IncidentReported", "CallReceived", "CallAnswered", "CallAbandoned", "CallerLocationShared", "IncidentTriaged",
+  if (["IncidentReported", "CallReceived", "CallAnswered", "CallAbandoned", "CallBackPlaced", "CallBackUnanswered", "CallerLocationShared", "IncidentTriaged",
        "UnitAssigned"].includes(type)) loadCallsSoon();
 }
 
@@ -128,6 +151,8 @@ export function replayDetail(event) {
     return html`<button class="plain recording-link" data-sid="${p.call_sid}">${t("calls.recording")}${p.duration_s ? ` (${p.duration_s} s)` : ""}</button>`;
   }
   if (event.type === "CallAnswered") return html`${p.dispatcher} · ${t("calls.wait", {s: p.wait_s})}`;
+  if (event.type === "CallBackPlaced") return html`${p.phone} · ${t("calls.callback_by", {who: p.dispatcher})}`;
+  if (event.type === "CallBackUnanswered") return t("calls.callback_unanswered", {status: p.dial_status});
   return "";
 }
 

@@ -6,7 +6,7 @@
 import {api, errorText} from "../api.js";
 import {html, render} from "../html.js";
 import {defineLabels, local, t} from "../i18n.js";
-import {resetCpr, showCpr} from "./cpr.js";
+import {resetCpr, showCpr, stopCpr} from "./cpr.js";
 import {on, putIncident, state} from "./store.js";
 
 defineLabels({
@@ -31,7 +31,7 @@ box.hidden = true;
 document.querySelector("#detail").prepend(box);
 
 let cards = [];
-let session = null;  // {incidentId, group, guide, answers, proposal, recorded}
+let session = null;  // {incidentId, group, guide, answers, proposal, recorded, chosen (the list's pick), reason}
 
 api("GET", "/api/v1/triage/cards").then(body => { cards = body.groups; draw(); }).catch(() => {});
 
@@ -56,11 +56,37 @@ function instructionsHtml(determinant) {
   })}`;
 }
 
+// The determinant whose instructions show: the dispatcher's pick in the list, else the recorded one, else the
+// proposal; a card without key questions starts on its first determinant (what the list shows).
+function shownDeterminant() {
+  if (session.chosen != null) return session.chosen;
+  if (session.recorded) return session.recorded.determinant;
+  if (session.proposal?.proposed_determinant != null) return session.proposal.proposed_determinant;
+  return session.guide && !session.guide.guided ? session.guide.determinants[0]?.determinant ?? null : null;
+}
+
+// What the card says of determinant `n` (colour, capability = the level of response, and its Thai/English text).
+function cardDeterminant(n) {
+  return cards.find(c => c.group === session.group)?.determinants[n - 1] ?? null;
+}
+
+function needsCpr(determinant) {
+  const entry = session.guide?.determinants.find(d => d.determinant === determinant);
+  return Boolean(entry?.instructions.some(key => session.guide.instructions[key]?.cpr));
+}
+
+// The proposal: its code, colour and level of response (ALS/BLS/FR), and what the card says of it.
+function proposalHtml(proposal) {
+  const det = cardDeterminant(proposal.proposed_determinant);
+  return html`<p id="proposal">${t("interview.proposed")}: <b id="proposed-code" class="badge colour-${det?.colour || "none"}">${proposal.proposed_code}</b>
+    ${det ? html` ${t("colour." + det.colour)} · ${det.capability} — <span class="muted">${local(det)}</span>` : ""}</p>`;
+}
+
 function draw() {
   if (!session) { box.hidden = true; return; }
   box.hidden = false;
   const proposal = session.proposal;
-  const determinant = session.recorded?.determinant ?? proposal?.proposed_determinant ?? null;
+  const determinant = shownDeterminant();
   render(box, html`<h3>${t("interview.title")} #${session.incidentId}</h3>
     <label>${t("interview.card")}</label>
     <select id="interview-card"><option value="">—</option>${cards.map(c => html`<option value="${c.group}" ${
@@ -68,22 +94,24 @@ function draw() {
     ${session.guide ? html`
       ${session.guide.guided ? html`<ol id="interview-questions">${questionRows()}</ol>`
         : html`<p class="muted">${t("interview.unguided")}</p><ul class="muted">${session.guide.card_questions.map(q => html`<li>${local(q)}</li>`)}</ul>`}
-      ${proposal?.proposed_code ? html`<p>${t("interview.proposed")}: <b id="proposed-code" class="badge">${proposal.proposed_code}</b></p>` : ""}
+      ${proposal?.proposed_code ? proposalHtml(proposal) : ""}
       ${proposal?.proposed_code || !session.guide.guided ? html`
         <label>${t("interview.choose")}</label>
         <select id="interview-determinant">${session.guide.determinants.map(d => html`<option value="${d.determinant}" ${
-          d.determinant === determinant ? html`selected` : ""}>${d.code}</option>`)}</select>
-        <label>${t("interview.reason")}</label><input id="interview-reason" maxlength="500">
+          d.determinant === determinant ? html`selected` : ""}>${d.code}${cardDeterminant(d.determinant) ? ` — ${local(cardDeterminant(d.determinant))}` : ""}</option>`)}</select>
+        <label>${t("interview.reason")}</label><input id="interview-reason" maxlength="500" value="${session.reason || ""}">
         <button class="primary" id="interview-confirm">${t("interview.confirm")}</button>` : ""}
       <p class="error" id="interview-error"></p>
       ${session.recorded ? html`<p class="ok" id="interview-recorded">${t("interview.recorded", {code: session.recorded.code})}</p>` : ""}
       <div id="cpr-slot"></div>
       ${determinant ? instructionsHtml(determinant) : ""}` : ""}`);
-  if (session.cpr) showCpr(box.querySelector("#cpr-slot"));
+  // the coach follows the code on screen: choosing a code without CPR stops the metronome
+  if (determinant != null && needsCpr(determinant)) showCpr(box.querySelector("#cpr-slot"), session.incidentId);
+  else stopCpr();
 }
 
 async function chooseCard(group) {
-  session = {...session, group, guide: null, answers: [], proposal: null, recorded: null, cpr: false};
+  session = {...session, group, guide: null, answers: [], proposal: null, recorded: null, chosen: null, reason: ""};
   if (group) session.guide = await api("GET", `/api/v1/triage/cards/${group}/instructions`);
   draw();
 }
@@ -91,7 +119,7 @@ async function chooseCard(group) {
 // The call-taker's chief complaint chose the card (complaint.js): the incident's interview opens on it.
 export function openCard(incidentId, group) {
   if (session?.incidentId !== incidentId) {
-    session = {incidentId, group: null, guide: null, answers: [], proposal: null, recorded: null, cpr: false};
+    session = {incidentId, group: null, guide: null, answers: [], proposal: null, recorded: null, chosen: null, reason: ""};
   }
   return chooseCard(group);
 }
@@ -103,7 +131,7 @@ async function answer(question, value) {
                      {question, answer: value}];
   session.proposal = await api("POST", `/api/v1/incidents/${session.incidentId}/interview`,
                                {group: session.group, answers: session.answers, propose_only: true});
-  session.cpr = session.proposal.cpr;
+  session.chosen = null;  // a new proposal: the list follows it again
   draw();
 }
 
@@ -115,7 +143,7 @@ async function confirm() {
   try {
     const result = await api("POST", `/api/v1/incidents/${session.incidentId}/interview`, body);
     session.recorded = result.interview;
-    session.cpr = result.cpr;
+    session.chosen = null;
     putIncident(result.incident);
     draw();
   } catch (e) {
@@ -125,6 +153,10 @@ async function confirm() {
 
 box.addEventListener("change", event => {
   if (event.target.id === "interview-card") chooseCard(Number(event.target.value) || null).catch(e => alert(e.message));
+  if (event.target.id === "interview-determinant") { session.chosen = Number(event.target.value); draw(); }
+});
+box.addEventListener("input", event => {
+  if (event.target.id === "interview-reason") session.reason = event.target.value;  // kept across redraws
 });
 box.addEventListener("click", event => {
   const button = event.target.closest("button.answer");
@@ -136,7 +168,7 @@ on("select", id => {
   if (session?.incidentId === id) return;
   resetCpr();
   const incident = state.incidents.get(id);
-  session = id == null ? null : {incidentId: id, group: null, guide: null, answers: [], proposal: null, recorded: null, cpr: false};
+  session = id == null ? null : {incidentId: id, group: null, guide: null, answers: [], proposal: null, recorded: null, chosen: null, reason: ""};
   draw();
   if (incident?.triage && !incident.triage.override_reason) chooseCard(incident.triage.group).catch(() => {});
 });
