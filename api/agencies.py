@@ -78,6 +78,7 @@ class MutualAidHandler(BaseHandler):
         answered ones too."""
         identity = self.require(*STAFF_ROLES)
         requests = await self.ctx.mutual_aid.visible_to(identity.agency, open_only=self.bool_argument("open", True))
+        await self.audit("list", "mutual-aid", {"count": len(requests)})  # incidents, units and the askers' notes
         self.send_json({"requests": requests})
 
     async def post(self) -> None:
@@ -140,6 +141,7 @@ class ShiftsHandler(BaseHandler):
         unit)."""
         identity = self.require(*SHIFT_ROLES)
         units = [u for u in await self.ctx.store.list("units", limit=100_000) if may_read_unit(identity, u)]
+        await self.audit("list", "shifts", {"count": len(units)})  # crew names and qualifications
         self.send_json({"units": [staffing(identity, u) for u in units]})
 
     async def post(self) -> None:

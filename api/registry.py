@@ -38,6 +38,8 @@ class RecordsHandler(RegistryHandler):
         identity = self.require()
         records = await self.ctx.resources.list(self.kind, role=identity.role,
                                                 include_retired=self.bool_argument("retired", False))
+        if self.kind == "users":  # names, phones and roles of people
+            await self.audit("list", "users", {"count": len(records)})
         self.send_json({self.kind: records})
 
     async def post(self) -> None:
