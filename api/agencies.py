@@ -196,7 +196,7 @@ PATHS.update({
         "Retire an agency (the centre's admins); its history stays. The 1669 centre cannot be retired",
         params=[AGENCY_ID], body={"type": "object", "properties": {"reason": {"type": ["string", "null"],
                                                                              "maxLength": 500}}},
-        errors=(400, 401, 403, 404, 409, 413, 422, 429))},
+        errors=(400, 401, 403, 404, 409, 413, 422, 429), body_required=False)},
     "/api/v1/mutual-aid": {
         "get": _op("Mutual-aid requests asked of or made by the caller's agency (the centre: all); open ones unless "
                    "open=false", params=[OPEN_ONLY], errors=(401, 403, 422, 429)),
