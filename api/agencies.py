@@ -78,6 +78,7 @@ class MutualAidHandler(BaseHandler):
         answered ones too."""
         identity = self.require(*STAFF_ROLES)
         requests = await self.ctx.mutual_aid.visible_to(identity.agency, open_only=self.bool_argument("open", True))
+        await self.audit("list", "mutual-aid", {"count": len(requests)})  # incidents, units and the askers' notes
         self.send_json({"requests": requests})
 
     async def post(self) -> None:
@@ -140,6 +141,7 @@ class ShiftsHandler(BaseHandler):
         unit)."""
         identity = self.require(*SHIFT_ROLES)
         units = [u for u in await self.ctx.store.list("units", limit=100_000) if may_read_unit(identity, u)]
+        await self.audit("list", "shifts", {"count": len(units)})  # crew names and qualifications
         self.send_json({"units": [staffing(identity, u) for u in units]})
 
     async def post(self) -> None:
@@ -194,7 +196,7 @@ PATHS.update({
         "Retire an agency (the centre's admins); its history stays. The 1669 centre cannot be retired",
         params=[AGENCY_ID], body={"type": "object", "properties": {"reason": {"type": ["string", "null"],
                                                                              "maxLength": 500}}},
-        errors=(400, 401, 403, 404, 409, 413, 422, 429))},
+        errors=(400, 401, 403, 404, 409, 413, 422, 429), body_required=False)},
     "/api/v1/mutual-aid": {
         "get": _op("Mutual-aid requests asked of or made by the caller's agency (the centre: all); open ones unless "
                    "open=false", params=[OPEN_ONLY], errors=(401, 403, 422, 429)),

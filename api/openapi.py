@@ -373,11 +373,11 @@ OBJECT = {"type": "object"}
 
 
 def _op(summary: str, *, params=(), body: dict | None = None, ok: str = "200", errors=(401, 403, 404, 422, 429),
-        schema: dict = OBJECT) -> dict:
+        schema: dict = OBJECT, body_required: bool = True) -> dict:
     op = {"summary": summary, "parameters": list(params),
           "responses": {ok: json_response(summary, schema), **error_responses(*errors)}}
     if body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        op["requestBody"] = {"required": body_required, "content": {"application/json": {"schema": body}}}
     return op
 
 

@@ -38,6 +38,8 @@ class RecordsHandler(RegistryHandler):
         identity = self.require()
         records = await self.ctx.resources.list(self.kind, role=identity.role,
                                                 include_retired=self.bool_argument("retired", False))
+        if self.kind == "users":  # names, phones and roles of people
+            await self.audit("list", "users", {"count": len(records)})
         self.send_json({self.kind: records})
 
     async def post(self) -> None:
@@ -101,7 +103,7 @@ class ImportHandler(BaseHandler):
         fault = text_fault(text)
         if fault:
             raise Invalid(FieldError("body", fault))
-        return parse_csv(text)
+        return parse_csv(text, columns=[f.name for f in KINDS[kind].fields] + ["lat", "lon", "retire"])
 
 
 # ---- OpenAPI --------------------------------------------------------------------------------------------------
@@ -142,13 +144,22 @@ _REFERENCES = {"units": "station_id must be a registered station, or location gi
                "users": "crew need a unit_id, hospital staff a hospital_id, of an active record"}
 
 
+# A blank value (an empty CSV cell, or "" / "  " in JSON) is read as absent (dispatch/resource_fields.read_fields):
+# an optional field keeps its default or, on an edit, stays as it was; null clears an optional field on an edit.
+_BLANK = {"type": "string", "pattern": "^[ \\t\\r\\n]*$"}
+_NULL = {"type": "null"}
+
+
 def _input(kind: str, *, creating: bool) -> dict:
-    properties = _RECORD_INPUT[kind]
+    required = _REQUIRED[kind]
     if creating:
-        return {"type": "object", "required": _REQUIRED[kind], "properties": properties}
-    editable = {name: schema for name, schema in properties.items() if name != KINDS[kind].id_field}
-    return {"type": "object", "properties": editable, "description": "only the fields to change; null clears an"
-            " optional one"}
+        properties = {name: schema if name in required else {"anyOf": [schema, _BLANK, _NULL]}
+                      for name, schema in _RECORD_INPUT[kind].items()}
+        return {"type": "object", "required": required, "properties": properties}
+    editable = {name: {"anyOf": [schema, _BLANK] if name in required else [schema, _BLANK, _NULL]}
+                for name, schema in _RECORD_INPUT[kind].items() if name != KINDS[kind].id_field}
+    return {"type": "object", "properties": editable, "description": "only the fields to change (a blank one"
+            " stays as it was); null clears an optional one"}
 
 
 SCHEMAS["ImportPlan"] = {
@@ -169,7 +180,7 @@ SCHEMAS["ImportPlan"] = {
             "row": {"type": ["integer", "null"]}, "field": {"type": "string"}, "reason": {"type": "string"}}}},
         "skipped": {"type": "integer", "description": "GeoJSON features of another kind (e.g. fire stations)"}},
 }
-_RETIRE_BODY = {"type": "object", "properties": {"reason": {"type": "string", "maxLength": MAX_REASON}}}
+_RETIRE_BODY = {"type": "object", "properties": {"reason": {"type": ["string", "null"], "maxLength": MAX_REASON}}}
 _RETIRED_QUERY = {"name": "retired", "in": "query", "schema": {"type": "string", "enum": ["true", "false"]},
                   "description": "include retired records"}
 _ID_PATTERNS = {"stations": "^[A-Za-z0-9_.-]{1,60}$", "units": "^[A-Za-z0-9_.-]{1,40}$",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,9 +44,10 @@ class ParsedFile:
     skipped: int = 0  # GeoJSON features of another kind
 
 
-def parse_csv(text: str) -> ParsedFile:
+def parse_csv(text: str, columns: Collection[str] = ()) -> ParsedFile:
     """Rows of a CSV file. Raises Invalid (field `body`) when there is no header, a column name is empty or
-    repeated, or a line has more cells than the header."""
+    repeated, the header names none of `columns` (the kind's; when given), or a line has more cells than the
+    header."""
     lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     while lines and not any(cell.strip() for cell in lines[0]):
         lines.pop(0)
@@ -54,6 +56,8 @@ def parse_csv(text: str) -> ParsedFile:
     header = [name.strip().lower().replace(" ", "_") for name in lines[0]]
     if len(header) > MAX_COLUMNS or any(not name for name in header) or len(set(header)) != len(header):
         raise Invalid(FieldError("body", "the first line must name each column once (no empty names)"))
+    if columns and not set(header) & set(columns):
+        raise Invalid(FieldError("body", f"the first line names none of the columns: {', '.join(sorted(columns))}"))
     rows: list[ImportRow] = []
     errors: list[FieldError] = []
     for number, cells in enumerate(lines[1:], start=2):

@@ -14,6 +14,7 @@ from api.openapi import (
                                                                                 error_responses,
                                                                                 json_response,
 )
+from integrations.fhir.service import FHIR_URL_PATTERN
 
 PHONE = {"type": "string", "maxLength": 32, "pattern": "^[0-9+() .-]+$"}
 LATLON = {"$ref": "#/components/schemas/LatLon"}
@@ -100,6 +101,7 @@ PATHS.update({
         " most once), and the SMS number used when that endpoint keeps failing",
         params=[_path_param("hospital_id", {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,60}$"})],
         errors=(400, 401, 403, 404, 413, 422, 429),
-        body={"type": "object", "properties": {"fhir_url": {"type": ["string", "null"], "pattern": "^https?://"},
+        body={"type": "object", "properties": {"fhir_url": {"type": ["string", "null"], "maxLength": 508,
+                                                            "pattern": FHIR_URL_PATTERN},
                                                "sms_phone": {**PHONE, "type": ["string", "null"]}}})},
 })

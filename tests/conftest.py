@@ -65,13 +65,14 @@ class TokenLeakWatch(logging.Handler):
 
 @pytest.fixture(scope="session")
 def token_leak_watch():
-    """Every log record of the run, in-process (access log included) and of the server child processes."""
+    """Every log record of the run, in-process (access log included) and of every server child process the run
+    started (tests, benchmarks, chaos and HA drills alike)."""
     watch, started = TokenLeakWatch(), time.time()
     logging.getLogger().addHandler(watch)
     logging.getLogger("ems.access").setLevel(logging.INFO)  # the 2xx lines carry URLs too
     yield watch
     logging.getLogger().removeHandler(watch)
-    for path in TEST_VAR.glob("server-*.log"):
+    for path in (REPO / "var").rglob("server-*.log"):  # var/test, and the bench, chaos and HA labs' servers
         if path.stat().st_mtime >= started:
             watch.leaks += [f"{path.name}: {line[:300]}" for line in path.read_text(errors="replace").splitlines()
                             if token_leaks(line)]

@@ -32,7 +32,9 @@ from integrations.fhir.bundle import build_bundle
 
 log = logging.getLogger("ems.fhir")
 
-URL = re.compile(r"^https?://[^\s/$.?#][^\s]{0,500}$")
+# The OpenAPI document states the same pattern: ASCII classes only, as Python's and JavaScript's \s differ.
+FHIR_URL_PATTERN = r"^https?://[^\x00-\x20\x7f/$.?#][^\x00-\x20\x7f]{0,500}$"
+URL = re.compile(FHIR_URL_PATTERN)
 RETRYABLE = {408, 425, 429}
 
 
@@ -52,7 +54,7 @@ class HospitalAlerts:
             raise Invalid(FieldError("body", "must be a JSON object"))
         errors = []
         url, phone = body.get("fhir_url"), body.get("sms_phone")
-        if url is not None and (not isinstance(url, str) or not URL.match(url)):
+        if url is not None and (not isinstance(url, str) or not URL.fullmatch(url)):
             errors.append(FieldError("fhir_url", "must be an http(s) URL"))
         if phone is not None and (not isinstance(phone, str) or not 0 < len(phone) <= 32 or not set(phone) <= PHONE_CHARS):
             errors.append(FieldError("sms_phone", "must be a phone number"))

@@ -84,6 +84,8 @@ async def test_a_bad_file_gets_per_row_errors_and_nothing_is_written(server, dis
 
     status, body = await import_file(admin, "hospitals", b"a,a\n1,2\n", dry_run=True)
     assert status == 422 and body["error"]["fields"][0]["field"] == "body"
+    status, body = await import_file(admin, "stations", b"{}", dry_run=True)  # not this kind's file at all
+    assert status == 422 and "names none of the columns" in body["error"]["fields"][0]["reason"]
     status, body = await import_file(admin, "ambulances", b"x\n", dry_run=True)
     assert status == 422 and body["error"]["fields"][0]["field"] == "kind"
 

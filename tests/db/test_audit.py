@@ -1,7 +1,7 @@
 import pytest
 
 from dispatch import demo
-from tests.conftest import GOOD_REPORT, Api, make_user, routing_ready
+from tests.conftest import GOOD_REPORT, Api, Socket, make_user, routing_ready
 
 
 async def test_reading_an_incident_is_audited_and_the_log_cannot_be_changed(server, dispatcher_api):
@@ -52,3 +52,34 @@ async def test_every_read_of_patient_or_crew_data_is_audited(city_server):
     assert (await crew.get("/api/v1/units"))[0] == 200
     assert await server.ctx.pool.fetchval(
         "SELECT count(*) FROM audit_log WHERE actor = 'crew:crew-au' AND subject = 'units'") == 1
+
+
+async def test_reads_added_since_are_audited_too(city_server):
+    """Calls, staffing, mutual aid, the user registry, reports, replay, the event log and a live subscription."""
+    server = city_server
+    dispatcher = Api(f"http://127.0.0.1:{server.config.port}", await make_user(server.ctx.pool, "disp-au2",
+                                                                               "dispatcher"))
+    _, incident = await dispatcher.post("/api/v1/incidents", GOOD_REPORT)
+    reads = {
+        "/api/v1/calls": "calls",
+        "/api/v1/shifts": "shifts",
+        "/api/v1/mutual-aid": "mutual-aid",
+        "/api/v1/events?since=0": "events",
+        f"/api/v1/incidents/{incident['id']}/replay": f"incident:{incident['id']}",
+        "/api/v1/reports/kpi": "kpi",
+        "/api/v1/reports/items.csv": "items",
+        "/api/v1/reports/items-completeness": "items",
+    }
+    for path in reads:
+        status, body = await dispatcher.get(path)
+        assert status == 200, (path, body)
+    socket = await Socket.connect(server.config.port, dispatcher.token)
+    await socket.next_of("snapshot")
+    socket.conn.close()
+    admin = Api(dispatcher.base_url, await make_user(server.ctx.pool, "admin-au2", "admin"))
+    assert (await admin.get("/api/v1/users"))[0] == 200
+    rows = await server.ctx.pool.fetch("SELECT actor, subject FROM audit_log")
+    subjects = {r["subject"] for r in rows if r["actor"] == "dispatcher:disp-au2"}
+    expected = set(reads.values()) | {"ws"}
+    assert expected <= subjects, expected - subjects
+    assert "users" in {r["subject"] for r in rows if r["actor"] == "admin:admin-au2"}

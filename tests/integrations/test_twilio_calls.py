@@ -131,6 +131,10 @@ async def test_the_recording_callback_links_the_recording_to_the_incident(ems, t
     assert status == 200 and media == "ID3-fake-mp3"
     assert fake_twilio.sent("recording_fetch")[0].params["RecordingSid"] == done["RecordingSid"]
     assert (await public.call("GET", "/recordings/" + "x" * 32))[0] == 404
+    audited = await ems.ctx.pool.fetch("SELECT actor, action FROM audit_log WHERE subject = $1",
+                                       f"incident:{answered['incident_id']}:recording")
+    assert {(r["actor"], r["action"]) for r in audited} == {("dispatcher:disp-int", "read"),
+                                                            ("dispatcher:disp-int", "listen")}  # link, then play
 
     await ems.ctx.pool.execute("UPDATE calls SET answered_at = answered_at - interval '91 days'")  # retention: 90 days
     status, body = await dispatcher.post(f"/api/v1/calls/{SID}/recording", {})

@@ -2,6 +2,7 @@
 reconnect replay judged by the visibility each event had when it happened."""
 import pytest
 
+from dispatch.access import UNIT_FIELDS
 from tests.conftest import Api, Socket, make_user, wait_until
 from tests.ws.test_abuse_crew_frames import crew_tablet, frames_until, is_event
 
@@ -41,6 +42,7 @@ async def test_a_released_crew_loses_the_incident_over_http_as_it_does_over_the_
     assert (await crew.post(f"/api/v1/incidents/{incident_id}/vitals", {"heart_rate": 110}))[0] == 201
     status, released = await crew.post("/api/v1/units/CB-BLS-01/status", {"status": "available"})
     assert status == 200 and released["incident_id"] is None
+    assert set(released) <= set(UNIT_FIELDS["crew"])  # its own unit, as the crew's allow-list has it
     status, body = await crew.get(f"/api/v1/incidents/{incident_id}")
     assert status == 404 and CALLER not in str(body)
     assert (await crew.get(f"/api/v1/incidents/{incident_id}/destinations"))[0] == 404
