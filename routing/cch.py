@@ -171,8 +171,9 @@ def etas_by_cch(graph: RoadGraph, index: CchIndex, weights: np.ndarray, key, tar
     from one many-to-one sweep. The sweep gives seconds only, so only the `METRES_FOR_FASTEST` fastest origins
     get their road metres (what a recommendation shows); the others have `distance_m=None` with their exact
     `eta_s`. Those metres come from one bounded reverse search on `metres_space` (a `SearchSpace`) stopped at
-    their exit nodes, or without one from a CCH path query each (slower: see docs/routing.md). `exits`: each
-    origin's `exit_points` under these weights, when the caller has them already."""
+    their exit nodes when more than `METRES_FOR_FASTEST` origins are ranked, else (or without a space) from a
+    CCH path query each (docs/routing.md). `exits`: each origin's `exit_points` under these weights, when the
+    caller has them already."""
     from routing.eta import EtaResult, entry_points, exit_points, require_on_network, same_edge
 
     require_on_network(target, *origins)
@@ -196,7 +197,9 @@ def etas_by_cch(graph: RoadGraph, index: CchIndex, weights: np.ndarray, key, tar
             answers.append(None)
     fastest = sorted((a for a in answers if a is not None and a[1] is not None), key=lambda a: a[0])
     needed = sorted({a[1] for a in fastest[:METRES_FOR_FASTEST]})
-    if metres_space is not None:
+    if metres_space is not None and len(origins) > METRES_FOR_FASTEST:
+        # A ranking: the fastest ten are the nearest of many, so the search stops early. With only a few
+        # origins it would have to reach the farthest of them, where a path query each costs far less.
         path_m = dict(zip(needed, search_metres(graph, metres_space, weights, entries, needed, max_eta_s)))
     else:
         path_m = dict(zip(needed, index.path_metres(weights, key, graph.edge_length_m, needed,
