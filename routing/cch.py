@@ -166,20 +166,18 @@ class CchIndex:
 
 
 def etas_by_cch(graph: RoadGraph, index: CchIndex, weights: np.ndarray, key, target, origins: list,
-                max_eta_s: float, metres_space=None, exits: list | None = None) -> list:
+                max_eta_s: float, metres_space=None) -> list:
     """Every origin's road ETA to the target (all `Snapped`, on the network), as `routing.eta.etas_to` gives it,
     from one many-to-one sweep. The sweep gives seconds only, so only the `METRES_FOR_FASTEST` fastest origins
     get their road metres (what a recommendation shows); the others have `distance_m=None` with their exact
     `eta_s`. Those metres come from one bounded reverse search on `metres_space` (a `SearchSpace`) stopped at
     their exit nodes when more than `METRES_FOR_FASTEST` origins are ranked, else (or without a space) from a
-    CCH path query each (docs/routing.md). `exits`: each origin's `exit_points` under these weights, when the
-    caller has them already."""
+    CCH path query each (docs/routing.md)."""
     from routing.eta import EtaResult, entry_points, exit_points, require_on_network, same_edge
 
     require_on_network(target, *origins)
     entries = entry_points(graph, target, weights)
-    if exits is None:
-        exits = [exit_points(graph, o, weights) for o in origins]
+    exits = [exit_points(graph, o, weights) for o in origins]
     sources = sorted({node for points in exits for node, _, _ in points})
     seconds_from = {}
     if entries and sources:
