@@ -41,6 +41,7 @@ from routing.service import RoutingService
 from runtime import local_services
 from runtime.event_loop import install_fast_loop
 from telemetry import logs, metrics
+from ws.avl import position_of
 
 log = logging.getLogger("ems.server")
 
@@ -91,7 +92,8 @@ class Server:
         self.loops.append(BackgroundLoop("token recheck", lambda: hub.recheck_tokens(ctx.identities.verify),
                                          interval_s=config.ws_token_recheck_s, logger=log, delay_first=True))
         fan_out = BackgroundLoop("position fan-out", lambda: ctx.avl.fan_out_to_dispatchers(
-            hub, config.avl_fanout_interval_s, on_subscribed=fan_out.recovered), interval_s=1.0, logger=log)
+            hub, config.avl_fanout_interval_s, on_subscribed=fan_out.recovered, on_positions=self._snap_positions),
+            interval_s=1.0, logger=log)
         self.loops.append(fan_out)
         self.loops.append(BackgroundLoop("database watch", ctx.database.check, interval_s=1.0, logger=log))
         self.loops.append(BackgroundLoop("mutual-aid timeouts", ctx.mutual_aid.expire_due,
@@ -131,6 +133,17 @@ class Server:
                 self._chore(self._locate(event.payload["incident_id"], text))
         elif event.type in ("HospitalRegistered", "UnitRegistered") and self.ctx.places.ready:
             self._chore(self._refresh_fleet_sites(self.ctx.places.search.gazetteer))
+
+    def _snap_positions(self, records: list[dict]) -> None:
+        """Have routing snap the units' new positions on its own threads, so a ranking finds them snapped
+        (docs/routing.md, issue #20); nothing before the graph has loaded."""
+        if not self.ctx.roads.ready:
+            return
+        routing = self.ctx.roads.routing
+        try:
+            routing.executor.submit(routing.note_positions, [position_of(record) for record in records])
+        except RuntimeError:  # the executor is shutting down with the server
+            pass
 
     def _chore(self, coroutine) -> None:
         task = asyncio.create_task(coroutine)

@@ -166,11 +166,13 @@ class CchIndex:
 
 
 def etas_by_cch(graph: RoadGraph, index: CchIndex, weights: np.ndarray, key, target, origins: list,
-                max_eta_s: float) -> list:
+                max_eta_s: float, metres_space=None) -> list:
     """Every origin's road ETA to the target (all `Snapped`, on the network), as `routing.eta.etas_to` gives it,
-    from one many-to-one sweep. Metres along the fastest route cost a path query each, so only the
-    `METRES_FOR_FASTEST` fastest origins get them (what a recommendation shows); the others have
-    `distance_m=None` with their exact `eta_s`."""
+    from one many-to-one sweep. The sweep gives seconds only, so only the `METRES_FOR_FASTEST` fastest origins
+    get their road metres (what a recommendation shows); the others have `distance_m=None` with their exact
+    `eta_s`. Those metres come from one bounded reverse search on `metres_space` (a `SearchSpace`) stopped at
+    their exit nodes when more than `METRES_FOR_FASTEST` origins are ranked, else (or without a space) from a
+    CCH path query each (docs/routing.md)."""
     from routing.eta import EtaResult, entry_points, exit_points, require_on_network, same_edge
 
     require_on_network(target, *origins)
@@ -193,8 +195,13 @@ def etas_by_cch(graph: RoadGraph, index: CchIndex, weights: np.ndarray, key, tar
             answers.append(None)
     fastest = sorted((a for a in answers if a is not None and a[1] is not None), key=lambda a: a[0])
     needed = sorted({a[1] for a in fastest[:METRES_FOR_FASTEST]})
-    path_m = dict(zip(needed, index.path_metres(weights, key, graph.edge_length_m, needed,
-                                                [(n, s) for n, s, _ in entries], {n: m for n, _, m in entries})))
+    if metres_space is not None and len(origins) > METRES_FOR_FASTEST:
+        # A ranking: the fastest ten are the nearest of many, so the search stops early. With only a few
+        # origins it would have to reach the farthest of them, where a path query each costs far less.
+        path_m = dict(zip(needed, search_metres(graph, metres_space, weights, entries, needed, max_eta_s)))
+    else:
+        path_m = dict(zip(needed, index.path_metres(weights, key, graph.edge_length_m, needed,
+                                                    [(n, s) for n, s, _ in entries], {n: m for n, _, m in entries})))
     results = []
     for origin, answer in zip(origins, answers):
         snap_m = max(origin.distance_m, target.distance_m)
@@ -206,3 +213,18 @@ def etas_by_cch(graph: RoadGraph, index: CchIndex, weights: np.ndarray, key, tar
             metres = None if path_m.get(node) is None else metres + path_m[node]
         results.append(EtaResult(float(seconds), None if metres is None else float(metres), True, False, snap_m))
     return results
+
+
+def search_metres(graph: RoadGraph, space, weights: np.ndarray, entries: list[tuple[int, float, float]],
+                  nodes: list[int], max_eta_s: float) -> list[float | None]:
+    """Metres along a fastest route from each of `nodes` to the target (its `entries`), by one bounded reverse
+    search that stops once they are all settled (the C search, GIL released): one search for all, where a CCH
+    path query each cost twice as much. None where a node is not reached within `max_eta_s`."""
+    if not nodes:
+        return []
+
+    def metres_at(dist, metres, _next_edge):
+        return [float(metres[n]) if np.isfinite(dist[n]) else None for n in nodes]
+
+    return space.run(graph.rev_offsets, graph.rev_targets, graph.rev_edges, weights, graph.edge_length_m,
+                     entries, nodes, max_eta_s, metres_at)

@@ -17,7 +17,7 @@ import numpy as np
 from shapely.geometry.base import BaseGeometry
 
 from routing.cch import CchIndex, cch_available, etas_by_cch
-from routing.errors import check_coordinates
+from routing.errors import InvalidCoordinates, check_coordinates
 from routing.eta import EtaResult, StraightLine, UnitTrees, entry_points, eta_from_tree, etas_to
 from routing.graph import RoadGraph
 from routing.overrides import Override, Overrides
@@ -27,6 +27,9 @@ from routing.snap import Snapped, Snapper
 
 MAJOR_CLASSES = ["motorway", "trunk", "primary", "secondary", "tertiary"]
 ENGINES = ("auto", "cch", "dijkstra")  # auto: the CCH when routingkit-cch is installed, else the bounded Dijkstra
+# How the CCH engine traces the fastest origins' road metres: one bounded reverse search for all of them
+# ("search", the default), or a CCH path query each ("paths": the earlier way, kept for the churn benchmark).
+CCH_METRES = ("search", "paths")
 
 
 class RoutingService:
@@ -39,13 +42,19 @@ class RoutingService:
     `unit_trees`: cache forward trees for positions seen twice (parked units). With the Dijkstra a tree is built
     in the query that sees the position the second time; with the CCH on a background thread, the CCH answering
     until it exists. None (the default): trees with the Dijkstra, none with the CCH, which the churn benchmark
-    found faster without them (docs/routing.md: half the p50, a fifth of the p99, less CPU and memory)."""
+    found faster without them (docs/routing.md: half the p50, a fifth of the p99, less CPU and memory).
+    `cch_metres`: see CCH_METRES. `note_positions` snaps units' new AVL fixes as they come, so that a ranking
+    finds them snapped (the server calls it once a second with the positions it fans out)."""
 
     def __init__(self, graph: RoadGraph, *, executor: ThreadPoolExecutor | None = None, max_eta_s: float = 3600,
                  max_snap_distance_m: float = 500, straight_line: StraightLine | None = None, workers: int = 2,
-                 engine: str = "auto", unit_trees: bool | None = None, uturn_penalty_s: float = 30.0):
+                 engine: str = "auto", unit_trees: bool | None = None, uturn_penalty_s: float = 30.0,
+                 cch_metres: str = "search"):
         if engine not in ENGINES:
             raise ValueError(f"routing engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+        if cch_metres not in CCH_METRES:
+            raise ValueError(f"cch_metres must be one of {', '.join(CCH_METRES)}, not {cch_metres!r}")
+        self.cch_metres = cch_metres
         if engine == "cch" and not cch_available():
             raise RuntimeError("routing engine cch needs the routingkit-cch package")
         self.graph = graph
@@ -76,6 +85,20 @@ class RoutingService:
         """An origin's road position: with its heading when it has one (`heading_deg`, a moving unit's AVL fix),
         so it is placed on the carriageway it drives and pays the U-turn penalty to go back."""
         return self.snapper.snap(origin.lat, origin.lon, getattr(origin, "heading_deg", None))
+
+    def note_positions(self, origins: Sequence) -> int:
+        """Snap units' latest positions (LatLon or MovingFix) ahead of the next ranking: a moving unit's snap with
+        its heading is the dearest per-origin step of a ranking (~0.3 ms), and doing it when the fix arrives takes
+        it off the ranking's path. Invalid positions are skipped (a ranking would report them). Returns how many
+        were snapped."""
+        snapped = 0
+        for origin in origins:
+            try:
+                self.snap_origin(origin)
+            except (InvalidCoordinates, TypeError, ValueError):
+                continue
+            snapped += 1
+        return snapped
 
     def etas_to_sync(self, target, origins: Sequence) -> list[EtaResult]:
         """Origins with a cached tree are answered from it; the rest share one bounded reverse search. An origin
@@ -153,7 +176,17 @@ class RoutingService:
               space: SearchSpace | None = None) -> list[EtaResult]:
         """ETAs for origins without a tree: the CCH's many-to-one sweep, else one bounded reverse search."""
         if self.cch is not None:
-            return etas_by_cch(self.graph, self.cch, weights, weights_key, target, origins, self.max_eta_s)
+            if self.cch_metres == "paths":
+                return etas_by_cch(self.graph, self.cch, weights, weights_key, target, origins, self.max_eta_s)
+            if space is not None:
+                return etas_by_cch(self.graph, self.cch, weights, weights_key, target, origins, self.max_eta_s,
+                                   metres_space=space)
+            space = self._spaces.get()
+            try:
+                return etas_by_cch(self.graph, self.cch, weights, weights_key, target, origins, self.max_eta_s,
+                                   metres_space=space)
+            finally:
+                self._spaces.put(space)
         if space is not None:
             return etas_to(self.graph, space, weights, target, origins, self.max_eta_s)
         space = self._spaces.get()

@@ -125,11 +125,13 @@ class Avl:
         return found
 
     async def fan_out_to_dispatchers(self, hub, interval_s: float = 1.0,
-                                     on_subscribed: Callable[[], None] = lambda: None) -> None:
+                                     on_subscribed: Callable[[], None] = lambda: None,
+                                     on_positions: Callable[[list[dict]], None] = lambda records: None) -> None:
         """One subscription session: gather positions published by any process and send them to dispatchers at
         most once every `interval_s` seconds, until the Redis connection fails (raised). The server runs it in a
         dispatch.loops.BackgroundLoop that reconnects after 1 s; positions gathered but not sent are kept.
-        `on_subscribed` is called once the subscription is up (the loop's `recovered`)."""
+        `on_subscribed` is called once the subscription is up (the loop's `recovered`); `on_positions` with each
+        batch sent (the server has routing snap them ahead of the next ranking)."""
         pubsub = self.redis.pubsub()
         try:
             await pubsub.subscribe(self.channel)
@@ -142,8 +144,10 @@ class Avl:
                     self._unsent[record["unit_id"]] = record
                 if time.monotonic() >= next_flush:
                     if self._unsent:
-                        hub.broadcast_alert({"units": list(self._unsent.values())}, frame_type="positions")
+                        records = list(self._unsent.values())
+                        hub.broadcast_alert({"units": records}, frame_type="positions")
                         self._unsent = {}
+                        on_positions(records)
                     next_flush = time.monotonic() + interval_s
         finally:
             try:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import routing.cch
-from dispatch.model import LatLon
+from dispatch.model import LatLon, MovingFix
 from routing.cch import METRES_FOR_FASTEST, cch_available
 from routing.service import RoutingService
 
@@ -74,11 +74,50 @@ def test_cch_etas_match_the_dijkstra_before_during_and_after_a_closure(services,
 
 def test_the_fastest_origins_carry_their_road_metres(services, road_graph):
     cch, dijkstra = services
-    target, origins = jobs(road_graph, 1, 40, seed=3)[0]
-    got, want = cch.etas_to_sync(target, origins), dijkstra.etas_to_sync(target, origins)
-    order = sorted((r.eta_s, i) for i, r in enumerate(got) if r.eta_s is not None)
-    for _, i in order[:METRES_FOR_FASTEST]:
-        assert got[i].distance_m == pytest.approx(want[i].distance_m, abs=1.0)
+    assert cch.cch_metres == "search"
+    for target, origins in jobs(road_graph, 4, 40, seed=3):
+        got, want = cch.etas_to_sync(target, origins), dijkstra.etas_to_sync(target, origins)
+        order = sorted((r.eta_s, i) for i, r in enumerate(got) if r.eta_s is not None)
+        assert len(order) > METRES_FOR_FASTEST
+        for rank, (_, i) in enumerate(order):
+            if rank < METRES_FOR_FASTEST:
+                assert got[i].distance_m == pytest.approx(want[i].distance_m, abs=1.0)
+            else:
+                assert got[i].distance_m is None
+
+
+def test_metres_by_cch_path_queries_agree_with_the_search(services, road_graph):
+    """The earlier way of tracing metres (a CCH path query each), kept for the churn benchmark, gives the same
+    answers as the default one bounded search."""
+    cch, _ = services
+    by_paths = RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300, engine="cch", cch_metres="paths")
+    for target, origins in jobs(road_graph, 4, 30, seed=8):
+        got, want = by_paths.etas_to_sync(target, origins), cch.etas_to_sync(target, origins)
+        assert [r.eta_s for r in got] == [r.eta_s for r in want]
+        assert [r.distance_m is None for r in got] == [r.distance_m is None for r in want]
+        for a, b in zip(got, want):
+            if a.distance_m is not None:
+                assert a.distance_m == pytest.approx(b.distance_m, abs=1.0)
+    with pytest.raises(ValueError, match="cch_metres"):
+        RoutingService(road_graph, engine="cch", cch_metres="guess")
+
+
+def test_noted_positions_are_snapped_before_the_ranking(road_graph):
+    """`note_positions` (the server calls it with each second's AVL fixes) leaves a ranking nothing to snap but
+    its target, moving units' headings included; a bad position is skipped, not raised."""
+    service = RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300, engine="cch")
+    target, parked = jobs(road_graph, 1, 12, seed=21)[0]
+    moving = [MovingFix(o.lat + 1e-5, o.lon, float(30 * i)) for i, o in enumerate(parked[:6])]
+    origins = parked[6:] + moving
+    assert service.note_positions([*origins, LatLon(95.0, 100.0)]) == len(origins)
+    cache = service.snapper._snap_cached
+    before = cache.cache_info()
+    noted = service.etas_to_sync(target, origins)
+    after = cache.cache_info()
+    assert after.misses - before.misses == 1  # the incident only
+    assert after.hits - before.hits >= len(origins)
+    fresh = RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300, engine="cch")
+    assert noted == fresh.etas_to_sync(target, origins)
 
 
 @pytest.mark.parametrize("unit_trees", [False, True])
@@ -90,22 +129,23 @@ def test_concurrent_cch_rankings_while_closures_come_and_go(services, road_graph
     cch = RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300, engine="cch", unit_trees=unit_trees)
     work = jobs(road_graph, 10, 20, seed=13)
     closed_edges = sorted(set(int(e) for e in np.flatnonzero(road_graph.usable)[::5]))
-    open_answers = [[r.eta_s for r in dijkstra.etas_to_sync(t, o)] for t, o in work]
+    open_answers = [[(r.eta_s, r.distance_m) for r in dijkstra.etas_to_sync(t, o)] for t, o in work]
     dijkstra.add_closure(closed_edges, expires_at=None, closure_id="storm")
-    closed_answers = [[r.eta_s for r in dijkstra.etas_to_sync(t, o)] for t, o in work]
+    closed_answers = [[(r.eta_s, r.distance_m) for r in dijkstra.etas_to_sync(t, o)] for t, o in work]
     dijkstra.remove_override("storm")
     assert open_answers != closed_answers
     stop, errors, wrong, done = threading.Event(), [], [], [0]
 
-    def matches(got, want):
-        return all((a is None) == (b is None) and (a is None or abs(a - b) <= 0.5) for a, b in zip(got, want))
+    def matches(got, want):  # seconds, and road metres where the CCH traced them (the fastest ten)
+        return all((a is None) == (b is None) and (a is None or abs(a - b) <= 0.5)
+                   and (m is None or abs(m - n) <= 1.0) for (a, m), (b, n) in zip(got, want))
 
     def reader(seed: int):
         rng = random.Random(seed)
         try:
             for _ in range(60):
                 j = rng.randrange(len(work))
-                got = [r.eta_s for r in cch.etas_to_sync(*work[j])]
+                got = [(r.eta_s, r.distance_m) for r in cch.etas_to_sync(*work[j])]
                 if not (matches(got, open_answers[j]) or matches(got, closed_answers[j])):
                     wrong.append(j)
                 done[0] += 1

@@ -12,11 +12,11 @@ FIELDS = {"mode", "engine", "chosen", "nodes", "units", "moving_pct", "rank_p50_
 
 def test_churn_mode_prints_one_exact_json_line_per_engine():
     run = subprocess.run([sys.executable, "-m", "ops.bench.routing", "--churn", "--json", "--side", "30", "--minutes",
-                          "2", "--engines", "dijkstra-trees,cch,cch+trees"], cwd=REPO, capture_output=True, text=True,
+                          "2", "--engines", "dijkstra-trees,cch,cch-paths,cch+trees"], cwd=REPO, capture_output=True, text=True,
                          timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
-    assert [line["engine"] for line in lines] == ["dijkstra-trees", "cch", "cch+trees"]
+    assert [line["engine"] for line in lines] == ["dijkstra-trees", "cch", "cch-paths", "cch+trees"]
     assert sum(line["chosen"] for line in lines) == 1
     for line in lines:
         assert FIELDS <= set(line), line
@@ -25,4 +25,5 @@ def test_churn_mode_prints_one_exact_json_line_per_engine():
         assert line["oracle_checks"] >= 8  # two closure events and three samples a minute
         assert line["max_abs_err_s"] != "inf" and line["max_abs_err_s"] <= 0.5, line
         assert line["closure_delay_s"] is not None and line["rank_p99_ms"] >= line["rank_p50_ms"] > 0
+        assert line["rank_cpu_p99_ms"] >= line["rank_cpu_p50_ms"] > 0
         assert len(line["per_minute"]) == 2
