@@ -23,7 +23,7 @@ const OVERSCAN_ROWS = 6;  // rows kept in the page above and below the view, so 
 const list = document.querySelector("#incident-list");
 const filters = document.querySelector("#queue-filters");
 const queueCount = document.querySelector("#queue-count");
-const rows = new Map();  // incident id → {li, signature}, for the rows in the page only
+const rows = new Map();  // incident id → {li, signature, elapsed}, for the rows in the page only (elapsed: its timer)
 const overdueShown = new Set();  // incidents whose overdue alarm has sounded
 let order = [];  // every row of the queue, in order: {incident, overdue}
 // The list's scroll position and height as last seen (scroll events, the resize observer): reading them from the
@@ -90,12 +90,29 @@ function signature(incident, overdue, released) {
           incident.channel, (incident.location_flags || []).join(), overdue, released, state.selected === incident.id].join("|");
 }
 
-// The rows in queue order, with what each shows.
+// When each incident was reported, parsed once per incident object (an incident that changes is a new object).
+const reportedMs = new WeakMap();
+function reportedAt(incident) {
+  let at = reportedMs.get(incident);
+  if (at === undefined) { at = Date.parse(incident.reported_at); reportedMs.set(incident, at); }
+  return at;
+}
+
+// The rows in queue order, with what each shows, and how many incidents are open and how many wait for a unit.
 function ordered(now_ms) {
-  const f = currentFilters(), overdue = overdueIncidents(now_ms);
-  return [...state.incidents.values()].filter(i => isOpen(i) && matches(i, f))
-    .map(i => ({incident: i, rank: rank(i, overdue), at: Date.parse(i.reported_at)}))
-    .sort((a, b) => a.rank - b.rank || a.at - b.at || a.incident.id - b.incident.id);
+  const f = currentFilters(), overdue = overdueIncidents(now_ms), filtering = f.colour || f.status || f.channel || f.text;
+  const shown = [];
+  let open = 0, waiting = 0;
+  for (const incident of state.incidents.values()) {
+    if (!isOpen(incident)) continue;
+    open += 1;
+    if (WAITING.includes(incident.status)) waiting += 1;
+    if (filtering && !matches(incident, f)) continue;
+    shown.push({incident, overdue: false, rank: rank(incident, overdue), at: reportedAt(incident)});
+  }
+  shown.sort((a, b) => a.rank - b.rank || a.at - b.at || a.incident.id - b.incident.id);
+  for (const row of shown) row.overdue = row.rank === 0;
+  return {shown, open, waiting};
 }
 
 let frame = null;
@@ -108,15 +125,13 @@ export function renderNow() {
   if (frame) cancelAnimationFrame(frame);
   frame = null;
   const anchor = scrollAnchor();
-  order = ordered(Date.now()).map(({incident, rank: r}) => ({incident, overdue: r === 0}));
+  const {shown, open, waiting} = ordered(Date.now());
+  order = shown;
   restoreScroll(anchor);
   drawWindow();
-  list.dataset.rows = order.length;  // the whole queue is known (the console bench waits for it)
-  let open = 0, waiting = 0;
-  for (const incident of state.incidents.values()) {
-    if (isOpen(incident)) { open += 1; if (WAITING.includes(incident.status)) waiting += 1; }
-  }
-  queueCount.textContent = `${order.length} / ${open}`;
+  if (list.dataset.rows !== String(order.length)) list.dataset.rows = order.length;  // the whole queue is known (the console bench waits for it)
+  const count = `${order.length} / ${open}`;
+  if (queueCount.textContent !== count) queueCount.textContent = count;
   showWaiting(waiting);
 }
 
@@ -137,7 +152,7 @@ function drawWindow() {
       const li = document.createElement("li");
       li.dataset.id = incident.id;
       li.tabIndex = -1;
-      row = {li, signature: null};
+      row = {li, signature: null, elapsed: null};
       rows.set(incident.id, row);
     }
     if (row.signature !== sig) {
@@ -145,7 +160,8 @@ function drawWindow() {
       row.li.className = [state.selected === incident.id ? "selected" : "", overdue ? "overdue" : "",
                           `row-${colourOf(incident) || "none"}`].join(" ");
       row.signature = sig;
-    } else tickRow(row.li, now_ms);
+      row.elapsed = row.li.querySelector(".elapsed");
+    } else tickRow(row, now_ms);
     keep.add(incident.id);
   }
   for (const [id, row] of rows) {
@@ -153,10 +169,18 @@ function drawWindow() {
     row.li.remove();
     rows.delete(id);
   }
-  list.style.setProperty("--rows-above", `${first * ROW_PX}px`);
-  list.style.setProperty("--rows-below", `${(order.length - last) * ROW_PX}px`);
+  setSpacer("--rows-above", first * ROW_PX);
+  setSpacer("--rows-below", (order.length - last) * ROW_PX);
   placeRows(shown.map(({incident}) => rows.get(incident.id).li));
   if (focused && document.activeElement !== focused && focused.isConnected) focused.focus({preventScroll: true});
+}
+
+// A spacer's height, written only when it changed (each write restyles the list).
+const spacers = {};
+function setSpacer(name, px) {
+  if (spacers[name] === px) return;
+  spacers[name] = px;
+  list.style.setProperty(name, `${px}px`);
 }
 
 let scrollFrame = null;
@@ -214,7 +238,7 @@ function restoreScroll(anchor) {
   if (!anchor) return;
   const index = order.findIndex(row => row.incident.id === anchor.id);
   if (index < 0) return;
-  list.style.setProperty("--rows-below", `${order.length * ROW_PX}px`);  // room to scroll to before the rows are drawn
+  setSpacer("--rows-below", order.length * ROW_PX);  // room to scroll to before the rows are drawn
   scrollTo(index * ROW_PX - anchor.offset);
 }
 
@@ -234,15 +258,15 @@ export function queuedIds() {
 
 // Every second: the waiting times tick, and an acknowledgement that has just gone overdue sounds and moves its
 // row to the top.
-function tickRow(li, now_ms) {
-  const span = li.querySelector(".elapsed");
+function tickRow(row, now_ms) {
+  const span = row.elapsed;
   const text = span && minutes((now_ms - Number(span.dataset.since)) / 1000);
   if (span && span.textContent !== text) span.textContent = text;  // unchanged text is not re-laid out
 }
 
 function tick() {
   const now_ms = Date.now();
-  for (const row of rows.values()) tickRow(row.li, now_ms);
+  for (const row of rows.values()) tickRow(row, now_ms);
   const overdueNow = overdueIncidents(now_ms);
   let moved = false;
   for (const incident of state.incidents.values()) {
