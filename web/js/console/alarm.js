@@ -50,16 +50,27 @@ function tone(urgency) {
 
 const header = document.querySelector("header.bar");
 
-// The header flashes (not the body: a class on the body restyles every queue row, 500 of them, per alarm). To
-// restart when alarms follow one another, the class comes back a frame after it went (reading the layout to force
-// the restart recalculated the whole page's style inside every live event).
-let flashFrame = null;
+// The header flashes (not the body: a class on the body restyles every queue row, 500 of them, per alarm): its class
+// gives the urgency's colour, and a layer under its content (::after, console.css) pulses, animated from here. A
+// new alarm restarts the pulse without touching the class when the urgency is the same (5 new calls a second
+// toggled and re-added the class per call: a restyle of the whole header and two animation frames each).
+const PULSE = [{opacity: 1}, {opacity: 0, offset: 0.25}, {opacity: 1, offset: 0.5}, {opacity: 0, offset: 0.75}, {opacity: 1}];
+const FLASHES = {  // urgency: [keyframes, timing]; opacity runs on the compositor
+  critical: [PULSE, {duration: 800, iterations: 3}],
+  high: [PULSE, {duration: 800, iterations: 2}],
+  normal: [[{opacity: 1}, {opacity: 0}], {duration: 1000, iterations: 1}],
+};
+let pulse = null;
 function flash(urgency) {
-  header.classList.remove("flash-critical", "flash-high", "flash-normal");
-  cancelAnimationFrame(flashFrame);
-  flashFrame = requestAnimationFrame(() => { flashFrame = requestAnimationFrame(() => header.classList.add(`flash-${urgency}`)); });
+  const name = `flash-${urgency}`, [keyframes, timing] = FLASHES[urgency] || FLASHES.normal;
+  if (!header.classList.contains(name)) {
+    header.classList.remove("flash-critical", "flash-high", "flash-normal");
+    header.classList.add(name);
+  }
+  pulse?.cancel();
+  pulse = header.animate(keyframes, {...timing, easing: "linear", pseudoElement: "::after"});
   clearTimeout(flash.timer);
-  flash.timer = setTimeout(() => header.classList.remove(`flash-${urgency}`), FLASH_MS);
+  flash.timer = setTimeout(() => header.classList.remove(name), FLASH_MS);
 }
 
 function notify(text, tag) {
