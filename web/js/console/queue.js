@@ -98,35 +98,70 @@ function reportedAt(incident) {
   return at;
 }
 
-// The rows in queue order, with what each shows, and how many incidents are open and how many wait for a unit.
+function queueRow(incident, overdue) {
+  const r = rank(incident, overdue);
+  return {incident, overdue: r === 0, rank: r, at: reportedAt(incident)};
+}
+
+function before(a, b) {
+  return a.rank - b.rank || a.at - b.at || a.incident.id - b.incident.id;
+}
+
+function shownFilter() {
+  const f = currentFilters();
+  return f.colour || f.status || f.channel || f.text ? incident => matches(incident, f) : () => true;
+}
+
+// Every row of the queue in order, sorted afresh (the filters, the overdue set or many incidents changed).
 function ordered(now_ms) {
-  const f = currentFilters(), overdue = overdueIncidents(now_ms), filtering = f.colour || f.status || f.channel || f.text;
-  const shown = [];
-  let open = 0, waiting = 0;
-  for (const incident of state.incidents.values()) {
-    if (!isOpen(incident)) continue;
-    open += 1;
-    if (WAITING.includes(incident.status)) waiting += 1;
-    if (filtering && !matches(incident, f)) continue;
-    shown.push({incident, overdue: false, rank: rank(incident, overdue), at: reportedAt(incident)});
+  const overdue = overdueIncidents(now_ms), shown = shownFilter();
+  const rows = [];
+  for (const incident of state.incidents.values()) if (isOpen(incident) && shown(incident)) rows.push(queueRow(incident, overdue));
+  return rows.sort(before);
+}
+
+// The queue with only these incidents changed: each one's row taken out and put back where it now belongs (a new
+// call or a status change at 5 a second re-sorted every open incident for each).
+function reordered(ids, now_ms) {
+  const overdue = overdueIncidents(now_ms), shown = shownFilter();
+  for (const id of ids) {
+    const at = order.findIndex(row => row.incident.id === id);
+    if (at >= 0) order.splice(at, 1);
+    const incident = state.incidents.get(id);
+    if (!incident || !isOpen(incident) || !shown(incident)) continue;
+    const row = queueRow(incident, overdue);
+    let lo = 0, hi = order.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (before(order[mid], row) < 0) lo = mid + 1; else hi = mid; }
+    order.splice(lo, 0, row);
   }
-  shown.sort((a, b) => a.rank - b.rank || a.at - b.at || a.incident.id - b.incident.id);
-  for (const row of shown) row.overdue = row.rank === 0;
-  return {shown, open, waiting};
+  return order;
 }
 
-let frame = null;
-// Schedules one re-render for the next animation frame however many changes arrive before it.
-export function renderQueue() {
-  if (!frame) frame = requestAnimationFrame(renderNow);
+let frame = null, resort = false;
+const changed = new Set();  // incidents changed since the last render (when no full re-sort is due)
+// Schedules one re-render for the next animation frame however many changes arrive before it: a full re-sort, or
+// (`incident` given) that incident's row moved to its place.
+export function renderQueue(incident) {
+  if (incident?.id != null) changed.add(incident.id); else resort = true;
+  if (!frame) frame = requestAnimationFrame(() => draw(resort));
 }
 
+// Re-renders at once, sorting every row afresh.
 export function renderNow() {
+  draw(true);
+}
+
+function draw(fullSort) {
   if (frame) cancelAnimationFrame(frame);
   frame = null;
-  const anchor = scrollAnchor();
-  const {shown, open, waiting} = ordered(Date.now());
-  order = shown;
+  const anchor = scrollAnchor(), now_ms = Date.now();
+  order = fullSort ? ordered(now_ms) : reordered(changed, now_ms);
+  resort = false;
+  changed.clear();
+  let open = 0, waiting = 0;
+  for (const incident of state.incidents.values()) {
+    if (isOpen(incident)) { open += 1; if (WAITING.includes(incident.status)) waiting += 1; }
+  }
   restoreScroll(anchor);
   drawWindow();
   if (list.dataset.rows !== String(order.length)) list.dataset.rows = order.length;  // the whole queue is known (the console bench waits for it)
@@ -310,6 +345,6 @@ list.addEventListener("click", e => {
 
 on("select", () => { renderNow(); revealSelected(); });
 on("incident", renderQueue);
-on("incidents", renderQueue);
-on("awaiting", renderQueue);
-on("units", renderQueue);
+on("incidents", () => renderQueue());
+on("awaiting", () => renderQueue());
+on("units", () => renderQueue());
