@@ -90,6 +90,7 @@ async function answer(sid) {
   } catch (e) {
     error.textContent = e.status === 409 ? t("calls.taken") : e.message;
   }
+  drawn = null;  // the list is drawn again even if unchanged: the pressed button comes back enabled
   loadCalls();
 }
 
