@@ -89,6 +89,35 @@ async def test_live_calls_patch_the_queue_without_moving_the_dispatchers_place(b
     await context.close()
 
 
+async def test_live_triage_moves_a_row_to_where_a_full_sort_puts_it(browser, city):
+    """Each event re-sorted every open incident (500 of them at 5 events a second); a changed incident's row is now
+    moved to its place alone, and must land where sorting the whole queue puts it."""
+    server, base, tokens = city
+    api = Api(base, tokens["dispatcher"])
+    yellow = await _incident(api, "ปวดท้อง belly pain", colour="yellow")
+    green = await _incident(api, "แผลถลอก graze", colour="green")
+    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
+    await expect(console.locator("#incident-list")).to_have_attribute("data-rows", "2")
+    later_yellow = await _incident(api, "หายใจลำบาก short of breath")
+    white = await _incident(api, "ขอคำปรึกษา advice")
+    await expect(console.locator("#incident-list")).to_have_attribute("data-rows", "4")
+    assert await _queue_ids(console) == [later_yellow["id"], white["id"], yellow["id"], green["id"]]  # untriaged on top
+    for incident, colour in ((white, "white"), (later_yellow, "yellow")):
+        status, _ = await api.post(f"/api/v1/incidents/{incident['id']}/triage", {"colour": colour, "reason": "test"})
+        assert status == 200
+    live = [yellow["id"], later_yellow["id"], green["id"], white["id"]]  # by colour, then age
+    assert await wait_until(lambda: _queue_is(console, live), timeout_s=10), await _queue_ids(console)
+    await console.fill("#queue-filters input[name=text]", "#")  # a filter change sorts the whole queue afresh
+    await console.fill("#queue-filters input[name=text]", "")
+    assert await _queue_ids(console) == live
+    assert console.errors == []
+    await context.close()
+
+
+async def _queue_is(page, ids: list[int]) -> bool:
+    return await _queue_ids(page) == ids
+
+
 async def test_new_calls_sound_flash_and_count_in_the_title_and_mute_is_visible(browser, city):
     """A new call made no sound, no flash and no title change; there was no mute."""
     server, base, tokens = city

@@ -128,6 +128,9 @@ async def test_console_shows_duplicate_suggestions_and_shortcut_help(browser, ci
     await console.locator(f"#duplicates button[data-merge='{first['id']}']").wait_for()
     await console.click(f"#duplicates button[data-apart='{first['id']}']")
     await console.locator(f"#duplicates button[data-merge='{first['id']}']").wait_for(state="detached")
+    # a new call nearby while the panel is open joins its duplicates live
+    _, third = await api.post("/api/v1/incidents", {"channel": "app", "location": nearby, "chief_complaint": "crash again"})
+    await console.locator(f"#duplicates button[data-merge='{third['id']}']").wait_for(timeout=10_000)
     await console.keyboard.press("?")
     await console.wait_for_selector("#shortcuts:not([hidden])")
     assert "Assign the top recommended unit" in await console.inner_text("#shortcuts")

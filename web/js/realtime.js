@@ -16,8 +16,13 @@ export class Realtime {
     this.serverDegraded = false;
   }
 
-  get lastSeq() { return Number(localStorage.getItem(this.seqKey) || -1); }
-  set lastSeq(seq) { localStorage.setItem(this.seqKey, String(seq)); }
+  // The last seq applied: read from localStorage once (a reloaded page resumes there), then kept in memory and
+  // written through (read back on every event it was a storage lookup per frame).
+  get lastSeq() {
+    if (this.seq === undefined) this.seq = Number(localStorage.getItem(this.seqKey) || -1);
+    return this.seq;
+  }
+  set lastSeq(seq) { this.seq = seq; localStorage.setItem(this.seqKey, String(seq)); }
 
   start() { this.connect(); }
 

@@ -50,16 +50,35 @@ function tone(urgency) {
 
 const header = document.querySelector("header.bar");
 
-// The header flashes (not the body: a class on the body restyles every queue row, 500 of them, per alarm). To
-// restart when alarms follow one another, the class comes back a frame after it went (reading the layout to force
-// the restart recalculated the whole page's style inside every live event).
-let flashFrame = null;
+// The header flashes (not the body: a class on the body restyles every queue row, 500 of them, per alarm): its class
+// gives the urgency's colour, and a layer under its content (::after, console.css) pulses, animated from here. A
+// pulse still running for an alarm as urgent or more goes on as it is (5 new calls a second restarted it per call,
+// and toggled the class: a restyle of the whole header and two animation frames each); a more urgent one restarts it.
+const PULSE = [{opacity: 1}, {opacity: 0, offset: 0.25}, {opacity: 1, offset: 0.5}, {opacity: 0, offset: 0.75}, {opacity: 1}];
+const FLASHES = {  // urgency: [keyframes, timing]; opacity runs on the compositor
+  critical: [PULSE, {duration: 800, iterations: 3}],
+  high: [PULSE, {duration: 800, iterations: 2}],
+  normal: [[{opacity: 1}, {opacity: 0}], {duration: 1000, iterations: 1}],
+};
+const URGENCY_RANK = {normal: 1, high: 2, critical: 3};
+let pulse = null, pulseUrgency = null;
 function flash(urgency) {
-  header.classList.remove("flash-critical", "flash-high", "flash-normal");
-  cancelAnimationFrame(flashFrame);
-  flashFrame = requestAnimationFrame(() => { flashFrame = requestAnimationFrame(() => header.classList.add(`flash-${urgency}`)); });
+  if (!FLASHES[urgency]) urgency = "normal";
+  const pulsing = pulse?.playState === "running";
+  if (pulsing && URGENCY_RANK[pulseUrgency] >= URGENCY_RANK[urgency]) urgency = pulseUrgency;  // keeps pulsing
+  else {
+    pulse?.cancel();
+    const [keyframes, timing] = FLASHES[urgency];
+    pulse = header.animate(keyframes, {...timing, easing: "linear", pseudoElement: "::after"});
+    pulseUrgency = urgency;
+  }
+  const name = `flash-${urgency}`;
+  if (!header.classList.contains(name)) {
+    header.classList.remove("flash-critical", "flash-high", "flash-normal");
+    header.classList.add(name);
+  }
   clearTimeout(flash.timer);
-  flash.timer = setTimeout(() => header.classList.remove(`flash-${urgency}`), FLASH_MS);
+  flash.timer = setTimeout(() => header.classList.remove(name), FLASH_MS);
 }
 
 function notify(text, tag) {
@@ -92,10 +111,22 @@ function showMute() {
   muteButton.textContent = muted ? `⊘ ${t("alarm.muted")}` : `♪ ${t("alarm.sound_on")}`;
 }
 
-// "(3) Dispatch console": the calls still waiting for triage or a unit.
+// "(3) Dispatch console": the calls still waiting for triage or a unit. Written at once, then at most once per
+// TITLE_EVERY_MS with the latest count (a title write was the console's costliest step per new call at 5 a second).
+const TITLE_EVERY_MS = 1000;
+let titleWanted = null, titleTimer = null, titleWrittenAt = -Infinity;
 export function showWaiting(count) {
-  const title = count > 0 ? `(${count}) ${t("console.title")}` : (t("console.title") || baseTitle);
-  if (document.title !== title) document.title = title;
+  titleWanted = count > 0 ? `(${count}) ${t("console.title")}` : (t("console.title") || baseTitle);
+  if (titleTimer) return;
+  const wait_ms = titleWrittenAt + TITLE_EVERY_MS - performance.now();
+  if (wait_ms <= 0) writeTitle();
+  else titleTimer = setTimeout(writeTitle, wait_ms);
+}
+function writeTitle() {
+  titleTimer = null;
+  if (document.title === titleWanted) return;
+  document.title = titleWanted;
+  titleWrittenAt = performance.now();
 }
 
 // Browsers start sound and grant notifications only after a gesture: the first click or key does both.

@@ -55,9 +55,12 @@ render(box, html`<h3 data-t="calls.title">${t("calls.title")}</h3><ul id="call-l
   <details><summary data-t="calls.desk">${t("calls.desk")}</summary><input id="desk-line" inputmode="tel" maxlength="200">
     <button class="plain" id="desk-line-save" data-t="calls.save">${t("calls.save")}</button></details>`);
 
-// Only the list is redrawn (every second while calls wait), so the desk-line field keeps what is typed in it.
+// Only the list is redrawn (every second while calls wait), so the desk-line field keeps what is typed in it; a
+// redraw that would show the same markup is skipped (the list is re-read as calls' incidents change).
+const callList = box.querySelector("#call-list");
+let drawn = null;
 function draw() {
-  render(box.querySelector("#call-list"), html`${listing.calls.length ? listing.calls.map(call => {
+  const markup = html`${listing.calls.length ? listing.calls.map(call => {
       const wait = Math.floor(waitNow(call));
       const overdue = call.state === "waiting" && wait >= listing.answer_alert_s;
       return html`<li class="call call-${call.state}${overdue ? " overdue" : ""}" data-sid="${call.call_sid}">
@@ -68,7 +71,10 @@ function draw() {
           html`<span data-time="${name}">${t("calls.time." + name)} ${call.times[name] ?? "…"} s</span> `)}</div>` : ""}
         ${call.state === "waiting" ? html` <button class="primary answer-call" data-sid="${call.call_sid}">${t("calls.answer")}</button>` : ""}
         ${call.state === "abandoned" && call.phone ? html` <button class="plain call-back" data-sid="${call.call_sid}">${t("calls.call_back")}</button>` : ""}</li>`;
-    }) : html`<li class="muted" data-t="calls.none">${t("calls.none")}</li>`}`);  // data-t: relabelled at once on a language switch
+    }) : html`<li class="muted" data-t="calls.none">${t("calls.none")}</li>`}`;  // data-t: relabelled at once on a language switch
+  if (String(markup) === drawn) return;
+  drawn = String(markup);
+  render(callList, markup);
 }
 
 export async function loadCalls() {
@@ -90,6 +96,7 @@ async function answer(sid) {
   } catch (e) {
     error.textContent = e.status === 409 ? t("calls.taken") : e.message;
   }
+  drawn = null;  // the list is drawn again even if unchanged: the pressed button comes back enabled
   loadCalls();
 }
 
@@ -105,6 +112,7 @@ async function callBack(sid) {
   } catch (e) {
     error.textContent = e.status === 409 ? t("calls.callback_taken") : e.message;
   }
+  drawn = null;  // drawn again even if unchanged: the pressed button comes back enabled
   loadCalls();
 }
 
@@ -125,8 +133,16 @@ box.addEventListener("click", async event => {
 // too long (the server's CallAnswerOverdue, sent to every dispatcher) is an alert.
 export function onCallEvent(type, payload) {
   if (type === "CallAnswerOverdue") addAlert(`#${payload.incident_id} ${t("calls.overdue", {phone: payload.phone || "?", s: payload.limit_s})}`);
-  if (["IncidentReported", "CallReceived", "CallAnswered", "CallAbandoned", "CallBackPlaced", "CallBackUnanswered", "CallerLocationShared", "IncidentTriaged",
-       "UnitAssigned"].includes(type)) loadCallsSoon();
+  if (CALL_EVENTS.includes(type) || (INCIDENT_EVENTS.includes(type) && listed(payload.incident_id))) loadCallsSoon();
+}
+// A call's own events change the list; an incident's only when it is a listed call's (its times: to code, to
+// dispatch). A new call's incident is reported before its CallReceived, so the incidents of other calls (most
+// of a busy shift's) are not one re-read each.
+const CALL_EVENTS = ["CallReceived", "CallAnswered", "CallAbandoned", "CallBackPlaced", "CallBackUnanswered",
+                     "CallerLocationShared"];
+const INCIDENT_EVENTS = ["IncidentReported", "IncidentTriaged", "UnitAssigned"];
+function listed(incidentId) {
+  return listing.calls.some(call => call.incident_id === incidentId);
 }
 
 // A burst of events (5 new calls a second, each reported then triaged) is one re-read of the call list, not one each.

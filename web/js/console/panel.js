@@ -106,6 +106,9 @@ const PARTS_BY_EVENT = {
 };
 const dueParts = new Set();
 let partsTimer = null;
+const PARTS_MS = 150;  // an event about the selected incident: its parts reload after this pause
+const GLOBAL_PARTS_MS = 1000;  // any new call or hospital's change: at most once per this (5 new calls a second
+                               // re-read the selected incident's duplicates once each)
 
 export function refreshPanelParts(type, incidentId) {
   const parts = PARTS_BY_EVENT[type];
@@ -113,8 +116,10 @@ export function refreshPanelParts(type, incidentId) {
   const global = type === "HospitalCapacityUpdated" || type === "IncidentReported";  // not about this incident only
   if (!parts || !incident || (!global && incidentId !== state.selected) || !panel.querySelector("#assignments")) return;
   parts.forEach(p => dueParts.add(p));
+  if (global && partsTimer) return;  // already due: goes with that reload
   clearTimeout(partsTimer);
   partsTimer = setTimeout(() => {
+    partsTimer = null;
     const id = state.selected, current = state.incidents.get(id);
     if (!current) return;
     if (dueParts.has("assignments")) loadAssignments(id);
@@ -123,7 +128,7 @@ export function refreshPanelParts(type, incidentId) {
     if (dueParts.has("duplicates")) loadDuplicates(id);
     if (dueParts.has("thread") && isTextThread(current)) loadThread(id);
     dueParts.clear();
-  }, 150);
+  }, global ? GLOBAL_PARTS_MS : PARTS_MS);
 }
 
 // A console add-on's side panel (coverage, replay), hidden until its header button opens it.

@@ -23,7 +23,7 @@ const OVERSCAN_ROWS = 6;  // rows kept in the page above and below the view, so 
 const list = document.querySelector("#incident-list");
 const filters = document.querySelector("#queue-filters");
 const queueCount = document.querySelector("#queue-count");
-const rows = new Map();  // incident id → {li, signature}, for the rows in the page only
+const rows = new Map();  // incident id → {li, signature, elapsed}, for the rows in the page only (elapsed: its timer)
 const overdueShown = new Set();  // incidents whose overdue alarm has sounded
 let order = [];  // every row of the queue, in order: {incident, overdue}
 // The list's scroll position and height as last seen (scroll events, the resize observer): reading them from the
@@ -90,33 +90,83 @@ function signature(incident, overdue, released) {
           incident.channel, (incident.location_flags || []).join(), overdue, released, state.selected === incident.id].join("|");
 }
 
-// The rows in queue order, with what each shows.
+// When each incident was reported, parsed once per incident object (an incident that changes is a new object).
+const reportedMs = new WeakMap();
+function reportedAt(incident) {
+  let at = reportedMs.get(incident);
+  if (at === undefined) { at = Date.parse(incident.reported_at); reportedMs.set(incident, at); }
+  return at;
+}
+
+function queueRow(incident, overdue) {
+  const r = rank(incident, overdue);
+  return {incident, overdue: r === 0, rank: r, at: reportedAt(incident)};
+}
+
+function before(a, b) {
+  return a.rank - b.rank || a.at - b.at || a.incident.id - b.incident.id;
+}
+
+function shownFilter() {
+  const f = currentFilters();
+  return f.colour || f.status || f.channel || f.text ? incident => matches(incident, f) : () => true;
+}
+
+// Every row of the queue in order, sorted afresh (the filters, the overdue set or many incidents changed).
 function ordered(now_ms) {
-  const f = currentFilters(), overdue = overdueIncidents(now_ms);
-  return [...state.incidents.values()].filter(i => isOpen(i) && matches(i, f))
-    .map(i => ({incident: i, rank: rank(i, overdue), at: Date.parse(i.reported_at)}))
-    .sort((a, b) => a.rank - b.rank || a.at - b.at || a.incident.id - b.incident.id);
+  const overdue = overdueIncidents(now_ms), shown = shownFilter();
+  const rows = [];
+  for (const incident of state.incidents.values()) if (isOpen(incident) && shown(incident)) rows.push(queueRow(incident, overdue));
+  return rows.sort(before);
 }
 
-let frame = null;
-// Schedules one re-render for the next animation frame however many changes arrive before it.
-export function renderQueue() {
-  if (!frame) frame = requestAnimationFrame(renderNow);
+// The queue with only these incidents changed: each one's row taken out and put back where it now belongs (a new
+// call or a status change at 5 a second re-sorted every open incident for each).
+function reordered(ids, now_ms) {
+  const overdue = overdueIncidents(now_ms), shown = shownFilter();
+  for (const id of ids) {
+    const at = order.findIndex(row => row.incident.id === id);
+    if (at >= 0) order.splice(at, 1);
+    const incident = state.incidents.get(id);
+    if (!incident || !isOpen(incident) || !shown(incident)) continue;
+    const row = queueRow(incident, overdue);
+    let lo = 0, hi = order.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (before(order[mid], row) < 0) lo = mid + 1; else hi = mid; }
+    order.splice(lo, 0, row);
+  }
+  return order;
 }
 
+let frame = null, resort = false;
+const changed = new Set();  // incidents changed since the last render (when no full re-sort is due)
+// Schedules one re-render for the next animation frame however many changes arrive before it: a full re-sort, or
+// (`incident` given) that incident's row moved to its place.
+export function renderQueue(incident) {
+  if (incident?.id != null) changed.add(incident.id); else resort = true;
+  if (!frame) frame = requestAnimationFrame(() => draw(resort));
+}
+
+// Re-renders at once, sorting every row afresh.
 export function renderNow() {
+  draw(true);
+}
+
+function draw(fullSort) {
   if (frame) cancelAnimationFrame(frame);
   frame = null;
-  const anchor = scrollAnchor();
-  order = ordered(Date.now()).map(({incident, rank: r}) => ({incident, overdue: r === 0}));
-  restoreScroll(anchor);
-  drawWindow();
-  list.dataset.rows = order.length;  // the whole queue is known (the console bench waits for it)
+  const anchor = scrollAnchor(), now_ms = Date.now();
+  order = fullSort ? ordered(now_ms) : reordered(changed, now_ms);
+  resort = false;
+  changed.clear();
   let open = 0, waiting = 0;
   for (const incident of state.incidents.values()) {
     if (isOpen(incident)) { open += 1; if (WAITING.includes(incident.status)) waiting += 1; }
   }
-  queueCount.textContent = `${order.length} / ${open}`;
+  restoreScroll(anchor);
+  drawWindow();
+  if (list.dataset.rows !== String(order.length)) list.dataset.rows = order.length;  // the whole queue is known (the console bench waits for it)
+  const count = `${order.length} / ${open}`;
+  if (queueCount.textContent !== count) queueCount.textContent = count;
   showWaiting(waiting);
 }
 
@@ -137,7 +187,7 @@ function drawWindow() {
       const li = document.createElement("li");
       li.dataset.id = incident.id;
       li.tabIndex = -1;
-      row = {li, signature: null};
+      row = {li, signature: null, elapsed: null};
       rows.set(incident.id, row);
     }
     if (row.signature !== sig) {
@@ -145,7 +195,8 @@ function drawWindow() {
       row.li.className = [state.selected === incident.id ? "selected" : "", overdue ? "overdue" : "",
                           `row-${colourOf(incident) || "none"}`].join(" ");
       row.signature = sig;
-    } else tickRow(row.li, now_ms);
+      row.elapsed = row.li.querySelector(".elapsed");
+    } else tickRow(row, now_ms);
     keep.add(incident.id);
   }
   for (const [id, row] of rows) {
@@ -153,10 +204,18 @@ function drawWindow() {
     row.li.remove();
     rows.delete(id);
   }
-  list.style.setProperty("--rows-above", `${first * ROW_PX}px`);
-  list.style.setProperty("--rows-below", `${(order.length - last) * ROW_PX}px`);
+  setSpacer("--rows-above", first * ROW_PX);
+  setSpacer("--rows-below", (order.length - last) * ROW_PX);
   placeRows(shown.map(({incident}) => rows.get(incident.id).li));
   if (focused && document.activeElement !== focused && focused.isConnected) focused.focus({preventScroll: true});
+}
+
+// A spacer's height, written only when it changed (each write restyles the list).
+const spacers = {};
+function setSpacer(name, px) {
+  if (spacers[name] === px) return;
+  spacers[name] = px;
+  list.style.setProperty(name, `${px}px`);
 }
 
 let scrollFrame = null;
@@ -214,7 +273,7 @@ function restoreScroll(anchor) {
   if (!anchor) return;
   const index = order.findIndex(row => row.incident.id === anchor.id);
   if (index < 0) return;
-  list.style.setProperty("--rows-below", `${order.length * ROW_PX}px`);  // room to scroll to before the rows are drawn
+  setSpacer("--rows-below", order.length * ROW_PX);  // room to scroll to before the rows are drawn
   scrollTo(index * ROW_PX - anchor.offset);
 }
 
@@ -234,15 +293,15 @@ export function queuedIds() {
 
 // Every second: the waiting times tick, and an acknowledgement that has just gone overdue sounds and moves its
 // row to the top.
-function tickRow(li, now_ms) {
-  const span = li.querySelector(".elapsed");
+function tickRow(row, now_ms) {
+  const span = row.elapsed;
   const text = span && minutes((now_ms - Number(span.dataset.since)) / 1000);
   if (span && span.textContent !== text) span.textContent = text;  // unchanged text is not re-laid out
 }
 
 function tick() {
   const now_ms = Date.now();
-  for (const row of rows.values()) tickRow(row.li, now_ms);
+  for (const row of rows.values()) tickRow(row, now_ms);
   const overdueNow = overdueIncidents(now_ms);
   let moved = false;
   for (const incident of state.incidents.values()) {
@@ -286,6 +345,6 @@ list.addEventListener("click", e => {
 
 on("select", () => { renderNow(); revealSelected(); });
 on("incident", renderQueue);
-on("incidents", renderQueue);
-on("awaiting", renderQueue);
-on("units", renderQueue);
+on("incidents", () => renderQueue());
+on("awaiting", () => renderQueue());
+on("units", () => renderQueue());
