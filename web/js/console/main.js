@@ -26,7 +26,7 @@ import {relabelBoard} from "./units.js";
 import "./windows.js";
 import "./replay.js";
 import {
-  emit, loadAwaiting, noteEscalation, on, patchIncident, refreshIncident, replaceIncidents, select, state,
+  emit, loadAwaiting, noteEscalation, on, patchIncident, patchUnit, refreshIncident, replaceIncidents, select, state,
   unwatchAssignment, watchAssignment,
 } from "./store.js";
 
@@ -34,7 +34,10 @@ import {
 function applyPayload(type, payload) {
   if (type === "IncidentStatusChanged") patchIncident(payload.incident_id, {status: payload.status});
   else if (type === "IncidentTriaged") patchIncident(payload.incident_id, {triage: payload.triage});
-  else if (type === "UnitAssigned") watchAssignment({id: payload.assignment_id, ...payload});
+  else if (type === "UnitAssigned") {
+    watchAssignment({id: payload.assignment_id, ...payload});
+    patchUnit(payload.unit_id, {status: "assigned", incident_id: payload.incident_id, assignment_id: payload.assignment_id});
+  }
   else if (type === "AssignmentAcknowledged" || type === "AssignmentCancelled") unwatchAssignment(payload.assignment_id);
   else if (type === "AssignmentEscalated") noteEscalation(payload.assignment_id, payload.step);
   else if (type === "OutboundMessageFailed") state.failedMessages.add(payload.message_sid);

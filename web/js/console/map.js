@@ -190,12 +190,18 @@ export function placeUnits() {
 
 map.on("zoomend", layoutUnits);
 
-let unitsRefresh = null;
-export function refreshUnitsSoon() {  // many unit events arrive together: one fetch for the lot
-  clearTimeout(unitsRefresh);
+let unitsRefresh = null, unitsAsked = 0, unitsApplied = 0;
+// Many unit events arrive together: one fetch for the lot, 300 ms after the first (not the last: on a busy shift
+// unit events never pause for 300 ms, and a timer pushed back by each would never fire).
+export function refreshUnitsSoon() {
+  if (unitsRefresh) return;
   unitsRefresh = setTimeout(async () => {
+    unitsRefresh = null;
+    const asked = ++unitsAsked;
     try {
       const body = await api("GET", "/api/v1/units");
+      if (asked < unitsApplied) return;  // a later re-read already answered: this one is older
+      unitsApplied = asked;
       for (const unit of body.units) state.units.set(unit.id, unit);
       for (const [id, p] of Object.entries(body.positions || {})) state.positions.set(id, {...state.positions.get(id), ...p});
       placeUnits();

@@ -50,6 +50,13 @@ export function patchIncident(id, fields) {
   if (incident) putIncident({...incident, ...fields});
 }
 
+// A unit's status and incident from an event's payload at once (the batched re-read of the fleet follows): an
+// incident re-read that lands first must not find its new unit still "available" and call it released.
+export function patchUnit(id, fields) {
+  const unit = state.units.get(id);
+  if (unit) state.units.set(id, {...unit, ...fields});
+}
+
 const pending = new Set();
 let flushTimer = null;
 
