@@ -111,8 +111,10 @@ class Gazetteer:
         d_lat = max_m / M_PER_DEG_LAT
         d_lon = d_lat / max(math.cos(math.radians(lat)), 0.01)
         k = math.cos(math.radians(lat)) ** 2
+        # Differences under 1e-9° (0.1 mm) count as 1e-9°: squaring a smaller one is a float underflow error in
+        # PostgreSQL (a point at 1e-200° from a place would fail the whole request).
         box = ("lat BETWEEN $1::float8 - $3::float8 AND $1 + $3 AND lon BETWEEN $2::float8 - $4::float8 AND $2 + $4"
-               " ORDER BY (lat - $1) ^ 2 + $5::float8 * (lon - $2) ^ 2 LIMIT 1")
+               " ORDER BY greatest(abs(lat - $1), 1e-9) ^ 2 + $5::float8 * greatest(abs(lon - $2), 1e-9) ^ 2 LIMIT 1")
         row = await self.pool.fetchrow(
             f"SELECT name, name_en, lat, lon, kind FROM places WHERE source = ANY($6) AND {box}",
             lat, lon, d_lat, d_lon, k, list(LANDMARK_SOURCES))

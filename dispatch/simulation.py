@@ -221,10 +221,12 @@ class SilentPhones:
         self.sent = 0
 
     async def send_sms(self, to: str, body: str, *, incident_id: int | None = None) -> str:
+        """Counts the text and returns a message id, as Twilio would."""
         self.sent += 1
         return f"local-sim-{self.sent}"
 
     async def call(self, to: str, message: str, *, incident_id: int | None = None) -> str:
+        """A voice call, counted like a text."""
         return await self.send_sms(to, message, incident_id=incident_id)
 
 
@@ -261,7 +263,8 @@ class SimResult:
     reassigned: int = 0  # calls the ladder handed to the next unit
 
     def json_line(self) -> dict:
-        """The headline figures (policy, incidents, % red within 8 min, p90 and mean response in seconds)."""
+        """The headline figures (policy, incidents, % red within 8 min, p90 and mean response in seconds) and how
+        often the ladder ran (acknowledgements missed, incidents re-assigned)."""
         return {**{key: self.summary[key] for key in
                    ("policy", "incidents", "red_within_8min_pct", "p90_response_s", "mean_response_s")},
                 "missed_acks": self.missed_acks, "reassigned": self.reassigned}

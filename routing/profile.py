@@ -75,6 +75,7 @@ class SpeedProfile:
                                f"{speed_factor}: learn it again (python -m ops.learn_speeds)")
 
     def to_json(self) -> dict:
+        """The profile as saved (versioned; read back by the loader above)."""
         return {"format": PROFILE_FORMAT, "version": self.version, "source": self.source,
                 "created_at": self.created_at, "speed_factor": self.speed_factor,
                 "factors": self.factors, "observed_s": self.observed_s}

@@ -9,7 +9,8 @@ def test_simulate_prints_one_json_line_per_policy_and_writes_plots(tmp_path, cap
                    "--out", str(tmp_path)])
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["policy"] for line in lines] == ["straight_line", "road_eta", "road_eta_moveup"]
-    assert all(set(line) == {"policy", "incidents", "red_within_8min_pct", "p90_response_s", "mean_response_s"}
+    assert all(set(line) == {"policy", "incidents", "red_within_8min_pct", "p90_response_s", "mean_response_s",
+                            "missed_acks", "reassigned"}
                for line in lines)
     assert len({line["incidents"] for line in lines}) == 1 and lines[0]["incidents"] > 0  # the same calls for all
     for name in ("synthetic-response-cdf.png", "synthetic-coverage.png", "synthetic-results.json"):

@@ -91,3 +91,16 @@ def test_the_gazetteer_key_follows_the_files(tmp_path):
     other_extract = tmp_path / OSM.name
     other_extract.write_bytes(OSM.read_bytes()[:-1])
     assert derive.source_key(other_extract, pois) != derive.source_key(OSM, pois)
+
+
+async def test_a_landmark_a_hair_from_the_point_is_found_not_a_float_underflow(gazetteer):
+    """Found by the OpenAPI fuzzer: a location of 5.9e-234° near a place at 1e-200° was a 500 (squaring their
+    difference underflows in PostgreSQL)."""
+    place_id = await gazetteer.pool.fetchval(
+        "INSERT INTO places (kind, name, lat, lon, source) VALUES ('station', 'equator test', 1e-200, -180, 'fleet')"
+        " RETURNING id")
+    try:
+        landmark = await gazetteer.nearest_landmark(5.866405139673755e-234, -180.0, 500)
+        assert landmark is not None and landmark.name == "equator test"
+    finally:
+        await gazetteer.pool.execute("DELETE FROM places WHERE id = $1", place_id)
