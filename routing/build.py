@@ -66,6 +66,65 @@ def to_osm_xml(osm_path: Path, work_dir: Path) -> Path:
     return out
 
 
+# osmnx's `_add_paths`: the `oneway` values meaning one-way, and those meaning against the nodes' order.
+ONEWAY_VALUES = frozenset({"yes", "true", "1", "-1", "reverse", "T", "F"})
+REVERSED_VALUES = frozenset({"-1", "reverse", "T"})
+
+
+def read_drivable_osm(osm_path: Path) -> nx.MultiDiGraph:
+    """The unsimplified graph of the ways an ambulance may drive, read with osmium (.osm, .osm.bz2, .osm.pbf).
+
+    Equal to `osmnx.graph_from_xml(simplify=False, retain_all=True)` less its undrivable edges and the nodes left
+    without one: the same nodes (file order), edges (way order, both directions unless one-way; `oneway=-1`
+    reversed), attributes (osmnx's useful tags, `osmid`, `oneway`, `reversed`) and great-circle `length`
+    (osmnx's own function). Only drivable ways and their nodes are held, two passes over the file.
+    tests/routing/test_osm_reader.py compares the compiled graphs array by array.
+    """
+    import osmium
+    import osmnx as ox
+
+    way_tags, node_tags = list(ox.settings.useful_tags_way), list(ox.settings.useful_tags_node)
+    paths: dict[int, tuple[list[int], dict]] = {}
+    for way in osmium.FileProcessor(str(osm_path), osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("highway")):
+        tags = {key: way.tags[key] for key in way_tags if key in way.tags}
+        if not drivable_by_ambulance(tags):
+            continue
+        refs = [node.ref for node in way.nodes]
+        refs = [ref for i, ref in enumerate(refs) if i == 0 or ref != refs[i - 1]]  # osmnx drops repeated nodes
+        if len(refs) >= 2 and way.id not in paths:
+            paths[way.id] = (refs, tags)
+    needed = {ref for refs, _ in paths.values() for ref in refs}
+    G = nx.MultiDiGraph()
+    for node in osmium.FileProcessor(str(osm_path), osmium.osm.NODE).with_filter(osmium.filter.IdFilter(needed)):
+        if node.id not in G:
+            attrs = {"y": node.location.lat, "x": node.location.lon}
+            attrs.update((key, node.tags[key]) for key in node_tags if key in node.tags)
+            G.add_node(node.id, **attrs)
+    missing = needed.difference(G)
+    if missing:
+        raise ValueError(f"{osm_path.name}: {len(missing)} nodes of drivable ways are not in the file "
+                         f"(e.g. {min(missing)}): extract it with complete ways")
+    lat = {node: y for node, y in G.nodes(data="y")}
+    lon = {node: x for node, x in G.nodes(data="x")}
+    edges = []  # (u, v, attributes) in osmnx's order: way by way, forward then backward
+    for way_id, (refs, tags) in paths.items():
+        one_way = tags.get("oneway") in ONEWAY_VALUES or tags.get("junction") == "roundabout"
+        if one_way and tags.get("oneway") in REVERSED_VALUES:
+            refs.reverse()
+        attrs = {"osmid": way_id, **tags, "oneway": one_way, "reversed": False}
+        edges += [(u, v, attrs) for u, v in zip(refs, refs[1:])]
+        if not one_way:
+            attrs = {**attrs, "reversed": True}
+            edges += [(v, u, attrs) for u, v in zip(refs, refs[1:])]
+    if edges:
+        us = np.array([lat[u] for u, _, _ in edges]), np.array([lon[u] for u, _, _ in edges])
+        vs = np.array([lat[v] for _, v, _ in edges]), np.array([lon[v] for _, v, _ in edges])
+        lengths = ox.distance.great_circle(us[0], us[1], vs[0], vs[1])
+        lengths[np.isnan(lengths)] = 0
+        G.add_edges_from((u, v, {**attrs, "length": length}) for (u, v, attrs), length in zip(edges, lengths))
+    return G
+
+
 def _values(value) -> list:
     return value if isinstance(value, list) else [value]
 
@@ -149,9 +208,10 @@ def add_junction_delays(G: nx.MultiDiGraph, delays: JunctionDelays) -> None:
 
 
 def networkx_graph(osm_path: str | Path, work_dir: str | Path, *, speed_factor: float = 1.0,
-                   junction_delays: JunctionDelays | None = None) -> nx.MultiDiGraph:
+                   junction_delays: JunctionDelays | None = None, reader: str = "osmium") -> nx.MultiDiGraph:
     """The drivable osmnx graph with `travel_time` (s) on every edge: what we compile, and the test oracle.
-    `junction_delays`: default `JunctionDelays()`; `speeds.NO_JUNCTION_DELAYS` for free-flowing junctions."""
+    `junction_delays`: default `JunctionDelays()`; `speeds.NO_JUNCTION_DELAYS` for free-flowing junctions.
+    `reader`: "osmium" (`read_drivable_osm`), or "osmnx" (its XML reader: the reference it must equal)."""
     delays = JunctionDelays() if junction_delays is None else junction_delays
     import osmnx as ox
 
@@ -163,9 +223,15 @@ def networkx_graph(osm_path: str | Path, work_dir: str | Path, *, speed_factor: 
         ox.settings.useful_tags_way = [*tags, *missing]
     # Unsimplified first, so access is judged per OSM way: where a public way runs on into a private one the
     # private part is dropped and the public part stays (simplifying first merged them into one closed edge).
-    G = ox.graph_from_xml(to_osm_xml(Path(osm_path), work_dir), simplify=False, retain_all=True)
-    G.remove_edges_from([(u, v, k) for u, v, k, d in G.edges(keys=True, data=True) if not drivable_by_ambulance(d)])
-    G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
+    if reader == "osmium":
+        G = read_drivable_osm(Path(osm_path))
+    elif reader == "osmnx":
+        G = ox.graph_from_xml(to_osm_xml(Path(osm_path), work_dir), simplify=False, retain_all=True)
+        G.remove_edges_from([(u, v, k) for u, v, k, d in G.edges(keys=True, data=True)
+                             if not drivable_by_ambulance(d)])
+        G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
+    else:
+        raise ValueError(f"reader must be 'osmium' or 'osmnx', not {reader!r}")
     mark_controlled_nodes(G, delays)
     G = ox.simplify_graph(G, node_attrs_include=["junction_control"], edge_attrs_differ=list(NO_MERGE_ACROSS))
     _sorted_merges(G)
