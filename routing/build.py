@@ -38,6 +38,7 @@ CLOSED = {"no", "private", "agricultural", "forestry"}  # yes/destination/design
 EMERGENCY_OPEN = {"yes", "designated", "permissive", "destination", "official"}
 # A node where these change stays a graph node: merging there would average a speed or lose a public stretch.
 NO_MERGE_ACROSS = ("highway", "maxspeed", "emergency", *ACCESS_TAGS)
+CONTROL = "junction_control"  # node attribute: the OSM tag of a signal, crossing, stop or give-way (kept a node)
 
 
 def file_sha256(path: Path) -> str:
@@ -125,6 +126,81 @@ def read_drivable_osm(osm_path: Path) -> nx.MultiDiGraph:
     return G
 
 
+def _is_endpoint(G: nx.MultiDiGraph, node) -> bool:
+    """osmnx's `_is_endpoint` rules with `node_attrs_include=[CONTROL]`, `edge_attrs_differ=NO_MERGE_ACROSS`: a
+    self-loop, no way in or no way out, other than two neighbours with 2 or 4 edges, a controlled junction, or
+    entering and leaving edges that differ in a tag that decides speed or access."""
+    succ, pred = G.succ[node], G.pred[node]
+    neighbours = set(succ) | set(pred)
+    if node in neighbours:
+        return True
+    out_degree = sum(len(keyed) for keyed in succ.values())
+    in_degree = sum(len(keyed) for keyed in pred.values())
+    if out_degree == 0 or in_degree == 0:
+        return True
+    if not (len(neighbours) == 2 and out_degree + in_degree in (2, 4)):
+        return True
+    if CONTROL in G.nodes[node]:
+        return True
+    incident = [d for adjacent in (pred, succ) for keyed in adjacent.values() for d in keyed.values()]
+    return any(len({d.get(tag) for d in incident}) > 1 for tag in NO_MERGE_ACROSS)
+
+
+def _path_from(G: nx.MultiDiGraph, endpoint, successor, endpoints: set) -> list:
+    """osmnx's `_build_path`: the nodes from `endpoint` through `successor` to the next endpoint."""
+    path = [endpoint, successor]
+    for after in G.successors(successor):
+        if after in path:
+            continue
+        path.append(after)
+        while after not in endpoints:
+            onward = [n for n in G.successors(after) if n not in path]
+            if len(onward) == 1:
+                after = onward[0]
+                path.append(after)
+            elif not onward:
+                return [*path, endpoint] if endpoint in G.succ[after] else path
+            else:
+                raise ValueError(f"cannot simplify the graph near node {after}: {len(onward)} ways on")
+        return path
+    return path
+
+
+def simplify(G: nx.MultiDiGraph) -> None:
+    """`osmnx.simplify_graph(G, node_attrs_include=[CONTROL], edge_attrs_differ=NO_MERGE_ACROSS)`, in place and
+    without its copy of the graph: each chain of nodes between endpoints becomes one edge with the chain's
+    `geometry`, summed `length` and the other attributes single when equal, else `list(set(...))` (then sorted by
+    `_sorted_merges`); the same nodes and edges in the same order (tests/routing/test_osm_reader.py)."""
+    from shapely import LineString
+
+    endpoints = {node for node in G.nodes if _is_endpoint(G, node)}  # built as osmnx does: same iteration order
+    merged, interstitial = [], []
+    for endpoint in endpoints:
+        for successor in G.successors(endpoint):
+            if successor in endpoints:
+                continue
+            path = _path_from(G, endpoint, successor, endpoints)
+            attributes: dict = {}
+            for u, v in zip(path, path[1:]):
+                for key, value in next(iter(G.succ[u][v].values())).items():
+                    attributes.setdefault(key, []).append(value)
+            for key, values in attributes.items():
+                if key == "length":
+                    attributes[key] = sum(values)
+                elif len(set(values)) == 1:
+                    attributes[key] = values[0]
+                else:
+                    attributes[key] = list(set(values))
+            attributes["geometry"] = LineString([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in path])
+            interstitial += path[1:-1]
+            merged.append((path[0], path[-1], attributes))
+    for u, v, attributes in merged:
+        G.add_edge(u, v, **attributes)
+    G.remove_nodes_from(set(interstitial))
+    rings = [c for c in nx.weakly_connected_components(G) if not any(_is_endpoint(G, n) for n in c)]
+    G.remove_nodes_from(set().union(*rings))
+
+
 def _values(value) -> list:
     return value if isinstance(value, list) else [value]
 
@@ -172,7 +248,7 @@ def mark_controlled_nodes(G: nx.MultiDiGraph, delays: JunctionDelays) -> None:
     for node, data in G.nodes(data=True):
         tag = _tag(data.get("highway"))
         if delays.tagged(tag) is not None:
-            data["junction_control"] = tag
+            data[CONTROL] = tag
 
 
 def add_junction_delays(G: nx.MultiDiGraph, delays: JunctionDelays) -> None:
@@ -192,7 +268,7 @@ def add_junction_delays(G: nx.MultiDiGraph, delays: JunctionDelays) -> None:
                 if is_major:
                     major.setdefault(a, set()).add(b)
     for _, v, d in G.edges(data=True):
-        control = G.nodes[v].get("junction_control")
+        control = G.nodes[v].get(CONTROL)
         if control is not None:
             delay = delays.tagged(control) or 0.0
         elif len(neighbours.get(v, ())) < 3:
@@ -208,10 +284,11 @@ def add_junction_delays(G: nx.MultiDiGraph, delays: JunctionDelays) -> None:
 
 
 def networkx_graph(osm_path: str | Path, work_dir: str | Path, *, speed_factor: float = 1.0,
-                   junction_delays: JunctionDelays | None = None, reader: str = "osmium") -> nx.MultiDiGraph:
-    """The drivable osmnx graph with `travel_time` (s) on every edge: what we compile, and the test oracle.
+                   junction_delays: JunctionDelays | None = None, via_osmnx: bool = False) -> nx.MultiDiGraph:
+    """The drivable osmnx-style graph with `travel_time` (s) on every edge: what we compile, and the test oracle.
     `junction_delays`: default `JunctionDelays()`; `speeds.NO_JUNCTION_DELAYS` for free-flowing junctions.
-    `reader`: "osmium" (`read_drivable_osm`), or "osmnx" (its XML reader: the reference it must equal)."""
+    `via_osmnx`: the former build through osmnx's XML reader and `simplify_graph`, kept as the reference that the
+    default (osmium reader, `simplify`) must equal exactly (tests/routing/test_osm_reader.py, the --build bench)."""
     delays = JunctionDelays() if junction_delays is None else junction_delays
     import osmnx as ox
 
@@ -223,17 +300,17 @@ def networkx_graph(osm_path: str | Path, work_dir: str | Path, *, speed_factor: 
         ox.settings.useful_tags_way = [*tags, *missing]
     # Unsimplified first, so access is judged per OSM way: where a public way runs on into a private one the
     # private part is dropped and the public part stays (simplifying first merged them into one closed edge).
-    if reader == "osmium":
-        G = read_drivable_osm(Path(osm_path))
-    elif reader == "osmnx":
+    if via_osmnx:
         G = ox.graph_from_xml(to_osm_xml(Path(osm_path), work_dir), simplify=False, retain_all=True)
         G.remove_edges_from([(u, v, k) for u, v, k, d in G.edges(keys=True, data=True)
                              if not drivable_by_ambulance(d)])
         G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
+        mark_controlled_nodes(G, delays)
+        G = ox.simplify_graph(G, node_attrs_include=[CONTROL], edge_attrs_differ=list(NO_MERGE_ACROSS))
     else:
-        raise ValueError(f"reader must be 'osmium' or 'osmnx', not {reader!r}")
-    mark_controlled_nodes(G, delays)
-    G = ox.simplify_graph(G, node_attrs_include=["junction_control"], edge_attrs_differ=list(NO_MERGE_ACROSS))
+        G = read_drivable_osm(Path(osm_path))
+        mark_controlled_nodes(G, delays)
+        simplify(G)
     _sorted_merges(G)
     for _, _, d in G.edges(data=True):
         d["speed_kph"] = speed_kmh(d.get("highway"), d.get("maxspeed"))
@@ -247,50 +324,86 @@ def _name(value) -> str | None:
     return " / ".join(dict.fromkeys(values)) or None
 
 
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _twins(src: np.ndarray, dst: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """For each edge u→v, the last edge v→u of the same length to 0.1 m (Python's `round`), else -1."""
+    rounded = np.array([round(value, 1) for value in length.tolist()])
+    n = np.int64(max(int(src.max(initial=0)), int(dst.max(initial=0))) + 1)
+    pairs, pair_ids = np.unique(np.concatenate([src * n + dst, dst * n + src]), return_inverse=True)
+    _, length_ids = np.unique(rounded, return_inverse=True)
+    keys = pair_ids[:len(src)] * np.int64(len(length) + 1) + length_ids
+    wanted = pair_ids[len(src):] * np.int64(len(length) + 1) + length_ids
+    order = np.argsort(keys, kind="stable")  # equal keys keep edge order: the last is the latest edge
+    at = np.searchsorted(keys[order], wanted, side="right") - 1
+    found = (at >= 0) & (keys[order][np.maximum(at, 0)] == wanted)
+    return np.where(found, order[np.maximum(at, 0)], -1).astype(np.int32)
+
+
 def compile_graph(G: nx.MultiDiGraph, meta: dict | None = None) -> RoadGraph:
     """Flatten an osmnx graph (with `travel_time`) into RoadGraph arrays."""
-    nodes = list(G.nodes)
-    index = {node: i for i, node in enumerate(nodes)}
-    node_lat = np.array([G.nodes[n]["y"] for n in nodes], dtype=np.float64)
-    node_lon = np.array([G.nodes[n]["x"] for n in nodes], dtype=np.float64)
-    largest = max(nx.strongly_connected_components(G), key=len) if len(G) else set()
+    index = {node: i for i, node in enumerate(G)}
+    count = len(index)
+    node_lat = np.fromiter((y for _, y in G.nodes(data="y")), dtype=np.float64, count=count)
+    node_lon = np.fromiter((x for _, x in G.nodes(data="x")), dtype=np.float64, count=count)
+    edges = list(G.edges(data=True))
+    src = np.fromiter((index[u] for u, _, _ in edges), dtype=np.int32, count=len(edges))
+    dst = np.fromiter((index[v] for _, v, _ in edges), dtype=np.int32, count=len(edges))
+    length = np.fromiter((float(d["length"]) for _, _, d in edges), dtype=np.float64, count=len(edges))
+    seconds = np.fromiter((float(d["travel_time"]) for _, _, d in edges), dtype=np.float64, count=len(edges))
+    delay = np.fromiter((float(d.get("junction_delay_s", 0.0)) for _, _, d in edges), dtype=np.float64,
+                        count=len(edges))
     names: dict[tuple, int] = {}
     highways: dict[str, int] = {}
-    src, dst, length, seconds, delay, name_ids, highway_ids, usable = [], [], [], [], [], [], [], []
-    geom_offsets, geom_lat, geom_lon = [0], [], []
-    for u, v, d in G.edges(data=True):
-        src.append(index[u])
-        dst.append(index[v])
-        length.append(float(d["length"]))
-        seconds.append(float(d["travel_time"]))
-        delay.append(float(d.get("junction_delay_s", 0.0)))
-        label = (_name(d.get("name")), _name(d.get("name:en")))
+    labels: dict[tuple, tuple] = {}  # raw (name, name:en) → label, as many edges share a name
+    classes: dict = {}  # raw highway → class name
+    name_ids, highway_ids = [], []
+    for _, _, d in edges:
+        raw = (_hashable(d.get("name")), _hashable(d.get("name:en")))
+        label = labels.get(raw)
+        if label is None:
+            label = labels[raw] = (_name(d.get("name")), _name(d.get("name:en")))
         name_ids.append(-1 if label == (None, None) else names.setdefault(label, len(names)))
-        highway_ids.append(highways.setdefault(str(highway_class(d.get("highway"))), len(highways)))
-        usable.append(u in largest and v in largest)
-        if "geometry" in d:
-            xs, ys = d["geometry"].xy
-            coords = list(zip(ys, xs))
-            start, end = (G.nodes[u]["y"], G.nodes[u]["x"]), coords[0]
-            if (start[0] - end[0]) ** 2 + (start[1] - end[1]) ** 2 > (start[0] - coords[-1][0]) ** 2 + (start[1] - coords[-1][1]) ** 2:
-                coords.reverse()  # always run from u to v
-        else:
-            coords = [(G.nodes[u]["y"], G.nodes[u]["x"]), (G.nodes[v]["y"], G.nodes[v]["x"])]
-        geom_lat += [c[0] for c in coords]
-        geom_lon += [c[1] for c in coords]
-        geom_offsets.append(len(geom_lat))
-    src_a, dst_a = np.array(src, dtype=np.int32), np.array(dst, dtype=np.int32)
-    length_a = np.array(length)
-    edge_ids = np.arange(len(src), dtype=np.int32)
-    by_ends = {(s, t, round(l, 1)): e for e, (s, t, l) in enumerate(zip(src, dst, length))}
-    twin = np.array([by_ends.get((t, s, round(l, 1)), -1) for s, t, l in zip(src, dst, length)], dtype=np.int32)
-    fwd = csr(len(nodes), src_a, dst_a, edge_ids)
-    rev = csr(len(nodes), dst_a, src_a, edge_ids)
+        highway = _hashable(d.get("highway"))
+        kind = classes.get(highway)
+        if kind is None:
+            kind = classes[highway] = str(highway_class(d.get("highway")))
+        highway_ids.append(highways.setdefault(kind, len(highways)))
+    largest = max(nx.strongly_connected_components(G), key=len) if count else set()
+    in_largest = np.zeros(count, dtype=bool)
+    in_largest[[index[node] for node in largest]] = True
+    # Geometry: u → v for a plain edge; a merged edge's shapely line, turned to run from u to v.
+    shapes = {e: d["geometry"] for e, (_, _, d) in enumerate(edges) if "geometry" in d}
+    points = np.full(len(edges), 2, dtype=np.int64)
+    for e, line in shapes.items():
+        points[e] = len(line.coords)
+    geom_offsets = np.concatenate([[0], np.cumsum(points)]).astype(np.int64)
+    geom_lat, geom_lon = np.empty(geom_offsets[-1]), np.empty(geom_offsets[-1])
+    plain = np.ones(len(edges), dtype=bool)
+    plain[list(shapes)] = False
+    first = geom_offsets[:-1][plain]
+    geom_lat[first], geom_lon[first] = node_lat[src[plain]], node_lon[src[plain]]
+    geom_lat[first + 1], geom_lon[first + 1] = node_lat[dst[plain]], node_lon[dst[plain]]
+    for e, line in shapes.items():
+        xs, ys = line.xy
+        coords = list(zip(ys, xs))
+        start = (node_lat[src[e]], node_lon[src[e]])
+        if (start[0] - coords[0][0]) ** 2 + (start[1] - coords[0][1]) ** 2 > \
+                (start[0] - coords[-1][0]) ** 2 + (start[1] - coords[-1][1]) ** 2:
+            coords.reverse()  # always run from u to v
+        geom_lat[geom_offsets[e]:geom_offsets[e + 1]] = [c[0] for c in coords]
+        geom_lon[geom_offsets[e]:geom_offsets[e + 1]] = [c[1] for c in coords]
+    edge_ids = np.arange(len(edges), dtype=np.int32)
+    fwd = csr(count, src, dst, edge_ids)
+    rev = csr(count, dst, src, edge_ids)
     return RoadGraph(
-        node_lat=node_lat, node_lon=node_lon, edge_src=src_a, edge_dst=dst_a, edge_length_m=length_a,
-        edge_time_s=np.array(seconds), edge_name=np.array(name_ids, dtype=np.int32),
-        edge_highway=np.array(highway_ids, dtype=np.int32), edge_twin=twin, usable=np.array(usable, dtype=bool),
-        geom_offsets=np.array(geom_offsets, dtype=np.int64), geom_lat=np.array(geom_lat), geom_lon=np.array(geom_lon),
+        node_lat=node_lat, node_lon=node_lon, edge_src=src, edge_dst=dst, edge_length_m=length,
+        edge_time_s=seconds, edge_name=np.array(name_ids, dtype=np.int32),
+        edge_highway=np.array(highway_ids, dtype=np.int32), edge_twin=_twins(src, dst, length),
+        usable=in_largest[src] & in_largest[dst],
+        geom_offsets=geom_offsets, geom_lat=geom_lat, geom_lon=geom_lon,
         fwd_offsets=fwd[0], fwd_targets=fwd[1], fwd_edges=fwd[2], rev_offsets=rev[0], rev_targets=rev[1],
         rev_edges=rev[2], names=list(names), highways=list(highways), meta=meta or {},
         edge_delay_s=np.array(delay),
