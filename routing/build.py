@@ -1,10 +1,16 @@
 """Build the road graph from any OSM extract (.osm.pbf, .osm, .osm.bz2) and cache it compiled.
 
-OSM → (osmium, for .pbf) XML → `osmnx.graph_from_xml`, unsimplified → drivable ways only (`drivable_by_ambulance`)
-→ simplified, never across a change of class, speed limit or access (`NO_MERGE_ACROSS`) → travel time per edge
-(routing/speeds.py) plus the delay of the junction it enters (`junction_delays`) → `RoadGraph` arrays in one `.npz` file named by the OSM file's SHA-256 and the build
-parameters. A later start with the same file loads the cache in well under a second; a changed file or speed
-factor rebuilds.
+OSM → osmium, drivable ways only (`drivable_by_ambulance`) and their nodes, into an unsimplified networkx graph
+(`read_drivable_osm`) → simplified, never across a change of class, speed limit or access (`NO_MERGE_ACROSS`,
+`simplify`) → travel time per edge (routing/speeds.py) plus the delay of the junction it enters
+(`junction_delays`) → `RoadGraph` arrays (`compile_graph`) in one `.npz` file named by the OSM file's SHA-256 and
+the build parameters. A later start with the same file loads the cache in well under a second; a changed file
+or speed factor rebuilds.
+
+The reader and `simplify` reproduce osmnx's `graph_from_xml` and `simplify_graph` exactly (same nodes, edges,
+order, attributes, lengths), about twice as fast and without the XML detour for a .pbf; `networkx_graph(...,
+via_osmnx=True)` still builds through osmnx as the reference (tests/routing/test_osm_reader.py, the --build
+bench). Docs: docs/routing.md, "Graph build at province scale".
 
 Determinism: osmnx keeps the differing values of merged ways as `list(set(...))`, whose order follows
 PYTHONHASHSEED. We never merge across the tags that decide speed and access, so those stay single values; any
