@@ -44,6 +44,13 @@ CLOSED = {"no", "private", "agricultural", "forestry"}  # yes/destination/design
 EMERGENCY_OPEN = {"yes", "designated", "permissive", "destination", "official"}
 # A node where these change stays a graph node: merging there would average a speed or lose a public stretch.
 NO_MERGE_ACROSS = ("highway", "maxspeed", "emergency", *ACCESS_TAGS)
+# The tags kept on edges and nodes: osmnx's default `useful_tags_way`/`useful_tags_node`, plus name:en and the
+# access tags, in osmnx's order (the reference build sets its settings to these).
+WAY_TAGS = ("access", "area", "bridge", "est_width", "highway", "junction", "landuse", "lanes", "maxspeed", "name",
+            "oneway", "ref", "service", "tunnel", "width", "name:en", "emergency",
+            *(tag for tag in ACCESS_TAGS if tag != "access"))
+NODE_TAGS = ("highway", "junction", "railway", "ref")
+EARTH_RADIUS_M = 6_371_009  # mean radius, as osmnx measures edge lengths
 CONTROL = "junction_control"  # node attribute: the OSM tag of a signal, crossing, stop or give-way (kept a node)
 
 
@@ -78,19 +85,27 @@ ONEWAY_VALUES = frozenset({"yes", "true", "1", "-1", "reverse", "T", "F"})
 REVERSED_VALUES = frozenset({"-1", "reverse", "T"})
 
 
+def great_circle_m(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+    """Haversine distances in metres on a sphere of `EARTH_RADIUS_M`, computed step by step as osmnx does, so
+    lengths match its to the last bit."""
+    phi1, phi2 = np.deg2rad(lat1), np.deg2rad(lat2)
+    half_dlat, half_dlon = (phi2 - phi1) / 2, (np.deg2rad(lon2) - np.deg2rad(lon1)) / 2
+    h = np.minimum(1, np.sin(half_dlat) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(half_dlon) ** 2)
+    return 2 * np.arcsin(np.sqrt(h)) * EARTH_RADIUS_M
+
+
 def read_drivable_osm(osm_path: Path) -> nx.MultiDiGraph:
     """The unsimplified graph of the ways an ambulance may drive, read with osmium (.osm, .osm.bz2, .osm.pbf).
 
     Equal to `osmnx.graph_from_xml(simplify=False, retain_all=True)` less its undrivable edges and the nodes left
     without one: the same nodes (file order), edges (way order, both directions unless one-way; `oneway=-1`
-    reversed), attributes (osmnx's useful tags, `osmid`, `oneway`, `reversed`) and great-circle `length`
-    (osmnx's own function). Only drivable ways and their nodes are held, two passes over the file.
+    reversed), attributes (`WAY_TAGS`, `NODE_TAGS`, `osmid`, `oneway`, `reversed`) and great-circle `length`
+    (`great_circle_m`). osmnx is not imported. Only drivable ways and their nodes are held, two passes over the file.
     tests/routing/test_osm_reader.py compares the compiled graphs array by array.
     """
     import osmium
-    import osmnx as ox
 
-    way_tags, node_tags = list(ox.settings.useful_tags_way), list(ox.settings.useful_tags_node)
+    way_tags, node_tags = WAY_TAGS, NODE_TAGS
     paths: dict[int, tuple[list[int], dict]] = {}
     for way in osmium.FileProcessor(str(osm_path), osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("highway")):
         tags = {key: way.tags[key] for key in way_tags if key in way.tags}
@@ -126,7 +141,7 @@ def read_drivable_osm(osm_path: Path) -> nx.MultiDiGraph:
     if edges:
         us = np.array([lat[u] for u, _, _ in edges]), np.array([lon[u] for u, _, _ in edges])
         vs = np.array([lat[v] for _, v, _ in edges]), np.array([lon[v] for _, v, _ in edges])
-        lengths = ox.distance.great_circle(us[0], us[1], vs[0], vs[1])
+        lengths = great_circle_m(us[0], us[1], vs[0], vs[1])
         lengths[np.isnan(lengths)] = 0
         G.add_edges_from((u, v, {**attrs, "length": length}) for (u, v, attrs), length in zip(edges, lengths))
     return G
@@ -296,17 +311,14 @@ def networkx_graph(osm_path: str | Path, work_dir: str | Path, *, speed_factor: 
     `via_osmnx`: the former build through osmnx's XML reader and `simplify_graph`, kept as the reference that the
     default (osmium reader, `simplify`) must equal exactly (tests/routing/test_osm_reader.py, the --build bench)."""
     delays = JunctionDelays() if junction_delays is None else junction_delays
-    import osmnx as ox
-
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
-    tags = list(ox.settings.useful_tags_way)
-    missing = [t for t in ("name:en", "emergency", *ACCESS_TAGS) if t not in tags]
-    if missing:
-        ox.settings.useful_tags_way = [*tags, *missing]
     # Unsimplified first, so access is judged per OSM way: where a public way runs on into a private one the
     # private part is dropped and the public part stays (simplifying first merged them into one closed edge).
     if via_osmnx:
+        import osmnx as ox
+
+        ox.settings.useful_tags_way, ox.settings.useful_tags_node = list(WAY_TAGS), list(NODE_TAGS)
         G = ox.graph_from_xml(to_osm_xml(Path(osm_path), work_dir), simplify=False, retain_all=True)
         G.remove_edges_from([(u, v, k) for u, v, k, d in G.edges(keys=True, data=True)
                              if not drivable_by_ambulance(d)])
@@ -318,8 +330,12 @@ def networkx_graph(osm_path: str | Path, work_dir: str | Path, *, speed_factor: 
         mark_controlled_nodes(G, delays)
         simplify(G)
     _sorted_merges(G)
+    speeds: dict = {}  # (highway, maxspeed) → km/h: a few hundred pairs for a million edges
     for _, _, d in G.edges(data=True):
-        d["speed_kph"] = speed_kmh(d.get("highway"), d.get("maxspeed"))
+        key = (_hashable(d.get("highway")), _hashable(d.get("maxspeed")))
+        if key not in speeds:
+            speeds[key] = speed_kmh(d.get("highway"), d.get("maxspeed"))
+        d["speed_kph"] = speeds[key]
         d["travel_time"] = travel_time_s(float(d["length"]), d["speed_kph"], speed_factor)
     add_junction_delays(G, delays)
     return G
