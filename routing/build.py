@@ -279,16 +279,23 @@ def add_junction_delays(G: nx.MultiDiGraph, delays: JunctionDelays) -> None:
     to three or more neighbours: major roads on three or more sides → an inferred signal for every entering edge;
     major roads on two sides → a minor road entering gives way (the major road passes free).
     """
+    edges = [(u, v, d) for u, adjacent in G.adjacency() for v, keyed in adjacent.items() for d in keyed.values()]
+    classes: dict = {}  # raw highway → whether major
+    majors = []
     neighbours: dict = {}
     major: dict = {}
-    for u, v, d in G.edges(data=True):
-        is_major = highway_class(d.get("highway")) in MAJOR_CLASSES
-        for a, b in ((u, v), (v, u)):
-            if a != b:
+    for u, v, d in edges:
+        raw = _hashable(d.get("highway"))
+        is_major = classes.get(raw)
+        if is_major is None:
+            is_major = classes[raw] = highway_class(d.get("highway")) in MAJOR_CLASSES
+        majors.append(is_major)
+        if u != v:
+            for a, b in ((u, v), (v, u)):
                 neighbours.setdefault(a, set()).add(b)
                 if is_major:
                     major.setdefault(a, set()).add(b)
-    for _, v, d in G.edges(data=True):
+    for (_, v, d), is_major in zip(edges, majors):
         control = G.nodes[v].get(CONTROL)
         if control is not None:
             delay = delays.tagged(control) or 0.0
@@ -296,7 +303,7 @@ def add_junction_delays(G: nx.MultiDiGraph, delays: JunctionDelays) -> None:
             delay = 0.0
         elif len(major.get(v, ())) >= 3:
             delay = delays.inferred_signals
-        elif len(major.get(v, ())) == 2 and highway_class(d.get("highway")) not in MAJOR_CLASSES:
+        elif len(major.get(v, ())) == 2 and not is_major:
             delay = delays.minor_onto_major
         else:
             delay = 0.0
@@ -364,13 +371,33 @@ def _twins(src: np.ndarray, dst: np.ndarray, length: np.ndarray) -> np.ndarray:
     return np.where(found, order[np.maximum(at, 0)], -1).astype(np.int32)
 
 
+def _in_largest_strong_component(count: int, src: np.ndarray, dst: np.ndarray, G: nx.MultiDiGraph,
+                                 index: dict) -> np.ndarray:
+    """Per node, whether it is in the largest strongly connected component (scipy; networkx's first largest on a
+    tie in size)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    in_largest = np.zeros(count, dtype=bool)
+    if not count:
+        return in_largest
+    matrix = coo_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(count, count)).tocsr()
+    _, labels = connected_components(matrix, directed=True, connection="strong")
+    sizes = np.bincount(labels)
+    if np.count_nonzero(sizes == sizes.max()) == 1:
+        return labels == sizes.argmax()
+    largest = max(nx.strongly_connected_components(G), key=len)
+    in_largest[[index[node] for node in largest]] = True
+    return in_largest
+
+
 def compile_graph(G: nx.MultiDiGraph, meta: dict | None = None) -> RoadGraph:
     """Flatten an osmnx graph (with `travel_time`) into RoadGraph arrays."""
     index = {node: i for i, node in enumerate(G)}
     count = len(index)
     node_lat = np.fromiter((y for _, y in G.nodes(data="y")), dtype=np.float64, count=count)
     node_lon = np.fromiter((x for _, x in G.nodes(data="x")), dtype=np.float64, count=count)
-    edges = list(G.edges(data=True))
+    edges = [(u, v, d) for u, adjacent in G.adjacency() for v, keyed in adjacent.items() for d in keyed.values()]
     src = np.fromiter((index[u] for u, _, _ in edges), dtype=np.int32, count=len(edges))
     dst = np.fromiter((index[v] for _, v, _ in edges), dtype=np.int32, count=len(edges))
     length = np.fromiter((float(d["length"]) for _, _, d in edges), dtype=np.float64, count=len(edges))
@@ -393,9 +420,7 @@ def compile_graph(G: nx.MultiDiGraph, meta: dict | None = None) -> RoadGraph:
         if kind is None:
             kind = classes[highway] = str(highway_class(d.get("highway")))
         highway_ids.append(highways.setdefault(kind, len(highways)))
-    largest = max(nx.strongly_connected_components(G), key=len) if count else set()
-    in_largest = np.zeros(count, dtype=bool)
-    in_largest[[index[node] for node in largest]] = True
+    in_largest = _in_largest_strong_component(count, src, dst, G, index)
     # Geometry: u → v for a plain edge; a merged edge's shapely line, turned to run from u to v.
     shapes = {e: d["geometry"] for e, (_, _, d) in enumerate(edges) if "geometry" in d}
     points = np.full(len(edges), 2, dtype=np.int64)
