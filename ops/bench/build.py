@@ -11,6 +11,7 @@ Target (issue #20): a 300k-node extract in ≤ 60 s and ≤ 2 GB.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import multiprocessing
 import sys
@@ -97,6 +98,9 @@ def main(side: int, as_json: bool, reference: bool = True) -> dict:
         osm, cache = Path(tmp) / f"grid-{side}.osm", Path(tmp) / "cache"
         write_grid_osm(osm, side)
         result = _in_fresh_process(osm, cache, via_osmnx=False)
+        if reference and importlib.util.find_spec("osmnx") is None:
+            print("osmnx is not installed (extras 'bench' or 'test'): no reference build", file=sys.stderr)
+            reference = False
         if reference:
             ref = _in_fresh_process(osm, cache, via_osmnx=True)
             result |= {"ref_build_s": ref["build_s"], "ref_peak_mb": ref["peak_mb"],
