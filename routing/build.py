@@ -211,7 +211,7 @@ def simplify(G: nx.MultiDiGraph) -> None:
                 elif len(set(values)) == 1:
                     attributes[key] = values[0]
                 else:
-                    attributes[key] = list(set(values))
+                    attributes[key] = sorted(set(values), key=_merge_order)  # as `_sorted_merges` would
             attributes["geometry"] = LineString([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in path])
             interstitial += path[1:-1]
             merged.append((path[0], path[-1], attributes))
@@ -254,12 +254,16 @@ def _tag(value) -> str | None:
     return str(value).strip().lower() or None
 
 
+def _merge_order(item) -> tuple[str, str]:
+    return type(item).__name__, str(item)
+
+
 def _sorted_merges(G: nx.MultiDiGraph) -> None:
     """osmnx stores a merged attribute's values as list(set(...)), ordered by the hash seed: sort them."""
     for _, _, d in G.edges(data=True):
         for key, value in d.items():
             if isinstance(value, list):
-                d[key] = sorted(value, key=lambda item: (type(item).__name__, str(item)))
+                d[key] = sorted(value, key=_merge_order)
 
 
 def mark_controlled_nodes(G: nx.MultiDiGraph, delays: JunctionDelays) -> None:
@@ -295,8 +299,9 @@ def add_junction_delays(G: nx.MultiDiGraph, delays: JunctionDelays) -> None:
                 neighbours.setdefault(a, set()).add(b)
                 if is_major:
                     major.setdefault(a, set()).add(b)
+    controls = {node: tag for node, tag in G.nodes(data=CONTROL) if tag is not None}
     for (_, v, d), is_major in zip(edges, majors):
-        control = G.nodes[v].get(CONTROL)
+        control = controls.get(v)
         if control is not None:
             delay = delays.tagged(control) or 0.0
         elif len(neighbours.get(v, ())) < 3:
@@ -332,13 +337,13 @@ def networkx_graph(osm_path: str | Path, work_dir: str | Path, *, speed_factor: 
         G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
         mark_controlled_nodes(G, delays)
         G = ox.simplify_graph(G, node_attrs_include=[CONTROL], edge_attrs_differ=list(NO_MERGE_ACROSS))
+        _sorted_merges(G)
     else:
         G = read_drivable_osm(Path(osm_path))
         mark_controlled_nodes(G, delays)
         simplify(G)
-    _sorted_merges(G)
     speeds: dict = {}  # (highway, maxspeed) → km/h: a few hundred pairs for a million edges
-    for _, _, d in G.edges(data=True):
+    for d in (d for _, adjacent in G.adjacency() for keyed in adjacent.values() for d in keyed.values()):
         key = (_hashable(d.get("highway")), _hashable(d.get("maxspeed")))
         if key not in speeds:
             speeds[key] = speed_kmh(d.get("highway"), d.get("maxspeed"))
