@@ -113,8 +113,8 @@ def main(side: int, as_json: bool, reference: bool = True) -> dict:
           f"(target ≤ {TARGET_S:g} s, ≤ {TARGET_MB:g} MB)", file=sys.stderr)
     if reference:
         print(f"former osmnx build, same run: {result['ref_build_s']} s, peak {result['ref_peak_mb']} MB; "
-              f"{result['speedup']}x wall, {result['cpu_speedup']}x CPU ({result['cpu_s']} vs {result['ref_cpu_s']} s), "
-              f"identical graphs: {result['identical']}", file=sys.stderr)
+              f"{result['speedup']}x wall, {result['cpu_speedup']}x CPU "
+              f"({result['cpu_s']} vs {result['ref_cpu_s']} s), identical graphs: {result['identical']}", file=sys.stderr)
     if as_json:
         print(json.dumps(result))
     return result
