@@ -105,10 +105,9 @@ def read_drivable_osm(osm_path: Path) -> nx.MultiDiGraph:
     """
     import osmium
 
-    way_tags, node_tags = WAY_TAGS, NODE_TAGS
     paths: dict[int, tuple[list[int], dict]] = {}
     for way in osmium.FileProcessor(str(osm_path), osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("highway")):
-        tags = {key: way.tags[key] for key in way_tags if key in way.tags}
+        tags = {key: way.tags[key] for key in WAY_TAGS if key in way.tags}
         if not drivable_by_ambulance(tags):
             continue
         refs = [node.ref for node in way.nodes]
@@ -120,7 +119,7 @@ def read_drivable_osm(osm_path: Path) -> nx.MultiDiGraph:
     for node in osmium.FileProcessor(str(osm_path), osmium.osm.NODE).with_filter(osmium.filter.IdFilter(needed)):
         if node.id not in G:
             attrs = {"y": node.location.lat, "x": node.location.lon}
-            attrs.update((key, node.tags[key]) for key in node_tags if key in node.tags)
+            attrs.update((key, node.tags[key]) for key in NODE_TAGS if key in node.tags)
             G.add_node(node.id, **attrs)
     missing = needed.difference(G)
     if missing:
