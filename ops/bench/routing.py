@@ -179,13 +179,14 @@ def main() -> None:
     parser.add_argument("--engines", default=None, help="--churn: comma-separated subset of the engines")
     parser.add_argument("--calibration", action="store_true", help="learn speeds from simulated drives, one JSON line")
     parser.add_argument("--build", action="store_true", help="graph build time and memory on a side x side OSM grid")
+    parser.add_argument("--no-reference", action="store_true", help="--build: skip the former osmnx build")
     parser.add_argument("--graph", choices=["city", "synthetic"], default="city", help="--calibration: which graph")
     parser.add_argument("--drives", type=int, default=400, help="--calibration: training drives (half as many held out)")
     args = parser.parse_args()
     if args.build:
         from ops.bench.build import main as build
 
-        build(args.side if args.side != 450 else 550, args.json)
+        build(args.side if args.side != 450 else 550, args.json, reference=not args.no_reference)
         return
     if args.calibration:
         from ops.bench.calibration import main as calibration
