@@ -17,27 +17,49 @@ log = logging.getLogger("ems.ratelimit")
 
 WINDOW_S = 60
 REDIS_BUDGET_S = 0.05  # beyond this, count in-process instead of waiting for Redis
+REDIS_BACKOFF_S = 5.0  # after Redis missed its budget, count in-process this long before asking it again
 CHECK_CLAIM_MS = 10_000  # a password check's claim outlives a crashed request by at most this (scrypt takes ~50 ms)
 
 
 class RateLimiter:
-    def __init__(self, redis: aioredis.Redis, namespace: str, on_trip: Callable[[str, str, int], Awaitable[None]]):
+    """Counts requests per bucket and source. While Redis is slow or down, each request would wait out the budget
+    once per bucket (an intake request passes two), so after a miss the counting stays in-process for
+    `redis_backoff_s` before Redis is asked again."""
+
+    def __init__(self, redis: aioredis.Redis, namespace: str, on_trip: Callable[[str, str, int], Awaitable[None]],
+                 *, redis_backoff_s: float = REDIS_BACKOFF_S):
         self.redis = redis
         self.prefix = f"{namespace}:rl"
         self.on_trip = on_trip
+        self.redis_backoff_s = redis_backoff_s
+        self._redis_skipped_until = 0.0  # time.monotonic() before which Redis is not asked
         self._local: dict[tuple[str, str, int], int] = {}
         self._alerted: set[tuple[str, str, int]] = set()
+
+    def _redis_resting(self) -> bool:
+        """True for `redis_backoff_s` after Redis missed its budget or failed."""
+        return time.monotonic() < self._redis_skipped_until
+
+    async def _within_budget(self, command: Awaitable):
+        """The command's answer; a miss of the budget or an error is raised and starts Redis's rest."""
+        try:
+            return await asyncio.wait_for(command, REDIS_BUDGET_S)
+        except Exception:
+            self._redis_skipped_until = time.monotonic() + self.redis_backoff_s
+            raise
 
     async def hit(self, bucket: str, source: str, per_minute: int) -> float | None:
         """Count one request; None when allowed, else the seconds until the window resets (Retry-After)."""
         window = int(time.time() // WINDOW_S)
         source_id = hashlib.sha256(source.encode()).hexdigest()[:16]  # no raw addresses or tokens in Redis
         try:
+            if self._redis_resting():
+                raise TimeoutError("redis resting after a recent miss")
             key = f"{self.prefix}:{bucket}:{source_id}:{window}"
             pipe = self.redis.pipeline(transaction=False)
             pipe.incr(key)
             pipe.expire(key, WINDOW_S * 2)
-            count, _ = await asyncio.wait_for(pipe.execute(), REDIS_BUDGET_S)
+            count, _ = await self._within_budget(pipe.execute())
         except Exception:  # unreachable or slow Redis: never let throttling delay an emergency
             count = self._count_locally(bucket, source_id, window)
         if count <= per_minute:
@@ -59,9 +81,11 @@ class RateLimiter:
         if len(self._alerted) > 100_000:
             self._alerted = {m for m in self._alerted if m[2] >= window}
         self._alerted.add(marker)
+        if self._redis_resting():
+            return True
         try:
             first = self.redis.set(f"{self.prefix}:alerted:{bucket}:{source_id}:{window}", 1, nx=True, ex=WINDOW_S * 2)
-            return bool(await asyncio.wait_for(first, REDIS_BUDGET_S))
+            return bool(await self._within_budget(first))
         except Exception:
             return True  # Redis unreachable or slow: alert from this process rather than not at all
 

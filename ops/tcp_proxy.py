@@ -16,6 +16,7 @@ class TcpProxy:
         self._writers: set[asyncio.StreamWriter] = set()
         self._reachable = asyncio.Event()
         self._reachable.set()
+        self.connections = 0  # accepted so far (a client that reconnects after each timeout shows here)
 
     async def start(self) -> TcpProxy:
         self._server = await asyncio.start_server(self._serve, HOST, self.port)
@@ -50,6 +51,7 @@ class TcpProxy:
         self._reachable.set()
 
     async def _serve(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         try:
             await self._relay(client_reader, client_writer)
         except asyncio.CancelledError:

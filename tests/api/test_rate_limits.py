@@ -1,3 +1,11 @@
+import asyncio
+import uuid
+from urllib.parse import urlsplit
+
+import redis.asyncio as aioredis
+
+from api.ratelimit import RateLimiter
+from ops.tcp_proxy import TcpProxy
 from server import Server
 from tests.conftest import GOOD_REPORT, Api, fresh_rate_window, make_user, reset_state, server_config
 
@@ -26,3 +34,43 @@ async def test_flooding_device_is_throttled_with_one_alert_while_others_keep_flo
         assert "panic-1" not in str(alerts[0])  # the source is identified by a hash only
     finally:
         await running.stop()
+
+
+async def test_a_slow_redis_is_asked_once_then_rested_so_intake_does_not_wait_on_it(redis_url):
+    """Each request used to wait out the 50 ms budget once per bucket while Redis was slow (intake passes two);
+    after one miss the limiter counts in-process for its backoff, then asks Redis again."""
+    url = urlsplit(redis_url)
+    direct = aioredis.from_url(redis_url)
+    proxy = await TcpProxy(url.port or 6379).start()
+    through_proxy = aioredis.Redis(host=url.hostname, port=proxy.port, db=int(url.path.strip("/") or 0))
+    namespace = f"rest-{uuid.uuid4().hex[:8]}"
+    limiter = RateLimiter(through_proxy, namespace, on_trip=_no_alert, redis_backoff_s=1.0)
+    try:
+        assert await limiter.hit("intake", "device-1", 100) is None  # Redis answers in time: counted there
+        proxy.latency_s = 0.3
+        connections = proxy.connections
+        for _ in range(10):
+            assert await limiter.hit("intake", "device-1", 100) is None
+            assert await limiter.hit("api", "device-1", 100) is None
+        # one command went out and missed the budget; the limiter then counted in-process (a client that asks Redis
+        # each time reconnects after each miss: a new connection a hit)
+        assert proxy.connections - connections <= 1
+        await asyncio.sleep(0.8)  # the one slow INCR that was sent lands
+        assert await _counted(direct, namespace, "intake") == 2 and await _counted(direct, namespace, "api") == 0
+        proxy.latency_s = 0.0
+        await asyncio.sleep(0.3)  # the rest is over
+        assert await limiter.hit("api", "device-1", 100) is None
+        assert await _counted(direct, namespace, "api") == 1  # asked again
+    finally:
+        await through_proxy.aclose()
+        await proxy.stop()
+        await direct.aclose()
+
+
+async def _no_alert(bucket, source_id, limit):
+    raise AssertionError("no limit should trip")
+
+
+async def _counted(redis, namespace: str, bucket: str) -> int:
+    keys = [key async for key in redis.scan_iter(f"{namespace}:rl:{bucket}:*")]
+    return sum([int(await redis.get(key)) for key in keys])
