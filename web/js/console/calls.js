@@ -85,36 +85,30 @@ export async function loadCalls() {
   draw();
 }
 
-async function answer(sid) {
+// Answer and call back: one dispatcher takes the call (409 when another was first), then its incident is shown;
+// the list is drawn again even if unchanged, so the pressed button comes back enabled.
+async function takeCall(path, takenLabel, then) {
   const error = box.querySelector("#call-error");
   try {
-    const call = await api("POST", `/api/v1/calls/${sid}/answer`, {});
+    const call = await api("POST", path, {});
     error.textContent = "";
     await refreshIncident(call.incident_id);
     select(call.incident_id);
-    openIntake(call.incident_id);  // the call's timer starts; the location box locates the call's incident
+    then(call);
   } catch (e) {
-    error.textContent = e.status === 409 ? t("calls.taken") : e.message;
+    error.textContent = e.status === 409 ? t(takenLabel) : e.message;
   }
-  drawn = null;  // the list is drawn again even if unchanged: the pressed button comes back enabled
+  drawn = null;
   loadCalls();
 }
 
+// the call's timer starts; the location box locates the call's incident
+const answer = sid => takeCall(`/api/v1/calls/${sid}/answer`, "calls.taken", call => openIntake(call.incident_id));
+
 // Calling back a caller who hung up: the desk phone rings, then Twilio dials the caller from the 1669 number.
-async function callBack(sid) {
-  const error = box.querySelector("#call-error");
-  try {
-    const call = await api("POST", `/api/v1/calls/${sid}/callback`, {});
-    error.textContent = "";
-    box.querySelector("#call-note").textContent = t("calls.called_back", {phone: call.phone});
-    await refreshIncident(call.incident_id);
-    select(call.incident_id);
-  } catch (e) {
-    error.textContent = e.status === 409 ? t("calls.callback_taken") : e.message;
-  }
-  drawn = null;  // drawn again even if unchanged: the pressed button comes back enabled
-  loadCalls();
-}
+const callBack = sid => takeCall(`/api/v1/calls/${sid}/callback`, "calls.callback_taken", call => {
+  box.querySelector("#call-note").textContent = t("calls.called_back", {phone: call.phone});
+});
 
 box.addEventListener("click", async event => {
   const button = event.target.closest(".answer-call");
