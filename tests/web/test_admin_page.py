@@ -1,5 +1,7 @@
 """The registry page (web/admin.html) in a real browser: an import's dry run, then the hospitals on the console;
 a station created, edited and retired through the form, in Thai; a dispatcher reads but may not write."""
+from playwright.async_api import expect
+
 from tests.api.test_registry_api import foundation_registered
 from tests.conftest import Api, make_user
 from tests.web.conftest import open_page, shot
@@ -52,7 +54,7 @@ async def test_a_csv_import_shows_its_dry_run_then_the_hospitals_are_on_the_cons
 
     context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
     await console.wait_for_selector("text=Connected")
-    await console.wait_for_function("document.querySelectorAll('.hospital-marker').length === 3")
+    await expect(console.locator(".hospital-marker")).to_have_count(3)  # not wait_for_function: its polling needs unsafe-eval
     assert console.errors == []
     await context.close()
 

@@ -4,12 +4,14 @@ import {clock, minutes} from "../format.js";
 import {warningBadge} from "../eta.js";
 import {html, render} from "../html.js";
 import {t} from "../i18n.js";
-import {state} from "./store.js";
+import {inTurn, state} from "./store.js";
 
+const turn = inTurn();
 export async function loadAssignments(id) {
-  const box = document.querySelector("#assignments");
+  const box = document.querySelector("#assignments"), answered = turn();
   try {
     const body = await api("GET", `/api/v1/incidents/${id}/assignments`);
+    if (!answered()) return;
     render(box, body.assignments.length ? html`${body.assignments.map(a => assignmentHtml(a, body.ladder))}` : html`—`);
     tickCountdowns();
   } catch (e) { box.textContent = "—"; }

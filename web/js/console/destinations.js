@@ -3,14 +3,16 @@ import {api} from "../api.js";
 import {confirmOutsideCoverage, warningBadge} from "../eta.js";
 import {html, render} from "../html.js";
 import {local, t} from "../i18n.js";
-import {putIncident} from "./store.js";
+import {inTurn, putIncident} from "./store.js";
 
 const SHOWN = 4;  // the best few; the chosen one is always listed
 
+const turn = inTurn();
 export async function loadDestinations(incident) {
-  const box = document.querySelector("#destinations");
+  const box = document.querySelector("#destinations"), answered = turn();
   try {
     const body = await api("GET", `/api/v1/incidents/${incident.id}/destinations`);
+    if (!answered()) return;
     const shown = body.destinations.filter((d, n) => n < SHOWN || d.hospital_id === incident.destination_hospital_id);
     const edState = incident.hospital_acknowledged_at ? `✓ ${t("destination.ed_acknowledged")}` : t("destination.ed_alerted");
     render(box, shown.length ? html`${shown.map((d, n) => {

@@ -3,12 +3,14 @@ import {api} from "../api.js";
 import {html, render} from "../html.js";
 import {t} from "../i18n.js";
 import {askFirst} from "./confirm.js";
-import {select} from "./store.js";
+import {inTurn, select} from "./store.js";
 
+const turn = inTurn();
 export async function loadDuplicates(id) {
-  const box = document.querySelector("#duplicates");
+  const box = document.querySelector("#duplicates"), answered = turn();
   try {
     const body = await api("GET", `/api/v1/incidents/${id}/duplicates`);
+    if (!answered()) return;
     render(box, body.duplicates.length ? html`${body.duplicates.map(d => html`
       <div class="rec block"><b>#${d.incident_id}</b> · ${d.channel} · ${Math.round(d.distance_m)} m · ${d.minutes_apart} min
         <div class="muted">${d.chief_complaint || ""}</div>

@@ -4,7 +4,7 @@ import {api} from "../api.js";
 import {element, html} from "../html.js";
 import {getLanguage, local, t} from "../i18n.js";
 import {L, addBaseMap} from "../leaflet.js";
-import {colourOf, emit, isOpen, on, select, state} from "./store.js";
+import {colourOf, emit, inTurn, isOpen, on, select, state} from "./store.js";
 
 const COLOURS = {red: "#c62828", yellow: "#f9a825", green: "#2e7d32", white: "#fafafa"};
 const MAJOR_ROADS = ["motorway", "trunk", "primary"];
@@ -190,18 +190,18 @@ export function placeUnits() {
 
 map.on("zoomend", layoutUnits);
 
-let unitsRefresh = null, unitsAsked = 0, unitsApplied = 0;
+let unitsRefresh = null;
+const unitsTurn = inTurn();
 // Many unit events arrive together: one fetch for the lot, 300 ms after the first (not the last: on a busy shift
 // unit events never pause for 300 ms, and a timer pushed back by each would never fire).
 export function refreshUnitsSoon() {
   if (unitsRefresh) return;
   unitsRefresh = setTimeout(async () => {
     unitsRefresh = null;
-    const asked = ++unitsAsked;
+    const answered = unitsTurn();
     try {
       const body = await api("GET", "/api/v1/units");
-      if (asked < unitsApplied) return;  // a later re-read already answered: this one is older
-      unitsApplied = asked;
+      if (!answered()) return;
       for (const unit of body.units) state.units.set(unit.id, unit);
       for (const [id, p] of Object.entries(body.positions || {})) state.positions.set(id, {...state.positions.get(id), ...p});
       placeUnits();

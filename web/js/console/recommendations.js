@@ -5,13 +5,16 @@ import {confirmOutsideCoverage, warningBadge} from "../eta.js";
 import {html, render} from "../html.js";
 import {local, t} from "../i18n.js";
 import {pageSettings} from "../settings.js";
+import {inTurn} from "./store.js";
 
 const SHORT_LIST = 3;  // the rest behind "show all": the panel must still show assignments and hospitals
 
+const turn = inTurn();
 export async function loadRecommendations(id) {
-  const box = document.querySelector("#recommendations");
+  const box = document.querySelector("#recommendations"), answered = turn();
   try {
     const body = await api("GET", `/api/v1/incidents/${id}/recommendations`);
+    if (!answered()) return;
     const items = body.recommendations || [];
     render(box, items.length ? html`${items.map((r, n) => html`
       <div class="rec" ${n >= SHORT_LIST ? html`hidden` : ""} data-recommendation="${r.unit_id}"><div><b>${r.call_sign || r.unit_id}</b> ${r.capability || ""}

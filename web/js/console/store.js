@@ -50,6 +50,16 @@ export function patchIncident(id, fields) {
   if (incident) putIncident({...incident, ...fields});
 }
 
+// Re-reads that may answer out of order: `const answered = turn()` before the request, then render only if
+// `answered()` (false when a later re-read of the same part has already been shown: this answer may be older).
+export function inTurn() {
+  let asked = 0, shown = 0;
+  return () => {
+    const n = ++asked;
+    return () => n > shown ? (shown = n, true) : false;
+  };
+}
+
 // A unit's status and incident from an event's payload at once (the batched re-read of the fleet follows): an
 // incident re-read that lands first must not find its new unit still "available" and call it released.
 export function patchUnit(id, fields) {
