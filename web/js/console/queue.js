@@ -1,20 +1,22 @@
 // The queue of open incidents, ordered by danger and age: acknowledgements gone overdue pinned on top in red,
 // then calls not yet triaged, then red, yellow, green, white; oldest first within each. Each row shows how long
-// the call has waited (ticking). Filters (colour, status, channel) and a search narrow it.
+// the call has waited (ticking). Filters (colour, status, channel, agency) and a search narrow it.
 // Only the rows in view (and a few either side) are in the page: every row has the same height, so two spacers
 // (console.css) stand in for the rows above and below, and 500 open incidents cost what 20 do (all 500 in the page
 // made every new call re-lay out and re-observe the whole list: long tasks). Rows are keyed by incident id and
 // re-rendered only when their content changed, in one animation frame per burst of events; the row the
 // dispatcher is looking at keeps its place on screen and focus stays where it was.
+import {api} from "../api.js";
 import {clock, minutes} from "../format.js";
 import {html, render} from "../html.js";
-import {labelOr, t} from "../i18n.js";
+import {labelOr, local, t} from "../i18n.js";
 import {raiseAlarm, showWaiting} from "./alarm.js";
 import {colourOf, isOpen, on, overdueIncidents, select, state} from "./store.js";
 
 const ORDER = {red: 1, yellow: 2, green: 3, white: 4};
 const STATUSES = ["received", "triaged", "assigned", "acknowledged", "en_route", "on_scene", "transporting", "at_hospital"];
 const CHANNELS = ["phone", "sms", "line", "app", "panic", "dispatcher"];
+const CENTRE = "1669-cb";  // dispatch/agencies.py CENTRE_AGENCY_ID: a unit naming no agency is the centre's
 const WAITING = ["received", "triaged"];  // no unit on it yet: counted in the tab title
 const UNIT_BUSY = ["assigned", "en_route", "on_scene", "transporting", "at_hospital"];
 export const ROW_PX = 58;  // every row's height (console.css: #incident-list li)
@@ -25,6 +27,7 @@ const filters = document.querySelector("#queue-filters");
 const queueCount = document.querySelector("#queue-count");
 const rows = new Map();  // incident id → {li, signature, elapsed}, for the rows in the page only (elapsed: its timer)
 const overdueShown = new Set();  // incidents whose overdue alarm has sounded
+let agencies = [];  // the registered agencies (GET /api/v1/agencies), for the agency filter
 let order = [];  // every row of the queue, in order: {incident, overdue}
 // The list's scroll position and height as last seen (scroll events, the resize observer): reading them from the
 // list at each render forced a layout of the rows just patched.
@@ -57,6 +60,7 @@ function matches(incident, f) {
   if (f.colour && (f.colour === "none" ? incident.triage : colourOf(incident) !== f.colour)) return false;
   if (f.status && incident.status !== f.status) return false;
   if (f.channel && incident.channel !== f.channel) return false;
+  if (f.agency && !servedBy(incident, f.agency)) return false;
   if (f.text) {
     const hay = [`#${incident.id}`, incident.chief_complaint, incident.address,
                  ...(incident.callers || []).flatMap(c => [c.phone, c.name])].filter(Boolean).join(" ").toLowerCase();
@@ -65,9 +69,15 @@ function matches(incident, f) {
   return true;
 }
 
+// Whether a unit of `agency` has been sent to the incident (an incident belongs to no agency itself: the agencies
+// whose units work it).
+function servedBy(incident, agency) {
+  return (incident.unit_ids || []).some(id => (state.units.get(id)?.agency_id || CENTRE) === agency);
+}
+
 function currentFilters() {
   return {colour: filters.colour.value, status: filters.status.value, channel: filters.channel.value,
-          text: filters.text.value.trim().toLowerCase()};
+          agency: filters.agency.value, text: filters.text.value.trim().toLowerCase()};
 }
 
 // Two lines of one fixed height (ROW_PX): what and who, then the flags first and the status, time and channel.
@@ -109,7 +119,7 @@ function before(a, b) {
 
 function shownFilter() {
   const f = currentFilters();
-  return f.colour || f.status || f.channel || f.text ? incident => matches(incident, f) : () => true;
+  return f.colour || f.status || f.channel || f.agency || f.text ? incident => matches(incident, f) : () => true;
 }
 
 // Every row of the queue in order, sorted afresh (the filters, the overdue set or many incidents changed).
@@ -324,7 +334,9 @@ function fillFilters() {
     ["red", "yellow", "green", "white"].map(c => option(c, t("colour." + c)))}`);
   render(filters.status, html`${option("", t("queue.all_statuses"))}${STATUSES.map(s => option(s, t("status." + s)))}`);
   render(filters.channel, html`${option("", t("queue.all_channels"))}${CHANNELS.map(c => option(c, t("channel." + c)))}`);
+  render(filters.agency, html`${option("", t("queue.all_agencies"))}${agencies.map(a => option(a.id, local(a, "name")))}`);
   filters.colour.value = keep.colour; filters.status.value = keep.status; filters.channel.value = keep.channel;
+  filters.agency.value = keep.agency;
   filters.text.placeholder = t("queue.search");
 }
 
@@ -336,6 +348,7 @@ export function relabelQueue() {
 }
 
 fillFilters();
+api("GET", "/api/v1/agencies").then(body => { agencies = body.agencies; fillFilters(); }).catch(() => {});  // the filter offers none
 filters.addEventListener("input", () => renderNow());
 filters.addEventListener("submit", e => e.preventDefault());
 list.addEventListener("click", e => {
