@@ -373,7 +373,7 @@ async def test_a_second_window_follows_the_selection_and_can_be_all_map(browser,
 
 
 
-CONSOLE_FURNITURE = "header.bar, h3, h4, summary, label, button, th, #queue-filters option, .closeout option"
+CONSOLE_FURNITURE = "header.bar, h3, h4, summary, label, button, th, #queue-filters option, .closeout option, #duplicates .rec"
 
 
 async def test_every_console_string_is_in_the_page_language(browser, city):
@@ -387,6 +387,7 @@ async def test_every_console_string_is_in_the_page_language(browser, city):
         await console.select_option("#lang", lang)
         await console.locator(f"#incident-list li[data-id='{incident['id']}']").click()
         await console.locator("#recommendations button[data-unit]").first.wait_for()
+        await console.locator("#duplicates button[data-merge]").wait_for()  # the repeat call's line: channel, distance
         await console.click("#closeout summary")
         await console.click("#units-btn")
         await console.locator("#unit-board tr[data-unit]").first.wait_for()

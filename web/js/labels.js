@@ -23,6 +23,7 @@ defineLabels({
   "console.triage": {th: "คัดแยกตามเกณฑ์ CBD", en: "Triage (Thai CBD)"},
   "console.duplicates": {th: "อาจเป็นเหตุเดียวกัน", en: "Possible duplicates"},
   "console.merge": {th: "รวมเหตุ", en: "Merge into"},
+  "duplicate.apart": {th: "ห่าง {m} ม. · {min} นาที", en: "{m} m · {min} min apart"},
   "field.channel": {th: "ช่องทาง", en: "Channel"},
   "field.lat": {th: "ละติจูด", en: "Latitude"},
   "field.lon": {th: "ลองจิจูด", en: "Longitude"},
