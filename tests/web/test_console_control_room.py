@@ -220,3 +220,26 @@ async def test_the_console_lays_out_from_1280_to_3840_px(browser, city):
         assert shown_rows >= min_rows, (width, shown_rows)
         assert console.errors == []
         await context.close()
+
+
+async def test_merging_a_repeat_call_asks_first(browser, city):
+    """A merge closes the incident open on screen: the first press only says what the second will do."""
+    server, base, tokens = city
+    api = Api(base, tokens["dispatcher"])
+    first = await _incident(api, "รถชน crash")
+    repeat = await _incident(api, "รถชนอีกสาย crash again")
+    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
+    await console.locator(f"#incident-list li[data-id='{repeat['id']}']").click()
+    merge = console.locator(f"#duplicates button[data-merge='{first['id']}']")
+    await merge.click()
+    await expect(merge).to_have_class("primary armed")
+    await expect(merge).to_contain_text(f"#{first['id']}")
+    _, still = await api.get(f"/api/v1/incidents/{repeat['id']}")
+    assert still["status"] == "received"  # not merged by one press
+    await merge.click()
+    await console.locator(f"#incident-list li[data-id='{repeat['id']}']").wait_for(state="detached")
+    await expect(console.locator(f"#incident-list li.selected[data-id='{first['id']}']")).to_have_count(1)
+    _, merged = await api.get(f"/api/v1/incidents/{repeat['id']}")
+    assert merged["status"] != "received"
+    assert console.errors == []
+    await context.close()
