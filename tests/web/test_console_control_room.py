@@ -145,7 +145,7 @@ async def test_an_incident_whose_units_are_all_released_asks_to_be_closed(browse
 # Every badge, flag and status label on the page with its text colour and the colour behind it (the first
 # ancestor with a background), as [what, colour, background].
 COLOURED_TEXT = """[...document.querySelectorAll(
-    '.badge, .flag, .unit-marker, .unit-count, .hospital-marker, .elapsed, .countdown, .ladder li')]
+    '.badge, .flag, .unit-marker, .unit-count, .hospital-marker, .elapsed, .dispatch-elapsed, .countdown, .ladder li')]
   .filter(e => e.checkVisibility() && e.textContent.trim())
   .map(e => {
     let back = e, bg = 'rgba(0, 0, 0, 0)';
@@ -182,6 +182,7 @@ async def test_every_badge_flag_and_status_label_keeps_contrast_in_both_themes(b
         measured = await console.evaluate(COLOURED_TEXT)
         kinds = " ".join(what for what, _, _ in measured)
         for kind in ("colour-red", "colour-yellow", "colour-green", "colour-white", "colour-none", "released-flag",
+                     "dispatch-elapsed",
                      "unit-assigned", "unit-available", "unit-out_of_service", "flag"):
             assert kind in kinds, (theme, kind)
         low = [(what, fg, bg, round(_contrast(_rgb(fg), _rgb(bg)), 2)) for what, fg, bg in measured
@@ -241,5 +242,30 @@ async def test_merging_a_repeat_call_asks_first(browser, city):
     await expect(console.locator(f"#incident-list li.selected[data-id='{first['id']}']")).to_have_count(1)
     _, merged = await api.get(f"/api/v1/incidents/{repeat['id']}")
     assert merged["status"] != "received"
+    assert console.errors == []
+    await context.close()
+
+
+async def test_a_row_times_the_call_and_once_a_unit_is_sent_the_dispatch(browser, city):
+    """A row had one timer, since the call; the issue asks for since the call and since dispatch."""
+    server, base, tokens = city
+    api = Api(base, tokens["dispatcher"])
+    waiting = await _incident(api, "ไข้ fever", colour="green")
+    sent = await _incident(api, "ล้ม fall", colour="yellow")
+    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
+    sent_row = console.locator(f"#incident-list li[data-id='{sent['id']}']")
+    await sent_row.wait_for()
+    assert await sent_row.locator(".dispatch-elapsed").count() == 0  # no unit yet
+    await console.wait_for_timeout(3000)  # the call's timer runs ahead of the dispatch's
+    await _assign(api, sent, "CB-BLS-04")
+    timer = sent_row.locator(".dispatch-elapsed [data-since]")
+    await expect(sent_row.locator(".dispatch-elapsed")).to_contain_text("sent 0:0")
+    first = await timer.inner_text()
+    await expect(timer).not_to_have_text(first, timeout=5000)  # it ticks
+    assert await timer.inner_text() < await sent_row.locator(".elapsed").inner_text()
+    waiting_row = console.locator(f"#incident-list li[data-id='{waiting['id']}']")
+    assert await waiting_row.locator(".dispatch-elapsed").count() == 0
+    await console.select_option("#lang", "th")
+    await expect(sent_row.locator(".dispatch-elapsed")).to_contain_text("สั่งการ")
     assert console.errors == []
     await context.close()

@@ -229,6 +229,7 @@ defineLabels({
   "queue.all_statuses": {th: "ทุกสถานะ", en: "All statuses"},
   "queue.all_channels": {th: "ทุกช่องทาง", en: "All channels"},
   "queue.all_agencies": {th: "ทุกหน่วยงาน", en: "All agencies"},
+  "queue.since_dispatch": {th: "สั่งการ", en: "sent"},
   "queue.search": {th: "ค้นหา เลขเหตุ อาการ ที่อยู่ เบอร์", en: "Search id, complaint, address, phone"},
   "colour.red": {th: "แดง", en: "Red"},
   "colour.yellow": {th: "เหลือง", en: "Yellow"},

@@ -1,6 +1,6 @@
 // The queue of open incidents, ordered by danger and age: acknowledgements gone overdue pinned on top in red,
 // then calls not yet triaged, then red, yellow, green, white; oldest first within each. Each row shows how long
-// the call has waited (ticking). Filters (colour, status, channel, agency) and a search narrow it.
+// ago the call came in and, once a unit is sent, how long ago that was (both ticking). Filters (colour, status, channel, agency) and a search narrow it.
 // Only the rows in view (and a few either side) are in the page: every row has the same height, so two spacers
 // (console.css) stand in for the rows above and below, and 500 open incidents cost what 20 do (all 500 in the page
 // made every new call re-lay out and re-observe the whole list: long tasks). Rows are keyed by incident id and
@@ -25,7 +25,7 @@ const OVERSCAN_ROWS = 6;  // rows kept in the page above and below the view, so 
 const list = document.querySelector("#incident-list");
 const filters = document.querySelector("#queue-filters");
 const queueCount = document.querySelector("#queue-count");
-const rows = new Map();  // incident id → {li, signature, elapsed}, for the rows in the page only (elapsed: its timer)
+const rows = new Map();  // incident id → {li, signature, timers}, for the rows in the page only (timers: its [data-since] spans)
 const overdueShown = new Set();  // incidents whose overdue alarm has sounded
 let agencies = [];  // the registered agencies (GET /api/v1/agencies), for the agency filter
 let order = [];  // every row of the queue, in order: {incident, overdue}
@@ -82,7 +82,7 @@ function currentFilters() {
 
 // Two lines of one fixed height (ROW_PX): what and who, then the flags first and the status, time and channel.
 function rowHtml(incident, overdue, released) {
-  const colour = colourOf(incident) || "none";
+  const colour = colourOf(incident) || "none", sentAt = dispatchedAt(incident);
   return html`<div class="incident-row">
       <span class="badge colour-${colour}">${incident.triage?.code || (incident.triage ? t(`colour.${colour}`) : t("queue.untriaged"))}</span>
       <div class="what"><div class="line"><b>#${incident.id}</b> ${incident.chief_complaint || incident.address || ""}</div>
@@ -91,12 +91,19 @@ function rowHtml(incident, overdue, released) {
           (incident.location_flags || []).map(f => html`<span class="flag">⚠ ${t("flag." + f)}</span> `)}${
           t("status." + incident.status)} · ${clock(incident.reported_at)} · ${labelOr("channel." + incident.channel, incident.channel)}</div>
       </div>
-      <span class="elapsed" data-since="${Date.parse(incident.reported_at)}">${minutes((Date.now() - Date.parse(incident.reported_at)) / 1000)}</span>
+      <div class="timers"><span class="elapsed" data-since="${Date.parse(incident.reported_at)}">${minutes((Date.now() - Date.parse(incident.reported_at)) / 1000)}</span>${
+        sentAt ? html`<span class="dispatch-elapsed">${t("queue.since_dispatch")} <span data-since="${sentAt}">${minutes((Date.now() - sentAt) / 1000)}</span></span>` : ""}</div>
     </div>`;
 }
 
+// When the first unit was sent (ms), for the row's second timer; none before a unit is sent.
+function dispatchedAt(incident) {
+  const at = incident.status_times?.assigned;
+  return at ? Date.parse(at) : null;
+}
+
 function signature(incident, overdue, released) {
-  return [incident.status, colourOf(incident), incident.triage?.code, incident.chief_complaint, incident.address,
+  return [incident.status, dispatchedAt(incident), colourOf(incident), incident.triage?.code, incident.chief_complaint, incident.address,
           incident.channel, (incident.location_flags || []).join(), overdue, released, state.selected === incident.id].join("|");
 }
 
@@ -197,7 +204,7 @@ function drawWindow() {
       const li = document.createElement("li");
       li.dataset.id = incident.id;
       li.tabIndex = -1;
-      row = {li, signature: null, elapsed: null};
+      row = {li, signature: null, timers: []};
       rows.set(incident.id, row);
     }
     if (row.signature !== sig) {
@@ -205,7 +212,7 @@ function drawWindow() {
       row.li.className = [state.selected === incident.id ? "selected" : "", overdue ? "overdue" : "",
                           `row-${colourOf(incident) || "none"}`].join(" ");
       row.signature = sig;
-      row.elapsed = row.li.querySelector(".elapsed");
+      row.timers = [...row.li.querySelectorAll("[data-since]")];
     } else tickRow(row, now_ms);
     keep.add(incident.id);
   }
@@ -304,9 +311,10 @@ export function queuedIds() {
 // Every second: the waiting times tick, and an acknowledgement that has just gone overdue sounds and moves its
 // row to the top.
 function tickRow(row, now_ms) {
-  const span = row.elapsed;
-  const text = span && minutes((now_ms - Number(span.dataset.since)) / 1000);
-  if (span && span.textContent !== text) span.textContent = text;  // unchanged text is not re-laid out
+  for (const span of row.timers) {
+    const text = minutes((now_ms - Number(span.dataset.since)) / 1000);
+    if (span.textContent !== text) span.textContent = text;  // unchanged text is not re-laid out
+  }
 }
 
 function tick() {
