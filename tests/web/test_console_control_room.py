@@ -28,6 +28,9 @@ async def test_the_queue_filters_by_the_agency_whose_units_work_the_incident(bro
     await _assign(api, hospital_call, "CB-ALS-01")  # the hospital's ALS team's
     context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
     await expect(console.locator("#incident-list")).to_have_attribute("data-rows", "3")
+    await console.select_option("#queue-filters select[name=status]", "assigned")  # a unit sent, no answer yet
+    assert await _queue_ids(console) == [hospital_call["id"], pao_call["id"]]
+    await console.select_option("#queue-filters select[name=status]", "")
     agency = console.locator("#queue-filters select[name=agency]")
     await expect(agency.locator(f"option[value='{PAO}']")).to_have_text("Chonburi Provincial Administration (PAO)")
     await agency.select_option(PAO)
@@ -177,6 +180,10 @@ async def test_every_badge_flag_and_status_label_keeps_contrast_in_both_themes(b
     await console.click("#units-btn")
     await console.locator("#unit-board tr[data-unit]").first.wait_for()
     await expect(console.locator("#incident-list .released-flag")).to_have_count(1)
+    await console.select_option("#unit-filters select[name=status]", "out_of_service")  # the board's status filter
+    await expect(console.locator("#unit-board tr[data-unit]")).to_have_count(1)
+    await expect(console.locator("#unit-board tr[data-unit='CB-FR-01']")).to_contain_text("tyre")
+    await console.select_option("#unit-filters select[name=status]", "")
     for theme in ("dark", "light"):
         assert await console.evaluate("document.documentElement.dataset.theme") == theme
         measured = await console.evaluate(COLOURED_TEXT)
