@@ -180,6 +180,7 @@ async def test_an_overdue_acknowledgement_is_pinned_on_top_in_red_and_sounds(bro
         assert "✓" not in await sms.inner_text() and "not configured" in await sms.inner_text()
         await console.locator("#alert-list li", has_text="not sent: SMS/voice not configured").first.wait_for()
         assert await wait_until(lambda: _has_alarm(console, "message_failed"), timeout_s=10)
+        assert {a["urgency"] for a in await _raised(console) if a["kind"] == "message_failed"} == {"high"}  # two beeps
         assert console.errors == []
         await context.close()
 
