@@ -276,3 +276,35 @@ async def test_a_row_times_the_call_and_once_a_unit_is_sent_the_dispatch(browser
     await expect(sent_row.locator(".dispatch-elapsed")).to_contain_text("สั่งการ")
     assert console.errors == []
     await context.close()
+
+
+async def _theme(page) -> str:
+    return await page.evaluate("document.documentElement.dataset.theme")
+
+
+async def test_the_theme_follows_the_system_live_and_a_switch_reaches_the_other_window(browser, city):
+    """The theme followed the system only when the page loaded (a desk turning dark at night left the open
+    console light), and a switch in one window left the map window as it was."""
+    server, base, tokens = city
+    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}",
+                                       color_scheme="light")
+    await console.wait_for_selector("text=Connected")
+    map_window = await context.new_page()
+    await map_window.goto(f"{base}/console.html?view=map")
+    assert await _theme(console) == "light" and await _theme(map_window) == "light"
+    await console.emulate_media(color_scheme="dark")  # the desk turns dark for the night
+    assert await wait_until(lambda: _is_theme(console, "dark"), timeout_s=5)
+    await console.click("#theme-btn")  # the dispatcher wants it light: both windows follow
+    assert await _theme(console) == "light"
+    assert await wait_until(lambda: _is_theme(map_window, "light"), timeout_s=5)
+    await console.click("#theme-btn")
+    assert await wait_until(lambda: _is_theme(map_window, "dark"), timeout_s=5)
+    await console.emulate_media(color_scheme="light")  # a choice made stays over the system's
+    await console.wait_for_timeout(300)
+    assert await _theme(console) == "dark"
+    assert console.errors == []
+    await context.close()
+
+
+async def _is_theme(page, theme: str) -> bool:
+    return await _theme(page) == theme
