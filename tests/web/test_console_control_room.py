@@ -308,3 +308,23 @@ async def test_the_theme_follows_the_system_live_and_a_switch_reaches_the_other_
 
 async def _is_theme(page, theme: str) -> bool:
     return await _theme(page) == theme
+
+
+async def test_a_mute_holds_in_every_window_of_the_console(browser, city):
+    """Muting the queue's window left the map window sounding every call."""
+    server, base, tokens = city
+    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
+    await console.wait_for_selector("text=Connected")
+    map_window = await context.new_page()
+    await map_window.goto(f"{base}/console.html?view=map")
+    await map_window.wait_for_selector("text=Connected")
+    await console.click("#mute-btn")
+    await expect(map_window.locator("#mute-btn")).to_have_text("⊘ Muted")
+    await map_window.click("header.bar h1")  # a gesture in the map window: it could sound
+    await _incident(Api(base, tokens["dispatcher"]), "ชัก seizure")
+    assert await wait_until(lambda: _kinds_raised(map_window, {"new_call"}), timeout_s=10)
+    assert [a["audible"] for a in await _raised(map_window)] == [False]
+    await console.click("#mute-btn")
+    await expect(map_window.locator("#mute-btn")).to_have_text("♪ Sound on")
+    assert console.errors == []
+    await context.close()
