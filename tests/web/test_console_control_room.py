@@ -105,7 +105,8 @@ async def test_a_hidden_console_notifies_and_a_visible_one_does_not(browser, cit
     hidden = await _incident(api, "ชัก seizure")
     assert await wait_until(lambda: _notified(console), timeout_s=10)
     [note] = await console.evaluate("window.notified")
-    assert note["title"] == "Chonburi 1669 dispatch" and f"#{hidden['id']}" in note["body"] and "seizure" in note["body"]
+    assert note["title"] == "Chonburi 1669 dispatch"
+    assert f"#{hidden['id']}" in note["body"] and "seizure" in note["body"]
     assert f"#{seen['id']}" not in note["body"]
     await expect(console).to_have_title("(2) Chonburi 1669 dispatch")
     assert console.errors == []
@@ -152,7 +153,8 @@ COLOURED_TEXT = """[...document.querySelectorAll(
   .filter(e => e.checkVisibility() && e.textContent.trim())
   .map(e => {
     let back = e, bg = 'rgba(0, 0, 0, 0)';
-    while (back && (bg = getComputedStyle(back).backgroundColor).startsWith('rgba') && bg.endsWith(' 0)')) back = back.parentElement;
+    const clear = colour => colour.startsWith('rgba') && colour.endsWith(' 0)');
+    while (back && clear(bg = getComputedStyle(back).backgroundColor)) back = back.parentElement;
     return [`${e.className} ${e.textContent.trim().slice(0, 20)}`, getComputedStyle(e).color, bg];
   })"""
 

@@ -374,7 +374,8 @@ async def test_a_second_window_follows_the_selection_and_can_be_all_map(browser,
 
 
 
-CONSOLE_FURNITURE = "header.bar, h3, h4, summary, label, button, th, #queue-filters option, .closeout option, #duplicates .rec"
+CONSOLE_FURNITURE = ("header.bar, h3, h4, summary, label, button, th, #queue-filters option, .closeout option, "
+                     "#duplicates .rec")
 
 
 async def test_every_console_string_is_in_the_page_language(browser, city):
