@@ -9,7 +9,7 @@ from dispatch.channels import PanicPressed
 from dispatch.demo import HOSPITAL_TEAM, PAO
 from tests.conftest import Api, wait_until
 from tests.web.conftest import open_page
-from tests.web.test_console_shift import _contrast, _incident, _queue_ids, _raised, _rgb
+from tests.web.test_console_shift import _contrast, _incident, _luminance, _queue_ids, _raised, _rgb
 
 
 async def _assign(api: Api, incident: dict, unit_id: str) -> None:
@@ -294,8 +294,11 @@ async def test_the_theme_follows_the_system_live_and_a_switch_reaches_the_other_
     map_window = await context.new_page()
     await map_window.goto(f"{base}/console.html?view=map")
     assert await _theme(console) == "light" and await _theme(map_window) == "light"
+    light_map = _rgb(await console.evaluate("getComputedStyle(document.querySelector('#map')).backgroundColor"))
     await console.emulate_media(color_scheme="dark")  # the desk turns dark for the night
     assert await wait_until(lambda: _is_theme(console, "dark"), timeout_s=5)
+    dark_map = _rgb(await console.evaluate("getComputedStyle(document.querySelector('#map')).backgroundColor"))
+    assert _luminance(light_map) > 0.5 and _luminance(dark_map) < 0.05  # the map's ground goes dark too
     await console.click("#theme-btn")  # the dispatcher wants it light: both windows follow
     assert await _theme(console) == "light"
     assert await wait_until(lambda: _is_theme(map_window, "light"), timeout_s=5)
