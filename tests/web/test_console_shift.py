@@ -180,6 +180,7 @@ async def test_an_overdue_acknowledgement_is_pinned_on_top_in_red_and_sounds(bro
         assert "✓" not in await sms.inner_text() and "not configured" in await sms.inner_text()
         await console.locator("#alert-list li", has_text="not sent: SMS/voice not configured").first.wait_for()
         assert await wait_until(lambda: _has_alarm(console, "message_failed"), timeout_s=10)
+        assert {a["urgency"] for a in await _raised(console) if a["kind"] == "message_failed"} == {"high"}  # two beeps
         assert console.errors == []
         await context.close()
 
@@ -373,7 +374,8 @@ async def test_a_second_window_follows_the_selection_and_can_be_all_map(browser,
 
 
 
-CONSOLE_FURNITURE = "header.bar, h3, h4, summary, label, button, th, #queue-filters option, .closeout option"
+CONSOLE_FURNITURE = ("header.bar, h3, h4, summary, label, button, th, #queue-filters option, .closeout option, "
+                     "#duplicates .rec")
 
 
 async def test_every_console_string_is_in_the_page_language(browser, city):
@@ -387,6 +389,7 @@ async def test_every_console_string_is_in_the_page_language(browser, city):
         await console.select_option("#lang", lang)
         await console.locator(f"#incident-list li[data-id='{incident['id']}']").click()
         await console.locator("#recommendations button[data-unit]").first.wait_for()
+        await console.locator("#duplicates button[data-merge]").wait_for()  # the repeat call's line: channel, distance
         await console.click("#closeout summary")
         await console.click("#units-btn")
         await console.locator("#unit-board tr[data-unit]").first.wait_for()

@@ -139,5 +139,9 @@ function unlock() {
 document.addEventListener("pointerdown", unlock);
 document.addEventListener("keydown", unlock);
 muteButton?.addEventListener("click", () => setMuted(!muted));
+// A mute (or unmute) in another of the console's windows holds here too: a map window must not keep sounding.
+addEventListener("storage", event => {
+  if (event.key === "ems.console.muted") { muted = event.newValue === "1"; showMute(); }
+});
 export function refreshAlarmLabels() { showMute(); }
 showMute();

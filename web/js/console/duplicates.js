@@ -1,7 +1,7 @@
 // Possible repeat calls about the same emergency: merge into one, or mark as not the same.
 import {api} from "../api.js";
 import {html, render} from "../html.js";
-import {t} from "../i18n.js";
+import {labelOr, t} from "../i18n.js";
 import {askFirst} from "./confirm.js";
 import {inTurn, select} from "./store.js";
 
@@ -12,7 +12,8 @@ export async function loadDuplicates(id) {
     const body = await api("GET", `/api/v1/incidents/${id}/duplicates`);
     if (!answered()) return;
     render(box, body.duplicates.length ? html`${body.duplicates.map(d => html`
-      <div class="rec block"><b>#${d.incident_id}</b> · ${d.channel} · ${Math.round(d.distance_m)} m · ${d.minutes_apart} min
+      <div class="rec block"><b>#${d.incident_id}</b> · ${labelOr("channel." + d.channel, d.channel)} · ${
+          t("duplicate.apart", {m: Math.round(d.distance_m), min: d.minutes_apart})}
         <div class="muted">${d.chief_complaint || ""}</div>
         <button class="primary" data-merge="${d.incident_id}">${t("console.merge")} #${d.incident_id}</button>
         <button class="plain" data-apart="${d.incident_id}">${t("console.keep_apart")}</button></div>`)}` : html`—`);

@@ -1,20 +1,22 @@
 // The queue of open incidents, ordered by danger and age: acknowledgements gone overdue pinned on top in red,
 // then calls not yet triaged, then red, yellow, green, white; oldest first within each. Each row shows how long
-// the call has waited (ticking). Filters (colour, status, channel) and a search narrow it.
+// ago the call came in and, once a unit is sent, how long ago that was (both ticking). Filters (colour, status, channel, agency) and a search narrow it.
 // Only the rows in view (and a few either side) are in the page: every row has the same height, so two spacers
 // (console.css) stand in for the rows above and below, and 500 open incidents cost what 20 do (all 500 in the page
 // made every new call re-lay out and re-observe the whole list: long tasks). Rows are keyed by incident id and
 // re-rendered only when their content changed, in one animation frame per burst of events; the row the
 // dispatcher is looking at keeps its place on screen and focus stays where it was.
+import {api} from "../api.js";
 import {clock, minutes} from "../format.js";
 import {html, render} from "../html.js";
-import {labelOr, t} from "../i18n.js";
+import {labelOr, local, t} from "../i18n.js";
 import {raiseAlarm, showWaiting} from "./alarm.js";
 import {colourOf, isOpen, on, overdueIncidents, select, state} from "./store.js";
 
 const ORDER = {red: 1, yellow: 2, green: 3, white: 4};
 const STATUSES = ["received", "triaged", "assigned", "acknowledged", "en_route", "on_scene", "transporting", "at_hospital"];
 const CHANNELS = ["phone", "sms", "line", "app", "panic", "dispatcher"];
+const CENTRE = "1669-cb";  // dispatch/agencies.py CENTRE_AGENCY_ID: a unit naming no agency is the centre's
 const WAITING = ["received", "triaged"];  // no unit on it yet: counted in the tab title
 const UNIT_BUSY = ["assigned", "en_route", "on_scene", "transporting", "at_hospital"];
 export const ROW_PX = 58;  // every row's height (console.css: #incident-list li)
@@ -23,8 +25,9 @@ const OVERSCAN_ROWS = 6;  // rows kept in the page above and below the view, so 
 const list = document.querySelector("#incident-list");
 const filters = document.querySelector("#queue-filters");
 const queueCount = document.querySelector("#queue-count");
-const rows = new Map();  // incident id → {li, signature, elapsed}, for the rows in the page only (elapsed: its timer)
+const rows = new Map();  // incident id → {li, signature, timers}, for the rows in the page only (timers: its [data-since] spans)
 const overdueShown = new Set();  // incidents whose overdue alarm has sounded
+let agencies = [];  // the registered agencies (GET /api/v1/agencies), for the agency filter
 let order = [];  // every row of the queue, in order: {incident, overdue}
 // The list's scroll position and height as last seen (scroll events, the resize observer): reading them from the
 // list at each render forced a layout of the rows just patched.
@@ -57,6 +60,7 @@ function matches(incident, f) {
   if (f.colour && (f.colour === "none" ? incident.triage : colourOf(incident) !== f.colour)) return false;
   if (f.status && incident.status !== f.status) return false;
   if (f.channel && incident.channel !== f.channel) return false;
+  if (f.agency && !servedBy(incident, f.agency)) return false;
   if (f.text) {
     const hay = [`#${incident.id}`, incident.chief_complaint, incident.address,
                  ...(incident.callers || []).flatMap(c => [c.phone, c.name])].filter(Boolean).join(" ").toLowerCase();
@@ -65,14 +69,20 @@ function matches(incident, f) {
   return true;
 }
 
+// Whether a unit of `agency` has been sent to the incident (an incident belongs to no agency itself: the agencies
+// whose units work it).
+function servedBy(incident, agency) {
+  return (incident.unit_ids || []).some(id => (state.units.get(id)?.agency_id || CENTRE) === agency);
+}
+
 function currentFilters() {
   return {colour: filters.colour.value, status: filters.status.value, channel: filters.channel.value,
-          text: filters.text.value.trim().toLowerCase()};
+          agency: filters.agency.value, text: filters.text.value.trim().toLowerCase()};
 }
 
 // Two lines of one fixed height (ROW_PX): what and who, then the flags first and the status, time and channel.
 function rowHtml(incident, overdue, released) {
-  const colour = colourOf(incident) || "none";
+  const colour = colourOf(incident) || "none", sentAt = dispatchedAt(incident);
   return html`<div class="incident-row">
       <span class="badge colour-${colour}">${incident.triage?.code || (incident.triage ? t(`colour.${colour}`) : t("queue.untriaged"))}</span>
       <div class="what"><div class="line"><b>#${incident.id}</b> ${incident.chief_complaint || incident.address || ""}</div>
@@ -81,12 +91,19 @@ function rowHtml(incident, overdue, released) {
           (incident.location_flags || []).map(f => html`<span class="flag">⚠ ${t("flag." + f)}</span> `)}${
           t("status." + incident.status)} · ${clock(incident.reported_at)} · ${labelOr("channel." + incident.channel, incident.channel)}</div>
       </div>
-      <span class="elapsed" data-since="${Date.parse(incident.reported_at)}">${minutes((Date.now() - Date.parse(incident.reported_at)) / 1000)}</span>
+      <div class="timers"><span class="elapsed" data-since="${Date.parse(incident.reported_at)}">${minutes((Date.now() - Date.parse(incident.reported_at)) / 1000)}</span>${
+        sentAt ? html`<span class="dispatch-elapsed">${t("queue.since_dispatch")} <span data-since="${sentAt}">${minutes((Date.now() - sentAt) / 1000)}</span></span>` : ""}</div>
     </div>`;
 }
 
+// When the first unit was sent (ms), for the row's second timer; none before a unit is sent.
+function dispatchedAt(incident) {
+  const at = incident.status_times?.assigned;
+  return at ? Date.parse(at) : null;
+}
+
 function signature(incident, overdue, released) {
-  return [incident.status, colourOf(incident), incident.triage?.code, incident.chief_complaint, incident.address,
+  return [incident.status, dispatchedAt(incident), colourOf(incident), incident.triage?.code, incident.chief_complaint, incident.address,
           incident.channel, (incident.location_flags || []).join(), overdue, released, state.selected === incident.id].join("|");
 }
 
@@ -109,7 +126,7 @@ function before(a, b) {
 
 function shownFilter() {
   const f = currentFilters();
-  return f.colour || f.status || f.channel || f.text ? incident => matches(incident, f) : () => true;
+  return f.colour || f.status || f.channel || f.agency || f.text ? incident => matches(incident, f) : () => true;
 }
 
 // Every row of the queue in order, sorted afresh (the filters, the overdue set or many incidents changed).
@@ -187,7 +204,7 @@ function drawWindow() {
       const li = document.createElement("li");
       li.dataset.id = incident.id;
       li.tabIndex = -1;
-      row = {li, signature: null, elapsed: null};
+      row = {li, signature: null, timers: []};
       rows.set(incident.id, row);
     }
     if (row.signature !== sig) {
@@ -195,7 +212,7 @@ function drawWindow() {
       row.li.className = [state.selected === incident.id ? "selected" : "", overdue ? "overdue" : "",
                           `row-${colourOf(incident) || "none"}`].join(" ");
       row.signature = sig;
-      row.elapsed = row.li.querySelector(".elapsed");
+      row.timers = [...row.li.querySelectorAll("[data-since]")];
     } else tickRow(row, now_ms);
     keep.add(incident.id);
   }
@@ -294,9 +311,10 @@ export function queuedIds() {
 // Every second: the waiting times tick, and an acknowledgement that has just gone overdue sounds and moves its
 // row to the top.
 function tickRow(row, now_ms) {
-  const span = row.elapsed;
-  const text = span && minutes((now_ms - Number(span.dataset.since)) / 1000);
-  if (span && span.textContent !== text) span.textContent = text;  // unchanged text is not re-laid out
+  for (const span of row.timers) {
+    const text = minutes((now_ms - Number(span.dataset.since)) / 1000);
+    if (span.textContent !== text) span.textContent = text;  // unchanged text is not re-laid out
+  }
 }
 
 function tick() {
@@ -324,7 +342,9 @@ function fillFilters() {
     ["red", "yellow", "green", "white"].map(c => option(c, t("colour." + c)))}`);
   render(filters.status, html`${option("", t("queue.all_statuses"))}${STATUSES.map(s => option(s, t("status." + s)))}`);
   render(filters.channel, html`${option("", t("queue.all_channels"))}${CHANNELS.map(c => option(c, t("channel." + c)))}`);
+  render(filters.agency, html`${option("", t("queue.all_agencies"))}${agencies.map(a => option(a.id, local(a, "name")))}`);
   filters.colour.value = keep.colour; filters.status.value = keep.status; filters.channel.value = keep.channel;
+  filters.agency.value = keep.agency;
   filters.text.placeholder = t("queue.search");
 }
 
@@ -336,6 +356,7 @@ export function relabelQueue() {
 }
 
 fillFilters();
+api("GET", "/api/v1/agencies").then(body => { agencies = body.agencies; fillFilters(); }).catch(() => {});  // the filter offers none
 filters.addEventListener("input", () => renderNow());
 filters.addEventListener("submit", e => e.preventDefault());
 list.addEventListener("click", e => {
