@@ -129,3 +129,33 @@ async def test_tablet_and_hospital_board_flag_an_estimated_eta(browser, city):
     assert tablet.errors == [] and board.errors == []
     await tablet_ctx.close()
     await board_ctx.close()
+
+
+async def test_a_first_press_stays_armed_when_a_live_update_redraws_the_hospitals(browser, city):
+    """A hospital's bed count changing between the dispatcher's two presses redraws the destinations: the first
+    press must hold (before, the redraw dropped it and the second press only armed the button again)."""
+    server, base, tokens = city
+    api = Api(base, tokens["dispatcher"])
+    _, incident = await api.post("/api/v1/incidents", {"channel": "phone", "location": SCENE, "chief_complaint": "ล้ม"})
+    context, console = await open_page(browser, "about:blank")
+    await console.route("**/api/v1/incidents/*/destinations", flag_first("destinations"))
+    await console.goto(f"{base}/console.html#token={tokens['dispatcher']}")
+    await console.wait_for_selector("text=Connected")
+    await console.locator(f"#incident-list li[data-id='{incident['id']}']").click()
+    button = console.locator("#destinations .rec").first.locator("button[data-hospital]")
+    await console.locator("#destinations .rec").first.locator("[data-coverage-warning]").wait_for()
+    await button.click()  # the first press arms
+    await console.locator("#destinations button[data-hospital].armed").wait_for()
+    await console.locator("#destinations").evaluate(  # marks that are gone once the list is drawn again
+        "box => box.querySelectorAll('button').forEach(b => { b.dataset.before = 'redraw'; })")
+    hospital_id = await button.get_attribute("data-hospital")
+    hospital = Api(base, tokens[hospital_id])
+    status, _ = await hospital.post(f"/api/v1/hospitals/{hospital_id}/capacity", {"ed_beds_free": 3, "diversion": False})
+    assert status == 200
+    await console.locator("#destinations button[data-hospital]:not([data-before])").first.wait_for()  # redrawn
+    await console.locator(f"#destinations button[data-hospital='{hospital_id}'].armed").click()  # the second acts
+    await console.locator("#destinations .rec.chosen").wait_for()
+    _, after = await api.get(f"/api/v1/incidents/{incident['id']}")
+    assert after["destination_hospital_id"] == hospital_id
+    assert console.errors == []
+    await context.close()

@@ -5,6 +5,7 @@
 // buttons and shortcuts act on such an entry only on a second, deliberate press (confirmOutsideCoverage).
 import {html} from "./html.js";
 import {t} from "./i18n.js";
+import {pageSettings} from "./settings.js";
 
 export function isEstimate(entry) {
   return Boolean(entry && (entry.outside_coverage || entry.eta_source === "straight_line"));
@@ -31,14 +32,23 @@ export function warningBadge(entry) {
 // Wires a button that sends a unit or a patient on the strength of `entry`'s ETA. For a road ETA a press acts at
 // once; for an estimate the first press (a click, or a shortcut that clicks it) only arms the button and shows
 // the warning on it, and the second press acts, so nothing is sent on an ETA the dispatcher has not seen flagged.
-export function confirmOutsideCoverage(button, entry, action) {
+// `key` names what the button sends (e.g. "unit:7:CB-ALS-01"): a first press stays armed for the confirm window
+// even if a live update draws the list again in between, so the dispatcher's second press still acts.
+const armedUntil = new Map();
+export function confirmOutsideCoverage(button, entry, action, key) {
+  const arm = () => {
+    button.classList.add("armed");
+    button.textContent = t("eta.confirm");
+    button.title = warningText(entry);
+  };
+  if (isEstimate(entry) && (armedUntil.get(key) || 0) > Date.now()) arm();
   button.addEventListener("click", () => {
     if (isEstimate(entry) && !button.classList.contains("armed")) {
-      button.classList.add("armed");
-      button.textContent = t("eta.confirm");
-      button.title = warningText(entry);
+      arm();
+      armedUntil.set(key, Date.now() + pageSettings.confirm_window_s * 1000);
       return;
     }
+    armedUntil.delete(key);
     action();
   });
 }

@@ -28,7 +28,8 @@ export async function loadDestinations(incident) {
     })}` : html`—`);
     const byId = new Map(shown.map(d => [d.hospital_id, d]));
     box.querySelectorAll("button[data-hospital]").forEach(b => confirmOutsideCoverage(
-      b, byId.get(b.dataset.hospital), () => chooseDestination(incident.id, b.dataset.hospital)));
+      b, byId.get(b.dataset.hospital), () => chooseDestination(incident.id, b.dataset.hospital),
+      `destination:${incident.id}:${b.dataset.hospital}`));
   } catch (e) { box.textContent = e.status === 409 ? t("destination.no_location") : "—"; }
 }
 

@@ -29,7 +29,7 @@ export async function loadRecommendations(id) {
     });
     const byUnit = new Map(items.map(r => [r.unit_id, r]));
     box.querySelectorAll("button[data-unit]").forEach(b => confirmOutsideCoverage(
-      b, byUnit.get(b.dataset.unit), () => assign(id, b.dataset.unit)));
+      b, byUnit.get(b.dataset.unit), () => assign(id, b.dataset.unit), `unit:${id}:${b.dataset.unit}`));
   } catch (e) {
     box.textContent = e.status === 404 ? "—" : e.message;
   }
