@@ -24,8 +24,8 @@ from routing.overrides import Override, Overrides
 from routing.route import Route, build_route, straight_line_route
 from routing.search import SearchSpace
 from routing.snap import Snapped, Snapper
+from routing.speeds import MAJOR_CLASSES
 
-MAJOR_CLASSES = ["motorway", "trunk", "primary", "secondary", "tertiary"]
 ENGINES = ("auto", "cch", "dijkstra")  # auto: the CCH when routingkit-cch is installed, else the bounded Dijkstra
 # How the CCH engine traces the fastest origins' road metres: one bounded reverse search for all of them
 # ("search", the default), or a CCH path query each ("paths": the earlier way, kept for the churn benchmark).
@@ -74,6 +74,7 @@ class RoutingService:
         self._spaces: queue.SimpleQueue[SearchSpace] = queue.SimpleQueue()
         for _ in range(workers):
             self._spaces.put(SearchSpace(graph.node_count))
+        self.search_engine = SearchSpace(0).engine  # "native-c" or "python": the same for every space, read once
 
     # ---- sync core (runs in the executor; also used directly by benchmarks and tests) ------------------------
     def snap(self, lat: float, lon: float) -> Snapped:
@@ -146,7 +147,7 @@ class RoutingService:
     @property
     def engine(self) -> str:
         """What answers an origin without a cached tree: "cch", or the bounded Dijkstra ("native-c"/"python")."""
-        return "cch" if self.cch is not None else self._peek_space().engine
+        return "cch" if self.cch is not None else self.search_engine
 
     def measure_eta_cost_ms(self, *, origins: int = 50, samples: int = 5, seed: int = 1669) -> float:
         """Mean wall time (ms) of one uncached ranking by this service's engine: `origins` random road nodes to a
@@ -166,11 +167,6 @@ class RoutingService:
             self._cold(weights, key, snap[0], snap[1:])
             elapsed += time.perf_counter() - started
         return elapsed * 1000 / samples
-
-    def _peek_space(self) -> SearchSpace:
-        space = self._spaces.get()
-        self._spaces.put(space)
-        return space
 
     def _cold(self, weights, weights_key, target: Snapped, origins: list[Snapped],
               space: SearchSpace | None = None) -> list[EtaResult]:

@@ -29,7 +29,7 @@ CAR_DEFAULT_KMH = {
 }
 MAXSPEED_SHARE = 0.8
 FALLBACK_KMH = 25.0
-MAJOR_CLASSES = frozenset({"motorway", "trunk", "primary", "secondary", "tertiary"})
+MAJOR_CLASSES = ("motorway", "trunk", "primary", "secondary", "tertiary")  # fastest first
 _NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mph)?\s*$", re.IGNORECASE)
 
 

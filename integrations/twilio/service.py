@@ -245,10 +245,11 @@ class TwilioChannel:
                         return
                     except Exception as exc:
                         if not _storage_fault(exc) or waited >= give_up_s:
-                            log.error("%s was not stored; its Twilio parameters: %r", what, params, exc_info=True)
+                            log.error("%s was not stored; its Twilio record: %r", what, _traceable(params),
+                                      exc_info=True)
                             return
             except asyncio.CancelledError:  # shutting down: say what would otherwise vanish
-                log.error("%s was not stored before shutdown; its Twilio parameters: %r", what, params)
+                log.error("%s was not stored before shutdown; its Twilio record: %r", what, _traceable(params))
                 raise
 
         self.after.run(until_stored(), f"storing {what}")
@@ -312,3 +313,12 @@ def _required(params: dict[str, str], name: str) -> str:
     if not value or len(value) > 64:
         raise Invalid(FieldError(name, "is required (a Twilio SID)"))
     return value
+
+
+# What a log line may keep of a call or text that could not be stored: enough to find it in Twilio's own records,
+# never the caller's number, place or words (PDPA: the error log is read by operators, not dispatchers).
+TRACEABLE_KEYS = ("CallSid", "MessageSid", "AccountSid", "CallStatus", "Direction", "NumMedia")
+
+
+def _traceable(params: dict[str, str]) -> dict[str, str]:
+    return {key: params[key] for key in TRACEABLE_KEYS if key in params}

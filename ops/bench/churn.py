@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ops.bench.routing import percentile
+
 REPO = Path(__file__).resolve().parents[2]
 UNITS = 400
 MOVING_SHARE = 0.3
@@ -292,11 +294,6 @@ def closure_edges(graph, rng: random.Random) -> list[int]:
     out = graph.fwd_edges[graph.fwd_offsets[node]:graph.fwd_offsets[node + 1]]
     into = graph.rev_edges[graph.rev_offsets[node]:graph.rev_offsets[node + 1]]
     return sorted(set(out.tolist()) | set(into.tolist()))
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def run_engine(name: str, side: int, minutes: int, out) -> None:

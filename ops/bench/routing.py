@@ -165,7 +165,7 @@ def run_graph(name: str, incidents: int, side: int, out: multiprocessing.Queue) 
         "max_abs_err_s": round(max_err, 4), "build_s": round(build_s, 2),
         "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "incidents": incidents, "units": UNITS, "networkx_samples": nx_samples,
-        "native_search": service._spaces.get().is_native, "engine": service.engine, "pandana_note": pandana_note,
+        "native_search": service.search_engine == "native-c", "engine": service.engine, "pandana_note": pandana_note,
     })
 
 

@@ -8,7 +8,7 @@ import pytest
 from config import Config
 from dispatch.errors import FieldError, Invalid
 from integrations.background import AfterWork
-from integrations.twilio.service import TwilioChannel
+from integrations.twilio.service import TwilioChannel, _traceable
 
 
 def channel(delays: tuple[float, ...], give_up_s: float) -> tuple[TwilioChannel, AfterWork]:
@@ -64,3 +64,8 @@ async def test_gives_up_after_the_configured_time_and_at_once_on_bad_data(waits)
     twilio._store_later(bad, "text SM1", {"MessageSid": "SM1"})
     await settle(after)
     assert bad.tries == 1  # bad data is not a storage fault: no retry
+
+
+def test_a_call_that_could_not_be_stored_is_logged_by_its_ids_never_the_callers_number_or_words():
+    params = {"CallSid": "CA1", "AccountSid": "AC1", "From": "+66812345678", "Body": "แม่หมดสติ", "FromCity": "CHON BURI"}
+    assert _traceable(params) == {"CallSid": "CA1", "AccountSid": "AC1"}

@@ -45,7 +45,9 @@ export function confirmOutsideCoverage(button, entry, action, key) {
   button.addEventListener("click", () => {
     if (isEstimate(entry) && !button.classList.contains("armed")) {
       arm();
-      armedUntil.set(key, Date.now() + pageSettings.confirm_window_s * 1000);
+      const now = Date.now();
+      for (const [armed, until] of armedUntil) if (until <= now) armedUntil.delete(armed);  // bounded by the window
+      armedUntil.set(key, now + pageSettings.confirm_window_s * 1000);
       return;
     }
     armedUntil.delete(key);

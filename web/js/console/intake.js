@@ -13,6 +13,7 @@ import {wireDetails} from "./details.js";
 import {openCard} from "./interview.js";
 import {wireLocationBox} from "./locate.js";
 import {map} from "./map.js";
+import {isCallerLocation} from "./place.js";
 import {putIncident, select, state} from "./store.js";
 
 export const form = document.querySelector("#new-incident");
@@ -33,7 +34,7 @@ let call = null;  // {key, incidentId, creating (a promise of the id), near, gro
 // map's centre when the call was answered.
 function nearPoint(incidentId) {
   const incident = state.incidents.get(incidentId);
-  if (incident?.location && (incident.location_flags || []).includes("caller_provided")) return incident.location;
+  if (incident?.location && isCallerLocation(incident)) return incident.location;
   const centre = map.getCenter();
   return {lat: centre.lat, lon: centre.lng};
 }

@@ -6,7 +6,7 @@ import {api, errorText} from "../api.js";
 import {clock} from "../format.js";
 import {html, render} from "../html.js";
 import {defineLabels, t} from "../i18n.js";
-import {on, state} from "./store.js";
+import {CENTRE, on, state} from "./store.js";
 
 defineLabels({
   "agency.centre": {th: "ศูนย์ 1669 (ทุกหน่วยงาน)", en: "1669 centre (every agency)"},
@@ -30,7 +30,6 @@ defineLabels({
                                   en: "#{incident} {agency} did not answer for {unit} in time — the 1669 centre must find another"},
 });
 
-const CENTRE = "1669-cb";  // dispatch/agencies.py CENTRE_AGENCY_ID
 let me = {agency_id: null}, requests = [];
 
 const badge = document.createElement("span");

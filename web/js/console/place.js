@@ -7,7 +7,7 @@ import {element, html, render} from "../html.js";
 import {labelOr, local, t} from "../i18n.js";
 import {L} from "../leaflet.js";
 import {map} from "./map.js";
-import {on, putIncident, state} from "./store.js";
+import {isOpen, on, putIncident, state} from "./store.js";
 
 map.createPane("locate-pin").style.zIndex = 700;  // above the incidents' pane: the pin can always be grabbed
 
@@ -18,7 +18,7 @@ export const accuracy = L.circle([0, 0], {radius: 1, color: "#0d47a1", weight: 1
 let pinnedId = null;
 
 function showPin(incident) {
-  if (!incident?.location || ["closed", "cancelled"].includes(incident.status)) {
+  if (!incident?.location || !isOpen(incident)) {
     pin.remove();
     accuracy.remove();
     pinnedId = null;
@@ -45,7 +45,7 @@ pin.on("dragend", async () => {
   }
 });
 
-function isCallerLocation(incident) {
+export function isCallerLocation(incident) {
   return (incident.location_flags || []).includes("caller_provided");
 }
 

@@ -11,12 +11,11 @@ import {clock, minutes} from "../format.js";
 import {html, render} from "../html.js";
 import {labelOr, local, t} from "../i18n.js";
 import {raiseAlarm, showWaiting} from "./alarm.js";
-import {colourOf, isOpen, on, overdueIncidents, select, state} from "./store.js";
+import {CENTRE, colourOf, isOpen, on, overdueIncidents, select, state} from "./store.js";
 
 const ORDER = {red: 1, yellow: 2, green: 3, white: 4};
 const STATUSES = ["received", "triaged", "assigned", "acknowledged", "en_route", "on_scene", "transporting", "at_hospital"];
 const CHANNELS = ["phone", "sms", "line", "app", "panic", "dispatcher"];
-const CENTRE = "1669-cb";  // dispatch/agencies.py CENTRE_AGENCY_ID: a unit naming no agency is the centre's
 const WAITING = ["received", "triaged"];  // no unit on it yet: counted in the tab title
 const UNIT_BUSY = ["assigned", "en_route", "on_scene", "transporting", "at_hospital"];
 export const ROW_PX = 58;  // every row's height (console.css: #incident-list li)

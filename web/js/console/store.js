@@ -110,6 +110,8 @@ export function colourOf(incident) {
   return incident.triage?.colour || incident.provisional_colour || null;
 }
 
+export const CENTRE = "1669-cb";  // dispatch/agencies.py CENTRE_AGENCY_ID: a record naming no agency is the centre's
+
 export function isOpen(incident) {
   return !["closed", "cancelled"].includes(incident.status);
 }
