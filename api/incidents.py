@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 from api.base import ApiError, BaseHandler, readable_incident
-from dispatch.access import STAFF_ROLES, incident_audience, may_read_incident, view_for
+from dispatch.access import STAFF_ROLES, incident_audience, readable_incidents, view_for
 from dispatch.errors import DomainError
 
 log = logging.getLogger("ems.api")
@@ -38,7 +38,7 @@ class IncidentsHandler(BaseHandler):
         identity = self.identity
         if not identity.sees_all:  # an agency's dispatcher: the incidents its units are on, or shared with it
             units = await self.ctx.store.list("units", limit=100_000)
-            incidents = [i for i in incidents if may_read_incident(identity, i, units)]
+            incidents = readable_incidents(identity, incidents, units)
         await self.audit("list", "incidents", {"count": len(incidents), "open_only": open_only})
         self.send_json({"incidents": incidents})
 

@@ -126,6 +126,13 @@ def may_read_incident(identity: Identity, incident: Incident, units: Unit | Iter
     return may_see(identity, incident_audience(incident, rows))
 
 
+def readable_incidents(identity: Identity, incidents: Iterable[Incident], units: Iterable[Unit]) -> list[Incident]:
+    """The incidents `identity` may read, given the fleet's unit rows: each judged by the rows of its own units
+    (one pass over the fleet, not one per incident)."""
+    by_id = {u.id: u for u in units}
+    return [i for i in incidents if may_read_incident(identity, i, [by_id[u] for u in i.unit_ids if u in by_id])]
+
+
 def may_read_unit(identity: Identity, unit: Unit) -> bool:
     """The centre sees every unit, an agency's dispatchers their agency's, hospitals the fleet's public fields
     (see UNIT_FIELDS), a crew its own unit."""

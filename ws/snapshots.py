@@ -4,7 +4,9 @@ from __future__ import annotations
 import msgspec
 
 from app_context import Core
-from dispatch.access import Identity, incident_audience, may_read_incident, may_read_unit, unit_view, view_for
+from dispatch.access import (
+    Identity, incident_audience, may_read_incident, may_read_unit, readable_incidents, unit_view, view_for,
+)
 
 
 class Snapshots:
@@ -20,8 +22,7 @@ class Snapshots:
                     "hospitals": await store.list("hospitals", open_only=True)}
         if identity.is_staff:  # an agency's dispatcher: its units and the incidents it may see
             units = await store.list("units", open_only=True, limit=100_000)
-            return {"incidents": [i for i in await store.list("incidents", open_only=True)
-                                  if may_read_incident(identity, i, units)],
+            return {"incidents": readable_incidents(identity, await store.list("incidents", open_only=True), units),
                     "units": [u for u in units if may_read_unit(identity, u)],
                     "hospitals": await store.list("hospitals", open_only=True)}
         if identity.role == "crew":

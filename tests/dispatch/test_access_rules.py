@@ -5,8 +5,11 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
+
 from dispatch.access import (
-    EVENT_FIELDS, HistoryFilter, Identity, Visibility, event_view, incident_view, may_read_incident, unit_view,
+    EVENT_FIELDS, HistoryFilter, Identity, Visibility, event_view, incident_view, may_read_incident, readable_incidents,
+    unit_view,
 )
 from dispatch.model import Capability, Channel, Colour, Incident, IncidentStatus, LatLon, Patient, Unit
 from dispatch.ports import StoredEvent
@@ -132,3 +135,15 @@ def test_a_process_starting_up_knows_who_is_on_each_open_incident_by_the_same_ru
     assert visibility.units_for(event) == {"U1"}
     assert visibility.hospitals_for(event) == {"HB", "HC"}  # the destination and an MCI patient's hospital
     assert not visibility.can_see(HOSPITAL_A, event)
+
+
+def test_readable_incidents_judges_each_incident_by_its_own_units_like_the_one_incident_rule():
+    """The list rule (one pass over the fleet) agrees with may_read_incident given every unit row."""
+    pao = Identity("d-pao", "d", "dispatcher", agency_id="cb-pao")
+    units = [msgspec.structs.replace(unit("P1", 1), agency_id="cb-pao"), unit("C1", 2),
+             msgspec.structs.replace(unit("P2", None), agency_id="cb-pao")]
+    incidents = [incident(id=1, unit_ids=["P1"]), incident(id=2, unit_ids=["C1"]), incident(id=3, unit_ids=["P2"]),
+                 incident(id=4, shared_with=["cb-pao"]), incident(id=5)]
+    expected = [i for i in incidents if may_read_incident(pao, i, units)]
+    assert readable_incidents(pao, incidents, units) == expected
+    assert [i.id for i in expected] == [1, 4]
