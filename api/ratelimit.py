@@ -33,7 +33,7 @@ class RateLimiter:
         self.on_trip = on_trip
         self.redis_backoff_s = redis_backoff_s
         self._redis_skipped_until = 0.0  # time.monotonic() before which Redis is not asked
-        self._local: dict[tuple[str, str, int], int] = {}
+        self._local: dict[tuple[str, str, int], int] = {}  # the highest count seen per window, Redis's or ours
         self._alerted: set[tuple[str, str, int]] = set()
 
     def _redis_resting(self) -> bool:
@@ -59,7 +59,8 @@ class RateLimiter:
             pipe = self.redis.pipeline(transaction=False)
             pipe.incr(key)
             pipe.expire(key, WINDOW_S * 2)
-            count, _ = await self._within_budget(pipe.execute())
+            shared, _ = await self._within_budget(pipe.execute())
+            count = self._seen(bucket, source_id, window, int(shared))
         except Exception:  # unreachable or slow Redis: never let throttling delay an emergency
             count = self._count_locally(bucket, source_id, window)
         if count <= per_minute:
@@ -90,10 +91,15 @@ class RateLimiter:
             return True  # Redis unreachable or slow: alert from this process rather than not at all
 
     def _count_locally(self, bucket: str, source_id: str, window: int) -> int:
+        return self._seen(bucket, source_id, window, 0)
+
+    def _seen(self, bucket: str, source_id: str, window: int, shared: int) -> int:
+        """This request's count: the higher of Redis's and this process's own, so a switch between the two (Redis
+        resting, then back) never starts a window's count again from zero."""
         if len(self._local) > 100_000:
             self._local = {k: v for k, v in self._local.items() if k[2] >= window}
         key = (bucket, source_id, window)
-        self._local[key] = self._local.get(key, 0) + 1
+        self._local[key] = max(shared, self._local.get(key, 0) + 1)
         return self._local[key]
 
 

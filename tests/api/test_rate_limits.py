@@ -67,6 +67,31 @@ async def test_a_slow_redis_is_asked_once_then_rested_so_intake_does_not_wait_on
         await direct.aclose()
 
 
+async def test_a_redis_miss_mid_flood_does_not_restart_the_count(redis_url):
+    """The limit held across Redis going slow and coming back (a flood once got 33 of 30 through on a loaded
+    machine: the in-process count started from zero when Redis missed its budget)."""
+    url = urlsplit(redis_url)
+    proxy = await TcpProxy(url.port or 6379).start()
+    through_proxy = aioredis.Redis(host=url.hostname, port=proxy.port, db=int(url.path.strip("/") or 0))
+    limiter = RateLimiter(through_proxy, f"miss-{uuid.uuid4().hex[:8]}", on_trip=_alert_ok, redis_backoff_s=0.5)
+    try:
+        await fresh_rate_window()
+        allowed = [await limiter.hit("sms", "+66800000001", 10) is None for _ in range(6)]  # counted in Redis
+        proxy.latency_s = 0.3
+        allowed += [await limiter.hit("sms", "+66800000001", 10) is None for _ in range(6)]  # counted in-process
+        proxy.latency_s = 0.0
+        await asyncio.sleep(0.8)  # the rest is over; Redis holds 7 (the slow INCR landed), this process saw 12
+        allowed += [await limiter.hit("sms", "+66800000001", 10) is None for _ in range(2)]
+        assert allowed == [True] * 10 + [False] * 4
+    finally:
+        await through_proxy.aclose()
+        await proxy.stop()
+
+
+async def _alert_ok(bucket, source_id, limit):
+    pass
+
+
 async def _no_alert(bucket, source_id, limit):
     raise AssertionError("no limit should trip")
 
