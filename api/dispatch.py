@@ -90,10 +90,8 @@ class AssignmentsHandler(DispatchHandler):
         identity = self.require()
         body = _object(self.json_body())
         unit_id = _id_field(body, "unit_id")
-        if identity.is_staff:
-            await self.dispatchable_unit(identity, unit_id, field="unit_id")
         assignment = await self.ctx.assignments.assign(int(incident_id), unit_id, actor=identity.actor,
-                                                              role=identity.role)
+                                                       role=identity.role, dispatcher=identity)
         self.send_json(assignment, 201)
 
 
