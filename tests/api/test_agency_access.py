@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
+from db.pool import _CONNECTIONS as pool_connections
 from dispatch import demo
 from dispatch.access import Identity
 from dispatch.errors import Forbidden
@@ -186,3 +187,26 @@ async def test_the_assign_path_itself_refuses_another_agencys_unit_judged_on_the
     with pytest.raises(Forbidden):
         await ctx.store.run(pao.actor, work, known=(("incidents", incident), ("units", read_before)))
     assert (await ctx.store.get("units", "CB-BLS-03")).incident_id is None
+
+
+async def test_an_agency_reads_an_incident_once_and_its_units_in_one_query(province):
+    incident_id = await province.report()
+    for unit_id in sorted(PAO_UNITS):
+        status, body = await province.centre.post(f"/api/v1/incidents/{incident_id}/assignments", {"unit_id": unit_id})
+        assert status == 201, body
+    queries: list[str] = []
+
+    def record(query) -> None:
+        queries.append(query.query)
+
+    watched = [conn for conn in list(pool_connections) if not conn.is_closed()]
+    for conn in watched:
+        conn.add_query_logger(record)
+    try:
+        status, seen = await province.pao.get(f"/api/v1/incidents/{incident_id}")
+    finally:
+        for conn in watched:
+            conn.remove_query_logger(record)
+    assert status == 200 and set(seen["unit_ids"]) == PAO_UNITS
+    assert sum("FROM incidents WHERE id" in q for q in queries) == 1, queries  # the scope check's read serves the GET
+    assert sum("FROM units WHERE id" in q for q in queries) == 1, queries
