@@ -6,6 +6,7 @@ import {api, errorText} from "../api.js";
 import {clock} from "../format.js";
 import {html, render} from "../html.js";
 import {defineLabels, t} from "../i18n.js";
+import {sidePanel} from "./sidepanel.js";
 import {CENTRE, on, state} from "./store.js";
 
 defineLabels({
@@ -37,11 +38,9 @@ badge.id = "agency-badge";
 badge.className = "badge";
 document.querySelector("#status-line").after(badge);
 
-const box = document.createElement("div");
-box.className = "panel";
-box.id = "mutual-aid";
 const callQueue = document.querySelector("#call-queue");  // the 1669 calls stay on top where they are
-if (callQueue) callQueue.after(box); else document.querySelector("#queue").prepend(box);
+const box = sidePanel("mutual-aid", {hidden: false, place: panel => (callQueue ? callQueue.after(panel)
+                                                                              : document.querySelector("#queue").prepend(panel))});
 
 export function myAgency() {
   return me.agency_id || CENTRE;

@@ -8,7 +8,7 @@ import {html, render} from "../html.js";
 import {defineLabels, t} from "../i18n.js";
 import {pageSettings} from "../settings.js";
 import {showUnit} from "./map.js";
-import {sidePanel} from "./panel.js";
+import {sidePanel} from "./sidepanel.js";
 import {on, select, state} from "./store.js";
 
 defineLabels({
