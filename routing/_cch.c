@@ -11,8 +11,10 @@
  * walks are independent of each other, so a unit's walk can be kept while only the incident's walk is new.
  *
  * Like _dijkstra.c this file keeps no state: every array belongs to the caller (the scratch arrays to one thread
- * at a time), so calls on different scratch arrays may run at once with the GIL released. Ids read from arrays are
- * checked, and growth is bounded by the caller's capacities: an overflow is an error code, never a stray write.
+ * at a time), so calls on different scratch arrays may run at once with the GIL released. Ids from the caller
+ * (edges' ends, starts, parents) are checked, and growth is bounded by the caller's capacities: an overflow is an
+ * error code, never a stray write. The hierarchy's own arrays (up_head, the down lists, arcs' edges, kept walks)
+ * are trusted: cch_build and routing/etree.py make them, and nothing else writes them.
  */
 #include <math.h>
 #include <stdint.h>
@@ -213,18 +215,19 @@ reset:
 int cch_join(int32_t n, int32_t n_walks, const int64_t *walks, const uint8_t *in_goal, const double *goal,
              const double *goal_m, double *out, double *out_m) {
     for (int32_t k = 0; k < n_walks; k++) {
-        const int32_t *nodes = (const int32_t *)(intptr_t)walks[4 * k];
-        const double *seconds = (const double *)(intptr_t)walks[4 * k + 1];
-        const double *metres = (const double *)(intptr_t)walks[4 * k + 2];
+        const int64_t *row = walks + 4 * (int64_t)k;
+        const int32_t *nodes = (const int32_t *)(intptr_t)row[0];
+        const double *seconds = (const double *)(intptr_t)row[1];
+        const double *metres = (const double *)(intptr_t)row[2];
         double best = INFINITY, best_m = INFINITY;
-        for (int64_t i = walks[4 * k + 3] - 1; i >= 0; i--) {
+        for (int64_t i = row[3] - 1; i >= 0; i--) {
             int32_t v = nodes[i];
             if (v < 0 || v >= n) return CCH_BAD_GRAPH;
             if (!in_goal[v]) break;
             better(&best, &best_m, seconds[i] + goal[v], metres[i] + goal_m[v]);
         }
         out[k] = best;
-        out_m[k] = best_m;
+        out_m[k] = best == INFINITY ? INFINITY : best_m;
     }
     return 0;
 }

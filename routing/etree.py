@@ -158,6 +158,8 @@ class EtreeIndex:
                 break
             capacity *= 2
         self.up_head = up_head[:_check(arcs, "building the hierarchy")].copy()
+        if len(self.up_head) >= 2**31:  # arcs are int32 in the down lists
+            raise SearchError(f"a hierarchy of {len(self.up_head)} arcs is beyond this index (2^31)")
         self.height = self._height()
         self.arc_low = np.repeat(np.arange(n, dtype=np.int32), np.diff(self.up_first))
         down = np.lexsort((self.arc_low, self.up_head))  # each node's lower neighbours, ascending
@@ -236,6 +238,8 @@ class EtreeIndex:
         """A metric for `weights`: `latest` brought up to date by a partial update when few edges differ (a
         closure), keeping the walks it does not touch; else a full customization."""
         seconds = np.array(weights, dtype=np.float64)  # a copy: the metric must not change under its walks
+        if seconds.shape != (self.graph.edge_count,):
+            raise ValueError(f"weights for {self.graph.edge_count} edges expected, not shape {seconds.shape}")
         n = self.graph.node_count
         changed_edges = None if latest is None else np.flatnonzero(latest.weights != seconds)
         arrays = self._free_arrays()
@@ -278,7 +282,7 @@ class EtreeIndex:
         the walks made."""
         metric = self._acquire(weights, key)
         try:
-            self._keep(metric, [int(self.rank[node]) for node in nodes])
+            self._keep(metric, [self._rank_of(node) for node in nodes])
         finally:
             self._release(metric)
 
@@ -321,9 +325,9 @@ class EtreeIndex:
         metric = self._acquire(weights, key)
         scratch = self._borrow()
         try:
-            walks = [self._kept_walk(metric, scratch, int(self.rank[s])) for s in sources]
+            walks = [self._kept_walk(metric, scratch, self._rank_of(s)) for s in sources]
             goal = self._walk(scratch, metric.bwd, metric.bwd_m,
-                              [(int(self.rank[node]), s, m) for node, s, m in targets])
+                              [(self._rank_of(node), s, m) for node, s, m in targets])
             scratch.goal_seconds[goal.nodes] = goal.seconds
             scratch.goal_metres[goal.nodes] = goal.metres
             scratch.in_goal[goal.nodes] = 1
@@ -344,6 +348,12 @@ class EtreeIndex:
     def warm(self, weights: np.ndarray, key) -> None:
         """Customize for these weights now (seconds on a province) rather than in the first ranking."""
         self._release(self._acquire(weights, key))
+
+    def _rank_of(self, node) -> int:
+        """A graph node's rank; ValueError for an id that is not a node (numpy would take -1 for the last)."""
+        if not 0 <= node < self.graph.node_count:
+            raise ValueError(f"node {node} is not in the graph")
+        return int(self.rank[node])
 
     def _borrow(self) -> _Scratch:
         try:

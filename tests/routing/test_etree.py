@@ -205,3 +205,19 @@ def test_auto_falls_back_when_the_native_library_or_routingkit_is_missing(road_g
     by_fallback.append(answers(without_either, target, origins))
     for got in by_fallback:
         assert all((a is None) == (b is None) and (a is None or abs(a - b) <= 0.5) for (a, _), (b, _) in zip(got, expected))
+
+
+def test_weights_or_nodes_that_do_not_fit_the_graph_are_refused(road_graph):
+    """Found by review: longer weights were read past the edges' arrays, shorter ones closed the missing edges,
+    and node -1 answered for the last node."""
+    index = EtreeIndex(road_graph)
+    weights = road_graph.edge_time_s
+    for wrong in (np.concatenate([weights, np.ones(5)]), weights[:-40]):
+        with pytest.raises(ValueError, match="edges"):
+            index.warm(wrong, "wrong")
+    index.warm(weights, "base")
+    for node in (-1, road_graph.node_count):
+        with pytest.raises(ValueError, match="not in the graph"):
+            index.distances_to(weights, "base", [node], [(0, 0.0, 0.0)])
+    seconds, metres = index.distances_to(weights, "base", [0, 1], [(1, 0.0, 0.0)])
+    assert seconds[1] == 0.0 and metres[1] == 0.0
