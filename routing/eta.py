@@ -9,6 +9,7 @@ graph: it gets a `StraightLine` estimate, flagged `outside_coverage` with `eta_s
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -97,12 +98,15 @@ def exit_points(graph: RoadGraph, origin: Snapped, weights: np.ndarray) -> list[
     edge, twin = origin.edge, int(graph.edge_twin[origin.edge])
     if origin.fraction <= AT_NODE:  # exactly at the start node: every road out of that node is open to it
         points.append((int(graph.edge_src[edge]), 0.0, 0.0))
-    if np.isfinite(weights[edge]):
-        points.append((int(graph.edge_dst[edge]), (1 - origin.fraction) * weights[edge],
-                       (1 - origin.fraction) * graph.edge_length_m[edge]))
-    if twin >= 0 and np.isfinite(weights[twin]):  # backwards: a moving unit turns around first
-        points.append((int(graph.edge_dst[twin]), origin.fraction * weights[twin] + origin.uturn_s,
-                       origin.fraction * graph.edge_length_m[twin]))
+    ahead = float(weights[edge])
+    if math.isfinite(ahead):
+        points.append((int(graph.edge_dst[edge]), (1 - origin.fraction) * ahead,
+                       (1 - origin.fraction) * float(graph.edge_length_m[edge])))
+    if twin >= 0:  # backwards: a moving unit turns around first
+        behind = float(weights[twin])
+        if math.isfinite(behind):
+            points.append((int(graph.edge_dst[twin]), origin.fraction * behind + origin.uturn_s,
+                           origin.fraction * float(graph.edge_length_m[twin])))
     return points
 
 
@@ -138,7 +142,7 @@ def best_exit(exits, dist, metres) -> tuple[float, float, int] | None:
     """(seconds, metres, exit node) of the cheapest way out of the origin's edge toward the target."""
     best = None
     for node, seconds, length in exits:
-        if dist is not None and np.isfinite(dist[node]):
+        if dist is not None and math.isfinite(dist[node]):
             candidate = (seconds + float(dist[node]), length + float(metres[node]), node)
             best = candidate if best is None or candidate[0] < best[0] else best
     return best

@@ -282,7 +282,7 @@ class EtreeIndex:
         the walks made."""
         metric = self._acquire(weights, key)
         try:
-            self._keep(metric, [self._rank_of(node) for node in nodes])
+            self._keep(metric, self._ranks_of(nodes))
         finally:
             self._release(metric)
 
@@ -303,6 +303,12 @@ class EtreeIndex:
                                           scratch.metres, scratch.seen, room, out_nodes, out_seconds, out_metres),
                        "walking the hierarchy")
         return _Walk(out_nodes[:count].copy(), out_seconds[:count].copy(), out_metres[:count].copy())
+
+    def _kept_walks(self, metric: _Metric, scratch: _Scratch, ranks: list[int]) -> list[_KeptWalk]:
+        """The walks from these start nodes (rank numbering): kept ones under one lock, the others made."""
+        with metric.lock:
+            found = [metric.walks.get(rank) for rank in ranks]
+        return [walk if walk is not None else self._kept_walk(metric, scratch, rank) for walk, rank in zip(found, ranks)]
 
     def _kept_walk(self, metric: _Metric, scratch: _Scratch, rank: int) -> _KeptWalk:
         with metric.lock:
@@ -325,7 +331,7 @@ class EtreeIndex:
         metric = self._acquire(weights, key)
         scratch = self._borrow()
         try:
-            walks = [self._kept_walk(metric, scratch, self._rank_of(s)) for s in sources]
+            walks = self._kept_walks(metric, scratch, self._ranks_of(sources))
             goal = self._walk(scratch, metric.bwd, metric.bwd_m,
                               [(self._rank_of(node), s, m) for node, s, m in targets])
             scratch.goal_seconds[goal.nodes] = goal.seconds
@@ -348,6 +354,13 @@ class EtreeIndex:
     def warm(self, weights: np.ndarray, key) -> None:
         """Customize for these weights now (seconds on a province) rather than in the first ranking."""
         self._release(self._acquire(weights, key))
+
+    def _ranks_of(self, nodes: list[int]) -> list[int]:
+        """`_rank_of` for many nodes at once."""
+        ids = np.asarray(nodes, dtype=np.int64)
+        if len(ids) and not (0 <= ids.min() and ids.max() < self.graph.node_count):
+            raise ValueError(f"nodes {[n for n in nodes if not 0 <= n < self.graph.node_count]} are not in the graph")
+        return self.rank[ids].tolist()
 
     def _rank_of(self, node) -> int:
         """A graph node's rank; ValueError for an id that is not a node (numpy would take -1 for the last)."""

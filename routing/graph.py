@@ -66,8 +66,12 @@ class RoadGraph:
 
     @property
     def origin(self) -> tuple[float, float]:
-        """Centre of the local metric projection used for snapping."""
-        return float(self.node_lat.mean()), float(self.node_lon.mean())
+        """Centre of the local metric projection used for snapping (the nodes' mean, worked out once: the node
+        arrays never change)."""
+        cached = self.__dict__.get("_origin")
+        if cached is None:
+            cached = self.__dict__["_origin"] = (float(self.node_lat.mean()), float(self.node_lon.mean()))
+        return cached
 
     def usable_nodes(self) -> np.ndarray:
         """Ids of the nodes on usable edges (the largest strongly connected part): every one reachable by road."""

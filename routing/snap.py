@@ -62,12 +62,13 @@ class Snapper:
         self.ky = math.radians(1) * EARTH_RADIUS_M
         self.kx = self.ky * math.cos(math.radians(self.lat0))
         self.edges = np.flatnonzero(graph.usable)
-        lines = []
-        for edge in self.edges:
-            lat, lon = graph.edge_coords(int(edge))
-            x, y = graph.project(lat, lon)
-            lines.append(shapely.linestrings(np.column_stack([x, y])))
-        self.lines = np.array(lines, dtype=object)
+        # every usable edge's polyline in one call: its points' indices into the geometry arrays, line by line
+        first, after = graph.geom_offsets[self.edges], graph.geom_offsets[self.edges + 1]
+        sizes = after - first
+        line_of_point = np.repeat(np.arange(len(self.edges)), sizes)
+        point = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes) + np.repeat(first, sizes)
+        x, y = graph.project(graph.geom_lat[point], graph.geom_lon[point])
+        self.lines = shapely.linestrings(np.column_stack([x, y]), indices=line_of_point)
         self.tree = shapely.STRtree(self.lines)
 
     def snap(self, lat: float, lon: float, heading_deg: float | None = None) -> Snapped:
@@ -77,7 +78,8 @@ class Snapper:
         With `heading_deg` (a moving unit's direction of travel, degrees clockwise from north) the edge driven
         along is chosen among those within `HEADING_SLACK_M` of the nearest — the right carriageway of a divided
         road, the right direction of a two-way one — and leaving it backwards costs `uturn_penalty_s`."""
-        lat, lon = check_coordinates(lat, lon)
+        if not (type(lat) is float and type(lon) is float and -90 <= lat <= 90 and -180 <= lon <= 180):
+            lat, lon = check_coordinates(lat, lon)  # the common case (valid floats, NaN fails above) skips the call
         if heading_deg is None or not math.isfinite(heading_deg):
             return self._snap_cached(round(lat, 6), round(lon, 6), None)
         return self._snap_cached(round(lat, 6), round(lon, 6), round(heading_deg % 360, 1))
