@@ -121,6 +121,11 @@ class RoutingService:
         if target_snap.off_network:
             return [self._straight_line(o, target, self.snap(o.lat, o.lon), target_snap) for o in origins]
         weights, weights_key = self.overrides.weights_with_key()  # one read: a tree's key matches its weights
+        if not self.unit_trees:
+            origin_snaps = [self.snap_origin(o) for o in origins]
+            if any(o.off_network for o in origin_snaps):
+                return self._some_off_network(target, target_snap, origins, origin_snaps)
+            return self._cold(weights, weights_key, target_snap, origin_snaps)
         batch_key = (tuple((o.lat, o.lon, getattr(o, "heading_deg", None)) for o in origins), weights_key)
         batch = self._batch
         if batch is not None and batch[0] == batch_key:
@@ -128,8 +133,6 @@ class RoutingService:
         origin_snaps = [self.snap_origin(o) for o in origins]
         if any(o.off_network for o in origin_snaps):  # never in the batch above: such origins get no tree
             return self._some_off_network(target, target_snap, origins, origin_snaps)
-        if not self.unit_trees:
-            return self._cold(weights, weights_key, target_snap, origin_snaps)
         space = self._spaces.get()
         try:
             with self._trees_lock:
