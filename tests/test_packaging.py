@@ -157,7 +157,7 @@ def test_wheel_install_serves_the_demo_with_native_routing_from_another_director
             return [line for line in lines if "routing_search_engine" in line]
 
         [said] = wait_for(engine_logged, 60, "no start-up log line named the search engine", log)
-        eta_engine = "cch" if cch_available() else "native-c"  # the wheel's venv reads this venv's packages
+        eta_engine = "etree" if cch_available() else "native-c"  # the wheel's venv reads this venv's packages; native: etree
         assert (said["routing_search_engine"], said["routing_eta_engine"]) == ("native-c", eta_engine)
         assert said["search_cost_ms"] > 0 and said["eta_cost_ms"] > 0
         metrics = http(base + "/metrics")[1].decode()
