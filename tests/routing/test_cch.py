@@ -2,7 +2,6 @@
 millisecond), stays right across closures (partial metric updates), is safe on several threads while closures
 come and go, and the bounded Dijkstra still answers when routingkit-cch is missing."""
 import random
-import threading
 
 import numpy as np
 import pytest
@@ -11,17 +10,14 @@ import routing.cch
 from dispatch.model import LatLon, MovingFix
 from routing.cch import METRES_FOR_FASTEST, cch_available
 from routing.service import RoutingService
+from tests.routing.conftest import rank_while_closures_toggle
 
 pytestmark = pytest.mark.skipif(not cch_available(), reason="routingkit-cch is not installed")
-THREADS = 4
 
 
 @pytest.fixture(scope="module")
-def services(road_graph):
-    cch = RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300, engine="cch")
-    dijkstra = RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300, engine="dijkstra",
-                              unit_trees=False)
-    return cch, dijkstra
+def services(road_graph, dijkstra_oracle):
+    return RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300, engine="cch"), dijkstra_oracle
 
 
 def at(graph, node: int) -> LatLon:
@@ -121,54 +117,21 @@ def test_noted_positions_are_snapped_before_the_ranking(road_graph):
 
 
 @pytest.mark.parametrize("unit_trees", [False, True])
-def test_concurrent_cch_rankings_while_closures_come_and_go(services, road_graph, unit_trees):
+def test_concurrent_cch_rankings_while_closures_come_and_go(dijkstra_oracle, road_graph, unit_trees):
     """Every answer on every thread is the oracle's for one of the two states (open or closed), never a mix and
     never a crash, while a writer toggles the closure (each toggle swaps the two metrics); with unit trees, the
     background builder runs meanwhile too."""
-    _, dijkstra = services
     cch = RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300, engine="cch", unit_trees=unit_trees)
-    work = jobs(road_graph, 10, 20, seed=13)
-    closed_edges = sorted(set(int(e) for e in np.flatnonzero(road_graph.usable)[::5]))
-    open_answers = [[(r.eta_s, r.distance_m) for r in dijkstra.etas_to_sync(t, o)] for t, o in work]
-    dijkstra.add_closure(closed_edges, expires_at=None, closure_id="storm")
-    closed_answers = [[(r.eta_s, r.distance_m) for r in dijkstra.etas_to_sync(t, o)] for t, o in work]
-    dijkstra.remove_override("storm")
-    assert open_answers != closed_answers
-    stop, errors, wrong, done = threading.Event(), [], [], [0]
+
+    def answer(service, target, origins):
+        return [(r.eta_s, r.distance_m) for r in service.etas_to_sync(target, origins)]
 
     def matches(got, want):  # seconds, and road metres where the CCH traced them (the fastest ten)
         return all((a is None) == (b is None) and (a is None or abs(a - b) <= 0.5)
                    and (m is None or abs(m - n) <= 1.0) for (a, m), (b, n) in zip(got, want))
 
-    def reader(seed: int):
-        rng = random.Random(seed)
-        try:
-            for _ in range(60):
-                j = rng.randrange(len(work))
-                got = [(r.eta_s, r.distance_m) for r in cch.etas_to_sync(*work[j])]
-                if not (matches(got, open_answers[j]) or matches(got, closed_answers[j])):
-                    wrong.append(j)
-                done[0] += 1
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    def writer():
-        while not stop.is_set():
-            cch.add_closure(closed_edges, expires_at=None, closure_id="storm")
-            cch.remove_override("storm")
-
-    readers = [threading.Thread(target=reader, args=(i,)) for i in range(THREADS)]
-    toggler = threading.Thread(target=writer)
-    toggler.start()
-    for t in readers:
-        t.start()
-    for t in readers:
-        t.join(timeout=240)
-    stop.set()
-    toggler.join(timeout=60)
-    assert not errors, errors
-    assert not any(t.is_alive() for t in readers)
-    assert wrong == [] and done[0] == THREADS * 60
+    closed_edges = sorted(set(int(e) for e in np.flatnonzero(road_graph.usable)[::5]))
+    rank_while_closures_toggle(cch, dijkstra_oracle, jobs(road_graph, 10, 20, seed=13), closed_edges, answer, matches)
 
 
 def test_without_routingkit_the_dijkstra_answers(road_graph, monkeypatch, services):

@@ -4,7 +4,6 @@ walk against a fresh one, the suffix join against the oracle from points in the 
 several threads while closures come and go and AVL fixes arrive, and a malformed hierarchy is an error, not a hang.
 """
 import random
-import threading
 
 import numpy as np
 import pytest
@@ -15,17 +14,14 @@ from dispatch.model import LatLon, MovingFix
 from routing.etree import EtreeIndex, etree_available
 from routing.search import SearchError
 from routing.service import RoutingService
+from tests.routing.conftest import rank_while_closures_toggle
 
 pytestmark = pytest.mark.skipif(not etree_available(), reason="needs the native library and routingkit-cch")
-THREADS = 4
 
 
 @pytest.fixture(scope="module")
-def services(road_graph):
-    etree = RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300, engine="etree")
-    dijkstra = RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300, engine="dijkstra",
-                              unit_trees=False)
-    return etree, dijkstra
+def services(road_graph, dijkstra_oracle):
+    return RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300, engine="etree"), dijkstra_oracle
 
 
 def mid_road(graph, rng: random.Random) -> LatLon:
@@ -102,56 +98,21 @@ def test_closures_and_slowdowns_are_partial_updates_equal_to_a_full_customizatio
     assert carried > 0
 
 
-def test_concurrent_etree_rankings_while_closures_come_and_go_and_fixes_arrive(services, road_graph):
+def test_concurrent_etree_rankings_while_closures_come_and_go_and_fixes_arrive(dijkstra_oracle, road_graph):
     """Every answer on every thread is the oracle's for one of the two states (open or closed), never a mix and
     never a crash, while a writer toggles a closure (partial updates reusing the spare metric's memory) and the
     AVL feed makes walks for moving units."""
-    _, dijkstra = services
     etree = RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300, engine="etree", workers=2)
-    work = jobs(road_graph, 10, 20, seed=13)
-    closed_edges = sorted(set(int(e) for e in np.flatnonzero(road_graph.usable)[::40]))  # few: partial updates
-    open_answers = [answers(dijkstra, t, o) for t, o in work]
-    dijkstra.add_closure(closed_edges, expires_at=None, closure_id="storm")
-    closed_answers = [answers(dijkstra, t, o) for t, o in work]
-    dijkstra.remove_override("storm")
-    assert open_answers != closed_answers
-    stop, errors, wrong, done = threading.Event(), [], [], [0]
 
-    def reader(seed: int):
-        rng = random.Random(seed)
-        try:
-            for _ in range(60):
-                j = rng.randrange(len(work))
-                got = answers(etree, *work[j])
-                if not (same(got, open_answers[j]) or same(got, closed_answers[j])):
-                    wrong.append(j)
-                done[0] += 1
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    def writer():
-        while not stop.is_set():
-            etree.add_closure(closed_edges, expires_at=None, closure_id="storm")
-            etree.remove_override("storm")
-
-    def avl():
+    def avl(stop):
         rng = random.Random(99)
         while not stop.is_set():
             etree.note_positions([MovingFix(p.lat, p.lon, rng.uniform(0, 360))
                                   for p in (mid_road(road_graph, rng) for _ in range(20))])
 
-    readers = [threading.Thread(target=reader, args=(i,)) for i in range(THREADS)]
-    others = [threading.Thread(target=writer), threading.Thread(target=avl)]
-    for t in others + readers:
-        t.start()
-    for t in readers:
-        t.join(timeout=240)
-    stop.set()
-    for t in others:
-        t.join(timeout=60)
-    assert not errors, errors
-    assert not any(t.is_alive() for t in readers + others)
-    assert wrong == [] and done[0] == THREADS * 60
+    closed_edges = sorted(set(int(e) for e in np.flatnonzero(road_graph.usable)[::40]))  # few: partial updates
+    rank_while_closures_toggle(etree, dijkstra_oracle, jobs(road_graph, 10, 20, seed=13), closed_edges, answers, same,
+                               alongside=[avl])
     assert etree.etree.partial_updates >= 2
 
 
