@@ -185,6 +185,7 @@ class EtreeIndex:
 
     @property
     def arc_count(self) -> int:
+        """Arcs in the hierarchy (the road graph's edge pairs plus the shortcuts of the chordal completion)."""
         return len(self.up_head)
 
     def _height(self) -> int:
