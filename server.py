@@ -135,15 +135,11 @@ class Server:
             self._chore(self._refresh_fleet_sites(self.ctx.places.search.gazetteer))
 
     def _snap_positions(self, records: list[dict]) -> None:
-        """Have routing snap the units' new positions on its own threads, so a ranking finds them snapped
-        (docs/routing.md, issue #20); nothing before the graph has loaded."""
+        """Have routing snap the units' new positions (and make their walks) on its background thread, so a
+        ranking finds them ready (docs/routing.md, issue #20); nothing before the graph has loaded."""
         if not self.ctx.roads.ready:
             return
-        routing = self.ctx.roads.routing
-        try:
-            routing.executor.submit(routing.note_positions, [position_of(record) for record in records])
-        except RuntimeError:  # the executor is shutting down with the server
-            pass
+        self.ctx.roads.routing.note_positions_soon([position_of(record) for record in records])
 
     def _chore(self, coroutine) -> None:
         task = asyncio.create_task(coroutine)

@@ -6,6 +6,7 @@ in C without the interpreter's attention, and either way the event loop stays fr
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import threading
 import time
@@ -27,12 +28,14 @@ from routing.search import SearchSpace
 from routing.snap import Snapped, Snapper
 from routing.speeds import MAJOR_CLASSES
 
+log = logging.getLogger("ems.routing")
 # auto: our own CCH with kept walks ("etree", routing/etree.py) when the native library and RoutingKit's ordering
 # are there, else RoutingKit's CCH when installed, else the bounded Dijkstra (docs/routing.md has the measurements).
 ENGINES = ("auto", "etree", "cch", "dijkstra")
 # How the CCH engine traces the fastest origins' road metres: one bounded reverse search for all of them
 # ("search", the default), or a CCH path query each ("paths": the earlier way, kept for the churn benchmark).
 CCH_METRES = ("search", "paths")
+PENDING_FIXES_MAX = 10_000  # AVL fixes waiting for the background thread (a province's fleet many times over)
 
 
 class RoutingService:
@@ -80,6 +83,11 @@ class RoutingService:
         self._trees_lock = threading.Lock()
         self._batch: tuple | None = None  # (origins and weights key, snaps, stacked tree seconds, stacked metres)
         self.executor = executor or ThreadPoolExecutor(workers, thread_name_prefix="routing")
+        # AVL fixes and new metrics are prepared here, never queued in front of a ranking on `executor`
+        self.background = ThreadPoolExecutor(1, thread_name_prefix="routing-background")
+        self._pending_fixes: list = []
+        self._noting = False
+        self._noting_lock = threading.Lock()
         self._spaces: queue.SimpleQueue[SearchSpace] = queue.SimpleQueue()
         for _ in range(workers):
             self._spaces.put(SearchSpace(graph.node_count))
@@ -113,6 +121,33 @@ class RoutingService:
             self.etree.keep_walks(weights, key, sorted({node for snap in snaps if not snap.off_network
                                                         for node, _, _ in exit_points(self.graph, snap, weights)}))
         return len(snaps)
+
+    def note_positions_soon(self, origins: Sequence) -> None:
+        """`note_positions` on the background thread: fixes that arrive while it is busy join one next pass (at
+        most `PENDING_FIXES_MAX`, the newest kept), so a burst never builds a queue."""
+        with self._noting_lock:
+            self._pending_fixes.extend(origins)
+            del self._pending_fixes[:-PENDING_FIXES_MAX]
+            if self._noting:
+                return
+            self._noting = True
+        try:
+            self.background.submit(self._note_pending)
+        except RuntimeError:  # shut down: the service is stopping
+            with self._noting_lock:
+                self._noting = False
+
+    def _note_pending(self) -> None:
+        while True:
+            with self._noting_lock:
+                batch, self._pending_fixes = self._pending_fixes, []
+                if not batch:
+                    self._noting = False
+                    return
+            try:
+                self.note_positions(batch)
+            except Exception:  # a bad graph state must not stop later passes; the ranking would report it
+                log.exception("routing: noting AVL positions failed")
 
     def etas_to_sync(self, target, origins: Sequence) -> list[EtaResult]:
         """Origins with a cached tree are answered from it; the rest share one bounded reverse search. An origin
@@ -347,7 +382,7 @@ class RoutingService:
         ranking that comes first waits for the same customization, never uses the old weights)."""
         if self.hierarchy is not None:
             try:
-                self.executor.submit(self.warm)
+                self.background.submit(self.warm)
             except RuntimeError:  # the executor is shut down: the service is stopping
                 pass
 

@@ -4,6 +4,7 @@ walk against a fresh one, the suffix join against the oracle from points in the 
 several threads while closures come and go and AVL fixes arrive, and a malformed hierarchy is an error, not a hang.
 """
 import random
+import threading
 
 import numpy as np
 import pytest
@@ -182,3 +183,23 @@ def test_weights_or_nodes_that_do_not_fit_the_graph_are_refused(road_graph):
             index.distances_to(weights, "base", [node], [(0, 0.0, 0.0)])
     seconds, metres = index.distances_to(weights, "base", [0, 1], [(1, 0.0, 0.0)])
     assert seconds[1] == 0.0 and metres[1] == 0.0
+
+
+def test_fixes_noted_in_a_burst_are_merged_on_the_background_thread_and_made_ready(road_graph):
+    """The server hands each second's AVL fixes over without waiting; the background thread takes whatever has
+    piled up in one pass, so a burst leaves no queue, and every fix's walks are made before the next ranking."""
+    service = RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300, engine="etree")
+    target, origins = jobs(road_graph, 1, 40, seed=31)[0]
+    passes = []
+    noted = service.note_positions
+    service.note_positions = lambda batch: passes.append(len(batch)) or noted(batch)
+    busy = threading.Event()
+    service.background.submit(busy.wait, 30)  # the thread is busy (a customization, say) while fixes arrive
+    for start in range(0, 40, 4):
+        service.note_positions_soon(origins[start:start + 4])
+    busy.set()
+    service.background.submit(lambda: None).result(timeout=30)
+    assert passes == [40] and not service._noting  # one pass for the ten hand-overs, nothing lost
+    kept = len(service.etree._current.walks)
+    service.etas_to_sync(target, origins)
+    assert len(service.etree._current.walks) == kept
