@@ -3,14 +3,12 @@ are on (or that are shared with it); every cross-agency read and write is refuse
 1669 centre sees and dispatches everything."""
 from datetime import UTC, datetime, timedelta
 
-import msgspec
 import pytest
 
 from db.pool import _CONNECTIONS as pool_connections
 from dispatch import demo
 from dispatch.access import Identity
 from dispatch.errors import Forbidden
-from dispatch.events import UnitRegistered
 from tests.conftest import make_user
 
 PAO_UNITS = {"CB-BLS-02", "CB-BLS-03", "CB-BLS-04"}
@@ -176,13 +174,8 @@ async def test_the_assign_path_itself_refuses_another_agencys_unit_judged_on_the
     with pytest.raises(Forbidden):
         await ctx.assignments.assign(incident_id, FOUNDATION_UNIT, actor=pao.actor, role=pao.role, dispatcher=pao)
 
-    read_before = await ctx.store.get("units", "CB-BLS-03")  # PAO's when read...
     incident = await ctx.store.get("incidents", incident_id)
-    moved = msgspec.structs.asdict(read_before)
-    await ctx.fleet.register_unit(UnitRegistered(
-        at=datetime.now(UTC), unit_id=read_before.id, capability=read_before.capability,
-        station_id=read_before.station_id, station_name=read_before.station_name, base=moved["base"],
-        crew=read_before.crew, phone=read_before.phone, agency_id=demo.FOUNDATION), actor="admin:test")  # ...then moved
+    read_before = await province.move_unit("CB-BLS-03", demo.FOUNDATION)  # PAO's when read, then moved
     work = ctx.assignments.assignment(incident_id, "CB-BLS-03", None, dispatcher=pao)
     with pytest.raises(Forbidden):
         await ctx.store.run(pao.actor, work, known=(("incidents", incident), ("units", read_before)))
