@@ -182,6 +182,23 @@ async def test_the_assign_path_itself_refuses_another_agencys_unit_judged_on_the
     assert (await ctx.store.get("units", "CB-BLS-03")).incident_id is None
 
 
+async def test_a_unit_status_change_refuses_another_agencys_unit_judged_on_the_row_it_writes_against(province):
+    """As for assignments: an agency dispatcher's status change is judged inside its unit of work, so a unit moved
+    to another agency after it was read (the read the unit of work takes as its own) is refused, nothing written."""
+    ctx = province.server.ctx
+    pao = Identity("disp-pao", "PAO dispatcher", "dispatcher", agency_id=demo.PAO)
+    with pytest.raises(Forbidden):
+        await ctx.fleet.change_unit_status(FOUNDATION_UNIT, "out_of_service", actor=pao.actor, role=pao.role,
+                                           dispatcher=pao)
+
+    read_before = await province.move_unit("CB-BLS-03", demo.FOUNDATION)  # PAO's when read, then moved
+    moved = await ctx.store.get("units", "CB-BLS-03")
+    work = ctx.fleet.unit_status_change("CB-BLS-03", "out_of_service", role=pao.role, dispatcher=pao)
+    with pytest.raises(Forbidden, match="belongs to another agency"):
+        await ctx.store.run(pao.actor, work, known=(("units", read_before),))
+    assert await ctx.store.get("units", "CB-BLS-03") == moved
+
+
 async def test_an_agency_reads_an_incident_once_and_its_units_in_one_query(province):
     incident_id = await province.report()
     for unit_id in sorted(PAO_UNITS):
