@@ -44,7 +44,8 @@ async def test_an_agency_dispatcher_lists_only_its_agencys_units(province):
 
 async def test_an_agency_dispatcher_cannot_move_another_agencys_unit(province):
     status, body = await province.pao.post(f"/api/v1/units/{FOUNDATION_UNIT}/status", {"status": "out_of_service"})
-    assert status == 403 and "another agency" in body["error"]["message"]
+    assert (status, body["error"]["message"]) == (
+        403, f"unit {FOUNDATION_UNIT} belongs to another agency: ask for it through /api/v1/mutual-aid")
     assert (await province.server.ctx.store.get("units", FOUNDATION_UNIT)).status.value == "available"
     back_at = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
     status, unit = await province.pao.post("/api/v1/units/CB-BLS-03/status", {
@@ -53,7 +54,8 @@ async def test_an_agency_dispatcher_cannot_move_another_agencys_unit(province):
     status, body = await province.pao.post("/api/v1/units/CB-BLS-04/status", {
         "status": "out_of_service", "back_at": "yesterday"})
     assert status == 422 and body["error"]["fields"][0]["field"] == "back_at"
-    assert (await province.pao.post("/api/v1/units/NO-SUCH/status", {"status": "available"}))[0] == 404
+    status, body = await province.pao.post("/api/v1/units/NO-SUCH/status", {"status": "available"})
+    assert (status, body["error"]["message"]) == (404, "no unit NO-SUCH")
 
 
 async def test_an_incident_is_an_agencys_only_while_its_unit_is_on_it(province):
