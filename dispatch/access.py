@@ -73,6 +73,13 @@ class Identity:
         """True for dispatchers and admins, who see every field of what they may see (`sees_all`: everything)."""
         return self.role in STAFF_ROLES
 
+    @property
+    def as_dispatcher(self) -> Identity | None:
+        """This identity as the `dispatcher` a service judges a unit's agency by (`require_dispatchable_unit`):
+        itself for a dispatcher or admin, None for other roles (the role policy and a crew's own unit judge
+        those)."""
+        return self if self.is_staff else None
+
 
 # ---- the read rule --------------------------------------------------------------------------------------------
 
