@@ -134,7 +134,7 @@ def staffing(identity, unit) -> dict:
 
 
 class ShiftsHandler(BaseHandler):
-    agency_scope = "open"  # the list is filtered; a log-on is checked against the unit's agency
+    agency_scope = {"GET": "open", "POST": "unit"}  # the list is filtered; a log-on is judged on the unit's agency
 
     async def get(self) -> None:
         """GET the staffing of the units the caller may see (the centre all, an agency its own, a crew its
@@ -149,11 +149,9 @@ class ShiftsHandler(BaseHandler):
         when a crew is already on shift, 403 for another agency's unit (or another unit's crew)."""
         identity = self.require(*SHIFT_ROLES)
         body = _object(self.json_body())
-        unit_id = _text_field(body, "unit_id")
-        if identity.is_staff:
-            await self.dispatchable_unit(identity, unit_id, field="unit_id")
-        unit = await self.ctx.shifts.log_on(unit_id, body.get("crew"), _ends_at(body.get("ends_at")),
-                                            actor=identity.actor, role=identity.role, own_unit=identity.unit_id)
+        unit = await self.ctx.shifts.log_on(_text_field(body, "unit_id"), body.get("crew"),
+                                            _ends_at(body.get("ends_at")), actor=identity.actor, role=identity.role,
+                                            own_unit=identity.unit_id, dispatcher=identity.as_dispatcher)
         self.send_json(staffing(identity, unit), 201)
 
 
@@ -166,7 +164,7 @@ class ShiftHandler(BaseHandler):
         identity = self.require(*SHIFT_ROLES)
         reason = self.get_query_argument("reason", None)
         unit = await self.ctx.shifts.log_off(unit_id, reason, actor=identity.actor, role=identity.role,
-                                             own_unit=identity.unit_id)
+                                             own_unit=identity.unit_id, dispatcher=identity.as_dispatcher)
         self.send_json(staffing(identity, unit))
 
 

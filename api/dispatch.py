@@ -145,7 +145,7 @@ class UnitStatusHandler(DispatchHandler):
         body = _object(self.json_body())
         unit = await self.ctx.fleet.change_unit_status(
             unit_id, body.get("status"), actor=identity.actor, role=identity.role, own_unit=identity.unit_id,
-            reason=body.get("reason"), back_at=body.get("back_at"))
+            reason=body.get("reason"), back_at=body.get("back_at"), dispatcher=identity.as_dispatcher)
         self.send_json(unit_view(identity, msgspec.to_builtins(unit)))  # a crew: its role's fields of its unit
 
 

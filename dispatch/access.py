@@ -22,6 +22,7 @@ Also here: the access facts every server process acts on at once (`AccessRevoked
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -29,10 +30,13 @@ from typing import Any
 import msgspec
 
 from dispatch.agencies import CENTRE_AGENCY_ID, agency_of
+from dispatch.errors import Forbidden
 from dispatch.events import Event
 from dispatch.lifecycle import intervals
 from dispatch.model import Incident, Unit
 from dispatch.ports import StoredEvent
+
+log = logging.getLogger("ems.dispatch")
 
 ROLES = ("dispatcher", "crew", "hospital", "admin", "device")
 STAFF_ROLES = ("dispatcher", "admin")  # see everything: the data controller's own operators
@@ -68,6 +72,13 @@ class Identity:
     def is_staff(self) -> bool:
         """True for dispatchers and admins, who see every field of what they may see (`sees_all`: everything)."""
         return self.role in STAFF_ROLES
+
+    @property
+    def as_dispatcher(self) -> Identity | None:
+        """This identity as the `dispatcher` a service judges a unit's agency by (`require_dispatchable_unit`):
+        itself for a dispatcher or admin, None for other roles (the role policy and a crew's own unit judge
+        those)."""
+        return self if self.is_staff else None
 
 
 # ---- the read rule --------------------------------------------------------------------------------------------
@@ -147,6 +158,15 @@ def may_dispatch_unit(identity: Identity, unit: Unit) -> bool:
     """Whether `identity` may assign, move or staff `unit` itself: the centre any unit, an agency's dispatchers
     their own (another agency's only through mutual aid)."""
     return identity.is_staff and (identity.sees_all or agency_of(unit.agency_id) == identity.agency)
+
+
+def require_dispatchable_unit(identity: Identity, unit: Unit) -> None:
+    """Nothing if `identity` may dispatch `unit` (`may_dispatch_unit`); Forbidden naming the unit otherwise. Call
+    it in the unit of work that writes, on the row it read there: a unit moved to another agency since the caller
+    last read it is then judged as it is now."""
+    if not may_dispatch_unit(identity, unit):
+        log.warning("forbidden unit of another agency", extra={"user": identity.user_id, "unit": unit.id})
+        raise Forbidden(f"unit {unit.id} belongs to another agency: ask for it through /api/v1/mutual-aid")
 
 
 # ---- allow-lists of fields ------------------------------------------------------------------------------------

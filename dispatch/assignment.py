@@ -16,8 +16,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from dispatch.access import Identity, may_dispatch_unit
-from dispatch.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from dispatch.access import Identity, require_dispatchable_unit
+from dispatch.errors import Conflict, FieldError, Invalid, NotFound
 from dispatch.events import (
     AssignmentAcknowledged, AssignmentCancelled, AssignmentEscalated, EscalationMessageOutcome, Event, UnitAssigned,
     UnitStatusChanged,
@@ -111,9 +111,8 @@ class AssignmentService:
             unit = await uow.get("units", unit_id, lock=True)
             if unit is None:
                 raise Invalid(FieldError("unit_id", "no such unit"))
-            if dispatcher is not None and not may_dispatch_unit(dispatcher, unit):
-                log.warning("forbidden unit of another agency", extra={"user": dispatcher.user_id, "unit": unit_id})
-                raise Forbidden(f"unit {unit_id} belongs to another agency: ask for it through /api/v1/mutual-aid")
+            if dispatcher is not None:
+                require_dispatchable_unit(dispatcher, unit)
             if incident.status.value not in ASSIGNABLE_INCIDENT:
                 raise Conflict(f"incident {incident_id} is {incident.status.value}")
             if not unit.is_open:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from dispatch.access import Identity, require_dispatchable_unit
 from dispatch.errors import Conflict, FieldError, Forbidden, Invalid
 from dispatch.events import (
     AssignmentAcknowledged, AssignmentCancelled, HospitalCapacityUpdated, HospitalRegistered, IncidentStatusChanged, UnitRegistered,
@@ -43,18 +44,23 @@ class FleetService:
             await uow.append(event)
 
     async def change_unit_status(self, unit_id: str, status: str, *, actor: str, role: str,
-                                 own_unit: str | None = None, reason=None, back_at=None):
+                                 own_unit: str | None = None, reason=None, back_at=None,
+                                 dispatcher: Identity | None = None):
         """A crew's status button. En route on an unacknowledged assignment also acknowledges it ("Respond").
         Out of service may say why (`reason`, at most 200 characters) and when the unit is expected back
-        (`back_at`, an ISO 8601 time in the future; UTC when it has no offset)."""
+        (`back_at`, an ISO 8601 time in the future; UTC when it has no offset).
+
+        `dispatcher`: the dispatcher or admin changing it (None for a crew, judged by `own_unit`), whose agency
+        must own the unit (`require_dispatchable_unit`, on the row the unit of work writes against)."""
         return await self.store.run(actor, self.unit_status_change(unit_id, status, role=role, own_unit=own_unit,
-                                                                   reason=reason, back_at=back_at))
+                                                                   reason=reason, back_at=back_at,
+                                                                   dispatcher=dispatcher))
 
     def unit_status_change(self, unit_id: str, status: str, *, role: str, own_unit: str | None = None,
-                           reason=None, back_at=None):
+                           reason=None, back_at=None, dispatcher: Identity | None = None):
         """`change_unit_status` as a unit-of-work body, for a caller that runs it in its own unit (e.g. together
         with the claim of a WebSocket command id). Refusals that need no reading (role, status name, reason and
-        return time) raise at once."""
+        return time) raise at once; another agency's unit (`dispatcher`) on the unit's row."""
         require(role, "crew_status")
         if role == "crew" and own_unit != unit_id:
             raise Forbidden("a crew may change only its own unit's status")
@@ -65,6 +71,8 @@ class FleetService:
         reason, back = self._out_of_service(new, reason, back_at)
         async def work(uow):
             unit = await get_or_not_found(uow, "units", unit_id, lock=True)
+            if dispatcher is not None:
+                require_dispatchable_unit(dispatcher, unit)
             if unit.status is new:
                 return unit  # a repeated tap
             if new not in UNIT_NEXT[unit.status]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from dispatch.errors import Conflict, FieldError, Forbidden, Invalid
+from dispatch.access import Identity, require_dispatchable_unit
+from dispatch.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from dispatch.events import Event
 from dispatch.model import CrewMember, Shift, Unit
 from dispatch.policies import require
@@ -83,27 +84,37 @@ def _check_actor(role: str, own_unit: str | None, unit_id: str) -> None:
 
 
 class ShiftService:
-    """Log crews on and off units. The edge checks a dispatcher's agency (dispatch/access.py)."""
+    """Log crews on and off units. A crew only its own unit; a dispatcher's agency is judged in the unit of work
+    on the unit's row (dispatch/access.py)."""
 
     def __init__(self, store: EventStore, clock: Clock):
         self.store = store
         self.clock = clock
 
     async def log_on(self, unit_id: str, crew, ends_at: datetime | None, *, actor: str, role: str,
-                     own_unit: str | None = None) -> Unit:
+                     own_unit: str | None = None, dispatcher: Identity | None = None) -> Unit:
         """Start a shift on `unit_id` with `crew` (see `parse_crew`); `ends_at` the planned end (UTC, future).
+        `dispatcher`: the dispatcher or admin logging the crew on (None for a crew, judged by `own_unit`).
 
         Raises
         ------
         Forbidden
-            The role may not, or a crew logs on another unit.
+            The role may not, a crew logs on another unit, or the unit is not `dispatcher`'s agency's.
         Invalid
-            The crew list or `ends_at` is malformed (every problem named).
+            The crew list or `ends_at` is malformed (every problem named); for a `dispatcher`, no such unit
+            (field unit_id).
         NotFound
-            No such unit.
+            No such unit (a crew's).
         Conflict
             A shift is already open on the unit (log it off first).
         """
+        return await self.store.run(actor, self.shift_start(unit_id, crew, ends_at, role=role, own_unit=own_unit,
+                                                            dispatcher=dispatcher))
+
+    def shift_start(self, unit_id: str, crew, ends_at: datetime | None, *, role: str, own_unit: str | None = None,
+                    dispatcher: Identity | None = None):
+        """`log_on` as a unit-of-work body. Refusals that need no reading (role, crew list, end time) raise at
+        once; the unit's agency and an open shift on the unit's row."""
         _check_actor(role, own_unit, unit_id)
         members = parse_crew(crew)
         now = self.clock.now()
@@ -111,25 +122,41 @@ class ShiftService:
             raise Invalid(FieldError("ends_at", "must be in the future"))
 
         async def work(uow):
-            unit = await get_or_not_found(uow, "units", unit_id, lock=True)
+            unit = await uow.get("units", unit_id, lock=True)
+            if unit is None and dispatcher is not None:  # the unit was named in the body
+                raise Invalid(FieldError("unit_id", "no such unit"))
+            if unit is None:
+                raise NotFound(f"no unit {unit_id}")
+            if dispatcher is not None:
+                require_dispatchable_unit(dispatcher, unit)
             if unit.shift is not None:
                 raise Conflict(f"unit {unit_id} already has a crew on shift since {unit.shift.started_at:%H:%M} UTC")
             await uow.append(ShiftStarted(at=now, unit_id=unit_id, shift_id=f"{unit_id}@{now:%Y%m%dT%H%M%S}",
                                           crew=members, ends_at=ends_at))
             return await uow.get("units", unit_id)
 
-        return await self.store.run(actor, work)
+        return work
 
     async def log_off(self, unit_id: str, reason: str | None, *, actor: str, role: str,
-                      own_unit: str | None = None) -> Unit:
+                      own_unit: str | None = None, dispatcher: Identity | None = None) -> Unit:
         """End the unit's shift. Conflict when none is open, or while the unit is on an incident (release it
-        first: a crew cannot leave a patient); Invalid for a reason over 500 characters."""
+        first: a crew cannot leave a patient); Invalid for a reason over 500 characters; NotFound for no such unit;
+        Forbidden for a unit not of `dispatcher`'s agency (None for a crew, judged by `own_unit`)."""
+        return await self.store.run(actor, self.shift_end(unit_id, reason, role=role, own_unit=own_unit,
+                                                          dispatcher=dispatcher))
+
+    def shift_end(self, unit_id: str, reason: str | None, *, role: str, own_unit: str | None = None,
+                  dispatcher: Identity | None = None):
+        """`log_off` as a unit-of-work body. Refusals that need no reading (role, reason) raise at once; the unit's
+        agency, its shift and its incident on the unit's row."""
         _check_actor(role, own_unit, unit_id)
         if reason is not None and (not isinstance(reason, str) or len(reason) > 500):
             raise Invalid(FieldError("reason", "must be text of at most 500 characters"))
 
         async def work(uow):
             unit = await get_or_not_found(uow, "units", unit_id, lock=True)
+            if dispatcher is not None:
+                require_dispatchable_unit(dispatcher, unit)
             if unit.shift is None:
                 raise Conflict(f"unit {unit_id} has no crew on shift")
             if unit.incident_id is not None:
@@ -137,4 +164,4 @@ class ShiftService:
             await uow.append(ShiftEnded(at=self.clock.now(), unit_id=unit_id, shift_id=unit.shift.id, reason=reason))
             return await uow.get("units", unit_id)
 
-        return await self.store.run(actor, work)
+        return work

@@ -1,9 +1,12 @@
 """Fixtures shared by the API tests: the demo province with its three agencies and a dispatcher of each."""
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+import msgspec
 import pytest
 
 from dispatch import demo
+from dispatch.events import UnitRegistered
 from tests.conftest import Api, make_user, routing_ready
 
 
@@ -27,6 +30,17 @@ class Province:
             "channel": "phone", "location": {"lat": 13.3611, "lon": 100.9847}, "chief_complaint": "fall"})
         assert status == 201, incident
         return incident["id"]
+
+    async def move_unit(self, unit_id: str, agency_id: str):
+        """Register `unit_id` again under `agency_id`, as the registry does (its live status and shift kept);
+        returns the unit's row as it was read just before the move."""
+        ctx = self.server.ctx
+        before = await ctx.store.get("units", unit_id)
+        await ctx.fleet.register_unit(UnitRegistered(
+            at=datetime.now(UTC), unit_id=before.id, capability=before.capability, station_id=before.station_id,
+            station_name=before.station_name, base=msgspec.structs.asdict(before)["base"], crew=before.crew,
+            phone=before.phone, agency_id=agency_id), actor="admin:test")
+        return before
 
 
 async def agency_tokens(server) -> dict[str, str]:

@@ -3,14 +3,12 @@ are on (or that are shared with it); every cross-agency read and write is refuse
 1669 centre sees and dispatches everything."""
 from datetime import UTC, datetime, timedelta
 
-import msgspec
 import pytest
 
 from db.pool import _CONNECTIONS as pool_connections
 from dispatch import demo
 from dispatch.access import Identity
 from dispatch.errors import Forbidden
-from dispatch.events import UnitRegistered
 from tests.conftest import make_user
 
 PAO_UNITS = {"CB-BLS-02", "CB-BLS-03", "CB-BLS-04"}
@@ -46,7 +44,8 @@ async def test_an_agency_dispatcher_lists_only_its_agencys_units(province):
 
 async def test_an_agency_dispatcher_cannot_move_another_agencys_unit(province):
     status, body = await province.pao.post(f"/api/v1/units/{FOUNDATION_UNIT}/status", {"status": "out_of_service"})
-    assert status == 403 and "another agency" in body["error"]["message"]
+    assert (status, body["error"]["message"]) == (
+        403, f"unit {FOUNDATION_UNIT} belongs to another agency: ask for it through /api/v1/mutual-aid")
     assert (await province.server.ctx.store.get("units", FOUNDATION_UNIT)).status.value == "available"
     back_at = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
     status, unit = await province.pao.post("/api/v1/units/CB-BLS-03/status", {
@@ -55,7 +54,8 @@ async def test_an_agency_dispatcher_cannot_move_another_agencys_unit(province):
     status, body = await province.pao.post("/api/v1/units/CB-BLS-04/status", {
         "status": "out_of_service", "back_at": "yesterday"})
     assert status == 422 and body["error"]["fields"][0]["field"] == "back_at"
-    assert (await province.pao.post("/api/v1/units/NO-SUCH/status", {"status": "available"}))[0] == 404
+    status, body = await province.pao.post("/api/v1/units/NO-SUCH/status", {"status": "available"})
+    assert (status, body["error"]["message"]) == (404, "no unit NO-SUCH")
 
 
 async def test_an_incident_is_an_agencys_only_while_its_unit_is_on_it(province):
@@ -176,17 +176,29 @@ async def test_the_assign_path_itself_refuses_another_agencys_unit_judged_on_the
     with pytest.raises(Forbidden):
         await ctx.assignments.assign(incident_id, FOUNDATION_UNIT, actor=pao.actor, role=pao.role, dispatcher=pao)
 
-    read_before = await ctx.store.get("units", "CB-BLS-03")  # PAO's when read...
     incident = await ctx.store.get("incidents", incident_id)
-    moved = msgspec.structs.asdict(read_before)
-    await ctx.fleet.register_unit(UnitRegistered(
-        at=datetime.now(UTC), unit_id=read_before.id, capability=read_before.capability,
-        station_id=read_before.station_id, station_name=read_before.station_name, base=moved["base"],
-        crew=read_before.crew, phone=read_before.phone, agency_id=demo.FOUNDATION), actor="admin:test")  # ...then moved
+    read_before = await province.move_unit("CB-BLS-03", demo.FOUNDATION)  # PAO's when read, then moved
     work = ctx.assignments.assignment(incident_id, "CB-BLS-03", None, dispatcher=pao)
     with pytest.raises(Forbidden):
         await ctx.store.run(pao.actor, work, known=(("incidents", incident), ("units", read_before)))
     assert (await ctx.store.get("units", "CB-BLS-03")).incident_id is None
+
+
+async def test_a_unit_status_change_refuses_another_agencys_unit_judged_on_the_row_it_writes_against(province):
+    """As for assignments: an agency dispatcher's status change is judged inside its unit of work, so a unit moved
+    to another agency after it was read (the read the unit of work takes as its own) is refused, nothing written."""
+    ctx = province.server.ctx
+    pao = Identity("disp-pao", "PAO dispatcher", "dispatcher", agency_id=demo.PAO)
+    with pytest.raises(Forbidden):
+        await ctx.fleet.change_unit_status(FOUNDATION_UNIT, "out_of_service", actor=pao.actor, role=pao.role,
+                                           dispatcher=pao)
+
+    read_before = await province.move_unit("CB-BLS-03", demo.FOUNDATION)  # PAO's when read, then moved
+    moved = await ctx.store.get("units", "CB-BLS-03")
+    work = ctx.fleet.unit_status_change("CB-BLS-03", "out_of_service", role=pao.role, dispatcher=pao)
+    with pytest.raises(Forbidden, match="belongs to another agency"):
+        await ctx.store.run(pao.actor, work, known=(("units", read_before),))
+    assert await ctx.store.get("units", "CB-BLS-03") == moved
 
 
 async def test_an_agency_reads_an_incident_once_and_its_units_in_one_query(province):

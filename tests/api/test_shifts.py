@@ -2,10 +2,15 @@
 crew is not recommended; staffing and out-of-service reasons are listed per agency."""
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from dispatch import demo
+from dispatch.access import Identity
+from dispatch.errors import Forbidden
 from tests.conftest import make_user
 
 CREW = [{"name": "สมชาย ใจดี", "qualification": "EMT-B"}, {"name": "Malee", "qualification": "driver"}]
+PAO_DISPATCHER = Identity("disp-pao", "PAO dispatcher", "dispatcher", agency_id=demo.PAO)
 
 
 async def test_staffing_is_listed_per_agency(province):
@@ -39,12 +44,15 @@ async def test_a_unit_whose_crew_logged_off_is_not_recommended_until_a_crew_logs
 
 
 async def test_another_agency_cannot_log_a_crew_on_or_off_its_units(province):
+    refused = (403, "unit CB-BLS-02 belongs to another agency: ask for it through /api/v1/mutual-aid")
     status, body = await province.foundation.call("DELETE", "/api/v1/shifts/CB-BLS-02")
-    assert status == 403 and "another agency" in body["error"]["message"]
+    assert (status, body["error"]["message"]) == refused
     status, body = await province.foundation.post("/api/v1/shifts", {"unit_id": "CB-BLS-02", "crew": CREW})
-    assert status == 403
+    assert (status, body["error"]["message"]) == refused
     status, body = await province.foundation.post("/api/v1/shifts", {"unit_id": "NO-SUCH", "crew": CREW})
-    assert status == 422 and body["error"]["fields"][0]["field"] == "unit_id"
+    assert status == 422 and body["error"]["fields"] == [{"field": "unit_id", "reason": "no such unit"}]
+    status, body = await province.foundation.call("DELETE", "/api/v1/shifts/NO-SUCH")
+    assert (status, body["error"]["message"]) == (404, "no unit NO-SUCH")
     assert (await province.server.ctx.store.get("units", "CB-BLS-02")).staffed
 
 
@@ -86,3 +94,33 @@ async def test_out_of_service_shows_its_reason_and_expected_return(province):
     status, body = await province.pao.get("/api/v1/shifts")
     [unit] = [u for u in body["units"] if u["id"] == "CB-BLS-04"]
     assert unit["status"] == "available" and unit["out_of_service_reason"] is None and unit["back_at"] is None
+
+
+async def test_a_log_on_refuses_a_unit_moved_to_another_agency_judged_on_the_row_it_writes_against(province):
+    """The agency rule is kept inside the log-on's unit of work, not only by the handler: a unit moved to another
+    agency after it was read (the read the unit of work takes as its own) gets no crew."""
+    ctx, pao = province.server.ctx, PAO_DISPATCHER
+    with pytest.raises(Forbidden):
+        await ctx.shifts.log_on("CB-FR-01", CREW, None, actor=pao.actor, role=pao.role, dispatcher=pao)
+
+    await ctx.shifts.log_off("CB-BLS-03", None, actor="dispatcher:disp-centre", role="dispatcher")
+    read_before = await province.move_unit("CB-BLS-03", demo.FOUNDATION)  # PAO's and unstaffed when read, then moved
+    moved = await ctx.store.get("units", "CB-BLS-03")
+    work = ctx.shifts.shift_start("CB-BLS-03", CREW, None, role=pao.role, dispatcher=pao)
+    with pytest.raises(Forbidden, match="belongs to another agency"):
+        await ctx.store.run(pao.actor, work, known=(("units", read_before),))
+    assert await ctx.store.get("units", "CB-BLS-03") == moved
+
+
+async def test_a_log_off_refuses_a_unit_moved_to_another_agency_judged_on_the_row_it_writes_against(province):
+    """As for the log-on: the crew of a unit moved to another agency after it was read stays on shift."""
+    ctx, pao = province.server.ctx, PAO_DISPATCHER
+    with pytest.raises(Forbidden):
+        await ctx.shifts.log_off("CB-FR-01", None, actor=pao.actor, role=pao.role, dispatcher=pao)
+
+    read_before = await province.move_unit("CB-BLS-03", demo.FOUNDATION)  # PAO's when read, then moved
+    moved = await ctx.store.get("units", "CB-BLS-03")
+    work = ctx.shifts.shift_end("CB-BLS-03", None, role=pao.role, dispatcher=pao)
+    with pytest.raises(Forbidden, match="belongs to another agency"):
+        await ctx.store.run(pao.actor, work, known=(("units", read_before),))
+    assert await ctx.store.get("units", "CB-BLS-03") == moved and moved.staffed
