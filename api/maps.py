@@ -9,6 +9,7 @@ from shapely.errors import GEOSException
 
 from api.base import ApiError, BaseHandler
 from codec import to_json
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import FieldError, Invalid
 from dispatch.model import LatLon
 from dispatch.roads import RoadClosed, RoadReopened
@@ -47,7 +48,7 @@ def _float_argument(handler: BaseHandler, name: str) -> float:
     try:
         return float(raw)
     except (TypeError, ValueError):
-        raise Invalid(FieldError(name, "must be a number")) from None
+        raise Invalid(FieldError(name, ErrorCode.MUST_BE_NUMBER)) from None
 
 
 class RouteHandler(RoutingHandler):
@@ -83,7 +84,7 @@ class ClosuresHandler(RoutingHandler):
         identity = self.require("dispatcher", "admin")
         body = self.json_body()
         if not isinstance(body, dict):
-            raise Invalid(FieldError("body", "must be a JSON object"))
+            raise Invalid(FieldError("body", ErrorCode.MUST_BE_OBJECT))
         errors: list[FieldError] = []
         try:
             polygon = shapely.geometry.shape(body.get("polygon") or {})
@@ -106,7 +107,7 @@ class ClosuresHandler(RoutingHandler):
                 errors.append(FieldError("expires_at", "must be an ISO 8601 time with a time zone"))
         reason = body.get("reason")
         if reason is not None and (not isinstance(reason, str) or len(reason) > 200):
-            errors.append(FieldError("reason", "must be text of at most 200 characters"))
+            errors.append(FieldError("reason", ErrorCode.TEXT_AT_MOST, max=200))
         if errors:
             raise Invalid(errors)
         event = RoadClosed(at=self.ctx.clock.now(), closure_id=f"closure-{secrets.token_hex(6)}",

@@ -13,6 +13,7 @@ import math
 
 from api.base import ApiError, BaseHandler
 from api.incidents import view_for
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import FieldError, Invalid
 from dispatch.places import MAX_QUERY_CHARS
 
@@ -31,12 +32,12 @@ class PlacesHandler(BaseHandler):
 
     def coordinate(self, name: str, raw: str | None, low: float, high: float, errors: list[FieldError]) -> float | None:
         if raw is None or raw.strip() == "":
-            errors.append(FieldError(name, "is required"))
+            errors.append(FieldError(name, ErrorCode.REQUIRED))
             return None
         try:
             value = float(raw)
         except ValueError:
-            errors.append(FieldError(name, "must be a number"))
+            errors.append(FieldError(name, ErrorCode.MUST_BE_NUMBER))
             return None
         if not math.isfinite(value) or not low <= value <= high:
             errors.append(FieldError(name, f"must be a number from {low:g} to {high:g}"))
@@ -52,7 +53,7 @@ class GeocodeHandler(PlacesHandler):
         errors: list[FieldError] = []
         q = self.get_query_argument("q", None)
         if q is None or not q.strip():
-            errors.append(FieldError("q", "is required"))
+            errors.append(FieldError("q", ErrorCode.REQUIRED))
         elif len(q) > MAX_QUERY_CHARS or "\x00" in q:
             errors.append(FieldError("q", f"must be text of at most {MAX_QUERY_CHARS} characters"))
         near = None

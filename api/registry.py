@@ -7,6 +7,7 @@ from typing import Any
 
 from api.base import ApiError, BaseHandler
 from api.openapi import PATHS, SCHEMAS, _op, _path_param, error_responses, json_response
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import FieldError, Invalid
 from dispatch.imports import ParsedFile, parse_csv, parse_geojson
 from dispatch.policies import require
@@ -61,7 +62,7 @@ class RetireHandler(RegistryHandler):
         identity = self.require()
         body = self.json_body() if self.raw_body().strip() else {}
         if not isinstance(body, dict):
-            raise Invalid(FieldError("body", "must be a JSON object"))
+            raise Invalid(FieldError("body", ErrorCode.MUST_BE_OBJECT))
         self.send_json(await self.ctx.resources.retire(self.kind, record_id, body.get("reason"),
                                                        actor=identity.actor, role=identity.role))
 

@@ -8,6 +8,7 @@ from api.base import ApiError, BaseHandler
 from api.openapi import PATHS, SCHEMAS, error_responses, json_response
 from db import reports
 from dispatch import items, kpi
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import FieldError, Invalid, NotFound
 from dispatch.model import Capability
 from dispatch.policies import require
@@ -48,8 +49,8 @@ class MoveUpsHandler(BaseHandler):
         identity = self.require(*READERS)
         body = self.json_body()
         if not isinstance(body, dict):
-            raise Invalid(FieldError("body", "must be a JSON object"))
-        errors = [FieldError(name, "is required (a non-empty string)") for name in ("unit_id", "post_id")
+            raise Invalid(FieldError("body", ErrorCode.MUST_BE_OBJECT))
+        errors = [FieldError(name, ErrorCode.REQUIRED) for name in ("unit_id", "post_id")
                   if not isinstance(body.get(name), str) or not body.get(name)]
         gain = body.get("gain")
         if gain is not None and (isinstance(gain, bool) or not isinstance(gain, int | float) or not 0 <= gain <= 1):
@@ -116,8 +117,7 @@ async def items_records(handler: BaseHandler) -> tuple[Any, Any, list[dict[str, 
         raise Invalid(FieldError("agency", "must be an agency id (1 to 40 letters, digits or _ . -)"))
     if not identity.sees_all:
         if agency not in (None, identity.agency):
-            raise ApiError(403, f"only the 1669 centre may export another agency's operations (you act for"
-                                f" agency {identity.agency})")
+            raise ApiError(403, ErrorCode.CENTRE_ONLY_EXPORT)
         agency = identity.agency
     data = await reports.closed_operations(handler.ctx.pool, start, end)
     records = [items.operation_record(i, data["events"][i.id], data["unit_events"], data["units"], data["hospitals"])
@@ -158,7 +158,7 @@ class ReplayHandler(BaseHandler):
         self.require(*READERS)
         replay = await reports.incident_replay(self.ctx.store, int(incident_id), self.ctx.clock.now())
         if replay is None:
-            raise NotFound("no such incident")
+            raise NotFound(ErrorCode.NO_SUCH_INCIDENT)
         await self.audit("replay", f"incident:{incident_id}")
         self.send_json(replay)
 

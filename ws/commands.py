@@ -93,7 +93,9 @@ def _once(scope: str, client_id: str, work: UnitOfWorkBody) -> UnitOfWorkBody:
 
 def _error_reply(client_id: Any, exc: DomainError) -> dict:
     status = next((code for error, code in _STATUS.items() if isinstance(exc, error)), 400)
-    reply = {"type": "error", "id": client_id, "status": status, "reason": str(exc)}
+    reply = {"type": "error", "id": client_id, "status": status, "code": exc.code.value, "reason": str(exc),
+             **({"params": exc.params} if exc.params else {})}
     if isinstance(exc, Invalid):
-        reply["fields"] = [{"field": e.field, "reason": e.reason} for e in exc.errors]
+        reply["fields"] = [{"field": e.field, "code": e.code.value, "reason": e.reason,
+                            **({"params": e.params} if e.params else {})} for e in exc.errors]
     return reply

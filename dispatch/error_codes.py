@@ -1,0 +1,128 @@
+"""Every error code the server sends: the one registry of codes and their English texts.
+
+An error answer carries a stable `code` (and, when its text has variable parts, `params`) beside the English
+`message`; each per-field reason does the same. Browsers show `error.<code>` from web/js/labels.js in the page's
+language with the params filled in (tests/test_error_codes.py checks every code here has a Thai and an English
+label); API clients may keep reading `message`.
+
+A code's English text is a `str.format` template over its params. The generic codes (`GENERIC`) stand for an error
+raised with free text that has no code of its own yet: their text is that free text (`{message}`).
+"""
+from __future__ import annotations
+
+from enum import Enum, unique
+from typing import Any
+
+
+@unique
+class ErrorCode(str, Enum):
+    """An error code: the member's value is the code sent (`"unit_busy"`), `english` its English template."""
+
+    english: str
+
+    def __new__(cls, code: str, english: str) -> ErrorCode:
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member.english = english
+        return member
+
+    def text(self, **params: Any) -> str:
+        """The English text with `params` filled in (a generic code's text is its `message` param)."""
+        return self.english.format(**params)
+
+    # generic: free text without a code of its own (by the exception's class or the HTTP status)
+    INVALID_FIELDS = "invalid_fields", "{message}"
+    INVALID_VALUE = "invalid_value", "{message}"
+    NOT_FOUND = "not_found", "{message}"
+    CONFLICT = "conflict", "{message}"
+    FORBIDDEN = "forbidden", "{message}"
+    UNAVAILABLE = "unavailable", "{message}"
+    BAD_REQUEST = "bad_request", "{message}"
+    UNAUTHORIZED = "unauthorized", "{message}"
+    TOO_MANY_REQUESTS = "too_many_requests", "{message}"
+    HTTP_ERROR = "http_error", "{message}"
+    INTERNAL_ERROR = "internal_error", "{message}"
+
+    # the request itself
+    BODY_TOO_LARGE = "body_too_large", "request body is larger than {limit} bytes"
+    BODY_NOT_JSON = "body_not_json", "request body must be JSON"
+    MALFORMED_JSON = "malformed_json", "malformed JSON: {detail}"
+    JSON_TOO_DEEP = "json_too_deep", "JSON nested too deeply"
+    RATE_LIMITED = "rate_limited", "too many requests from this source; retry in {retry_s} s"
+    IDEMPOTENCY_KEY_LENGTH = "idempotency_key_length", "Idempotency-Key must be 1 to 200 characters"
+
+    # who may do what (no agency ids or API paths: these texts are shown to people)
+    TOKEN_REQUIRED = "token_required", "a valid bearer token is required"
+    WRONG_LOGIN = "wrong_login", "wrong user or password"
+    LOGIN_THROTTLED = "login_throttled", "too many failed logins; try again later"
+    ROLE_FORBIDDEN = "role_forbidden", "your role may not do this"
+    ROLE_MAY_NOT = "role_may_not", "role {role} may not {action}"
+    CENTRE_ONLY = "centre_only", "only the 1669 centre may do this"
+    CENTRE_ONLY_EXPORT = "centre_only_export", "only the 1669 centre may export another agency's operations"
+    UNIT_OF_OTHER_AGENCY = "unit_of_other_agency", "unit {unit_id} belongs to another agency: ask for it through mutual aid"
+    CREW_OWN_UNIT_ONLY = "crew_own_unit_only", "a crew may change only its own unit's status"
+    HOSPITAL_OWN_ONLY = "hospital_own_only", "hospital staff may update only their own hospital"
+
+    # things that are not there
+    NO_SUCH_INCIDENT = "no_such_incident", "no such incident"
+    NO_SUCH_UNIT = "no_such_unit", "no such unit"
+    NO_SUCH_HOSPITAL = "no_such_hospital", "no such hospital"
+    NO_SUCH_RESOURCE = "no_such_resource", "no such resource"
+    UNIT_NOT_FOUND = "unit_not_found", "no unit {unit_id}"
+    RECORD_NOT_FOUND = "record_not_found", "no {kind} {record_id}"
+    NO_ASSIGNMENT = "no_assignment", "no assignment {assignment_id} for this unit"
+
+    # clashes with the current state
+    INCIDENT_IS = "incident_is", "incident {incident_id} is {status}"
+    INCIDENT_REPORT_CLOSED = "incident_report_closed", "incident {incident_id} is {status}: its report can no longer change"
+    INCIDENT_TRANSITION = "incident_transition", "incident {incident_id} cannot go from {old} to {new}"
+    UNIT_RETIRED = "unit_retired", "unit {unit_id} is retired"
+    UNIT_BUSY = "unit_busy", "unit {unit_id} is {status}"
+    UNIT_BUSY_ON_INCIDENT = "unit_busy_on_incident", "unit {unit_id} is {status} on incident {incident_id}"
+    UNIT_NO_CREW = "unit_no_crew", "unit {unit_id} has no crew on shift"
+    UNIT_TRANSITION = "unit_transition", "unit {unit_id} cannot go from {old} to {new}"
+    ASSIGNMENT_IS = "assignment_is", "assignment {assignment_id} is {status}"
+
+    # parts not ready
+    ROADS_NOT_READY = "roads_not_ready", "the road graph is still loading; try again in a few seconds"
+    PLACES_NOT_READY = "places_not_ready", "the place index is still loading; try again in a few seconds"
+    STORE_BUSY = "store_busy", "{message}"
+    DATABASE_FAILING_OVER = "database_failing_over", (
+        "the database is failing over to its standby (waited {waited_s} s); nothing was stored, retry in "
+        "{retry_s} s with the same Idempotency-Key")
+
+    # per-field reasons
+    REQUIRED = "required", "is required"
+    MUST_BE_OBJECT = "must_be_object", "must be a JSON object"
+    MUST_BE_STRING = "must_be_string", "must be a string"
+    MUST_BE_NUMBER = "must_be_number", "must be a number"
+    MUST_BE_FINITE = "must_be_finite", "must be a finite number"
+    MUST_BE_INTEGER = "must_be_integer", "must be an integer"
+    MUST_BE_BOOLEAN = "must_be_boolean", "must be true or false"
+    MUST_BE_BETWEEN = "must_be_between", "must be between {low} and {high}"
+    MUST_BE_WHOLE_BETWEEN = "must_be_whole_between", "must be a whole number from {low} to {high}"
+    MUST_BE_ONE_OF = "must_be_one_of", "must be one of {allowed}"
+    MUST_BE_DATE = "must_be_date", "must be a date, YYYY-MM-DD"
+    DATE_BETWEEN = "date_between", "must be from {low} to {high}"
+    MUST_BE_FUTURE_TIME = "must_be_future_time", "must be an ISO 8601 time in the future"
+    MUST_BE_INCIDENT_ID = "must_be_incident_id", "must be an incident id"
+    TEXT_TOO_LONG = "text_too_long", "must be at most {max} characters"
+    TEXT_LENGTH = "text_length", "must be text of {min} to {max} characters"
+    TEXT_AT_MOST = "text_at_most", "must be text of at most {max} characters"
+    NO_NUL = "no_nul", "must not contain NUL characters"
+    NOT_UNICODE = "not_unicode", "must be valid Unicode text"
+    PHONE_CHARACTERS = "phone_characters", "may contain only digits, spaces, + - ( ) ."
+    CALLER_OBJECT = "caller_object", "must be an object with phone and name"
+    LOCATION_OBJECT = "location_object", "must be an object with lat and lon"
+    LAT_LON_SWAPPED = "lat_lon_swapped", "lat and lon look swapped"
+    NULL_ISLAND = "null_island", "0,0 is not a real position (no GPS fix?)"
+    LOCATION_OR_ADDRESS = "location_or_address", "is required (or give an address)"
+    NOT_A_DETAIL = "not_a_detail", "is not a detail of the report"
+    CANNOT_CHANGE_HERE = "cannot_change_here", "cannot be changed here"
+    DISPOSITION_NOT_TAKEN = "disposition_not_taken", "only a close or cancel takes a disposition"
+    DISPOSITION_ONE_OF = "disposition_one_of", "must be one of {allowed} when the status is {status}"
+
+
+GENERIC = frozenset({ErrorCode.INVALID_FIELDS, ErrorCode.INVALID_VALUE, ErrorCode.NOT_FOUND, ErrorCode.CONFLICT,
+                     ErrorCode.FORBIDDEN, ErrorCode.UNAVAILABLE, ErrorCode.BAD_REQUEST, ErrorCode.UNAUTHORIZED,
+                     ErrorCode.TOO_MANY_REQUESTS, ErrorCode.HTTP_ERROR, ErrorCode.INTERNAL_ERROR})
