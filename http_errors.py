@@ -57,6 +57,11 @@ class ErrorAnswer:
     params: dict[str, Any] = field(default_factory=dict)
     fields: list[FieldError] = field(default_factory=list)
 
+    @classmethod
+    def of(cls, status: int, code: ErrorCode, fields: list[FieldError] | None = None, **params: Any) -> ErrorAnswer:
+        """The answer saying `code` with `params` (its English message from the code's template)."""
+        return cls(status, code, code.text(**params), params, fields or [])
+
 
 def describe_error(exc: BaseException | None, status: int) -> ErrorAnswer:
     """The answer to `exc`; `status` is what Tornado chose (500 when uncaught)."""
@@ -75,23 +80,30 @@ def describe_error(exc: BaseException | None, status: int) -> ErrorAnswer:
     return ErrorAnswer(status, code_for_status(status), tornado.httputil.responses.get(status, "Error"))
 
 
-def _printable_params(params: dict[str, Any]) -> dict[str, Any]:
-    return {name: value if isinstance(value, int | float) else printable(str(value)) for name, value in params.items()}
+def _printable(value: Any) -> Any:
+    """`value` (a JSON dict, list, number or text) with every text made encodable."""
+    if isinstance(value, dict):
+        return {printable(str(key)): _printable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_printable(item) for item in value]
+    return value if isinstance(value, int | float) else printable(str(value))
+
+
+def error_json(answer: ErrorAnswer) -> dict[str, Any]:
+    """The one error shape as a JSON value: {"error": {status, code, message, params?, fields?}}."""
+    body: dict[str, Any] = {"status": answer.status, "code": answer.code.value, "message": answer.message}
+    if answer.params:
+        body["params"] = answer.params
+    if answer.fields:
+        body["fields"] = [f.to_json() for f in answer.fields]
+    return {"error": _printable(body)}
 
 
 def error_body(answer: ErrorAnswer) -> bytes:
     """The one error shape, encoded. Never raises: text that is not valid Unicode (a lone surrogate from a
     JSON escape, echoed back in a field name) is escaped, so an error about bad input can always be sent."""
     try:
-        body: dict[str, Any] = {"status": answer.status, "code": answer.code.value,
-                                "message": printable(str(answer.message))}
-        if answer.params:
-            body["params"] = _printable_params(answer.params)
-        if answer.fields:
-            body["fields"] = [{"field": printable(str(f.field)), "code": f.code.value, "reason": printable(str(f.reason)),
-                               **({"params": _printable_params(f.params)} if f.params else {})}
-                              for f in answer.fields]
-        return to_json({"error": body})
+        return to_json(error_json(answer))
     except Exception:  # belt and braces: an answer without detail beats no answer
         return b'{"error":{"status":%d,"code":"%s","message":"error"}}' % (answer.status, answer.code.value.encode())
 

@@ -82,6 +82,11 @@ class FieldError:
         else:
             self.code, self.reason, self.params = ErrorCode.INVALID_VALUE, reason, {}
 
+    def to_json(self) -> dict[str, Any]:
+        """The field's entry in an error answer: field, code, English reason, and params when there are any."""
+        return {"field": self.field, "code": self.code.value, "reason": self.reason,
+                **({"params": self.params} if self.params else {})}
+
     def at(self, field: str) -> FieldError:
         """The same reason for another field name (e.g. prefixed with its CSV row)."""
         moved = FieldError(field, self.reason)

@@ -96,6 +96,5 @@ def _error_reply(client_id: Any, exc: DomainError) -> dict:
     reply = {"type": "error", "id": client_id, "status": status, "code": exc.code.value, "reason": str(exc),
              **({"params": exc.params} if exc.params else {})}
     if isinstance(exc, Invalid):
-        reply["fields"] = [{"field": e.field, "code": e.code.value, "reason": e.reason,
-                            **({"params": e.params} if e.params else {})} for e in exc.errors]
+        reply["fields"] = [e.to_json() for e in exc.errors]
     return reply
