@@ -25,6 +25,7 @@ defineLabels({
   "console.merge": {th: "รวมเหตุ", en: "Merge into"},
   "duplicate.apart": {th: "ห่าง {m} ม. · {min} นาที", en: "{m} m · {min} min apart"},
   "field.channel": {th: "ช่องทาง", en: "Channel"},
+  "field.location": {th: "ตำแหน่ง", en: "Location"},
   "field.lat": {th: "ละติจูด", en: "Latitude"},
   "field.lon": {th: "ลองจิจูด", en: "Longitude"},
   "field.address": {th: "ที่อยู่ / จุดสังเกต", en: "Address / landmark"},
