@@ -122,7 +122,7 @@ def _ends_at(value) -> datetime | None:
     except ValueError:
         when = None
     if when is None:
-        raise Invalid(FieldError("ends_at", "must be an ISO 8601 time"))
+        raise Invalid(FieldError("ends_at", ErrorCode.MUST_BE_TIME))
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 

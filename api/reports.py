@@ -25,7 +25,7 @@ class CoverageHandler(BaseHandler):
         try:
             capability = Capability(raw)
         except ValueError:
-            raise Invalid(FieldError("capability", "must be ALS, BLS or FR")) from None
+            raise Invalid(FieldError("capability", ErrorCode.MUST_BE_ONE_OF, allowed="ALS, BLS, FR")) from None
         coverage = await self.ctx.coverage.snapshot(capability)
         await self.audit("read", "coverage", {"capability": capability.value})  # the fleet, unit by unit
         self.send_json(coverage)
@@ -54,7 +54,7 @@ class MoveUpsHandler(BaseHandler):
                   if not isinstance(body.get(name), str) or not body.get(name)]
         gain = body.get("gain")
         if gain is not None and (isinstance(gain, bool) or not isinstance(gain, int | float) or not 0 <= gain <= 1):
-            errors.append(FieldError("gain", "must be a number from 0 to 1"))
+            errors.append(FieldError("gain", ErrorCode.MUST_BE_BETWEEN, low=0, high=1))
         if errors:
             raise Invalid(errors)
         unit = await self.ctx.coverage.accept(body["unit_id"], body["post_id"], actor=identity.actor,
@@ -69,9 +69,9 @@ def report_days(handler: BaseHandler, default_days: int = 7):
     first = handler.date_argument("from", today - timedelta(days=default_days - 1))
     last = handler.date_argument("to", today)
     if last < first:
-        raise Invalid(FieldError("to", "must not be before from"))
+        raise Invalid(FieldError("to", ErrorCode.TO_BEFORE_FROM))
     if (last - first).days >= MAX_REPORT_DAYS:
-        raise Invalid(FieldError("to", f"a report covers at most {MAX_REPORT_DAYS} days"))
+        raise Invalid(FieldError("to", ErrorCode.REPORT_DAYS, max=MAX_REPORT_DAYS))
     return first, last, *kpi.local_days_utc(first, last)
 
 
@@ -114,7 +114,7 @@ async def items_records(handler: BaseHandler) -> tuple[Any, Any, list[dict[str, 
     agency = handler.get_query_argument("agency", None)
     if agency is not None and not (0 < len(agency) <= 40 and agency.replace("-", "").replace("_", "").replace(
             ".", "").isalnum() and agency.isascii()):
-        raise Invalid(FieldError("agency", "must be an agency id (1 to 40 letters, digits or _ . -)"))
+        raise Invalid(FieldError("agency", ErrorCode.IDENTIFIER, max=40, extra=""))
     if not identity.sees_all:
         if agency not in (None, identity.agency):
             raise ApiError(403, ErrorCode.CENTRE_ONLY_EXPORT)
