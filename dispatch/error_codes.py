@@ -137,6 +137,9 @@ class ErrorCode(str, Enum):
     RECORDING_EXPIRED = "recording_expired", "the call's recording is past its retention of {days} days"
     RECORDING_LINK_EXPIRED = "recording_link_expired", "this recording link is unknown or expired"
 
+    CREW_ONLY = "crew_only", "only a crew member of a unit may do this"
+    NO_NUMBER_TO_TEXT = "no_number_to_text", "incident {incident_id} has no caller phone number to text"
+
     # parts not ready
     ROADS_NOT_READY = "roads_not_ready", "the road graph is still loading; try again in a few seconds"
     PLACES_NOT_READY = "places_not_ready", "the place index is still loading; try again in a few seconds"
@@ -146,6 +149,11 @@ class ErrorCode(str, Enum):
         "{retry_s} s with the same Idempotency-Key")
 
     # per-field reasons
+    NO_LETTERS_OR_DIGITS = "no_letters_or_digits", "has no letters or digits"
+    MUST_BE_HTTP_URL = "must_be_http_url", "must be an http(s) URL"
+    MUST_BE_PHONE_NUMBER = "must_be_phone_number", "must be a phone number"
+    MUST_BE_NON_EMPTY_TEXT = "must_be_non_empty_text", "must be a non-empty string"
+    SMS_TEXT = "sms_text", "must be at most {max} characters, without NUL"
     ANSWER_LIST = "answer_list", "must be a list of {{question, answer}}"
     ONE_OF_EACH_ONCE = "one_of_each_once", "must be one of {allowed}, each once"
     YES_NO_UNKNOWN = "yes_no_unknown", "must be yes, no or unknown"
