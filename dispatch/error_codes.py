@@ -140,6 +140,17 @@ class ErrorCode(str, Enum):
     CREW_ONLY = "crew_only", "only a crew member of a unit may do this"
     NO_NUMBER_TO_TEXT = "no_number_to_text", "incident {incident_id} has no caller phone number to text"
 
+    CSV_EMPTY = "csv_empty", "the CSV file is empty: the first line must name the columns"
+    CSV_HEADER = "csv_header", "the first line must name each column once (no empty names)"
+    CSV_NO_KNOWN_COLUMN = "csv_no_known_column", "the first line names none of the columns: {columns}"
+    CSV_CELL_COUNT = "csv_cell_count", "has {cells} cells but the header names {columns}"
+    MUST_BE_FEATURE_COLLECTION = "must_be_feature_collection", "must be a GeoJSON FeatureCollection"
+    TOO_MANY_FEATURES = "too_many_features", "has more than {max} features"
+    MUST_BE_POINT = "must_be_point", "must be a Point with [lon, lat] in WGS84"
+    REQUIRED_TEXT_AT_MOST = "required_text_at_most", "is required text of at most {max} characters"
+    ID_USED_EARLIER = "id_used_earlier", "is used by an earlier feature"
+    NOT_GEOJSON = "not_geojson", "cannot be read as GeoJSON: {detail}"
+
     # parts not ready
     ROADS_NOT_READY = "roads_not_ready", "the road graph is still loading; try again in a few seconds"
     PLACES_NOT_READY = "places_not_ready", "the place index is still loading; try again in a few seconds"
