@@ -59,6 +59,12 @@ export class ApiError extends Error {
   }
 }
 
+// A WebSocket error frame ({status, code, params, reason, fields}) as the ApiError the same refusal over HTTP is.
+export function frameError(frame) {
+  return new ApiError(frame.status || 400, {error: {code: frame.code, params: frame.params, message: frame.reason,
+                                                    fields: frame.fields}});
+}
+
 // One JSON call; a non-2xx answer throws ApiError with the status and the per-field reasons.
 export async function api(method, path, body, extraHeaders) {
   const headers = {...(extraHeaders || {})};
