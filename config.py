@@ -137,10 +137,11 @@ class Config:
                                                     "(python -m ops.learn_speeds); unset: var_dir/speed-profile.json "
                                                     "when it exists, else the calibrated defaults all day")
     max_eta_s: float = setting(3600.0, "recommendations ignore units farther than this by road", above=0, max=86_400)
-    # Issue #20: "auto" takes the customizable contraction hierarchy (routingkit-cch) when it is installed; it
-    # answers rankings of moving units in milliseconds where the bounded Dijkstra settles half a province.
-    routing_engine: str = setting("auto", "what answers ETAs from units without a cached tree: auto, cch or dijkstra",
-                                  choices=("auto", "cch", "dijkstra"))
+    # Issue #20: "auto" takes our customizable contraction hierarchy with kept walks (etree), else RoutingKit's
+    # (routingkit-cch); they answer rankings of moving units in milliseconds where the bounded Dijkstra settles half
+    # a province.
+    routing_engine: str = setting("auto", "what answers ETAs from units without a cached tree: auto, etree, cch or "
+                                  "dijkstra", choices=("auto", "etree", "cch", "dijkstra"))
     # A moving unit drives on in its heading; turning back costs a stop, a three-point turn or a loop to a gap in
     # the median. 30 s: a U-turn at a Thai median gap with traffic (a short wait plus the turn itself).
     uturn_penalty_s: float = setting(30.0, "seconds added when a moving unit must turn around to reach a place "

@@ -259,6 +259,8 @@ class Server:
             task.cancel()
         for loop in self.loops:
             await loop.stop()
+        if self.ctx:
+            self.ctx.database.close()  # its probe connection, after the watch loop has stopped
         steps = []
         if self.integrations:
             steps.append(("integrations", self.integrations.stop()))

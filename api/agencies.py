@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from api.base import BaseHandler, readable_incident
+from api.base import BaseHandler
 from api.openapi import PATHS, _op, _path_param
 from dispatch.access import STAFF_ROLES, may_read_unit, unit_view
 from dispatch.agencies import AGENCY_ID_PATTERN, AGENCY_KINDS
@@ -90,7 +90,7 @@ class MutualAidHandler(BaseHandler):
         incident_id = body.get("incident_id")
         if isinstance(incident_id, bool) or not isinstance(incident_id, int) or not 1 <= incident_id < 2**63:
             raise Invalid(FieldError("incident_id", ErrorCode.MUST_BE_INCIDENT_ID))
-        await readable_incident(self.ctx, identity, incident_id)
+        await self.incident_if_readable(identity, incident_id)
         request = await self.ctx.mutual_aid.request(
             incident_id, _text_field(body, "unit_id"), requesting_agency=identity.agency, actor=identity.actor,
             role=identity.role, note=body.get("note"))

@@ -49,6 +49,7 @@ class BaseHandler(tornado.web.RequestHandler):
         self._chunks: list[bytes] = []
         self._size = 0
         self._started = time.perf_counter()
+        self._readable_incident: Incident | None = None  # read once per request (see `incident_if_readable`)
 
     def limit_body(self) -> None:
         """413 before reading a body declared too large; cap what the connection will read."""
@@ -80,13 +81,20 @@ class BaseHandler(tornado.web.RequestHandler):
         if scope == "open":
             return
         if scope == "incident" and self.path_args:
-            await readable_incident(self.ctx, identity, int(self.path_args[0]))
+            await self.incident_if_readable(identity, int(self.path_args[0]))
             return
         if scope == "unit" and self.path_args:
             await self.dispatchable_unit(identity, self.path_args[0])
             return
         log.warning("forbidden outside the agency", extra={"user": identity.user_id, "path": self.request.path})
         raise ApiError(403, ErrorCode.CENTRE_ONLY)  # the agency is in the log, not in the text people see
+
+    async def incident_if_readable(self, identity: Identity, incident_id: int) -> Incident:
+        """`readable_incident`, read once per request: the agency scope check in `prepare` and the handler ask
+        for the same incident."""
+        if self._readable_incident is None or self._readable_incident.id != incident_id:
+            self._readable_incident = await readable_incident(self.ctx, identity, incident_id)
+        return self._readable_incident
 
     async def dispatchable_unit(self, identity: Identity, unit_id: str, *, field: str | None = None):
         """The unit if `identity` may assign, move or staff it (the centre any, an agency its own); 403 naming the
@@ -234,7 +242,7 @@ async def readable_incident(ctx: AppContext, identity: Identity, incident_id: in
     if incident is not None and identity.role == "crew" and identity.unit_id:
         units = await ctx.store.get("units", identity.unit_id)
     elif incident is not None and identity.is_staff and not identity.sees_all:
-        units = [u for u in [await ctx.store.get("units", u) for u in incident.unit_ids] if u is not None]
+        units = await ctx.store.get_many("units", incident.unit_ids)
     if incident is None or not may_read_incident(identity, incident, units):
         if incident is not None:
             log.warning("forbidden incident read", extra={"user": identity.user_id, "incident": incident.id})

@@ -7,7 +7,6 @@ from typing import Any
 import msgspec
 
 from api.base import BaseHandler
-from api.base import readable_incident
 from api.incidents import view_for
 from api.registry import create_record
 from dispatch.access import STAFF_ROLES, may_read_unit, unit_view
@@ -91,10 +90,8 @@ class AssignmentsHandler(DispatchHandler):
         identity = self.require()
         body = _object(self.json_body())
         unit_id = _id_field(body, "unit_id")
-        if identity.is_staff:
-            await self.dispatchable_unit(identity, unit_id, field="unit_id")
         assignment = await self.ctx.assignments.assign(int(incident_id), unit_id, actor=identity.actor,
-                                                              role=identity.role)
+                                                       role=identity.role, dispatcher=identity)
         self.send_json(assignment, 201)
 
 
@@ -214,7 +211,7 @@ class DestinationsHandler(DispatchHandler):
         """A crew acts only on the incident its unit is on now (the one read rule); others are checked by the
         service's role policy."""
         if identity.role == "crew":
-            await readable_incident(self.ctx, identity, incident_id)
+            await self.incident_if_readable(identity, incident_id)
 
 
 def _int_field(body: dict, name: str) -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from api.base import ApiError, BaseHandler, readable_incident
+from api.base import ApiError, BaseHandler
 from dispatch.access import STAFF_ROLES, incident_audience, readable_incidents, view_for
 from dispatch.error_codes import ErrorCode
 from dispatch.errors import DomainError
@@ -50,7 +50,7 @@ class IncidentHandler(BaseHandler):
     async def get(self, incident_id: str) -> None:
         """GET one incident as this role may see it; 404 when it may not (same as absent)."""
         identity = self.require()
-        incident = await readable_incident(self.ctx, identity, int(incident_id))
+        incident = await self.incident_if_readable(identity, int(incident_id))
         await self.audit("read", f"incident:{incident.id}")
         view = view_for(identity, incident)
         if incident.location is not None:  # where it is, in words (issue #16); None while places load

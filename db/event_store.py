@@ -43,7 +43,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -435,6 +435,16 @@ class PostgresEventStore:
         p = _projection(projection)
         doc = await self.pool.fetchval(f"SELECT doc FROM {p.name} WHERE id = $1", key)
         return None if doc is None else msgspec.convert(doc, p.state_type)
+
+    async def get_many(self, projection: str, keys: Iterable[Any]) -> list[Any]:
+        """The committed rows of `keys` that exist, in one query, in the order of `keys`. KeyError for an unknown
+        projection."""
+        p, keys = _projection(projection), list(keys)
+        if not keys:
+            return []
+        rows = await self.pool.fetch(f"SELECT id, doc FROM {p.name} WHERE id = ANY($1)", keys)
+        by_key = {r["id"]: msgspec.convert(r["doc"], p.state_type) for r in rows}
+        return [by_key[k] for k in keys if k in by_key]
 
     async def list(self, projection: str, *, open_only: bool = False, limit: int = 1000) -> list[Any]:
         """Up to `limit` committed rows by id; `open_only` keeps open ones. KeyError for an unknown projection."""

@@ -134,8 +134,11 @@ def connection_address(conn) -> str | None:
 class DatabaseWatch:
     """Which PostgreSQL node the pool writes to, and whether the database is failing over.
 
-    `check()` (a background loop calls it every second) opens a fresh connection to the primary of `url` (never
-    one of the pool's: a pooled connection to a primary cut off the network hangs, and so would its release).
+    `check()` (a background loop calls it every second) asks the primary of `url` over a connection of its own
+    (never one of the pool's: a pooled connection to a primary cut off the network hangs, and so would its
+    release). That one connection is kept from check to check (a new one every second would cost a backend start
+    each time and crowd pg_stat_activity); when it fails it is terminated and the next host, or the same host
+    anew, is asked on a fresh one. `close()` ends it.
     `lost()` and `reached()` are also told by the event store as units of work fail or succeed, so the state
     changes within a request, not only at the next check. When the primary changes, or the pool's primary has
     not accepted a connection in two checks running, the pool's connections to it are terminated: they are dead
@@ -153,6 +156,8 @@ class DatabaseWatch:
         self.since: float | None = None  # monotonic time the current failover began
         self.on_change: Callable[[bool], None] | None = None
         self._unanswered = 0  # checks running in which the pool's primary accepted no connection
+        self._probe_host: str | None = None  # the host `_probe_conn` is to: the primary at the last check
+        self._probe_conn: asyncpg.Connection | None = None
 
     def lost(self, exc: BaseException) -> None:
         """A connection to the primary failed: the database is failing over (or down) until `reached`."""
@@ -196,10 +201,28 @@ class DatabaseWatch:
 
     async def _probe(self) -> tuple[str | None, str | None, set[str]]:
         """(the first host of `url` that accepts writes, the address its connection went to — both None when no
-        host does —, the hosts that accepted no connection)."""
+        host does —, the hosts that accepted no connection). The connection to the writable host is kept for the
+        next check; every other one is terminated."""
         unanswered = set()
         hosts = sorted(zip(single_host_urls(self.url), hosts_of(self.url)), key=lambda h: h[1] != self.primary)
-        for url, host in hosts:  # the known primary first: one connection a check while nothing changes
+        for url, host in hosts:  # the known primary first: no new connection a check while nothing changes
+            kept = self._take_probe_connection(host)
+            if kept is not None:
+                try:
+                    if await self._is_writable(kept):
+                        self._keep_probe_connection(host, kept)
+                        return host, connection_address(kept), unanswered
+                    kept.terminate()
+                    continue  # demoted: the next host is asked
+                except asyncio.CancelledError:
+                    kept.terminate()
+                    raise
+                except Exception as exc:
+                    kept.terminate()
+                    if isinstance(exc, asyncio.TimeoutError):  # cut off: a new connection would hang as long
+                        unanswered.add(host)
+                        continue
+                    # closed under it (a restart, a terminated backend): this host is asked anew below
             try:
                 conn = await asyncpg.connect(_any_session(url), timeout=self.connect_timeout_s)
             except asyncio.CancelledError:
@@ -208,13 +231,40 @@ class DatabaseWatch:
                 unanswered.add(host)
                 continue
             try:
-                if not await conn.fetchval("SELECT pg_is_in_recovery()", timeout=self.connect_timeout_s):
+                if await self._is_writable(conn):
+                    self._keep_probe_connection(host, conn)
                     return host, connection_address(conn), unanswered
+            except asyncio.CancelledError:
+                conn.terminate()
+                raise
             except Exception:
                 unanswered.add(host)
-            finally:
-                conn.terminate()
+            conn.terminate()
         return None, None, unanswered
+
+    async def _is_writable(self, conn: asyncpg.Connection) -> bool:
+        return not await conn.fetchval("SELECT pg_is_in_recovery()", timeout=self.connect_timeout_s)
+
+    def _take_probe_connection(self, host: str) -> asyncpg.Connection | None:
+        """The kept connection when it is to `host` and still open (it is then no longer kept until given back)."""
+        conn = self._probe_conn
+        if conn is None or self._probe_host != host:
+            return None
+        self._probe_conn = self._probe_host = None
+        if conn.is_closed():
+            return None
+        return conn
+
+    def _keep_probe_connection(self, host: str, conn: asyncpg.Connection) -> None:
+        if self._probe_conn is not None and self._probe_conn is not conn:
+            self._probe_conn.terminate()  # to a host that is no longer the primary
+        self._probe_host, self._probe_conn = host, conn
+
+    def close(self) -> None:
+        """End the kept probe connection (at stop). Terminated, not closed: its host may be cut off."""
+        if self._probe_conn is not None:
+            self._probe_conn.terminate()
+        self._probe_conn = self._probe_host = None
 
     async def _probe_pool(self) -> tuple[str | None, str | None, set[str]]:
         try:

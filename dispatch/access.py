@@ -291,6 +291,20 @@ UNIT_AGENCY_EVENT_TYPES = ("UnitRegistered", "UnitUpdated")
 AGENCY_FIELDS = ("agency_id", "requesting_agency_id")
 
 
+def shares_by_request(incident: Incident) -> dict[str, str]:
+    """The incident's mutual-aid shares, request id -> agency. A row folded before shares were keyed by request
+    has only `shared_with`: each of its agencies stands under a key of its own, dropped by the agency's next
+    decline or expiry (the rule that row was folded by)."""
+    shares = dict(incident.shared_by_request)
+    keyed = set(shares.values())
+    shares.update({_unkeyed_share(a): a for a in incident.shared_with if a not in keyed})
+    return shares
+
+
+def _unkeyed_share(agency_id: str | None) -> str:
+    return f"agency:{agency_id}"  # never a request id ("<incident>-<n>")
+
+
 class Visibility:
     """Which units and hospitals are on which open incident, kept current from the event stream itself, so every
     process (and every replay) agrees without extra queries. It holds the same rule as `incident_audience`."""
@@ -299,7 +313,8 @@ class Visibility:
         self.units_by_incident: dict[int, set[str]] = {}
         self.destination_by_incident: dict[int, str] = {}
         self.patient_hospitals_by_incident: dict[int, set[str]] = {}
-        self.shared_by_incident: dict[int, set[str]] = {}  # agencies a mutual-aid request shares it with
+        # incident -> {mutual-aid request id: the agency it shares the incident with}, while pending or accepted
+        self.shared_by_incident: dict[int, dict[str, str]] = {}
         # unit id -> its agency; a unit not listed is the centre's
         self.agency_by_unit: dict[str, str] = {u: agency_of(a) for u, a in (unit_agencies or {}).items()}
 
@@ -320,8 +335,8 @@ class Visibility:
                 self.destination_by_incident[incident.id] = incident.destination_hospital_id
             if allocated := patient_hospitals(incident):
                 self.patient_hospitals_by_incident[incident.id] = allocated
-            if incident.shared_with:
-                self.shared_by_incident[incident.id] = set(incident.shared_with)
+            if shares := shares_by_request(incident):
+                self.shared_by_incident[incident.id] = shares
 
     def observe(self, event: StoredEvent) -> None:
         """Keep the map current. Call once per event, in seq order."""
@@ -342,9 +357,11 @@ class Visibility:
         elif kind == "PatientsDistributed":
             self.patient_hospitals_by_incident[incident_id] = {h for h in p.get("allocations", {}).values() if h}
         elif kind == "MutualAidRequested":
-            self.shared_by_incident.setdefault(incident_id, set()).add(p["agency_id"])
-        elif kind in ("MutualAidDeclined", "MutualAidEscalated"):
-            self.shared_by_incident.get(incident_id, set()).discard(p.get("agency_id"))
+            self.shared_by_incident.setdefault(incident_id, {})[p["request_id"]] = p["agency_id"]
+        elif kind in ("MutualAidDeclined", "MutualAidEscalated"):  # that request's share only (as the projection)
+            shares = self.shared_by_incident.get(incident_id, {})
+            shares.pop(p.get("request_id"), None)
+            shares.pop(_unkeyed_share(p.get("agency_id")), None)
         elif kind == "IncidentMerged" or (kind == "IncidentStatusChanged"
                                           and p.get("status") in ENDED_INCIDENT_STATUSES):
             self.units_by_incident.pop(incident_id, None)
@@ -380,7 +397,7 @@ class Visibility:
         names (`units`, when already found), those its incident is shared with, and the agencies it names."""
         p = event.payload
         agencies = {self.unit_agency(u) for u in (self.units_for(event) if units is None else units)}
-        agencies |= self.shared_by_incident.get(p.get("incident_id"), set())
+        agencies |= set(self.shared_by_incident.get(p.get("incident_id"), {}).values())
         agencies |= {p[name] for name in AGENCY_FIELDS if isinstance(p.get(name), str)}
         return agencies
 

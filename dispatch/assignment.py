@@ -16,8 +16,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from dispatch.access import Identity, may_dispatch_unit
 from dispatch.error_codes import ErrorCode
-from dispatch.errors import Conflict, FieldError, Invalid, NotFound
+from dispatch.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from dispatch.events import (
     AssignmentAcknowledged, AssignmentCancelled, AssignmentEscalated, EscalationMessageOutcome, Event, UnitAssigned,
     UnitStatusChanged,
@@ -86,26 +87,36 @@ class AssignmentService:
         self.recommendations = recommendations
         self.policy = policy
 
-    async def assign(self, incident_id: int, unit_id: str, *, actor: str, role: str, auto: bool = False):
-        """Assign a free unit; Conflict if it is busy (a concurrent assign of the same unit loses)."""
+    async def assign(self, incident_id: int, unit_id: str, *, actor: str, role: str, auto: bool = False,
+                     dispatcher: Identity | None = None):
+        """Assign a free unit; Conflict if it is busy (a concurrent assign of the same unit loses).
+
+        `dispatcher`: the person assigning, whose agency must own the unit (`may_dispatch_unit`, judged on the
+        unit row the unit of work writes against, so a unit moved to another agency meanwhile is refused with
+        Forbidden); None for the system (auto-dispatch)."""
         require(role, "assign")
         incident, unit = await asyncio.gather(self.store.get("incidents", incident_id),
                                               self.store.get("units", unit_id))
         # The road ETA is computed before the unit of work, which then takes these two reads as its own.
         eta = await self.recommendations.eta_for(incident, unit) if incident and unit else None
-        return await self.store.run(actor, self.assignment(incident_id, unit_id, eta, auto=auto),
+        return await self.store.run(actor, self.assignment(incident_id, unit_id, eta, auto=auto, dispatcher=dispatcher),
                                     known=(("incidents", incident), ("units", unit)))
 
-    def assignment(self, incident_id: int, unit_id: str, eta, *, auto: bool = False):
+    def assignment(self, incident_id: int, unit_id: str, eta, *, auto: bool = False,
+                   dispatcher: Identity | None = None):
         """`assign` as a unit-of-work body (the role already checked, `eta` computed), for a caller that records
-        more in the same unit (e.g. an accepted mutual-aid request). The unit must be free and staffed."""
+        more in the same unit (e.g. an accepted mutual-aid request). The unit must be free and staffed, and
+        `dispatcher`'s (when given) to dispatch."""
         async def work(uow):
             incident = await get_or_not_found(uow, "incidents", incident_id, lock=True)
-            if incident.status.value not in ASSIGNABLE_INCIDENT:
-                raise Conflict(ErrorCode.INCIDENT_IS, incident_id=incident_id, status=incident.status.value)
             unit = await uow.get("units", unit_id, lock=True)
             if unit is None:
                 raise Invalid(FieldError("unit_id", ErrorCode.NO_SUCH_UNIT))
+            if dispatcher is not None and not may_dispatch_unit(dispatcher, unit):
+                log.warning("forbidden unit of another agency", extra={"user": dispatcher.user_id, "unit": unit_id})
+                raise Forbidden(ErrorCode.UNIT_OF_OTHER_AGENCY, unit_id=unit_id)
+            if incident.status.value not in ASSIGNABLE_INCIDENT:
+                raise Conflict(ErrorCode.INCIDENT_IS, incident_id=incident_id, status=incident.status.value)
             if not unit.is_open:
                 raise Conflict(ErrorCode.UNIT_RETIRED, unit_id=unit_id)
             if unit.status not in (UnitStatus.AVAILABLE, UnitStatus.RETURNING):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -92,6 +92,11 @@ class MemoryEventStore:
     async def get(self, projection: str, key: Any) -> Any | None:
         """A copy of the committed row, or None (KeyError for an unknown projection)."""
         return copy.deepcopy(self.rows[projection].get(key))
+
+    async def get_many(self, projection: str, keys: Iterable[Any]) -> list[Any]:
+        """Copies of the committed rows of `keys` that exist, in the order of `keys`."""
+        rows = self.rows[projection]
+        return copy.deepcopy([rows[k] for k in keys if k in rows])
 
     async def list(self, projection: str, *, open_only: bool = False, limit: int = 1000) -> list[Any]:
         """Copies of up to `limit` committed rows, in insertion order; `open_only` keeps open ones."""

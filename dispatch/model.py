@@ -104,6 +104,7 @@ class Incident(msgspec.Struct, kw_only=True):
     vitals: list["VitalSigns"] = []  # recorded sets, oldest first (the last one is the latest)
     disposition: str | None = None  # close-out code of a closed or cancelled incident (dispatch.lifecycle)
     shared_with: list[str] = []  # agencies the incident is shared with by a mutual-aid request (dispatch/access.py)
+    shared_by_request: dict[str, str] = {}  # pending or accepted mutual-aid request id -> the agency it shares with
     mutual_aid_ids: list[str] = []  # its mutual-aid requests, oldest first (dispatch/mutual_aid.py)
     close_note: str | None = None  # the dispatcher's note with the close or cancel
     last_seq: int = 0  # seq of the last event applied

@@ -121,6 +121,7 @@ def request_escalated(request: MutualAidRequest, e: MutualAidEscalated) -> Mutua
 
 def incident_shared(incident: Incident, e: MutualAidRequested) -> Incident:
     """Projection: the unit's agency now sees the incident; the request is listed on it."""
+    incident.shared_by_request[e.request_id] = e.agency_id
     if e.agency_id not in incident.shared_with:
         incident.shared_with.append(e.agency_id)
     incident.mutual_aid_ids.append(e.request_id)
@@ -128,9 +129,12 @@ def incident_shared(incident: Incident, e: MutualAidRequested) -> Incident:
 
 
 def incident_unshared(incident: Incident, e: MutualAidDeclined | MutualAidEscalated) -> Incident:
-    """Projection: a declined or expired request withdraws the share (unless that agency has a unit on it, which
-    keeps it seeing the incident anyway)."""
-    incident.shared_with = [a for a in incident.shared_with if a != e.agency_id]
+    """Projection: a declined or expired request withdraws its share, keyed by the request: the agency keeps
+    seeing the incident while another of its requests for it is pending or accepted (and while it has a unit on
+    it anyway). A row folded before shares were keyed (no `shared_by_request`) loses the agency's share."""
+    incident.shared_by_request.pop(e.request_id, None)
+    still_shared = set(incident.shared_by_request.values())
+    incident.shared_with = [a for a in incident.shared_with if a != e.agency_id or a in still_shared]
     return incident
 
 

@@ -1,7 +1,7 @@
 """The small interfaces the domain needs from the outside world (implemented in db/, routing/, integrations/)."""
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -86,6 +86,10 @@ class EventStore(Protocol):
 
     async def get(self, projection: str, key: Any) -> Any | None:
         """The committed row, or None. KeyError for an unknown projection."""
+
+    async def get_many(self, projection: str, keys: Iterable[Any]) -> list[Any]:
+        """The committed rows of `keys` that exist (one read, not one per key), in the order of `keys`. KeyError
+        for an unknown projection."""
 
     async def list(self, projection: str, *, open_only: bool = False, limit: int = 1000) -> list[Any]:
         """Up to `limit` committed rows by id; `open_only` keeps open ones. KeyError for an unknown projection."""

@@ -34,7 +34,7 @@ ensure_venv() {
     "$(find_python)" -m venv .venv
     .venv/bin/pip install -q --upgrade pip >&2
   fi
-  stamp="$(sha256sum pyproject.toml | cut -c1-16)-$extras"
+  stamp="$(cat pyproject.toml setup.py routing/*.c | sha256sum | cut -c1-16)-$extras"  # the C sources too: rebuilt
   if [ "$(cat .venv/.ems-installed 2>/dev/null)" != "$stamp" ]; then
     echo "installing the project into .venv ($spec)" >&2
     .venv/bin/pip install -q -e "$spec" >&2

@@ -144,6 +144,26 @@ def best_exit(exits, dist, metres) -> tuple[float, float, int] | None:
     return best
 
 
+def answers(graph: RoadGraph, weights: np.ndarray, target: Snapped, origins: list[Snapped], exits: list,
+            dist, metres, max_eta_s: float) -> list[EtaResult]:
+    """Each origin's ETA from its exit points (`exit_points`) and the seconds and metres from each exit node to
+    the target (`dist[node]`, `metres[node]`: arrays, or mappings holding every exit node; None: no search), or
+    along the road both share; beyond `max_eta_s` or unreachable: no ETA."""
+    results = []
+    for origin, points in zip(origins, exits):
+        snap_m = max(origin.distance_m, target.distance_m)
+        options = [o for o in (best_exit(points, dist, metres), same_edge(graph, origin, target, weights)) if o]
+        if not options:
+            results.append(EtaResult(None, None, False, False, snap_m))
+            continue
+        seconds, length = min(options, key=lambda o: o[0])[:2]
+        if seconds > max_eta_s:
+            results.append(EtaResult(None, None, False, False, snap_m))
+        else:
+            results.append(EtaResult(float(seconds), float(length), True, False, snap_m))
+    return results
+
+
 def etas_to(graph: RoadGraph, space: SearchSpace, weights: np.ndarray, target: Snapped, origins: list[Snapped],
             max_eta_s: float) -> list[EtaResult]:
     """Every origin's road ETA to the target, in one search. Every point must be on the network (ValueError
@@ -153,19 +173,7 @@ def etas_to(graph: RoadGraph, space: SearchSpace, weights: np.ndarray, target: S
     goals = sorted({node for points in exits for node, _, _ in points})
 
     def extract(dist, metres, _next_edge):
-        results = []
-        for origin, points in zip(origins, exits):
-            snap_m = max(origin.distance_m, target.distance_m)
-            options = [o for o in (best_exit(points, dist, metres), same_edge(graph, origin, target, weights)) if o]
-            if not options:
-                results.append(EtaResult(None, None, False, False, snap_m))
-                continue
-            seconds, length = min(options, key=lambda o: o[0])[:2]
-            if seconds > max_eta_s:
-                results.append(EtaResult(None, None, False, False, snap_m))
-            else:
-                results.append(EtaResult(float(seconds), float(length), True, False, snap_m))
-        return results
+        return answers(graph, weights, target, origins, exits, dist, metres, max_eta_s)
 
     return reverse_search(graph, space, weights, target, goals, max_eta_s, extract)
 

@@ -128,8 +128,7 @@ class ProfileHours:
             return False
         graph = self.routing.graph
         self.routing.overrides.set_base(self.profile.weights(graph, hour), f"{self.profile.version}@{hour:02d}")
-        if getattr(self.routing, "cch", None) is not None:
-            self.routing.cch.warm(*self.routing.overrides.weights_with_key())
+        self.routing.warm()
         self.hour = hour
         return True
 

@@ -29,7 +29,8 @@ import numpy as np
 log = logging.getLogger("ems.routing")
 
 _T = TypeVar("_T")
-NATIVE_MODULE = "routing._dijkstra"  # the setuptools Extension built from routing/_dijkstra.c (setup.py)
+NATIVE_MODULE = "routing._dijkstra"  # the setuptools Extension built from NATIVE_SOURCES (setup.py)
+NATIVE_SOURCES = ("_dijkstra.c", "_cch.c")  # in routing/, hashed together as setup.py does
 HEAP_FULL, BAD_GRAPH = -2, -3  # the C function's error codes
 _native_lock = threading.Lock()
 _native_lib: ctypes.CDLL | None | bool = False  # False: not looked for yet
@@ -67,9 +68,10 @@ def _load_native() -> ctypes.CDLL | None:
         except (OSError, AttributeError) as exc:
             log.warning("routing: could not load the native search %s (%s); using pure Python", path, exc)
             return None
-        source = Path(__file__).with_name("_dijkstra.c")
-        if source.exists() and hashlib.sha256(source.read_bytes()).hexdigest() != built_from:
-            log.warning("routing: the native search %s was built from another version of _dijkstra.c (reinstall: "
+        sources = [Path(__file__).with_name(name) for name in NATIVE_SOURCES]
+        if all(s.exists() for s in sources) and \
+                hashlib.sha256(b"".join(s.read_bytes() for s in sources)).hexdigest() != built_from:
+            log.warning("routing: the native search %s was built from another version of its C sources (reinstall: "
                         "pip install -e .); using pure Python", path)
             return None
         p = np.ctypeslib.ndpointer

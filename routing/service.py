@@ -17,8 +17,9 @@ import numpy as np
 from shapely.geometry.base import BaseGeometry
 
 from routing.cch import CchIndex, cch_available, etas_by_cch
+from routing.etree import EtreeIndex, etas_by_etree, etree_available
 from routing.errors import InvalidCoordinates, check_coordinates
-from routing.eta import EtaResult, StraightLine, UnitTrees, entry_points, eta_from_tree, etas_to
+from routing.eta import EtaResult, StraightLine, UnitTrees, entry_points, eta_from_tree, etas_to, exit_points
 from routing.graph import RoadGraph
 from routing.overrides import Override, Overrides
 from routing.route import Route, build_route, straight_line_route
@@ -26,7 +27,9 @@ from routing.search import SearchSpace
 from routing.snap import Snapped, Snapper
 from routing.speeds import MAJOR_CLASSES
 
-ENGINES = ("auto", "cch", "dijkstra")  # auto: the CCH when routingkit-cch is installed, else the bounded Dijkstra
+# auto: our own CCH with kept walks ("etree", routing/etree.py) when the native library and RoutingKit's ordering
+# are there, else RoutingKit's CCH when installed, else the bounded Dijkstra (docs/routing.md has the measurements).
+ENGINES = ("auto", "etree", "cch", "dijkstra")
 # How the CCH engine traces the fastest origins' road metres: one bounded reverse search for all of them
 # ("search", the default), or a CCH path query each ("paths": the earlier way, kept for the churn benchmark).
 CCH_METRES = ("search", "paths")
@@ -37,12 +40,13 @@ class RoutingService:
     `max_snap_distance_m` from the roads) is never routed: it gets the `straight_line` estimate, flagged
     `outside_coverage` (eta_source "straight_line") with its snap distance.
 
-    `engine` answers origins without a cached tree: "cch" (a customizable contraction hierarchy, routing/cch.py;
-    needs `routingkit-cch`), "dijkstra" (one bounded reverse search), or "auto" (the CCH when installed).
+    `engine` answers origins without a cached tree: "etree" (our customizable contraction hierarchy keeping each
+    start node's walk, routing/etree.py), "cch" (RoutingKit's, routing/cch.py; needs `routingkit-cch`),
+    "dijkstra" (one bounded reverse search), or "auto" (the first of these that can run here).
     `unit_trees`: cache forward trees for positions seen twice (parked units). With the Dijkstra a tree is built
-    in the query that sees the position the second time; with the CCH on a background thread, the CCH answering
-    until it exists. None (the default): trees with the Dijkstra, none with the CCH, which the churn benchmark
-    found faster without them (docs/routing.md: half the p50, a fifth of the p99, less CPU and memory).
+    in the query that sees the position the second time; with a hierarchy on a background thread, the hierarchy
+    answering until it exists. None (the default): trees with the Dijkstra only; the churn benchmark found the
+    hierarchies faster without them (docs/routing.md).
     `cch_metres`: see CCH_METRES. `note_positions` snaps units' new AVL fixes as they come, so that a ranking
     finds them snapped (the server calls it once a second with the positions it fans out)."""
 
@@ -57,17 +61,22 @@ class RoutingService:
         self.cch_metres = cch_metres
         if engine == "cch" and not cch_available():
             raise RuntimeError("routing engine cch needs the routingkit-cch package")
+        if engine == "etree" and not etree_available():
+            raise RuntimeError("routing engine etree needs the native routing library and the routingkit-cch package")
+        if engine == "auto":
+            engine = "etree" if etree_available() else "cch" if cch_available() else "dijkstra"
         self.graph = graph
         self.max_eta_s = max_eta_s
         self.snapper = Snapper(graph, max_snap_distance_m=max_snap_distance_m, uturn_penalty_s=uturn_penalty_s)
         self.straight_line = straight_line or StraightLine()
         self.overrides = Overrides(graph.edge_time_s)
         self.trees = UnitTrees(graph)
-        self.cch = CchIndex(graph) if engine == "cch" or (engine == "auto" and cch_available()) else None
-        self.unit_trees = self.cch is None if unit_trees is None else unit_trees
+        self.cch = CchIndex(graph) if engine == "cch" else None
+        self.etree = EtreeIndex(graph) if engine == "etree" else None
+        self.hierarchy = self.etree or self.cch  # what answers origins without a tree, when not the Dijkstra
+        self.unit_trees = self.hierarchy is None if unit_trees is None else unit_trees
         self._tree_builder = TreeBuilder(self)
-        if self.cch is not None:
-            self.cch.warm(*self.overrides.weights_with_key())
+        self.warm()
         self._trees_lock = threading.Lock()
         self._batch: tuple | None = None  # (origins and weights key, snaps, stacked tree seconds, stacked metres)
         self.executor = executor or ThreadPoolExecutor(workers, thread_name_prefix="routing")
@@ -88,18 +97,22 @@ class RoutingService:
         return self.snapper.snap(origin.lat, origin.lon, getattr(origin, "heading_deg", None))
 
     def note_positions(self, origins: Sequence) -> int:
-        """Snap units' latest positions (LatLon or MovingFix) ahead of the next ranking: a moving unit's snap with
-        its heading is the dearest per-origin step of a ranking (~0.3 ms), and doing it when the fix arrives takes
-        it off the ranking's path. Invalid positions are skipped (a ranking would report them). Returns how many
-        were snapped."""
-        snapped = 0
+        """Snap units' latest positions (LatLon or MovingFix) ahead of the next ranking, and with the etree engine
+        make their exit nodes' walks: a moving unit's snap with its heading (~0.3 ms) and a new walk (~0.5 ms on a
+        province, once per road a unit turns onto) are a ranking's dearest per-origin steps, and doing them when
+        the fix arrives takes them off the ranking's path. Invalid positions are skipped (a ranking would report
+        them). Returns how many were snapped."""
+        snaps = []
         for origin in origins:
             try:
-                self.snap_origin(origin)
+                snaps.append(self.snap_origin(origin))
             except (InvalidCoordinates, TypeError, ValueError):
                 continue
-            snapped += 1
-        return snapped
+        if self.etree is not None:  # and their exit nodes' walks made, for the same reason
+            weights, key = self.overrides.weights_with_key()
+            self.etree.keep_walks(weights, key, sorted({node for snap in snaps if not snap.off_network
+                                                        for node, _, _ in exit_points(self.graph, snap, weights)}))
+        return len(snaps)
 
     def etas_to_sync(self, target, origins: Sequence) -> list[EtaResult]:
         """Origins with a cached tree are answered from it; the rest share one bounded reverse search. An origin
@@ -131,7 +144,7 @@ class RoutingService:
                 searched = self._cold(weights, weights_key, target_snap, [origin_snaps[i] for i in cold], space)
                 for i, result in zip(cold, searched):
                     results[i] = result
-                if self.cch is not None:  # trees off the query path: the CCH answers until they are built
+                if self.hierarchy is not None:  # trees off the query path: the hierarchy answers until they are built
                     with self._trees_lock:
                         wanted = [origin_snaps[i] for i in cold if self.trees.sighted(origin_snaps[i], weights_key)]
                     for origin in wanted:
@@ -146,8 +159,15 @@ class RoutingService:
 
     @property
     def engine(self) -> str:
-        """What answers an origin without a cached tree: "cch", or the bounded Dijkstra ("native-c"/"python")."""
-        return "cch" if self.cch is not None else self.search_engine
+        """What answers an origin without a cached tree: "etree", "cch", or the bounded Dijkstra
+        ("native-c"/"python")."""
+        return "etree" if self.etree is not None else "cch" if self.cch is not None else self.search_engine
+
+    def warm(self) -> None:
+        """Customize the hierarchy for the weights in force now (seconds on a province) rather than in the next
+        ranking; after a new speed profile hour, for instance. Nothing to do for the Dijkstra."""
+        if self.hierarchy is not None:
+            self.hierarchy.warm(*self.overrides.weights_with_key())
 
     def measure_eta_cost_ms(self, *, origins: int = 50, samples: int = 5, seed: int = 1669) -> float:
         """Mean wall time (ms) of one uncached ranking by this service's engine: `origins` random road nodes to a
@@ -170,7 +190,10 @@ class RoutingService:
 
     def _cold(self, weights, weights_key, target: Snapped, origins: list[Snapped],
               space: SearchSpace | None = None) -> list[EtaResult]:
-        """ETAs for origins without a tree: the CCH's many-to-one sweep, else one bounded reverse search."""
+        """ETAs for origins without a tree: the hierarchy (kept walks, or RoutingKit's many-to-one sweep), else one
+        bounded reverse search."""
+        if self.etree is not None:
+            return etas_by_etree(self.graph, self.etree, weights, weights_key, target, origins, self.max_eta_s)
         if self.cch is not None:
             if self.cch_metres == "paths":
                 return etas_by_cch(self.graph, self.cch, weights, weights_key, target, origins, self.max_eta_s)
@@ -305,12 +328,25 @@ class RoutingService:
                     factor: float | None = None, reason: str | None = None, closure_id: str | None = None) -> str:
         """Close (factor None) or slow (factor ≥ 1) the roads in a WGS84 polygon or a list of edge ids."""
         edges = self.snapper.edges_within(area) if isinstance(area, BaseGeometry) else np.asarray(area, dtype=np.int64)
-        return self.overrides.add(edges, factor=factor, expires_at=expires_at, reason=reason,
-                                  override_id=closure_id).id
+        added = self.overrides.add(edges, factor=factor, expires_at=expires_at, reason=reason,
+                                   override_id=closure_id).id
+        self._warm_soon()
+        return added
 
     def remove_override(self, override_id: str) -> bool:
         """Remove a closure or slowdown; True if it existed. ETAs change from the next query."""
-        return self.overrides.remove(override_id)
+        removed = self.overrides.remove(override_id)
+        self._warm_soon()
+        return removed
+
+    def _warm_soon(self) -> None:
+        """Customize for the new weights on a routing thread now, so the next ranking does not wait for it (a
+        ranking that comes first waits for the same customization, never uses the old weights)."""
+        if self.hierarchy is not None:
+            try:
+                self.executor.submit(self.warm)
+            except RuntimeError:  # the executor is shut down: the service is stopping
+                pass
 
     def list_overrides(self) -> list[Override]:
         """The closures and slowdowns in force now."""

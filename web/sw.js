@@ -1,10 +1,10 @@
 // Keeps the crew tablet's page, styles and modules available without signal; API calls always go to the network.
 // SHELL is the tablet page and everything it loads (tests/web/test_modules.py checks it against the page's
 // imports); a new CACHE name drops the previous version's copies on activation.
-const CACHE = "ems-tablet-v4";
+const CACHE = "ems-tablet-v5";
 const SHELL = ["/tablet.html", "/css/app.css", "/css/tablet.css",
-               "/js/tablet.js", "/js/api.js", "/js/eta.js", "/js/format.js", "/js/html.js", "/js/i18n.js",
-               "/js/labels.js", "/js/leaflet.js", "/js/realtime.js", "/js/settings.js", "/js/shift.js",
+               "/js/tablet.js", "/js/api.js", "/js/crew.js", "/js/eta.js", "/js/format.js", "/js/html.js",
+               "/js/i18n.js", "/js/labels.js", "/js/leaflet.js", "/js/realtime.js", "/js/settings.js", "/js/shift.js",
                "/static/leaflet/leaflet.js", "/static/leaflet/leaflet.css"];
 self.addEventListener("install", event => event.waitUntil(caches.open(CACHE).then(c => c.addAll(SHELL))));
 self.addEventListener("activate", event => event.waitUntil(

@@ -26,6 +26,7 @@ from dispatch.channels import (
     SmsSent,
     status_rank,
 )
+from db.pool import is_connection_loss
 from dispatch.error_codes import ErrorCode
 from dispatch.errors import Conflict, DomainError, FieldError, Invalid, NotFound, Unavailable
 from dispatch.intake import parse_location
@@ -45,8 +46,10 @@ SMS_MAX = 1600  # Twilio's limit for one (concatenated) message body
 
 
 def _storage_fault(exc: Exception) -> bool:
-    """True when `exc` is about the database (down, failing over, busy), not about the request: worth a retry."""
-    return isinstance(exc, Unavailable) or not isinstance(exc, DomainError)
+    """True when `exc` is about the database (down, failing over, busy), not about the request: worth a retry.
+    A lost connection is judged by `db.pool.is_connection_loss`, the one rule the event store and the HTTP layer use
+    too; any other error (bad data, a bug) is not retried."""
+    return isinstance(exc, Unavailable) or is_connection_loss(exc)
 
 
 def share_token_hash(token: str) -> str:

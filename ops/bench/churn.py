@@ -44,14 +44,15 @@ ORACLE_PER_MINUTE = 3  # plus the first incident after every closure event
 CAPABILITIES = (("ALS", 0.3), ("BLS", 0.5), ("FR", 0.2))
 MAX_ETA_S = 10_800.0
 UTURN_PENALTY_S = 30.0  # the server's default (config.uturn_penalty_s)
-ENGINES = ("dijkstra-trees", "cch", "cch-paths", "cch-presnap", "cch+trees", "pandana")
+ENGINES = ("etree", "dijkstra-trees", "cch", "cch-paths", "cch-presnap", "cch+trees", "pandana")
 
 
 def server_engine() -> str:
-    """The churn engine name of what RoutingService runs by default (engine "auto": no trees with the CCH)."""
+    """The churn engine name of what RoutingService runs by default (engine "auto": no trees with a hierarchy)."""
     from routing.cch import cch_available
+    from routing.etree import etree_available
 
-    return "cch" if cch_available() else "dijkstra-trees"
+    return "etree" if etree_available() else "cch" if cch_available() else "dijkstra-trees"
 
 
 def peak_mb() -> float:
@@ -208,7 +209,7 @@ class ServiceEngine:
     def __init__(self, graph, name: str):
         from routing.service import RoutingService
 
-        engine = "dijkstra" if name == "dijkstra-trees" else "cch"
+        engine = {"dijkstra-trees": "dijkstra", "etree": "etree"}.get(name, "cch")
         self.service = RoutingService(graph, max_eta_s=MAX_ETA_S, workers=1, engine=engine,
                                       unit_trees=name in ("dijkstra-trees", "cch+trees"),
                                       uturn_penalty_s=UTURN_PENALTY_S,
@@ -400,8 +401,9 @@ def engine_closed_edges(engine, closure_id: str) -> list[int]:
 def available_engines() -> list[str]:
     """The engines whose packages import here (pandana and routingkit-cch are optional)."""
     from routing.cch import cch_available
+    from routing.etree import etree_available
 
-    names = ["dijkstra-trees"]
+    names = (["etree"] if etree_available() else []) + ["dijkstra-trees"]
     if cch_available():
         names += ["cch", "cch-paths", "cch+trees"]
     try:

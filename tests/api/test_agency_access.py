@@ -3,7 +3,14 @@ are on (or that are shared with it); every cross-agency read and write is refuse
 1669 centre sees and dispatches everything."""
 from datetime import UTC, datetime, timedelta
 
+import msgspec
+import pytest
+
+from db.pool import _CONNECTIONS as pool_connections
 from dispatch import demo
+from dispatch.access import Identity
+from dispatch.errors import Forbidden
+from dispatch.events import UnitRegistered
 from tests.conftest import make_user
 
 PAO_UNITS = {"CB-BLS-02", "CB-BLS-03", "CB-BLS-04"}
@@ -159,3 +166,48 @@ async def test_an_agency_exports_the_items_record_of_its_own_operations_only(pro
     assert status == 403 and "another agency" in body["error"]["message"]
     status, _ = await province.pao.get("/api/v1/reports/items.csv")
     assert status == 200
+
+
+async def test_the_assign_path_itself_refuses_another_agencys_unit_judged_on_the_row_it_writes_against(province):
+    """The agency rule is kept inside the assignment's unit of work, not only by the handler: a unit moved to
+    another agency after it was read (the read a unit of work takes as its own) is refused, not assigned."""
+    ctx = province.server.ctx
+    incident_id = await province.report()
+    pao = Identity("disp-pao", "PAO dispatcher", "dispatcher", agency_id=demo.PAO)
+    with pytest.raises(Forbidden):
+        await ctx.assignments.assign(incident_id, FOUNDATION_UNIT, actor=pao.actor, role=pao.role, dispatcher=pao)
+
+    read_before = await ctx.store.get("units", "CB-BLS-03")  # PAO's when read...
+    incident = await ctx.store.get("incidents", incident_id)
+    moved = msgspec.structs.asdict(read_before)
+    await ctx.fleet.register_unit(UnitRegistered(
+        at=datetime.now(UTC), unit_id=read_before.id, capability=read_before.capability,
+        station_id=read_before.station_id, station_name=read_before.station_name, base=moved["base"],
+        crew=read_before.crew, phone=read_before.phone, agency_id=demo.FOUNDATION), actor="admin:test")  # ...then moved
+    work = ctx.assignments.assignment(incident_id, "CB-BLS-03", None, dispatcher=pao)
+    with pytest.raises(Forbidden):
+        await ctx.store.run(pao.actor, work, known=(("incidents", incident), ("units", read_before)))
+    assert (await ctx.store.get("units", "CB-BLS-03")).incident_id is None
+
+
+async def test_an_agency_reads_an_incident_once_and_its_units_in_one_query(province):
+    incident_id = await province.report()
+    for unit_id in sorted(PAO_UNITS):
+        status, body = await province.centre.post(f"/api/v1/incidents/{incident_id}/assignments", {"unit_id": unit_id})
+        assert status == 201, body
+    queries: list[str] = []
+
+    def record(query) -> None:
+        queries.append(query.query)
+
+    watched = [conn for conn in list(pool_connections) if not conn.is_closed()]
+    for conn in watched:
+        conn.add_query_logger(record)
+    try:
+        status, seen = await province.pao.get(f"/api/v1/incidents/{incident_id}")
+    finally:
+        for conn in watched:
+            conn.remove_query_logger(record)
+    assert status == 200 and set(seen["unit_ids"]) == PAO_UNITS
+    assert sum("FROM incidents WHERE id" in q for q in queries) == 1, queries  # the scope check's read serves the GET
+    assert sum("FROM units WHERE id" in q for q in queries) == 1, queries

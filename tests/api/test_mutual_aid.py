@@ -1,6 +1,10 @@
 """Issue #19 item 1, mutual aid over HTTP: a unit of another agency is asked for, that agency's dispatcher accepts
 (the unit is dispatched) or declines, and a decline or no answer in time escalates to the 1669 centre."""
+from datetime import UTC, datetime
+
 from dispatch import demo
+from dispatch.access import Visibility
+from dispatch.ports import StoredEvent
 from tests.api.conftest import agency_tokens
 from tests.conftest import Api, reset_state, routing_ready, server_config, wait_until
 from server import Server
@@ -58,6 +62,43 @@ async def test_an_agency_asks_another_and_a_decline_escalates_to_the_centre(prov
     assert escalation["cause"] == "declined" and escalation["requesting_agency_id"] == demo.PAO
     assert (await province.foundation.get(f"/api/v1/incidents/{incident_id}"))[0] == 404  # share withdrawn
     assert (await province.server.ctx.store.get("units", LENT)).incident_id is None
+
+
+async def test_a_decline_withdraws_only_its_own_requests_share_while_another_to_the_agency_is_pending(province):
+    ctx = province.server.ctx
+    incident_id = await province.report()
+    requests = []
+    for unit_id in ("CB-FR-01", "CB-FR-02"):  # two of the foundation's units asked for the same incident
+        status, request = await province.centre.post("/api/v1/mutual-aid", {"incident_id": incident_id,
+                                                                            "unit_id": unit_id})
+        assert status == 201, request
+        requests.append(request["id"])
+    status, _ = await province.foundation.post(f"/api/v1/mutual-aid/{requests[0]}/decline",
+                                               {"reason": "crew at a training"})
+    assert status == 200
+
+    status, seen = await province.foundation.get(f"/api/v1/incidents/{incident_id}")  # the projection
+    assert status == 200 and seen["shared_with"] == [demo.FOUNDATION]
+    about_it = StoredEvent(seq=0, stream=f"incident-{incident_id}", type="IncidentNoteAdded",
+                           payload={"incident_id": incident_id}, actor="test", occurred_at=datetime.now(UTC))
+    last_seq = await ctx.store.last_seq()
+    assert await wait_until(lambda: _delivered(ctx.feed, last_seq), timeout_s=10)
+    assert demo.FOUNDATION in ctx.hub.visibility.agencies_for(about_it)  # the live fan-out
+    restarted = Visibility()  # a process started now, from the stored rows
+    restarted.load([await ctx.store.get("incidents", incident_id)], await ctx.store.list("units", limit=1000))
+    assert demo.FOUNDATION in restarted.agencies_for(about_it)
+
+    status, _ = await province.foundation.post(f"/api/v1/mutual-aid/{requests[1]}/decline", {"reason": "none free"})
+    assert status == 200
+    assert (await province.foundation.get(f"/api/v1/incidents/{incident_id}"))[0] == 404  # no request left
+    last_seq = await ctx.store.last_seq()
+    assert await wait_until(lambda: _delivered(ctx.feed, last_seq), timeout_s=10)
+    assert demo.FOUNDATION not in ctx.hub.visibility.agencies_for(about_it)
+
+
+async def _delivered(feed, seq: int) -> bool:
+    """Whether the event feed has handed the hub (and its live visibility) every event up to `seq`."""
+    return feed.last_seq >= seq
 
 
 async def test_asking_for_ones_own_a_busy_or_an_unseen_incidents_unit_is_refused(province):

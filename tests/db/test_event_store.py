@@ -124,3 +124,12 @@ async def test_a_unit_of_work_reads_its_own_writes(store):
     assert seq > 0 and mine.last_seq == seq  # the state handed out is stamped with the committed seq
     stored = await store.get("incidents", incident_id)
     assert stored.chief_complaint == "chest pain" and stored.last_seq == seq
+
+
+async def test_get_many_reads_the_rows_that_exist_in_the_order_asked(store):
+    async with store.unit_of_work("test") as uow:
+        for incident_id in (1, 2, 3):
+            await uow.append(reported(incident_id))
+    rows = await store.get_many("incidents", [3, 99, 1])
+    assert [r.id for r in rows] == [3, 1]  # the missing one left out
+    assert await store.get_many("incidents", []) == []

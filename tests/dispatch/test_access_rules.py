@@ -12,6 +12,7 @@ from dispatch.access import (
     unit_view,
 )
 from dispatch.model import Capability, Channel, Colour, Incident, IncidentStatus, LatLon, Patient, Unit
+from dispatch.mutual_aid import MutualAidDeclined, incident_unshared
 from dispatch.ports import StoredEvent
 
 NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
@@ -147,3 +148,16 @@ def test_readable_incidents_judges_each_incident_by_its_own_units_like_the_one_i
     expected = [i for i in incidents if may_read_incident(pao, i, units)]
     assert readable_incidents(pao, incidents, units) == expected
     assert [i.id for i in expected] == [1, 4]
+
+
+def test_a_share_folded_before_shares_were_keyed_by_request_is_withdrawn_by_the_agencys_next_decline():
+    """Rows stored before `shared_by_request` existed keep the rule they were folded by, live and in the table."""
+    log, restarted = Log(), Visibility()
+    old_row = incident(shared_with=["cb-pao"], mutual_aid_ids=["7-1"])  # no shared_by_request
+    restarted.load([old_row], [])
+    note = log("IncidentNoteAdded", incident_id=7)
+    assert "cb-pao" in restarted.agencies_for(note)
+    restarted.observe(log("MutualAidDeclined", incident_id=7, request_id="7-1", unit_id="U9", agency_id="cb-pao"))
+    assert "cb-pao" not in restarted.agencies_for(note)
+    declined = MutualAidDeclined(at=NOW, request_id="7-1", incident_id=7, unit_id="U9", agency_id="cb-pao", reason="x")
+    assert incident_unshared(old_row, declined).shared_with == []

@@ -3,12 +3,13 @@ tries and giving up after EMS_TWILIO_STORE_RETRY_FOR_S (settings, not module con
 import asyncio
 from types import SimpleNamespace
 
+import asyncpg
 import pytest
 
 from config import Config
 from dispatch.errors import FieldError, Invalid
 from integrations.background import AfterWork
-from integrations.twilio.service import TwilioChannel, _traceable
+from integrations.twilio.service import TwilioChannel, _storage_fault, _traceable
 
 
 def channel(delays: tuple[float, ...], give_up_s: float) -> tuple[TwilioChannel, AfterWork]:
@@ -69,3 +70,27 @@ async def test_gives_up_after_the_configured_time_and_at_once_on_bad_data(waits)
 def test_a_call_that_could_not_be_stored_is_logged_by_its_ids_never_the_callers_number_or_words():
     params = {"CallSid": "CA1", "AccountSid": "AC1", "From": "+66812345678", "Body": "แม่หมดสติ", "FromCity": "CHON BURI"}
     assert _traceable(params) == {"CallSid": "CA1", "AccountSid": "AC1"}
+
+
+async def test_a_lost_database_connection_is_retried_as_everywhere_else_and_a_statement_error_is_not(database_url):
+    victim, admin = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
+    try:
+        await admin.execute("SELECT pg_terminate_backend($1)", victim.get_server_pid())  # as a failover cuts it
+        with pytest.raises(Exception) as lost:
+            await victim.fetchval("SELECT 1")
+        with pytest.raises(asyncpg.PostgresError) as statement_error:
+            await admin.fetchval("SELECT 1 / 0")
+    finally:
+        victim.terminate()
+        await admin.close()
+    assert _storage_fault(lost.value)
+    assert not _storage_fault(statement_error.value)  # the same text would fail the same way on every retry
+    assert not _storage_fault(KeyError("incident_id"))  # a bug, not an outage
+
+
+async def test_a_bug_while_storing_in_the_background_is_not_retried(waits):
+    twilio, after = channel((0.25,), give_up_s=60)
+    bug = Store(failures=1000, error=KeyError("incident_id"))
+    twilio._store_later(bug, "call CA3", {"CallSid": "CA3"})
+    await settle(after)
+    assert bug.tries == 1

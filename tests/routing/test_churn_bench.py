@@ -12,11 +12,11 @@ FIELDS = {"mode", "engine", "chosen", "nodes", "units", "moving_pct", "rank_p50_
 
 def test_churn_mode_prints_one_exact_json_line_per_engine():
     run = subprocess.run([sys.executable, "-m", "ops.bench.routing", "--churn", "--json", "--side", "30", "--minutes",
-                          "2", "--engines", "dijkstra-trees,cch,cch-paths,cch+trees"], cwd=REPO, capture_output=True, text=True,
+                          "2", "--engines", "etree,dijkstra-trees,cch,cch-paths,cch+trees"], cwd=REPO, capture_output=True, text=True,
                          timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
-    assert [line["engine"] for line in lines] == ["dijkstra-trees", "cch", "cch-paths", "cch+trees"]
+    assert [line["engine"] for line in lines] == ["etree", "dijkstra-trees", "cch", "cch-paths", "cch+trees"]
     assert sum(line["chosen"] for line in lines) == 1
     for line in lines:
         assert FIELDS <= set(line), line

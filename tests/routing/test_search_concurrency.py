@@ -89,16 +89,16 @@ def test_concurrent_native_searches_match_the_single_threaded_oracle(grid):
             assert seconds == pytest.approx(expected[nodes[t]], abs=1e-6)
 
 
-@pytest.mark.parametrize("engine", ["dijkstra", "cch"])
+@pytest.mark.parametrize("engine", ["dijkstra", "cch", "etree"])
 def test_concurrent_service_etas_and_routes_match_one_thread(road_graph, nx_graph, engine):
     """Through RoutingService, as the server runs it: ETA searches and route searches on parallel threads. No
     cached trees: every ETA call is a reverse search ("dijkstra") or a CCH sweep ("cch", the default engine, whose
     routes are still searched by the Dijkstra beside it)."""
-    if engine == "cch" and not cch_available():
+    if engine in ("cch", "etree") and not cch_available():
         pytest.skip("routingkit-cch is not installed")
     service = RoutingService(road_graph, max_eta_s=3600, max_snap_distance_m=300, workers=THREADS, engine=engine,
                              unit_trees=False)
-    assert service.engine == "cch" or service.engine == search_engine()
+    assert service.engine in ("cch", "etree", search_engine())
     usable = road_graph.usable_nodes()
     rng = random.Random(20)
     jobs = []

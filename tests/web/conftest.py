@@ -31,10 +31,12 @@ document.addEventListener("securitypolicyviolation", e =>
 """
 
 
-async def open_page(browser, url: str, *, width: int = 1400, height: int = 900, locale: str = "en-US", **context_options):
+async def open_page(browser, url: str, *, width: int = 1400, height: int = 900, locale: str = "en-US",
+                    fake_clock: bool = False, **context_options):
     """A page in a fresh context. `page.errors` collects uncaught errors and Content-Security-Policy violations
     (so every test that asserts it empty also asserts the pages work under the CSP); `page.console_errors` the
-    console's error messages."""
+    console's error messages. `fake_clock`: the page's time (Date, timers) runs on Playwright's clock from the
+    start, so the test can stop it and move it (page.clock.pause_at, run_for)."""
     context = await browser.new_context(viewport={"width": width, "height": height}, locale=locale, **context_options)
     page = await context.new_page()
     errors: list[str] = []
@@ -43,10 +45,46 @@ async def open_page(browser, url: str, *, width: int = 1400, height: int = 900, 
     page.on("console", lambda m: console_errors.append(f"{m.text} [{m.location.get('url')}]") if m.type == "error" else None)
     await page.expose_function("reportCspViolation", lambda text: errors.append(f"CSP violation: {text}"))
     await page.add_init_script(REPORT_CSP_VIOLATIONS)
+    if fake_clock:
+        await context.clock.install()
     page.errors = errors
     page.console_errors = console_errors
     await page.goto(url)
     return context, page
+
+
+# Every write to what `selector` matches (and inside it), for the tests of redraws: each a {target (the element's
+# id), kind ("text" or the attribute's name), before, after}; one whose before equals its after changed nothing.
+WATCH_WRITES = """selector => {
+  const records = [], observer = new MutationObserver(found => records.push(...found));
+  document.querySelectorAll(selector).forEach(el => observer.observe(el, {childList: true, characterData: true,
+    characterDataOldValue: true, subtree: true, attributes: true, attributeOldValue: true}));
+  const valueAfter = (r, n) => {  // an attribute's value after this write: the next write's old value, or today's
+    const next = records.slice(n + 1).find(o => o.type === "attributes" && o.target === r.target
+                                                && o.attributeName === r.attributeName);
+    return next ? next.oldValue : r.target.getAttribute(r.attributeName);
+  };
+  window.writesSeen = () => {
+    records.push(...observer.takeRecords());
+    return records.map((r, n) => {
+      const target = (r.target.nodeType === Node.TEXT_NODE ? r.target.parentElement : r.target).id;
+      if (r.type === "attributes") return {target, kind: r.attributeName, before: r.oldValue, after: valueAfter(r, n)};
+      if (r.type === "characterData") return {target, kind: "text", before: r.oldValue, after: r.target.data};
+      const text = nodes => [...nodes].map(node => node.textContent).join("");
+      return {target, kind: "text", before: text(r.removedNodes), after: text(r.addedNodes)};
+    });
+  };
+}"""
+
+
+async def watch_writes(page, selector: str) -> None:
+    """Starts recording every write to the elements `selector` matches (read them with writes_seen)."""
+    await page.evaluate(WATCH_WRITES, selector)
+
+
+async def writes_seen(page) -> list[dict]:
+    """The writes since watch_writes, in order: {target, kind, before, after}."""
+    return await page.evaluate("window.writesSeen()")
 
 
 def shot(name: str) -> str:

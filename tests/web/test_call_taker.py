@@ -16,7 +16,7 @@ from tests.conftest import Api, make_user, routing_ready, wait_until
 from tests.integrations.conftest import dispatcher, ems, fake_twilio, twilio  # noqa: F401 - fixtures
 from tests.integrations.test_twilio import call_params
 from tests.places.conftest import places_ready
-from tests.web.conftest import open_page, shot
+from tests.web.conftest import open_page, shot, watch_writes, writes_seen
 
 LANDMARK, TYPED = BROWSER_LANDMARK, BROWSER_TYPED  # a hospital of the province POI file, as a dispatcher types it
 LOCATED_WITHIN_S = 20  # issue #16: a located incident within 20 s of answering, by keystrokes
@@ -233,5 +233,27 @@ async def test_an_answered_call_shows_the_callers_shared_location_with_its_accur
     _, located = await dispatcher.get("/api/v1/incidents")
     assert [i["id"] for i in located["incidents"]] == [incident_id]
     await console.locator("#incident-panel .caller-location").wait_for(state="detached", timeout=10_000)
+    assert console.errors == []
+    await context.close()
+
+
+async def test_the_call_timer_redraws_on_the_calls_whole_seconds_and_only_what_changed(browser, server):
+    token = await make_user(server.ctx.pool, "disp-timer", "dispatcher")
+    context, console = await open_page(browser, f"http://127.0.0.1:{server.config.port}/console.html#token={token}",
+                                       fake_clock=True)
+    await console.wait_for_selector("text=Connected")
+    await console.clock.pause_at(await console.evaluate("Date.now()") + 1000)  # the page's time moves when we say
+    await console.keyboard.press("n")  # a call answered: its clock starts at this instant
+    await console.locator("#call-timer:not([hidden])").wait_for()
+    await watch_writes(console, "#call-timer, #call-timer-form")
+    await console.clock.run_for(999)
+    assert await console.inner_text("#call-timer") == "Call 0 s"
+    await console.clock.run_for(1)
+    assert await console.inner_text("#call-timer") == "Call 1 s"  # on the call's second, not up to a beat later
+    await console.clock.run_for(4000)
+    writes = await writes_seen(console)
+    assert [w["after"] for w in writes if w["target"] == "call-timer" and w["kind"] == "text"] == [
+        f"Call {s} s" for s in range(1, 6)]  # one redraw a second
+    assert [w for w in writes if w["before"] == w["after"]] == []  # and nothing written again as it was
     assert console.errors == []
     await context.close()

@@ -3,8 +3,8 @@ on shift; the 1669 centre's shows every agency's units; a mutual-aid request can
 admin page registers, edits and retires agencies."""
 from dispatch import demo
 from tests.api.conftest import agency_tokens
-from tests.conftest import Api, make_user
-from tests.web.conftest import open_page, shot
+from tests.conftest import Api, make_user, wait_until
+from tests.web.conftest import open_page, shot, watch_writes, writes_seen
 
 PAO_UNITS = ["CB-BLS-02", "CB-BLS-03", "CB-BLS-04"]
 
@@ -40,6 +40,26 @@ async def test_an_agency_console_shows_only_its_units_and_answers_mutual_aid(bro
     await whole.wait_for_selector("text=Connected")
     assert len(await board_units(whole)) == len(demo.FLEET)
     assert whole.errors == []
+    await context.close()
+
+
+async def test_the_agency_badge_is_written_only_when_what_it_shows_changes(browser, city):
+    server, base, tokens = city
+    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
+    await console.wait_for_selector("text=Connected")
+    await console.wait_for_selector("#agency-badge:has-text('1669 centre')")
+    await console.evaluate("""import('/js/console/store.js').then(store => {
+        window.unitsRedrawn = 0; store.on("units", () => { window.unitsRedrawn += 1; }); })""")
+    await watch_writes(console, "#agency-badge")
+    api = Api(base, tokens["dispatcher"])
+    _, incident = await api.post("/api/v1/incidents", {"channel": "phone", "location": {"lat": 13.3611, "lon": 100.9847}})
+    unit_id = next(u.id for u in await server.ctx.store.list("units") if u.staffed and u.agency_id == demo.PAO)
+    await api.post(f"/api/v1/incidents/{incident['id']}/assignments", {"unit_id": unit_id})
+    assert await wait_until(lambda: console.evaluate("window.unitsRedrawn > 0"), 10)  # the fleet re-read, drawn
+    assert await writes_seen(console) == []  # a unit's change is nothing the badge shows
+    await console.select_option("#lang", "th")
+    await console.wait_for_selector("#agency-badge:has-text('ศูนย์ 1669')")  # its language is
+    assert console.errors == []
     await context.close()
 
 

@@ -2,6 +2,7 @@
 // A unit whose crew has logged off is not offered to dispatchers until a crew logs on again. Shown while the unit
 // has no job (a crew cannot log off in the middle of one: the server refuses it).
 import {api, errorText} from "./api.js";
+import {staffed} from "./crew.js";
 import {clock} from "./format.js";
 import {html, render} from "./html.js";
 import {defineLabels, t} from "./i18n.js";
@@ -30,14 +31,13 @@ function memberInputs(n) {
 
 export function renderShift() {
   if (!unit) { panel.hidden = true; return; }
-  const staffed = unit.shift != null || unit.off_shift_since == null;
   panel.hidden = unit.incident_id != null;
   const typed = keepTyping();
   render(panel, html`<h3>${t("shift.title")}</h3>${unit.shift ? html`
       <p class="muted">${t("shift.on_board", {time: clock(unit.shift.started_at)})}</p>
       <ul class="list" id="shift-crew">${unit.shift.crew.map(m => html`<li>${m.name} · ${m.qualification}</li>`)}</ul>
       <button type="button" class="big warn" id="log-off">${t("shift.log_off")}</button>` : html`
-      ${staffed ? "" : html`<p class="flag">⚠ ${t("shift.off")}</p>`}
+      ${staffed(unit) ? "" : html`<p class="flag">⚠ ${t("shift.off")}</p>`}
       <form id="log-on">${Array.from({length: rows}, (_, n) => memberInputs(n))}
         <button type="button" class="plain" id="more-crew">${t("shift.more")}</button>
         <button class="big primary">${t("shift.log_on")}</button></form>`}

@@ -7,6 +7,7 @@ import {html, render} from "../html.js";
 import {defineLabels, local, t} from "../i18n.js";
 import {addAlert} from "./alerts.js";
 import {openIntake} from "./intake.js";
+import {sidePanel} from "./sidepanel.js";
 import {refreshIncident, select} from "./store.js";
 
 defineLabels({
@@ -41,10 +42,7 @@ const REFRESH_MS = 5000;  // a safety net: call events refresh the list at once
 let listing = {calls: [], answer_alert_s: 15};
 let loadedAt = Date.now();
 
-const box = document.createElement("div");
-box.className = "panel";
-box.id = "call-queue";
-document.querySelector("#queue").prepend(box);
+const box = sidePanel("call-queue", {hidden: false, place: panel => document.querySelector("#queue").prepend(panel)});
 
 function waitNow(call) {
   return call.state === "waiting" ? call.wait_s + (Date.now() - loadedAt) / 1000 : call.wait_s;

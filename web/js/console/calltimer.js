@@ -6,11 +6,11 @@ import {t} from "../i18n.js";
 import {on} from "./store.js";
 
 const TARGET_S = 60;  // NFPA 1225 alarm processing
-const TICK_MS = 250;
 
 export const callTimes = [];  // {incident_id, answer_to_dispatch_s}, one per call dispatched from this page
 
 let call = null;  // {answered_ms, incidentId, dispatched_s}
+let tick = null;  // the redraw due at the call's next whole second
 
 const header = document.createElement("span");
 header.id = "call-timer";
@@ -23,6 +23,7 @@ const inForm = document.querySelector("#call-timer-form");
 export function answerCall(incidentId = null) {
   call = {answered_ms: Date.now(), incidentId, dispatched_s: null};
   draw();
+  tickNextSecond();
 }
 
 // The incident the current call opened.
@@ -34,20 +35,35 @@ function elapsed_s() {
   return call.dispatched_s ?? Math.floor((Date.now() - call.answered_ms) / 1000);
 }
 
+// While the clock runs, a redraw each time the figure changes: on the call's whole seconds, not on a fixed beat.
+function tickNextSecond() {
+  clearTimeout(tick);
+  if (!call || call.dispatched_s != null) return;
+  tick = setTimeout(() => { draw(); tickNextSecond(); }, 1000 - (Date.now() - call.answered_ms) % 1000);
+}
+
+// Writes only what differs from what is shown: a redraw that changes nothing touches nothing.
 function draw() {
-  header.hidden = !call;
+  if (header.hidden !== !call) header.hidden = !call;
   if (!call) return;
   const s = elapsed_s();
-  const text = call.dispatched_s == null ? t("calltimer.running", {s}) : t("calltimer.done", {s: call.dispatched_s});
-  header.textContent = t("calltimer.short", {s});
-  inForm.textContent = text;
+  const running = call.dispatched_s == null;
+  showText(header, t("calltimer.short", {s}));
+  showText(inForm, running ? t("calltimer.running", {s}) : t("calltimer.done", {s: call.dispatched_s}));
   for (const el of [header, inForm]) {
-    el.title = t("calltimer.title");
-    el.dataset.seconds = String(s);
+    if (el.title !== t("calltimer.title")) el.title = t("calltimer.title");
+    if (el.dataset.seconds !== String(s)) el.dataset.seconds = String(s);
     el.classList.toggle("late", s > TARGET_S);
-    el.classList.toggle("dispatched", call.dispatched_s != null);
+    el.classList.toggle("dispatched", !running);
   }
 }
+
+function showText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+// After a language switch: the figures in the new language (a dispatched call's too, its clock stopped).
+export const relabelCallTimer = draw;
 
 // The first assignment of the call's incident stops the clock.
 on("incident", incident => {
@@ -56,6 +72,5 @@ on("incident", incident => {
   call.dispatched_s = Math.round((Date.now() - call.answered_ms) / 100) / 10;
   callTimes.push({incident_id: incident.id, answer_to_dispatch_s: call.dispatched_s});
   draw();
+  tickNextSecond();
 });
-
-setInterval(() => { if (call) draw(); }, TICK_MS);  // a dispatched call's figure too: a language switch relabels it

@@ -2,8 +2,9 @@
 // pain", "17") is matched to the cards' names, the best ones are listed under the box, and ↑ / ↓ / Enter open the
 // chosen card's key questions in the interview panel (interview.js).
 import {api} from "../api.js";
-import {html, render} from "../html.js";
+import {html} from "../html.js";
 import {local, t} from "../i18n.js";
+import {wireListbox} from "./listbox.js";
 
 const SHOWN = 3;
 let cards = [];
@@ -32,35 +33,9 @@ export function matchingCards(text) {
 
 // Wires the complaint box: `onCard(group)` when a card is chosen.
 export function wireComplaint({input, list, onCard}) {
-  let shown = [], active = 0;
-  function draw() {
-    input.setAttribute("aria-expanded", String(shown.length > 0));
-    render(list, html`${shown.map((c, n) => html`<li role="option" data-group="${c.group}" aria-selected="${n === active}"
-        class="${n === active ? "active" : ""}"><b>${c.group}</b> ${local(c, "name")}</li>`)}
-      ${shown.length ? html`<li class="muted hint">${t("complaint.pick")}</li>` : ""}`);
-  }
-  function choose(group) {
-    shown = [];
-    draw();
-    onCard(group);
-  }
-  input.addEventListener("input", () => { shown = matchingCards(input.value); active = 0; draw(); });
-  input.addEventListener("keydown", e => {
-    if ((e.key === "ArrowDown" || e.key === "ArrowUp") && shown.length) {
-      active = (active + (e.key === "ArrowDown" ? 1 : shown.length - 1)) % shown.length;
-      draw();
-      e.preventDefault();
-    } else if (e.key === "Enter" && shown.length) {
-      choose(shown[active].group);
-      e.preventDefault();
-    } else if (e.key === "Escape") {
-      shown = [];
-      draw();
-    }
-  });
-  list.addEventListener("mousedown", e => {
-    const item = e.target.closest("li[data-group]");
-    if (item) { e.preventDefault(); choose(Number(item.dataset.group)); }
-  });
-  return {clear: () => { shown = []; draw(); }};
+  const box = wireListbox({input, list, label: card => html`<b>${card.group}</b> ${local(card, "name")}`,
+                           data: card => ({group: card.group}), hint: () => t("complaint.pick"),
+                           onPick: card => onCard(card.group)});
+  input.addEventListener("input", () => box.show(matchingCards(input.value)));
+  return {clear: box.clear};
 }

@@ -7,7 +7,7 @@ import {element, html, render} from "../html.js";
 import {defineLabels, t} from "../i18n.js";
 import {L} from "../leaflet.js";
 import {map} from "./map.js";
-import {sidePanel} from "./panel.js";
+import {sidePanel} from "./sidepanel.js";
 
 defineLabels({
   "coverage.button": {th: "พื้นที่ครอบคลุม", en: "Coverage"},

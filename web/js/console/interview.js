@@ -7,6 +7,7 @@ import {api, errorText} from "../api.js";
 import {html, render} from "../html.js";
 import {defineLabels, local, t} from "../i18n.js";
 import {resetCpr, showCpr, stopCpr} from "./cpr.js";
+import {sidePanel} from "./sidepanel.js";
 import {on, putIncident, state} from "./store.js";
 
 defineLabels({
@@ -24,11 +25,7 @@ defineLabels({
   "interview.instructions": {th: "คำแนะนำก่อนรถถึง", en: "Pre-arrival instructions"},
 });
 
-const box = document.createElement("div");
-box.className = "panel";
-box.id = "interview-panel";
-box.hidden = true;
-document.querySelector("#detail").prepend(box);
+const box = sidePanel("interview-panel");
 
 let cards = [];
 let session = null;  // {incidentId, group, guide, answers, proposal, recorded, chosen (the list's pick), reason}

@@ -3,9 +3,10 @@
 // the caller's location or the map's centre) listed under the box and drawn on the map as numbered pins.
 // ↑ / ↓ move through them, Enter picks one (an Enter typed before the answer arrives picks its first result).
 import {api} from "../api.js";
-import {element, html, render} from "../html.js";
+import {element, html} from "../html.js";
 import {labelOr, t} from "../i18n.js";
 import {L} from "../leaflet.js";
+import {wireListbox} from "./listbox.js";
 import {map} from "./map.js";
 
 const DEBOUNCE_MS = 150;  // a request per pause in typing, not per keystroke
@@ -17,20 +18,16 @@ const pins = L.layerGroup().addTo(map);
 // Wires `input` (the box) and `list` (its suggestions) to the geocoder. `near()` gives the point to rank by
 // ({lat, lon} or null); `onPick(candidate)` receives the chosen result ({name, name_en, kind, lat, lon, score, …}).
 export function wireLocationBox({input, list, status, near, onPick}) {
-  let results = [], active = 0, timer = null, asked = 0, pending = null, pickWhenReady = false;
+  let timer = null, asked = 0, pending = null, pickWhenReady = false;
+  const box = wireListbox({input, list, label: suggestionHtml, onPick, onDraw: drawPins, canPick: () => !timer});
 
-  function draw() {
-    input.setAttribute("aria-expanded", String(results.length > 0));
-    render(list, html`${results.map((r, n) => html`<li role="option" data-index="${n}" aria-selected="${n === active}"
-        class="${n === active ? "active" : ""}"><b>${n + 1}</b> ${r.name}${r.name_en && r.name_en !== r.name ? html` <span class="muted">${r.name_en}</span>` : ""}
-        <span class="muted">· ${labelOr("locate.kind." + r.kind, r.kind)}${r.distance_m != null
-          ? ` · ${t("locate.km", {km: (r.distance_m / 1000).toFixed(1)})}` : ""}</span></li>`)}`);
+  function drawPins(results, active) {
     pins.clearLayers();
     results.forEach((r, n) => {
       const icon = L.divIcon({className: "", iconSize: null, iconAnchor: [10, 10],
                               html: element(html`<div class="candidate-pin${n === active ? " active" : ""}" data-candidate="${n}">${n + 1}</div>`)});
       L.marker([r.lat, r.lon], {icon, keyboard: false, zIndexOffset: n === active ? 1000 : 0}).addTo(pins)
-        .bindTooltip(element(html`<span>${r.name}</span>`)).on("click", () => pick(n));
+        .bindTooltip(element(html`<span>${r.name}</span>`)).on("click", () => box.pick(n));
     });
     const view = map.getBounds();
     if (results.length && !results.every(r => view.contains([r.lat, r.lon]))) {
@@ -51,11 +48,9 @@ export function wireLocationBox({input, list, status, near, onPick}) {
     try {
       const body = await pending;
       if (mine !== asked) return;  // a newer query was typed meanwhile
-      results = body.results;
-      active = 0;
-      status.textContent = results.length ? "" : t("locate.none");
-      draw();
-      if (pickWhenReady && results.length) pick(0);
+      status.textContent = body.results.length ? "" : t("locate.none");
+      box.show(body.results);
+      if (pickWhenReady && body.results.length) box.pick(0);
     } catch (e) {
       if (mine === asked) status.textContent = e.status === 503 ? t("locate.loading") : e.message;
     } finally {
@@ -63,41 +58,30 @@ export function wireLocationBox({input, list, status, near, onPick}) {
     }
   }
 
-  function pick(n) {
-    const chosen = results[n];
-    clear();
-    if (chosen) onPick(chosen);
-  }
-
   function clear() {
-    results = [];
     pickWhenReady = false;
-    draw();
+    box.clear();
   }
 
   input.addEventListener("input", () => {
     clearTimeout(timer);
     timer = setTimeout(search, DEBOUNCE_MS);
   });
+  // After the list's own keys: an Enter typed before the answer arrives picks its first result; nothing to pick
+  // and nothing asked, the form's own Enter goes on (create without a location).
   input.addEventListener("keydown", e => {
-    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
-      if (!results.length) return;
-      active = (active + (e.key === "ArrowDown" ? 1 : results.length - 1)) % results.length;
-      draw();
-      e.preventDefault();
-    } else if (e.key === "Enter") {
-      if (results.length && !timer) pick(active);
-      else if (timer || pending) { pickWhenReady = true; if (timer) { clearTimeout(timer); search(); } }
-      else return;  // nothing to pick: the form's own Enter (create without a location)
-      e.preventDefault();
-    } else if (e.key === "Escape") {
-      clear();
-    }
-  });
-  list.addEventListener("mousedown", e => {
-    const item = e.target.closest("li[data-index]");
-    if (item) { e.preventDefault(); pick(Number(item.dataset.index)); }
+    if (e.key === "Escape") pickWhenReady = false;
+    if (e.key !== "Enter" || e.defaultPrevented || !(timer || pending)) return;
+    pickWhenReady = true;
+    if (timer) { clearTimeout(timer); search(); }
+    e.preventDefault();
   });
   return {clear};
 }
 
+// A suggestion as the list reads it: its number (its pin's), name, English name, kind and distance.
+function suggestionHtml(r, n) {
+  return html`<b>${n + 1}</b> ${r.name}${r.name_en && r.name_en !== r.name ? html` <span class="muted">${r.name_en}</span>` : ""}
+    <span class="muted">· ${labelOr("locate.kind." + r.kind, r.kind)}${r.distance_m != null
+      ? ` · ${t("locate.km", {km: (r.distance_m / 1000).toFixed(1)})}` : ""}</span>`;
+}

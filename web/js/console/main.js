@@ -10,6 +10,7 @@ import {Realtime} from "../realtime.js";
 import {raiseAlarm, refreshAlarmLabels} from "./alarm.js";
 import {addAlert, alertText} from "./alerts.js";
 import {onCallEvent} from "./calls.js";
+import {relabelCallTimer} from "./calltimer.js";
 import {addCorner, isDrawing, loadClosures} from "./closures.js";
 import "./coverage.js";
 import {fillLocation} from "./intake.js";
@@ -113,6 +114,7 @@ if (requireLogin()) {
   languageSelector(document.querySelector("#lang"), () => {
     relabelQueue();
     relabelBoard();
+    relabelCallTimer();
     drawAid();
     refreshAlarmLabels();
     onState(lastState);

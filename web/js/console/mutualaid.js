@@ -6,7 +6,8 @@ import {api, errorText} from "../api.js";
 import {clock} from "../format.js";
 import {html, render} from "../html.js";
 import {defineLabels, t} from "../i18n.js";
-import {CENTRE, on, state} from "./store.js";
+import {sidePanel} from "./sidepanel.js";
+import {CENTRE, state} from "./store.js";
 
 defineLabels({
   "agency.centre": {th: "ศูนย์ 1669 (ทุกหน่วยงาน)", en: "1669 centre (every agency)"},
@@ -37,18 +38,19 @@ badge.id = "agency-badge";
 badge.className = "badge";
 document.querySelector("#status-line").after(badge);
 
-const box = document.createElement("div");
-box.className = "panel";
-box.id = "mutual-aid";
 const callQueue = document.querySelector("#call-queue");  // the 1669 calls stay on top where they are
-if (callQueue) callQueue.after(box); else document.querySelector("#queue").prepend(box);
+const box = sidePanel("mutual-aid", {hidden: false, place: panel => (callQueue ? callQueue.after(panel)
+                                                                              : document.querySelector("#queue").prepend(panel))});
 
 export function myAgency() {
   return me.agency_id || CENTRE;
 }
 
+// The badge shows the dispatcher's agency in the page's language: drawn when either may have changed (the login
+// read, a language switch), and written only when its text differs.
 function drawBadge() {
-  badge.textContent = myAgency() === CENTRE ? t("agency.centre") : t("agency.badge", {agency: myAgency()});
+  const text = myAgency() === CENTRE ? t("agency.centre") : t("agency.badge", {agency: myAgency()});
+  if (badge.textContent !== text) badge.textContent = text;
 }
 
 function requestLine(r) {
@@ -122,6 +124,5 @@ box.addEventListener("submit", async e => {
   loadAid();
 });
 
-on("units", drawBadge);
 api("GET", "/api/v1/me").then(body => { me = body; drawBadge(); loadAid(); }).catch(() => {});
 drawAid();

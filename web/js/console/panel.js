@@ -131,15 +131,5 @@ export function refreshPanelParts(type, incidentId) {
   }, global ? GLOBAL_PARTS_MS : PARTS_MS);
 }
 
-// A console add-on's side panel (coverage, replay), hidden until its header button opens it.
-export function sidePanel(id) {
-  const side = document.createElement("div");
-  side.id = id;
-  side.className = "panel";
-  side.hidden = true;
-  document.querySelector("#detail").prepend(side);
-  return side;
-}
-
 on("select", showSelected);
 on("incident", incident => { if (incident.id === state.selected) showIncident(incident); });

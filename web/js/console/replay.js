@@ -7,7 +7,7 @@ import {defineLabels, labelOr, t} from "../i18n.js";
 import {L} from "../leaflet.js";
 import {replayDetail} from "./calls.js";
 import {map} from "./map.js";
-import {sidePanel} from "./panel.js";
+import {sidePanel} from "./sidepanel.js";
 import {state} from "./store.js";
 
 defineLabels({

@@ -3,12 +3,13 @@
 // qualifications (a unit with nobody on shift is flagged: it is not recommended) and how old its last position is
 // (stale GPS marked), sortable by any column and filterable by status or text. A click selects
 // the unit on the map (panned to, its label ringed). Opened from the header; refreshed whenever units change.
+import {staffed} from "../crew.js";
 import {clock, minutes} from "../format.js";
 import {html, render} from "../html.js";
 import {defineLabels, t} from "../i18n.js";
 import {pageSettings} from "../settings.js";
 import {showUnit} from "./map.js";
-import {sidePanel} from "./panel.js";
+import {sidePanel} from "./sidepanel.js";
 import {on, select, state} from "./store.js";
 
 defineLabels({
@@ -64,11 +65,6 @@ function sortValue(unit, now_ms) {
     case "position": return positionAge_s(unit, now_ms) ?? Infinity;
     default: return unit.id;
   }
-}
-
-// Whether a crew is on board (dispatch/model.py Unit.staffed): a shift is open, or shifts were never logged.
-export function staffed(unit) {
-  return unit.shift != null || unit.off_shift_since == null;
 }
 
 function crewText(unit) {

@@ -1,0 +1,379 @@
+"""ETAs from every unit to an incident by a customizable contraction hierarchy searched with elimination-tree walks
+(our own, routing/_cch.c), keeping each start node's walk between rankings.
+
+Why: a ranking asks "every available unit of this capability to this incident". RoutingKit's many-to-one sweep
+visits the union of all units' elimination-tree ancestors on every call, which on a province-sized grid is most of
+the hierarchy's top (about 10 ms). But a unit's upward walk depends only on the node it leaves from and on the
+metric — not on the incident — and a moving unit keeps the same exit node until it turns onto another road. So each
+start node's walk (its ancestors and the seconds to them) is computed once per metric and kept; a ranking walks
+up from the incident only, then joins: for each unit the best of walk seconds + incident-walk seconds over the
+nodes they share. Metres ride along (the length of the path that gave each arc its seconds), so every unit gets
+its road distance without a second search.
+
+The nested-dissection order comes from RoutingKit (inertial flow, `routingkit-cch`); the hierarchy, its
+customization (all lower triangles, ascending) and the walks are _cch.c. A new metric after a closure is a partial
+update of the current one (only the arcs whose best way changes: milliseconds), which keeps every walk it does not
+touch; a new speed profile (most edges change) is a full customization (seconds on a 200k-node grid).
+
+Exactness: seconds are float64 sums along the same edges a Dijkstra would add, in another order (differences of
+1e-9 s). Thread safety: a metric does not change while a query uses it (counted); the next metric reuses the spare
+one's memory only once its last query is gone. Walks are kept per metric in a dict (a walk computed twice by two
+threads is the same walk); scratch arrays are lent to one call at a time.
+"""
+from __future__ import annotations
+
+import ctypes
+import queue
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from routing.graph import RoadGraph
+from routing.search import SearchError, _load_native
+
+STANDBY_WAIT_S = 2.0  # how long a new metric waits for the last query on the spare one before taking new memory
+FULL_CUSTOMIZATION_SHARE = 0.05  # past this share of edges changed, customize afresh instead of a partial update
+KEPT_WALKS = 8_192  # start nodes whose walks a metric keeps (about 400 units x 2 exits, with room for movement)
+OUT_OF_ROOM, BAD_GRAPH, NO_MEMORY = -2, -3, -4  # _cch.c's error codes
+
+
+def etree_available() -> bool:
+    """True when the native library (with _cch.c) loads and RoutingKit's ordering is installed."""
+    from routing.cch import cch_available
+
+    lib = _load_native()
+    return lib is not None and hasattr(lib, "cch_walk") and cch_available()
+
+
+def _check(code: int, what: str) -> int:
+    if code == OUT_OF_ROOM:
+        raise SearchError(f"{what}: more room needed than the graph allows (a malformed hierarchy)")
+    if code == BAD_GRAPH:
+        raise SearchError(f"{what}: malformed graph or hierarchy")
+    if code == NO_MEMORY:
+        raise MemoryError(f"{what}: out of memory")
+    return code
+
+
+def _functions():
+    lib = _load_native()
+    if lib is None or not hasattr(lib, "cch_walk"):
+        raise RuntimeError("the native routing library with _cch.c is not built")
+    p = np.ctypeslib.ndpointer
+    i32, i64, f64, u8 = (p(t, flags="C") for t in (np.int32, np.int64, np.float64, np.uint8))
+    lib.cch_build.restype = ctypes.c_int64
+    lib.cch_build.argtypes = [ctypes.c_int32, ctypes.c_int64, i32, i32, ctypes.c_int64, i64, i32, i32]
+    lib.cch_customize.restype = ctypes.c_int
+    lib.cch_customize.argtypes = [ctypes.c_int32, i64, i32, ctypes.c_int64, i32, i32, f64, f64, f64, f64, f64, f64]
+    lib.cch_walk.restype = ctypes.c_int64
+    lib.cch_walk.argtypes = [ctypes.c_int32, i64, i32, i32, f64, f64, ctypes.c_int32, i32, f64, f64, f64, f64, u8,
+                             ctypes.c_int64, i32, f64, f64]
+    lib.cch_join.restype = ctypes.c_int
+    lib.cch_join.argtypes = [ctypes.c_int32, ctypes.c_int32, i64, u8, f64, f64, f64, f64]
+    lib.cch_edge_arcs.restype = ctypes.c_int
+    lib.cch_edge_arcs.argtypes = [ctypes.c_int32, i64, i32, ctypes.c_int64, i32, i32, i64]
+    lib.cch_update.restype = ctypes.c_int64
+    lib.cch_update.argtypes = [ctypes.c_int32, i64, i32, i32, i64, i32, i32, i64, i64, i32, f64, f64, ctypes.c_int64,
+                               i64, f64, f64, f64, f64, u8, u8]
+    return lib
+
+
+@dataclass(eq=False)
+class _Walk:
+    """A start's (or a goal's) ancestors in rank numbering, ascending, with seconds and metres to (or from) each."""
+    nodes: np.ndarray
+    seconds: np.ndarray
+    metres: np.ndarray
+
+    @property
+    def row(self) -> tuple[int, int, int, int]:
+        """What cch_join reads: the three arrays' addresses and the length (kept walks cache it)."""
+        return self.nodes.ctypes.data, self.seconds.ctypes.data, self.metres.ctypes.data, len(self.nodes)
+
+
+@dataclass(eq=False)
+class _KeptWalk:
+    walk: _Walk
+    row: tuple[int, int, int, int]
+
+
+@dataclass(eq=False)
+class _Metric:
+    key: object
+    weights: np.ndarray  # the edge seconds it was made from
+    fwd: np.ndarray  # seconds up each arc (lower to higher end)
+    bwd: np.ndarray  # seconds down each arc
+    fwd_m: np.ndarray  # metres of the path behind fwd
+    bwd_m: np.ndarray
+    walks: OrderedDict = field(default_factory=OrderedDict)  # start node (rank) -> _Walk up with fwd
+    lock: threading.Lock = field(default_factory=threading.Lock)  # guards `walks`
+    users: int = 0  # queries running on it (EtreeIndex._state guards this)
+
+
+class _Scratch:
+    """Dense arrays one walk uses and leaves as found (inf / 0), plus room for its output."""
+
+    def __init__(self, n: int, height: int):
+        self.seconds = np.full(n, np.inf)
+        self.metres = np.zeros(n)
+        self.seen = np.zeros(n, dtype=np.uint8)
+        self.goal_seconds = np.full(n, np.inf)
+        self.goal_metres = np.zeros(n)
+        self.in_goal = np.zeros(n, dtype=np.uint8)
+        self.out_nodes = np.zeros(2 * height, dtype=np.int32)  # a start node, or a point's two edge ends
+        self.out_seconds = np.zeros(2 * height)
+        self.out_metres = np.zeros(2 * height)
+
+
+class EtreeIndex:
+    """The CCH of one road graph, its metrics for the last few weight keys, and each start node's kept walk.
+    Thread-safe. Raises RuntimeError when the native library or RoutingKit's ordering is missing."""
+
+    def __init__(self, graph: RoadGraph):
+        from routing.cch import _rk
+
+        if _rk is None:
+            raise RuntimeError("routingkit-cch is not installed (its nested-dissection order is used)")
+        self._lib = _functions()
+        self.graph = graph
+        n = graph.node_count
+        order = np.asarray(_rk.compute_order_inertial(n, graph.edge_src.tolist(), graph.edge_dst.tolist(),
+                                                      graph.node_lat.tolist(), graph.node_lon.tolist()), dtype=np.int64)
+        self.rank = np.empty(n, dtype=np.int32)
+        self.rank[order] = np.arange(n, dtype=np.int32)
+        self._tail = np.ascontiguousarray(self.rank[graph.edge_src])
+        self._head = np.ascontiguousarray(self.rank[graph.edge_dst])
+        lower, higher = np.minimum(self._tail, self._head), np.maximum(self._tail, self._head)
+        pairs = np.unique(np.stack([lower, higher])[:, lower != higher], axis=1)
+        self.up_first = np.zeros(n + 1, dtype=np.int64)
+        self.parent = np.zeros(n, dtype=np.int32)
+        capacity = max(4 * pairs.shape[1], 1024)
+        while True:
+            up_head = np.zeros(capacity, dtype=np.int32)
+            arcs = self._lib.cch_build(n, pairs.shape[1], np.ascontiguousarray(pairs[0]),
+                                       np.ascontiguousarray(pairs[1]), capacity, self.up_first, up_head, self.parent)
+            if arcs != OUT_OF_ROOM:
+                break
+            capacity *= 2
+        self.up_head = up_head[:_check(arcs, "building the hierarchy")].copy()
+        if len(self.up_head) >= 2**31:  # arcs are int32 in the down lists
+            raise SearchError(f"a hierarchy of {len(self.up_head)} arcs is beyond this index (2^31)")
+        self.height = self._height()
+        self.arc_low = np.repeat(np.arange(n, dtype=np.int32), np.diff(self.up_first))
+        down = np.lexsort((self.arc_low, self.up_head))  # each node's lower neighbours, ascending
+        self.down_arc = down.astype(np.int32)
+        self.down_tail = np.ascontiguousarray(self.arc_low[down])
+        self.down_first = np.concatenate([[0], np.cumsum(np.bincount(self.up_head, minlength=n))]).astype(np.int64)
+        self.edge_arc = np.zeros(graph.edge_count, dtype=np.int64)
+        _check(self._lib.cch_edge_arcs(n, self.up_first, self.up_head, graph.edge_count, self._tail, self._head,
+                                       self.edge_arc), "placing edges on arcs")
+        real = np.flatnonzero(self.edge_arc >= 0)
+        self.arc_edges = real[np.argsort(self.edge_arc[real], kind="stable")].astype(np.int64)
+        self.arc_edge_first = np.concatenate(
+            [[0], np.cumsum(np.bincount(self.edge_arc[real], minlength=len(self.up_head)))]).astype(np.int64)
+        self._lengths = np.ascontiguousarray(graph.edge_length_m, dtype=np.float64)
+        self._state = threading.Condition()  # guards which metric is current and each metric's users
+        self._current: _Metric | None = None
+        self._spare: _Metric | None = None
+        self._customizing = threading.Lock()  # one new metric at a time
+        self._queued = np.zeros(len(self.up_head), dtype=np.uint8)  # cch_update's scratch (under _customizing)
+        self._scratch: queue.SimpleQueue[_Scratch] = queue.SimpleQueue()
+        self.customizations = 0  # full ones
+        self.partial_updates = 0
+
+    @property
+    def arc_count(self) -> int:
+        return len(self.up_head)
+
+    def _height(self) -> int:
+        """The elimination tree's height + 1: no walk from one node visits more nodes (its ancestors)."""
+        depth = np.zeros(self.graph.node_count, dtype=np.int32)
+        for v in range(self.graph.node_count - 1, -1, -1):  # parents have higher ranks: done before children
+            p = self.parent[v]
+            depth[v] = 1 if p < 0 else depth[p] + 1
+        return int(depth.max(initial=0))
+
+    # ---- metrics: the current one, and a spare whose arrays the next one reuses ------------------------------------
+    def _acquire(self, weights: np.ndarray, key) -> _Metric:
+        """The customized metric for `weights` (seconds per edge, inf closed) known by `key`, counted as in use
+        until `_release`; made on first use (one at a time; a second caller for the same key waits for it)."""
+        with self._state:
+            if self._current is not None and self._current.key == key:
+                self._current.users += 1
+                return self._current
+        with self._customizing:
+            with self._state:
+                if self._current is not None and self._current.key == key:
+                    self._current.users += 1
+                    return self._current
+            made = self._customize(weights, key, self._current)
+            first_spare = None
+            if self._current is None:  # mapped now, so the first closure's metric costs a copy, not page faults
+                first_spare = _Metric(None, made.weights, *(a.copy() for a in (made.fwd, made.bwd, made.fwd_m,
+                                                                               made.bwd_m)))
+            with self._state:
+                self._spare = first_spare or self._current
+                self._current = made
+                made.users += 1
+                return made
+
+    def _release(self, metric: _Metric) -> None:
+        with self._state:
+            metric.users -= 1
+            self._state.notify_all()
+
+    def _free_arrays(self) -> tuple[np.ndarray, ...]:
+        """The spare metric's four arc arrays once no query uses it (its memory is already mapped: reusing it
+        costs a copy, where fresh arrays of a province's hierarchy cost their page faults, ~0.5 s); else new ones."""
+        with self._state:
+            spare = self._spare
+            if spare is not None and self._state.wait_for(lambda: spare.users == 0, timeout=STANDBY_WAIT_S):
+                self._spare = None
+                return spare.fwd, spare.bwd, spare.fwd_m, spare.bwd_m
+        return tuple(np.empty(self.arc_count) for _ in range(4))
+
+    def _customize(self, weights: np.ndarray, key, latest: _Metric | None) -> _Metric:
+        """A metric for `weights`: `latest` brought up to date by a partial update when few edges differ (a
+        closure), keeping the walks it does not touch; else a full customization."""
+        seconds = np.array(weights, dtype=np.float64)  # a copy: the metric must not change under its walks
+        if seconds.shape != (self.graph.edge_count,):
+            raise ValueError(f"weights for {self.graph.edge_count} edges expected, not shape {seconds.shape}")
+        n = self.graph.node_count
+        changed_edges = None if latest is None else np.flatnonzero(latest.weights != seconds)
+        arrays = self._free_arrays()
+        made = _Metric(key, seconds, *arrays)
+        if changed_edges is not None and len(changed_edges) <= FULL_CUSTOMIZATION_SHARE * len(seconds):
+            for mine, theirs in zip(arrays, (latest.fwd, latest.bwd, latest.fwd_m, latest.bwd_m)):
+                np.copyto(mine, theirs)
+            changed_arcs = np.unique(self.edge_arc[changed_edges])
+            changed_arcs = np.ascontiguousarray(changed_arcs[changed_arcs >= 0], dtype=np.int64)
+            moved = np.zeros(n, dtype=np.uint8)
+            _check(self._lib.cch_update(n, self.up_first, self.up_head, self.arc_low, self.down_first, self.down_tail,
+                                        self.down_arc, self.arc_edge_first, self.arc_edges, self._tail, seconds,
+                                        self._lengths, len(changed_arcs), changed_arcs, *arrays, self._queued, moved),
+                   "updating the hierarchy")
+            with latest.lock:
+                kept = list(latest.walks.items())
+            made.walks.update((node, walk) for node, walk in kept if not moved[walk.walk.nodes].any())
+            self.partial_updates += 1
+        else:
+            _check(self._lib.cch_customize(n, self.up_first, self.up_head, len(seconds), self._tail, self._head,
+                                           seconds, self._lengths, *arrays), "customizing the hierarchy")
+            self.customizations += 1
+        if latest is not None:  # the walks the fleet stood on, made anew here rather than in the next rankings
+            with latest.lock:
+                starts = list(latest.walks)
+            self._keep(made, starts)
+        return made
+
+    def _keep(self, metric: _Metric, starts: list[int]) -> None:
+        """Make sure `metric` keeps the walks from these start nodes (rank numbering)."""
+        scratch = self._borrow()
+        try:
+            for rank in starts:
+                self._kept_walk(metric, scratch, rank)
+        finally:
+            self._scratch.put(scratch)
+
+    def keep_walks(self, weights: np.ndarray, key, nodes) -> None:
+        """Walk up from these graph nodes now (the units' exit nodes as their positions arrive), so a ranking finds
+        the walks made."""
+        metric = self._acquire(weights, key)
+        try:
+            self._keep(metric, [self._rank_of(node) for node in nodes])
+        finally:
+            self._release(metric)
+
+    # ---- queries ------------------------------------------------------------------------------------------------
+    def _walk(self, scratch: _Scratch, weight: np.ndarray, weight_m: np.ndarray,
+              starts: list[tuple[int, float, float]]) -> _Walk:
+        """One walk up from `starts` (rank, seconds, metres) relaxing `weight`."""
+        nodes = np.ascontiguousarray([s[0] for s in starts], dtype=np.int32)
+        seconds = np.ascontiguousarray([s[1] for s in starts], dtype=np.float64)
+        metres = np.ascontiguousarray([s[2] for s in starts], dtype=np.float64)
+        room = self.height * len(starts)  # each start adds at most its own ancestors
+        if room <= len(scratch.out_nodes):
+            out_nodes, out_seconds, out_metres = scratch.out_nodes, scratch.out_seconds, scratch.out_metres
+        else:
+            out_nodes, out_seconds, out_metres = np.zeros(room, dtype=np.int32), np.zeros(room), np.zeros(room)
+        count = _check(self._lib.cch_walk(self.graph.node_count, self.up_first, self.up_head, self.parent, weight,
+                                          weight_m, len(nodes), nodes, seconds, metres, scratch.seconds,
+                                          scratch.metres, scratch.seen, room, out_nodes, out_seconds, out_metres),
+                       "walking the hierarchy")
+        return _Walk(out_nodes[:count].copy(), out_seconds[:count].copy(), out_metres[:count].copy())
+
+    def _kept_walk(self, metric: _Metric, scratch: _Scratch, rank: int) -> _KeptWalk:
+        with metric.lock:
+            walk = metric.walks.get(rank)
+            if walk is not None:
+                metric.walks.move_to_end(rank)
+                return walk
+        up = self._walk(scratch, metric.fwd, metric.fwd_m, [(rank, 0.0, 0.0)])
+        walk = _KeptWalk(up, up.row)
+        with metric.lock:
+            metric.walks[rank] = walk
+            while len(metric.walks) > KEPT_WALKS:
+                metric.walks.popitem(last=False)
+        return walk
+
+    def distances_to(self, weights: np.ndarray, key, sources: list[int],
+                     targets: list[tuple[int, float, float]]) -> tuple[np.ndarray, np.ndarray]:
+        """(seconds, metres) from each source node to the best of `targets` (node, seconds, metres still to drive
+        from it); inf where no route exists. Metres are those of the fastest path found."""
+        metric = self._acquire(weights, key)
+        scratch = self._borrow()
+        try:
+            walks = [self._kept_walk(metric, scratch, self._rank_of(s)) for s in sources]
+            goal = self._walk(scratch, metric.bwd, metric.bwd_m,
+                              [(self._rank_of(node), s, m) for node, s, m in targets])
+            scratch.goal_seconds[goal.nodes] = goal.seconds
+            scratch.goal_metres[goal.nodes] = goal.metres
+            scratch.in_goal[goal.nodes] = 1
+            try:
+                seconds, metres = np.empty(len(walks)), np.empty(len(walks))
+                rows = np.array([w.row for w in walks], dtype=np.int64).reshape(len(walks), 4)
+                _check(self._lib.cch_join(self.graph.node_count, len(walks), rows, scratch.in_goal,
+                                          scratch.goal_seconds, scratch.goal_metres, seconds, metres), "joining walks")
+            finally:
+                scratch.goal_seconds[goal.nodes] = np.inf
+                scratch.goal_metres[goal.nodes] = 0.0
+                scratch.in_goal[goal.nodes] = 0
+            return seconds, metres
+        finally:
+            self._scratch.put(scratch)
+            self._release(metric)
+
+    def warm(self, weights: np.ndarray, key) -> None:
+        """Customize for these weights now (seconds on a province) rather than in the first ranking."""
+        self._release(self._acquire(weights, key))
+
+    def _rank_of(self, node) -> int:
+        """A graph node's rank; ValueError for an id that is not a node (numpy would take -1 for the last)."""
+        if not 0 <= node < self.graph.node_count:
+            raise ValueError(f"node {node} is not in the graph")
+        return int(self.rank[node])
+
+    def _borrow(self) -> _Scratch:
+        try:
+            return self._scratch.get_nowait()
+        except queue.Empty:
+            return _Scratch(self.graph.node_count, self.height)
+
+
+def etas_by_etree(graph: RoadGraph, index: EtreeIndex, weights: np.ndarray, key, target, origins: list,
+                  max_eta_s: float) -> list:
+    """Every origin's road ETA and road metres to the target (all `Snapped`, on the network), as
+    `routing.eta.etas_to` gives them, from the origins' kept walks and one walk from the target."""
+    from routing.eta import answers, entry_points, exit_points, require_on_network
+
+    require_on_network(target, *origins)
+    entries = entry_points(graph, target, weights)
+    exits = [exit_points(graph, o, weights) for o in origins]
+    sources = sorted({node for points in exits for node, _, _ in points})
+    if not entries or not sources:
+        return answers(graph, weights, target, origins, exits, None, None, max_eta_s)
+    seconds, metres = index.distances_to(weights, key, sources, entries)
+    return answers(graph, weights, target, origins, exits, dict(zip(sources, seconds.tolist())),
+                   dict(zip(sources, metres.tolist())), max_eta_s)
