@@ -154,7 +154,8 @@ class ErrorCode(str, Enum):
     # parts not ready
     ROADS_NOT_READY = "roads_not_ready", "the road graph is still loading; try again in a few seconds"
     PLACES_NOT_READY = "places_not_ready", "the place index is still loading; try again in a few seconds"
-    STORE_BUSY = "store_busy", "{message}"
+    STORE_BUSY = "store_busy", ("the event log is busy (no write slot within {wait_s} s); nothing was stored, retry in "
+                                "{retry_s} s")
     DATABASE_FAILING_OVER = "database_failing_over", (
         "the database is failing over to its standby (waited {waited_s} s); nothing was stored, retry in "
         "{retry_s} s with the same Idempotency-Key")

@@ -55,9 +55,9 @@ class StoreBusy(Unavailable):
     someone else). Nothing was written; the same request (same idempotency key) may be retried after
     `retry_after_s` seconds (→ 503 with Retry-After)."""
 
-    def __init__(self, message: str, retry_after_s: float):
-        super().__init__(message)
-        self.code, self.retry_after_s = ErrorCode.STORE_BUSY, retry_after_s
+    def __init__(self, waited_s: float, retry_after_s: float):
+        super().__init__(ErrorCode.STORE_BUSY, wait_s=f"{waited_s:g}", retry_s=f"{retry_after_s:g}")
+        self.retry_after_s = retry_after_s
 
 
 class DatabaseFailingOver(Unavailable):

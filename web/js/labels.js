@@ -456,7 +456,7 @@ defineLabels({
   "error.not_geojson": {th: "อ่านเป็น GeoJSON ไม่ได้: {detail}", en: "cannot be read as GeoJSON: {detail}"},
   "error.roads_not_ready": {th: "กำลังโหลดข้อมูลถนน โปรดลองใหม่ในอีกสักครู่", en: "the road graph is still loading; try again in a few seconds"},
   "error.places_not_ready": {th: "กำลังโหลดดัชนีสถานที่ โปรดลองใหม่ในอีกสักครู่", en: "the place index is still loading; try again in a few seconds"},
-  "error.store_busy": {th: "ระบบบันทึกเหตุการณ์ไม่ว่าง ยังไม่ได้บันทึก — โปรดส่งซ้ำ ({message})", en: "{message}"},
+  "error.store_busy": {th: "ระบบบันทึกเหตุการณ์ไม่ว่าง (รอแล้ว {wait_s} วินาที) ยังไม่ได้บันทึก — ส่งซ้ำได้ใน {retry_s} วินาที", en: "the event log is busy (no write slot within {wait_s} s); nothing was stored, retry in {retry_s} s"},
   "error.database_failing_over": {th: "ฐานข้อมูลกำลังสลับไปเครื่องสำรอง (รอแล้ว {waited_s} วินาที) ยังไม่ได้บันทึก — ส่งซ้ำได้ใน {retry_s} วินาที", en: "the database is failing over to its standby (waited {waited_s} s); nothing was stored, retry in {retry_s} s with the same Idempotency-Key"},
   "error.required": {th: "ต้องระบุ", en: "is required"},
   "error.must_be_object": {th: "ต้องเป็นออบเจกต์ JSON", en: "must be a JSON object"},
