@@ -133,7 +133,7 @@ class ResourceService:
             raise Invalid(FieldError("body", ErrorCode.MUST_BE_OBJECT))
         if record_id is not None:
             if raw.get(kind.id_field) not in (None, record_id):
-                raise Invalid(FieldError(kind.id_field, "cannot be changed (it is the record's name in the log)"))
+                raise Invalid(FieldError(kind.id_field, ErrorCode.ID_UNCHANGEABLE))
             raw = {**raw, kind.id_field: record_id}
         async with self.store.unit_of_work(actor) as uow:
             plan = await self._plan_row(kind, raw, uow, row=None, mode="create" if record_id is None else "edit")
@@ -165,6 +165,8 @@ class ResourceService:
             return await uow.get(kind.projection, record_id)
 
     async def _write_account(self, plan: RowPlan, password: str | None) -> None:
+        if not plan.events:  # an edit that changes nothing (no password either): the account stays as it is
+            return
         [event] = plan.events
         await self.accounts.save_account(event.user_id, name=event.name, role=event.role, agency_id=event.agency_id,
                                          unit_id=event.unit_id, hospital_id=event.hospital_id, phone=event.phone,
