@@ -91,6 +91,8 @@ class ErrorCode(str, Enum):
     RECORD_EXISTS = "record_exists", "{kind} {record_id} already exists (retired ids are not reused); edit it instead"
     RECORD_RETIRED = "record_retired", "{kind} {record_id} is retired"
     ID_RETIRED = "id_retired", "{record_id} is retired"
+    IMPORT_ROWS = "import_rows", "at most {max} rows per import"
+    USER_NOT_FOUND = "user_not_found", "no user {user_id}"
     ID_UNCHANGEABLE = "id_unchangeable", "cannot be changed (it is the record's name in the log)"
     UNIT_BUSY_NOT_RETIRED = "unit_busy_not_retired", "unit {unit_id} is {status} on a call: retire it once it is free"
     NO_ACTIVE_AGENCY = "no_active_agency", "no active agency {agency_id} (register it first on the agencies page)"

@@ -194,7 +194,7 @@ class ResourceService:
 
     async def _plan_import(self, kind: Kind, rows: list[ImportRow], reader) -> ImportPlan:
         if len(rows) > MAX_IMPORT_ROWS:
-            raise Invalid(FieldError("body", f"at most {MAX_IMPORT_ROWS} rows per import"))
+            raise Invalid(FieldError("body", ErrorCode.IMPORT_ROWS, max=MAX_IMPORT_ROWS))
         plans, first_row = [], {}
         for source in rows:
             number = source.number

@@ -368,6 +368,8 @@ defineLabels({
   "error.nothing_to_retire": {th: "ไม่พบ {record_id} ที่จะปลดออก", en: "no {kind} {record_id} to retire"},
   "error.record_exists": {th: "{record_id} มีอยู่แล้ว (รหัสที่ปลดแล้วใช้ซ้ำไม่ได้) ให้แก้ไขรายการเดิมแทน", en: "{kind} {record_id} already exists (retired ids are not reused); edit it instead"},
   "error.record_retired": {th: "{record_id} ถูกปลดจากทะเบียนแล้ว", en: "{kind} {record_id} is retired"},
+  "error.import_rows": {th: "นำเข้าได้ไม่เกิน {max} แถวต่อครั้ง", en: "at most {max} rows per import"},
+  "error.user_not_found": {th: "ไม่พบผู้ใช้ {user_id}", en: "no user {user_id}"},
   "error.id_unchangeable": {th: "แก้ไขไม่ได้ (เป็นชื่อของรายการในบันทึกเหตุการณ์)", en: "cannot be changed (it is the record's name in the log)"},
   "error.id_retired": {th: "{record_id} ถูกปลดจากทะเบียนแล้ว", en: "{record_id} is retired"},
   "error.unit_busy_not_retired": {th: "รถ {unit_id} กำลังปฏิบัติงาน ({status}) — ปลดได้เมื่อว่าง", en: "unit {unit_id} is {status} on a call: retire it once it is free", params: {status: "unit"}},
