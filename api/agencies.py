@@ -14,6 +14,7 @@ from api.base import BaseHandler
 from api.openapi import PATHS, _op, _path_param
 from dispatch.access import STAFF_ROLES, may_read_unit, unit_view
 from dispatch.agencies import AGENCY_ID_PATTERN, AGENCY_KINDS
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import FieldError, Invalid
 from dispatch.mutual_aid import REQUEST_ID_PATTERN
 from dispatch.shifts import MAX_CREW
@@ -23,14 +24,14 @@ SHIFT_ROLES = (*STAFF_ROLES, "crew")
 
 def _object(body: Any) -> dict:
     if not isinstance(body, dict):
-        raise Invalid(FieldError("body", "must be a JSON object"))
+        raise Invalid(FieldError("body", ErrorCode.MUST_BE_OBJECT))
     return body
 
 
 def _text_field(body: dict, name: str) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not 1 <= len(value) <= 200:
-        raise Invalid(FieldError(name, "is required (text of 1 to 200 characters)"))
+        raise Invalid(FieldError(name, ErrorCode.TEXT_LENGTH, min=1, max=200))
     return value
 
 
@@ -88,7 +89,7 @@ class MutualAidHandler(BaseHandler):
         body = _object(self.json_body())
         incident_id = body.get("incident_id")
         if isinstance(incident_id, bool) or not isinstance(incident_id, int) or not 1 <= incident_id < 2**63:
-            raise Invalid(FieldError("incident_id", "must be an incident id"))
+            raise Invalid(FieldError("incident_id", ErrorCode.MUST_BE_INCIDENT_ID))
         await self.incident_if_readable(identity, incident_id)
         request = await self.ctx.mutual_aid.request(
             incident_id, _text_field(body, "unit_id"), requesting_agency=identity.agency, actor=identity.actor,
@@ -121,7 +122,7 @@ def _ends_at(value) -> datetime | None:
     except ValueError:
         when = None
     if when is None:
-        raise Invalid(FieldError("ends_at", "must be an ISO 8601 time"))
+        raise Invalid(FieldError("ends_at", ErrorCode.MUST_BE_TIME))
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 

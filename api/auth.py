@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from api.base import ApiError, BaseHandler
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import FieldError, Invalid
 
 
@@ -11,20 +12,20 @@ class LoginHandler(BaseHandler):
     async def post(self) -> None:
         body = self.json_body()
         if not isinstance(body, dict):
-            raise Invalid(FieldError("body", "must be a JSON object"))
-        errors = [FieldError(k, "is required") for k in ("user_id", "password") if not isinstance(body.get(k), str)]
+            raise Invalid(FieldError("body", ErrorCode.MUST_BE_OBJECT))
+        errors = [FieldError(k, ErrorCode.REQUIRED) for k in ("user_id", "password") if not isinstance(body.get(k), str)]
         if errors:
             raise Invalid(errors)
         throttle, address = self.ctx.login_throttle, self.request.remote_ip
         retry_after_s = await throttle.admit(body["user_id"], address)
         if retry_after_s is not None:  # refused before any hashing, even with the right password
-            raise ApiError(429, "too many failed logins; try again later / เข้าสู่ระบบผิดหลายครั้ง โปรดลองใหม่ภายหลัง",
+            raise ApiError(429, ErrorCode.LOGIN_THROTTLED,
                            headers={"Retry-After": str(math.ceil(retry_after_s))})
         try:
             result = await self.ctx.access.login(body["user_id"], body["password"])
             if result is None:
                 await throttle.failed(body["user_id"], address)
-                raise ApiError(401, "wrong user or password")
+                raise ApiError(401, ErrorCode.WRONG_LOGIN)
             await throttle.succeeded(body["user_id"])
         finally:
             await throttle.release(body["user_id"])

@@ -19,6 +19,7 @@ from db import audit
 from db.identity import Identity
 from db.pool import is_connection_loss
 from dispatch.access import may_read_incident
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import DatabaseFailingOver, DomainError, FieldError, Invalid
 from dispatch.model import Incident
 from http_errors import ApiError, text_fault, unstorable_text, write_json_error  # noqa: F401 - the API's names
@@ -56,12 +57,12 @@ class BaseHandler(tornado.web.RequestHandler):
         limit = self.ctx.config.max_body_bytes
         declared = self.request.headers.get("Content-Length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise ApiError(413, f"request body is larger than {limit} bytes")
+            raise ApiError(413, ErrorCode.BODY_TOO_LARGE, limit=limit)
         self.request.connection.set_max_body_size(limit + 1)
 
     def raw_body(self) -> bytes:
         if self._size > self.ctx.config.max_body_bytes:
-            raise ApiError(413, f"request body is larger than {self.ctx.config.max_body_bytes} bytes")
+            raise ApiError(413, ErrorCode.BODY_TOO_LARGE, limit=self.ctx.config.max_body_bytes)
         return b"".join(self._chunks)
 
     async def prepare(self) -> None:
@@ -84,7 +85,7 @@ class BaseHandler(tornado.web.RequestHandler):
             await self.incident_if_readable(identity, int(self.path_args[0]))
             return
         log.warning("forbidden outside the agency", extra={"user": identity.user_id, "path": self.request.path})
-        raise ApiError(403, f"only the 1669 centre may do this (you act for agency {identity.agency})")
+        raise ApiError(403, ErrorCode.CENTRE_ONLY)  # the agency is in the log, not in the text people see
 
     async def incident_if_readable(self, identity: Identity, incident_id: int) -> Incident:
         """`readable_incident`, read once per request: the agency scope check in `prepare` and the handler ask
@@ -109,16 +110,16 @@ class BaseHandler(tornado.web.RequestHandler):
         source = self.identity.user_id if self.identity else f"ip:{self.request.remote_ip}"
         retry_after = await self.ctx.rate_limiter.hit(bucket, source, per_minute)
         if retry_after is not None:
-            raise ApiError(429, f"too many requests from this source; retry in {int(retry_after) + 1} s",
+            raise ApiError(429, ErrorCode.RATE_LIMITED, retry_s=int(retry_after) + 1,
                            headers={"Retry-After": str(max(1, int(retry_after)))})
 
     def require(self, *roles: str) -> Identity:
         """The caller's identity if its role is one of `roles`; 401 without a valid token, 403 otherwise."""
         if self.identity is None:
-            raise ApiError(401, "a valid bearer token is required")
+            raise ApiError(401, ErrorCode.TOKEN_REQUIRED)
         if roles and self.identity.role not in roles:
             log.warning("forbidden", extra={"user": self.identity.user_id, "path": self.request.path})
-            raise ApiError(403, f"role {self.identity.role} may not do this")
+            raise ApiError(403, ErrorCode.ROLE_FORBIDDEN)
         return self.identity
 
     async def audit(self, action: str, subject: str, detail: dict | None = None) -> None:
@@ -129,15 +130,15 @@ class BaseHandler(tornado.web.RequestHandler):
     def json_body(self) -> Any:
         raw = self.raw_body()
         if not raw.strip():
-            raise ApiError(400, "request body must be JSON")
+            raise ApiError(400, ErrorCode.BODY_NOT_JSON)
         try:
             body = json.loads(raw)  # NaN/Infinity parse to floats; intake validation names them
         except (ValueError, RecursionError) as exc:
-            raise ApiError(400, f"malformed JSON: {exc}"[:300]) from None
+            raise ApiError(400, ErrorCode.MALFORMED_JSON, detail=str(exc)[:280]) from None
         try:
             bad_text = unstorable_text(body)
         except RecursionError:
-            raise ApiError(400, "JSON nested too deeply") from None
+            raise ApiError(400, ErrorCode.JSON_TOO_DEEP) from None
         if bad_text:  # PostgreSQL text cannot hold these: name the fields instead of failing at the store
             raise Invalid([FieldError(field, reason) for field, reason in bad_text[:20]])
         return body
@@ -149,9 +150,9 @@ class BaseHandler(tornado.web.RequestHandler):
         try:
             value = int(raw)
         except ValueError:
-            raise Invalid(FieldError(name, "must be an integer")) from None
+            raise Invalid(FieldError(name, ErrorCode.MUST_BE_INTEGER)) from None
         if not low <= value <= high:
-            raise Invalid(FieldError(name, f"must be between {low} and {high}"))
+            raise Invalid(FieldError(name, ErrorCode.MUST_BE_BETWEEN, low=low, high=high))
         return value
 
     def date_argument(self, name: str, default: date, *, low: date = date(2000, 1, 1),
@@ -165,9 +166,9 @@ class BaseHandler(tornado.web.RequestHandler):
                 raise ValueError
             day = date.fromisoformat(raw)
         except ValueError:
-            raise Invalid(FieldError(name, "must be a date, YYYY-MM-DD")) from None
+            raise Invalid(FieldError(name, ErrorCode.MUST_BE_DATE)) from None
         if not low <= day <= high:
-            raise Invalid(FieldError(name, f"must be from {low} to {high}"))
+            raise Invalid(FieldError(name, ErrorCode.DATE_BETWEEN, low=low.isoformat(), high=high.isoformat()))
         return day
 
     def allowed_methods(self) -> list[str]:
@@ -179,7 +180,7 @@ class BaseHandler(tornado.web.RequestHandler):
         if raw is None:
             return default
         if raw not in ("true", "false"):
-            raise Invalid(FieldError(name, "must be true or false"))
+            raise Invalid(FieldError(name, ErrorCode.MUST_BE_BOOLEAN))
         return raw == "true"
 
     def send_json(self, value: Any, status: int = 200) -> None:
@@ -230,10 +231,10 @@ async def readable_incident(ctx: AppContext, identity: Identity, incident_id: in
     if incident is None or not may_read_incident(identity, incident, units):
         if incident is not None:
             log.warning("forbidden incident read", extra={"user": identity.user_id, "incident": incident.id})
-        raise ApiError(404, "no such incident")
+        raise ApiError(404, ErrorCode.NO_SUCH_INCIDENT)
     return incident
 
 
 class NotFoundHandler(BaseHandler):
     async def prepare(self) -> None:
-        raise ApiError(404, "no such resource")
+        raise ApiError(404, ErrorCode.NO_SUCH_RESOURCE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from api.base import BaseHandler
 from api.dispatch import _object
 from api.openapi import INCIDENT_ID, OBJECT, PATHS, _op, _path_param, json_response
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import FieldError, Invalid
 from dispatch.interview import instructions_for
 
@@ -99,7 +100,7 @@ class InstructionsHandler(BaseHandler):
         self.require()
         raw = self.get_query_argument("determinant", None)
         if raw is not None and not raw.isdigit():
-            raise Invalid(FieldError("determinant", "must be a whole number"))
+            raise Invalid(FieldError("determinant", ErrorCode.MUST_BE_WHOLE))
         self.send_json(instructions_for(int(card), int(raw) if raw is not None else None))
 
 

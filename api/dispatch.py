@@ -10,13 +10,14 @@ from api.base import BaseHandler
 from api.incidents import view_for
 from api.registry import create_record
 from dispatch.access import STAFF_ROLES, may_read_unit, unit_view
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import FieldError, Invalid
 from dispatch.triage import cards
 
 
 def _object(body: Any) -> dict:
     if not isinstance(body, dict):
-        raise Invalid(FieldError("body", "must be a JSON object"))
+        raise Invalid(FieldError("body", ErrorCode.MUST_BE_OBJECT))
     return body
 
 
@@ -24,9 +25,9 @@ def _id_field(body: dict, name: str) -> str:
     """A required string id of 1 to 200 characters (`json_body` has already refused NUL and invalid Unicode)."""
     value = body.get(name)
     if not isinstance(value, str) or not value:
-        raise Invalid(FieldError(name, "is required"))
+        raise Invalid(FieldError(name, ErrorCode.REQUIRED))
     if len(value) > 200:
-        raise Invalid(FieldError(name, "must be at most 200 characters"))
+        raise Invalid(FieldError(name, ErrorCode.TEXT_TOO_LONG, max=200))
     return value
 
 
@@ -216,7 +217,7 @@ class DestinationsHandler(DispatchHandler):
 def _int_field(body: dict, name: str) -> int:
     value = body.get(name)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**63:
-        raise Invalid(FieldError(name, "must be an incident id"))
+        raise Invalid(FieldError(name, ErrorCode.MUST_BE_INCIDENT_ID))
     return value
 
 

@@ -5,6 +5,7 @@ import logging
 
 from api.base import ApiError, BaseHandler
 from dispatch.access import STAFF_ROLES, incident_audience, readable_incidents, view_for
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import DomainError
 
 log = logging.getLogger("ems.api")
@@ -22,7 +23,7 @@ class IncidentsHandler(BaseHandler):
             await self.throttle("intake", self.ctx.config.rate_intake_per_min)
         key = self.request.headers.get("Idempotency-Key")
         if key is not None and not 1 <= len(key) <= 200:
-            raise ApiError(400, "Idempotency-Key must be 1 to 200 characters")
+            raise ApiError(400, ErrorCode.IDEMPOTENCY_KEY_LENGTH)
         incident, created = await self.ctx.intake.report(
             self.json_body(), actor=identity.actor, idempotency_key=key, strict=True,
             console_call=identity.role in ("dispatcher", "admin"))
@@ -71,7 +72,7 @@ class InboundHandler(BaseHandler):
         """GET patients inbound to a hospital (its staff, or dispatchers), with ETAs."""
         identity = self.require("hospital", "dispatcher", "admin")
         if identity.role == "hospital" and identity.hospital_id != hospital_id:
-            raise ApiError(404, "no such hospital")
+            raise ApiError(404, ErrorCode.NO_SUCH_HOSPITAL)
         inbound = [i for i in await self.ctx.store.list("incidents", open_only=True)
                    if hospital_id in incident_audience(i, ()).hospital_ids]
         patients = []

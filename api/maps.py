@@ -9,6 +9,7 @@ from shapely.errors import GEOSException
 
 from api.base import ApiError, BaseHandler
 from codec import to_json
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import FieldError, Invalid
 from dispatch.model import LatLon
 from dispatch.roads import RoadClosed, RoadReopened
@@ -47,7 +48,7 @@ def _float_argument(handler: BaseHandler, name: str) -> float:
     try:
         return float(raw)
     except (TypeError, ValueError):
-        raise Invalid(FieldError(name, "must be a number")) from None
+        raise Invalid(FieldError(name, ErrorCode.MUST_BE_NUMBER)) from None
 
 
 class RouteHandler(RoutingHandler):
@@ -64,7 +65,7 @@ class RouteHandler(RoutingHandler):
         except InvalidCoordinates as exc:
             raise Invalid(FieldError(exc.field.replace("origin.", "from_").replace("destination.", "to_"), exc.reason)) from None
         if route is None:
-            raise ApiError(404, "no route between these points within the ETA bound")
+            raise ApiError(404, ErrorCode.NO_ROUTE)
         self.send_json(route.to_json())  # its own shape: coverage flags and snap distances (msgspec alone would not)
 
 
@@ -83,19 +84,19 @@ class ClosuresHandler(RoutingHandler):
         identity = self.require("dispatcher", "admin")
         body = self.json_body()
         if not isinstance(body, dict):
-            raise Invalid(FieldError("body", "must be a JSON object"))
+            raise Invalid(FieldError("body", ErrorCode.MUST_BE_OBJECT))
         errors: list[FieldError] = []
         try:
             polygon = shapely.geometry.shape(body.get("polygon") or {})
             if polygon.geom_type != "Polygon" or not polygon.is_valid or polygon.is_empty:
                 raise ValueError
             if polygon.area > MAX_CLOSURE_AREA_DEG2:
-                errors.append(FieldError("polygon", "is larger than about 25 km × 25 km"))
+                errors.append(FieldError("polygon", ErrorCode.POLYGON_TOO_LARGE))
         except (ValueError, TypeError, AttributeError, KeyError, GEOSException):
-            errors.append(FieldError("polygon", "must be a valid GeoJSON Polygon in lon/lat"))
+            errors.append(FieldError("polygon", ErrorCode.POLYGON_INVALID))
         factor = body.get("factor")
         if factor is not None and (isinstance(factor, bool) or not isinstance(factor, int | float) or not 1 <= factor <= 100):
-            errors.append(FieldError("factor", "must be a number from 1 to 100, or null to close the road"))
+            errors.append(FieldError("factor", ErrorCode.CLOSURE_FACTOR))
         expires_at = None
         if body.get("expires_at") is not None:
             try:
@@ -103,10 +104,10 @@ class ClosuresHandler(RoutingHandler):
                 if expires_at.tzinfo is None:
                     raise ValueError
             except ValueError:
-                errors.append(FieldError("expires_at", "must be an ISO 8601 time with a time zone"))
+                errors.append(FieldError("expires_at", ErrorCode.MUST_BE_ZONED_TIME))
         reason = body.get("reason")
         if reason is not None and (not isinstance(reason, str) or len(reason) > 200):
-            errors.append(FieldError("reason", "must be text of at most 200 characters"))
+            errors.append(FieldError("reason", ErrorCode.TEXT_AT_MOST, max=200))
         if errors:
             raise Invalid(errors)
         event = RoadClosed(at=self.ctx.clock.now(), closure_id=f"closure-{secrets.token_hex(6)}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.base import BaseHandler
+from dispatch.error_codes import GENERIC, ErrorCode
 from dispatch.intake import DETAIL_KEYS, MAX_TEXT
 from dispatch.lifecycle import CANCEL_DISPOSITIONS, CLOSE_DISPOSITIONS
 from dispatch.model import Channel, IncidentStatus, UnitStatus
@@ -17,6 +18,11 @@ STORABLE_TEXT = "^[^\\u0000]*$"
 MAX_QUERY_INT = 2**62  # api/base.int_argument's upper bound
 
 ERROR = {"$ref": "#/components/schemas/Error"}
+ERROR_CODE = {"type": "string", "enum": [code.value for code in ErrorCode],
+              "description": "Stable machine-readable code (dispatch/error_codes.py); the generic codes "
+                             f"({', '.join(sorted(c.value for c in GENERIC))}) carry free text in the English text"}
+ERROR_PARAMS = {"type": "object", "additionalProperties": {"type": ["string", "number"]},
+                "description": "The variable parts of the code's text (present only when it has some)"}
 REPORT_PROPERTIES: dict[str, Any] = {  # dispatch/intake.py's rules (MAX_TEXT, PHONE_CHARS)
     "channel": {"type": "string", "enum": [c.value for c in Channel]},
     "location": {"oneOf": [{"$ref": "#/components/schemas/LatLon"}, {"type": "null"}]},
@@ -30,11 +36,14 @@ SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
         "required": ["error"],
-        "properties": {"error": {"type": "object", "required": ["status", "message"], "properties": {
+        "properties": {"error": {"type": "object", "required": ["status", "code", "message"], "properties": {
             "status": {"type": "integer"},
-            "message": {"type": "string"},
-            "fields": {"type": "array", "items": {"type": "object", "required": ["field", "reason"], "properties": {
-                "field": {"type": "string"}, "reason": {"type": "string"}}}},
+            "code": ERROR_CODE,
+            "message": {"type": "string", "description": "English text of `code` with `params` filled in"},
+            "params": ERROR_PARAMS,
+            "fields": {"type": "array", "items": {"type": "object", "required": ["field", "code", "reason"], "properties": {
+                "field": {"type": "string"}, "code": ERROR_CODE, "params": ERROR_PARAMS,
+                "reason": {"type": "string", "description": "English text of the field's `code`"}}}},
         }}},
     },
     "LatLon": {

@@ -13,6 +13,7 @@ import math
 
 from api.base import ApiError, BaseHandler
 from api.incidents import view_for
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import FieldError, Invalid
 from dispatch.places import MAX_QUERY_CHARS
 
@@ -31,15 +32,15 @@ class PlacesHandler(BaseHandler):
 
     def coordinate(self, name: str, raw: str | None, low: float, high: float, errors: list[FieldError]) -> float | None:
         if raw is None or raw.strip() == "":
-            errors.append(FieldError(name, "is required"))
+            errors.append(FieldError(name, ErrorCode.REQUIRED))
             return None
         try:
             value = float(raw)
         except ValueError:
-            errors.append(FieldError(name, "must be a number"))
+            errors.append(FieldError(name, ErrorCode.MUST_BE_NUMBER))
             return None
         if not math.isfinite(value) or not low <= value <= high:
-            errors.append(FieldError(name, f"must be a number from {low:g} to {high:g}"))
+            errors.append(FieldError(name, ErrorCode.MUST_BE_BETWEEN, low=f"{low:g}", high=f"{high:g}"))
             return None
         return value
 
@@ -52,15 +53,15 @@ class GeocodeHandler(PlacesHandler):
         errors: list[FieldError] = []
         q = self.get_query_argument("q", None)
         if q is None or not q.strip():
-            errors.append(FieldError("q", "is required"))
+            errors.append(FieldError("q", ErrorCode.REQUIRED))
         elif len(q) > MAX_QUERY_CHARS or "\x00" in q:
-            errors.append(FieldError("q", f"must be text of at most {MAX_QUERY_CHARS} characters"))
+            errors.append(FieldError("q", ErrorCode.TEXT_AT_MOST, max=MAX_QUERY_CHARS))
         near = None
         raw_near = self.get_query_argument("near", None)
         if raw_near is not None:
             parts = raw_near.split(",")
             if len(parts) != 2:
-                errors.append(FieldError("near", "must be lat,lon"))
+                errors.append(FieldError("near", ErrorCode.MUST_BE_LAT_LON))
             else:
                 found = len(errors)
                 lat = self.coordinate("near", parts[0], -90, 90, errors)
@@ -71,7 +72,7 @@ class GeocodeHandler(PlacesHandler):
         raw_limit = self.get_query_argument("limit", None)
         if raw_limit is not None:
             if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
-                errors.append(FieldError("limit", f"must be an integer from 1 to {MAX_LIMIT}"))
+                errors.append(FieldError("limit", ErrorCode.MUST_BE_WHOLE_BETWEEN, low=1, high=MAX_LIMIT))
             else:
                 limit = int(raw_limit)
         if errors:

@@ -7,12 +7,13 @@ from typing import Any
 
 from api.base import ApiError, BaseHandler
 from api.openapi import PATHS, SCHEMAS, _op, _path_param, error_responses, json_response
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import FieldError, Invalid
 from dispatch.imports import ParsedFile, parse_csv, parse_geojson
 from dispatch.policies import require
 from dispatch.resource_fields import HOSPITAL_CAPABILITIES, KINDS, MAX_BEDS, STATION_KINDS
 from dispatch.resources import IMPORT_KINDS, MAX_REASON
-from http_errors import text_fault
+from http_errors import ErrorAnswer, error_json, text_fault
 
 
 class RegistryHandler(BaseHandler):
@@ -61,7 +62,7 @@ class RetireHandler(RegistryHandler):
         identity = self.require()
         body = self.json_body() if self.raw_body().strip() else {}
         if not isinstance(body, dict):
-            raise Invalid(FieldError("body", "must be a JSON object"))
+            raise Invalid(FieldError("body", ErrorCode.MUST_BE_OBJECT))
         self.send_json(await self.ctx.resources.retire(self.kind, record_id, body.get("reason"),
                                                        actor=identity.actor, role=identity.role))
 
@@ -74,7 +75,7 @@ class ImportHandler(BaseHandler):
         require(identity.role, "manage_registry")
         kind = self.get_query_argument("kind", "")
         if kind not in IMPORT_KINDS:
-            raise Invalid(FieldError("kind", f"must be one of {', '.join(IMPORT_KINDS)}"))
+            raise Invalid(FieldError("kind", ErrorCode.MUST_BE_ONE_OF, allowed=", ".join(IMPORT_KINDS)))
         dry_run = self.bool_argument("dry_run", True)
         parsed = self._parse(kind)
         service = self.ctx.resources
@@ -87,9 +88,8 @@ class ImportHandler(BaseHandler):
             self.send_json(answer)
             return
         errors = plan.errors()
-        self.send_json({"error": {"status": 422, "message": f"{len(errors)} problems in the file: nothing imported",
-                                  "fields": [{"field": e.field, "reason": e.reason} for e in errors[:500]]},
-                        **answer}, 422)
+        refusal = ErrorAnswer.of(422, ErrorCode.IMPORT_REFUSED, errors[:500], count=len(errors))
+        self.send_json({**error_json(refusal), **answer}, 422)
 
     def _parse(self, kind: str) -> ParsedFile:
         content_type = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
@@ -99,7 +99,7 @@ class ImportHandler(BaseHandler):
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise ApiError(400, "the CSV file must be UTF-8 text") from None
+            raise ApiError(400, ErrorCode.CSV_NOT_UTF8) from None
         fault = text_fault(text)
         if fault:
             raise Invalid(FieldError("body", fault))

@@ -8,6 +8,7 @@ from api.base import ApiError, BaseHandler
 from api.openapi import PATHS, SCHEMAS, error_responses, json_response
 from db import reports
 from dispatch import items, kpi
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import FieldError, Invalid, NotFound
 from dispatch.model import Capability
 from dispatch.policies import require
@@ -24,7 +25,7 @@ class CoverageHandler(BaseHandler):
         try:
             capability = Capability(raw)
         except ValueError:
-            raise Invalid(FieldError("capability", "must be ALS, BLS or FR")) from None
+            raise Invalid(FieldError("capability", ErrorCode.MUST_BE_ONE_OF, allowed="ALS, BLS, FR")) from None
         coverage = await self.ctx.coverage.snapshot(capability)
         await self.audit("read", "coverage", {"capability": capability.value})  # the fleet, unit by unit
         self.send_json(coverage)
@@ -48,12 +49,12 @@ class MoveUpsHandler(BaseHandler):
         identity = self.require(*READERS)
         body = self.json_body()
         if not isinstance(body, dict):
-            raise Invalid(FieldError("body", "must be a JSON object"))
-        errors = [FieldError(name, "is required (a non-empty string)") for name in ("unit_id", "post_id")
+            raise Invalid(FieldError("body", ErrorCode.MUST_BE_OBJECT))
+        errors = [FieldError(name, ErrorCode.REQUIRED) for name in ("unit_id", "post_id")
                   if not isinstance(body.get(name), str) or not body.get(name)]
         gain = body.get("gain")
         if gain is not None and (isinstance(gain, bool) or not isinstance(gain, int | float) or not 0 <= gain <= 1):
-            errors.append(FieldError("gain", "must be a number from 0 to 1"))
+            errors.append(FieldError("gain", ErrorCode.MUST_BE_BETWEEN, low=0, high=1))
         if errors:
             raise Invalid(errors)
         unit = await self.ctx.coverage.accept(body["unit_id"], body["post_id"], actor=identity.actor,
@@ -68,9 +69,9 @@ def report_days(handler: BaseHandler, default_days: int = 7):
     first = handler.date_argument("from", today - timedelta(days=default_days - 1))
     last = handler.date_argument("to", today)
     if last < first:
-        raise Invalid(FieldError("to", "must not be before from"))
+        raise Invalid(FieldError("to", ErrorCode.TO_BEFORE_FROM))
     if (last - first).days >= MAX_REPORT_DAYS:
-        raise Invalid(FieldError("to", f"a report covers at most {MAX_REPORT_DAYS} days"))
+        raise Invalid(FieldError("to", ErrorCode.REPORT_DAYS, max=MAX_REPORT_DAYS))
     return first, last, *kpi.local_days_utc(first, last)
 
 
@@ -113,11 +114,10 @@ async def items_records(handler: BaseHandler) -> tuple[Any, Any, list[dict[str, 
     agency = handler.get_query_argument("agency", None)
     if agency is not None and not (0 < len(agency) <= 40 and agency.replace("-", "").replace("_", "").replace(
             ".", "").isalnum() and agency.isascii()):
-        raise Invalid(FieldError("agency", "must be an agency id (1 to 40 letters, digits or _ . -)"))
+        raise Invalid(FieldError("agency", ErrorCode.IDENTIFIER, max=40, extra=""))
     if not identity.sees_all:
         if agency not in (None, identity.agency):
-            raise ApiError(403, f"only the 1669 centre may export another agency's operations (you act for"
-                                f" agency {identity.agency})")
+            raise ApiError(403, ErrorCode.CENTRE_ONLY_EXPORT)
         agency = identity.agency
     data = await reports.closed_operations(handler.ctx.pool, start, end)
     records = [items.operation_record(i, data["events"][i.id], data["unit_events"], data["units"], data["hospitals"])
@@ -158,7 +158,7 @@ class ReplayHandler(BaseHandler):
         self.require(*READERS)
         replay = await reports.incident_replay(self.ctx.store, int(incident_id), self.ctx.clock.now())
         if replay is None:
-            raise NotFound("no such incident")
+            raise NotFound(ErrorCode.NO_SUCH_INCIDENT)
         await self.audit("replay", f"incident:{incident_id}")
         self.send_json(replay)
 

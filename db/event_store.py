@@ -333,8 +333,7 @@ class PostgresEventStore:
         log.error("append lock unavailable: unit refused, nothing written",
                   extra={"actor": actor, "unit": kind, "attempts": attempts, "lost_s": round(lost_s, 3),
                          "lock_timeout_s": self.lock_timeout_s})
-        return StoreBusy(f"the event log is busy (no write slot within {self.lock_timeout_s:g} s); nothing was"
-                         f" stored, retry in {retry_after_s:g} s", retry_after_s)
+        return StoreBusy(self.lock_timeout_s, retry_after_s)
 
     @asynccontextmanager
     async def unit_of_work(self, actor: str) -> AsyncIterator[PgUnitOfWork]:

@@ -30,6 +30,7 @@ from typing import Any
 import msgspec
 
 from dispatch.agencies import CENTRE_AGENCY_ID, agency_of
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import Forbidden
 from dispatch.events import Event
 from dispatch.lifecycle import intervals
@@ -166,7 +167,7 @@ def require_dispatchable_unit(identity: Identity, unit: Unit) -> None:
     last read it is then judged as it is now."""
     if not may_dispatch_unit(identity, unit):
         log.warning("forbidden unit of another agency", extra={"user": identity.user_id, "unit": unit.id})
-        raise Forbidden(f"unit {unit.id} belongs to another agency: ask for it through /api/v1/mutual-aid")
+        raise Forbidden(ErrorCode.UNIT_OF_OTHER_AGENCY, unit_id=unit.id)
 
 
 # ---- allow-lists of fields ------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import FieldError, Invalid
 from dispatch.model import LatLon, distance_m
 
@@ -41,10 +42,10 @@ def parse_aed_points(data: Any) -> list[AedPoint]:
     """
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection" or not isinstance(
             data.get("features"), list):
-        raise Invalid(FieldError("aed_file", "must be a GeoJSON FeatureCollection"))
+        raise Invalid(FieldError("aed_file", ErrorCode.MUST_BE_FEATURE_COLLECTION))
     features = data["features"]
     if len(features) > MAX_POINTS:
-        raise Invalid(FieldError("aed_file", f"has more than {MAX_POINTS} features"))
+        raise Invalid(FieldError("aed_file", ErrorCode.TOO_MANY_FEATURES, max=MAX_POINTS))
     points, errors, seen = [], [], set()
     for i, feature in enumerate(features):
         where = f"features[{i}]"
@@ -54,18 +55,18 @@ def parse_aed_points(data: Any) -> list[AedPoint]:
         if not (isinstance(geometry, dict) and geometry.get("type") == "Point" and isinstance(coords, list)
                 and len(coords) >= 2 and all(_finite(c) for c in coords[:2])
                 and -180 <= coords[0] <= 180 and -90 <= coords[1] <= 90):
-            errors.append(FieldError(f"{where}.geometry", "must be a Point with [lon, lat] in WGS84"))
+            errors.append(FieldError(f"{where}.geometry", ErrorCode.MUST_BE_POINT))
             continue
         if not isinstance(props, dict):
-            errors.append(FieldError(f"{where}.properties", "must be an object"))
+            errors.append(FieldError(f"{where}.properties", ErrorCode.MUST_BE_OBJECT))
             continue
-        bad = [FieldError(f"{where}.properties.{name}", f"is required text of at most {TEXT_MAX} characters")
+        bad = [FieldError(f"{where}.properties.{name}", ErrorCode.REQUIRED_TEXT_AT_MOST, max=TEXT_MAX)
                for name in ("id", "name_th", "name_en") if not _text(props.get(name))]
-        bad += [FieldError(f"{where}.properties.{name}", f"must be text of at most {TEXT_MAX} characters")
+        bad += [FieldError(f"{where}.properties.{name}", ErrorCode.TEXT_AT_MOST, max=TEXT_MAX)
                 for name in ("access_th", "access_en", "hours", "checked_at")
                 if props.get(name) is not None and not _text(props[name])]
         if not bad and props["id"] in seen:
-            bad.append(FieldError(f"{where}.properties.id", "is used by an earlier feature"))
+            bad.append(FieldError(f"{where}.properties.id", ErrorCode.ID_USED_EARLIER))
         if bad:
             errors.extend(bad)
             continue
@@ -85,7 +86,7 @@ def read_aed_file(path: Path) -> list[AedPoint]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Invalid(FieldError("aed_file", f"cannot be read as GeoJSON: {exc}")) from None
+        raise Invalid(FieldError("aed_file", ErrorCode.NOT_GEOJSON, detail=str(exc)[:200])) from None
     return parse_aed_points(data)
 
 

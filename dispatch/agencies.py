@@ -17,6 +17,7 @@ from datetime import datetime
 
 import msgspec
 
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import Conflict, FieldError, Invalid, NotFound
 from dispatch.events import Event
 from dispatch.model import DEFAULT_AGENCY
@@ -107,10 +108,10 @@ def _text(body: dict, name: str, errors: list[FieldError], *, required: bool, li
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value.strip():
-        errors.append(FieldError(name, "is required (non-empty text)"))
+        errors.append(FieldError(name, ErrorCode.REQUIRED))
         return None
     if len(value) > limit:
-        errors.append(FieldError(name, f"must be at most {limit} characters"))
+        errors.append(FieldError(name, ErrorCode.TEXT_TOO_LONG, max=limit))
         return None
     return value.strip()
 
@@ -121,7 +122,7 @@ def _fields(body: dict, *, new: bool) -> tuple[dict, list[FieldError]]:
     fields = {name: _text(body, name, errors, required=new) for name in ("name_th", "name_en", "kind")}
     fields["phone"] = _text(body, "phone", errors, required=False, limit=32)
     if fields["kind"] is not None and fields["kind"] not in AGENCY_KINDS:
-        errors.append(FieldError("kind", f"must be one of {', '.join(AGENCY_KINDS)}"))
+        errors.append(FieldError("kind", ErrorCode.MUST_BE_ONE_OF, allowed=", ".join(AGENCY_KINDS)))
     return fields, errors
 
 
@@ -148,13 +149,13 @@ class AgencyService:
         agency_id = body.get("id")
         fields, errors = _fields(body, new=True)
         if not isinstance(agency_id, str) or not _AGENCY_ID.match(agency_id):
-            errors.insert(0, FieldError("id", "must be 1-40 lowercase letters, digits or inner hyphens, e.g. cb-pao"))
+            errors.insert(0, FieldError("id", ErrorCode.AGENCY_ID))
         if errors:
             raise Invalid(errors)
 
         async def work(uow):
             if await uow.get("agencies", agency_id) is not None:
-                raise Conflict(f"agency {agency_id} exists")
+                raise Conflict(ErrorCode.AGENCY_EXISTS, agency_id=agency_id)
             await uow.append(AgencyRegistered(at=self.clock.now(), agency_id=agency_id, **fields))
             return await uow.get("agencies", agency_id)
 
@@ -179,9 +180,9 @@ class AgencyService:
         """Retire an agency (its history stays). The centre cannot be retired (Conflict), nor an agency twice."""
         require(role, "manage_agencies")
         if reason is not None and (not isinstance(reason, str) or len(reason) > 500):
-            raise Invalid(FieldError("reason", "must be text of at most 500 characters"))
+            raise Invalid(FieldError("reason", ErrorCode.TEXT_AT_MOST, max=500))
         if agency_id == CENTRE_AGENCY_ID:
-            raise Conflict("the 1669 centre cannot be retired")
+            raise Conflict(ErrorCode.CENTRE_NOT_RETIRED)
 
         async def work(uow):
             agency = await self._current(uow, agency_id)
@@ -194,9 +195,9 @@ class AgencyService:
     async def _current(uow, agency_id: str) -> Agency:
         agency = await uow.get("agencies", agency_id, lock=True)
         if agency is None:
-            raise NotFound(f"no agency {agency_id}")
+            raise NotFound(ErrorCode.AGENCY_NOT_FOUND, agency_id=agency_id)
         if not agency.is_open:
-            raise Conflict(f"agency {agency_id} is retired")
+            raise Conflict(ErrorCode.AGENCY_RETIRED, agency_id=agency_id)
         return agency
 
     async def list(self, *, include_retired: bool = False) -> list[Agency]:

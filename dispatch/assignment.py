@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from dispatch.access import Identity, require_dispatchable_unit
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import Conflict, FieldError, Invalid, NotFound
 from dispatch.events import (
     AssignmentAcknowledged, AssignmentCancelled, AssignmentEscalated, EscalationMessageOutcome, Event, UnitAssigned,
@@ -110,18 +111,20 @@ class AssignmentService:
             incident = await get_or_not_found(uow, "incidents", incident_id, lock=True)
             unit = await uow.get("units", unit_id, lock=True)
             if unit is None:
-                raise Invalid(FieldError("unit_id", "no such unit"))
+                raise Invalid(FieldError("unit_id", ErrorCode.NO_SUCH_UNIT))
             if dispatcher is not None:
                 require_dispatchable_unit(dispatcher, unit)
             if incident.status.value not in ASSIGNABLE_INCIDENT:
-                raise Conflict(f"incident {incident_id} is {incident.status.value}")
+                raise Conflict(ErrorCode.INCIDENT_IS, incident_id=incident_id, status=incident.status.value)
             if not unit.is_open:
-                raise Conflict(f"unit {unit_id} is retired")
+                raise Conflict(ErrorCode.UNIT_RETIRED, unit_id=unit_id)
             if unit.status not in (UnitStatus.AVAILABLE, UnitStatus.RETURNING):
-                raise Conflict(f"unit {unit_id} is {unit.status.value}"
-                               + (f" on incident {unit.incident_id}" if unit.incident_id else ""))
+                if unit.incident_id:
+                    raise Conflict(ErrorCode.UNIT_BUSY_ON_INCIDENT, unit_id=unit_id, status=unit.status.value,
+                                   incident_id=unit.incident_id)
+                raise Conflict(ErrorCode.UNIT_BUSY, unit_id=unit_id, status=unit.status.value)
             if not unit.staffed:
-                raise Conflict(f"unit {unit_id} has no crew on shift")
+                raise Conflict(ErrorCode.UNIT_NO_CREW, unit_id=unit_id)
             return await append_assignment(uow, self.clock, self.policy, incident, unit_id, eta, auto=auto)
 
         return work
@@ -215,11 +218,11 @@ class AssignmentService:
         async def work(uow):
             assignment = await uow.get("assignments", assignment_id, lock=True)
             if assignment is None or assignment.unit_id != unit_id:
-                raise NotFound(f"no assignment {assignment_id} for this unit")  # same answer: no probing
+                raise NotFound(ErrorCode.NO_ASSIGNMENT, assignment_id=assignment_id)  # same answer: no probing
             if assignment.status is AssignmentStatus.ACKNOWLEDGED:
                 return assignment
             if assignment.status is not AssignmentStatus.AWAITING_ACK:
-                raise Conflict(f"assignment {assignment_id} is {assignment.status.value}")
+                raise Conflict(ErrorCode.ASSIGNMENT_IS, assignment_id=assignment_id, status=assignment.status.value)
             await uow.append(AssignmentAcknowledged(at=self.clock.now(), assignment_id=assignment_id,
                                                     incident_id=assignment.incident_id, unit_id=unit_id,
                                                     late=bool(assignment.escalations)))

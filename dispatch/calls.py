@@ -8,6 +8,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import FieldError, Invalid
 from dispatch.events import Event
 
@@ -82,7 +83,7 @@ def parse_desk_line(value: Any) -> str | None:
         return None
     if isinstance(value, str) and (_E164.fullmatch(value) or _SIP.fullmatch(value)):
         return value
-    raise Invalid(FieldError("desk_line", "must be a phone number in E.164 (+66…) or a sip:user@host address"))
+    raise Invalid(FieldError("desk_line", ErrorCode.DESK_LINE))
 
 
 def seconds_between(start: datetime | None, end: datetime | None) -> float | None:

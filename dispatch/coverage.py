@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import Conflict, FieldError, Invalid
 from dispatch.kpi import TARGET_RESPONSE_S
 from dispatch.model import CAPABILITY_RANK, EARTH_RADIUS_M, Capability, LatLon, Unit, UnitStatus
@@ -266,11 +267,11 @@ class CoverageService:
         require(role, "manage_fleet")
         post = next((p for p in await self.posts() if p.id == post_id), None)
         if post is None:
-            raise Invalid(FieldError("post_id", "no such post"))
+            raise Invalid(FieldError("post_id", ErrorCode.NO_SUCH_POST))
         async with self.store.unit_of_work(actor) as uow:
             unit = await get_or_not_found(uow, "units", unit_id, lock=True)
             if unit.status not in (UnitStatus.AVAILABLE, UnitStatus.RETURNING):
-                raise Conflict(f"unit {unit_id} is {unit.status.value}")
+                raise Conflict(ErrorCode.UNIT_BUSY, unit_id=unit_id, status=unit.status.value)
             await uow.append(UnitRelocated(at=self.clock.now(), unit_id=unit_id, post_id=post.id,
                                            post_name=post.name, location=post.location, gain=gain))
             return await uow.get("units", unit_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dispatch.access import unit_on_incident
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from dispatch.events import DestinationChosen, HospitalAlerted, InboundAcknowledged
 from dispatch.model import Hospital, Incident, LatLon
@@ -63,7 +64,7 @@ class DestinationService:
                 if unit_id in live:
                     return LatLon(live[unit_id].lat, live[unit_id].lon)
         if incident.location is None:
-            raise Conflict("the incident has no location yet")
+            raise Conflict(ErrorCode.INCIDENT_NO_LOCATION)
         return incident.location
 
     async def recommend(self, incident_id: int) -> list[DestinationOption]:
@@ -143,14 +144,14 @@ class DestinationService:
         incident = await get_or_not_found(self.store, "incidents", incident_id)
         hospital = await self.store.get("hospitals", hospital_id)
         if hospital is None:
-            raise Invalid(FieldError("hospital_id", "no such hospital"))
+            raise Invalid(FieldError("hospital_id", ErrorCode.NO_SUCH_HOSPITAL))
         if not hospital.is_open:
-            raise Invalid(FieldError("hospital_id", "the hospital is retired from the registry"))
+            raise Invalid(FieldError("hospital_id", ErrorCode.HOSPITAL_RETIRED))
         [eta] = await self.etas.etas_to(hospital.location, [await self._from_where(incident)])
         async with self.store.unit_of_work(actor) as uow:
             incident = await uow.get("incidents", incident_id, lock=True)
             if not incident.is_open:
-                raise Conflict(f"incident {incident_id} is {incident.status.value}")
+                raise Conflict(ErrorCode.INCIDENT_IS, incident_id=incident_id, status=incident.status.value)
             now = self.clock.now()
             unit_id = await self._unit_on_scene(uow, incident)
             await uow.append(DestinationChosen(at=now, incident_id=incident_id, hospital_id=hospital_id,
@@ -176,11 +177,11 @@ class DestinationService:
         inbound to `hospital_id` (the same answer either way, so staff cannot probe other incidents)."""
         require(role, "acknowledge_inbound")
         if role == "hospital" and own_hospital != hospital_id:
-            raise Forbidden("hospital staff may acknowledge only their own inbound patients")
+            raise Forbidden(ErrorCode.HOSPITAL_OWN_INBOUND_ONLY)
         async with self.store.unit_of_work(actor) as uow:
             incident = await uow.get("incidents", incident_id, lock=True)
             if incident is None or not incident.is_open or incident.destination_hospital_id != hospital_id:
-                raise NotFound(f"no inbound patient {incident_id} for {hospital_id}")
+                raise NotFound(ErrorCode.NO_INBOUND_PATIENT, incident_id=incident_id)
             if incident.hospital_acknowledged_at is None:
                 await uow.append(InboundAcknowledged(at=self.clock.now(), incident_id=incident_id,
                                                      hospital_id=hospital_id))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import Conflict, FieldError, Invalid, NotFound
 from dispatch.events import CallersAdded, IncidentMerged, IncidentsKeptApart
 from dispatch.model import Incident, distance_m
@@ -62,19 +63,19 @@ class DuplicateService:
         """Close `duplicate_id` as a repeat of `into_id`; its callers (and their callback numbers) move over."""
         require(role, "merge")
         if duplicate_id == into_id:
-            raise Invalid(FieldError("into_incident_id", "must be another incident"))
+            raise Invalid(FieldError("into_incident_id", ErrorCode.MUST_BE_ANOTHER_INCIDENT))
         async with self.store.unit_of_work(actor) as uow:
             first, second = sorted((duplicate_id, into_id))  # lock in id order: two opposite merges cannot deadlock
             rows = {i: await uow.get("incidents", i, lock=True) for i in (first, second)}
             duplicate, survivor = rows[duplicate_id], rows[into_id]
             if duplicate is None:
-                raise NotFound(f"no incident {duplicate_id}")
+                raise NotFound(ErrorCode.INCIDENT_NOT_FOUND, incident_id=duplicate_id)
             if survivor is None:
-                raise Invalid(FieldError("into_incident_id", "no such incident"))
+                raise Invalid(FieldError("into_incident_id", ErrorCode.NO_SUCH_INCIDENT))
             if not duplicate.is_open or not survivor.is_open:
-                raise Conflict("both incidents must be open to merge")
+                raise Conflict(ErrorCode.MERGE_NEEDS_OPEN)
             if duplicate.unit_ids:
-                raise Conflict(f"incident {duplicate_id} has units assigned; cancel them first or merge the other way")
+                raise Conflict(ErrorCode.MERGE_HAS_UNITS, incident_id=duplicate_id)
             now = self.clock.now()
             await uow.append(IncidentMerged(at=now, incident_id=duplicate_id, into_incident_id=into_id))
             await uow.append(CallersAdded(at=now, incident_id=into_id, callers=duplicate.callers, merged_from=duplicate_id))
@@ -97,6 +98,6 @@ class DuplicateService:
             for a, b in ((incident_id, other_id), (other_id, incident_id)):
                 if await uow.get("incidents", a, lock=True) is None:
                     if a == other_id:
-                        raise Invalid(FieldError("other_incident_id", "no such incident"))
-                    raise NotFound(f"no incident {a}")
+                        raise Invalid(FieldError("other_incident_id", ErrorCode.NO_SUCH_INCIDENT))
+                    raise NotFound(ErrorCode.INCIDENT_NOT_FOUND, incident_id=a)
                 await uow.append(IncidentsKeptApart(at=self.clock.now(), incident_id=a, other_incident_id=b))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from dispatch.access import Identity, require_dispatchable_unit
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import Conflict, FieldError, Forbidden, Invalid
 from dispatch.events import (
     AssignmentAcknowledged, AssignmentCancelled, HospitalCapacityUpdated, HospitalRegistered, IncidentStatusChanged, UnitRegistered,
@@ -63,11 +64,11 @@ class FleetService:
         return time) raise at once; another agency's unit (`dispatcher`) on the unit's row."""
         require(role, "crew_status")
         if role == "crew" and own_unit != unit_id:
-            raise Forbidden("a crew may change only its own unit's status")
+            raise Forbidden(ErrorCode.CREW_OWN_UNIT_ONLY)
         try:
             new = U(status)
         except ValueError:
-            raise Invalid(FieldError("status", f"must be one of {', '.join(s.value for s in U)}")) from None
+            raise Invalid(FieldError("status", ErrorCode.MUST_BE_ONE_OF, allowed=", ".join(s.value for s in U))) from None
         reason, back = self._out_of_service(new, reason, back_at)
         async def work(uow):
             unit = await get_or_not_found(uow, "units", unit_id, lock=True)
@@ -76,7 +77,7 @@ class FleetService:
             if unit.status is new:
                 return unit  # a repeated tap
             if new not in UNIT_NEXT[unit.status]:
-                raise Conflict(f"unit {unit_id} cannot go from {unit.status.value} to {new.value}")
+                raise Conflict(ErrorCode.UNIT_TRANSITION, unit_id=unit_id, old=unit.status.value, new=new.value)
             now = self.clock.now()
             incident_id = unit.incident_id
             if unit.assignment_id is not None and new is U.EN_ROUTE:
@@ -103,7 +104,7 @@ class FleetService:
             return None, None
         errors, back = [], None
         if reason is not None and (not isinstance(reason, str) or not reason.strip() or len(reason) > 200):
-            errors.append(FieldError("reason", "must be text of 1 to 200 characters"))
+            errors.append(FieldError("reason", ErrorCode.TEXT_LENGTH, min=1, max=200))
         if back_at is not None:
             try:
                 back = datetime.fromisoformat(back_at) if isinstance(back_at, str) and len(back_at) <= 40 else None
@@ -112,7 +113,7 @@ class FleetService:
             if back is not None and back.tzinfo is None:
                 back = back.replace(tzinfo=UTC)
             if back is None or back <= self.clock.now():
-                errors.append(FieldError("back_at", "must be an ISO 8601 time in the future"))
+                errors.append(FieldError("back_at", ErrorCode.MUST_BE_FUTURE_TIME))
         if errors:
             raise Invalid(errors)
         return (reason.strip() if reason else None), back
@@ -132,12 +133,12 @@ class FleetService:
         """
         require(role, "hospital_capacity")
         if role == "hospital" and own_hospital != hospital_id:
-            raise Forbidden("hospital staff may update only their own hospital")
+            raise Forbidden(ErrorCode.HOSPITAL_OWN_ONLY)
         errors = []
         if isinstance(ed_beds_free, bool) or not isinstance(ed_beds_free, int) or not 0 <= ed_beds_free <= 1000:
-            errors.append(FieldError("ed_beds_free", "must be a whole number from 0 to 1000"))
+            errors.append(FieldError("ed_beds_free", ErrorCode.MUST_BE_WHOLE_BETWEEN, low=0, high=1000))
         if not isinstance(diversion, bool):
-            errors.append(FieldError("diversion", "must be true or false"))
+            errors.append(FieldError("diversion", ErrorCode.MUST_BE_BOOLEAN))
         if errors:
             raise Invalid(errors)
         async def work(uow):
@@ -156,17 +157,19 @@ class FleetService:
         try:
             new = IncidentStatus(status)
         except ValueError:
-            raise Invalid(FieldError("status", f"must be one of {', '.join(s.value for s in IncidentStatus)}")) from None
+            raise Invalid(FieldError("status", ErrorCode.MUST_BE_ONE_OF,
+                                     allowed=", ".join(s.value for s in IncidentStatus))) from None
         problem = disposition_problem(new, disposition)
         if problem:
-            raise Invalid(FieldError("disposition", problem))
+            raise Invalid(problem)
         if reason is not None and (not isinstance(reason, str) or len(reason) > 500):
-            raise Invalid(FieldError("reason", "must be text of at most 500 characters"))
+            raise Invalid(FieldError("reason", ErrorCode.TEXT_AT_MOST, max=500))
         require(role, "close" if new in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED) else "triage")
         async def work(uow):
             incident = await get_or_not_found(uow, "incidents", incident_id, lock=True)
             if not can_move(incident.status, new):
-                raise Conflict(f"incident {incident_id} cannot go from {incident.status.value} to {new.value}")
+                raise Conflict(ErrorCode.INCIDENT_TRANSITION, incident_id=incident_id, old=incident.status.value,
+                               new=new.value)
             now = self.clock.now()
             await uow.append(IncidentStatusChanged(at=now, incident_id=incident_id, status=new, reason=reason,
                                                    disposition=disposition))

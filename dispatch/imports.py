@@ -19,6 +19,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import FieldError, Invalid
 
 MAX_COLUMNS = 50
@@ -52,19 +53,19 @@ def parse_csv(text: str, columns: Collection[str] = ()) -> ParsedFile:
     while lines and not any(cell.strip() for cell in lines[0]):
         lines.pop(0)
     if not lines:
-        raise Invalid(FieldError("body", "the CSV file is empty: the first line must name the columns"))
+        raise Invalid(FieldError("body", ErrorCode.CSV_EMPTY))
     header = [name.strip().lower().replace(" ", "_") for name in lines[0]]
     if len(header) > MAX_COLUMNS or any(not name for name in header) or len(set(header)) != len(header):
-        raise Invalid(FieldError("body", "the first line must name each column once (no empty names)"))
+        raise Invalid(FieldError("body", ErrorCode.CSV_HEADER))
     if columns and not set(header) & set(columns):
-        raise Invalid(FieldError("body", f"the first line names none of the columns: {', '.join(sorted(columns))}"))
+        raise Invalid(FieldError("body", ErrorCode.CSV_NO_KNOWN_COLUMN, columns=", ".join(sorted(columns))))
     rows: list[ImportRow] = []
     errors: list[FieldError] = []
     for number, cells in enumerate(lines[1:], start=2):
         if not any(cell.strip() for cell in cells):
             continue  # blank line
         if len(cells) > len(header):
-            errors.append(FieldError(f"row {number}", f"has {len(cells)} cells but the header names {len(header)}"))
+            errors.append(FieldError(f"row {number}", ErrorCode.CSV_CELL_COUNT, cells=len(cells), columns=len(header)))
             continue
         rows.append(ImportRow(number, dict(zip(header, cells))))
     if errors:
@@ -76,7 +77,7 @@ def parse_geojson(doc: Any, kind: str) -> ParsedFile:
     """Rows of a GeoJSON FeatureCollection for an import of `kind` (stations, units, hospitals); row numbers count
     features from 1. Raises Invalid (field `body`) when it is not a FeatureCollection."""
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
-        raise Invalid(FieldError("body", "must be a GeoJSON FeatureCollection"))
+        raise Invalid(FieldError("body", ErrorCode.MUST_BE_FEATURE_COLLECTION))
     parsed = ParsedFile([])
     for number, feature in enumerate(doc["features"], start=1):
         properties = feature.get("properties") if isinstance(feature, dict) else None

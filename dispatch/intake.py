@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import Conflict, FieldError, Invalid, NotFound
 from dispatch.events import IncidentDetailsUpdated, IncidentReported
 from dispatch.model import Caller, Channel, Incident, LatLon, LocationFlag
@@ -52,13 +53,13 @@ class ParsedReport:
 
 def _number(value: Any, field: str, low: float, high: float, errors: list[FieldError]) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        errors.append(FieldError(field, "must be a number"))
+        errors.append(FieldError(field, ErrorCode.MUST_BE_NUMBER))
         return None
     if not math.isfinite(value):
-        errors.append(FieldError(field, "must be a finite number"))
+        errors.append(FieldError(field, ErrorCode.MUST_BE_FINITE))
         return None
     if not low <= value <= high:
-        errors.append(FieldError(field, f"must be between {low:g} and {high:g}"))
+        errors.append(FieldError(field, ErrorCode.MUST_BE_BETWEEN, low=f"{low:g}", high=f"{high:g}"))
         return None
     return float(value)
 
@@ -68,13 +69,13 @@ def _text(body: dict[str, Any], key: str, field: str, errors: list[FieldError]) 
     if value is None:
         return None
     if not isinstance(value, str):
-        errors.append(FieldError(field, "must be a string"))
+        errors.append(FieldError(field, ErrorCode.MUST_BE_STRING))
         return None
     if "\x00" in value:
-        errors.append(FieldError(field, "must not contain NUL characters"))
+        errors.append(FieldError(field, ErrorCode.NO_NUL))
         return None
     if len(value) > MAX_TEXT[field]:
-        errors.append(FieldError(field, f"must be at most {MAX_TEXT[field]} characters"))
+        errors.append(FieldError(field, ErrorCode.TEXT_TOO_LONG, max=MAX_TEXT[field]))
         return None
     return value or None
 
@@ -84,14 +85,15 @@ def _channel(raw: Any, errors: list[FieldError]) -> Channel | None:
         return Channel(raw)
     except ValueError:
         allowed = ", ".join(c.value for c in Channel)
-        errors.append(FieldError("channel", "is required" if raw is None else f"must be one of {allowed}"))
+        errors.append(FieldError("channel", ErrorCode.REQUIRED) if raw is None
+                      else FieldError("channel", ErrorCode.MUST_BE_ONE_OF, allowed=allowed))
         return None
 
 
 def _phone(raw_caller: dict[str, Any], errors: list[FieldError]) -> str | None:
     phone = _text(raw_caller, "phone", "caller.phone", errors)
     if phone is not None and not set(phone) <= PHONE_CHARS:
-        errors.append(FieldError("caller.phone", "may contain only digits, spaces, + - ( ) ."))
+        errors.append(FieldError("caller.phone", ErrorCode.PHONE_CHARACTERS))
         return None
     return phone
 
@@ -102,7 +104,7 @@ def _caller_fields(raw_caller: Any, errors: list[FieldError]) -> dict[str, str |
     if raw_caller is None:
         return {}
     if not isinstance(raw_caller, dict):
-        errors.append(FieldError("caller", "must be an object with phone and name"))
+        errors.append(FieldError("caller", ErrorCode.CALLER_OBJECT))
         return {}
     fields = {"phone": _phone(raw_caller, errors), "name": _text(raw_caller, "name", "caller.name", errors)}
     return {key: value for key, value in fields.items() if key in raw_caller}
@@ -113,23 +115,23 @@ def parse_location(raw: Any, area: ServiceArea, errors: list[FieldError]) -> tup
     if raw is None:
         return None, []
     if not isinstance(raw, dict):
-        errors.append(FieldError("location", "must be an object with lat and lon"))
+        errors.append(FieldError("location", ErrorCode.LOCATION_OBJECT))
         return None, []
     raw_lat, raw_lon = raw.get("lat"), raw.get("lon")
     if all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in (raw_lat, raw_lon)):
         if not area.contains(raw_lat, raw_lon) and area.contains(raw_lon, raw_lat):
-            errors.append(FieldError("location", "lat and lon look swapped"))
+            errors.append(FieldError("location", ErrorCode.LAT_LON_SWAPPED))
             return None, []
     found = len(errors)
     lat = _number(raw.get("lat"), "location.lat", -90, 90, errors) if "lat" in raw else None
     lon = _number(raw.get("lon"), "location.lon", -180, 180, errors) if "lon" in raw else None
     for key in ("lat", "lon"):
         if key not in raw:
-            errors.append(FieldError(f"location.{key}", "is required"))
+            errors.append(FieldError(f"location.{key}", ErrorCode.REQUIRED))
     if len(errors) > found or lat is None or lon is None:
         return None, []
     if lat == 0 and lon == 0:
-        errors.append(FieldError("location", "0,0 is not a real position (no GPS fix?)"))
+        errors.append(FieldError("location", ErrorCode.NULL_ISLAND))
         return None, []
     flags = [] if area.contains(lat, lon) else [LocationFlag.OUTSIDE_SERVICE_AREA]
     return LatLon(lat, lon), flags
@@ -139,7 +141,7 @@ def parse_report(body: Any, area: ServiceArea, *, default_channel: Channel | Non
     """Read a report body; every problem becomes a FieldError (nothing raises here)."""
     errors: list[FieldError] = []
     if not isinstance(body, dict):
-        errors.append(FieldError("body", "must be a JSON object"))
+        errors.append(FieldError("body", ErrorCode.MUST_BE_OBJECT))
         body = {}
     channel = _channel(body.get("channel", default_channel.value if default_channel else None), errors)
     location, flags = parse_location(body.get("location"), area, errors)
@@ -155,7 +157,7 @@ def parse_report(body: Any, area: ServiceArea, *, default_channel: Channel | Non
     if body.get("answered_s_before") is not None:
         answered_s_before = _number(body["answered_s_before"], "answered_s_before", 0, MAX_ANSWERED_S_BEFORE, errors)
     if location is None and address is None and not any(e.field.startswith("location") for e in errors):
-        errors.append(FieldError("location", "is required (or give an address)"))
+        errors.append(FieldError("location", ErrorCode.LOCATION_OR_ADDRESS))
     note = "; ".join(f"{e.field} {e.reason}" for e in location_errors) or None
     return ParsedReport(
         channel=channel or Channel.PHONE,
@@ -178,8 +180,8 @@ def parse_details(body: Any) -> dict[str, Any]:
     caller_name, caller_phone), checked by the same rules as a new report's; a field left out is not in the result,
     null or empty text clears it. Raises `Invalid` naming every bad field (the location is changed elsewhere)."""
     if not isinstance(body, dict):
-        raise Invalid(FieldError("body", "must be a JSON object"))
-    errors = [FieldError(key, "cannot be changed here" if key == "location" else "is not a detail of the report")
+        raise Invalid(FieldError("body", ErrorCode.MUST_BE_OBJECT))
+    errors = [FieldError(key, ErrorCode.CANNOT_CHANGE_HERE if key == "location" else ErrorCode.NOT_A_DETAIL)
               for key in body if key not in DETAIL_KEYS]
     found: dict[str, Any] = {}
     if "channel" in body:
@@ -259,9 +261,9 @@ class IntakeService:
         async def record(uow) -> Incident:
             incident = await uow.get("incidents", incident_id)
             if incident is None:
-                raise NotFound("no such incident")
+                raise NotFound(ErrorCode.NO_SUCH_INCIDENT)
             if not incident.is_open:
-                raise Conflict(f"incident {incident_id} is {incident.status.value}: its report can no longer change")
+                raise Conflict(ErrorCode.INCIDENT_REPORT_CLOSED, incident_id=incident_id, status=incident.status.value)
             changed = {name: value for name, value in wanted.items() if _detail(incident, name) != value}
             if not changed:
                 return incident

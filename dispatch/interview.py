@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.aed import AedPoint, nearest
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import FieldError, Invalid
 from dispatch.events import Event
 from dispatch.policies import require
@@ -58,7 +59,7 @@ def card_interview(group: int) -> dict[str, Any] | None:
 
 def _card(group: Any) -> dict[str, Any]:
     if isinstance(group, bool) or not isinstance(group, int) or group not in cards():
-        raise Invalid(FieldError("group", f"must be a CBD group from 1 to {len(cards())}"))
+        raise Invalid(FieldError("group", ErrorCode.CBD_GROUP, max=len(cards())))
     return cards()[group]
 
 
@@ -71,16 +72,16 @@ def parse_answers(group: int, raw: Any) -> list[dict[str, str]]:
     by_id = {q["id"]: q for q in interview["questions"]} if interview else {}
     known = list(by_id)
     if not isinstance(raw, list) or len(raw) > max(len(known), 1) * 2:
-        raise Invalid(FieldError("answers", "must be a list of {question, answer}"))
+        raise Invalid(FieldError("answers", ErrorCode.ANSWER_LIST))
     answers, seen, errors = [], set(), []
     for i, item in enumerate(raw):
         question = item.get("question") if isinstance(item, dict) else None
         answer = item.get("answer") if isinstance(item, dict) else None
         if question not in known or question in seen:
-            errors.append(FieldError(f"answers[{i}].question", f"must be one of {known}, each once"))
+            errors.append(FieldError(f"answers[{i}].question", ErrorCode.ONE_OF_EACH_ONCE, allowed=", ".join(known)))
             continue
         if answer not in ANSWERS:
-            errors.append(FieldError(f"answers[{i}].answer", "must be yes, no or unknown"))
+            errors.append(FieldError(f"answers[{i}].answer", ErrorCode.YES_NO_UNKNOWN))
             continue
         seen.add(question)
         # the question's wording goes with the answer, so replay shows what was asked even after the card changes
@@ -127,11 +128,11 @@ def instructions_for(group: Any, determinant: Any = None) -> dict[str, Any]:
     try:
         card = _card(group)
     except Invalid:
-        raise Invalid(FieldError("card", f"must be a CBD group from 1 to {len(cards())}")) from None
+        raise Invalid(FieldError("card", ErrorCode.CBD_GROUP, max=len(cards()))) from None
     count = len(card["determinants"])
     if determinant is not None and (isinstance(determinant, bool) or not isinstance(determinant, int)
                                     or not 1 <= determinant <= count):
-        raise Invalid(FieldError("determinant", f"must be 1 to {count} for card {group}"))
+        raise Invalid(FieldError("determinant", ErrorCode.CBD_DETERMINANT, max=count, group=group))
     chosen = [determinant] if determinant is not None else list(range(1, count + 1))
     determinants = [{"determinant": d, "code": assess(group, d).code, "instructions": instruction_keys(group, d)}
                     for d in chosen]
@@ -188,12 +189,12 @@ class InterviewService:
         proposed = propose(group, answers)
         propose_only = body.get("propose_only", False)
         if not isinstance(propose_only, bool):
-            raise Invalid(FieldError("propose_only", "must be true or false"))
+            raise Invalid(FieldError("propose_only", ErrorCode.MUST_BE_BOOLEAN))
         if body.get("determinant") is not None:
             assess(group, body["determinant"])  # Invalid (determinant) before anything else is answered
         reason = body.get("reason")
         if reason is not None and (not isinstance(reason, str) or len(reason) > REASON_MAX):
-            raise Invalid(FieldError("reason", f"must be text of at most {REASON_MAX} characters"))
+            raise Invalid(FieldError("reason", ErrorCode.TEXT_AT_MOST, max=REASON_MAX))
         if propose_only:  # the console asks after each answer; nothing is recorded
             return {"proposed_determinant": proposed,
                     "proposed_code": assess(group, proposed).code if proposed is not None else None,
@@ -201,12 +202,11 @@ class InterviewService:
                     "cpr": proposed is not None and is_cpr(group, proposed)}
         chosen = body.get("determinant", proposed)
         if chosen is None:
-            raise Invalid(FieldError("determinant", "is required: the answers do not decide one yet"))
+            raise Invalid(FieldError("determinant", ErrorCode.DETERMINANT_UNDECIDED))
         chosen_triage = assess(group, chosen)
         override = proposed is not None and chosen != proposed
         if override and (not isinstance(reason, str) or not reason.strip() or len(reason) > REASON_MAX):
-            raise Invalid(FieldError("reason", f"is required to choose other than the proposed determinant "
-                                               f"(at most {REASON_MAX} characters)"))
+            raise Invalid(FieldError("reason", ErrorCode.OVERRIDE_REASON, max=REASON_MAX))
         event = InterviewRecorded(
             at=self.clock.now(), incident_id=incident_id, group=group, answers=answers, proposed_determinant=proposed,
             proposed_code=assess(group, proposed).code if proposed is not None else None, determinant=chosen,

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from dispatch.error_codes import ErrorCode
+from dispatch.errors import FieldError
 from dispatch.model import Incident, IncidentStatus as S
 
 NEXT: dict[S, set[S]] = {
@@ -38,15 +40,16 @@ CANCEL_DISPOSITIONS = ("cancelled_by_caller", "duplicate", "false_alarm", "no_pa
 DISPOSITIONS: dict[S, tuple[str, ...]] = {S.CLOSED: CLOSE_DISPOSITIONS, S.CANCELLED: CANCEL_DISPOSITIONS}
 
 
-def disposition_problem(new: S, disposition: object) -> str | None:
-    """Why `disposition` does not fit a move to `new`, or None when it fits. A disposition belongs only to a close
+def disposition_problem(new: S, disposition: object) -> FieldError | None:
+    """Why `disposition` does not fit a move to `new` (the refused field), or None when it fits. A disposition belongs only to a close
     or a cancel; None is accepted there (older clients, the simulator) and stored as unknown."""
     if disposition is None:
         return None
     if new not in DISPOSITIONS:
-        return "only a close or cancel takes a disposition"
+        return FieldError("disposition", ErrorCode.DISPOSITION_NOT_TAKEN)
     if not isinstance(disposition, str) or disposition not in DISPOSITIONS[new]:
-        return f"must be one of {', '.join(DISPOSITIONS[new])} when the status is {new.value}"
+        return FieldError("disposition", ErrorCode.DISPOSITION_ONE_OF, allowed=", ".join(DISPOSITIONS[new]),
+                          status=new.value)
     return None
 
 

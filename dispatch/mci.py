@@ -4,6 +4,7 @@ diversion or already full)."""
 from __future__ import annotations
 
 from dispatch.destination import needed_capability
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import Conflict, FieldError, Invalid
 from dispatch.events import MciDeclared, PatientsDistributed, PatientsTagged
 from dispatch.model import Colour, Hospital, Incident, Patient
@@ -80,15 +81,15 @@ class MciService:
         """
         require(role, "triage")
         if not isinstance(colours, list) or not 1 <= len(colours) <= MAX_PATIENTS_PER_CALL:
-            raise Invalid(FieldError("colours", f"must be a list of 1 to {MAX_PATIENTS_PER_CALL} colours"))
+            raise Invalid(FieldError("colours", ErrorCode.COLOUR_LIST, max=MAX_PATIENTS_PER_CALL))
         try:
             tags = [Colour(c) for c in colours]
         except ValueError:
-            raise Invalid(FieldError("colours", "each must be red, yellow, green or white")) from None
+            raise Invalid(FieldError("colours", ErrorCode.EACH_MUST_BE_COLOUR)) from None
         async with self.store.unit_of_work(actor) as uow:
             incident = await self._open(uow, incident_id)
             if not incident.mci:
-                raise Conflict("declare a mass-casualty incident first")
+                raise Conflict(ErrorCode.MCI_NOT_DECLARED)
             await uow.append(PatientsTagged(at=self.clock.now(), incident_id=incident_id, colours=tags))
             return await uow.get("incidents", incident_id)
 
@@ -109,7 +110,7 @@ class MciService:
         require(role, "triage")
         incident = await get_or_not_found(self.store, "incidents", incident_id)
         if incident.location is None:
-            raise Conflict("the incident has no location yet")
+            raise Conflict(ErrorCode.INCIDENT_NO_LOCATION)
         hospitals = await self.store.list("hospitals", open_only=True)
         pairs = []
         for hospital in hospitals:
@@ -126,5 +127,5 @@ class MciService:
     async def _open(uow, incident_id: int) -> Incident:
         incident = await get_or_not_found(uow, "incidents", incident_id, lock=True)
         if not incident.is_open:
-            raise Conflict(f"incident {incident_id} is {incident.status.value}")
+            raise Conflict(ErrorCode.INCIDENT_IS, incident_id=incident_id, status=incident.status.value)
         return incident

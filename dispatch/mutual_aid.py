@@ -16,6 +16,7 @@ import msgspec
 
 from dispatch.agencies import CENTRE_AGENCY_ID, agency_of
 from dispatch.assignment import AssignmentService
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import Conflict, FieldError, Invalid, NotFound
 from dispatch.events import Event
 from dispatch.model import Incident, UnitStatus
@@ -139,7 +140,7 @@ def incident_unshared(incident: Incident, e: MutualAidDeclined | MutualAidEscala
 
 def _note(value) -> str | None:
     if value is not None and (not isinstance(value, str) or len(value) > 500):
-        raise Invalid(FieldError("note", "must be text of at most 500 characters"))
+        raise Invalid(FieldError("note", ErrorCode.TEXT_AT_MOST, max=500))
     return value
 
 
@@ -175,19 +176,21 @@ class MutualAidService:
         async def work(uow):
             incident = await get_or_not_found(uow, "incidents", incident_id, lock=True)
             if not incident.is_open:
-                raise Conflict(f"incident {incident_id} is {incident.status.value}")
+                raise Conflict(ErrorCode.INCIDENT_IS, incident_id=incident_id, status=incident.status.value)
             unit = await uow.get("units", unit_id, lock=True)
             if unit is None:
-                raise Invalid(FieldError("unit_id", "no such unit"))
+                raise Invalid(FieldError("unit_id", ErrorCode.NO_SUCH_UNIT))
             agency = agency_of(unit.agency_id)
             if agency == requesting_agency:
-                raise Invalid(FieldError("unit_id", "is your own agency's unit: assign it directly"))
+                raise Invalid(FieldError("unit_id", ErrorCode.OWN_AGENCY_UNIT))
             if unit.status not in (UnitStatus.AVAILABLE, UnitStatus.RETURNING) or not unit.staffed:
-                raise Conflict(f"unit {unit_id} is " + (unit.status.value if unit.staffed else "without a crew"))
+                if not unit.staffed:
+                    raise Conflict(ErrorCode.UNIT_NO_CREW, unit_id=unit_id)
+                raise Conflict(ErrorCode.UNIT_BUSY, unit_id=unit_id, status=unit.status.value)
             for earlier in incident.mutual_aid_ids:
                 pending = await uow.get("mutual_aid", earlier)
                 if pending is not None and pending.is_open and pending.unit_id == unit_id:
-                    raise Conflict(f"unit {unit_id} was already requested for this incident ({earlier})")
+                    raise Conflict(ErrorCode.AID_ALREADY_REQUESTED, unit_id=unit_id, request_id=earlier)
             now = self.clock.now()
             request_id = f"{incident_id}-{len(incident.mutual_aid_ids) + 1}"
             await uow.append(MutualAidRequested(
@@ -223,7 +226,7 @@ class MutualAidService:
         """The unit's agency refuses (a reason is required); the centre is alerted in the same commit."""
         require(role, "mutual_aid")
         if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
-            raise Invalid(FieldError("reason", "is required (text of at most 500 characters)"))
+            raise Invalid(FieldError("reason", ErrorCode.REASON_REQUIRED, max=500))
 
         async def work(uow):
             request = await self._answerable(uow, request_id, agency, lock=True)
@@ -241,9 +244,9 @@ class MutualAidService:
         request = await (reader.get("mutual_aid", request_id, lock=True) if lock
                          else reader.get("mutual_aid", request_id))
         if request is None or agency not in (request.agency_id, CENTRE_AGENCY_ID):
-            raise NotFound(f"no mutual-aid request {request_id} for your agency")  # same answer: no probing
+            raise NotFound(ErrorCode.NO_AID_REQUEST, request_id=request_id)  # same answer: no probing
         if not request.is_open:
-            raise Conflict(f"mutual-aid request {request_id} is {request.status}")
+            raise Conflict(ErrorCode.AID_REQUEST_IS, request_id=request_id, status=request.status)
         return request
 
     async def expire_due(self) -> int:

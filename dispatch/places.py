@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import FieldError, Invalid, NotFound
 from dispatch.events import LocationConfirmed
 from dispatch.intake import parse_location
@@ -451,12 +452,12 @@ class PlaceService:
     async def geocode(self, text: str, *, near: tuple[float, float] | None = None, limit: int = 5) -> list[Candidate]:
         """Up to `limit` places best matching `text`, best first; [] when nothing is close enough."""
         if not isinstance(text, str) or not text.strip():
-            raise Invalid(FieldError("q", "is required"))
+            raise Invalid(FieldError("q", ErrorCode.REQUIRED))
         if len(text) > MAX_QUERY_CHARS:
-            raise Invalid(FieldError("q", f"must be at most {MAX_QUERY_CHARS} characters"))
+            raise Invalid(FieldError("q", ErrorCode.TEXT_TOO_LONG, max=MAX_QUERY_CHARS))
         query = parse_query(text)
         if not query.key:
-            raise Invalid(FieldError("q", "has no letters or digits"))
+            raise Invalid(FieldError("q", ErrorCode.NO_LETTERS_OR_DIGITS))
         sides, pairs = junction_sides(query)
         found = await self.gazetteer.search(query.key, query.core, sides=sides, pairs=pairs,
                                             limit=self.candidate_count)
@@ -553,17 +554,17 @@ class LocationService:
         incident. Without a label, the point's reverse-geocoded description (Thai) becomes the label."""
         errors: list[FieldError] = []
         if not isinstance(body, dict):
-            raise Invalid(FieldError("body", "must be a JSON object"))
+            raise Invalid(FieldError("body", ErrorCode.MUST_BE_OBJECT))
         location, flags = parse_location({k: body[k] for k in ("lat", "lon") if k in body}, self.area, errors)
-        errors = [FieldError(e.field.removeprefix("location."), e.reason) for e in errors]
+        errors = [e.at(e.field.removeprefix("location.")) for e in errors]
         source = body.get("source")
         if source not in LOCATION_SOURCES:
-            errors.append(FieldError("source", f"must be one of {', '.join(LOCATION_SOURCES)}"))
+            errors.append(FieldError("source", ErrorCode.MUST_BE_ONE_OF, allowed=", ".join(LOCATION_SOURCES)))
         label = body.get("label")
         if label is not None and (not isinstance(label, str) or not 0 < len(label) <= self.MAX_LABEL):
-            errors.append(FieldError("label", f"must be text of 1 to {self.MAX_LABEL} characters"))
+            errors.append(FieldError("label", ErrorCode.TEXT_LENGTH, min=1, max=self.MAX_LABEL))
         if errors or location is None:
-            raise Invalid(errors or [FieldError("lat", "is required")])
+            raise Invalid(errors or [FieldError("lat", ErrorCode.REQUIRED)])
         if label is None and self.describe_point is not None:
             described = await self.describe_point(location.lat, location.lon)
             label = described.get("description_th") if described else None
@@ -571,7 +572,7 @@ class LocationService:
         async def record(uow) -> Any:
             incident = await uow.get("incidents", incident_id)
             if incident is None:
-                raise NotFound("no such incident")
+                raise NotFound(ErrorCode.NO_SUCH_INCIDENT)
             await uow.append(LocationConfirmed(
                 at=self.clock.now(), incident_id=incident_id, location=location, source=source, label=label,
                 confirmed_by=user_id, outside_service_area=bool(flags)))

@@ -2,6 +2,7 @@
 what (the read rule and the fields each role sees) is dispatch/access.py."""
 from __future__ import annotations
 
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import Forbidden
 
 ALLOWED = {
@@ -30,4 +31,4 @@ ALLOWED = {
 def require(role: str, action: str) -> None:
     """Nothing if `role` may do `action`; raises Forbidden otherwise (KeyError for an unknown action)."""
     if role not in ALLOWED[action]:
-        raise Forbidden(f"role {role} may not {action.replace('_', ' ')}")
+        raise Forbidden(ErrorCode.ROLE_MAY_NOT, role=role, action=action.replace('_', ' '))

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import NotFound
 from dispatch.events import Event
 
@@ -219,5 +220,5 @@ async def get_or_not_found(reader: EventStore | UnitOfWork, projection: str, key
     """
     row = await (reader.get(projection, key, lock=True) if lock else reader.get(projection, key))
     if row is None:
-        raise NotFound(f"no {_SINGULAR.get(projection, projection)} {key}")
+        raise NotFound(ErrorCode.RECORD_NOT_FOUND, kind=_SINGULAR.get(projection, projection), record_id=key)
     return row

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dispatch.agencies import agency_of
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import Conflict
 from dispatch.model import CAPABILITY_RANK, Capability, Incident, LatLon, Unit, UnitStatus
 from dispatch.ports import EtaProvider, EventStore, UnitPositions, get_or_not_found
@@ -68,7 +69,7 @@ class RecommendationService:
         never offered."""
         incident = await get_or_not_found(self.store, "incidents", incident_id)
         if incident.location is None:
-            raise Conflict("the incident has no verified location yet: set one to get road ETAs")
+            raise Conflict(ErrorCode.NO_VERIFIED_LOCATION)
         needed = capability or required_capability(incident)
         units: list[Unit] = [u for u in await self.store.list("units", open_only=True)
                              if u.status in (UnitStatus.AVAILABLE, UnitStatus.RETURNING) and u.id not in exclude

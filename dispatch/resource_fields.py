@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dispatch.access import ROLES
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import FieldError
 from dispatch.model import DEFAULT_AGENCY, Capability, Hospital, LatLon, Station, Unit
 
@@ -29,31 +30,37 @@ TRUE_WORDS = ("true", "yes", "y", "1", "x")
 
 
 class Problem(ValueError):
-    """Why one value cannot be read (the field is named by the caller)."""
+    """Why one value cannot be read (the field is named by the caller): a code and its params."""
+
+    def __init__(self, code: ErrorCode, **params: Any):
+        super().__init__(code.text(**params))
+        self.code, self.params = code, params
 
 
-def text(max_len: int = MAX_NAME, pattern: str | None = None, hint: str = "") -> Callable[[Any], str]:
-    """A reader of one line of text (trimmed, 1..max_len characters, no control characters, matching `pattern`)."""
-    matcher = re.compile(pattern) if pattern else None
-
+def text(max_len: int = MAX_NAME) -> Callable[[Any], str]:
+    """A reader of one line of text (trimmed, 1..max_len characters, no control characters)."""
     def read(raw: Any) -> str:
         if not isinstance(raw, str):
-            raise Problem("must be text")
+            raise Problem(ErrorCode.MUST_BE_TEXT)
         value = raw.strip()
         if not value or len(value) > max_len:
-            raise Problem(f"must be 1 to {max_len} characters")
+            raise Problem(ErrorCode.LENGTH_BETWEEN, min=1, max=max_len)
         if any(ord(c) < 32 or c == "\x7f" for c in value):
-            raise Problem("must not contain control characters")
-        if matcher and not matcher.fullmatch(value):
-            raise Problem(hint or f"must match {pattern}")
+            raise Problem(ErrorCode.NO_CONTROL_CHARACTERS)
         return value
     return read
 
 
 def identifier(max_len: int, extra: str = "") -> Callable[[Any], str]:
     """A reader of record ids: letters, digits and `_.-` (plus `extra`), as the API's URL paths allow."""
-    return text(max_len, f"[A-Za-z0-9_.{re.escape(extra)}-]{{1,{max_len}}}",
-                f"must be 1 to {max_len} letters, digits or _ . -{' ' + extra if extra else ''} (no spaces)")
+    matcher, line = re.compile(f"[A-Za-z0-9_.{re.escape(extra)}-]{{1,{max_len}}}"), text(max_len)
+
+    def read(raw: Any) -> str:
+        value = line(raw)
+        if not matcher.fullmatch(value):
+            raise Problem(ErrorCode.IDENTIFIER, max=max_len, extra=f" {extra}" if extra else "")
+        return value
+    return read
 
 
 def whole(low: int, high: int) -> Callable[[Any], int]:
@@ -62,7 +69,7 @@ def whole(low: int, high: int) -> Callable[[Any], int]:
         if isinstance(raw, str) and re.fullmatch(r"\s*[0-9]{1,7}\s*", raw):
             raw = int(raw)
         if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
-            raise Problem(f"must be a whole number from {low} to {high}")
+            raise Problem(ErrorCode.MUST_BE_WHOLE_BETWEEN, low=low, high=high)
         return raw
     return read
 
@@ -72,11 +79,11 @@ def choice(options: tuple[str, ...], *, upper: bool = False, aliases: dict[str, 
     """A reader of one of `options` (case-insensitive)."""
     def read(raw: Any) -> str:
         if not isinstance(raw, str):
-            raise Problem(f"must be one of {', '.join(options)}")
+            raise Problem(ErrorCode.MUST_BE_ONE_OF, allowed=", ".join(options))
         value = raw.strip().upper() if upper else raw.strip().lower()
         value = (aliases or {}).get(value, value)
         if value not in options:
-            raise Problem(f"must be one of {', '.join(options)}")
+            raise Problem(ErrorCode.MUST_BE_ONE_OF, allowed=", ".join(options))
         return value
     return read
 
@@ -87,7 +94,7 @@ def listing(item: Callable[[Any], str], max_items: int = 20) -> Callable[[Any], 
         if isinstance(raw, str):
             raw = [part for part in re.split(r"[;,]", raw) if part.strip()]
         if not isinstance(raw, list) or len(raw) > max_items:
-            raise Problem(f"must be a list of at most {max_items} items")
+            raise Problem(ErrorCode.LIST_AT_MOST, max=max_items)
         values: list[str] = []
         for entry in raw:
             value = item(entry)
@@ -100,12 +107,12 @@ def listing(item: Callable[[Any], str], max_items: int = 20) -> Callable[[Any], 
 def phone(raw: Any) -> str:
     """An E.164 number; Thai national numbers (0xx...) become +66, spaces, dashes and brackets are dropped."""
     if not isinstance(raw, str):
-        raise Problem("must be a phone number, e.g. +66812345678 or 081-234-5678")
+        raise Problem(ErrorCode.MUST_BE_PHONE)
     digits = re.sub(r"[\s().-]", "", raw)
     if re.fullmatch(r"0[0-9]{8,9}", digits):
         digits = "+66" + digits[1:]
     if not re.fullmatch(r"\+[1-9][0-9]{7,14}", digits):
-        raise Problem("must be a phone number, e.g. +66812345678 or 081-234-5678")
+        raise Problem(ErrorCode.MUST_BE_PHONE)
     return digits
 
 
@@ -114,21 +121,21 @@ def url(raw: Any) -> str:
     value = text(500)(raw)
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
-        raise Problem("must be an http(s) URL, e.g. https://fhir.example.org/r4")
+        raise Problem(ErrorCode.MUST_BE_URL)
     return value
 
 
 def password(raw: Any) -> str:
     """A password of 10 to 200 characters (kept only as a scrypt hash)."""
     if not isinstance(raw, str) or not 10 <= len(raw) <= 200:
-        raise Problem("must be 10 to 200 characters")
+        raise Problem(ErrorCode.LENGTH_BETWEEN, min=10, max=200)
     return raw
 
 
 def location(raw: Any) -> LatLon:
     """A point {lat, lon} in range, not 0,0 (what a device without a fix sends)."""
     if not isinstance(raw, dict):
-        raise Problem("must be an object with lat and lon")
+        raise Problem(ErrorCode.LOCATION_OBJECT)
     values = []
     for name, limit in (("lat", 90), ("lon", 180)):
         value = raw.get(name)
@@ -136,13 +143,13 @@ def location(raw: Any) -> LatLon:
             try:
                 value = float(value.strip())
             except ValueError:
-                raise Problem(f"{name} must be a number") from None
+                raise Problem(ErrorCode.COORDINATE_NOT_NUMBER, name=name) from None
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
                 or not -limit <= value <= limit:
-            raise Problem(f"{name} must be a number from {-limit} to {limit}")
+            raise Problem(ErrorCode.COORDINATE_RANGE, name=name, low=-limit, high=limit)
         values.append(float(value))
     if values == [0.0, 0.0]:
-        raise Problem("0,0 is not a place (a device without a GPS fix sends it)")
+        raise Problem(ErrorCode.NULL_ISLAND)
     return LatLon(*values)
 
 
@@ -152,7 +159,7 @@ def flag(raw: Any) -> bool:
         return raw
     if isinstance(raw, str):
         return raw.strip().lower() in TRUE_WORDS
-    raise Problem("must be true or false")
+    raise Problem(ErrorCode.MUST_BE_BOOLEAN)
 
 
 @dataclass(frozen=True)
@@ -227,17 +234,17 @@ def read_fields(kind: Kind, raw: dict[str, Any], *, creating: bool) -> tuple[dic
         value = raw.get(field.name)
         if _absent(value):
             if field.required and (creating or (given and value is None)):
-                errors.append(FieldError(field.name, "is required"))
+                errors.append(FieldError(field.name, ErrorCode.REQUIRED))
             elif given and value is None and not creating:
                 values[field.name] = None
             continue
         try:
             values[field.name] = field.read(value)
         except Problem as problem:
-            errors.append(FieldError(field.name, str(problem)))
+            errors.append(FieldError(field.name, problem.code, **problem.params))
     if values.get("ed_beds") is not None and values.get("ed_beds_free") is not None \
             and values["ed_beds_free"] > values["ed_beds"]:
-        errors.append(FieldError("ed_beds_free", "must not exceed ed_beds"))
+        errors.append(FieldError("ed_beds_free", ErrorCode.NOT_ABOVE_ED_BEDS))
     return values, errors
 
 

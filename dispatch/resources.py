@@ -19,6 +19,7 @@ import msgspec
 
 from dispatch.access import AccessRevoked
 from dispatch.agencies import CENTRE_AGENCY_ID
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import Conflict, FieldError, Invalid, NotFound
 from dispatch.imports import ImportRow
 from dispatch.events import (
@@ -51,9 +52,9 @@ class RowPlan:
     events: list[Event] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        """The row's plan as JSON (errors as {field, reason}; the events are not shown)."""
+        """The row's plan as JSON (errors as in the one error shape; the events are not shown)."""
         return {"row": self.row, "id": self.id, "action": self.action, "changes": self.changes,
-                "warnings": self.warnings, "errors": [{"field": e.field, "reason": e.reason} for e in self.errors]}
+                "warnings": self.warnings, "errors": [e.to_json() for e in self.errors]}
 
 
 @dataclass
@@ -76,24 +77,24 @@ class ImportPlan:
 
     def errors(self) -> list[FieldError]:
         """Every row's errors, each field named `row <n>: <field>` (the one error shape's fields)."""
-        return [FieldError(f"row {r.row}: {e.field}", e.reason) for r in self.rows for e in r.errors]
+        return [e.at(f"row {r.row}: {e.field}") for r in self.rows for e in r.errors]
 
     def to_json(self, *, dry_run: bool, applied: bool) -> dict[str, Any]:
         """The plan as the import answer: summary, rows in order, and every error by row number and field."""
         return {"kind": self.kind, "dry_run": dry_run, "applied": applied, "summary": self.summary(),
                 "rows": [r.to_json() for r in self.rows],
-                "errors": [{"row": r.row, "field": e.field, "reason": e.reason} for r in self.rows for e in r.errors]}
+                "errors": [{"row": r.row, **e.to_json()} for r in self.rows for e in r.errors]}
 
 
 def _kind(name: str) -> Kind:
     if name not in KINDS:
-        raise NotFound(f"no registry kind {name}")
+        raise NotFound(ErrorCode.RECORD_NOT_FOUND, kind="registry kind", record_id=name)
     return KINDS[name]
 
 
 def _reason(reason: Any) -> str | None:
     if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_REASON):
-        raise Invalid(FieldError("reason", f"must be text of at most {MAX_REASON} characters"))
+        raise Invalid(FieldError("reason", ErrorCode.TEXT_AT_MOST, max=MAX_REASON))
     return reason or None
 
 
@@ -129,10 +130,10 @@ class ResourceService:
         require(role, "manage_registry")
         kind = _kind(kind_name)
         if not isinstance(raw, dict):
-            raise Invalid(FieldError("body", "must be a JSON object"))
+            raise Invalid(FieldError("body", ErrorCode.MUST_BE_OBJECT))
         if record_id is not None:
             if raw.get(kind.id_field) not in (None, record_id):
-                raise Invalid(FieldError(kind.id_field, "cannot be changed (it is the record's name in the log)"))
+                raise Invalid(FieldError(kind.id_field, ErrorCode.ID_UNCHANGEABLE))
             raw = {**raw, kind.id_field: record_id}
         async with self.store.unit_of_work(actor) as uow:
             plan = await self._plan_row(kind, raw, uow, row=None, mode="create" if record_id is None else "edit")
@@ -164,6 +165,8 @@ class ResourceService:
             return await uow.get(kind.projection, record_id)
 
     async def _write_account(self, plan: RowPlan, password: str | None) -> None:
+        if not plan.events:  # an edit that changes nothing (no password either): the account stays as it is
+            return
         [event] = plan.events
         await self.accounts.save_account(event.user_id, name=event.name, role=event.role, agency_id=event.agency_id,
                                          unit_id=event.unit_id, hospital_id=event.hospital_id, phone=event.phone,
@@ -191,14 +194,15 @@ class ResourceService:
 
     async def _plan_import(self, kind: Kind, rows: list[ImportRow], reader) -> ImportPlan:
         if len(rows) > MAX_IMPORT_ROWS:
-            raise Invalid(FieldError("body", f"at most {MAX_IMPORT_ROWS} rows per import"))
+            raise Invalid(FieldError("body", ErrorCode.IMPORT_ROWS, max=MAX_IMPORT_ROWS))
         plans, first_row = [], {}
         for source in rows:
             number = source.number
             plan = await self._plan_row(kind, source.values, reader, row=number, mode="upsert")
             plan.warnings = [*source.warnings, *plan.warnings]
             if plan.id is not None and plan.id in first_row:
-                plan.errors.append(FieldError(kind.id_field, f"{plan.id} is also on row {first_row[plan.id]}"))
+                plan.errors.append(FieldError(kind.id_field, ErrorCode.ID_ON_TWO_ROWS, record_id=plan.id,
+                                              row=first_row[plan.id]))
                 plan.action, plan.events = None, []
             elif plan.id is not None:
                 first_row[plan.id] = number
@@ -217,21 +221,21 @@ class ResourceService:
         plan = RowPlan(row=row, id=record_id or (given_id if isinstance(given_id, str) else None), errors=errors)
         if record_id is None:
             if not errors:
-                plan.errors.append(FieldError(kind.id_field, "is required"))
+                plan.errors.append(FieldError(kind.id_field, ErrorCode.REQUIRED))
             return plan
         current = await self._current(kind, record_id, reader)
+        named = {"kind": kind.name.rstrip("s"), "record_id": record_id}
         if current is None and (mode == "edit" or retiring):
             if mode == "edit" and row is None:
-                raise NotFound(f"no {kind.name.rstrip('s')} {record_id}")
-            plan.errors.append(FieldError(kind.id_field, f"no {kind.name.rstrip('s')} {record_id} to retire"))
+                raise NotFound(ErrorCode.RECORD_NOT_FOUND, **named)
+            plan.errors.append(FieldError(kind.id_field, ErrorCode.NOTHING_TO_RETIRE, **named))
             return plan
         if current is not None and mode == "create":
-            raise Conflict(f"{kind.name.rstrip('s')} {record_id} already exists (retired ids are not reused);"
-                           " edit it instead")
+            raise Conflict(ErrorCode.RECORD_EXISTS, **named)
         if current is not None and _retired_at(current):
             if row is None:
-                raise Conflict(f"{kind.name.rstrip('s')} {record_id} is retired")
-            plan.errors.append(FieldError(kind.id_field, f"{record_id} is retired"))
+                raise Conflict(ErrorCode.RECORD_RETIRED, **named)
+            plan.errors.append(FieldError(kind.id_field, ErrorCode.ID_RETIRED, record_id=record_id))
             return plan
         if retiring:
             await self._plan_retirement(kind, current, plan, reason)
@@ -259,10 +263,10 @@ class ResourceService:
     async def _plan_retirement(self, kind: Kind, current: Any, plan: RowPlan, reason: str | None) -> None:
         at = self.clock.now()
         if kind.name == "units" and (current.status not in RETIRABLE_UNIT_STATUSES or current.incident_id):
-            message = f"unit {current.id} is {current.status.value} on a call: retire it once it is free"
+            busy = {"unit_id": current.id, "status": current.status.value}
             if plan.row is None:
-                raise Conflict(message)
-            plan.errors.append(FieldError("unit_id", message))
+                raise Conflict(ErrorCode.UNIT_BUSY_NOT_RETIRED, **busy)
+            plan.errors.append(FieldError("unit_id", ErrorCode.UNIT_BUSY_NOT_RETIRED, **busy))
             return
         plan.action, plan.changes = "retire", {"retired_at": {"from": None, "to": at.isoformat()}}
         if kind.projection is None:
@@ -281,13 +285,12 @@ class ResourceService:
         if agency_id and agency_id != CENTRE_AGENCY_ID:
             agency = await reader.get("agencies", agency_id)
             if agency is None or not agency.is_open:
-                plan.errors.append(FieldError("agency_id", f"no active agency {agency_id} (register it first:"
-                                                           " /api/v1/agencies)"))
+                plan.errors.append(FieldError("agency_id", ErrorCode.NO_ACTIVE_AGENCY, agency_id=agency_id))
         if kind.name == "units":
             station = await reader.get("stations", record["station_id"])
             if station is not None and _retired_at(station) and (current is None
                                                                  or current.station_id != record["station_id"]):
-                plan.errors.append(FieldError("station_id", f"station {station.id} is retired"))
+                plan.errors.append(FieldError("station_id", ErrorCode.STATION_RETIRED, station_id=station.id))
             elif station is not None:
                 record["station_name"] = station.name_th
                 if record.get("location") is None or (current is not None and current.station_id != station.id
@@ -298,8 +301,7 @@ class ResourceService:
             else:
                 record["station_name"] = record["station_id"]
                 if record.get("location") is None:
-                    plan.errors.append(FieldError("location", "is required when station_id is not a registered"
-                                                              " station"))
+                    plan.errors.append(FieldError("location", ErrorCode.LOCATION_WITHOUT_STATION))
         if kind.name == "users":
             await self._check_account_links(record, reader, plan)
 
@@ -309,16 +311,17 @@ class ResourceService:
                 record[link] = None  # only crews belong to a unit, only hospital staff to a hospital
                 continue
             if not record.get(link):
-                plan.errors.append(FieldError(link, f"is required for the {role} role"))
+                plan.errors.append(FieldError(link, ErrorCode.REQUIRED_FOR_ROLE, role=role))
                 continue
             linked = await reader.get(projection, record[link])
             if linked is None or _retired_at(linked):
-                plan.errors.append(FieldError(link, f"no active {projection.rstrip('s')} {record[link]}"))
+                plan.errors.append(FieldError(link, ErrorCode.NO_ACTIVE_RECORD, kind=projection.rstrip("s"),
+                                              record_id=record[link]))
 
 
 def _import_kind(name: str) -> Kind:
     if name not in IMPORT_KINDS:
-        raise Invalid(FieldError("kind", f"must be one of {', '.join(IMPORT_KINDS)}"))
+        raise Invalid(FieldError("kind", ErrorCode.MUST_BE_ONE_OF, allowed=", ".join(IMPORT_KINDS)))
     return KINDS[name]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from dispatch.access import Identity, require_dispatchable_unit
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from dispatch.events import Event
 from dispatch.model import CrewMember, Shift, Unit
@@ -55,11 +56,11 @@ def parse_crew(value) -> list[CrewMember]:
     """The `crew` of a log-on: 1 to MAX_CREW objects with a `name` and a `qualification` (and optional
     `user_id`), each text of at most 100 characters. Invalid naming each bad item otherwise."""
     if not isinstance(value, list) or not 1 <= len(value) <= MAX_CREW:
-        raise Invalid(FieldError("crew", f"must list 1 to {MAX_CREW} people on board"))
+        raise Invalid(FieldError("crew", ErrorCode.CREW_LIST, max=MAX_CREW))
     errors, crew = [], []
     for n, item in enumerate(value):
         if not isinstance(item, dict):
-            errors.append(FieldError(f"crew[{n}]", "must be an object with name and qualification"))
+            errors.append(FieldError(f"crew[{n}]", ErrorCode.CREW_MEMBER_OBJECT))
             continue
         fields = {}
         for name in ("name", "qualification", "user_id"):
@@ -67,7 +68,7 @@ def parse_crew(value) -> list[CrewMember]:
             if text is None and name == "user_id":
                 continue
             if not isinstance(text, str) or not text.strip() or len(text) > _TEXT_MAX:
-                errors.append(FieldError(f"crew[{n}].{name}", f"is required (text of 1 to {_TEXT_MAX} characters)"))
+                errors.append(FieldError(f"crew[{n}].{name}", ErrorCode.TEXT_LENGTH, min=1, max=_TEXT_MAX))
             else:
                 fields[name] = text.strip()
         if len(fields) >= 2:
@@ -80,7 +81,7 @@ def parse_crew(value) -> list[CrewMember]:
 def _check_actor(role: str, own_unit: str | None, unit_id: str) -> None:
     require(role, "log_shift")
     if role == "crew" and own_unit != unit_id:
-        raise Forbidden("a crew may log on or off only its own unit")
+        raise Forbidden(ErrorCode.CREW_OWN_UNIT_SHIFT)
 
 
 class ShiftService:
@@ -119,18 +120,18 @@ class ShiftService:
         members = parse_crew(crew)
         now = self.clock.now()
         if ends_at is not None and ends_at <= now:
-            raise Invalid(FieldError("ends_at", "must be in the future"))
+            raise Invalid(FieldError("ends_at", ErrorCode.MUST_BE_FUTURE))
 
         async def work(uow):
             unit = await uow.get("units", unit_id, lock=True)
             if unit is None and dispatcher is not None:  # the unit was named in the body
                 raise Invalid(FieldError("unit_id", "no such unit"))
             if unit is None:
-                raise NotFound(f"no unit {unit_id}")
+                raise NotFound(ErrorCode.UNIT_NOT_FOUND, unit_id=unit_id)
             if dispatcher is not None:
                 require_dispatchable_unit(dispatcher, unit)
             if unit.shift is not None:
-                raise Conflict(f"unit {unit_id} already has a crew on shift since {unit.shift.started_at:%H:%M} UTC")
+                raise Conflict(ErrorCode.UNIT_ALREADY_ON_SHIFT, unit_id=unit_id, since=f"{unit.shift.started_at:%H:%M}")
             await uow.append(ShiftStarted(at=now, unit_id=unit_id, shift_id=f"{unit_id}@{now:%Y%m%dT%H%M%S}",
                                           crew=members, ends_at=ends_at))
             return await uow.get("units", unit_id)
@@ -151,16 +152,16 @@ class ShiftService:
         agency, its shift and its incident on the unit's row."""
         _check_actor(role, own_unit, unit_id)
         if reason is not None and (not isinstance(reason, str) or len(reason) > 500):
-            raise Invalid(FieldError("reason", "must be text of at most 500 characters"))
+            raise Invalid(FieldError("reason", ErrorCode.TEXT_AT_MOST, max=500))
 
         async def work(uow):
             unit = await get_or_not_found(uow, "units", unit_id, lock=True)
             if dispatcher is not None:
                 require_dispatchable_unit(dispatcher, unit)
             if unit.shift is None:
-                raise Conflict(f"unit {unit_id} has no crew on shift")
+                raise Conflict(ErrorCode.UNIT_NO_CREW, unit_id=unit_id)
             if unit.incident_id is not None:
-                raise Conflict(f"unit {unit_id} is on incident {unit.incident_id}: release it before logging off")
+                raise Conflict(ErrorCode.UNIT_ON_INCIDENT_LOG_OFF, unit_id=unit_id, incident_id=unit.incident_id)
             await uow.append(ShiftEnded(at=self.clock.now(), unit_id=unit_id, shift_id=unit.shift.id, reason=reason))
             return await uow.get("units", unit_id)
 

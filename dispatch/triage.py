@@ -9,6 +9,7 @@ import functools
 import json
 from pathlib import Path
 
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import Conflict, FieldError, Invalid
 from dispatch.events import Event, IncidentTriaged
 from dispatch.model import Capability, Colour, Triage
@@ -39,10 +40,10 @@ def assess(group: int, determinant: int) -> Triage:
     """The triage for a card's determinant (1-based, most severe first); Invalid naming the bad field."""
     card = cards().get(group) if isinstance(group, int) and not isinstance(group, bool) else None
     if card is None:
-        raise Invalid(FieldError("group", f"must be a CBD group from 1 to {len(cards())}"))
+        raise Invalid(FieldError("group", ErrorCode.CBD_GROUP, max=len(cards())))
     options = card["determinants"]
     if isinstance(determinant, bool) or not isinstance(determinant, int) or not 1 <= determinant <= len(options):
-        raise Invalid(FieldError("determinant", f"must be 1 to {len(options)} for group {group}"))
+        raise Invalid(FieldError("determinant", ErrorCode.CBD_DETERMINANT, max=len(options), group=group))
     chosen = options[determinant - 1]
     colour, capability = Colour(chosen["colour"]), Capability(chosen["capability"])
     return Triage(group=group, group_name_th=card["name_th"], group_name_en=card["name_en"], determinant=determinant,
@@ -80,9 +81,9 @@ class TriageService:
         try:
             new_colour = Colour(colour)
         except ValueError:
-            raise Invalid(FieldError("colour", "must be red, yellow, green or white")) from None
+            raise Invalid(FieldError("colour", ErrorCode.MUST_BE_COLOUR)) from None
         if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
-            raise Invalid(FieldError("reason", "is required (at most 500 characters)"))
+            raise Invalid(FieldError("reason", ErrorCode.REASON_REQUIRED, max=500))
         incident = await get_or_not_found(self.store, "incidents", incident_id)
         base = incident.triage or assess(12, 1)  # untriaged: start from "sick person, unknown problem"
         capability = CAPABILITY_FOR_COLOUR[new_colour] if not incident.triage else (
@@ -98,7 +99,7 @@ class TriageService:
         async def work(uow):
             incident = await get_or_not_found(uow, "incidents", incident_id, lock=True)
             if not incident.is_open:
-                raise Conflict(f"incident {incident_id} is {incident.status.value}")
+                raise Conflict(ErrorCode.INCIDENT_IS, incident_id=incident_id, status=incident.status.value)
             for event in with_events:
                 await uow.append(event)
             await uow.append(IncidentTriaged(at=self.clock.now(), incident_id=incident_id, triage=triage))

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from dispatch.access import unit_on_incident
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import FieldError, Forbidden, Invalid
 from dispatch.events import Event
 from dispatch.model import Incident, VitalSigns
@@ -34,24 +35,24 @@ class VitalsRecorded(Event, frozen=True):
 def parse_vitals(body: Any) -> dict[str, int | float]:
     """The measures in a request body, validated; Invalid names every bad or unknown field."""
     if not isinstance(body, dict):
-        raise Invalid(FieldError("body", "must be a JSON object"))
+        raise Invalid(FieldError("body", ErrorCode.MUST_BE_OBJECT))
     errors, values = [], {}
     for name, value in body.items():
         if name not in RANGES:
-            errors.append(FieldError(_printable(name), f"is not a vital sign (one of {', '.join(RANGES)})"))
+            errors.append(FieldError(_printable(name), ErrorCode.NOT_A_VITAL_SIGN, allowed=", ".join(RANGES)))
             continue
         low, high, whole = RANGES[name]
         number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
         if number is None or not math.isfinite(number) or (whole and not float(number).is_integer()):
-            errors.append(FieldError(name, "must be a whole number" if whole else "must be a number"))
+            errors.append(FieldError(name, ErrorCode.MUST_BE_WHOLE if whole else ErrorCode.MUST_BE_NUMBER))
         elif not low <= number <= high:
-            errors.append(FieldError(name, f"must be between {low:g} and {high:g}"))
+            errors.append(FieldError(name, ErrorCode.MUST_BE_BETWEEN, low=f"{low:g}", high=f"{high:g}"))
         else:
             values[name] = int(number) if whole else round(float(number), 1)
     if not errors and not values:
-        errors.append(FieldError("body", f"needs at least one of {', '.join(RANGES)}"))
+        errors.append(FieldError("body", ErrorCode.VITALS_NEEDED, allowed=", ".join(RANGES)))
     if not errors and values.get("diastolic_bp", -1) >= values.get("systolic_bp", math.inf):
-        errors.append(FieldError("diastolic_bp", "must be lower than systolic_bp"))
+        errors.append(FieldError("diastolic_bp", ErrorCode.DIASTOLIC_NOT_BELOW_SYSTOLIC))
     if errors:
         raise Invalid(errors)
     return values
@@ -86,7 +87,7 @@ class VitalsService:
         async def work(uow):
             incident = await get_or_not_found(uow, "incidents", incident_id)
             if role == "crew" and not unit_on_incident(await uow.get("units", own_unit) if own_unit else None, incident):
-                raise Forbidden("a crew may record vitals only for the incident its unit is on")
+                raise Forbidden(ErrorCode.CREW_OWN_INCIDENT_VITALS)
             now = self.clock.now()
             vitals = VitalSigns(**values, recorded_at=now, unit_id=own_unit if role == "crew" else None)
             await uow.append(VitalsRecorded(at=now, incident_id=incident_id, vitals=vitals))

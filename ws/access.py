@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from db.identity import IdentityStore, token_sha256
 from dispatch.access import AccessRevoked, Identity, RateLimitTripped
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import NotFound
 from dispatch.ports import Clock, EventStore
 
@@ -30,7 +31,7 @@ class AccessControl:
     async def revoke_user(self, user_id: str, *, actor: str, reason: str = "revoked") -> int:
         count = await self.identities.revoke_user(user_id)
         if count == 0 and not await self.identities.exists(user_id):
-            raise NotFound(f"no user {user_id}")
+            raise NotFound(ErrorCode.USER_NOT_FOUND, user_id=user_id)
         await self._announce(AccessRevoked(at=self.clock.now(), user_id=user_id, reason=reason), actor)
         return count
 

@@ -17,6 +17,7 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from db import tracks
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import FieldError, Invalid
 from dispatch.intake import ServiceArea, parse_location
 from dispatch.model import LatLon, MovingFix, distance_m
@@ -41,7 +42,7 @@ def _optional(frame: dict, key: str, low: float, high: float, errors: list[Field
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or not low <= value <= high:
-        errors.append(FieldError(key, f"must be a number between {low:g} and {high:g}"))
+        errors.append(FieldError(key, ErrorCode.MUST_BE_BETWEEN, low=f"{low:g}", high=f"{high:g}"))
         return None
     return float(value)
 
@@ -71,7 +72,7 @@ class Avl:
         heading = _optional(frame, "heading_deg", 0, 360, errors)
         accuracy = _optional(frame, "accuracy_m", 0, 100_000, errors)
         if errors or location is None:
-            raise Invalid(errors or [FieldError("location", "is required")])
+            raise Invalid(errors or [FieldError("location", ErrorCode.REQUIRED)])
         return {"lat": location.lat, "lon": location.lon, "speed_mps": speed, "heading_deg": heading,
                 "accuracy_m": accuracy}
 

@@ -17,6 +17,7 @@ from typing import Any
 from app_context import Core
 from codec import to_json
 from dispatch.access import Identity
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import Conflict, DomainError, FieldError, Forbidden, Invalid, NotFound, Unavailable
 
 log = logging.getLogger("ems.ws")
@@ -57,7 +58,7 @@ class WsCommands:
 
     def _own_unit(self, identity: Identity) -> str:
         if identity.role != "crew" or not identity.unit_id:
-            raise Forbidden("only a crew member of a unit may do this")
+            raise Forbidden(ErrorCode.CREW_ONLY)
         return identity.unit_id
 
     async def _position(self, identity: Identity, frame: dict) -> None:
@@ -67,7 +68,7 @@ class WsCommands:
         unit_id = self._own_unit(identity)
         assignment_id = frame.get("assignment_id")
         if isinstance(assignment_id, bool) or not isinstance(assignment_id, int) or not 1 <= assignment_id < 2**63:
-            raise Invalid(FieldError("assignment_id", "must be an integer"))
+            raise Invalid(FieldError("assignment_id", ErrorCode.MUST_BE_INTEGER))
         return self.ctx.assignments.acknowledgement(assignment_id, role=identity.role, unit_id=unit_id)
 
     def _cmd_status(self, identity: Identity, frame: dict) -> UnitOfWorkBody:
@@ -93,7 +94,8 @@ def _once(scope: str, client_id: str, work: UnitOfWorkBody) -> UnitOfWorkBody:
 
 def _error_reply(client_id: Any, exc: DomainError) -> dict:
     status = next((code for error, code in _STATUS.items() if isinstance(exc, error)), 400)
-    reply = {"type": "error", "id": client_id, "status": status, "reason": str(exc)}
+    reply = {"type": "error", "id": client_id, "status": status, "code": exc.code.value, "reason": str(exc),
+             **({"params": exc.params} if exc.params else {})}
     if isinstance(exc, Invalid):
-        reply["fields"] = [{"field": e.field, "reason": e.reason} for e in exc.errors]
+        reply["fields"] = [e.to_json() for e in exc.errors]
     return reply

@@ -126,7 +126,7 @@ class EventSocket(tornado.websocket.WebSocketHandler):
         if bad_text:  # a command id or value PostgreSQL cannot store: name it instead of failing in the store
             return self._send({"type": "error", "id": _echo(frame.get("id")), "status": 422,
                                "reason": "the frame has text that cannot be stored",
-                               "fields": [{"field": printable(f), "reason": r} for f, r in bad_text[:20]]})
+                               "fields": [{"field": printable(f), "code": r.value, "reason": r.text()} for f, r in bad_text[:20]]})
         handler = self.ctx.ws_commands
         if frame["type"] == "ping":
             return self._send({"type": "pong", "id": frame.get("id")})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from api.base import ApiError, BaseHandler
+from dispatch.error_codes import ErrorCode
 from integrations.apps.service import KeyRejected, OverLimit
 from integrations.webhook_base import SignedWebhookHandler
 
@@ -34,7 +35,7 @@ class AppIncidentsHandler(SignedWebhookHandler):
             raise ApiError(429, str(exc), headers={"Retry-After": str(max(1, round(exc.retry_after_s + 0.5)))}) from None
         idempotency_key = self.request.headers.get("Idempotency-Key")
         if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
-            raise ApiError(400, "Idempotency-Key must be 1 to 200 characters")
+            raise ApiError(400, ErrorCode.IDEMPOTENCY_KEY_LENGTH)
         incident, created = await apps.report(key, self.json_body(), idempotency_key)
         self.send_json({"id": incident.id, "status": incident.status, "reported_at": incident.reported_at,
                         "location_flags": incident.location_flags}, 201 if created else 200)

@@ -21,6 +21,7 @@ from typing import Any
 import tornado.httpclient
 
 from dispatch.channels import HospitalNotified
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import DomainError, FieldError, Invalid
 from dispatch.intake import PHONE_CHARS
 from dispatch.model import IncidentStatus
@@ -51,13 +52,13 @@ class HospitalAlerts:
         """Set where a hospital receives FHIR bundles (`fhir_url`) and fallback texts (`sms_phone`)."""
         await get_or_not_found(self.ctx.store, "hospitals", hospital_id)
         if not isinstance(body, dict):
-            raise Invalid(FieldError("body", "must be a JSON object"))
+            raise Invalid(FieldError("body", ErrorCode.MUST_BE_OBJECT))
         errors = []
         url, phone = body.get("fhir_url"), body.get("sms_phone")
         if url is not None and (not isinstance(url, str) or not URL.fullmatch(url)):
-            errors.append(FieldError("fhir_url", "must be an http(s) URL"))
+            errors.append(FieldError("fhir_url", ErrorCode.MUST_BE_HTTP_URL))
         if phone is not None and (not isinstance(phone, str) or not 0 < len(phone) <= 32 or not set(phone) <= PHONE_CHARS):
-            errors.append(FieldError("sms_phone", "must be a phone number"))
+            errors.append(FieldError("sms_phone", ErrorCode.MUST_BE_PHONE_NUMBER))
         if errors:
             raise Invalid(errors)
         await store.set_endpoint(self.ctx.pool, hospital_id, url, phone)

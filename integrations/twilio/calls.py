@@ -20,6 +20,7 @@ from dispatch.calls import (
     CallAbandoned, CallAnswered, CallAnswerOverdue, CallBackPlaced, CallBackUnanswered, CallRecorded, parse_desk_line,
     seconds_between,
 )
+from dispatch.error_codes import ErrorCode
 from dispatch.kpi import CALL_EVENT_TYPES, CALL_INTERVALS, call_rows
 from dispatch.errors import Conflict, FieldError, Invalid, NotFound, Unavailable
 from integrations.caller_store import incidents_with_caller
@@ -83,9 +84,10 @@ class CallQueue:
         if row is None:
             existing = await store.call(self.ctx.pool, call_sid)
             if existing is None:
-                raise NotFound(f"no call {call_sid}")
-            raise Conflict(f"call {call_sid} is {existing['state']}"
-                           + (f" (answered by {existing['answered_by']})" if existing["answered_by"] else ""))
+                raise NotFound(ErrorCode.NO_CALL)
+            if existing["answered_by"]:
+                raise Conflict(ErrorCode.CALL_TAKEN, state=existing["state"], answered_by=existing["answered_by"])
+            raise Conflict(ErrorCode.CALL_IS, state=existing["state"])
         try:
             await self.notifier.redirect_call(call_sid, self.dial_twiml(line))
         except Exception:
@@ -102,9 +104,9 @@ class CallQueue:
         """The dispatcher's desk line; Invalid (desk_line) when they have none, Unavailable without Twilio."""
         line = await self.ctx.identities.desk_line(user_id)
         if not line:
-            raise Invalid(FieldError("desk_line", "set your desk phone or SIP address in your profile first"))
+            raise Invalid(FieldError("desk_line", ErrorCode.DESK_LINE_UNSET))
         if not hasattr(self.notifier, "redirect_call"):
-            raise Unavailable("Twilio is not configured on this server")
+            raise Unavailable(ErrorCode.TWILIO_NOT_CONFIGURED)
         return line
 
     async def call_back(self, call_sid: str, *, user_id: str, actor: str) -> dict[str, Any]:
@@ -118,13 +120,13 @@ class CallQueue:
         line = await self._desk_line_to_ring(user_id)
         existing = await store.call(self.ctx.pool, call_sid)
         if existing is None:
-            raise NotFound(f"no call {call_sid}")
+            raise NotFound(ErrorCode.NO_CALL)
         if not existing["phone"]:
-            raise Conflict(f"call {call_sid} has no caller number to call back")
+            raise Conflict(ErrorCode.CALL_NO_NUMBER)
         now = self.ctx.clock.now()
         row = await store.claim_call(self.ctx.pool, call_sid, "call_back", actor, now)
         if row is None:
-            raise Conflict(f"call {call_sid} is not waiting for a call-back (it is {existing['state']})")
+            raise Conflict(ErrorCode.CALL_NOT_WAITING, state=existing["state"])
         twiml = self.dial_twiml(row["phone"], recording_for=call_sid, caller_id=self.ctx.config.twilio_from_number,
                                 action=self.url(f"{CALL_BACK_PATH}?call={call_sid}"))
         try:
@@ -237,7 +239,7 @@ class CallQueue:
             row = await store.set_recording(uow.conn, call_sid, recording_sid, url, duration_s)
             if row is None:
                 if await store.call(self.ctx.pool, call_sid) is None:
-                    raise NotFound(f"no call {call_sid}")
+                    raise NotFound(ErrorCode.NO_CALL)
                 return False
             await uow.append(CallRecorded(at=self.ctx.clock.now(), incident_id=row["incident_id"], call_sid=call_sid,
                                           recording_sid=recording_sid, recording_url=url, duration_s=duration_s))
@@ -248,11 +250,11 @@ class CallQueue:
         or the recording is past its retention (`call_recording_retention_days` from the answer)."""
         row = await store.call(self.ctx.pool, call_sid)
         if row is None or row["recording_sid"] is None:
-            raise NotFound(f"no recording of call {call_sid}")
+            raise NotFound(ErrorCode.NO_RECORDING)
         now = self.ctx.clock.now()
         retention_days = self.ctx.config.call_recording_retention_days
         if (row["answered_at"] or row["queued_at"]) + timedelta(days=retention_days) < now:
-            raise NotFound(f"the recording of call {call_sid} is past its retention of {retention_days} days")
+            raise NotFound(ErrorCode.RECORDING_EXPIRED, days=retention_days)
         token = secrets.token_urlsafe(24)
         expires = now + timedelta(seconds=self.ctx.config.recording_link_ttl_s)
         await store.add_recording_link(self.ctx.pool, _sha256(token), call_sid, actor, expires)
@@ -263,9 +265,9 @@ class CallQueue:
         """The MP3 behind a recording link and the link's row; NotFound for an unknown or expired link."""
         row = await store.recording_for_link(self.ctx.pool, _sha256(token), self.ctx.clock.now())
         if row is None:
-            raise NotFound("this recording link is unknown or expired")
+            raise NotFound(ErrorCode.RECORDING_LINK_EXPIRED)
         if not hasattr(self.notifier, "fetch_recording"):
-            raise Unavailable("Twilio is not configured on this server")
+            raise Unavailable(ErrorCode.TWILIO_NOT_CONFIGURED)
         return await self.notifier.fetch_recording(row["recording_sid"]), row
 
     async def set_desk_line(self, user_id: str, value: Any) -> dict[str, Any]:

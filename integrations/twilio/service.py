@@ -27,6 +27,7 @@ from dispatch.channels import (
     status_rank,
 )
 from db.pool import is_connection_loss
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import Conflict, DomainError, FieldError, Invalid, NotFound, Unavailable
 from dispatch.intake import parse_location
 from dispatch.model import Channel, Incident
@@ -203,14 +204,14 @@ class TwilioChannel:
     async def reply(self, incident_id: int, text: Any, *, actor: str) -> dict[str, Any]:
         """A dispatcher's text to the caller of `incident_id` (the number that texted, else the one that called)."""
         if not isinstance(text, str) or not text.strip():
-            raise Invalid(FieldError("body", "must be a non-empty string"))
+            raise Invalid(FieldError("body", ErrorCode.MUST_BE_NON_EMPTY_TEXT))
         if len(text) > SMS_MAX or "\x00" in text:
-            raise Invalid(FieldError("body", f"must be at most {SMS_MAX} characters, without NUL"))
+            raise Invalid(FieldError("body", ErrorCode.SMS_TEXT, max=SMS_MAX))
         incident = await get_or_not_found(self.ctx.store, "incidents", incident_id)
         phones = [c.phone for c in incident.callers if c.phone and c.channel == "sms"] or \
                  [c.phone for c in incident.callers if c.phone]
         if not phones:
-            raise Conflict(f"incident {incident_id} has no caller phone number to text")
+            raise Conflict(ErrorCode.NO_NUMBER_TO_TEXT, incident_id=incident_id)
         sid = await self.notifier.send_sms(phones[-1], text, incident_id=incident_id, purpose="dispatcher_reply")
         async with self.ctx.store.unit_of_work(actor) as uow:
             await uow.append(SmsSent(at=self.ctx.clock.now(), incident_id=incident_id, message_sid=sid,

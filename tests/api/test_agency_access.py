@@ -80,7 +80,8 @@ async def test_an_agency_dispatcher_ranks_and_assigns_only_its_own_units(provinc
     assert status == 200 and {r["unit_id"] for r in ranked["recommendations"]} == PAO_UNITS - {"CB-BLS-02"}
     status, body = await province.pao.post(f"/api/v1/incidents/{incident_id}/assignments",
                                            {"unit_id": FOUNDATION_UNIT})
-    assert status == 403 and "mutual-aid" in body["error"]["message"]
+    assert status == 403 and body["error"]["code"] == "unit_of_other_agency"
+    assert body["error"]["params"] == {"unit_id": FOUNDATION_UNIT} and "/api/" not in body["error"]["message"]
     assert (await province.server.ctx.store.get("units", FOUNDATION_UNIT)).incident_id is None
     status, body = await province.pao.post(f"/api/v1/incidents/{incident_id}/assignments", {"unit_id": "CB-BLS-03"})
     assert status == 201, body
@@ -107,7 +108,7 @@ async def test_centre_only_routes_are_refused_to_an_agency(province):
     for method, path, body in CENTRE_ROUTES:
         status, answer = await province.pao.call(method, path.format(id=incident_id), body)
         assert status == 403, (method, path, status, answer)
-        assert "1669 centre" in answer["error"]["message"]
+        assert answer["error"]["code"] == "centre_only" and answer["error"]["message"] == "only the 1669 centre may do this"
     status, _ = await province.centre.get(f"/api/v1/incidents/{incident_id}/duplicates")
     assert status == 200
 

@@ -1,7 +1,8 @@
 """Every error path answers (issue #14 items 2, 13, 15): a clear 4xx with field and reason, never silence or a 500."""
 import tornado.httpclient
 
-from http_errors import error_body
+from dispatch.error_codes import ErrorCode
+from http_errors import ErrorAnswer, error_body
 from dispatch.errors import FieldError
 from server import Server
 from tests.conftest import Api, fresh_rate_window, reset_state, server_config
@@ -20,13 +21,13 @@ async def test_a_key_with_a_lone_surrogate_gets_a_422_naming_it(server, dispatch
     for path, token in (("/api/v1/login", None), ("/api/v1/incidents", dispatcher_api.token)):
         status, body = await Api(base, token).post(path, raw=LONE_SURROGATE_KEY)
         assert status == 422, (path, body)
-        assert body["error"]["fields"] == [{"field": "\\udfff", "reason": "must be valid Unicode text"}]
+        assert body["error"]["fields"] == [{"field": "\\udfff", "code": "not_unicode", "reason": "must be valid Unicode text"}]
     status, _ = await Api(base).post("/api/v1/incidents", raw=LONE_SURROGATE_KEY)
     assert status == 401  # anonymous: answered too
 
 
 def test_the_error_encoder_escapes_text_it_cannot_encode():
-    body = error_body(422, "bad \udfff", [FieldError("\ud800x", "why \x00")])
+    body = error_body(ErrorAnswer(422, ErrorCode.INVALID_FIELDS, "bad \udfff", fields=[FieldError("\ud800x", "why \x00")]))
     assert b'"field":"\\\\ud800x"' in body and b"bad \\\\udfff" in body
 
 

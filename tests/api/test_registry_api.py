@@ -132,6 +132,16 @@ async def test_a_user_is_created_logs_in_and_once_retired_cannot(server):
                                                                                           "AccessRevoked"]
 
 
+async def test_editing_a_user_without_a_change_answers_the_user_and_writes_nothing(server):
+    admin = await admin_api(server)
+    status, _ = await admin.post("/api/v1/users", {"user_id": "disp-2", "name": "Malee", "role": "dispatcher"})
+    assert status == 201
+    before = await server.ctx.store.last_seq()
+    status, user = await admin.call("PATCH", "/api/v1/users/disp-2", {"name": "Malee", "unit_id": "CB-ALS-01"})
+    assert status == 200 and user["name"] == "Malee" and user["unit_id"] is None  # only crews belong to a unit
+    assert await server.ctx.store.last_seq() == before
+
+
 async def test_a_retired_unit_is_never_recommended_nor_assigned(server, dispatcher_api):
     await demo.seed(server.ctx.store)
     await routing_ready(server)

@@ -144,7 +144,8 @@ async def test_probing_other_crews_and_hospitals_gets_one_uniform_404_and_is_log
     for prober in (other_crew, other_hospital):
         real = await prober.get(f"/api/v1/incidents/{incident['id']}")
         guessed = await prober.get(f"/api/v1/incidents/{incident['id'] + 1000}")
-        assert real == guessed == (404, {"error": {"status": 404, "message": "no such incident"}})
+        assert real == guessed == (404, {"error": {"status": 404, "code": "no_such_incident",
+                                                      "message": "no such incident"}})
     probes = [r for r in caplog.records if r.getMessage() == "forbidden incident read"]
     assert {r.user for r in probes} == {"crew-probe", "ed-probe"}  # the real incident's probes are on record
     own_hospital = Api(base, await make_user(server.ctx.pool, "ed-own", "hospital", hospital_id=hospitals[0]))

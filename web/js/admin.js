@@ -1,7 +1,7 @@
 // The registry page (admins write, dispatchers read): stations and posts, units, hospitals, users and agencies
 // listed, created, edited and retired through /api/v1/{kind}; files imported through /api/v1/registry/import after a
 // dry run that shows every row's action and every bad row's field and reason.
-import {api, errorText, requireLogin, token} from "./api.js";
+import {api, codeText, errorText, requireLogin, sendText} from "./api.js";
 import {html, render} from "./html.js";
 import {defineLabels, languageSelector, local, t} from "./i18n.js";
 import "./labels.js";
@@ -232,7 +232,9 @@ function detailOf(row) {
     if (row.action === "change") parts.push(html`<div>${fieldLabel(name)}: ${JSON.stringify(change.from)} → ${JSON.stringify(change.to)}</div>`);
   }
   for (const warning of row.warnings || []) parts.push(html`<div class="warning">${warning}</div>`);
-  for (const error of row.errors || []) parts.push(html`<div class="error">${fieldLabel(error.field)} (${error.field}): ${error.reason}</div>`);
+  for (const error of row.errors || []) {
+    parts.push(html`<div class="error">${fieldLabel(error.field)} (${error.field}): ${codeText(error.code, error.params, error.reason)}</div>`);
+  }
   return parts;
 }
 
@@ -252,13 +254,17 @@ async function runImport(dryRun) {
   if (!file) { $("#import-error").textContent = t("admin.import.no_file"); return; }
   const text = await file.text();
   const geo = /\.(geo)?json$/i.test(file.name) || text.trimStart().startsWith("{");
-  const res = await fetch(`/api/v1/registry/import?kind=${$("#import-kind").value}&dry_run=${dryRun}`, {
-    method: "POST", body: text,
-    headers: {"Authorization": `Bearer ${token()}`, "Content-Type": geo ? "application/geo+json" : "text/csv; charset=utf-8"}});
-  const body = await res.json();
-  if (body.rows) renderImport(body);
-  if (!res.ok) $("#import-error").textContent = body.error ? errorText({...body.error, fields: body.rows ? [] : body.error.fields}, fieldLabel) : `HTTP ${res.status}`;
-  if (res.ok && !dryRun && $("#import-kind").value === kind) await load();
+  let plan;
+  try {
+    plan = await sendText("POST", `/api/v1/registry/import?kind=${$("#import-kind").value}&dry_run=${dryRun}`, text,
+                          geo ? "application/geo+json" : "text/csv; charset=utf-8");
+  } catch (e) {
+    if (e.body?.rows) renderImport(e.body);  // a refused import: its rows say what is wrong, line by line
+    $("#import-error").textContent = e.body?.rows ? e.headline : errorText(e, fieldLabel);
+    return;
+  }
+  renderImport(plan);
+  if (!dryRun && $("#import-kind").value === kind) await load();
 }
 
 if (requireLogin()) {

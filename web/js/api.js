@@ -1,5 +1,7 @@
 // Identity and HTTP for every page: the bearer token (taken from the URL fragment once, then kept in
-// localStorage), login/logout, JSON calls with the API's one error shape.
+// localStorage), login/logout, JSON calls with the API's one error shape, its codes shown in the page's language.
+import {t} from "./i18n.js";
+import "./labels.js";
 
 export function token() {
   const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
@@ -20,7 +22,7 @@ export function requireLogin() {
 export async function login(userId, password) {
   const res = await fetch("/api/v1/login", {method: "POST", headers: {"Content-Type": "application/json"},
                                              body: JSON.stringify({user_id: userId, password})});
-  if (!res.ok) throw new Error((await res.json()).error.message);
+  if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null));
   const body = await res.json();
   localStorage.setItem("ems.token", body.token);
   return body;
@@ -30,26 +32,61 @@ export function logout() {
   localStorage.removeItem("ems.token");
 }
 
+// The text of an error code (labels.js error.<code>) in the page's language with its params filled in ({message}
+// is the server's English text); the English text itself for a code without a label.
+export function codeText(code, params, english) {
+  const key = `error.${code}`;
+  const text = t(key, {...(params || {}), message: english});
+  return text === key ? english : text;
+}
+
+// A refusal from the API: `message` in the page's language (its fields' reasons, when it has any; `headline` the
+// error's own text), `status`, `code` and `params` as sent, `serverMessage` the English text, and `fields` each
+// with its `text` shown.
 export class ApiError extends Error {
   constructor(status, body) {
-    super(body && body.error ? body.error.message : `HTTP ${status}`);
+    const error = body && body.error;
+    const fields = (error?.fields || []).map(f => ({...f, text: codeText(f.code, f.params, f.reason)}));
+    super(!error ? `HTTP ${status}` : fields.length ? fields.map(f => `${f.field}: ${f.text}`).join("; ")
+                                                    : codeText(error.code, error.params, error.message));
     this.status = status;
-    this.fields = body && body.error ? body.error.fields || [] : [];
+    this.body = body;  // the whole answer (a refused registry import sends its plan beside the error)
+    this.headline = error ? codeText(error.code, error.params, error.message) : `HTTP ${status}`;
+    this.code = error?.code;
+    this.params = error?.params || {};
+    this.serverMessage = error?.message;
+    this.fields = fields;
   }
+}
+
+// A WebSocket error frame ({status, code, params, reason, fields}) as the ApiError the same refusal over HTTP is.
+export function frameError(frame) {
+  return new ApiError(frame.status || 400, {error: {code: frame.code, params: frame.params, message: frame.reason,
+                                                    fields: frame.fields}});
 }
 
 // One JSON call; a non-2xx answer throws ApiError with the status and the per-field reasons.
 export async function api(method, path, body, extraHeaders) {
-  const headers = {"Authorization": `Bearer ${token()}`, ...(extraHeaders || {})};
+  const headers = {...(extraHeaders || {})};
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await fetch(path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
+  return call(method, path, body === undefined ? undefined : JSON.stringify(body), headers);
+}
+
+// A call whose body is a file's text of `contentType` (e.g. a CSV import); the answer and errors as api().
+export async function sendText(method, path, text, contentType) {
+  return call(method, path, text, {"Content-Type": contentType});
+}
+
+async function call(method, path, body, headers) {
+  const res = await fetch(path, {method, headers: {"Authorization": `Bearer ${token()}`, ...headers}, body});
   const text = await res.text();
   const parsed = text ? JSON.parse(text) : null;
   if (!res.ok) throw new ApiError(res.status, parsed);
   return parsed;
 }
 
-// An error for a form: each field and its reason (field names through `label`), else the message.
+// An error for a form: each field and its reason in the page's language (field names through `label`), else the
+// message.
 export function errorText(e, label = name => name) {
-  return e.fields?.length ? e.fields.map(f => `${label(f.field)}: ${f.reason}`).join("; ") : e.message;
+  return e.fields?.length ? e.fields.map(f => `${label(f.field)}: ${f.text ?? f.reason}`).join("; ") : e.message;
 }

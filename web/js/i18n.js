@@ -9,11 +9,15 @@ export function defineLabels(labels) {
   dictionary = {...dictionary, ...labels};
 }
 
-// The label in the page's language, with {name} placeholders filled; an unknown key comes back as the key.
+// The label in the page's language, with {name} placeholders filled; an unknown key comes back as the key. A var
+// the entry lists in `params` ({status: "unit"}) is itself shown through its label (unit.<value>) when there is one.
 export function t(key, vars) {
   const entry = dictionary[key];
   let text = entry ? (entry[language] || entry.en) : key;
-  for (const [name, value] of Object.entries(vars || {})) text = text.replace(`{${name}}`, value);
+  for (const [name, value] of Object.entries(vars || {})) {
+    const shown = entry?.params?.[name] ? labelOr(`${entry.params[name]}.${value}`, value) : value;
+    text = text.replace(`{${name}}`, shown);
+  }
   return text;
 }
 

@@ -1,6 +1,6 @@
 // KPI report page: NFPA-style intervals per colour and per day from /api/v1/reports/kpi, drawn as SVG charts,
 // with the same figures as CSV.
-import {api, errorText, token} from "./api.js";
+import {ApiError, api, errorText, token} from "./api.js";
 import {minutes} from "./format.js";
 import {html, render} from "./html.js";
 import {defineLabels, languageSelector, t} from "./i18n.js";
@@ -99,7 +99,7 @@ async function load() {
 
 async function downloadCsv() {
   const res = await fetch(`/api/v1/reports/kpi.csv${query()}`, {headers: {"Authorization": `Bearer ${token()}`}});
-  if (!res.ok) { $("#error").textContent = `HTTP ${res.status}`; return; }
+  if (!res.ok) { $("#error").textContent = errorText(new ApiError(res.status, await res.json().catch(() => null))); return; }
   const link = document.createElement("a");
   link.href = URL.createObjectURL(await res.blob());
   link.download = `kpi${query().replace(/[?&=]/g, "-")}.csv`;

@@ -1,7 +1,7 @@
 // Crew tablet: the current job with one-tap Respond (acknowledge + en route), big status buttons, route and
 // turn instructions, destination chooser, GPS pings, and the crew's shift (log on / off, web/js/shift.js). Commands go through the offline queue, so taps made
 // without signal are sent, in order and once, when the connection returns.
-import {api, errorText, requireLogin} from "./api.js";
+import {api, errorText, frameError, requireLogin} from "./api.js";
 import {warningBadge} from "./eta.js";
 import {clock, minutes, vitalsLine} from "./format.js";
 import {html, render} from "./html.js";
@@ -32,7 +32,7 @@ async function start() {
 
 function setStatus(status) {
   if (state.unit) { state.unit.status = status; renderJob(); }  // optimistic: the crew sees the tap at once
-  realtime.command("status", {status}).then(refresh, err => { alert(err.reason || "error"); refresh(); });
+  realtime.command("status", {status}).then(refresh, err => { alert(frameError(err).message); refresh(); });
   if (status === "en_route" || status === "transporting") loadRoute(true);
 }
 
