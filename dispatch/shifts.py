@@ -125,7 +125,7 @@ class ShiftService:
         async def work(uow):
             unit = await uow.get("units", unit_id, lock=True)
             if unit is None and dispatcher is not None:  # the unit was named in the body
-                raise Invalid(FieldError("unit_id", "no such unit"))
+                raise Invalid(FieldError("unit_id", ErrorCode.NO_SUCH_UNIT))
             if unit is None:
                 raise NotFound(ErrorCode.UNIT_NOT_FOUND, unit_id=unit_id)
             if dispatcher is not None:

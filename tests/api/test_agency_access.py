@@ -45,7 +45,7 @@ async def test_an_agency_dispatcher_lists_only_its_agencys_units(province):
 async def test_an_agency_dispatcher_cannot_move_another_agencys_unit(province):
     status, body = await province.pao.post(f"/api/v1/units/{FOUNDATION_UNIT}/status", {"status": "out_of_service"})
     assert (status, body["error"]["message"]) == (
-        403, f"unit {FOUNDATION_UNIT} belongs to another agency: ask for it through /api/v1/mutual-aid")
+        403, f"unit {FOUNDATION_UNIT} belongs to another agency: ask for it through mutual aid")
     assert (await province.server.ctx.store.get("units", FOUNDATION_UNIT)).status.value == "available"
     back_at = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
     status, unit = await province.pao.post("/api/v1/units/CB-BLS-03/status", {

@@ -44,13 +44,13 @@ async def test_a_unit_whose_crew_logged_off_is_not_recommended_until_a_crew_logs
 
 
 async def test_another_agency_cannot_log_a_crew_on_or_off_its_units(province):
-    refused = (403, "unit CB-BLS-02 belongs to another agency: ask for it through /api/v1/mutual-aid")
+    refused = (403, "unit CB-BLS-02 belongs to another agency: ask for it through mutual aid")
     status, body = await province.foundation.call("DELETE", "/api/v1/shifts/CB-BLS-02")
     assert (status, body["error"]["message"]) == refused
     status, body = await province.foundation.post("/api/v1/shifts", {"unit_id": "CB-BLS-02", "crew": CREW})
     assert (status, body["error"]["message"]) == refused
     status, body = await province.foundation.post("/api/v1/shifts", {"unit_id": "NO-SUCH", "crew": CREW})
-    assert status == 422 and body["error"]["fields"] == [{"field": "unit_id", "reason": "no such unit"}]
+    assert status == 422 and body["error"]["fields"] == [{"field": "unit_id", "code": "no_such_unit", "reason": "no such unit"}]
     status, body = await province.foundation.call("DELETE", "/api/v1/shifts/NO-SUCH")
     assert (status, body["error"]["message"]) == (404, "no unit NO-SUCH")
     assert (await province.server.ctx.store.get("units", "CB-BLS-02")).staffed
