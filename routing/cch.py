@@ -18,17 +18,16 @@ is shared between calls except the immutable CCH and those two counted metrics.
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from routing.graph import RoadGraph
+from routing.metric_pair import MetricPair
 
 WEIGHT_UNITS_PER_S = 10_000  # integer weights: 0.1 ms each (paths up to ~59 h fit below RoutingKit's infinity)
 INF_WEIGHT = 2**31 - 1  # RoutingKit's inf_weight: a closed edge
 METRES_FOR_FASTEST = 10  # origins per call whose road metres are traced (a path query each; the others get None)
-STANDBY_WAIT_S = 2.0  # how long a new metric waits for the last query on the spare one before customizing afresh
 
 try:  # optional: without it RoutingService answers every cold origin with the bounded Dijkstra
     import routingkit_cch as _rk
@@ -71,10 +70,7 @@ class CchIndex:
         order = _rk.compute_order_inertial(graph.node_count, tail, head, graph.node_lat.tolist(),
                                            graph.node_lon.tolist())
         self._cch = _rk.CCH(order, tail, head, False)
-        self._state = threading.Condition()  # guards the two metrics' users and which one is current
-        self._customizing = threading.Lock()  # one new metric at a time
-        self._current: _Metric | None = None
-        self._spare: _Metric | None = None
+        self._metrics: MetricPair[_Metric] = MetricPair(self._make)
         self.partial_updates = 0  # how many new metrics came from a partial update (not a full customization)
 
     def distances_to(self, weights: np.ndarray, key, sources: list[int],
@@ -118,51 +114,30 @@ class CchIndex:
         """Customize for these weights now (seconds on a province) rather than in the first query."""
         self._release(self._acquire(weights, key))
 
-    # ---- the two metrics ----------------------------------------------------------------------------------------
+    # ---- the two metrics (routing/metric_pair.py) ----------------------------------------------------------------
     def _acquire(self, weights: np.ndarray, key) -> _Metric:
-        with self._state:
-            current = self._current
-            if current is not None and current.key == key:
-                current.users += 1
-                return current
-        with self._customizing:
-            with self._state:
-                current = self._current
-                if current is not None and current.key == key:  # another thread made it meanwhile
-                    current.users += 1
-                    return current
-            fresh = self._next_metric(integer_weights(weights), key)
-            with self._state:
-                if self._current is not None:
-                    self._spare = self._current
-                self._current = fresh
-                fresh.users += 1
-                return fresh
+        return self._metrics.acquire(weights, key)
 
     def _release(self, metric: _Metric) -> None:
-        with self._state:
-            metric.users -= 1
-            self._state.notify_all()
+        self._metrics.release(metric)
 
-    def _next_metric(self, new: np.ndarray, key) -> _Metric:
-        """The spare metric brought to `new` by a partial update once no query uses it; else a fresh one."""
-        if self._current is None:  # the first metric: customize a spare too, so closures are partial updates
-            self._spare = _Metric(None, new, _rk.CCHMetric(self._cch, new.tolist()))
-            return _Metric(key, new, _rk.CCHMetric(self._cch, new.tolist()))
-        spare = self._spare
-        with self._state:
-            idle = spare is not None and self._state.wait_for(lambda: spare.users == 0, timeout=STANDBY_WAIT_S)
-            if idle:
-                self._spare = None  # no new query can start on it: only `current` is handed out
-        if not idle:
-            return _Metric(key, new, _rk.CCHMetric(self._cch, new.tolist()))
+    def _make(self, weights: np.ndarray, key, current: _Metric | None) -> tuple[_Metric, _Metric | None]:
+        """The spare metric brought to `weights` by a partial update once no query uses it; else a fresh one. The
+        first metric comes with a spare customized too, so closures are partial updates."""
+        new = integer_weights(weights)
+        if current is None:
+            return _Metric(key, new, _rk.CCHMetric(self._cch, new.tolist())), \
+                _Metric(None, new, _rk.CCHMetric(self._cch, new.tolist()))
+        spare = self._metrics.take_spare()
+        if spare is None:
+            return _Metric(key, new, _rk.CCHMetric(self._cch, new.tolist())), None
         changed = np.flatnonzero(spare.weights != new)
         if len(changed):
             # the binding's updater may only be used on the thread that made it: one per update (cheap)
             _rk.CCHMetricPartialUpdater(self._cch).apply(spare.metric, dict(zip(changed.tolist(), new[changed].tolist())))
         self.partial_updates += 1
         spare.key, spare.weights = key, new
-        return spare
+        return spare, None
 
 
 def etas_by_cch(graph: RoadGraph, index: CchIndex, weights: np.ndarray, key, target, origins: list,

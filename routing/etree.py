@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from routing.graph import RoadGraph
+from routing.metric_pair import MetricPair
 from routing.search import SearchError, _load_native
 
-STANDBY_WAIT_S = 2.0  # how long a new metric waits for the last query on the spare one before taking new memory
 FULL_CUSTOMIZATION_SHARE = 0.05  # past this share of edges changed, customize afresh instead of a partial update
 KEPT_WALKS = 8_192  # start nodes whose walks a metric keeps (about 400 units x 2 exits, with room for movement)
 OUT_OF_ROOM, BAD_GRAPH, NO_MEMORY = -2, -3, -4  # _cch.c's error codes
@@ -109,7 +109,7 @@ class _Metric:
     bwd_m: np.ndarray
     walks: OrderedDict = field(default_factory=OrderedDict)  # start node (rank) -> _Walk up with fwd
     lock: threading.Lock = field(default_factory=threading.Lock)  # guards `walks`
-    users: int = 0  # queries running on it (EtreeIndex._state guards this)
+    users: int = 0  # queries running on it (MetricPair guards this)
 
 
 class _Scratch:
@@ -174,11 +174,8 @@ class EtreeIndex:
         self.arc_edge_first = np.concatenate(
             [[0], np.cumsum(np.bincount(self.edge_arc[real], minlength=len(self.up_head)))]).astype(np.int64)
         self._lengths = np.ascontiguousarray(graph.edge_length_m, dtype=np.float64)
-        self._state = threading.Condition()  # guards which metric is current and each metric's users
-        self._current: _Metric | None = None
-        self._spare: _Metric | None = None
-        self._customizing = threading.Lock()  # one new metric at a time
-        self._queued = np.zeros(len(self.up_head), dtype=np.uint8)  # cch_update's scratch (under _customizing)
+        self._metrics: MetricPair[_Metric] = MetricPair(self._make)
+        self._queued = np.zeros(len(self.up_head), dtype=np.uint8)  # cch_update's scratch (one make at a time)
         self._scratch: queue.SimpleQueue[_Scratch] = queue.SimpleQueue()
         self.customizations = 0  # full ones
         self.partial_updates = 0
@@ -196,43 +193,32 @@ class EtreeIndex:
             depth[v] = 1 if p < 0 else depth[p] + 1
         return int(depth.max(initial=0))
 
-    # ---- metrics: the current one, and a spare whose arrays the next one reuses ------------------------------------
+    # ---- metrics: the current one, and a spare whose arrays the next one reuses (routing/metric_pair.py) --------
     def _acquire(self, weights: np.ndarray, key) -> _Metric:
         """The customized metric for `weights` (seconds per edge, inf closed) known by `key`, counted as in use
-        until `_release`; made on first use (one at a time; a second caller for the same key waits for it)."""
-        with self._state:
-            if self._current is not None and self._current.key == key:
-                self._current.users += 1
-                return self._current
-        with self._customizing:
-            with self._state:
-                if self._current is not None and self._current.key == key:
-                    self._current.users += 1
-                    return self._current
-            made = self._customize(weights, key, self._current)
-            first_spare = None
-            if self._current is None:  # mapped now, so the first closure's metric costs a copy, not page faults
-                first_spare = _Metric(None, made.weights, *(a.copy() for a in (made.fwd, made.bwd, made.fwd_m,
-                                                                               made.bwd_m)))
-            with self._state:
-                self._spare = first_spare or self._current
-                self._current = made
-                made.users += 1
-                return made
+        until `_release`."""
+        return self._metrics.acquire(weights, key)
 
     def _release(self, metric: _Metric) -> None:
-        with self._state:
-            metric.users -= 1
-            self._state.notify_all()
+        self._metrics.release(metric)
+
+    @property
+    def _current(self) -> _Metric | None:
+        return self._metrics.current
+
+    def _make(self, weights: np.ndarray, key, current: _Metric | None) -> tuple[_Metric, _Metric | None]:
+        made = self._customize(weights, key, current)
+        if current is not None:
+            return made, None
+        # mapped now, so the first closure's metric costs a copy, not page faults
+        return made, _Metric(None, made.weights, *(a.copy() for a in (made.fwd, made.bwd, made.fwd_m, made.bwd_m)))
 
     def _free_arrays(self) -> tuple[np.ndarray, ...]:
         """The spare metric's four arc arrays once no query uses it (its memory is already mapped: reusing it
         costs a copy, where fresh arrays of a province's hierarchy cost their page faults, ~0.5 s); else new ones."""
-        with self._state:
-            spare = self._spare
-            if spare is not None and self._state.wait_for(lambda: spare.users == 0, timeout=STANDBY_WAIT_S):
-                self._spare = None
-                return spare.fwd, spare.bwd, spare.fwd_m, spare.bwd_m
+        spare = self._metrics.take_spare()
+        if spare is not None:
+            return spare.fwd, spare.bwd, spare.fwd_m, spare.bwd_m
         return tuple(np.empty(self.arc_count) for _ in range(4))
 
     def _customize(self, weights: np.ndarray, key, latest: _Metric | None) -> _Metric:
