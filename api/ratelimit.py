@@ -27,13 +27,15 @@ class RateLimiter:
     `redis_backoff_s` before Redis is asked again."""
 
     def __init__(self, redis: aioredis.Redis, namespace: str, on_trip: Callable[[str, str, int], Awaitable[None]],
-                 *, redis_backoff_s: float = REDIS_BACKOFF_S):
+                 *, redis_backoff_s: float = REDIS_BACKOFF_S, redis_budget_s: float = REDIS_BUDGET_S):
         self.redis = redis
         self.prefix = f"{namespace}:rl"
         self.on_trip = on_trip
         self.redis_backoff_s = redis_backoff_s
+        self.redis_budget_s = redis_budget_s
         self._redis_skipped_until = 0.0  # time.monotonic() before which Redis is not asked
-        self._local: dict[tuple[str, str, int], int] = {}  # the highest count seen per window, Redis's or ours
+        self._highest: dict[tuple[str, str, int], int] = {}  # per window: the highest count known, Redis's or ours
+        self._owed: dict[tuple[str, str, int], int] = {}  # per window: requests counted here, not yet in Redis
         self._alerted: set[tuple[str, str, int]] = set()
 
     def _redis_resting(self) -> bool:
@@ -43,7 +45,7 @@ class RateLimiter:
     async def _within_budget(self, command: Awaitable):
         """The command's answer; a miss of the budget or an error is raised and starts Redis's rest."""
         try:
-            return await asyncio.wait_for(command, REDIS_BUDGET_S)
+            return await asyncio.wait_for(command, self.redis_budget_s)
         except Exception:
             self._redis_skipped_until = time.monotonic() + self.redis_backoff_s
             raise
@@ -52,17 +54,28 @@ class RateLimiter:
         """Count one request; None when allowed, else the seconds until the window resets (Retry-After)."""
         window = int(time.time() // WINDOW_S)
         source_id = hashlib.sha256(source.encode()).hexdigest()[:16]  # no raw addresses or tokens in Redis
+        marker = (bucket, source_id, window)
+        self._prune(window)
+        sent = False
         try:
             if self._redis_resting():
                 raise TimeoutError("redis resting after a recent miss")
             key = f"{self.prefix}:{bucket}:{source_id}:{window}"
             pipe = self.redis.pipeline(transaction=False)
-            pipe.incr(key)
+            pipe.incrby(key, 1 + self._owed.pop(marker, 0))  # with the requests counted here while Redis rested
             pipe.expire(key, WINDOW_S * 2)
+            sent = True
             shared, _ = await self._within_budget(pipe.execute())
-            count = self._seen(bucket, source_id, window, int(shared))
+            count = int(shared)  # Redis's own count: exact, whatever order answers come back in
+            self._highest[marker] = max(self._highest.get(marker, 0), count)
         except Exception:  # unreachable or slow Redis: never let throttling delay an emergency
-            count = self._count_locally(bucket, source_id, window)
+            # Counted here from the highest count known for the window (Redis's or ours), so a switch between the
+            # two never starts again from zero. A request not sent is owed to Redis for when it answers again; one
+            # sent but not answered in time is taken to have landed (if it did not, one request too many gets
+            # through — never one too few).
+            if not sent:
+                self._owed[marker] = self._owed.get(marker, 0) + 1
+            count = self._highest[marker] = self._highest.get(marker, 0) + 1
         if count <= per_minute:
             return None
         if await self._first_refusal(bucket, source_id, window):
@@ -72,6 +85,12 @@ class RateLimiter:
             except Exception:
                 log.exception("rate limit alert failed")
         return WINDOW_S - time.time() % WINDOW_S
+
+    def _prune(self, window: int) -> None:
+        """Forget counts of windows that are over (at most every so many entries)."""
+        if len(self._highest) > 100_000:
+            self._highest = {k: v for k, v in self._highest.items() if k[2] >= window}
+            self._owed = {k: v for k, v in self._owed.items() if k[2] >= window}
 
     async def _first_refusal(self, bucket: str, source_id: str, window: int) -> bool:
         """True once per source and window (so one alert), across processes through Redis, else per process.
@@ -89,18 +108,6 @@ class RateLimiter:
             return bool(await self._within_budget(first))
         except Exception:
             return True  # Redis unreachable or slow: alert from this process rather than not at all
-
-    def _count_locally(self, bucket: str, source_id: str, window: int) -> int:
-        return self._seen(bucket, source_id, window, 0)
-
-    def _seen(self, bucket: str, source_id: str, window: int, shared: int) -> int:
-        """This request's count: the higher of Redis's and this process's own, so a switch between the two (Redis
-        resting, then back) never starts a window's count again from zero."""
-        if len(self._local) > 100_000:
-            self._local = {k: v for k, v in self._local.items() if k[2] >= window}
-        key = (bucket, source_id, window)
-        self._local[key] = max(shared, self._local.get(key, 0) + 1)
-        return self._local[key]
 
 
 class LoginThrottle:
