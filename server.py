@@ -63,6 +63,8 @@ class Server:
     integrations: Integrations | None = None
     ladder: EscalationLadder | None = None
     chores: set[asyncio.Task] = field(default_factory=set)  # short tasks started by events (geocoding, fleet sites)
+    _fleet_refresh_running: bool = False  # see _refresh_fleet_sites
+    _fleet_refresh_again: bool = False
 
     async def start(self) -> None:
         config = self.config
@@ -157,11 +159,26 @@ class Server:
             log.exception("automatic geocoding failed", extra={"incident": incident_id})
 
     async def _refresh_fleet_sites(self, gazetteer: Gazetteer) -> None:
+        """The fleet's stations and hospitals into the gazetteer. One refresh at a time, and registrations that come
+        meanwhile share one more: each refresh holds a pooled connection while it waits for the gazetteer's lock,
+        and a burst of registrations (the demo seed, an import) queued one each and emptied the pool — a crew's
+        tablet then waited seconds for its snapshot."""
+        if self._fleet_refresh_running:
+            self._fleet_refresh_again = True
+            return
+        self._fleet_refresh_running = True
         try:
-            await gazetteer.replace_fleet(fleet_records(
-                await self.ctx.store.list("hospitals", limit=100_000), await self.ctx.store.list("units", limit=100_000)))
-        except Exception:
-            log.exception("gazetteer: fleet sites not refreshed")
+            while True:
+                self._fleet_refresh_again = False
+                try:
+                    await gazetteer.replace_fleet(fleet_records(await self.ctx.store.list("hospitals", limit=100_000),
+                                                                await self.ctx.store.list("units", limit=100_000)))
+                except Exception:
+                    log.exception("gazetteer: fleet sites not refreshed")
+                if not self._fleet_refresh_again:
+                    return
+        finally:
+            self._fleet_refresh_running = False
 
     async def _load_places(self, graph, routing: RoutingService) -> None:
         """Build the gazetteer when the extract or POI files changed (keyed by their hash), then serve places."""

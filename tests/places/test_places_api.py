@@ -143,3 +143,34 @@ async def test_unknown_incident_is_404(ready):
 async def test_the_place_endpoints_are_in_the_openapi_document(ready):
     _, document = await ready.get("/api/v1/openapi.json")
     assert {"/api/v1/geocode", "/api/v1/reverse", "/api/v1/incidents/{incident_id}/location"} <= set(document["paths"])
+
+
+async def test_a_burst_of_registrations_refreshes_the_fleet_sites_a_few_times_not_once_each(ready, server):
+    """Each refresh holds a pooled connection while it waits for the gazetteer's lock; the demo seed's burst of
+    registrations queued one refresh per event and emptied the pool (a crew's tablet waited 10 s for its
+    snapshot in a full run). Now registrations during a refresh share one more, and the last state is kept."""
+    from dispatch import demo
+
+    gazetteer = server.ctx.places.search.gazetteer
+    calls = []
+    original = gazetteer.replace_fleet
+
+    async def counted(records):
+        calls.append(len(records))
+        await original(records)
+
+    gazetteer.replace_fleet = counted
+    try:
+        await demo.seed(server.ctx.store)  # every unit and hospital of the demo city, one event each
+        units = await server.ctx.store.list("units", limit=100_000)
+        assert len(units) >= 10
+        assert await wait_until(lambda: _fleet_settled(server, calls), 30)
+        assert 1 <= len(calls) <= 3, calls
+        stations = await server.ctx.pool.fetchval("SELECT count(*) FROM places WHERE source = 'fleet'")
+        assert stations == calls[-1] > 0  # the last refresh saw the whole registry
+    finally:
+        gazetteer.replace_fleet = original
+
+
+async def _fleet_settled(server, calls) -> bool:
+    return bool(calls) and not getattr(server, "_fleet_refresh_running", False)
