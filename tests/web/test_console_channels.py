@@ -49,7 +49,7 @@ async def test_device_alerts_show_in_the_alert_list_in_thai(browser, city):
     server, base, tokens = city
     context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}", locale="th-TH")
     await console.select_option("#lang", "th")
-    await console.wait_for_selector("#status-line:not(:empty)")
+    await console.wait_for_selector("#status-line:has-text('เชื่อมต่อแล้ว')")  # connected: live events reach it
     async with server.ctx.store.unit_of_work("system:test") as uow:
         await uow.append(DeviceAlertRaised(at=datetime.now(timezone.utc), device_id="PB-0042", kind="low_battery",
                                            detail="battery 8%"))
