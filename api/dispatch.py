@@ -91,7 +91,7 @@ class AssignmentsHandler(DispatchHandler):
         body = _object(self.json_body())
         unit_id = _id_field(body, "unit_id")
         assignment = await self.ctx.assignments.assign(int(incident_id), unit_id, actor=identity.actor,
-                                                       role=identity.role, dispatcher=identity)
+                                                       role=identity.role, dispatcher=identity.as_dispatcher)
         self.send_json(assignment, 201)
 
 

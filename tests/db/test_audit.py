@@ -42,9 +42,7 @@ async def test_every_read_of_patient_or_crew_data_is_audited(city_server):
         "/api/v1/coverage?capability=ALS": "coverage",
         "/api/v1/coverage/moveups": "coverage:moveups",
     }
-    for path in reads:
-        status, body = await dispatcher.get(path)
-        assert status == 200, (path, body)
+    await _read_each(dispatcher, reads)
     rows = await server.ctx.pool.fetch("SELECT actor, subject, at FROM audit_log WHERE actor = 'dispatcher:disp-au'")
     assert set(reads.values()) <= {r["subject"] for r in rows}
     assert all(r["at"] is not None for r in rows)
@@ -70,9 +68,7 @@ async def test_reads_added_since_are_audited_too(city_server):
         "/api/v1/reports/items.csv": "items",
         "/api/v1/reports/items-completeness": "items",
     }
-    for path in reads:
-        status, body = await dispatcher.get(path)
-        assert status == 200, (path, body)
+    await _read_each(dispatcher, reads)
     socket = await Socket.connect(server.config.port, dispatcher.token)
     await socket.next_of("snapshot")
     socket.conn.close()
@@ -83,3 +79,10 @@ async def test_reads_added_since_are_audited_too(city_server):
     expected = set(reads.values()) | {"ws"}
     assert expected <= subjects, expected - subjects
     assert "users" in {r["subject"] for r in rows if r["actor"] == "admin:admin-au2"}
+
+
+async def _read_each(api: Api, paths) -> None:
+    """GET every path; each must answer 200."""
+    for path in paths:
+        status, body = await api.get(path)
+        assert status == 200, (path, body)

@@ -155,3 +155,10 @@ async def wrong_language(page, lang: str, furniture: str) -> list[str]:
         shown = await page.evaluate(FURNITURE_TEXT, furniture)
         wrong += sorted({w for text in shown for w in re.findall(r"[A-Za-z]{4,}", text)} - ALLOWED_LATIN)
     return wrong
+
+
+async def open_console(browser, base: str, token: str, **options):
+    """The dispatcher console (`open_page`), once its live connection is up: (context, page)."""
+    context, console = await open_page(browser, f"{base}/console.html#token={token}", **options)
+    await console.wait_for_selector("text=Connected")
+    return context, console

@@ -1,7 +1,7 @@
 """RELIABILITY 18 and 20 in the dispatcher console: an incident outside the service area is flagged to the
 dispatcher and not auto-dispatched; hostile text is shown literally, never run."""
 from tests.conftest import Api
-from tests.web.conftest import open_page
+from tests.web.conftest import open_console
 
 OUTSIDE = {"lat": 13.75, "lon": 100.50}  # Bangkok: outside Chon Buri's service area
 HOSTILE = "<img src=x onerror=\"window.pwned=1\"> \u202eRTL e\u0301 🚑"
@@ -10,8 +10,7 @@ HOSTILE = "<img src=x onerror=\"window.pwned=1\"> \u202eRTL e\u0301 🚑"
 async def test_console_prompts_for_an_outside_area_red_call_and_shows_hostile_text_literally(browser, city):
     server, base, tokens = city
     api = Api(base, tokens["dispatcher"])
-    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
-    await console.wait_for_selector("text=Connected")
+    context, console = await open_console(browser, base, tokens["dispatcher"])
     status, incident = await api.post("/api/v1/incidents", {"channel": "phone", "location": OUTSIDE,
                                                             "chief_complaint": HOSTILE})
     assert status == 201 and incident["location_flags"] == ["outside_service_area"]

@@ -4,7 +4,7 @@ from playwright.async_api import expect
 
 from tests.api.test_registry_api import foundation_registered
 from tests.conftest import Api, make_user
-from tests.web.conftest import open_page, shot
+from tests.web.conftest import open_console, open_page, shot
 
 HOSPITALS_CSV = ("hospital_id,name_th,name_en,lat,lon,capabilities,ed_beds,ed_beds_free\n"
                  "h-banglamung,โรงพยาบาลบางละมุง,Banglamung Hospital,12.9767,100.9068,trauma;stroke,14,5\n"
@@ -52,8 +52,7 @@ async def test_a_csv_import_shows_its_dry_run_then_the_hospitals_are_on_the_cons
     assert page.errors == []
     await context.close()
 
-    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
-    await console.wait_for_selector("text=Connected")
+    context, console = await open_console(browser, base, tokens["dispatcher"])
     await expect(console.locator(".hospital-marker")).to_have_count(3)  # not wait_for_function: its polling needs unsafe-eval
     assert console.errors == []
     await context.close()

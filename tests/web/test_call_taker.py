@@ -16,7 +16,7 @@ from tests.conftest import Api, make_user, routing_ready, wait_until
 from tests.integrations.conftest import dispatcher, ems, fake_twilio, twilio  # noqa: F401 - fixtures
 from tests.integrations.test_twilio import call_params
 from tests.places.conftest import places_ready
-from tests.web.conftest import open_page, shot, watch_writes, writes_seen
+from tests.web.conftest import open_console, open_page, shot, watch_writes, writes_seen
 
 LANDMARK, TYPED = BROWSER_LANDMARK, BROWSER_TYPED  # a hospital of the province POI file, as a dispatcher types it
 LOCATED_WITHIN_S = 20  # issue #16: a located incident within 20 s of answering, by keystrokes
@@ -116,8 +116,7 @@ async def test_a_wrong_suggestion_is_corrected_by_dragging_the_pin(browser, city
     await places_ready(server)
     api = Api(base, tokens["dispatcher"])
     hospital = await _place(api, LANDMARK)
-    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
-    await console.wait_for_selector("text=Connected")
+    context, console = await open_console(browser, base, tokens["dispatcher"])
     names = await type_a_new_call(console, TYPED)
     await pick_suggestion(console, next(n for n, text in enumerate(names) if LANDMARK not in text))  # a slip
     assert await wait_until(lambda: _located(api), LOCATED_WITHIN_S)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ops.bench.geocode import BROWSER_LANDMARK, BROWSER_TYPED, pick_suggestion, type_a_new_call
 from tests.conftest import Api, wait_until
 from tests.places.conftest import places_ready
-from tests.web.conftest import open_page
+from tests.web.conftest import open_console
 
 COMPLAINT = "เจ็บแน่นหน้าอก เหงื่อออก"
 PHONE = "081 234 5678"
@@ -17,8 +17,7 @@ async def test_details_typed_after_the_location_are_saved_and_a_failed_save_is_r
     server, base, tokens = city
     await places_ready(server)
     api = Api(base, tokens["dispatcher"])
-    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
-    await console.wait_for_selector("text=Connected")
+    context, console = await open_console(browser, base, tokens["dispatcher"])
     patches = {"aborted": 0, "sent": 0}
 
     async def first_patch_fails(route):

@@ -4,7 +4,7 @@ admin page registers, edits and retires agencies."""
 from dispatch import demo
 from tests.api.conftest import agency_tokens
 from tests.conftest import Api, make_user, wait_until
-from tests.web.conftest import open_page, shot, watch_writes, writes_seen
+from tests.web.conftest import open_console, open_page, shot, watch_writes, writes_seen
 
 PAO_UNITS = ["CB-BLS-02", "CB-BLS-03", "CB-BLS-04"]
 
@@ -45,8 +45,7 @@ async def test_an_agency_console_shows_only_its_units_and_answers_mutual_aid(bro
 
 async def test_the_agency_badge_is_written_only_when_what_it_shows_changes(browser, city):
     server, base, tokens = city
-    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
-    await console.wait_for_selector("text=Connected")
+    context, console = await open_console(browser, base, tokens["dispatcher"])
     await console.wait_for_selector("#agency-badge:has-text('1669 centre')")
     await console.evaluate("""import('/js/console/store.js').then(store => {
         window.unitsRedrawn = 0; store.on("units", () => { window.unitsRedrawn += 1; }); })""")

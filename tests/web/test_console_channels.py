@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 from dispatch.channels import DeviceAlertRaised
 from tests.conftest import Api, wait_until
-from tests.web.conftest import open_page, shot
+from tests.web.conftest import open_console, open_page, shot
 
 CALLER = "+66812345678"
 
@@ -19,8 +19,7 @@ async def test_dispatcher_sees_caller_history_and_replies_to_the_sms_thread(brow
         {"MessageSid": "SM" + "4" * 32, "From": CALLER, "Body": "แม่หายใจไม่ออก can't breathe"})
     assert opened
 
-    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
-    await console.wait_for_selector("text=Connected")
+    context, console = await open_console(browser, base, tokens["dispatcher"])
     await console.click(f"#incident-list li[data-id='{incident.id}']")
     history = console.locator(f"#caller-history li[data-history='{earlier['id']}']")
     await history.wait_for()
@@ -65,8 +64,7 @@ async def test_a_line_thread_shows_without_an_sms_reply_box(browser, city):
     event = {"type": "message", "webhookEventId": "01J" + "L" * 23, "source": {"type": "user", "userId": "U" + "7" * 32},
              "message": {"type": "text", "id": "1", "text": "ช่วยด้วย LINE"}}
     [incident_id] = await server.ctx.line.receive([event])
-    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
-    await console.wait_for_selector("text=Connected")
+    context, console = await open_console(browser, base, tokens["dispatcher"])
     await console.click(f"#incident-list li[data-id='{incident_id}']")
     await console.locator("#sms-thread .sms-in", has_text="ช่วยด้วย LINE").wait_for()
     assert await console.locator("#sms-reply").count() == 0  # no phone number to text back

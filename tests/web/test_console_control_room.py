@@ -8,8 +8,8 @@ from playwright.async_api import expect
 from dispatch.channels import PanicPressed
 from dispatch.demo import HOSPITAL_TEAM, PAO
 from tests.conftest import Api, wait_until
-from tests.web.conftest import open_page
-from tests.web.test_console_shift import _contrast, _incident, _luminance, _queue_ids, _raised, _rgb
+from tests.web.conftest import open_console, open_page
+from tests.web.test_console_shift import _contrast, _incident, _luminance, _queue_ids, _queue_is, _raised, _rgb
 
 
 async def _assign(api: Api, incident: dict, unit_id: str) -> None:
@@ -48,15 +48,10 @@ async def test_the_queue_filters_by_the_agency_whose_units_work_the_incident(bro
     await context.close()
 
 
-async def _queue_is(page, ids: list[int]) -> bool:
-    return await _queue_ids(page) == ids
-
-
 async def test_tones_follow_urgency_for_a_red_call_and_a_panic_press(browser, city):
     server, base, tokens = city
     api = Api(base, tokens["dispatcher"])
-    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
-    await console.wait_for_selector("text=Connected")
+    context, console = await open_console(browser, base, tokens["dispatcher"])
     await console.click("#incident-list")
     incident = await _incident(api, "หมดสติ collapsed", colour="red")
     async with server.ctx.store.unit_of_work("device:PB-0001") as uow:
@@ -318,8 +313,7 @@ async def _is_theme(page, theme: str) -> bool:
 async def test_a_mute_holds_in_every_window_of_the_console(browser, city):
     """Muting the queue's window left the map window sounding every call."""
     server, base, tokens = city
-    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
-    await console.wait_for_selector("text=Connected")
+    context, console = await open_console(browser, base, tokens["dispatcher"])
     map_window = await context.new_page()
     await map_window.goto(f"{base}/console.html?view=map")
     await map_window.wait_for_selector("text=Connected")

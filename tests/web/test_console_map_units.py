@@ -2,7 +2,7 @@
 says how many stand there."""
 from playwright.async_api import expect
 
-from tests.web.conftest import open_page
+from tests.web.conftest import open_console
 
 SHARED_BASE = ["CB-ALS-01", "CB-ALS-02", "CB-BLS-01"]  # dispatch/demo.py: one station, three units
 
@@ -18,8 +18,7 @@ async def _uncovered(page, unit_id: str) -> bool:
 
 async def test_three_units_at_one_base_are_all_visible_counted_and_selectable(browser, city):
     server, base, tokens = city
-    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
-    await console.wait_for_selector("text=Connected")
+    context, console = await open_console(browser, base, tokens["dispatcher"])
     for unit_id in SHARED_BASE:
         await console.locator(f".unit-marker[data-unit='{unit_id}']").wait_for()
     await console.click("#units-btn")  # the board shows which unit a map click chose

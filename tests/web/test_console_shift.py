@@ -6,7 +6,7 @@ badge contrast."""
 from playwright.async_api import expect
 
 from tests.conftest import Api, demo_city_server, make_user, wait_until
-from tests.web.conftest import open_page, wrong_language
+from tests.web.conftest import open_console, open_page, wrong_language
 
 SCENE = {"lat": 13.3611, "lon": 100.9847}
 
@@ -122,8 +122,7 @@ async def test_new_calls_sound_flash_and_count_in_the_title_and_mute_is_visible(
     """A new call made no sound, no flash and no title change; there was no mute."""
     server, base, tokens = city
     api = Api(base, tokens["dispatcher"])
-    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
-    await console.wait_for_selector("text=Connected")
+    context, console = await open_console(browser, base, tokens["dispatcher"])
     await console.click("#incident-list")  # a first gesture lets the page start sound
     incident = await _incident(api, "หมดสติ unconscious")
     await console.locator(f"#incident-list li[data-id='{incident['id']}']").wait_for()
@@ -304,8 +303,7 @@ async def test_unit_board_lists_sorts_filters_and_selects_on_the_map_and_labels_
     """No unit status board; at default zoom unit labels at shared bases hid under one another."""
     server, base, tokens = city
     units = await server.ctx.store.list("units")
-    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
-    await console.wait_for_selector("text=Connected")
+    context, console = await open_console(browser, base, tokens["dispatcher"])
     await expect(console.locator(".unit-marker[data-unit]")).to_have_count(len(units))
     boxes = await console.evaluate("""[...document.querySelectorAll('.unit-marker[data-unit]')].map(e => {
         const r = e.getBoundingClientRect(); return [e.dataset.unit, r.left, r.top, r.right, r.bottom]; })""")

@@ -6,7 +6,7 @@ import re
 from playwright.async_api import expect
 
 from tests.conftest import Api, demo_city_server, make_user, wait_until
-from tests.web.conftest import click_map_at, open_page, shot
+from tests.web.conftest import click_map_at, open_console, open_page, shot
 
 SCENE = {"lat": 13.3611, "lon": 100.9847}
 
@@ -19,8 +19,7 @@ async def _closures(api: Api) -> list[dict]:
 async def test_a_closure_drawn_on_the_map_becomes_a_road_closure(browser, city):
     server, base, tokens = city
     api = Api(base, tokens["dispatcher"])
-    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
-    await console.wait_for_selector("text=Connected")
+    context, console = await open_console(browser, base, tokens["dispatcher"])
     await console.keyboard.press("c")  # shortcut: draw a closure
     await console.wait_for_selector("#closure-form:not([hidden])")
     d = 0.0015
@@ -58,8 +57,7 @@ async def _no_closures(api: Api) -> bool:
 
 async def test_a_closure_needs_three_corners(browser, city):
     server, base, tokens = city
-    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
-    await console.wait_for_selector("text=Connected")
+    context, console = await open_console(browser, base, tokens["dispatcher"])
     await console.click("#draw-closure-btn")
     await click_map_at(console, SCENE["lat"], SCENE["lon"])
     await console.click("#closure-form button[type=submit]")

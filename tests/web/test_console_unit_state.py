@@ -5,7 +5,7 @@ import asyncio
 from playwright.async_api import expect
 
 from ops.clients import Api
-from tests.web.conftest import open_page
+from tests.web.conftest import open_console
 
 SCENE = {"lat": 13.3611, "lon": 100.9847}
 WATCH_RELEASED_FLAGS = """() => {
@@ -18,8 +18,7 @@ WATCH_RELEASED_FLAGS = """() => {
 async def test_a_just_assigned_incident_is_never_shown_as_all_units_released(browser, city):
     server, base, tokens = city
     api = Api(base, tokens["dispatcher"])
-    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
-    await console.wait_for_selector("text=Connected")
+    context, console = await open_console(browser, base, tokens["dispatcher"])
     await console.click("#units-btn")
     await console.evaluate(WATCH_RELEASED_FLAGS)
     for unit_id in ("CB-ALS-01", "CB-BLS-01"):
@@ -37,8 +36,7 @@ async def test_a_just_assigned_incident_is_never_shown_as_all_units_released(bro
 async def test_the_unit_board_keeps_up_while_unit_events_never_pause(browser, city):
     server, base, tokens = city
     api = Api(base, tokens["dispatcher"])
-    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
-    await console.wait_for_selector("text=Connected")
+    context, console = await open_console(browser, base, tokens["dispatcher"])
     await console.click("#units-btn")
     busy = asyncio.Event()
 

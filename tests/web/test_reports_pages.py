@@ -1,6 +1,6 @@
 """The coverage layer, incident replay and the KPI report page in a real browser."""
 from tests.conftest import Api
-from tests.web.conftest import open_page, shot
+from tests.web.conftest import open_console, open_page, shot
 
 SCENE = {"lat": 13.3611, "lon": 100.9847}
 
@@ -11,8 +11,7 @@ async def test_coverage_layer_replay_scrubber_and_kpi_page(browser, city):
     _, incident = await api.post("/api/v1/incidents", {"channel": "phone", "location": SCENE})
     await api.post(f"/api/v1/incidents/{incident['id']}/triage", {"group": 6, "determinant": 1})  # red: auto-dispatch
 
-    context, console = await open_page(browser, f"{base}/console.html#token={tokens['dispatcher']}")
-    await console.wait_for_selector("text=Connected")
+    context, console = await open_console(browser, base, tokens["dispatcher"])
     await console.click("#coverage-btn")
     await console.wait_for_selector("#coverage-panel:not([hidden]) >> text=of demand covered")
     layers = "import('/js/console/map.js').then(({map}) => { let n = 0; map.eachLayer(() => n++); return n; })"

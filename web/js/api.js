@@ -47,11 +47,12 @@ export class ApiError extends Error {
   constructor(status, body) {
     const error = body && body.error;
     const fields = (error?.fields || []).map(f => ({...f, text: codeText(f.code, f.params, f.reason)}));
-    super(!error ? `HTTP ${status}` : fields.length ? fields.map(f => `${f.field}: ${f.text}`).join("; ")
+    const bare = codeText("http_error", {message: `HTTP ${status}`}, `HTTP ${status}`);  // no error body: a proxy's
+    super(!error ? bare : fields.length ? fields.map(f => `${f.field}: ${f.text}`).join("; ")
                                                     : codeText(error.code, error.params, error.message));
     this.status = status;
     this.body = body;  // the whole answer (a refused registry import sends its plan beside the error)
-    this.headline = error ? codeText(error.code, error.params, error.message) : `HTTP ${status}`;
+    this.headline = error ? codeText(error.code, error.params, error.message) : bare;
     this.code = error?.code;
     this.params = error?.params || {};
     this.serverMessage = error?.message;

@@ -29,6 +29,8 @@ const box = sidePanel("interview-panel");
 
 let cards = [];
 let session = null;  // {incidentId, group, guide, answers, proposal, recorded, chosen (the list's pick), reason}
+const freshSession = (incidentId, group = null) =>
+  ({incidentId, group, guide: null, answers: [], proposal: null, recorded: null, chosen: null, reason: ""});
 
 api("GET", "/api/v1/triage/cards").then(body => { cards = body.groups; draw(); }).catch(() => {});
 
@@ -108,7 +110,7 @@ function draw() {
 }
 
 async function chooseCard(group) {
-  session = {...session, group, guide: null, answers: [], proposal: null, recorded: null, chosen: null, reason: ""};
+  session = freshSession(session.incidentId, group);
   if (group) session.guide = await api("GET", `/api/v1/triage/cards/${group}/instructions`);
   draw();
 }
@@ -116,7 +118,7 @@ async function chooseCard(group) {
 // The call-taker's chief complaint chose the card (complaint.js): the incident's interview opens on it.
 export function openCard(incidentId, group) {
   if (session?.incidentId !== incidentId) {
-    session = {incidentId, group: null, guide: null, answers: [], proposal: null, recorded: null, chosen: null, reason: ""};
+    session = freshSession(incidentId);
   }
   return chooseCard(group);
 }
@@ -165,7 +167,7 @@ on("select", id => {
   if (session?.incidentId === id) return;
   resetCpr();
   const incident = state.incidents.get(id);
-  session = id == null ? null : {incidentId: id, group: null, guide: null, answers: [], proposal: null, recorded: null, chosen: null, reason: ""};
+  session = id == null ? null : freshSession(id);
   draw();
   if (incident?.triage && !incident.triage.override_reason) chooseCard(incident.triage.group).catch(() => {});
 });
