@@ -40,6 +40,7 @@ export function showIncident(incident, force = false) {
                                 note: panel.querySelector("#closeout textarea")?.value} : {};
   const openSections = sameIncident ? [...panel.querySelectorAll("details[id]")].filter(d => d.open).map(d => d.id) : [];
   const typingReply = document.activeElement?.closest?.("#sms-reply") != null;
+  const loaded = sameIncident && !force ? keptParts() : [];
   const where = incident.location ? ` (${incident.location.lat.toFixed(5)}, ${incident.location.lon.toFixed(5)})` : "";
   render(panel, html`
     <h3><span class="badge colour-${colourOf(incident) || "none"}">${incident.triage?.code || "?"}</span> #${incident.id}</h3>
@@ -70,6 +71,7 @@ export function showIncident(incident, force = false) {
     <div id="destinations" class="muted">…</div>
     ${closeoutHtml(incident)}`);
   panel.dataset.incident = incident.id;
+  loaded.forEach(part => panel.querySelector(`#${part.id}`)?.replaceWith(part));
   openSections.forEach(id => { const d = panel.querySelector(`#${id}`); if (d) d.open = true; });
   if (draft.note && panel.querySelector("#closeout textarea")) panel.querySelector("#closeout textarea").value = draft.note;
   if (draft.disposition && panel.querySelector("#closeout select")) panel.querySelector("#closeout select").value = draft.disposition;
@@ -86,6 +88,15 @@ export function showIncident(incident, force = false) {
   if (typingReply) panel.querySelector("#sms-reply")?.body.focus();  // an event re-rendered the panel while the dispatcher typed
   if (typingNote) panel.querySelector("#closeout textarea")?.focus({preventScroll: true});
   loadRecommendations(incident.id);
+}
+
+// The parts that load themselves (lists with their buttons): a redraw of the same incident keeps what they show
+// until their reload answers, so a live event never blanks them to "…" under the dispatcher's pointer or an
+// A / D shortcut. A selection or a language switch (force) starts them afresh.
+const LOADED_PARTS = ["caller-history", "sms-thread", "duplicates", "assignments", "recommendations", "destinations"];
+
+function keptParts() {
+  return LOADED_PARTS.map(id => panel.querySelector(`#${id}`)).filter(Boolean);
 }
 
 export function showSelected() {
