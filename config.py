@@ -183,6 +183,9 @@ class Config:
                                           max=60_000)
     health_cache_s: float = setting(1.0, "/healthz answers from a check at most this old, so a flood cannot load "
                                          "the database", min=0, max=60)
+    console_alerts_lookback_s: float = setting(12 * 3600.0, "a console that connects is shown the alerts of this "
+                                                            "far back (a shift), newest first", min=0, max=7 * 86_400)
+    console_alerts_max: int = setting(200, "at most this many of those alerts", min=0, max=10_000)
     replay_window: int = setting(5_000, "events a resuming client may replay; further back it gets a snapshot",
                                  min=1, max=10_000_000)
     token_ttl_hours: float = setting(12.0, "how long a login token stays valid", above=0, max=24 * 366)

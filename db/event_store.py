@@ -45,6 +45,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any, TypeVar
 
 import asyncpg
@@ -461,6 +462,15 @@ class PostgresEventStore:
             seq, until, limit,
         )
         return [_stored(r) for r in rows]
+
+    async def recent_events(self, types: Iterable[str], *, since: datetime, until_seq: int,
+                            limit: int) -> list[StoredEvent]:
+        """The newest `limit` committed events of these types that happened at or after `since`, with seq at or
+        below `until_seq`, in seq order (the events_type_time index serves it)."""
+        rows = await self.pool.fetch(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE type = ANY($1::text[]) AND occurred_at >= $2 AND seq <= $3"
+            " ORDER BY seq DESC LIMIT $4", list(types), since, until_seq, limit)
+        return [_stored(r) for r in reversed(rows)]
 
     async def encoded_events_since(self, seq: int, *, limit: int = 1000) -> list[asyncpg.Record]:
         """`events_since` for passing events on: the payload stays JSON text (never decoded and encoded again)."""

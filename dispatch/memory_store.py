@@ -8,6 +8,7 @@ import asyncio
 import copy
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from dispatch.events import Event, encode_event
@@ -106,3 +107,10 @@ class MemoryEventStore:
     async def events_since(self, seq: int, *, limit: int = 1000) -> list[StoredEvent]:
         """Up to `limit` committed events with seq > `seq`, in seq order."""
         return [e for e in self.log if e.seq > seq][:limit]
+
+    async def recent_events(self, types: Iterable[str], *, since: datetime, until_seq: int,
+                            limit: int) -> list[StoredEvent]:
+        """The newest `limit` committed events of these types at or after `since`, seq <= `until_seq`, in seq order."""
+        wanted = set(types)
+        found = [e for e in self.log if e.type in wanted and e.occurred_at >= since and e.seq <= until_seq]
+        return found[-limit:] if limit else []

@@ -97,6 +97,11 @@ class EventStore(Protocol):
     async def events_since(self, seq: int, *, limit: int = 1000) -> list[StoredEvent]:
         """Up to `limit` committed events with seq > `seq`, in seq order."""
 
+    async def recent_events(self, types: Iterable[str], *, since: datetime, until_seq: int,
+                            limit: int) -> list[StoredEvent]:
+        """The newest `limit` committed events of these types that happened at or after `since`, with seq at or
+        below `until_seq`, in seq order."""
+
 
 class Clock(Protocol):
     def now(self) -> datetime:

@@ -192,7 +192,7 @@ class EventSocket(tornado.websocket.WebSocketHandler):
     async def _send_snapshot(self) -> None:
         builder = self.ctx.snapshots
         seq = self.ctx.feed.last_seq if self.ctx.feed else await self.ctx.store.last_seq()
-        state = await builder.snapshot(self.client.identity) if builder else {
+        state = await builder.snapshot(self.client.identity, until_seq=seq) if builder else {
             "incidents": await self.ctx.store.list("incidents", open_only=True)
             if self.client.identity.role in ("dispatcher", "admin") else []
         }

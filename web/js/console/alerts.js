@@ -4,10 +4,22 @@ import {clock} from "../format.js";
 import {html, render} from "../html.js";
 import {labelOr, t} from "../i18n.js";
 
-export function addAlert(text) {
+// `at`: when it happened (ISO time), now when not given.
+export function addAlert(text, at = new Date().toISOString()) {
   const li = document.createElement("li");
-  render(li, html`<span class="muted">${clock(new Date().toISOString())}</span> ${text}`);
+  render(li, html`<span class="muted">${clock(at)}</span> ${text}`);
   document.querySelector("#alert-list").prepend(li);
+}
+
+// A snapshot's recent alerts ({type, occurred_at, payload}, oldest first; the server's ALERT_EVENT_TYPES)
+// replace the list, so a console that connects mid-shift shows what was raised before it: `textFor(type,
+// payload)` is the same line a live event gets. No alarm sounds for them: they are history.
+export function showRecentAlerts(alerts, textFor) {
+  document.querySelector("#alert-list").replaceChildren();
+  for (const alert of alerts) {
+    const text = textFor(alert.type, alert.payload);
+    if (text) addAlert(text, alert.occurred_at);
+  }
 }
 
 // The alert line for an event, or null when the event is not one the dispatcher is alerted to.
@@ -29,6 +41,8 @@ export function alertText(type, payload) {
     case "EscalationMessageOutcome":  // the ladder's text or call did not reach the crew's provider
       return payload.outcome === "sent" ? null : `#${payload.incident_id} ${t("alert.escalation_not_delivered", {
         step: t("ladder." + payload.step), unit: payload.unit_id, result: t("ladder.result." + payload.outcome)})}`;
+    case "CallAnswerOverdue":  // sent to every dispatcher
+      return `#${payload.incident_id} ${t("calls.overdue", {phone: payload.phone || "?", s: payload.limit_s})}`;
     case "DeviceAlertRaised":
       return `${labelOr("alert.device." + payload.kind, payload.kind)} · ${payload.device_id}${payload.detail ? " — " + payload.detail : ""}`;
     default:

@@ -5,7 +5,6 @@
 import {api} from "../api.js";
 import {html, render} from "../html.js";
 import {defineLabels, local, t} from "../i18n.js";
-import {addAlert} from "./alerts.js";
 import {openIntake} from "./intake.js";
 import {sidePanel} from "./sidepanel.js";
 import {refreshIncident, select} from "./store.js";
@@ -122,9 +121,8 @@ box.addEventListener("click", async event => {
 });
 
 // main.js hands every event frame here: a new call, an answer or a hang-up refreshes the queue; a call waiting
-// too long (the server's CallAnswerOverdue, sent to every dispatcher) is an alert.
+// too long is an alert (alerts.js).
 export function onCallEvent(type, payload) {
-  if (type === "CallAnswerOverdue") addAlert(`#${payload.incident_id} ${t("calls.overdue", {phone: payload.phone || "?", s: payload.limit_s})}`);
   if (CALL_EVENTS.includes(type) || (INCIDENT_EVENTS.includes(type) && listed(payload.incident_id))) loadCallsSoon();
 }
 // A call's own events change the list; an incident's only when it is a listed call's (its times: to code, to

@@ -8,7 +8,7 @@ import {languageSelector, t} from "../i18n.js";
 import "../labels.js";
 import {Realtime} from "../realtime.js";
 import {raiseAlarm, refreshAlarmLabels} from "./alarm.js";
-import {addAlert, alertText} from "./alerts.js";
+import {addAlert, alertText, showRecentAlerts} from "./alerts.js";
 import {onCallEvent} from "./calls.js";
 import {relabelCallTimer} from "./calltimer.js";
 import {addCorner, isDrawing, loadClosures} from "./closures.js";
@@ -69,6 +69,11 @@ function alarmFor(type, payload, alert) {
   else if (type === "PanicPressed" && !payload.repeat) raiseAlarm("panic", "critical", `${t("alarm.panic")} #${payload.incident_id}`);
 }
 
+// The alert line for an event (live, or one of a snapshot's recent alerts), or null.
+function alertFor(type, payload) {
+  return alertText(type, payload) || aidAlert(type, payload);
+}
+
 function onFrame(frame) {
   if (frame.type === "snapshot") {
     performance.mark("ems:snapshot");  // the console bench reads when the picture arrived
@@ -78,6 +83,7 @@ function onFrame(frame) {
     replaceIncidents(frame.state.incidents || []);
     loadAwaiting(frame.state.incidents || []);
     refreshUnitsSoon();
+    showRecentAlerts(frame.state.alerts || [], alertFor);
   } else if (frame.type === "event") {
     const payload = frame.event.payload, type = frame.event.type;
     frame_at = frame.event.occurred_at || frame.event.at || payload.at || new Date().toISOString();
@@ -90,7 +96,7 @@ function onFrame(frame) {
     if (type === "UnitRetired") removeUnit(payload.unit_id);
     if (type === "RoadClosed" || type === "RoadReopened") loadClosures(type === "RoadClosed" ? payload.closure_id : null);
     if (type.startsWith("MutualAid")) loadAid();
-    const alert = alertText(type, payload) || aidAlert(type, payload);
+    const alert = alertFor(type, payload);
     if (alert) addAlert(alert);
     alarmFor(type, payload, alert);
   } else if (frame.type === "positions") {
