@@ -73,3 +73,22 @@ async def test_the_registry_page_shows_a_taken_id_and_a_refused_import_in_thai_t
     await expect(page.locator("#import-error")).to_have_text("1 problems in the file: nothing imported")
     assert page.errors == []
     await context.close()
+
+
+async def test_a_refused_field_is_named_by_its_label_on_every_page_never_by_its_json_path(browser, city):
+    """Every page's alert or error line for a refusal names the field as the form does (the tablet's destination
+    and status refusals showed 'hospital_id: …' and 'patients.0.hospital_id: …')."""
+    server, base, tokens = city
+    context, tablet = await open_page(browser, f"{base}/tablet.html#token={tokens['CB-BLS-01']}", locale="th-TH")
+    await tablet.select_option("#lang", "th")
+    shown = await tablet.evaluate("""() => import("/js/api.js").then(({ApiError, fieldName}) => [
+        new ApiError(422, {error: {code: "validation_failed", message: "invalid", fields: [
+            {field: "patients.0.hospital_id", code: "not_found", reason: "no such hospital"},
+            {field: "status", code: "not_found", reason: "unknown"}]}}).message,
+        fieldName("caller.phone"), fieldName("location.lat"), fieldName("some.unlabelled_field")])""")
+    message, phone, lat, unlabelled = shown
+    assert message.startswith("โรงพยาบาล: ") and "; สถานะ: " in message, message
+    assert "hospital_id" not in message and "patients.0" not in message
+    assert (phone, lat, unlabelled) == ("เบอร์ผู้แจ้ง", "ละติจูด", "some.unlabelled_field")
+    assert tablet.errors == []
+    await context.close()

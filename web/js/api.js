@@ -1,6 +1,6 @@
 // Identity and HTTP for every page: the bearer token (taken from the URL fragment once, then kept in
 // localStorage), login/logout, JSON calls with the API's one error shape, its codes shown in the page's language.
-import {t} from "./i18n.js";
+import {labelOr, t} from "./i18n.js";
 import "./labels.js";
 
 export function token() {
@@ -40,6 +40,13 @@ export function codeText(code, params, english) {
   return text === key ? english : text;
 }
 
+// A field the server names in a refusal (a JSON path: "location.lat", "patients.0.hospital_id") in the page's
+// language: labels.js field.<path>, else field.<its last name>, else the path as sent.
+export function fieldName(path) {
+  const last = String(path).split(".").filter(part => !/^\d+$/.test(part)).at(-1);
+  return labelOr(`field.${path}`, labelOr(`field.${last}`, String(path)));
+}
+
 // A refusal from the API: `message` in the page's language (its fields' reasons, when it has any; `headline` the
 // error's own text), `status`, `code` and `params` as sent, `serverMessage` the English text, and `fields` each
 // with its `text` shown.
@@ -48,7 +55,7 @@ export class ApiError extends Error {
     const error = body && body.error;
     const fields = (error?.fields || []).map(f => ({...f, text: codeText(f.code, f.params, f.reason)}));
     const bare = codeText("http_error", {message: `HTTP ${status}`}, `HTTP ${status}`);  // no error body: a proxy's
-    super(!error ? bare : fields.length ? fields.map(f => `${f.field}: ${f.text}`).join("; ")
+    super(!error ? bare : fields.length ? fields.map(f => `${fieldName(f.field)}: ${f.text}`).join("; ")
                                                     : codeText(error.code, error.params, error.message));
     this.status = status;
     this.body = body;  // the whole answer (a refused registry import sends its plan beside the error)
@@ -88,6 +95,6 @@ async function call(method, path, body, headers) {
 
 // An error for a form: each field and its reason in the page's language (field names through `label`), else the
 // message.
-export function errorText(e, label = name => name) {
+export function errorText(e, label = fieldName) {
   return e.fields?.length ? e.fields.map(f => `${label(f.field)}: ${f.text ?? f.reason}`).join("; ") : e.message;
 }

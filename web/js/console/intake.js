@@ -6,7 +6,7 @@
 // until the next call: a resend after a refusal (a database failover) cannot make a second incident even if the
 // first try was stored after all.
 import {api, errorText} from "../api.js";
-import {labelOr, t} from "../i18n.js";
+import {t} from "../i18n.js";
 import {answerCall, bindCall} from "./calltimer.js";
 import {wireComplaint} from "./complaint.js";
 import {wireDetails} from "./details.js";
@@ -17,11 +17,6 @@ import {isCallerLocation} from "./place.js";
 import {putIncident, select, state} from "./store.js";
 
 export const form = document.querySelector("#new-incident");
-// The report's fields as the server names them in a refusal, by the form's labels.
-const FIELD_LABELS = {"caller.phone": "field.caller_phone", "caller.name": "field.caller_name", "channel": "field.channel",
-                      "address": "field.address", "chief_complaint": "field.complaint", "location": "field.location",
-                      "location.lat": "field.lat", "location.lon": "field.lon"};
-const fieldLabel = name => FIELD_LABELS[name] ? labelOr(FIELD_LABELS[name], name) : name;
 const status = document.querySelector("#locate-status");
 const error = document.querySelector("#new-incident-error");
 const submitButton = form.querySelector("button[type=submit]");
@@ -122,7 +117,7 @@ async function locate(location, source, label) {
     putIncident(await api("POST", `/api/v1/incidents/${id}/location`, {...location, source, label}));
   } catch (e) {
     if (current.incidentId == null) current.creating = null;  // not created: the next pick tries again
-    error.textContent = errorText(e, fieldLabel);
+    error.textContent = errorText(e);
   }
 }
 
@@ -137,7 +132,7 @@ async function submit(event) {
     closeIntake();
   } catch (e) {
     call.creating = null;
-    error.textContent = errorText(e, fieldLabel);
+    error.textContent = errorText(e);
   }
 }
 
