@@ -5,6 +5,7 @@ from __future__ import annotations
 from api.base import BaseHandler
 from api.dispatch import _object
 from api.openapi import INCIDENT_ID, OBJECT, PATHS, _op, _path_param, json_response
+from dispatch.calls import CALL_SID_PATTERN
 from dispatch.error_codes import ErrorCode
 from dispatch.errors import FieldError, Invalid
 from dispatch.interview import instructions_for
@@ -105,7 +106,7 @@ class InstructionsHandler(BaseHandler):
 
 
 # ---- OpenAPI ------------------------------------------------------------------------------------------------
-CALL_SID = _path_param("call_sid", {"type": "string", "pattern": "^CA[0-9a-fA-F]{32}$"})
+CALL_SID = _path_param("call_sid", {"type": "string", "pattern": f"^{CALL_SID_PATTERN}$"})
 CARD = _path_param("card", {"type": "integer", "minimum": 1, "maximum": 25})
 ANSWERS = {"type": "array", "maxItems": 20, "items": {
     "type": "object", "required": ["question", "answer"],

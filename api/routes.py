@@ -27,6 +27,7 @@ from api.reports import (
     ReplayHandler,
 )
 from api.settings import PageSettingsHandler
+from dispatch.calls import CALL_SID_PATTERN
 
 # Record ids as the registry reads them (dispatch/resource_fields.py): units 40, stations and hospitals 60, users 100.
 _UNIT, _PLACE, _USER = r"([A-Za-z0-9_.-]{1,40})", r"([A-Za-z0-9_.-]{1,60})", r"([A-Za-z0-9_.:-]{1,100})"
@@ -50,9 +51,9 @@ API_ROUTES: list[tuple] = [
     (r"/api/v1/triage/cards", TriageCardsHandler),
     (r"/api/v1/triage/cards/([0-9]{1,3})/instructions", InstructionsHandler),
     (r"/api/v1/calls", CallsHandler),
-    (r"/api/v1/calls/(CA[0-9a-fA-F]{32})/answer", AnswerCallHandler),
-    (r"/api/v1/calls/(CA[0-9a-fA-F]{32})/callback", CallBackHandler),
-    (r"/api/v1/calls/(CA[0-9a-fA-F]{32})/recording", RecordingLinkHandler),
+    (rf"/api/v1/calls/({CALL_SID_PATTERN})/answer", AnswerCallHandler),
+    (rf"/api/v1/calls/({CALL_SID_PATTERN})/callback", CallBackHandler),
+    (rf"/api/v1/calls/({CALL_SID_PATTERN})/recording", RecordingLinkHandler),
     (r"/api/v1/me/desk-line", DeskLineHandler),
     (r"/api/v1/incidents/([0-9]{1,18})/interview", InterviewHandler),
     (r"/api/v1/incidents/([0-9]{1,18})/aeds", AedsHandler),

@@ -12,6 +12,10 @@ from dispatch.error_codes import ErrorCode
 from dispatch.errors import FieldError, Invalid
 from dispatch.events import Event
 
+# A Twilio call id (CallSid): "CA" and 32 hex digits; the routes, the API schema and the webhooks use this one.
+CALL_SID_PATTERN = "CA[0-9a-fA-F]{32}"
+CALL_SID = re.compile(CALL_SID_PATTERN)
+
 # A desk line is a phone number in E.164 (+ and 8-15 digits) or a SIP address (sip:user@host).
 _E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 _SIP = re.compile(r"sips?:[A-Za-z0-9._~+-]{1,64}@[A-Za-z0-9.-]{1,190}(:[0-9]{1,5})?")

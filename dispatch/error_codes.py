@@ -130,6 +130,7 @@ class ErrorCode(str, Enum):
     POLYGON_INVALID = "polygon_invalid", "must be a valid GeoJSON Polygon in lon/lat"
     CLOSURE_FACTOR = "closure_factor", "must be a number from 1 to 100, or null to close the road"
     NO_CALL = "no_call", "no such call"
+    CALL_SID_FORMAT = "call_sid_format", "must be a Twilio CallSid (CA and 32 hex digits)"
     CALL_IS = "call_is", "the call is {state}"
     CALL_TAKEN = "call_taken", "the call is {state} (answered by {answered_by})"
     CALL_NO_NUMBER = "call_no_number", "the call has no caller number to call back"

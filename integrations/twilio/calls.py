@@ -25,6 +25,7 @@ from dispatch.kpi import CALL_EVENT_TYPES, CALL_INTERVALS, call_rows
 from dispatch.errors import Conflict, FieldError, Invalid, NotFound, Unavailable
 from integrations.caller_store import incidents_with_caller
 from integrations.twilio import store
+from integrations.twilio.spoken import CALL_BACK_UNANSWERED, say
 
 log = logging.getLogger("ems.twilio.calls")
 
@@ -174,8 +175,7 @@ class CallQueue:
             if row is not None:
                 await uow.append(CallBackUnanswered(at=self.ctx.clock.now(), incident_id=row["incident_id"],
                                                     call_sid=call_sid, dial_status=dial_status))
-        response.say("ผู้แจ้งไม่รับสาย ยังอยู่ในรายการโทรกลับ", language="th-TH")
-        response.say("The caller did not answer; the call is back on the call-back list.", language="en-US")
+        say(response, CALL_BACK_UNANSWERED)
         return str(response)
 
     async def left_queue(self, params: dict[str, str]) -> bool:

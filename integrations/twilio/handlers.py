@@ -1,17 +1,16 @@
 """Twilio webhooks (voice, SMS, status callbacks), the caller's location link, and the console's SMS/history API."""
 from __future__ import annotations
 
-import re
-
 from twilio.request_validator import RequestValidator
 
 from api.base import ApiError, BaseHandler, text_fault
 from db import audit
+from dispatch.calls import CALL_SID
+from dispatch.error_codes import ErrorCode
 from dispatch.errors import FieldError, Unavailable
 from integrations.webhook_base import SignedWebhookHandler
 
 DISPATCH_ROLES = ("dispatcher", "admin")
-CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
 ID_PARAMS = ("CallSid", "MessageSid", "SmsSid", "AccountSid")  # stored as keys: refused (400) if not storable
 
 
@@ -44,6 +43,13 @@ class TwilioHandler(SignedWebhookHandler):
         await self.check_signature("X-Twilio-Signature", lambda signature: RequestValidator(token).validate(
             url, params, signature))
         return storable_params(params)
+
+    def call_argument(self, *, required: bool) -> str | None:
+        """The `call` query argument (the queued call a callback URL names), checked; None when absent and optional."""
+        call_sid = self.get_query_argument("call", None)
+        if (call_sid is None and required) or (call_sid is not None and not CALL_SID.fullmatch(call_sid)):
+            raise ApiError(400, "call must be a Twilio CallSid", fields=[FieldError("call", ErrorCode.CALL_SID_FORMAT)])
+        return call_sid
 
     def send_twiml(self, twiml: str) -> None:
         self.set_header("Content-Type", "text/xml; charset=utf-8")
@@ -83,9 +89,7 @@ class CallBackResultHandler(TwilioHandler):
 
     async def post(self) -> None:
         params = await self.twilio_params()
-        call_sid = self.get_query_argument("call", "")
-        if not CALL_SID.fullmatch(call_sid):
-            raise ApiError(400, "call must be a Twilio CallSid", fields=[FieldError("call", "must be CA + 32 hex")])
+        call_sid = self.call_argument(required=True)
         self.send_twiml(await self.channel.calls.call_back_ended(call_sid, params.get("DialCallStatus") or ""))
 
 
@@ -94,9 +98,7 @@ class RecordingHandler(TwilioHandler):
 
     async def post(self) -> None:
         params = await self.twilio_params()
-        for_call = self.get_query_argument("call", None)  # a call-back's recording names its abandoned call
-        if for_call is not None and not CALL_SID.fullmatch(for_call):
-            raise ApiError(400, "call must be a Twilio CallSid", fields=[FieldError("call", "must be CA + 32 hex")])
+        for_call = self.call_argument(required=False)  # a call-back's recording names its abandoned call
         await self.channel.calls.recording_done(params, for_call)
         self.send_twiml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
 

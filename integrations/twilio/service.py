@@ -36,12 +36,10 @@ from integrations.background import AfterWork
 from integrations.caller_store import caller_thread, incidents_with_caller
 from integrations.twilio import store
 from integrations.twilio.calls import QUEUE_PATH, CallQueue
+from integrations.twilio.spoken import GREETING, say
 
 log = logging.getLogger("ems.twilio")
 
-GREETING_TH = "ศูนย์รับแจ้งเหตุฉุกเฉิน หนึ่ง หก หก เก้า ชลบุรี กรุณาถือสายรอ เจ้าหน้าที่จะรับสายของท่านทันที"
-GREETING_EN = ("Chonburi emergency medical services, 1669. Please stay on the line; a dispatcher will answer now. "
-               "We are texting you a link to share your location.")
 SMS_MAX = 1600  # Twilio's limit for one (concatenated) message body
 
 
@@ -97,8 +95,7 @@ class TwilioChannel:
     def answer_twiml(self) -> str:
         config = self.ctx.config
         response = VoiceResponse()
-        response.say(GREETING_TH, language="th-TH")
-        response.say(GREETING_EN, language="en-US")
+        say(response, GREETING)
         if config.twilio_dispatch_number:
             response.dial(config.twilio_dispatch_number, timeout=20)
         # Twilio posts to the action when the caller leaves the queue (hung up: listed for call-back)

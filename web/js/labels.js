@@ -433,6 +433,7 @@ defineLabels({
   "error.polygon_invalid": {th: "ต้องเป็นรูปหลายเหลี่ยม GeoJSON (ลองจิจูด/ละติจูด) ที่ถูกต้อง", en: "must be a valid GeoJSON Polygon in lon/lat"},
   "error.closure_factor": {th: "ต้องเป็นตัวเลข 1 ถึง 100 หรือเว้นว่างเพื่อปิดถนน", en: "must be a number from 1 to 100, or null to close the road"},
   "error.no_call": {th: "ไม่พบสายนี้", en: "no such call"},
+  "error.call_sid_format": {th: "ต้องเป็นรหัสสาย Twilio (CA ตามด้วยเลขฐานสิบหก 32 หลัก)", en: "must be a Twilio CallSid (CA and 32 hex digits)"},
   "error.call_is": {th: "สายนี้อยู่ในสถานะ {state}", en: "the call is {state}"},
   "error.call_taken": {th: "สายนี้ {answered_by} รับไปแล้ว", en: "the call is {state} (answered by {answered_by})"},
   "error.call_no_number": {th: "สายนี้ไม่มีเบอร์ผู้โทรให้โทรกลับ", en: "the call has no caller number to call back"},
