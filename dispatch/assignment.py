@@ -325,8 +325,8 @@ class EscalationLadder:
                                                            capability=needed)
         now = self.clock.now()
         for option in options:
-            if not _usable(option):
-                continue
+            if not _usable(option) or not _meets(option.capability, needed):
+                continue  # the ranking offers lower levels too (flagged for the dispatcher): never sent by itself
             candidate = await uow.get("units", option.unit_id, lock=True)
             if candidate is None or candidate.status not in (UnitStatus.AVAILABLE, UnitStatus.RETURNING):
                 continue  # taken since it was ranked

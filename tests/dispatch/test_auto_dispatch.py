@@ -99,3 +99,27 @@ async def test_the_last_ladder_step_with_no_unit_free_keeps_the_assignment_and_a
     assert silent.status.value == "awaiting_ack"  # nobody to hand it to: a late ack still counts
     [alert] = [e for e in store.log if e.type == "DispatchShortfall"]
     assert alert.payload["cause"] == "escalation" and alert.payload["missing"] == ["ALS"]
+
+
+async def test_the_last_ladder_step_never_swaps_a_silent_als_crew_for_a_lower_level_unit(domain):
+    """A 6R1's silent ALS crew with only a first-responder unit free: the FR unit is not sent in its place (the
+    user walk saw CB-FR-01 replace CB-ALS-03 with no alert); the dispatcher gets the shortfall and decides."""
+    store, clock, _, service, intake, ladder = domain
+    async with store.unit_of_work("test") as uow:
+        await uow.append(UnitRegistered(at=clock.now(), unit_id="FR-NEAR", capability=Capability.FR,
+                                        station_id="FR-NEAR", station_name="FR-NEAR",
+                                        base=LatLon(SCENE.lat + 0.0005, SCENE.lon), phone="+66800000001"))
+        await uow.append(UnitStatusChanged(at=clock.now(), unit_id="ALS-FAR", status=UnitStatus.OUT_OF_SERVICE))
+    triaged = await service.triage(await new_incident(intake), 6, 1, actor="d", role="dispatcher")
+    silent = next(a for a in triaged.assignments if a.unit_id == "ALS-NEAR")
+    other = next(a for a in triaged.assignments if a.unit_id != "ALS-NEAR")
+    await service.assignments.acknowledge(other.id, actor="crew", role="crew", unit_id=other.unit_id)
+    clock.at += timedelta(seconds=30)
+    for _ in range(4):
+        await ladder.tick()
+        clock.at += timedelta(seconds=10)
+    incident = await store.get("incidents", triaged.incident.id)
+    assert "FR-NEAR" not in incident.unit_ids
+    assert (await store.get("assignments", silent.id)).status.value == "awaiting_ack"
+    [alert] = [e for e in store.log if e.type == "DispatchShortfall"]
+    assert alert.payload["cause"] == "escalation" and alert.payload["missing"] == ["ALS"]
