@@ -164,7 +164,7 @@ class FleetService:
             raise Invalid(problem)
         if reason is not None and (not isinstance(reason, str) or len(reason) > 500):
             raise Invalid(FieldError("reason", ErrorCode.TEXT_AT_MOST, max=500))
-        require(role, "close" if new in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED) else "triage")
+        require(role, {IncidentStatus.CLOSED: "close", IncidentStatus.CANCELLED: "cancel"}.get(new, "change_incident_status"))
         async def work(uow):
             incident = await get_or_not_found(uow, "incidents", incident_id, lock=True)
             if not can_move(incident.status, new):

@@ -12,6 +12,7 @@ ALLOWED = {
     "merge": {"dispatcher", "admin"},
     "close": {"dispatcher", "admin"},
     "cancel": {"dispatcher", "admin"},
+    "change_incident_status": {"dispatcher", "admin"},  # correct a step (a crew reports its unit's status instead)
     "choose_destination": {"dispatcher", "admin", "crew"},
     "crew_status": {"crew", "dispatcher", "admin"},
     "acknowledge": {"crew"},

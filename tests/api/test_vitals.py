@@ -84,3 +84,14 @@ async def test_bad_vitals_are_422_naming_each_field(server, dispatcher_api, assi
 async def test_vitals_for_an_unknown_incident_are_404(dispatcher_api):
     status, _ = await dispatcher_api.post("/api/v1/incidents/999999/vitals", {"heart_rate": 80})
     assert status == 404
+
+
+async def test_a_crew_moving_the_incident_itself_is_told_what_it_may_not_do(server, assigned):
+    """A crew reports its unit's status; the incident's own status is the dispatcher's. The refusal names that
+    action (it said 'role crew may not triage', which sent crews looking for a triage button)."""
+    incident_id, _ = assigned
+    crew = await _api(server, "crew-b1", "crew", unit_id="CB-BLS-01")
+    status, body = await crew.post(f"/api/v1/incidents/{incident_id}/status", {"status": "on_scene"})
+    assert status == 403
+    assert body["error"]["code"] == "role_may_not" and body["error"]["params"]["action"] == "change incident status"
+    assert "triage" not in body["error"]["message"]
