@@ -58,14 +58,20 @@ SCHEMAS: dict[str, Any] = {
         "required": ["channel"],
         "properties": {
             **REPORT_PROPERTIES,
+            "lat": {"type": "number", "minimum": -90, "maximum": 90, "description": "with lon: the location"},
+            "lon": {"type": "number", "minimum": -180, "maximum": 180, "description": "with lat: the location"},
             "answered_s_before": {"type": ["number", "null"], "minimum": 0, "maximum": 3600,
                                   "description": "A call taken on the console: seconds from answering it to this"
                                                  " report (kept for dispatchers' reports only; the call KPIs)."},
         },
         "anyOf": [{"required": ["location"], "properties": {"location": {"type": "object"}}},
+                  {"required": ["lat", "lon"]},
                   {"required": ["address"], "properties": {"address": {"type": "string", "minLength": 1}}}],
+        "dependentRequired": {"lat": ["lon"], "lon": ["lat"]},
+        "not": {"required": ["lat", "lon"], "properties": {"lat": {"const": 0}, "lon": {"const": 0}}},
         "description": "Either location or address is required (null or empty counts as absent). Coordinates outside"
-                       " the service area are stored and flagged `outside_service_area`, never rejected.",
+                       " the service area are stored and flagged `outside_service_area`, never rejected. A caller app"
+                       " may send `lat` and `lon` beside the report instead of `location` (`location` wins).",
     },
     "IncidentDetails": {
         "type": "object",

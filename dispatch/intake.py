@@ -144,7 +144,10 @@ def parse_report(body: Any, area: ServiceArea, *, default_channel: Channel | Non
         errors.append(FieldError("body", ErrorCode.MUST_BE_OBJECT))
         body = {}
     channel = _channel(body.get("channel", default_channel.value if default_channel else None), errors)
-    location, flags = parse_location(body.get("location"), area, errors)
+    raw_location = body.get("location")
+    if raw_location is None and ("lat" in body or "lon" in body):  # a caller app's {lat, lon} beside the report:
+        raw_location = {key: body[key] for key in ("lat", "lon") if key in body}  # taken, never silently dropped
+    location, flags = parse_location(raw_location, area, errors)
     location_errors = [e for e in errors if e.field.startswith("location")]
     address = _text(body, "address", "address", errors)
     complaint = _text(body, "chief_complaint", "chief_complaint", errors)
@@ -156,7 +159,7 @@ def parse_report(body: Any, area: ServiceArea, *, default_channel: Channel | Non
     answered_s_before = None
     if body.get("answered_s_before") is not None:
         answered_s_before = _number(body["answered_s_before"], "answered_s_before", 0, MAX_ANSWERED_S_BEFORE, errors)
-    if location is None and address is None and not any(e.field.startswith("location") for e in errors):
+    if location is None and body.get("address") is None and not any(e.field.startswith("location") for e in errors):
         errors.append(FieldError("location", ErrorCode.LOCATION_OR_ADDRESS))
     note = "; ".join(f"{e.field} {e.reason}" for e in location_errors) or None
     return ParsedReport(

@@ -55,6 +55,22 @@ async def test_missing_location_and_address_is_422(dispatcher_api):
     assert [f["field"] for f in body["error"]["fields"]] == ["location"]
 
 
+async def test_a_too_long_address_is_refused_for_its_length_only(dispatcher_api):
+    status, body = await dispatcher_api.post("/api/v1/incidents", {"channel": "phone", "address": "ซอย" * 200})
+    assert status == 422
+    assert [(f["field"], f["code"]) for f in body["error"]["fields"]] == [("address", "text_too_long")]
+
+
+async def test_coordinates_beside_the_report_are_its_location_not_dropped(dispatcher_api):
+    """A caller app that sends lat/lon at the top level gets them as the location (they were ignored and the
+    address geocoded 5 km away); a bad one is refused naming the field."""
+    status, body = await dispatcher_api.post("/api/v1/incidents", {"channel": "app", "lat": 13.3611, "lon": 100.9847,
+                                                                   "address": "ตลาดหนองมน"})
+    assert status == 201 and body["location"] == {"lat": 13.3611, "lon": 100.9847}
+    status, body = await dispatcher_api.post("/api/v1/incidents", {"channel": "app", "lat": 95, "lon": 100.9})
+    assert status == 422 and [f["field"] for f in body["error"]["fields"]] == ["location.lat"]
+
+
 async def test_outside_service_area_is_stored_and_flagged(dispatcher_api):
     status, body = await dispatcher_api.post("/api/v1/incidents", {**GOOD, "location": {"lat": 13.75, "lon": 100.50}})
     assert status == 201
