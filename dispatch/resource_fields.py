@@ -225,7 +225,7 @@ def read_fields(kind: Kind, raw: dict[str, Any], *, creating: bool) -> tuple[dic
     """The fields of `kind` given in `raw`, read, and the problems found (every one, named by field).
 
     On create, required fields must be there; on an edit, a field absent (or an empty CSV cell) stays as it was,
-    and JSON null clears an optional field (returned as None).
+    and JSON null clears an optional field (to its default: [] for a list, else None).
     """
     values, errors = {}, []
     raw = gather(raw)
@@ -236,7 +236,7 @@ def read_fields(kind: Kind, raw: dict[str, Any], *, creating: bool) -> tuple[dic
             if field.required and (creating or (given and value is None)):
                 errors.append(FieldError(field.name, ErrorCode.REQUIRED))
             elif given and value is None and not creating:
-                values[field.name] = None
+                values[field.name] = DEFAULTS.get(field.name)  # a list clears to [], a count to 0
             continue
         try:
             values[field.name] = field.read(value)

@@ -45,6 +45,10 @@ async def test_an_admin_registers_edits_and_retires_a_station_a_unit_and_a_hospi
     status, edited = await admin.call("PATCH", "/api/v1/units/SW-FR-07", {"capability": "BLS", "crew": ["EMT-B"]})
     assert status == 200 and edited["capability"] == "BLS" and edited["crew"] == ["EMT-B"]
     assert edited["station_id"] == "st-bangsaen" and edited["phone"] == "+66812345678"  # the rest kept
+    status, cleared = await admin.call("PATCH", "/api/v1/units/SW-FR-07", {"crew": None})  # null clears a list
+    assert status == 200 and cleared["crew"] == [] and cleared["capability"] == "BLS"
+    status, cleared = await admin.call("PATCH", "/api/v1/hospitals/h-queen-savang", {"capabilities": None})
+    assert status == 200 and cleared["capabilities"] == [] and cleared["ed_beds"] == 20
     _, units = await dispatcher_api.get("/api/v1/units")
     assert "SW-FR-07" in [u["id"] for u in units["units"]]
 
@@ -60,11 +64,11 @@ async def test_an_admin_registers_edits_and_retires_a_station_a_unit_and_a_hospi
                                                "station_id": "st-bangsaen"}))[0] == 409  # ids are not reused
 
     unit_events = await events_of(admin, "UnitRegistered", "UnitRetired")
-    assert [e["type"] for e in unit_events] == ["UnitRegistered", "UnitRegistered", "UnitRetired"]
+    assert [e["type"] for e in unit_events] == ["UnitRegistered", "UnitRegistered", "UnitRegistered", "UnitRetired"]
     assert {e["actor"] for e in unit_events} == {"admin:admin-1"} and all(e["occurred_at"] for e in unit_events)
     assert unit_events[-1]["payload"]["reason"] == "sold"
     assert [e["type"] for e in await events_of(admin, "StationRegistered", "HospitalRegistered")] == [
-        "StationRegistered", "HospitalRegistered"]
+        "StationRegistered", "HospitalRegistered", "HospitalRegistered"]
 
 
 async def test_bad_fields_are_each_named_and_references_checked(server):
