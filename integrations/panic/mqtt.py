@@ -30,6 +30,7 @@ import time
 from urllib.parse import urlsplit
 
 import aiomqtt
+import asyncpg
 
 from dispatch.errors import DomainError, Unavailable
 from integrations.panic.service import Unauthenticated
@@ -38,6 +39,8 @@ from telemetry.metrics import MQTT_DEAD_LETTERS, MQTT_LISTENER_CRASHES
 log = logging.getLogger("ems.mqtt")
 
 TOPICS = ("ems/panic/+/press", "ems/panic/+/heartbeat")
+# A press the database refuses for its content (not for being down): dead-lettered with an alert at once
+UNSTORABLE_DATA = (UnicodeError, asyncpg.DataError)
 GIVE_UP_AFTER_REDELIVERIES = 5  # then a press that keeps failing is dead-lettered with an alert, not retried forever
 # Devices send flat JSON; anything nested deeper is refused before other code walks it (json's C decoder and encoder
 # recurse: a payload 10,000 deep raised RecursionError, which ended the listener).
@@ -248,13 +251,13 @@ class MqttListener:
                 if isinstance(exc, DomainError) and not isinstance(exc, Unavailable):
                     raise  # bad data or an unknown device: a retry cannot help (StoreBusy, Unavailable, can)
                 failure = exc
-                if delay_s is None:
-                    break
+                if delay_s is None or isinstance(exc, UNSTORABLE_DATA):
+                    break  # text the database refuses is refused again: not held (and holding up the queue) for it
                 log.warning("panic press not stored yet; retrying", extra={"device": device_id,
                                                                            "error": repr(exc)[:200]})
                 await asyncio.sleep(delay_s)
         self._failures[key] = rounds = self._failures.get(key, 0) + 1
-        if rounds >= GIVE_UP_AFTER_REDELIVERIES:
+        if rounds >= GIVE_UP_AFTER_REDELIVERIES or isinstance(failure, UNSTORABLE_DATA):
             log.error("panic press not stored after repeated failures", extra={"device": device_id},
                       exc_info=failure)
             await self._dead_letter(topic or f"ems/panic/{device_id}/press", content, "press_not_stored",

@@ -22,6 +22,7 @@ from dispatch.channels import DeviceAlertRaised, PanicPressed
 from dispatch.errors import Conflict, DomainError, FieldError, Invalid, NotFound
 from dispatch.intake import PHONE_CHARS, parse_location
 from dispatch.model import Channel
+from http_errors import text_fault
 from integrations.panic import signing, store
 from integrations.uow import intake_within
 
@@ -213,7 +214,8 @@ def _nonce_ok(nonce: Any) -> bool:
 
 def _message_id(payload: dict[str, Any], now: datetime, window_s: float) -> str:
     value = payload.get("message_id")
-    if isinstance(value, str | int) and not isinstance(value, bool) and 0 < len(str(value)) <= MESSAGE_ID_MAX:
+    if isinstance(value, str | int) and not isinstance(value, bool) and 0 < len(str(value)) <= MESSAGE_ID_MAX \
+            and text_fault(str(value)) is None:  # an id the database cannot hold is no id: keyed as below
         return str(value)
     # A device that sends no id: an identical payload within the same repeat window is a redelivery (at worst a
     # repeat press on the open incident goes unrecorded); the same payload later is a new press, never dropped.

@@ -116,3 +116,28 @@ async def _alert_kinds_are(api: Api, kinds: list[str]) -> bool:
 
 async def _health_status(api: Api, status: int) -> bool:
     return (await api.get("/healthz"))[0] == status
+
+
+async def test_a_signed_press_whose_id_the_database_cannot_hold_opens_its_incident_without_holding_up_others(
+        database_url, redis_url, fake_twilio, mqtt_url):
+    """A NUL or a lone surrogate in a signed press's message id (the #14 re-probe): it was taken for a database
+    outage and retried and redelivered for ~39 s, holding up every press behind it, and never opened an incident.
+    The id is not usable, so the press is keyed like one that sent none; the incident opens at once."""
+    await reset_integrations(database_url, redis_url)
+    config = integration_config(database_url, redis_url, fake_twilio, mqtt_url)
+    running = Server(config)
+    await running.start()
+    api = Api(f"http://127.0.0.1:{config.port}", await make_user(running.ctx.pool, "d", "dispatcher"))
+    try:
+        first, second = await register(api, id=A), await register(api, id=B)
+        assert await wait_until(lambda: _now(running.integrations.mqtt.connected.is_set()), 15)
+        await publish(mqtt_url, f"ems/panic/{A}/press", signed(first, {"message_id": "m\u0000x"}))
+        await publish(mqtt_url, f"ems/panic/{A}/press", signed(first, {"message_id": "\ud800", "battery": 50}))
+        await publish(mqtt_url, f"ems/panic/{B}/press", signed(second, {"message_id": "good"}))
+        assert await wait_until(lambda: _presses_at_least(api, 3), 6)  # was ~39 s
+        assert len(await all_incidents(api)) == 2  # A's second press joins A's incident
+        presses = await events_of(api, "PanicPressed")
+        assert [p["payload"]["message_id"].startswith("sha256:") for p in presses[:2]] == [True, True]
+        assert running.integrations.mqtt.health == "ok"
+    finally:
+        await running.stop()

@@ -1,4 +1,5 @@
 """The MQTT listener's bookkeeping of presses that failed to store (no broker needed: `_press` is driven directly)."""
+import asyncpg
 import pytest
 
 from integrations.panic import mqtt
@@ -6,10 +7,10 @@ from integrations.panic.mqtt import MqttListener, Redeliver
 
 
 class FlakyPanicService:
-    """Fails the first `failures` presses (PostgreSQL restarting), then stores them."""
+    """Fails the first `failures` presses with `error` (PostgreSQL restarting), then stores them."""
 
-    def __init__(self, failures: int):
-        self.failures = failures
+    def __init__(self, failures: int, error: Exception = ConnectionError("database restarting")):
+        self.failures, self.error = failures, error
         self.stored: list[str] = []
         self.dead_letters: list[tuple] = []
         self.alerts: list[tuple] = []
@@ -17,7 +18,7 @@ class FlakyPanicService:
     async def press(self, device_id, payload, *, via):
         if self.failures:
             self.failures -= 1
-            raise ConnectionError("database restarting")
+            raise self.error
         self.stored.append(device_id)
 
     async def dead_letter(self, topic, raw, reason):
@@ -47,3 +48,13 @@ async def test_a_press_that_keeps_failing_is_dropped_after_the_last_redelivery()
     assert listener._failures == {}
     assert [(t, r) for t, r, _ in panic.dead_letters] == [("ems/panic/dev-2/press", b"{}")]
     assert panic.alerts == [("mqtt-listener", "press_not_stored")]
+
+
+async def test_a_press_the_database_refuses_for_its_content_is_dead_lettered_at_once_with_an_alert():
+    """Not an outage: retrying and redelivering it only holds up the presses queued behind it."""
+    panic = FlakyPanicService(failures=100, error=asyncpg.DataError("invalid byte sequence"))
+    listener = MqttListener("mqtt://127.0.0.1:1", panic, press_retry_s=(60, 60))  # a retry would hang the test
+    await listener._press("dev-3", {}, b"{}")
+    assert panic.failures == 99  # tried once
+    assert [(t, r) for t, r, _ in panic.dead_letters] == [("ems/panic/dev-3/press", b"{}")]
+    assert panic.alerts == [("mqtt-listener", "press_not_stored")] and listener._failures == {}
