@@ -234,6 +234,9 @@ class DestinationService:
         now = self.clock.now()
         started = incident.status_times.get("transporting") or now
         unit_id, position, fixed_at = await self._transporting_fix(incident)
+        if position is not None and fixed_at is not None \
+                and fixed_at < (incident.status_times.get("on_scene") or started):
+            position = None  # from before it reached the scene (its station, the road there): the scene is nearer the truth
         if position is None:
             if incident.location is None:
                 raise Conflict(ErrorCode.INCIDENT_NO_LOCATION)
@@ -246,11 +249,12 @@ class DestinationService:
                           arrival_at=since + timedelta(seconds=eta.eta_s) if eta.eta_s is not None else None)
 
     async def _transporting_fix(self, incident: Incident):
-        """(unit id, latest position, its time) of the unit carrying the patient: a unit of the incident that is
-        transporting, else the first one with a position; (None, None, None) when none has reported one."""
+        """(unit id, latest position, its time) of the unit carrying the patient: the incident's transporting units
+        (never another unit's position, e.g. a first responder left on scene), else any of its units; the position
+        None when none has reported one."""
         units = [await self.store.get("units", unit_id) for unit_id in incident.unit_ids]
         carrying = [u.id for u in units if unit_on_incident(u, incident) and u.status == UnitStatus.TRANSPORTING]
-        order = carrying + [u for u in incident.unit_ids if u not in carrying]
+        order = carrying or list(incident.unit_ids)
         fixes = getattr(self.positions, "fixes", None)
         if fixes is not None:
             found = await fixes(order)
@@ -260,7 +264,7 @@ class DestinationService:
             if unit_id in found:
                 position, at = found[unit_id]
                 return unit_id, position, at
-        return (carrying or order or [None])[0], None, None
+        return (order or [None])[0], None, None
 
 
 def _why(eta, capable: bool, need: str | None, hospital: Hospital, *, en: bool) -> str:

@@ -96,10 +96,16 @@ async def test_transport_without_a_position_counts_from_the_scene_at_the_start_o
 async def test_a_stale_position_is_flagged(server, dispatcher_api):
     incident, hospital, board, crew = await _setup(server, dispatcher_api)
     avl = server.ctx.avl
-    old = datetime.now(UTC) - timedelta(seconds=server.config.page_stale_position_s + 60)
+    stale_s = server.config.page_stale_position_s
+    server.ctx.clock.offset = timedelta(seconds=-(stale_s + 120))  # on scene long ago
+    try:
+        await _move(crew, "en_route", "on_scene")
+    finally:
+        server.ctx.clock.offset = timedelta(0)
+    old = datetime.now(UTC) - timedelta(seconds=stale_s + 60)  # a fix on scene, none since
     await avl.redis.hset(avl.hash_prefix + UNIT, mapping={"json": json.dumps(
         {"unit_id": UNIT, "at": old.isoformat(), **_between(LatLon(**SCENE), hospital.location, 0.5)})})
-    await _move(crew, "en_route", "on_scene", "transporting")
+    await _move(crew, "transporting")
     patient = await _patient(board, hospital.id, incident["id"])
     assert patient["eta_from"] == "unit_position" and patient["position_stale"] is True
     assert datetime.fromisoformat(patient["position_at"]) == old
@@ -111,3 +117,16 @@ async def test_at_hospital_the_patient_has_arrived_and_stays_listed(server, disp
     patient = await _patient(board, hospital.id, incident["id"])
     assert patient["stage"] == "arrived" and patient["arrived_at"]
     assert patient["arrival_at"] is None and patient["eta_s"] is None
+
+
+async def test_a_position_from_before_the_scene_is_not_used(server, dispatcher_api):
+    """The unit's last fix was at its station, before it reached the scene (its tablet silent since): the ETA counts
+    from the scene, not from the station, and the board says there is no usable position."""
+    incident, hospital, board, crew = await _setup(server, dispatcher_api)
+    assert await server.ctx.avl.report(UNIT, {"lat": 13.40, "lon": 101.02})  # away from both
+    await asyncio.sleep(0.05)
+    await _move(crew, "en_route", "on_scene", "transporting")
+    patient = await _patient(board, hospital.id, incident["id"])
+    assert patient["eta_from"] == "scene" and patient["position_stale"] is True
+    [from_scene] = await server.ctx.destinations.etas.etas_to(hospital.location, [LatLon(**SCENE)])
+    assert abs(patient["eta_s"] - from_scene.eta_s) < 0.01

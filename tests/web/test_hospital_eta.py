@@ -78,13 +78,18 @@ async def test_the_board_follows_the_crew_from_assignment_to_arrival(browser, ci
     row = board.locator(f"#inbound li[data-id='{incident['id']}']")
 
     # before transport: the stage, a labelled scene-to-hospital estimate, and no countdown
-    for statuses, stage, text in (((), "assigned", "Unit assigned"), (("en_route",), "en_route", "En route to scene"),
-                                  (("on_scene",), "on_scene", "On scene")):
-        await _move(crew, *statuses)
-        await board.locator(f"#inbound li[data-id='{incident['id']}'][data-stage='{stage}']").wait_for()
-        eta = await row.locator(".eta").inner_text()
-        assert text in eta and "Scene-to-hospital estimate" in eta
-        assert await row.locator(".eta-left").count() == 0
+    stale_s = server.config.page_stale_position_s
+    server.ctx.clock.offset = timedelta(seconds=-(stale_s + 120))  # the crew reached the scene long ago
+    try:
+        for statuses, stage, text in (((), "assigned", "Unit assigned"), (("en_route",), "en_route", "En route to scene"),
+                                      (("on_scene",), "on_scene", "On scene")):
+            await _move(crew, *statuses)
+            await board.locator(f"#inbound li[data-id='{incident['id']}'][data-stage='{stage}']").wait_for()
+            eta = await row.locator(".eta").inner_text()
+            assert text in eta and "Scene-to-hospital estimate" in eta
+            assert await row.locator(".eta-left").count() == 0
+    finally:
+        server.ctx.clock.offset = timedelta(0)
     estimate_text = await row.locator(".transport-estimate").inner_text()
     _, body = await api.get(f"/api/v1/hospitals/{hospital_id}/inbound")
     from_scene_s = body["inbound"][0]["transport_estimate_s"]
@@ -113,7 +118,7 @@ async def test_the_board_follows_the_crew_from_assignment_to_arrival(browser, ci
 
     # the position goes stale: labelled
     avl = server.ctx.avl
-    old = datetime.now(UTC) - timedelta(seconds=server.config.page_stale_position_s + 60)
+    old = datetime.now(UTC) - timedelta(seconds=stale_s + 60)  # the tablet silent since
     await avl.redis.hset(avl.hash_prefix + UNIT, mapping={"json": json.dumps(
         {"unit_id": UNIT, "at": old.isoformat(), **_between(hospital.location, 0.95)})})
     await board.reload()
