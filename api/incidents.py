@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from api.base import ApiError, BaseHandler
 from dispatch.access import STAFF_ROLES, incident_audience, readable_incidents, view_for
+from dispatch.destination import STAGES, InboundEta
 from dispatch.error_codes import ErrorCode
 from dispatch.errors import DomainError
 
@@ -66,28 +68,60 @@ class IncidentHandler(BaseHandler):
 
 
 class InboundHandler(BaseHandler):
-    """A hospital board's inbound patients, with ETAs recomputed from the ambulances' positions."""
+    """A hospital board's inbound patients: where each crew is in the job, and while it transports an arrival time
+    computed from the ambulance's latest position (an absolute time, so every board counts down alike)."""
 
     async def get(self, hospital_id: str) -> None:
-        """GET patients inbound to a hospital (its staff, or dispatchers), with ETAs."""
+        """GET patients inbound to a hospital (its staff, or dispatchers), with their stage and arrival times."""
         identity = self.require("hospital", "dispatcher", "admin")
         if identity.role == "hospital" and identity.hospital_id != hospital_id:
             raise ApiError(404, ErrorCode.NO_SUCH_HOSPITAL)
         inbound = [i for i in await self.ctx.store.list("incidents", open_only=True)
                    if hospital_id in incident_audience(i, ()).hospital_ids]
+        now = self.ctx.clock.now()
+        stale_after_s = self.ctx.config.page_stale_position_s
         patients = []
         for incident in inbound:
             view = view_for(identity, incident)
-            try:
-                eta = await self.ctx.destinations.eta_update(incident.id)
-            except DomainError:  # e.g. the road graph still loading
-                eta = None
-            if eta is None:  # the ETA given when the hospital was chosen, with its source
-                view.update(eta_s=incident.destination_eta_s, eta_source=incident.destination_eta_source,
-                            outside_coverage=incident.destination_eta_source == "straight_line", snap_distance_m=None)
-            else:
-                view.update(eta_s=eta.eta_s, eta_source=eta.eta_source, outside_coverage=eta.outside_coverage,
-                            snap_distance_m=round(eta.snap_distance_m, 1))
+            view.update(inbound_view(incident, await self._inbound_eta(incident), now, stale_after_s))
             patients.append(view)
         await self.audit("list", f"hospital:{hospital_id}:inbound", {"count": len(patients)})
-        self.send_json({"hospital_id": hospital_id, "inbound": patients})
+        self.send_json({"hospital_id": hospital_id, "server_time": iso(now), "inbound": patients})
+
+    async def _inbound_eta(self, incident) -> InboundEta | None:
+        try:
+            return await self.ctx.destinations.inbound_eta(incident)
+        except DomainError:  # e.g. the road graph still loading
+            return None
+
+
+def iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def inbound_view(incident, inbound: InboundEta | None, now: datetime, stale_after_s: float) -> dict:
+    """The board's fields for one patient. `stage`; while transporting `arrival_at` (absolute), `eta_s` (from
+    `eta_computed_at`), `eta_from` ("unit_position" or "scene"), `position_at` and `position_stale`; before transport
+    `transport_estimate_s` (scene to hospital, no countdown); at hospital `arrived_at`. `eta_source`,
+    `outside_coverage` and `snap_distance_m` describe whichever ETA is given (None while the graph loads)."""
+    stage = inbound.stage if inbound else STAGES.get(incident.status, "waiting")
+    eta = inbound.eta if inbound else None
+    estimate = inbound.transport_estimate if inbound else None
+    shown = eta or estimate
+    view = {"stage": stage, "arrival_at": None, "eta_s": None, "eta_computed_at": None, "eta_from": None,
+            "eta_unit_id": None, "position_at": None, "position_stale": None, "transport_estimate_s": None,
+            "arrived_at": iso(incident.status_times.get("at_hospital")) if stage == "arrived" else None,
+            "eta_source": shown.eta_source if shown else incident.destination_eta_source,
+            "outside_coverage": shown.outside_coverage if shown else incident.destination_eta_source == "straight_line",
+            "snap_distance_m": round(shown.snap_distance_m, 1) if shown else None}
+    if estimate is not None:
+        view["transport_estimate_s"] = estimate.eta_s
+    elif inbound is None and stage not in ("transporting", "arrived"):
+        view["transport_estimate_s"] = incident.destination_eta_s  # the graph loading: the one given at the choice
+    if eta is not None:
+        view.update(arrival_at=iso(inbound.arrival_at), eta_s=eta.eta_s, eta_computed_at=iso(inbound.computed_at),
+                    eta_from="unit_position" if inbound.from_position else "scene", eta_unit_id=inbound.unit_id,
+                    position_at=iso(inbound.position_at),
+                    position_stale=inbound.position_at is None
+                    or (now - inbound.position_at).total_seconds() > stale_after_s)
+    return view

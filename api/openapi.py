@@ -184,14 +184,35 @@ SCHEMAS["Route"] = {
                                         "distance_m": {"type": "number"}}}},
         "origin": ROUTE_END, "destination": ROUTE_END, **ROAD_COVERAGE},
 }
+DATE_TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
 SCHEMAS["InboundPatient"] = {
     "allOf": [{"$ref": "#/components/schemas/Incident"}, {
-        "type": "object", "required": ["eta_s", "eta_source", "outside_coverage", "snap_distance_m"],
-        "properties": {"eta_s": {**NUMBER_OR_NULL, "description": "recomputed from the ambulance's position"},
-                       "eta_source": {"type": ["string", "null"], "enum": ["road", "straight_line", None]},
-                       "outside_coverage": ROAD_COVERAGE["outside_coverage"],
-                       "snap_distance_m": {"type": ["number", "null"], "minimum": 0, "description": "null when the"
-                                           " road graph is loading and the ETA is the one given at the choice"}}}],
+        "type": "object",
+        "required": ["stage", "arrival_at", "eta_s", "eta_computed_at", "eta_from", "eta_unit_id", "position_at",
+                     "position_stale", "transport_estimate_s", "arrived_at", "eta_source", "outside_coverage",
+                     "snap_distance_m"],
+        "properties": {
+            "stage": {"type": "string", "enum": ["waiting", "assigned", "en_route", "on_scene", "transporting", "arrived"],
+                      "description": "where the crew is in the job (waiting: no unit yet; arrived: at hospital, listed"
+                                     " until the incident closes)"},
+            "arrival_at": {**DATE_TIME_OR_NULL, "description": "transporting only: the expected arrival, absolute"
+                           " (eta_computed_at + eta_s), so every board counts down to the same moment"},
+            "eta_s": {**NUMBER_OR_NULL, "description": "transporting only: the road ETA from the transporting unit's"
+                      " latest position (or the scene, without one) at eta_computed_at"},
+            "eta_computed_at": {**DATE_TIME_OR_NULL, "description": "the time of that position, or the start of"
+                                " transport if later"},
+            "eta_from": {"type": ["string", "null"], "enum": ["unit_position", "scene", None]},
+            "eta_unit_id": {"type": ["string", "null"]},
+            "position_at": {**DATE_TIME_OR_NULL, "description": "the time of the unit's position used"},
+            "position_stale": {"type": ["boolean", "null"], "description": "the position is older than the page"
+                               " setting stale_position_s, or there is none"},
+            "transport_estimate_s": {**NUMBER_OR_NULL, "description": "before transport: scene to hospital by road,"
+                                     " an estimate, not a countdown"},
+            "arrived_at": DATE_TIME_OR_NULL,
+            "eta_source": {"type": ["string", "null"], "enum": ["road", "straight_line", None]},
+            "outside_coverage": ROAD_COVERAGE["outside_coverage"],
+            "snap_distance_m": {"type": ["number", "null"], "minimum": 0, "description": "null when the"
+                                " road graph is loading and the ETA is the one given at the choice"}}}],
 }
 
 
@@ -500,10 +521,13 @@ PATHS.update({
         body={"type": "object", "required": ["ed_beds_free", "diversion"], "properties": {
             "ed_beds_free": {"type": "integer", "minimum": 0, "maximum": 1000}, "diversion": {"type": "boolean"}}})},
     "/api/v1/hospitals/{hospital_id}/inbound": {"get": _op(
-        "Patients inbound to a hospital with live ETAs and their source (no caller phone numbers)",
+        "Patients inbound to a hospital: each crew's stage and, while transporting, the expected arrival time from"
+        " the unit's latest position, with the ETA's source (no caller phone numbers)",
         params=[_path_param("hospital_id", {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,60}$"})], schema={
-            "type": "object", "required": ["hospital_id", "inbound"], "properties": {
+            "type": "object", "required": ["hospital_id", "server_time", "inbound"], "properties": {
                 "hospital_id": {"type": "string"},
+                "server_time": {"type": "string", "format": "date-time", "description": "the server's time of the"
+                                " answer: a board counts down to arrival_at on the server's clock, not its own"},
                 "inbound": {"type": "array", "items": {"$ref": "#/components/schemas/InboundPatient"}}}})},
     "/api/v1/hospitals/{hospital_id}/inbound/{incident_id}/ack": {"post": {
         "summary": "The receiving ED acknowledges an inbound patient (recorded as an event; repeating is harmless)",

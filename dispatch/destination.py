@@ -4,12 +4,13 @@ road coverage the ETA is a straight-line estimate, and every option and inbound 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from dispatch.access import unit_on_incident
 from dispatch.error_codes import ErrorCode
 from dispatch.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from dispatch.events import DestinationChosen, HospitalAlerted, InboundAcknowledged
-from dispatch.model import Hospital, Incident, LatLon
+from dispatch.model import Hospital, Incident, IncidentStatus, LatLon, UnitStatus
 from dispatch.policies import require
 from dispatch.ports import Clock, EtaProvider, EventStore, RoadEta, UnitPositions, get_or_not_found
 from dispatch.recommendation import eta_reasons
@@ -42,6 +43,27 @@ class DestinationOption:
     def to_json(self) -> dict:
         """The option as a JSON-ready dict (every field; seconds and metres as named)."""
         return dict(self.__dict__)
+
+
+# where the crew is in the job, as the receiving emergency department sees it
+STAGES = {IncidentStatus.RECEIVED: "waiting", IncidentStatus.TRIAGED: "waiting", IncidentStatus.ASSIGNED: "assigned",
+          IncidentStatus.ACKNOWLEDGED: "assigned", IncidentStatus.EN_ROUTE: "en_route",
+          IncidentStatus.ON_SCENE: "on_scene", IncidentStatus.TRANSPORTING: "transporting",
+          IncidentStatus.AT_HOSPITAL: "arrived"}
+
+
+@dataclass(frozen=True)
+class InboundEta:
+    """An inbound patient's stage and, while transporting, its arrival time (see DestinationService.inbound_eta)."""
+    stage: str  # waiting (no unit yet), assigned, en_route, on_scene, transporting, arrived
+    eta: RoadEta | None = None  # transporting: from `computed_at`'s origin to the hospital
+    computed_at: datetime | None = None  # the moment the ETA counts from (the position's time, or transport start)
+    arrival_at: datetime | None = None  # computed_at + eta (None unless transporting with a usable ETA)
+    from_position: bool = False  # computed from the unit's AVL position (else from the scene)
+    unit_id: str | None = None
+    position_at: datetime | None = None  # the time of that position
+    transport_estimate: RoadEta | None = None  # before transport: scene to hospital by road, not a countdown
+    arrived_at: datetime | None = None
 
 
 def needed_capability(incident: Incident) -> str | None:
@@ -187,16 +209,62 @@ class DestinationService:
                                                      hospital_id=hospital_id))
             return await uow.get("incidents", incident_id)
 
-    async def eta_update(self, incident_id: int) -> RoadEta | None:
-        """The inbound ETA recomputed from the ambulance's latest position (for the hospital board), with its
-        source: a straight-line estimate flagged `outside_coverage` when either end is off the road network.
-        None when the incident has no destination."""
-        incident = await self.store.get("incidents", incident_id)
-        if incident is None or incident.destination_hospital_id is None:
-            return None
-        hospital = await self.store.get("hospitals", incident.destination_hospital_id)
-        [eta] = await self.etas.etas_to(hospital.location, [await self._from_where(incident)])
-        return eta
+    async def inbound_eta(self, incident: Incident) -> InboundEta:
+        """Where the crew is in the job and, while it transports, the arrival time at the destination: the road ETA
+        (the same `etas_to` as the choice) from the transporting unit's latest AVL position, counted from the time of
+        that position (or from the start of transport, if later), so every board shows the same countdown however
+        often it asks. With no position it counts from the scene at the start of transport. Before transport there
+        is no arrival time, only `transport_estimate` (scene to hospital); at hospital the patient has arrived.
+
+        Raises
+        ------
+        Unavailable
+            The road graph is not loaded yet.
+        """
+        stage = STAGES.get(incident.status, "waiting")
+        hospital = await self.store.get("hospitals", incident.destination_hospital_id) \
+            if incident.destination_hospital_id else None
+        if hospital is None:
+            return InboundEta(stage=stage)
+        if stage != "transporting":
+            estimate = None
+            if stage != "arrived" and incident.location is not None:
+                [estimate] = await self.etas.etas_to(hospital.location, [incident.location])
+            return InboundEta(stage=stage, transport_estimate=estimate, arrived_at=incident.status_times.get("at_hospital"))
+        now = self.clock.now()
+        started = incident.status_times.get("transporting") or now
+        unit_id, position, fixed_at = await self._transporting_fix(incident)
+        if position is not None and fixed_at is not None \
+                and fixed_at < (incident.status_times.get("on_scene") or started):
+            position = None  # from before it reached the scene (its station, the road there): the scene is nearer the truth
+        if position is None:
+            if incident.location is None:
+                raise Conflict(ErrorCode.INCIDENT_NO_LOCATION)
+            origin, since = incident.location, started
+        else:
+            origin, since = position, max(started, fixed_at or now)
+        [eta] = await self.etas.etas_to(hospital.location, [origin])
+        return InboundEta(stage=stage, eta=eta, computed_at=since, from_position=position is not None,
+                          unit_id=unit_id, position_at=fixed_at if position is not None else None,
+                          arrival_at=since + timedelta(seconds=eta.eta_s) if eta.eta_s is not None else None)
+
+    async def _transporting_fix(self, incident: Incident):
+        """(unit id, latest position, its time) of the unit carrying the patient: the incident's transporting units
+        (never another unit's position, e.g. a first responder left on scene), else any of its units; the position
+        None when none has reported one."""
+        units = [await self.store.get("units", unit_id) for unit_id in incident.unit_ids]
+        carrying = [u.id for u in units if unit_on_incident(u, incident) and u.status == UnitStatus.TRANSPORTING]
+        order = carrying or list(incident.unit_ids)
+        fixes = getattr(self.positions, "fixes", None)
+        if fixes is not None:
+            found = await fixes(order)
+        else:  # a positions port without times (the simulation): its positions are current
+            found = {u: (p, self.clock.now()) for u, p in (await self.positions.latest(order)).items()}
+        for unit_id in order:
+            if unit_id in found:
+                position, at = found[unit_id]
+                return unit_id, position, at
+        return (order or [None])[0], None, None
 
 
 def _why(eta, capable: bool, need: str | None, hospital: Hospital, *, en: bool) -> str:

@@ -109,20 +109,27 @@ class Avl:
     async def latest(self, unit_ids: list[str]) -> dict[str, LatLon | MovingFix]:
         """Latest known position per unit (Redis, else the PostgreSQL track); units never seen are absent. A unit
         driving with a known heading comes as a MovingFix (see `position_of`)."""
-        found: dict[str, LatLon] = {}
+        return {unit_id: position for unit_id, (position, _) in (await self.fixes(unit_ids)).items()}
+
+    async def fixes(self, unit_ids: list[str]) -> dict[str, tuple[LatLon | MovingFix, datetime | None]]:
+        """`latest` with each position's time (UTC; None if the record has none): what the hospital board needs to
+        count an ETA from the moment the unit was there, and to call a position stale."""
+        found: dict[str, tuple[LatLon | MovingFix, datetime | None]] = {}
         try:
             pipe = self.redis.pipeline(transaction=False)
             for unit_id in unit_ids:
                 pipe.hget(self.hash_prefix + unit_id, "json")
             for unit_id, raw in zip(unit_ids, await pipe.execute()):
                 if raw:
-                    found[unit_id] = position_of(json.loads(raw))
+                    record = json.loads(raw)
+                    at = datetime.fromisoformat(record["at"]) if record.get("at") else None
+                    found[unit_id] = (position_of(record), at)
         except Exception as exc:
             log.warning("avl: redis unavailable, reading the track: %s", exc)
         missing = [u for u in unit_ids if u not in found]
         if missing:
-            for unit_id, (lat, lon, _) in (await tracks.last_positions(self.pool, missing)).items():
-                found[unit_id] = LatLon(lat, lon)
+            for unit_id, (lat, lon, at) in (await tracks.last_positions(self.pool, missing)).items():
+                found[unit_id] = (LatLon(lat, lon), at)
         return found
 
     async def fan_out_to_dispatchers(self, hub, interval_s: float = 1.0,

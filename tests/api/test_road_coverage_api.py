@@ -131,7 +131,8 @@ async def test_hospital_destinations_and_the_inbound_eta_say_when_they_are_strai
     status, inbound = await board.get(f"/api/v1/hospitals/{chosen}/inbound")
     [patient] = inbound["inbound"]
     assert status == 200 and patient["eta_source"] == "straight_line" and patient["outside_coverage"] is True
-    assert patient["snap_distance_m"] > 40_000 and patient["eta_s"] > 45 * 60
+    assert patient["snap_distance_m"] > 40_000 and patient["transport_estimate_s"] > 45 * 60
+    assert patient["stage"] == "waiting" and patient["arrival_at"] is None  # no countdown before transport
     assert patient["destination_eta_source"] == "straight_line"  # kept with the choice, for when routing is down
     city_incident = await report(dispatcher, CITY)
     _, city_body = await dispatcher.get(f"/api/v1/incidents/{city_incident['id']}/destinations")

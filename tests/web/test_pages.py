@@ -45,7 +45,8 @@ async def test_incident_to_hospital_board_story(browser, city):
     patient = board.locator(f"#inbound li.patient[data-id='{incident['id']}']")
     await patient.wait_for()
     eta = await patient.locator(".eta").inner_text()
-    assert ":" in eta  # a live m:ss countdown, not a dash
+    assert "En route to scene" in eta and "Scene-to-hospital estimate" in eta  # not transporting yet: no countdown
+    assert await patient.locator(".eta-left").count() == 0
     assert await board.inner_text("#count") == "1"
     await board.screenshot(path=shot("story-hospital"))
     for page in (console, tablet, board):
