@@ -598,6 +598,7 @@ class GazetteerPort(Protocol):
 
 
 MAX_QUERY_CHARS = 200
+ROMANISED_SEARCH_BELOW = 0.8  # a Thai query's best Thai match under this similarity: search it romanised too
 
 
 def junction_sides(query: Query) -> tuple[list[tuple[str, str]], list[tuple[int, int]]]:
@@ -637,12 +638,15 @@ class PlaceService:
         if not query.key:
             raise Invalid(FieldError("q", ErrorCode.NO_LETTERS_OR_DIGITS))
         sides, pairs = junction_sides(query)
-        searches = [self.gazetteer.search(query.key, query.core, sides=sides, pairs=pairs,
-                                          limit=self.candidate_count)]
+        found = await self.gazetteer.search(query.key, query.core, sides=sides, pairs=pairs,
+                                            limit=self.candidate_count)
         roman_key, roman_core = romanise(query.key), romanise(query.core)
-        if roman_key and query.kind != "junction":  # a Thai query also finds places named only in Latin letters
-            searches.append(self.gazetteer.search(roman_key, roman_core or roman_key, limit=self.candidate_count))
-        found = [c for batch in await asyncio.gather(*searches) for c in batch]
+        # A Thai query without a close match in Thai also looks for places named only in Latin letters (ตลาดหนองมน:
+        # "Nong Mong Market"); a second round trip, so only then.
+        if (roman_key and query.kind != "junction"
+                and max((c.similarity for c in found), default=0.0) < ROMANISED_SEARCH_BELOW):
+            found = [*found, *await self.gazetteer.search(roman_key, roman_core or roman_key,
+                                                          limit=self.candidate_count)]
         return rank(query, found, self.settings, near, limit)
 
     async def reverse(self, lat: float, lon: float) -> dict[str, Any]:
