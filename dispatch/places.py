@@ -8,6 +8,13 @@ as Sriracha/Si Racha or Sukhumvit/Sukumvit) into one canonical string, identical
 queries, so the remaining difference is real misspelling, which trigram similarity absorbs. `core` is the same
 string without the category word (โรงพยาบาล, ถนน, ซอย, hospital, road …), so "สมิติเวช ศรีราชา" finds
 "โรงพยาบาลสมิติเวช ศรีราชา" as well as "รพ.สมิติเวชศรีราชา" does.
+
+Across scripts: a place named only in Thai is also stored under `romanise` of its name (a rough RTGS reading:
+บางแสน → "bangsaen"), so Latin typing finds it; a Thai query whose best Thai match is weak is also searched
+romanised, so ตลาดหนองมน finds a market mapped only as "Nong Mong Market". Ranking (`rank`) then merges one place
+mapped several times (an OSM POI, a fleet hospital, a fleet station: one folded name within tens of metres) and
+holds a query of several words to all of them: a word no candidate has ("Central" of a mall the data lacks) means
+the asked-for place is not there, and a place sharing only the town's name is not offered in its stead.
 """
 from __future__ import annotations
 
@@ -372,12 +379,17 @@ MIN_WORD_LETTERS = 3
 
 
 def _distinctive_words(expanded: str) -> tuple[tuple[str, str], ...]:
-    """The folded words of a query of two or more (space-separated), without category and area words, words with
+    """The folded words of a query of two or more (space-separated), without category words, area names (after
+    ตำบล, อำเภอ, จังหวัด), words with
     digits (a soi number has its own penalty) and words under 3 letters, each with its romanisation ('' for Latin
     words); () for a one-word query."""
-    words = [fold(w) for w in expanded.split()]
+    words = [fold(w) for w in expanded.split() if fold(w)]
     kept = []
+    after_area_word = False
     for w in words:
+        if after_area_word or any(w.startswith(a) for a in ADMIN_FOLDED):  # ต.บางปลาสร้อย: where, not what
+            after_area_word = w in ADMIN_FOLDED  # "ต." was expanded to "ตำบล ": its name is the next word
+            continue
         for generic in sorted(GENERIC_WORDS, key=len, reverse=True):  # "รพ.ชลบุรี" → "ชลบุรี"
             if w.startswith(generic) and len(w) > len(generic) and not w.isascii():
                 w = w[len(generic):]
@@ -399,20 +411,21 @@ def _has_word(word: str, key: str) -> bool:
     return bool(grams) and len(grams & _trigrams(key)) * 2 >= len(grams)
 
 
-def missing_share(query: Query, key: str) -> float:
-    """The share (by letters) of the query's distinctive words that the matched name `key` lacks, in its own
-    script or romanised, when the query has two or more: "Central Chonburi" against "Chonburi Hospital" lacks
-    "central", about half."""
-    if len(query.words) < 2 or not key:  # one distinctive word: the similarity itself says how much of it matched
-        return 0.0
+def lacking_words(query: Query, key: str) -> frozenset[int]:
+    """Which of the query's distinctive words (indexes) the matched name `key` lacks, in its own script or
+    romanised; none when the query has fewer than two (the similarity itself says how much of one word matched)."""
+    if len(query.words) < 2 or not key:
+        return frozenset()
     roman_key = romanise(key) if not key.isascii() else ""
-    total = missing = 0
-    for word, roman in query.words:
-        total += len(word)
-        if not (_has_word(word, key) or roman and _has_word(roman, key)
-                or roman_key and _has_word(word if word.isascii() else roman, roman_key)):
-            missing += len(word)
-    return missing / total if total else 0.0
+    return frozenset(i for i, (word, roman) in enumerate(query.words)
+                     if not (_has_word(word, key) or roman and _has_word(roman, key)
+                             or roman_key and _has_word(word if word.isascii() else roman, roman_key)))
+
+
+def word_share(query: Query, indexes: Iterable[int]) -> float:
+    """The share (by letters) of the query's distinctive words that `indexes` are."""
+    total = sum(len(w) for w, _ in query.words)
+    return sum(len(query.words[i][0]) for i in set(indexes)) / total if total else 0.0
 
 
 # ---- ranking ----------------------------------------------------------------------------------------------------
@@ -481,8 +494,9 @@ def rank(query: Query, candidates: Sequence[Candidate], settings: RankingSetting
     folded name within `merge_within_m` of each other (one hospital as an OSM POI, a fleet hospital and a fleet
     station) are one suggestion, the best scored. A match through a romanised name (the key is Latin, the place is
     named only in Thai, or the query was Thai) counts `romanised_weight` of its similarity. A query of several
-    words scales the score by the square of the share of its distinctive words the name has (`missing_share`):
-    a place sharing only "Chonburi" with "Central Chonburi" is not offered as if it were that place.
+    distinctive words (`lacking_words`): a word no candidate has scales every score by the square of the share
+    of the rest, so a place sharing only "Chonburi" with "Central Chonburi" is not offered as if it were that
+    place; a word some other candidate has costs a candidate lacking it half that word's share.
     """
     best: dict[int, Candidate] = {}
     query_thai = not query.key.isascii()
@@ -499,10 +513,17 @@ def rank(query: Query, candidates: Sequence[Candidate], settings: RankingSetting
         if near is not None:
             c.distance_m = distance_m(near[0], near[1], c.lat, c.lon)
             score += settings.near_weight * math.exp(-c.distance_m / settings.near_scale_m)
-        if c.kind != "junction":
-            score *= (1.0 - missing_share(query, c.key)) ** 2
         c.score = score
-        if score >= settings.min_score and (c.place_id not in best or best[c.place_id].score < score):
+    # A word of the query no candidate has (the mall's "Central") says that what was asked for is not in the data:
+    # every candidate counts the square of the rest. A word only this candidate lacks (the "Saen" of Bang Pakong)
+    # costs it half its share.
+    lacking = {id(c): lacking_words(query, c.key) for c in candidates if c.kind != "junction"}
+    unknown = frozenset.intersection(*lacking.values()) if lacking else frozenset()
+    for c in candidates:
+        if id(c) in lacking:
+            lacks_alone = word_share(query, lacking[id(c)] - unknown)
+            c.score *= (1.0 - word_share(query, unknown)) ** 2 * (1.0 - 0.5 * lacks_alone)
+        if c.score >= settings.min_score and (c.place_id not in best or best[c.place_id].score < c.score):
             best[c.place_id] = c
     shown: list[Candidate] = []
     for c in sorted(best.values(), key=lambda c: (-c.score, c.place_id)):

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from dispatch.places import (
-    Candidate, Landmark, RankingSettings, describe, missing_share, name_keys, normalise, parse_query, rank, romanise,
+    Candidate, Landmark, RankingSettings, describe, lacking_words, name_keys, normalise, parse_query, rank, romanise,
+    word_share,
 )
 
 
@@ -165,10 +166,15 @@ def test_one_name_mapped_twice_within_tens_of_metres_is_one_suggestion():
     assert [c.place_id for c in rank(q, [here, other], RankingSettings())] == [1, 4]
 
 
-def test_a_place_lacking_a_word_of_a_several_word_query_drops():
+def test_a_word_no_candidate_has_drops_them_all_and_one_others_have_costs_half_its_share():
     q = parse_query("Central Chonburi")
     hospital = _candidate(1, 13.35, 100.98, similarity=0.45, kind="hospital", key="conburihospital",
-                          name="โรงพยาบาลชลบุรี")
-    assert missing_share(q, "conburihospital") == pytest.approx(0.5)  # "central" of "central" + "conburi"
+                          name="Chonburi Hospital")
+    assert lacking_words(q, "conburihospital") == {0} and word_share(q, {0}) == pytest.approx(0.5)  # "central"
     assert rank(q, [hospital], RankingSettings()) == []
-    assert missing_share(q, "centralplazaconburi") == 0 and missing_share(parse_query("Chonburi"), "x") == 0
+    mall = _candidate(2, 13.34, 100.97, similarity=0.45, kind="mall", key="centralplazaconburi", name="Central")
+    ranked = rank(q, [hospital, mall], RankingSettings())
+    assert [c.place_id for c in ranked] == [2, 1] and ranked[1].score == pytest.approx(0.45 * 0.75)
+    assert lacking_words(parse_query("Chonburi"), "x") == frozenset()  # one word: the similarity says it all
+    # an area named after ต./อ. says where, not what: not a word a place's name must have
+    assert [w for w, _ in parse_query("ถ.สุขุมวิท ต.บางปลาสร้อย อ.เมืองชลบุรี").words] == [normalise("สุขุมวิท")]
