@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from dispatch.places import Candidate, Landmark, PlaceRecord, name_keys
+from dispatch.places import Candidate, Landmark, PlaceRecord, name_keys, romanised_keys
 
 GAZETTEER_LOCK = 0x454D535F504C4345  # 'EMS_PLCE': one loader at a time across processes
 BULK_TIMEOUT_S = 600  # a bulk load (and the wait for another process's) may outlast the pool's statement timeout
@@ -82,8 +82,12 @@ class Gazetteer:
             place_rows.append((place_id, r.kind, r.name, r.name_en, r.lat, r.lon, r.source, r.in_road_graph,
                                r.subdistrict, road_a, road_b))
             seen = set()
-            for name in dict.fromkeys([r.name, *(r.name_en and [r.name_en] or []), *r.names]):
-                keys = name_keys(name, r.kind)
+            names = list(dict.fromkeys([r.name, *(r.name_en and [r.name_en] or []), *r.names]))
+            all_keys = [name_keys(name, r.kind) for name in names]
+            if r.kind != "junction" and not any(k.key.isascii() for k in all_keys if k.key):
+                # named only in Thai: its romanisation too, so "Bang Saen" finds ถนนอ่างศิลา-บางแสน
+                all_keys += [k for k in map(romanised_keys, all_keys) if k is not None]
+            for keys in all_keys:
                 if keys.key and keys not in seen:
                     seen.add(keys)
                     name_rows.append((place_id, r.kind, keys.key, keys.core))

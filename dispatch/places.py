@@ -8,10 +8,18 @@ as Sriracha/Si Racha or Sukhumvit/Sukumvit) into one canonical string, identical
 queries, so the remaining difference is real misspelling, which trigram similarity absorbs. `core` is the same
 string without the category word (โรงพยาบาล, ถนน, ซอย, hospital, road …), so "สมิติเวช ศรีราชา" finds
 "โรงพยาบาลสมิติเวช ศรีราชา" as well as "รพ.สมิติเวชศรีราชา" does.
+
+Across scripts: a place named only in Thai is also stored under `romanise` of its name (a rough RTGS reading:
+บางแสน → "bangsaen"), so Latin typing finds it; a Thai query whose best Thai match is weak is also searched
+romanised, so ตลาดหนองมน finds a market mapped only as "Nong Mong Market". Ranking (`rank`) then merges one place
+mapped several times (an OSM POI, a fleet hospital, a fleet station: one folded name within tens of metres) and
+holds a query of several words to all of them: a word no candidate has ("Central" of a mall the data lacks) means
+the asked-for place is not there, and a place sharing only the town's name is not offered in its stead.
 """
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import re
 import unicodedata
@@ -27,7 +35,7 @@ from dispatch.model import LatLon
 from dispatch.model import distance_m as _distance
 
 # Stored keys depend on these rules: change this when they change, and every gazetteer is rebuilt (routing/places.py).
-NORMALISATION_VERSION = 2
+NORMALISATION_VERSION = 3  # 3: romanised keys of places named only in Thai (`romanise`)
 
 # Kinds of place, with the category words that name them (after abbreviation expansion and folding, see below).
 KIND_WORDS: dict[str, tuple[str, ...]] = {
@@ -114,6 +122,107 @@ def fold(text: str) -> str:
 def normalise(text: str) -> str:
     """One string per way of writing a name: `clean`, abbreviations expanded, then `fold`."""
     return fold(_expand_abbreviations(clean(text)))
+
+
+# ---- romanisation: a Thai name read in Latin letters, so "Bang Saen" finds บางแสน and ตลาดหนองมน "Nong Mong Market"
+# A rough RTGS reading of folded Thai text (tone marks, ็ and ์ already gone), syllable by syllable: leading vowels,
+# a silent ห before a sonorant, clusters with ร/ล, vowel marks, อ/ว/ย as vowels, the implicit o of a closed
+# syllable and a of an open one, final consonants as RTGS pronounces them. It is not a dictionary: names are
+# approximated, and trigram similarity absorbs the rest (matches through it count a little less, see `rank`).
+_INITIAL = dict(zip("กขคฆงจฉชซฌญฎฏฐฑฒณดตถทธนบปผฝพฟภมยรลวศษสหฬอฮ",
+                    ["k", "kh", "kh", "kh", "ng", "ch", "ch", "ch", "s", "ch", "y", "d", "t", "th", "th", "th", "n",
+                     "d", "t", "th", "th", "th", "n", "b", "p", "ph", "f", "ph", "f", "ph", "m", "y", "r", "l", "w",
+                     "s", "s", "s", "h", "l", "", "h"]), ฤ="rue", ฦ="lue")
+_FINAL = {**dict.fromkeys("กขคฆ", "k"), **dict.fromkeys("จชซฌฎฏฐฑฒดตถทธศษส", "t"), "ง": "ng",
+          **dict.fromkeys("ญณนรลฬ", "n"), **dict.fromkeys("บปพฟภ", "p"), "ม": "m", "ย": "i", "ว": "o"}
+_LEADING = {"เ": "e", "แ": "ae", "โ": "o", "ใ": "ai", "ไ": "ai"}
+_FOLLOWING = {"\u0e30": "a", "\u0e31": "a", "\u0e32": "a", "\u0e33": "am", "\u0e34": "i", "\u0e35": "i",
+              "\u0e36": "ue", "\u0e37": "ue", "\u0e38": "u", "\u0e39": "u"}
+_SONORANTS = "งญนมยรลว"
+_CLUSTERS = {"กร", "กล", "ขร", "ขล", "คร", "คล", "ปร", "ปล", "พร", "พล", "ผล", "ตร", "สร"}
+
+
+def _is_consonant(ch: str) -> bool:
+    return "\u0e01" <= ch <= "\u0e2e"
+
+
+def _starts_syllable(s: str, i: int) -> bool:
+    """Whether the consonant before `i` must begin a syllable, as the text from `i` cannot stand alone: อ read as
+    a vowel (ลอ), or a single consonant before the end (นิคม: ค begins คม)."""
+    if s[i] == "อ" and (i + 1 >= len(s) or s[i + 1] not in _FOLLOWING):
+        return True
+    return _is_consonant(s[i]) and (i + 1 >= len(s) or not "\u0e01" <= s[i + 1] <= "\u0e5b")
+
+
+@functools.lru_cache(maxsize=65536)  # the gazetteer's names recur from query to query (about 0.1 ms each)
+def romanise(folded: str) -> str:
+    """A Latin reading of the Thai letters of a folded string (other characters kept), folded as Latin names are;
+    '' when it has no Thai letters."""
+    if not any("\u0e01" <= ch <= "\u0e5b" for ch in folded):
+        return ""
+    s, n, i, out = folded, len(folded), 0, []
+    while i < n:
+        ch = s[i]
+        lead = _LEADING.get(ch)
+        if lead is not None:
+            i += 1
+        if i >= n or not _is_consonant(s[i]):
+            if lead is not None:
+                out.append(lead)
+            elif ch in _FOLLOWING:
+                out.append(_FOLLOWING[ch])
+                i += 1
+            else:
+                out.append(ch if ch.isascii() else "")
+                i += 1
+            continue
+        onset = s[i]
+        i += 1
+        if (i + 1 < n and (onset == "ห" and s[i] in _SONORANTS or onset == "อ" and s[i] == "ย")
+                and (s[i] != "ว" or s[i + 1] in _FOLLOWING)):
+            onset = s[i]  # ห (อ) leading a sonorant is silent: หนอง, หวาน, อยู่ (but ห้วย)
+            i += 1
+        initial = _INITIAL.get(onset, "")
+        if i + 1 < n and (onset + s[i] in _CLUSTERS) and (s[i + 1] in _FOLLOWING or lead is not None):
+            # a cluster: กรุง, เปลี่ยน; ร after ส is silent: ศรี
+            initial += _INITIAL.get(s[i], "") if onset != "ส" else ""
+            i += 1
+        short_a = i < n and s[i] == "\u0e30" or i + 1 < n and s[i + 1] == "\u0e30"
+        start = i
+        while i < n and s[i] in _FOLLOWING:
+            i += 1
+        vowel = "".join(_FOLLOWING[c] for c in s[start:i])
+        vowel = {"aa": "a", "ia": "ia", "ua": "ua"}.get(vowel, vowel[:3])
+        nxt = s[i] if i < n else ""
+        if lead == "e" and not vowel and nxt == "อ":
+            vowel, i = "oe", i + 1
+        elif lead == "e" and vowel == "i" and nxt == "ย":
+            vowel, i = "ia", i + 1
+        elif lead == "e" and vowel == "ue" and nxt == "อ":
+            vowel, i = "uea", i + 1
+        elif lead == "e" and vowel.startswith("a"):
+            vowel = "ao" if vowel == "a" else "o"
+        elif lead is not None:
+            vowel = lead + vowel if vowel not in ("a",) else lead
+        elif vowel == "ue" and nxt == "อ":
+            i += 1
+        elif vowel == "a" and nxt == "ว" and s[i - 1] == "\u0e31":
+            vowel, i = "ua", i + 1
+        elif not vowel and nxt == "อ" and (i + 1 >= n or not i + 1 < n or s[i + 1] not in _FOLLOWING):
+            vowel, i = "o", i + 1  # นอง, หล่อ
+        elif not vowel and nxt == "ว" and i + 1 < n and _is_consonant(s[i + 1]):
+            vowel, i = "ua", i + 1  # สวน
+        elif not vowel:
+            closed = (_is_consonant(nxt) and (i + 1 >= n or s[i + 1] not in _FOLLOWING)
+                      and (i + 1 >= n or _is_consonant(s[i + 1]) or not "\u0e01" <= s[i + 1] <= "\u0e5b"))
+            vowel = "o" if closed else "a"
+        final = ""
+        if (i < n and _is_consonant(s[i]) and s[i] != "อ" and vowel not in ("am", "ai", "ao") and not short_a
+                and (i + 1 >= n or (s[i + 1] not in _FOLLOWING and not _starts_syllable(s, i + 1)))):
+            final = _FINAL.get(s[i], "")
+            i += 1
+        out.append(initial + vowel + final)
+    return fold("".join(out))
 
 
 def _folded_longest_first(words: Iterable[str]) -> tuple[str, ...]:
@@ -205,6 +314,12 @@ def name_keys(name: str, kind: str) -> NameKeys:
     return NameKeys(key, core or key)
 
 
+def romanised_keys(keys: NameKeys) -> NameKeys | None:
+    """The romanised keys of a Thai name's keys (stored for places named only in Thai), None when not Thai."""
+    key = romanise(keys.key)
+    return NameKeys(key, romanise(keys.core) or key) if key else None
+
+
 @dataclass(frozen=True)
 class Query:
     """A parsed search: the folded keys, the kind the words ask for, the numbers that must match, and the two
@@ -217,6 +332,7 @@ class Query:
     numbers: tuple[str, ...]
     junction: tuple[str, str] | None = None
     junction_splits: tuple[tuple[str, str], ...] = ()
+    words: tuple[tuple[str, str], ...] = ()  # the distinctive words of a query of several: (folded, romanised)
 
 
 def parse_query(text: str) -> Query:
@@ -255,7 +371,70 @@ def parse_query(text: str) -> Query:
     if is_junction or junction is not None:
         kind = "junction"
     return Query(text=text, key=key, core=core or key, kind=kind, numbers=numbers, junction=junction,
-                 junction_splits=splits)
+                 junction_splits=splits, words=() if kind == "junction" else _distinctive_words(cleaned))
+
+
+# Words of a kind phrase ("police station", "โรงพยาบาล") and area words say which sort of place, not which one.
+GENERIC_WORDS = frozenset(fold(part) for words in KIND_WORDS.values() for w in words for part in w.split()) | {
+    fold("station"), *ADMIN_FOLDED}
+MIN_WORD_LETTERS = 3
+
+
+def _distinctive_words(expanded: str) -> tuple[tuple[str, str], ...]:
+    """The folded words of a query of two or more (space-separated), without category words, area names (after
+    ตำบล, อำเภอ, จังหวัด), words with
+    digits (a soi number has its own penalty) and words under 3 letters, each with its romanisation ('' for Latin
+    words); () for a one-word query."""
+    words = [fold(w) for w in expanded.split() if fold(w)]
+    kept = []
+    after_area_word = False
+    for w in words:
+        if after_area_word or any(w.startswith(a) for a in ADMIN_FOLDED):  # ต.บางปลาสร้อย: where, not what
+            after_area_word = w in ADMIN_FOLDED  # "ต." was expanded to "ตำบล ": its name is the next word
+            continue
+        for generic in sorted(GENERIC_WORDS, key=len, reverse=True):  # "รพ.ชลบุรี" → "ชลบุรี"
+            if w.startswith(generic) and len(w) > len(generic) and not w.isascii():
+                w = w[len(generic):]
+                break
+        if len(w) >= MIN_WORD_LETTERS and w not in GENERIC_WORDS and not any(ch.isdigit() for ch in w):
+            kept.append((w, romanise(w)))
+    return tuple(kept) if len(words) > 1 else ()  # (one word may still be two names run together: Thai)
+
+
+def _trigrams(text: str) -> set[str]:
+    return {text[i:i + 3] for i in range(len(text) - 2)}
+
+
+def _has_word(word: str, key: str) -> bool:
+    """The folded word appears in the folded key, or at least half its trigrams do (a misspelt word)."""
+    if word in key:
+        return True
+    grams = _trigrams(word)
+    return bool(grams) and len(grams & _trigrams(key)) * 2 >= len(grams)
+
+
+def lacking_words(query: Query, key: str) -> frozenset[int]:
+    """Which of the query's distinctive words (indexes) the matched name `key` lacks, in its own script or
+    romanised; none when the query has fewer than two (the similarity itself says how much of one word matched)."""
+    if len(query.words) < 2 or not key:
+        return frozenset()
+    roman_key = None  # romanised only when a Latin word is looked for in a Thai name (about 0.1 ms a name)
+    lacking = set()
+    for i, (word, roman) in enumerate(query.words):
+        if _has_word(word, key) or roman and _has_word(roman, key):
+            continue
+        if word.isascii() and not key.isascii():
+            roman_key = romanise(key) if roman_key is None else roman_key
+            if _has_word(word, roman_key):
+                continue
+        lacking.add(i)
+    return frozenset(lacking)
+
+
+def word_share(query: Query, indexes: Iterable[int]) -> float:
+    """The share (by letters) of the query's distinctive words that `indexes` are."""
+    total = sum(len(w) for w, _ in query.words)
+    return sum(len(query.words[i][0]) for i in set(indexes)) / total if total else 0.0
 
 
 # ---- ranking ----------------------------------------------------------------------------------------------------
@@ -295,11 +474,14 @@ class RankingSettings:
     kind_bonus: float = 0.1  # the query's category word (รพ., ถ., วัด …) agrees with the place's kind
     number_penalty: float = 0.35  # the query names a number (soi 13) the place's name lacks
     min_score: float = 0.3  # weaker candidates are not shown
+    romanised_weight: float = 0.8  # a match through a romanised name (`romanise`) counts this much of a direct one
+    merge_within_m: float = 75.0  # places of one folded name this close are one suggestion (an OSM POI, a fleet site)
 
     def __post_init__(self) -> None:
         """ValueError naming the setting when a number is out of its sensible range."""
         for name, low, high in (("near_weight", 0.0, 1.0), ("near_scale_m", 1.0, 1e6), ("kind_bonus", 0.0, 1.0),
-                                ("number_penalty", 0.0, 2.0), ("min_score", 0.0, 1.5)):
+                                ("number_penalty", 0.0, 2.0), ("min_score", 0.0, 1.5),
+                                ("romanised_weight", 0.0, 1.0), ("merge_within_m", 0.0, 10_000.0)):
             if not low <= getattr(self, name) <= high:
                 raise ValueError(f"{name} must be from {low:g} to {high:g}")
 
@@ -317,11 +499,20 @@ def rank(query: Query, candidates: Sequence[Candidate], settings: RankingSetting
          near: tuple[float, float] | None = None, limit: int = 5) -> list[Candidate]:
     """Order candidates by match quality (+ the kind bonus, − a missing number), plus nearness to `near`.
 
-    Several aliases of one place may come back; each place appears once, with its best score.
+    Several aliases of one place may come back; each place appears once, with its best score, and places of one
+    folded name within `merge_within_m` of each other (one hospital as an OSM POI, a fleet hospital and a fleet
+    station) are one suggestion, the best scored. A match through a romanised name (the key is Latin, the place is
+    named only in Thai, or the query was Thai) counts `romanised_weight` of its similarity. A query of several
+    distinctive words (`lacking_words`): a word no candidate has scales every score by the square of the share
+    of the rest, so a place sharing only "Chonburi" with "Central Chonburi" is not offered as if it were that
+    place; a word some other candidate has costs a candidate lacking it half that word's share.
     """
     best: dict[int, Candidate] = {}
+    query_thai = not query.key.isascii()
     for c in candidates:
         score = c.similarity
+        if c.key.isascii() and (query_thai or (c.kind != "junction" and c.name_en is None and not c.name.isascii())):
+            score *= settings.romanised_weight
         if query.kind and c.kind in KIND_FAMILIES.get(query.kind, {query.kind}):
             score += settings.kind_bonus
         if query.numbers and c.kind != "junction":
@@ -332,9 +523,30 @@ def rank(query: Query, candidates: Sequence[Candidate], settings: RankingSetting
             c.distance_m = distance_m(near[0], near[1], c.lat, c.lon)
             score += settings.near_weight * math.exp(-c.distance_m / settings.near_scale_m)
         c.score = score
-        if score >= settings.min_score and (c.place_id not in best or best[c.place_id].score < score):
+    # A word of the query no candidate has (the mall's "Central") says that what was asked for is not in the data:
+    # every candidate counts the square of the rest. A word only this candidate lacks (the "Saen" of Bang Pakong)
+    # costs it half its share.
+    lacking = {id(c): lacking_words(query, c.key) for c in candidates if c.kind != "junction"}
+    unknown = frozenset.intersection(*lacking.values()) if lacking else frozenset()
+    for c in candidates:
+        if id(c) in lacking:
+            lacks_alone = word_share(query, lacking[id(c)] - unknown)
+            c.score *= (1.0 - word_share(query, unknown)) ** 2 * (1.0 - 0.5 * lacks_alone)
+        if c.score >= settings.min_score and (c.place_id not in best or best[c.place_id].score < c.score):
             best[c.place_id] = c
-    return sorted(best.values(), key=lambda c: (-c.score, c.place_id))[:limit]
+    shown: list[Candidate] = []
+    names: dict[int, str] = {}  # folded names, only of places close to another (normalise is about 0.1 ms)
+
+    def folded(c: Candidate) -> str:
+        return names.setdefault(c.place_id, normalise(c.name))
+
+    for c in sorted(best.values(), key=lambda c: (-c.score, c.place_id)):
+        if not any(distance_m(s.lat, s.lon, c.lat, c.lon) <= settings.merge_within_m and folded(s) == folded(c)
+                   for s in shown):
+            shown.append(c)
+            if len(shown) >= limit:
+                break
+    return shown
 
 
 # ---- reverse geocoding: the words ------------------------------------------------------------------------------
@@ -420,6 +632,7 @@ class GazetteerPort(Protocol):
 
 
 MAX_QUERY_CHARS = 200
+ROMANISED_SEARCH_BELOW = 0.8  # a Thai query's best Thai match under this similarity: search it romanised too
 
 
 def junction_sides(query: Query) -> tuple[list[tuple[str, str]], list[tuple[int, int]]]:
@@ -461,6 +674,13 @@ class PlaceService:
         sides, pairs = junction_sides(query)
         found = await self.gazetteer.search(query.key, query.core, sides=sides, pairs=pairs,
                                             limit=self.candidate_count)
+        roman_key, roman_core = romanise(query.key), romanise(query.core)
+        # A Thai query without a close match in Thai also looks for places named only in Latin letters (ตลาดหนองมน:
+        # "Nong Mong Market"); a second round trip, so only then.
+        if (roman_key and query.kind != "junction"
+                and max((c.similarity for c in found), default=0.0) < ROMANISED_SEARCH_BELOW):
+            found = [*found, *await self.gazetteer.search(roman_key, roman_core or roman_key,
+                                                          limit=self.candidate_count)]
         return rank(query, found, self.settings, near, limit)
 
     async def reverse(self, lat: float, lon: float) -> dict[str, Any]:

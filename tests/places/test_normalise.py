@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from dispatch.places import (
-    Candidate, Landmark, RankingSettings, describe, name_keys, normalise, parse_query, rank,
+    Candidate, Landmark, RankingSettings, describe, lacking_words, name_keys, normalise, parse_query, rank, romanise,
+    word_share,
 )
 
 
@@ -105,8 +106,8 @@ def test_category_words_give_the_kind_and_leave_the_core():
     assert q.core == name_keys("โรงพยาบาลสมิติเวช ศรีราชา", "hospital").core == normalise("สมิติเวช ศรีราชา")
 
 
-def _candidate(place_id, lat, lon, similarity=0.9, kind="police", key="policebox"):
-    return Candidate(place_id=place_id, kind=kind, name="Police Box", name_en=None, lat=lat, lon=lon,
+def _candidate(place_id, lat, lon, similarity=0.9, kind="police", key="policebox", name="Police Box"):
+    return Candidate(place_id=place_id, kind=kind, name=name, name_en=None, lat=lat, lon=lon,
                      source="osm_pois", in_road_graph=False, similarity=similarity, key=key)
 
 
@@ -121,8 +122,10 @@ def test_near_reorders_equal_matches():
 
 def test_a_missing_soi_number_costs_more_than_a_small_misspelling():
     q = parse_query("ซอยบางทราย 48/1")
-    wrong_number = _candidate(1, 13.3, 100.9, similarity=0.9, kind="soi", key=name_keys("ซอยบางทราย 48", "road").key)
-    right = _candidate(2, 13.3, 100.9, similarity=0.8, kind="soi", key=name_keys("ซอยบางทราย 48/1", "road").key)
+    wrong_number = _candidate(1, 13.3, 100.9, similarity=0.9, kind="soi", key=name_keys("ซอยบางทราย 48", "road").key,
+                              name="ซอยบางทราย 48")
+    right = _candidate(2, 13.3, 100.9, similarity=0.8, kind="soi", key=name_keys("ซอยบางทราย 48/1", "road").key,
+                       name="ซอยบางทราย 48/1")
     assert [c.place_id for c in rank(q, [wrong_number, right], RankingSettings())] == [2, 1]
 
 
@@ -139,3 +142,39 @@ def test_ranking_settings_refuse_out_of_range_numbers():
         RankingSettings(near_scale_m=0)
     with pytest.raises(ValueError, match="min_score"):
         RankingSettings(min_score=-1)
+
+
+@pytest.mark.parametrize("thai, latin", [
+    ("บางแสน", "Bang Saen"), ("หนองมน", "Nong Mon"), ("ชลบุรี", "Chonburi"), ("อ่างศิลา", "Ang Sila"),
+    ("ศรีราชา", "Si Racha"), ("สุขุมวิท", "Sukhumvit"), ("บางละมุง", "Bang Lamung"), ("ตลาด", "talat"),
+    ("แหลมฉบัง", "Laem Chabang"), ("พนัสนิคม", "Phanat Nikhom"), ("บ้านสวน", "Ban Suan"), ("เมือง", "Mueang"),
+])
+def test_thai_names_read_in_latin_letters_as_their_usual_spelling(thai, latin):
+    assert romanise(normalise(thai)) == normalise(latin)
+
+
+def test_romanise_leaves_latin_alone():
+    assert romanise(normalise("Central Chonburi")) == ""
+
+
+def test_one_name_mapped_twice_within_tens_of_metres_is_one_suggestion():
+    q = parse_query("Police Box")
+    here, beside, far = (_candidate(1, 13.3, 100.9), _candidate(2, 13.3003, 100.9),  # 33 m north
+                         _candidate(3, 13.31, 100.9))  # 1.1 km
+    assert [c.place_id for c in rank(q, [here, beside, far], RankingSettings())] == [1, 3]
+    other = _candidate(4, 13.3003, 100.9, name="Police Box 2", key="policebox2")
+    assert [c.place_id for c in rank(q, [here, other], RankingSettings())] == [1, 4]
+
+
+def test_a_word_no_candidate_has_drops_them_all_and_one_others_have_costs_half_its_share():
+    q = parse_query("Central Chonburi")
+    hospital = _candidate(1, 13.35, 100.98, similarity=0.45, kind="hospital", key="conburihospital",
+                          name="Chonburi Hospital")
+    assert lacking_words(q, "conburihospital") == {0} and word_share(q, {0}) == pytest.approx(0.5)  # "central"
+    assert rank(q, [hospital], RankingSettings()) == []
+    mall = _candidate(2, 13.34, 100.97, similarity=0.45, kind="mall", key="centralplazaconburi", name="Central")
+    ranked = rank(q, [hospital, mall], RankingSettings())
+    assert [c.place_id for c in ranked] == [2, 1] and ranked[1].score == pytest.approx(0.45 * 0.75)
+    assert lacking_words(parse_query("Chonburi"), "x") == frozenset()  # one word: the similarity says it all
+    # an area named after ต./อ. says where, not what: not a word a place's name must have
+    assert [w for w, _ in parse_query("ถ.สุขุมวิท ต.บางปลาสร้อย อ.เมืองชลบุรี").words] == [normalise("สุขุมวิท")]
