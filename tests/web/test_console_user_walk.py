@@ -188,9 +188,9 @@ async def test_the_consoles_symbols_are_in_the_desks_fonts(browser, city):
     server, base, tokens = city
     sources = [*(REPO / "web" / "js" / "console").glob("*.js"), REPO / "web" / "console.html"]
     symbols = sorted({c for path in sources for c in SYMBOL.findall(path.read_text(encoding="utf-8"))})
-    assert "◷" in symbols  # the overdue flag's glyph is among those checked
     context, console = await open_console(browser, base, tokens["dispatcher"])
     font = await console.evaluate("getComputedStyle(document.querySelector('#incident-list')).fontFamily")
     assert await console.evaluate(DRAWN, [symbols, font]) == []
+    assert "◷" in symbols  # the overdue flag's glyph is among those checked
     assert await console.evaluate(DRAWN, [["⏰"], font]) == ["⏰"]  # the check sees a missing glyph
     await context.close()
