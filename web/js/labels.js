@@ -528,4 +528,9 @@ defineLabels({
   "error.cannot_change_here": {th: "แก้ไขที่นี่ไม่ได้", en: "cannot be changed here"},
   "error.disposition_not_taken": {th: "ระบุผลการปิดเหตุได้เฉพาะตอนปิดหรือยกเลิกเหตุ", en: "only a close or cancel takes a disposition"},
   "error.disposition_one_of": {th: "ต้องเป็นหนึ่งใน {allowed} เมื่อสถานะเป็น {status}", en: "must be one of {allowed} when the status is {status}", params: {status: "status"}},
+  // console (user-walk fixes)
+  "alarm.sound_blocked": {th: "เสียงเตือนปิดอยู่ — คลิกเพื่อเปิดเสียง", en: "Sound is off — click to turn on"},
+  "details.refused_here": {th: "การแก้ไขนี้ไม่ได้บันทึก — แก้แล้วบันทึกอีกครั้ง", en: "This edit was not saved — correct it and save again"},
+  "details.save": {th: "บันทึก", en: "Save"},
+  "details.discard": {th: "ทิ้งการแก้ไข", en: "Discard edit"},
 });

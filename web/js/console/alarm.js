@@ -101,6 +101,7 @@ export function setMuted(value) {
   muted = value;
   localStorage.setItem("ems.console.muted", muted ? "1" : "0");
   showMute();
+  showSoundState();
 }
 
 function showMute() {
@@ -129,19 +130,37 @@ function writeTitle() {
   titleWrittenAt = performance.now();
 }
 
-// Browsers start sound and grant notifications only after a gesture: the first click or key does both.
+// Browsers start sound only after a gesture (the autoplay policy): after a reload the page is silent until someone
+// clicks or presses a key, so until then a banner says so ("Sound is off — click to turn on", #sound-off); the first
+// click or key (on it or anywhere) starts the sound and asks for notifications, and the banner goes once sound runs.
+const soundOff = document.querySelector("#sound-off");
+function showSoundState() {
+  const blocked = !muted && audio != null && audio.state !== "running";
+  if (soundOff) soundOff.hidden = !blocked;
+  if (audio?.state === "running") {
+    document.removeEventListener("pointerdown", unlock, true);
+    document.removeEventListener("keydown", unlock, true);
+  }
+}
+let asked = false;
 function unlock() {
   context();
-  if ("Notification" in window && Notification.permission === "default") Notification.requestPermission().catch(() => {});
-  document.removeEventListener("pointerdown", unlock);
-  document.removeEventListener("keydown", unlock);
+  if (!asked && "Notification" in window && Notification.permission === "default") {
+    asked = true;
+    Notification.requestPermission().catch(() => {});
+  }
+  showSoundState();
 }
-document.addEventListener("pointerdown", unlock);
-document.addEventListener("keydown", unlock);
+document.addEventListener("pointerdown", unlock, true);
+document.addEventListener("keydown", unlock, true);
+soundOff?.addEventListener("click", unlock);
+context();  // made now, not at the first alarm: a context the browser holds suspended is seen (and said) at once
+audio?.addEventListener("statechange", showSoundState);
 muteButton?.addEventListener("click", () => setMuted(!muted));
 // A mute (or unmute) in another of the console's windows holds here too: a map window must not keep sounding.
 addEventListener("storage", event => {
-  if (event.key === "ems.console.muted") { muted = event.newValue === "1"; showMute(); }
+  if (event.key === "ems.console.muted") { muted = event.newValue === "1"; showMute(); showSoundState(); }
 });
 export function refreshAlarmLabels() { showMute(); }
 showMute();
+showSoundState();

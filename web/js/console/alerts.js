@@ -4,22 +4,42 @@ import {clock} from "../format.js";
 import {html, render} from "../html.js";
 import {labelOr, t} from "../i18n.js";
 
-// `at`: when it happened (ISO time), now when not given.
-export function addAlert(text, at = new Date().toISOString()) {
+// Every alert shown, newest first: {type, payload, at}, so a language switch redraws each line in the new language.
+const shown = [];
+let textOf = () => null;
+
+// The alert lines are written by `textFor(type, payload)` (main.js: this module's alertText, then mutual aid's).
+export function wireAlerts(textFor) { textOf = textFor; }
+
+function line(alert) {
   const li = document.createElement("li");
-  render(li, html`<span class="muted">${clock(at)}</span> ${text}`);
-  document.querySelector("#alert-list").prepend(li);
+  render(li, html`<span class="muted">${clock(alert.at)}</span> ${textOf(alert.type, alert.payload)}`);
+  return li;
+}
+
+// An event the dispatcher is alerted to goes on top of the list; returns its line, or null when it is not one.
+// `at`: when it happened (ISO time), now when not given.
+export function addAlert(type, payload, at = new Date().toISOString()) {
+  const text = textOf(type, payload);
+  if (!text) return null;
+  const alert = {type, payload, at};
+  shown.unshift(alert);
+  document.querySelector("#alert-list").prepend(line(alert));
+  return text;
 }
 
 // A snapshot's recent alerts ({type, occurred_at, payload}, oldest first; the server's ALERT_EVENT_TYPES)
-// replace the list, so a console that connects mid-shift shows what was raised before it: `textFor(type,
-// payload)` is the same line a live event gets. No alarm sounds for them: they are history.
-export function showRecentAlerts(alerts, textFor) {
+// replace the list, so a console that connects mid-shift shows what was raised before it: each is the same line
+// a live event gets. No alarm sounds for them: they are history.
+export function showRecentAlerts(alerts) {
+  shown.length = 0;
   document.querySelector("#alert-list").replaceChildren();
-  for (const alert of alerts) {
-    const text = textFor(alert.type, alert.payload);
-    if (text) addAlert(text, alert.occurred_at);
-  }
+  for (const alert of alerts) addAlert(alert.type, alert.payload, alert.occurred_at);
+}
+
+// The language changed: every line is written again from its event.
+export function relabelAlerts() {
+  document.querySelector("#alert-list").replaceChildren(...shown.map(line));
 }
 
 // The alert line for an event, or null when the event is not one the dispatcher is alerted to.

@@ -3,16 +3,97 @@
 // at once on leaving a field or on Enter. Only the fields the dispatcher touched are sent, with their current text
 // (the server writes only what differs). An edit that did not reach the server stays pending for its incident, even
 // after the form closes or the next call starts, and is retried (sooner with the "retry" button) until it is saved;
-// a refusal the server means (bad field, closed incident) is shown, and the text stays in the form.
+// a refusal the server means (bad field, closed incident) is shown, and the text stays in the form. The refusal
+// also stays on the incident's panel (refusedHtml, panel.js) with the refused text to correct and save again, or
+// to discard: the form may close before the answer comes, and an edit must not be lost unseen.
 import {api, errorText} from "../api.js";
+import {html} from "../html.js";
 import {t} from "../i18n.js";
-import {putIncident} from "./store.js";
+import {emit, putIncident, state} from "./store.js";
 
 const DEBOUNCE_MS = 600;  // a save per pause in typing, not per keystroke
 const RETRY_FIRST_MS = 1000;  // then doubled per failure, up to RETRY_MAX_MS: a network blip heals quickly
 const RETRY_MAX_MS = 15000;
 const FIELDS = {caller_name: ["caller", "name"], caller_phone: ["caller", "phone"], chief_complaint: ["chief_complaint"],
                 address: ["address"], channel: ["channel"]};  // form field → where it goes in the PATCH body
+const MAX_LENGTH = {caller_name: 200, caller_phone: 32, chief_complaint: 2000, address: 500};  // the server's
+// (dispatch/intake.py MAX_TEXT), as on the form's boxes
+
+// Refused edits by incident id: {body (the PATCH refused), error}, until corrected and saved, or discarded.
+const refused = new Map();
+
+function refuse(id, body, error) {
+  refused.set(id, {body, error});
+  const incident = state.incidents.get(id);
+  if (incident) emit("incident", incident);  // the panel shows it
+}
+
+// A save of `body` went through: the refusal of the same fields is over.
+function accepted(id, body) {
+  const r = refused.get(id);
+  if (!r || !Object.keys(body).some(key => key in r.body)) return;
+  refused.delete(id);
+  const incident = state.incidents.get(id);
+  if (incident) emit("incident", incident);
+}
+
+// What the panel's signature takes of the refusal (a redraw when it comes or goes).
+export function refusalKey(id) {
+  const r = refused.get(id);
+  return r ? [r.body, errorText(r.error)] : null;
+}
+
+// The refused edit on the incident's panel: why, and each refused field's text to correct.
+export function refusedHtml(incident) {
+  const r = refused.get(incident.id);
+  if (!r) return "";
+  const rows = Object.entries(FIELDS).filter(([, [key, sub]]) => (sub ? r.body[key]?.[sub] : r.body[key]) !== undefined)
+    .map(([name, [key, sub]]) => {
+      const value = r.draft?.[name] ?? (sub ? r.body[key][sub] : r.body[key]);
+      const label = t(sub ? `field.${key}.${sub}` : `field.${key}`);
+      return name === "channel" ? "" : html`<label>${label}</label>${name === "chief_complaint"
+        ? html`<textarea name="${name}" rows="3" maxlength="${MAX_LENGTH[name]}">${value}</textarea>`
+        : html`<input name="${name}" maxlength="${MAX_LENGTH[name]}" value="${value}">`}`;
+    });
+  return html`<form id="details-refused" class="error" role="alert"><b>${t("details.refused_here")}</b>
+    <div>${errorText(r.error)}</div>${rows}
+    <button class="primary" type="submit">${t("details.save")}</button>
+    <button type="button" class="plain" data-action="discard">${t("details.discard")}</button></form>`;
+}
+
+// The panel's form: save the corrected text (a new refusal replaces the old), or discard the edit.
+document.querySelector("#incident-panel")?.addEventListener("submit", async event => {
+  if (event.target.id !== "details-refused") return;
+  event.preventDefault();
+  const id = state.selected, r = refused.get(id);
+  if (!r) return;
+  const body = structuredClone(r.body);
+  for (const [name, [key, sub]] of Object.entries(FIELDS)) {
+    const box = event.target.elements[name];
+    if (!box) continue;
+    if (sub) body[key][sub] = box.value.trim();
+    else body[key] = box.value.trim();
+  }
+  try {
+    putIncident(await api("PATCH", `/api/v1/incidents/${id}`, body));
+    accepted(id, body);
+  } catch (e) {
+    refuse(id, body, e);
+  }
+});
+// What the dispatcher types into it is kept across the panel's redraws (a live event redraws it).
+document.querySelector("#incident-panel")?.addEventListener("input", event => {
+  const r = refused.get(state.selected);
+  if (r && event.target.closest("#details-refused") && event.target.name in FIELDS) {
+    (r.draft ||= {})[event.target.name] = event.target.value;
+  }
+});
+document.querySelector("#incident-panel")?.addEventListener("click", event => {
+  if (event.target.dataset?.action !== "discard" || !event.target.closest("#details-refused")) return;
+  const incident = state.incidents.get(state.selected);
+  refused.delete(state.selected);
+  if (incident) emit("incident", incident);
+});
 
 // Wires the new-call `form`; `incidentId()` gives the current call's incident (null until it exists). Returns
 // {startCall() (a new call: forget what was touched), created() (the incident now exists: save what was typed)}.
@@ -70,11 +151,13 @@ export function wireDetails({form, incidentId}) {
       const incident = await api("PATCH", `/api/v1/incidents/${id}`, body);
       if (pending.get(id) === body) pending.delete(id);  // else newer edits came meanwhile: they go next
       putIncident(incident);
+      accepted(id, body);
       retryMs = RETRY_FIRST_MS;
     } catch (e) {
       if (e.status >= 400 && e.status < 500 && e.status !== 408 && e.status !== 429) {
         if (pending.get(id) === body) pending.delete(id);  // refused for a reason: resending cannot help
         show("refused", errorText(e));
+        refuse(id, body, e);
         return;
       }
       show("unsaved", errorText(e));

@@ -115,6 +115,9 @@ async function chooseCard(group) {
   draw();
 }
 
+// The language changed: the panel is written again (its answers, proposal and typed reason are kept).
+export function redrawInterview() { draw(); }
+
 // The call-taker's chief complaint chose the card (complaint.js): the incident's interview opens on it.
 export function openCard(incidentId, group) {
   if (session?.incidentId !== incidentId) {

@@ -8,13 +8,13 @@ import {languageSelector, t} from "../i18n.js";
 import "../labels.js";
 import {Realtime} from "../realtime.js";
 import {raiseAlarm, refreshAlarmLabels} from "./alarm.js";
-import {addAlert, alertText, showRecentAlerts} from "./alerts.js";
+import {addAlert, alertText, relabelAlerts, showRecentAlerts, wireAlerts} from "./alerts.js";
 import {onCallEvent} from "./calls.js";
 import {relabelCallTimer} from "./calltimer.js";
 import {addCorner, isDrawing, loadClosures} from "./closures.js";
 import "./coverage.js";
 import {fillLocation} from "./intake.js";
-import "./interview.js";
+import {redrawInterview} from "./interview.js";
 import "./keyboard.js";
 import {aidAlert, drawAid, loadAid} from "./mutualaid.js";
 import {
@@ -83,7 +83,7 @@ function onFrame(frame) {
     replaceIncidents(frame.state.incidents || []);
     loadAwaiting(frame.state.incidents || []);
     refreshUnitsSoon();
-    showRecentAlerts(frame.state.alerts || [], alertFor);
+    showRecentAlerts(frame.state.alerts || []);
   } else if (frame.type === "event") {
     const payload = frame.event.payload, type = frame.event.type;
     frame_at = frame.event.occurred_at || frame.event.at || payload.at || new Date().toISOString();
@@ -96,8 +96,7 @@ function onFrame(frame) {
     if (type === "UnitRetired") removeUnit(payload.unit_id);
     if (type === "RoadClosed" || type === "RoadReopened") loadClosures(type === "RoadClosed" ? payload.closure_id : null);
     if (type.startsWith("MutualAid")) loadAid();
-    const alert = alertFor(type, payload);
-    if (alert) addAlert(alert);
+    const alert = addAlert(type, payload);
     alarmFor(type, payload, alert);
   } else if (frame.type === "positions") {
     frame.units.forEach(placeUnit);
@@ -115,6 +114,7 @@ function onState(s) {
 }
 
 if (requireLogin()) {
+  wireAlerts(alertFor);
   on("select", id => panToIncident(state.incidents.get(id)));
   map.on("click", e => (isDrawing() ? addCorner(e.latlng) : fillLocation(e.latlng)));
   languageSelector(document.querySelector("#lang"), () => {
@@ -123,6 +123,8 @@ if (requireLogin()) {
     relabelCallTimer();
     drawAid();
     refreshAlarmLabels();
+    relabelAlerts();
+    redrawInterview();
     onState(lastState);
     placeUnits();
     if (state.selected) select(state.selected);

@@ -6,6 +6,7 @@ import {html, render} from "../html.js";
 import {labelOr, local, t} from "../i18n.js";
 import {loadAssignments} from "./assignments.js";
 import {closeoutHtml, wireCloseout} from "./closeout.js";
+import {refusalKey, refusedHtml} from "./details.js";
 import {loadDestinations} from "./destinations.js";
 import {loadDuplicates} from "./duplicates.js";
 import {hasPhone, isTextThread, loadCallerHistory, loadThread, wireReply} from "./messages.js";
@@ -25,7 +26,8 @@ function panelSignature(incident) {
                          incident.location_label, incident.location_source, incident.location_confidence,
                          incident.location_accuracy_m,
                          incident.callers, incident.vitals?.length, incident.assignment_ids, incident.unit_ids,
-                         incident.destination_hospital_id, incident.hospital_acknowledged_at, allUnitsReleased(incident)]);
+                         incident.destination_hospital_id, incident.hospital_acknowledged_at, allUnitsReleased(incident),
+                         refusalKey(incident.id)]);
 }
 let shown = null;
 
@@ -40,12 +42,14 @@ export function showIncident(incident, force = false) {
                                 note: panel.querySelector("#closeout textarea")?.value} : {};
   const openSections = sameIncident ? [...panel.querySelectorAll("details[id]")].filter(d => d.open).map(d => d.id) : [];
   const typingReply = document.activeElement?.closest?.("#sms-reply") != null;
+  const typingRefused = document.activeElement?.closest?.("#details-refused") ? document.activeElement.name : null;
   const loaded = sameIncident && !force ? keptParts() : [];
   const where = incident.location ? ` (${incident.location.lat.toFixed(5)}, ${incident.location.lon.toFixed(5)})` : "";
   render(panel, html`
     <h3><span class="badge colour-${colourOf(incident) || "none"}">${incident.triage?.code || "?"}</span> #${incident.id}</h3>
     <div>${t("status." + incident.status)} · ${clock(incident.reported_at)} · ${labelOr("channel." + incident.channel, incident.channel)}</div>
     <p><b>${incident.chief_complaint || ""}</b></p>
+    ${refusedHtml(incident)}
     <div class="muted">${incident.address || ""}${where}</div>
     ${placeHtml(incident)}
     ${locationFlags(incident)}
@@ -86,6 +90,7 @@ export function showIncident(incident, force = false) {
   if (hasPhone(incident)) loadCallerHistory(incident.id);
   if (isTextThread(incident)) { wireReply(incident.id); loadThread(incident.id); }
   if (typingReply) panel.querySelector("#sms-reply")?.body.focus();  // an event re-rendered the panel while the dispatcher typed
+  if (typingRefused) panel.querySelector(`#details-refused [name=${typingRefused}]`)?.focus({preventScroll: true});
   if (typingNote) panel.querySelector("#closeout textarea")?.focus({preventScroll: true});
   loadRecommendations(incident.id);
 }

@@ -85,7 +85,7 @@ function rowHtml(incident, overdue, released) {
   return html`<div class="incident-row">
       <span class="badge colour-${colour}">${incident.triage?.code || (incident.triage ? t(`colour.${colour}`) : t("queue.untriaged"))}</span>
       <div class="what"><div class="line"><b>#${incident.id}</b> ${incident.chief_complaint || incident.address || ""}</div>
-        <div class="line muted">${overdue ? html`<span class="flag overdue-flag">⏰ ${t("queue.overdue")}</span> ` : ""}${
+        <div class="line muted">${overdue ? html`<span class="flag overdue-flag">◷ ${t("queue.overdue")}</span> ` : ""}${
           released ? html`<span class="flag released-flag">✔ ${t("closeout.released")}</span> ` : ""}${
           (incident.location_flags || []).map(f => html`<span class="flag">⚠ ${t("flag." + f)}</span> `)}${
           t("status." + incident.status)} · ${clock(incident.reported_at)} · ${labelOr("channel." + incident.channel, incident.channel)}</div>
