@@ -2,7 +2,7 @@
 // A unit whose crew has logged off is not offered to dispatchers until a crew logs on again. Shown while the unit
 // has no job (a crew cannot log off in the middle of one: the server refuses it).
 import {api, errorText} from "./api.js";
-import {staffed} from "./crew.js";
+import {qualificationLabel, staffed} from "./crew.js";
 import {clock} from "./format.js";
 import {html, render} from "./html.js";
 import {defineLabels, t} from "./i18n.js";
@@ -21,6 +21,7 @@ defineLabels({
 const panel = document.createElement("section");
 panel.className = "panel";
 panel.id = "shift-panel";
+panel.hidden = true;  // until the unit's shift is known
 document.querySelector("#idle").after(panel);
 let unit = null, rows = 2;
 
@@ -35,7 +36,7 @@ export function renderShift() {
   const typed = keepTyping();
   render(panel, html`<h3>${t("shift.title")}</h3>${unit.shift ? html`
       <p class="muted">${t("shift.on_board", {time: clock(unit.shift.started_at)})}</p>
-      <ul class="list" id="shift-crew">${unit.shift.crew.map(m => html`<li>${m.name} · ${m.qualification}</li>`)}</ul>
+      <ul class="list" id="shift-crew">${unit.shift.crew.map(m => html`<li>${m.name} · ${qualificationLabel(m.qualification)}</li>`)}</ul>
       <button type="button" class="big warn" id="log-off">${t("shift.log_off")}</button>` : html`
       ${staffed(unit) ? "" : html`<p class="flag">⚠ ${t("shift.off")}</p>`}
       <form id="log-on">${Array.from({length: rows}, (_, n) => memberInputs(n))}
