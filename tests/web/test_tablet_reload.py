@@ -1,6 +1,7 @@
 """A crew reloading the tablet in the middle of a job (user walk): until the server has told the tablet its unit's
 state, it never shows "Available — waiting for a call". It shows the last job saved on the tablet, marked as not
-yet confirmed, or a loading panel on a tablet that has none; a slow or failing API only delays the confirmation."""
+yet confirmed, or a loading panel on a tablet that has none; a slow or failing API only delays the confirmation.
+The shift panel (log off) shows only while the unit is known to have no job."""
 import asyncio
 import re
 
@@ -69,6 +70,7 @@ async def test_a_reload_mid_job_shows_the_saved_job_unconfirmed_never_the_idle_p
     assert await page.inner_text("#unit-status") == "en route"
     await page.wait_for_selector("#job-unconfirmed[hidden]", state="attached", timeout=10000)  # confirmed by the server
     assert await page.is_visible("#job") and not await page.is_visible("#loading")
+    assert not await page.is_visible("#shift-panel")  # no log-off button in the middle of a job
     assert await page.evaluate("window.idleSeen") == []
 
     # without signal (every unit and incident request fails) the saved job stays, still marked unconfirmed
@@ -101,7 +103,7 @@ async def test_a_tablet_with_no_saved_job_shows_loading_until_it_knows(browser, 
     assert await page.evaluate("window.idleSeen") == []
     await page.wait_for_selector("#loading:visible", timeout=2000)
     assert "Loading" in await page.inner_text("#loading")
-    assert not await page.is_visible("#job")
+    assert not await page.is_visible("#job") and not await page.is_visible("#shift-panel")
     await page.wait_for_selector("#job:not([hidden])", timeout=10000)
     assert not await page.is_visible("#loading") and await page.is_hidden("#job-unconfirmed")
     assert await page.evaluate("window.idleSeen") == []
@@ -112,5 +114,6 @@ async def test_a_tablet_with_no_saved_job_shows_loading_until_it_knows(browser, 
     await page.reload()
     await page.wait_for_selector("#idle:visible", timeout=15000)
     assert not await page.is_visible("#loading") and not await page.is_visible("#job")
+    await page.wait_for_selector("#shift-panel #log-off")  # with no job the crew may log off
     assert page.errors == []
     await context.close()

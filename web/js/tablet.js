@@ -11,7 +11,7 @@ import {languageSelector, local, t} from "./i18n.js";
 import "./labels.js";
 import {L, addBaseMap} from "./leaflet.js";
 import {Realtime} from "./realtime.js";
-import {loadShift, renderShift} from "./shift.js";
+import {loadShift, renderShift, showShift} from "./shift.js";
 import {settingsReady} from "./settings.js";
 
 const $ = sel => document.querySelector(sel);
@@ -82,6 +82,7 @@ function renderJob() {
   saveJob();
   $("#loading").hidden = state.known || !!job;
   $("#idle").hidden = !state.known || !!job;
+  showShift(state.known && !job);
   $("#job-unconfirmed").hidden = state.known;
   $("#job-unconfirmed").textContent = state.known ? "" : t("tablet.unconfirmed", {time: clock(state.savedAt)});
   $("#job").hidden = !job;
@@ -177,7 +178,7 @@ async function loadRoute(force) {
     const [next] = route.instructions;
     $("#next-turn").textContent = next ? `${local(next, "text")} · ${distance(next.distance_m)}` : "";
     render($("#route-warning"), warningBadge(route));  // a straight-line guess: the crew must not trust the turns
-    render($("#instructions"), html`${route.instructions.map(i => html`<li>${local(i, "text")} <span class="muted">${distance(i.distance_m)}</span></li>`)}`);
+    render($("#instructions"), html`${route.instructions.map(i => html`<li>${local(i, "text")} ${i.distance_m > 0 ? html`<span class="muted">${distance(i.distance_m)}</span>` : ""}</li>`)}`);
   } catch (e) { state.routeTo = null; /* no route yet (graph loading or offline): the next render retries */ }
 }
 
