@@ -5,6 +5,8 @@ The shift panel (log off) shows only while the unit is known to have no job."""
 import asyncio
 import re
 
+from playwright.async_api import Error as PlaywrightError
+
 from tests.conftest import Api, wait_until
 from tests.web.conftest import open_page
 
@@ -12,6 +14,7 @@ SCENE = {"lat": 13.3611, "lon": 100.9847}
 UNIT = "CB-BLS-04"
 UNITS_API = re.compile(r"/api/v1/units(\?.*)?$")
 INCIDENTS_API = re.compile(r"/api/v1/incidents/\d+$")
+ME_API = re.compile(r"/api/v1/me$")
 
 # Records every moment the idle panel is visible, from the first byte of each page load (an init script).
 WATCH_IDLE = """
@@ -50,7 +53,10 @@ async def _unit_is(api: Api, status: str) -> bool:
 def _slow(seconds: float):
     async def handler(route):
         await asyncio.sleep(seconds)
-        await route.continue_()
+        try:
+            await route.continue_()
+        except PlaywrightError:  # the page was reloaded meanwhile: the request is gone
+            pass
     return handler
 
 
@@ -61,6 +67,7 @@ async def test_a_reload_mid_job_shows_the_saved_job_unconfirmed_never_the_idle_p
     incident = await _en_route(api, page)
 
     await page.route(UNITS_API, _slow(2.5))  # the unit's state comes late (a slow mobile link)
+    await page.route(ME_API, _slow(4))  # and who is logged in later still: the saved job does not wait for it
     await page.reload()
     await page.wait_for_timeout(1000)  # the unit's state is still on its way
     assert await page.evaluate("window.idleSeen") == []
@@ -68,6 +75,7 @@ async def test_a_reload_mid_job_shows_the_saved_job_unconfirmed_never_the_idle_p
     assert "Not yet confirmed" in await page.inner_text("#job-unconfirmed")
     assert f"#{incident['id']}" in await page.inner_text("#job-title")
     assert await page.inner_text("#unit-status") == "en route"
+    assert await page.inner_text("#unit-title") == UNIT
     await page.wait_for_selector("#job-unconfirmed[hidden]", state="attached", timeout=10000)  # confirmed by the server
     assert await page.is_visible("#job") and not await page.is_visible("#loading")
     assert not await page.is_visible("#shift-panel")  # no log-off button in the middle of a job
@@ -75,6 +83,7 @@ async def test_a_reload_mid_job_shows_the_saved_job_unconfirmed_never_the_idle_p
 
     # without signal (every unit and incident request fails) the saved job stays, still marked unconfirmed
     await page.unroute(UNITS_API)
+    await page.unroute(ME_API)
     await page.route(UNITS_API, lambda route: route.abort())
     await page.route(INCIDENTS_API, lambda route: route.abort())
     await page.reload()

@@ -23,17 +23,23 @@ export const realtime = new Realtime({onFrame, onState, storageKey: "tablet"});
 
 async function start() {
   languageSelector($("#lang"), () => { renderJob(); renderShift(); loadRoute(true); onState(linkState); });
-  try { state.me = await api("GET", "/api/v1/me"); } catch (e) { if (e.status === 401) location.href = "/index.html"; }
-  $("#unit-title").textContent = state.me ? state.me.unit_id : "";
-  restoreSavedJob();
-  renderJob();
-  refresh();
-  try { (await api("GET", "/api/v1/hospitals")).hospitals.forEach(h => state.hospitals.set(h.id, h)); } catch (e) { /* offline */ }
-  realtime.start();
-  watchPosition();
   $("#respond").onclick = () => setStatus("en_route");
   $("#vitals-panel").onsubmit = recordVitals;
   document.querySelectorAll("button[data-status]").forEach(b => b.onclick = () => setStatus(b.dataset.status));
+  restoreSavedJob();  // at once, before any request: a slow link must not leave the crew staring at nothing
+  $("#unit-title").textContent = state.unit ? state.unit.id : "";
+  renderJob();
+  refresh();
+  realtime.start();  // taps on the saved job are queued and sent once the link is up
+  watchPosition();
+  try { state.me = await api("GET", "/api/v1/me"); } catch (e) { if (e.status === 401) location.href = "/index.html"; }
+  if (state.me && !state.known && state.unit && state.unit.id !== state.me.unit_id) {  // saved by another unit's crew
+    Object.assign(state, {unit: null, incident: null, savedAt: null});
+    renderJob();
+  }
+  $("#unit-title").textContent = state.me ? state.me.unit_id : (state.unit ? state.unit.id : "");
+  try { (await api("GET", "/api/v1/hospitals")).hospitals.forEach(h => state.hospitals.set(h.id, h)); } catch (e) { /* offline */ }
+  renderJob();  // the route to a chosen hospital needs the hospitals' places
 }
 
 function setStatus(status) {
@@ -65,7 +71,7 @@ async function refresh() {
 function restoreSavedJob() {
   let saved = null;
   try { saved = JSON.parse(localStorage.getItem(SAVED_JOB)); } catch (e) { /* unreadable: none */ }
-  if (!saved || !saved.incident || (state.me && saved.unit_id !== state.me.unit_id)) return;
+  if (!saved || !saved.incident || !saved.unit) return;
   Object.assign(state, {unit: saved.unit, incident: saved.incident, savedAt: saved.saved_at});
 }
 
