@@ -80,9 +80,9 @@ def _turn_text(change: float, name_th: str | None, name_en: str | None) -> tuple
         if abs(change) < limit:
             verb_en, verb_th = en.format(side=side), th.format(side_th=side_th)
             break
-    street_en = name_en or name_th or "the road"
-    street_th = name_th or name_en or "ถนน"
-    return f"{verb_en} onto {street_en}", f"{verb_th}เข้าสู่ {street_th}"
+    if not (name_th or name_en):  # an unnamed road: the turn alone ("turn left", not "turn left onto the road")
+        return verb_en, verb_th
+    return f"{verb_en} onto {name_en or name_th}", f"{verb_th}เข้าสู่ {name_th or name_en}"
 
 
 def build_route(graph: RoadGraph, space: SearchSpace, weights: np.ndarray, origin: Snapped, target: Snapped,
@@ -197,8 +197,8 @@ def _instructions(graph: RoadGraph, pieces) -> list[dict]:
             steps[-1]["distance_m"] += distance
         else:
             if not steps:
-                en = f"head out on {name_en or name_th or 'the road'}"
-                th = f"ออกตัวไปตาม {name_th or name_en or 'ถนน'}"
+                en = f"head out on {name_en or name_th}" if street else "head out"
+                th = f"ออกตัวไปตาม {name_th or name_en}" if street else "ออกเดินทาง"
             else:
                 change = (start_bearing - previous_end_bearing + 540) % 360 - 180
                 en, th = _turn_text(change, name_th, name_en)

@@ -1,7 +1,7 @@
 // Keeps the crew tablet's page, styles and modules available without signal; API calls always go to the network.
 // SHELL is the tablet page and everything it loads (tests/web/test_modules.py checks it against the page's
 // imports); a new CACHE name drops the previous version's copies on activation.
-const CACHE = "ems-tablet-v5";
+const CACHE = "ems-tablet-v6";
 const SHELL = ["/tablet.html", "/css/app.css", "/css/tablet.css",
                "/js/tablet.js", "/js/api.js", "/js/crew.js", "/js/eta.js", "/js/format.js", "/js/html.js",
                "/js/i18n.js", "/js/labels.js", "/js/leaflet.js", "/js/realtime.js", "/js/settings.js", "/js/shift.js",

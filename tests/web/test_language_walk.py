@@ -13,6 +13,7 @@ async def test_tablet_hospital_board_and_report_speak_one_language(browser, city
     incident, hospital_id = await inbound_patient(server, api, "CB-BLS-01", "ผู้ป่วยเจ็บหน้าอก")
     pages = [
         (f"tablet.html#token={tokens['CB-BLS-01']}", "#job:not([hidden])"),
+        (f"tablet.html#token={tokens['CB-ALS-03']}", "#shift-crew li"),  # no job: the crew typed "Paramedic", "Driver"
         (f"hospital.html#token={tokens[hospital_id]}", f"#inbound li.patient[data-id='{incident['id']}']"),
         (f"report.html#token={tokens['dispatcher']}", "#table tr"),
     ]

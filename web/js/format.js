@@ -19,6 +19,14 @@ export function minutes(seconds) {
   return `${m}:${String(s).padStart(2, "0")}`;
 }
 
+// A distance in the page's language and units: "350 m" / "350 ม." under a kilometre, "2.4 km" / "2.4 กม." above
+// (labels distance.m, distance.km); "—" when unknown.
+export function distance(metres) {
+  if (metres === null || metres === undefined || !Number.isFinite(Number(metres))) return "—";
+  const m = Math.round(Number(metres));
+  return m < 1000 ? t("distance.m", {n: m}) : t("distance.km", {n: (m / 1000).toFixed(1)});
+}
+
 // One recorded set on one line, e.g. "HR 128 · BP 90/60 · RR 28 · SpO₂ 91% · GCS 14 · 38.4 °C" (labels: vitals.*).
 export function vitalsLine(v) {
   if (!v) return "";

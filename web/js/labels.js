@@ -78,6 +78,20 @@ defineLabels({
   "hospital.seen": {th: "รับทราบ", en: "Acknowledge"},
   "hospital.none": {th: "ยังไม่มีผู้ป่วยกำลังมา", en: "No inbound patients"},
 });
+// tablet (user-walk fixes)
+defineLabels({
+  "tablet.loading": {th: "กำลังโหลดงานของรถคันนี้…", en: "Loading this unit's job…"},
+  "tablet.unconfirmed": {th: "ยังไม่ยืนยัน — งานล่าสุดที่บันทึกไว้ในเครื่องเมื่อ {time} กำลังตรวจสอบกับศูนย์…",
+                         en: "Not yet confirmed — the last job saved on this tablet at {time}; checking with the centre…"},
+  "distance.m": {th: "{n} ม.", en: "{n} m"},
+  "distance.km": {th: "{n} กม.", en: "{n} km"},
+  "qualification.driver": {th: "พนักงานขับรถ", en: "Driver"},
+  "qualification.nurse": {th: "พยาบาล", en: "Nurse"},
+  "qualification.registered_nurse": {th: "พยาบาลวิชาชีพ", en: "Registered nurse"},
+  "qualification.paramedic": {th: "นักปฏิบัติการฉุกเฉินการแพทย์", en: "Paramedic"},
+  "qualification.rescue_volunteer": {th: "อาสากู้ภัย", en: "Rescue volunteer"},
+  "qualification.doctor": {th: "แพทย์", en: "Doctor"},
+});
 defineLabels({
   "common.cancel": {th: "ยกเลิก", en: "Cancel"},
   "console.shortcuts": {th: "ปุ่มลัด", en: "Keyboard shortcuts"},

@@ -1,8 +1,9 @@
 // The crew's shift on the tablet (issue #19): who is on board with their qualifications, and log on / log off.
 // A unit whose crew has logged off is not offered to dispatchers until a crew logs on again. Shown while the unit
-// has no job (a crew cannot log off in the middle of one: the server refuses it).
+// has no job (a crew cannot log off in the middle of one: the server refuses it); the tablet says when (showShift),
+// since the staffing list does not carry the unit's incident.
 import {api, errorText} from "./api.js";
-import {staffed} from "./crew.js";
+import {qualificationLabel, staffed} from "./crew.js";
 import {clock} from "./format.js";
 import {html, render} from "./html.js";
 import {defineLabels, t} from "./i18n.js";
@@ -21,8 +22,9 @@ defineLabels({
 const panel = document.createElement("section");
 panel.className = "panel";
 panel.id = "shift-panel";
+panel.hidden = true;  // until the unit's shift is known
 document.querySelector("#idle").after(panel);
-let unit = null, rows = 2;
+let unit = null, rows = 2, shown = false;
 
 function memberInputs(n) {
   return html`<div class="shift-member"><input name="name-${n}" maxlength="100" placeholder="${t("shift.name")}">
@@ -30,12 +32,12 @@ function memberInputs(n) {
 }
 
 export function renderShift() {
-  if (!unit) { panel.hidden = true; return; }
-  panel.hidden = unit.incident_id != null;
+  panel.hidden = !unit || !shown;
+  if (!unit) return;
   const typed = keepTyping();
   render(panel, html`<h3>${t("shift.title")}</h3>${unit.shift ? html`
       <p class="muted">${t("shift.on_board", {time: clock(unit.shift.started_at)})}</p>
-      <ul class="list" id="shift-crew">${unit.shift.crew.map(m => html`<li>${m.name} · ${m.qualification}</li>`)}</ul>
+      <ul class="list" id="shift-crew">${unit.shift.crew.map(m => html`<li>${m.name} · ${qualificationLabel(m.qualification)}</li>`)}</ul>
       <button type="button" class="big warn" id="log-off">${t("shift.log_off")}</button>` : html`
       ${staffed(unit) ? "" : html`<p class="flag">⚠ ${t("shift.off")}</p>`}
       <form id="log-on">${Array.from({length: rows}, (_, n) => memberInputs(n))}
@@ -56,6 +58,12 @@ function keepTyping() {
     }
     if (focused) panel.querySelector(`#log-on input[name="${focused}"]`)?.focus();
   };
+}
+
+// The tablet shows the panel only while it knows its unit has no job (not before it knows, not during one).
+export function showShift(show) {
+  shown = show;
+  panel.hidden = !unit || !shown;
 }
 
 export async function loadShift() {

@@ -1,33 +1,45 @@
 // Crew tablet: the current job with one-tap Respond (acknowledge + en route), big status buttons, route and
 // turn instructions, destination chooser, GPS pings, and the crew's shift (log on / off, web/js/shift.js). Commands go through the offline queue, so taps made
 // without signal are sent, in order and once, when the connection returns.
+// Until the server has told it the unit's state (state.known), the tablet never shows "Available — waiting": after a
+// reload it shows the last job saved on this tablet, marked as not yet confirmed, or else a loading panel.
 import {api, errorText, frameError, requireLogin} from "./api.js";
 import {warningBadge} from "./eta.js";
-import {clock, minutes, vitalsLine} from "./format.js";
+import {clock, distance, minutes, vitalsLine} from "./format.js";
 import {html, render} from "./html.js";
 import {languageSelector, local, t} from "./i18n.js";
 import "./labels.js";
 import {L, addBaseMap} from "./leaflet.js";
 import {Realtime} from "./realtime.js";
-import {loadShift, renderShift} from "./shift.js";
+import {loadShift, renderShift, showShift} from "./shift.js";
 import {settingsReady} from "./settings.js";
 
 const $ = sel => document.querySelector(sel);
 const state = {me: null, unit: null, incident: null, position: null, routeLayer: null, map: null, routeTo: null,
-               hospitals: new Map(), destinations: []};
+               hospitals: new Map(), destinations: [], known: false, savedAt: null};
+const SAVED_JOB = "ems.tablet.job";  // {unit_id, unit, incident, saved_at}: the last job the server confirmed
 
 export const realtime = new Realtime({onFrame, onState, storageKey: "tablet"});
 
 async function start() {
   languageSelector($("#lang"), () => { renderJob(); renderShift(); loadRoute(true); onState(linkState); });
-  try { state.me = await api("GET", "/api/v1/me"); } catch (e) { if (e.status === 401) location.href = "/index.html"; }
-  $("#unit-title").textContent = state.me ? state.me.unit_id : "";
-  try { (await api("GET", "/api/v1/hospitals")).hospitals.forEach(h => state.hospitals.set(h.id, h)); } catch (e) { /* offline */ }
-  realtime.start();
-  watchPosition();
   $("#respond").onclick = () => setStatus("en_route");
   $("#vitals-panel").onsubmit = recordVitals;
   document.querySelectorAll("button[data-status]").forEach(b => b.onclick = () => setStatus(b.dataset.status));
+  restoreSavedJob();  // at once, before any request: a slow link must not leave the crew staring at nothing
+  $("#unit-title").textContent = state.unit ? state.unit.id : "";
+  renderJob();
+  refresh();
+  realtime.start();  // taps on the saved job are queued and sent once the link is up
+  watchPosition();
+  try { state.me = await api("GET", "/api/v1/me"); } catch (e) { if (e.status === 401) location.href = "/index.html"; }
+  if (state.me && !state.known && state.unit && state.unit.id !== state.me.unit_id) {  // saved by another unit's crew
+    Object.assign(state, {unit: null, incident: null, savedAt: null});
+    renderJob();
+  }
+  $("#unit-title").textContent = state.me ? state.me.unit_id : (state.unit ? state.unit.id : "");
+  try { (await api("GET", "/api/v1/hospitals")).hospitals.forEach(h => state.hospitals.set(h.id, h)); } catch (e) { /* offline */ }
+  renderJob();  // the route to a chosen hospital needs the hospitals' places
 }
 
 function setStatus(status) {
@@ -36,24 +48,58 @@ function setStatus(status) {
   if (status === "en_route" || status === "transporting") loadRoute(true);
 }
 
+// The unit and its incident, taken together: a unit whose incident could not be fetched is not shown as idle. Only
+// the newest answer is applied (refreshes overlap: the first load, each live event, each retry).
+let refreshes = 0, applied = 0, retry = null;
 async function refresh() {
+  const n = ++refreshes;
   try {
-    const body = await api("GET", "/api/v1/units");
-    state.unit = body.units[0] || null;
-    state.incident = state.unit && state.unit.incident_id ? await api("GET", `/api/v1/incidents/${state.unit.incident_id}`) : null;
+    const unit = (await api("GET", "/api/v1/units")).units[0] || null;
+    const incident = unit && unit.incident_id ? await api("GET", `/api/v1/incidents/${unit.incident_id}`) : null;
+    if (n > applied) {
+      applied = n;
+      Object.assign(state, {unit, incident, known: true, savedAt: null});
+    }
   } catch (e) { /* offline: keep what we have */ }
   renderJob();
   loadShift();
+  clearTimeout(retry);
+  if (!state.known) retry = setTimeout(refresh, 5000);  // not yet known: keep asking (a live event also asks)
+}
+
+// The last confirmed job is saved on the tablet, so a reload without signal still shows it (marked unconfirmed).
+function restoreSavedJob() {
+  let saved = null;
+  try { saved = JSON.parse(localStorage.getItem(SAVED_JOB)); } catch (e) { /* unreadable: none */ }
+  if (!saved || !saved.incident || !saved.unit) return;
+  Object.assign(state, {unit: saved.unit, incident: saved.incident, savedAt: saved.saved_at});
+}
+
+function saveJob() {
+  if (!state.known) return;
+  if (state.incident && state.unit) {
+    localStorage.setItem(SAVED_JOB, JSON.stringify({unit_id: state.unit.id, unit: state.unit, incident: state.incident,
+                                                    saved_at: new Date().toISOString()}));
+  } else localStorage.removeItem(SAVED_JOB);
 }
 
 function renderJob() {
   const job = state.incident;
-  $("#idle").hidden = !!job;
+  saveJob();
+  $("#loading").hidden = state.known || !!job;
+  $("#idle").hidden = !state.known || !!job;
+  showShift(state.known && !job);
+  $("#job-unconfirmed").hidden = state.known;
+  $("#job-unconfirmed").textContent = state.known ? "" : t("tablet.unconfirmed", {time: clock(state.savedAt)});
   $("#job").hidden = !job;
   $("#route-panel").hidden = !job;
   $("#destination-panel").hidden = !job;
   $("#vitals-panel").hidden = !job;
-  if (!job) { state.routeTo = null; state.destinations = []; return; }
+  if (!job) {
+    state.routeTo = null; state.destinations = [];
+    $("#unit-status").textContent = state.known && state.unit ? t("unit." + state.unit.status) : "…";
+    return;
+  }
   const colour = job.triage ? job.triage.colour : (job.provisional_colour || "none");
   $("#job-badge").className = `badge colour-${colour}`;
   $("#job-badge").textContent = job.triage ? job.triage.code : "?";
@@ -134,11 +180,11 @@ async function loadRoute(force) {
     ]).addTo(map);
     map.fitBounds(L.geoJSON(route.geometry).getBounds(), {padding: [24, 24]});
     $("#route-to").textContent = t(target.hospital ? "tablet.to_hospital" : "tablet.to_scene");
-    $("#route-summary").textContent = `${minutes(route.duration_s)} ${t("tablet.min")} · ${(route.distance_m / 1000).toFixed(1)} km`;
+    $("#route-summary").textContent = `${minutes(route.duration_s)} ${t("tablet.min")} · ${distance(route.distance_m)}`;
     const [next] = route.instructions;
-    $("#next-turn").textContent = next ? `${local(next, "text")} · ${Math.round(next.distance_m)} m` : "";
+    $("#next-turn").textContent = next ? `${local(next, "text")} · ${distance(next.distance_m)}` : "";
     render($("#route-warning"), warningBadge(route));  // a straight-line guess: the crew must not trust the turns
-    render($("#instructions"), html`${route.instructions.map(i => html`<li>${local(i, "text")} <span class="muted">${Math.round(i.distance_m)} m</span></li>`)}`);
+    render($("#instructions"), html`${route.instructions.map(i => html`<li>${local(i, "text")} ${i.distance_m > 0 ? html`<span class="muted">${distance(i.distance_m)}</span>` : ""}</li>`)}`);
   } catch (e) { state.routeTo = null; /* no route yet (graph loading or offline): the next render retries */ }
 }
 
