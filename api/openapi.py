@@ -614,5 +614,6 @@ PATHS.update({
             "lat": {"type": "number", "minimum": -90, "maximum": 90},
             "lon": {"type": "number", "minimum": -180, "maximum": 180},
             "source": {"type": "string", "enum": ["typed_address", "map_pin", "sms_link", "line", "device", "geocoder"]},
-            "label": {"type": "string", "minLength": 1, "maxLength": 300}}})},
+            "label": {"type": ["string", "null"], "minLength": 1, "maxLength": 300,
+                      "description": "null or left out: the reverse-geocoded description"}}})},
 })

@@ -586,6 +586,10 @@ class Landmark:
     subdistrict: str | None = None
 
 
+def _starts_thai(text: str) -> bool:
+    return bool(text) and "\u0e00" <= text[0] <= "\u0e7f"
+
+
 def describe(lat: float, lon: float, road: tuple[str | None, str | None, float] | None,
              landmark: Landmark | None) -> dict[str, Any]:
     """Thai and English one-line descriptions of a point from its nearest named road (Thai name, English name,
@@ -603,11 +607,12 @@ def describe(lat: float, lon: float, road: tuple[str | None, str | None, float] 
         rounded = int(round(d / 10.0) * 10)
         out["landmark"] = {"name": landmark.name, "name_en": landmark.name_en, "kind": landmark.kind,
                            "distance_m": round(d), "direction": d_en, "direction_th": d_th}
+        joined = landmark.name if _starts_thai(landmark.name) else f" {landmark.name}"  # "ของ Samitivej", not "ของSamitivej"
         if rounded < 20:
-            th.append(f"ที่{landmark.name}")
+            th.append(f"ที่{joined}")
             en.append(f"at {landmark.name_en or landmark.name}")
         else:
-            th.append(f"{rounded} ม. {d_th}ของ{landmark.name}")
+            th.append(f"{rounded} ม. {d_th}ของ{joined}")
             en.append(f"{rounded} m {d_en} of {landmark.name_en or landmark.name}")
         if landmark.subdistrict:
             out["subdistrict"] = landmark.subdistrict

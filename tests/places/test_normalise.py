@@ -178,3 +178,13 @@ def test_a_word_no_candidate_has_drops_them_all_and_one_others_have_costs_half_i
     assert lacking_words(parse_query("Chonburi"), "x") == frozenset()  # one word: the similarity says it all
     # an area named after ต./อ. says where, not what: not a word a place's name must have
     assert [w for w, _ in parse_query("ถ.สุขุมวิท ต.บางปลาสร้อย อ.เมืองชลบุรี").words] == [normalise("สุขุมวิท")]
+
+
+def test_a_landmark_named_in_english_is_spaced_from_the_thai_words_around_it():
+    """"…ทิศตะวันออกเฉียงใต้ของSamitivej Chonburi" ran the English name into the Thai (user walk)."""
+    english = Landmark("Samitivej Chonburi", None, 13.3600, 100.9800, "hospital")
+    thai = Landmark("วัดเนินสุทธาวาส", "Wat Noen Sutthawat", 13.3600, 100.9800, "temple")
+    far = describe(13.3610, 100.9810, None, english)["description_th"]
+    assert "ของ Samitivej Chonburi" in far
+    assert describe(13.36001, 100.98001, None, english)["description_th"] == "ที่ Samitivej Chonburi"
+    assert "ของวัดเนินสุทธาวาส" in describe(13.3610, 100.9810, None, thai)["description_th"]

@@ -138,6 +138,9 @@ async def test_the_interview_panel_and_the_alerts_follow_a_language_switch(brows
     await context.close()
 
 
+HEADER_BUTTONS = ("new-incident-btn", "units-btn", "mute-btn", "theme-btn", "replay-btn", "lang")
+
+
 async def test_silent_alarms_after_a_reload_are_announced_until_a_click_turns_sound_on(browser, city):
     """After a reload the browser holds sound until a gesture ("AudioContext was not allowed to start"): the
     alarms were silent with nothing on screen saying so. The tests' Chromium runs the default autoplay policy."""
@@ -147,8 +150,11 @@ async def test_silent_alarms_after_a_reload_are_announced_until_a_click_turns_so
     banner = console.locator("#sound-off")
     await expect(banner).to_be_visible()
     await expect(banner).to_have_text("Sound is off — click to turn on")
+    buttons = {name: await console.locator(f"#{name}").bounding_box() for name in HEADER_BUTTONS}
     await banner.click()
     await expect(banner).to_be_hidden()
+    # nothing in the header moved when it went (a click whose press hid it would land elsewhere)
+    assert {name: await console.locator(f"#{name}").bounding_box() for name in HEADER_BUTTONS} == buttons
 
     await console.reload()
     await console.wait_for_selector("text=Connected")

@@ -3,7 +3,7 @@
 // qualifications (a unit with nobody on shift is flagged: it is not recommended) and how old its last position is
 // (stale GPS marked), sortable by any column and filterable by status or text. A click selects
 // the unit on the map (panned to, its label ringed). Opened from the header; refreshed whenever units change.
-import {staffed} from "../crew.js";
+import {qualificationLabel, staffed} from "../crew.js";
 import {clock, minutes} from "../format.js";
 import {html, render} from "../html.js";
 import {defineLabels, t} from "../i18n.js";
@@ -68,7 +68,7 @@ function sortValue(unit, now_ms) {
 }
 
 function crewText(unit) {
-  return unit.shift ? unit.shift.crew.map(m => `${m.name} (${m.qualification})`).join(", ") : (unit.crew || []).join(", ");
+  return unit.shift ? unit.shift.crew.map(m => `${m.name} (${qualificationLabel(m.qualification)})`).join(", ") : (unit.crew || []).join(", ");
 }
 
 export function renderBoard() {
