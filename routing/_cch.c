@@ -373,3 +373,112 @@ done:
     free(heap.low);
     return result;
 }
+
+/* One way out of a unit's road position (routing/etree.py packs these, PositionExits): the kept walk of the node
+ * it leads to (its nodes ascending, seconds and metres, length; nodes NULL for an unused slot) and the seconds and
+ * metres from the unit's point to that node. */
+typedef struct {
+    const int32_t *nodes;
+    const double *seconds;
+    const double *metres;
+    int64_t len;
+    double offset_s, offset_m;
+} CchExit;
+
+#define CCH_EXITS_PER_POSITION 3
+
+/* The size of one packed exit, for routing/etree.py to check its packing against. */
+int64_t cch_exit_bytes(void) { return (int64_t)sizeof(CchExit); }
+
+/* A whole ranking in one call: the goal's walk from the incident's entry points (relaxing bwd, as cch_walk does,
+ * kept in the dense `goal` array: seconds and metres interleaved, 2n doubles all (inf, 0), and `seen`: n bytes
+ * all 0, marking the walk's nodes), then for each position its exits' kept walks joined with it (as cch_join
+ * does: read from the walk's top down to the first node the goal's walk lacks), and the best exit chosen as
+ * routing/eta.py's best_exit does (exits in order, a later one only when strictly faster). `positions`:
+ * n_positions x CCH_EXITS_PER_POSITION packed CchExit. Writes each position's seconds and metres (inf, inf when no
+ * exit reaches the goal) and the chosen exit's slot (-1 for none). `goal`, `seen` are left as found; `walk_nodes`
+ * (cap int32) is room for the goal's walk. Returns 0 or an error. */
+int cch_rank(int32_t n, const int64_t *up_first, const int32_t *up_head, const int32_t *parent,
+             const double *weight, const double *weight_m, int32_t n_entries, const int32_t *entries,
+             const double *entry_s, const double *entry_m, double *goal, uint8_t *seen, int64_t cap,
+             int32_t *walk_nodes, int32_t n_positions, const unsigned char *positions, double *out_s, double *out_m,
+             int32_t *out_exit) {
+    int64_t count = 0;
+    int result = 0, sorted = 1;
+    for (int32_t i = 0; i < n_entries; i++) {
+        int32_t v = entries[i];
+        if (v < 0 || v >= n) { result = CCH_BAD_GRAPH; goto reset; }
+        better(&goal[2 * (int64_t)v], &goal[2 * (int64_t)v + 1], entry_s[i], entry_m[i]);
+        int64_t steps = 0;
+        while (v >= 0 && !seen[v]) {
+            if (count >= cap || ++steps > n) { result = count >= cap ? CCH_OUT_OF_ROOM : CCH_BAD_GRAPH; goto reset; }
+            seen[v] = 1;
+            if (count && walk_nodes[count - 1] > v) sorted = 0;
+            walk_nodes[count++] = v;
+            int32_t p = parent[v];
+            if (p != -1 && (p <= v || p >= n)) { result = CCH_BAD_GRAPH; goto reset; }
+            v = p;
+        }
+    }
+    if (!sorted) qsort(walk_nodes, (size_t)count, sizeof(int32_t), cmp_int32);
+    for (int64_t i = 0; i < count; i++) {
+        int32_t v = walk_nodes[i];
+        double d = goal[2 * (int64_t)v], m = goal[2 * (int64_t)v + 1];
+        if (d == INFINITY) continue;
+        for (int64_t a = up_first[v]; a < up_first[v + 1]; a++) {
+            int64_t h = up_head[a];
+            better(&goal[2 * h], &goal[2 * h + 1], d + weight[a], m + weight_m[a]);
+        }
+    }
+    for (int32_t k = 0; k < n_positions; k++) {
+        CchExit exits[CCH_EXITS_PER_POSITION];
+        double joined_s[CCH_EXITS_PER_POSITION], joined_m[CCH_EXITS_PER_POSITION];
+        memcpy(exits, positions + (size_t)k * sizeof(exits), sizeof(exits));  /* the caller's bytes: any alignment */
+        double best = INFINITY, best_m = INFINITY;
+        int32_t chosen = -1;
+        for (int j = 0; j < CCH_EXITS_PER_POSITION; j++) {
+            const CchExit *e = &exits[j];
+            if (!e->nodes) continue;
+            int same = -1;  /* an earlier exit on the same walk (a unit parked on a node): joined once */
+            for (int i = 0; i < j; i++)
+                if (exits[i].nodes == e->nodes) same = i;
+            double d = INFINITY, dm = INFINITY;
+            if (same >= 0) {
+                d = joined_s[same];
+                dm = joined_m[same];
+            } else {
+                for (int64_t i = e->len - 1; i >= 0; i--) {
+                    int32_t v = e->nodes[i];
+                    if (v < 0 || v >= n) { result = CCH_BAD_GRAPH; goto reset; }
+                    if (!seen[v]) break;
+                    better(&d, &dm, e->seconds[i] + goal[2 * (int64_t)v], e->metres[i] + goal[2 * (int64_t)v + 1]);
+                }
+            }
+            joined_s[j] = d;
+            joined_m[j] = dm;
+            if (d == INFINITY) continue;
+            double s = e->offset_s + d;
+            if (chosen < 0 || s < best) {
+                best = s;
+                best_m = e->offset_m + dm;
+                chosen = j;
+            }
+        }
+        out_s[k] = best;
+        out_m[k] = best_m;
+        out_exit[k] = chosen;
+    }
+reset:
+    for (int64_t i = 0; i < count; i++) {
+        int64_t v = walk_nodes[i];
+        goal[2 * v] = INFINITY;
+        goal[2 * v + 1] = 0.0;
+        seen[v] = 0;
+    }
+    for (int32_t i = 0; i < n_entries; i++)
+        if (entries[i] >= 0 && entries[i] < n) {
+            goal[2 * (int64_t)entries[i]] = INFINITY;
+            goal[2 * (int64_t)entries[i] + 1] = 0.0;
+        }
+    return result;
+}

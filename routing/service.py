@@ -20,7 +20,7 @@ from shapely.geometry.base import BaseGeometry
 from routing.cch import CchIndex, cch_available, etas_by_cch
 from routing.etree import EtreeIndex, etas_by_etree, etree_available
 from routing.errors import InvalidCoordinates, check_coordinates
-from routing.eta import EtaResult, StraightLine, UnitTrees, entry_points, eta_from_tree, etas_to, exit_points
+from routing.eta import EtaResult, StraightLine, UnitTrees, entry_points, eta_from_tree, etas_to
 from routing.graph import RoadGraph
 from routing.overrides import Override, Overrides
 from routing.route import Route, build_route, straight_line_route
@@ -116,10 +116,9 @@ class RoutingService:
                 snaps.append(self.snap_origin(origin))
             except (InvalidCoordinates, TypeError, ValueError):
                 continue
-        if self.etree is not None:  # and their exit nodes' walks made, for the same reason
-            weights, key = self.overrides.weights_with_key()
-            self.etree.keep_walks(weights, key, sorted({node for snap in snaps if not snap.off_network
-                                                        for node, _, _ in exit_points(self.graph, snap, weights)}))
+        if self.etree is not None:  # and their exits packed with their nodes' walks, for the same reason
+            self.etree.keep_positions(*self.overrides.weights_with_key(),
+                                      [snap for snap in snaps if not snap.off_network])
         return len(snaps)
 
     def note_positions_soon(self, origins: Sequence) -> None:
