@@ -390,29 +390,38 @@ typedef struct {
 /* The size of one packed exit, for routing/etree.py to check its packing against. */
 int64_t cch_exit_bytes(void) { return (int64_t)sizeof(CchExit); }
 
-/* A whole ranking in one call: the goal's walk from the incident's entry points (relaxing bwd, as cch_walk does,
- * kept in the dense `goal` array: seconds and metres interleaved, 2n doubles all (inf, 0), and `seen`: n bytes
- * all 0, marking the walk's nodes), then for each position its exits' kept walks joined with it (as cch_join
- * does: read from the walk's top down to the first node the goal's walk lacks), and the best exit chosen as
- * routing/eta.py's best_exit does (exits in order, a later one only when strictly faster). `positions`:
- * n_positions x CCH_EXITS_PER_POSITION packed CchExit. Writes each position's seconds and metres (inf, inf when no
- * exit reaches the goal) and the chosen exit's slot (-1 for none). `goal`, `seen` are left as found; `walk_nodes`
- * (cap int32) is room for the goal's walk. Returns 0 or an error. */
+/* A whole ranking in one call: the goal's walk from the incident's entry points relaxing bwd, then for each
+ * position its exits' kept walks joined with it (as cch_join does: read from the walk's top down to the first node
+ * the goal's walk lacks) and the best exit chosen as routing/eta.py's best_exit does (exits in order, a later one
+ * only when strictly faster). `positions`: n_positions x CCH_EXITS_PER_POSITION packed CchExit. Writes each
+ * position's seconds and metres (inf, inf when no exit reaches the goal) and the chosen exit's slot (-1 for none).
+ *
+ * The same seconds and metres as cch_walk + cch_join, with less memory read (both are bound by it: the top of the
+ * hierarchy is hundreds of thousands of arcs): the walk relaxes seconds only and notes the arc that gave each
+ * node its seconds (`pred`, and its lower end in `pred_tail`); a node's metres are worked out from that arc when
+ * the node is reached in ascending order, its seconds being final then. A tie in seconds compares the metres of
+ * the two ways, as better() does, so the way kept is the same. The join likewise reads a walk's metres only for
+ * a way at least as fast as the best so far.
+ *
+ * Scratch, left as found: `goal_s` (n doubles, all inf), `goal_m` (n doubles, all 0), `seen` (n bytes, all 0:
+ * marks the goal walk's nodes); `pred` (n int64) and `pred_tail` (n int32) need no clearing (set for each node
+ * walked before use); `walk_nodes` (cap int32) is room for the goal's walk. Returns 0 or an error. */
 int cch_rank(int32_t n, const int64_t *up_first, const int32_t *up_head, const int32_t *parent,
              const double *weight, const double *weight_m, int32_t n_entries, const int32_t *entries,
-             const double *entry_s, const double *entry_m, double *goal, uint8_t *seen, int64_t cap,
-             int32_t *walk_nodes, int32_t n_positions, const unsigned char *positions, double *out_s, double *out_m,
-             int32_t *out_exit) {
+             const double *entry_s, const double *entry_m, double *goal_s, double *goal_m, uint8_t *seen,
+             int64_t *pred, int32_t *pred_tail, int64_t cap, int32_t *walk_nodes, int32_t n_positions,
+             const unsigned char *positions, double *out_s, double *out_m, int32_t *out_exit) {
     int64_t count = 0;
     int result = 0, sorted = 1;
     for (int32_t i = 0; i < n_entries; i++) {
         int32_t v = entries[i];
         if (v < 0 || v >= n) { result = CCH_BAD_GRAPH; goto reset; }
-        better(&goal[2 * (int64_t)v], &goal[2 * (int64_t)v + 1], entry_s[i], entry_m[i]);
+        better(&goal_s[v], &goal_m[v], entry_s[i], entry_m[i]);  /* an entry's own metres: pred -1 below */
         int64_t steps = 0;
         while (v >= 0 && !seen[v]) {
             if (count >= cap || ++steps > n) { result = count >= cap ? CCH_OUT_OF_ROOM : CCH_BAD_GRAPH; goto reset; }
             seen[v] = 1;
+            pred[v] = -1;
             if (count && walk_nodes[count - 1] > v) sorted = 0;
             walk_nodes[count++] = v;
             int32_t p = parent[v];
@@ -423,11 +432,24 @@ int cch_rank(int32_t n, const int64_t *up_first, const int32_t *up_head, const i
     if (!sorted) qsort(walk_nodes, (size_t)count, sizeof(int32_t), cmp_int32);
     for (int64_t i = 0; i < count; i++) {
         int32_t v = walk_nodes[i];
-        double d = goal[2 * (int64_t)v], m = goal[2 * (int64_t)v + 1];
+        double d = goal_s[v];
         if (d == INFINITY) continue;
+        double m = pred[v] < 0 ? goal_m[v] : goal_m[pred_tail[v]] + weight_m[pred[v]];
+        goal_m[v] = m;  /* final: every way into v comes from a lower node, all reached before v */
         for (int64_t a = up_first[v]; a < up_first[v + 1]; a++) {
-            int64_t h = up_head[a];
-            better(&goal[2 * h], &goal[2 * h + 1], d + weight[a], m + weight_m[a]);
+            int32_t h = up_head[a];  /* an ancestor of v: in the walk (seen), so reset below */
+            double s = d + weight[a];
+            if (s < goal_s[h]) {
+                goal_s[h] = s;
+                pred[h] = a;
+                pred_tail[h] = v;
+            } else if (s == goal_s[h]) {  /* as fast: the shorter way, as better() keeps */
+                double kept = pred[h] < 0 ? goal_m[h] : goal_m[pred_tail[h]] + weight_m[pred[h]];
+                if (m + weight_m[a] < kept) {
+                    pred[h] = a;
+                    pred_tail[h] = v;
+                }
+            }
         }
     }
     for (int32_t k = 0; k < n_positions; k++) {
@@ -451,7 +473,13 @@ int cch_rank(int32_t n, const int64_t *up_first, const int32_t *up_head, const i
                     int32_t v = e->nodes[i];
                     if (v < 0 || v >= n) { result = CCH_BAD_GRAPH; goto reset; }
                     if (!seen[v]) break;
-                    better(&d, &dm, e->seconds[i] + goal[2 * (int64_t)v], e->metres[i] + goal[2 * (int64_t)v + 1]);
+                    double s = e->seconds[i] + goal_s[v];
+                    if (!(s <= d)) continue;
+                    double sm = e->metres[i] + goal_m[v];
+                    if (s < d || sm < dm) {  /* better(), read in two steps */
+                        d = s;
+                        dm = sm;
+                    }
                 }
             }
             joined_s[j] = d;
@@ -470,15 +498,15 @@ int cch_rank(int32_t n, const int64_t *up_first, const int32_t *up_head, const i
     }
 reset:
     for (int64_t i = 0; i < count; i++) {
-        int64_t v = walk_nodes[i];
-        goal[2 * v] = INFINITY;
-        goal[2 * v + 1] = 0.0;
+        int32_t v = walk_nodes[i];
+        goal_s[v] = INFINITY;
+        goal_m[v] = 0.0;
         seen[v] = 0;
     }
     for (int32_t i = 0; i < n_entries; i++)
         if (entries[i] >= 0 && entries[i] < n) {
-            goal[2 * (int64_t)entries[i]] = INFINITY;
-            goal[2 * (int64_t)entries[i] + 1] = 0.0;
+            goal_s[entries[i]] = INFINITY;
+            goal_m[entries[i]] = 0.0;
         }
     return result;
 }

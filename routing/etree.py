@@ -77,8 +77,8 @@ def _functions():
     lib.cch_walk.argtypes = [ctypes.c_int32, i64, i32, i32, f64, f64, ctypes.c_int32, i32, f64, f64, f64, f64, u8,
                              ctypes.c_int64, i32, f64, f64]
     lib.cch_rank.restype = ctypes.c_int
-    lib.cch_rank.argtypes = [ctypes.c_int32, i64, i32, i32, f64, f64, ctypes.c_int32, i32, f64, f64, f64, u8,
-                             ctypes.c_int64, i32, ctypes.c_int32, ctypes.c_char_p, f64, f64, i32]
+    lib.cch_rank.argtypes = [ctypes.c_int32, i64, i32, i32, f64, f64, ctypes.c_int32, i32, f64, f64, f64, f64, u8,
+                             i64, i32, ctypes.c_int64, i32, ctypes.c_int32, ctypes.c_char_p, f64, f64, i32]
     lib.cch_exit_bytes.restype = ctypes.c_int64
     if lib.cch_exit_bytes() != _EXIT.size:  # the packing below must be the C struct's
         raise RuntimeError(f"_cch.c's exits are {lib.cch_exit_bytes()} bytes, not {_EXIT.size}: rebuild it")
@@ -151,8 +151,8 @@ class _Scratch:
         self.out_nodes = np.zeros(3 * height, dtype=np.int32)  # a start node, or a point's (up to three) entries
         self.out_seconds = np.zeros(3 * height)
         self.out_metres = np.zeros(3 * height)
-        self.goal = np.zeros(2 * n)  # cch_rank's goal walk: seconds and metres interleaved, all (inf, 0)
-        self.goal[0::2] = np.inf
+        self.pred = np.zeros(n, dtype=np.int64)  # cch_rank: the arc that gave each node of the goal walk its seconds
+        self.pred_tail = np.zeros(n, dtype=np.int32)  # and that arc's lower end
 
 
 class EtreeIndex:
@@ -366,8 +366,9 @@ class EtreeIndex:
             seconds, metres, chosen = np.empty(count), np.empty(count), np.empty(count, dtype=np.int32)
             packed = b"".join([p.packed for p in positions])
             _check(self._lib.cch_rank(self.graph.node_count, self.up_first, self.up_head, self.parent, metric.bwd,
-                                      metric.bwd_m, len(nodes), nodes, entry_s, entry_m, scratch.goal, scratch.seen,
-                                      room, walk_nodes, count, packed, seconds, metres, chosen), "ranking")
+                                      metric.bwd_m, len(nodes), nodes, entry_s, entry_m, scratch.goal_seconds,
+                                      scratch.goal_metres, scratch.seen, scratch.pred, scratch.pred_tail, room,
+                                      walk_nodes, count, packed, seconds, metres, chosen), "ranking")
             return seconds.tolist(), metres.tolist()
         finally:
             self._scratch.put(scratch)
