@@ -10,6 +10,10 @@ up from the incident only, then joins: for each unit the best of walk seconds + 
 nodes they share. Metres ride along (the length of the path that gave each arc its seconds), so every unit gets
 its road distance without a second search.
 
+A unit's position is kept too (per metric, as AVL fixes are noted): its exits (routing.eta.exit_points under the
+metric's weights) packed with the addresses of their kept walks, so a ranking is a lookup per unit and one C call
+(cch_rank: the incident's walk, every exit's join, each unit's best exit), with no per-unit work in Python.
+
 The nested-dissection order comes from RoutingKit (inertial flow, `routingkit-cch`); the hierarchy, its
 customization (all lower triangles, ascending) and the walks are _cch.c. A new metric after a closure is a partial
 update of the current one (only the arcs whose best way changes: milliseconds), which keeps every walk it does not
@@ -17,8 +21,9 @@ touch; a new speed profile (most edges change) is a full customization (seconds 
 
 Exactness: seconds are float64 sums along the same edges a Dijkstra would add, in another order (differences of
 1e-9 s). Thread safety: a metric does not change while a query uses it (counted); the next metric reuses the spare
-one's memory only once its last query is gone. Walks are kept per metric in a dict (a walk computed twice by two
-threads is the same walk); scratch arrays are lent to one call at a time.
+one's memory only once its last query is gone. Walks and positions are kept per metric in dicts (a walk computed
+twice by two threads is the same walk); a kept position holds the walks its packed addresses point into; scratch
+arrays are lent to one call at a time.
 """
 from __future__ import annotations
 

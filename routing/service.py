@@ -137,10 +137,11 @@ class RoutingService:
 
     def note_positions(self, origins: Sequence) -> int:
         """Snap units' latest positions (LatLon or MovingFix) ahead of the next ranking, and with the etree engine
-        make their exit nodes' walks: a moving unit's snap with its heading (~0.3 ms) and a new walk (~0.5 ms on a
-        province, once per road a unit turns onto) are a ranking's dearest per-origin steps, and doing them when
-        the fix arrives takes them off the ranking's path. Invalid positions are skipped (a ranking would report
-        them). Returns how many were snapped."""
+        make each position ready (its exits under the weights in force, packed with their nodes' walks): a moving
+        unit's snap with its heading (~0.3 ms), a new walk (~0.5 ms on a province, once per road a unit turns onto)
+        and its exits were a ranking's dearest per-origin steps, and doing them when the fix arrives takes them off
+        the ranking's path. Invalid positions are skipped (a ranking would report them). Returns how many were
+        snapped."""
         snaps = []
         for origin in origins:
             try:
