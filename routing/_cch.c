@@ -391,8 +391,8 @@ typedef struct {
 int64_t cch_exit_bytes(void) { return (int64_t)sizeof(CchExit); }
 
 /* A whole ranking in one call: the goal's walk from the incident's entry points relaxing bwd, then for each
- * position its exits' kept walks joined with it (as cch_join does: read from the walk's top down to the first node
- * the goal's walk lacks) and the best exit chosen as routing/eta.py's best_exit does (exits in order, a later one
+ * position its exits' kept walks joined with it (the nodes cch_join reads: from the walk's top down to the first
+ * node the goal's walk lacks) and the best exit chosen as routing/eta.py's best_exit does (exits in order, a later one
  * only when strictly faster). `positions`: n_positions x CCH_EXITS_PER_POSITION packed CchExit. Writes each
  * position's seconds and metres (inf, inf when no exit reaches the goal) and the chosen exit's slot (-1 for none).
  *
@@ -469,10 +469,20 @@ int cch_rank(int32_t n, const int64_t *up_first, const int32_t *up_head, const i
                 d = joined_s[same];
                 dm = joined_m[same];
             } else {
-                for (int64_t i = e->len - 1; i >= 0; i--) {
+                /* The walk is one node's chain of ancestors, ascending, and the goal's walk holds every ancestor
+                 * of its nodes: the shared nodes are a top part of the chain, found by bisection. The best way is
+                 * the least (seconds, metres), whatever order the nodes are read in. */
+                int64_t lo = 0, hi = e->len;
+                while (lo < hi) {
+                    int64_t mid = lo + (hi - lo) / 2;
+                    int32_t v = e->nodes[mid];
+                    if (v < 0 || v >= n) { result = CCH_BAD_GRAPH; goto reset; }
+                    if (seen[v]) hi = mid;
+                    else lo = mid + 1;
+                }
+                for (int64_t i = lo; i < e->len; i++) {
                     int32_t v = e->nodes[i];
                     if (v < 0 || v >= n) { result = CCH_BAD_GRAPH; goto reset; }
-                    if (!seen[v]) break;
                     double s = e->seconds[i] + goal_s[v];
                     if (!(s <= d)) continue;
                     double sm = e->metres[i] + goal_m[v];
