@@ -373,3 +373,150 @@ done:
     free(heap.low);
     return result;
 }
+
+/* One way out of a unit's road position (routing/etree.py packs these, PositionExits): the kept walk of the node
+ * it leads to (its nodes ascending, seconds and metres, length; nodes NULL for an unused slot) and the seconds and
+ * metres from the unit's point to that node. */
+typedef struct {
+    const int32_t *nodes;
+    const double *seconds;
+    const double *metres;
+    int64_t len;
+    double offset_s, offset_m;
+} CchExit;
+
+#define CCH_EXITS_PER_POSITION 3
+
+/* The size of one packed exit, for routing/etree.py to check its packing against. */
+int64_t cch_exit_bytes(void) { return (int64_t)sizeof(CchExit); }
+
+/* A whole ranking in one call: the goal's walk from the incident's entry points relaxing bwd, then for each
+ * position its exits' kept walks joined with it (the nodes cch_join reads: from the walk's top down to the first
+ * node the goal's walk lacks) and the best exit chosen as routing/eta.py's best_exit does (exits in order, a later one
+ * only when strictly faster). `positions`: n_positions x CCH_EXITS_PER_POSITION packed CchExit. Writes each
+ * position's seconds and metres (inf, inf when no exit reaches the goal) and the chosen exit's slot (-1 for none).
+ *
+ * The same seconds and metres as cch_walk + cch_join, with less memory read (both are bound by it: the top of the
+ * hierarchy is hundreds of thousands of arcs): the walk relaxes seconds only and notes the arc that gave each
+ * node its seconds (`pred`, and its lower end in `pred_tail`); a node's metres are worked out from that arc when
+ * the node is reached in ascending order, its seconds being final then. A tie in seconds compares the metres of
+ * the two ways, as better() does, so the way kept is the same. The join likewise reads a walk's metres only for
+ * a way at least as fast as the best so far.
+ *
+ * Scratch, left as found: `goal_s` (n doubles, all inf), `goal_m` (n doubles, all 0), `seen` (n bytes, all 0:
+ * marks the goal walk's nodes); `pred` (n int64) and `pred_tail` (n int32) need no clearing (set for each node
+ * walked before use); `walk_nodes` (cap int32) is room for the goal's walk. Returns 0 or an error. */
+int cch_rank(int32_t n, const int64_t *up_first, const int32_t *up_head, const int32_t *parent,
+             const double *weight, const double *weight_m, int32_t n_entries, const int32_t *entries,
+             const double *entry_s, const double *entry_m, double *goal_s, double *goal_m, uint8_t *seen,
+             int64_t *pred, int32_t *pred_tail, int64_t cap, int32_t *walk_nodes, int32_t n_positions,
+             const unsigned char *positions, double *out_s, double *out_m, int32_t *out_exit) {
+    int64_t count = 0;
+    int result = 0, sorted = 1;
+    for (int32_t i = 0; i < n_entries; i++) {
+        int32_t v = entries[i];
+        if (v < 0 || v >= n) { result = CCH_BAD_GRAPH; goto reset; }
+        better(&goal_s[v], &goal_m[v], entry_s[i], entry_m[i]);  /* an entry's own metres: pred -1 below */
+        int64_t steps = 0;
+        while (v >= 0 && !seen[v]) {
+            if (count >= cap || ++steps > n) { result = count >= cap ? CCH_OUT_OF_ROOM : CCH_BAD_GRAPH; goto reset; }
+            seen[v] = 1;
+            pred[v] = -1;
+            if (count && walk_nodes[count - 1] > v) sorted = 0;
+            walk_nodes[count++] = v;
+            int32_t p = parent[v];
+            if (p != -1 && (p <= v || p >= n)) { result = CCH_BAD_GRAPH; goto reset; }
+            v = p;
+        }
+    }
+    if (!sorted) qsort(walk_nodes, (size_t)count, sizeof(int32_t), cmp_int32);
+    for (int64_t i = 0; i < count; i++) {
+        int32_t v = walk_nodes[i];
+        double d = goal_s[v];
+        if (d == INFINITY) continue;
+        double m = pred[v] < 0 ? goal_m[v] : goal_m[pred_tail[v]] + weight_m[pred[v]];
+        goal_m[v] = m;  /* final: every way into v comes from a lower node, all reached before v */
+        for (int64_t a = up_first[v]; a < up_first[v + 1]; a++) {
+            int32_t h = up_head[a];  /* an ancestor of v: in the walk (seen), so reset below */
+            double s = d + weight[a];
+            if (s < goal_s[h]) {
+                goal_s[h] = s;
+                pred[h] = a;
+                pred_tail[h] = v;
+            } else if (s == goal_s[h]) {  /* as fast: the shorter way, as better() keeps */
+                double kept = pred[h] < 0 ? goal_m[h] : goal_m[pred_tail[h]] + weight_m[pred[h]];
+                if (m + weight_m[a] < kept) {
+                    pred[h] = a;
+                    pred_tail[h] = v;
+                }
+            }
+        }
+    }
+    for (int32_t k = 0; k < n_positions; k++) {
+        CchExit exits[CCH_EXITS_PER_POSITION];
+        double joined_s[CCH_EXITS_PER_POSITION], joined_m[CCH_EXITS_PER_POSITION];
+        memcpy(exits, positions + (size_t)k * sizeof(exits), sizeof(exits));  /* the caller's bytes: any alignment */
+        double best = INFINITY, best_m = INFINITY;
+        int32_t chosen = -1;
+        for (int j = 0; j < CCH_EXITS_PER_POSITION; j++) {
+            const CchExit *e = &exits[j];
+            if (!e->nodes) continue;
+            int same = -1;  /* an earlier exit on the same walk (a unit parked on a node): joined once */
+            for (int i = 0; i < j; i++)
+                if (exits[i].nodes == e->nodes) same = i;
+            double d = INFINITY, dm = INFINITY;
+            if (same >= 0) {
+                d = joined_s[same];
+                dm = joined_m[same];
+            } else {
+                /* The walk is one node's chain of ancestors, ascending, and the goal's walk holds every ancestor
+                 * of its nodes: the shared nodes are a top part of the chain, found by bisection. The best way is
+                 * the least (seconds, metres), whatever order the nodes are read in. */
+                int64_t lo = 0, hi = e->len;
+                while (lo < hi) {
+                    int64_t mid = lo + (hi - lo) / 2;
+                    int32_t v = e->nodes[mid];
+                    if (v < 0 || v >= n) { result = CCH_BAD_GRAPH; goto reset; }
+                    if (seen[v]) hi = mid;
+                    else lo = mid + 1;
+                }
+                for (int64_t i = lo; i < e->len; i++) {
+                    int32_t v = e->nodes[i];
+                    if (v < 0 || v >= n) { result = CCH_BAD_GRAPH; goto reset; }
+                    double s = e->seconds[i] + goal_s[v];
+                    if (!(s <= d)) continue;
+                    double sm = e->metres[i] + goal_m[v];
+                    if (s < d || sm < dm) {  /* better(), read in two steps */
+                        d = s;
+                        dm = sm;
+                    }
+                }
+            }
+            joined_s[j] = d;
+            joined_m[j] = dm;
+            if (d == INFINITY) continue;
+            double s = e->offset_s + d;
+            if (chosen < 0 || s < best) {
+                best = s;
+                best_m = e->offset_m + dm;
+                chosen = j;
+            }
+        }
+        out_s[k] = best;
+        out_m[k] = best_m;
+        out_exit[k] = chosen;
+    }
+reset:
+    for (int64_t i = 0; i < count; i++) {
+        int32_t v = walk_nodes[i];
+        goal_s[v] = INFINITY;
+        goal_m[v] = 0.0;
+        seen[v] = 0;
+    }
+    for (int32_t i = 0; i < n_entries; i++)
+        if (entries[i] >= 0 && entries[i] < n) {
+            goal_s[entries[i]] = INFINITY;
+            goal_m[entries[i]] = 0.0;
+        }
+    return result;
+}

@@ -10,6 +10,10 @@ up from the incident only, then joins: for each unit the best of walk seconds + 
 nodes they share. Metres ride along (the length of the path that gave each arc its seconds), so every unit gets
 its road distance without a second search.
 
+A unit's position is kept too (per metric, as AVL fixes are noted): its exits (routing.eta.exit_points under the
+metric's weights) packed with the addresses of their kept walks, so a ranking is a lookup per unit and one C call
+(cch_rank: the incident's walk, every exit's join, each unit's best exit), with no per-unit work in Python.
+
 The nested-dissection order comes from RoutingKit (inertial flow, `routingkit-cch`); the hierarchy, its
 customization (all lower triangles, ascending) and the walks are _cch.c. A new metric after a closure is a partial
 update of the current one (only the arcs whose best way changes: milliseconds), which keeps every walk it does not
@@ -17,13 +21,15 @@ touch; a new speed profile (most edges change) is a full customization (seconds 
 
 Exactness: seconds are float64 sums along the same edges a Dijkstra would add, in another order (differences of
 1e-9 s). Thread safety: a metric does not change while a query uses it (counted); the next metric reuses the spare
-one's memory only once its last query is gone. Walks are kept per metric in a dict (a walk computed twice by two
-threads is the same walk); scratch arrays are lent to one call at a time.
+one's memory only once its last query is gone. Walks and positions are kept per metric in dicts (a walk computed
+twice by two threads is the same walk); a kept position holds the walks its packed addresses point into; scratch
+arrays are lent to one call at a time.
 """
 from __future__ import annotations
 
 import ctypes
 import queue
+import struct
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -36,6 +42,11 @@ from routing.search import SearchError, _load_native
 
 FULL_CUSTOMIZATION_SHARE = 0.05  # past this share of edges changed, customize afresh instead of a partial update
 KEPT_WALKS = 8_192  # start nodes whose walks a metric keeps (about 400 units x 2 exits, with room for movement)
+KEPT_POSITIONS = 4_096  # unit positions whose packed exits a metric keeps (10 x a 400-unit fleet)
+REMADE_POSITIONS = 1_024  # the newest kept positions a new metric packs again at once (the fleet's current ones)
+EXITS_PER_POSITION = 3  # _cch.c's CCH_EXITS_PER_POSITION: exit_points gives at most three
+_EXIT = struct.Struct("=qqqqdd")  # _cch.c's CchExit: walk nodes, seconds, metres (addresses), length; offsets
+_NO_EXIT = _EXIT.pack(0, 0, 0, 0, 0.0, 0.0)
 OUT_OF_ROOM, BAD_GRAPH, NO_MEMORY = -2, -3, -4  # _cch.c's error codes
 
 
@@ -70,6 +81,12 @@ def _functions():
     lib.cch_walk.restype = ctypes.c_int64
     lib.cch_walk.argtypes = [ctypes.c_int32, i64, i32, i32, f64, f64, ctypes.c_int32, i32, f64, f64, f64, f64, u8,
                              ctypes.c_int64, i32, f64, f64]
+    lib.cch_rank.restype = ctypes.c_int
+    lib.cch_rank.argtypes = [ctypes.c_int32, i64, i32, i32, f64, f64, ctypes.c_int32, i32, f64, f64, f64, f64, u8,
+                             i64, i32, ctypes.c_int64, i32, ctypes.c_int32, ctypes.c_char_p, f64, f64, i32]
+    lib.cch_exit_bytes.restype = ctypes.c_int64
+    if lib.cch_exit_bytes() != _EXIT.size:  # the packing below must be the C struct's
+        raise RuntimeError(f"_cch.c's exits are {lib.cch_exit_bytes()} bytes, not {_EXIT.size}: rebuild it")
     lib.cch_join.restype = ctypes.c_int
     lib.cch_join.argtypes = [ctypes.c_int32, ctypes.c_int32, i64, u8, f64, f64, f64, f64]
     lib.cch_edge_arcs.restype = ctypes.c_int
@@ -100,6 +117,16 @@ class _KeptWalk:
 
 
 @dataclass(eq=False)
+class _Position:
+    """A unit's road position made ready for rankings on one metric: its exits (routing.eta.exit_points under that
+    metric's weights) packed for cch_rank, with the kept walks the packing points into (held here, so their
+    arrays outlive any eviction from the metric's walks while a ranking reads them)."""
+    snap: object  # the Snapped it was made from (identity is the key: see _Metric.positions)
+    packed: bytes  # EXITS_PER_POSITION x _EXIT
+    walks: tuple  # the _KeptWalk of each exit
+
+
+@dataclass(eq=False)
 class _Metric:
     key: object
     weights: np.ndarray  # the edge seconds it was made from
@@ -108,7 +135,11 @@ class _Metric:
     fwd_m: np.ndarray  # metres of the path behind fwd
     bwd_m: np.ndarray
     walks: OrderedDict = field(default_factory=OrderedDict)  # start node (rank) -> _Walk up with fwd
-    lock: threading.Lock = field(default_factory=threading.Lock)  # guards `walks`
+    # id(Snapped) -> _Position made under this metric's weights and walks. Per metric, so a new metric (a closure,
+    # a new hour) never reads another's exits or walks; a position's Snapped is held by its entry, so its id is
+    # not reused while the entry lives, and a hit is checked to be the same object.
+    positions: OrderedDict = field(default_factory=OrderedDict)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # guards `walks` and `positions`
     users: int = 0  # queries running on it (MetricPair guards this)
 
 
@@ -122,9 +153,11 @@ class _Scratch:
         self.goal_seconds = np.full(n, np.inf)
         self.goal_metres = np.zeros(n)
         self.in_goal = np.zeros(n, dtype=np.uint8)
-        self.out_nodes = np.zeros(2 * height, dtype=np.int32)  # a start node, or a point's two edge ends
-        self.out_seconds = np.zeros(2 * height)
-        self.out_metres = np.zeros(2 * height)
+        self.out_nodes = np.zeros(3 * height, dtype=np.int32)  # a start node, or a point's (up to three) entries
+        self.out_seconds = np.zeros(3 * height)
+        self.out_metres = np.zeros(3 * height)
+        self.pred = np.zeros(n, dtype=np.int64)  # cch_rank: the arc that gave each node of the goal walk its seconds
+        self.pred_tail = np.zeros(n, dtype=np.int32)  # and that arc's lower end
 
 
 class EtreeIndex:
@@ -252,7 +285,9 @@ class EtreeIndex:
         if latest is not None:  # the walks the fleet stood on, made anew here rather than in the next rankings
             with latest.lock:
                 starts = list(latest.walks)
+                snaps = [position.snap for position in reversed(latest.positions.values())][:REMADE_POSITIONS]
             self._keep(made, starts)
+            self._keep_positions(made, snaps[::-1])  # and the fleet's positions packed again, under the new weights
         return made
 
     def _keep(self, metric: _Metric, starts: list[int]) -> None:
@@ -271,6 +306,77 @@ class EtreeIndex:
         try:
             self._keep(metric, self._ranks_of(nodes))
         finally:
+            self._release(metric)
+
+    def keep_positions(self, weights: np.ndarray, key, snaps: list) -> None:
+        """Make these units' road positions (on-network `Snapped`) ready for `best_exits` now: their exits under these
+        weights, packed with their nodes' kept walks (made if new), as AVL fixes arrive."""
+        metric = self._acquire(weights, key)
+        try:
+            self._keep_positions(metric, snaps)
+        finally:
+            self._release(metric)
+
+    def _keep_positions(self, metric: _Metric, snaps: list) -> None:
+        scratch = self._borrow()
+        try:
+            for snap in snaps:
+                with metric.lock:
+                    position = metric.positions.get(id(snap))
+                    if position is not None and position.snap is snap:
+                        metric.positions.move_to_end(id(snap))  # a parked unit's position stays kept
+                        continue
+                self._position(metric, scratch, snap)
+        finally:
+            self._scratch.put(scratch)
+
+    def _position(self, metric: _Metric, scratch: _Scratch, snap) -> _Position:
+        """`snap`'s exits under `metric`, packed and kept."""
+        from routing.eta import exit_points
+
+        points = exit_points(self.graph, snap, metric.weights)
+        if len(points) > EXITS_PER_POSITION:
+            raise SearchError(f"{len(points)} exits from one road position; cch_rank takes {EXITS_PER_POSITION}")
+        walks = tuple(self._kept_walks(metric, scratch, self._ranks_of([node for node, _, _ in points])))
+        packed = b"".join([_EXIT.pack(*walk.row, seconds, metres) for walk, (_, seconds, metres) in zip(walks, points)]
+                          + [_NO_EXIT] * (EXITS_PER_POSITION - len(points)))
+        position = _Position(snap, packed, walks)
+        with metric.lock:
+            metric.positions[id(snap)] = position
+            while len(metric.positions) > KEPT_POSITIONS:
+                metric.positions.popitem(last=False)
+        return position
+
+    def best_exits(self, weights: np.ndarray, key, target, origins: list) -> tuple[list[float], list[float]]:
+        """(seconds, metres) from each origin (on-network `Snapped`) to the target point by its best exit
+        (routing.eta.best_exit's choice: inf, inf when none reaches it), in one C call: the incident's walk, each
+        kept walk joined with it, the best exit. Origins noted before (`keep_positions`) cost a lookup; others are
+        made ready here. The same-road rule (eta.same_edge) is the caller's."""
+        from routing.eta import entry_points
+
+        metric = self._acquire(weights, key)
+        scratch = self._borrow()
+        try:
+            with metric.lock:
+                found = [metric.positions.get(id(snap)) for snap in origins]
+            positions = [p if p is not None and p.snap is snap else self._position(metric, scratch, snap)
+                         for p, snap in zip(found, origins)]
+            entries = entry_points(self.graph, target, metric.weights)
+            nodes = np.ascontiguousarray(self._ranks_of([node for node, _, _ in entries]), dtype=np.int32)
+            entry_s = np.ascontiguousarray([s for _, s, _ in entries], dtype=np.float64)
+            entry_m = np.ascontiguousarray([m for _, _, m in entries], dtype=np.float64)
+            room = self.height * max(len(entries), 1)
+            walk_nodes = scratch.out_nodes if room <= len(scratch.out_nodes) else np.zeros(room, dtype=np.int32)
+            count = len(positions)
+            seconds, metres, chosen = np.empty(count), np.empty(count), np.empty(count, dtype=np.int32)
+            packed = b"".join([p.packed for p in positions])
+            _check(self._lib.cch_rank(self.graph.node_count, self.up_first, self.up_head, self.parent, metric.bwd,
+                                      metric.bwd_m, len(nodes), nodes, entry_s, entry_m, scratch.goal_seconds,
+                                      scratch.goal_metres, scratch.seen, scratch.pred, scratch.pred_tail, room,
+                                      walk_nodes, count, packed, seconds, metres, chosen), "ranking")
+            return seconds.tolist(), metres.tolist()
+        finally:
+            self._scratch.put(scratch)
             self._release(metric)
 
     # ---- queries ------------------------------------------------------------------------------------------------
@@ -365,15 +471,22 @@ class EtreeIndex:
 def etas_by_etree(graph: RoadGraph, index: EtreeIndex, weights: np.ndarray, key, target, origins: list,
                   max_eta_s: float) -> list:
     """Every origin's road ETA and road metres to the target (all `Snapped`, on the network), as
-    `routing.eta.etas_to` gives them, from the origins' kept walks and one walk from the target."""
-    from routing.eta import answers, entry_points, exit_points, require_on_network
+    `routing.eta.etas_to` gives them, from the origins' kept exits and walks and one walk from the target
+    (`EtreeIndex.best_exits`: one C call)."""
+    from routing.eta import EtaResult, require_on_network, same_edge
 
     require_on_network(target, *origins)
-    entries = entry_points(graph, target, weights)
-    exits = [exit_points(graph, o, weights) for o in origins]
-    sources = sorted({node for points in exits for node, _, _ in points})
-    if not entries or not sources:
-        return answers(graph, weights, target, origins, exits, None, None, max_eta_s)
-    seconds, metres = index.distances_to(weights, key, sources, entries)
-    return answers(graph, weights, target, origins, exits, dict(zip(sources, seconds.tolist())),
-                   dict(zip(sources, metres.tolist())), max_eta_s)
+    seconds, metres = index.best_exits(weights, key, target, origins)
+    target_m, shared = target.distance_m, (target.edge, int(graph.edge_twin[target.edge]))
+    new = tuple.__new__  # a plain tuple construction: half the cost of the named tuple's own __new__
+    results = [new(EtaResult, (s, m, True, False, max(o.distance_m, target_m))) if s <= max_eta_s
+               else new(EtaResult, (None, None, False, False, max(o.distance_m, target_m)))
+               for o, s, m in zip(origins, seconds, metres)]  # inf > max_eta_s: no exit reaches the target
+    for i, origin in enumerate(origins):
+        if origin.edge in shared:  # on the target's road: driving along it may be faster (routing.eta.answers)
+            options = [o for o in ((seconds[i], metres[i]) if seconds[i] < np.inf else None,
+                                   same_edge(graph, origin, target, weights)) if o]
+            s, m = min(options, key=lambda o: o[0]) if options else (np.inf, np.inf)
+            results[i] = EtaResult(float(s), float(m), True, False, max(origin.distance_m, target_m)) \
+                if s <= max_eta_s else EtaResult(None, None, False, False, max(origin.distance_m, target_m))
+    return results
