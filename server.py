@@ -64,6 +64,9 @@ class Server:
     integrations: Integrations | None = None
     ladder: EscalationLadder | None = None
     chores: set[asyncio.Task] = field(default_factory=set)  # short tasks started by events (geocoding, fleet sites)
+    # the process serves only this server (`serve`): its road graph is frozen out of the collector once loaded;
+    # tests start many servers in one process, whose garbage a freeze would keep
+    sole_server: bool = False
     _fleet_refresh_running: bool = False  # see _refresh_fleet_sites
     _fleet_refresh_again: bool = False
 
@@ -229,9 +232,9 @@ class Server:
             ctx.roads.loaded(routing, CoverageService(ctx.store, ctx.clock, routing, ctx.avl, demand_grid(
                 graph.bounds, config.coverage_cell_m, graph.node_lat[nodes], graph.node_lon[nodes]),
                 post_rows_ttl_s=config.coverage_post_rows_ttl_s))
-            # The graph and hierarchy are long-lived: out of the collector's reach, so a full collection (187-430 ms
-            # over ~820,000 objects on a province-sized graph) does not stall whatever request runs then.
-            gc.freeze()
+            if self.sole_server:  # the graph and hierarchy live as long as the process: out of the collector's
+                gc.freeze()  # reach, so a full collection (187-430 ms over ~820,000 objects on a province-sized
+                # graph) does not stall whatever request runs then
             log.info("road graph ready", extra={"nodes": graph.node_count, "edges": graph.edge_count})
             self.background.append(asyncio.create_task(self._load_places(graph, routing)))
             said = await asyncio.get_running_loop().run_in_executor(None, _search_engine_and_cost, routing,
@@ -334,7 +337,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 async def serve(config: Config) -> None:
-    server = Server(config)
+    server = Server(config, sole_server=True)
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
