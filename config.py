@@ -203,6 +203,10 @@ class Config:
                                                 "hours", above=0, max=86_400)
     login_failure_window_s: float = setting(900.0, "failures older than this (since the last one) are forgotten",
                                             above=0, max=7 * 86_400)
+    login_redis_budget_s: float = setting(1.0, "a login waits this long for Redis's lockout state before counting in "
+                                               "this process alone (longer than intake's 50 ms: a login is no "
+                                               "emergency, and a lockout must hold in a process just started)",
+                                          above=0, max=30)
     rate_intake_per_min: int = setting(30, "intake calls per device / app key / address per minute; dispatchers "
                                            "are never throttled on intake", min=1, max=1_000_000)
     rate_api_per_min: int = setting(1200, "every other call, per identity or address per minute", min=1,

@@ -124,12 +124,13 @@ class LoginThrottle:
 
     def __init__(self, redis: aioredis.Redis, namespace: str, *, max_failures_per_user: int,
                  max_failures_per_address: int, lockout_s: float, lockout_max_s: float, failure_window_s: float,
-                 on_trip: Callable[[str, str, int], Awaitable[None]] | None = None):
+                 redis_budget_s: float = 1.0, on_trip: Callable[[str, str, int], Awaitable[None]] | None = None):
         self.redis = redis
         self.prefix = f"{namespace}:login"
         self.limits = {"user": max_failures_per_user, "address": max_failures_per_address}
         self.lockout_s, self.lockout_max_s, self.failure_window_s = lockout_s, lockout_max_s, failure_window_s
         self.on_trip = on_trip
+        self.redis_budget_s = redis_budget_s
         self._local: dict[str, tuple[int, float]] = {}  # key -> (value, expires at, monotonic) without Redis
 
     @classmethod
@@ -137,7 +138,7 @@ class LoginThrottle:
         return cls(redis, config.redis_namespace, max_failures_per_user=config.login_max_failures_per_user,
                    max_failures_per_address=config.login_max_failures_per_address, lockout_s=config.login_lockout_s,
                    lockout_max_s=config.login_lockout_max_s, failure_window_s=config.login_failure_window_s,
-                   on_trip=on_trip)
+                   redis_budget_s=config.login_redis_budget_s, on_trip=on_trip)
 
     def _key(self, what: str, kind: str, source: str) -> str:
         source_id = hashlib.sha256(source.encode()).hexdigest()[:16]  # no raw user ids or addresses in Redis
@@ -151,7 +152,7 @@ class LoginThrottle:
             return locked_s
         key = self._key("checking", "user", user_id)
         try:
-            claimed = await asyncio.wait_for(self.redis.set(key, 1, nx=True, px=CHECK_CLAIM_MS), REDIS_BUDGET_S * 4)
+            claimed = await asyncio.wait_for(self.redis.set(key, 1, nx=True, px=CHECK_CLAIM_MS), self.redis_budget_s)
         except Exception:
             claimed = self._local_value(key) is None
             if claimed:
@@ -162,7 +163,7 @@ class LoginThrottle:
         key = self._key("checking", "user", user_id)
         self._local.pop(key, None)
         try:
-            await asyncio.wait_for(self.redis.delete(key), REDIS_BUDGET_S * 4)
+            await asyncio.wait_for(self.redis.delete(key), self.redis_budget_s)
         except Exception:
             pass  # expires by itself after CHECK_CLAIM_MS
 
@@ -173,7 +174,7 @@ class LoginThrottle:
             pipe = self.redis.pipeline(transaction=False)
             for key in keys:
                 pipe.pttl(key)
-            remaining_ms = await asyncio.wait_for(pipe.execute(), REDIS_BUDGET_S * 4)
+            remaining_ms = await asyncio.wait_for(pipe.execute(), self.redis_budget_s)
             remaining_s = max(ms for ms in remaining_ms) / 1000  # -2: no key, -1: never (not set by us)
         except Exception:
             remaining_s = max(self._local_ttl(key) for key in keys)
@@ -200,7 +201,7 @@ class LoginThrottle:
         for key in keys:
             self._local.pop(key, None)
         try:
-            await asyncio.wait_for(self.redis.delete(*keys), REDIS_BUDGET_S * 4)
+            await asyncio.wait_for(self.redis.delete(*keys), self.redis_budget_s)
         except Exception:
             pass  # forgotten when the failure window ends
 
@@ -210,7 +211,7 @@ class LoginThrottle:
             pipe = self.redis.pipeline(transaction=False)
             pipe.incr(key)
             pipe.pexpire(key, window_ms)
-            count, _ = await asyncio.wait_for(pipe.execute(), REDIS_BUDGET_S * 4)
+            count, _ = await asyncio.wait_for(pipe.execute(), self.redis_budget_s)
             return int(count)
         except Exception:
             count = (self._local_value(key) or 0) + 1
@@ -220,7 +221,7 @@ class LoginThrottle:
     async def _lock(self, key: str, lock_s: float) -> None:
         self._local_set(key, 1, lock_s)  # also here: a Redis that fails on the next check must not unlock it
         try:
-            await asyncio.wait_for(self.redis.set(key, 1, px=max(1, int(lock_s * 1000))), REDIS_BUDGET_S * 4)
+            await asyncio.wait_for(self.redis.set(key, 1, px=max(1, int(lock_s * 1000))), self.redis_budget_s)
         except Exception:
             pass
 

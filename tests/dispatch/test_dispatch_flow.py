@@ -156,7 +156,9 @@ async def test_destination_ranking_skips_a_diverted_hospital_and_alerts_the_chos
     board = Api(base, await make_user(server.ctx.pool, "ed-2", "hospital", hospital_id=chosen))
     status, inbound = await board.get(f"/api/v1/hospitals/{chosen}/inbound")
     assert status == 200 and [p["id"] for p in inbound["inbound"]] == [incident["id"]]
-    assert inbound["inbound"][0]["eta_s"] > 0
+    patient = inbound["inbound"][0]
+    assert patient["stage"] in ("waiting", "assigned") and patient["eta_s"] is None  # no countdown before transport
+    assert patient["transport_estimate_s"] > 0  # the scene-to-hospital estimate instead
     other = Api(base, await make_user(server.ctx.pool, "ed-3", "hospital", hospital_id=first["hospital_id"]))
     assert (await other.get(f"/api/v1/incidents/{incident['id']}"))[0] == 404
 
