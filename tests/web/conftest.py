@@ -6,7 +6,7 @@ import pytest
 from playwright.async_api import async_playwright
 
 from dispatch import demo
-from tests.conftest import REPO, make_user, routing_ready
+from tests.conftest import REPO, Api, make_user, routing_ready
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts"
@@ -103,6 +103,16 @@ async def city(server):
     for hospital in await server.ctx.store.list("hospitals"):
         tokens[hospital.id] = await make_user(server.ctx.pool, f"ed-{hospital.id}", "hospital", hospital_id=hospital.id)
     return server, base, tokens
+
+
+async def tablet_on_a_job(browser, base: str, tokens: dict, unit_id: str, complaint: str, **options):
+    """An incident at a city scene assigned to `unit_id`, and that crew's tablet open: (incident, context, page)."""
+    api = Api(base, tokens["dispatcher"])
+    _, incident = await api.post("/api/v1/incidents", {"channel": "phone", "location": {"lat": 13.3611, "lon": 100.9847},
+                                                       "chief_complaint": complaint})
+    await api.post(f"/api/v1/incidents/{incident['id']}/assignments", {"unit_id": unit_id})
+    context, page = await open_page(browser, f"{base}/tablet.html#token={tokens[unit_id]}", **options)
+    return incident, context, page
 
 
 async def inbound_patient(server, api, unit_id: str, complaint: str) -> tuple[dict, str]:

@@ -5,7 +5,7 @@ import asyncio
 from runtime.local_services import redis_server
 from server import Server
 from tests.conftest import Api, make_user, reset_state, server_config, wait_until
-from tests.web.conftest import open_page, shot
+from tests.web.conftest import open_page, shot, tablet_on_a_job
 
 SCENE = {"lat": 13.3611, "lon": 100.9847}
 
@@ -63,9 +63,7 @@ async def _status(api: Api, incident_id: int, expected: str) -> bool:
 async def test_tablet_queues_a_status_change_offline_and_delivers_it_once(browser, city):
     server, base, tokens = city
     api = Api(base, tokens["dispatcher"])
-    _, incident = await api.post("/api/v1/incidents", {"channel": "phone", "location": SCENE, "chief_complaint": "ล้ม"})
-    await api.post(f"/api/v1/incidents/{incident['id']}/assignments", {"unit_id": "CB-BLS-02"})
-    context, tablet = await open_page(browser, f"{base}/tablet.html#token={tokens['CB-BLS-02']}", width=768, height=1024)
+    incident, context, tablet = await tablet_on_a_job(browser, base, tokens, "CB-BLS-02", "ล้ม", width=768, height=1024)
     await tablet.wait_for_selector("#job:not([hidden])")
     await tablet.click("#respond")
     assert await wait_until(lambda: _status(api, incident["id"], "en_route"))

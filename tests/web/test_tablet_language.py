@@ -4,10 +4,7 @@ unnamed road is the turn alone, not "เลี้ยวซ้ายเข้า�
 import re
 
 from routing import route as route_module
-from tests.conftest import Api
-from tests.web.conftest import open_page
-
-SCENE = {"lat": 13.3611, "lon": 100.9847}
+from tests.web.conftest import open_page, tablet_on_a_job
 
 
 async def _crew_shown(browser, base: str, token: str, lang: str) -> str:
@@ -34,10 +31,7 @@ async def test_qualifications_read_in_the_page_language(browser, city):
 
 async def test_route_distances_in_the_page_units(browser, city):
     server, base, tokens = city
-    api = Api(base, tokens["dispatcher"])
-    _, incident = await api.post("/api/v1/incidents", {"channel": "phone", "location": SCENE, "chief_complaint": "ปวดท้อง"})
-    await api.post(f"/api/v1/incidents/{incident['id']}/assignments", {"unit_id": "CB-BLS-02"})
-    context, page = await open_page(browser, f"{base}/tablet.html#token={tokens['CB-BLS-02']}", width=1000, height=900)
+    _, context, page = await tablet_on_a_job(browser, base, tokens, "CB-BLS-02", "ปวดท้อง", width=1000, height=900)
     await page.click("#respond")
     await page.wait_for_selector("#instructions li")
     for lang, metre, kilometre in (("th", "ม.", "กม."), ("en", "m", "km")):
