@@ -467,9 +467,12 @@ class PostgresEventStore:
                             limit: int) -> list[StoredEvent]:
         """The newest `limit` committed events of these types that happened at or after `since`, with seq at or
         below `until_seq`, in seq order (the events_type_time index serves it)."""
+        # MATERIALIZED: found through events_type_time first, then ordered; without it the planner may walk the
+        # whole log backwards by seq looking for a few alerts (~500 ms of a console's snapshot at 500 incidents)
         rows = await self.pool.fetch(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE type = ANY($1::text[]) AND occurred_at >= $2 AND seq <= $3"
-            " ORDER BY seq DESC LIMIT $4", list(types), since, until_seq, limit)
+            f"WITH recent AS MATERIALIZED (SELECT {_EVENT_COLUMNS} FROM events WHERE type = ANY($1::text[])"
+            " AND occurred_at >= $2 AND seq <= $3) SELECT * FROM recent ORDER BY seq DESC LIMIT $4",
+            list(types), since, until_seq, limit)
         return [_stored(r) for r in reversed(rows)]
 
     async def encoded_events_since(self, seq: int, *, limit: int = 1000) -> list[asyncpg.Record]:
