@@ -14,6 +14,13 @@ DEEP = b"[" * 10_000 + b"]" * 10_000  # valid JSON, 10,000 deep
 A, B = f"T{os.getpid()}-A", f"T{os.getpid()}-B"
 
 
+async def started(config) -> tuple[Server, Api]:
+    """A running server of `config` and a dispatcher's API client on it."""
+    running = Server(config)
+    await running.start()
+    return running, Api(f"http://127.0.0.1:{config.port}", await make_user(running.ctx.pool, "d", "dispatcher"))
+
+
 async def dead_letters(pool) -> list[dict]:
     return [dict(r) for r in await pool.fetch("SELECT topic, reason, payload, payload_bytes FROM mqtt_dead_letters"
                                               " WHERE topic LIKE $1 ORDER BY id", f"ems/panic/T{os.getpid()}-%")]
@@ -23,9 +30,7 @@ async def test_a_deeply_nested_press_is_dead_lettered_acknowledged_and_intake_go
                                                                                       fake_twilio, mqtt_url):
     await reset_integrations(database_url, redis_url)
     config = integration_config(database_url, redis_url, fake_twilio, mqtt_url)
-    first = Server(config)
-    await first.start()
-    api = Api(f"http://127.0.0.1:{config.port}", await make_user(first.ctx.pool, "d", "dispatcher"))
+    first, api = await started(config)
     try:
         device = await register(api, id=A)
         assert await wait_until(lambda: _now(first.integrations.mqtt.connected.is_set()), 15)
@@ -124,10 +129,7 @@ async def test_a_signed_press_whose_id_the_database_cannot_hold_opens_its_incide
     outage and retried and redelivered for ~39 s, holding up every press behind it, and never opened an incident.
     The id is not usable, so the press is keyed like one that sent none; the incident opens at once."""
     await reset_integrations(database_url, redis_url)
-    config = integration_config(database_url, redis_url, fake_twilio, mqtt_url)
-    running = Server(config)
-    await running.start()
-    api = Api(f"http://127.0.0.1:{config.port}", await make_user(running.ctx.pool, "d", "dispatcher"))
+    running, api = await started(integration_config(database_url, redis_url, fake_twilio, mqtt_url))
     try:
         first, second = await register(api, id=A), await register(api, id=B)
         assert await wait_until(lambda: _now(running.integrations.mqtt.connected.is_set()), 15)
