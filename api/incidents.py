@@ -110,7 +110,8 @@ def inbound_view(incident, inbound: InboundEta | None, now: datetime, stale_afte
     shown = eta or estimate
     view = {"stage": stage, "arrival_at": None, "eta_s": None, "eta_computed_at": None, "eta_from": None,
             "eta_unit_id": None, "position_at": None, "position_stale": None, "transport_estimate_s": None,
-            "arrived_at": iso(incident.status_times.get("at_hospital")) if stage == "arrived" else None,
+            "arrived_at": iso(inbound.arrived_at if inbound else incident.status_times.get("at_hospital"))
+            if stage == "arrived" else None,
             "eta_source": shown.eta_source if shown else incident.destination_eta_source,
             "outside_coverage": shown.outside_coverage if shown else incident.destination_eta_source == "straight_line",
             "snap_distance_m": round(shown.snap_distance_m, 1) if shown else None}

@@ -28,6 +28,9 @@ UNIT_NEXT: dict[U, set[U]] = {
 MIRRORED = {U.EN_ROUTE: IncidentStatus.EN_ROUTE, U.ON_SCENE: IncidentStatus.ON_SCENE,
             U.TRANSPORTING: IncidentStatus.TRANSPORTING, U.AT_HOSPITAL: IncidentStatus.AT_HOSPITAL}
 
+# the action a role needs to move an incident to this status (any other status: correcting a step)
+_STATUS_ACTION = {IncidentStatus.CLOSED: "close", IncidentStatus.CANCELLED: "cancel"}
+
 
 class FleetService:
     def __init__(self, store: EventStore, clock: Clock):
@@ -164,7 +167,7 @@ class FleetService:
             raise Invalid(problem)
         if reason is not None and (not isinstance(reason, str) or len(reason) > 500):
             raise Invalid(FieldError("reason", ErrorCode.TEXT_AT_MOST, max=500))
-        require(role, {IncidentStatus.CLOSED: "close", IncidentStatus.CANCELLED: "cancel"}.get(new, "change_incident_status"))
+        require(role, _STATUS_ACTION.get(new, "change_incident_status"))
         async def work(uow):
             incident = await get_or_not_found(uow, "incidents", incident_id, lock=True)
             if not can_move(incident.status, new):

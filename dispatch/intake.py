@@ -159,7 +159,8 @@ def parse_report(body: Any, area: ServiceArea, *, default_channel: Channel | Non
     answered_s_before = None
     if body.get("answered_s_before") is not None:
         answered_s_before = _number(body["answered_s_before"], "answered_s_before", 0, MAX_ANSWERED_S_BEFORE, errors)
-    if location is None and body.get("address") is None and not any(e.field.startswith("location") for e in errors):
+    if location is None and address is None \
+            and not any(e.field == "address" or e.field.startswith("location") for e in errors):
         errors.append(FieldError("location", ErrorCode.LOCATION_OR_ADDRESS))
     note = "; ".join(f"{e.field} {e.reason}" for e in location_errors) or None
     return ParsedReport(

@@ -380,6 +380,9 @@ GENERIC_WORDS = frozenset(fold(part) for words in KIND_WORDS.values() for w in w
 MIN_WORD_LETTERS = 3
 
 
+_GENERIC_LONGEST_FIRST = tuple(sorted(GENERIC_WORDS, key=len, reverse=True))
+
+
 def _distinctive_words(expanded: str) -> tuple[tuple[str, str], ...]:
     """The folded words of a query of two or more (space-separated), without category words, area names (after
     ตำบล, อำเภอ, จังหวัด), words with
@@ -392,7 +395,7 @@ def _distinctive_words(expanded: str) -> tuple[tuple[str, str], ...]:
         if after_area_word or any(w.startswith(a) for a in ADMIN_FOLDED):  # ต.บางปลาสร้อย: where, not what
             after_area_word = w in ADMIN_FOLDED  # "ต." was expanded to "ตำบล ": its name is the next word
             continue
-        for generic in sorted(GENERIC_WORDS, key=len, reverse=True):  # "รพ.ชลบุรี" → "ชลบุรี"
+        for generic in _GENERIC_LONGEST_FIRST:  # "รพ.ชลบุรี" → "ชลบุรี"
             if w.startswith(generic) and len(w) > len(generic) and not w.isascii():
                 w = w[len(generic):]
                 break

@@ -130,10 +130,9 @@ class RoutingService:
         if snap is not None:
             return snap
         snap = self.snap_origin(origin)
-        if len(self._snaps) >= REMEMBERED_SNAPS_MAX:
-            self._snaps.clear()
-        self._snaps[origin] = snap
-        return snap
+        while len(self._snaps) >= REMEMBERED_SNAPS_MAX:  # the oldest first (dicts keep insertion order)
+            self._snaps.pop(next(iter(self._snaps)), None)
+        return self._snaps.setdefault(origin, snap)  # two threads snapping one fix keep one Snapped
 
     def note_positions(self, origins: Sequence) -> int:
         """Snap units' latest positions (LatLon or MovingFix) ahead of the next ranking, and with the etree engine

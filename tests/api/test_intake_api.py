@@ -53,6 +53,8 @@ async def test_missing_location_and_address_is_422(dispatcher_api):
     status, body = await dispatcher_api.post("/api/v1/incidents", {"channel": "app"})
     assert status == 422
     assert [f["field"] for f in body["error"]["fields"]] == ["location"]
+    status, body = await dispatcher_api.post("/api/v1/incidents", {"channel": "app", "address": ""})  # empty: none
+    assert status == 422 and [f["field"] for f in body["error"]["fields"]] == ["location"]
 
 
 async def test_a_too_long_address_is_refused_for_its_length_only(dispatcher_api):

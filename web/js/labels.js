@@ -166,7 +166,7 @@ defineLabels({
   "hospital.arrived": {th: "ถึงแล้ว", en: "Arrived"},
   "hospital.arrived_at": {th: "ถึงเมื่อ {time}", en: "Arrived at {time}"},
   "hospital.position_at": {th: "จากตำแหน่งรถเวลา {time}", en: "From the unit's position at {time}"},
-  "hospital.position_stale": {th: "ตำแหน่งรถเก่า ({age} นาทีที่แล้ว)", en: "Unit position stale ({age} ago)"},
+  "hospital.position_stale": {th: "ตำแหน่งรถเก่า ({age} ที่แล้ว)", en: "Unit position stale ({age} ago)"},
   "hospital.no_position": {th: "ไม่มีตำแหน่งรถ — ประมาณจากที่เกิดเหตุ", en: "No unit position — estimated from the scene"},
 });
 defineLabels({

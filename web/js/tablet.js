@@ -59,6 +59,7 @@ async function refresh() {
     if (n > applied) {
       applied = n;
       Object.assign(state, {unit, incident, known: true, savedAt: null});
+      saveJob();  // what the server confirmed, never an optimistic tap
     }
   } catch (e) { /* offline: keep what we have */ }
   renderJob();
@@ -78,14 +79,13 @@ function restoreSavedJob() {
 function saveJob() {
   if (!state.known) return;
   if (state.incident && state.unit) {
-    localStorage.setItem(SAVED_JOB, JSON.stringify({unit_id: state.unit.id, unit: state.unit, incident: state.incident,
+    localStorage.setItem(SAVED_JOB, JSON.stringify({unit: state.unit, incident: state.incident,
                                                     saved_at: new Date().toISOString()}));
   } else localStorage.removeItem(SAVED_JOB);
 }
 
 function renderJob() {
   const job = state.incident;
-  saveJob();
   $("#loading").hidden = state.known || !!job;
   $("#idle").hidden = !state.known || !!job;
   showShift(state.known && !job);
@@ -209,6 +209,7 @@ function renderDestinations() {
   $("#destinations").querySelectorAll("button[data-hospital]").forEach(b => b.onclick = async () => {
     try {
       state.incident = await api("POST", `/api/v1/incidents/${state.incident.id}/destinations`, {hospital_id: b.dataset.hospital});
+      saveJob();
       renderJob();
       loadRoute(true);
     } catch (e) { alert(e.message); }

@@ -6,7 +6,7 @@
 // a refusal the server means (bad field, closed incident) is shown, and the text stays in the form. The refusal
 // also stays on the incident's panel (refusedHtml, panel.js) with the refused text to correct and save again, or
 // to discard: the form may close before the answer comes, and an edit must not be lost unseen.
-import {api, errorText} from "../api.js";
+import {api, errorText, fieldName} from "../api.js";
 import {html} from "../html.js";
 import {t} from "../i18n.js";
 import {emit, putIncident, state} from "./store.js";
@@ -50,7 +50,7 @@ export function refusedHtml(incident) {
   const rows = Object.entries(FIELDS).filter(([, [key, sub]]) => (sub ? r.body[key]?.[sub] : r.body[key]) !== undefined)
     .map(([name, [key, sub]]) => {
       const value = r.draft?.[name] ?? (sub ? r.body[key][sub] : r.body[key]);
-      const label = t(sub ? `field.${key}.${sub}` : `field.${key}`);
+      const label = fieldName(sub ? `${key}.${sub}` : key);
       return name === "channel" ? "" : html`<label>${label}</label>${name === "chief_complaint"
         ? html`<textarea name="${name}" rows="3" maxlength="${MAX_LENGTH[name]}">${value}</textarea>`
         : html`<input name="${name}" maxlength="${MAX_LENGTH[name]}" value="${value}">`}`;
